@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/// @title IAgentRegistry
+/// @notice Agents as seen by the router and by workers.
+interface IAgentRegistry {
+    /// @notice What the router snapshots into a request.
+    struct RequestTerms {
+        address owner;
+        uint96 price;
+        bytes32 codeHash;
+        uint32 version;
+        bool anyMeasurement;
+    }
+
+    /// @notice Terms for `caller` to request `agentId`; reverts if unknown, paused or `caller` not allowed.
+    function requestTerms(uint256 agentId, address caller) external view returns (RequestTerms memory);
+
+    /// @notice True when `measurement` may run `agentId` (its allowlist, or any approved one if open).
+    function isMeasurementAllowed(uint256 agentId, bytes32 measurement) external view returns (bool);
+
+    /// @notice The current owner and price of `agentId` (zero owner when unknown).
+    function ownerAndPrice(uint256 agentId) external view returns (address owner, uint96 price);
+
+    /// @notice The code of `agentId` at `version`.
+    function codeOf(uint256 agentId, uint32 version) external view returns (bytes32 codeHash, string memory uri);
+}

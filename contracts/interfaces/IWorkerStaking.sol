@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/// @title IWorkerStaking
+/// @notice What the router needs from the staking side: stake-weighted worker sampling, eligibility
+/// and slashing. Worker fees are not pushed here; they accrue in the router and the staking side
+/// pulls them with {IAgentRouter-collectWorkerFees} (one transfer for many fulfilments).
+interface IWorkerStaking {
+    /// @notice Picks a worker with probability proportional to its stake weight.
+    /// @param seed Uniform random seed chosen by the router.
+    /// @return worker The sampled worker, or address(0) when no worker is eligible.
+    function sampleWorker(uint256 seed) external view returns (address worker);
+
+    /// @notice True while the worker's pool backs it with at least the minimum stake.
+    function isEligible(address worker) external view returns (bool);
+
+    /// @notice Slashes the worker's pool for missing the deadline of `requestId`.
+    /// @param wronged The party the missed request hurt (the billing account owner).
+    /// @param reporter The caller of {IAgentRouter-timeout}, owed a small reward.
+    /// @return slashed PHA taken from the pool.
+    function slashForTimeout(address worker, uint256 requestId, address wronged, address reporter)
+        external
+        returns (uint256 slashed);
+
+    /// @notice Slashes the worker's pool hard for signing two different answers to `requestId`.
+    /// @return slashed PHA taken from the pool.
+    function slashForEquivocation(address worker, uint256 requestId, address reporter)
+        external
+        returns (uint256 slashed);
+}
