@@ -34,10 +34,69 @@ interface IAgentRouter {
         bytes signature;
     }
 
+    /// @notice One signed answer, as evidence in {reportEquivocation}.
+    struct SignedAnswer {
+        bytes32 outputHash;
+        uint16 status;
+        uint256[] subAgentIds;
+        bytes signature;
+    }
+
     /// @notice Emitted for every new request with all the bridge needs.
     event AgentRequested(
         uint256 indexed requestId, uint256 indexed agentId, address indexed worker, AgentRequest request, bytes input
     );
+
+    /// @notice A request was answered and settled. `totalFee` left the reservation; `refund` went back.
+    event RequestFulfilled(
+        uint256 indexed requestId,
+        address indexed worker,
+        uint16 status,
+        bool callbackSucceeded,
+        bytes32 outputHash,
+        uint256 totalFee,
+        uint256 refund
+    );
+
+    /// @notice A request passed its deadline unanswered: the reservation was refunded in full.
+    event RequestTimedOut(uint256 indexed requestId, address indexed worker, address indexed caller, uint256 refund);
+
+    /// @notice A batch entry was skipped because its request was no longer pending (already settled).
+    event FulfillmentSkipped(uint256 indexed requestId);
+
+    /// @notice Proof that `worker` signed two different answers to `requestId` was accepted.
+    event EquivocationReported(uint256 indexed requestId, address indexed worker, address indexed reporter, uint256 slashed);
+
+    /// @notice Opens a request to `agentId`, paid from billing account `accountId` (caller must be
+    /// an allowed consumer of it); `maxFee` is reserved until settlement.
+    /// @param keyEpoch 0 for a plaintext input, else the cluster-key epoch `input` is encrypted to.
+    function request(
+        uint64 accountId,
+        uint256 agentId,
+        bytes calldata input,
+        uint32 keyEpoch,
+        uint32 callbackGasLimit,
+        uint96 maxFee
+    ) external returns (uint256 requestId);
+
+    /// @notice Settles one request with its assigned worker's signed answer.
+    function fulfill(Fulfillment calldata fulfillment) external;
+
+    /// @notice Settles many requests; entries whose request is no longer pending are skipped.
+    function fulfillBatch(Fulfillment[] calldata fulfillments) external;
+
+    /// @notice After the deadline, refunds an unanswered request and slashes its worker.
+    function timeout(AgentRequest calldata request) external;
+
+    /// @notice Slashes and jails the worker that signed both `a` and `b` (different answers) for `request`.
+    function reportEquivocation(AgentRequest calldata request, SignedAnswer calldata a, SignedAnswer calldata b)
+        external;
+
+    /// @notice True while `requestId` awaits fulfilment or timeout.
+    function isPending(uint256 requestId) external view returns (bool);
+
+    /// @notice The minimum `maxFee` a request to `agentId` with `callbackGasLimit` needs now.
+    function estimateFee(uint256 agentId, uint32 callbackGasLimit) external view returns (uint256);
 
     /// @notice Workers' fees accrued for `worker` that the staking side may collect.
     function workerFees(address worker) external view returns (uint256);
