@@ -24,4 +24,13 @@ interface IAgentRegistry {
 
     /// @notice The code of `agentId` at `version`.
     function codeOf(uint256 agentId, uint32 version) external view returns (bytes32 codeHash, string memory uri);
+
+    /// @notice The latest code version of `agentId` (what sub-agent calls run).
+    function currentCode(uint256 agentId)
+        external
+        view
+        returns (uint32 version, bytes32 codeHash, string memory uri);
+
+    /// @notice The agent owner's secrets, encrypted to the cluster key of `keyEpoch` (empty if none).
+    function secretsOf(uint256 agentId) external view returns (uint32 keyEpoch, bytes memory ciphertext);
 }
