@@ -32,11 +32,14 @@ interface IStakingHub is IWorkerStaking {
     /// @notice A stake pool. Active stake and the unbonding queue are two share pools with their own
     /// exchange rates, so a slash lowers both rates without touching any staker's record.
     struct Pool {
-        address operator;
+        /// @dev The worker at index 0, in the same slot as the count so that sampling a pool's only
+        /// (or first) worker costs one storage read.
+        address firstWorker;
         uint32 workerCount;
-        /// @dev Sampling weight in whole PHA; zero while the pool is ineligible.
+        /// @dev Sampling weight in WEIGHT_UNITs of active stake; zero while the pool is ineligible.
         uint48 weight;
         uint16 commissionBps;
+        address operator;
         uint16 pendingCommissionBps;
         uint64 commissionEffectiveAt;
         uint256 activeStake;

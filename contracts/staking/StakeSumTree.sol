@@ -2,25 +2,25 @@
 pragma solidity 0.8.28;
 
 /// @title StakeSumTree
-/// @notice A 5-ary sum tree over leaf weights, packed five 48-bit lanes to a storage slot, so that
-/// weighted sampling reads one slot per level: ceil(log5(leaves)) slots (3 for 125 pools, 5 for 3,125).
+/// @notice A 10-ary sum tree over leaf weights, packed ten 24-bit lanes to a storage slot, so that
+/// weighted sampling reads one slot per level: ceil(log10(leaves)) slots (2 for 100 pools, 3 for 1,000).
 /// @dev Each node holds the weight sums of its five children; a leaf lane holds one leaf's weight. The
 /// root lives in its own slot whose top byte also stores the depth, so a sample starts with a single
 /// read. The tree grows by one level (old root pushed down as child 0) when a leaf index exceeds its
-/// capacity; it never shrinks. The total weight is capped at 2^48-1 units.
+/// capacity; it never shrinks. The total weight is capped at 2^24-1 units (callers choose the unit).
 library StakeSumTree {
-    /// @notice Total weight would not fit a 48-bit lane.
+    /// @notice Total weight would not fit a lane (2^24-1).
     error WeightOverflow();
 
     struct Tree {
-        /// @dev Lanes 0..4 in bits 0..239 and the depth (number of levels, 0 meaning 1) in bits 248..255.
+        /// @dev Lanes 0..9 in bits 0..239 and the depth (number of levels, 0 meaning 1) in bits 248..255.
         uint256 root;
         /// @dev Non-root nodes, keyed by (level << 128 | index); level 0 holds the leaves.
         mapping(uint256 key => uint256 lanes) nodes;
     }
 
-    uint256 internal constant BRANCHING = 5;
-    uint256 internal constant LANE_BITS = 48;
+    uint256 internal constant BRANCHING = 10;
+    uint256 internal constant LANE_BITS = 24;
     uint256 internal constant LANE_MASK = (1 << LANE_BITS) - 1;
     uint256 internal constant MAX_TOTAL = LANE_MASK;
     uint256 private constant DEPTH_SHIFT = 248;
@@ -32,7 +32,7 @@ library StakeSumTree {
         return _sumLanes(tree.root);
     }
 
-    /// @notice Number of levels (1 for up to five leaves).
+    /// @notice Number of levels (1 for up to ten leaves).
     function depth(Tree storage tree) internal view returns (uint256) {
         return _depth(tree.root);
     }
@@ -81,21 +81,29 @@ library StakeSumTree {
         }
     }
 
-    /// @notice The leaf whose cumulative weight range contains `target`; requires `target < total`.
-    function find(Tree storage tree, uint256 target) internal view returns (uint256 leaf) {
+    /// @notice Draws a leaf with probability proportional to its weight, reading one slot per level.
+    /// @return leaf The leaf whose cumulative weight range contains `seed % weightSum`.
+    /// @return weightSum The total weight; zero means the tree is empty and `leaf` is meaningless.
+    function sample(Tree storage tree, uint256 seed) internal view returns (uint256 leaf, uint256 weightSum) {
         uint256 node = tree.root;
+        weightSum = _sumLanes(node);
+        if (weightSum == 0) return (0, 0);
+        uint256 target = seed % weightSum;
         uint256 level = _depth(node);
-        while (true) {
-            --level;
-            uint256 lane;
-            for (; lane < BRANCHING - 1; ++lane) {
-                uint256 weight = (node >> (lane * LANE_BITS)) & LANE_MASK;
-                if (target < weight) break;
-                target -= weight;
+        // Bounded by the depth and lane count; a lane weight never exceeds the remaining target sum.
+        unchecked {
+            while (true) {
+                --level;
+                uint256 lane;
+                for (; lane < BRANCHING - 1; ++lane) {
+                    uint256 weight = (node >> (lane * LANE_BITS)) & LANE_MASK;
+                    if (target < weight) break;
+                    target -= weight;
+                }
+                leaf = leaf * BRANCHING + lane;
+                if (level == 0) return (leaf, weightSum);
+                node = tree.nodes[_key(level - 1, leaf)];
             }
-            leaf = leaf * BRANCHING + lane;
-            if (level == 0) return leaf;
-            node = tree.nodes[_key(level - 1, leaf)];
         }
     }
 
@@ -105,8 +113,11 @@ library StakeSumTree {
     }
 
     function _sumLanes(uint256 node) private pure returns (uint256 sum) {
-        for (uint256 lane; lane < BRANCHING; ++lane) {
-            sum += (node >> (lane * LANE_BITS)) & LANE_MASK;
+        // At most ten 24-bit lanes: cannot overflow.
+        unchecked {
+            for (uint256 lane; lane < BRANCHING; ++lane) {
+                sum += (node >> (lane * LANE_BITS)) & LANE_MASK;
+            }
         }
     }
 

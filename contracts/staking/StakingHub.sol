@@ -20,7 +20,7 @@ import {StakeSumTree} from "./StakeSumTree.sol";
 /// unbond in a slashable queue, and the router samples workers by stake and slashes them for faults.
 /// @dev Gas never depends on the number of stakers: rewards use a reward-per-share accumulator, and
 /// each pool's active stake and unbonding queue are share pools whose exchange rates absorb slashes.
-/// Pool sampling weights live in a packed 5-ary sum tree (see {StakeSumTree}). All conversions round
+/// Pool sampling weights live in a packed 10-ary sum tree (see {StakeSumTree}). All conversions round
 /// in the protocol's favour, so PHA held always covers every claim; rounding dust stays in the hub.
 contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -28,8 +28,9 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice Denominator of every basis-point parameter.
     uint256 public constant BPS = 10_000;
-    /// @notice Sampling weight granularity: one weight unit per whole PHA of active stake.
-    uint256 public constant WEIGHT_UNIT = 1 ether;
+    /// @notice Sampling weight granularity: one unit per 100 PHA of active stake. With 24-bit tree
+    /// lanes this caps the total sampled stake at about 1.68e9 PHA, above PHA's fixed 1e9 supply.
+    uint256 public constant WEIGHT_UNIT = 100 ether;
     /// @notice Scale of the reward-per-share accumulator.
     uint256 public constant REWARD_PRECISION = 1e27;
     /// @notice Bound on workers per pool, keeping {harvestPool} and {poolWorkers} loops bounded.
@@ -59,6 +60,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     Params private _params;
     StakeSumTree.Tree private _weights;
     mapping(uint256 poolId => Pool) private _pools;
+    /// @dev Workers at index 1 and up; index 0 lives in Pool.firstWorker.
     mapping(uint256 poolId => mapping(uint256 index => address)) private _poolWorkers;
     mapping(address worker => WorkerInfo) private _workers;
     mapping(uint256 poolId => mapping(address account => Position)) private _positions;
@@ -171,7 +173,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         if (info.active) revert WorkerAlreadyInPool(worker);
         uint32 count = pool.workerCount;
         if (count >= MAX_WORKERS_PER_POOL) revert TooManyWorkers(poolId);
-        _poolWorkers[poolId][count] = worker;
+        _setWorkerAt(poolId, pool, count, worker);
         _workers[worker] = WorkerInfo({poolId: uint64(poolId), index: count, active: true, jailed: false});
         pool.workerCount = count + 1;
         emit WorkerAdded(poolId, worker);
@@ -292,7 +294,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     function harvestPool(uint256 poolId) external nonReentrant returns (uint256 total) {
         uint256 count = _existingPool(poolId).workerCount;
         for (uint256 i; i < count; ++i) {
-            total += _harvest(poolId, _poolWorkers[poolId][i]);
+            total += _harvest(poolId, _workerAt(poolId, _pools[poolId], i));
         }
     }
 
@@ -300,11 +302,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IWorkerStaking
     function sampleWorker(uint256 seed) external view returns (address worker) {
-        uint256 weightSum = _weights.total();
+        (uint256 leaf, uint256 weightSum) = _weights.sample(seed);
         if (weightSum == 0) return address(0);
-        uint256 poolId = _weights.find(seed % weightSum) + 1;
+        uint256 poolId = leaf + 1;
         // The high part of the seed picks uniformly within the pool (weight > 0 implies workers).
-        return _poolWorkers[poolId][(seed / weightSum) % _pools[poolId].workerCount];
+        Pool storage pool = _pools[poolId];
+        return _workerAt(poolId, pool, (seed / weightSum) % pool.workerCount);
     }
 
     /// @inheritdoc IWorkerStaking
@@ -367,10 +370,11 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice The active workers of `poolId`.
     function poolWorkers(uint256 poolId) external view returns (address[] memory workers) {
-        uint256 count = _pools[poolId].workerCount;
+        Pool storage pool = _pools[poolId];
+        uint256 count = pool.workerCount;
         workers = new address[](count);
         for (uint256 i; i < count; ++i) {
-            workers[i] = _poolWorkers[poolId][i];
+            workers[i] = _workerAt(poolId, pool, i);
         }
     }
 
@@ -380,7 +384,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         return (info.poolId, info.active, info.jailed);
     }
 
-    /// @notice Sum of all pools' sampling weights (whole PHA of eligible active stake).
+    /// @notice Sum of all pools' sampling weights (eligible active stake in WEIGHT_UNITs).
     function totalWeight() external view returns (uint256) {
         return _weights.total();
     }
@@ -514,7 +518,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         if (split.toTreasury != 0) pha.safeTransfer(treasury, split.toTreasury);
     }
 
-    /// @dev A pool is sampled, with weight = whole PHA of active stake, while it has workers and at
+    /// @dev A pool is sampled, with weight = active stake in WEIGHT_UNITs, while it has workers and at
     /// least minStakePerWorker per worker; otherwise its weight is zero.
     function _syncWeight(uint256 poolId, Pool storage pool) private {
         uint256 count = pool.workerCount;
@@ -523,7 +527,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         uint256 previous = pool.weight;
         if (weight == previous) return;
         _weights.update(poolId - 1, previous, weight);
-        // Fits: the tree reverts on totals above 2^48-1.
+        // Fits: the tree reverts on totals above 2^24-1.
         pool.weight = uint48(weight);
         emit PoolWeightUpdated(poolId, weight);
     }
@@ -532,13 +536,22 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         uint32 last = pool.workerCount - 1;
         uint32 index = info.index;
         if (index != last) {
-            address moved = _poolWorkers[poolId][last];
-            _poolWorkers[poolId][index] = moved;
+            address moved = _workerAt(poolId, pool, last);
+            _setWorkerAt(poolId, pool, index, moved);
             _workers[moved].index = index;
         }
-        delete _poolWorkers[poolId][last];
+        _setWorkerAt(poolId, pool, last, address(0));
         pool.workerCount = last;
         info.active = false;
+    }
+
+    function _workerAt(uint256 poolId, Pool storage pool, uint256 index) private view returns (address) {
+        return index == 0 ? pool.firstWorker : _poolWorkers[poolId][index];
+    }
+
+    function _setWorkerAt(uint256 poolId, Pool storage pool, uint256 index, address worker) private {
+        if (index == 0) pool.firstWorker = worker;
+        else _poolWorkers[poolId][index] = worker;
     }
 
     function _settleRewards(Pool storage pool, Position storage position) private {

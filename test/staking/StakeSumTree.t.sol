@@ -28,8 +28,12 @@ contract SumTreeHarness {
         return _tree.depth();
     }
 
-    function find(uint256 target) external view returns (uint256) {
-        return _tree.find(target);
+    function find(uint256 target) external view returns (uint256 leaf) {
+        (leaf,) = _tree.sample(target);
+    }
+
+    function sample(uint256 seed) external view returns (uint256 leaf, uint256 weightSum) {
+        return _tree.sample(seed);
     }
 
     function leafCount() external view returns (uint256) {
@@ -44,14 +48,20 @@ contract StakeSumTreeTest is Test {
         tree = new SumTreeHarness();
     }
 
-    function test_DepthGrowsByPowersOfFive() public {
+    function test_DepthGrowsByPowersOfTen() public {
         assertEq(tree.depth(), 1, "empty");
-        for (uint256 i; i < 5; ++i) tree.addLeaf();
-        assertEq(tree.depth(), 1, "5 leaves");
+        for (uint256 i; i < 10; ++i) tree.addLeaf();
+        assertEq(tree.depth(), 1, "10 leaves");
         tree.addLeaf();
-        assertEq(tree.depth(), 2, "6 leaves");
-        for (uint256 i = 6; i < 26; ++i) tree.addLeaf();
-        assertEq(tree.depth(), 3, "26 leaves");
+        assertEq(tree.depth(), 2, "11 leaves");
+        for (uint256 i = 11; i < 101; ++i) tree.addLeaf();
+        assertEq(tree.depth(), 3, "101 leaves");
+    }
+
+    function test_SampleEmptyTree() public {
+        tree.addLeaf();
+        (, uint256 weightSum) = tree.sample(123);
+        assertEq(weightSum, 0, "empty");
     }
 
     function test_GrowthKeepsWeights() public {
@@ -59,12 +69,12 @@ contract StakeSumTreeTest is Test {
             tree.addLeaf();
             tree.set(i, i + 1);
         }
-        for (uint256 i = 5; i < 30; ++i) tree.addLeaf();
+        for (uint256 i = 5; i < 130; ++i) tree.addLeaf();
         assertEq(tree.total(), 15, "total kept");
         assertEq(tree.find(0), 0, "leaf 0");
         assertEq(tree.find(14), 4, "leaf 4");
-        tree.set(29, 10);
-        assertEq(tree.find(15), 29, "new leaf");
+        tree.set(129, 10);
+        assertEq(tree.find(15), 129, "new leaf");
     }
 
     function test_RevertsOnTotalOverflow() public {
@@ -77,12 +87,12 @@ contract StakeSumTreeTest is Test {
 
     /// Every target maps to the leaf a linear prefix scan finds, at any size and weight mix.
     function testFuzz_FindMatchesLinearScan(uint256 leaves, uint256 weightSeed, uint256 target) public {
-        leaves = bound(leaves, 1, 70);
+        leaves = bound(leaves, 1, 130);
         for (uint256 i; i < leaves; ++i) {
             tree.addLeaf();
             uint256 w = uint256(keccak256(abi.encode(weightSeed, i))) % 4;
             // A quarter of the leaves stay at zero: they must never be found.
-            if (w != 0) tree.set(i, uint256(keccak256(abi.encode(weightSeed, i, "w"))) % 1e9);
+            if (w != 0) tree.set(i, uint256(keccak256(abi.encode(weightSeed, i, "w"))) % 100_000);
         }
         // Churn: lower a few weights again.
         for (uint256 i; i < leaves; i += 7) tree.set(i, tree.weights(i) / 2);

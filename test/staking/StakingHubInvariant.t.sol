@@ -256,7 +256,7 @@ contract StakingHubInvariantTest is Test {
             }
             assertEq(shares, pool.activeShares, "shares add up");
             bool eligible = pool.workerCount != 0 && pool.activeStake >= 1_000 ether * uint256(pool.workerCount);
-            assertEq(pool.weight, eligible ? pool.activeStake / 1 ether : 0, "weight");
+            assertEq(pool.weight, eligible ? pool.activeStake / 100 ether : 0, "weight");
             weightSum += pool.weight;
         }
         assertEq(hub.totalWeight(), weightSum, "tree total");

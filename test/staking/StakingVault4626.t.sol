@@ -179,7 +179,7 @@ contract StakingVault4626Test is VaultFixture {
         vault.redeem(max + 1, ALICE, ALICE);
     }
 
-    function testFuzz_MaxDepositAndMintHonoured(uint256 assets) public {
+    function testFuzz_MaxDepositAndMintHonoured(uint256 assets) public view {
         assets = bound(assets, 1, MAX_ASSETS);
         assertGe(vault.maxDeposit(ALICE), assets, "deposit allowed");
         assertGe(vault.maxMint(ALICE), vault.previewDeposit(assets), "mint allowed");
