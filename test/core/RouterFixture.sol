@@ -16,11 +16,19 @@ import {IAttestationVerifier} from "../../contracts/interfaces/IAttestationVerif
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {RecordingConsumer} from "./TestDoubles.sol";
 
+/// @notice Cheatcodes the fixed Vm interface lacks, served at the same address.
+interface VmExtra {
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
+        external;
+}
+
 /// @notice Shared deployment for the on-chain core tests: token, registries, simulated verifier,
 /// router and mock staking wired together; `WORKER_COUNT` simulated workers registered and sampled
 /// by the staking mock; one open agent; one funded billing account whose consumer is a
 /// {RecordingConsumer}. Helpers open requests and build worker-signed fulfilments.
 abstract contract RouterFixture is Test {
+    VmExtra internal constant vmx = VmExtra(address(vm));
+
     // secp256k1 group order, for malleated signatures.
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
 
