@@ -107,11 +107,11 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IWorkerRegistry
+    /// @dev The key need not be registered any more: an operator must not dodge an equivocation proof
+    /// by deregistering first, and the jailed record keeps the key from being registered again.
     function jail(address worker) external {
         if (msg.sender != router) revert NotRouter(msg.sender);
-        Worker storage record = _workers[worker];
-        if (record.operator == address(0)) revert UnknownWorker(worker);
-        record.jailed = true;
+        _workers[worker].jailed = true;
         emit WorkerJailed(worker);
     }
 
