@@ -4,7 +4,7 @@
  * and contract consumer), single fulfil with an empty callback, fulfilBatch of 1/10/50, timeout.
  */
 import { network } from "hardhat";
-import { Wallet, keccak256, toUtf8Bytes, type TransactionReceipt } from "ethers";
+import { Wallet, keccak256, toUtf8Bytes, type HDNodeWallet, type TransactionReceipt } from "ethers";
 import { DEV_ATTESTATION_PRIVATE_KEY, SIMULATED_MEASUREMENT, encodeSimulatedEvidence, reportDataFor } from "../../protocol/attestation.js";
 import { FULFILLMENT_TYPES, routerDomain } from "../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest, type AgentRequest } from "../../protocol/request.js";
@@ -36,7 +36,7 @@ await (await workers.setVerifierApproved(verifier, true)).wait();
 await (await workers.setMeasurementApproved(SIMULATED_MEASUREMENT, true)).wait();
 
 const { chainId } = await ethers.provider.getNetwork();
-const enclaves = new Map<string, Wallet>();
+const enclaves = new Map<string, Wallet | HDNodeWallet>();
 for (let i = 0; i < WORKERS; i++) {
   const enclave = Wallet.createRandom();
   const issuedAt = BigInt(await networkHelpers.time.latest());
