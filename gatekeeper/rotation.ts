@@ -144,15 +144,16 @@ export class RotationCoordinator {
 /** `propose`, `threshold` and `isGatekeeper` backed by a deployed KeyRegistry and its quorum. */
 export function keyRegistryProposer(keyRegistry: string, sender: Signer) {
   const registry = new Contract(keyRegistry, KEY_REGISTRY_ABI, sender);
-  const quorum = (async () =>
+  // Read at use time: governance may point KeyRegistry at another quorum.
+  const quorum = async () =>
     new Contract(
       (await registry.gatekeeperQuorum!()) as string,
       ["function threshold() view returns (uint256)", "function isGatekeeper(address) view returns (bool)"],
       sender,
-    ))();
+    );
   return {
-    threshold: async () => Number(await (await quorum).threshold!()),
-    isGatekeeper: async (address: string) => (await (await quorum).isGatekeeper!(address)) as boolean,
+    threshold: async () => Number(await (await quorum()).threshold!()),
+    isGatekeeper: async (address: string) => (await (await quorum()).isGatekeeper!(address)) as boolean,
     propose: async (epoch: number, publicKey: string, signatures: string[]) => {
       const tx = await registry.proposeRotation!(epoch, publicKey, signatures);
       const receipt = await tx.wait();
