@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { network } from "hardhat";
-import { hexlify, Wallet, getAddress, type Contract } from "ethers";
+import { hexlify, Wallet, getAddress, type BaseWallet, type Contract } from "ethers";
 import { pino } from "pino";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { GatekeeperConfig } from "../../gatekeeper/config.js";
@@ -61,7 +61,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     keyRegistry = (await ethers.deployContract("KeyRegistry", [owner!.address, await verifier.getAddress(), DELAY, GRACE])) as unknown as Contract;
     await syncClock();
     const logger = pino({ level: "debug" }, logs);
-    const make = (key: Wallet, peers: string[]) =>
+    const make = (key: BaseWallet, peers: string[]) =>
       createGatekeeper(
         GatekeeperConfig.parse({
           peers,
@@ -99,7 +99,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     return body.epoch;
   }
 
-  function workerAttestation(worker: Wallet) {
+  function workerAttestation(worker: BaseWallet) {
     const reportData = reportDataFor(worker.address, chainId, workerRegistry);
     return { simulated: true, evidence: encodeSimulatedEvidence(reportData, SIMULATED_MEASUREMENT, chainNow) };
   }
@@ -151,8 +151,9 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     expect(measurement).to.equal(SIMULATED_MEASUREMENT);
     expect(expiresAt).to.equal(BigInt(chainNow + 3600));
     // Evidence for another worker key does not verify.
-    await expect(verifier.verifyAttestation!(reportDataFor(Wallet.createRandom().address, chainId, workerRegistry), provisioned.evidence)).to.be
-      .rejected;
+    await expect(
+      verifier.verifyAttestation!(reportDataFor(Wallet.createRandom().address, chainId, workerRegistry), provisioned.evidence),
+    ).to.be.revertedWithCustomError(verifier, "NotGatekeeper");
 
     const clusterPublicKey = hexlify(await keyRegistry.publicKeyOf!(1));
     const input = encryptToClusterKey(clusterPublicKey, new TextEncoder().encode("PLAINTEXT-INPUT-7f3a"));
