@@ -1,8 +1,8 @@
-// Gas of the on-chain gatekeeper paths: `npx hardhat run gatekeeper/bench-gas.ts`.
+// Gas of the on-chain gatekeeper paths: `npm run bench:gatekeeper`.
 import { network } from "hardhat";
 import { hexlify, Wallet, type Contract } from "ethers";
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { encodeQuorumEvidence, keyRegistryDomain, signKeyRotation, signWorkerAttestation, sortBySigner, verifierDomain } from "./typed-data.js";
+import { encodeQuorumEvidence, keyRegistryDomain, signKeyRotation, signWorkerAttestation, sortBySigner, verifierDomain } from "../../gatekeeper/typed-data.js";
 
 const { ethers, networkHelpers } = await network.create();
 const [owner] = await ethers.getSigners();
