@@ -52,16 +52,19 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
     uint256 public constant CALLDATA_GAS_PER_BYTE = 16;
     /// @notice Sub-agent calls one fulfilment may list.
     uint256 public constant MAX_SUB_CALLS = 16;
+    /// @dev abi.encode(AgentRequest) is 14 static words.
+    uint256 private constant REQUEST_ENCODED_SIZE = 14 * 32;
 
     IAgentRegistry public immutable agentRegistry;
     IWorkerRegistry public immutable workerRegistry;
 
+    /// @dev staking, requestCount and maxInputBytes share one slot: a request reads and writes it once.
     IWorkerStaking public staking;
-    IKeyRegistry public keyRegistry;
-    address public treasury;
-    Config private _config;
     uint64 public requestCount;
     uint32 public maxInputBytes;
+    Config private _config;
+    IKeyRegistry public keyRegistry;
+    address public treasury;
 
     mapping(uint256 requestId => bytes32) private _commitments;
     mapping(uint256 requestId => bool) public equivocationReported;
@@ -220,7 +223,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
         nonReentrant
     {
         if (equivocationReported[req.id]) revert EquivocationAlreadyReported(req.id);
-        bytes32 requestHash = keccak256(abi.encode(req));
+        bytes32 requestHash = _hashRequest(req);
         bytes32 digestA = _fulfillmentDigest(req.id, requestHash, a.outputHash, a.status, a.subAgentIds, req.worker);
         bytes32 digestB = _fulfillmentDigest(req.id, requestHash, b.outputHash, b.status, b.subAgentIds, req.worker);
         if (digestA == digestB) revert NotEquivocation(req.id);
@@ -468,8 +471,20 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
     function _requirePending(AgentRequest calldata req) private view returns (bytes32 requestHash) {
         bytes32 commitment = _commitments[req.id];
         if (commitment == bytes32(0)) revert RequestNotPending(req.id);
-        requestHash = keccak256(abi.encode(req));
+        requestHash = _hashRequest(req);
         if (commitment != requestHash) revert RequestMismatch(req.id);
+    }
+
+    /// @dev keccak256(abi.encode(req)) read straight from calldata: AgentRequest has only static
+    /// fields, so its calldata encoding is exactly its abi.encode. Dirty padding can only produce a
+    /// different hash (a mismatch), never accept a different request.
+    function _hashRequest(AgentRequest calldata req) private pure returns (bytes32 requestHash) {
+        uint256 size = REQUEST_ENCODED_SIZE;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, req, size)
+            requestHash := keccak256(ptr, size)
+        }
     }
 
     function _requireUsableEpoch(uint32 keyEpoch) private view {
