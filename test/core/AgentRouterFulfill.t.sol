@@ -206,6 +206,27 @@ contract AgentRouterFulfillTest is RouterFixture {
         router.fulfill(f);
     }
 
+    /// @dev The router hashes the request straight from calldata: dirty padding in an address word
+    /// must make the hash mismatch, never let a different request through.
+    function test_RevertWhen_RequestCalldataHasDirtyPadding() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        bytes memory data = abi.encodeCall(router.fulfill, (_fulfillment(req, OUTPUT)));
+        // selector, offset of the Fulfillment tuple, then id, agentId, consumer (its top byte is padding).
+        uint256 consumerWord = 4 + 32 + 2 * 32;
+        data[consumerWord] = 0x01;
+        (bool ok, bytes memory reason) = address(router).call(data);
+        assertFalse(ok, "rejected");
+        assertEq(reason, abi.encodeWithSelector(AgentRouter.RequestMismatch.selector, req.id), "mismatch");
+
+        vm.warp(req.deadline + 1);
+        data = abi.encodeCall(router.timeout, (req));
+        data[4 + 2 * 32] = 0x01;
+        (ok, reason) = address(router).call(data);
+        assertFalse(ok, "timeout rejected");
+        assertEq(reason, abi.encodeWithSelector(AgentRouter.RequestMismatch.selector, req.id), "timeout mismatch");
+        router.timeout(req);
+    }
+
     function test_RevertWhen_RequestUnknown() public {
         IAgentRouter.AgentRequest memory req = _request();
         req.id = 42;
