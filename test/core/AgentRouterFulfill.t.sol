@@ -251,6 +251,31 @@ contract AgentRouterFulfillTest is RouterFixture {
         router.fulfill(f);
     }
 
+    function test_RevertWhen_WorkerRevokedAfterAssignment() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
+        workers.revokeWorker(req.worker);
+        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WorkerBanned.selector, req.id, req.worker));
+        router.fulfill(f);
+        vm.warp(req.deadline + 1);
+        router.timeout(req);
+        assertEq(_reservedOf(accountId), 0, "refunded by timeout instead");
+    }
+
+    function test_RevertWhen_WorkerJailedAfterAssignment() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
+        vm.prank(address(router));
+        workers.jail(req.worker);
+        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WorkerBanned.selector, req.id, req.worker));
+        router.fulfill(f);
+    }
+
+    function test_RevertWhen_EstimatingUnknownAgent() public {
+        vm.expectRevert(abi.encodeWithSelector(AgentRouter.UnknownAgent.selector, 999));
+        router.estimateFee(999, CALLBACK_GAS);
+    }
+
     // ---------------------------------------------------------------- consumer callback
 
     function test_RevertingConsumerStillSettles() public {
@@ -318,7 +343,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         vm.prank(relayer);
         router.fulfill(signed);
         (uint256 totalFee, uint256 refund,) = _settlementFromLogs();
-        uint256 gasPart = uint256(CALLBACK_GAS + OVERHEAD_GAS) * PHA_PER_GAS;
+        uint256 gasPart = (uint256(CALLBACK_GAS + OVERHEAD_GAS) + router.ESTIMATED_FULFIL_EXECUTION_GAS()) * PHA_PER_GAS;
         assertEq(router.earnings(subOwner), gasPart, "sub-agent gets what is left");
         assertEq(router.earnings(relayer), 0, "nothing left for gas");
         assertEq(totalFee, maxFee, "whole reservation used");

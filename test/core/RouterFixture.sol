@@ -284,7 +284,7 @@ abstract contract RouterFixture is Test {
         returns (uint256)
     {
         uint256 base = price + c.workerFee;
-        return base + base * c.protocolFeeBps / 10_000 + (uint256(callbackGasLimit) + c.fulfillOverheadGas) * c.phaPerGas;
+        return base + base * c.protocolFeeBps / 10_000 + (uint256(callbackGasLimit) + c.fulfillOverheadGas + 60_000) * c.phaPerGas;
     }
 
     function _ids(uint256 a) internal pure returns (uint256[] memory ids) {

@@ -212,7 +212,7 @@ contract WorkerRegistryTest is RouterFixture {
         emit WorkerRegistry.WorkerUnjailed(worker);
         workers.unjail(worker);
         assertTrue(workers.isActive(worker), "active again");
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.UnknownWorker.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerNotJailed.selector, worker));
         workers.unjail(worker);
     }
 
