@@ -21,6 +21,8 @@ interface PendingRun {
   hostAbort: AbortController;
   watchdog: NodeJS.Timeout;
   crashes: number;
+  /** The caller has its outcome (it may have aborted while the thread still runs the agent). */
+  settled: boolean;
 }
 
 interface ThreadSlot {
@@ -68,6 +70,7 @@ export class SandboxPool implements SandboxRunner {
         hostAbort: new AbortController(),
         watchdog: setTimeout(() => this.#onWatchdog(run), Math.max(0, spec.deadline - Date.now()) + this.options.graceMs),
         crashes: 0,
+        settled: false,
       };
       signal?.addEventListener("abort", () => this.#abortRun(run), { once: true });
       this.#dispatch(run);
@@ -77,7 +80,7 @@ export class SandboxPool implements SandboxRunner {
   async close(): Promise<void> {
     this.#closed = true;
     for (const slot of this.#slots) {
-      for (const run of slot.runs.values()) this.#finish(slot, run, failed(AgentStatus.INTERNAL_ERROR, "sandbox pool closed"));
+      for (const run of [...slot.runs.values()]) this.#finish(slot, run, failed(AgentStatus.INTERNAL_ERROR, "sandbox pool closed"));
       slot.dead = true;
     }
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
@@ -139,12 +142,25 @@ export class SandboxPool implements SandboxRunner {
     slot.runs.delete(run.runId);
     clearTimeout(run.watchdog);
     run.hostAbort.abort();
+    this.#settle(run, outcome);
+  }
+
+  #settle(run: PendingRun, outcome: SandboxOutcome): void {
+    if (run.settled) return;
+    run.settled = true;
     run.resolve(outcome);
   }
 
+  /**
+   * The caller gets its answer at once; the thread may be inside synchronous agent code and only
+   * sees the abort later, so the run stays under the watchdog until the thread lets go of it.
+   */
   #abortRun(run: PendingRun): void {
     const slot = this.#slots.find((candidate) => candidate.runs.get(run.runId) === run);
-    if (slot !== undefined) this.#post(slot, { type: "abort", runId: run.runId });
+    if (slot === undefined) return;
+    this.#post(slot, { type: "abort", runId: run.runId });
+    run.hostAbort.abort();
+    this.#settle(run, failed(AgentStatus.INTERNAL_ERROR, "run aborted by its caller"));
   }
 
   #onWatchdog(run: PendingRun): void {
@@ -170,9 +186,9 @@ export class SandboxPool implements SandboxRunner {
       slot.runs.delete(run.runId);
       run.hostAbort.abort();
       run.crashes += reason === "crash" ? 1 : 0;
-      if (run.crashes >= MAX_CRASHES_PER_RUN) {
+      if (run.settled || run.crashes >= MAX_CRASHES_PER_RUN) {
         clearTimeout(run.watchdog);
-        run.resolve(failed(AgentStatus.INTERNAL_ERROR, "sandbox thread crashed"));
+        this.#settle(run, failed(AgentStatus.INTERNAL_ERROR, "sandbox thread crashed"));
         continue;
       }
       run.hostAbort = new AbortController();
