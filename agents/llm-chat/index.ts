@@ -1,4 +1,4 @@
-import { defineAgent, type ChatMessage } from "../../worker/sdk/index.js";
+import { defineAgent, type ChatMessage, type JsonValue } from "../../worker/sdk/index.js";
 
 /**
  * LLM agent: answers a question with the worker's OpenAI-compatible endpoint.
@@ -33,9 +33,9 @@ export default defineAgent(async (input, ctx) => {
   ];
   const reply = await ctx.llm.chat({ messages, max_tokens: MAX_TOKENS });
   ctx.log("llm answered", reply.model, reply.usage?.totalTokens ?? 0, "tokens");
-  const result: { answer: string; model: string; sentiment?: unknown } = { answer: reply.content.trim(), model: reply.model };
+  const result: { answer: string; model: string; sentiment?: JsonValue } = { answer: reply.content.trim(), model: reply.model };
   if (query.sentimentAgent !== undefined) {
-    result.sentiment = (await ctx.callAgent(query.sentimentAgent, reply.content)).json();
+    result.sentiment = (await ctx.callAgent(query.sentimentAgent, reply.content)).json<JsonValue>();
   }
   return result;
 });

@@ -99,7 +99,6 @@ export class SandboxPool implements SandboxRunner {
     });
     worker.on("error", () => this.#onCrash(slot));
     worker.on("exit", () => this.#onCrash(slot));
-    worker.unref();
     return slot;
   }
 
