@@ -9,6 +9,7 @@ import {
   reportDataFor,
   simulatedQuoteDigest,
 } from "../../protocol/attestation.js";
+import { verifyDcapQuote } from "../../attestation/dcap.js";
 import { DstackEnclave, tdxMeasurement } from "../../worker/src/enclave/dstack.js";
 import { SimulatorEnclave } from "../../worker/src/enclave/simulator.js";
 import { EnclaveError } from "../../worker/src/errors.js";
@@ -92,6 +93,12 @@ describe("worker enclaves", () => {
       expect(hexlify(td!.reportData)).to.equal(hexlify(reportDataField(expected)));
       expect(attestation.measurement).to.equal(tdxMeasurement(dcap.Quote.parse(FIXTURE_QUOTE).report.asTd10()!));
       expect(attestation.simulated).to.equal(false);
+    });
+
+    it("reports the measurement the gatekeepers' DCAP verifier computes for the same quote", () => {
+      const collateral = JSON.parse(readFileSync("/work/shared/fixtures/dcap/tdx_quote_collateral.json", "utf8"));
+      const verified = verifyDcapQuote({ quote: FIXTURE_QUOTE, collateral, nowSeconds: 1752919234 });
+      expect(tdxMeasurement(dcap.Quote.parse(FIXTURE_QUOTE).report.asTd10()!)).to.equal(verified.measurement);
     });
 
     it("refuses a quote that does not carry the requested report data", async () => {

@@ -1,6 +1,7 @@
 import dcap from "@phala/dcap-qvl";
 import { DstackClient } from "@phala/dstack-sdk";
-import { Wallet, concat, getBytes, hexlify, keccak256, type TypedDataDomain, type TypedDataField } from "ethers";
+import { Wallet, getBytes, hexlify, type TypedDataDomain, type TypedDataField } from "ethers";
+import { measurementOf } from "../../../attestation/measurement.js";
 import { reportDataField, reportDataFor } from "../../../protocol/attestation.js";
 import { EnclaveError } from "../errors.js";
 import type { Attestation, Enclave } from "./enclave.js";
@@ -101,7 +102,14 @@ function parseTdReport(quote: Uint8Array): TdReport {
   return td;
 }
 
-/** keccak256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2): the boot chain of the CVM image, without runtime events. */
-export function tdxMeasurement(td: Pick<TdReport, "mrTd" | "rtMr0" | "rtMr1" | "rtMr2">): string {
-  return keccak256(concat([td.mrTd, td.rtMr0, td.rtMr1, td.rtMr2]));
+/** The measurement the gatekeepers compute for this quote (attestation/measurement.ts). */
+export function tdxMeasurement(td: Pick<TdReport, "mrTd" | "rtMr0" | "rtMr1" | "rtMr2" | "rtMr3">): string {
+  return measurementOf({
+    tee: "tdx",
+    mrTd: hexlify(td.mrTd),
+    rtmr0: hexlify(td.rtMr0),
+    rtmr1: hexlify(td.rtMr1),
+    rtmr2: hexlify(td.rtMr2),
+    rtmr3: hexlify(td.rtMr3),
+  });
 }
