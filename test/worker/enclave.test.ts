@@ -16,7 +16,8 @@ import { EnclaveError } from "../../worker/src/errors.js";
 import { startServer, type TestServer } from "./helpers.js";
 
 const REGISTRY = "0x00000000000000000000000000000000000000F1";
-const FIXTURE_QUOTE = readFileSync("/work/shared/fixtures/dcap/tdx_quote");
+const FIXTURES = new URL("../fixtures/dcap/", import.meta.url);
+const FIXTURE_QUOTE = readFileSync(new URL("tdx_quote", FIXTURES));
 /** Header (48 bytes) + TD report 1.0 (584 bytes) whose last 64 bytes are the report data. */
 const REPORT_DATA_OFFSET = 48 + 584 - 64;
 
@@ -96,7 +97,7 @@ describe("worker enclaves", () => {
     });
 
     it("reports the measurement the gatekeepers' DCAP verifier computes for the same quote", () => {
-      const collateral = JSON.parse(readFileSync("/work/shared/fixtures/dcap/tdx_quote_collateral.json", "utf8"));
+      const collateral = JSON.parse(readFileSync(new URL("tdx_quote_collateral.json", FIXTURES), "utf8"));
       const verified = verifyDcapQuote({ quote: FIXTURE_QUOTE, collateral, nowSeconds: 1752919234 });
       expect(tdxMeasurement(dcap.Quote.parse(FIXTURE_QUOTE).report.asTd10()!)).to.equal(verified.measurement);
     });
