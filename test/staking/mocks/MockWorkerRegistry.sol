@@ -21,6 +21,14 @@ contract MockWorkerRegistry is IWorkerRegistry {
         return operatorOf[worker] != address(0) && !jailed[worker];
     }
 
+    function activeMeasurementOf(address worker) external view returns (bytes32) {
+        return operatorOf[worker] != address(0) && !jailed[worker] ? bytes32(uint256(1)) : bytes32(0);
+    }
+
+    function isBanned(address worker) external view returns (bool) {
+        return jailed[worker];
+    }
+
     function jail(address worker) external {
         jailed[worker] = true;
     }
