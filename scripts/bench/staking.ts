@@ -76,12 +76,12 @@ async function benchDelegators(deployment: Hub, delegators: number) {
   await (await router.creditFees(worker, ethers.parseEther("10"))).wait();
   await (await hub.harvest(worker)).wait();
 
-  const stake = await gasOf(hub.connect(staker).stake(poolId, STAKE));
+  const stake = await gasOf((hub.connect(staker) as typeof hub).stake(poolId, STAKE));
   await (await router.creditFees(worker, ethers.parseEther("50"))).wait();
   const harvest = await gasOf(hub.harvest(worker));
-  const claim = await gasOf(hub.connect(staker).claimRewards(poolId));
+  const claim = await gasOf((hub.connect(staker) as typeof hub).claimRewards(poolId));
   const slash = await gasOf(router.slashForTimeout(worker, 1, staker.address, deployer.address));
-  const unbond = await gasOf(hub.connect(staker).requestWithdrawal(poolId, ethers.parseEther("100")));
+  const unbond = await gasOf((hub.connect(staker) as typeof hub).requestWithdrawal(poolId, ethers.parseEther("100")));
   return { delegators, stake, harvest, claim, slash, unbond };
 }
 
