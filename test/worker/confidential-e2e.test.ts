@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { Wallet, getBytes, hexlify, keccak256, toUtf8Bytes, toUtf8String, verifyTypedData, type EventLog } from "ethers";
+import { Wallet, getBytes, hexlify, keccak256, toUtf8Bytes, toUtf8String, verifyTypedData, type BaseWallet, type EventLog } from "ethers";
 import { pino } from "pino";
 import { GatekeeperConfig } from "../../gatekeeper/config.js";
 import { MasterKeyDeriver } from "../../gatekeeper/cluster-key.js";
@@ -125,7 +125,7 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
 
     // Three gatekeepers; the first coordinates rotations and collects the others' signatures over HTTP.
     const logger = pino({ level: "trace" }, gatekeeperLogs);
-    const make = (key: Wallet, peers: string[]) =>
+    const make = (key: BaseWallet, peers: string[]) =>
       createGatekeeper(
         GatekeeperConfig.parse({
           port: 0,
@@ -238,11 +238,11 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     expect(await contracts.router.isPending(req.id)).to.equal(false);
   }
 
-  const bindingFor = async (consumer: string): Promise<InputBinding> => ({ chainId, consumer, agentId });
+  const bindingFor = (consumer: string): InputBinding => ({ chainId, consumer, agentId });
 
   it("runs a request sealed for (chain, consumer, agent) with the agent's secrets, and the router settles the signed answer", async () => {
     const clusterKey = hexlify(await contracts.keyRegistry.publicKeyOf(1));
-    const sealed = encryptToClusterKey(clusterKey, toUtf8Bytes(PLAINTEXT_INPUT), await bindingFor(contracts.deployer.address));
+    const sealed = encryptToClusterKey(clusterKey, toUtf8Bytes(PLAINTEXT_INPUT), bindingFor(contracts.deployer.address));
     const { req, input } = await request(contracts.deployer, sealed);
     expect(req.keyEpoch).to.equal(1n);
     const answer = await execute(req, input);
@@ -253,7 +253,7 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
 
   it("signs DECRYPTION_FAILED for the same ciphertext copied into another consumer's request, and it settles as such", async () => {
     const clusterKey = hexlify(await contracts.keyRegistry.publicKeyOf(1));
-    const sealed = encryptToClusterKey(clusterKey, toUtf8Bytes(PLAINTEXT_INPUT), await bindingFor(contracts.deployer.address));
+    const sealed = encryptToClusterKey(clusterKey, toUtf8Bytes(PLAINTEXT_INPUT), bindingFor(contracts.deployer.address));
     const original = await request(contracts.deployer, sealed);
     // The attacker copies the input bytes out of the public AgentRequested event.
     const copied = await request(contracts.otherConsumer, getBytes(original.input));
