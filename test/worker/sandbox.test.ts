@@ -111,9 +111,11 @@ describe("worker sandbox", function () {
     });
 
     it("stops a memory bomb with MEMORY_LIMIT", async () => {
-      const out = await run(bundleOf(`() => { const keep = []; for (let i = 0; ; i++) keep.push({ i, s: "abc" + i }); }`), { wallMs: 5000 });
+      // A small heap reaches the limit in few GC cycles, so a loaded machine cannot turn it into a time-out.
+      const small = { limits: { memoryBytes: 4 * 1024 * 1024 }, wallMs: 20_000 };
+      const out = await run(bundleOf(`() => { const keep = []; for (let i = 0; ; i++) keep.push({ i, s: "abc" + i }); }`), small);
       expect(out.status).to.equal(AgentStatus.MEMORY_LIMIT);
-      const buffers = await run(bundleOf(`() => { const keep = []; for (;;) keep.push(new Uint8Array(65536)); }`), { wallMs: 5000 });
+      const buffers = await run(bundleOf(`() => { const keep = []; for (;;) keep.push(new Uint8Array(65536)); }`), small);
       expect(buffers.status).to.equal(AgentStatus.MEMORY_LIMIT);
     });
 
