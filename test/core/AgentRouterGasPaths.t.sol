@@ -110,7 +110,53 @@ contract AgentRouterGasPathsTest is RouterFixture {
         assertEq(_reservedOf(accountId), 0, "all released");
     }
 
+    // ---------------------------------------------------------------- fee balances after payouts
+
+    function test_FeeBalancesStartAtZero() public view {
+        assertEq(router.protocolFees(), 0, "protocol");
+        assertEq(router.earnings(relayer), 0, "relayer");
+        assertEq(router.workerFees(workerAddrs[0]), 0, "worker");
+    }
+
+    function test_PaidOutBalancesCreditExactAmountsAgain() public {
+        IAgentRouter.AgentRequest memory first = _requestTo(workerAddrs[0]);
+        IAgentRouter.Fulfillment memory answer = _fulfillment(first, "a");
+        vm.prank(relayer);
+        router.fulfill(answer);
+        _payOutEveryone(first.worker);
+
+        IAgentRouter.AgentRequest memory second = _requestTo(workerAddrs[0]);
+        answer = _fulfillment(second, "b");
+        vm.prank(relayer);
+        router.fulfill(answer);
+        uint256 relayerFee = router.earnings(relayer);
+        uint256 protocolFee = router.protocolFees();
+        assertEq(router.earnings(agentOwner), AGENT_PRICE, "agent owner owed one price");
+        assertEq(router.workerFees(second.worker), WORKER_FEE, "worker owed one fee");
+        assertEq(protocolFee, (uint256(AGENT_PRICE) + WORKER_FEE) * PROTOCOL_FEE_BPS / 10_000, "protocol owed one share");
+        assertTrue(relayerFee > 0, "relayer owed gas");
+
+        uint256 before = token.balanceOf(address(router));
+        _payOutEveryone(second.worker);
+        assertEq(
+            before - token.balanceOf(address(router)),
+            uint256(AGENT_PRICE) + WORKER_FEE + protocolFee + relayerFee,
+            "paid out exactly what was owed"
+        );
+        assertEq(router.earnings(relayer) + router.earnings(agentOwner) + router.protocolFees(), 0, "nothing owed");
+        assertEq(router.workerFees(second.worker), 0, "worker owed nothing");
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    function _payOutEveryone(address worker) internal {
+        vm.prank(relayer);
+        router.withdrawEarnings(relayer);
+        vm.prank(agentOwner);
+        router.withdrawEarnings(agentOwner);
+        router.withdrawProtocolFees();
+        staking.collect(router, worker);
+    }
 
     /// @dev A request assigned to `worker` (the staking mock is narrowed to it).
     function _requestTo(address worker) internal returns (IAgentRouter.AgentRequest memory req) {
