@@ -122,6 +122,16 @@ describe("worker sandbox", function () {
       expect(buffers.status).to.equal(AgentStatus.MEMORY_LIMIT);
     });
 
+    it("stops a memory bomb that keeps its heap full with MEMORY_LIMIT", async () => {
+      const out = await run(bundleOf(`() => { globalThis.keep = []; for (let i = 0; ; i++) globalThis.keep.push("abc" + i); }`), { wallMs: 5000 });
+      expect(out.status).to.equal(AgentStatus.MEMORY_LIMIT);
+      const thrown = await run(`globalThis.keep = []; for (let i = 0; ; i++) globalThis.keep.push({ i });`, { wallMs: 5000 });
+      expect(thrown.status).to.equal(AgentStatus.MEMORY_LIMIT);
+      // Small allocations fill the heap to the last byte: building the error record fails too.
+      const full = await run(bundleOf(`() => { for (;;) globalThis.head = { next: globalThis.head }; }`), { wallMs: 5000 });
+      expect(full.status).to.equal(AgentStatus.MEMORY_LIMIT);
+    });
+
     it("stops unbounded recursion with MEMORY_LIMIT (stack)", async () => {
       const out = await run(bundleOf(`() => { const f = (n) => f(n + 1) + 1; return f(0); }`));
       expect(out.status).to.equal(AgentStatus.MEMORY_LIMIT);

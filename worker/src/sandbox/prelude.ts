@@ -7,9 +7,9 @@
  * null-prototype record the agent never sees, describing the output or the error.
  *
  * QuickJS compiles eagerly, at ~0.1-0.25 µs per token, and compiling was most of a trivial run's
- * cost, so this core holds only what every run needs; randomness, host calls and logging live in
- * HOST_API_SOURCE, compiled inside the run on first use (an agent that never calls them never
- * pays for them).
+ * cost, so this core holds only what a successful run needs; randomness, host calls, logging and
+ * error records live in HOST_API_SOURCE, compiled inside the run on first use (an agent that
+ * never calls them never pays for them).
  */
 export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, configJson, apiSource) {
   "use strict";
@@ -17,9 +17,9 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
   const isView = ArrayBuffer.isView, StringCtor = String, indirectEval = eval, RealDate = Date, defineProperty = Object.defineProperty;
   const cfg = parse(configJson), NOW = cfg.now, maxOutputBytes = cfg.maxOutputBytes;
 
-  // Randomness, host calls and logging are compiled on first use (see HOST_API_SOURCE).
+  // Randomness, host calls, logging and error records are compiled on first use (HOST_API_SOURCE).
   let api;
-  const lazy = () => api || (api = indirectEval(apiSource)(hostCall, hostLog, cfg.seed, { toBytes, parse, stringify, freeze, defineProperty, StringCtor }));
+  const lazy = () => api || (api = indirectEval(apiSource)(hostCall, hostLog, cfg.seed, { toBytes, record, parse, stringify, freeze, defineProperty, StringCtor }));
   const stub = (name) => (...args) => lazy()[name](...args);
   const random = stub("random");
   Math.random = random;
@@ -54,45 +54,27 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
     callAgent: stub("callAgent"),
   };
 
-  function record(kind) {
+  function record(kind, key, value) {
     const result = create(null);
     result.kind = kind;
+    if (key !== undefined) result[key] = value;
     return result;
   }
-  function describe(value) {
-    try { return value === undefined ? "undefined" : StringCtor(value); } catch (e) { return "(unprintable)"; }
-  }
-  function failure(kind, e) {
-    const result = record(kind), isObject = e !== null && typeof e === "object";
-    let token, name = "Error", message = "(unprintable)";
-    try { token = isObject ? e.hostToken : undefined; } catch (x) {}
-    try { name = isObject ? describe(e.name) : "Error"; } catch (x) {}
-    try { message = isObject ? describe(e.message) : describe(e); } catch (x) {}
-    result.token = typeof token === "string" ? token : "";
-    result.name = name;
-    result.message = message;
-    return result;
-  }
+  // Error records are built by the lazily compiled part too. Compiling it can only fail with an
+  // engine error (heap exhausted, interrupted); run() then rejects with that error, which the host
+  // maps to its limit without reading anything the agent shaped.
+  const failure = (kind, e) => lazy().failure(kind, e);
 
-  // UTF-16 length never exceeds the UTF-8 byte length: longer is over the limit for sure.
   function outputRecord(out) {
     const bytes = toBytes(out);
-    if (bytes !== undefined) {
-      if (bytes.byteLength > maxOutputBytes) return record("too-large");
-      const result = record("bytes");
-      result.bytes = bytes.slice().buffer;
-      return result;
-    }
-    let text = "";
-    if (typeof out === "string") text = out;
-    else if (out !== undefined) {
-      try { text = stringify(out); } catch (e) { return failure("unserializable", e); }
+    if (bytes !== undefined) return bytes.byteLength > maxOutputBytes ? record("too-large") : record("bytes", "bytes", bytes.slice().buffer);
+    let text = out;
+    if (typeof out !== "string") {
+      try { text = out === undefined ? "" : stringify(out); } catch (e) { return failure("unserializable", e); }
       if (typeof text !== "string") text = "";
     }
-    if (text.length > maxOutputBytes) return record("too-large");
-    const result = record("text");
-    result.text = text;
-    return result;
+    // UTF-16 length never exceeds the UTF-8 byte length: longer is over the limit for sure.
+    return text.length > maxOutputBytes ? record("too-large") : record("text", "text", text);
   }
 
   return async function run(source, inputBuffer) {
@@ -116,7 +98,7 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
 })`;
 
 /**
- * Randomness, host-call plumbing and logging, evaluated (indirect eval captured before the bundle
+ * Randomness, host-call plumbing, logging and error records, evaluated (indirect eval captured before the bundle
  * ran) the first time an agent uses one of them, with the primordials and the seed the prelude
  * captured; it returns the functions behind the prelude's stubs. Host failures become
  * errors the agent may catch; their token lets the host recognise its own errors if they end the
@@ -124,7 +106,7 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
  */
 export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, seed, primordials) {
   "use strict";
-  const { toBytes, parse, stringify, freeze, defineProperty, StringCtor } = primordials;
+  const { toBytes, record, parse, stringify, freeze, defineProperty, StringCtor } = primordials;
   // Deterministic PRNG (sfc32) seeded by the host from the request hash.
   let a = seed[0], b = seed[1], c = seed[2], d = seed[3];
   function nextUint32() {
@@ -176,11 +158,25 @@ export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, s
       json: async () => parse(reply.body),
     });
   }
+  function describe(value) {
+    try { return value === undefined ? "undefined" : StringCtor(value); } catch (e) { return "(unprintable)"; }
+  }
   function format(value) {
     if (typeof value === "string") return value;
     try { return stringify(value); } catch (e) { return StringCtor(value); }
   }
   return {
+    failure(kind, e) {
+      const result = record(kind), isObject = e !== null && typeof e === "object";
+      let token, name = "Error", message = "(unprintable)";
+      try { token = isObject ? e.hostToken : undefined; } catch (x) {}
+      try { name = isObject ? describe(e.name) : "Error"; } catch (x) {}
+      try { message = isObject ? describe(e.message) : describe(e); } catch (x) {}
+      result.token = typeof token === "string" ? token : "";
+      result.name = name;
+      result.message = message;
+      return result;
+    },
     random: () => nextUint32() / 4294967296,
     randomBytes(n) {
       const out = new Uint8Array(n);
