@@ -1,27 +1,29 @@
 /**
  * Guest-side code evaluated in every sandbox before the agent bundle. It evaluates to
- * `install(hostCall, hostLog, configJson, apiSource)`, which pins the deterministic clock and
+ * `install(hostCall, hostLog, configJson, apiSource, randomSource)`, which pins the deterministic clock and
  * randomness and returns `run(source, inputBuffer)`. The host functions are only reachable through
  * the frozen `ctx` it builds, and only strings cross the boundary (JSON in, JSON out), so the host
  * never touches a guest object an agent could have shaped. `run` never rejects: it resolves to a
  * null-prototype record the agent never sees, describing the output or the error.
  *
  * QuickJS compiles eagerly, at ~0.1-0.25 µs per token, and compiling was most of a trivial run's
- * cost, so this core holds only what a successful run needs; randomness, host calls, logging and
- * error records live in HOST_API_SOURCE, compiled inside the run on first use (an agent that
- * never calls them never pays for them).
+ * cost, so this core holds only what a successful run needs. Host calls, logging and error records
+ * (HOST_API_SOURCE) and the PRNG (RANDOM_SOURCE) are compiled inside the run on first use: an
+ * agent that never calls them never pays for them.
  */
-export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, configJson, apiSource) {
+export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, configJson, apiSource, randomSource) {
   "use strict";
   const parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze, create = Object.create;
   const isView = ArrayBuffer.isView, StringCtor = String, indirectEval = eval, RealDate = Date, defineProperty = Object.defineProperty;
   const cfg = parse(configJson), NOW = cfg.now, maxOutputBytes = cfg.maxOutputBytes;
 
-  // Randomness, host calls, logging and error records are compiled on first use (HOST_API_SOURCE).
-  let api;
-  const lazy = () => api || (api = indirectEval(apiSource)(hostCall, hostLog, cfg.seed, { toBytes, record, parse, stringify, freeze, defineProperty, StringCtor }));
-  const stub = (name) => (...args) => lazy()[name](...args);
-  const random = stub("random");
+  // Randomness (RANDOM_SOURCE), host calls, logging and error records (HOST_API_SOURCE) are
+  // compiled on first use.
+  let rng, api;
+  const lazyRandom = () => rng || (rng = indirectEval(randomSource)(cfg.seed));
+  const lazy = () => api || (api = indirectEval(apiSource)(hostCall, hostLog, { toBytes, record, parse, stringify, freeze, defineProperty, StringCtor }));
+  const stub = (load, name) => (...args) => load()[name](...args);
+  const random = stub(lazyRandom, "random");
   Math.random = random;
 
   function FixedDate(...args) {
@@ -47,11 +49,11 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
     secrets: freeze(cfg.secrets),
     now: FixedDate.now,
     random,
-    randomBytes: stub("randomBytes"),
-    log: stub("log"),
-    fetch: stub("fetch"),
-    llm: freeze({ chat: stub("chat") }),
-    callAgent: stub("callAgent"),
+    randomBytes: stub(lazyRandom, "randomBytes"),
+    log: stub(lazy, "log"),
+    fetch: stub(lazy, "fetch"),
+    llm: freeze({ chat: stub(lazy, "chat") }),
+    callAgent: stub(lazy, "callAgent"),
   };
 
   function record(kind, key, value) {
@@ -98,28 +100,15 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
 })`;
 
 /**
- * Randomness, host-call plumbing, logging and error records, evaluated (indirect eval captured before the bundle
- * ran) the first time an agent uses one of them, with the primordials and the seed the prelude
- * captured; it returns the functions behind the prelude's stubs. Host failures become
+ * Host-call plumbing, logging and error records, evaluated (with the indirect eval the prelude
+ * captured before the bundle ran) the first time a run needs one of them, with the primordials the
+ * prelude captured; it returns the functions behind the prelude's stubs. Host failures become
  * errors the agent may catch; their token lets the host recognise its own errors if they end the
  * run, so an agent cannot fake a host status.
  */
-export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, seed, primordials) {
+export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, primordials) {
   "use strict";
   const { toBytes, record, parse, stringify, freeze, defineProperty, StringCtor } = primordials;
-  // Deterministic PRNG (sfc32) seeded by the host from the request hash.
-  let a = seed[0], b = seed[1], c = seed[2], d = seed[3];
-  function nextUint32() {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    const r = (t + d) | 0;
-    c = (c + r) | 0;
-    return r >>> 0;
-  }
   const HEX = "0123456789abcdef";
   function bytesToHex(bytes) {
     let out = "";
@@ -177,12 +166,6 @@ export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, s
       result.message = message;
       return result;
     },
-    random: () => nextUint32() / 4294967296,
-    randomBytes(n) {
-      const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) out[i] = nextUint32() & 255;
-      return out;
-    },
     log(...args) { hostLog(args.map(format).join(" ")); },
     fetch(url, init) {
       const options = init || {};
@@ -197,5 +180,31 @@ export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, s
     callAgent: (agentId, input) =>
       call("callAgent", { agentId: StringCtor(agentId), input: payloadOf(input) }).then((reply) =>
         freeze({ text: reply.text, bytes: hexToBytes(reply.hex), json: () => parse(reply.text) })),
+  };
+})`;
+
+/** The deterministic PRNG behind Math.random, ctx.random and ctx.randomBytes, compiled on first use. */
+export const RANDOM_SOURCE = String.raw`(function random(seed) {
+  "use strict";
+  // Deterministic PRNG (sfc32) seeded by the host from the request hash.
+  let a = seed[0], b = seed[1], c = seed[2], d = seed[3];
+  function nextUint32() {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    const t = (a + b) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    d = (d + 1) | 0;
+    const r = (t + d) | 0;
+    c = (c + r) | 0;
+    return r >>> 0;
+  }
+  return {
+    random: () => nextUint32() / 4294967296,
+    randomBytes(n) {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = nextUint32() & 255;
+      return out;
+    },
   };
 })`;

@@ -13,7 +13,7 @@ import {
 import { AgentStatus, type AgentStatusCode, statusName } from "../../../protocol/status.js";
 import { HostCallFailure, dispatchHostCall, type HostServices } from "./host-api.js";
 import type { SandboxLimits } from "./limits.js";
-import { HOST_API_SOURCE, PRELUDE_SOURCE } from "./prelude.js";
+import { HOST_API_SOURCE, PRELUDE_SOURCE, RANDOM_SOURCE } from "./prelude.js";
 
 /** Everything a run needs that can cross a thread boundary (structured-clonable). */
 export interface RunSpec {
@@ -182,8 +182,9 @@ class SandboxRun {
       }),
     );
     const apiSource = context.newString(HOST_API_SOURCE);
-    const installed = context.callFunction(install, context.undefined, hostCall, hostLog, config, apiSource);
-    for (const handle of [install, hostCall, hostLog, config, apiSource]) handle.dispose();
+    const randomSource = context.newString(RANDOM_SOURCE);
+    const installed = context.callFunction(install, context.undefined, hostCall, hostLog, config, apiSource, randomSource);
+    for (const handle of [install, hostCall, hostLog, config, apiSource, randomSource]) handle.dispose();
     if (installed.error) {
       installed.error.dispose();
       return this.#limitStop() ?? { status: AgentStatus.INTERNAL_ERROR, message: "sandbox prelude failed" };
