@@ -2,8 +2,8 @@
  * Worker sandbox benchmark: cold start of an agent sandbox and runs/s of a trivial agent.
  * Every run is a cold start: a fresh QuickJS runtime + context, the prelude, the bundle evaluated,
  * the agent called, everything disposed. Targets: cold start <= 10 ms, >= 1,000 runs/s per core.
- * An agent that uses ctx (randomness, log, host calls) also compiles the prelude's lazy host API
- * part; its cold start is printed separately.
+ * An agent using randomness or host calls also compiles the prelude's lazily compiled parts; the
+ * cold start of one using ctx.log and ctx.random is printed separately.
  *   npm run bench:worker [-- --runs 2000 --seconds 3]
  */
 import { Command } from "commander";
@@ -106,7 +106,7 @@ console.log("worker sandbox benchmark (QuickJS release-sync, one fresh runtime+c
 console.log(`  WASM module compile (once per thread): ${moduleMs.toFixed(1)} ms`);
 console.log(`  bare runtime+context creation:          ${summary(bare)}`);
 console.log(`  cold start, full run, in-process:       ${summary(cold)}   [target <= 10 ms]`);
-console.log(`  cold start, agent using ctx (lazy part):  ${summary(coldCtx)}`);
+console.log(`  cold start, agent using ctx.log+random:   ${summary(coldCtx)}`);
 console.log(`  cold start, full run, via sandbox thread: ${summary(pooledCold)}`);
 console.log(`  runs/s, one core, in-process:           ${inProcess.toFixed(0)}   [target >= 1000]`);
 console.log(`  runs/s, one sandbox thread (pool, 8 in flight): ${pooled.toFixed(0)}`);

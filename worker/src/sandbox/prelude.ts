@@ -7,7 +7,7 @@
  * null-prototype record the agent never sees, describing the output or the error.
  *
  * QuickJS compiles eagerly, at ~0.1-0.25 µs per token, and compiling was most of a trivial run's
- * cost, so this core holds only what a successful run needs. Host calls, logging and error records
+ * cost, so this core holds only what a successful run needs. Host calls and error records
  * (HOST_API_SOURCE) and the PRNG (RANDOM_SOURCE) are compiled inside the run on first use: an
  * agent that never calls them never pays for them.
  */
@@ -17,11 +17,11 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
   const isView = ArrayBuffer.isView, StringCtor = String, indirectEval = eval, RealDate = Date, defineProperty = Object.defineProperty;
   const cfg = parse(configJson), NOW = cfg.now, maxOutputBytes = cfg.maxOutputBytes;
 
-  // Randomness (RANDOM_SOURCE), host calls, logging and error records (HOST_API_SOURCE) are
-  // compiled on first use.
+  // Randomness (RANDOM_SOURCE), host calls and error records (HOST_API_SOURCE) are compiled on
+  // first use.
   let rng, api;
   const lazyRandom = () => rng || (rng = indirectEval(randomSource)(cfg.seed));
-  const lazy = () => api || (api = indirectEval(apiSource)(hostCall, hostLog, { toBytes, record, parse, stringify, freeze, defineProperty, StringCtor }));
+  const lazy = () => api || (api = indirectEval(apiSource)(hostCall, { toBytes, record, parse, stringify, freeze, defineProperty, StringCtor }));
   const stub = (load, name) => (...args) => load()[name](...args);
   const random = stub(lazyRandom, "random");
   Math.random = random;
@@ -37,6 +37,10 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
   defineProperty(RealDate.prototype, "constructor", { value: FixedDate, writable: true, configurable: true });
   globalThis.Date = FixedDate;
 
+  function format(value) {
+    if (typeof value === "string") return value;
+    try { return stringify(value); } catch (e) { return StringCtor(value); }
+  }
   function toBytes(value) {
     if (value instanceof ArrayBuffer) return new Uint8Array(value);
     if (isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -50,7 +54,8 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
     now: FixedDate.now,
     random,
     randomBytes: stub(lazyRandom, "randomBytes"),
-    log: stub(lazy, "log"),
+    // Most agents log, so logging stays in the core.
+    log: (...args) => { hostLog(args.map(format).join(" ")); },
     fetch: stub(lazy, "fetch"),
     llm: freeze({ chat: stub(lazy, "chat") }),
     callAgent: stub(lazy, "callAgent"),
@@ -100,13 +105,13 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
 })`;
 
 /**
- * Host-call plumbing, logging and error records, evaluated (with the indirect eval the prelude
+ * Host-call plumbing and error records, evaluated (with the indirect eval the prelude
  * captured before the bundle ran) the first time a run needs one of them, with the primordials the
  * prelude captured; it returns the functions behind the prelude's stubs. Host failures become
  * errors the agent may catch; their token lets the host recognise its own errors if they end the
  * run, so an agent cannot fake a host status.
  */
-export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, primordials) {
+export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, primordials) {
   "use strict";
   const { toBytes, record, parse, stringify, freeze, defineProperty, StringCtor } = primordials;
   const HEX = "0123456789abcdef";
@@ -150,10 +155,6 @@ export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, p
   function describe(value) {
     try { return value === undefined ? "undefined" : StringCtor(value); } catch (e) { return "(unprintable)"; }
   }
-  function format(value) {
-    if (typeof value === "string") return value;
-    try { return stringify(value); } catch (e) { return StringCtor(value); }
-  }
   return {
     failure(kind, e) {
       const result = record(kind), isObject = e !== null && typeof e === "object";
@@ -166,7 +167,6 @@ export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, hostLog, p
       result.message = message;
       return result;
     },
-    log(...args) { hostLog(args.map(format).join(" ")); },
     fetch(url, init) {
       const options = init || {};
       return call("fetch", {
