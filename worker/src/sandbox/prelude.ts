@@ -1,10 +1,11 @@
 /**
  * Guest-side code evaluated in every sandbox before the agent bundle. It evaluates to
- * `install(hostCall, hostLog, configJson, apiSource, randomSource)`, which pins the deterministic clock and
- * randomness and returns `run(source, inputBuffer)`. The host functions are only reachable through
+ * `install(hostCall, hostLog, configJson, apiSource, randomSource)`, which pins the deterministic
+ * clock and randomness and returns `run(source, inputBuffer)`. The host functions are only reachable through
  * the frozen `ctx` it builds, and only strings cross the boundary (JSON in, JSON out), so the host
- * never touches a guest object an agent could have shaped. `run` never rejects: it resolves to a
- * null-prototype record the agent never sees, describing the output or the error.
+ * never touches a guest object an agent could have shaped. `run` resolves to a null-prototype
+ * record the agent never sees, describing the output or the error; it rejects only with an engine
+ * error (heap exhausted, interrupted) raised while compiling a lazy part.
  *
  * QuickJS compiles eagerly, at ~0.1-0.25 µs per token, and compiling was most of a trivial run's
  * cost, so this core holds only what a successful run needs. Host calls and error records
