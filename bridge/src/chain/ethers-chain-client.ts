@@ -1,0 +1,243 @@
+import { Contract, FetchRequest, Interface, JsonRpcProvider, Transaction, Wallet, type Log } from "ethers";
+import { requestHash, toAgentRequest, type AgentRequest } from "../../../protocol/request.js";
+import { RpcError, SimulationError, errorMessage } from "../errors.js";
+import type { ObservedRequest, ObservedSettlement } from "../store/store.js";
+import type { BlockHeader, ChainClient, Fulfillment, TxReceipt, TxRequest } from "./chain-client.js";
+import { ROUTER_ABI, WORKER_REGISTRY_ABI } from "./router-abi.js";
+
+export interface EthersChainClientOptions {
+  rpcUrl: string;
+  router: string;
+  privateKey: string;
+  workerRegistry?: string;
+  /** Extra ABI fragments (the router's custom errors) to decode revert reasons. */
+  errorAbi?: readonly string[];
+  /** Per-call JSON-RPC timeout. */
+  rpcTimeoutMs?: number;
+}
+
+const DEFAULT_RPC_TIMEOUT_MS = 10_000;
+const MIN_PRIORITY_FEE = 1_000_000n;
+
+/** ChainClient over JSON-RPC with ethers v6; works with Hardhat's node and anvil. */
+export class EthersChainClient implements ChainClient {
+  readonly router: string;
+  readonly account: string;
+  private readonly provider: JsonRpcProvider;
+  private readonly wallet: Wallet;
+  private readonly iface: Interface;
+  private readonly registry?: Contract;
+  private readonly topics: { requested: string; fulfilled: string; timedOut: string; skipped: string };
+  private cachedChainId?: bigint;
+
+  constructor(options: EthersChainClientOptions) {
+    const request = new FetchRequest(options.rpcUrl);
+    request.timeout = options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
+    // No batching or polling: each call is one HTTP request, so a failure is attributed to one call and retried by its loop.
+    this.provider = new JsonRpcProvider(request, undefined, { staticNetwork: true, batchMaxCount: 1, polling: false, cacheTimeout: -1 });
+    this.wallet = new Wallet(options.privateKey);
+    this.account = this.wallet.address;
+    this.router = options.router;
+    this.iface = new Interface([...ROUTER_ABI, ...(options.errorAbi ?? [])]);
+    this.topics = {
+      requested: this.iface.getEvent("AgentRequested")!.topicHash,
+      fulfilled: this.iface.getEvent("RequestFulfilled")!.topicHash,
+      timedOut: this.iface.getEvent("RequestTimedOut")!.topicHash,
+      skipped: this.iface.getEvent("FulfillmentSkipped")!.topicHash,
+    };
+    if (options.workerRegistry) this.registry = new Contract(options.workerRegistry, WORKER_REGISTRY_ABI, this.provider);
+  }
+
+  private async rpc<T>(method: string, params: unknown[]): Promise<T> {
+    try {
+      return (await this.provider.send(method, params)) as T;
+    } catch (error) {
+      throw new RpcError(`${method} failed: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  async chainId(): Promise<bigint> {
+    this.cachedChainId ??= BigInt(await this.rpc<string>("eth_chainId", []));
+    return this.cachedChainId;
+  }
+
+  async blockNumber(): Promise<number> {
+    return Number(await this.rpc<string>("eth_blockNumber", []));
+  }
+
+  async block(number: number | "latest"): Promise<BlockHeader | undefined> {
+    const tag = number === "latest" ? "latest" : `0x${number.toString(16)}`;
+    const raw = await this.rpc<{ number: string; hash: string; parentHash: string; timestamp: string } | null>("eth_getBlockByNumber", [tag, false]);
+    if (!raw) return undefined;
+    return { number: Number(raw.number), hash: raw.hash, parentHash: raw.parentHash, timestamp: BigInt(raw.timestamp) };
+  }
+
+  async routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }> {
+    const logs = await this.rpc<Log[]>("eth_getLogs", [
+      {
+        address: this.router,
+        fromBlock: `0x${from.toString(16)}`,
+        toBlock: `0x${to.toString(16)}`,
+        topics: [[this.topics.requested, this.topics.fulfilled, this.topics.timedOut]],
+      },
+    ]);
+    const requests: ObservedRequest[] = [];
+    const settlements: ObservedSettlement[] = [];
+    for (const log of logs) {
+      if ((log as unknown as { removed?: boolean }).removed) continue;
+      const parsed = this.iface.parseLog({ topics: [...log.topics], data: log.data });
+      if (!parsed) continue;
+      const block = { number: Number(log.blockNumber), hash: log.blockHash };
+      const txHash = log.transactionHash;
+      if (parsed.name === "AgentRequested") {
+        const request = toAgentRequest(parsed.args.request.toObject() as Record<string, unknown>);
+        requests.push({ request, input: parsed.args.input as string, requestHash: requestHash(request), block, logIndex: Number(log.index ?? (log as unknown as { logIndex: string }).logIndex), txHash });
+      } else if (parsed.name === "RequestFulfilled") {
+        settlements.push({ requestId: parsed.args.requestId as bigint, outcome: "fulfilled", block, txHash, fee: parsed.args.totalFee as bigint, refund: parsed.args.refund as bigint });
+      } else {
+        settlements.push({ requestId: parsed.args.requestId as bigint, outcome: "timed_out", block, txHash, fee: 0n, refund: parsed.args.refund as bigint });
+      }
+    }
+    return { requests, settlements };
+  }
+
+  async isPending(requestId: bigint): Promise<boolean> {
+    const data = this.iface.encodeFunctionData("isPending", [requestId]);
+    const result = await this.rpc<string>("eth_call", [{ to: this.router, data }, "latest"]);
+    return this.iface.decodeFunctionResult("isPending", result)[0] as boolean;
+  }
+
+  encodeFulfillBatch(fulfillments: Fulfillment[]): string {
+    return this.iface.encodeFunctionData("fulfillBatch", [fulfillments]);
+  }
+
+  encodeTimeout(request: AgentRequest): string {
+    return this.iface.encodeFunctionData("timeout", [request]);
+  }
+
+  /** Turns a JSON-RPC revert into a readable reason (custom error name and args when the ABI knows it). */
+  private revertReason(error: unknown): string | undefined {
+    let cursor: unknown = error;
+    for (let depth = 0; depth < 6 && cursor && typeof cursor === "object"; depth++) {
+      const data = (cursor as { data?: unknown }).data;
+      if (typeof data === "string" && data.startsWith("0x")) {
+        if (data === "0x") return "reverted without reason";
+        try {
+          const parsed = this.iface.parseError(data);
+          if (parsed) return parsed.name === "Error" ? String(parsed.args[0]) : `${parsed.name}(${parsed.args.map(String).join(", ")})`;
+        } catch {
+          /* unknown selector: fall through */
+        }
+        return `custom error ${data.slice(0, 10)}`;
+      }
+      if (data && typeof data === "object") {
+        cursor = data;
+        continue;
+      }
+      cursor = (cursor as { error?: unknown; info?: unknown }).error ?? (cursor as { info?: { error?: unknown } }).info?.error;
+    }
+    const message = errorMessage(error);
+    return /revert/i.test(message) ? message : undefined;
+  }
+
+  private async call(method: string, params: unknown[]): Promise<string> {
+    try {
+      return (await this.provider.send(method, params)) as string;
+    } catch (error) {
+      const reason = this.revertReason(error);
+      if (reason !== undefined) throw new SimulationError(`${method} reverted: ${reason}`, reason, { cause: error });
+      throw new RpcError(`${method} failed: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  async simulate(data: string): Promise<void> {
+    await this.call("eth_call", [{ from: this.account, to: this.router, data }, "latest"]);
+  }
+
+  async estimateGas(data: string): Promise<bigint> {
+    return BigInt(await this.call("eth_estimateGas", [{ from: this.account, to: this.router, data }]));
+  }
+
+  async fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+    const latest = await this.rpc<{ baseFeePerGas?: string } | null>("eth_getBlockByNumber", ["latest", false]);
+    let priority: bigint;
+    try {
+      priority = BigInt(await this.rpc<string>("eth_maxPriorityFeePerGas", []));
+    } catch {
+      priority = MIN_PRIORITY_FEE;
+    }
+    if (priority < MIN_PRIORITY_FEE) priority = MIN_PRIORITY_FEE;
+    const base = BigInt(latest?.baseFeePerGas ?? "0");
+    // Two base fees of headroom survive several full blocks of base-fee growth.
+    return { maxFeePerGas: base * 2n + priority, maxPriorityFeePerGas: priority };
+  }
+
+  async nonce(tag: "latest" | "pending"): Promise<number> {
+    return Number(await this.rpc<string>("eth_getTransactionCount", [this.account, tag]));
+  }
+
+  async sign(tx: TxRequest): Promise<{ hash: string; raw: string }> {
+    const raw = await this.wallet.signTransaction({
+      type: 2,
+      chainId: await this.chainId(),
+      to: tx.to,
+      data: tx.data,
+      nonce: tx.nonce,
+      gasLimit: tx.gasLimit,
+      maxFeePerGas: tx.maxFeePerGas,
+      maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
+    });
+    return { hash: Transaction.from(raw).hash!, raw };
+  }
+
+  async broadcast(raw: string): Promise<void> {
+    try {
+      await this.provider.send("eth_sendRawTransaction", [raw]);
+    } catch (error) {
+      const message = errorMessage(error);
+      if (/already known|known transaction|already imported/i.test(message)) return;
+      throw new RpcError(`eth_sendRawTransaction failed: ${message}`, { cause: error });
+    }
+  }
+
+  async receipt(hash: string): Promise<TxReceipt | undefined> {
+    const raw = await this.rpc<{
+      status: string;
+      blockNumber: string;
+      gasUsed: string;
+      effectiveGasPrice?: string;
+      logs: { address: string; topics: string[]; data: string }[];
+    } | null>("eth_getTransactionReceipt", [hash]);
+    if (!raw) return undefined;
+    const settled: bigint[] = [];
+    const skipped: bigint[] = [];
+    for (const log of raw.logs) {
+      if (log.address.toLowerCase() !== this.router.toLowerCase() || !log.topics[0] || !log.topics[1]) continue;
+      const topic = log.topics[0];
+      if (topic === this.topics.fulfilled || topic === this.topics.timedOut) settled.push(BigInt(log.topics[1]));
+      else if (topic === this.topics.skipped) skipped.push(BigInt(log.topics[1]));
+    }
+    return {
+      hash,
+      success: raw.status === "0x1",
+      blockNumber: Number(raw.blockNumber),
+      gasUsed: BigInt(raw.gasUsed),
+      effectiveGasPrice: BigInt(raw.effectiveGasPrice ?? "0"),
+      settled,
+      skipped,
+    };
+  }
+
+  async isWorkerActive(worker: string): Promise<boolean | undefined> {
+    if (!this.registry) return undefined;
+    try {
+      return (await this.registry.getFunction("isActive")(worker)) as boolean;
+    } catch (error) {
+      throw new RpcError(`WorkerRegistry.isActive failed: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  destroy(): void {
+    this.provider.destroy();
+  }
+}
