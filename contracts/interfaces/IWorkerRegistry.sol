@@ -23,6 +23,9 @@ interface IWorkerRegistry {
     /// @notice Registered, attestation unexpired, measurement still approved, not jailed or revoked.
     function isActive(address worker) external view returns (bool);
 
+    /// @notice The worker's measurement when {isActive}, else zero (one call for the router's assignment).
+    function activeMeasurementOf(address worker) external view returns (bytes32);
+
     /// @notice Jails a worker for a proven fault; only the router may call it.
     function jail(address worker) external;
 }

@@ -2,14 +2,16 @@
 pragma solidity 0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC1363} from "@openzeppelin/contracts/token/ERC20/extensions/ERC1363.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 /// @title PhalaToken (PHA)
 /// @notice The fee and staking token of the agent network: a fixed supply of 1,000,000,000 PHA
-/// minted once at deployment, with EIP-2612 permit and ERC-5805 votes (for governance).
-contract PhalaToken is ERC20, ERC20Permit, ERC20Votes {
+/// minted once at deployment, with EIP-2612 permit, ERC-5805 votes (for governance) and ERC-1363
+/// transfer-and-call (so a billing account can be topped up with a single transfer).
+contract PhalaToken is ERC20, ERC1363, ERC20Permit, ERC20Votes {
     /// @notice The whole supply, minted to the initial holder at deployment; nothing mints later.
     uint256 public constant TOTAL_SUPPLY = 1_000_000_000 ether;
 

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IAttestationVerifier} from "../interfaces/IAttestationVerifier.sol";
+import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
+
+/// @title WorkerRegistry
+/// @notice Enclave keys of TEE workers, admitted only with an attestation from an approved
+/// {IAttestationVerifier} whose report data binds the key, this chain and this registry.
+/// Governance (the owner, e.g. a timelock) approves verifiers and runtime measurements and may
+/// revoke workers; the router jails workers proven to equivocate.
+contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
+    /// @notice Domain tag of the attested report data (mirrored in protocol/attestation.ts).
+    bytes32 public constant REPORT_DATA_TAG = keccak256("PHALA_AGENT_WORKER_V1");
+
+    /// @notice The router, the only address allowed to jail.
+    address public router;
+
+    mapping(address worker => Worker) private _workers;
+    mapping(bytes32 measurement => bool) public isMeasurementApproved;
+    mapping(address verifier => bool) public isVerifierApproved;
+
+    event WorkerRegistered(
+        address indexed worker,
+        address indexed operator,
+        address indexed verifier,
+        bytes32 measurement,
+        uint64 expiresAt,
+        bool simulated,
+        string endpoint
+    );
+    event WorkerEndpointUpdated(address indexed worker, string endpoint);
+    event WorkerDeregistered(address indexed worker, address indexed operator);
+    event WorkerRevoked(address indexed worker);
+    event WorkerJailed(address indexed worker);
+    event WorkerUnjailed(address indexed worker);
+    event MeasurementApproval(bytes32 indexed measurement, bool approved);
+    event VerifierApproval(address indexed verifier, bool approved);
+    event RouterUpdated(address indexed router);
+
+    error ZeroAddress();
+    error VerifierNotApproved(address verifier);
+    error MeasurementNotApproved(bytes32 measurement);
+    error AttestationExpired(uint64 expiresAt);
+    error WorkerKeyTaken(address worker, address operator);
+    error WorkerIsJailed(address worker);
+    error WorkerIsRevoked(address worker);
+    error UnknownWorker(address worker);
+    error NotWorkerOperator(address worker, address caller);
+    error NotRouter(address caller);
+    error SimulatedAttestationRefused();
+
+    /// @param initialOwner Governance (may be a timelock).
+    constructor(address initialOwner) Ownable(initialOwner) {}
+
+    /// @notice Registers (or renews the attestation of) `worker`, operated by the caller.
+    /// @param worker The enclave key's address; it signs fulfilments.
+    /// @param verifier An approved verifier for `evidence`.
+    /// @param evidence Attestation evidence whose report data is {reportDataFor}(worker).
+    /// @param endpoint Where the bridge reaches the worker (published in the event only).
+    function registerWorker(address worker, IAttestationVerifier verifier, bytes calldata evidence, string calldata endpoint)
+        external
+    {
+        if (worker == address(0)) revert ZeroAddress();
+        if (!isVerifierApproved[address(verifier)]) revert VerifierNotApproved(address(verifier));
+        Worker storage record = _workers[worker];
+        if (record.operator != address(0) && record.operator != msg.sender) {
+            revert WorkerKeyTaken(worker, record.operator);
+        }
+        if (record.jailed) revert WorkerIsJailed(worker);
+        if (record.revoked) revert WorkerIsRevoked(worker);
+
+        (bytes32 measurement, uint64 expiresAt) = verifier.verifyAttestation(reportDataFor(worker), evidence);
+        if (!isMeasurementApproved[measurement]) revert MeasurementNotApproved(measurement);
+        if (expiresAt <= block.timestamp) revert AttestationExpired(expiresAt);
+        bool simulated = verifier.isSimulated();
+
+        record.operator = msg.sender;
+        record.expiresAt = expiresAt;
+        record.simulated = simulated;
+        record.measurement = measurement;
+        emit WorkerRegistered(worker, msg.sender, address(verifier), measurement, expiresAt, simulated, endpoint);
+    }
+
+    /// @notice Publishes a new endpoint for the bridge.
+    function setEndpoint(address worker, string calldata endpoint) external {
+        _requireOperator(worker);
+        emit WorkerEndpointUpdated(worker, endpoint);
+    }
+
+    /// @notice Removes the operator's worker. A jailed or revoked worker's record stays, so its key cannot return.
+    function deregisterWorker(address worker) external {
+        Worker storage record = _requireOperator(worker);
+        if (record.jailed) revert WorkerIsJailed(worker);
+        if (record.revoked) revert WorkerIsRevoked(worker);
+        delete _workers[worker];
+        emit WorkerDeregistered(worker, msg.sender);
+    }
+
+    /// @notice Governance: permanently revokes a worker key (e.g. a compromised enclave).
+    function revokeWorker(address worker) external onlyOwner {
+        Worker storage record = _workers[worker];
+        if (record.operator == address(0)) revert UnknownWorker(worker);
+        record.revoked = true;
+        emit WorkerRevoked(worker);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function jail(address worker) external {
+        if (msg.sender != router) revert NotRouter(msg.sender);
+        Worker storage record = _workers[worker];
+        if (record.operator == address(0)) revert UnknownWorker(worker);
+        record.jailed = true;
+        emit WorkerJailed(worker);
+    }
+
+    /// @notice Governance: lifts a jail (e.g. after an appeal).
+    function unjail(address worker) external onlyOwner {
+        Worker storage record = _workers[worker];
+        if (!record.jailed) revert UnknownWorker(worker);
+        record.jailed = false;
+        emit WorkerUnjailed(worker);
+    }
+
+    /// @notice Governance: approves or withdraws a runtime measurement. Withdrawing deactivates its workers at once.
+    function setMeasurementApproved(bytes32 measurement, bool approved) external onlyOwner {
+        isMeasurementApproved[measurement] = approved;
+        emit MeasurementApproval(measurement, approved);
+    }
+
+    /// @notice Governance: approves or withdraws an attestation verifier.
+    function setVerifierApproved(address verifier, bool approved) external onlyOwner {
+        if (verifier == address(0)) revert ZeroAddress();
+        isVerifierApproved[verifier] = approved;
+        emit VerifierApproval(verifier, approved);
+    }
+
+    /// @notice Governance: sets the router (the only jailer).
+    function setRouter(address newRouter) external onlyOwner {
+        if (newRouter == address(0)) revert ZeroAddress();
+        router = newRouter;
+        emit RouterUpdated(newRouter);
+    }
+
+    /// @notice The report data a worker's attestation must carry: binds key, chain id and this registry.
+    function reportDataFor(address worker) public view returns (bytes32) {
+        return keccak256(abi.encode(REPORT_DATA_TAG, worker, block.chainid, address(this)));
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function workerOf(address worker) external view returns (Worker memory) {
+        return _workers[worker];
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function operatorOf(address worker) external view returns (address) {
+        return _workers[worker].operator;
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function isActive(address worker) external view returns (bool) {
+        return activeMeasurementOf(worker) != bytes32(0);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function activeMeasurementOf(address worker) public view returns (bytes32) {
+        Worker storage record = _workers[worker];
+        if (
+            record.operator == address(0) || record.jailed || record.revoked || record.expiresAt < block.timestamp
+                || !isMeasurementApproved[record.measurement]
+        ) return bytes32(0);
+        return record.measurement;
+    }
+
+    function _requireOperator(address worker) private view returns (Worker storage record) {
+        record = _workers[worker];
+        if (record.operator == address(0)) revert UnknownWorker(worker);
+        if (record.operator != msg.sender) revert NotWorkerOperator(worker, msg.sender);
+    }
+}

@@ -1,0 +1,109 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { Wallet, keccak256, toUtf8Bytes, type EventLog } from "ethers";
+import { encodeSimulatedEvidence, reportDataFor, SIMULATED_MEASUREMENT, DEV_ATTESTATION_PRIVATE_KEY } from "../../protocol/attestation.js";
+import { requestHash, toAgentRequest } from "../../protocol/request.js";
+import { FULFILLMENT_TYPES, routerDomain } from "../../protocol/fulfillment.js";
+import { AgentStatus } from "../../protocol/status.js";
+
+const { ethers, networkHelpers } = await network.create();
+
+const PHA = (n: number | string) => ethers.parseEther(String(n));
+const CONFIG = {
+  workerFee: PHA("0.5"),
+  phaPerGas: 1_000_000_000n,
+  protocolFeeBps: 500,
+  fulfillOverheadGas: 60_000,
+  maxCallbackGasLimit: 2_000_000,
+  requestTimeout: 300,
+};
+
+async function deploy() {
+  const [deployer, operator, agentOwner, relayer, treasury] = await ethers.getSigners();
+  const token = await ethers.deployContract("PhalaToken", [deployer.address]);
+  const agents = await ethers.deployContract("AgentRegistry");
+  const workers = await ethers.deployContract("WorkerRegistry", [deployer.address]);
+  const devSigner = new Wallet(DEV_ATTESTATION_PRIVATE_KEY);
+  const verifier = await ethers.deployContract("SimulatedTeeVerifier", [devSigner.address, 86_400]);
+  const router = await ethers.deployContract("AgentRouter", [
+    await token.getAddress(),
+    await agents.getAddress(),
+    await workers.getAddress(),
+    deployer.address,
+    treasury.address,
+    CONFIG,
+    4096,
+  ]);
+  const staking = await ethers.deployContract("MockWorkerStaking");
+  await router.setStaking(await staking.getAddress());
+  await workers.setRouter(await router.getAddress());
+  await workers.setVerifierApproved(await verifier.getAddress(), true);
+  await workers.setMeasurementApproved(SIMULATED_MEASUREMENT, true);
+
+  const enclave = Wallet.createRandom();
+  const { chainId } = await ethers.provider.getNetwork();
+  const now = BigInt(await networkHelpers.time.latest());
+  const evidence = encodeSimulatedEvidence(
+    reportDataFor(enclave.address, chainId, await workers.getAddress()),
+    SIMULATED_MEASUREMENT,
+    now,
+  );
+  await workers.connect(operator).registerWorker(enclave.address, await verifier.getAddress(), evidence, "http://127.0.0.1:1");
+  await staking.addWorker(enclave.address);
+
+  const code = toUtf8Bytes("export default () => 'positive'");
+  await agents.connect(agentOwner).registerAgent(keccak256(code), "file:///agent.js", PHA(2), [], true);
+
+  await router.createAccount();
+  await router.addConsumer(1, deployer.address);
+  await token.approve(await router.getAddress(), PHA(100));
+  await router.fund(1, PHA(100));
+  return { token, agents, workers, verifier, router, staking, enclave, chainId, deployer, agentOwner, relayer, treasury };
+}
+
+describe("request lifecycle (TS protocol module against the contracts)", function () {
+  it("registers a simulated worker, requests, and settles a worker-signed answer", async function () {
+    const { router, token, enclave, chainId, agentOwner, relayer, workers } = await networkHelpers.loadFixture(deploy);
+    expect((await workers.workerOf(enclave.address)).simulated).to.equal(true);
+
+    const input = toUtf8Bytes("what a great day");
+    const tx = await router.request(1, 1, input, 0, 100_000, PHA(10));
+    const receipt = await tx.wait();
+    const log = receipt!.logs.find((l) => (l as EventLog).fragment?.name === "AgentRequested") as EventLog;
+    const req = toAgentRequest(log.args.request.toObject());
+    expect(req.worker).to.equal(enclave.address);
+    expect(req.inputHash).to.equal(keccak256(input));
+    expect(await router.commitmentOf(req.id)).to.equal(requestHash(req));
+
+    const output = toUtf8Bytes("positive");
+    const message = {
+      requestId: req.id,
+      requestHash: requestHash(req),
+      outputHash: keccak256(output),
+      status: AgentStatus.OK,
+      subAgentIds: [],
+      worker: enclave.address,
+    };
+    const signature = await enclave.signTypedData(routerDomain(chainId, await router.getAddress()), FULFILLMENT_TYPES as never, message);
+    expect(await router.fulfillmentDigest(message.requestId, message.requestHash, message.outputHash, 0, [], enclave.address)).to.equal(
+      ethers.TypedDataEncoder.hash(routerDomain(chainId, await router.getAddress()), FULFILLMENT_TYPES as never, message),
+    );
+
+    const before = await router.accountOf(1);
+    await expect(router.connect(relayer).fulfill({ request: req, status: 0, output, subAgentIds: [], signature }))
+      .to.emit(router, "RequestFulfilled");
+    const after = await router.accountOf(1);
+    expect(after.reserved).to.equal(0n);
+    expect(await router.earnings(agentOwner.address)).to.equal(PHA(2));
+    expect(await router.workerFees(enclave.address)).to.equal(PHA("0.5"));
+    expect(await router.protocolFees()).to.equal(PHA("0.125"));
+    const relayerFee = await router.earnings(relayer.address);
+    expect(relayerFee).to.be.greaterThan(0n);
+    expect(before.balance - after.balance).to.equal(PHA("2.625") + relayerFee);
+    expect(await router.isPending(req.id)).to.equal(false);
+    // The router holds exactly what it owes.
+    expect(await token.balanceOf(await router.getAddress())).to.equal(
+      after.balance + PHA(2) + PHA("0.5") + PHA("0.125") + relayerFee,
+    );
+  });
+});
