@@ -13,7 +13,7 @@ import type { BridgeStore } from "./store/store.js";
 import { Submitter } from "./submitter.js";
 import { AnswerVerifier } from "./verify.js";
 import { Watcher } from "./watcher.js";
-import { StaticWorkerDirectory, type WorkerDirectory } from "./worker-directory.js";
+import { LayeredWorkerDirectory, StaticWorkerDirectory, type WorkerDirectory } from "./worker-directory.js";
 
 const SWEEP_LIMIT = 200;
 /** /healthz turns 503 when the last successful chain poll is older than this many poll intervals. */
@@ -50,7 +50,7 @@ export class Bridge {
     readonly store: BridgeStore,
     readonly log: Logger,
     private readonly chainId: bigint,
-    directory: WorkerDirectory,
+    private readonly directory: WorkerDirectory,
     private readonly background: boolean,
   ) {
     this.metrics = new BridgeMetrics(store, background);
@@ -83,7 +83,12 @@ export class Bridge {
     const chainId = await chain.chainId();
     const store = deps.store ?? new SqliteStore(config.dbPath);
     store.bind(chainId, config.router);
-    const directory = deps.directory ?? new StaticWorkerDirectory(config.workers);
+    let directory = deps.directory;
+    if (!directory) {
+      const layered = new LayeredWorkerDirectory(new StaticWorkerDirectory(config.workers));
+      layered.update(await chain.workerEndpoints());
+      directory = layered;
+    }
     return new Bridge(config, chain, store, log, chainId, directory, deps.background ?? true);
   }
 
@@ -96,6 +101,7 @@ export class Bridge {
       this.scheduler.add({ name: "sweep", expression: this.config.schedule.sweep, run: () => this.sweep() });
       this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: () => this.submitter.bumpStuck() });
       this.scheduler.add({ name: "attestation", expression: this.config.schedule.attestation, run: () => this.checkAttestations() });
+      this.scheduler.add({ name: "endpoints", expression: this.config.schedule.attestation, run: () => this.refreshEndpoints() });
     }
     this.loop = this.run();
     this.log.info(
@@ -148,6 +154,11 @@ export class Bridge {
     const sent = await this.submitter.sweep(expired.map((r) => r.request));
     if (sent > 0) this.log.info({ event: "sweep", expired: expired.length, sent }, "timed out expired requests");
     return sent;
+  }
+
+  /** Re-reads worker endpoints announced in WorkerRegistry events. */
+  async refreshEndpoints(): Promise<void> {
+    if (this.directory instanceof LayeredWorkerDirectory) this.directory.update(await this.chain.workerEndpoints());
   }
 
   /** Re-checks the attestation of workers with open requests (WorkerRegistry.isActive). */

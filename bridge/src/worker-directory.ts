@@ -20,3 +20,23 @@ export class StaticWorkerDirectory implements WorkerDirectory {
     this.byWorker.set(worker.toLowerCase(), urls.map((u) => u.replace(/\/+$/, "")));
   }
 }
+
+/**
+ * Static endpoints (config) merged with endpoints announced on-chain: the on-chain endpoint is
+ * tried first, then the configured ones (replicas of the same enclave key).
+ */
+export class LayeredWorkerDirectory implements WorkerDirectory {
+  private announced = new Map<string, string>();
+
+  constructor(private readonly configured: StaticWorkerDirectory) {}
+
+  update(announced: Map<string, string>): void {
+    this.announced = new Map([...announced].map(([worker, url]) => [worker.toLowerCase(), url.replace(/\/+$/, "")]));
+  }
+
+  endpoints(worker: string): string[] {
+    const onChain = this.announced.get(worker.toLowerCase());
+    const configured = this.configured.endpoints(worker);
+    return onChain && !configured.includes(onChain) ? [onChain, ...configured] : configured;
+  }
+}

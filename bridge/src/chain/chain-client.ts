@@ -64,6 +64,8 @@ export interface ChainClient {
   /** eth_sendRawTransaction; a node that already holds the transaction counts as success. */
   broadcast(raw: string): Promise<void>;
   receipt(hash: string): Promise<TxReceipt | undefined>;
+  /** Endpoints announced in WorkerRegistry events (latest per worker, lower-case keys); empty without a registry. */
+  workerEndpoints(): Promise<Map<string, string>>;
   /** WorkerRegistry.isActive, or undefined when no registry is configured. */
   isWorkerActive(worker: string): Promise<boolean | undefined>;
 }

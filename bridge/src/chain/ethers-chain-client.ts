@@ -228,6 +228,20 @@ export class EthersChainClient implements ChainClient {
     };
   }
 
+  async workerEndpoints(): Promise<Map<string, string>> {
+    const endpoints = new Map<string, string>();
+    if (!this.registry) return endpoints;
+    const registry = this.registry;
+    const registryIface = registry.interface;
+    const topics = [registryIface.getEvent("WorkerRegistered")!.topicHash, registryIface.getEvent("WorkerEndpointUpdated")!.topicHash];
+    const logs = await this.rpc<Log[]>("eth_getLogs", [{ address: await registry.getAddress(), fromBlock: "0x0", toBlock: "latest", topics: [topics] }]);
+    for (const log of logs) {
+      const parsed = registryIface.parseLog({ topics: [...log.topics], data: log.data });
+      if (parsed) endpoints.set((parsed.args.worker as string).toLowerCase(), parsed.args.endpoint as string);
+    }
+    return endpoints;
+  }
+
   async isWorkerActive(worker: string): Promise<boolean | undefined> {
     if (!this.registry) return undefined;
     try {

@@ -13,6 +13,18 @@ export const ROUTER_ABI = [
   `function timeout(${AGENT_REQUEST_TUPLE} request)`,
   "function isPending(uint256 requestId) view returns (bool)",
   "error Error(string)",
+  "error RequestNotPending(uint256 requestId)",
+  "error RequestMismatch(uint256 requestId)",
+  "error DeadlinePassed(uint256 requestId, uint64 deadline)",
+  "error DeadlineNotPassed(uint256 requestId, uint64 deadline)",
+  "error WrongSigner(uint256 requestId, address signer, address worker)",
+  "error TooManySubCalls(uint256 count)",
+  "error EnforcedPause()",
+  "error ReentrancyGuardReentrantCall()",
 ] as const;
 
-export const WORKER_REGISTRY_ABI = ["function isActive(address worker) view returns (bool)"] as const;
+export const WORKER_REGISTRY_ABI = [
+  "function isActive(address worker) view returns (bool)",
+  "event WorkerRegistered(address indexed worker, address indexed operator, address indexed verifier, bytes32 measurement, uint64 expiresAt, bool simulated, string endpoint)",
+  "event WorkerEndpointUpdated(address indexed worker, string endpoint)",
+] as const;
