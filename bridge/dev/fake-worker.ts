@@ -24,14 +24,12 @@ export interface FakeWorkerOptions {
  */
 export class FakeWorker {
   readonly address: string;
-  private readonly signer: Wallet;
   private server?: Server;
   executed = 0;
   url = "";
 
   constructor(public options: FakeWorkerOptions) {
     this.address = new Wallet(options.key).address;
-    this.signer = new Wallet(options.signWith ?? options.key);
   }
 
   async answer(body: ExecuteRequest): Promise<ExecuteResponse> {
@@ -45,7 +43,8 @@ export class FakeWorker {
       subAgentIds: [] as bigint[],
       worker: this.address,
     };
-    const signature = await this.signer.signTypedData(routerDomain(BigInt(body.chainId), body.router), TYPES, message);
+    const signer = new Wallet(this.options.signWith ?? this.options.key);
+    const signature = await signer.signTypedData(routerDomain(BigInt(body.chainId), body.router), TYPES, message);
     return {
       simulated: true,
       worker: this.address,

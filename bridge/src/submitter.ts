@@ -16,6 +16,7 @@ export interface SubmitterOptions {
 
 const GAS_LIMIT_HEADROOM_PERCENT = 25n;
 const PERCENT = 100n;
+const SELF_TRANSFER_GAS = 21_000n;
 
 function toFulfillment(record: RequestRecord): Fulfillment {
   const answer = record.answer!;
@@ -80,12 +81,17 @@ export class Submitter {
     return sent;
   }
 
-  /** Drops answers that can no longer be used: request settled meanwhile, or deadline passed. */
+  /**
+   * Drops answers that can no longer be used: request settled meanwhile, or deadline passed. An
+   * entry whose isPending call failed waits for the next pass without holding back the others.
+   */
   private async filterSubmittable(records: RequestRecord[], chainTime: bigint): Promise<RequestRecord[]> {
-    const pending = await Promise.all(records.map((r) => this.chain.isPending(r.id)));
+    const pending = await Promise.allSettled(records.map((r) => this.chain.isPending(r.id)));
     const keep: RequestRecord[] = [];
     records.forEach((record, i) => {
-      if (!pending[i]) {
+      const result = pending[i]!;
+      if (result.status === "rejected") return;
+      if (!result.value) {
         // Settled by another bridge or a timeout; the watcher records the outcome from the event.
         this.store.markSubmitted([record.id], record.submitTx ?? "settled-elsewhere");
       } else if (record.request.deadline < chainTime) {
@@ -94,6 +100,9 @@ export class Submitter {
         keep.push(record);
       }
     });
+    if (keep.length === 0 && pending.some((p) => p.status === "rejected")) {
+      throw (pending.find((p) => p.status === "rejected") as PromiseRejectedResult).reason;
+    }
     return keep;
   }
 
@@ -162,17 +171,20 @@ export class Submitter {
     const maxPriorityFeePerGas = fees.maxPriorityFeePerGas > maxFeePerGas ? maxFeePerGas : fees.maxPriorityFeePerGas;
     const nonce = await this.takeNonce();
     const tx = { to: this.chain.router, data, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas };
-    const { hash, raw } = await this.chain.sign(tx);
-    // Persist before broadcasting: after a crash the transaction is tracked (and re-sent) instead of forgotten.
-    this.store.saveTx({ ...tx, hash, kind, requestIds, sentAt: Date.now(), status: "pending" });
-    if (kind === "fulfill") this.store.markSubmitted(requestIds, hash);
+    let hash: string | undefined;
     try {
-      await this.chain.broadcast(raw);
+      const signed = await this.chain.sign(tx);
+      hash = signed.hash;
+      // Persist before broadcasting: after a crash the transaction is tracked (and re-sent) instead of forgotten.
+      this.store.saveTx({ ...tx, hash, kind, requestIds, sentAt: Date.now(), status: "pending" });
+      if (kind === "fulfill") this.store.markSubmitted(requestIds, hash);
+      await this.chain.broadcast(signed.raw);
     } catch (error) {
-      this.store.updateTx(hash, { status: "dropped" });
+      // Whatever failed, the nonce may be unused: re-read it from the node rather than leave a gap.
+      this.nextNonce = undefined;
+      if (hash !== undefined) this.store.updateTx(hash, { status: "dropped" });
       if (kind === "fulfill") this.store.reopenSubmitted(requestIds);
       else for (const id of requestIds) this.timeoutsInFlight.delete(id.toString());
-      this.nextNonce = undefined;
       throw error;
     }
     this.metrics.txs.inc({ kind });
@@ -218,12 +230,29 @@ export class Submitter {
     }
   }
 
+  /**
+   * A nonce below every pending transaction that the node never got (its broadcast failed after
+   * later ones were sent) would hold them back forever: fill it with a zero-value self-transfer.
+   */
+  private async fillNonceGaps(): Promise<void> {
+    const pending = this.store.pendingTxs();
+    if (pending.length === 0) return;
+    const lowest = Math.min(...pending.map((t) => t.nonce));
+    const [latest, fees] = await Promise.all([this.chain.nonce("pending"), this.chain.fees()]);
+    for (let nonce = latest; nonce < lowest; nonce++) {
+      const { raw } = await this.chain.sign({ to: this.chain.account, data: "0x", nonce, gasLimit: SELF_TRANSFER_GAS, ...fees });
+      await this.chain.broadcast(raw);
+      this.log.warn({ event: "nonce_gap_filled", nonce }, "filled a nonce gap with a self-transfer");
+    }
+  }
+
   /** Re-sends transactions unmined for longer than gasBumpAfterMs with the same nonce and higher fees. */
   bumpStuck(now = Date.now()): Promise<number> {
     return this.exclusive(() => this.bump(now));
   }
 
   private async bump(now: number): Promise<number> {
+    await this.fillNonceGaps();
     let bumped = 0;
     const latestByNonce = new Map<number, TxRecord>();
     for (const tx of this.store.pendingTxs()) {

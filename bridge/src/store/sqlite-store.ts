@@ -414,7 +414,8 @@ export class SqliteStore implements BridgeStore {
   saveTx(tx: TxRecord): void {
     this.sql(
       `INSERT INTO txs (hash, kind, nonce, to_address, data, gas_limit, max_fee, priority_fee, request_ids, sent_at, status)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (hash) DO UPDATE SET status = excluded.status, sent_at = excluded.sent_at`,
     ).run(
       tx.hash,
       tx.kind,
