@@ -49,7 +49,7 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
     error UnknownWorker(address worker);
     error NotWorkerOperator(address worker, address caller);
     error NotRouter(address caller);
-    error SimulatedAttestationRefused();
+    error WorkerNotJailed(address worker);
 
     /// @param initialOwner Governance (may be a timelock).
     constructor(address initialOwner) Ownable(initialOwner) {}
@@ -107,18 +107,18 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IWorkerRegistry
+    /// @dev The key need not be registered any more: an operator must not dodge an equivocation proof
+    /// by deregistering first, and the jailed record keeps the key from being registered again.
     function jail(address worker) external {
         if (msg.sender != router) revert NotRouter(msg.sender);
-        Worker storage record = _workers[worker];
-        if (record.operator == address(0)) revert UnknownWorker(worker);
-        record.jailed = true;
+        _workers[worker].jailed = true;
         emit WorkerJailed(worker);
     }
 
     /// @notice Governance: lifts a jail (e.g. after an appeal).
     function unjail(address worker) external onlyOwner {
         Worker storage record = _workers[worker];
-        if (!record.jailed) revert UnknownWorker(worker);
+        if (!record.jailed) revert WorkerNotJailed(worker);
         record.jailed = false;
         emit WorkerUnjailed(worker);
     }
@@ -161,6 +161,12 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
     /// @inheritdoc IWorkerRegistry
     function isActive(address worker) external view returns (bool) {
         return activeMeasurementOf(worker) != bytes32(0);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function isBanned(address worker) external view returns (bool) {
+        Worker storage record = _workers[worker];
+        return record.jailed || record.revoked;
     }
 
     /// @inheritdoc IWorkerRegistry

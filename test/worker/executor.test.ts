@@ -1,0 +1,300 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { expect } from "chai";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.js";
+import { requestHash } from "../../protocol/request.js";
+import { AgentStatus } from "../../protocol/status.js";
+import { buildAgent } from "../../worker/cli/build-agent.js";
+import { bundleOf, harness, makeRequest, startFakeLlm, startServer, text, type Harness, type TestServer } from "./helpers.js";
+
+/** A decryptor for tests: "sealed:<epoch>:<plaintext>" decrypts under its epoch, nothing else does. */
+const fakeDecryptor: InputDecryptor = {
+  async decrypt(epoch, ciphertext) {
+    const sealed = new TextDecoder().decode(ciphertext);
+    const prefix = `sealed:${epoch}:`;
+    if (!sealed.startsWith(prefix)) throw new DecryptionError("wrong key", epoch);
+    return new TextEncoder().encode(sealed.slice(prefix.length));
+  },
+};
+const seal = (epoch: number, plain: string) => new TextEncoder().encode(`sealed:${epoch}:${plain}`);
+
+async function execute(h: Harness, agentId: bigint, input: string, overrides: Parameters<typeof makeRequest>[0] = {}) {
+  const bytes = new TextEncoder().encode(input);
+  const code = await h.directory.codeOf(agentId, overrides.agentVersion ?? 1n);
+  const request = makeRequest({ agentId, codeHash: code.codeHash, inputHash: keccak256(bytes), ...overrides });
+  return h.executor.execute(request, bytes, requestHash(request));
+}
+
+describe("worker executor", function () {
+  this.timeout(20_000);
+
+  describe("code and bundles", () => {
+    it("runs the registered code of the requested version", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`(input) => "v1:" + input`));
+      const result = await execute(h, 1n, "x");
+      expect(result.status).to.equal(AgentStatus.OK);
+      expect(text(result.output)).to.equal("v1:x");
+      expect(result.subAgentIds).to.deep.equal([]);
+    });
+
+    it("signs CODE_HASH_MISMATCH when the request's code hash is not the registry's", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`() => "x"`));
+      const result = await execute(h, 1n, "x", { codeHash: keccak256(toUtf8Bytes("other")) });
+      expect(result.status).to.equal(AgentStatus.CODE_HASH_MISMATCH);
+      expect(text(result.output)).to.match(/differs/);
+    });
+
+    it("signs CODE_HASH_MISMATCH when the bundle's bytes do not hash to the code hash", async () => {
+      const h = await harness();
+      const genuine = bundleOf(`() => "genuine"`);
+      const codeHash = keccak256(toUtf8Bytes(genuine));
+      const tampered = h.register(9n, bundleOf(`() => "tampered"`));
+      const uri = (await h.directory.codeOf(9n, 1n)).uri;
+      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash, uri }] });
+      expect(tampered).to.not.equal(codeHash);
+      const result = await execute(h, 1n, "x");
+      expect(result.status).to.equal(AgentStatus.CODE_HASH_MISMATCH);
+      expect(text(result.output)).to.match(/does not match/);
+    });
+
+    it("signs BUNDLE_UNAVAILABLE when the bundle cannot be fetched", async () => {
+      const h = await harness();
+      h.directory.set(1n, {
+        owner: "0x00000000000000000000000000000000000000A1",
+        price: 1n,
+        versions: [{ codeHash: keccak256(toUtf8Bytes("x")), uri: pathToFileURL(join(h.dir, "missing.js")).toString() }],
+      });
+      const result = await execute(h, 1n, "x");
+      expect(result.status).to.equal(AgentStatus.BUNDLE_UNAVAILABLE);
+    });
+
+    it("signs INVALID_BUNDLE for a bundle that is not an agent", async () => {
+      const h = await harness();
+      h.register(1n, `this is not javascript`);
+      expect((await execute(h, 1n, "x")).status).to.equal(AgentStatus.INVALID_BUNDLE);
+    });
+
+    it("signs INTERNAL_ERROR when the registry cannot be read", async () => {
+      const h = await harness();
+      const request = makeRequest({ agentId: 404n });
+      const result = await h.executor.execute(request, new Uint8Array(), requestHash(request));
+      expect(result.status).to.equal(AgentStatus.INTERNAL_ERROR);
+      expect(text(result.output)).to.equal("agent registry unavailable");
+    });
+  });
+
+  describe("confidential input and secrets", () => {
+    it("decrypts input sealed to a key epoch", async () => {
+      const h = await harness({ decryptor: fakeDecryptor });
+      h.register(1n, bundleOf(`(input) => "plain:" + input`));
+      const sealed = seal(3, "secret question");
+      const code = await h.directory.codeOf(1n, 1n);
+      const request = makeRequest({ codeHash: code.codeHash, keyEpoch: 3n, inputHash: keccak256(sealed) });
+      const result = await h.executor.execute(request, sealed, requestHash(request));
+      expect(text(result.output)).to.equal("plain:secret question");
+    });
+
+    it("signs DECRYPTION_FAILED when the input cannot be decrypted (default: no cluster key)", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`(input) => input`));
+      const result = await execute(h, 1n, "ciphertext", { keyEpoch: 2n });
+      expect(result.status).to.equal(AgentStatus.DECRYPTION_FAILED);
+      expect(text(result.output)).to.equal("cannot decrypt input (key epoch 2)");
+    });
+
+    it("gives an agent its own decrypted secrets", async () => {
+      const h = await harness({ decryptor: fakeDecryptor });
+      const codeHash = h.register(1n, bundleOf(`(i, ctx) => ctx.secrets.API_KEY`));
+      h.directory.set(1n, {
+        owner: "0x00000000000000000000000000000000000000A1",
+        price: 1n,
+        versions: [await h.directory.codeOf(1n, 1n)],
+        secrets: { keyEpoch: 4, ciphertext: seal(4, JSON.stringify({ API_KEY: "sk-123" })) },
+      });
+      const result = await execute(h, 1n, "x", { codeHash });
+      expect(text(result.output)).to.equal("sk-123");
+    });
+
+    it("signs DECRYPTION_FAILED for secrets that do not decrypt or are not a string map", async () => {
+      const h = await harness({ decryptor: fakeDecryptor });
+      h.register(1n, bundleOf(`() => "x"`));
+      const entry = { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [await h.directory.codeOf(1n, 1n)] };
+      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(5, "{}") } });
+      expect((await execute(h, 1n, "x")).status).to.equal(AgentStatus.DECRYPTION_FAILED);
+      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(4, JSON.stringify({ n: 1 })) } });
+      expect((await execute(h, 1n, "x")).status).to.equal(AgentStatus.DECRYPTION_FAILED);
+    });
+  });
+
+  describe("sub-agent calls", () => {
+    it("runs callees in their own sandbox and lists nested sub-calls", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`async (i, ctx) => { const a = await ctx.callAgent(2, "a"); const b = await ctx.callAgent(3, "b"); return a.text + "|" + b.text + "|" + typeof secretOfTwo; }`));
+      h.register(2n, bundleOf(`async (input, ctx) => { globalThis.secretOfTwo = 1; return "two(" + input + "," + ctx.request.caller + ")"; }`));
+      h.register(3n, bundleOf(`async (input, ctx) => "three(" + (await ctx.callAgent(2, input)).text + ")"`));
+      const result = await execute(h, 1n, "x");
+      expect(result.status).to.equal(AgentStatus.OK);
+      expect(text(result.output)).to.equal("two(a,1)|three(two(b,3))|undefined");
+      expect(result.subAgentIds).to.deep.equal([2n, 3n, 2n]);
+    });
+
+    it("runs a callee's current code", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`async (i, ctx) => (await ctx.callAgent(2, "")).text`));
+      h.register(2n, bundleOf(`() => "old"`));
+      const old = await h.directory.codeOf(2n, 1n);
+      h.register(2n, bundleOf(`() => "new"`));
+      const current = await h.directory.codeOf(2n, 1n);
+      h.directory.set(2n, { owner: "0x00000000000000000000000000000000000000A1", price: 5n, versions: [old, current] });
+      expect(text((await execute(h, 1n, "x")).output)).to.equal("new");
+    });
+
+    it("denies cycles with HOST_CALL_DENIED", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`async (i, ctx) => (await ctx.callAgent(2, "")).text`));
+      h.register(2n, bundleOf(`async (i, ctx) => { try { await ctx.callAgent(1, ""); } catch (e) { return e.code + ": " + e.message; } }`));
+      const result = await execute(h, 1n, "x");
+      expect(text(result.output)).to.equal("HOST_CALL_DENIED: callAgent denied: cycle 1 -> 2 -> 1");
+      expect(result.subAgentIds).to.deep.equal([2n]);
+    });
+
+    it("denies calls past the depth limit", async () => {
+      const h = await harness({ limits: { maxCallDepth: 2 } });
+      for (const id of [1n, 2n, 3n]) h.register(id, bundleOf(`async (i, ctx) => "${id}>" + (await ctx.callAgent(${id + 1n}, "")).text`));
+      h.register(4n, bundleOf(`() => "leaf"`));
+      const result = await execute(h, 1n, "x");
+      expect(result.status).to.equal(AgentStatus.SUB_AGENT_FAILED);
+      expect(text(result.output)).to.match(/agent 2 failed with SUB_AGENT_FAILED: agent 3 failed with HOST_CALL_DENIED: callAgent denied: call depth limit 2/);
+      expect(result.subAgentIds).to.deep.equal([]);
+    });
+
+    it("signs SUB_AGENT_FAILED when a callee fails and the caller does not catch it", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`async (i, ctx) => (await ctx.callAgent(2, "")).text`));
+      h.register(2n, bundleOf(`() => { for (;;) {} }`));
+      const result = await execute(h, 1n, "x");
+      expect(result.status).to.equal(AgentStatus.SUB_AGENT_FAILED);
+      expect(text(result.output)).to.match(/agent 2 failed with TIME_LIMIT/);
+    });
+
+    it("a failing callee is not listed and the caller may recover", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`async (i, ctx) => { try { await ctx.callAgent(2, ""); } catch (e) { return e.code; } }`));
+      h.register(2n, bundleOf(`() => { throw new Error("callee broke"); }`));
+      const result = await execute(h, 1n, "x");
+      expect(text(result.output)).to.equal("SUB_AGENT_FAILED");
+      expect(result.subAgentIds).to.deep.equal([]);
+    });
+
+    it("enforces the budget: maxFee - agentPrice - feeReserve", async () => {
+      const h = await harness({ feeReserve: 100n });
+      h.register(1n, bundleOf(`async (i, ctx) => { const out = []; for (const id of [2, 2, 2]) { try { out.push((await ctx.callAgent(id, "")).text); } catch (e) { out.push(e.code); } } return out.join(","); }`));
+      h.register(2n, bundleOf(`() => "ok"`), { price: 40n });
+      // 200 - 10 - 100 = 90 leaves room for two calls at 40.
+      const result = await execute(h, 1n, "x", { maxFee: 200n, agentPrice: 10n });
+      expect(text(result.output)).to.equal("ok,ok,BUDGET_EXCEEDED");
+      expect(result.subAgentIds).to.deep.equal([2n, 2n]);
+    });
+
+    it("signs BUDGET_EXCEEDED when the agent does not catch the refusal", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`async (i, ctx) => (await ctx.callAgent(2, "")).text`));
+      h.register(2n, bundleOf(`() => "ok"`), { price: 1000n });
+      const result = await execute(h, 1n, "x", { maxFee: 500n, agentPrice: 10n });
+      expect(result.status).to.equal(AgentStatus.BUDGET_EXCEEDED);
+      expect(result.subAgentIds).to.deep.equal([]);
+    });
+
+    it("refunds the budget of a failed callee", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`async (i, ctx) => { try { await ctx.callAgent(2, ""); } catch (e) {} return (await ctx.callAgent(3, "")).text; }`));
+      h.register(2n, bundleOf(`async (i, ctx) => { await ctx.callAgent(3, ""); throw new Error("after paying 3"); }`), { price: 50n });
+      h.register(3n, bundleOf(`() => "three"`), { price: 40n });
+      // Budget 90: 2 (50) + nested 3 (40) is refunded when 2 fails, so the final call to 3 fits.
+      const result = await execute(h, 1n, "x", { maxFee: 100n, agentPrice: 10n });
+      expect(text(result.output)).to.equal("three");
+      expect(result.subAgentIds).to.deep.equal([3n]);
+    });
+  });
+
+  describe("host services", () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startServer((req, _body, res) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end(`served ${req.method} ${req.url}`);
+      });
+    });
+    after(() => server.close());
+
+    it("fetches from allowed hosts", async () => {
+      const h = await harness({ egressAllow: [new URL(server.url).host] });
+      h.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch("${server.url}/price?x=1")).text()`));
+      expect(text((await execute(h, 1n, "x")).output)).to.equal("served GET /price?x=1");
+    });
+
+    it("signs HOST_CALL_DENIED for a host outside the egress policy", async () => {
+      const h = await harness({ egressAllow: ["api.example.com"] });
+      h.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch("${server.url}/x")).text()`));
+      const result = await execute(h, 1n, "x");
+      expect(result.status).to.equal(AgentStatus.HOST_CALL_DENIED);
+      expect(text(result.output)).to.match(/egress policy: 127.0.0.1/);
+      expect(server.requests.filter((r) => r.url === "/x")).to.have.length(0);
+    });
+
+    it("signs HOST_CALL_DENIED for a response over the size limit", async () => {
+      const h = await harness({ egressAllow: ["127.0.0.1"], limits: { maxFetchResponseBytes: 5 } });
+      h.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch("${server.url}/big")).text()`));
+      expect((await execute(h, 1n, "x")).status).to.equal(AgentStatus.HOST_CALL_DENIED);
+    });
+
+    it("runs the example LLM agent against a local OpenAI-compatible server", async () => {
+      const llm = await startFakeLlm();
+      try {
+        const h = await harness({ llm: { baseUrl: `${llm.url}/v1`, apiKey: "sk-worker", model: "test-model", timeoutMs: 2000 } });
+        const built = await buildAgent("agents/llm-chat/index.ts", join(h.dir, "llm.js"));
+        const sentiment = await buildAgent("agents/sentiment/index.ts", join(h.dir, "sentiment.js"));
+        const owner = "0x00000000000000000000000000000000000000A1";
+        h.directory.set(1n, { owner, price: 10n, versions: [{ codeHash: built.codeHash, uri: pathToFileURL(built.bundlePath).toString() }] });
+        h.directory.set(2n, { owner, price: 3n, versions: [{ codeHash: sentiment.codeHash, uri: pathToFileURL(sentiment.bundlePath).toString() }] });
+        const result = await execute(h, 1n, JSON.stringify({ prompt: "is this great?", sentimentAgent: "2" }));
+        expect(result.status, text(result.output)).to.equal(AgentStatus.OK);
+        const output = JSON.parse(text(result.output));
+        expect(output.answer).to.equal("echo: is this great?");
+        expect(output.model).to.equal("test-model");
+        expect(output.sentiment.label).to.equal("positive");
+        expect(result.subAgentIds).to.deep.equal([2n]);
+        const sent = JSON.parse(llm.requests[0]?.body ?? "{}");
+        expect(llm.requests[0]?.headers.authorization).to.equal("Bearer sk-worker");
+        expect(sent.temperature).to.equal(0);
+        expect(sent.seed).to.be.a("number");
+        expect(sent.messages[0].role).to.equal("system");
+      } finally {
+        await llm.close();
+      }
+    });
+
+    it("denies llm.chat on a worker without an LLM endpoint", async () => {
+      const h = await harness();
+      h.register(1n, bundleOf(`async (i, ctx) => (await ctx.llm.chat({ messages: [{ role: "user", content: "x" }] })).content`));
+      expect((await execute(h, 1n, "x")).status).to.equal(AgentStatus.HOST_CALL_DENIED);
+    });
+  });
+
+  describe("example agents", () => {
+    it("the offline sentiment agent classifies text", async () => {
+      const h = await harness();
+      const built = await buildAgent("agents/sentiment/index.ts", join(h.dir, "s.js"));
+      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash: built.codeHash, uri: pathToFileURL(built.bundlePath).toString() }] });
+      const positive = JSON.parse(text((await execute(h, 1n, "The launch was great and the team is very reliable")).output));
+      const negative = JSON.parse(text((await execute(h, 1n, JSON.stringify({ text: "not good, a terrible scam" }))).output));
+      const neutral = JSON.parse(text((await execute(h, 1n, "the block was mined")).output));
+      expect(positive.label).to.equal("positive");
+      expect(negative.label).to.equal("negative");
+      expect(neutral.label).to.equal("neutral");
+    });
+  });
+});

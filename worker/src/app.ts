@@ -1,0 +1,113 @@
+import { availableParallelism } from "node:os";
+import { pino, type Logger } from "pino";
+import { noClusterKey, type InputDecryptor } from "../../protocol/decryptor.js";
+import { AnswerBook } from "./answers.js";
+import { BundleStore } from "./bundle/cache.js";
+import { UriBundleFetcher } from "./bundle/fetcher.js";
+import type { WorkerConfig } from "./config.js";
+import { ChainAgentDirectory, loadAgentFile, type AgentDirectory } from "./directory.js";
+import { AgentFetcher, EgressPolicy } from "./egress.js";
+import { DstackEnclave } from "./enclave/dstack.js";
+import type { Enclave } from "./enclave/enclave.js";
+import { SimulatorEnclave } from "./enclave/simulator.js";
+import { Executor } from "./executor.js";
+import { LlmClient } from "./llm.js";
+import { WorkerMetrics } from "./metrics.js";
+import { SandboxPool } from "./sandbox/pool.js";
+import { WorkerHttpServer } from "./server.js";
+import { WorkerService } from "./service.js";
+import { FulfillmentSigner } from "./signer.js";
+
+/** Seams the lead (or a test) may replace. */
+export interface WorkerOverrides {
+  decryptor?: InputDecryptor;
+  directory?: AgentDirectory;
+  enclave?: Enclave;
+  logger?: Logger;
+  /** Sandbox threads; default: one per core. */
+  sandboxThreads?: number;
+}
+
+export interface RunningWorker {
+  url: string;
+  enclave: Enclave;
+  service: WorkerService;
+  metrics: WorkerMetrics;
+  close(): Promise<void>;
+}
+
+/** Extra time a silent sandbox thread gets past the wall-time deadline before it is terminated. */
+const WATCHDOG_GRACE_MS = 1000;
+const BUNDLE_MEMORY_ENTRIES = 256;
+/** JSON framing and hex doubling around the input. */
+const BODY_OVERHEAD_BYTES = 64 * 1024;
+
+export async function createEnclave(config: WorkerConfig["enclave"]): Promise<Enclave> {
+  return config.kind === "simulator"
+    ? new SimulatorEnclave(config.seed)
+    : DstackEnclave.create({ endpoint: config.endpoint, keyPath: config.keyPath });
+}
+
+export function createDirectory(config: WorkerConfig["directory"]): AgentDirectory {
+  return config.kind === "chain" ? new ChainAgentDirectory(config.rpcUrl, config.agentRegistry) : loadAgentFile(config.path);
+}
+
+/** Builds every part from a validated config and starts the HTTP server. */
+export async function startWorker(config: WorkerConfig, overrides: WorkerOverrides = {}): Promise<RunningWorker> {
+  const enclave = overrides.enclave ?? (await createEnclave(config.enclave));
+  // Every line says whether the enclave is simulated: a simulator must never pass for hardware.
+  const logger = (overrides.logger ?? pino({ level: config.logLevel, name: "worker" })).child({
+    simulated: enclave.simulated,
+    worker: enclave.address,
+  });
+  const metrics = new WorkerMetrics({ simulated: enclave.simulated, defaultMetrics: overrides.logger === undefined });
+  const pool = await SandboxPool.start({
+    threads: overrides.sandboxThreads ?? availableParallelism(),
+    graceMs: WATCHDOG_GRACE_MS,
+    onRecycle: (reason) => {
+      metrics.threadRecycles.inc({ reason });
+      logger.warn({ reason }, "sandbox thread replaced");
+    },
+  });
+  const bundles = new BundleStore(new UriBundleFetcher(config.limits.maxBundleBytes, config.bundleFetchTimeoutMs), {
+    maxEntries: BUNDLE_MEMORY_ENTRIES,
+    dir: config.bundleCacheDir,
+    onHit: (tier) => metrics.bundleLoads.inc({ tier }),
+  });
+  const executor = new Executor({
+    runner: pool,
+    directory: overrides.directory ?? createDirectory(config.directory),
+    bundles,
+    decryptor: overrides.decryptor ?? noClusterKey,
+    fetcher: new AgentFetcher(new EgressPolicy(config.egressAllow), config.limits.maxFetchResponseBytes),
+    llm: new LlmClient(config.llm),
+    limits: config.limits,
+    feeReserve: config.feeReserve,
+    logger,
+    metrics,
+  });
+  const service = new WorkerService({
+    enclave,
+    executor,
+    signer: new FulfillmentSigner(enclave),
+    answers: new AnswerBook(config.answerLogPath),
+    metrics,
+    logger,
+    chainId: config.chainId,
+    workerRegistry: config.workerRegistry,
+  });
+  const server = new WorkerHttpServer(service, metrics, logger, config.limits.maxInputBytes * 2 + BODY_OVERHEAD_BYTES);
+  const address = await server.listen(config.port, config.host);
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  logger.info({ port: address.port, host: address.address }, enclave.simulated ? "worker started (SIMULATED enclave: not a TEE)" : "worker started");
+  return {
+    url: `http://${host}:${address.port}`,
+    enclave,
+    service,
+    metrics,
+    async close() {
+      await server.close();
+      await pool.close();
+    },
+  };
+}

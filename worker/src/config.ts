@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "0x-prefixed 20-byte address");
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "0x-prefixed 32-byte hex");
+const uint = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v));
+const positiveInt = z.number().int().positive();
+const url = z.string().url();
+
+/** Hard limits of one agent sandbox run. */
+export const LimitsConfig = z
+  .object({
+    memoryBytes: positiveInt.default(64 * 1024 * 1024),
+    stackBytes: positiveInt.default(512 * 1024),
+    wallTimeMs: positiveInt.default(10_000),
+    maxHostCalls: positiveInt.default(32),
+    maxOutputBytes: positiveInt.default(64 * 1024),
+    maxInputBytes: positiveInt.default(256 * 1024),
+    maxFetchResponseBytes: positiveInt.default(1024 * 1024),
+    maxLogLines: positiveInt.default(100),
+    maxLogLineBytes: positiveInt.default(2048),
+    maxCallDepth: z.number().int().min(0).default(3),
+    maxBundleBytes: positiveInt.default(5 * 1024 * 1024),
+  })
+  .strict();
+export type LimitsConfig = z.infer<typeof LimitsConfig>;
+
+const SimulatorEnclave = z
+  .object({
+    kind: z.literal("simulator"),
+    /** Seed of the enclave key; omit for a fresh random key on every start. */
+    seed: bytes32.optional(),
+  })
+  .strict();
+
+const DstackEnclave = z
+  .object({
+    kind: z.literal("dstack"),
+    /** Guest agent endpoint (unix socket path or http URL); default: the SDK's socket discovery. */
+    endpoint: z.string().min(1).optional(),
+    /** Key derivation path: the same app + path gives the same key across restarts. */
+    keyPath: z.string().min(1).default("phala-agent-worker/enclave-key/v1"),
+  })
+  .strict();
+
+const ChainDirectory = z
+  .object({
+    kind: z.literal("chain"),
+    rpcUrl: url,
+    agentRegistry: address,
+  })
+  .strict();
+
+const FileDirectory = z
+  .object({
+    kind: z.literal("file"),
+    /** JSON file of agents (see worker/README.md); for development and benchmarks. */
+    path: z.string().min(1),
+  })
+  .strict();
+
+export const WorkerConfig = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(8090),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** The chain and WorkerRegistry the attestation's report data binds the enclave key to. */
+    chainId: uint,
+    workerRegistry: address,
+    enclave: z.discriminatedUnion("kind", [SimulatorEnclave, DstackEnclave]),
+    directory: z.discriminatedUnion("kind", [ChainDirectory, FileDirectory]),
+    limits: LimitsConfig.default({}),
+    /** Host patterns agents' fetch may reach: "api.example.com", "*.example.com", "127.0.0.1:8080", "*". */
+    egressAllow: z.array(z.string().min(1)).default([]),
+    llm: z
+      .object({
+        baseUrl: url,
+        apiKey: z.string().optional(),
+        model: z.string().min(1),
+        timeoutMs: positiveInt.default(60_000),
+      })
+      .strict()
+      .optional(),
+    /** Part of maxFee kept back from sub-agent calls (covers the worker fee and gas). */
+    feeReserve: uint.default("0"),
+    bundleFetchTimeoutMs: positiveInt.default(10_000),
+    /** Directory where verified bundles are kept by code hash (optional second-level cache). */
+    bundleCacheDir: z.string().min(1).optional(),
+    /** Append-only file of signed answers, so a restarted worker never signs a second answer. */
+    answerLogPath: z.string().min(1).optional(),
+  })
+  .strict();
+export type WorkerConfig = z.infer<typeof WorkerConfig>;
+export type WorkerConfigInput = z.input<typeof WorkerConfig>;
+
+/** Validates a raw config object; throws ConfigError listing every problem. */
+export function parseConfig(raw: unknown): WorkerConfig {
+  const result = WorkerConfig.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new ConfigError(`invalid worker config:\n  ${problems.join("\n  ")}`);
+  }
+  return result.data;
+}
+
+/** Reads a JSON config file, then applies WORKER_* environment overrides for deploy-time values. */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`cannot read worker config ${path}: ${(error as Error).message}`);
+  }
+  if (env.WORKER_PORT !== undefined) raw.port = Number(env.WORKER_PORT);
+  if (env.WORKER_HOST !== undefined) raw.host = env.WORKER_HOST;
+  if (env.WORKER_LOG_LEVEL !== undefined) raw.logLevel = env.WORKER_LOG_LEVEL;
+  if (env.WORKER_LLM_API_KEY !== undefined && typeof raw.llm === "object" && raw.llm !== null) {
+    (raw.llm as Record<string, unknown>).apiKey = env.WORKER_LLM_API_KEY;
+  }
+  return parseConfig(raw);
+}

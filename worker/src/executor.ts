@@ -1,0 +1,262 @@
+import { getBytes, keccak256, toUtf8Bytes } from "ethers";
+import type { Logger } from "pino";
+import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.js";
+import type { AgentRequest } from "../../protocol/request.js";
+import { AgentStatus, type AgentStatusCode, statusName } from "../../protocol/status.js";
+import type { BundleStore } from "./bundle/cache.js";
+import type { LimitsConfig } from "./config.js";
+import type { AgentCode, AgentDirectory } from "./directory.js";
+import type { AgentFetcher } from "./egress.js";
+import { ExecutionFailure } from "./errors.js";
+import type { LlmClient } from "./llm.js";
+import type { WorkerMetrics } from "./metrics.js";
+import { HostCallFailure, type HostServices } from "./sandbox/host-api.js";
+import type { SandboxRunner } from "./sandbox/sandbox.js";
+
+export interface ExecutionResult {
+  status: AgentStatusCode;
+  /** The agent's output when OK, else the UTF-8 error message. */
+  output: Uint8Array;
+  /** Agents called (and paid) on the way, nested calls included, in completion order. */
+  subAgentIds: bigint[];
+}
+
+export interface ExecutorDeps {
+  runner: SandboxRunner;
+  directory: AgentDirectory;
+  bundles: BundleStore;
+  decryptor: InputDecryptor;
+  fetcher: AgentFetcher;
+  llm: LlmClient;
+  limits: LimitsConfig;
+  /** Part of maxFee kept back from sub-agent calls. */
+  feeReserve: bigint;
+  logger: Logger;
+  metrics?: WorkerMetrics;
+}
+
+/** What one request's whole call tree shares. */
+interface Tree {
+  request: AgentRequest;
+  requestHash: string;
+  deadline: number;
+  /** PHA still available for sub-agent prices. */
+  budget: { remaining: bigint };
+}
+
+interface Frame {
+  agentId: bigint;
+  code: AgentCode;
+  input: Uint8Array;
+  /** Call path from the main agent ("0", "0.1", ...): seeds the run's randomness. */
+  path: string;
+  stack: bigint[];
+  signal?: AbortSignal;
+}
+
+interface FrameResult {
+  status: AgentStatusCode;
+  output: Uint8Array;
+  message: string;
+  subAgentIds: bigint[];
+  /** Prices of the listed sub-calls. */
+  cost: bigint;
+}
+
+/**
+ * Turns a request into a result the worker can sign: loads the agent's code from the registry,
+ * checks it against the request's code hash, decrypts input and secrets, runs the agent and its
+ * sub-agents within the limits and the request's budget. Every failure becomes a status, never an
+ * exception.
+ */
+export class Executor {
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  async execute(request: AgentRequest, input: Uint8Array, requestHash: string): Promise<ExecutionResult> {
+    const { limits, feeReserve } = this.deps;
+    const spare = request.maxFee - request.agentPrice - feeReserve;
+    const tree: Tree = {
+      request,
+      requestHash,
+      deadline: Date.now() + limits.wallTimeMs,
+      budget: { remaining: spare > 0n ? spare : 0n },
+    };
+    try {
+      if (input.byteLength > limits.maxInputBytes) {
+        throw new ExecutionFailure(AgentStatus.INTERNAL_ERROR, `input exceeds ${limits.maxInputBytes} bytes`);
+      }
+      const plain = request.keyEpoch === 0n ? input : await this.#decrypt(Number(request.keyEpoch), input, "input");
+      const registered = await this.#registry(() => this.deps.directory.codeOf(request.agentId, request.agentVersion));
+      if (registered.codeHash.toLowerCase() !== request.codeHash.toLowerCase()) {
+        throw new ExecutionFailure(
+          AgentStatus.CODE_HASH_MISMATCH,
+          `registry code hash of version ${request.agentVersion} differs from the request's`,
+        );
+      }
+      const result = await this.#runFrame(tree, {
+        agentId: request.agentId,
+        code: { codeHash: request.codeHash, uri: registered.uri },
+        input: plain,
+        path: "0",
+        stack: [request.agentId],
+      });
+      if (result.status !== AgentStatus.OK) return errorResult(result.status, result.message);
+      return { status: AgentStatus.OK, output: result.output, subAgentIds: result.subAgentIds };
+    } catch (error) {
+      const failure = ExecutionFailure.from(error);
+      if (!(error instanceof ExecutionFailure)) this.deps.logger.error({ err: error }, "execution failed unexpectedly");
+      return errorResult(failure.status, failure.message);
+    }
+  }
+
+  async #runFrame(tree: Tree, frame: Frame): Promise<FrameResult> {
+    const depth = frame.stack.length - 1;
+    const listed: { ids: bigint[]; cost: bigint; closed: boolean } = { ids: [], cost: 0n, closed: false };
+    let result: FrameResult;
+    try {
+      const bundle = await this.deps.bundles.get(frame.code.codeHash, frame.code.uri);
+      const secrets = await this.#secrets(frame.agentId);
+      const seed = keccak256(toUtf8Bytes(`${tree.requestHash}/${frame.path}`));
+      let nextChild = 0;
+      const host: HostServices = {
+        fetch: (args, signal) => this.#counted("fetch", () => this.deps.fetcher.fetch(args, signal)),
+        llmChat: (args, signal) =>
+          this.#counted("llm.chat", () => this.deps.llm.chat(args, Number.parseInt(seed.slice(2, 10), 16), signal)),
+        callAgent: (agentId, input, signal) =>
+          this.#counted("callAgent", () =>
+            this.#callAgent(tree, frame, listed, agentId, input, `${frame.path}.${nextChild++}`, signal),
+          ),
+      };
+      const outcome = await this.deps.runner.run({
+        source: bundle.source,
+        input: frame.input,
+        agentId: frame.agentId,
+        request: {
+          requestId: tree.request.id.toString(),
+          requestHash: tree.requestHash,
+          consumer: tree.request.consumer,
+          caller: frame.stack.length > 1 ? String(frame.stack[frame.stack.length - 2]) : "",
+          deadline: tree.request.deadline.toString(),
+        },
+        now: Number(tree.request.deadline) * 1000,
+        seed,
+        secrets,
+        limits: this.deps.limits,
+        deadline: tree.deadline,
+        signal: frame.signal,
+        host,
+        log: (line) => this.deps.logger.info({ agentId: frame.agentId.toString(), requestId: tree.request.id.toString(), depth }, `agent: ${line}`),
+      });
+      result = { status: outcome.status, output: outcome.output, message: outcome.message, subAgentIds: [], cost: 0n };
+    } catch (error) {
+      const failure = ExecutionFailure.from(error);
+      if (!(error instanceof ExecutionFailure)) this.deps.logger.error({ err: error }, "agent run failed unexpectedly");
+      result = { status: failure.status, output: new Uint8Array(), message: failure.message, subAgentIds: [], cost: 0n };
+    }
+    // Sub-calls finishing after this point belong to nothing: they refund themselves.
+    listed.closed = true;
+    this.deps.metrics?.sandboxRuns.inc({ status: statusName(result.status), depth: String(depth) });
+    return result.status === AgentStatus.OK ? { ...result, subAgentIds: [...listed.ids], cost: listed.cost } : result;
+  }
+
+  async #callAgent(
+    tree: Tree,
+    caller: Frame,
+    listed: { ids: bigint[]; cost: bigint; closed: boolean },
+    agentId: bigint,
+    input: Uint8Array,
+    path: string,
+    signal: AbortSignal,
+  ): Promise<Uint8Array> {
+    const { maxCallDepth } = this.deps.limits;
+    if (caller.stack.includes(agentId)) {
+      const cycle = [...caller.stack, agentId].join(" -> ");
+      throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `callAgent denied: cycle ${cycle}`);
+    }
+    if (caller.stack.length > maxCallDepth) {
+      throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `callAgent denied: call depth limit ${maxCallDepth} reached`);
+    }
+    const { owner, price } = await this.#registry(() => this.deps.directory.ownerAndPrice(agentId));
+    if (/^0x0{40}$/i.test(owner)) throw new HostCallFailure(AgentStatus.SUB_AGENT_FAILED, `agent ${agentId} is not registered`);
+    if (price > tree.budget.remaining) {
+      throw new HostCallFailure(
+        AgentStatus.BUDGET_EXCEEDED,
+        `callAgent denied: agent ${agentId} costs ${price}, ${tree.budget.remaining} left of the request's budget`,
+      );
+    }
+    tree.budget.remaining -= price;
+    let result: FrameResult;
+    try {
+      const code = await this.#registry(() => this.deps.directory.currentCode(agentId));
+      result = await this.#runFrame(tree, { agentId, code, input, path, stack: [...caller.stack, agentId], signal });
+    } catch (error) {
+      tree.budget.remaining += price;
+      throw error;
+    }
+    if (result.status !== AgentStatus.OK || listed.closed) {
+      tree.budget.remaining += price + result.cost;
+      if (result.status === AgentStatus.OK) return result.output;
+      throw new HostCallFailure(
+        AgentStatus.SUB_AGENT_FAILED,
+        `agent ${agentId} failed with ${statusName(result.status)}: ${result.message}`,
+      );
+    }
+    listed.ids.push(agentId, ...result.subAgentIds);
+    listed.cost += price + result.cost;
+    return result.output;
+  }
+
+  async #counted<T>(op: string, call: () => Promise<T>): Promise<T> {
+    try {
+      const value = await call();
+      this.deps.metrics?.hostCalls.inc({ op, outcome: "ok" });
+      return value;
+    } catch (error) {
+      const outcome = error instanceof HostCallFailure ? statusName(error.status) : "error";
+      this.deps.metrics?.hostCalls.inc({ op, outcome });
+      throw error;
+    }
+  }
+
+  async #decrypt(epoch: number, ciphertext: Uint8Array, what: string): Promise<Uint8Array> {
+    try {
+      return await this.deps.decryptor.decrypt(epoch, ciphertext);
+    } catch (error) {
+      if (error instanceof DecryptionError) {
+        throw new ExecutionFailure(AgentStatus.DECRYPTION_FAILED, `cannot decrypt ${what} (key epoch ${epoch})`);
+      }
+      throw error;
+    }
+  }
+
+  async #secrets(agentId: bigint): Promise<Record<string, string>> {
+    const sealed = await this.#registry(() => this.deps.directory.secretsOf(agentId));
+    if (sealed.ciphertext.byteLength === 0) return {};
+    const plain = await this.#decrypt(sealed.keyEpoch, sealed.ciphertext, `secrets of agent ${agentId}`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain));
+    } catch {
+      parsed = undefined;
+    }
+    const isStringMap =
+      typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === "string");
+    if (!isStringMap) {
+      throw new ExecutionFailure(AgentStatus.DECRYPTION_FAILED, `secrets of agent ${agentId} are not a JSON object of strings`);
+    }
+    return { ...(parsed as Record<string, string>) };
+  }
+
+  async #registry<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, "agent registry read failed");
+      throw new ExecutionFailure(AgentStatus.INTERNAL_ERROR, "agent registry unavailable");
+    }
+  }
+}
+
+function errorResult(status: AgentStatusCode, message: string): ExecutionResult {
+  return { status, output: getBytes(toUtf8Bytes(message)), subAgentIds: [] };
+}

@@ -1,0 +1,206 @@
+import { Worker } from "node:worker_threads";
+import { AgentStatus } from "../../../protocol/status.js";
+import { HostCallFailure, dispatchHostCall } from "./host-api.js";
+import type { RunSpec, SandboxOutcome, SandboxRunOptions, SandboxRunner } from "./sandbox.js";
+import type { FromThread, HostReply, ToThread } from "./thread-protocol.js";
+
+export interface SandboxPoolOptions {
+  threads: number;
+  /** How long past its deadline a run may stay silent before its thread is terminated. */
+  graceMs: number;
+  /** Told when a thread is terminated or crashes (for logs and metrics). */
+  onRecycle?: (reason: "watchdog" | "crash") => void;
+}
+
+interface PendingRun {
+  runId: number;
+  options: SandboxRunOptions;
+  spec: RunSpec;
+  resolve: (outcome: SandboxOutcome) => void;
+  /** Aborts the host calls made for this attempt. */
+  hostAbort: AbortController;
+  watchdog: NodeJS.Timeout;
+  crashes: number;
+  /** The caller has its outcome (it may have aborted while the thread still runs the agent). */
+  settled: boolean;
+}
+
+interface ThreadSlot {
+  worker: Worker;
+  ready: Promise<void>;
+  runs: Map<number, PendingRun>;
+  dead: boolean;
+}
+
+const THREAD_ENTRY = import.meta.url.endsWith(".ts") ? "./thread.ts" : "./thread.js";
+
+/** A run that crashed this many threads is failed instead of retried. */
+const MAX_CRASHES_PER_RUN = 2;
+
+/**
+ * Runs sandboxes on worker threads so no agent can stall the HTTP server. QuickJS interrupts
+ * bytecode at the wall-time deadline, but a single builtin call (a huge Array.fill near the memory
+ * limit, say) cannot be interrupted; the watchdog terminates such a thread, fails the run with
+ * TIME_LIMIT and restarts the other runs of that thread on a fresh one (nothing of theirs was
+ * signed yet).
+ */
+export class SandboxPool implements SandboxRunner {
+  readonly #slots: ThreadSlot[] = [];
+  #nextRunId = 0;
+  #closed = false;
+
+  private constructor(private readonly options: SandboxPoolOptions) {}
+
+  static async start(options: SandboxPoolOptions): Promise<SandboxPool> {
+    const pool = new SandboxPool(options);
+    for (let i = 0; i < options.threads; i++) pool.#slots.push(pool.#spawn());
+    await Promise.all(pool.#slots.map((slot) => slot.ready));
+    return pool;
+  }
+
+  run(options: SandboxRunOptions): Promise<SandboxOutcome> {
+    if (this.#closed) return Promise.resolve(failed(AgentStatus.INTERNAL_ERROR, "sandbox pool is closed"));
+    const { host: _host, log: _log, signal, ...spec } = options;
+    return new Promise((resolve) => {
+      const run: PendingRun = {
+        runId: this.#nextRunId++,
+        options,
+        spec,
+        resolve,
+        hostAbort: new AbortController(),
+        watchdog: setTimeout(() => this.#onWatchdog(run), Math.max(0, spec.deadline - Date.now()) + this.options.graceMs),
+        crashes: 0,
+        settled: false,
+      };
+      signal?.addEventListener("abort", () => this.#abortRun(run), { once: true });
+      this.#dispatch(run);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const slot of this.#slots) {
+      for (const run of [...slot.runs.values()]) this.#finish(slot, run, failed(AgentStatus.INTERNAL_ERROR, "sandbox pool closed"));
+      slot.dead = true;
+    }
+    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #spawn(): ThreadSlot {
+    // Running from TypeScript sources (tsx) the thread needs the same loader.
+    const worker = new Worker(new URL(THREAD_ENTRY, import.meta.url), {
+      execArgv: [...process.execArgv, "--import", import.meta.resolve("tsx")],
+    });
+    let markReady: () => void = () => {};
+    const slot: ThreadSlot = { worker, runs: new Map(), dead: false, ready: new Promise((resolve) => (markReady = resolve)) };
+    worker.on("message", (message: FromThread) => {
+      if (message.type === "ready") markReady();
+      else this.#onMessage(slot, message);
+    });
+    worker.on("error", () => this.#onCrash(slot));
+    worker.on("exit", () => this.#onCrash(slot));
+    return slot;
+  }
+
+  #dispatch(run: PendingRun): void {
+    const slot = this.#slots.reduce((best, candidate) => (candidate.runs.size < best.runs.size ? candidate : best));
+    slot.runs.set(run.runId, run);
+    void slot.ready.then(() => {
+      if (!slot.dead && slot.runs.has(run.runId)) this.#post(slot, { type: "run", runId: run.runId, spec: run.spec });
+    });
+  }
+
+  #post(slot: ThreadSlot, message: ToThread): void {
+    if (!slot.dead) slot.worker.postMessage(message);
+  }
+
+  #onMessage(slot: ThreadSlot, message: Exclude<FromThread, { type: "ready" }>): void {
+    const run = slot.runs.get(message.runId);
+    if (run === undefined) return;
+    switch (message.type) {
+      case "log":
+        run.options.log(message.line);
+        break;
+      case "done":
+        this.#finish(slot, run, message.outcome);
+        break;
+      case "host-call": {
+        const { callId, op, args } = message;
+        const signal = run.hostAbort.signal;
+        dispatchHostCall(run.options.host, op, args, signal).then(
+          (value) => this.#post(slot, { type: "host-reply", runId: run.runId, callId, reply: { ok: true, value } }),
+          (error: unknown) => this.#post(slot, { type: "host-reply", runId: run.runId, callId, reply: toReply(error) }),
+        );
+        break;
+      }
+    }
+  }
+
+  #finish(slot: ThreadSlot, run: PendingRun, outcome: SandboxOutcome): void {
+    if (slot.runs.get(run.runId) !== run) return;
+    slot.runs.delete(run.runId);
+    clearTimeout(run.watchdog);
+    run.hostAbort.abort();
+    this.#settle(run, outcome);
+  }
+
+  #settle(run: PendingRun, outcome: SandboxOutcome): void {
+    if (run.settled) return;
+    run.settled = true;
+    run.resolve(outcome);
+  }
+
+  /**
+   * The caller gets its answer at once; the thread may be inside synchronous agent code and only
+   * sees the abort later, so the run stays under the watchdog until the thread lets go of it.
+   */
+  #abortRun(run: PendingRun): void {
+    const slot = this.#slots.find((candidate) => candidate.runs.get(run.runId) === run);
+    if (slot === undefined) return;
+    this.#post(slot, { type: "abort", runId: run.runId });
+    run.hostAbort.abort();
+    this.#settle(run, failed(AgentStatus.INTERNAL_ERROR, "run aborted by its caller"));
+  }
+
+  #onWatchdog(run: PendingRun): void {
+    const slot = this.#slots.find((candidate) => candidate.runs.get(run.runId) === run);
+    if (slot === undefined) return;
+    this.#finish(slot, run, failed(AgentStatus.TIME_LIMIT, "wall time limit exceeded (sandbox thread stopped)"));
+    this.#recycle(slot, "watchdog");
+  }
+
+  #onCrash(slot: ThreadSlot): void {
+    if (slot.dead || this.#closed) return;
+    this.#recycle(slot, "crash");
+  }
+
+  /** Replaces a thread; its other runs start again on the new threads. */
+  #recycle(slot: ThreadSlot, reason: "watchdog" | "crash"): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    void slot.worker.terminate();
+    this.#slots[this.#slots.indexOf(slot)] = this.#spawn();
+    this.options.onRecycle?.(reason);
+    for (const run of [...slot.runs.values()]) {
+      slot.runs.delete(run.runId);
+      run.hostAbort.abort();
+      run.crashes += reason === "crash" ? 1 : 0;
+      if (run.settled || run.crashes >= MAX_CRASHES_PER_RUN) {
+        clearTimeout(run.watchdog);
+        this.#settle(run, failed(AgentStatus.INTERNAL_ERROR, "sandbox thread crashed"));
+        continue;
+      }
+      run.hostAbort = new AbortController();
+      this.#dispatch(run);
+    }
+  }
+}
+
+function toReply(error: unknown): HostReply {
+  if (error instanceof HostCallFailure) return { ok: false, failure: { status: error.status, message: error.message } };
+  return { ok: false, error: error instanceof Error ? error.message : "host call failed" };
+}
+
+function failed(status: SandboxOutcome["status"], message: string): SandboxOutcome {
+  return { status, output: new Uint8Array(), message, hostCalls: 0 };
+}

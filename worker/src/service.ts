@@ -1,0 +1,88 @@
+import { getBytes, keccak256 } from "ethers";
+import type { Logger } from "pino";
+import { requestHash as hashRequest, toAgentRequest } from "../../protocol/request.js";
+import { statusName } from "../../protocol/status.js";
+import type { ExecuteRequest, ExecuteResponse } from "../../protocol/worker-api.js";
+import type { AnswerBook } from "./answers.js";
+import type { Attestation, Enclave } from "./enclave/enclave.js";
+import { RequestRejected } from "./errors.js";
+import type { Executor } from "./executor.js";
+import type { WorkerMetrics } from "./metrics.js";
+import type { FulfillmentSigner } from "./signer.js";
+
+export interface Health {
+  ok: boolean;
+  simulated: boolean;
+  worker: string;
+  chainId: string;
+  workerRegistry: string;
+  answersHeld: number;
+}
+
+/** The worker's operations behind the HTTP API. */
+export class WorkerService {
+  constructor(
+    private readonly deps: {
+      enclave: Enclave;
+      executor: Executor;
+      signer: FulfillmentSigner;
+      answers: AnswerBook;
+      metrics: WorkerMetrics;
+      logger: Logger;
+      chainId: bigint;
+      workerRegistry: string;
+    },
+  ) {}
+
+  health(): Health {
+    const { enclave, chainId, workerRegistry, answers } = this.deps;
+    return {
+      ok: true,
+      simulated: enclave.simulated,
+      worker: enclave.address,
+      chainId: chainId.toString(),
+      workerRegistry,
+      answersHeld: answers.size,
+    };
+  }
+
+  attestation(): Promise<Attestation> {
+    return this.deps.enclave.attest(this.deps.chainId, this.deps.workerRegistry);
+  }
+
+  /**
+   * Executes and signs one request, or returns the answer already signed for it. Requests not
+   * meant for this worker or whose input does not match the committed hash are refused unsigned.
+   */
+  async execute(body: ExecuteRequest): Promise<ExecuteResponse> {
+    const { enclave, answers, executor, signer, metrics, logger } = this.deps;
+    const request = toAgentRequest(body.request);
+    const chainId = BigInt(body.chainId);
+    if (request.worker.toLowerCase() !== enclave.address.toLowerCase()) {
+      throw new RequestRejected(421, "WRONG_WORKER", `request is assigned to ${request.worker}, this worker is ${enclave.address}`);
+    }
+    const input = getBytes(body.input);
+    if (keccak256(input) !== request.inputHash.toLowerCase()) {
+      throw new RequestRejected(400, "INPUT_HASH_MISMATCH", "input does not match the request's inputHash");
+    }
+    const requestHash = hashRequest(request);
+    const started = performance.now();
+    const { response, replayed } = await answers.answer(
+      { chainId, router: body.router, requestId: request.id },
+      requestHash,
+      request.deadline,
+      async () => signer.sign(chainId, body.router, request, requestHash, await executor.execute(request, input, requestHash)),
+    );
+    const log = { requestId: response.requestId, agentId: request.agentId.toString(), status: response.statusName };
+    if (replayed) {
+      metrics.replays.inc();
+      logger.info(log, "request answered again with its stored answer");
+    } else {
+      const seconds = (performance.now() - started) / 1000;
+      metrics.executions.inc({ status: statusName(response.status) });
+      metrics.executionSeconds.observe({ status: statusName(response.status) }, seconds);
+      logger.info({ ...log, ms: Math.round(seconds * 1000), subAgentIds: response.subAgentIds }, "request executed and signed");
+    }
+    return response;
+  }
+}
