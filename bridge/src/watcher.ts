@@ -3,6 +3,9 @@ import type { Logger } from "./logger.js";
 import type { BridgeMetrics } from "./metrics.js";
 import type { BlockRef, BridgeStore } from "./store/store.js";
 
+/** Blocks confirmed per store query. */
+const CONFIRM_PAGE = 100;
+
 export interface WatcherOptions {
   confirmations: number;
   maxLogRange: number;
@@ -78,28 +81,25 @@ export class Watcher {
     return { head, added, settled, confirmed, orphaned };
   }
 
-  /** Confirms buried `seen` requests whose block is still canonical; a changed hash means a reorg below the cursor. */
+  /**
+   * Confirms buried `seen` requests block by block, only while their block is still canonical (a
+   * changed hash means a reorg below the cursor). Works on block refs, never loads request rows.
+   */
   private async confirm(head: BlockHeader, orphaned: bigint[]): Promise<number> {
     const safe = head.number - this.options.confirmations;
-    const candidates = this.store.seenUpTo(safe);
-    if (candidates.length === 0) return 0;
-    const canonical = new Map<number, string | undefined>();
-    const ok: bigint[] = [];
-    for (const record of candidates) {
-      if (this.options.confirmations === 0) {
-        ok.push(record.id);
-        continue;
-      }
-      if (!canonical.has(record.block.number)) canonical.set(record.block.number, (await this.chain.block(record.block.number))?.hash);
-      if (canonical.get(record.block.number) === record.block.hash) {
-        ok.push(record.id);
-      } else {
-        orphaned.push(...(await this.rewindBelow(record.block.number, head.number)));
-        break;
+    let confirmed = 0;
+    for (;;) {
+      const blocks = this.store.seenBlocks(safe, CONFIRM_PAGE);
+      if (blocks.length === 0) return confirmed;
+      for (const block of blocks) {
+        const canonical = this.options.confirmations === 0 ? block.hash : (await this.chain.block(block.number))?.hash;
+        if (canonical !== block.hash) {
+          orphaned.push(...(await this.rewindBelow(block.number, head.number)));
+          return confirmed;
+        }
+        confirmed += this.store.confirmBlock(block, Date.now());
       }
     }
-    this.store.markConfirmed(ok, Date.now());
-    return ok.length;
   }
 
   /** Rewinds the cursor to the newest stored block below `below` that is still canonical. */

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_state ON requests (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS requests_block ON requests (block_number);
+CREATE INDEX IF NOT EXISTS requests_seen ON requests (block_number, block_hash) WHERE state = 'seen';
 CREATE INDEX IF NOT EXISTS requests_deadline ON requests (deadline) WHERE state IN ${UNSETTLED};
 CREATE TABLE IF NOT EXISTS txs (
   hash TEXT PRIMARY KEY,
@@ -314,17 +315,19 @@ export class SqliteStore implements BridgeStore {
     });
   }
 
-  seenUpTo(blockNumber: number): RequestRecord[] {
-    return (this.sql("SELECT * FROM requests WHERE state = 'seen' AND block_number <= ? ORDER BY block_number, log_index").all(blockNumber) as unknown as RequestRow[]).map(
-      toRecord,
-    );
+  seenBlocks(blockNumber: number, limit: number): BlockRef[] {
+    return this.sql(
+      "SELECT DISTINCT block_number AS number, block_hash AS hash FROM requests WHERE state = 'seen' AND block_number <= ? ORDER BY block_number LIMIT ?",
+    ).all(blockNumber, limit) as unknown as BlockRef[];
   }
 
-  markConfirmed(ids: bigint[], now: number): void {
-    this.transaction(() => {
-      const update = this.sql("UPDATE requests SET state = 'confirmed', confirmed_at = ? WHERE id = ? AND state = 'seen'");
-      for (const id of ids) update.run(now, id.toString());
-    });
+  confirmBlock(block: BlockRef, now: number): number {
+    const result = this.sql("UPDATE requests SET state = 'confirmed', confirmed_at = ? WHERE state = 'seen' AND block_number = ? AND block_hash = ?").run(
+      now,
+      block.number,
+      block.hash,
+    );
+    return Number(result.changes);
   }
 
   get(id: bigint): RequestRecord | undefined {

@@ -129,9 +129,10 @@ export interface BridgeStore {
    * settlements observed above it, and moves the cursor to `ancestor`. Returns the orphaned ids.
    */
   rewind(ancestor: BlockRef): bigint[];
-  /** `seen` requests whose block is at or below `blockNumber`. */
-  seenUpTo(blockNumber: number): RequestRecord[];
-  markConfirmed(ids: bigint[], now: number): void;
+  /** Distinct blocks (number and hash as observed) holding `seen` requests, at or below `blockNumber`, oldest first. */
+  seenBlocks(blockNumber: number, limit: number): BlockRef[];
+  /** Confirms the `seen` requests observed in `block` (same number and hash); returns how many. */
+  confirmBlock(block: BlockRef, now: number): number;
   get(id: bigint): RequestRecord | undefined;
   list(filter?: ListFilter): RequestRecord[];
   counts(): Record<RequestState, number>;
