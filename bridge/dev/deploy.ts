@@ -14,6 +14,7 @@ const ARTIFACTS: Record<string, string> = {
   AgentRouter: "contracts/core/AgentRouter.sol",
   MockWorkerStaking: "contracts/mocks/MockWorkerStaking.sol",
   AgentAnswerBook: "contracts/examples/AgentAnswerBook.sol",
+  SentimentOracle: "contracts/examples/SentimentOracle.sol",
   BatchRequester: "test/bridge/mocks/BatchRequester.sol",
 };
 
@@ -41,6 +42,8 @@ export interface StackOptions {
   /** Fund of the billing account, in PHA wei. */
   funding?: bigint;
   agentCode?: string;
+  /** Registered code hash; default keccak256 of agentCode. */
+  agentCodeHash?: string;
   agentUri?: string;
 }
 
@@ -50,6 +53,8 @@ export interface WorkerSpec {
 }
 
 export interface Stack {
+  agentOwner: string;
+  treasury: string;
   provider: JsonRpcProvider;
   chainId: bigint;
   deployer: NonceManager;
@@ -64,14 +69,14 @@ export interface Stack {
   addresses: Record<string, string>;
 }
 
-async function deploy(name: string, signer: NonceManager, args: unknown[]): Promise<Contract> {
+export async function deploy(name: string, signer: NonceManager, args: unknown[]): Promise<Contract> {
   const { abi, bytecode } = artifact(name);
   const contract = await new ContractFactory(abi, bytecode, signer).deploy(...args);
   await contract.waitForDeployment();
   return contract as Contract;
 }
 
-async function send(contract: Contract, method: string, ...args: unknown[]): Promise<void> {
+export async function send(contract: Contract, method: string, ...args: unknown[]): Promise<void> {
   const tx = (await contract.getFunction(method)(...args)) as { wait(): Promise<unknown> };
   await tx.wait();
 }
@@ -127,7 +132,7 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
   }
 
   const code = options.agentCode ?? "export default function agent(input) { return 'echo:' + input; }";
-  await send(agents.connect(agentOwner) as Contract, "registerAgent", keccak256(toUtf8Bytes(code)), options.agentUri ?? "data:,echo", options.agentPrice ?? PHA(1), [], true);
+  await send(agents.connect(agentOwner) as Contract, "registerAgent", options.agentCodeHash ?? keccak256(toUtf8Bytes(code)), options.agentUri ?? "data:,echo", options.agentPrice ?? PHA(1), [], true);
   const agentId = 1n;
   const accountId = 1n;
   await send(router, "createAccount");
@@ -140,6 +145,8 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
   await send(router, "fund", accountId, funding);
 
   return {
+    agentOwner: await agentOwner.getAddress(),
+    treasury,
     provider,
     chainId,
     deployer,
@@ -161,4 +168,18 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
       requester: await requester.getAddress(),
     },
   };
+}
+
+/** Polls for a receipt (ethers' tx.wait() can miss a receipt mined before it subscribed, with many concurrent sends). */
+export async function waitMined(provider: JsonRpcProvider, hash: string, timeoutMs = 120_000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const receipt = await provider.getTransactionReceipt(hash);
+    if (receipt) {
+      if (receipt.status !== 1) throw new Error(`transaction ${hash} reverted`);
+      return receipt.blockNumber;
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`transaction ${hash} not mined within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

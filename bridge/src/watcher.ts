@@ -5,6 +5,9 @@ import type { BlockRef, BridgeStore } from "./store/store.js";
 
 /** Blocks confirmed per store query. */
 const CONFIRM_PAGE = 100;
+/** Events per eth_getLogs the adaptive range aims at: bounds memory when blocks are full of requests. */
+const TARGET_EVENTS_PER_SCAN = 500;
+const INITIAL_RANGE = 16;
 
 export interface WatcherOptions {
   confirmations: number;
@@ -27,13 +30,18 @@ export interface PollResult {
  * detects reorgs by comparing stored block hashes with the chain's, rewinding to the common ancestor.
  */
 export class Watcher {
+  /** Current eth_getLogs block range: halves after a crowded range, doubles after a sparse one. */
+  private range: number;
+
   constructor(
     private readonly chain: ChainClient,
     private readonly store: BridgeStore,
     private readonly options: WatcherOptions,
     private readonly metrics: BridgeMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.range = Math.min(INITIAL_RANGE, options.maxLogRange);
+  }
 
   private genesisCursor(): BlockRef {
     return { number: this.options.startBlock - 1, hash: "" };
@@ -58,8 +66,11 @@ export class Watcher {
     let settled = 0;
     while (cursor.number < head.number) {
       const from = cursor.number + 1;
-      const to = Math.min(head.number, from + this.options.maxLogRange - 1);
+      const to = Math.min(head.number, from + this.range - 1);
       const events = await this.chain.routerEvents(from, to);
+      const found = events.requests.length + events.settlements.length;
+      if (found > TARGET_EVENTS_PER_SCAN) this.range = Math.max(1, Math.floor(this.range / 2));
+      else if (found < TARGET_EVENTS_PER_SCAN / 4) this.range = Math.min(this.options.maxLogRange, this.range * 2);
       const end = to === head.number ? head : await this.chain.block(to);
       if (!end) break;
       const blocks = new Map<number, string>([[end.number, end.hash]]);

@@ -1,5 +1,5 @@
-import { Contract, FetchRequest, Interface, JsonRpcProvider, Transaction, Wallet, type Log } from "ethers";
-import { requestHash, toAgentRequest, type AgentRequest } from "../../../protocol/request.js";
+import { Interface, Transaction, Wallet, getAddress, keccak256, type Log } from "ethers";
+import type { AgentRequest } from "../../../protocol/request.js";
 import { RpcError, SimulationError, errorMessage } from "../errors.js";
 import type { ObservedRequest, ObservedSettlement } from "../store/store.js";
 import type { BlockHeader, ChainClient, Fulfillment, TxReceipt, TxRequest } from "./chain-client.js";
@@ -19,22 +19,69 @@ export interface EthersChainClientOptions {
 const DEFAULT_RPC_TIMEOUT_MS = 10_000;
 const MIN_PRIORITY_FEE = 1_000_000n;
 
+const WORD_HEX = 64;
+const REQUEST_WORDS = 14;
+
+/** The `index`-th 32-byte word of ABI data as an unsigned integer. */
+function word(data: string, index: number): bigint {
+  return BigInt(`0x${data.slice(2 + index * WORD_HEX, 2 + (index + 1) * WORD_HEX)}`);
+}
+
+function addressWord(data: string, index: number): string {
+  return getAddress(`0x${data.slice(2 + index * WORD_HEX + 24, 2 + (index + 1) * WORD_HEX)}`);
+}
+
+function bytes32Word(data: string, index: number): string {
+  return `0x${data.slice(2 + index * WORD_HEX, 2 + (index + 1) * WORD_HEX)}`;
+}
+
+/**
+ * Decodes AgentRequested's data, abi.encode(AgentRequest, bytes input), by hand: the request is a
+ * static tuple of 14 words, so its ABI encoding (whose keccak256 is the request hash) is simply the
+ * first 14 words. ethers' generic decoder allocates ~60 KB per event, which dominated the bridge's
+ * memory and CPU with blocks full of requests.
+ */
+export function decodeAgentRequested(data: string): { request: AgentRequest; input: string; requestHash: string } {
+  const request: AgentRequest = {
+    id: word(data, 0),
+    agentId: word(data, 1),
+    consumer: addressWord(data, 2),
+    accountId: word(data, 3),
+    worker: addressWord(data, 4),
+    agentVersion: word(data, 5),
+    keyEpoch: word(data, 6),
+    callbackGasLimit: word(data, 7),
+    agentOwner: addressWord(data, 8),
+    agentPrice: word(data, 9),
+    maxFee: word(data, 10),
+    deadline: word(data, 11),
+    codeHash: bytes32Word(data, 12),
+    inputHash: bytes32Word(data, 13),
+  };
+  const offsetWords = Number(word(data, REQUEST_WORDS)) / 32;
+  const length = Number(word(data, offsetWords));
+  const start = 2 + (offsetWords + 1) * WORD_HEX;
+  const input = `0x${data.slice(start, start + length * 2)}`;
+  return { request, input, requestHash: keccak256(`0x${data.slice(2, 2 + REQUEST_WORDS * WORD_HEX)}`) };
+}
+
 /** ChainClient over JSON-RPC with ethers v6; works with Hardhat's node and anvil. */
 export class EthersChainClient implements ChainClient {
   readonly router: string;
   readonly account: string;
-  private readonly provider: JsonRpcProvider;
+  private readonly rpcUrl: string;
+  private readonly rpcTimeoutMs: number;
+  private rpcId = 0;
   private readonly wallet: Wallet;
   private readonly iface: Interface;
-  private readonly registry?: Contract;
+  private readonly registry?: string;
+  private readonly registryIface = new Interface(WORKER_REGISTRY_ABI);
   private readonly topics: { requested: string; fulfilled: string; timedOut: string; skipped: string };
   private cachedChainId?: bigint;
 
   constructor(options: EthersChainClientOptions) {
-    const request = new FetchRequest(options.rpcUrl);
-    request.timeout = options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
-    // No batching or polling: each call is one HTTP request, so a failure is attributed to one call and retried by its loop.
-    this.provider = new JsonRpcProvider(request, undefined, { staticNetwork: true, batchMaxCount: 1, polling: false, cacheTimeout: -1 });
+    this.rpcUrl = options.rpcUrl;
+    this.rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
     this.wallet = new Wallet(options.privateKey);
     this.account = this.wallet.address;
     this.router = options.router;
@@ -45,12 +92,30 @@ export class EthersChainClient implements ChainClient {
       timedOut: this.iface.getEvent("RequestTimedOut")!.topicHash,
       skipped: this.iface.getEvent("FulfillmentSkipped")!.topicHash,
     };
-    if (options.workerRegistry) this.registry = new Contract(options.workerRegistry, WORKER_REGISTRY_ABI, this.provider);
+    this.registry = options.workerRegistry;
+  }
+
+  /**
+   * One JSON-RPC call over fetch, one HTTP request each (no batching: a failure belongs to one call
+   * and is retried by its loop). Not ethers' provider: its byte-by-byte body decoding allocated
+   * ~25 KB per log in large eth_getLogs answers.
+   */
+  private async send(method: string, params: unknown[]): Promise<unknown> {
+    const response = await fetch(this.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++this.rpcId, method, params }),
+      signal: AbortSignal.timeout(this.rpcTimeoutMs),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    const body = (await response.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
+    if (body.error) throw Object.assign(new Error(body.error.message), { code: body.error.code, data: body.error.data });
+    return body.result;
   }
 
   private async rpc<T>(method: string, params: unknown[]): Promise<T> {
     try {
-      return (await this.provider.send(method, params)) as T;
+      return (await this.send(method, params)) as T;
     } catch (error) {
       throw new RpcError(`${method} failed: ${errorMessage(error)}`, { cause: error });
     }
@@ -85,17 +150,17 @@ export class EthersChainClient implements ChainClient {
     const settlements: ObservedSettlement[] = [];
     for (const log of logs) {
       if ((log as unknown as { removed?: boolean }).removed) continue;
-      const parsed = this.iface.parseLog({ topics: [...log.topics], data: log.data });
-      if (!parsed) continue;
       const block = { number: Number(log.blockNumber), hash: log.blockHash };
       const txHash = log.transactionHash;
-      if (parsed.name === "AgentRequested") {
-        const request = toAgentRequest(parsed.args.request.toObject() as Record<string, unknown>);
-        requests.push({ request, input: parsed.args.input as string, requestHash: requestHash(request), block, logIndex: Number(log.index ?? (log as unknown as { logIndex: string }).logIndex), txHash });
-      } else if (parsed.name === "RequestFulfilled") {
-        settlements.push({ requestId: parsed.args.requestId as bigint, outcome: "fulfilled", block, txHash, fee: parsed.args.totalFee as bigint, refund: parsed.args.refund as bigint });
-      } else {
-        settlements.push({ requestId: parsed.args.requestId as bigint, outcome: "timed_out", block, txHash, fee: 0n, refund: parsed.args.refund as bigint });
+      const topic = log.topics[0];
+      if (topic === this.topics.requested) {
+        const { request, input, requestHash } = decodeAgentRequested(log.data);
+        const logIndex = Number((log as unknown as { logIndex?: string }).logIndex ?? log.index);
+        requests.push({ request, input, requestHash, block, logIndex, txHash });
+      } else if (topic === this.topics.fulfilled) {
+        settlements.push({ requestId: BigInt(log.topics[1]!), outcome: "fulfilled", block, txHash, fee: word(log.data, 3), refund: word(log.data, 4) });
+      } else if (topic === this.topics.timedOut) {
+        settlements.push({ requestId: BigInt(log.topics[1]!), outcome: "timed_out", block, txHash, fee: 0n, refund: word(log.data, 0) });
       }
     }
     return { requests, settlements };
@@ -142,7 +207,7 @@ export class EthersChainClient implements ChainClient {
 
   private async call(method: string, params: unknown[]): Promise<string> {
     try {
-      return (await this.provider.send(method, params)) as string;
+      return (await this.send(method, params)) as string;
     } catch (error) {
       const reason = this.revertReason(error);
       if (reason !== undefined) throw new SimulationError(`${method} reverted: ${reason}`, reason, { cause: error });
@@ -192,7 +257,7 @@ export class EthersChainClient implements ChainClient {
 
   async broadcast(raw: string): Promise<void> {
     try {
-      await this.provider.send("eth_sendRawTransaction", [raw]);
+      await this.send("eth_sendRawTransaction", [raw]);
     } catch (error) {
       const message = errorMessage(error);
       if (/already known|known transaction|already imported/i.test(message)) return;
@@ -231,12 +296,10 @@ export class EthersChainClient implements ChainClient {
   async workerEndpoints(): Promise<Map<string, string>> {
     const endpoints = new Map<string, string>();
     if (!this.registry) return endpoints;
-    const registry = this.registry;
-    const registryIface = registry.interface;
-    const topics = [registryIface.getEvent("WorkerRegistered")!.topicHash, registryIface.getEvent("WorkerEndpointUpdated")!.topicHash];
-    const logs = await this.rpc<Log[]>("eth_getLogs", [{ address: await registry.getAddress(), fromBlock: "0x0", toBlock: "latest", topics: [topics] }]);
+    const topics = [this.registryIface.getEvent("WorkerRegistered")!.topicHash, this.registryIface.getEvent("WorkerEndpointUpdated")!.topicHash];
+    const logs = await this.rpc<Log[]>("eth_getLogs", [{ address: this.registry, fromBlock: "0x0", toBlock: "latest", topics: [topics] }]);
     for (const log of logs) {
-      const parsed = registryIface.parseLog({ topics: [...log.topics], data: log.data });
+      const parsed = this.registryIface.parseLog({ topics: [...log.topics], data: log.data });
       if (parsed) endpoints.set((parsed.args.worker as string).toLowerCase(), parsed.args.endpoint as string);
     }
     return endpoints;
@@ -244,14 +307,9 @@ export class EthersChainClient implements ChainClient {
 
   async isWorkerActive(worker: string): Promise<boolean | undefined> {
     if (!this.registry) return undefined;
-    try {
-      return (await this.registry.getFunction("isActive")(worker)) as boolean;
-    } catch (error) {
-      throw new RpcError(`WorkerRegistry.isActive failed: ${errorMessage(error)}`, { cause: error });
-    }
+    const data = this.registryIface.encodeFunctionData("isActive", [worker]);
+    const result = await this.rpc<string>("eth_call", [{ to: this.registry, data }, "latest"]);
+    return this.registryIface.decodeFunctionResult("isActive", result)[0] as boolean;
   }
 
-  destroy(): void {
-    this.provider.destroy();
-  }
 }

@@ -1,0 +1,248 @@
+/**
+ * The whole lifecycle on a local chain, in one command (npm run demo):
+ * local chain -> deploy -> two simulated-TEE workers -> bridge -> register the sentiment agent ->
+ * a stream of requests from the SentimentOracle example consumer, each answer written back and
+ * its fees settled -> one request to a worker that is down: timed out, refunded, worker slashed ->
+ * summary -> clean exit.
+ * Env: DEMO_NODE=anvil|hardhat (default anvil), DEMO_REQUESTS (default 12).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Contract, Interface, Wallet, formatEther, hexlify, randomBytes, toUtf8String, type Log } from "ethers";
+import { pino } from "pino";
+import { DEV_ROLES, devKey } from "../bridge/dev/accounts.js";
+import { deploy, deployStack, send } from "../bridge/dev/deploy.js";
+import { freePort, startLocalNode } from "../bridge/dev/local-node.js";
+import { Bridge } from "../bridge/src/bridge.js";
+import { ROUTER_ABI } from "../bridge/src/chain/router-abi.js";
+import { parseConfig } from "../bridge/src/config.js";
+import { createLogger } from "../bridge/src/logger.js";
+import { buildAgent } from "../worker/cli/build-agent.js";
+import { startWorker, type RunningWorker } from "../worker/src/app.js";
+import { parseConfig as parseWorkerConfig } from "../worker/src/config.js";
+
+const NODE_KIND = (process.env.DEMO_NODE ?? "anvil") as "anvil" | "hardhat";
+const REQUESTS = Number(process.env.DEMO_REQUESTS ?? 12);
+const REQUEST_TIMEOUT_S = 30;
+const BLOCK_TIME_S = 1;
+const CONFIRMATIONS = 1;
+const STREAM_INTERVAL_MS = 250;
+const TEXTS = [
+  "The launch was a great success and users love it",
+  "Fees are terrible and the app is slow",
+  "Not bad at all, a very reliable release",
+  "The bridge failed again, what a scam",
+  "Markets look bullish and strong today",
+  "I hate waiting, this is the worst",
+  "A fair and safe protocol",
+  "Neutral statement about the weather",
+];
+
+const c = { dim: "\x1b[2m", green: "\x1b[32m", red: "\x1b[31m", yellow: "\x1b[33m", bold: "\x1b[1m", reset: "\x1b[0m" };
+const say = (text: string) => process.stdout.write(`${text}\n`);
+const step = (text: string) => say(`${c.bold}==> ${text}${c.reset}`);
+const pha = (wei: bigint) => `${Number(formatEther(wei)).toFixed(4)} PHA`;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), "phala-agent-demo-"));
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  try {
+    step(`Starting a local chain (${NODE_KIND}, ${BLOCK_TIME_S}s blocks)`);
+    const node = await startLocalNode({ kind: NODE_KIND });
+    cleanups.push(() => node.stop());
+    say(`    ${node.url}`);
+
+    step("Bundling the example agent (agents/sentiment)");
+    const agent = await buildAgent("agents/sentiment/index.ts", join(work, "sentiment.agent.js"));
+    say(`    ${agent.bundlePath} (${agent.bytes} bytes), code hash ${agent.codeHash}`);
+
+    step("Deploying PHA, registries, simulated-TEE verifier, router, staking; registering two workers and the agent");
+    const alice = { seed: hexlify(randomBytes(32)), port: await freePort() };
+    const bob = { seed: hexlify(randomBytes(32)), port: await freePort() };
+    const stack = await deployStack(
+      node.url,
+      [alice, bob].map((w) => ({ key: w.seed, endpoint: `http://127.0.0.1:${w.port}` })),
+      { requestTimeout: REQUEST_TIMEOUT_S, agentCodeHash: agent.codeHash, agentUri: pathToFileURL(agent.bundlePath).href, callbackGasLimit: 120_000 },
+    );
+    cleanups.push(async () => stack.provider.destroy());
+    const aliceAddress = new Wallet(alice.seed).address;
+    const bobAddress = new Wallet(bob.seed).address;
+    // Route the stream to alice; bob gets the one request that will time out.
+    await send(stack.staking, "clearWorkers");
+    await send(stack.staking, "addWorker", aliceAddress);
+    const fee = (await stack.router.getFunction("estimateFee")(stack.agentId, 120_000)) as bigint;
+    const oracle = await deploy("SentimentOracle", stack.deployer, [stack.addresses.router, stack.accountId, stack.agentId, fee * 2n, await stack.deployer.getAddress()]);
+    await send(stack.router, "addConsumer", stack.accountId, await oracle.getAddress());
+    for (const [name, address] of Object.entries({ ...stack.addresses, sentimentOracle: await oracle.getAddress() })) say(`    ${name.padEnd(16)} ${address}`);
+    say(`    workers          alice ${aliceAddress}, bob ${bobAddress} (simulated TEE)`);
+    say(`    billing account  #${stack.accountId} funded with ${pha(((await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint }).balance)}; max fee per request ${pha(fee * 2n)}`);
+    await node.rpc(NODE_KIND === "anvil" ? "evm_setIntervalMining" : "evm_setIntervalMining", [NODE_KIND === "anvil" ? BLOCK_TIME_S : BLOCK_TIME_S * 1000]);
+    await node.rpc("evm_setAutomine", [false]);
+
+    step("Starting the workers (simulated TEE: NOT a real enclave) and the bridge");
+    const workers: Record<string, RunningWorker> = {};
+    for (const [name, w] of Object.entries({ alice, bob })) {
+      workers[name] = await startWorker(
+        parseWorkerConfig({
+          port: w.port,
+          logLevel: "silent",
+          chainId: stack.chainId.toString(),
+          workerRegistry: stack.addresses.workerRegistry,
+          enclave: { kind: "simulator", seed: w.seed },
+          directory: { kind: "chain", rpcUrl: node.url, agentRegistry: stack.addresses.agentRegistry },
+        }),
+        { logger: pino({ level: "silent" }), sandboxThreads: 1 },
+      );
+      cleanups.push(() => workers[name]!.close());
+      say(`    ${name} ${workers[name]!.url}`);
+    }
+    const logFile = join(work, "bridge.log");
+    const config = parseConfig({
+      rpcUrl: node.url,
+      router: stack.addresses.router,
+      workerRegistry: stack.addresses.workerRegistry,
+      privateKey: devKey(DEV_ROLES.bridge),
+      dbPath: join(work, "bridge.sqlite"),
+      confirmations: CONFIRMATIONS,
+      pollIntervalMs: 200,
+      dispatch: { timeoutMs: 5_000, backoffBaseMs: 500, backoffMaxMs: 4_000 },
+      schedule: { sweep: "*/2 * * * * *" },
+      http: { port: 0 },
+      logLevel: "info",
+    });
+    const bridge = await Bridge.create(config, { logger: createLogger("info", pino.destination({ dest: logFile, sync: false })) });
+    await bridge.start();
+    cleanups.push(() => bridge.stop());
+    say(`    bridge ${bridge.chain.account}, confirmations ${CONFIRMATIONS}; /healthz and /metrics on http://127.0.0.1:${bridge.httpPort}; JSON logs in ${logFile}`);
+
+    const router = new Interface(ROUTER_ABI);
+    const accountBefore = (await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint };
+    step(`Sending ${REQUESTS} requests from SentimentOracle`);
+    const sentAt = new Map<bigint, { text: string; at: number; block: number }>();
+    const asker = oracle.connect(stack.deployer) as Contract;
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < REQUESTS; i++) {
+      const text = TEXTS[i % TEXTS.length]!;
+      pending.push(
+        (async () => {
+          const tx = (await asker.getFunction("requestSentiment")(text)) as { wait(): Promise<{ logs: Log[]; blockNumber: number }> };
+          const receipt = await tx.wait();
+          for (const log of receipt.logs) {
+            const parsed = log.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(log) : null;
+            if (parsed?.name === "AgentRequested") sentAt.set(parsed.args.requestId as bigint, { text, at: Date.now(), block: receipt.blockNumber });
+          }
+        })(),
+      );
+      await sleep(STREAM_INTERVAL_MS);
+    }
+    await Promise.all(pending);
+
+    const latencyBlocks: number[] = [];
+    const latencyMs: number[] = [];
+    let moved = 0n;
+    const shown = new Set<bigint>();
+    let fromBlock = 0;
+    const showSettlements = async (): Promise<void> => {
+      const logs = await stack.provider.getLogs({ address: stack.addresses.router, fromBlock, toBlock: "latest" });
+      for (const log of logs) {
+        const parsed = router.parseLog(log);
+        if (!parsed || shown.has(parsed.args.requestId as bigint)) continue;
+        const id = parsed.args.requestId as bigint;
+        if (parsed.name === "RequestFulfilled") {
+          shown.add(id);
+          const sent = sentAt.get(id);
+          const label = toUtf8String((await oracle.getFunction("labelOf")(id).catch(() => "0x")) as string) || "(error)";
+          const blocks = sent ? log.blockNumber - sent.block : 0;
+          if (sent) {
+            latencyBlocks.push(blocks);
+            latencyMs.push(Date.now() - sent.at);
+          }
+          moved += parsed.args.totalFee as bigint;
+          const summary = label.length > 60 ? `${label.slice(0, 57)}...` : label;
+          say(`    ${c.green}✔${c.reset} #${id} ${c.dim}"${sent?.text ?? "?"}"${c.reset} → ${summary} ${c.dim}(+${blocks} blocks, fee ${pha(parsed.args.totalFee as bigint)}, refund ${pha(parsed.args.refund as bigint)})${c.reset}`);
+        } else if (parsed.name === "RequestTimedOut") {
+          shown.add(id);
+          say(`    ${c.yellow}⏱${c.reset} #${id} timed out: ${pha(parsed.args.refund as bigint)} refunded to the billing account`);
+        }
+      }
+    };
+    const progress = (done: number, total: number) => {
+      const width = 30;
+      const filled = Math.round((done / total) * width);
+      process.stdout.write(`\r    [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} answered  `);
+    };
+    const started = Date.now();
+    while (shown.size < REQUESTS) {
+      progress(bridge.store.counts().fulfilled, REQUESTS);
+      const before = shown.size;
+      await showSettlements().then(() => undefined);
+      if (shown.size !== before) process.stdout.write("\r");
+      if (Date.now() - started > 120_000) throw new Error(`only ${shown.size}/${REQUESTS} answered after 120 s: ${JSON.stringify(bridge.store.counts())}`);
+      await sleep(300);
+    }
+    progress(REQUESTS, REQUESTS);
+    say("");
+
+    step("One request to a worker that is down: bob stops, the next request is assigned to him");
+    await workers.bob!.close();
+    await send(stack.staking, "clearWorkers");
+    await send(stack.staking, "addWorker", bobAddress);
+    const tx = (await asker.getFunction("requestSentiment")("Will anyone answer this?")) as { wait(): Promise<{ logs: Log[] }> };
+    const receipt = await tx.wait();
+    const requested = receipt.logs.map((l) => (l.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(l) : null)).find((p) => p?.name === "AgentRequested");
+    const lostId = requested!.args.requestId as bigint;
+    say(`    #${lostId} assigned to bob ${requested!.args.worker}; the bridge retries his endpoint with backoff...`);
+    await sleep(4_000);
+    const record = bridge.store.get(lostId);
+    say(`    ${c.dim}bridge: state ${record?.state}, ${record?.attempts} attempts, last error: ${record?.lastError?.slice(0, 100)}${c.reset}`);
+    say(`    fast-forwarding chain time ${REQUEST_TIMEOUT_S + 5}s past the deadline (evm_increaseTime)`);
+    await node.rpc("evm_increaseTime", [REQUEST_TIMEOUT_S + 5]);
+    await node.rpc("evm_mine", []);
+    const sweepStarted = Date.now();
+    while (!shown.has(lostId)) {
+      await showSettlements();
+      if (Date.now() - sweepStarted > 60_000) throw new Error("the sweep did not time out the request");
+      await sleep(300);
+    }
+    const slashes = (await stack.staking.getFunction("timeoutSlashes")(bobAddress)) as bigint;
+    say(`    ${c.red}✖${c.reset} bob slashed for the missed deadline (staking recorded ${slashes} timeout slash${slashes === 1n ? "" : "es"})`);
+
+    const accountAfter = (await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint; reserved: bigint };
+    const ownerEarnings = (await stack.router.getFunction("earnings")(stack.agentOwner)) as bigint;
+    const relayerEarnings = (await stack.router.getFunction("earnings")(bridge.chain.account)) as bigint;
+    const workerFees = (await stack.router.getFunction("workerFees")(aliceAddress)) as bigint;
+    const protocolFees = (await stack.router.getFunction("protocolFees")()) as bigint;
+    const txs = bridge.store.txStats();
+    latencyBlocks.sort((a, b) => a - b);
+    latencyMs.sort((a, b) => a - b);
+    const counts = bridge.store.counts();
+
+    step("Summary");
+    say(`    requests         ${REQUESTS + 1} (${counts.fulfilled} fulfilled, ${counts.timed_out} timed out and refunded, none lost or paid twice)`);
+    say(`    latency          p50 ${percentile(latencyBlocks, 50)} / p99 ${percentile(latencyBlocks, 99)} blocks from request to answer (confirmations ${CONFIRMATIONS}, ${BLOCK_TIME_S}s blocks); p50 ${(percentile(latencyMs, 50) / 1000).toFixed(1)} s wall clock`);
+    say(`    bridge gas       ${txs.gasUsed} gas in ${txs.count} transactions (${(Number(txs.gasUsed) / Math.max(1, counts.fulfilled + counts.timed_out)).toFixed(0)} per settlement; fulfilments batched)`);
+    say(`    PHA moved        ${pha(moved)} charged for answers: agent owner ${pha(ownerEarnings)}, alice's pool ${pha(workerFees)}, protocol ${pha(protocolFees)}, bridge gas reimbursement ${pha(relayerEarnings)}`);
+    say(`    billing account  ${pha(accountBefore.balance)} → ${pha(accountAfter.balance)}, reserved ${pha(accountAfter.reserved)}`);
+    say(`    bob              slashed ${slashes}× for the missed deadline`);
+    step("Shutting down");
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
