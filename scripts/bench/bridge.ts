@@ -28,7 +28,7 @@ const PER_TX = 50;
 const BLOCK_TIME_S = 1;
 const GAS_LIMIT = 300_000_000;
 const CONFIRMATIONS = 1;
-const BRIDGE_HEAP_MB = Number(process.env.BENCH_BRIDGE_HEAP_MB ?? 128);
+const BRIDGE_V8_FLAGS = ["--max-semi-space-size=4", "--max-old-space-size=192"];
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -140,7 +140,7 @@ async function memory(): Promise<void> {
     for (let j = i; j < Math.min(i + chunk, PENDING / perTx); j++) sends.push(requester.getFunction("requestMany")(`m${j}-`, perTx, { gasLimit: 29_000_000 }));
     await Promise.all((await Promise.all(sends)).map((tx) => waitMined(stack.provider, tx.hash)));
   }
-  console.log(`\n== memory with ${PENDING} pending requests (bridge alone in a child process, --max-old-space-size=${BRIDGE_HEAP_MB}; assigned worker unreachable) ==`);
+  console.log(`\n== memory with ${PENDING} pending requests (bridge alone in a child process, ${BRIDGE_V8_FLAGS.join(" ")}; assigned worker unreachable) ==`);
   console.log(`chain           ${PENDING} requests created on anvil in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-mem-"));
@@ -161,9 +161,9 @@ async function memory(): Promise<void> {
       logLevel: "warn",
     }),
   );
-  // The documented production setting: a bounded V8 heap, so the garbage of dispatch retries is
-  // collected instead of letting the heap grow lazily on a machine with plenty of free memory.
-  const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${BRIDGE_HEAP_MB}`, "bridge/cli.ts", "--config", configPath, "start"], {
+  // The V8 flags `npm run bridge` sets (bridge/README.md): V8 otherwise grows its young generation
+  // to 3 x 64 MB on a machine with free memory and never gives it back.
+  const child = spawn(process.execPath, [...process.execArgv, ...BRIDGE_V8_FLAGS, "bridge/cli.ts", "--config", configPath, "start"], {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const ingestStart = Date.now();

@@ -291,7 +291,7 @@ export class SqliteStore implements BridgeStore {
       const insertBlock = this.sql("INSERT INTO blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash");
       for (const block of scan.blocks) insertBlock.run(block.number, block.hash);
       this.sql("DELETE FROM blocks WHERE number <= ?").run(scan.cursor.number - historyToKeep);
-      this.setMeta("cursor", JSON.stringify(scan.cursor));
+      this.setMeta("cursor", JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash }));
       return { added, settled };
     });
   }
@@ -310,7 +310,7 @@ export class SqliteStore implements BridgeStore {
         ancestor.number,
       );
       this.sql("DELETE FROM blocks WHERE number > ?").run(ancestor.number);
-      this.setMeta("cursor", JSON.stringify(ancestor));
+      this.setMeta("cursor", JSON.stringify({ number: ancestor.number, hash: ancestor.hash }));
       return orphaned.map((r) => BigInt(r.id));
     });
   }
