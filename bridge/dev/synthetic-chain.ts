@@ -106,8 +106,8 @@ export class SyntheticChain implements ChainClient {
     return { requests, settlements };
   }
 
-  async isPending(): Promise<boolean> {
-    return true;
+  async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
+    return requestIds.map(() => true);
   }
 
   encodeFulfillBatch(): string {

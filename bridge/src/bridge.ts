@@ -16,6 +16,7 @@ import { Watcher } from "./watcher.js";
 import { LayeredWorkerDirectory, StaticWorkerDirectory, type WorkerDirectory } from "./worker-directory.js";
 
 const SWEEP_LIMIT = 200;
+const DISPATCH_TICK_MS = 20;
 /** /healthz turns 503 when the last successful chain poll is older than this many poll intervals. */
 const STALE_POLLS = 20;
 const MIN_STALE_MS = 10_000;
@@ -110,15 +111,26 @@ export class Bridge {
     );
   }
 
+  /**
+   * Three independent loops, so a slow stage (e.g. the submitter waiting on eth_estimateGas for a
+   * large batch) never starves the others; the dispatcher's tick is a cheap store query and runs
+   * more often to keep the worker busy.
+   */
   private async run(): Promise<void> {
-    while (this.running) {
-      await this.runOnce();
-      if (this.running) await sleep(this.config.pollIntervalMs);
-    }
+    const loop = async (intervalMs: number, body: () => Promise<void>) => {
+      while (this.running) {
+        await body();
+        if (this.running) await sleep(intervalMs);
+      }
+    };
+    await Promise.all([
+      loop(this.config.pollIntervalMs, () => this.watchOnce()),
+      loop(Math.min(this.config.pollIntervalMs, DISPATCH_TICK_MS), async () => this.dispatchOnce()),
+      loop(this.config.pollIntervalMs, () => this.submitOnce()),
+    ]);
   }
 
-  /** One pass of every stage; each stage's failure is logged and retried next pass without blocking the others. */
-  async runOnce(): Promise<void> {
+  private async watchOnce(): Promise<void> {
     try {
       const { head } = await this.watcher.poll();
       this.lastHead = head;
@@ -126,17 +138,30 @@ export class Bridge {
     } catch (error) {
       this.stageFailed("watcher", error);
     }
-    const chainTime = this.lastHead?.timestamp ?? 0n;
+  }
+
+  private dispatchOnce(): void {
     try {
-      this.dispatcher.tick(chainTime);
+      this.dispatcher.tick(this.lastHead?.timestamp ?? 0n);
     } catch (error) {
       this.stageFailed("dispatcher", error);
     }
+  }
+
+  private async submitOnce(): Promise<void> {
+    if (!this.lastHead) return;
     try {
-      await this.submitter.tick(chainTime);
+      await this.submitter.tick(this.lastHead.timestamp);
     } catch (error) {
       this.stageFailed("submitter", error);
     }
+  }
+
+  /** One pass of every stage in order (the CLI's one-shot commands); a failing stage does not block the others. */
+  async runOnce(): Promise<void> {
+    await this.watchOnce();
+    this.dispatchOnce();
+    await this.submitOnce();
   }
 
   private stageFailed(component: string, error: unknown): void {

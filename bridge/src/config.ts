@@ -36,7 +36,7 @@ export const BridgeConfigSchema = z
       .default({}),
     submit: z
       .object({
-        maxBatchSize: z.number().int().positive().default(50),
+        maxBatchSize: z.number().int().positive().default(200),
         /** Transactions sent and not yet mined at once (pipelined nonces). */
         maxInFlight: z.number().int().positive().default(4),
         /** A transaction unmined for this long is re-sent with the same nonce and higher fees. */
@@ -44,8 +44,10 @@ export const BridgeConfigSchema = z
         gasBumpPercent: z.number().int().min(10).default(15),
         /** Upper bound on maxFeePerGas (wei, decimal string); bumps stop there. */
         maxFeePerGas: z.string().regex(/^\d+$/).default("500000000000"),
-        /** Per-fulfilment gas on top of its callback gas limit, for the gas limit estimate floor. */
-        gasPerFulfillment: z.number().int().positive().default(150_000),
+        /** Gas a fulfilment may use on top of its callback gas limit (signature check, settlement, event). */
+        gasPerFulfillment: z.number().int().positive().default(80_000),
+        /** Gas limit of one fulfilBatch transaction; batches are cut to fit (2^24, the per-tx cap of recent forks). */
+        maxTxGas: z.number().int().positive().default(16_777_216),
       })
       .default({}),
     schedule: z

@@ -12,10 +12,14 @@ export interface SubmitterOptions {
   gasBumpPercent: number;
   maxFeePerGas: bigint;
   gasPerFulfillment: number;
+  maxTxGas: number;
 }
 
 const GAS_LIMIT_HEADROOM_PERCENT = 25n;
 const PERCENT = 100n;
+/** Intrinsic gas of a transaction plus the router's per-batch work. */
+const BASE_TX_GAS = 100_000;
+const CALLDATA_GAS_PER_BYTE = 16n;
 const SELF_TRANSFER_GAS = 21_000n;
 
 function toFulfillment(record: RequestRecord): Fulfillment {
@@ -30,8 +34,8 @@ function toFulfillment(record: RequestRecord): Fulfillment {
 }
 
 /**
- * Writes answers and timeouts on-chain: simulates every transaction first (eth_estimateGas runs
- * the call and reverts exactly like the real one), batches fulfilments, pipelines nonces, tracks
+ * Writes answers and timeouts on-chain: simulates every transaction first (eth_call for fulfilment
+ * batches, eth_estimateGas for timeouts), batches fulfilments within a gas budget, pipelines nonces, tracks
  * receipts, re-sends stuck transactions with bumped fees. A request already settled is never
  * submitted (isPending is checked, and fulfillBatch skips settled entries anyway), so no request
  * is paid twice.
@@ -69,7 +73,7 @@ export class Submitter {
     await this.trackReceipts();
     let sent = 0;
     while (this.inFlightNonces() < this.options.maxInFlight) {
-      const ready = this.store.readyToSubmit(this.options.maxBatchSize);
+      const ready = this.withinGasBudget(this.store.readyToSubmit(this.options.maxBatchSize));
       if (ready.length === 0) break;
       const batch = await this.filterSubmittable(ready, chainTime);
       if (batch.length === 0) continue;
@@ -86,12 +90,12 @@ export class Submitter {
    * entry whose isPending call failed waits for the next pass without holding back the others.
    */
   private async filterSubmittable(records: RequestRecord[], chainTime: bigint): Promise<RequestRecord[]> {
-    const pending = await Promise.allSettled(records.map((r) => this.chain.isPending(r.id)));
+    const pending = await this.chain.isPending(records.map((r) => r.id));
     const keep: RequestRecord[] = [];
     records.forEach((record, i) => {
       const result = pending[i]!;
-      if (result.status === "rejected") return;
-      if (!result.value) {
+      if (result instanceof Error) return;
+      if (!result) {
         // Settled by another bridge or a timeout; the watcher records the outcome from the event.
         this.store.markSubmitted([record.id], record.submitTx ?? "settled-elsewhere");
       } else if (record.request.deadline < chainTime) {
@@ -100,16 +104,36 @@ export class Submitter {
         keep.push(record);
       }
     });
-    if (keep.length === 0 && pending.some((p) => p.status === "rejected")) {
-      throw (pending.find((p) => p.status === "rejected") as PromiseRejectedResult).reason;
-    }
+    if (keep.length === 0 && pending.some((p) => p instanceof Error)) throw pending.find((p) => p instanceof Error);
     return keep;
   }
 
-  /** Keeps the entries whose simulation passes; a failing batch is bisected to find the culprits. */
+  /** Gas a fulfilment may use: its callback's limit plus the router's verification and settlement. */
+  private gasBudget(record: RequestRecord): bigint {
+    return record.request.callbackGasLimit + BigInt(this.options.gasPerFulfillment);
+  }
+
+  /** The longest prefix whose gas budget fits one transaction (always at least one entry). */
+  private withinGasBudget(records: RequestRecord[]): RequestRecord[] {
+    let total = BigInt(BASE_TX_GAS);
+    const limit = BigInt(this.options.maxTxGas);
+    const fit: RequestRecord[] = [];
+    for (const record of records) {
+      total += this.gasBudget(record);
+      if (fit.length > 0 && total > limit) break;
+      fit.push(record);
+    }
+    return fit;
+  }
+
+  /**
+   * Keeps the entries whose simulation (eth_call of fulfillBatch) passes; a failing batch is
+   * bisected to find the culprits. eth_call runs the batch once, where eth_estimateGas would run
+   * it a dozen times in its binary search; the gas limit comes from the per-entry budget instead.
+   */
   private async simulateBatch(records: RequestRecord[]): Promise<RequestRecord[]> {
     try {
-      await this.chain.estimateGas(this.chain.encodeFulfillBatch(records.map(toFulfillment)));
+      await this.chain.simulate(this.chain.encodeFulfillBatch(records.map(toFulfillment)));
       return records;
     } catch (error) {
       if (!(error instanceof SimulationError)) throw error;
@@ -127,10 +151,8 @@ export class Submitter {
 
   private async sendFulfillments(records: RequestRecord[]): Promise<void> {
     const data = this.chain.encodeFulfillBatch(records.map(toFulfillment));
-    const estimate = await this.chain.estimateGas(data);
-    const floor = records.reduce((sum, r) => sum + r.request.callbackGasLimit + BigInt(this.options.gasPerFulfillment), 0n);
-    const withHeadroom = (estimate * (PERCENT + GAS_LIMIT_HEADROOM_PERCENT)) / PERCENT;
-    await this.send("fulfill", data, withHeadroom > floor ? withHeadroom : floor, records.map((r) => r.id));
+    const gasLimit = records.reduce((sum, r) => sum + this.gasBudget(r), BigInt(BASE_TX_GAS) + BigInt(data.length / 2) * CALLDATA_GAS_PER_BYTE);
+    await this.send("fulfill", data, gasLimit, records.map((r) => r.id));
   }
 
   /** Sends timeout(request) for each expired request that is still pending; returns how many were sent. */

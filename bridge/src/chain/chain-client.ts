@@ -51,7 +51,8 @@ export interface ChainClient {
   block(number: number | "latest"): Promise<BlockHeader | undefined>;
   /** AgentRequested, RequestFulfilled and RequestTimedOut logs of the router in [from, to]. */
   routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }>;
-  isPending(requestId: bigint): Promise<boolean>;
+  /** isPending for each id (one round trip); an entry is an Error when its call failed. */
+  isPending(requestIds: bigint[]): Promise<(boolean | Error)[]>;
   encodeFulfillBatch(fulfillments: Fulfillment[]): string;
   encodeTimeout(request: AgentRequest): string;
   /** eth_call of router calldata from the bridge account; throws SimulationError with the decoded reason. */

@@ -113,6 +113,27 @@ export class EthersChainClient implements ChainClient {
     return body.result;
   }
 
+  /** A JSON-RPC batch: one HTTP request; per-call errors come back as Error entries. */
+  private async sendBatch(calls: { method: string; params: unknown[] }[]): Promise<(string | Error)[]> {
+    const first = this.rpcId + 1;
+    this.rpcId += calls.length;
+    const response = await fetch(this.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, ...call }))),
+      signal: AbortSignal.timeout(this.rpcTimeoutMs),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    const body = (await response.json()) as { id: number; result?: string; error?: { message: string } }[];
+    if (!Array.isArray(body)) throw new Error("node does not support JSON-RPC batches");
+    const byId = new Map(body.map((entry) => [entry.id, entry]));
+    return calls.map((_, i) => {
+      const entry = byId.get(first + i);
+      if (!entry) return new Error("missing answer in batch");
+      return entry.error ? new Error(entry.error.message) : (entry.result as string);
+    });
+  }
+
   private async rpc<T>(method: string, params: unknown[]): Promise<T> {
     try {
       return (await this.send(method, params)) as T;
@@ -166,10 +187,16 @@ export class EthersChainClient implements ChainClient {
     return { requests, settlements };
   }
 
-  async isPending(requestId: bigint): Promise<boolean> {
-    const data = this.iface.encodeFunctionData("isPending", [requestId]);
-    const result = await this.rpc<string>("eth_call", [{ to: this.router, data }, "latest"]);
-    return this.iface.decodeFunctionResult("isPending", result)[0] as boolean;
+  async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
+    if (requestIds.length === 0) return [];
+    const calls = requestIds.map((id) => ({ method: "eth_call", params: [{ to: this.router, data: this.iface.encodeFunctionData("isPending", [id]) }, "latest"] }));
+    let answers: (string | Error)[];
+    try {
+      answers = await this.sendBatch(calls);
+    } catch (error) {
+      throw new RpcError(`isPending batch failed: ${errorMessage(error)}`, { cause: error });
+    }
+    return answers.map((answer) => (answer instanceof Error ? answer : (this.iface.decodeFunctionResult("isPending", answer)[0] as boolean)));
   }
 
   encodeFulfillBatch(fulfillments: Fulfillment[]): string {
