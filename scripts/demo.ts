@@ -42,7 +42,8 @@ const TEXTS = [
 ];
 
 const c = { dim: "\x1b[2m", green: "\x1b[32m", red: "\x1b[31m", yellow: "\x1b[33m", bold: "\x1b[1m", reset: "\x1b[0m" };
-const say = (text: string) => process.stdout.write(`${text}\n`);
+/** Clears the progress line first, so answers and the bar never share a line. */
+const say = (text: string) => process.stdout.write(`\r\x1b[K${text}\n`);
 const step = (text: string) => say(`${c.bold}==> ${text}${c.reset}`);
 const pha = (wei: bigint) => `${Number(formatEther(wei)).toFixed(4)} PHA`;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -82,7 +83,8 @@ async function main(): Promise<void> {
     const fee = (await stack.router.getFunction("estimateFee")(stack.agentId, 120_000)) as bigint;
     const oracle = await deploy("SentimentOracle", stack.deployer, [stack.addresses.router, stack.accountId, stack.agentId, fee * 2n, await stack.deployer.getAddress()]);
     await send(stack.router, "addConsumer", stack.accountId, await oracle.getAddress());
-    for (const [name, address] of Object.entries({ ...stack.addresses, sentimentOracle: await oracle.getAddress() })) say(`    ${name.padEnd(16)} ${address}`);
+    const { requester: _unused, ...core } = stack.addresses;
+    for (const [name, address] of Object.entries({ ...core, sentimentOracle: await oracle.getAddress() })) say(`    ${name.padEnd(16)} ${address}`);
     say(`    workers          alice ${aliceAddress}, bob ${bobAddress} (simulated TEE)`);
     say(`    billing account  #${stack.accountId} funded with ${pha(((await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint }).balance)}; max fee per request ${pha(fee * 2n)}`);
     await node.rpc(NODE_KIND === "anvil" ? "evm_setIntervalMining" : "evm_setIntervalMining", [NODE_KIND === "anvil" ? BLOCK_TIME_S : BLOCK_TIME_S * 1000]);
@@ -175,22 +177,24 @@ async function main(): Promise<void> {
         }
       }
     };
+    let lastProgress = -1;
     const progress = (done: number, total: number) => {
+      if (done === lastProgress) return;
+      lastProgress = done;
       const width = 30;
       const filled = Math.round((done / total) * width);
       process.stdout.write(`\r    [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} answered  `);
     };
     const started = Date.now();
     while (shown.size < REQUESTS) {
-      progress(bridge.store.counts().fulfilled, REQUESTS);
       const before = shown.size;
-      await showSettlements().then(() => undefined);
-      if (shown.size !== before) process.stdout.write("\r");
+      await showSettlements();
+      if (shown.size !== before) lastProgress = -1;
+      progress(shown.size, REQUESTS);
       if (Date.now() - started > 120_000) throw new Error(`only ${shown.size}/${REQUESTS} answered after 120 s: ${JSON.stringify(bridge.store.counts())}`);
       await sleep(300);
     }
-    progress(REQUESTS, REQUESTS);
-    say("");
+    process.stdout.write("\n");
 
     step("One request to a worker that is down: bob stops, the next request is assigned to him");
     await workers.bob!.close();
