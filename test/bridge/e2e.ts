@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
+import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
 import { FakeWorker } from "../../bridge/dev/fake-worker.js";
 import { type Scenario, assertExactlyOnce, startScenario, waitFor } from "./helpers.js";
 import { FlakyRpcProxy } from "./rpc-proxy.js";
@@ -112,10 +113,12 @@ describe("bridge end to end (anvil)", function () {
     await scenario.request(5, "old-");
     await waitFor(() => bridge.store.counts().seen === 5, 10_000, "5 seen");
     await scenario.node.rpc("evm_revert", [snapshot]);
-    scenario.stack.deployer.reset(); // its nonce went back with the chain
     // The new chain: other requests (same ids, other inputs), then enough blocks to confirm them.
+    // Sent through the node's unlocked account: a client-side nonce cache would not know of the revert.
     await scenario.node.rpc("evm_mine", []);
-    await scenario.request(5, "new-");
+    const data = scenario.stack.requester.interface.encodeFunctionData("requestMany", ["new-", 5]);
+    const from = new Wallet(devKey(DEV_ROLES.agentOwner)).address;
+    await scenario.node.rpc("eth_sendTransaction", [{ from, to: scenario.stack.addresses.requester, data }]);
     for (let i = 0; i < 3; i++) await scenario.node.rpc("evm_mine", []);
     await waitFor(() => bridge.store.counts().fulfilled === 5, 30_000, "new chain's requests fulfilled");
     expect(bridge.metrics.reorgs.get).to.exist;
