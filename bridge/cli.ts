@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from "commander";
+import { Bridge } from "./src/bridge.js";
+import { loadConfig, type BridgeConfig } from "./src/config.js";
+import { BridgeError, errorMessage } from "./src/errors.js";
+import { SqliteStore } from "./src/store/sqlite-store.js";
+import { REQUEST_STATES, type RequestState } from "./src/store/store.js";
+
+const json = (value: unknown) => JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
+
+function config(options: { config?: string }): BridgeConfig {
+  return loadConfig(options.config ?? process.env.BRIDGE_CONFIG);
+}
+
+function parseState(value: string): RequestState {
+  if (!(REQUEST_STATES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${REQUEST_STATES.join(", ")}`);
+  return value as RequestState;
+}
+
+const program = new Command()
+  .name("bridge")
+  .description("Relays AgentRouter requests to TEE workers and their signed answers back on-chain")
+  .option("-c, --config <file>", "JSON config file (env BRIDGE_CONFIG); BRIDGE_* env vars override it");
+
+program
+  .command("start")
+  .description("run the bridge until SIGINT/SIGTERM")
+  .action(async () => {
+    const bridge = await Bridge.create(config(program.opts()));
+    await bridge.start();
+    const shutdown = (signal: string) => {
+      bridge.log.info({ event: "signal", signal }, "shutting down");
+      bridge.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          bridge.log.error({ err: errorMessage(error) }, "unclean shutdown");
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+  });
+
+program
+  .command("status")
+  .description("print cursor, request counts by state and transaction totals from the store")
+  .action(() => {
+    const store = new SqliteStore(config(program.opts()).dbPath);
+    try {
+      console.log(json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.pendingTxs().length, transactions: store.txStats() }));
+    } finally {
+      store.close();
+    }
+  });
+
+program
+  .command("requests")
+  .description("list stored requests")
+  .option("-s, --state <state>", `filter: ${REQUEST_STATES.join("|")}`, parseState)
+  .option("-n, --limit <n>", "at most n rows", (v) => Number.parseInt(v, 10), 50)
+  .action((options: { state?: RequestState; limit: number }) => {
+    const store = new SqliteStore(config(program.opts()).dbPath);
+    try {
+      const rows = store.list({ state: options.state, limit: options.limit }).map((r) => ({
+        id: r.id,
+        state: r.state,
+        worker: r.request.worker,
+        block: r.block.number,
+        deadline: r.request.deadline,
+        attempts: r.attempts,
+        lastError: r.lastError,
+        submitTx: r.submitTx,
+        settleTx: r.settleTx,
+      }));
+      console.log(json(rows));
+    } finally {
+      store.close();
+    }
+  });
+
+program
+  .command("sweep")
+  .description("scan once and time out every expired unsettled request (refund + slash), then exit")
+  .action(async () => {
+    const bridge = await Bridge.create({ ...config(program.opts()), http: { host: "127.0.0.1", port: 0, enabled: false } }, { background: false });
+    await bridge.start();
+    try {
+      await bridge.runOnce();
+      const sent = await bridge.sweep();
+      await bridge.submitter.tick(0n);
+      console.log(json({ timeoutsSent: sent }));
+    } finally {
+      await bridge.stop();
+    }
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof BridgeError) {
+    console.error(`bridge: ${error.code}: ${error.message}`);
+  } else {
+    console.error(`bridge: ${errorMessage(error)}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,156 @@
+import { Wallet, keccak256, toBeHex, toUtf8Bytes, hexlify } from "ethers";
+import { requestHash, type AgentRequest } from "../../protocol/request.js";
+import type { BlockHeader, ChainClient, TxReceipt } from "../src/chain/chain-client.js";
+import { SimulationError } from "../src/errors.js";
+import type { ObservedRequest, ObservedSettlement } from "../src/store/store.js";
+
+const FAR_DEADLINE_S = 10_000_000n;
+
+/**
+ * An in-memory chain for tests and the memory benchmark: `requests` AgentRequested events spread
+ * over blocks of `perBlock`, a mutable block list (so tests can reorganise it), and no settlement
+ * unless a test adds one. Transactions are refused: it only feeds the watcher and dispatcher.
+ */
+export class SyntheticChain implements ChainClient {
+  readonly router = "0x00000000000000000000000000000000000a9e17";
+  readonly account = new Wallet(keccak256(toUtf8Bytes("synthetic bridge account"))).address;
+  readonly worker = new Wallet(keccak256(toUtf8Bytes("synthetic worker"))).address;
+  /** Block number -> its hash and its requests' id range; events are generated on demand (no memory per request). */
+  readonly blocks: { hash: string; firstId: bigint; count: number; tag: string; settlements: ObservedSettlement[] }[] = [];
+  private readonly now = BigInt(Math.floor(Date.now() / 1000));
+  failNext = 0;
+
+  constructor(options: { requests?: number; perBlock?: number } = {}) {
+    this.mine(0);
+    const total = options.requests ?? 0;
+    const perBlock = options.perBlock ?? 100;
+    for (let id = 1; id <= total; id += perBlock) this.mine(Math.min(perBlock, total - id + 1));
+  }
+
+  makeRequest(id: bigint, input = `input-${id}`): { request: AgentRequest; input: string } {
+    const inputHex = hexlify(toUtf8Bytes(input));
+    return {
+      input: inputHex,
+      request: {
+        id,
+        agentId: 1n,
+        consumer: "0x000000000000000000000000000000000000c0de",
+        accountId: 1n,
+        worker: this.worker,
+        agentVersion: 1n,
+        keyEpoch: 0n,
+        callbackGasLimit: 100_000n,
+        agentOwner: "0x0000000000000000000000000000000000000a11",
+        agentPrice: 1n,
+        maxFee: 10n,
+        deadline: this.now + FAR_DEADLINE_S,
+        codeHash: keccak256(toUtf8Bytes("code")),
+        inputHash: keccak256(inputHex),
+      },
+    };
+  }
+
+  private nextId = 1n;
+
+  /** Appends a block with `count` new requests (inputs optionally tagged) and returns its number. */
+  mine(count: number, tag = ""): number {
+    const number = this.blocks.length;
+    const hash = keccak256(toUtf8Bytes(`block ${number} ${tag} ${this.blocks[number - 1]?.hash ?? ""}`));
+    this.blocks.push({ hash, firstId: this.nextId, count, tag, settlements: [] });
+    this.nextId += BigInt(count);
+    return number;
+  }
+
+  /** Drops blocks above `keep` (their request ids are reused by later blocks, as on a real chain). */
+  reorg(keep: number): void {
+    const dropped = this.blocks.splice(keep + 1);
+    this.nextId -= BigInt(dropped.reduce((n, b) => n + b.count, 0));
+  }
+
+  private maybeFail(): void {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error("injected RPC failure");
+    }
+  }
+
+  async chainId(): Promise<bigint> {
+    return 31337n;
+  }
+
+  async blockNumber(): Promise<number> {
+    return this.blocks.length - 1;
+  }
+
+  async block(number: number | "latest"): Promise<BlockHeader | undefined> {
+    this.maybeFail();
+    const n = number === "latest" ? this.blocks.length - 1 : number;
+    const block = this.blocks[n];
+    if (!block) return undefined;
+    return { number: n, hash: block.hash, parentHash: this.blocks[n - 1]?.hash ?? "0x", timestamp: this.now + BigInt(n) };
+  }
+
+  async routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }> {
+    this.maybeFail();
+    const requests: ObservedRequest[] = [];
+    const settlements: ObservedSettlement[] = [];
+    for (let number = from; number <= to && number < this.blocks.length; number++) {
+      const block = this.blocks[number]!;
+      for (let i = 0; i < block.count; i++) {
+        const id = block.firstId + BigInt(i);
+        const { request, input } = this.makeRequest(id, `${block.tag}input-${id}`);
+        requests.push({ request, input, requestHash: requestHash(request), block: { number, hash: block.hash }, logIndex: i, txHash: toBeHex(number, 32) });
+      }
+      settlements.push(...block.settlements);
+    }
+    return { requests, settlements };
+  }
+
+  async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
+    return requestIds.map(() => true);
+  }
+
+  encodeFulfillBatch(): string {
+    return "0x";
+  }
+
+  encodeTimeout(): string {
+    return "0x";
+  }
+
+  async simulate(): Promise<void> {
+    throw new SimulationError("synthetic chain accepts no transactions", "read-only");
+  }
+
+  async estimateGas(): Promise<bigint> {
+    throw new SimulationError("synthetic chain accepts no transactions", "read-only");
+  }
+
+  async fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+    return { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n };
+  }
+
+  async nonce(): Promise<number> {
+    return 0;
+  }
+
+  async sign(): Promise<{ hash: string; raw: string }> {
+    throw new Error("synthetic chain accepts no transactions");
+  }
+
+  async broadcast(): Promise<void> {
+    throw new Error("synthetic chain accepts no transactions");
+  }
+
+  async receipt(): Promise<TxReceipt | undefined> {
+    return undefined;
+  }
+
+  async workerEndpoints(): Promise<Map<string, string>> {
+    return new Map();
+  }
+
+  async isWorkerActive(): Promise<boolean | undefined> {
+    return undefined;
+  }
+}
