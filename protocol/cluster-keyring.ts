@@ -69,13 +69,11 @@ export class ClusterKeyring implements InputDecryptor {
     return this.liveKey(epoch)?.publicKey;
   }
 
-  /** InputDecryptor seam: a request input sealed to the cluster key of `epoch` without a binding. */
-  async decrypt(epoch: number, ciphertext: Uint8Array): Promise<Uint8Array> {
-    return this.decryptInput(epoch, ciphertext);
-  }
-
-  /** A request input, optionally bound to (chain, consumer, agent) by the consumer. */
-  async decryptInput(epoch: number, ciphertext: Uint8Array, binding?: InputBinding): Promise<Uint8Array> {
+  /**
+   * A request input sealed to the cluster key of `epoch` for (chain, consumer, agent). The binding is
+   * required: an input sealed without one, or for another consumer or agent, does not open.
+   */
+  async decryptInput(epoch: number, ciphertext: Uint8Array, binding: InputBinding): Promise<Uint8Array> {
     const key = this.keyFor(epoch);
     return this.guard(epoch, () => decryptClusterInput(key.privateKey, ciphertext, binding));
   }
@@ -84,6 +82,25 @@ export class ClusterKeyring implements InputDecryptor {
   async decryptAgentSecrets(epoch: number, ciphertext: Uint8Array, binding: AgentSecretsBinding): Promise<AgentSecrets> {
     const key = this.keyFor(epoch);
     return this.guard(epoch, () => decryptAgentSecrets(key.privateKey, ciphertext, binding));
+  }
+
+  /**
+   * Adopts a freshly provisioned keyring (the gatekeepers' current answer) and wipes it: its keys and
+   * windows replace ours. An epoch held here that the gatekeepers no longer provision has left its
+   * on-chain window (perhaps between two refreshes, before its grace end was learnt), so unless it
+   * already has an earlier end it ends now and is kept only for the slack.
+   */
+  refreshFrom(fresh: ClusterKeyring): void {
+    const held = fresh.epochs();
+    for (const epoch of held) {
+      const key = fresh.keys.get(epoch)!;
+      this.add(epoch, key.privateKey, key.usableUntil);
+    }
+    const now = this.now();
+    for (const [epoch, key] of this.keys) {
+      if (!held.includes(epoch) && (key.usableUntil === null || key.usableUntil > now)) key.usableUntil = now;
+    }
+    fresh.clear();
   }
 
   /** Wipes every key (shutdown). */

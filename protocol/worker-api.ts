@@ -3,7 +3,7 @@ import { z } from "zod";
 /**
  * HTTP API between the bridge and a worker (JSON; numbers as decimal strings, bytes as 0x-hex).
  *   GET  /health        -> { ok, simulated, worker, ... }
- *   GET  /attestation   -> { simulated, worker, publicKey, measurement, reportData, evidence }
+ *   GET  /attestation   -> WorkerAttestation { simulated, worker, publicKey, measurement, reportData, evidence, gatekeeperEvidence? }
  *   POST /v1/execute    ExecuteRequest -> ExecuteResponse
  *   GET  /metrics       Prometheus text
  */
@@ -50,3 +50,30 @@ export const ExecuteResponse = z.object({
   signature: hex,
 });
 export type ExecuteResponse = z.infer<typeof ExecuteResponse>;
+
+/**
+ * The gatekeepers' M-of-N attestation of a worker: `evidence` is what
+ * WorkerRegistry.registerWorker(worker, verifier, evidence, endpoint) takes with `verifier` =
+ * GatekeeperQuorumVerifier. Present when the worker is provisioned from gatekeepers.
+ */
+export const GatekeeperEvidence = z.object({
+  verifier: address,
+  evidence: hex,
+  measurement: bytes32,
+  tcbStatus: z.number().int().min(0).max(255),
+  expiresAt: uint,
+  signers: z.array(address),
+});
+export type GatekeeperEvidence = z.infer<typeof GatekeeperEvidence>;
+
+export const WorkerAttestation = z.object({
+  simulated: z.boolean(),
+  worker: address,
+  publicKey: hex,
+  measurement: bytes32,
+  reportData: bytes32,
+  /** Simulator: SimulatedTeeVerifier evidence; dstack: the raw TDX quote. */
+  evidence: hex,
+  gatekeeperEvidence: GatekeeperEvidence.optional(),
+});
+export type WorkerAttestation = z.infer<typeof WorkerAttestation>;

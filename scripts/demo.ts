@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Contract, Interface, Wallet, formatEther, hexlify, randomBytes, toUtf8String, type Log } from "ethers";
+import { Contract, Interface, Wallet, formatEther, hexlify, parseEther, randomBytes, toUtf8String, type Log } from "ethers";
 import { pino } from "pino";
 import { DEV_ROLES, devKey } from "../bridge/dev/accounts.js";
-import { deploy, deployStack, send } from "../bridge/dev/deploy.js";
+import { artifact, deploy, deployStack, send } from "../bridge/dev/deploy.js";
 import { freePort, startLocalNode } from "../bridge/dev/local-node.js";
 import { Bridge } from "../bridge/src/bridge.js";
 import { ROUTER_ABI } from "../bridge/src/chain/router-abi.js";
@@ -30,6 +30,7 @@ const REQUEST_TIMEOUT_S = 30;
 const BLOCK_TIME_S = 1;
 const CONFIRMATIONS = 1;
 const STREAM_INTERVAL_MS = 250;
+const POOL_STAKE = parseEther("10000");
 const TEXTS = [
   "The launch was a great success and users love it",
   "Fees are terrible and the app is slow",
@@ -71,21 +72,28 @@ async function main(): Promise<void> {
     const bob = { seed: hexlify(randomBytes(32)), port: await freePort() };
     const stack = await deployStack(
       node.url,
-      [alice, bob].map((w) => ({ key: w.seed, endpoint: `http://127.0.0.1:${w.port}` })),
-      { requestTimeout: REQUEST_TIMEOUT_S, agentCodeHash: agent.codeHash, agentUri: pathToFileURL(agent.bundlePath).href, callbackGasLimit: 120_000 },
+      [
+        { key: alice.seed, endpoint: `http://127.0.0.1:${alice.port}` },
+        // Bob's pool is staked but his worker joins it later, so the stream goes to alice.
+        { key: bob.seed, endpoint: `http://127.0.0.1:${bob.port}`, inPool: false },
+      ],
+      {
+        requestTimeout: REQUEST_TIMEOUT_S,
+        agentCodeHash: agent.codeHash,
+        agentUri: pathToFileURL(agent.bundlePath).href,
+        callbackGasLimit: 120_000,
+        staking: "hub",
+      },
     );
     cleanups.push(async () => stack.provider.destroy());
     const aliceAddress = new Wallet(alice.seed).address;
     const bobAddress = new Wallet(bob.seed).address;
-    // Route the stream to alice; bob gets the one request that will time out.
-    await send(stack.staking, "clearWorkers");
-    await send(stack.staking, "addWorker", aliceAddress);
     const fee = (await stack.router.getFunction("estimateFee")(stack.agentId, 120_000)) as bigint;
     const oracle = await deploy("SentimentOracle", stack.deployer, [stack.addresses.router, stack.accountId, stack.agentId, fee * 2n, await stack.deployer.getAddress()]);
     await send(stack.router, "addConsumer", stack.accountId, await oracle.getAddress());
     const { requester: _unused, ...core } = stack.addresses;
     for (const [name, address] of Object.entries({ ...core, sentimentOracle: await oracle.getAddress() })) say(`    ${name.padEnd(16)} ${address}`);
-    say(`    workers          alice ${aliceAddress}, bob ${bobAddress} (simulated TEE)`);
+    say(`    workers          alice ${aliceAddress}, bob ${bobAddress} (simulated TEE), each in its own StakingHub pool of ${pha(POOL_STAKE)}`);
     say(`    billing account  #${stack.accountId} funded with ${pha(((await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint }).balance)}; max fee per request ${pha(fee * 2n)}`);
     await node.rpc(NODE_KIND === "anvil" ? "evm_setIntervalMining" : "evm_setIntervalMining", [NODE_KIND === "anvil" ? BLOCK_TIME_S : BLOCK_TIME_S * 1000]);
     await node.rpc("evm_setAutomine", [false]);
@@ -197,8 +205,10 @@ async function main(): Promise<void> {
 
     step("One request to a worker that is down: bob stops, the next request is assigned to him");
     await workers.bob!.close();
-    await send(stack.staking, "clearWorkers");
-    await send(stack.staking, "addWorker", bobAddress);
+    // The operator moves sampling from alice's pool to bob's, as an operator rotating workers would.
+    const asOperator = stack.staking.connect(stack.operator) as Contract;
+    await send(asOperator, "removeWorker", stack.pools[aliceAddress], aliceAddress);
+    await send(asOperator, "addWorker", stack.pools[bobAddress], bobAddress);
     const tx = (await asker.getFunction("requestSentiment")("Will anyone answer this?")) as { wait(): Promise<{ logs: Log[] }> };
     const receipt = await tx.wait();
     const requested = receipt.logs.map((l) => (l.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(l) : null)).find((p) => p?.name === "AgentRequested");
@@ -216,13 +226,24 @@ async function main(): Promise<void> {
       if (Date.now() - sweepStarted > 60_000) throw new Error("the sweep did not time out the request");
       await sleep(300);
     }
-    const slashes = (await stack.staking.getFunction("timeoutSlashes")(bobAddress)) as bigint;
-    say(`    ${c.red}✖${c.reset} bob slashed for the missed deadline (staking recorded ${slashes} timeout slash${slashes === 1n ? "" : "es"})`);
+    const hub = new Interface(artifact("StakingHub").abi);
+    const slashed = (await stack.provider.getLogs({ address: stack.addresses.staking, fromBlock: 0, toBlock: "latest" }))
+      .map((log) => hub.parseLog(log))
+      .filter((parsed) => parsed?.name === "Slashed" && parsed.args.worker === bobAddress);
+    if (slashed.length !== 1) throw new Error(`expected one slash of bob's pool, found ${slashed.length}`);
+    const slash = slashed[0]!.args;
+    const slashTotal = (slash.fromActive as bigint) + (slash.fromUnbonding as bigint);
+    say(
+      `    ${c.red}✖${c.reset} bob's pool slashed ${pha(slashTotal)} for the missed deadline: ${pha(slash.toReporter as bigint)} to the caller of timeout(), ` +
+        `${pha(slash.toWronged as bigint)} to the billing account's owner, ${pha(slash.toTreasury as bigint)} to the treasury`,
+    );
 
     const accountAfter = (await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint; reserved: bigint };
     const ownerEarnings = (await stack.router.getFunction("earnings")(stack.agentOwner)) as bigint;
     const relayerEarnings = (await stack.router.getFunction("earnings")(bridge.chain.account)) as bigint;
     const workerFees = (await stack.router.getFunction("workerFees")(aliceAddress)) as bigint;
+    // Anyone may move accrued worker fees into the pool (commission to the operator, rest to stakers).
+    await send(stack.staking, "harvest", aliceAddress);
     const protocolFees = (await stack.router.getFunction("protocolFees")()) as bigint;
     const txs = bridge.store.txStats();
     latencyBlocks.sort((a, b) => a - b);
@@ -249,7 +270,7 @@ async function main(): Promise<void> {
     say(`    bridge gas       ${txs.gasUsed} gas in ${txs.count} transactions (${(Number(txs.gasUsed) / Math.max(1, counts.fulfilled + counts.timed_out)).toFixed(0)} per settlement; fulfilments batched)`);
     say(`    PHA moved        ${pha(moved)} charged for answers: agent owner ${pha(ownerEarnings)}, alice's pool ${pha(workerFees)}, protocol ${pha(protocolFees)}, bridge gas reimbursement ${pha(relayerEarnings)}`);
     say(`    billing account  ${pha(accountBefore.balance)} → ${pha(accountAfter.balance)}, reserved ${pha(accountAfter.reserved)}`);
-    say(`    bob              slashed ${slashes}× for the missed deadline`);
+    say(`    bob              pool slashed ${pha(slashTotal)} (1% of its stake) for the missed deadline`);
     step("Shutting down");
   } finally {
     await cleanup();

@@ -13,6 +13,7 @@ const ARTIFACTS: Record<string, string> = {
   SimulatedTeeVerifier: "contracts/workers/SimulatedTeeVerifier.sol",
   AgentRouter: "contracts/core/AgentRouter.sol",
   MockWorkerStaking: "contracts/mocks/MockWorkerStaking.sol",
+  StakingHub: "contracts/staking/StakingHub.sol",
   AgentAnswerBook: "contracts/examples/AgentAnswerBook.sol",
   SentimentOracle: "contracts/examples/SentimentOracle.sol",
   BatchRequester: "test/bridge/mocks/BatchRequester.sol",
@@ -32,6 +33,19 @@ export function artifact(name: string): { abi: InterfaceAbi; bytecode: string } 
 const PHA = (n: string | number) => parseEther(String(n));
 const ATTESTATION_VALIDITY_S = 86_400;
 const MAX_INPUT_BYTES = 4_096;
+const POOL_COMMISSION_BPS = 1_000;
+/** StakingHub parameters for local chains: 1,000 PHA per worker, 1% timeout slash, 20% for equivocation. */
+const STAKING_PARAMS = {
+  minStakePerWorker: PHA(1_000),
+  unbondingPeriod: 86_400,
+  commissionChangeDelay: 86_400,
+  timeoutSlashBps: 100,
+  equivocationSlashBps: 2_000,
+  reporterShareBps: 1_000,
+  wrongedShareBps: 4_000,
+  minCommissionBps: 0,
+  maxCommissionBps: 5_000,
+};
 
 export interface StackOptions {
   /** Seconds from request to deadline (router config; minimum 30). */
@@ -45,11 +59,20 @@ export interface StackOptions {
   /** Registered code hash; default keccak256 of agentCode. */
   agentCodeHash?: string;
   agentUri?: string;
+  /**
+   * "mock" (default): MockWorkerStaking, an explicit worker list (tests steer assignment).
+   * "hub": the real StakingHub; each worker gets its own pool, self-staked by the operator.
+   */
+  staking?: "mock" | "hub";
+  /** PHA the operator self-stakes in each worker's pool ("hub" only). */
+  poolStake?: bigint;
 }
 
 export interface WorkerSpec {
   key: string;
   endpoint: string;
+  /** "hub" staking only: add the worker to its pool now (default) or leave it out of sampling. */
+  inPool?: boolean;
 }
 
 export interface Stack {
@@ -63,6 +86,10 @@ export interface Stack {
   workers: Contract;
   router: Contract;
   staking: Contract;
+  /** The operator of every worker (and of every pool with "hub" staking). */
+  operator: NonceManager;
+  /** Pool id of each worker's pool, by worker address ("hub" staking only). */
+  pools: Record<string, bigint>;
   requester: Contract;
   accountId: bigint;
   agentId: bigint;
@@ -116,19 +143,36 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
     config,
     MAX_INPUT_BYTES,
   ]);
-  const staking = await deploy("MockWorkerStaking", deployer, []);
+  const useHub = options.staking === "hub";
+  const staking = useHub
+    ? await deploy("StakingHub", deployer, [await token.getAddress(), await registry.getAddress(), treasury, STAKING_PARAMS, deployerAddress])
+    : await deploy("MockWorkerStaking", deployer, []);
   const routerAddress = await router.getAddress();
   await send(router, "setStaking", await staking.getAddress());
+  if (useHub) await send(staking, "setRouter", routerAddress);
   await send(registry, "setRouter", routerAddress);
   await send(registry, "setVerifierApproved", await verifier.getAddress(), true);
   await send(registry, "setMeasurementApproved", SIMULATED_MEASUREMENT, true);
 
   const latest = await provider.getBlock("latest");
+  const pools: Record<string, bigint> = {};
+  const poolStake = options.poolStake ?? PHA(10_000);
+  const asOperator = staking.connect(operator) as Contract;
   for (const worker of workers) {
     const address = new Wallet(worker.key).address;
     const evidence = encodeSimulatedEvidence(reportDataFor(address, chainId, await registry.getAddress()), SIMULATED_MEASUREMENT, latest!.timestamp);
     await send(registry.connect(operator) as Contract, "registerWorker", address, await verifier.getAddress(), evidence, worker.endpoint);
-    await send(staking, "addWorker", address);
+    if (!useHub) {
+      await send(staking, "addWorker", address);
+      continue;
+    }
+    const poolId = (await asOperator.getFunction("createPool").staticCall(POOL_COMMISSION_BPS)) as bigint;
+    await send(asOperator, "createPool", POOL_COMMISSION_BPS);
+    await send(token, "transfer", await operator.getAddress(), poolStake);
+    await send(token.connect(operator) as Contract, "approve", await staking.getAddress(), poolStake);
+    await send(asOperator, "stake", poolId, poolStake);
+    if (worker.inPool ?? true) await send(asOperator, "addWorker", poolId, address);
+    pools[address] = poolId;
   }
 
   const code = options.agentCode ?? "export default function agent(input) { return 'echo:' + input; }";
@@ -155,6 +199,8 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
     workers: registry,
     router,
     staking,
+    operator,
+    pools,
     requester,
     accountId,
     agentId,

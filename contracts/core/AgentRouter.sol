@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
@@ -25,8 +24,14 @@ import {ExactGasCall} from "./ExactGasCall.sol";
 /// sub-agent owners, the worker's pool, the protocol and the relayer (gas at a governance-set
 /// PHA-per-gas rate), refunding the rest. Unanswered requests are refunded after their deadline and
 /// the worker slashed; workers that sign two different answers are slashed hard and jailed.
-contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pausable, ReentrancyGuardTransient {
+contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+
+    /// @dev Workers a batch has already found not banned.
+    struct WorkerCache {
+        address[] workers;
+        uint256 count;
+    }
 
     /// @notice Fee and limit parameters; one storage slot.
     struct Config {
@@ -58,13 +63,19 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
     uint256 public constant ESTIMATED_FULFIL_EXECUTION_GAS = 60_000;
     /// @dev abi.encode(AgentRequest) is 14 static words.
     uint256 private constant REQUEST_ENCODED_SIZE = 14 * 32;
+    /// @dev Stored in a fee balance that owes nothing but was used before; see {_earnings}.
+    uint256 private constant PAID_OUT_MARKER = 1;
+    /// @dev Distinct workers whose ban status a batch remembers; later ones are checked per answer.
+    uint256 private constant BATCH_WORKER_CACHE_SIZE = 16;
 
     IAgentRegistry public immutable agentRegistry;
     IWorkerRegistry public immutable workerRegistry;
 
-    /// @dev staking, requestCount and maxInputBytes share one slot: a request reads and writes it once.
+    /// @dev staking, the request counter, the pause flag and maxInputBytes share one slot: a request
+    /// reads and writes it once. 2^56 requests outlast any chain.
     IWorkerStaking public staking;
-    uint64 public requestCount;
+    uint56 private _requestCount;
+    bool private _paused;
     uint32 public maxInputBytes;
     Config private _config;
     IKeyRegistry public keyRegistry;
@@ -72,12 +83,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
 
     mapping(uint256 requestId => bytes32) private _commitments;
     mapping(uint256 requestId => bool) public equivocationReported;
-    /// @notice PHA owed to agent owners and relayers, withdrawn with {withdrawEarnings}.
-    mapping(address account => uint256) public earnings;
-    /// @inheritdoc IAgentRouter
-    mapping(address worker => uint256) public workerFees;
-    /// @notice Protocol fees not yet sent to the treasury.
-    uint256 public protocolFees;
+    /// @dev The three balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited: paying
+    /// out leaves the slot non-zero, so the next credit rewrites a slot (2,900 gas) instead of
+    /// creating one (20,000 gas). Read them through {earnings}, {workerFees} and {protocolFees}.
+    mapping(address account => uint256) private _earnings;
+    mapping(address worker => uint256) private _workerFees;
+    uint256 private _protocolFees = PAID_OUT_MARKER;
 
     event ConfigUpdated(Config config);
     event MaxInputBytesUpdated(uint32 maxInputBytes);
@@ -90,6 +101,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
     event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
     event WorkerFeesCollected(address indexed worker, uint256 amount);
     event ProtocolFeesWithdrawn(address indexed treasury, uint256 amount);
+    /// @dev Same signatures as OpenZeppelin's Pausable, whose flag would cost a slot of its own.
+    event Paused(address account);
+    event Unpaused(address account);
 
     error InvalidConfig();
     error ConsumerNotAllowed(uint64 accountId, address consumer);
@@ -111,6 +125,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
     error EquivocationAlreadyReported(uint256 requestId);
     error NotStaking(address caller);
     error NothingToWithdraw();
+    error EnforcedPause();
+    error ExpectedPause();
 
     constructor(
         IERC20 pha_,
@@ -139,7 +155,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
         uint32 keyEpoch,
         uint32 callbackGasLimit,
         uint96 maxFee
-    ) external whenNotPaused returns (uint256 requestId) {
+    ) external returns (uint256 requestId) {
+        if (_paused) revert EnforcedPause();
         Config memory config = _config;
         if (!isConsumer[accountId][msg.sender]) revert ConsumerNotAllowed(accountId, msg.sender);
         if (callbackGasLimit > config.maxCallbackGasLimit) {
@@ -153,7 +170,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
         if (maxFee < required) revert MaxFeeTooLow(maxFee, required);
         _reserve(accountId, maxFee);
 
-        requestId = ++requestCount;
+        requestId = ++_requestCount;
         address worker = _assignWorker(requestId, agentId, terms.anyMeasurement);
         AgentRequest memory req = AgentRequest({
             id: requestId,
@@ -180,11 +197,17 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
         uint256 startGas = gasleft();
         Config memory config = _config;
         uint256 overhead = config.fulfillOverheadGas + msg.data.length * CALLDATA_GAS_PER_BYTE;
-        (uint256 protocolFee, uint256 relayerFee) = _fulfillOne(fulfillment, config, startGas, overhead);
+        WorkerCache memory noCache;
+        (uint256 protocolFee, uint256 relayerFee) = _fulfillOne(
+            fulfillment, _commitments[fulfillment.request.id], config, startGas, overhead, noCache
+        );
         _creditTransactionFees(protocolFee, relayerFee);
     }
 
     /// @inheritdoc IAgentRouter
+    /// @dev A worker's ban status is read once per batch (for up to {BATCH_WORKER_CACHE_SIZE} distinct
+    /// workers): a key jailed or revoked by a consumer's callback in the middle of the batch is refused
+    /// from the next transaction on.
     function fulfillBatch(Fulfillment[] calldata fulfillments) external nonReentrant {
         Config memory config = _config;
         uint256 count = fulfillments.length;
@@ -192,14 +215,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
         uint256 overheadShare = (config.fulfillOverheadGas + msg.data.length * CALLDATA_GAS_PER_BYTE) / count;
         uint256 totalProtocolFee;
         uint256 totalRelayerFee;
+        WorkerCache memory cache = WorkerCache(new address[](BATCH_WORKER_CACHE_SIZE), 0);
+        uint256 freeMemory = _freeMemoryPointer();
         for (uint256 i; i < count; ++i) {
-            uint256 startGas = gasleft();
-            Fulfillment calldata fulfillment = fulfillments[i];
-            if (_commitments[fulfillment.request.id] == bytes32(0)) {
-                emit FulfillmentSkipped(fulfillment.request.id);
-                continue;
-            }
-            (uint256 protocolFee, uint256 relayerFee) = _fulfillOne(fulfillment, config, startGas, overheadShare);
+            // Nothing one answer allocates outlives it: reusing that memory keeps expansion flat.
+            _setFreeMemoryPointer(freeMemory);
+            (uint256 protocolFee, uint256 relayerFee) = _fulfillBatchEntry(fulfillments[i], config, overheadShare, cache);
             totalProtocolFee += protocolFee;
             totalRelayerFee += relayerFee;
         }
@@ -255,9 +276,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
     /// @notice Withdraws the caller's earnings (agent prices, relayer gas reimbursement) to `to`.
     function withdrawEarnings(address to) external nonReentrant {
         if (to == address(0)) revert ZeroAddress();
-        uint256 amount = earnings[msg.sender];
+        uint256 amount = _owed(_earnings[msg.sender]);
         if (amount == 0) revert NothingToWithdraw();
-        earnings[msg.sender] = 0;
+        _earnings[msg.sender] = PAID_OUT_MARKER;
         emit EarningsWithdrawn(msg.sender, to, amount);
         pha.safeTransfer(to, amount);
     }
@@ -265,23 +286,48 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
     /// @inheritdoc IAgentRouter
     function collectWorkerFees(address worker) external nonReentrant returns (uint256 amount) {
         if (msg.sender != address(staking)) revert NotStaking(msg.sender);
-        amount = workerFees[worker];
+        amount = _owed(_workerFees[worker]);
         if (amount == 0) return 0;
-        workerFees[worker] = 0;
+        _workerFees[worker] = PAID_OUT_MARKER;
         emit WorkerFeesCollected(worker, amount);
         pha.safeTransfer(msg.sender, amount);
     }
 
     /// @notice Sends accrued protocol fees to the treasury; anyone may trigger it.
     function withdrawProtocolFees() external nonReentrant {
-        uint256 amount = protocolFees;
+        uint256 amount = _owed(_protocolFees);
         if (amount == 0) revert NothingToWithdraw();
-        protocolFees = 0;
+        _protocolFees = PAID_OUT_MARKER;
         emit ProtocolFeesWithdrawn(treasury, amount);
         pha.safeTransfer(treasury, amount);
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice PHA owed to `account` (agent prices, relayer gas reimbursement), withdrawn with {withdrawEarnings}.
+    function earnings(address account) external view returns (uint256) {
+        return _owed(_earnings[account]);
+    }
+
+    /// @inheritdoc IAgentRouter
+    function workerFees(address worker) external view returns (uint256) {
+        return _owed(_workerFees[worker]);
+    }
+
+    /// @notice Protocol fees not yet sent to the treasury.
+    function protocolFees() external view returns (uint256) {
+        return _owed(_protocolFees);
+    }
+
+    /// @notice Number of requests made; request ids run from 1.
+    function requestCount() external view returns (uint64) {
+        return _requestCount;
+    }
+
+    /// @notice True while new requests are refused.
+    function paused() external view returns (bool) {
+        return _paused;
+    }
 
     /// @inheritdoc IAgentRouter
     function isPending(uint256 requestId) external view returns (bool) {
@@ -348,72 +394,118 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
 
     /// @notice Governance: stops new requests; settlement, timeouts and withdrawals keep working.
     function pause() external onlyOwner {
-        _pause();
+        if (_paused) revert EnforcedPause();
+        _paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @notice Governance: accepts new requests again.
     function unpause() external onlyOwner {
-        _unpause();
+        if (!_paused) revert ExpectedPause();
+        _paused = false;
+        emit Unpaused(msg.sender);
     }
 
     // ---------------------------------------------------------------- internals
 
-    function _fulfillOne(Fulfillment calldata fulfillment, Config memory config, uint256 startGas, uint256 overhead)
-        private
-        returns (uint256 protocolFee, uint256 relayerFee)
-    {
-        AgentRequest calldata req = fulfillment.request;
-        bytes32 outputHash = _verifyAnswer(fulfillment);
+    /// @dev Settles one batch entry, or skips it (no fees) when its request is no longer pending.
+    function _fulfillBatchEntry(
+        Fulfillment calldata fulfillment,
+        Config memory config,
+        uint256 overheadShare,
+        WorkerCache memory cache
+    ) private returns (uint256 protocolFee, uint256 relayerFee) {
+        uint256 startGas = gasleft();
+        uint256 requestId = fulfillment.request.id;
+        bytes32 commitment = _commitments[requestId];
+        if (commitment == bytes32(0)) {
+            emit FulfillmentSkipped(requestId);
+            return (0, 0);
+        }
+        return _fulfillOne(fulfillment, commitment, config, startGas, overheadShare, cache);
+    }
+
+    function _fulfillOne(
+        Fulfillment calldata fulfillment,
+        bytes32 commitment,
+        Config memory config,
+        uint256 startGas,
+        uint256 overhead,
+        WorkerCache memory cache
+    ) private returns (uint256 protocolFee, uint256 relayerFee) {
+        (AgentRequest memory req, uint16 status, bytes32 outputHash) = _verifyAnswer(fulfillment, commitment, cache);
         delete _commitments[req.id];
 
-        bool callbackSucceeded = ExactGasCall.call(
-            req.consumer,
-            req.callbackGasLimit,
-            abi.encodeCall(IAgentConsumer.onAgentResponse, (req.id, fulfillment.status, fulfillment.output))
-        );
-        if (!callbackSucceeded) emit CallbackFailed(req.id, fulfillment.output);
+        bool callbackSucceeded = _callConsumer(req, status, fulfillment.output);
 
         uint256 remaining;
-        (protocolFee, remaining) = _payFees(req, fulfillment.status, fulfillment.subAgentIds, config);
+        (protocolFee, remaining) = _payFees(req, status, fulfillment.subAgentIds, config);
         relayerFee = _min((startGas - gasleft() + overhead) * config.phaPerGas, remaining);
         remaining -= relayerFee;
 
         uint256 totalFee = req.maxFee - remaining;
         _settleAccount(req.accountId, req.maxFee, totalFee);
-        emit RequestFulfilled(req.id, req.worker, fulfillment.status, callbackSucceeded, outputHash, totalFee, remaining);
+        emit RequestFulfilled(req.id, req.worker, status, callbackSucceeded, outputHash, totalFee, remaining);
+    }
+
+    /// @dev The consumer's callback with exactly the gas it asked for; its failure never blocks settlement.
+    function _callConsumer(AgentRequest memory req, uint16 status, bytes calldata output)
+        private
+        returns (bool succeeded)
+    {
+        succeeded = ExactGasCall.call(req.consumer, req.callbackGasLimit, _onAgentResponseCall(req.id, status, output));
+        if (!succeeded) emit CallbackFailed(req.id, output);
     }
 
     /// @dev Checks the answer is for a pending request, in time, signed by its assigned worker.
-    function _verifyAnswer(Fulfillment calldata fulfillment) private view returns (bytes32 outputHash) {
-        AgentRequest calldata req = fulfillment.request;
-        bytes32 requestHash = _requirePending(req);
+    function _verifyAnswer(Fulfillment calldata fulfillment, bytes32 commitment, WorkerCache memory cache)
+        private
+        view
+        returns (AgentRequest memory req, uint16 status, bytes32 outputHash)
+    {
+        bytes32 requestHash;
+        (req, requestHash) = _loadPending(fulfillment.request, commitment);
+        status = fulfillment.status;
         if (block.timestamp > req.deadline) revert DeadlinePassed(req.id, req.deadline);
-        if (fulfillment.subAgentIds.length > MAX_SUB_CALLS) revert TooManySubCalls(fulfillment.subAgentIds.length);
-        outputHash = keccak256(fulfillment.output);
-        bytes32 digest = _fulfillmentDigest(
-            req.id, requestHash, outputHash, fulfillment.status, fulfillment.subAgentIds, req.worker
-        );
+        uint256[] calldata subAgentIds = fulfillment.subAgentIds;
+        if (subAgentIds.length > MAX_SUB_CALLS) revert TooManySubCalls(subAgentIds.length);
+        bytes calldata output = fulfillment.output;
+        outputHash = _calldataHash(output);
+        bytes32 digest = _fulfillmentDigest(req.id, requestHash, outputHash, status, subAgentIds, req.worker);
         _requireSigner(req.id, digest, fulfillment.signature, req.worker);
-        // A jailed (equivocating) or revoked (compromised) key's answers are refused; the request
-        // then times out and is refunded in full.
-        if (workerRegistry.isBanned(req.worker)) revert WorkerBanned(req.id, req.worker);
+        _requireNotBanned(req.id, req.worker, cache);
+    }
+
+    /// @dev A jailed (equivocating) or revoked (compromised) key's answers are refused; the request
+    /// then times out and is refunded in full. Workers found clean are remembered in `cache`.
+    function _requireNotBanned(uint256 requestId, address worker, WorkerCache memory cache) private view {
+        address[] memory known = cache.workers;
+        uint256 count = cache.count;
+        for (uint256 i; i < count; ++i) {
+            if (known[i] == worker) return;
+        }
+        if (workerRegistry.isBanned(worker)) revert WorkerBanned(requestId, worker);
+        if (count < known.length) {
+            known[count] = worker;
+            cache.count = count + 1;
+        }
     }
 
     /// @dev Takes fees in priority order, each capped by what is left of the reservation, so a
     /// governance change between request and answer can never make settlement revert.
-    function _payFees(AgentRequest calldata req, uint16 status, uint256[] calldata subAgentIds, Config memory config)
+    function _payFees(AgentRequest memory req, uint16 status, uint256[] calldata subAgentIds, Config memory config)
         private
         returns (uint256 protocolFee, uint256 remaining)
     {
         remaining = req.maxFee;
         uint256 workerFee = _min(config.workerFee, remaining);
         remaining -= workerFee;
-        workerFees[req.worker] += workerFee;
+        _accrue(_workerFees, req.worker, workerFee);
         uint256 agentFee;
         if (status == AgentStatus.OK) {
             agentFee = _min(req.agentPrice, remaining);
             remaining -= agentFee;
-            earnings[req.agentOwner] += agentFee;
+            _accrue(_earnings, req.agentOwner, agentFee);
         }
         protocolFee = _min((agentFee + workerFee) * config.protocolFeeBps / BPS, remaining);
         remaining -= protocolFee;
@@ -431,7 +523,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
             if (owner == address(0)) continue;
             uint256 amount = _min(price, remaining);
             remaining -= amount;
-            earnings[owner] += amount;
+            _accrue(_earnings, owner, amount);
             emit SubAgentPaid(requestId, subAgentIds[i], owner, amount);
         }
         return remaining;
@@ -474,8 +566,36 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
     }
 
     function _creditTransactionFees(uint256 protocolFee, uint256 relayerFee) private {
-        if (protocolFee != 0) protocolFees += protocolFee;
-        if (relayerFee != 0) earnings[msg.sender] += relayerFee;
+        if (protocolFee != 0) _protocolFees += protocolFee;
+        _accrue(_earnings, msg.sender, relayerFee);
+    }
+
+    /// @dev Copies the request to memory and checks it against its commitment. Its memory layout is
+    /// its abi.encode, so the copy hashes in place; a match proves every field is cleanly encoded.
+    function _loadPending(AgentRequest calldata encoded, bytes32 commitment)
+        private
+        pure
+        returns (AgentRequest memory req, bytes32 requestHash)
+    {
+        uint256 size = REQUEST_ENCODED_SIZE;
+        assembly ("memory-safe") {
+            req := mload(0x40)
+            calldatacopy(req, encoded, size)
+            mstore(0x40, add(req, size))
+            requestHash := keccak256(req, size)
+        }
+        if (commitment == bytes32(0)) revert RequestNotPending(req.id);
+        if (commitment != requestHash) revert RequestMismatch(req.id);
+    }
+
+    function _accrue(mapping(address => uint256) storage balances, address to, uint256 amount) private {
+        if (amount == 0) return;
+        uint256 stored = balances[to];
+        balances[to] = (stored == 0 ? PAID_OUT_MARKER : stored) + amount;
+    }
+
+    function _owed(uint256 stored) private pure returns (uint256) {
+        return stored == 0 ? 0 : stored - PAID_OUT_MARKER;
     }
 
     function _requirePending(AgentRequest calldata req) private view returns (bytes32 requestHash) {
@@ -510,6 +630,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
         if (err != ECDSA.RecoverError.NoError || signer != worker) revert WrongSigner(requestId, signer, worker);
     }
 
+    /// @dev EIP-712 hash of Fulfillment, encoded in unallocated memory (nothing is kept).
     function _fulfillmentDigest(
         uint256 requestId,
         bytes32 requestHash,
@@ -518,19 +639,67 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Pau
         uint256[] calldata subAgentIds,
         address worker
     ) private view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    FULFILLMENT_TYPEHASH,
-                    requestId,
-                    requestHash,
-                    outputHash,
-                    status,
-                    keccak256(abi.encodePacked(subAgentIds)),
-                    worker
-                )
-            )
-        );
+        bytes32 typeHash = FULFILLMENT_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let idsSize := shl(5, subAgentIds.length)
+            calldatacopy(ptr, subAgentIds.offset, idsSize)
+            let idsHash := keccak256(ptr, idsSize)
+            mstore(ptr, typeHash)
+            mstore(add(ptr, 0x20), requestId)
+            mstore(add(ptr, 0x40), requestHash)
+            mstore(add(ptr, 0x60), outputHash)
+            mstore(add(ptr, 0x80), and(status, 0xffff))
+            mstore(add(ptr, 0xa0), idsHash)
+            mstore(add(ptr, 0xc0), and(worker, 0xffffffffffffffffffffffffffffffffffffffff))
+            structHash := keccak256(ptr, 0xe0)
+        }
+        return _hashTypedDataV4(structHash);
+    }
+
+    function _calldataHash(bytes calldata data) private pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, data.offset, data.length)
+            hash := keccak256(ptr, data.length)
+        }
+    }
+
+    /// @dev abi.encodeCall(IAgentConsumer.onAgentResponse, (requestId, status, output)) in one copy.
+    function _onAgentResponseCall(uint256 requestId, uint16 status, bytes calldata output)
+        private
+        pure
+        returns (bytes memory data)
+    {
+        bytes4 selector = IAgentConsumer.onAgentResponse.selector;
+        assembly ("memory-safe") {
+            data := mload(0x40)
+            let length := output.length
+            let padded := and(add(length, 31), not(31))
+            // selector | requestId | status | offset of output (3 words) | length | output, zero-padded
+            mstore(data, add(0x84, padded))
+            mstore(add(data, 0x20), selector)
+            mstore(add(data, 0x24), requestId)
+            mstore(add(data, 0x44), and(status, 0xffff))
+            mstore(add(data, 0x64), 0x60)
+            mstore(add(data, add(0x84, padded)), 0)
+            mstore(add(data, 0x84), length)
+            calldatacopy(add(data, 0xa4), output.offset, length)
+            mstore(0x40, add(data, add(0xa4, padded)))
+        }
+    }
+
+    function _freeMemoryPointer() private pure returns (uint256 pointer) {
+        assembly ("memory-safe") {
+            pointer := mload(0x40)
+        }
+    }
+
+    function _setFreeMemoryPointer(uint256 pointer) private pure {
+        assembly ("memory-safe") {
+            mstore(0x40, pointer)
+        }
     }
 
     function _minimumFee(uint256 price, uint32 callbackGasLimit, Config memory config) private pure returns (uint256) {

@@ -99,6 +99,9 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     return body.epoch;
   }
 
+  /** Inputs are sealed for one consumer's requests to one agent. */
+  const inputBinding = { chainId, consumer: Wallet.createRandom().address, agentId: 1n };
+
   function workerAttestation(worker: BaseWallet) {
     const reportData = reportDataFor(worker.address, chainId, workerRegistry);
     return { simulated: true, evidence: encodeSimulatedEvidence(reportData, SIMULATED_MEASUREMENT, chainNow) };
@@ -156,8 +159,8 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     ).to.be.revertedWithCustomError(verifier, "NotGatekeeper");
 
     const clusterPublicKey = hexlify(await keyRegistry.publicKeyOf!(1));
-    const input = encryptToClusterKey(clusterPublicKey, new TextEncoder().encode("PLAINTEXT-INPUT-7f3a"));
-    expect(new TextDecoder().decode(await provisioned.keyring.decrypt(1, input))).to.equal("PLAINTEXT-INPUT-7f3a");
+    const input = encryptToClusterKey(clusterPublicKey, new TextEncoder().encode("PLAINTEXT-INPUT-7f3a"), inputBinding);
+    expect(new TextDecoder().decode(await provisioned.keyring.decryptInput(1, input, inputBinding))).to.equal("PLAINTEXT-INPUT-7f3a");
     const binding = { chainId, agentRegistry: Wallet.createRandom().address, agentId: 1n };
     const secrets = encryptAgentSecrets(clusterPublicKey, { LLM_API_KEY: "sk-SECRET-9c1d" }, binding);
     expect(await provisioned.keyring.decryptAgentSecrets(1, secrets, binding)).to.deep.equal({ LLM_API_KEY: "sk-SECRET-9c1d" });
@@ -178,12 +181,12 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
         keyring,
       });
     await provision();
-    const oldInput = encryptToClusterKey(hexlify(await keyRegistry.publicKeyOf!(1)), new TextEncoder().encode("old epoch"));
+    const oldInput = encryptToClusterKey(hexlify(await keyRegistry.publicKeyOf!(1)), new TextEncoder().encode("old epoch"), inputBinding);
 
     expect(await rotate()).to.equal(2);
     await provision(); // picks up pending epoch 2 before it activates
     expect(keyring.epochs()).to.deep.equal([1, 2]);
-    const newInput = encryptToClusterKey(hexlify(await keyRegistry.publicKeyOf!(2)), new TextEncoder().encode("new epoch"));
+    const newInput = encryptToClusterKey(hexlify(await keyRegistry.publicKeyOf!(2)), new TextEncoder().encode("new epoch"), inputBinding);
     await networkHelpers.time.increase(DELAY);
     await networkHelpers.mine();
     await syncClock();
@@ -191,8 +194,8 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     expect(await keyRegistry.isEpochUsable!(1)).to.equal(true);
     await provision(); // learns epoch 1's grace end
     const graceEnd = Number(await keyRegistry.previousEpochGraceEndsAt!());
-    expect(new TextDecoder().decode(await keyring.decrypt(1, oldInput))).to.equal("old epoch");
-    expect(new TextDecoder().decode(await keyring.decrypt(2, newInput))).to.equal("new epoch");
+    expect(new TextDecoder().decode(await keyring.decryptInput(1, oldInput, inputBinding))).to.equal("old epoch");
+    expect(new TextDecoder().decode(await keyring.decryptInput(2, newInput, inputBinding))).to.equal("new epoch");
     expect(graceEnd).to.be.greaterThan(chainNow);
 
     await networkHelpers.time.increaseTo(graceEnd);
@@ -202,7 +205,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     await provision();
     expect(keyring.epochs()).to.deep.equal([2]);
     try {
-      await keyring.decrypt(1, oldInput);
+      await keyring.decryptInput(1, oldInput, inputBinding);
       expect.fail("epoch 1 must not decrypt after its grace window");
     } catch (error) {
       expect(error).to.be.instanceOf(DecryptionError);
@@ -219,12 +222,12 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
       expiresAt: BigInt(chainNow + 3600),
     });
     try {
-      await fresh.keyring.decrypt(1, oldInput);
+      await fresh.keyring.decryptInput(1, oldInput, inputBinding);
       expect.fail("epoch 1 must not decrypt after its grace window");
     } catch (error) {
       expect(error).to.be.instanceOf(DecryptionError);
     }
-    expect(new TextDecoder().decode(await fresh.keyring.decrypt(2, newInput))).to.equal("new epoch");
+    expect(new TextDecoder().decode(await fresh.keyring.decryptInput(2, newInput, inputBinding))).to.equal("new epoch");
   });
 
   it("refuses evidence whose quote does not bind the worker key (real DCAP quote)", async () => {

@@ -7,6 +7,8 @@ import { DecryptionError } from "../../protocol/decryptor.js";
 import { MasterKeyDeriver } from "../../gatekeeper/cluster-key.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
+const BINDING = { chainId: 31337n, consumer: Wallet.createRandom().address, agentId: 1n };
+const seal = (publicKey: string, plaintext: string) => encryptToClusterKey(publicKey, text(plaintext), BINDING);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
 
 async function expectDecryptionError(promise: Promise<unknown>, pattern: RegExp, epoch: number) {
@@ -47,26 +49,42 @@ describe("ClusterKeyring", () => {
   it("decrypts through the InputDecryptor seam and fails clearly for an unknown epoch", async () => {
     const keyring = new ClusterKeyring({ now: clock });
     keyring.add(1, deriver.privateKey(1), null);
-    const ct = encryptToClusterKey(deriver.publicKey(1), text("hello"));
-    expect(str(await keyring.decrypt(1, ct))).to.equal("hello");
-    await expectDecryptionError(keyring.decrypt(2, ct), /no cluster key provisioned for epoch 2/, 2);
+    const ct = seal(deriver.publicKey(1), "hello");
+    expect(str(await keyring.decryptInput(1, ct, BINDING))).to.equal("hello");
+    await expectDecryptionError(keyring.decryptInput(2, ct, BINDING), /no cluster key provisioned for epoch 2/, 2);
     // Sealed to epoch 1 but labelled epoch 2 by a confused request: the key of 2 cannot open it.
     keyring.add(2, deriver.privateKey(2), null);
-    await expectDecryptionError(keyring.decrypt(2, ct), /epoch 2: authentication failed/, 2);
+    await expectDecryptionError(keyring.decryptInput(2, ct, BINDING), /epoch 2: authentication failed/, 2);
+  });
+
+  it("opens an input only for the chain, consumer and agent it was sealed for, and never an unbound one", async () => {
+    const keyring = new ClusterKeyring({ now: clock });
+    keyring.add(1, deriver.privateKey(1), null);
+    const ct = seal(deriver.publicKey(1), "bound");
+    for (const other of [
+      { ...BINDING, consumer: Wallet.createRandom().address },
+      { ...BINDING, agentId: 2n },
+      { ...BINDING, chainId: 1n },
+    ]) {
+      await expectDecryptionError(keyring.decryptInput(1, ct, other), /authentication failed/, 1);
+    }
+    const unbound = encryptToClusterKey(deriver.publicKey(1), text("unbound"));
+    await expectDecryptionError(keyring.decryptInput(1, unbound, BINDING), /authentication failed/, 1);
+    expect(keyring).to.not.have.property("decrypt");
   });
 
   it("old-epoch inputs decrypt inside the grace window and fail clearly after it", async () => {
     const keyring = new ClusterKeyring({ now: clock });
     keyring.add(1, deriver.privateKey(1), null);
-    const old = encryptToClusterKey(deriver.publicKey(1), text("sent before rotation"));
+    const old = seal(deriver.publicKey(1), "sent before rotation");
     // Rotation: epoch 2 activates at 1_000, epoch 1 usable until 1_600.
     keyring.add(2, deriver.privateKey(2), null);
     keyring.setUsableUntil(1, 1_600);
     now = 1_599;
-    expect(str(await keyring.decrypt(1, old))).to.equal("sent before rotation");
+    expect(str(await keyring.decryptInput(1, old, BINDING))).to.equal("sent before rotation");
     expect(keyring.epochs()).to.deep.equal([1, 2]);
     now = 1_600;
-    await expectDecryptionError(keyring.decrypt(1, old), /epoch 1 is retired: its grace window ended at 1600/, 1);
+    await expectDecryptionError(keyring.decryptInput(1, old, BINDING), /epoch 1 is retired: its grace window ended at 1600/, 1);
     expect(keyring.epochs()).to.deep.equal([2]);
     expect(keyring.publicKeyOf(1)).to.equal(undefined);
   });
@@ -74,11 +92,11 @@ describe("ClusterKeyring", () => {
   it("keeps a retired key for the configured slack so requests accepted at the end of the window still run", async () => {
     const keyring = new ClusterKeyring({ now: clock, slackSeconds: 300 });
     keyring.add(1, deriver.privateKey(1), 1_600);
-    const ct = encryptToClusterKey(deriver.publicKey(1), text("late"));
+    const ct = seal(deriver.publicKey(1), "late");
     now = 1_899;
-    expect(str(await keyring.decrypt(1, ct))).to.equal("late");
+    expect(str(await keyring.decryptInput(1, ct, BINDING))).to.equal("late");
     now = 1_900;
-    await expectDecryptionError(keyring.decrypt(1, ct), /retired/, 1);
+    await expectDecryptionError(keyring.decryptInput(1, ct, BINDING), /retired/, 1);
   });
 
   it("opens agent secrets only for their agent and refuses them through the input seam", async () => {
@@ -87,8 +105,28 @@ describe("ClusterKeyring", () => {
     const binding = { chainId: 31337n, agentRegistry: Wallet.createRandom().address, agentId: 9n };
     const ct = encryptAgentSecrets(deriver.publicKey(1), { API_KEY: "sk-xyz" }, binding);
     expect(await keyring.decryptAgentSecrets(1, ct, binding)).to.deep.equal({ API_KEY: "sk-xyz" });
-    await expectDecryptionError(keyring.decrypt(1, ct), /purpose AgentSecrets/, 1);
+    await expectDecryptionError(keyring.decryptInput(1, ct, BINDING), /purpose AgentSecrets/, 1);
     await expectDecryptionError(keyring.decryptAgentSecrets(1, ct, { ...binding, agentId: 10n }), /authentication failed/, 1);
+  });
+
+  it("refreshFrom adopts fresh keys and windows, and ends an epoch the gatekeepers stopped provisioning", async () => {
+    const keyring = new ClusterKeyring({ now: clock, slackSeconds: 100 });
+    keyring.add(1, deriver.privateKey(1), null);
+    keyring.add(2, deriver.privateKey(2), null);
+    const one = seal(deriver.publicKey(1), "one");
+    const fresh = new ClusterKeyring({ now: clock });
+    fresh.add(2, deriver.privateKey(2), null);
+    fresh.add(3, deriver.privateKey(3), null);
+    keyring.refreshFrom(fresh);
+    expect(fresh.epochs()).to.deep.equal([]);
+    expect(keyring.epochs()).to.deep.equal([1, 2, 3]);
+    expect(keyring.publicKeyOf(3)).to.equal(deriver.publicKey(3));
+    // Epoch 1 left its window unseen: it ends now and lives on for the slack only.
+    now += 99;
+    expect(str(await keyring.decryptInput(1, one, BINDING))).to.equal("one");
+    now += 1;
+    await expectDecryptionError(keyring.decryptInput(1, one, BINDING), /epoch 1 is retired: its grace window ended at 1000/, 1);
+    expect(keyring.epochs()).to.deep.equal([2, 3]);
   });
 
   it("rotation during traffic: every input of a stream decrypts inside its epoch's window", async () => {
@@ -114,14 +152,14 @@ describe("ClusterKeyring", () => {
       }
       // A consumer encrypts to the epoch it saw as current; the request waits up to 120 s for execution.
       const plaintext = `input at ${now}`;
-      inFlight.push({ epoch: current, sentAt: now, ct: encryptToClusterKey(deriver.publicKey(current), text(plaintext)), plaintext });
+      inFlight.push({ epoch: current, sentAt: now, ct: seal(deriver.publicKey(current), plaintext), plaintext });
       for (const item of inFlight.filter((i) => now - i.sentAt >= (i.sentAt % 120))) {
-        expect(str(await keyring.decrypt(item.epoch, item.ct))).to.equal(item.plaintext);
+        expect(str(await keyring.decryptInput(item.epoch, item.ct, BINDING))).to.equal(item.plaintext);
         inFlight.splice(inFlight.indexOf(item), 1);
         delivered += 1;
       }
     }
-    for (const item of inFlight) expect(str(await keyring.decrypt(item.epoch, item.ct))).to.equal(item.plaintext);
+    for (const item of inFlight) expect(str(await keyring.decryptInput(item.epoch, item.ct, BINDING))).to.equal(item.plaintext);
     delivered += inFlight.length;
     expect(delivered).to.equal(Math.ceil(1_000 / 7));
     expect(current).to.be.greaterThan(5);

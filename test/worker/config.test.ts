@@ -50,6 +50,24 @@ describe("worker config", () => {
     expect(configError({ ...VALID, enclave: { kind: "simulator", seed: "0x1234" } })).to.match(/enclave.seed/);
   });
 
+  it("validates the gatekeeper section and fills its defaults", () => {
+    const gatekeeper = { urls: ["http://127.0.0.1:7001"], quorumVerifier: "0x00000000000000000000000000000000000000B1", minSignatures: 2 };
+    const config = parseConfig({ ...VALID, gatekeeper });
+    expect(config.gatekeeper).to.deep.include({ refresh: 300, requestLifetimeSlackSeconds: 600, attestationValiditySeconds: 86_400 });
+    expect(parseConfig({ ...VALID, gatekeeper: { ...gatekeeper, refresh: "*/5 * * * *" } }).gatekeeper?.refresh).to.equal("*/5 * * * *");
+    expect(configError({ ...VALID, gatekeeper: { ...gatekeeper, refresh: "every now and then" } })).to.match(/gatekeeper.refresh/);
+    expect(configError({ ...VALID, gatekeeper: { ...gatekeeper, urls: [] } })).to.match(/gatekeeper.urls/);
+    expect(configError({ ...VALID, gatekeeper: { urls: gatekeeper.urls, quorumVerifier: gatekeeper.quorumVerifier } })).to.match(
+      /gatekeeper.minSignatures/,
+    );
+    // The KeyRegistry check needs an RPC: the chain directory's, or its own with a file directory.
+    const keyRegistry = "0x00000000000000000000000000000000000000B2";
+    expect(parseConfig({ ...VALID, gatekeeper: { ...gatekeeper, keyRegistry } }).gatekeeper?.keyRegistry).to.equal(keyRegistry);
+    const file = { kind: "file", path: "agents.json", agentRegistry: "0x00000000000000000000000000000000000000A9" };
+    expect(configError({ ...VALID, directory: file, gatekeeper: { ...gatekeeper, keyRegistry } })).to.match(/gatekeeper.rpcUrl/);
+    expect(parseConfig({ ...VALID, directory: file, gatekeeper: { ...gatekeeper, keyRegistry, rpcUrl: "http://127.0.0.1:8545" } })).to.be.an("object");
+  });
+
   it("loads a file and applies environment overrides", () => {
     const path = join(tempDir(), "worker.json");
     writeFileSync(path, JSON.stringify({ ...VALID, llm: { baseUrl: "http://127.0.0.1:1/v1", model: "m" } }));

@@ -6,18 +6,33 @@ import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.j
 import { requestHash } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
 import { buildAgent } from "../../worker/cli/build-agent.js";
-import { bundleOf, harness, makeRequest, startFakeLlm, startServer, text, type Harness, type TestServer } from "./helpers.js";
+import { AGENT_REGISTRY, OWNER, TEST_CHAIN_ID, bundleOf, harness, makeRequest, startFakeLlm, startServer, text, type Harness, type TestServer } from "./helpers.js";
 
-/** A decryptor for tests: "sealed:<epoch>:<plaintext>" decrypts under its epoch, nothing else does. */
+const CHAIN_ID = TEST_CHAIN_ID;
+
+/**
+ * A decryptor for tests: "sealed:<epoch>:<binding>:<plaintext>" opens under its epoch and binding
+ * (`chainId/consumer/agentId` for inputs, `chainId/agentRegistry/agentId` for secrets), nothing else.
+ */
+const bindingOf = (parts: (string | bigint | number)[]) => parts.map((p) => String(p).toLowerCase()).join("/");
+function open(epoch: number, ciphertext: Uint8Array, binding: string): string {
+  const sealed = new TextDecoder().decode(ciphertext);
+  const prefix = `sealed:${epoch}:${binding}:`;
+  if (!sealed.startsWith(prefix)) throw new DecryptionError("wrong key or binding", epoch);
+  return sealed.slice(prefix.length);
+}
 const fakeDecryptor: InputDecryptor = {
-  async decrypt(epoch, ciphertext) {
-    const sealed = new TextDecoder().decode(ciphertext);
-    const prefix = `sealed:${epoch}:`;
-    if (!sealed.startsWith(prefix)) throw new DecryptionError("wrong key", epoch);
-    return new TextEncoder().encode(sealed.slice(prefix.length));
+  async decryptInput(epoch, ciphertext, { chainId, consumer, agentId }) {
+    return new TextEncoder().encode(open(epoch, ciphertext, bindingOf([chainId, consumer, agentId])));
+  },
+  async decryptAgentSecrets(epoch, ciphertext, { chainId, agentRegistry, agentId }) {
+    const parsed = JSON.parse(open(epoch, ciphertext, bindingOf([chainId, agentRegistry, agentId]))) as Record<string, unknown>;
+    if (Object.values(parsed).some((v) => typeof v !== "string")) throw new DecryptionError("not a string map", epoch);
+    return parsed as Record<string, string>;
   },
 };
-const seal = (epoch: number, plain: string) => new TextEncoder().encode(`sealed:${epoch}:${plain}`);
+const seal = (epoch: number, binding: (string | bigint | number)[], plain: string) =>
+  new TextEncoder().encode(`sealed:${epoch}:${bindingOf(binding)}:${plain}`);
 
 async function execute(h: Harness, agentId: bigint, input: string, overrides: Parameters<typeof makeRequest>[0] = {}) {
   const bytes = new TextEncoder().encode(input);
@@ -87,14 +102,33 @@ describe("worker executor", function () {
   });
 
   describe("confidential input and secrets", () => {
-    it("decrypts input sealed to a key epoch", async () => {
+    const CONSUMER = makeRequest().consumer;
+
+    it("decrypts input sealed to a key epoch for this chain, consumer and agent", async () => {
       const h = await harness({ decryptor: fakeDecryptor });
       h.register(1n, bundleOf(`(input) => "plain:" + input`));
-      const sealed = seal(3, "secret question");
+      const sealed = seal(3, [CHAIN_ID, CONSUMER, 1n], "secret question");
       const code = await h.directory.codeOf(1n, 1n);
       const request = makeRequest({ codeHash: code.codeHash, keyEpoch: 3n, inputHash: keccak256(sealed) });
       const result = await h.executor.execute(request, sealed, requestHash(request));
       expect(text(result.output)).to.equal("plain:secret question");
+    });
+
+    it("signs DECRYPTION_FAILED for an input sealed for another consumer, agent or chain", async () => {
+      const h = await harness({ decryptor: fakeDecryptor });
+      h.register(1n, bundleOf(`(input) => "plain:" + input`));
+      const code = await h.directory.codeOf(1n, 1n);
+      for (const binding of [
+        [CHAIN_ID, "0x00000000000000000000000000000000000000C1", 1n],
+        [CHAIN_ID, CONSUMER, 2n],
+        [1n, CONSUMER, 1n],
+      ]) {
+        const sealed = seal(3, binding, "copied");
+        const request = makeRequest({ codeHash: code.codeHash, keyEpoch: 3n, inputHash: keccak256(sealed) });
+        const result = await h.executor.execute(request, sealed, requestHash(request));
+        expect(result.status).to.equal(AgentStatus.DECRYPTION_FAILED);
+        expect(text(result.output)).to.equal("cannot decrypt input (key epoch 3)");
+      }
     });
 
     it("signs DECRYPTION_FAILED when the input cannot be decrypted (default: no cluster key)", async () => {
@@ -105,27 +139,40 @@ describe("worker executor", function () {
       expect(text(result.output)).to.equal("cannot decrypt input (key epoch 2)");
     });
 
-    it("gives an agent its own decrypted secrets", async () => {
+    it("gives an agent its own decrypted secrets, bound to the registry and agent", async () => {
       const h = await harness({ decryptor: fakeDecryptor });
       const codeHash = h.register(1n, bundleOf(`(i, ctx) => ctx.secrets.API_KEY`));
-      h.directory.set(1n, {
-        owner: "0x00000000000000000000000000000000000000A1",
-        price: 1n,
-        versions: [await h.directory.codeOf(1n, 1n)],
-        secrets: { keyEpoch: 4, ciphertext: seal(4, JSON.stringify({ API_KEY: "sk-123" })) },
-      });
+      const entry = { owner: OWNER, price: 1n, versions: [await h.directory.codeOf(1n, 1n)] };
+      const secrets = JSON.stringify({ API_KEY: "sk-123" });
+      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(4, [CHAIN_ID, AGENT_REGISTRY, 1n], secrets) } });
       const result = await execute(h, 1n, "x", { codeHash });
       expect(text(result.output)).to.equal("sk-123");
+      // Agent 2's secrets copied onto agent 1 do not open.
+      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(4, [CHAIN_ID, AGENT_REGISTRY, 2n], secrets) } });
+      const copied = await execute(h, 1n, "x", { codeHash });
+      expect(copied.status).to.equal(AgentStatus.DECRYPTION_FAILED);
+      expect(text(copied.output)).to.equal("cannot decrypt secrets of agent 1 (key epoch 4)");
     });
 
     it("signs DECRYPTION_FAILED for secrets that do not decrypt or are not a string map", async () => {
       const h = await harness({ decryptor: fakeDecryptor });
       h.register(1n, bundleOf(`() => "x"`));
-      const entry = { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [await h.directory.codeOf(1n, 1n)] };
-      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(5, "{}") } });
+      const entry = { owner: OWNER, price: 1n, versions: [await h.directory.codeOf(1n, 1n)] };
+      const binding = [CHAIN_ID, AGENT_REGISTRY, 1n];
+      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(5, binding, "{}") } });
       expect((await execute(h, 1n, "x")).status).to.equal(AgentStatus.DECRYPTION_FAILED);
-      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(4, JSON.stringify({ n: 1 })) } });
+      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(4, binding, JSON.stringify({ n: 1 })) } });
       expect((await execute(h, 1n, "x")).status).to.equal(AgentStatus.DECRYPTION_FAILED);
+    });
+
+    it("refuses secrets when the directory names no AgentRegistry to bind them to", async () => {
+      const h = await harness({ decryptor: fakeDecryptor, agentRegistry: null });
+      const codeHash = h.register(1n, bundleOf(`(i, ctx) => ctx.secrets.API_KEY`));
+      const entry = { owner: OWNER, price: 1n, versions: [await h.directory.codeOf(1n, 1n)] };
+      h.directory.set(1n, { ...entry, secrets: { keyEpoch: 4, ciphertext: seal(4, [CHAIN_ID, AGENT_REGISTRY, 1n], "{}") } });
+      const result = await execute(h, 1n, "x", { codeHash });
+      expect(result.status).to.equal(AgentStatus.DECRYPTION_FAILED);
+      expect(text(result.output)).to.match(/no AgentRegistry/);
     });
   });
 

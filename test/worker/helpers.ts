@@ -19,6 +19,8 @@ import { Sandbox, type SandboxRunner } from "../../worker/src/sandbox/sandbox.js
 
 export const silentLogger = pino({ level: "silent" });
 export const OWNER = "0x00000000000000000000000000000000000000A1";
+export const AGENT_REGISTRY = "0x00000000000000000000000000000000000000A9";
+export const TEST_CHAIN_ID = 31337n;
 
 let sandbox: Promise<Sandbox> | undefined;
 /** One in-process QuickJS module for all tests of a process. */
@@ -85,11 +87,14 @@ export async function harness(options: {
   decryptor?: InputDecryptor;
   feeReserve?: bigint;
   runner?: SandboxRunner;
+  /** The registry agents' secrets are bound to; null: none known. */
+  agentRegistry?: string | null;
 } = {}): Promise<Harness> {
   const dir = tempDir();
-  const directory = new InMemoryAgentDirectory();
+  const directory = new InMemoryAgentDirectory(options.agentRegistry === null ? undefined : (options.agentRegistry ?? AGENT_REGISTRY));
   const limits = testLimits(options.limits);
   const executor = new Executor({
+    chainId: TEST_CHAIN_ID,
     runner: options.runner ?? (await sharedSandbox()),
     directory,
     bundles: new BundleStore(new UriBundleFetcher(limits.maxBundleBytes, 2000), { maxEntries: 64 }),

@@ -142,6 +142,10 @@ describe("worker HTTP API (end to end on loopback)", function () {
     const tampered = await post(body(requestFor(106n, "x"), "y"));
     expect(tampered.status).to.equal(400);
     expect(tampered.json.error).to.equal("INPUT_HASH_MISMATCH");
+    // Inputs and secrets are bound to the chain the worker is attested for.
+    const otherChain = await post({ ...body(requestFor(108n, "x"), "x"), chainId: "1" });
+    expect(otherChain.status).to.equal(421);
+    expect(otherChain.json.error).to.equal("WRONG_CHAIN");
   });
 
   it("validates the body against ExecuteRequest", async () => {

@@ -85,6 +85,11 @@ describe("worker sandbox", function () {
       const c = JSON.parse(text((await run(source, { seed: `0x${"cd".repeat(32)}` })).output));
       expect(c[3]).to.not.equal(a[3]);
     });
+
+    it("keeps one sfc32 stream for Math.random, ctx.random and ctx.randomBytes (values pinned)", async () => {
+      const out = await run(bundleOf(`(i, ctx) => [Math.random(), ctx.random(), Array.from(ctx.randomBytes(6)), Math.random()]`));
+      expect(JSON.parse(text(out.output))).to.deep.equal([0.6611985126510262, 0.769476052839309, [85, 214, 69, 71, 64, 90], 0.06337115122005343]);
+    });
   });
 
   describe("limits", () => {
@@ -111,10 +116,22 @@ describe("worker sandbox", function () {
     });
 
     it("stops a memory bomb with MEMORY_LIMIT", async () => {
-      const out = await run(bundleOf(`() => { const keep = []; for (let i = 0; ; i++) keep.push({ i, s: "abc" + i }); }`), { wallMs: 5000 });
+      // A small heap reaches the limit in few GC cycles, so a loaded machine cannot turn it into a time-out.
+      const small = { limits: { memoryBytes: 4 * 1024 * 1024 }, wallMs: 20_000 };
+      const out = await run(bundleOf(`() => { const keep = []; for (let i = 0; ; i++) keep.push({ i, s: "abc" + i }); }`), small);
       expect(out.status).to.equal(AgentStatus.MEMORY_LIMIT);
-      const buffers = await run(bundleOf(`() => { const keep = []; for (;;) keep.push(new Uint8Array(65536)); }`), { wallMs: 5000 });
+      const buffers = await run(bundleOf(`() => { const keep = []; for (;;) keep.push(new Uint8Array(65536)); }`), small);
       expect(buffers.status).to.equal(AgentStatus.MEMORY_LIMIT);
+    });
+
+    it("stops a memory bomb that keeps its heap full with MEMORY_LIMIT", async () => {
+      const out = await run(bundleOf(`() => { globalThis.keep = []; for (let i = 0; ; i++) globalThis.keep.push("abc" + i); }`), { wallMs: 5000 });
+      expect(out.status).to.equal(AgentStatus.MEMORY_LIMIT);
+      const thrown = await run(`globalThis.keep = []; for (let i = 0; ; i++) globalThis.keep.push({ i });`, { wallMs: 5000 });
+      expect(thrown.status).to.equal(AgentStatus.MEMORY_LIMIT);
+      // Small allocations fill the heap to the last byte: building the error record fails too.
+      const full = await run(bundleOf(`() => { for (;;) globalThis.head = { next: globalThis.head }; }`), { wallMs: 5000 });
+      expect(full.status).to.equal(AgentStatus.MEMORY_LIMIT);
     });
 
     it("stops unbounded recursion with MEMORY_LIMIT (stack)", async () => {
@@ -276,6 +293,33 @@ describe("worker sandbox", function () {
       expect(text(polluted.output)).to.equal("mine");
       const clean = await run(bundleOf(`() => ({ ok: typeof Object.prototype.toJSON })`));
       expect(text(clean.output)).to.equal('{"ok":"undefined"}');
+    });
+
+    it("cannot break the host plumbing by replacing globals before its first host call", async () => {
+      const logs: string[] = [];
+      const out = await run(
+        `eval = () => { throw new Error("eval hijacked"); };
+         String = () => "hijacked"; JSON.parse = () => ({ ok: true, value: "forged" }); JSON.stringify = () => "{}";
+         Object.defineProperty = () => { throw new Error("defineProperty hijacked"); };
+         var __agent = { default: async (i, ctx) => {
+           ctx.log("seen");
+           const r = await ctx.fetch("https://a.test/x");
+           let code;
+           try { await ctx.llm.chat({ messages: [] }); } catch (e) { code = e.code; }
+           return r.status + " " + (await r.text()) + " " + code + " " + typeof ctx.random();
+         } };`,
+        { logs },
+      );
+      expect(out.status).to.equal(AgentStatus.OK);
+      expect(new TextDecoder().decode(out.output)).to.equal("200 body of https://a.test/x HOST_CALL_FAILED number");
+      expect(logs).to.deep.equal(["seen"]);
+    });
+
+    it("leaves nothing of one run's globals to the next", async () => {
+      const first = await run(bundleOf(`() => { globalThis.leak = "secret"; Math.max = () => 7; return "set"; }`));
+      expect(first.status).to.equal(AgentStatus.OK);
+      const second = await run(bundleOf(`() => typeof globalThis.leak + " " + Math.max(1, 2)`));
+      expect(text(second.output)).to.equal("undefined 2");
     });
 
     it("cannot make the host read a hostile error", async () => {

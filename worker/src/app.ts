@@ -13,6 +13,7 @@ import { SimulatorEnclave } from "./enclave/simulator.js";
 import { Executor } from "./executor.js";
 import { LlmClient } from "./llm.js";
 import { WorkerMetrics } from "./metrics.js";
+import { GatekeeperProvisioner, KeyRegistryKeys, type PublishedKeys } from "./provisioning.js";
 import { SandboxPool } from "./sandbox/pool.js";
 import { WorkerHttpServer } from "./server.js";
 import { WorkerService } from "./service.js";
@@ -24,6 +25,8 @@ export interface WorkerOverrides {
   directory?: AgentDirectory;
   enclave?: Enclave;
   logger?: Logger;
+  /** Where provisioned cluster keys are checked against (default: gatekeeper.keyRegistry over RPC). */
+  publishedKeys?: PublishedKeys;
   /** Sandbox threads; default: one per core. */
   sandboxThreads?: number;
 }
@@ -33,6 +36,8 @@ export interface RunningWorker {
   enclave: Enclave;
   service: WorkerService;
   metrics: WorkerMetrics;
+  /** Present when the config has a gatekeeper section. */
+  gatekeeper?: GatekeeperProvisioner;
   close(): Promise<void>;
 }
 
@@ -49,7 +54,23 @@ export async function createEnclave(config: WorkerConfig["enclave"]): Promise<En
 }
 
 export function createDirectory(config: WorkerConfig["directory"]): AgentDirectory {
-  return config.kind === "chain" ? new ChainAgentDirectory(config.rpcUrl, config.agentRegistry) : loadAgentFile(config.path);
+  return config.kind === "chain"
+    ? new ChainAgentDirectory(config.rpcUrl, config.agentRegistry)
+    : loadAgentFile(config.path, config.agentRegistry);
+}
+
+/** Provisioning from the gatekeepers, when configured: the enclave's keyring and quorum evidence. */
+function createProvisioner(
+  config: WorkerConfig,
+  parts: { enclave: Enclave; logger: Logger; metrics: WorkerMetrics; published?: PublishedKeys },
+): GatekeeperProvisioner | undefined {
+  const section = config.gatekeeper;
+  if (section === undefined) return undefined;
+  const rpcUrl = section.rpcUrl ?? (config.directory.kind === "chain" ? config.directory.rpcUrl : undefined);
+  // Config validation guarantees an RPC URL whenever keyRegistry is set.
+  const published =
+    parts.published ?? (section.keyRegistry !== undefined && rpcUrl !== undefined ? new KeyRegistryKeys(rpcUrl, section.keyRegistry) : undefined);
+  return new GatekeeperProvisioner({ ...parts, published, config: section, chainId: config.chainId, workerRegistry: config.workerRegistry });
 }
 
 /** Builds every part from a validated config and starts the HTTP server. */
@@ -61,6 +82,24 @@ export async function startWorker(config: WorkerConfig, overrides: WorkerOverrid
     worker: enclave.address,
   });
   const metrics = new WorkerMetrics({ simulated: enclave.simulated, defaultMetrics: overrides.logger === undefined });
+  // Attested and provisioned before anything listens: a worker configured for gatekeepers that
+  // cannot get their quorum could not register, so it fails to start (ProvisioningError).
+  const gatekeeper = createProvisioner(config, { enclave, logger, metrics, published: overrides.publishedKeys });
+  await gatekeeper?.refresh();
+  try {
+    return await startServices(config, overrides, { enclave, logger, metrics, gatekeeper });
+  } catch (error) {
+    await gatekeeper?.stop();
+    throw error;
+  }
+}
+
+async function startServices(
+  config: WorkerConfig,
+  overrides: WorkerOverrides,
+  parts: { enclave: Enclave; logger: Logger; metrics: WorkerMetrics; gatekeeper: GatekeeperProvisioner | undefined },
+): Promise<RunningWorker> {
+  const { enclave, logger, metrics, gatekeeper } = parts;
   const pool = await SandboxPool.start({
     threads: overrides.sandboxThreads ?? availableParallelism(),
     graceMs: WATCHDOG_GRACE_MS,
@@ -78,7 +117,8 @@ export async function startWorker(config: WorkerConfig, overrides: WorkerOverrid
     runner: pool,
     directory: overrides.directory ?? createDirectory(config.directory),
     bundles,
-    decryptor: overrides.decryptor ?? noClusterKey,
+    chainId: config.chainId,
+    decryptor: overrides.decryptor ?? gatekeeper?.keyring ?? noClusterKey,
     fetcher: new AgentFetcher(new EgressPolicy(config.egressAllow), config.limits.maxFetchResponseBytes),
     llm: new LlmClient(config.llm),
     limits: config.limits,
@@ -95,17 +135,21 @@ export async function startWorker(config: WorkerConfig, overrides: WorkerOverrid
     logger,
     chainId: config.chainId,
     workerRegistry: config.workerRegistry,
+    gatekeeper,
   });
   const server = new WorkerHttpServer(service, metrics, logger, config.limits.maxInputBytes * 2 + BODY_OVERHEAD_BYTES);
   const address = await server.listen(config.port, config.host);
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   logger.info({ port: address.port, host: address.address }, enclave.simulated ? "worker started (SIMULATED enclave: not a TEE)" : "worker started");
+  gatekeeper?.start();
   return {
     url: `http://${host}:${address.port}`,
     enclave,
     service,
     metrics,
+    gatekeeper,
     async close() {
+      await gatekeeper?.stop();
       await server.close();
       await pool.close();
     },

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import cron from "node-cron";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 
@@ -57,8 +58,35 @@ const FileDirectory = z
     kind: z.literal("file"),
     /** JSON file of agents (see worker/README.md); for development and benchmarks. */
     path: z.string().min(1),
+    /** The AgentRegistry the file's encrypted secrets were sealed for (their binding); none = secrets refused. */
+    agentRegistry: address.optional(),
   })
   .strict();
+
+const cronExpression = z.string().refine((expr) => cron.validate(expr), "node-cron expression (e.g. \"*/5 * * * *\")");
+
+/** Attestation to, and cluster-key provisioning from, the gatekeepers (confidential inputs and secrets). */
+export const GatekeeperSection = z
+  .object({
+    /** Base URLs of the gatekeepers asked at start-up and on every refresh. */
+    urls: z.array(url).min(1),
+    /** GatekeeperQuorumVerifier: the EIP-712 domain of the gatekeepers' signatures. */
+    quorumVerifier: address,
+    /** When set, every provisioned epoch's public key must equal KeyRegistry.publicKeyOf(epoch) (read through rpcUrl). */
+    keyRegistry: address.optional(),
+    /** RPC for the KeyRegistry check; default: the chain directory's rpcUrl. */
+    rpcUrl: url.optional(),
+    /** Fewest valid gatekeeper signatures accepted (set it to the verifier's on-chain threshold). */
+    minSignatures: positiveInt,
+    /** Re-provisioning schedule: seconds between refreshes, or a node-cron expression. */
+    refresh: z.union([positiveInt, cronExpression]).default(300),
+    /** Seconds a retired epoch's key is kept past its grace end: the longest a request waits (router requestTimeout). */
+    requestLifetimeSlackSeconds: z.number().int().nonnegative().default(600),
+    /** Expiry requested for each quorum attestation (must not exceed the gatekeepers' attestationValiditySeconds). */
+    attestationValiditySeconds: positiveInt.default(24 * 3600),
+  })
+  .strict();
+export type GatekeeperSection = z.infer<typeof GatekeeperSection>;
 
 export const WorkerConfig = z
   .object({
@@ -89,8 +117,15 @@ export const WorkerConfig = z
     bundleCacheDir: z.string().min(1).optional(),
     /** Append-only file of signed answers, so a restarted worker never signs a second answer. */
     answerLogPath: z.string().min(1).optional(),
+    /** Cluster keys from the gatekeepers; without it confidential requests and secrets get DECRYPTION_FAILED. */
+    gatekeeper: GatekeeperSection.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.gatekeeper?.keyRegistry !== undefined && config.gatekeeper.rpcUrl === undefined && config.directory.kind !== "chain") {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["gatekeeper", "rpcUrl"], message: "required for the keyRegistry check with a file directory" });
+    }
+  });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
 export type WorkerConfigInput = z.input<typeof WorkerConfig>;
 

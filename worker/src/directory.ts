@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Contract, JsonRpcProvider, ZeroAddress, getBytes } from "ethers";
+import { Contract, JsonRpcProvider, ZeroAddress, getBytes, type ContractRunner } from "ethers";
 import { z } from "zod";
 
 export interface AgentCode {
@@ -25,6 +25,8 @@ export interface EncryptedSecrets {
 
 /** The worker's view of IAgentRegistry (the views it needs to run agents). */
 export interface AgentDirectory {
+  /** Address of the AgentRegistry read: agents' secrets are bound to it. Undefined: secrets are refused. */
+  readonly agentRegistry: string | undefined;
   codeOf(agentId: bigint, version: bigint): Promise<AgentCode>;
   currentCode(agentId: bigint): Promise<CurrentCode>;
   ownerAndPrice(agentId: bigint): Promise<OwnerAndPrice>;
@@ -39,12 +41,16 @@ export const AGENT_REGISTRY_VIEWS_ABI = [
   "function secretsOf(uint256 agentId) view returns (uint32 keyEpoch, bytes ciphertext)",
 ] as const;
 
-/** Reads the on-chain AgentRegistry through a JSON-RPC endpoint. */
+/** Reads the on-chain AgentRegistry through a JSON-RPC endpoint (or any ethers provider). */
 export class ChainAgentDirectory implements AgentDirectory {
   readonly #registry: Contract;
 
-  constructor(rpcUrl: string, agentRegistry: string) {
-    this.#registry = new Contract(agentRegistry, AGENT_REGISTRY_VIEWS_ABI, new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true }));
+  constructor(
+    rpc: string | ContractRunner,
+    readonly agentRegistry: string,
+  ) {
+    const runner = typeof rpc === "string" ? new JsonRpcProvider(rpc, undefined, { staticNetwork: true }) : rpc;
+    this.#registry = new Contract(agentRegistry, AGENT_REGISTRY_VIEWS_ABI, runner);
   }
 
   async codeOf(agentId: bigint, version: bigint): Promise<AgentCode> {
@@ -87,6 +93,9 @@ export class UnknownAgentError extends Error {
 /** Agents held in memory: tests, benchmarks and the file-backed development directory. */
 export class InMemoryAgentDirectory implements AgentDirectory {
   readonly #agents = new Map<bigint, AgentEntry>();
+
+  /** @param agentRegistry the registry the entries' secrets were sealed for. */
+  constructor(readonly agentRegistry: string | undefined = undefined) {}
 
   set(agentId: bigint, entry: AgentEntry): this {
     this.#agents.set(agentId, entry);
@@ -132,10 +141,13 @@ const AgentFileSchema = z.record(
   }),
 );
 
-/** Loads `{ "<agentId>": { owner, price, versions: [{codeHash, uri}], secrets? } }` from a JSON file. */
-export function loadAgentFile(path: string): InMemoryAgentDirectory {
+/**
+ * Loads `{ "<agentId>": { owner, price, versions: [{codeHash, uri}], secrets? } }` from a JSON file;
+ * `agentRegistry` is the registry its secrets were sealed for.
+ */
+export function loadAgentFile(path: string, agentRegistry?: string): InMemoryAgentDirectory {
   const parsed = AgentFileSchema.parse(JSON.parse(readFileSync(path, "utf8")));
-  const directory = new InMemoryAgentDirectory();
+  const directory = new InMemoryAgentDirectory(agentRegistry);
   for (const [id, agent] of Object.entries(parsed)) {
     directory.set(BigInt(id), {
       owner: agent.owner,

@@ -22,6 +22,8 @@ export interface ExecutionResult {
 }
 
 export interface ExecutorDeps {
+  /** The chain this worker serves: part of the binding of every confidential input and secret. */
+  chainId: bigint;
   runner: SandboxRunner;
   directory: AgentDirectory;
   bundles: BundleStore;
@@ -85,7 +87,7 @@ export class Executor {
       if (input.byteLength > limits.maxInputBytes) {
         throw new ExecutionFailure(AgentStatus.INTERNAL_ERROR, `input exceeds ${limits.maxInputBytes} bytes`);
       }
-      const plain = request.keyEpoch === 0n ? input : await this.#decrypt(Number(request.keyEpoch), input, "input");
+      const plain = request.keyEpoch === 0n ? input : await this.#input(request, input);
       const registered = await this.#registry(() => this.deps.directory.codeOf(request.agentId, request.agentVersion));
       if (registered.codeHash.toLowerCase() !== request.codeHash.toLowerCase()) {
         throw new ExecutionFailure(
@@ -218,33 +220,43 @@ export class Executor {
     }
   }
 
-  async #decrypt(epoch: number, ciphertext: Uint8Array, what: string): Promise<Uint8Array> {
+  /** Opens a confidential input; only a ciphertext sealed for this request's consumer and agent opens. */
+  async #input(request: AgentRequest, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const epoch = Number(request.keyEpoch);
+    const binding = { chainId: this.deps.chainId, consumer: request.consumer, agentId: request.agentId };
+    return this.#decrypting(epoch, "input", () => this.deps.decryptor.decryptInput(epoch, ciphertext, binding));
+  }
+
+  /** An agent's own secrets, opened for (chain, the registry they were read from, the agent). */
+  async #secrets(agentId: bigint): Promise<Record<string, string>> {
+    const { directory, decryptor, chainId } = this.deps;
+    const sealed = await this.#registry(() => directory.secretsOf(agentId));
+    if (sealed.ciphertext.byteLength === 0) return {};
+    const agentRegistry = directory.agentRegistry;
+    if (agentRegistry === undefined) {
+      throw new ExecutionFailure(
+        AgentStatus.DECRYPTION_FAILED,
+        `cannot decrypt secrets of agent ${agentId}: the worker knows no AgentRegistry to bind them to`,
+      );
+    }
+    const binding = { chainId, agentRegistry, agentId };
+    const secrets = await this.#decrypting(sealed.keyEpoch, `secrets of agent ${agentId}`, () =>
+      decryptor.decryptAgentSecrets(sealed.keyEpoch, sealed.ciphertext, binding),
+    );
+    return { ...secrets };
+  }
+
+  /** A DecryptionError becomes a signed DECRYPTION_FAILED naming what and the epoch; the reason goes to the log. */
+  async #decrypting<T>(epoch: number, what: string, open: () => Promise<T>): Promise<T> {
     try {
-      return await this.deps.decryptor.decrypt(epoch, ciphertext);
+      return await open();
     } catch (error) {
       if (error instanceof DecryptionError) {
+        this.deps.logger.info({ epoch, what, reason: error.message }, "decryption refused");
         throw new ExecutionFailure(AgentStatus.DECRYPTION_FAILED, `cannot decrypt ${what} (key epoch ${epoch})`);
       }
       throw error;
     }
-  }
-
-  async #secrets(agentId: bigint): Promise<Record<string, string>> {
-    const sealed = await this.#registry(() => this.deps.directory.secretsOf(agentId));
-    if (sealed.ciphertext.byteLength === 0) return {};
-    const plain = await this.#decrypt(sealed.keyEpoch, sealed.ciphertext, `secrets of agent ${agentId}`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain));
-    } catch {
-      parsed = undefined;
-    }
-    const isStringMap =
-      typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === "string");
-    if (!isStringMap) {
-      throw new ExecutionFailure(AgentStatus.DECRYPTION_FAILED, `secrets of agent ${agentId} are not a JSON object of strings`);
-    }
-    return { ...(parsed as Record<string, string>) };
   }
 
   async #registry<T>(read: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { ProvisioningError } from "../../gatekeeper/client.js";
 import { startWorker } from "./app.js";
 import { ConfigError, EnclaveError } from "./errors.js";
 import { loadConfig } from "./config.js";
@@ -15,7 +16,7 @@ try {
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
 } catch (error) {
-  if (error instanceof ConfigError || error instanceof EnclaveError) {
+  if (error instanceof ConfigError || error instanceof EnclaveError || error instanceof ProvisioningError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Prometheus metrics of one worker (own registry, so several workers can live in one process). */
 export class WorkerMetrics {
@@ -10,6 +10,8 @@ export class WorkerMetrics {
   readonly bundleLoads: Counter<"tier">;
   readonly threadRecycles: Counter<"reason">;
   readonly replays: Counter;
+  readonly keyProvisioning: Counter<"outcome">;
+  readonly keyEpochs: Gauge;
 
   constructor(options: { defaultMetrics?: boolean; simulated: boolean }) {
     this.registry.setDefaultLabels({ simulated: String(options.simulated) });
@@ -55,6 +57,17 @@ export class WorkerMetrics {
     this.replays = new Counter({
       name: "worker_answer_replays_total",
       help: "Requests answered again with the answer signed before",
+      registers,
+    });
+    this.keyProvisioning = new Counter({
+      name: "worker_key_provisioning_total",
+      help: "Attestation and cluster-key provisioning rounds with the gatekeepers, by outcome",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.keyEpochs = new Gauge({
+      name: "worker_cluster_key_epochs",
+      help: "Cluster-key epochs held inside their window after the last provisioning round",
       registers,
     });
   }

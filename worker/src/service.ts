@@ -2,12 +2,13 @@ import { getBytes, keccak256 } from "ethers";
 import type { Logger } from "pino";
 import { requestHash as hashRequest, toAgentRequest } from "../../protocol/request.js";
 import { statusName } from "../../protocol/status.js";
-import type { ExecuteRequest, ExecuteResponse } from "../../protocol/worker-api.js";
+import type { ExecuteRequest, ExecuteResponse, WorkerAttestation } from "../../protocol/worker-api.js";
 import type { AnswerBook } from "./answers.js";
-import type { Attestation, Enclave } from "./enclave/enclave.js";
+import type { Enclave } from "./enclave/enclave.js";
 import { RequestRejected } from "./errors.js";
 import type { Executor } from "./executor.js";
 import type { WorkerMetrics } from "./metrics.js";
+import type { GatekeeperProvisioner } from "./provisioning.js";
 import type { FulfillmentSigner } from "./signer.js";
 
 export interface Health {
@@ -17,6 +18,8 @@ export interface Health {
   chainId: string;
   workerRegistry: string;
   answersHeld: number;
+  /** Cluster-key epochs held (only with gatekeeper provisioning). */
+  keyEpochs?: number[];
 }
 
 /** The worker's operations behind the HTTP API. */
@@ -31,11 +34,12 @@ export class WorkerService {
       logger: Logger;
       chainId: bigint;
       workerRegistry: string;
+      gatekeeper?: Pick<GatekeeperProvisioner, "evidence" | "keyring">;
     },
   ) {}
 
   health(): Health {
-    const { enclave, chainId, workerRegistry, answers } = this.deps;
+    const { enclave, chainId, workerRegistry, answers, gatekeeper } = this.deps;
     return {
       ok: true,
       simulated: enclave.simulated,
@@ -43,11 +47,15 @@ export class WorkerService {
       chainId: chainId.toString(),
       workerRegistry,
       answersHeld: answers.size,
+      ...(gatekeeper && { keyEpochs: gatekeeper.keyring.epochs() }),
     };
   }
 
-  attestation(): Promise<Attestation> {
-    return this.deps.enclave.attest(this.deps.chainId, this.deps.workerRegistry);
+  /** The enclave's own evidence, and the gatekeepers' quorum evidence when provisioned from them. */
+  async attestation(): Promise<WorkerAttestation> {
+    const own = await this.deps.enclave.attest(this.deps.chainId, this.deps.workerRegistry);
+    const gatekeeperEvidence = this.deps.gatekeeper?.evidence();
+    return gatekeeperEvidence ? { ...own, gatekeeperEvidence } : own;
   }
 
   /**
@@ -58,6 +66,10 @@ export class WorkerService {
     const { enclave, answers, executor, signer, metrics, logger } = this.deps;
     const request = toAgentRequest(body.request);
     const chainId = BigInt(body.chainId);
+    // Inputs and secrets are bound to the chain the worker is attested for; so are its answers.
+    if (chainId !== this.deps.chainId) {
+      throw new RequestRejected(421, "WRONG_CHAIN", `this worker serves chain ${this.deps.chainId}, not ${chainId}`);
+    }
     if (request.worker.toLowerCase() !== enclave.address.toLowerCase()) {
       throw new RequestRejected(421, "WRONG_WORKER", `request is assigned to ${request.worker}, this worker is ${enclave.address}`);
     }

@@ -1,10 +1,11 @@
 import dcap from "@phala/dcap-qvl";
 import { DstackClient } from "@phala/dstack-sdk";
 import { Wallet, getBytes, hexlify, type TypedDataDomain, type TypedDataField } from "ethers";
+import { provisionFromGatekeepers, type Provisioned } from "../../../gatekeeper/client.js";
 import { measurementOf } from "../../../attestation/measurement.js";
 import { reportDataField, reportDataFor } from "../../../protocol/attestation.js";
 import { EnclaveError } from "../errors.js";
-import type { Attestation, Enclave } from "./enclave.js";
+import type { Attestation, Enclave, GatekeeperProvisioning } from "./enclave.js";
 
 export interface DstackEnclaveOptions {
   /** Guest agent endpoint (unix socket path or http URL); the SDK discovers the socket when omitted. */
@@ -59,6 +60,11 @@ export class DstackEnclave implements Enclave {
     value: Record<string, unknown>,
   ): Promise<string> {
     return this.#wallet.signTypedData(domain, types, value);
+  }
+
+  async provisionFromGatekeepers(request: GatekeeperProvisioning): Promise<Provisioned> {
+    const { simulated, evidence } = await this.attest(request.chainId, request.workerRegistry);
+    return provisionFromGatekeepers({ ...request, enclavePrivateKey: this.#wallet.privateKey, attestation: { simulated, evidence } });
   }
 
   async attest(chainId: bigint, workerRegistry: string): Promise<Attestation> {

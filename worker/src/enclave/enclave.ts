@@ -1,4 +1,5 @@
 import type { TypedDataDomain, TypedDataField } from "ethers";
+import type { ProvisionOptions, Provisioned } from "../../../gatekeeper/client.js";
 
 /** What GET /attestation answers: evidence that `worker` is an enclave key of an approved runtime. */
 export interface Attestation {
@@ -15,6 +16,9 @@ export interface Attestation {
   evidence: string;
 }
 
+/** What the worker asks of the gatekeepers; the enclave adds its own key and attestation. */
+export type GatekeeperProvisioning = Omit<ProvisionOptions, "enclavePrivateKey" | "attestation">;
+
 /**
  * The trusted part of the worker. The enclave key is created inside an implementation and never
  * leaves it: callers get the address and signatures, never the private key.
@@ -29,4 +33,9 @@ export interface Enclave {
     value: Record<string, unknown>,
   ): Promise<string>;
   attest(chainId: bigint, workerRegistry: string): Promise<Attestation>;
+  /**
+   * Attests this enclave to the gatekeepers (evidence for `request.chainId`/`workerRegistry`) and
+   * opens the cluster keys they seal to the enclave key, which is used here and never returned.
+   */
+  provisionFromGatekeepers(request: GatekeeperProvisioning): Promise<Provisioned>;
 }

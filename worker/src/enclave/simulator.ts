@@ -1,6 +1,7 @@
 import { Wallet, hexlify, randomBytes, type TypedDataDomain, type TypedDataField } from "ethers";
+import { provisionFromGatekeepers, type Provisioned } from "../../../gatekeeper/client.js";
 import { SIMULATED_MEASUREMENT, encodeSimulatedEvidence, reportDataFor } from "../../../protocol/attestation.js";
-import type { Attestation, Enclave } from "./enclave.js";
+import type { Attestation, Enclave, GatekeeperProvisioning } from "./enclave.js";
 
 /**
  * Development enclave: no hardware protects its key and its quotes are signed by the publicly known
@@ -32,6 +33,11 @@ export class SimulatorEnclave implements Enclave {
     value: Record<string, unknown>,
   ): Promise<string> {
     return this.#wallet.signTypedData(domain, types, value);
+  }
+
+  async provisionFromGatekeepers(request: GatekeeperProvisioning): Promise<Provisioned> {
+    const { simulated, evidence } = await this.attest(request.chainId, request.workerRegistry);
+    return provisionFromGatekeepers({ ...request, enclavePrivateKey: this.#wallet.privateKey, attestation: { simulated, evidence } });
   }
 
   async attest(chainId: bigint, workerRegistry: string): Promise<Attestation> {

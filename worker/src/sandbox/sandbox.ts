@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { getBytes, keccak256 } from "ethers";
+import { keccak_256 } from "@noble/hashes/sha3";
+import { getBytes } from "ethers";
 import {
   RELEASE_SYNC,
   newQuickJSWASMModule,
@@ -12,7 +13,7 @@ import {
 import { AgentStatus, type AgentStatusCode, statusName } from "../../../protocol/status.js";
 import { HostCallFailure, dispatchHostCall, type HostServices } from "./host-api.js";
 import type { SandboxLimits } from "./limits.js";
-import { PRELUDE_SOURCE } from "./prelude.js";
+import { HOST_API_SOURCE, PRELUDE_SOURCE, RANDOM_SOURCE } from "./prelude.js";
 
 /** Everything a run needs that can cross a thread boundary (structured-clonable). */
 export interface RunSpec {
@@ -102,7 +103,8 @@ class SandboxRun {
   #inflight = new Set<QuickJSDeferredPromise>();
   #tokens = new Map<string, Stop>();
   #wake: (() => void) | undefined;
-  readonly #abort = new AbortController();
+  /** Created by the first host call: aborting a controller costs a DOMException, and most runs make none. */
+  #abort: AbortController | undefined;
 
   constructor(
     private readonly module: QuickJSWASMModule,
@@ -129,7 +131,7 @@ class SandboxRun {
     } finally {
       this.#finished = true;
       signal?.removeEventListener("abort", onAbort);
-      this.#abort.abort();
+      this.#abort?.abort();
       for (const deferred of this.#inflight) deferred.dispose();
       this.#inflight.clear();
       context.dispose();
@@ -179,8 +181,10 @@ class SandboxRun {
         maxOutputBytes: options.limits.maxOutputBytes,
       }),
     );
-    const installed = context.callFunction(install, context.undefined, hostCall, hostLog, config);
-    for (const handle of [install, hostCall, hostLog, config]) handle.dispose();
+    const apiSource = context.newString(HOST_API_SOURCE);
+    const randomSource = context.newString(RANDOM_SOURCE);
+    const installed = context.callFunction(install, context.undefined, hostCall, hostLog, config, apiSource, randomSource);
+    for (const handle of [install, hostCall, hostLog, config, apiSource, randomSource]) handle.dispose();
     if (installed.error) {
       installed.error.dispose();
       return this.#limitStop() ?? { status: AgentStatus.INTERNAL_ERROR, message: "sandbox prelude failed" };
@@ -332,7 +336,7 @@ class SandboxRun {
     }
     const deferred = context.newPromise();
     this.#inflight.add(deferred);
-    this.hooks.hostCall(op, args, this.#abort.signal).then(
+    this.hooks.hostCall(op, args, (this.#abort ??= new AbortController()).signal).then(
       (value) => this.#reply(context, deferred, { ok: true, value }),
       (error: unknown) => this.#reply(context, deferred, this.#failureReply(error)),
     );
@@ -367,7 +371,7 @@ class SandboxRun {
 }
 
 function seedWords(seed: string): number[] {
-  const bytes = getBytes(keccak256(seed));
+  const bytes = keccak_256(getBytes(seed));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return [0, 4, 8, 12].map((offset) => view.getUint32(offset));
 }

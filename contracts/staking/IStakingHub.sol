@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
+
+/// @title IStakingHub
+/// @notice The staking economy beyond what the router needs: stake pools run by operators, delegation
+/// by share, rewards from worker fees, an unbonding queue, slashing and governance parameters.
+interface IStakingHub is IWorkerStaking {
+    /// @notice Governance parameters, bounded by the hub's constants.
+    struct Params {
+        /// @dev PHA a pool must hold per worker for its workers to be eligible.
+        uint128 minStakePerWorker;
+        /// @dev Seconds a withdrawal waits in the unbonding queue (still slashable meanwhile).
+        uint64 unbondingPeriod;
+        /// @dev Seconds between an operator's commission change and its effect.
+        uint64 commissionChangeDelay;
+        /// @dev Fraction of a pool's (active + unbonding) stake slashed for a missed deadline.
+        uint16 timeoutSlashBps;
+        /// @dev Fraction slashed for equivocation; at least the timeout fraction.
+        uint16 equivocationSlashBps;
+        /// @dev Share of slashed PHA paid to the reporter (the timeout caller or equivocation prover).
+        uint16 reporterShareBps;
+        /// @dev Share of a timeout slash paid to the wronged party (the billing account owner).
+        uint16 wrongedShareBps;
+        /// @dev Lowest commission an operator may set.
+        uint16 minCommissionBps;
+        /// @dev Highest commission an operator may set.
+        uint16 maxCommissionBps;
+    }
+
+    /// @notice A stake pool. Active stake and the unbonding queue are two share pools with their own
+    /// exchange rates, so a slash lowers both rates without touching any staker's record.
+    struct Pool {
+        /// @dev The worker at index 0, in the same slot as the count so that sampling a pool's only
+        /// (or first) worker costs one storage read.
+        address firstWorker;
+        uint32 workerCount;
+        /// @dev Sampling weight in WEIGHT_UNITs of active stake; zero while the pool is ineligible.
+        uint48 weight;
+        uint16 commissionBps;
+        address operator;
+        uint16 pendingCommissionBps;
+        uint64 commissionEffectiveAt;
+        uint256 activeStake;
+        uint256 activeShares;
+        uint256 unbondingStake;
+        uint256 unbondingShares;
+        /// @dev Rewards per active share, scaled by REWARD_PRECISION; only ever grows.
+        uint256 rewardPerShare;
+        uint256 commissionAccrued;
+    }
+
+    /// @notice A pending unbonding withdrawal: `shares` of its pool's unbonding share pool.
+    struct WithdrawalRequest {
+        address owner;
+        uint64 poolId;
+        uint64 unlockAt;
+        uint256 shares;
+    }
+
+    /// @notice Why a pool was slashed.
+    enum SlashKind {
+        Timeout,
+        Equivocation
+    }
+
+    event PoolCreated(uint256 indexed poolId, address indexed operator, uint16 commissionBps);
+    event CommissionChangeScheduled(uint256 indexed poolId, uint16 commissionBps, uint64 effectiveAt);
+    event CommissionChangeApplied(uint256 indexed poolId, uint16 commissionBps);
+    event WorkerAdded(uint256 indexed poolId, address indexed worker);
+    event WorkerRemoved(uint256 indexed poolId, address indexed worker);
+    event WorkerJailed(uint256 indexed poolId, address indexed worker, uint256 indexed requestId);
+    event PoolWeightUpdated(uint256 indexed poolId, uint256 weight);
+    event Staked(uint256 indexed poolId, address indexed payer, address indexed beneficiary, uint256 amount, uint256 shares);
+    event WithdrawalRequested(
+        uint256 indexed requestId, uint256 indexed poolId, address indexed owner, uint256 amount, uint256 shares, uint64 unlockAt
+    );
+    event Withdrawn(uint256 indexed requestId, uint256 indexed poolId, address indexed owner, uint256 amount);
+    event RewardsDistributed(uint256 indexed poolId, address indexed worker, uint256 amount, uint256 commission);
+    event RewardsClaimed(uint256 indexed poolId, address indexed account, uint256 amount);
+    event CommissionClaimed(uint256 indexed poolId, address indexed operator, uint256 amount);
+    event Slashed(
+        uint256 indexed poolId,
+        address indexed worker,
+        uint256 indexed requestId,
+        SlashKind kind,
+        uint256 fromActive,
+        uint256 fromUnbonding,
+        uint256 toReporter,
+        uint256 toWronged,
+        uint256 toTreasury
+    );
+    event ParamsUpdated(Params params);
+    event RouterSet(address router);
+    event TreasurySet(address treasury);
+
+    error ZeroAddress();
+    error ZeroAmount();
+    error UnknownPool(uint256 poolId);
+    error NotPoolOperator(uint256 poolId, address caller);
+    error NotRouter(address caller);
+    error CommissionOutOfBounds(uint16 commissionBps, uint16 minBps, uint16 maxBps);
+    error InvalidParams();
+    error WorkerNotOwnedByOperator(address worker, address operator);
+    error WorkerBoundToOtherPool(address worker, uint256 poolId);
+    error WorkerAlreadyInPool(address worker);
+    error WorkerNotInPool(address worker, uint256 poolId);
+    error WorkerIsJailed(address worker);
+    error UnknownWorker(address worker);
+    error TooManyWorkers(uint256 poolId);
+    error InsufficientShares(uint256 requested, uint256 held);
+    error UnknownWithdrawal(uint256 requestId);
+    error NotWithdrawalOwner(uint256 requestId, address caller);
+    error StillUnbonding(uint256 requestId, uint64 unlockAt);
+    error RouterNotSet();
+
+    /// @notice Opens a pool run by the caller with an initial commission (applies at once).
+    function createPool(uint16 commissionBps) external returns (uint256 poolId);
+
+    /// @notice Schedules a commission change for `poolId`; it applies after the commission delay.
+    function setCommission(uint256 poolId, uint16 commissionBps) external;
+
+    /// @notice Binds a worker the pool's operator registered to the pool and makes it sampleable.
+    function addWorker(uint256 poolId, address worker) external;
+
+    /// @notice Stops sampling `worker`; it stays bound to the pool so pending faults still slash it.
+    function removeWorker(uint256 poolId, address worker) external;
+
+    /// @notice Stakes `amount` PHA into `poolId` for the caller.
+    function stake(uint256 poolId, uint256 amount) external returns (uint256 shares);
+
+    /// @notice Stakes `amount` PHA from the caller into `poolId` for `beneficiary`.
+    function stakeFor(uint256 poolId, uint256 amount, address beneficiary) external returns (uint256 shares);
+
+    /// @notice Moves `shares` active shares into the unbonding queue.
+    function requestWithdrawal(uint256 poolId, uint256 shares) external returns (uint256 requestId);
+
+    /// @notice Pays out an unbonded withdrawal request to its owner.
+    function withdraw(uint256 requestId) external returns (uint256 amount);
+
+    /// @notice Pays the caller's accrued rewards in `poolId`.
+    function claimRewards(uint256 poolId) external returns (uint256 amount);
+
+    /// @notice Pulls `worker`'s fees from the router and distributes them to its pool.
+    function harvest(address worker) external returns (uint256 amount);
+
+    /// @notice PHA value of `account`'s active shares in `poolId` (rounded down).
+    function stakeOf(uint256 poolId, address account) external view returns (uint256);
+
+    /// @notice Active shares `account` holds in `poolId`.
+    function sharesOf(uint256 poolId, address account) external view returns (uint256);
+
+    /// @notice {stakeOf} plus {pendingRewards}: what `account`'s position in `poolId` is worth now.
+    function positionValue(uint256 poolId, address account) external view returns (uint256);
+
+    /// @notice Rewards `account` could claim from `poolId` now.
+    function pendingRewards(uint256 poolId, address account) external view returns (uint256);
+
+    /// @notice PHA a withdrawal request would pay now (rounded down; zero if unknown).
+    function withdrawalValue(uint256 requestId) external view returns (uint256);
+
+    /// @notice The withdrawal request `requestId` (zero owner if unknown or paid).
+    function withdrawalRequest(uint256 requestId) external view returns (WithdrawalRequest memory);
+
+    /// @notice Active shares that `amount` PHA of `poolId` is worth, rounded up.
+    function sharesForStake(uint256 poolId, uint256 amount) external view returns (uint256);
+}

@@ -1,0 +1,129 @@
+/**
+ * Gas benchmark of the staking hub: stake, claim, harvest (reward distribution), slash and
+ * requestWithdrawal with 1, 100 and 1,000 delegators in the pool (must stay flat), and the router's
+ * per-request sampleWorker cost with 1, 10, 100 and 1,000 pools (must stay near-flat, O(log10 pools)).
+ *
+ * Run: npm run bench:staking   (npx hardhat run scripts/bench/staking.ts)
+ */
+import { network } from "hardhat";
+
+const { ethers } = await network.create();
+const [deployer, staker] = await ethers.getSigners();
+
+const PARAMS = {
+  minStakePerWorker: ethers.parseEther("1000"),
+  unbondingPeriod: 7n * 24n * 3600n,
+  commissionChangeDelay: 2n * 24n * 3600n,
+  timeoutSlashBps: 100,
+  equivocationSlashBps: 2000,
+  reporterShareBps: 1000,
+  wrongedShareBps: 4000,
+  minCommissionBps: 0,
+  maxCommissionBps: 5000,
+};
+const DELEGATOR_COUNTS = [1, 100, 1_000];
+const POOL_COUNTS = [1, 10, 100, 1_000];
+const SAMPLE_SEEDS = 32;
+const STAKE = ethers.parseEther("2000");
+const TREASURY = "0x0000000000000000000000000000000000007ea5";
+
+async function deployHub() {
+  const pha = await ethers.deployContract("PhalaToken", [deployer.address]);
+  const registry = await ethers.deployContract("MockWorkerRegistry");
+  const router = await ethers.deployContract("MockRouter", [await pha.getAddress()]);
+  const hub = await ethers.deployContract("StakingHub", [
+    await pha.getAddress(),
+    await registry.getAddress(),
+    TREASURY,
+    PARAMS,
+    deployer.address,
+  ]);
+  const hubAddress = await hub.getAddress();
+  await (await router.setStaking(hubAddress)).wait();
+  await (await hub.setRouter(await router.getAddress())).wait();
+  await (await pha.approve(hubAddress, ethers.MaxUint256)).wait();
+  await (await pha.approve(await router.getAddress(), ethers.MaxUint256)).wait();
+  await (await pha.transfer(staker.address, ethers.parseEther("1000000"))).wait();
+  await (await pha.connect(staker).approve(hubAddress, ethers.MaxUint256)).wait();
+  return { pha, registry, router, hub };
+}
+
+type Hub = Awaited<ReturnType<typeof deployHub>>;
+
+let workerNonce = 0;
+async function newPoolWithWorker({ registry, hub }: Hub): Promise<{ poolId: bigint; worker: string }> {
+  const worker = ethers.getAddress(ethers.toBeHex(0x100000 + ++workerNonce, 20));
+  await (await registry.setOperator(worker, deployer.address)).wait();
+  const poolId = await hub.poolCount.staticCall().then((n: bigint) => n + 1n);
+  await (await hub.createPool(1000)).wait();
+  await (await hub.addWorker(poolId, worker)).wait();
+  return { poolId, worker };
+}
+
+async function gasOf(tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<bigint> {
+  const receipt = await (await tx).wait();
+  if (receipt === null) throw new Error("transaction dropped");
+  return receipt.gasUsed;
+}
+
+async function benchDelegators(deployment: Hub, delegators: number) {
+  const { hub, router } = deployment;
+  const { poolId, worker } = await newPoolWithWorker(deployment);
+  for (let i = 0; i < delegators; i++) {
+    const delegator = ethers.getAddress(ethers.toBeHex(0x200000 + delegators * 10_000 + i, 20));
+    await (await hub.stakeFor(poolId, STAKE, delegator)).wait();
+  }
+  await (await router.creditFees(worker, ethers.parseEther("10"))).wait();
+  await (await hub.harvest(worker)).wait();
+
+  const stake = await gasOf((hub.connect(staker) as typeof hub).stake(poolId, STAKE));
+  await (await router.creditFees(worker, ethers.parseEther("50"))).wait();
+  const harvest = await gasOf(hub.harvest(worker));
+  const claim = await gasOf((hub.connect(staker) as typeof hub).claimRewards(poolId));
+  const slash = await gasOf(router.slashForTimeout(worker, 1, staker.address, deployer.address));
+  const unbond = await gasOf((hub.connect(staker) as typeof hub).requestWithdrawal(poolId, ethers.parseEther("100")));
+  return { delegators, stake, harvest, claim, slash, unbond };
+}
+
+async function benchSampling(pools: number) {
+  const deployment = await deployHub();
+  const probe = await ethers.deployContract("SampleGasProbe");
+  for (let i = 0; i < pools; i++) {
+    const { poolId } = await newPoolWithWorker(deployment);
+    await (await deployment.hub.stake(poolId, STAKE + BigInt(i) * ethers.parseEther("10"))).wait();
+  }
+  const hubAddress = await deployment.hub.getAddress();
+  let max = 0n;
+  let sum = 0n;
+  for (let s = 0; s < SAMPLE_SEEDS; s++) {
+    const seed = BigInt(ethers.keccak256(ethers.toBeHex(s, 32)));
+    const [gasUsed, worker] = await probe.measure(hubAddress, seed);
+    if (worker === ethers.ZeroAddress) throw new Error("sampled no worker");
+    max = gasUsed > max ? gasUsed : max;
+    sum += gasUsed;
+  }
+  return { pools, avg: sum / BigInt(SAMPLE_SEEDS), max };
+}
+
+const deployment = await deployHub();
+// Warm-up run, not reported: the first slash and withdrawal also pay for first-time storage
+// (treasury and reporter balances, counters) that every later run finds already written.
+await benchDelegators(deployment, 1);
+const delegatorRows = [];
+for (const count of DELEGATOR_COUNTS) delegatorRows.push(await benchDelegators(deployment, count));
+console.log("\nStakingHub gas per transaction (receipt gasUsed; slash goes through the mock router)");
+console.table(
+  delegatorRows.map((r) => ({
+    delegators: r.delegators,
+    stake: Number(r.stake),
+    "harvest (distribute)": Number(r.harvest),
+    claimRewards: Number(r.claim),
+    slashForTimeout: Number(r.slash),
+    requestWithdrawal: Number(r.unbond),
+  })),
+);
+
+const samplingRows = [];
+for (const pools of POOL_COUNTS) samplingRows.push(await benchSampling(pools));
+console.log(`sampleWorker as the router pays it (cold call from a contract, ${SAMPLE_SEEDS} seeds)`);
+console.table(samplingRows.map((r) => ({ pools: r.pools, "avg gas": Number(r.avg), "max gas": Number(r.max) })));

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {Test} from "../utils/Test.sol";
+import {PhalaToken} from "../../contracts/token/PhalaToken.sol";
+import {StakingHub} from "../../contracts/staking/StakingHub.sol";
+import {StakingVault} from "../../contracts/staking/StakingVault.sol";
+import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
+import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
+import {MockRouter} from "./mocks/MockRouter.sol";
+import {MockWorkerRegistry} from "./mocks/MockWorkerRegistry.sol";
+
+/// @notice Random depositors, a random manager, keepers, fees and slashes acting on one vault.
+contract VaultHandler is Test {
+    uint256 internal constant ACTORS = 8;
+    address internal constant MANAGER = address(0x3A4);
+
+    PhalaToken internal immutable pha;
+    StakingHub internal immutable hub;
+    StakingVault internal immutable vault;
+    MockRouter internal immutable router;
+    address[] public actors;
+    uint256[2] public poolIds;
+    address[2] public workers;
+    uint256[] internal _redeemIds;
+
+    mapping(address actor => uint256) public deposited;
+    mapping(address actor => uint256) public received;
+    /// @dev Rewards credited to the vault's pool positions: the only way value enters besides deposits.
+    uint256 public vaultRewards;
+
+    constructor(PhalaToken pha_, StakingHub hub_, StakingVault vault_, MockRouter router_, MockWorkerRegistry registry)
+    {
+        pha = pha_;
+        hub = hub_;
+        vault = vault_;
+        router = router_;
+        pha.approve(address(router), type(uint256).max);
+        for (uint256 i; i < ACTORS; ++i) {
+            address actor = address(uint160(0xA000 + i));
+            actors.push(actor);
+            vm.prank(actor);
+            pha.approve(address(vault), type(uint256).max);
+        }
+        for (uint256 i; i < 2; ++i) {
+            address operator = address(uint160(0x0F00 + i));
+            address worker = address(uint160(0x1000 + i));
+            vm.prank(operator);
+            poolIds[i] = hub.createPool(uint16(500 * i));
+            registry.setOperator(worker, operator);
+            vm.prank(operator);
+            hub.addWorker(poolIds[i], worker);
+            workers[i] = worker;
+        }
+    }
+
+    function deposit(uint256 actorSeed, uint256 assets) external {
+        address actor = actors[actorSeed % ACTORS];
+        assets = bound(assets, 1, 50_000 ether);
+        pha.transfer(actor, assets);
+        vm.prank(actor);
+        vault.deposit(assets, actor);
+        deposited[actor] += assets;
+    }
+
+    function mint(uint256 actorSeed, uint256 shares) external {
+        address actor = actors[actorSeed % ACTORS];
+        shares = bound(shares, 1, 50_000 ether * 1e6);
+        uint256 assets = vault.previewMint(shares);
+        pha.transfer(actor, assets);
+        vm.prank(actor);
+        vault.mint(shares, actor);
+        deposited[actor] += assets;
+    }
+
+    function redeem(uint256 actorSeed, uint256 fraction) external {
+        address actor = actors[actorSeed % ACTORS];
+        uint256 shares = vault.maxRedeem(actor) * bound(fraction, 0, 100) / 100;
+        vm.prank(actor);
+        received[actor] += vault.redeem(shares, actor, actor);
+    }
+
+    function withdraw(uint256 actorSeed, uint256 fraction) external {
+        address actor = actors[actorSeed % ACTORS];
+        uint256 assets = vault.maxWithdraw(actor) * bound(fraction, 0, 100) / 100;
+        vm.prank(actor);
+        vault.withdraw(assets, actor, actor);
+        received[actor] += assets;
+    }
+
+    function requestRedeem(uint256 actorSeed, uint256 fraction) external {
+        address actor = actors[actorSeed % ACTORS];
+        uint256 shares = vault.balanceOf(actor) * bound(fraction, 1, 100) / 100;
+        if (shares == 0) return;
+        vm.prank(actor);
+        _redeemIds.push(vault.requestRedeem(shares, actor));
+    }
+
+    function cancelRedeem(uint256 index) external {
+        if (_redeemIds.length == 0) return;
+        uint256 id = _redeemIds[index % _redeemIds.length];
+        StakingVault.RedeemRequest memory request = vault.redeemRequest(id);
+        if (request.shares == 0) return;
+        vm.prank(request.owner);
+        vault.cancelRedeem(id);
+    }
+
+    function processQueue(uint256 count) external {
+        uint256 head = vault.queueHead();
+        uint256 last = vault.redeemRequestCount();
+        uint256 steps = bound(count, 1, 5);
+        // Attribute payouts to owners for the ghost ledger.
+        uint256[] memory owed = new uint256[](ACTORS);
+        for (uint256 id = head + 1; id <= last && id <= head + steps; ++id) {
+            StakingVault.RedeemRequest memory request = vault.redeemRequest(id);
+            if (request.shares != 0) owed[uint160(request.owner) - 0xA000] = 1;
+        }
+        uint256[] memory balancesBefore = new uint256[](ACTORS);
+        for (uint256 i; i < ACTORS; ++i) balancesBefore[i] = pha.balanceOf(actors[i]);
+        vault.processRedeemQueue(steps);
+        for (uint256 i; i < ACTORS; ++i) {
+            if (owed[i] != 0) received[actors[i]] += pha.balanceOf(actors[i]) - balancesBefore[i];
+        }
+    }
+
+    function allocate(uint256 poolSeed, uint256 fraction) external {
+        uint256 amount = vault.availableLiquidity() * bound(fraction, 1, 100) / 100;
+        if (amount == 0) return;
+        vm.prank(MANAGER);
+        vault.allocate(poolIds[poolSeed % 2], amount);
+    }
+
+    function unbond(uint256 poolSeed, uint256 fraction) external {
+        uint256 id = poolIds[poolSeed % 2];
+        uint256 shares = hub.sharesOf(id, address(vault)) * bound(fraction, 1, 100) / 100;
+        if (shares == 0) return;
+        vm.prank(MANAGER);
+        vault.requestPoolWithdrawal(id, shares);
+    }
+
+    function forceUnbond(uint256 poolSeed) external {
+        vault.forceUnbond(poolIds[poolSeed % 2]);
+    }
+
+    function complete() external {
+        vault.completePoolWithdrawals();
+    }
+
+    function claimRewards() external {
+        vault.claimPoolRewards();
+    }
+
+    function earnFees(uint256 poolSeed, uint256 fee) external {
+        address worker = workers[poolSeed % 2];
+        uint256 id = poolIds[poolSeed % 2];
+        router.creditFees(worker, bound(fee, 0, 2_000 ether));
+        uint256 before = hub.pendingRewards(id, address(vault));
+        hub.harvest(worker);
+        vaultRewards += hub.pendingRewards(id, address(vault)) - before;
+    }
+
+    function slash(uint256 poolSeed) external {
+        router.slashForTimeout(workers[poolSeed % 2], 1, address(0xC0), address(0xE0));
+    }
+
+    function warp(uint256 by) external {
+        vm.warp(block.timestamp + bound(by, 1, 5 days));
+    }
+
+    function actorCount() external pure returns (uint256) {
+        return ACTORS;
+    }
+}
+
+contract StakingVaultInvariantTest is Test {
+    PhalaToken internal pha;
+    StakingHub internal hub;
+    StakingVault internal vault;
+    VaultHandler internal handler;
+
+    function setUp() public {
+        pha = new PhalaToken(address(this));
+        MockWorkerRegistry registry = new MockWorkerRegistry();
+        MockRouter router = new MockRouter(pha);
+        hub = new StakingHub(
+            pha,
+            IWorkerRegistry(address(registry)),
+            address(0x7EA5),
+            IStakingHub.Params({
+                minStakePerWorker: 1_000 ether,
+                unbondingPeriod: 7 days,
+                commissionChangeDelay: 2 days,
+                timeoutSlashBps: 500,
+                equivocationSlashBps: 3_000,
+                reporterShareBps: 1_000,
+                wrongedShareBps: 4_000,
+                minCommissionBps: 0,
+                maxCommissionBps: 5_000
+            }),
+            address(this)
+        );
+        router.setStaking(address(hub));
+        hub.setRouter(address(router));
+        vault = new StakingVault(pha, IStakingHub(address(hub)), address(0x3A4), address(this));
+        handler = new VaultHandler(pha, hub, vault, router, registry);
+        pha.transfer(address(handler), 100_000_000 ether);
+        targetContract(address(handler));
+    }
+
+    /// totalAssets equals idle PHA plus the value of every hub position and unbonding request the
+    /// vault owns, found by scanning the hub (independently of the vault's own bookkeeping).
+    function invariant_TotalAssetsIsIdlePlusAllocated() public view {
+        uint256 expected = pha.balanceOf(address(vault));
+        for (uint256 i; i < 2; ++i) {
+            expected += hub.positionValue(handler.poolIds(i), address(vault));
+        }
+        uint256 requests = hub.withdrawalCount();
+        for (uint256 id = 1; id <= requests; ++id) {
+            if (hub.withdrawalRequest(id).owner == address(vault)) expected += hub.withdrawalValue(id);
+        }
+        assertEq(vault.totalAssets(), expected, "totalAssets");
+    }
+
+    /// Shares never claim more PHA than the vault is worth, and escrowed shares match the queue.
+    function invariant_SharesBackedAndQueueEscrowed() public view {
+        assertLe(vault.convertToAssets(vault.totalSupply()), vault.totalAssets(), "claims <= assets");
+        assertEq(vault.balanceOf(address(vault)), vault.queuedShares(), "escrow");
+    }
+
+    /// Depositors together never get out (paid + still held) more than they put in plus rewards:
+    /// slashes and rounding only lower it.
+    function invariant_NoMoreOutThanInPlusRewards() public view {
+        uint256 out = vault.convertToAssets(vault.balanceOf(address(vault)));
+        uint256 deposited;
+        for (uint256 i; i < handler.actorCount(); ++i) {
+            address actor = handler.actors(i);
+            out += handler.received(actor) + vault.convertToAssets(vault.balanceOf(actor));
+            deposited += handler.deposited(actor);
+        }
+        assertLe(out, deposited + handler.vaultRewards(), "out <= in + rewards");
+    }
+
+    /// PHA held by the hub covers every claim on the vault's pools.
+    function invariant_HubHoldsClaims() public view {
+        uint256 claims;
+        for (uint256 i; i < 2; ++i) {
+            IStakingHub.Pool memory p = hub.poolState(handler.poolIds(i));
+            claims += p.activeStake + p.unbondingStake + p.commissionAccrued
+                + hub.pendingRewards(handler.poolIds(i), address(vault));
+        }
+        assertGe(pha.balanceOf(address(hub)), claims, "hub solvent");
+    }
+}

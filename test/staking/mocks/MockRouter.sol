@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IWorkerStaking} from "../../../contracts/interfaces/IWorkerStaking.sol";
+
+/// @notice Stand-in for the AgentRouter's staking seam: holds credited worker fees, hands them to the
+/// staking contract through collectWorkerFees, and forwards slashes as the router would.
+contract MockRouter {
+    IERC20 public immutable pha;
+    address public staking;
+    mapping(address worker => uint256) public workerFees;
+
+    error NotStaking(address caller);
+
+    constructor(IERC20 pha_) {
+        pha = pha_;
+    }
+
+    function setStaking(address staking_) external {
+        staking = staking_;
+    }
+
+    /// @notice Pulls `amount` PHA from the caller as fees earned by `worker`.
+    function creditFees(address worker, uint256 amount) external {
+        pha.transferFrom(msg.sender, address(this), amount);
+        workerFees[worker] += amount;
+    }
+
+    function collectWorkerFees(address worker) external returns (uint256 amount) {
+        if (msg.sender != staking) revert NotStaking(msg.sender);
+        amount = workerFees[worker];
+        workerFees[worker] = 0;
+        if (amount != 0) pha.transfer(msg.sender, amount);
+    }
+
+    function slashForTimeout(address worker, uint256 requestId, address wronged, address reporter)
+        external
+        returns (uint256)
+    {
+        return IWorkerStaking(staking).slashForTimeout(worker, requestId, wronged, reporter);
+    }
+
+    function slashForEquivocation(address worker, uint256 requestId, address reporter) external returns (uint256) {
+        return IWorkerStaking(staking).slashForEquivocation(worker, requestId, reporter);
+    }
+}
