@@ -69,8 +69,9 @@ export class Watcher {
       const to = Math.min(head.number, from + this.range - 1);
       const events = await this.chain.routerEvents(from, to);
       const found = events.requests.length + events.settlements.length;
-      if (found > TARGET_EVENTS_PER_SCAN) this.range = Math.max(1, Math.floor(this.range / 2));
-      else if (found < TARGET_EVENTS_PER_SCAN / 4) this.range = Math.min(this.options.maxLogRange, this.range * 2);
+      // Size the next range from this one's event density; grow geometrically through empty stretches.
+      const next = found === 0 ? this.range * 2 : Math.floor(((to - from + 1) * TARGET_EVENTS_PER_SCAN) / found);
+      this.range = Math.max(1, Math.min(this.options.maxLogRange, next));
       const end = to === head.number ? head : await this.chain.block(to);
       if (!end) break;
       const blocks = new Map<number, string>([[end.number, end.hash]]);

@@ -27,7 +27,7 @@ const PER_TX = 50;
 const BLOCK_TIME_S = 1;
 const GAS_LIMIT = 300_000_000;
 const CONFIRMATIONS = 1;
-const BRIDGE_V8_FLAGS = ["--max-semi-space-size=4", "--max-old-space-size=192"];
+const BRIDGE_V8_FLAGS = ["--max-semi-space-size=4", "--max-old-space-size=96"];
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -165,6 +165,8 @@ async function memory(): Promise<void> {
       dbPath: join(dir, "bridge.sqlite"),
       confirmations: 0,
       pollIntervalMs: 100,
+      // Blocks here hold 250 requests each: bound one eth_getLogs answer to ~2000 events (README).
+      maxLogRange: 8,
       dispatch: { timeoutMs: 500, backoffBaseMs: 1_000, backoffMaxMs: 10_000 },
       http: { port },
       logLevel: "warn",
