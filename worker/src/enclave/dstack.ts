@@ -1,11 +1,11 @@
 import dcap from "@phala/dcap-qvl";
 import { DstackClient } from "@phala/dstack-sdk";
-import { Wallet, getBytes, hexlify, type TypedDataDomain, type TypedDataField } from "ethers";
-import { provisionFromGatekeepers, type Provisioned } from "../../../gatekeeper/client.js";
+import { Wallet, getBytes, hexlify } from "ethers";
 import { measurementOf } from "../../../attestation/measurement.js";
 import { reportDataField, reportDataFor } from "../../../protocol/attestation.js";
 import { EnclaveError } from "../errors.js";
-import type { Attestation, Enclave, GatekeeperProvisioning } from "./enclave.js";
+import type { Attestation } from "./enclave.js";
+import { KeyHoldingEnclave } from "./key-holder.js";
 
 export interface DstackEnclaveOptions {
   /** Guest agent endpoint (unix socket path or http URL); the SDK discovers the socket when omitted. */
@@ -19,14 +19,13 @@ export interface DstackEnclaveOptions {
  * identity, so it is deterministic for this runtime and never exists outside the CVM; the quote's
  * report data binds that key to a chain and WorkerRegistry.
  */
-export class DstackEnclave implements Enclave {
+export class DstackEnclave extends KeyHoldingEnclave {
   readonly simulated = false;
-  readonly #wallet: Wallet;
   readonly #client: DstackClient;
 
   private constructor(client: DstackClient, wallet: Wallet) {
+    super(wallet);
     this.#client = client;
-    this.#wallet = wallet;
   }
 
   static async create(options: DstackEnclaveOptions): Promise<DstackEnclave> {
@@ -44,27 +43,6 @@ export class DstackEnclave implements Enclave {
     }
     if (key.length !== 32) throw new EnclaveError(`dstack returned a ${key.length}-byte key, expected 32`);
     return new DstackEnclave(client, new Wallet(hexlify(key)));
-  }
-
-  get address(): string {
-    return this.#wallet.address;
-  }
-
-  get publicKey(): string {
-    return this.#wallet.signingKey.publicKey;
-  }
-
-  signTypedData(
-    domain: TypedDataDomain,
-    types: Record<string, TypedDataField[]>,
-    value: Record<string, unknown>,
-  ): Promise<string> {
-    return this.#wallet.signTypedData(domain, types, value);
-  }
-
-  async provisionFromGatekeepers(request: GatekeeperProvisioning): Promise<Provisioned> {
-    const { simulated, evidence } = await this.attest(request.chainId, request.workerRegistry);
-    return provisionFromGatekeepers({ ...request, enclavePrivateKey: this.#wallet.privateKey, attestation: { simulated, evidence } });
   }
 
   async attest(chainId: bigint, workerRegistry: string): Promise<Attestation> {
