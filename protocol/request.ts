@@ -1,4 +1,4 @@
-import { AbiCoder, keccak256 } from "ethers";
+import { keccak_256 } from "@noble/hashes/sha3";
 
 /** The on-chain AgentRequest struct (contracts/interfaces/IAgentRouter.sol), with bigint numbers. */
 export interface AgentRequest {
@@ -21,7 +21,8 @@ export interface AgentRequest {
 export const AGENT_REQUEST_TUPLE =
   "tuple(uint256 id,uint256 agentId,address consumer,uint64 accountId,address worker,uint32 agentVersion,uint32 keyEpoch,uint32 callbackGasLimit,address agentOwner,uint96 agentPrice,uint96 maxFee,uint64 deadline,bytes32 codeHash,bytes32 inputHash)";
 
-const FIELDS: (keyof AgentRequest)[] = [
+/** AgentRequest's fields in struct (ABI) order. */
+export const AGENT_REQUEST_FIELDS: readonly (keyof AgentRequest)[] = [
   "id",
   "agentId",
   "consumer",
@@ -38,9 +39,28 @@ const FIELDS: (keyof AgentRequest)[] = [
   "inputHash",
 ];
 
+const WORD_HEX = 64;
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+/**
+ * abi.encode(request) as hex without 0x: the struct is static, so its encoding is its 14 fields as
+ * 32-byte words. Built by hand because the bridge and the worker encode every request they handle.
+ */
+export function encodeAgentRequest(request: AgentRequest): string {
+  return AGENT_REQUEST_FIELDS.map((field) => {
+    const value = request[field];
+    if (typeof value === "bigint") {
+      if (value < 0n || value > MAX_UINT256) throw new RangeError(`request.${field} is out of range`);
+      return value.toString(16).padStart(WORD_HEX, "0");
+    }
+    if (!/^0x[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$/.test(value)) throw new TypeError(`request.${field} is not an address or bytes32`);
+    return value.slice(2).toLowerCase().padStart(WORD_HEX, "0");
+  }).join("");
+}
+
 /** keccak256(abi.encode(request)): the commitment the router stores and the worker signs. */
 export function requestHash(request: AgentRequest): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode([AGENT_REQUEST_TUPLE], [FIELDS.map((f) => request[f])]));
+  return `0x${Buffer.from(keccak_256(Buffer.from(encodeAgentRequest(request), "hex"))).toString("hex")}`;
 }
 
 /** Converts an ethers Result / plain object (numbers as bigint, number or decimal string) into an AgentRequest. */
@@ -67,5 +87,5 @@ export function toAgentRequest(value: Record<string, unknown>): AgentRequest {
 
 /** JSON form (numbers as decimal strings) for HTTP between bridge and worker. */
 export function agentRequestToJson(request: AgentRequest): Record<keyof AgentRequest, string> {
-  return Object.fromEntries(FIELDS.map((f) => [f, String(request[f])])) as Record<keyof AgentRequest, string>;
+  return Object.fromEntries(AGENT_REQUEST_FIELDS.map((f) => [f, String(request[f])])) as Record<keyof AgentRequest, string>;
 }

@@ -1,12 +1,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { secp256k1 } from "@noble/curves/secp256k1";
 import { Wallet, hexlify, keccak256, toUtf8Bytes, toUtf8String } from "ethers";
-import { FULFILLMENT_TYPES, routerDomain } from "../../protocol/fulfillment.js";
+import { FulfillmentDigester, routerDomain } from "../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
 import { ExecuteRequest, type ExecuteResponse } from "../../protocol/worker-api.js";
-
-const TYPES = { Fulfillment: [...FULFILLMENT_TYPES.Fulfillment] };
 
 export interface FakeWorkerOptions {
   /** Enclave key the answers are signed with. */
@@ -32,6 +31,22 @@ export class FakeWorker {
     this.address = new Wallet(options.key).address;
   }
 
+  private readonly digesters = new Map<string, FulfillmentDigester>();
+
+  private digester(chainId: bigint, router: string): FulfillmentDigester {
+    const key = `${chainId}:${router}`;
+    let digester = this.digesters.get(key);
+    if (!digester) this.digesters.set(key, (digester = new FulfillmentDigester(routerDomain(chainId, router))));
+    return digester;
+  }
+
+  private sign(digest: Uint8Array): string {
+    const key = Buffer.from((this.options.signWith ?? this.options.key).slice(2), "hex");
+    const { r, s, recovery } = secp256k1.sign(digest, key, { lowS: true });
+    const word = (value: bigint) => value.toString(16).padStart(64, "0");
+    return `0x${word(r)}${word(s)}${(27 + recovery).toString(16)}`;
+  }
+
   async answer(body: ExecuteRequest): Promise<ExecuteResponse> {
     const request = toAgentRequest(body.request);
     const output = hexlify(toUtf8Bytes(`echo:${toUtf8String(body.input)}`));
@@ -43,8 +58,7 @@ export class FakeWorker {
       subAgentIds: [] as bigint[],
       worker: this.address,
     };
-    const signer = new Wallet(this.options.signWith ?? this.options.key);
-    const signature = await signer.signTypedData(routerDomain(BigInt(body.chainId), body.router), TYPES, message);
+    const signature = this.sign(this.digester(BigInt(body.chainId), body.router).digest(message));
     return {
       simulated: true,
       worker: this.address,

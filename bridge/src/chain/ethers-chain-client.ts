@@ -1,8 +1,10 @@
-import { Interface, Transaction, Wallet, getAddress, keccak256, type Log } from "ethers";
+import { Interface, Wallet, getAddress, keccak256, type Log } from "ethers";
 import type { AgentRequest } from "../../../protocol/request.js";
 import { RpcError, SimulationError, errorMessage } from "../errors.js";
 import type { ObservedRequest, ObservedSettlement } from "../store/store.js";
 import type { BlockHeader, ChainClient, Fulfillment, TxReceipt, TxRequest } from "./chain-client.js";
+import { Eip1559Signer } from "./eip1559-signer.js";
+import { encodeFulfillBatchCalldata } from "./fulfill-calldata.js";
 import { ROUTER_ABI, WORKER_REGISTRY_ABI } from "./router-abi.js";
 
 export interface EthersChainClientOptions {
@@ -78,6 +80,8 @@ export class EthersChainClient implements ChainClient {
   private readonly registryIface = new Interface(WORKER_REGISTRY_ABI);
   private readonly topics: { requested: string; fulfilled: string; timedOut: string; skipped: string };
   private cachedChainId?: bigint;
+  private signer?: Eip1559Signer;
+  private readonly fulfillBatchSelector: string;
 
   constructor(options: EthersChainClientOptions) {
     this.rpcUrl = options.rpcUrl;
@@ -93,6 +97,7 @@ export class EthersChainClient implements ChainClient {
       skipped: this.iface.getEvent("FulfillmentSkipped")!.topicHash,
     };
     this.registry = options.workerRegistry;
+    this.fulfillBatchSelector = this.iface.getFunction("fulfillBatch")!.selector;
   }
 
   /**
@@ -200,7 +205,7 @@ export class EthersChainClient implements ChainClient {
   }
 
   encodeFulfillBatch(fulfillments: Fulfillment[]): string {
-    return this.iface.encodeFunctionData("fulfillBatch", [fulfillments]);
+    return encodeFulfillBatchCalldata(this.fulfillBatchSelector, fulfillments);
   }
 
   encodeTimeout(request: AgentRequest): string {
@@ -269,17 +274,8 @@ export class EthersChainClient implements ChainClient {
   }
 
   async sign(tx: TxRequest): Promise<{ hash: string; raw: string }> {
-    const raw = await this.wallet.signTransaction({
-      type: 2,
-      chainId: await this.chainId(),
-      to: tx.to,
-      data: tx.data,
-      nonce: tx.nonce,
-      gasLimit: tx.gasLimit,
-      maxFeePerGas: tx.maxFeePerGas,
-      maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
-    });
-    return { hash: Transaction.from(raw).hash!, raw };
+    this.signer ??= new Eip1559Signer(this.wallet.privateKey, await this.chainId());
+    return this.signer.sign(tx);
   }
 
   async broadcast(raw: string): Promise<void> {
