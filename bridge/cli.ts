@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import "./v8-memory.js";
 import { Command, InvalidArgumentError } from "commander";
 import { Bridge } from "./src/bridge.js";
 import { loadConfig, type BridgeConfig } from "./src/config.js";

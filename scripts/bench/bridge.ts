@@ -1,12 +1,15 @@
 /**
- * Bridge benchmark (npm run bench:bridge). Prints:
+ * Bridge benchmark (npm run bench:bridge [throughput|memory]). Every party runs in its own process,
+ * as in production: anvil, the bridge (`bridge start`, the CLI operators run), a trivial echo
+ * worker, and the load producer. Prints:
  *  1. sustained end-to-end requests/s and p50/p99 latency (blocks after confirmation) on anvil with
- *     1 s interval mining, a trivial echo agent (in-process fake worker) and confirmations = 1;
- *  2. RSS of a bridge process (`bridge start`, alone in a child process) holding 100k pending
- *     requests: 100k AgentRequested events on anvil whose assigned worker never answers.
- * Env: BENCH_RATE (requests/s offered, default 400), BENCH_SECONDS (default 20), BENCH_PENDING (100000).
+ *     1 s interval mining and confirmations = 1, plus the bridge's CPU time and memory;
+ *  2. RSS of the bridge holding 100k pending requests: 100k AgentRequested events on anvil whose
+ *     assigned worker never answers.
+ * Env: BENCH_RATE (requests/s offered, default 500), BENCH_SECONDS (default 20), BENCH_PENDING (100000),
+ * BENCH_BRIDGE_NODE_ARGS (extra node arguments for the bridge process, e.g. --cpu-prof).
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,38 +18,87 @@ import { Interface, NonceManager, Wallet, type Contract } from "ethers";
 import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
 import { deployStack, waitMined } from "../../bridge/dev/deploy.js";
 import { freePort, startLocalNode } from "../../bridge/dev/local-node.js";
-import { Bridge } from "../../bridge/src/bridge.js";
 import { ROUTER_ABI } from "../../bridge/src/chain/router-abi.js";
-import { parseConfig } from "../../bridge/src/config.js";
-import { createLogger } from "../../bridge/src/logger.js";
+import type { BridgeConfigInput } from "../../bridge/src/config.js";
 
-const RATE = Number(process.env.BENCH_RATE ?? 400);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const PENDING = Number(process.env.BENCH_PENDING ?? 100_000);
+/** Extra node arguments for the bridge process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const NODE_ARGS = (process.env.BENCH_BRIDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const PER_TX = 50;
 const BLOCK_TIME_S = 1;
 const GAS_LIMIT = 300_000_000;
 const CONFIRMATIONS = 1;
-const BRIDGE_V8_FLAGS = ["--max-semi-space-size=4", "--max-old-space-size=96"];
+const DRAIN_TIMEOUT_S = 120;
+/** Linux reports process CPU time in clock ticks of 1/100 s (sysconf(_SC_CLK_TCK) on x86-64 and arm64). */
+const CLOCK_TICKS_PER_S = 100;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
+interface BridgeStatus {
+  requests: Record<string, number>;
+  transactions: { count: number; gasUsed: string };
+}
+
+function procStatus(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/** User + system CPU seconds a process has used (/proc/<pid>/stat fields 14 and 15). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+/** `bridge start` in a child process, exactly as `npm run bridge` runs it (no extra V8 flags). */
+async function startBridge(dir: string, config: BridgeConfigInput) {
+  const port = await freePort();
+  const configPath = join(dir, "bridge.json");
+  writeFileSync(configPath, JSON.stringify({ ...config, http: { port } }));
+  const child = spawn(process.execPath, [...process.execArgv, ...NODE_ARGS, "bridge/cli.ts", "--config", configPath, "start"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const status = async () => (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as BridgeStatus;
+  for (let started = Date.now(); ; await sleep(100)) {
+    if (await status().then(() => true, () => false)) break;
+    if (Date.now() - started > 30_000) throw new Error("bridge did not start");
+  }
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await new Promise((resolve) => child.once("exit", resolve));
+  };
+  return { child, pid: child.pid!, port, status, stop };
+}
+
+function waitForLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8");
+      if (text.includes("\n")) resolve(text.split("\n")[0]!);
+    });
+    child.once("exit", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited with ${code} before printing`)));
+  });
+}
+
 async function throughput(): Promise<void> {
   const node = await startLocalNode({ gasLimit: GAS_LIMIT });
-  // The worker runs in its own process, as in production (and so its signing uses the other core).
   const workerKey = Wallet.createRandom().privateKey;
   const workerPort = await freePort();
   const worker = spawn(process.execPath, [...process.execArgv, "bridge/dev/fake-worker-main.ts"], {
     env: { ...process.env, FAKE_WORKER_KEY: workerKey, FAKE_WORKER_PORT: String(workerPort) },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  await new Promise((resolve) => worker.stdout!.once("data", resolve));
+  await waitForLine(worker);
   const stack = await deployStack(node.url, [{ key: workerKey, endpoint: `http://127.0.0.1:${workerPort}` }], { requestTimeout: 600 });
   await node.rpc("evm_setIntervalMining", [BLOCK_TIME_S]);
   await node.rpc("evm_setAutomine", [false]);
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-"));
-  const config = parseConfig({
+  const bridge = await startBridge(dir, {
     rpcUrl: node.url,
     router: stack.addresses.router,
     workerRegistry: stack.addresses.workerRegistry,
@@ -56,38 +108,40 @@ async function throughput(): Promise<void> {
     pollIntervalMs: 100,
     dispatch: { concurrency: 256 },
     submit: { maxBatchSize: 200, maxInFlight: 16 },
-    http: { enabled: false },
-    logLevel: "silent",
+    logLevel: "warn",
   });
-  const bridge = await Bridge.create(config, { logger: createLogger("silent") });
-  await bridge.start();
+  const cpuBefore = cpuSeconds(bridge.pid);
 
-  // A second funded account produces the load, so its nonces never race the deployer's.
-  const producer = new NonceManager(new Wallet(devKey(DEV_ROLES.operator), stack.provider));
-  const requester = stack.requester.connect(producer) as Contract;
-  const total = RATE * SECONDS;
-  const txs = total / PER_TX;
-  const interval = 1000 / (RATE / PER_TX);
+  const producer = spawn(process.execPath, [...process.execArgv, "scripts/bench/load-producer.ts"], {
+    env: {
+      ...process.env,
+      LOAD_RPC_URL: node.url,
+      LOAD_REQUESTER: stack.addresses.requester!,
+      // A second funded account produces the load, so its nonces never race the deployer's.
+      LOAD_KEY: devKey(DEV_ROLES.operator),
+      LOAD_RATE: String(RATE),
+      LOAD_SECONDS: String(SECONDS),
+      LOAD_PER_TX: String(PER_TX),
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const started = Date.now();
-  const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < txs; i++) {
-    const due = started + i * interval;
-    if (due > Date.now()) await sleep(due - Date.now());
-    sends.push(requester.getFunction("requestMany")(`b${i}-`, PER_TX, { gasLimit: 30_000_000 }));
-  }
-  await Promise.all(sends);
-  const offeredFor = (Date.now() - started) / 1000;
+  let peak = 0;
+  const offered = JSON.parse(await waitForLine(producer)) as { requests: number; seconds: number };
+  let status: BridgeStatus;
   for (;;) {
-    const counts = bridge.store.counts();
-    if (counts.fulfilled >= total) break;
-    if (process.env.BENCH_VERBOSE && Date.now() % 1000 < 200) console.log(JSON.stringify(counts), bridge.store.pendingTxs().length);
-    if (Date.now() - started > (SECONDS + 120) * 1000) {
-      console.log("bench: gave up waiting", counts);
+    status = await bridge.status();
+    peak = Math.max(peak, procStatus(bridge.pid).rss);
+    if ((status.requests.fulfilled ?? 0) >= offered.requests) break;
+    if (Date.now() - started > (SECONDS + DRAIN_TIMEOUT_S) * 1000) {
+      console.log("bench: gave up waiting", status.requests);
       break;
     }
     await sleep(200);
   }
   const finished = Date.now();
+  const cpu = cpuSeconds(bridge.pid) - cpuBefore;
+  const memory = procStatus(bridge.pid);
 
   const iface = new Interface(ROUTER_ABI);
   const logs = await stack.provider.getLogs({ address: stack.addresses.router, fromBlock: 0, toBlock: "latest" });
@@ -112,26 +166,21 @@ async function throughput(): Promise<void> {
   }
   latencies.sort((a, b) => a - b);
   const blocks = lastFulfilBlock - firstRequestBlock + 1;
-  const stats = bridge.store.txStats();
+  const txs = status.transactions;
   console.log(`\n== end-to-end throughput (anvil, ${BLOCK_TIME_S}s interval mining, block gas limit ${GAS_LIMIT}, confirmations ${CONFIRMATIONS}) ==`);
-  console.log(`offered         ${total} requests in ${offeredFor.toFixed(1)} s (${(total / offeredFor).toFixed(0)}/s, ${PER_TX} per requestMany tx)`);
+  console.log(`offered         ${offered.requests} requests in ${offered.seconds.toFixed(1)} s (${(offered.requests / offered.seconds).toFixed(0)}/s, ${PER_TX} per requestMany tx, producer in its own process)`);
   console.log(`fulfilled       ${latencies.length} of ${requestBlock.size} requested (each exactly once: ${[...requestBlock.keys()].every((id) => fulfilments.get(id) === 1)})`);
-  console.log(`sustained       ${(latencies.length / ((finished - started) / 1000)).toFixed(0)} requests/s wall clock; ${(latencies.length / (blocks * BLOCK_TIME_S)).toFixed(0)} requests/s over chain time (${blocks} blocks from first request to last fulfilment)`);
+  console.log(`sustained       ${(latencies.length / ((finished - started) / 1000)).toFixed(0)} requests/s wall clock from first request to last fulfilment; ${(latencies.length / (blocks * BLOCK_TIME_S)).toFixed(0)} requests/s over chain time (${blocks} blocks)`);
   console.log(`latency         p50 ${percentile(latencies, 50)} blocks, p99 ${percentile(latencies, 99)} blocks after confirmation (max ${latencies.at(-1)})`);
-  console.log(`bridge txs      ${stats.count} (${(latencies.length / Math.max(1, stats.count)).toFixed(1)} fulfilments per tx), gas ${stats.gasUsed} (${(Number(stats.gasUsed) / Math.max(1, latencies.length)).toFixed(0)} per fulfilment)`);
-  console.log(`bench RSS       ${mb(process.memoryUsage().rss)} (bridge + load producer in one process; see the memory section for the bridge alone)`);
+  console.log(`bridge txs      ${txs.count} (${(latencies.length / Math.max(1, txs.count)).toFixed(1)} fulfilments per tx), gas ${txs.gasUsed} (${(Number(txs.gasUsed) / Math.max(1, latencies.length)).toFixed(0)} per fulfilment)`);
+  console.log(`bridge CPU      ${cpu.toFixed(1)} s for ${latencies.length} requests (${((cpu * 1000) / Math.max(1, latencies.length)).toFixed(2)} ms per request, ${((cpu / ((finished - started) / 1000)) * 100).toFixed(0)}% of one core)`);
+  console.log(`bridge RSS      ${mb(memory.rss)} at the end, ${mb(Math.max(peak, memory.peak))} peak (VmHWM)`);
 
   await bridge.stop();
   worker.kill("SIGTERM");
   stack.provider.destroy();
   await node.stop();
   rmSync(dir, { recursive: true, force: true });
-}
-
-function procStatus(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
 }
 
 /** Bridge alone in a child process (`bridge start`), 100k requests on anvil, worker unreachable: all stay pending. */
@@ -149,45 +198,30 @@ async function memory(): Promise<void> {
     for (let j = i; j < Math.min(i + chunk, PENDING / perTx); j++) sends.push(requester.getFunction("requestMany")(`m${j}-`, perTx, { gasLimit: 29_000_000 }));
     await Promise.all((await Promise.all(sends)).map((tx) => waitMined(stack.provider, tx.hash)));
   }
-  console.log(`\n== memory with ${PENDING} pending requests (bridge alone in a child process, ${BRIDGE_V8_FLAGS.join(" ")}; assigned worker unreachable) ==`);
+  console.log(`\n== memory with ${PENDING} pending requests (bridge alone in a child process, no V8 flags; assigned worker unreachable) ==`);
   console.log(`chain           ${PENDING} requests created on anvil in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-mem-"));
-  const port = await freePort();
-  const configPath = join(dir, "bridge.json");
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      rpcUrl: node.url,
-      router: stack.addresses.router,
-      workerRegistry: stack.addresses.workerRegistry,
-      privateKey: devKey(DEV_ROLES.bridge),
-      dbPath: join(dir, "bridge.sqlite"),
-      confirmations: 0,
-      pollIntervalMs: 100,
-      // Blocks here hold 250 requests each: bound one eth_getLogs answer to ~2000 events (README).
-      maxLogRange: 8,
-      dispatch: { timeoutMs: 500, backoffBaseMs: 1_000, backoffMaxMs: 10_000 },
-      http: { port },
-      logLevel: "warn",
-    }),
-  );
-  // The V8 flags `npm run bridge` sets (bridge/README.md): V8 otherwise grows its young generation
-  // to 3 x 64 MB on a machine with free memory and never gives it back.
-  const child = spawn(process.execPath, [...process.execArgv, ...BRIDGE_V8_FLAGS, "bridge/cli.ts", "--config", configPath, "start"], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
   const ingestStart = Date.now();
-  let status: { requests: Record<string, number> } | undefined;
+  const bridge = await startBridge(dir, {
+    rpcUrl: node.url,
+    router: stack.addresses.router,
+    workerRegistry: stack.addresses.workerRegistry,
+    privateKey: devKey(DEV_ROLES.bridge),
+    dbPath: join(dir, "bridge.sqlite"),
+    confirmations: 0,
+    pollIntervalMs: 100,
+    // Blocks here hold 250 requests each: bound one eth_getLogs answer to ~2000 events (README).
+    maxLogRange: 8,
+    dispatch: { timeoutMs: 500, backoffBaseMs: 1_000, backoffMaxMs: 10_000 },
+    logLevel: "warn",
+  });
+  let status: BridgeStatus | undefined;
   let peak = 0;
   for (;;) {
     await sleep(500);
-    try {
-      status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { requests: Record<string, number> };
-    } catch {
-      continue;
-    }
-    peak = Math.max(peak, procStatus(child.pid!).rss);
+    status = await bridge.status();
+    peak = Math.max(peak, procStatus(bridge.pid).rss);
     const { confirmed = 0, dispatched = 0 } = status.requests;
     if (confirmed + dispatched >= PENDING) break;
     if (Date.now() - ingestStart > 600_000) throw new Error(`bridge did not ingest ${PENDING} requests: ${JSON.stringify(status)}`);
@@ -196,15 +230,13 @@ async function memory(): Promise<void> {
   // Keep it running while dispatch retries cycle through the pending set.
   for (let i = 0; i < 30; i++) {
     await sleep(500);
-    peak = Math.max(peak, procStatus(child.pid!).rss);
-    if (process.env.BENCH_VERBOSE) console.log(procStatus(child.pid!), JSON.stringify(((await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { requests: unknown }).requests));
+    peak = Math.max(peak, procStatus(bridge.pid).rss);
   }
-  const final = procStatus(child.pid!);
+  const final = procStatus(bridge.pid);
   console.log(`ingested        ${PENDING} in ${ingest.toFixed(1)} s incl. start-up (${(PENDING / ingest).toFixed(0)}/s)`);
   console.log(`bridge RSS      ${mb(final.rss)} after 15 s of dispatch retries; peak ${mb(Math.max(peak, final.peak))} (VmHWM)`);
-  console.log(`store           ${JSON.stringify(status?.requests)}`);
-  child.kill("SIGTERM");
-  await new Promise((resolve) => child.once("exit", resolve));
+  console.log(`store           ${JSON.stringify((await bridge.status()).requests)}`);
+  await bridge.stop();
   stack.provider.destroy();
   await node.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_state ON requests (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS requests_block ON requests (block_number);
 CREATE INDEX IF NOT EXISTS requests_seen ON requests (block_number, block_hash) WHERE state = 'seen';
+-- The dispatcher's queue in its order: reads only the rows it returns, however many wait.
+CREATE INDEX IF NOT EXISTS requests_due ON requests (next_attempt_at, block_number, log_index) WHERE state IN ('confirmed', 'dispatched');
 CREATE INDEX IF NOT EXISTS requests_deadline ON requests (deadline) WHERE state IN ${UNSETTLED};
 CREATE TABLE IF NOT EXISTS txs (
   hash TEXT PRIMARY KEY,
@@ -354,7 +356,7 @@ export class SqliteStore implements BridgeStore {
 
   dueForDispatch(now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
     const rows = this.sql(
-      `SELECT * FROM requests WHERE state IN ('confirmed', 'dispatched') AND next_attempt_at <= ?
+      `SELECT * FROM requests INDEXED BY requests_due WHERE state IN ('confirmed', 'dispatched') AND next_attempt_at <= ?
        ORDER BY next_attempt_at, block_number, log_index LIMIT ?`,
     ).all(now, limit + exclude.size) as unknown as RequestRow[];
     return rows.filter((r) => !exclude.has(r.id)).slice(0, limit).map(toRecord);
