@@ -6,7 +6,7 @@
  *     1 s interval mining and confirmations = 1, plus the bridge's CPU time and memory;
  *  2. RSS of the bridge holding 100k pending requests: 100k AgentRequested events on anvil whose
  *     assigned worker never answers.
- * Env: BENCH_RATE (requests/s offered, default 500), BENCH_SECONDS (default 20), BENCH_PENDING (100000),
+ * Env: BENCH_RATE (requests/s offered, default 400), BENCH_SECONDS (default 20), BENCH_PENDING (100000),
  * BENCH_BRIDGE_NODE_ARGS (extra node arguments for the bridge process, e.g. --cpu-prof).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -21,7 +21,7 @@ import { freePort, startLocalNode } from "../../bridge/dev/local-node.js";
 import { ROUTER_ABI } from "../../bridge/src/chain/router-abi.js";
 import type { BridgeConfigInput } from "../../bridge/src/config.js";
 
-const RATE = Number(process.env.BENCH_RATE ?? 500);
+const RATE = Number(process.env.BENCH_RATE ?? 400);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const PENDING = Number(process.env.BENCH_PENDING ?? 100_000);
 /** Extra node arguments for the bridge process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
@@ -148,7 +148,9 @@ async function throughput(): Promise<void> {
   const requestBlock = new Map<bigint, number>();
   const latencies: number[] = [];
   const fulfilments = new Map<bigint, number>();
+  const fulfilledInBlock = new Map<number, number>();
   let firstRequestBlock = Infinity;
+  let lastRequestBlock = 0;
   let lastFulfilBlock = 0;
   for (const log of logs) {
     const parsed = iface.parseLog(log);
@@ -157,20 +159,27 @@ async function throughput(): Promise<void> {
     if (parsed.name === "AgentRequested") {
       requestBlock.set(id, log.blockNumber);
       firstRequestBlock = Math.min(firstRequestBlock, log.blockNumber);
+      lastRequestBlock = Math.max(lastRequestBlock, log.blockNumber);
     }
     if (parsed.name === "RequestFulfilled") {
       fulfilments.set(id, (fulfilments.get(id) ?? 0) + 1);
       latencies.push(log.blockNumber - requestBlock.get(id)! - CONFIRMATIONS);
       lastFulfilBlock = Math.max(lastFulfilBlock, log.blockNumber);
+      fulfilledInBlock.set(log.blockNumber, (fulfilledInBlock.get(log.blockNumber) ?? 0) + 1);
     }
   }
   latencies.sort((a, b) => a - b);
   const blocks = lastFulfilBlock - firstRequestBlock + 1;
+  // Steady state: blocks while requests kept arriving, after the first ones could be answered.
+  const steadyFrom = firstRequestBlock + CONFIRMATIONS + 1;
+  let steadyFulfilled = 0;
+  for (let block = steadyFrom; block <= lastRequestBlock; block++) steadyFulfilled += fulfilledInBlock.get(block) ?? 0;
+  const steadyBlocks = Math.max(1, lastRequestBlock - steadyFrom + 1);
   const txs = status.transactions;
   console.log(`\n== end-to-end throughput (anvil, ${BLOCK_TIME_S}s interval mining, block gas limit ${GAS_LIMIT}, confirmations ${CONFIRMATIONS}) ==`);
   console.log(`offered         ${offered.requests} requests in ${offered.seconds.toFixed(1)} s (${(offered.requests / offered.seconds).toFixed(0)}/s, ${PER_TX} per requestMany tx, producer in its own process)`);
   console.log(`fulfilled       ${latencies.length} of ${requestBlock.size} requested (each exactly once: ${[...requestBlock.keys()].every((id) => fulfilments.get(id) === 1)})`);
-  console.log(`sustained       ${(latencies.length / ((finished - started) / 1000)).toFixed(0)} requests/s wall clock from first request to last fulfilment; ${(latencies.length / (blocks * BLOCK_TIME_S)).toFixed(0)} requests/s over chain time (${blocks} blocks)`);
+  console.log(`sustained       ${(steadyFulfilled / (steadyBlocks * BLOCK_TIME_S)).toFixed(0)} requests/s in steady state (blocks ${steadyFrom}-${lastRequestBlock}, while load arrived); ${(latencies.length / ((finished - started) / 1000)).toFixed(0)}/s wall clock and ${(latencies.length / (blocks * BLOCK_TIME_S)).toFixed(0)}/s chain time from first request to last fulfilment (${blocks} blocks)`);
   console.log(`latency         p50 ${percentile(latencies, 50)} blocks, p99 ${percentile(latencies, 99)} blocks after confirmation (max ${latencies.at(-1)})`);
   console.log(`bridge txs      ${txs.count} (${(latencies.length / Math.max(1, txs.count)).toFixed(1)} fulfilments per tx), gas ${txs.gasUsed} (${(Number(txs.gasUsed) / Math.max(1, latencies.length)).toFixed(0)} per fulfilment)`);
   console.log(`bridge CPU      ${cpu.toFixed(1)} s for ${latencies.length} requests (${((cpu * 1000) / Math.max(1, latencies.length)).toFixed(2)} ms per request, ${((cpu / ((finished - started) / 1000)) * 100).toFixed(0)}% of one core)`);
