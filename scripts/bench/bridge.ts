@@ -55,10 +55,19 @@ function cpuSeconds(pid: number): number {
 }
 
 /** `bridge start` in a child process, exactly as `npm run bridge` runs it (no extra V8 flags). */
-async function startBridge(dir: string, config: BridgeConfigInput) {
+async function startBridge(dir: string, rpcUrl: string, addresses: Record<string, string>, config: Partial<BridgeConfigInput>) {
   const port = await freePort();
   const configPath = join(dir, "bridge.json");
-  writeFileSync(configPath, JSON.stringify({ ...config, http: { port } }));
+  const base = {
+    rpcUrl,
+    router: addresses.router,
+    workerRegistry: addresses.workerRegistry,
+    privateKey: devKey(DEV_ROLES.bridge),
+    dbPath: join(dir, "bridge.sqlite"),
+    pollIntervalMs: 100,
+    logLevel: "warn",
+  };
+  writeFileSync(configPath, JSON.stringify({ ...base, ...config, http: { port } }));
   const child = spawn(process.execPath, [...process.execArgv, ...NODE_ARGS, "bridge/cli.ts", "--config", configPath, "start"], {
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -98,17 +107,10 @@ async function throughput(): Promise<void> {
   await node.rpc("evm_setIntervalMining", [BLOCK_TIME_S]);
   await node.rpc("evm_setAutomine", [false]);
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-"));
-  const bridge = await startBridge(dir, {
-    rpcUrl: node.url,
-    router: stack.addresses.router,
-    workerRegistry: stack.addresses.workerRegistry,
-    privateKey: devKey(DEV_ROLES.bridge),
-    dbPath: join(dir, "bridge.sqlite"),
+  const bridge = await startBridge(dir, node.url, stack.addresses, {
     confirmations: CONFIRMATIONS,
-    pollIntervalMs: 100,
     dispatch: { concurrency: 256 },
     submit: { maxBatchSize: 200, maxInFlight: 16 },
-    logLevel: "warn",
   });
   const cpuBefore = cpuSeconds(bridge.pid);
 
@@ -212,18 +214,11 @@ async function memory(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-mem-"));
   const ingestStart = Date.now();
-  const bridge = await startBridge(dir, {
-    rpcUrl: node.url,
-    router: stack.addresses.router,
-    workerRegistry: stack.addresses.workerRegistry,
-    privateKey: devKey(DEV_ROLES.bridge),
-    dbPath: join(dir, "bridge.sqlite"),
+  const bridge = await startBridge(dir, node.url, stack.addresses, {
     confirmations: 0,
-    pollIntervalMs: 100,
     // Blocks here hold 250 requests each: bound one eth_getLogs answer to ~2000 events (README).
     maxLogRange: 8,
     dispatch: { timeoutMs: 500, backoffBaseMs: 1_000, backoffMaxMs: 10_000 },
-    logLevel: "warn",
   });
   let status: BridgeStatus | undefined;
   let peak = 0;
