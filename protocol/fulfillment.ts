@@ -1,5 +1,5 @@
-import { keccak_256 } from "@noble/hashes/sha3";
 import { TypedDataEncoder, id, type TypedDataDomain } from "ethers";
+import { WORD_HEX, keccakHex, uintWord } from "./abi-words.js";
 
 /** EIP-712 domain of the AgentRouter (name/version are fixed in the contract). */
 export function routerDomain(chainId: bigint | number, router: string): TypedDataDomain {
@@ -34,22 +34,13 @@ export function fulfillmentDigest(domain: TypedDataDomain, message: FulfillmentM
 const FULFILLMENT_TYPEHASH = id(
   "Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,address worker)",
 ).slice(2);
-const WORD_HEX = 64;
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-
-function uintWord(value: bigint | number): string {
-  const big = BigInt(value);
-  if (big < 0n || big >= 1n << 256n) throw new RangeError(`${value} is not a uint256`);
-  return big.toString(16).padStart(WORD_HEX, "0");
-}
 
 function bytes32Word(value: string, name: string): string {
   if (!BYTES32.test(value)) throw new TypeError(`${name} is not a 0x-prefixed bytes32`);
   return value.slice(2);
 }
-
-const keccakHex = (hex: string) => keccak_256(Buffer.from(hex, "hex"));
 
 /**
  * The EIP-712 digest of Fulfillment messages under one router domain, hashed by hand: same result
@@ -66,7 +57,7 @@ export class FulfillmentDigester {
   digest(message: FulfillmentMessage): Uint8Array {
     if (!ADDRESS.test(message.worker)) throw new TypeError("worker is not a 0x-prefixed address");
     if (!Number.isInteger(message.status) || message.status < 0 || message.status > 0xffff) throw new RangeError(`status ${message.status} is not a uint16`);
-    const subAgents = Buffer.from(keccakHex(message.subAgentIds.map(uintWord).join(""))).toString("hex");
+    const subAgents = keccakHex(message.subAgentIds.map(uintWord).join(""));
     const struct = keccakHex(
       FULFILLMENT_TYPEHASH +
         uintWord(message.requestId) +
@@ -76,6 +67,6 @@ export class FulfillmentDigester {
         subAgents +
         message.worker.slice(2).toLowerCase().padStart(WORD_HEX, "0"),
     );
-    return keccakHex(this.prefix + Buffer.from(struct).toString("hex"));
+    return Buffer.from(keccakHex(this.prefix + struct), "hex");
   }
 }

@@ -1,4 +1,4 @@
-import { keccak_256 } from "@noble/hashes/sha3";
+import { WORD_HEX, keccakHex, uintWord } from "./abi-words.js";
 
 /** The on-chain AgentRequest struct (contracts/interfaces/IAgentRouter.sol), with bigint numbers. */
 export interface AgentRequest {
@@ -39,9 +39,6 @@ export const AGENT_REQUEST_FIELDS: readonly (keyof AgentRequest)[] = [
   "inputHash",
 ];
 
-const WORD_HEX = 64;
-const MAX_UINT256 = (1n << 256n) - 1n;
-
 /**
  * abi.encode(request) as hex without 0x: the struct is static, so its encoding is its 14 fields as
  * 32-byte words. Built by hand because the bridge and the worker encode every request they handle.
@@ -49,10 +46,7 @@ const MAX_UINT256 = (1n << 256n) - 1n;
 export function encodeAgentRequest(request: AgentRequest): string {
   return AGENT_REQUEST_FIELDS.map((field) => {
     const value = request[field];
-    if (typeof value === "bigint") {
-      if (value < 0n || value > MAX_UINT256) throw new RangeError(`request.${field} is out of range`);
-      return value.toString(16).padStart(WORD_HEX, "0");
-    }
+    if (typeof value === "bigint") return uintWord(value);
     if (!/^0x[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$/.test(value)) throw new TypeError(`request.${field} is not an address or bytes32`);
     return value.slice(2).toLowerCase().padStart(WORD_HEX, "0");
   }).join("");
@@ -60,7 +54,7 @@ export function encodeAgentRequest(request: AgentRequest): string {
 
 /** keccak256(abi.encode(request)): the commitment the router stores and the worker signs. */
 export function requestHash(request: AgentRequest): string {
-  return `0x${Buffer.from(keccak_256(Buffer.from(encodeAgentRequest(request), "hex"))).toString("hex")}`;
+  return `0x${keccakHex(encodeAgentRequest(request))}`;
 }
 
 /** Converts an ethers Result / plain object (numbers as bigint, number or decimal string) into an AgentRequest. */

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { Wallet, hexlify, keccak256, toUtf8Bytes, toUtf8String } from "ethers";
+import { uintWord } from "../../protocol/abi-words.js";
 import { FulfillmentDigester, routerDomain } from "../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
@@ -43,8 +44,7 @@ export class FakeWorker {
   private sign(digest: Uint8Array): string {
     const key = Buffer.from((this.options.signWith ?? this.options.key).slice(2), "hex");
     const { r, s, recovery } = secp256k1.sign(digest, key, { lowS: true });
-    const word = (value: bigint) => value.toString(16).padStart(64, "0");
-    return `0x${word(r)}${word(s)}${(27 + recovery).toString(16)}`;
+    return `0x${uintWord(r)}${uintWord(s)}${(27 + recovery).toString(16)}`;
   }
 
   async answer(body: ExecuteRequest): Promise<ExecuteResponse> {

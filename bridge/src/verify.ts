@@ -1,4 +1,4 @@
-import { keccak_256 } from "@noble/hashes/sha3";
+import { keccakHex } from "../../protocol/abi-words.js";
 import { ecrecover } from "../../protocol/ecrecover.js";
 import { FulfillmentDigester, routerDomain } from "../../protocol/fulfillment.js";
 import type { ExecuteResponse } from "../../protocol/worker-api.js";
@@ -24,7 +24,7 @@ export class AnswerVerifier {
     };
     if (BigInt(answer.requestId) !== record.id) fail(`answers request ${answer.requestId}`);
     if (answer.requestHash.toLowerCase() !== record.requestHash.toLowerCase()) fail("request hash differs from the on-chain request");
-    const outputHash = `0x${Buffer.from(keccak_256(Buffer.from(answer.output.slice(2), "hex"))).toString("hex")}`;
+    const outputHash = `0x${keccakHex(answer.output)}`;
     if (outputHash !== answer.outputHash.toLowerCase()) fail("outputHash is not keccak256(output)");
     const worker = record.request.worker.toLowerCase();
     let digest: Uint8Array;

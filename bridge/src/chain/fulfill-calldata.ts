@@ -1,14 +1,10 @@
+import { WORD_HEX, uintWord } from "../../../protocol/abi-words.js";
 import { AGENT_REQUEST_FIELDS, encodeAgentRequest } from "../../../protocol/request.js";
 import type { Fulfillment } from "./chain-client.js";
 
 const WORD_BYTES = 32;
-const WORD_HEX = 64;
 /** A Fulfillment's head: the static AgentRequest inline, status, then offsets of output, subAgentIds, signature. */
 const HEAD_WORDS = AGENT_REQUEST_FIELDS.length + 4;
-
-function uintWord(value: bigint | number): string {
-  return BigInt(value).toString(16).padStart(WORD_HEX, "0");
-}
 
 function hexBody(value: string): string {
   return value.startsWith("0x") ? value.slice(2) : value;
