@@ -10,7 +10,9 @@ const solcSettings = {
   version: SOLC_VERSION,
   path: require.resolve("solc/soljson.js"),
   settings: {
-    optimizer: { enabled: true, runs: 10_000 },
+    // 1,000 rather than more: the AgentRouter sits near the 24,576-byte code size limit (EIP-170);
+    // against 10,000 runs this costs its hot paths about 1% more gas (npm run bench:gas).
+    optimizer: { enabled: true, runs: 1_000 },
     evmVersion: "cancun",
   },
 };

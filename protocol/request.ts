@@ -16,10 +16,12 @@ export interface AgentRequest {
   deadline: bigint;
   codeHash: string;
   inputHash: string;
+  /** The router config version whose fee terms the request settles on. */
+  configVersion: bigint;
 }
 
 export const AGENT_REQUEST_TUPLE =
-  "tuple(uint256 id,uint256 agentId,address consumer,uint64 accountId,address worker,uint32 agentVersion,uint32 keyEpoch,uint32 callbackGasLimit,address agentOwner,uint96 agentPrice,uint96 maxFee,uint64 deadline,bytes32 codeHash,bytes32 inputHash)";
+  "tuple(uint256 id,uint256 agentId,address consumer,uint64 accountId,address worker,uint32 agentVersion,uint32 keyEpoch,uint32 callbackGasLimit,address agentOwner,uint96 agentPrice,uint96 maxFee,uint64 deadline,bytes32 codeHash,bytes32 inputHash,uint16 configVersion)";
 
 /** AgentRequest's fields in struct (ABI) order. */
 export const AGENT_REQUEST_FIELDS: readonly (keyof AgentRequest)[] = [
@@ -37,10 +39,11 @@ export const AGENT_REQUEST_FIELDS: readonly (keyof AgentRequest)[] = [
   "deadline",
   "codeHash",
   "inputHash",
+  "configVersion",
 ];
 
 /**
- * abi.encode(request) as hex without 0x: the struct is static, so its encoding is its 14 fields as
+ * abi.encode(request) as hex without 0x: the struct is static, so its encoding is its 15 fields as
  * 32-byte words. Built by hand because the bridge and the worker encode every request they handle.
  */
 export function encodeAgentRequest(request: AgentRequest): string {
@@ -76,6 +79,7 @@ export function toAgentRequest(value: Record<string, unknown>): AgentRequest {
     deadline: big("deadline"),
     codeHash: str("codeHash"),
     inputHash: str("inputHash"),
+    configVersion: big("configVersion"),
   };
 }
 

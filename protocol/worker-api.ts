@@ -27,6 +27,7 @@ export const AgentRequestJson = z.object({
   deadline: uint,
   codeHash: bytes32,
   inputHash: bytes32,
+  configVersion: uint,
 });
 
 export const ExecuteRequest = z.object({

@@ -46,6 +46,7 @@ export class SyntheticChain implements ChainClient {
         deadline: this.now + FAR_DEADLINE_S,
         codeHash: keccak256(toUtf8Bytes("code")),
         inputHash: keccak256(inputHex),
+        configVersion: 1n,
       },
     };
   }

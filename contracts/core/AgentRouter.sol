@@ -33,7 +33,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         uint256 count;
     }
 
-    /// @notice Fee and limit parameters; one storage slot.
+    /// @notice Fee and limit parameters; one storage slot. Every version governance sets is kept: a
+    /// request records the version it was opened under and settles on those terms.
     struct Config {
         uint80 workerFee; // PHA to the worker's pool per settled request
         uint64 phaPerGas; // PHA (wei) reimbursed to the relayer per unit of gas
@@ -51,6 +52,10 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     uint32 public constant MIN_REQUEST_TIMEOUT = 30;
     uint32 public constant MAX_REQUEST_TIMEOUT = 1 days;
     uint32 public constant MAX_CALLBACK_GAS_LIMIT = 5_000_000;
+    uint80 public constant MAX_WORKER_FEE = 100 ether;
+    uint64 public constant MAX_PHA_PER_GAS = 1e15;
+    uint32 public constant MAX_FULFILL_OVERHEAD_GAS = 200_000;
+    uint32 public constant MAX_INPUT_BYTES_LIMIT = type(uint24).max;
     /// @notice Sampling attempts before giving up when sampled workers cannot serve the agent.
     uint256 public constant MAX_ASSIGNMENT_ATTEMPTS = 8;
     /// @notice Calldata gas per byte charged to the relayer's metered overhead (EIP-2028, non-zero bytes).
@@ -61,8 +66,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// about 1 KB of output calldata), added to the fee estimate so relayers are reimbursed in full.
     /// Measured with `npm run bench:gas`; unused reservation is refunded.
     uint256 public constant ESTIMATED_FULFIL_EXECUTION_GAS = 60_000;
-    /// @dev abi.encode(AgentRequest) is 14 static words.
-    uint256 private constant REQUEST_ENCODED_SIZE = 14 * 32;
+    /// @dev abi.encode(AgentRequest) is 15 static words.
+    uint256 private constant REQUEST_ENCODED_SIZE = 15 * 32;
     /// @dev Stored in a fee balance that owes nothing but was used before; see {_earnings}.
     uint256 private constant PAID_OUT_MARKER = 1;
     /// @dev Distinct workers whose ban status a batch remembers; later ones are checked per answer.
@@ -71,15 +76,18 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     IAgentRegistry public immutable agentRegistry;
     IWorkerRegistry public immutable workerRegistry;
 
-    /// @dev staking, the request counter, the pause flag and maxInputBytes share one slot: a request
-    /// reads and writes it once. 2^56 requests outlast any chain.
+    /// @dev staking, the request counter, the pause flag, maxInputBytes and the current config version
+    /// share one slot: a request reads and writes it once. 2^48 requests outlast any chain.
     IWorkerStaking public staking;
-    uint56 private _requestCount;
+    uint48 private _requestCount;
     bool private _paused;
-    uint32 public maxInputBytes;
-    Config private _config;
+    uint24 public maxInputBytes;
+    uint16 private _configVersion;
     IKeyRegistry public keyRegistry;
     address public treasury;
+
+    /// @dev Append-only: a version's terms never change once requests may refer to them.
+    mapping(uint16 version => Config) private _configs;
 
     mapping(uint256 requestId => bytes32) private _commitments;
     mapping(uint256 requestId => bool) public equivocationReported;
@@ -90,7 +98,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     mapping(address worker => uint256) private _workerFees;
     uint256 private _protocolFees = PAID_OUT_MARKER;
 
-    event ConfigUpdated(Config config);
+    event ConfigUpdated(uint16 indexed version, Config config);
     event MaxInputBytesUpdated(uint32 maxInputBytes);
     event StakingUpdated(address indexed staking);
     event KeyRegistryUpdated(address indexed keyRegistry);
@@ -113,6 +121,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     error MaxFeeTooLow(uint256 maxFee, uint256 required);
     error NoEligibleWorker(uint256 agentId);
     error StakingNotSet();
+    error StakingAlreadySet();
     error RequestNotPending(uint256 requestId);
     error RequestMismatch(uint256 requestId);
     error DeadlinePassed(uint256 requestId, uint64 deadline);
@@ -157,49 +166,20 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         uint96 maxFee
     ) external returns (uint256 requestId) {
         if (_paused) revert EnforcedPause();
-        Config memory config = _config;
         if (!isConsumer[accountId][msg.sender]) revert ConsumerNotAllowed(accountId, msg.sender);
-        if (callbackGasLimit > config.maxCallbackGasLimit) {
-            revert CallbackGasLimitTooHigh(callbackGasLimit, config.maxCallbackGasLimit);
-        }
         if (input.length > maxInputBytes) revert InputTooLarge(input.length, maxInputBytes);
         if (keyEpoch != 0) _requireUsableEpoch(keyEpoch);
-
-        IAgentRegistry.RequestTerms memory terms = agentRegistry.requestTerms(agentId, msg.sender);
-        uint256 required = _minimumFee(terms.price, callbackGasLimit, config);
-        if (maxFee < required) revert MaxFeeTooLow(maxFee, required);
-        _reserve(accountId, maxFee);
-
-        requestId = ++_requestCount;
-        address worker = _assignWorker(requestId, agentId, terms.anyMeasurement);
-        AgentRequest memory req = AgentRequest({
-            id: requestId,
-            agentId: agentId,
-            consumer: msg.sender,
-            accountId: accountId,
-            worker: worker,
-            agentVersion: terms.version,
-            keyEpoch: keyEpoch,
-            callbackGasLimit: callbackGasLimit,
-            agentOwner: terms.owner,
-            agentPrice: terms.price,
-            maxFee: maxFee,
-            deadline: uint64(block.timestamp) + config.requestTimeout,
-            codeHash: terms.codeHash,
-            inputHash: keccak256(input)
-        });
-        _commitments[requestId] = keccak256(abi.encode(req));
-        emit AgentRequested(requestId, agentId, worker, req, input);
+        AgentRequest memory req = _openRequest(accountId, agentId, keccak256(input), keyEpoch, callbackGasLimit, maxFee);
+        requestId = req.id;
+        emit AgentRequested(requestId, agentId, req.worker, req, input);
     }
 
     /// @inheritdoc IAgentRouter
     function fulfill(Fulfillment calldata fulfillment) external nonReentrant {
         uint256 startGas = gasleft();
-        Config memory config = _config;
-        uint256 overhead = config.fulfillOverheadGas + msg.data.length * CALLDATA_GAS_PER_BYTE;
         WorkerCache memory noCache;
         (uint256 protocolFee, uint256 relayerFee) = _fulfillOne(
-            fulfillment, _commitments[fulfillment.request.id], config, startGas, overhead, noCache
+            fulfillment, _commitments[fulfillment.request.id], startGas + msg.data.length * CALLDATA_GAS_PER_BYTE, 1, noCache
         );
         _creditTransactionFees(protocolFee, relayerFee);
     }
@@ -209,10 +189,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// workers): a key jailed or revoked by a consumer's callback in the middle of the batch is refused
     /// from the next transaction on.
     function fulfillBatch(Fulfillment[] calldata fulfillments) external nonReentrant {
-        Config memory config = _config;
         uint256 count = fulfillments.length;
         if (count == 0) return;
-        uint256 overheadShare = (config.fulfillOverheadGas + msg.data.length * CALLDATA_GAS_PER_BYTE) / count;
+        uint256 calldataGas = msg.data.length * CALLDATA_GAS_PER_BYTE;
         uint256 totalProtocolFee;
         uint256 totalRelayerFee;
         WorkerCache memory cache = WorkerCache(new address[](BATCH_WORKER_CACHE_SIZE), 0);
@@ -220,7 +199,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         for (uint256 i; i < count; ++i) {
             // Nothing one answer allocates outlives it: reusing that memory keeps expansion flat.
             _setFreeMemoryPointer(freeMemory);
-            (uint256 protocolFee, uint256 relayerFee) = _fulfillBatchEntry(fulfillments[i], config, overheadShare, cache);
+            (uint256 protocolFee, uint256 relayerFee) = _fulfillBatchEntry(fulfillments[i], calldataGas, count, cache);
             totalProtocolFee += protocolFee;
             totalRelayerFee += relayerFee;
         }
@@ -343,12 +322,22 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     function estimateFee(uint256 agentId, uint32 callbackGasLimit) external view returns (uint256) {
         (address owner, uint96 price) = agentRegistry.ownerAndPrice(agentId);
         if (owner == address(0)) revert UnknownAgent(agentId);
-        return _minimumFee(price, callbackGasLimit, _config);
+        return _minimumFee(price, callbackGasLimit, _configs[_configVersion]);
     }
 
-    /// @notice Current fee and limit parameters.
+    /// @notice Current fee and limit parameters, the terms of new requests.
     function feeConfig() external view returns (Config memory) {
-        return _config;
+        return _configs[_configVersion];
+    }
+
+    /// @notice The current config version, recorded in each new request as `configVersion`.
+    function configVersion() external view returns (uint16) {
+        return _configVersion;
+    }
+
+    /// @notice The terms of config `version`, those its requests settle on (zero if never set).
+    function configAt(uint16 version) external view returns (Config memory) {
+        return _configs[version];
     }
 
     /// @notice The EIP-712 digest a worker signs for an answer.
@@ -365,7 +354,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
     // ---------------------------------------------------------------- governance
 
-    /// @notice Governance: sets fees and limits (bounded).
+    /// @notice Governance: sets fees and limits (bounded) for new requests, as a new config version;
+    /// pending requests keep the terms they were opened with.
     function setConfig(Config calldata newConfig) external onlyOwner {
         _setConfig(newConfig);
     }
@@ -375,8 +365,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         _setMaxInputBytes(newMax);
     }
 
-    /// @notice Governance: sets the staking contract (worker sampling, slashing, fee collection).
+    /// @notice Governance: wires the staking contract (worker sampling, slashing, fee collection), once.
+    /// @dev Worker fees accrue here for the staking contract to collect: a second staking contract
+    /// could collect fees earned under the first, so moving to another one means a new router.
     function setStaking(IWorkerStaking newStaking) external onlyOwner {
+        if (address(newStaking) == address(0)) revert ZeroAddress();
+        if (address(staking) != address(0)) revert StakingAlreadySet();
         staking = newStaking;
         emit StakingUpdated(address(newStaking));
     }
@@ -408,6 +402,49 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
     // ---------------------------------------------------------------- internals
 
+    /// @dev Reserves `maxFee`, assigns a worker and stores the commitment of the new request, on the
+    /// agent's current terms and the current config version.
+    function _openRequest(
+        uint64 accountId,
+        uint256 agentId,
+        bytes32 inputHash,
+        uint32 keyEpoch,
+        uint32 callbackGasLimit,
+        uint96 maxFee
+    ) private returns (AgentRequest memory req) {
+        uint16 version = _configVersion;
+        Config memory config = _configs[version];
+        if (callbackGasLimit > config.maxCallbackGasLimit) {
+            revert CallbackGasLimitTooHigh(callbackGasLimit, config.maxCallbackGasLimit);
+        }
+        IAgentRegistry.RequestTerms memory terms = agentRegistry.requestTerms(agentId, msg.sender);
+        {
+            uint256 required = _minimumFee(terms.price, callbackGasLimit, config);
+            if (maxFee < required) revert MaxFeeTooLow(maxFee, required);
+        }
+        _reserve(accountId, maxFee);
+
+        uint256 requestId = ++_requestCount;
+        req = AgentRequest({
+            id: requestId,
+            agentId: agentId,
+            consumer: msg.sender,
+            accountId: accountId,
+            worker: _assignWorker(requestId, agentId, terms.anyMeasurement),
+            agentVersion: terms.version,
+            keyEpoch: keyEpoch,
+            callbackGasLimit: callbackGasLimit,
+            agentOwner: terms.owner,
+            agentPrice: terms.price,
+            maxFee: maxFee,
+            deadline: uint64(block.timestamp) + config.requestTimeout,
+            codeHash: terms.codeHash,
+            inputHash: inputHash,
+            configVersion: version
+        });
+        _commitments[requestId] = keccak256(abi.encode(req));
+    }
+
     /// @dev Refunds an unanswered request in full after its deadline and slashes its worker; the
     /// single path of {timeout} and {timeoutBatch}.
     function _timeout(AgentRequest calldata req) private {
@@ -417,20 +454,18 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         _settleAccount(req.accountId, req.maxFee, 0);
         emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
 
-        IWorkerStaking staking_ = staking;
-        if (address(staking_) != address(0)) {
-            try staking_.slashForTimeout(req.worker, req.id, accountOwner[req.accountId], msg.sender) {}
-            catch {
-                emit SlashFailed(req.id, req.worker);
-            }
+        // Set: no request exists before staking is wired, and it is never unset.
+        try staking.slashForTimeout(req.worker, req.id, accountOwner[req.accountId], msg.sender) {}
+        catch {
+            emit SlashFailed(req.id, req.worker);
         }
     }
 
     /// @dev Settles one batch entry, or skips it (no fees) when its request is no longer pending.
     function _fulfillBatchEntry(
         Fulfillment calldata fulfillment,
-        Config memory config,
-        uint256 overheadShare,
+        uint256 calldataGas,
+        uint256 count,
         WorkerCache memory cache
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
         uint256 startGas = gasleft();
@@ -440,15 +475,17 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
             emit FulfillmentSkipped(requestId);
             return (0, 0);
         }
-        return _fulfillOne(fulfillment, commitment, config, startGas, overheadShare, cache);
+        return _fulfillOne(fulfillment, commitment, startGas + calldataGas / count, count, cache);
     }
 
+    /// @dev Settles one answer on the terms of its request's config version. The relayer is reimbursed
+    /// `meterBase - gasleft()` (gas since the answer's metering started, plus its calldata) and a
+    /// `count`-th of the config's fixed transaction overhead.
     function _fulfillOne(
         Fulfillment calldata fulfillment,
         bytes32 commitment,
-        Config memory config,
-        uint256 startGas,
-        uint256 overhead,
+        uint256 meterBase,
+        uint256 count,
         WorkerCache memory cache
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
         (AgentRequest memory req, uint16 status, bytes32 outputHash) = _verifyAnswer(fulfillment, commitment, cache);
@@ -456,14 +493,14 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
         bool callbackSucceeded = _callConsumer(req, status, fulfillment.output);
 
+        Config memory config = _configs[req.configVersion];
         uint256 remaining;
         (protocolFee, remaining) = _payFees(req, status, fulfillment.subAgentIds, config);
-        relayerFee = _min((startGas - gasleft() + overhead) * config.phaPerGas, remaining);
+        relayerFee = _min((meterBase - gasleft() + config.fulfillOverheadGas / count) * config.phaPerGas, remaining);
         remaining -= relayerFee;
 
-        uint256 totalFee = req.maxFee - remaining;
-        _settleAccount(req.accountId, req.maxFee, totalFee);
-        emit RequestFulfilled(req.id, req.worker, status, callbackSucceeded, outputHash, totalFee, remaining);
+        _settleAccount(req.accountId, req.maxFee, req.maxFee - remaining);
+        emit RequestFulfilled(req.id, req.worker, status, callbackSucceeded, outputHash, req.maxFee - remaining, remaining);
     }
 
     /// @dev The consumer's callback with exactly the gas it asked for; its failure never blocks settlement.
@@ -730,13 +767,19 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         if (
             newConfig.protocolFeeBps > MAX_PROTOCOL_FEE_BPS || newConfig.requestTimeout < MIN_REQUEST_TIMEOUT
                 || newConfig.requestTimeout > MAX_REQUEST_TIMEOUT || newConfig.maxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT
+                || newConfig.workerFee > MAX_WORKER_FEE || newConfig.phaPerGas > MAX_PHA_PER_GAS
+                || newConfig.fulfillOverheadGas > MAX_FULFILL_OVERHEAD_GAS
         ) revert InvalidConfig();
-        _config = newConfig;
-        emit ConfigUpdated(newConfig);
+        // Checked: after 65,535 changes governance needs a new router.
+        uint16 version = _configVersion + 1;
+        _configs[version] = newConfig;
+        _configVersion = version;
+        emit ConfigUpdated(version, newConfig);
     }
 
     function _setMaxInputBytes(uint32 newMax) private {
-        maxInputBytes = newMax;
+        if (newMax > MAX_INPUT_BYTES_LIMIT) revert InvalidConfig();
+        maxInputBytes = uint24(newMax);
         emit MaxInputBytesUpdated(newMax);
     }
 

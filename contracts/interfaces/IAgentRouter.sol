@@ -6,6 +6,8 @@ pragma solidity 0.8.28;
 interface IAgentRouter {
     /// @notice Everything about a request. Only keccak256(abi.encode(request)) is stored; the full
     /// struct travels in the {AgentRequested} event and back in {fulfill}/{timeout} calldata.
+    /// `configVersion` names the router's fee terms (worker fee, PHA per gas, protocol fee, overhead)
+    /// in force when the request was opened: it settles on those, whatever governance sets later.
     struct AgentRequest {
         uint256 id;
         uint256 agentId;
@@ -21,6 +23,7 @@ interface IAgentRouter {
         uint64 deadline;
         bytes32 codeHash;
         bytes32 inputHash;
+        uint16 configVersion;
     }
 
     /// @notice A worker's signed answer. The EIP-712 struct signed by the worker's enclave key is

@@ -25,6 +25,7 @@ function randomRequest(): AgentRequest {
     deadline: uint(64),
     codeHash: hexlify(randomBytes(32)),
     inputHash: hexlify(randomBytes(32)),
+    configVersion: uint(16),
   };
 }
 

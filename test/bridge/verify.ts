@@ -34,6 +34,7 @@ describe("bridge AnswerVerifier", () => {
       deadline: 2_000_000_000n,
       codeHash: hexlify(randomBytes(32)),
       inputHash: hexlify(randomBytes(32)),
+      configVersion: 1n,
     };
     const input = hexlify(toUtf8Bytes("hello"));
     record = {

@@ -381,25 +381,6 @@ contract AgentRouterFulfillTest is RouterFixture {
 
     // ---------------------------------------------------------------- governance changes in flight
 
-    function test_ConfigRaisedAfterRequestStillSettlesWithinMaxFee() public {
-        uint96 maxFee = uint96(router.estimateFee(agentId, CALLBACK_GAS));
-        IAgentRouter.AgentRequest memory req = _request("x", CALLBACK_GAS, maxFee);
-        AgentRouter.Config memory config = _defaultConfig();
-        config.workerFee = 100 ether;
-        config.protocolFeeBps = router.MAX_PROTOCOL_FEE_BPS();
-        config.phaPerGas = 1_000 gwei;
-        router.setConfig(config);
-
-        vm.recordLogs();
-        router.fulfill(_fulfillment(req, OUTPUT));
-        (uint256 totalFee, uint256 refund,) = _settlementFromLogs();
-        assertEq(totalFee, maxFee, "capped at maxFee");
-        assertEq(refund, 0, "refund");
-        assertEq(router.workerFees(req.worker), maxFee, "worker fee comes first, capped");
-        assertEq(_balanceOf(accountId), ACCOUNT_FUNDS - maxFee, "charged maxFee");
-        assertEq(_reservedOf(accountId), 0, "released");
-    }
-
     function test_PriceChangeAfterRequestDoesNotAffectIt() public {
         IAgentRouter.AgentRequest memory req = _request();
         vm.prank(agentOwner);

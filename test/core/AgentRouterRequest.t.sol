@@ -193,9 +193,15 @@ contract AgentRouterRequestTest is RouterFixture {
     }
 
     function test_RevertWhen_StakingNotSet() public {
-        router.setStaking(IWorkerStaking(address(0)));
+        AgentRouter unwired = new AgentRouter(
+            IERC20(address(token)), agents, workers, address(this), treasury, _defaultConfig(), MAX_INPUT_BYTES
+        );
+        uint64 id = unwired.createAccount();
+        unwired.addConsumer(id, address(this));
+        token.approve(address(unwired), MAX_FEE);
+        unwired.fund(id, MAX_FEE);
         vm.expectRevert(AgentRouter.StakingNotSet.selector);
-        consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
+        unwired.request(id, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_RouterPaused() public {

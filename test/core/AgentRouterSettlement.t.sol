@@ -10,6 +10,7 @@ import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {IWorkerStaking} from "../../contracts/interfaces/IWorkerStaking.sol";
 import {IKeyRegistry} from "../../contracts/interfaces/IKeyRegistry.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @notice Timeouts, equivocation reports, withdrawals of earnings and fees, governance.
 contract AgentRouterSettlementTest is RouterFixture {
@@ -52,14 +53,6 @@ contract AgentRouterSettlementTest is RouterFixture {
         router.timeout(req);
         assertEq(_reservedOf(accountId), 0, "released");
         assertEq(_balanceOf(accountId), ACCOUNT_FUNDS, "refunded");
-    }
-
-    function test_TimeoutWithoutStakingStillRefunds() public {
-        IAgentRouter.AgentRequest memory req = _request();
-        router.setStaking(IWorkerStaking(address(0)));
-        vm.warp(req.deadline + 1);
-        router.timeout(req);
-        assertEq(_reservedOf(accountId), 0, "released");
     }
 
     function test_RevertWhen_TimedOutTwice() public {
@@ -269,8 +262,9 @@ contract AgentRouterSettlementTest is RouterFixture {
             requestTimeout: router.MAX_REQUEST_TIMEOUT()
         });
         vm.expectEmit();
-        emit AgentRouter.ConfigUpdated(config);
+        emit AgentRouter.ConfigUpdated(2, config);
         router.setConfig(config);
+        assertEq(router.configVersion(), 2, "new version");
         AgentRouter.Config memory stored = router.feeConfig();
         assertEq(keccak256(abi.encode(stored)), keccak256(abi.encode(config)), "stored");
         config.requestTimeout = router.MIN_REQUEST_TIMEOUT();
@@ -304,10 +298,15 @@ contract AgentRouterSettlementTest is RouterFixture {
     }
 
     function test_SetStakingKeyRegistryTreasuryEmit() public {
+        AgentRouter fresh = new AgentRouter(
+            IERC20(address(token)), agents, workers, address(this), treasury, _defaultConfig(), MAX_INPUT_BYTES
+        );
+        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        fresh.setStaking(IWorkerStaking(address(0)));
         vm.expectEmit();
         emit AgentRouter.StakingUpdated(address(0x51));
-        router.setStaking(IWorkerStaking(address(0x51)));
-        assertEq(address(router.staking()), address(0x51), "staking");
+        fresh.setStaking(IWorkerStaking(address(0x51)));
+        assertEq(address(fresh.staking()), address(0x51), "staking");
         vm.expectEmit();
         emit AgentRouter.KeyRegistryUpdated(address(0x52));
         router.setKeyRegistry(IKeyRegistry(address(0x52)));

@@ -68,6 +68,7 @@ export function makeRequest(overrides: Partial<AgentRequest> = {}): AgentRequest
     deadline: 1_900_000_000n,
     codeHash: `0x${"00".repeat(32)}`,
     inputHash: keccak256(new Uint8Array()),
+    configVersion: 1n,
     ...overrides,
   };
 }

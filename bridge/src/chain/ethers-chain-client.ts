@@ -22,7 +22,7 @@ const DEFAULT_RPC_TIMEOUT_MS = 10_000;
 const MIN_PRIORITY_FEE = 1_000_000n;
 
 const WORD_HEX = 64;
-const REQUEST_WORDS = 14;
+const REQUEST_WORDS = 15;
 
 /** The `index`-th 32-byte word of ABI data as an unsigned integer. */
 function word(data: string, index: number): bigint {
@@ -39,8 +39,8 @@ function bytes32Word(data: string, index: number): string {
 
 /**
  * Decodes AgentRequested's data, abi.encode(AgentRequest, bytes input), by hand: the request is a
- * static tuple of 14 words, so its ABI encoding (whose keccak256 is the request hash) is simply the
- * first 14 words. ethers' generic decoder allocates ~60 KB per event, which dominated the bridge's
+ * static tuple of 15 words, so its ABI encoding (whose keccak256 is the request hash) is simply the
+ * first 15 words. ethers' generic decoder allocates ~60 KB per event, which dominated the bridge's
  * memory and CPU with blocks full of requests.
  */
 export function decodeAgentRequested(data: string): { request: AgentRequest; input: string; requestHash: string } {
@@ -59,6 +59,7 @@ export function decodeAgentRequested(data: string): { request: AgentRequest; inp
     deadline: word(data, 11),
     codeHash: bytes32Word(data, 12),
     inputHash: bytes32Word(data, 13),
+    configVersion: word(data, 14),
   };
   const offsetWords = Number(word(data, REQUEST_WORDS)) / 32;
   const length = Number(word(data, offsetWords));
