@@ -14,6 +14,7 @@ export const FULFILLMENT_TYPES = {
     { name: "outputHash", type: "bytes32" },
     { name: "status", type: "uint16" },
     { name: "subAgentIds", type: "uint256[]" },
+    { name: "subAgentPrices", type: "uint96[]" },
     { name: "worker", type: "address" },
   ],
 } as const;
@@ -24,6 +25,8 @@ export interface FulfillmentMessage {
   outputHash: string;
   status: number;
   subAgentIds: bigint[];
+  /** The price the worker budgeted for each call in `subAgentIds`: the most the router pays the callee. */
+  subAgentPrices: bigint[];
   worker: string;
 }
 
@@ -32,10 +35,16 @@ export function fulfillmentDigest(domain: TypedDataDomain, message: FulfillmentM
 }
 
 const FULFILLMENT_TYPEHASH = id(
-  "Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,address worker)",
+  "Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,uint96[] subAgentPrices,address worker)",
 ).slice(2);
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const MAX_UINT96 = (1n << 96n) - 1n;
+
+function uint96Word(value: bigint): string {
+  if (value > MAX_UINT96) throw new RangeError(`sub-agent price ${value} is not a uint96`);
+  return uintWord(value);
+}
 
 function bytes32Word(value: string, name: string): string {
   if (!BYTES32.test(value)) throw new TypeError(`${name} is not a 0x-prefixed bytes32`);
@@ -58,6 +67,7 @@ export class FulfillmentDigester {
     if (!ADDRESS.test(message.worker)) throw new TypeError("worker is not a 0x-prefixed address");
     if (!Number.isInteger(message.status) || message.status < 0 || message.status > 0xffff) throw new RangeError(`status ${message.status} is not a uint16`);
     const subAgents = keccakHex(message.subAgentIds.map(uintWord).join(""));
+    const subAgentPrices = keccakHex(message.subAgentPrices.map(uint96Word).join(""));
     const struct = keccakHex(
       FULFILLMENT_TYPEHASH +
         uintWord(message.requestId) +
@@ -65,6 +75,7 @@ export class FulfillmentDigester {
         bytes32Word(message.outputHash, "outputHash") +
         uintWord(message.status) +
         subAgents +
+        subAgentPrices +
         message.worker.slice(2).toLowerCase().padStart(WORD_HEX, "0"),
     );
     return Buffer.from(keccakHex(this.prefix + struct), "hex");

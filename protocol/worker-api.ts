@@ -48,6 +48,8 @@ export const ExecuteResponse = z.object({
   output: hex,
   outputHash: bytes32,
   subAgentIds: z.array(uint),
+  /** Price budgeted for each call in subAgentIds (same length): the most the router pays the callee. */
+  subAgentPrices: z.array(uint),
   signature: hex,
 });
 export type ExecuteResponse = z.infer<typeof ExecuteResponse>;

@@ -56,6 +56,7 @@ export class FakeWorker {
       outputHash: keccak256(output),
       status: AgentStatus.OK,
       subAgentIds: [] as bigint[],
+      subAgentPrices: [] as bigint[],
       worker: this.address,
     };
     const signature = this.sign(this.digester(BigInt(body.chainId), body.router).digest(message));
@@ -69,6 +70,7 @@ export class FakeWorker {
       output,
       outputHash: message.outputHash,
       subAgentIds: [],
+      subAgentPrices: [],
       signature,
     };
   }

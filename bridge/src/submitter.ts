@@ -29,6 +29,7 @@ function toFulfillment(record: RequestRecord): Fulfillment {
     status: answer.status,
     output: answer.output,
     subAgentIds: answer.subAgentIds.map(BigInt),
+    subAgentPrices: answer.subAgentPrices.map(BigInt),
     signature: answer.signature,
   };
 }

@@ -25,6 +25,7 @@ export class AnswerVerifier {
     if (BigInt(answer.requestId) !== record.id) fail(`answers request ${answer.requestId}`);
     if (answer.requestHash.toLowerCase() !== record.requestHash.toLowerCase()) fail("request hash differs from the on-chain request");
     const outputHash = `0x${keccakHex(answer.output)}`;
+    if (answer.subAgentPrices.length !== answer.subAgentIds.length) fail("subAgentPrices does not match subAgentIds");
     if (outputHash !== answer.outputHash.toLowerCase()) fail("outputHash is not keccak256(output)");
     const worker = record.request.worker.toLowerCase();
     let digest: Uint8Array;
@@ -35,6 +36,7 @@ export class AnswerVerifier {
         outputHash,
         status: answer.status,
         subAgentIds: answer.subAgentIds.map(BigInt),
+        subAgentPrices: answer.subAgentPrices.map(BigInt),
         worker,
       });
     } catch (error) {

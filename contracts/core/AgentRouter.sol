@@ -45,7 +45,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     }
 
     bytes32 public constant FULFILLMENT_TYPEHASH = keccak256(
-        "Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,address worker)"
+        "Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,uint96[] subAgentPrices,address worker)"
     );
     uint256 public constant BPS = 10_000;
     uint16 public constant MAX_PROTOCOL_FEE_BPS = 2_000;
@@ -130,6 +130,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     error WorkerBanned(uint256 requestId, address worker);
     error UnknownAgent(uint256 agentId);
     error TooManySubCalls(uint256 count);
+    error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
     error NotEquivocation(uint256 requestId);
     error EquivocationAlreadyReported(uint256 requestId);
     error NotStaking(address caller);
@@ -230,8 +231,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     {
         if (equivocationReported[req.id]) revert EquivocationAlreadyReported(req.id);
         bytes32 requestHash = _hashRequest(req);
-        bytes32 digestA = _fulfillmentDigest(req.id, requestHash, a.outputHash, a.status, a.subAgentIds, req.worker);
-        bytes32 digestB = _fulfillmentDigest(req.id, requestHash, b.outputHash, b.status, b.subAgentIds, req.worker);
+        bytes32 digestA = _fulfillmentDigest(
+            req.id, requestHash, a.outputHash, a.status, _wordsHash(a.subAgentIds), _wordsHash(a.subAgentPrices), req.worker
+        );
+        bytes32 digestB = _fulfillmentDigest(
+            req.id, requestHash, b.outputHash, b.status, _wordsHash(b.subAgentIds), _wordsHash(b.subAgentPrices), req.worker
+        );
         if (digestA == digestB) revert NotEquivocation(req.id);
         _requireSigner(req.id, digestA, a.signature, req.worker);
         _requireSigner(req.id, digestB, b.signature, req.worker);
@@ -347,9 +352,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         bytes32 outputHash,
         uint16 status,
         uint256[] calldata subAgentIds,
+        uint96[] calldata subAgentPrices,
         address worker
     ) external view returns (bytes32) {
-        return _fulfillmentDigest(requestId, requestHash, outputHash, status, subAgentIds, worker);
+        return _fulfillmentDigest(
+            requestId, requestHash, outputHash, status, _wordsHash(subAgentIds), _wordsHash(subAgentPrices), worker
+        );
     }
 
     // ---------------------------------------------------------------- governance
@@ -495,7 +503,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
         Config memory config = _configs[req.configVersion];
         uint256 remaining;
-        (protocolFee, remaining) = _payFees(req, status, fulfillment.subAgentIds, config);
+        (protocolFee, remaining) = _payFees(req, status, fulfillment, config);
         relayerFee = _min((meterBase - gasleft() + config.fulfillOverheadGas / count) * config.phaPerGas, remaining);
         remaining -= relayerFee;
 
@@ -523,10 +531,15 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         status = fulfillment.status;
         if (block.timestamp > req.deadline) revert DeadlinePassed(req.id, req.deadline);
         uint256[] calldata subAgentIds = fulfillment.subAgentIds;
+        uint96[] calldata subAgentPrices = fulfillment.subAgentPrices;
         if (subAgentIds.length > MAX_SUB_CALLS) revert TooManySubCalls(subAgentIds.length);
-        bytes calldata output = fulfillment.output;
-        outputHash = _calldataHash(output);
-        bytes32 digest = _fulfillmentDigest(req.id, requestHash, outputHash, status, subAgentIds, req.worker);
+        if (subAgentPrices.length != subAgentIds.length) {
+            revert SubCallPricesMismatch(subAgentIds.length, subAgentPrices.length);
+        }
+        outputHash = _calldataHash(fulfillment.output);
+        bytes32 digest = _fulfillmentDigest(
+            req.id, requestHash, outputHash, status, _wordsHash(subAgentIds), _wordsHash(subAgentPrices), req.worker
+        );
         _requireSigner(req.id, digest, fulfillment.signature, req.worker);
         _requireNotBanned(req.id, req.worker, cache);
     }
@@ -548,7 +561,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
     /// @dev Takes fees in priority order, each capped by what is left of the reservation, so a
     /// governance change between request and answer can never make settlement revert.
-    function _payFees(AgentRequest memory req, uint16 status, uint256[] calldata subAgentIds, Config memory config)
+    function _payFees(AgentRequest memory req, uint16 status, Fulfillment calldata fulfillment, Config memory config)
         private
         returns (uint256 protocolFee, uint256 remaining)
     {
@@ -564,19 +577,24 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         }
         protocolFee = _min((agentFee + workerFee) * config.protocolFeeBps / BPS, remaining);
         remaining -= protocolFee;
-        if (status == AgentStatus.OK && subAgentIds.length != 0) {
-            remaining = _paySubAgents(req.id, subAgentIds, remaining);
+        if (status == AgentStatus.OK && fulfillment.subAgentIds.length != 0) {
+            remaining = _paySubAgents(req.id, fulfillment.subAgentIds, fulfillment.subAgentPrices, remaining);
         }
     }
 
-    function _paySubAgents(uint256 requestId, uint256[] calldata subAgentIds, uint256 remaining)
-        private
-        returns (uint256)
-    {
+    /// @dev Each callee is paid the price the worker signed for its call, or its current price if that
+    /// is lower: an owner raising its price after the call (say, seeing the answer in the mempool)
+    /// gains nothing, and the signed list caps what any sub-call can cost the requester.
+    function _paySubAgents(
+        uint256 requestId,
+        uint256[] calldata subAgentIds,
+        uint96[] calldata subAgentPrices,
+        uint256 remaining
+    ) private returns (uint256) {
         for (uint256 i; i < subAgentIds.length && remaining != 0; ++i) {
             (address owner, uint96 price) = agentRegistry.ownerAndPrice(subAgentIds[i]);
             if (owner == address(0)) continue;
-            uint256 amount = _min(price, remaining);
+            uint256 amount = _min(_min(price, subAgentPrices[i]), remaining);
             remaining -= amount;
             _accrue(_earnings, owner, amount);
             emit SubAgentPaid(requestId, subAgentIds[i], owner, amount);
@@ -685,32 +703,52 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         if (err != ECDSA.RecoverError.NoError || signer != worker) revert WrongSigner(requestId, signer, worker);
     }
 
-    /// @dev EIP-712 hash of Fulfillment, encoded in unallocated memory (nothing is kept).
+    /// @dev EIP-712 hash of Fulfillment, encoded in unallocated memory (nothing is kept). The arrays
+    /// come as their EIP-712 encodings, {_wordsHash}.
     function _fulfillmentDigest(
         uint256 requestId,
         bytes32 requestHash,
         bytes32 outputHash,
         uint16 status,
-        uint256[] calldata subAgentIds,
+        bytes32 subAgentIdsHash,
+        bytes32 subAgentPricesHash,
         address worker
     ) private view returns (bytes32) {
         bytes32 typeHash = FULFILLMENT_TYPEHASH;
         bytes32 structHash;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
-            let idsSize := shl(5, subAgentIds.length)
-            calldatacopy(ptr, subAgentIds.offset, idsSize)
-            let idsHash := keccak256(ptr, idsSize)
             mstore(ptr, typeHash)
             mstore(add(ptr, 0x20), requestId)
             mstore(add(ptr, 0x40), requestHash)
             mstore(add(ptr, 0x60), outputHash)
             mstore(add(ptr, 0x80), and(status, 0xffff))
-            mstore(add(ptr, 0xa0), idsHash)
-            mstore(add(ptr, 0xc0), and(worker, 0xffffffffffffffffffffffffffffffffffffffff))
-            structHash := keccak256(ptr, 0xe0)
+            mstore(add(ptr, 0xa0), subAgentIdsHash)
+            mstore(add(ptr, 0xc0), subAgentPricesHash)
+            mstore(add(ptr, 0xe0), and(worker, 0xffffffffffffffffffffffffffffffffffffffff))
+            structHash := keccak256(ptr, 0x100)
         }
         return _hashTypedDataV4(structHash);
+    }
+
+    /// @dev EIP-712 encoding of a uint array: keccak256 of its elements as words, hashed straight from
+    /// calldata. A dirty (out of range) element only changes the hash, so no signature matches it.
+    function _wordsHash(uint256[] calldata words) private pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := shl(5, words.length)
+            calldatacopy(ptr, words.offset, size)
+            hash := keccak256(ptr, size)
+        }
+    }
+
+    function _wordsHash(uint96[] calldata words) private pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let size := shl(5, words.length)
+            calldatacopy(ptr, words.offset, size)
+            hash := keccak256(ptr, size)
+        }
     }
 
     function _calldataHash(bytes calldata data) private pure returns (bytes32 hash) {

@@ -27,13 +27,16 @@ interface IAgentRouter {
     }
 
     /// @notice A worker's signed answer. The EIP-712 struct signed by the worker's enclave key is
-    /// Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,address worker)
+    /// Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,uint96[] subAgentPrices,address worker)
     /// where requestHash = keccak256(abi.encode(request)) (it commits to input hash and code hash).
+    /// `subAgentIds` lists the agents called on the way and `subAgentPrices` the price the worker
+    /// budgeted for each call: a callee is paid at most that.
     struct Fulfillment {
         AgentRequest request;
         uint16 status;
         bytes output;
         uint256[] subAgentIds;
+        uint96[] subAgentPrices;
         bytes signature;
     }
 
@@ -42,6 +45,7 @@ interface IAgentRouter {
         bytes32 outputHash;
         uint16 status;
         uint256[] subAgentIds;
+        uint96[] subAgentPrices;
         bytes signature;
     }
 

@@ -59,9 +59,9 @@ async function requestFromContract() {
 async function answer(req: AgentRequest) {
   const enclave = enclaves.get(req.worker)!;
   const signature = await enclave.signTypedData(routerDomain(chainId, routerAddress), FULFILLMENT_TYPES as never, {
-    requestId: req.id, requestHash: requestHash(req), outputHash: keccak256(OUTPUT), status: 0, subAgentIds: [], worker: req.worker,
+    requestId: req.id, requestHash: requestHash(req), outputHash: keccak256(OUTPUT), status: 0, subAgentIds: [], subAgentPrices: [], worker: req.worker,
   });
-  return { request: req, status: 0, output: OUTPUT, subAgentIds: [], signature };
+  return { request: req, status: 0, output: OUTPUT, subAgentIds: [], subAgentPrices: [], signature };
 }
 
 async function fulfilGas(req: AgentRequest) {

@@ -35,6 +35,7 @@ function randomFulfillment(outputBytes: number, subAgents: number): Fulfillment 
     status: Number(uint(16) & 0xffffn),
     output: hexlify(randomBytes(outputBytes)),
     subAgentIds: Array.from({ length: subAgents }, () => uint(256)),
+    subAgentPrices: Array.from({ length: subAgents }, () => uint(96)),
     signature: hexlify(randomBytes(65)),
   };
 }

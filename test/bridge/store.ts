@@ -14,6 +14,7 @@ const ANSWER: ExecuteResponse = {
   output: "0x",
   outputHash: `0x${"22".repeat(32)}`,
   subAgentIds: [],
+  subAgentPrices: [],
   signature: "0x",
 };
 

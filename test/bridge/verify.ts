@@ -71,7 +71,11 @@ describe("bridge AnswerVerifier", () => {
 
   it("rejects a changed status or sub-agent list (the signature no longer recovers to the worker)", () => {
     rejects({ ...answer, status: answer.status + 1 }, /signed by 0x[0-9a-f]{40}, but the request is assigned to/);
-    rejects({ ...answer, subAgentIds: ["3"] }, /signed by 0x[0-9a-f]{40}, but the request is assigned to/);
+    rejects({ ...answer, subAgentIds: ["3"], subAgentPrices: ["0"] }, /signed by 0x[0-9a-f]{40}, but the request is assigned to/);
+  });
+
+  it("rejects sub-agent prices that do not pair with the sub-agent ids, as the router does", () => {
+    rejects({ ...answer, subAgentIds: ["3"] }, /subAgentPrices does not match subAgentIds/);
   });
 
   it("rejects signatures the router would refuse: wrong length, high s, bad v", () => {

@@ -105,18 +105,23 @@ contract AgentRouterFulfillTest is RouterFixture {
         bytes32 structHash = keccak256(
             abi.encode(
                 keccak256(
-                    "Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,address worker)"
+                    "Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,uint96[] subAgentPrices,address worker)"
                 ),
                 req.id,
                 keccak256(abi.encode(req)),
                 keccak256(OUTPUT),
                 uint16(3),
                 keccak256(abi.encodePacked(subs)),
+                keccak256(abi.encodePacked(uint256(5 ether), uint256(0))),
                 req.worker
             )
         );
+        uint96[] memory prices = new uint96[](2);
+        prices[0] = 5 ether;
         assertEq(
-            _digest(req, OUTPUT, 3, subs), keccak256(abi.encodePacked("\x19\x01", domain, structHash)), "EIP-712 digest"
+            _digest(req, OUTPUT, 3, subs, prices),
+            keccak256(abi.encodePacked("\x19\x01", domain, structHash)),
+            "EIP-712 digest"
         );
     }
 
@@ -189,8 +194,24 @@ contract AgentRouterFulfillTest is RouterFixture {
     function test_RevertWhen_SubAgentIdsTampered() public {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT, 0, _ids(1));
-        f.subAgentIds = _ids(1, 1);
+        f.subAgentIds = _ids(2);
         _expectWrongSigner(f);
+        router.fulfill(f);
+    }
+
+    function test_RevertWhen_SubAgentPricesTampered() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT, 0, _ids(1));
+        f.subAgentPrices[0] += 1;
+        _expectWrongSigner(f);
+        router.fulfill(f);
+    }
+
+    function test_RevertWhen_SubAgentPricesDoNotMatchTheIds() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        IAgentRouter.Fulfillment memory f =
+            _fulfillment(req, OUTPUT, 0, _ids(1, 1), new uint96[](1));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouter.SubCallPricesMismatch.selector, 2, 1));
         router.fulfill(f);
     }
 
@@ -459,7 +480,7 @@ contract AgentRouterFulfillTest is RouterFixture {
     // ---------------------------------------------------------------- helpers
 
     function _expectWrongSigner(IAgentRouter.Fulfillment memory f) internal {
-        bytes32 digest = _digest(f.request, f.output, f.status, f.subAgentIds);
+        bytes32 digest = _digest(f.request, f.output, f.status, f.subAgentIds, f.subAgentPrices);
         (address signer,,) = ECDSA.tryRecover(digest, f.signature);
         assertTrue(signer != f.request.worker, "tampering must change the signer");
         vm.expectRevert(abi.encodeWithSelector(AgentRouter.WrongSigner.selector, f.request.id, signer, f.request.worker));

@@ -149,8 +149,12 @@ contract AgentRouterFuzzTest is RouterFixture {
     function testFuzz_TamperedStatusOrSubAgentsRevert(uint16 status, uint256 subAgentId) public {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
-        if (status == 0) f.subAgentIds = _ids(subAgentId);
-        else f.status = status;
+        if (status == 0) {
+            f.subAgentIds = _ids(subAgentId);
+            f.subAgentPrices = new uint96[](1);
+        } else {
+            f.status = status;
+        }
         _expectRejected(f);
         router.fulfill(f);
     }
@@ -168,7 +172,8 @@ contract AgentRouterFuzzTest is RouterFixture {
 
     /// @dev Expects WrongSigner with the address the router will recover (zero when malformed).
     function _expectRejected(IAgentRouter.Fulfillment memory f) internal {
-        (address signer,,) = ECDSA.tryRecover(_digest(f.request, f.output, f.status, f.subAgentIds), f.signature);
+        (address signer,,) =
+            ECDSA.tryRecover(_digest(f.request, f.output, f.status, f.subAgentIds, f.subAgentPrices), f.signature);
         vm.assume(signer != f.request.worker);
         vm.expectRevert(abi.encodeWithSelector(AgentRouter.WrongSigner.selector, f.request.id, signer, f.request.worker));
     }

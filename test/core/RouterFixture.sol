@@ -209,12 +209,44 @@ abstract contract RouterFixture is Test {
         return keccak256(abi.encode(req));
     }
 
+    /// @dev The prices an honest worker signs for `subAgentIds`: each callee's current registry price.
+    function _pricesOf(uint256[] memory subAgentIds) internal view returns (uint96[] memory prices) {
+        prices = new uint96[](subAgentIds.length);
+        for (uint256 i; i < subAgentIds.length; ++i) {
+            (, prices[i]) = agents.ownerAndPrice(subAgentIds[i]);
+        }
+    }
+
+    function _digest(
+        IAgentRouter.AgentRequest memory req,
+        bytes memory output,
+        uint16 status,
+        uint256[] memory subAgentIds,
+        uint96[] memory subAgentPrices
+    ) internal view returns (bytes32) {
+        return router.fulfillmentDigest(
+            req.id, _requestHash(req), keccak256(output), status, subAgentIds, subAgentPrices, req.worker
+        );
+    }
+
     function _digest(IAgentRouter.AgentRequest memory req, bytes memory output, uint16 status, uint256[] memory subAgentIds)
         internal
         view
         returns (bytes32)
     {
-        return router.fulfillmentDigest(req.id, _requestHash(req), keccak256(output), status, subAgentIds, req.worker);
+        return _digest(req, output, status, subAgentIds, _pricesOf(subAgentIds));
+    }
+
+    function _sign(
+        uint256 key,
+        IAgentRouter.AgentRequest memory req,
+        bytes memory output,
+        uint16 status,
+        uint256[] memory subAgentIds,
+        uint96[] memory subAgentPrices
+    ) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, _digest(req, output, status, subAgentIds, subAgentPrices));
+        return abi.encodePacked(r, s, v);
     }
 
     function _sign(
@@ -224,24 +256,35 @@ abstract contract RouterFixture is Test {
         uint16 status,
         uint256[] memory subAgentIds
     ) internal view returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, _digest(req, output, status, subAgentIds));
-        return abi.encodePacked(r, s, v);
+        return _sign(key, req, output, status, subAgentIds, _pricesOf(subAgentIds));
     }
 
-    /// @dev A fulfilment signed by the request's assigned worker.
+    /// @dev A fulfilment signed by the request's assigned worker, with explicit sub-call prices.
     function _fulfillment(
         IAgentRouter.AgentRequest memory req,
         bytes memory output,
         uint16 status,
-        uint256[] memory subAgentIds
+        uint256[] memory subAgentIds,
+        uint96[] memory subAgentPrices
     ) internal view returns (IAgentRouter.Fulfillment memory) {
         return IAgentRouter.Fulfillment({
             request: req,
             status: status,
             output: output,
             subAgentIds: subAgentIds,
-            signature: _sign(workerKeyOf[req.worker], req, output, status, subAgentIds)
+            subAgentPrices: subAgentPrices,
+            signature: _sign(workerKeyOf[req.worker], req, output, status, subAgentIds, subAgentPrices)
         });
+    }
+
+    /// @dev A fulfilment signed by the request's assigned worker, sub-calls at their current prices.
+    function _fulfillment(
+        IAgentRouter.AgentRequest memory req,
+        bytes memory output,
+        uint16 status,
+        uint256[] memory subAgentIds
+    ) internal view returns (IAgentRouter.Fulfillment memory) {
+        return _fulfillment(req, output, status, subAgentIds, _pricesOf(subAgentIds));
     }
 
     function _fulfillment(IAgentRouter.AgentRequest memory req, bytes memory output)
@@ -262,6 +305,7 @@ abstract contract RouterFixture is Test {
             outputHash: keccak256(output),
             status: status,
             subAgentIds: none,
+            subAgentPrices: new uint96[](0),
             signature: _sign(key, req, output, status, none)
         });
     }

@@ -237,6 +237,7 @@ contract RouterHandler is Test {
             status: status,
             output: output,
             subAgentIds: subs,
+            subAgentPrices: _prices(subs),
             signature: _signature(_workerKeys[req.worker], req, output, status, subs)
         });
     }
@@ -248,10 +249,19 @@ contract RouterHandler is Test {
         uint16 status,
         uint256[] memory subs
     ) internal view returns (bytes memory) {
-        bytes32 digest =
-            router.fulfillmentDigest(req.id, keccak256(abi.encode(req)), keccak256(output), status, subs, req.worker);
+        bytes32 digest = router.fulfillmentDigest(
+            req.id, keccak256(abi.encode(req)), keccak256(output), status, subs, _prices(subs), req.worker
+        );
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev Sub-calls signed at their callees' current prices, as an honest worker does.
+    function _prices(uint256[] memory subs) internal view returns (uint96[] memory prices) {
+        prices = new uint96[](subs.length);
+        for (uint256 i; i < subs.length; ++i) {
+            (, prices[i]) = router.agentRegistry().ownerAndPrice(subs[i]);
+        }
     }
 
     function _removePending(uint256 index) internal {

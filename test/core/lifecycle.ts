@@ -82,15 +82,16 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
       outputHash: keccak256(output),
       status: AgentStatus.OK,
       subAgentIds: [],
+      subAgentPrices: [],
       worker: enclave.address,
     };
     const signature = await enclave.signTypedData(routerDomain(chainId, await router.getAddress()), FULFILLMENT_TYPES as never, message);
-    expect(await router.fulfillmentDigest(message.requestId, message.requestHash, message.outputHash, 0, [], enclave.address)).to.equal(
+    expect(await router.fulfillmentDigest(message.requestId, message.requestHash, message.outputHash, 0, [], [], enclave.address)).to.equal(
       ethers.TypedDataEncoder.hash(routerDomain(chainId, await router.getAddress()), FULFILLMENT_TYPES as never, message),
     );
 
     const before = await router.accountOf(1);
-    await expect(router.connect(relayer).fulfill({ request: req, status: 0, output, subAgentIds: [], signature }))
+    await expect(router.connect(relayer).fulfill({ request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature }))
       .to.emit(router, "RequestFulfilled");
     const after = await router.accountOf(1);
     expect(after.reserved).to.equal(0n);

@@ -12,6 +12,7 @@ describe("protocol/fulfillment FulfillmentDigester", () => {
     outputHash: hexlify(randomBytes(32)),
     status: Math.floor(Math.random() * 65_536),
     subAgentIds: Array.from({ length: subAgents }, () => BigInt(hexlify(randomBytes(32)))),
+    subAgentPrices: Array.from({ length: subAgents }, () => BigInt(hexlify(randomBytes(12)))),
     worker: Wallet.createRandom().address,
   });
 
@@ -39,5 +40,6 @@ describe("protocol/fulfillment FulfillmentDigester", () => {
     expect(() => digester.digest({ ...message, requestId: -1n })).to.throw(RangeError);
     expect(() => digester.digest({ ...message, requestHash: "0x1234" })).to.throw(TypeError);
     expect(() => digester.digest({ ...message, worker: "0x1234" })).to.throw(TypeError);
+    expect(() => digester.digest({ ...message, subAgentIds: [1n], subAgentPrices: [1n << 96n] })).to.throw(RangeError);
   });
 });

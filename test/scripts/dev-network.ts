@@ -50,9 +50,9 @@ describe("deployed network: router + real StakingHub (Ignition module)", functio
     const output = toUtf8Bytes("ok");
     const { chainId } = await ethers.provider.getNetwork();
     const signature = await enclave.signTypedData(routerDomain(chainId, await net.router.getAddress()), FULFILLMENT_TYPES as never, {
-      requestId: req.id, requestHash: requestHash(req), outputHash: keccak256(output), status: 0, subAgentIds: [], worker: enclave.address,
+      requestId: req.id, requestHash: requestHash(req), outputHash: keccak256(output), status: 0, subAgentIds: [], subAgentPrices: [], worker: enclave.address,
     });
-    await (await net.router.fulfill({ request: req, status: 0, output, subAgentIds: [], signature })).wait();
+    await (await net.router.fulfill({ request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature })).wait();
     const fee = await net.router.workerFees(enclave.address);
     expect(fee).to.be.greaterThan(0n);
     const hubBefore = await net.pha.balanceOf(await net.stakingHub.getAddress());

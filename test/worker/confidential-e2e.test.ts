@@ -228,10 +228,11 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
       outputHash: keccak256(answer.output),
       status: answer.status,
       subAgentIds: [],
+      subAgentPrices: [],
       worker: req.worker,
     };
     expect(verifyTypedData(domain, FULFILLMENT_TYPES as never, message, answer.signature)).to.equal(req.worker);
-    const fulfillment = { request: req, status: answer.status, output: answer.output, subAgentIds: [], signature: answer.signature };
+    const fulfillment = { request: req, status: answer.status, output: answer.output, subAgentIds: [], subAgentPrices: [], signature: answer.signature };
     await expect(contracts.router.connect(contracts.relayer).fulfill(fulfillment))
       .to.emit(contracts.router, "RequestFulfilled")
       .withArgs(req.id, req.worker, answer.status, (v: boolean) => typeof v === "boolean", keccak256(answer.output), (v: bigint) => v > 0n, (v: bigint) => v > 0n);

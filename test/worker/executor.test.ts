@@ -244,6 +244,7 @@ describe("worker executor", function () {
       const result = await execute(h, 1n, "x", { maxFee: 200n, agentPrice: 10n });
       expect(text(result.output)).to.equal("ok,ok,BUDGET_EXCEEDED");
       expect(result.subAgentIds).to.deep.equal([2n, 2n]);
+      expect(result.subAgentPrices).to.deep.equal([40n, 40n], "each call signed at the price it was budgeted at");
     });
 
     it("signs BUDGET_EXCEEDED when the agent does not catch the refusal", async () => {
@@ -264,6 +265,7 @@ describe("worker executor", function () {
       const result = await execute(h, 1n, "x", { maxFee: 100n, agentPrice: 10n });
       expect(text(result.output)).to.equal("three");
       expect(result.subAgentIds).to.deep.equal([3n]);
+      expect(result.subAgentPrices).to.deep.equal([40n]);
     });
   });
 

@@ -92,6 +92,7 @@ describe("worker HTTP API (end to end on loopback)", function () {
       outputHash: response.outputHash,
       status: response.status,
       subAgentIds: [],
+      subAgentPrices: [],
       worker: WORKER_ADDRESS,
     };
     const domain = routerDomain(CHAIN_ID, ROUTER);
@@ -107,7 +108,7 @@ describe("worker HTTP API (end to end on loopback)", function () {
     const response = ExecuteResponse.parse(json);
     expect(response.status).to.equal(AgentStatus.TIME_LIMIT);
     expect(Buffer.from(response.output.slice(2), "hex").toString()).to.equal("wall time limit exceeded");
-    const message = { requestId: 101n, requestHash: response.requestHash, outputHash: response.outputHash, status: response.status, subAgentIds: [], worker: WORKER_ADDRESS };
+    const message = { requestId: 101n, requestHash: response.requestHash, outputHash: response.outputHash, status: response.status, subAgentIds: [], subAgentPrices: [], worker: WORKER_ADDRESS };
     expect(verifyTypedData(routerDomain(CHAIN_ID, ROUTER), { Fulfillment: [...FULFILLMENT_TYPES.Fulfillment] }, message, response.signature)).to.equal(WORKER_ADDRESS);
   });
 

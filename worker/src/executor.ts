@@ -19,6 +19,8 @@ export interface ExecutionResult {
   output: Uint8Array;
   /** Agents called (and paid) on the way, nested calls included, in completion order. */
   subAgentIds: bigint[];
+  /** The price budgeted for each of subAgentIds' calls, signed as the most each callee is paid. */
+  subAgentPrices: bigint[];
 }
 
 export interface ExecutorDeps {
@@ -56,11 +58,20 @@ interface Frame {
   signal?: AbortSignal;
 }
 
+/** Sub-calls a frame listed so far, each with the price it was budgeted at. */
+interface Listed {
+  ids: bigint[];
+  prices: bigint[];
+  cost: bigint;
+  closed: boolean;
+}
+
 interface FrameResult {
   status: AgentStatusCode;
   output: Uint8Array;
   message: string;
   subAgentIds: bigint[];
+  subAgentPrices: bigint[];
   /** Prices of the listed sub-calls. */
   cost: bigint;
 }
@@ -103,7 +114,7 @@ export class Executor {
         stack: [request.agentId],
       });
       if (result.status !== AgentStatus.OK) return errorResult(result.status, result.message);
-      return { status: AgentStatus.OK, output: result.output, subAgentIds: result.subAgentIds };
+      return { status: AgentStatus.OK, output: result.output, subAgentIds: result.subAgentIds, subAgentPrices: result.subAgentPrices };
     } catch (error) {
       const failure = ExecutionFailure.from(error);
       if (!(error instanceof ExecutionFailure)) this.deps.logger.error({ err: error }, "execution failed unexpectedly");
@@ -113,7 +124,7 @@ export class Executor {
 
   async #runFrame(tree: Tree, frame: Frame): Promise<FrameResult> {
     const depth = frame.stack.length - 1;
-    const listed: { ids: bigint[]; cost: bigint; closed: boolean } = { ids: [], cost: 0n, closed: false };
+    const listed: Listed = { ids: [], prices: [], cost: 0n, closed: false };
     let result: FrameResult;
     try {
       const bundle = await this.deps.bundles.get(frame.code.codeHash, frame.code.uri);
@@ -149,22 +160,24 @@ export class Executor {
         host,
         log: (line) => this.deps.logger.info({ agentId: frame.agentId.toString(), requestId: tree.request.id.toString(), depth }, `agent: ${line}`),
       });
-      result = { status: outcome.status, output: outcome.output, message: outcome.message, subAgentIds: [], cost: 0n };
+      result = { status: outcome.status, output: outcome.output, message: outcome.message, subAgentIds: [], subAgentPrices: [], cost: 0n };
     } catch (error) {
       const failure = ExecutionFailure.from(error);
       if (!(error instanceof ExecutionFailure)) this.deps.logger.error({ err: error }, "agent run failed unexpectedly");
-      result = { status: failure.status, output: new Uint8Array(), message: failure.message, subAgentIds: [], cost: 0n };
+      result = { status: failure.status, output: new Uint8Array(), message: failure.message, subAgentIds: [], subAgentPrices: [], cost: 0n };
     }
     // Sub-calls finishing after this point belong to nothing: they refund themselves.
     listed.closed = true;
     this.deps.metrics?.sandboxRuns.inc({ status: statusName(result.status), depth: String(depth) });
-    return result.status === AgentStatus.OK ? { ...result, subAgentIds: [...listed.ids], cost: listed.cost } : result;
+    return result.status === AgentStatus.OK
+      ? { ...result, subAgentIds: [...listed.ids], subAgentPrices: [...listed.prices], cost: listed.cost }
+      : result;
   }
 
   async #callAgent(
     tree: Tree,
     caller: Frame,
-    listed: { ids: bigint[]; cost: bigint; closed: boolean },
+    listed: Listed,
     agentId: bigint,
     input: Uint8Array,
     path: string,
@@ -204,6 +217,7 @@ export class Executor {
       );
     }
     listed.ids.push(agentId, ...result.subAgentIds);
+    listed.prices.push(price, ...result.subAgentPrices);
     listed.cost += price + result.cost;
     return result.output;
   }
@@ -270,5 +284,5 @@ export class Executor {
 }
 
 function errorResult(status: AgentStatusCode, message: string): ExecutionResult {
-  return { status, output: getBytes(toUtf8Bytes(message)), subAgentIds: [] };
+  return { status, output: getBytes(toUtf8Bytes(message)), subAgentIds: [], subAgentPrices: [] };
 }

@@ -24,6 +24,7 @@ export class FulfillmentSigner {
       outputHash,
       status: result.status,
       subAgentIds: result.subAgentIds,
+      subAgentPrices: result.subAgentPrices,
       worker: this.enclave.address,
     };
     const signature = await this.enclave.signTypedData(
@@ -41,6 +42,7 @@ export class FulfillmentSigner {
       output: hexlify(result.output),
       outputHash,
       subAgentIds: result.subAgentIds.map(String),
+      subAgentPrices: result.subAgentPrices.map(String),
       signature,
     };
   }

@@ -14,6 +14,7 @@ export interface Fulfillment {
   status: number;
   output: string;
   subAgentIds: bigint[];
+  subAgentPrices: bigint[];
   signature: string;
 }
 

@@ -3,8 +3,8 @@ import { AGENT_REQUEST_FIELDS, encodeAgentRequest } from "../../../protocol/requ
 import type { Fulfillment } from "./chain-client.js";
 
 const WORD_BYTES = 32;
-/** A Fulfillment's head: the static AgentRequest inline, status, then offsets of output, subAgentIds, signature. */
-const HEAD_WORDS = AGENT_REQUEST_FIELDS.length + 4;
+/** A Fulfillment's head: the static AgentRequest inline, status, then offsets of output, subAgentIds, subAgentPrices, signature. */
+const HEAD_WORDS = AGENT_REQUEST_FIELDS.length + 5;
 
 function hexBody(value: string): string {
   return value.startsWith("0x") ? value.slice(2) : value;
@@ -17,14 +17,32 @@ function bytesTail(hex: string): string {
   return uintWord(body.length / 2) + body.padEnd(padded, "0");
 }
 
+/** ABI `uint[]` tail: length word, then one word per element. */
+function uintArrayTail(values: bigint[]): string {
+  return uintWord(values.length) + values.map(uintWord).join("");
+}
+
 function encodeOne(fulfillment: Fulfillment): string {
   const output = bytesTail(fulfillment.output);
-  const subAgents = uintWord(fulfillment.subAgentIds.length) + fulfillment.subAgentIds.map(uintWord).join("");
+  const subAgents = uintArrayTail(fulfillment.subAgentIds);
+  const prices = uintArrayTail(fulfillment.subAgentPrices);
   const signature = bytesTail(fulfillment.signature);
   const outputAt = HEAD_WORDS * WORD_BYTES;
   const subAgentsAt = outputAt + output.length / 2;
-  const signatureAt = subAgentsAt + subAgents.length / 2;
-  return encodeAgentRequest(fulfillment.request) + uintWord(fulfillment.status) + uintWord(outputAt) + uintWord(subAgentsAt) + uintWord(signatureAt) + output + subAgents + signature;
+  const pricesAt = subAgentsAt + subAgents.length / 2;
+  const signatureAt = pricesAt + prices.length / 2;
+  return (
+    encodeAgentRequest(fulfillment.request) +
+    uintWord(fulfillment.status) +
+    uintWord(outputAt) +
+    uintWord(subAgentsAt) +
+    uintWord(pricesAt) +
+    uintWord(signatureAt) +
+    output +
+    subAgents +
+    prices +
+    signature
+  );
 }
 
 /**

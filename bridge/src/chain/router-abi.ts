@@ -1,6 +1,6 @@
 import { AGENT_REQUEST_TUPLE } from "../../../protocol/request.js";
 
-const FULFILLMENT_TUPLE = `tuple(${AGENT_REQUEST_TUPLE} request,uint16 status,bytes output,uint256[] subAgentIds,bytes signature)`;
+const FULFILLMENT_TUPLE = `tuple(${AGENT_REQUEST_TUPLE} request,uint16 status,bytes output,uint256[] subAgentIds,uint96[] subAgentPrices,bytes signature)`;
 
 /** The parts of IAgentRouter / IWorkerRegistry the bridge uses (contracts/interfaces). */
 export const ROUTER_ABI = [
