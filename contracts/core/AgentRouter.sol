@@ -577,7 +577,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         }
         protocolFee = _min((agentFee + workerFee) * config.protocolFeeBps / BPS, remaining);
         remaining -= protocolFee;
-        if (status == AgentStatus.OK && fulfillment.subAgentIds.length != 0) {
+        // Callees did their work whatever became of the caller, whose agent had their outputs.
+        if (fulfillment.subAgentIds.length != 0) {
             remaining = _paySubAgents(req.id, fulfillment.subAgentIds, fulfillment.subAgentPrices, remaining);
         }
     }

@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 /// @title AgentStatus
 /// @notice Result codes a worker signs with a fulfilment (mirrored in protocol/status.ts).
 /// Any non-zero status is an error result: it is settled like a success except that the agent
-/// owner (and sub-agent owners) are not paid, and the consumer receives the error message.
+/// owner is not paid (the sub-agents it called are), and the consumer receives the error message.
 library AgentStatus {
     uint16 internal constant OK = 0;
     uint16 internal constant AGENT_ERROR = 1;

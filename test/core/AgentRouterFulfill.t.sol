@@ -381,12 +381,18 @@ contract AgentRouterFulfillTest is RouterFixture {
         assertEq(router.earnings(address(0)), 0, "nobody paid for the unknown id");
     }
 
-    function test_SubAgentsUnpaidOnErrorResult() public {
+    /// @dev Issue 12 item 8: the calling agent failing after it used a paid callee's output must not
+    /// leave the callee unpaid. The failed caller's own owner still gets nothing.
+    function test_SubAgentsArePaidEvenWhenTheCallerFails() public {
         address subOwner = address(0x5B0);
         uint256 sub = _registerAgent(subOwner, 1 ether, new bytes32[](0));
         IAgentRouter.AgentRequest memory req = _request();
-        router.fulfill(_fulfillment(req, "sub-agent failed", AgentStatus.SUB_AGENT_FAILED, _ids(sub)));
-        assertEq(router.earnings(subOwner), 0, "unpaid");
+        vmx.expectEmit(true, true, true, true, address(router));
+        emit AgentRouter.SubAgentPaid(req.id, sub, subOwner, 1 ether);
+        router.fulfill(_fulfillment(req, "agent threw after its sub-call", AgentStatus.AGENT_ERROR, _ids(sub)));
+        assertEq(router.earnings(subOwner), 1 ether, "callee paid for its work");
+        assertEq(router.earnings(agentOwner), 0, "failed caller unpaid");
+        assertEq(consumer.errors(), 1, "consumer got the error");
     }
 
     function test_RevertWhen_TooManySubCalls() public {
