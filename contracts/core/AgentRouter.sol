@@ -89,7 +89,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Append-only: a version's terms never change once requests may refer to them.
     mapping(uint16 version => Config) private _configs;
 
+    /// @dev keccak256(abi.encode(request)) of every request ever opened. Kept after settlement so that
+    /// an equivocation proof can always be checked against the request the router really issued.
     mapping(uint256 requestId => bytes32) private _commitments;
+    /// @dev Bit `id % 256` of word `id / 256` is set once request `id` is settled (answered or timed
+    /// out). Consecutive ids share a word, so a batch writes one mostly warm slot.
+    mapping(uint256 word => uint256 bits) private _settled;
     mapping(uint256 requestId => bool) public equivocationReported;
     /// @dev The three balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited: paying
     /// out leaves the slot non-zero, so the next credit rewrites a slot (2,900 gas) instead of
@@ -123,6 +128,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     error StakingNotSet();
     error StakingAlreadySet();
     error RequestNotPending(uint256 requestId);
+    error UnknownRequest(uint256 requestId);
     error RequestMismatch(uint256 requestId);
     error DeadlinePassed(uint256 requestId, uint64 deadline);
     error DeadlineNotPassed(uint256 requestId, uint64 deadline);
@@ -180,7 +186,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         uint256 startGas = gasleft();
         WorkerCache memory noCache;
         (uint256 protocolFee, uint256 relayerFee) = _fulfillOne(
-            fulfillment, _commitments[fulfillment.request.id], startGas + msg.data.length * CALLDATA_GAS_PER_BYTE, 1, noCache
+            fulfillment, _pendingCommitment(fulfillment.request.id), startGas + msg.data.length * CALLDATA_GAS_PER_BYTE, 1, noCache
         );
         _creditTransactionFees(protocolFee, relayerFee);
     }
@@ -216,7 +222,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     function timeoutBatch(AgentRequest[] calldata requests) external nonReentrant {
         for (uint256 i; i < requests.length; ++i) {
             AgentRequest calldata req = requests[i];
-            if (_commitments[req.id] == bytes32(0)) {
+            if (_pendingCommitment(req.id) == bytes32(0)) {
                 emit TimeoutSkipped(req.id);
                 continue;
             }
@@ -229,8 +235,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         external
         nonReentrant
     {
-        if (equivocationReported[req.id]) revert EquivocationAlreadyReported(req.id);
         bytes32 requestHash = _hashRequest(req);
+        bytes32 commitment = _commitments[req.id];
+        if (commitment == bytes32(0)) revert UnknownRequest(req.id);
+        if (commitment != requestHash) revert RequestMismatch(req.id);
+        // One proof per request suffices: the id now names one real request and its one worker.
+        if (equivocationReported[req.id]) revert EquivocationAlreadyReported(req.id);
         bytes32 digestA = _fulfillmentDigest(
             req.id, requestHash, a.outputHash, a.status, _wordsHash(a.subAgentIds), _wordsHash(a.subAgentPrices), req.worker
         );
@@ -315,10 +325,11 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
     /// @inheritdoc IAgentRouter
     function isPending(uint256 requestId) external view returns (bool) {
-        return _commitments[requestId] != bytes32(0);
+        return _pendingCommitment(requestId) != bytes32(0);
     }
 
-    /// @notice The stored commitment keccak256(abi.encode(request)) of a pending request (zero otherwise).
+    /// @notice The commitment keccak256(abi.encode(request)) of request `requestId`, pending or settled
+    /// (zero if never opened).
     function commitmentOf(uint256 requestId) external view returns (bytes32) {
         return _commitments[requestId];
     }
@@ -458,7 +469,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     function _timeout(AgentRequest calldata req) private {
         _requirePending(req);
         if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
-        delete _commitments[req.id];
+        _markSettled(req.id);
         _settleAccount(req.accountId, req.maxFee, 0);
         emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
 
@@ -478,7 +489,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
         uint256 startGas = gasleft();
         uint256 requestId = fulfillment.request.id;
-        bytes32 commitment = _commitments[requestId];
+        bytes32 commitment = _pendingCommitment(requestId);
         if (commitment == bytes32(0)) {
             emit FulfillmentSkipped(requestId);
             return (0, 0);
@@ -497,7 +508,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         WorkerCache memory cache
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
         (AgentRequest memory req, uint16 status, bytes32 outputHash) = _verifyAnswer(fulfillment, commitment, cache);
-        delete _commitments[req.id];
+        _markSettled(req.id);
 
         bool callbackSucceeded = _callConsumer(req, status, fulfillment.output);
 
@@ -662,6 +673,18 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         if (commitment != requestHash) revert RequestMismatch(req.id);
     }
 
+    /// @dev The commitment of `requestId` while it awaits an answer or a timeout, zero otherwise.
+    function _pendingCommitment(uint256 requestId) private view returns (bytes32 commitment) {
+        commitment = _commitments[requestId];
+        if (commitment != bytes32(0) && _settled[requestId >> 8] & (1 << (requestId & 0xff)) != 0) {
+            commitment = bytes32(0);
+        }
+    }
+
+    function _markSettled(uint256 requestId) private {
+        _settled[requestId >> 8] |= 1 << (requestId & 0xff);
+    }
+
     function _accrue(mapping(address => uint256) storage balances, address to, uint256 amount) private {
         if (amount == 0) return;
         uint256 stored = balances[to];
@@ -673,7 +696,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     }
 
     function _requirePending(AgentRequest calldata req) private view returns (bytes32 requestHash) {
-        bytes32 commitment = _commitments[req.id];
+        bytes32 commitment = _pendingCommitment(req.id);
         if (commitment == bytes32(0)) revert RequestNotPending(req.id);
         requestHash = _hashRequest(req);
         if (commitment != requestHash) revert RequestMismatch(req.id);

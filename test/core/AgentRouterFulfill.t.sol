@@ -43,7 +43,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         assertEq(_reservedOf(accountId), 0, "reservation released");
         assertEq(router.accountOf(accountId).pendingRequests, 0, "no pending");
         assertFalse(router.isPending(req.id), "settled");
-        assertEq(router.commitmentOf(req.id), bytes32(0), "commitment cleared");
+        assertEq(router.commitmentOf(req.id), keccak256(abi.encode(req)), "commitment kept on record");
         assertEq(token.balanceOf(address(router)), routerTokens, "no token moved on settlement");
     }
 
