@@ -62,6 +62,13 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     uint256 public constant CALLDATA_GAS_PER_BYTE = 16;
     /// @notice Sub-agent calls one fulfilment may list.
     uint256 public constant MAX_SUB_CALLS = 16;
+    /// @notice Gas handed to every staking slash call, several times what the StakingHub needs at
+    /// its worst (a pool detached, its weight moved in the sum tree, two transfers). A timeout or an
+    /// equivocation report that cannot give the slash this much reverts rather than skip it.
+    uint256 public constant SLASH_GAS = 300_000;
+    /// @dev Gas between the check in {_requireGasForSlash} and the CALL (argument encoding, a cold
+    /// account access), on top of what EIP-150 keeps back.
+    uint256 private constant SLASH_CALL_OVERHEAD = 10_000;
     /// @notice Gas of a fulfilment's metered work outside the callback (signature check, settlement,
     /// about 1 KB of output calldata), added to the fee estimate so relayers are reimbursed in full.
     /// Measured with `npm run bench:gas`; unused reservation is refunded.
@@ -127,6 +134,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     error NoEligibleWorker(uint256 agentId);
     error StakingNotSet();
     error StakingAlreadySet();
+    error InsufficientGasForSlash(uint256 slashGas);
     error RequestNotPending(uint256 requestId);
     error UnknownRequest(uint256 requestId);
     error RequestMismatch(uint256 requestId);
@@ -254,13 +262,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         equivocationReported[req.id] = true;
         workerRegistry.jail(req.worker);
         uint256 slashed;
-        IWorkerStaking staking_ = staking;
-        if (address(staking_) != address(0)) {
-            try staking_.slashForEquivocation(req.worker, req.id, msg.sender) returns (uint256 amount) {
-                slashed = amount;
-            } catch {
-                emit SlashFailed(req.id, req.worker);
-            }
+        _requireGasForSlash();
+        // staking is set: the request exists, so staking was wired before it, and is never unset.
+        try staking.slashForEquivocation{gas: SLASH_GAS}(req.worker, req.id, msg.sender) returns (uint256 amount) {
+            slashed = amount;
+        } catch {
+            emit SlashFailed(req.id, req.worker);
         }
         emit EquivocationReported(req.id, req.worker, msg.sender, slashed);
     }
@@ -473,11 +480,19 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         _settleAccount(req.accountId, req.maxFee, 0);
         emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
 
-        // Set: no request exists before staking is wired, and it is never unset.
-        try staking.slashForTimeout(req.worker, req.id, accountOwner[req.accountId], msg.sender) {}
+        _requireGasForSlash();
+        // staking is set: the request exists, so staking was wired before it, and is never unset.
+        try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, accountOwner[req.accountId], msg.sender) {}
         catch {
             emit SlashFailed(req.id, req.worker);
         }
+    }
+
+    /// @dev A slash in a try/catch could otherwise be starved: with a gas limit chosen so that the
+    /// call runs out while the 1/64 kept back (EIP-150) finishes the transaction, the caller would
+    /// skip it. With SLASH_GAS guaranteed, only a genuine failure of the staking side is caught.
+    function _requireGasForSlash() private view {
+        if (gasleft() < SLASH_GAS + SLASH_GAS / 63 + SLASH_CALL_OVERHEAD) revert InsufficientGasForSlash(SLASH_GAS);
     }
 
     /// @dev Settles one batch entry, or skips it (no fees) when its request is no longer pending.
