@@ -234,8 +234,8 @@ async function main(): Promise<void> {
     const slash = slashed[0]!.args;
     const slashTotal = (slash.fromActive as bigint) + (slash.fromUnbonding as bigint);
     say(
-      `    ${c.red}✖${c.reset} bob's pool slashed ${pha(slashTotal)} for the missed deadline: ${pha(slash.toReporter as bigint)} to the caller of timeout(), ` +
-        `${pha(slash.toWronged as bigint)} to the billing account's owner, ${pha(slash.toTreasury as bigint)} to the treasury`,
+      `    ${c.red}✖${c.reset} bob's pool slashed ${pha(slashTotal)} for the missed deadline: ${pha(slash.toReporter as bigint)} to the caller of timeout() (its gas), ` +
+        `${pha(slash.toTreasury as bigint)} to the treasury; the request was refunded in full`,
     );
 
     const accountAfter = (await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint; reserved: bigint };
@@ -270,7 +270,7 @@ async function main(): Promise<void> {
     say(`    bridge gas       ${txs.gasUsed} gas in ${txs.count} transactions (${(Number(txs.gasUsed) / Math.max(1, counts.fulfilled + counts.timed_out)).toFixed(0)} per settlement; fulfilments batched)`);
     say(`    PHA moved        ${pha(moved)} charged for answers: agent owner ${pha(ownerEarnings)}, alice's pool ${pha(workerFees)}, protocol ${pha(protocolFees)}, bridge gas reimbursement ${pha(relayerEarnings)}`);
     say(`    billing account  ${pha(accountBefore.balance)} → ${pha(accountAfter.balance)}, reserved ${pha(accountAfter.reserved)}`);
-    say(`    bob              pool slashed ${pha(slashTotal)} (1% of its stake) for the missed deadline`);
+    say(`    bob              pool slashed ${pha(slashTotal)} (2 worker fees, whatever its stake) for the missed deadline`);
     step("Shutting down");
   } finally {
     await cleanup();

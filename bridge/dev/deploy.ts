@@ -34,15 +34,12 @@ const PHA = (n: string | number) => parseEther(String(n));
 const ATTESTATION_VALIDITY_S = 86_400;
 const MAX_INPUT_BYTES = 4_096;
 const POOL_COMMISSION_BPS = 1_000;
-/** StakingHub parameters for local chains: 1,000 PHA per worker, 1% timeout slash, 20% for equivocation. */
+/** StakingHub parameters for local chains: 1,000 PHA per worker, 20% slashed for equivocation (a timeout's slash is the router's timeoutPenaltyBps of the worker fee). */
 const STAKING_PARAMS = {
   minStakePerWorker: PHA(1_000),
   unbondingPeriod: 86_400,
   commissionChangeDelay: 86_400,
-  timeoutSlashBps: 100,
   equivocationSlashBps: 2_000,
-  reporterShareBps: 1_000,
-  wrongedShareBps: 4_000,
   minCommissionBps: 0,
   maxCommissionBps: 5_000,
 };
@@ -130,6 +127,7 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
     workerFee: options.workerFee ?? PHA("0.5"),
     phaPerGas: 1_000_000_000n,
     protocolFeeBps: 500,
+    timeoutPenaltyBps: 20_000,
     fulfillOverheadGas: 60_000,
     maxCallbackGasLimit: 2_000_000,
     requestTimeout: options.requestTimeout ?? 120,

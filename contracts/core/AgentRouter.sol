@@ -36,11 +36,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @notice Fee and limit parameters; one storage slot. Every version governance sets is kept: a
     /// request records the version it was opened under and settles on those terms.
     struct Config {
-        uint80 workerFee; // PHA to the worker's pool per settled request
+        uint72 workerFee; // PHA to the worker's pool per settled request
         uint64 phaPerGas; // PHA (wei) reimbursed to the relayer per unit of gas
         uint16 protocolFeeBps; // share of (agent price + worker fee) to the treasury
+        uint16 timeoutPenaltyBps; // a missed deadline slashes workerFee * this / BPS from the pool
         uint32 fulfillOverheadGas; // gas of a fulfil transaction outside the metered part
-        uint32 maxCallbackGasLimit;
+        uint24 maxCallbackGasLimit;
         uint32 requestTimeout; // seconds from request to deadline
     }
 
@@ -52,7 +53,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     uint32 public constant MIN_REQUEST_TIMEOUT = 30;
     uint32 public constant MAX_REQUEST_TIMEOUT = 1 days;
     uint32 public constant MAX_CALLBACK_GAS_LIMIT = 5_000_000;
-    uint80 public constant MAX_WORKER_FEE = 100 ether;
+    uint72 public constant MAX_WORKER_FEE = 100 ether;
+    /// @notice At most five worker fees slashed per missed deadline.
+    uint16 public constant MAX_TIMEOUT_PENALTY_BPS = 50_000;
     uint64 public constant MAX_PHA_PER_GAS = 1e15;
     uint32 public constant MAX_FULFILL_OVERHEAD_GAS = 200_000;
     uint32 public constant MAX_INPUT_BYTES_LIMIT = type(uint24).max;
@@ -69,6 +72,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Gas between the check in {_requireGasForSlash} and the CALL (argument encoding, a cold
     /// account access), on top of what EIP-150 keeps back.
     uint256 private constant SLASH_CALL_OVERHEAD = 10_000;
+    /// @notice Gas the caller of a timeout is rewarded for (at the request's PHA per gas, out of the
+    /// penalty): no more than one entry of a large {timeoutBatch} costs, so no caller, the worker's
+    /// own operator included, earns more than its gas by timing a request out.
+    uint256 public constant TIMEOUT_REWARD_GAS = 30_000;
+    /// @notice Gas an equivocation prover is rewarded for, below what {reportEquivocation} costs.
+    uint256 public constant EQUIVOCATION_REWARD_GAS = 100_000;
     /// @notice Gas of a fulfilment's metered work outside the callback (signature check, settlement,
     /// about 1 KB of output calldata), added to the fee estimate so relayers are reimbursed in full.
     /// Measured with `npm run bench:gas`; unused reservation is refunded.
@@ -262,9 +271,10 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         equivocationReported[req.id] = true;
         workerRegistry.jail(req.worker);
         uint256 slashed;
+        uint256 reward = EQUIVOCATION_REWARD_GAS * _configs[req.configVersion].phaPerGas;
         _requireGasForSlash();
         // staking is set: the request exists, so staking was wired before it, and is never unset.
-        try staking.slashForEquivocation{gas: SLASH_GAS}(req.worker, req.id, msg.sender) returns (uint256 amount) {
+        try staking.slashForEquivocation{gas: SLASH_GAS}(req.worker, req.id, msg.sender, reward) returns (uint256 amount) {
             slashed = amount;
         } catch {
             emit SlashFailed(req.id, req.worker);
@@ -480,9 +490,16 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         _settleAccount(req.accountId, req.maxFee, 0);
         emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
 
+        // The penalty follows the request (its config's worker fee), not the pool's size; the caller
+        // gets back its gas at most and the rest goes to the treasury. The requester's compensation is
+        // the full refund: anything more could be farmed by a requester colluding with the operator.
+        Config memory config = _configs[req.configVersion];
+        uint256 penalty = uint256(config.workerFee) * config.timeoutPenaltyBps / BPS;
+        if (penalty == 0) return;
+        uint256 reward = TIMEOUT_REWARD_GAS * config.phaPerGas;
         _requireGasForSlash();
         // staking is set: the request exists, so staking was wired before it, and is never unset.
-        try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, accountOwner[req.accountId], msg.sender) {}
+        try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, penalty, msg.sender, reward) {}
         catch {
             emit SlashFailed(req.id, req.worker);
         }
@@ -846,6 +863,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
                 || newConfig.requestTimeout > MAX_REQUEST_TIMEOUT || newConfig.maxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT
                 || newConfig.workerFee > MAX_WORKER_FEE || newConfig.phaPerGas > MAX_PHA_PER_GAS
                 || newConfig.fulfillOverheadGas > MAX_FULFILL_OVERHEAD_GAS
+                || newConfig.timeoutPenaltyBps > MAX_TIMEOUT_PENALTY_BPS
         ) revert InvalidConfig();
         // Checked: after 65,535 changes governance needs a new router.
         uint16 version = _configVersion + 1;

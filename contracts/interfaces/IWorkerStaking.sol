@@ -14,17 +14,19 @@ interface IWorkerStaking {
     /// @notice True while the worker's pool backs it with at least the minimum stake.
     function isEligible(address worker) external view returns (bool);
 
-    /// @notice Slashes the worker's pool for missing the deadline of `requestId`.
-    /// @param wronged The party the missed request hurt (the billing account owner).
-    /// @param reporter The caller of {IAgentRouter-timeout}, owed a small reward.
+    /// @notice Slashes the worker's pool `amount` PHA (at most its whole stake) for missing the
+    /// deadline of `requestId`: `reporterReward` of it to the caller of the timeout (capped by what
+    /// was slashed), the rest to the treasury. The router sizes both by the request, not the pool.
     /// @return slashed PHA taken from the pool.
-    function slashForTimeout(address worker, uint256 requestId, address wronged, address reporter)
+    function slashForTimeout(address worker, uint256 requestId, uint256 amount, address reporter, uint256 reporterReward)
         external
         returns (uint256 slashed);
 
-    /// @notice Slashes the worker's pool hard for signing two different answers to `requestId`.
+    /// @notice Slashes the worker's pool hard for signing two different answers to `requestId` and
+    /// jails the worker: `reporterReward` (capped by what was slashed) to the prover, the rest to
+    /// the treasury.
     /// @return slashed PHA taken from the pool.
-    function slashForEquivocation(address worker, uint256 requestId, address reporter)
+    function slashForEquivocation(address worker, uint256 requestId, address reporter, uint256 reporterReward)
         external
         returns (uint256 slashed);
 }

@@ -15,8 +15,10 @@ contract MockWorkerStaking is IWorkerStaking {
     bool public revertOnSlash;
     uint256 public slashAmount;
 
-    event TimeoutSlashed(address indexed worker, uint256 indexed requestId, address wronged, address reporter);
-    event EquivocationSlashed(address indexed worker, uint256 indexed requestId, address reporter);
+    event TimeoutSlashed(
+        address indexed worker, uint256 indexed requestId, uint256 amount, address reporter, uint256 reporterReward
+    );
+    event EquivocationSlashed(address indexed worker, uint256 indexed requestId, address reporter, uint256 reporterReward);
 
     error SlashRefused();
 
@@ -49,21 +51,24 @@ contract MockWorkerStaking is IWorkerStaking {
         return count == 0 ? address(0) : workers[seed % count];
     }
 
-    function slashForTimeout(address worker, uint256 requestId, address wronged, address reporter)
+    function slashForTimeout(address worker, uint256 requestId, uint256 amount, address reporter, uint256 reporterReward)
         external
         returns (uint256)
     {
         if (revertOnSlash) revert SlashRefused();
         timeoutSlashes[worker] += 1;
-        emit TimeoutSlashed(worker, requestId, wronged, reporter);
-        return slashAmount;
+        emit TimeoutSlashed(worker, requestId, amount, reporter, reporterReward);
+        return amount;
     }
 
-    function slashForEquivocation(address worker, uint256 requestId, address reporter) external returns (uint256) {
+    function slashForEquivocation(address worker, uint256 requestId, address reporter, uint256 reporterReward)
+        external
+        returns (uint256)
+    {
         if (revertOnSlash) revert SlashRefused();
         equivocationSlashes[worker] += 1;
         isEligible[worker] = false;
-        emit EquivocationSlashed(worker, requestId, reporter);
+        emit EquivocationSlashed(worker, requestId, reporter, reporterReward);
         return slashAmount;
     }
 }

@@ -15,14 +15,9 @@ interface IStakingHub is IWorkerStaking {
         uint64 unbondingPeriod;
         /// @dev Seconds between an operator's commission change and its effect.
         uint64 commissionChangeDelay;
-        /// @dev Fraction of a pool's (active + unbonding) stake slashed for a missed deadline.
-        uint16 timeoutSlashBps;
-        /// @dev Fraction slashed for equivocation; at least the timeout fraction.
+        /// @dev Fraction of a pool's (active + unbonding) stake slashed for equivocation. A timeout's
+        /// slash is not a fraction of the pool: the router sets it in proportion to the request.
         uint16 equivocationSlashBps;
-        /// @dev Share of slashed PHA paid to the reporter (the timeout caller or equivocation prover).
-        uint16 reporterShareBps;
-        /// @dev Share of a timeout slash paid to the wronged party (the billing account owner).
-        uint16 wrongedShareBps;
         /// @dev Lowest commission an operator may set.
         uint16 minCommissionBps;
         /// @dev Highest commission an operator may set.
@@ -88,7 +83,6 @@ interface IStakingHub is IWorkerStaking {
         uint256 fromActive,
         uint256 fromUnbonding,
         uint256 toReporter,
-        uint256 toWronged,
         uint256 toTreasury
     );
     event ParamsUpdated(Params params);

@@ -36,7 +36,6 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// @notice Bound on workers per pool, keeping {harvestPool} and {poolWorkers} loops bounded.
     uint256 public constant MAX_WORKERS_PER_POOL = 64;
     /// @notice Hard caps and floors on governance parameters.
-    uint256 public constant MAX_TIMEOUT_SLASH_BPS = 1_000;
     uint256 public constant MAX_EQUIVOCATION_SLASH_BPS = 5_000;
     uint256 public constant MIN_UNBONDING_PERIOD = 1 days;
     uint256 public constant MAX_UNBONDING_PERIOD = 90 days;
@@ -78,7 +77,6 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         uint256 fromActive;
         uint256 fromUnbonding;
         uint256 toReporter;
-        uint256 toWronged;
         uint256 toTreasury;
     }
 
@@ -317,7 +315,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IWorkerStaking
-    function slashForTimeout(address worker, uint256 requestId, address wronged, address reporter)
+    function slashForTimeout(address worker, uint256 requestId, uint256 amount, address reporter, uint256 reporterReward)
         external
         onlyRouter
         nonReentrant
@@ -325,12 +323,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     {
         uint256 poolId = _workers[worker].poolId;
         if (poolId == 0) return 0;
-        return _slash(poolId, worker, requestId, SlashKind.Timeout, wronged, reporter);
+        return _slash(poolId, worker, requestId, SlashKind.Timeout, amount, reporter, reporterReward);
     }
 
     /// @inheritdoc IWorkerStaking
     /// @dev Also jails the worker here: it leaves sampling for good and can never be bound again.
-    function slashForEquivocation(address worker, uint256 requestId, address reporter)
+    function slashForEquivocation(address worker, uint256 requestId, address reporter, uint256 reporterReward)
         external
         onlyRouter
         nonReentrant
@@ -343,7 +341,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         Pool storage pool = _pools[poolId];
         if (info.active) _detachWorker(poolId, pool, info);
         emit WorkerJailed(poolId, worker, requestId);
-        slashed = _slash(poolId, worker, requestId, SlashKind.Equivocation, address(0), reporter);
+        uint256 amount = Math.mulDiv(pool.activeStake + pool.unbondingStake, _params.equivocationSlashBps, BPS);
+        slashed = _slash(poolId, worker, requestId, SlashKind.Equivocation, amount, reporter, reporterReward);
         // _slash returns before syncing when nothing was slashed; the worker count changed regardless.
         if (slashed == 0) _syncWeight(poolId, pool);
     }
@@ -476,45 +475,38 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         emit RewardsDistributed(poolId, worker, amount, commission);
     }
 
-    /// @dev Takes the kind's fraction of the pool's active plus unbonding stake, from each in
-    /// proportion, and pays reporter, wronged party and treasury. A zero-address recipient's cut goes
-    /// to the treasury; equivocation has no wronged party.
-    function _slash(uint256 poolId, address worker, uint256 requestId, SlashKind kind, address wronged, address reporter)
-        private
-        returns (uint256 slashed)
-    {
-        Params memory p = _params;
+    /// @dev Takes `amount` (at most everything) from the pool's active plus unbonding stake, from each
+    /// in proportion, and pays `reporterReward` of it to the reporter (none to a zero address) and the
+    /// rest to the treasury. Nobody else is paid: a party able to cause the fault (the pool's operator,
+    /// a requester colluding with it) could otherwise profit from it at its delegators' expense.
+    function _slash(
+        uint256 poolId,
+        address worker,
+        uint256 requestId,
+        SlashKind kind,
+        uint256 amount,
+        address reporter,
+        uint256 reporterReward
+    ) private returns (uint256 slashed) {
         Pool storage pool = _pools[poolId];
         SlashSplit memory split;
         uint256 active = pool.activeStake;
         uint256 stakeTotal = active + pool.unbondingStake;
-        slashed = Math.mulDiv(stakeTotal, kind == SlashKind.Timeout ? p.timeoutSlashBps : p.equivocationSlashBps, BPS);
+        slashed = Math.min(amount, stakeTotal);
         if (slashed == 0) return 0;
         split.fromActive = Math.mulDiv(slashed, active, stakeTotal);
         split.fromUnbonding = slashed - split.fromActive;
         pool.activeStake = active - split.fromActive;
         pool.unbondingStake -= split.fromUnbonding;
 
-        if (reporter != address(0)) split.toReporter = Math.mulDiv(slashed, p.reporterShareBps, BPS);
-        if (wronged != address(0) && kind == SlashKind.Timeout) {
-            split.toWronged = Math.mulDiv(slashed, p.wrongedShareBps, BPS);
-        }
-        split.toTreasury = slashed - split.toReporter - split.toWronged;
+        if (reporter != address(0)) split.toReporter = Math.min(reporterReward, slashed);
+        split.toTreasury = slashed - split.toReporter;
         emit Slashed(
-            poolId,
-            worker,
-            requestId,
-            kind,
-            split.fromActive,
-            split.fromUnbonding,
-            split.toReporter,
-            split.toWronged,
-            split.toTreasury
+            poolId, worker, requestId, kind, split.fromActive, split.fromUnbonding, split.toReporter, split.toTreasury
         );
         _syncWeight(poolId, pool);
 
         if (split.toReporter != 0) pha.safeTransfer(reporter, split.toReporter);
-        if (split.toWronged != 0) pha.safeTransfer(wronged, split.toWronged);
         if (split.toTreasury != 0) pha.safeTransfer(treasury, split.toTreasury);
     }
 
@@ -604,9 +596,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             p.minStakePerWorker < WEIGHT_UNIT || p.minStakePerWorker > MAX_MIN_STAKE_PER_WORKER
                 || p.unbondingPeriod < MIN_UNBONDING_PERIOD || p.unbondingPeriod > MAX_UNBONDING_PERIOD
                 || p.commissionChangeDelay < MIN_COMMISSION_CHANGE_DELAY
-                || p.commissionChangeDelay > MAX_COMMISSION_CHANGE_DELAY || p.timeoutSlashBps > MAX_TIMEOUT_SLASH_BPS
-                || p.equivocationSlashBps > MAX_EQUIVOCATION_SLASH_BPS || p.equivocationSlashBps < p.timeoutSlashBps
-                || uint256(p.reporterShareBps) + p.wrongedShareBps > BPS || p.minCommissionBps > p.maxCommissionBps
+                || p.commissionChangeDelay > MAX_COMMISSION_CHANGE_DELAY
+                || p.equivocationSlashBps > MAX_EQUIVOCATION_SLASH_BPS || p.minCommissionBps > p.maxCommissionBps
                 || p.maxCommissionBps > BPS
         ) revert InvalidParams();
         _params = p;

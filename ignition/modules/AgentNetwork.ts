@@ -16,6 +16,7 @@ export default buildModule("AgentNetwork", (m) => {
     workerFee: 10n ** 17n, // 0.1 PHA per request to the worker's pool
     phaPerGas: 1_000_000_000n, // 1 gwei of PHA per gas unit reimbursed to relayers
     protocolFeeBps: 500,
+    timeoutPenaltyBps: 20_000, // a missed deadline slashes 2 worker fees (0.2 PHA) from the pool
     fulfillOverheadGas: 40_000,
     maxCallbackGasLimit: 2_000_000,
     requestTimeout: 120,
@@ -44,10 +45,7 @@ export default buildModule("AgentNetwork", (m) => {
     minStakePerWorker: 1_000n * 10n ** 18n,
     unbondingPeriod: 24n * 3600n,
     commissionChangeDelay: 24n * 3600n,
-    timeoutSlashBps: 100,
     equivocationSlashBps: 2_000,
-    reporterShareBps: 1_000,
-    wrongedShareBps: 4_000,
     minCommissionBps: 0,
     maxCommissionBps: 5_000,
   });

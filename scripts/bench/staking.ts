@@ -14,10 +14,7 @@ const PARAMS = {
   minStakePerWorker: ethers.parseEther("1000"),
   unbondingPeriod: 7n * 24n * 3600n,
   commissionChangeDelay: 2n * 24n * 3600n,
-  timeoutSlashBps: 100,
   equivocationSlashBps: 2000,
-  reporterShareBps: 1000,
-  wrongedShareBps: 4000,
   minCommissionBps: 0,
   maxCommissionBps: 5000,
 };
@@ -80,7 +77,8 @@ async function benchDelegators(deployment: Hub, delegators: number) {
   await (await router.creditFees(worker, ethers.parseEther("50"))).wait();
   const harvest = await gasOf(hub.harvest(worker));
   const claim = await gasOf((hub.connect(staker) as typeof hub).claimRewards(poolId));
-  const slash = await gasOf(router.slashForTimeout(worker, 1, staker.address, deployer.address));
+  // A timeout's slash as the router makes it with the deployed parameters: 0.2 PHA, 30,000 gas at 1 gwei to the caller.
+  const slash = await gasOf(router.slashForTimeout(worker, 1, ethers.parseEther("0.2"), deployer.address, 30_000n * 1_000_000_000n));
   const unbond = await gasOf((hub.connect(staker) as typeof hub).requestWithdrawal(poolId, ethers.parseEther("100")));
   return { delegators, stake, harvest, claim, slash, unbond };
 }

@@ -12,7 +12,7 @@ contract AgentRouterFuzzTest is RouterFixture {
 
     struct FeeCase {
         uint96 price;
-        uint80 workerFee;
+        uint72 workerFee;
         uint16 protocolFeeBps;
         uint64 phaPerGas;
         uint32 callbackGasLimit;
@@ -22,7 +22,7 @@ contract AgentRouterFuzzTest is RouterFixture {
 
     function _boundCase(FeeCase memory c) internal view {
         c.price = uint96(bound(c.price, 0, 1_000 ether));
-        c.workerFee = uint80(bound(c.workerFee, 0, 100 ether));
+        c.workerFee = uint72(bound(c.workerFee, 0, 100 ether));
         c.protocolFeeBps = uint16(bound(c.protocolFeeBps, 0, router.MAX_PROTOCOL_FEE_BPS()));
         c.phaPerGas = uint64(bound(c.phaPerGas, 0, 1_000 gwei));
         c.callbackGasLimit = uint32(bound(c.callbackGasLimit, 0, 500_000));

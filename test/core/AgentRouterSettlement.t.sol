@@ -16,6 +16,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 contract AgentRouterSettlementTest is RouterFixture {
     bytes internal constant OUTPUT = "positive";
     address internal constant REPORTER = address(0x4E9);
+    /// @dev The fixture's timeout penalty and reward: 2 worker fees, 30,000 gas at 1 gwei.
+    uint256 internal constant PENALTY = uint256(WORKER_FEE) * TIMEOUT_PENALTY_BPS / 10_000;
+    uint256 internal constant TIMEOUT_REWARD = 30_000 * PHA_PER_GAS;
 
     // ---------------------------------------------------------------- timeout
 
@@ -32,7 +35,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         vmx.expectEmit(true, true, true, true, address(router));
         emit IAgentRouter.RequestTimedOut(req.id, req.worker, REPORTER, MAX_FEE);
         vmx.expectEmit(true, true, false, true, address(staking));
-        emit MockWorkerStaking.TimeoutSlashed(req.worker, req.id, payer, REPORTER);
+        emit MockWorkerStaking.TimeoutSlashed(req.worker, req.id, PENALTY, REPORTER, TIMEOUT_REWARD);
         vm.prank(REPORTER);
         router.timeout(req);
 
@@ -257,8 +260,9 @@ contract AgentRouterSettlementTest is RouterFixture {
             workerFee: 1 ether,
             phaPerGas: 2 gwei,
             protocolFeeBps: router.MAX_PROTOCOL_FEE_BPS(),
+            timeoutPenaltyBps: router.MAX_TIMEOUT_PENALTY_BPS(),
             fulfillOverheadGas: 70_000,
-            maxCallbackGasLimit: router.MAX_CALLBACK_GAS_LIMIT(),
+            maxCallbackGasLimit: uint24(router.MAX_CALLBACK_GAS_LIMIT()),
             requestTimeout: router.MAX_REQUEST_TIMEOUT()
         });
         vm.expectEmit();
@@ -284,7 +288,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         config.requestTimeout = router.MAX_REQUEST_TIMEOUT() + 1;
         _expectInvalidConfig(config);
         config = _defaultConfig();
-        config.maxCallbackGasLimit = router.MAX_CALLBACK_GAS_LIMIT() + 1;
+        config.maxCallbackGasLimit = uint24(router.MAX_CALLBACK_GAS_LIMIT() + 1);
         _expectInvalidConfig(config);
     }
 

@@ -21,7 +21,9 @@ contract AgentRouterTimeoutBatchTest is RouterFixture {
             vmx.expectEmit(true, true, true, true, address(router));
             emit IAgentRouter.RequestTimedOut(batch[i].id, batch[i].worker, SWEEPER, MAX_FEE);
             vmx.expectEmit(true, true, false, true, address(staking));
-            emit MockWorkerStaking.TimeoutSlashed(batch[i].worker, batch[i].id, payer, SWEEPER);
+            emit MockWorkerStaking.TimeoutSlashed(
+                batch[i].worker, batch[i].id, uint256(WORKER_FEE) * TIMEOUT_PENALTY_BPS / 10_000, SWEEPER, 30_000 * PHA_PER_GAS
+            );
         }
         vm.prank(SWEEPER);
         router.timeoutBatch(batch);

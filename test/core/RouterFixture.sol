@@ -40,11 +40,12 @@ abstract contract RouterFixture is Test {
     uint64 internal constant VALIDITY = 30 days;
     uint256 internal constant START_TIME = 1_700_000_000;
 
-    uint80 internal constant WORKER_FEE = 0.5 ether;
+    uint72 internal constant WORKER_FEE = 0.5 ether;
     uint64 internal constant PHA_PER_GAS = 1 gwei;
     uint16 internal constant PROTOCOL_FEE_BPS = 500;
+    uint16 internal constant TIMEOUT_PENALTY_BPS = 20_000;
     uint32 internal constant OVERHEAD_GAS = 60_000;
-    uint32 internal constant MAX_CALLBACK_GAS = 2_000_000;
+    uint24 internal constant MAX_CALLBACK_GAS = 2_000_000;
     uint32 internal constant REQUEST_TIMEOUT = 300;
     uint32 internal constant MAX_INPUT_BYTES = 4096;
 
@@ -108,6 +109,7 @@ abstract contract RouterFixture is Test {
             workerFee: WORKER_FEE,
             phaPerGas: PHA_PER_GAS,
             protocolFeeBps: PROTOCOL_FEE_BPS,
+            timeoutPenaltyBps: TIMEOUT_PENALTY_BPS,
             fulfillOverheadGas: OVERHEAD_GAS,
             maxCallbackGasLimit: MAX_CALLBACK_GAS,
             requestTimeout: REQUEST_TIMEOUT

@@ -49,6 +49,7 @@ abstract contract RouterHubFixture is RouterFixture {
             workerFee: 0.1 ether,
             phaPerGas: 1 gwei,
             protocolFeeBps: 500,
+            timeoutPenaltyBps: 20_000,
             fulfillOverheadGas: 40_000,
             maxCallbackGasLimit: 2_000_000,
             requestTimeout: 120
@@ -61,10 +62,7 @@ abstract contract RouterHubFixture is RouterFixture {
             minStakePerWorker: 1_000 ether,
             unbondingPeriod: 1 days,
             commissionChangeDelay: 1 days,
-            timeoutSlashBps: 100,
             equivocationSlashBps: 2_000,
-            reporterShareBps: 1_000,
-            wrongedShareBps: 4_000,
             minCommissionBps: 0,
             maxCommissionBps: 5_000
         });

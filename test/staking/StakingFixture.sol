@@ -15,10 +15,7 @@ abstract contract StakingFixture is Test {
     uint128 internal constant MIN_STAKE = 1_000 ether;
     uint64 internal constant UNBONDING = 7 days;
     uint64 internal constant COMMISSION_DELAY = 2 days;
-    uint16 internal constant TIMEOUT_BPS = 100;
     uint16 internal constant EQUIVOCATION_BPS = 2_000;
-    uint16 internal constant REPORTER_BPS = 1_000;
-    uint16 internal constant WRONGED_BPS = 4_000;
     uint16 internal constant MAX_COMMISSION = 5_000;
 
     address internal constant GOVERNANCE = address(0x600);
@@ -48,10 +45,7 @@ abstract contract StakingFixture is Test {
             minStakePerWorker: MIN_STAKE,
             unbondingPeriod: UNBONDING,
             commissionChangeDelay: COMMISSION_DELAY,
-            timeoutSlashBps: TIMEOUT_BPS,
             equivocationSlashBps: EQUIVOCATION_BPS,
-            reporterShareBps: REPORTER_BPS,
-            wrongedShareBps: WRONGED_BPS,
             minCommissionBps: 0,
             maxCommissionBps: MAX_COMMISSION
         });

@@ -80,7 +80,7 @@ contract StakingHubTest is StakingFixture {
     }
 
     function test_SetParams_RejectsEveryOutOfBoundsField() public {
-        for (uint256 field; field < 13; ++field) {
+        for (uint256 field; field < 10; ++field) {
             IStakingHub.Params memory p = defaultParams();
             if (field == 0) p.minStakePerWorker = uint128(hub.WEIGHT_UNIT() - 1);
             if (field == 1) p.minStakePerWorker = uint128(hub.MAX_MIN_STAKE_PER_WORKER() + 1);
@@ -88,13 +88,10 @@ contract StakingHubTest is StakingFixture {
             if (field == 3) p.unbondingPeriod = uint64(hub.MAX_UNBONDING_PERIOD() + 1);
             if (field == 4) p.commissionChangeDelay = uint64(hub.MIN_COMMISSION_CHANGE_DELAY() - 1);
             if (field == 5) p.commissionChangeDelay = uint64(hub.MAX_COMMISSION_CHANGE_DELAY() + 1);
-            if (field == 6) p.timeoutSlashBps = uint16(hub.MAX_TIMEOUT_SLASH_BPS() + 1);
-            if (field == 7) p.equivocationSlashBps = uint16(hub.MAX_EQUIVOCATION_SLASH_BPS() + 1);
-            if (field == 8) p.equivocationSlashBps = p.timeoutSlashBps - 1;
-            if (field == 9) (p.reporterShareBps, p.wrongedShareBps) = (6_000, 4_001);
-            if (field == 10) (p.minCommissionBps, p.maxCommissionBps) = (2_000, 1_000);
-            if (field == 11) p.maxCommissionBps = 10_001;
-            if (field == 12) p.minStakePerWorker = 0;
+            if (field == 6) p.equivocationSlashBps = uint16(hub.MAX_EQUIVOCATION_SLASH_BPS() + 1);
+            if (field == 7) (p.minCommissionBps, p.maxCommissionBps) = (2_000, 1_000);
+            if (field == 8) p.maxCommissionBps = 10_001;
+            if (field == 9) p.minStakePerWorker = 0;
             vm.prank(GOVERNANCE);
             vm.expectRevert(IStakingHub.InvalidParams.selector);
             hub.setParams(p);
@@ -238,7 +235,7 @@ contract StakingHubTest is StakingFixture {
         }
         // Still slashable through its pool for faults before removal.
         vm.prank(address(router));
-        assertGe(hub.slashForTimeout(WORKER, 1, CONSUMER, REPORTER), 1, "late fault slashed");
+        assertGe(hub.slashForTimeout(WORKER, 1, 10 ether, REPORTER, 1 ether), 1, "late fault slashed");
         // And can be added back to the same pool.
         vm.prank(OPERATOR);
         hub.addWorker(poolId, WORKER);
@@ -473,30 +470,28 @@ contract StakingHubTest is StakingFixture {
 
     function test_SlashForTimeout_OnlyRouter() public {
         vm.expectRevert(abi.encodeWithSelector(IStakingHub.NotRouter.selector, address(this)));
-        hub.slashForTimeout(WORKER, 1, CONSUMER, REPORTER);
+        hub.slashForTimeout(WORKER, 1, 10 ether, REPORTER, 1 ether);
         vm.expectRevert(abi.encodeWithSelector(IStakingHub.NotRouter.selector, address(this)));
-        hub.slashForEquivocation(WORKER, 1, REPORTER);
+        hub.slashForEquivocation(WORKER, 1, REPORTER, 1 ether);
     }
 
     function test_SlashForTimeout_UnknownWorkerReturnsZero() public {
-        assertEq(router.slashForTimeout(address(0xDEAD), 1, CONSUMER, REPORTER), 0, "no-op");
-        assertEq(router.slashForTimeout(WORKER, 1, CONSUMER, REPORTER), 0, "unstaked pool no-op");
+        assertEq(router.slashForTimeout(address(0xDEAD), 1, 10 ether, REPORTER, 1 ether), 0, "no-op");
+        assertEq(router.slashForTimeout(WORKER, 1, 10 ether, REPORTER, 1 ether), 0, "unstaked pool no-op");
     }
 
-    function test_SlashForTimeout_SplitsAndHitsActiveAndUnbonding() public {
+    function test_SlashForTimeout_TakesTheAmountFromActiveAndUnbonding() public {
         stakeAs(ALICE, poolId, 6_000 ether);
         vm.prank(ALICE);
         uint256 id = hub.requestWithdrawal(poolId, 2_000 ether);
 
         vm.expectEmit(address(hub));
-        emit IStakingHub.Slashed(
-            poolId, WORKER, 7, IStakingHub.SlashKind.Timeout, 40 ether, 20 ether, 6 ether, 24 ether, 30 ether
-        );
-        uint256 slashed = router.slashForTimeout(WORKER, 7, CONSUMER, REPORTER);
-        assertEq(slashed, 60 ether, "1% of 6000");
-        assertEq(pha.balanceOf(REPORTER), 6 ether, "reporter 10%");
-        assertEq(pha.balanceOf(CONSUMER), 24 ether, "wronged 40%");
-        assertEq(pha.balanceOf(TREASURY), 30 ether, "treasury rest");
+        emit IStakingHub.Slashed(poolId, WORKER, 7, IStakingHub.SlashKind.Timeout, 40 ether, 20 ether, 6 ether, 54 ether);
+        uint256 slashed = router.slashForTimeout(WORKER, 7, 60 ether, REPORTER, 6 ether);
+        assertEq(slashed, 60 ether, "the router's amount");
+        assertEq(pha.balanceOf(REPORTER), 6 ether, "the router's reward");
+        assertEq(pha.balanceOf(CONSUMER), 0, "no one else paid");
+        assertEq(pha.balanceOf(TREASURY), 54 ether, "treasury rest");
         assertEq(hub.stakeOf(poolId, ALICE), 3_960 ether, "active rate lowered");
         assertEq(hub.withdrawalValue(id), 1_980 ether, "queued rate lowered");
         vm.warp(block.timestamp + UNBONDING);
@@ -504,10 +499,19 @@ contract StakingHubTest is StakingFixture {
         assertEq(hub.withdraw(id), 1_980 ether, "queued withdrawal paid net of slash");
     }
 
-    function test_SlashForTimeout_ZeroRecipientsGoToTreasury() public {
+    function test_SlashForTimeout_ZeroReporterGoesToTreasury() public {
         stakeAs(ALICE, poolId, 10_000 ether);
-        router.slashForTimeout(WORKER, 1, address(0), address(0));
+        router.slashForTimeout(WORKER, 1, 100 ether, address(0), 5 ether);
         assertEq(pha.balanceOf(TREASURY), 100 ether, "all to treasury");
+    }
+
+    function test_SlashForTimeout_CappedByThePoolAndTheRewardByTheSlash() public {
+        stakeAs(ALICE, poolId, 1_000 ether);
+        uint256 slashed = router.slashForTimeout(WORKER, 1, 5_000 ether, REPORTER, 2_000 ether);
+        assertEq(slashed, 1_000 ether, "no more than the pool holds");
+        assertEq(pha.balanceOf(REPORTER), 1_000 ether, "reward capped by what was slashed");
+        assertEq(pha.balanceOf(TREASURY), 0, "nothing left");
+        assertEq(hub.poolState(poolId).activeStake, 0, "emptied");
     }
 
     function test_SlashForEquivocation_JailsAndSlashesHard() public {
@@ -515,10 +519,10 @@ contract StakingHubTest is StakingFixture {
         assertTrue(hub.isEligible(WORKER), "eligible before");
         vm.expectEmit(address(hub));
         emit IStakingHub.WorkerJailed(poolId, WORKER, 3);
-        uint256 slashed = router.slashForEquivocation(WORKER, 3, REPORTER);
+        uint256 slashed = router.slashForEquivocation(WORKER, 3, REPORTER, 1 ether);
         assertEq(slashed, 2_000 ether, "20%");
-        assertEq(pha.balanceOf(REPORTER), 200 ether, "reporter 10%");
-        assertEq(pha.balanceOf(TREASURY), 1_800 ether, "no wronged share for equivocation");
+        assertEq(pha.balanceOf(REPORTER), 1 ether, "the router's reward");
+        assertEq(pha.balanceOf(TREASURY), 1_999 ether, "the rest to the treasury");
         assertFalse(hub.isEligible(WORKER), "ineligible");
         assertEq(hub.sampleWorker(1), address(0), "out of sampling");
         (, bool active, bool jailed) = hub.workerInfo(WORKER);
@@ -530,7 +534,7 @@ contract StakingHubTest is StakingFixture {
     }
 
     function test_SlashForEquivocation_UnknownWorkerJailedForGood() public {
-        assertEq(router.slashForEquivocation(WORKER2, 1, REPORTER), 0, "nothing to slash");
+        assertEq(router.slashForEquivocation(WORKER2, 1, REPORTER, 1 ether), 0, "nothing to slash");
         registry.setOperator(WORKER2, OPERATOR);
         vm.prank(OPERATOR);
         vm.expectRevert(abi.encodeWithSelector(IStakingHub.WorkerIsJailed.selector, WORKER2));
@@ -538,7 +542,7 @@ contract StakingHubTest is StakingFixture {
     }
 
     function test_SlashForEquivocation_EmptyPoolStillDetaches() public {
-        uint256 slashed = router.slashForEquivocation(WORKER, 1, REPORTER);
+        uint256 slashed = router.slashForEquivocation(WORKER, 1, REPORTER, 1 ether);
         assertEq(slashed, 0, "no stake");
         assertEq(hub.poolState(poolId).workerCount, 0, "detached");
     }
@@ -547,7 +551,7 @@ contract StakingHubTest is StakingFixture {
         stakeAs(ALICE, poolId, 4_000 ether);
         creditFees(WORKER, 10 ether);
         hub.harvest(WORKER);
-        router.slashForEquivocation(WORKER, 1, REPORTER);
+        router.slashForEquivocation(WORKER, 1, REPORTER, 1 ether);
         assertEq(hub.pendingRewards(poolId, ALICE), 9 ether, "rewards not slashed");
         assertEq(hub.sharesOf(poolId, ALICE), 4_000 ether, "shares untouched");
     }

@@ -144,13 +144,15 @@ contract HubHandler is Test {
     function slashTimeout(uint256 poolSeed, uint256 reporterSeed) external {
         ++calls;
         uint256 id = poolIds[poolSeed % POOLS];
-        router.slashForTimeout(workerOf[id], 1, address(0xC0), actors[reporterSeed % ACTORS]);
+        IStakingHub.Pool memory pool = hub.poolState(id);
+        uint256 amount = (pool.activeStake + pool.unbondingStake) / 20;
+        router.slashForTimeout(workerOf[id], 1, amount, actors[reporterSeed % ACTORS], amount / 10);
     }
 
     function slashEquivocation(uint256 poolSeed) external {
         ++calls;
         uint256 id = poolIds[poolSeed % POOLS];
-        router.slashForEquivocation(workerOf[id], 2, address(0xE0));
+        router.slashForEquivocation(workerOf[id], 2, address(0xE0), 1 ether);
         _newWorker(id);
     }
 
@@ -194,10 +196,7 @@ contract StakingHubInvariantTest is Test {
                 minStakePerWorker: 1_000 ether,
                 unbondingPeriod: 7 days,
                 commissionChangeDelay: 2 days,
-                timeoutSlashBps: 500,
                 equivocationSlashBps: 3_000,
-                reporterShareBps: 1_000,
-                wrongedShareBps: 4_000,
                 minCommissionBps: 0,
                 maxCommissionBps: 5_000
             }),

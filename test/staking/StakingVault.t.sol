@@ -85,7 +85,7 @@ contract StakingVaultTest is VaultFixture {
         assertEq(vault.idleAssets(), 900 ether, "idle");
         assertEq(vault.totalAssets(), 10_900 ether, "claim keeps total");
 
-        router.slashForEquivocation(WORKER_A, 1, address(0));
+        router.slashForEquivocation(WORKER_A, 1, address(0), 0);
         assertEq(vault.totalAssets(), 8_900 ether, "20% of the pool slashed");
         assertLe(vault.convertToAssets(unit), priceAfterReward - 1, "price down");
     }
@@ -142,7 +142,7 @@ contract StakingVaultTest is VaultFixture {
         uint256 aliceShares = vault.balanceOf(ALICE);
         vm.prank(ALICE);
         vault.requestRedeem(aliceShares, ALICE);
-        router.slashForEquivocation(WORKER_A, 1, address(0));
+        router.slashForEquivocation(WORKER_A, 1, address(0), 0);
         uint256 held = hub.sharesOf(poolA, address(vault));
         vm.prank(MANAGER);
         vault.requestPoolWithdrawal(poolA, held);

@@ -16,7 +16,7 @@ contract StakingVault4626Test is VaultFixture {
         allocate(poolB, 10_000 ether);
         creditFees(WORKER_A, 3_333 ether);
         hub.harvest(WORKER_A);
-        router.slashForTimeout(WORKER_B, 1, address(0), address(0));
+        router.slashForTimeout(WORKER_B, 1, 100 ether, address(0), 0); // 1% of pool B
         pha.transfer(ALICE, 100_000_000 ether);
         vm.prank(ALICE);
         pha.approve(address(vault), type(uint256).max);

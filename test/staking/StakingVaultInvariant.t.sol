@@ -160,7 +160,11 @@ contract VaultHandler is Test {
     }
 
     function slash(uint256 poolSeed) external {
-        router.slashForTimeout(workers[poolSeed % 2], 1, address(0xC0), address(0xE0));
+        address worker = workers[poolSeed % 2];
+        (uint256 poolId,,) = hub.workerInfo(worker);
+        IStakingHub.Pool memory pool = hub.poolState(poolId);
+        uint256 amount = (pool.activeStake + pool.unbondingStake) / 20;
+        router.slashForTimeout(worker, 1, amount, address(0xE0), amount / 10);
     }
 
     function warp(uint256 by) external {
@@ -190,10 +194,7 @@ contract StakingVaultInvariantTest is Test {
                 minStakePerWorker: 1_000 ether,
                 unbondingPeriod: 7 days,
                 commissionChangeDelay: 2 days,
-                timeoutSlashBps: 500,
                 equivocationSlashBps: 3_000,
-                reporterShareBps: 1_000,
-                wrongedShareBps: 4_000,
                 minCommissionBps: 0,
                 maxCommissionBps: 5_000
             }),

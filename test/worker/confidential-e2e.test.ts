@@ -39,6 +39,7 @@ const ROUTER_CONFIG = {
   workerFee: PHA("0.5"),
   phaPerGas: 1_000_000_000n,
   protocolFeeBps: 500,
+  timeoutPenaltyBps: 20_000,
   fulfillOverheadGas: 60_000,
   maxCallbackGasLimit: 2_000_000,
   requestTimeout: 300,

@@ -34,14 +34,17 @@ contract MockRouter {
         if (amount != 0) pha.transfer(msg.sender, amount);
     }
 
-    function slashForTimeout(address worker, uint256 requestId, address wronged, address reporter)
+    function slashForTimeout(address worker, uint256 requestId, uint256 amount, address reporter, uint256 reporterReward)
         external
         returns (uint256)
     {
-        return IWorkerStaking(staking).slashForTimeout(worker, requestId, wronged, reporter);
+        return IWorkerStaking(staking).slashForTimeout(worker, requestId, amount, reporter, reporterReward);
     }
 
-    function slashForEquivocation(address worker, uint256 requestId, address reporter) external returns (uint256) {
-        return IWorkerStaking(staking).slashForEquivocation(worker, requestId, reporter);
+    function slashForEquivocation(address worker, uint256 requestId, address reporter, uint256 reporterReward)
+        external
+        returns (uint256)
+    {
+        return IWorkerStaking(staking).slashForEquivocation(worker, requestId, reporter, reporterReward);
     }
 }
