@@ -27,10 +27,13 @@ import {ExactGasCall} from "./ExactGasCall.sol";
 contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev Workers a batch has already found not banned.
-    struct WorkerCache {
-        address[] workers;
-        uint256 count;
+    /// @dev What the answers of one fulfil transaction share: the workers already found not banned,
+    /// and whether an answer refused for a reason that may arise after the relayer simulated its
+    /// transaction (deadline passed, key banned) is skipped (a batch) or reverts (a single fulfil).
+    struct Settling {
+        address[] cleanWorkers;
+        uint256 cleanCount;
+        bool batch;
     }
 
     /// @notice Fee and limit parameters; one storage slot. Every version governance sets is kept: a
@@ -201,9 +204,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @inheritdoc IAgentRouter
     function fulfill(Fulfillment calldata fulfillment) external nonReentrant {
         uint256 startGas = gasleft();
-        WorkerCache memory noCache;
+        Settling memory single;
         (uint256 protocolFee, uint256 relayerFee) = _fulfillOne(
-            fulfillment, _pendingCommitment(fulfillment.request.id), startGas + msg.data.length * CALLDATA_GAS_PER_BYTE, 1, noCache
+            fulfillment, _pendingCommitment(fulfillment.request.id), startGas + msg.data.length * CALLDATA_GAS_PER_BYTE, 1, single
         );
         _creditTransactionFees(protocolFee, relayerFee);
     }
@@ -218,12 +221,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         uint256 calldataGas = msg.data.length * CALLDATA_GAS_PER_BYTE;
         uint256 totalProtocolFee;
         uint256 totalRelayerFee;
-        WorkerCache memory cache = WorkerCache(new address[](BATCH_WORKER_CACHE_SIZE), 0);
+        Settling memory batch = Settling(new address[](BATCH_WORKER_CACHE_SIZE), 0, true);
         uint256 freeMemory = _freeMemoryPointer();
         for (uint256 i; i < count; ++i) {
             // Nothing one answer allocates outlives it: reusing that memory keeps expansion flat.
             _setFreeMemoryPointer(freeMemory);
-            (uint256 protocolFee, uint256 relayerFee) = _fulfillBatchEntry(fulfillments[i], calldataGas, count, cache);
+            (uint256 protocolFee, uint256 relayerFee) = _fulfillBatchEntry(fulfillments[i], calldataGas, count, batch);
             totalProtocolFee += protocolFee;
             totalRelayerFee += relayerFee;
         }
@@ -517,7 +520,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         Fulfillment calldata fulfillment,
         uint256 calldataGas,
         uint256 count,
-        WorkerCache memory cache
+        Settling memory batch
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
         uint256 startGas = gasleft();
         uint256 requestId = fulfillment.request.id;
@@ -526,32 +529,50 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
             emit FulfillmentSkipped(requestId);
             return (0, 0);
         }
-        return _fulfillOne(fulfillment, commitment, startGas + calldataGas / count, count, cache);
+        return _fulfillOne(fulfillment, commitment, startGas + calldataGas / count, count, batch);
     }
 
     /// @dev Settles one answer on the terms of its request's config version. The relayer is reimbursed
     /// `meterBase - gasleft()` (gas since the answer's metering started, plus its calldata) and a
-    /// `count`-th of the config's fixed transaction overhead.
+    /// `count`-th of the config's fixed transaction overhead. A batch entry refused for a reason that
+    /// could arise after the relayer's simulation is skipped with {FulfillmentRejected}, no fees.
     function _fulfillOne(
         Fulfillment calldata fulfillment,
         bytes32 commitment,
         uint256 meterBase,
         uint256 count,
-        WorkerCache memory cache
+        Settling memory settling
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
-        (AgentRequest memory req, uint16 status, bytes32 outputHash) = _verifyAnswer(fulfillment, commitment, cache);
+        (AgentRequest memory req, uint16 status, bytes32 outputHash, bytes4 refusal) =
+            _verifyAnswer(fulfillment, commitment, settling);
+        if (refusal != bytes4(0)) {
+            emit FulfillmentRejected(req.id, refusal);
+            return (0, 0);
+        }
         _markSettled(req.id);
 
         bool callbackSucceeded = _callConsumer(req, status, fulfillment.output);
 
-        Config memory config = _configs[req.configVersion];
-        uint256 remaining;
-        (protocolFee, remaining) = _payFees(req, status, fulfillment, config);
-        relayerFee = _min((meterBase - gasleft() + config.fulfillOverheadGas / count) * config.phaPerGas, remaining);
-        remaining -= relayerFee;
+        uint256 refund;
+        (protocolFee, relayerFee, refund) = _charge(req, status, fulfillment, meterBase, count);
+        emit RequestFulfilled(req.id, req.worker, status, callbackSucceeded, outputHash, req.maxFee - refund, refund);
+    }
 
-        _settleAccount(req.accountId, req.maxFee, req.maxFee - remaining);
-        emit RequestFulfilled(req.id, req.worker, status, callbackSucceeded, outputHash, req.maxFee - remaining, remaining);
+    /// @dev Pays everyone from the reservation on the terms of the request's config version, the
+    /// relayer last (gas metered until here), and releases the reservation; `refund` stays with the
+    /// account.
+    function _charge(
+        AgentRequest memory req,
+        uint16 status,
+        Fulfillment calldata fulfillment,
+        uint256 meterBase,
+        uint256 count
+    ) private returns (uint256 protocolFee, uint256 relayerFee, uint256 refund) {
+        Config memory config = _configs[req.configVersion];
+        (protocolFee, refund) = _payFees(req, status, fulfillment, config);
+        relayerFee = _min((meterBase - gasleft() + config.fulfillOverheadGas / count) * config.phaPerGas, refund);
+        refund -= relayerFee;
+        _settleAccount(req.accountId, req.maxFee, req.maxFee - refund);
     }
 
     /// @dev The consumer's callback with exactly the gas it asked for; its failure never blocks settlement.
@@ -563,43 +584,62 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         if (!succeeded) emit CallbackFailed(req.id, output);
     }
 
-    /// @dev Checks the answer is for a pending request, in time, signed by its assigned worker.
-    function _verifyAnswer(Fulfillment calldata fulfillment, bytes32 commitment, WorkerCache memory cache)
+    /// @dev Checks the answer is for a pending request, in time, signed by its assigned worker, and
+    /// that worker not banned. In a batch, a passed deadline or a banned worker returns the error's
+    /// selector as `refusal` instead of reverting: both can arise between the relayer's simulation and
+    /// inclusion and must not sink the other answers. Everything else is the relayer's to get right.
+    function _verifyAnswer(Fulfillment calldata fulfillment, bytes32 commitment, Settling memory settling)
         private
         view
-        returns (AgentRequest memory req, uint16 status, bytes32 outputHash)
+        returns (AgentRequest memory req, uint16 status, bytes32 outputHash, bytes4 refusal)
     {
         bytes32 requestHash;
         (req, requestHash) = _loadPending(fulfillment.request, commitment);
         status = fulfillment.status;
-        if (block.timestamp > req.deadline) revert DeadlinePassed(req.id, req.deadline);
+        if (block.timestamp > req.deadline) {
+            if (settling.batch) return (req, status, outputHash, DeadlinePassed.selector);
+            revert DeadlinePassed(req.id, req.deadline);
+        }
+        outputHash = _calldataHash(fulfillment.output);
+        _requireSigner(req.id, _answerDigest(fulfillment, req, requestHash, outputHash), fulfillment.signature, req.worker);
+        if (_isBanned(req.worker, settling)) {
+            if (settling.batch) return (req, status, outputHash, WorkerBanned.selector);
+            revert WorkerBanned(req.id, req.worker);
+        }
+    }
+
+    /// @dev The EIP-712 digest the assigned worker must have signed for `fulfillment`.
+    function _answerDigest(
+        Fulfillment calldata fulfillment,
+        AgentRequest memory req,
+        bytes32 requestHash,
+        bytes32 outputHash
+    ) private view returns (bytes32) {
         uint256[] calldata subAgentIds = fulfillment.subAgentIds;
         uint96[] calldata subAgentPrices = fulfillment.subAgentPrices;
         if (subAgentIds.length > MAX_SUB_CALLS) revert TooManySubCalls(subAgentIds.length);
         if (subAgentPrices.length != subAgentIds.length) {
             revert SubCallPricesMismatch(subAgentIds.length, subAgentPrices.length);
         }
-        outputHash = _calldataHash(fulfillment.output);
-        bytes32 digest = _fulfillmentDigest(
-            req.id, requestHash, outputHash, status, _wordsHash(subAgentIds), _wordsHash(subAgentPrices), req.worker
+        return _fulfillmentDigest(
+            req.id, requestHash, outputHash, fulfillment.status, _wordsHash(subAgentIds), _wordsHash(subAgentPrices), req.worker
         );
-        _requireSigner(req.id, digest, fulfillment.signature, req.worker);
-        _requireNotBanned(req.id, req.worker, cache);
     }
 
     /// @dev A jailed (equivocating) or revoked (compromised) key's answers are refused; the request
-    /// then times out and is refunded in full. Workers found clean are remembered in `cache`.
-    function _requireNotBanned(uint256 requestId, address worker, WorkerCache memory cache) private view {
-        address[] memory known = cache.workers;
-        uint256 count = cache.count;
+    /// then times out and is refunded in full. Workers found clean are remembered in `settling`.
+    function _isBanned(address worker, Settling memory settling) private view returns (bool) {
+        address[] memory known = settling.cleanWorkers;
+        uint256 count = settling.cleanCount;
         for (uint256 i; i < count; ++i) {
-            if (known[i] == worker) return;
+            if (known[i] == worker) return false;
         }
-        if (workerRegistry.isBanned(worker)) revert WorkerBanned(requestId, worker);
+        if (workerRegistry.isBanned(worker)) return true;
         if (count < known.length) {
             known[count] = worker;
-            cache.count = count + 1;
+            settling.cleanCount = count + 1;
         }
+        return false;
     }
 
     /// @dev Takes fees in priority order, each capped by what is left of the reservation, so a

@@ -71,6 +71,11 @@ interface IAgentRouter {
     /// @notice A batch entry was skipped because its request was no longer pending (already settled).
     event FulfillmentSkipped(uint256 indexed requestId);
 
+    /// @notice A batch entry was skipped, its request left pending (to be timed out), for a reason that
+    /// can arise after the relayer built the batch: `reason` is the selector of the error a single
+    /// {fulfill} reverts with (`DeadlinePassed` or `WorkerBanned`).
+    event FulfillmentRejected(uint256 indexed requestId, bytes4 reason);
+
     /// @notice A {timeoutBatch} entry was skipped because its request was no longer pending.
     event TimeoutSkipped(uint256 indexed requestId);
 
@@ -92,7 +97,9 @@ interface IAgentRouter {
     /// @notice Settles one request with its assigned worker's signed answer.
     function fulfill(Fulfillment calldata fulfillment) external;
 
-    /// @notice Settles many requests; entries whose request is no longer pending are skipped.
+    /// @notice Settles many requests. Entries whose request is no longer pending are skipped
+    /// ({FulfillmentSkipped}), and so are entries past their deadline or by a banned worker
+    /// ({FulfillmentRejected}); any other bad entry (wrong signature, tampered request) reverts it all.
     function fulfillBatch(Fulfillment[] calldata fulfillments) external;
 
     /// @notice After the deadline, refunds an unanswered request and slashes its worker.

@@ -92,15 +92,21 @@ contract AgentRouterGasPathsTest is RouterFixture {
         IAgentRouter.AgentRequest memory banned = _requestTo(workerAddrs[1]);
         batch[2] = _fulfillment(banned, "c");
         workers.revokeWorker(banned.worker);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WorkerBanned.selector, banned.id, banned.worker));
+        vmx.expectEmit(true, false, false, true, address(router));
+        emit IAgentRouter.FulfillmentRejected(banned.id, AgentRouter.WorkerBanned.selector);
         router.fulfillBatch(batch);
+        assertTrue(router.isPending(banned.id), "banned worker's answer refused");
+        assertEq(consumer.responses(), 2, "the clean worker's answers settled");
     }
 
     function test_BatchChecksWorkersBeyondTheCache() public {
         (IAgentRouter.Fulfillment[] memory batch, IAgentRouter.AgentRequest memory lastReq) = _distinctWorkerBatch();
         workers.revokeWorker(lastReq.worker);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WorkerBanned.selector, lastReq.id, lastReq.worker));
+        vmx.expectEmit(true, false, false, true, address(router));
+        emit IAgentRouter.FulfillmentRejected(lastReq.id, AgentRouter.WorkerBanned.selector);
         router.fulfillBatch(batch);
+        assertTrue(router.isPending(lastReq.id), "refused beyond the cache too");
+        assertEq(consumer.responses(), batch.length - 1, "the others settled");
     }
 
     function test_BatchSettlesWorkersBeyondTheCache() public {
