@@ -12,7 +12,7 @@ const solcSettings = {
   settings: {
     // 1,000 rather than more: the AgentRouter sits near the 24,576-byte code size limit (EIP-170);
     // against 10,000 runs this costs its hot paths about 1% more gas (npm run bench:gas).
-    optimizer: { enabled: true, runs: 1_000 },
+    optimizer: { enabled: true, runs: 500 },
     evmVersion: "cancun",
   },
 };

@@ -16,6 +16,7 @@ import {IKeyRegistry} from "../interfaces/IKeyRegistry.sol";
 import {AgentStatus} from "./AgentStatus.sol";
 import {BillingAccounts} from "./BillingAccounts.sol";
 import {ExactGasCall} from "./ExactGasCall.sol";
+import {CalldataCost} from "./CalldataCost.sol";
 
 /// @title AgentRouter
 /// @notice Entry point of the agent network. Consumers open requests paid from billing accounts;
@@ -64,8 +65,6 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     uint32 public constant MAX_INPUT_BYTES_LIMIT = type(uint24).max;
     /// @notice Sampling attempts before giving up when sampled workers cannot serve the agent.
     uint256 public constant MAX_ASSIGNMENT_ATTEMPTS = 8;
-    /// @notice Calldata gas per byte charged to the relayer's metered overhead (EIP-2028, non-zero bytes).
-    uint256 public constant CALLDATA_GAS_PER_BYTE = 16;
     /// @notice Sub-agent calls one fulfilment may list.
     uint256 public constant MAX_SUB_CALLS = 16;
     /// @notice Gas handed to every staking slash call, several times what the StakingHub needs at
@@ -91,6 +90,10 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     uint256 private constant PAID_OUT_MARKER = 1;
     /// @dev Distinct workers whose ban status a batch remembers; later ones are checked per answer.
     uint256 private constant BATCH_WORKER_CACHE_SIZE = 16;
+    /// @dev fulfill(Fulfillment): selector and the struct's offset, then the struct.
+    uint256 private constant FULFILL_HEADER = 4 + 32;
+    /// @dev fulfillBatch(Fulfillment[]): selector, the array's offset and length, then its offsets.
+    uint256 private constant BATCH_HEADER = 4 + 32 + 32;
 
     IAgentRegistry public immutable agentRegistry;
     IWorkerRegistry public immutable workerRegistry;
@@ -157,6 +160,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     error UnknownAgent(uint256 agentId);
     error TooManySubCalls(uint256 count);
     error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
+    error NonCanonicalCalldata();
     error NotEquivocation(uint256 requestId);
     error EquivocationAlreadyReported(uint256 requestId);
     error NotStaking(address caller);
@@ -202,11 +206,16 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     }
 
     /// @inheritdoc IAgentRouter
+    /// @dev Only the canonical ABI encoding is accepted and its calldata is billed at what the EVM
+    /// charges for it, so a relayer cannot pad the transaction to take the consumer's refund.
     function fulfill(Fulfillment calldata fulfillment) external nonReentrant {
         uint256 startGas = gasleft();
+        if (_calldataAt(fulfillment) != FULFILL_HEADER || msg.data.length != FULFILL_HEADER + _encodedSize(FULFILL_HEADER)) {
+            revert NonCanonicalCalldata();
+        }
         Settling memory single;
         (uint256 protocolFee, uint256 relayerFee) = _fulfillOne(
-            fulfillment, _pendingCommitment(fulfillment.request.id), startGas + msg.data.length * CALLDATA_GAS_PER_BYTE, 1, single
+            fulfillment, _pendingCommitment(fulfillment.request.id), startGas + CalldataCost.gasOf(0, msg.data.length), 1, single
         );
         _creditTransactionFees(protocolFee, relayerFee);
     }
@@ -214,22 +223,32 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @inheritdoc IAgentRouter
     /// @dev A worker's ban status is read once per batch (for up to {BATCH_WORKER_CACHE_SIZE} distinct
     /// workers): a key jailed or revoked by a consumer's callback in the middle of the batch is refused
-    /// from the next transaction on.
+    /// from the next transaction on. Each entry is billed its own calldata and an equal share of the
+    /// selector, the array's head (offset, length, the entries' offsets) and the fixed overhead; only
+    /// the canonical encoding is accepted.
     function fulfillBatch(Fulfillment[] calldata fulfillments) external nonReentrant {
         uint256 count = fulfillments.length;
         if (count == 0) return;
-        uint256 calldataGas = msg.data.length * CALLDATA_GAS_PER_BYTE;
+        if (_calldataAt(fulfillments) != BATCH_HEADER) revert NonCanonicalCalldata();
+        uint256 headShare = CalldataCost.gasOf(0, BATCH_HEADER + count * 32) / count;
         uint256 totalProtocolFee;
         uint256 totalRelayerFee;
         Settling memory batch = Settling(new address[](BATCH_WORKER_CACHE_SIZE), 0, true);
         uint256 freeMemory = _freeMemoryPointer();
+        // Where the next entry must start, relative to the array's offsets: right after the previous one.
+        uint256 next = count * 32;
         for (uint256 i; i < count; ++i) {
             // Nothing one answer allocates outlives it: reusing that memory keeps expansion flat.
             _setFreeMemoryPointer(freeMemory);
-            (uint256 protocolFee, uint256 relayerFee) = _fulfillBatchEntry(fulfillments[i], calldataGas, count, batch);
+            uint256 startGas = gasleft();
+            uint256 calldataGas;
+            (next, calldataGas) = _meterBatchEntry(fulfillments, i, next);
+            (uint256 protocolFee, uint256 relayerFee) =
+                _fulfillBatchEntry(fulfillments[i], startGas + calldataGas + headShare, count, batch);
             totalProtocolFee += protocolFee;
             totalRelayerFee += relayerFee;
         }
+        if (msg.data.length != BATCH_HEADER + next) revert NonCanonicalCalldata();
         _creditTransactionFees(totalProtocolFee, totalRelayerFee);
     }
 
@@ -518,18 +537,92 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Settles one batch entry, or skips it (no fees) when its request is no longer pending.
     function _fulfillBatchEntry(
         Fulfillment calldata fulfillment,
-        uint256 calldataGas,
+        uint256 meterBase,
         uint256 count,
         Settling memory batch
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
-        uint256 startGas = gasleft();
         uint256 requestId = fulfillment.request.id;
         bytes32 commitment = _pendingCommitment(requestId);
         if (commitment == bytes32(0)) {
             emit FulfillmentSkipped(requestId);
             return (0, 0);
         }
-        return _fulfillOne(fulfillment, commitment, startGas + calldataGas / count, count, batch);
+        return _fulfillOne(fulfillment, commitment, meterBase, count, batch);
+    }
+
+    /// @dev Checks that batch entry `index` starts at `at` (relative to the array's offsets, as the
+    /// canonical encoding places it) and returns where the next one must start and the calldata gas of
+    /// the entry.
+    function _meterBatchEntry(Fulfillment[] calldata fulfillments, uint256 index, uint256 at)
+        private
+        pure
+        returns (uint256 next, uint256 calldataGas)
+    {
+        uint256 offsets;
+        uint256 offset;
+        assembly ("memory-safe") {
+            offsets := fulfillments.offset
+            offset := calldataload(add(offsets, shl(5, index)))
+        }
+        if (offset != at) revert NonCanonicalCalldata();
+        uint256 size = _encodedSize(offsets + at);
+        next = at + size;
+        calldataGas = CalldataCost.gasOf(offsets + at, size);
+    }
+
+    /// @dev Size of the Fulfillment ABI-encoded at calldata position `start`, which must be the
+    /// canonical encoding: its dynamic members in order right after the head and each other, zero
+    /// padding, lengths in range. Any other byte the relayer adds is refused rather than billed.
+    function _encodedSize(uint256 start) private pure returns (uint256 size) {
+        bool canonical;
+        assembly ("memory-safe") {
+            // Head: 15 request words and the status, then the offsets of output, subAgentIds,
+            // subAgentPrices and signature (words 16 to 19); the tails follow in that order.
+            let at := 0x280
+            canonical := eq(calldataload(add(start, 0x200)), at)
+            let length := calldataload(add(start, at))
+            let padded := and(add(length, 31), not(31))
+            let partial := and(length, 31)
+            // The last word's bytes past the output are zero (its data is left-aligned).
+            canonical :=
+                and(
+                    and(canonical, lt(length, 0x100000000)),
+                    or(iszero(partial), iszero(shl(shl(3, partial), calldataload(add(add(start, at), padded)))))
+                )
+            at := add(at, add(0x20, padded))
+            canonical := and(canonical, eq(calldataload(add(start, 0x220)), at))
+            let count := calldataload(add(start, at))
+            canonical := and(canonical, lt(count, 0x10000))
+            at := add(at, shl(5, add(count, 1)))
+            canonical := and(canonical, eq(calldataload(add(start, 0x240)), at))
+            count := calldataload(add(start, at))
+            canonical := and(canonical, lt(count, 0x10000))
+            at := add(at, shl(5, add(count, 1)))
+            canonical := and(canonical, eq(calldataload(add(start, 0x260)), at))
+            length := calldataload(add(start, at))
+            padded := and(add(length, 31), not(31))
+            partial := and(length, 31)
+            canonical :=
+                and(
+                    and(canonical, lt(length, 0x10000)),
+                    or(iszero(partial), iszero(shl(shl(3, partial), calldataload(add(add(start, at), padded)))))
+                )
+            size := add(at, add(0x20, padded))
+        }
+        if (!canonical) revert NonCanonicalCalldata();
+    }
+
+    /// @dev Calldata position of an ABI-decoded calldata struct or array (its head or its offsets).
+    function _calldataAt(Fulfillment calldata fulfillment) private pure returns (uint256 at) {
+        assembly ("memory-safe") {
+            at := fulfillment
+        }
+    }
+
+    function _calldataAt(Fulfillment[] calldata fulfillments) private pure returns (uint256 at) {
+        assembly ("memory-safe") {
+            at := fulfillments.offset
+        }
     }
 
     /// @dev Settles one answer on the terms of its request's config version. The relayer is reimbursed
