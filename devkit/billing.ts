@@ -1,0 +1,23 @@
+import { type AgentNetwork } from "./contracts.js";
+import { sendTx } from "./errors.js";
+import { eventIn } from "./events.js";
+
+/** Opens a billing account owned by the network's signer; returns its id. */
+export async function createAccount(net: AgentNetwork): Promise<bigint> {
+  const receipt = await sendTx("router.createAccount", () => net.router.createAccount());
+  return eventIn(receipt, net.router, "AccountCreated").args.accountId as bigint;
+}
+
+/** Moves `amount` PHA wei from the signer into billing account `accountId` (approve + fund). */
+export async function fundAccount(net: AgentNetwork, accountId: bigint, amount: bigint): Promise<void> {
+  const router = await net.router.getAddress();
+  const allowance = await net.pha.allowance(await net.signer.getAddress(), router);
+  if (allowance < amount) await sendTx("pha.approve", () => net.pha.approve(router, amount));
+  await sendTx(`router.fund(${accountId})`, () => net.router.fund(accountId, amount));
+}
+
+/** Lets `consumer` (a contract, or an EOA sending requests itself) spend billing account `accountId`. */
+export async function addConsumer(net: AgentNetwork, accountId: bigint, consumer: string): Promise<void> {
+  if (await net.router.isConsumer(accountId, consumer)) return;
+  await sendTx(`router.addConsumer(${accountId}, ${consumer})`, () => net.router.addConsumer(accountId, consumer));
+}

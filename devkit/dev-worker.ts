@@ -1,0 +1,79 @@
+import { JsonRpcProvider, keccak256, toUtf8Bytes, type ContractRunner, type Provider } from "ethers";
+import { pino, type Logger } from "pino";
+import { ChainAgentDirectory } from "../worker/src/directory.js";
+import { startWorker, type RunningWorker } from "../worker/src/app.js";
+import type { Attestation } from "../worker/src/enclave/enclave.js";
+import { SimulatorEnclave } from "../worker/src/enclave/simulator.js";
+import { parseConfig as parseWorkerConfig, type WorkerConfigInput } from "../worker/src/config.js";
+
+/**
+ * Seed of development worker `n`'s enclave key: public, so a test running against a fork of a
+ * local network can answer requests assigned to that network's workers. Simulated enclaves only.
+ */
+export function devWorkerSeed(n: number): string {
+  return keccak256(toUtf8Bytes(`phala-agent-devkit simulated worker ${n} (public development key)`));
+}
+
+export interface DevWorkerOptions {
+  seed: string;
+  chainId: bigint;
+  workerRegistry: string;
+  agentRegistry: string;
+  /** Where the worker reads the AgentRegistry: an RPC URL, or a provider (an in-process network). */
+  rpc: string | ContractRunner;
+  port?: number;
+  logger?: Logger;
+  /** Hosts agents may fetch (worker `egressAllow`). */
+  egressAllow?: string[];
+  llm?: WorkerConfigInput["llm"];
+  limits?: WorkerConfigInput["limits"];
+}
+
+export interface DevWorker extends RunningWorker {
+  /**
+   * The enclave's attestation, issued at the chain's latest block time: a development chain's
+   * clock may lag the machine's, and the verifier refuses evidence issued after the current block.
+   */
+  attest(): Promise<Attestation>;
+}
+
+/**
+ * A TEE worker with a simulated enclave, in this process: the real bundle loader, sandbox, host
+ * API and signer, with an HTTP API on 127.0.0.1 (port 0: a free one).
+ */
+export async function startDevWorker(options: DevWorkerOptions): Promise<DevWorker> {
+  const rpcUrl = typeof options.rpc === "string" ? options.rpc : undefined;
+  const provider: Provider =
+    rpcUrl === undefined ? ((options.rpc as ContractRunner).provider ?? (options.rpc as Provider)) : new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
+  let chainMs = Date.now();
+  const enclave = new SimulatorEnclave(options.seed, () => chainMs);
+  const config = parseWorkerConfig({
+    port: options.port ?? 0,
+    logLevel: "info",
+    chainId: options.chainId.toString(),
+    workerRegistry: options.workerRegistry,
+    enclave: { kind: "simulator", seed: options.seed },
+    // With a provider the directory below replaces this one; the URL is never dialled.
+    directory: { kind: "chain", rpcUrl: rpcUrl ?? "http://127.0.0.1:1", agentRegistry: options.agentRegistry },
+    egressAllow: options.egressAllow ?? [],
+    llm: options.llm,
+    limits: options.limits ?? {},
+  });
+  const running = await startWorker(config, {
+    enclave,
+    logger: options.logger ?? pino({ level: "silent" }),
+    sandboxThreads: 1,
+    directory: rpcUrl === undefined ? new ChainAgentDirectory(options.rpc as ContractRunner, options.agentRegistry) : undefined,
+  });
+  return {
+    ...running,
+    async attest() {
+      chainMs = ((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)) * 1000;
+      return enclave.attest(options.chainId, options.workerRegistry);
+    },
+    async close() {
+      await running.close();
+      if (rpcUrl !== undefined) (provider as JsonRpcProvider).destroy();
+    },
+  };
+}

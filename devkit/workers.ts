@@ -1,0 +1,88 @@
+import type { WorkerAttestation } from "../protocol/worker-api.js";
+import { WorkerAttestation as WorkerAttestationSchema } from "../protocol/worker-api.js";
+import type { AgentNetwork } from "./contracts.js";
+import { DevkitError, sendTx } from "./errors.js";
+import { eventIn } from "./events.js";
+
+/** Which approved verifier checks a worker's evidence. */
+export type VerifierChoice = "simulated" | "quorum" | "auto";
+
+/** A worker's GET /attestation answer, validated. */
+export async function fetchAttestation(endpoint: string, timeoutMs = 10_000): Promise<WorkerAttestation> {
+  const url = `${endpoint.replace(/\/+$/, "")}/attestation`;
+  let body: unknown;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    body = await response.json();
+  } catch (error) {
+    throw new DevkitError(`cannot read the worker's attestation at ${url}: ${(error as Error).message}`);
+  }
+  const parsed = WorkerAttestationSchema.safeParse(body);
+  if (!parsed.success) throw new DevkitError(`${url} answered something that is not a worker attestation: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
+/**
+ * Registers the worker's enclave key in the WorkerRegistry, operated by the network's signer.
+ * "auto" uses the gatekeepers' quorum evidence when the worker has it, else the simulated
+ * verifier (development chains only) for a simulated enclave.
+ */
+export async function registerWorker(
+  net: AgentNetwork,
+  attestation: Pick<WorkerAttestation, "worker" | "evidence" | "simulated" | "gatekeeperEvidence">,
+  endpoint: string,
+  verifier: VerifierChoice = "auto",
+): Promise<{ verifier: string; txHash: string }> {
+  const quorum = attestation.gatekeeperEvidence;
+  const useQuorum = verifier === "quorum" || (verifier === "auto" && quorum !== undefined);
+  let verifierAddress: string;
+  let evidence: string;
+  if (useQuorum) {
+    if (quorum === undefined) throw new DevkitError(`worker ${attestation.worker} has no gatekeeper quorum evidence (is it configured with gatekeepers?)`);
+    [verifierAddress, evidence] = [quorum.verifier, quorum.evidence];
+  } else {
+    if (!attestation.simulated) throw new DevkitError(`worker ${attestation.worker} runs in a real enclave: register it with gatekeeper evidence (--verifier quorum)`);
+    [verifierAddress, evidence] = [await net.simulatedVerifier.getAddress(), attestation.evidence];
+  }
+  const receipt = await sendTx(`workerRegistry.registerWorker(${attestation.worker})`, () =>
+    net.workerRegistry.registerWorker(attestation.worker, verifierAddress, evidence, endpoint),
+  );
+  return { verifier: verifierAddress, txHash: receipt.hash };
+}
+
+/** Opens a staking pool operated by the network's signer; returns its id. */
+export async function createPool(net: AgentNetwork, commissionBps: number): Promise<bigint> {
+  const receipt = await sendTx("stakingHub.createPool", () => net.stakingHub.createPool(commissionBps));
+  return eventIn(receipt, net.stakingHub, "PoolCreated").args.poolId as bigint;
+}
+
+/** Stakes `amount` PHA wei of the signer's into pool `poolId` (approve + stake). */
+export async function stake(net: AgentNetwork, poolId: bigint, amount: bigint): Promise<void> {
+  const hub = await net.stakingHub.getAddress();
+  const allowance = await net.pha.allowance(await net.signer.getAddress(), hub);
+  if (allowance < amount) await sendTx("pha.approve", () => net.pha.approve(hub, amount));
+  await sendTx(`stakingHub.stake(${poolId})`, () => net.stakingHub.stake(poolId, amount));
+}
+
+/** Puts a registered worker of the pool's operator into the pool: it becomes eligible for requests. */
+export async function addPoolWorker(net: AgentNetwork, poolId: bigint, worker: string): Promise<void> {
+  await sendTx(`stakingHub.addWorker(${poolId}, ${worker})`, () => net.stakingHub.addWorker(poolId, worker));
+}
+
+/**
+ * Brings a worker online as an operator does: register its attestation, open a pool, self-stake
+ * `stakeAmount` (which the operator must hold), and add the worker to the pool unless `inPool` is
+ * false (a staked pool kept out of sampling).
+ */
+export async function bringWorkerOnline(
+  operatorNet: AgentNetwork,
+  attestation: Pick<WorkerAttestation, "worker" | "evidence" | "simulated" | "gatekeeperEvidence">,
+  options: { endpoint: string; stake: bigint; commissionBps?: number; inPool?: boolean },
+): Promise<bigint> {
+  await registerWorker(operatorNet, attestation, options.endpoint);
+  const poolId = await createPool(operatorNet, options.commissionBps ?? 1_000);
+  await stake(operatorNet, poolId, options.stake);
+  if (options.inPool ?? true) await addPoolWorker(operatorNet, poolId, attestation.worker);
+  return poolId;
+}
