@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { defineConfig } from "hardhat/config";
+import agentDevkit from "./devkit/index.js";
 
 // Hardhat cannot download compilers on our machines: compile with the wasm build shipped in the
 // pinned npm `solc` package instead.
@@ -16,7 +17,7 @@ const solcSettings = {
 };
 
 export default defineConfig({
-  plugins: [hardhatToolboxMochaEthersPlugin],
+  plugins: [hardhatToolboxMochaEthersPlugin, agentDevkit],
   solidity: {
     profiles: {
       default: solcSettings,

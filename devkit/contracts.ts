@@ -12,7 +12,7 @@ import type {
   WorkerRegistry,
 } from "../types/ethers-contracts/index.js";
 import type { Deployment } from "./deployment.js";
-import { DevkitError } from "./errors.js";
+import { DevkitError, decodeErrorsWith } from "./errors.js";
 
 /** The deployed network: typed contract handles bound to one signer, and where they came from. */
 export interface AgentNetwork {
@@ -55,7 +55,9 @@ export async function attachAgentNetwork(connection: NetworkConnection, deployme
   for (const [key, artifact] of Object.entries(CONTRACTS)) {
     const address = deployment.contracts[key];
     if (address === undefined) throw new DevkitError(`the deployment has no ${key} address`);
-    handles[key] = await connection.ethers.getContractAt(artifact, address, signer);
+    const contract = await connection.ethers.getContractAt(artifact, address, signer);
+    decodeErrorsWith(contract.interface);
+    handles[key] = contract;
   }
   if ((await connection.ethers.provider.getCode(deployment.contracts.router as string)) === "0x") {
     throw new DevkitError(

@@ -1,6 +1,7 @@
 import { JsonRpcProvider, keccak256, toUtf8Bytes, type ContractRunner, type Provider } from "ethers";
 import { pino, type Logger } from "pino";
-import { ChainAgentDirectory } from "../worker/src/directory.js";
+import type { InputDecryptor } from "../protocol/decryptor.js";
+import { ChainAgentDirectory, type AgentDirectory } from "../worker/src/directory.js";
 import { startWorker, type RunningWorker } from "../worker/src/app.js";
 import type { Attestation } from "../worker/src/enclave/enclave.js";
 import { SimulatorEnclave } from "../worker/src/enclave/simulator.js";
@@ -20,7 +21,11 @@ export interface DevWorkerOptions {
   workerRegistry: string;
   agentRegistry: string;
   /** Where the worker reads the AgentRegistry: an RPC URL, or a provider (an in-process network). */
-  rpc: string | ContractRunner;
+  rpc?: string | ContractRunner;
+  /** Agents from elsewhere than a chain (agent:run); replaces the chain directory. */
+  directory?: AgentDirectory;
+  /** Opens confidential inputs and agents' secrets (default: none can be opened). */
+  decryptor?: InputDecryptor;
   port?: number;
   logger?: Logger;
   /** Hosts agents may fetch (worker `egressAllow`). */
@@ -43,8 +48,9 @@ export interface DevWorker extends RunningWorker {
  */
 export async function startDevWorker(options: DevWorkerOptions): Promise<DevWorker> {
   const rpcUrl = typeof options.rpc === "string" ? options.rpc : undefined;
-  const provider: Provider =
-    rpcUrl === undefined ? ((options.rpc as ContractRunner).provider ?? (options.rpc as Provider)) : new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
+  const runner = typeof options.rpc === "object" ? options.rpc : undefined;
+  const provider: Provider | undefined =
+    rpcUrl !== undefined ? new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true }) : (runner?.provider ?? (runner as Provider | undefined));
   let chainMs = Date.now();
   const enclave = new SimulatorEnclave(options.seed, () => chainMs);
   const config = parseWorkerConfig({
@@ -53,7 +59,7 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     chainId: options.chainId.toString(),
     workerRegistry: options.workerRegistry,
     enclave: { kind: "simulator", seed: options.seed },
-    // With a provider the directory below replaces this one; the URL is never dialled.
+    // With a provider or a directory override this one is replaced; its URL is never dialled.
     directory: { kind: "chain", rpcUrl: rpcUrl ?? "http://127.0.0.1:1", agentRegistry: options.agentRegistry },
     egressAllow: options.egressAllow ?? [],
     llm: options.llm,
@@ -63,17 +69,18 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     enclave,
     logger: options.logger ?? pino({ level: "silent" }),
     sandboxThreads: 1,
-    directory: rpcUrl === undefined ? new ChainAgentDirectory(options.rpc as ContractRunner, options.agentRegistry) : undefined,
+    directory: options.directory ?? (runner !== undefined ? new ChainAgentDirectory(runner, options.agentRegistry) : undefined),
+    decryptor: options.decryptor,
   });
   return {
     ...running,
     async attest() {
-      chainMs = ((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)) * 1000;
+      chainMs = provider === undefined ? Date.now() : ((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)) * 1000;
       return enclave.attest(options.chainId, options.workerRegistry);
     },
     async close() {
       await running.close();
-      if (rpcUrl !== undefined) (provider as JsonRpcProvider).destroy();
+      if (provider instanceof JsonRpcProvider) provider.destroy();
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse, Interface } from "ethers";
 import { HardhatPluginError } from "hardhat/plugins";
 
 /** The devkit's Hardhat plugin id (tasks' errors are reported under it). */
@@ -33,10 +33,31 @@ const HINTS: Record<string, (args: readonly unknown[]) => string> = {
   ERC20InsufficientBalance: ([sender, balance, needed]) => `${sender} holds ${balance} wei PHA, needs ${needed}`,
 };
 
+/** Interfaces whose custom errors reverts are decoded with (every contract the devkit attaches). */
+const errorInterfaces = new Set<Interface>();
+
+export function decodeErrorsWith(iface: Interface): void {
+  errorInterfaces.add(iface);
+}
+
+/** The custom error in a revert: ethers' decoding, or the raw revert data (Hardhat's network) decoded here. */
+function revertOf(error: unknown): { name: string; args: readonly unknown[] } | undefined {
+  for (let e = error as { revert?: { name: string; args: readonly unknown[] }; data?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.revert) return e.revert;
+    if (typeof e.data === "string" && /^0x[0-9a-fA-F]{8}/.test(e.data)) {
+      for (const iface of errorInterfaces) {
+        const parsed = iface.parseError(e.data);
+        if (parsed !== null) return parsed;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** A revert turned into one line naming the custom error, its arguments and, when known, the fix. */
 export function describeRevert(action: string, error: unknown): DevkitError {
-  const revert = (error as { revert?: { name: string; args: readonly unknown[] } }).revert;
-  if (revert !== undefined && revert !== null) {
+  const revert = revertOf(error);
+  if (revert !== undefined) {
     const args = [...revert.args].map(String);
     const hint = HINTS[revert.name]?.(revert.args);
     return new DevkitError(`${action} reverted with ${revert.name}(${args.join(", ")})${hint ? `: ${hint}` : ""}`, error as Error);

@@ -1,7 +1,7 @@
 import { getBytes, hexlify, type Log } from "ethers";
 import { toAgentRequest, type AgentRequest } from "../protocol/request.js";
 import { statusName } from "../protocol/status.js";
-import { decode as abiDecode, utf8Decode } from "../worker/sdk/abi.js";
+import { decode as abiDecode, encode as abiEncode, utf8Decode, type AbiValue } from "../worker/sdk/abi.js";
 import type { AgentNetwork } from "./contracts.js";
 import { DevkitError, sendTx } from "./errors.js";
 import { eventIn } from "./events.js";
@@ -195,12 +195,35 @@ export function formatDeadline(deadline: bigint, chainTime: bigint): string {
   return `${new Date(Number(deadline) * 1000).toISOString()} (${relative}, chain time)`;
 }
 
-/** Reads and validates the request input options of the CLI tasks: text, or 0x-hex bytes. */
-export function inputBytes(text: string | undefined, hex: string | undefined): Uint8Array {
-  if (text !== undefined && hex !== undefined) throw new DevkitError("give --input or --input-hex, not both");
-  if (hex !== undefined) {
-    if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw new DevkitError("--input-hex must be 0x-prefixed even-length hex");
-    return getBytes(hex);
+/** The input options of the CLI tasks: text, 0x-hex bytes, or ABI types with a JSON array of values. */
+export interface InputArgs {
+  input?: string;
+  inputHex?: string;
+  inputTypes?: string;
+  inputValues?: string;
+}
+
+/** Reads and validates the input options: exactly one form, or none for an empty input. */
+export function inputBytes(args: InputArgs): Uint8Array {
+  const given = [args.input, args.inputHex, args.inputTypes].filter((v) => v !== undefined).length;
+  if (given > 1) throw new DevkitError("give one of --input, --input-hex or --input-types/--input-values");
+  if (args.inputHex !== undefined) {
+    if (!/^0x([0-9a-fA-F]{2})*$/.test(args.inputHex)) throw new DevkitError("--input-hex must be 0x-prefixed even-length hex");
+    return getBytes(args.inputHex);
   }
-  return new TextEncoder().encode(text ?? "");
+  if (args.inputTypes !== undefined) {
+    let values: unknown;
+    try {
+      values = JSON.parse(args.inputValues ?? "");
+    } catch {
+      throw new DevkitError(`--input-values must be a JSON array of values for (${args.inputTypes}), e.g. '["some text", "42"]'`);
+    }
+    try {
+      return abiEncode(splitTypes(args.inputTypes), values as AbiValue[]);
+    } catch (error) {
+      throw new DevkitError(`--input-types/--input-values: ${(error as Error).message}`);
+    }
+  }
+  if (args.inputValues !== undefined) throw new DevkitError("--input-values needs --input-types");
+  return new TextEncoder().encode(args.input ?? "");
 }
