@@ -40,21 +40,27 @@ export function deploymentPath(networkName: string, dir = DEFAULT_DEPLOYMENTS_DI
 /**
  * Deploys the network through `connection` with Hardhat Ignition and records the addresses in
  * `<outDir>/<network>.json` (`outDir: null` writes nothing). On development chains Ignition's
- * journal is reset first: local nodes restart empty, and a stale journal would make Ignition
- * believe the contracts still exist.
+ * journal goes to a directory of this deployment alone, removed afterwards: local nodes restart
+ * empty (a kept journal would make Ignition believe the contracts still exist), and two local
+ * chains deployed at once (a test next to `npm run local`) must not share one.
  */
 export async function deployAgentNetwork(
   connection: NetworkConnection,
   options: { outDir?: string | null; parameters?: AgentNetworkParameters } = {},
 ): Promise<Deployment> {
   const chainId = Number((await connection.ethers.provider.getNetwork()).chainId);
-  if (DEVELOPMENT_CHAIN_IDS.has(chainId)) {
-    await rm(path.join("ignition", "deployments", `chain-${chainId}`), { recursive: true, force: true });
+  const development = DEVELOPMENT_CHAIN_IDS.has(chainId);
+  const deploymentId = development ? `dev-chain-${chainId}-${process.pid}-${Date.now()}` : undefined;
+  let deployed;
+  try {
+    deployed = await connection.ignition.deploy(AgentNetwork, {
+      displayUi: false,
+      deploymentId,
+      parameters: options.parameters === undefined ? undefined : { AgentNetwork: options.parameters as never },
+    });
+  } finally {
+    if (deploymentId !== undefined) await rm(path.join("ignition", "deployments", deploymentId), { recursive: true, force: true });
   }
-  const deployed = await connection.ignition.deploy(AgentNetwork, {
-    displayUi: false,
-    parameters: options.parameters === undefined ? undefined : { AgentNetwork: options.parameters as never },
-  });
   const contracts: Record<string, string> = {};
   for (const [name, contract] of Object.entries(deployed)) {
     contracts[name] = await contract.getAddress();

@@ -52,6 +52,8 @@ export interface RequestState {
   request: AgentRequest;
   input: string;
   requestedIn: { block: number; tx: string };
+  /** Whether the consumer is a contract (an account sending requests itself gets no callback). */
+  consumerIsContract: boolean;
   /** Chain time (unix s) of the latest block: `expired` means it passed the deadline unanswered. */
   chainTime: bigint;
   settledIn?: { block: number; tx: string };
@@ -84,10 +86,12 @@ export async function requestState(net: AgentNetwork, requestId: bigint, fromBlo
   const provider = router.runner!.provider!;
   const latest = await provider.getBlock("latest");
   const event = router.interface.parseLog(requested)!;
+  const request = toAgentRequest(event.args.request.toObject());
   const state: RequestState = {
     requestId,
     phase: "pending",
-    request: toAgentRequest(event.args.request.toObject()),
+    request,
+    consumerIsContract: (await provider.getCode(request.consumer)) !== "0x",
     input: event.args.input as string,
     requestedIn: { block: requested.blockNumber, tx: requested.transactionHash },
     chainTime: BigInt(latest!.timestamp),

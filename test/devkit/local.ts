@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { expect } from "chai";
+import { freePort } from "../../bridge/dev/local-node.js";
+import type { Deployment } from "../../devkit/deployment.js";
+
+const require = createRequire(import.meta.url);
+const TSX = join(dirname(require.resolve("tsx/package.json")), "dist", "cli.mjs");
+const HARDHAT = join(dirname(require.resolve("hardhat/package.json")), "dist", "src", "cli.js");
+
+/** Runs a command to its end; its output and exit code. */
+function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.on("exit", (code) => resolve({ code, out }));
+  });
+}
+
+/** Resolves when `child`'s output contains `text`; rejects if it exits first or `ms` pass. */
+function waitForOutput(child: ChildProcess, output: () => string, text: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output().includes(text)) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null || Date.now() > deadline) {
+        clearInterval(timer);
+        reject(new Error(`no "${text}" (exit ${child.exitCode}):\n${output()}`));
+      }
+    }, 100);
+    const deadline = Date.now() + ms;
+  });
+}
+
+describe("npm run local (devkit/local.ts), driven as a user would", function () {
+  this.timeout(240_000);
+
+  it("serves the tasks and the README example's consumer, and stops everything on Ctrl-C", async function () {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "devkit-local-"));
+    const rpcUrl = `http://127.0.0.1:${port}`;
+    const env = { LOCAL_PORT: String(port), LOCAL_DIR: join(dir, "work"), LOCAL_DEPLOYMENTS: dir, RPC_URL: rpcUrl, FORCE_COLOR: "0" };
+    const local = spawn(process.execPath, [TSX, "devkit/local.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    local.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    local.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await waitForOutput(local, () => out, "Requests as they happen", 120_000);
+      const file = join(dir, "localhost.json");
+      const deployment = JSON.parse(readFileSync(file, "utf8")) as Deployment;
+      expect(deployment.local?.accountId).to.equal("1");
+      expect(deployment.local?.workers).to.have.length(1);
+      expect(deployment.local?.rpcUrl).to.equal(rpcUrl);
+      expect(out).to.include(`RPC_URL=${rpcUrl}`);
+
+      // A task through the Hardhat CLI: the bridge and the worker answer it.
+      const request = await runToEnd([HARDHAT, "agent:request", "--agent", "1", "--input", "A great launch", "--network", "localhost", "--deployment", file, "--timeout", "90"], env);
+      expect(request.out, request.out).to.match(/Request 1 answered/).and.match(/status\s+OK \(0\)/).and.match(/"label":"positive"/);
+      expect(request.code).to.equal(0);
+
+      // The README path: register your own agent, then your own consumer asks it.
+      const registered = await runToEnd([HARDHAT, "agent:register", "agents/review-score/index.ts", "--network", "localhost", "--deployment", file], env);
+      const agentId = /Registered agent (\d+)/.exec(registered.out)?.[1];
+      expect(agentId, registered.out).to.equal("2");
+      const example = await runToEnd([HARDHAT, "run", "scripts/examples/review-score.ts", "--network", "localhost"], { ...env, AGENT_ID: agentId, DEPLOYMENT: file });
+      expect(example.out, example.out).to.match(/Answered on-chain: score \d+ \(thousandths\), label "positive"/);
+      expect(example.code).to.equal(0);
+      await waitForOutput(local, () => out, "#2 answered: OK", 10_000);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => local.once("exit", (code) => resolve(code)));
+      local.kill("SIGINT");
+      expect(await exited, out).to.equal(0);
+    }
+    expect(out).to.include("SIGINT: stopping").and.include("Stopped.");
+    const stillUp = await fetch(rpcUrl, { method: "POST" }).then(
+      () => true,
+      () => false,
+    );
+    expect(stillUp, "the chain stopped with it").to.equal(false);
+  });
+});
