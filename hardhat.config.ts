@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { defineConfig } from "hardhat/config";
 import agentDevkit from "./devkit/index.js";
+import transientSlotWarning from "./scripts/hardhat/transient-slot-warning.js";
 
 // Hardhat cannot download compilers on our machines: compile with the wasm build shipped in the
 // pinned npm `solc` package instead.
@@ -17,7 +18,7 @@ const solcSettings = {
 };
 
 export default defineConfig({
-  plugins: [hardhatToolboxMochaEthersPlugin, agentDevkit],
+  plugins: [hardhatToolboxMochaEthersPlugin, agentDevkit, transientSlotWarning],
   solidity: {
     profiles: {
       default: solcSettings,

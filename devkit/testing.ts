@@ -27,6 +27,8 @@ import { bringWorkerOnline } from "./workers.js";
 
 export type { Answer } from "./answerer.js";
 export type { RegisteredAgent } from "./agents.js";
+/** Runs an agent on one input in the worker's sandbox, without a chain (what `agent:run` does): unit tests of an agent. */
+export { runAgentLocally, type LocalRun, type LocalRunOptions } from "./run-agent.js";
 
 const PHA = 10n ** 18n;
 

@@ -1,3 +1,4 @@
+import { SIMULATED_MEASUREMENT, encodeSimulatedEvidence, reportDataFor } from "../protocol/attestation.js";
 import type { WorkerAttestation } from "../protocol/worker-api.js";
 import { WorkerAttestation as WorkerAttestationSchema } from "../protocol/worker-api.js";
 import type { AgentNetwork } from "./contracts.js";
@@ -6,6 +7,18 @@ import { eventIn } from "./events.js";
 
 /** Which approved verifier checks a worker's evidence. */
 export type VerifierChoice = "simulated" | "quorum" | "auto";
+
+/**
+ * Simulated-TEE evidence for an enclave key held outside a worker (a test's or benchmark's
+ * Wallet), issued at the chain's latest block time.
+ */
+export async function simulatedAttestation(net: AgentNetwork, worker: string): Promise<Pick<WorkerAttestation, "worker" | "evidence" | "simulated">> {
+  const provider = net.router.runner!.provider!;
+  const { chainId } = await provider.getNetwork();
+  const issuedAt = (await provider.getBlock("latest"))!.timestamp;
+  const reportData = reportDataFor(worker, chainId, await net.workerRegistry.getAddress());
+  return { worker, evidence: encodeSimulatedEvidence(reportData, SIMULATED_MEASUREMENT, issuedAt), simulated: true };
+}
 
 /** A worker's GET /attestation answer, validated. */
 export async function fetchAttestation(endpoint: string, timeoutMs = 10_000): Promise<WorkerAttestation> {

@@ -8,7 +8,10 @@ import { network } from "hardhat";
 import { Wallet, keccak256, toUtf8Bytes, type HDNodeWallet, type TransactionReceipt } from "ethers";
 import { FULFILLMENT_TYPES, routerDomain } from "../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest, type AgentRequest } from "../../protocol/request.js";
-import { addSimulatedWorker, deployDevNetwork, openFundedAccount } from "../lib/dev-network.js";
+import { addConsumer, createAccount, fundAccount } from "../../devkit/billing.js";
+import { attachAgentNetwork, withSigner } from "../../devkit/contracts.js";
+import { deployAgentNetwork } from "../../devkit/deployment.js";
+import { bringWorkerOnline, simulatedAttestation } from "../../devkit/workers.js";
 
 const connection = await network.create();
 const { ethers, networkHelpers } = connection;
@@ -16,7 +19,7 @@ const signers = await ethers.getSigners();
 const [deployer, , agentOwner, relayer] = signers;
 const WORKERS = 8;
 
-const net = await deployDevNetwork(connection);
+const net = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
 const { router, agentRegistry, stakingHub } = net;
 const CONFIG = await router.feeConfig();
 const consumer = await ethers.deployContract("EmptyConsumer", [router]);
@@ -25,11 +28,15 @@ const { chainId } = await ethers.provider.getNetwork();
 const enclaves = new Map<string, Wallet | HDNodeWallet>();
 for (let i = 0; i < WORKERS; i++) {
   const enclave = Wallet.createRandom();
-  await addSimulatedWorker(net, signers[10 + i]!, enclave, ethers.parseEther(String(10_000 * (i + 1))), `http://127.0.0.1:${9000 + i}`);
+  const stake = ethers.parseEther(String(10_000 * (i + 1)));
+  await (await net.pha.transfer(signers[10 + i]!, stake)).wait();
+  await bringWorkerOnline(withSigner(net, signers[10 + i]!), await simulatedAttestation(net, enclave.address), { endpoint: `http://127.0.0.1:${9000 + i}`, stake });
   enclaves.set(enclave.address, enclave);
 }
 await (await agentRegistry.connect(agentOwner).registerAgent(keccak256(toUtf8Bytes("bench agent")), "file:///bench.js", ethers.parseEther("1"), [], true)).wait();
-await openFundedAccount(net, [deployer.address, await consumer.getAddress()], ethers.parseEther("1000000"));
+const accountId = await createAccount(net);
+for (const consumerAddress of [deployer!.address, await consumer.getAddress()]) await addConsumer(net, accountId, consumerAddress);
+await fundAccount(net, accountId, ethers.parseEther("1000000"));
 const routerAddress = await router.getAddress();
 
 const INPUT = toUtf8Bytes("the quick brown fox jumps over the lazy dog");

@@ -4,8 +4,10 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { expect } from "chai";
+import { network } from "hardhat";
 import { freePort } from "../../bridge/dev/local-node.js";
 import type { Deployment } from "../../devkit/deployment.js";
+import { startAgentTestbed } from "../../devkit/testing.js";
 
 const require = createRequire(import.meta.url);
 const TSX = join(dirname(require.resolve("tsx/package.json")), "dist", "cli.mjs");
@@ -72,6 +74,23 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
       expect(example.out, example.out).to.match(/Answered on-chain: score \d+ \(thousandths\), label "positive"/);
       expect(example.code).to.equal(0);
       await waitForOutput(local, () => out, "#2 answered: OK", 10_000);
+
+      // The test kit on a fork of this node: it attaches to the deployment and answers for the
+      // local network's worker, whose development key it knows.
+      const fork = await network.create({ override: { forking: { url: rpcUrl } } });
+      const kit = await startAgentTestbed(fork, { deployment, agents: { score: "agents/review-score/index.ts" } });
+      try {
+        expect(kit.workers.map((w) => w.enclave.address)).to.deep.equal([deployment.local!.workers[0]!.address]);
+        const consumer = await fork.ethers.deployContract("ReviewScore", [kit.router, kit.accountId, kit.agents.score!.agentId]);
+        await kit.addConsumer(consumer);
+        await (await consumer.ask("Terrible fees, a scam")).wait();
+        const [answer] = await kit.answerPending();
+        expect(answer!.statusName).to.equal("OK");
+        expect((await consumer.reviews(answer!.requestId)).label).to.equal("negative");
+      } finally {
+        await kit.close();
+        await fork.close();
+      }
     } finally {
       const exited = new Promise<number | null>((resolve) => local.once("exit", (code) => resolve(code)));
       local.kill("SIGINT");
