@@ -1,4 +1,4 @@
-import { type AgentNetwork } from "./contracts.js";
+import { allowPha, type AgentNetwork } from "./contracts.js";
 import { sendTx } from "./errors.js";
 import { eventIn } from "./events.js";
 
@@ -10,9 +10,7 @@ export async function createAccount(net: AgentNetwork): Promise<bigint> {
 
 /** Moves `amount` PHA wei from the signer into billing account `accountId` (approve + fund). */
 export async function fundAccount(net: AgentNetwork, accountId: bigint, amount: bigint): Promise<void> {
-  const router = await net.router.getAddress();
-  const allowance = await net.pha.allowance(await net.signer.getAddress(), router);
-  if (allowance < amount) await sendTx("pha.approve", () => net.pha.approve(router, amount));
+  await allowPha(net, await net.router.getAddress(), amount);
   await sendTx(`router.fund(${accountId})`, () => net.router.fund(accountId, amount));
 }
 

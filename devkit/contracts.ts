@@ -1,4 +1,4 @@
-import type { Signer } from "ethers";
+import { formatEther, type Signer } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import type {
   AgentRegistry,
@@ -12,7 +12,7 @@ import type {
   WorkerRegistry,
 } from "../types/ethers-contracts/index.js";
 import type { Deployment } from "./deployment.js";
-import { DevkitError, decodeErrorsWith } from "./errors.js";
+import { DevkitError, decodeErrorsWith, sendTx } from "./errors.js";
 
 /** The deployed network: typed contract handles bound to one signer, and where they came from. */
 export interface AgentNetwork {
@@ -75,4 +75,12 @@ export function withSigner(net: AgentNetwork, signer: Signer): AgentNetwork {
     rebound[key] = (net[key as keyof typeof CONTRACTS] as unknown as { connect(s: Signer): unknown }).connect(signer);
   }
   return rebound as unknown as AgentNetwork;
+}
+
+/** Lets `spender` take `amount` PHA wei of the signer's, after checking the signer holds it. */
+export async function allowPha(net: AgentNetwork, spender: string, amount: bigint): Promise<void> {
+  const owner = await net.signer.getAddress();
+  const balance = await net.pha.balanceOf(owner);
+  if (balance < amount) throw new DevkitError(`${owner} holds ${formatEther(balance)} PHA, ${formatEther(amount)} are needed`);
+  if ((await net.pha.allowance(owner, spender)) < amount) await sendTx("pha.approve", () => net.pha.approve(spender, amount));
 }

@@ -1,7 +1,7 @@
 import { SIMULATED_MEASUREMENT, encodeSimulatedEvidence, reportDataFor } from "../protocol/attestation.js";
 import type { WorkerAttestation } from "../protocol/worker-api.js";
 import { WorkerAttestation as WorkerAttestationSchema } from "../protocol/worker-api.js";
-import type { AgentNetwork } from "./contracts.js";
+import { allowPha, type AgentNetwork } from "./contracts.js";
 import { DevkitError, sendTx } from "./errors.js";
 import { eventIn } from "./events.js";
 
@@ -72,9 +72,7 @@ export async function createPool(net: AgentNetwork, commissionBps: number): Prom
 
 /** Stakes `amount` PHA wei of the signer's into pool `poolId` (approve + stake). */
 export async function stake(net: AgentNetwork, poolId: bigint, amount: bigint): Promise<void> {
-  const hub = await net.stakingHub.getAddress();
-  const allowance = await net.pha.allowance(await net.signer.getAddress(), hub);
-  if (allowance < amount) await sendTx("pha.approve", () => net.pha.approve(hub, amount));
+  await allowPha(net, await net.stakingHub.getAddress(), amount);
   await sendTx(`stakingHub.stake(${poolId})`, () => net.stakingHub.stake(poolId, amount));
 }
 

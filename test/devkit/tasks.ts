@@ -142,6 +142,10 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       const funded = await run("account:fund", { deployment, signer: 0, account: String(accountId), amount: "50" });
       expect(funded.result).to.equal(parseEther("150"));
       expect((await failure("account:fund", { deployment, signer: 0, account: "0", amount: "1" })).message).to.match(/positive integer id/);
+      // Account 5 holds no PHA: refused before any approval is sent.
+      const error = await failure("account:fund", { deployment, signer: 5, account: String(accountId), amount: "1" });
+      expect(error.message).to.match(/holds 0\.0 PHA, 1\.0 are needed/);
+      expect(await net.pha.allowance(await signers[5]!.getAddress(), await net.router.getAddress())).to.equal(0n);
 
       const consumer = await signers[0]!.getAddress();
       expect((await failure("account:add-consumer", { deployment, signer: 5, account: String(accountId), consumer })).message).to.match(/NotAccountOwner/);
