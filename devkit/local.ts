@@ -59,11 +59,18 @@ function printSummary(local: LocalNetwork): void {
 /** Prints the router's request lifecycle events until `stopped`. */
 async function watchRequests(local: LocalNetwork, stopped: () => boolean): Promise<void> {
   const router = local.net.router;
-  let from = (await local.connection.ethers.provider.getBlockNumber()) + 1;
+  const provider = local.connection.ethers.provider;
+  let from = (await provider.getBlockNumber()) + 1;
+  // An account consumer gets no callback: "callback FAILED" is only news for a contract.
+  const consumers = new Map<bigint, string>();
+  const isContract = async (requestId: bigint) => {
+    const consumer = consumers.get(requestId);
+    return consumer === undefined || (await provider.getCode(consumer)) !== "0x";
+  };
   while (!stopped()) {
     await sleep(1_000);
     try {
-      const latest = await local.connection.ethers.provider.getBlockNumber();
+      const latest = await provider.getBlockNumber();
       if (latest < from) continue;
       const logs = (await router.queryFilter("*" as never, from, latest)) as Log[];
       from = latest + 1;
@@ -72,9 +79,10 @@ async function watchRequests(local: LocalNetwork, stopped: () => boolean): Promi
         if (event === null) continue;
         const { args } = event;
         if (event.name === "AgentRequested") {
+          consumers.set(args.requestId as bigint, args.request.consumer as string);
           console.log(`  #${args.requestId} requested: agent ${args.agentId} by ${args.request.consumer}, worker ${args.worker}`);
         } else if (event.name === "RequestFulfilled") {
-          const callback = args.callbackSucceeded ? "" : ", callback FAILED";
+          const callback = args.callbackSucceeded || !(await isContract(args.requestId as bigint)) ? "" : ", callback FAILED";
           console.log(`  #${args.requestId} answered: ${statusName(Number(args.status))}${callback}, fee ${formatEther(args.totalFee)} PHA`);
         } else if (event.name === "RequestTimedOut") {
           console.log(`  #${args.requestId} timed out: ${formatEther(args.refund)} PHA refunded`);
@@ -115,8 +123,10 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once("SIGINT", () => shutdown("SIGINT"));
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal, then relayed by npm),
+  // and with no listener left the second one would end it before everything has stopped.
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
   printSummary(local);
   await watchRequests(local, () => stopping);
 }

@@ -49,7 +49,13 @@ async function main(): Promise<void> {
     for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   };
-  process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  let interrupted = false;
+  // `on`, not `once`: npm relays Ctrl-C a second time, which must not end the process mid-cleanup.
+  process.on("SIGINT", () => {
+    if (interrupted) return;
+    interrupted = true;
+    void cleanup().then(() => process.exit(130));
+  });
   try {
     step(`Starting a local chain (${NODE_KIND}, ${BLOCK_TIME_S}s blocks), deploying, registering two workers and the agent`);
     const local = await startLocalNetwork({
