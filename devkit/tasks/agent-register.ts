@@ -22,6 +22,9 @@ export default async function agentRegister(args: Args, hre: HardhatRuntimeEnvir
     ["tx", agent.txHash],
   ]);
   if (args.uri !== undefined) console.log(`Workers check the bytes at ${args.uri} against the code hash: upload ${displayPath(agent.bundlePath)} there unchanged.`);
+  else if (!["default", "localhost", "hardhat"].includes(connection.networkName)) {
+    console.log(`Only workers on this machine can read a file:// URI: on ${connection.networkName}, host the bundle and register with --uri https://...`);
+  }
   console.log(`Next: npx hardhat agent:request --agent ${agent.agentId} --input "..."${networkFlag(connection)}`);
   return agent;
 }
