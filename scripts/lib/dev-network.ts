@@ -54,8 +54,9 @@ export async function deployDevNetwork(connection: NetworkConnection): Promise<D
 
 /**
  * Brings a simulated-TEE worker online as an operator would: open a pool, self-stake, register
- * the enclave key with simulated evidence (report data bound to key, chain and registry) and the
- * key's consent for this operator, and add it to the pool. The deployer funds the operator's stake.
+ * the enclave key with simulated evidence (report data bound to key, chain and registry) of
+ * `measurement` (approved by governance) and the key's consent for this operator, and add it to
+ * the pool. The deployer funds the operator's stake.
  */
 export async function addSimulatedWorker(
   net: DevNetwork,
@@ -63,6 +64,7 @@ export async function addSimulatedWorker(
   enclave: RegistrationSigner,
   stake: bigint,
   endpoint: string,
+  measurement: string = SIMULATED_MEASUREMENT,
 ): Promise<bigint> {
   const operatorAddress = await operator.getAddress();
   await (await net.pha.transfer(operatorAddress, stake)).wait();
@@ -75,7 +77,7 @@ export async function addSimulatedWorker(
   const { chainId } = await provider.getNetwork();
   const block = await provider.getBlock("latest");
   const registry = await net.workerRegistry.getAddress();
-  const evidence = encodeSimulatedEvidence(reportDataFor(enclave.address, chainId, registry), SIMULATED_MEASUREMENT, BigInt(block!.timestamp));
+  const evidence = encodeSimulatedEvidence(reportDataFor(enclave.address, chainId, registry), measurement, BigInt(block!.timestamp));
   const consent = await signWorkerRegistration(enclave, chainId, registry, operatorAddress, BigInt(block!.timestamp + 3600));
   await (
     await net.workerRegistry
