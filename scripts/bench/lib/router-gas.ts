@@ -44,7 +44,7 @@ interface Shape {
 
 const PHA = (n: number) => BigInt(n) * 10n ** 18n;
 
-export const ROUTER_SHAPES: Shape[] = [
+const ROUTER_SHAPES: Shape[] = [
   { table: "8 pools of one worker", pools: 8, stakeOf: (i) => PHA(10_000 * (i + 1)), restrictedPools: 0, extras: true },
   { table: "64 pools of one worker", pools: 64, stakeOf: () => PHA(10_000), restrictedPools: 8, extras: false },
 ];
