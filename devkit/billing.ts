@@ -19,3 +19,11 @@ export async function addConsumer(net: AgentNetwork, accountId: bigint, consumer
   if (await net.router.isConsumer(accountId, consumer)) return;
   await sendTx(`router.addConsumer(${accountId}, ${consumer})`, () => net.router.addConsumer(accountId, consumer));
 }
+
+/** Opens a billing account owned by the network's signer, lets `consumers` spend it, and funds it with `amount` PHA wei. */
+export async function openFundedAccount(net: AgentNetwork, consumers: string[], amount: bigint): Promise<bigint> {
+  const accountId = await createAccount(net);
+  for (const consumer of consumers) await addConsumer(net, accountId, consumer);
+  await fundAccount(net, accountId, amount);
+  return accountId;
+}

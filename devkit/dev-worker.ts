@@ -3,7 +3,7 @@ import { pino, type Logger } from "pino";
 import type { InputDecryptor } from "../protocol/decryptor.js";
 import { ChainAgentDirectory, type AgentDirectory } from "../worker/src/directory.js";
 import { startWorker, type RunningWorker } from "../worker/src/app.js";
-import type { Attestation } from "../worker/src/enclave/enclave.js";
+import type { WorkerAttestation } from "../protocol/worker-api.js";
 import { SimulatorEnclave } from "../worker/src/enclave/simulator.js";
 import { parseConfig as parseWorkerConfig, type WorkerConfigInput } from "../worker/src/config.js";
 
@@ -26,6 +26,8 @@ export interface DevWorkerOptions {
   directory?: AgentDirectory;
   /** Opens confidential inputs and agents' secrets (default: none can be opened). */
   decryptor?: InputDecryptor;
+  /** The operator the enclave key consents to be registered by (in its attestation). */
+  operator?: string;
   port?: number;
   logger?: Logger;
   /** Hosts agents may fetch (worker `egressAllow`). */
@@ -36,10 +38,11 @@ export interface DevWorkerOptions {
 
 export interface DevWorker extends RunningWorker {
   /**
-   * The enclave's attestation, issued at the chain's latest block time: a development chain's
-   * clock may lag the machine's, and the verifier refuses evidence issued after the current block.
+   * What GET /attestation answers (evidence, and the key's consent for the configured operator),
+   * with the evidence issued at the chain's latest block time: a development chain's clock may lag
+   * the machine's, and the verifier refuses evidence issued after the current block.
    */
-  attest(): Promise<Attestation>;
+  attest(): Promise<WorkerAttestation>;
 }
 
 /**
@@ -58,6 +61,7 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     logLevel: "info",
     chainId: options.chainId.toString(),
     workerRegistry: options.workerRegistry,
+    operator: options.operator,
     enclave: { kind: "simulator", seed: options.seed },
     // With a provider or a directory override this one is replaced; its URL is never dialled.
     directory: { kind: "chain", rpcUrl: rpcUrl ?? "http://127.0.0.1:1", agentRegistry: options.agentRegistry },
@@ -76,7 +80,7 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     ...running,
     async attest() {
       chainMs = provider === undefined ? Date.now() : ((await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000)) * 1000;
-      return enclave.attest(options.chainId, options.workerRegistry);
+      return running.service.attestation();
     },
     async close() {
       await running.close();

@@ -106,6 +106,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
         workerRegistry: deployment.contracts.workerRegistry as string,
         agentRegistry: deployment.contracts.agentRegistry as string,
         rpc: node.url,
+        operator: await operatorNet.signer.getAddress(),
         logger: pino({ level: "info", name: spec.name }, pino.destination({ dest: path.join(options.workDir, `${spec.name}.log`), sync: false })),
       });
       stops.push(() => worker.close());

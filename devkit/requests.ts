@@ -1,5 +1,5 @@
 import { getBytes, hexlify, type Log } from "ethers";
-import { toAgentRequest, type AgentRequest } from "../protocol/request.js";
+import { REQUEST_GAS_MARGIN, toAgentRequest, type AgentRequest } from "../protocol/request.js";
 import { statusName } from "../protocol/status.js";
 import { decode as abiDecode, encode as abiEncode, utf8Decode, type AbiValue } from "../worker/sdk/abi.js";
 import type { AgentNetwork } from "./contracts.js";
@@ -26,9 +26,12 @@ export interface SentRequest {
 export async function sendRequest(net: AgentNetwork, options: RequestOptions): Promise<SentRequest> {
   const callbackGasLimit = options.callbackGasLimit ?? 100_000n;
   const maxFee = options.maxFee ?? (await estimateFee(net, options.agentId, callbackGasLimit));
-  const receipt = await sendTx("router.request", () =>
-    net.router.request(options.accountId, options.agentId, options.input, 0, callbackGasLimit, maxFee),
-  );
+  const args = [options.accountId, options.agentId, options.input, 0, callbackGasLimit, maxFee] as const;
+  const receipt = await sendTx("router.request", async () => {
+    // The worker draw follows prevrandao, which differs between the estimate and the transaction.
+    const gasLimit = (await net.router.request.estimateGas(...args)) + REQUEST_GAS_MARGIN;
+    return net.router.request(...args, { gasLimit });
+  });
   const event = eventIn(receipt, net.router, "AgentRequested");
   return { request: toAgentRequest(event.args.request.toObject()), txHash: receipt.hash, blockNumber: receipt.blockNumber };
 }

@@ -74,6 +74,7 @@ export async function startAgentTestbed(connection: NetworkConnection, options: 
   const user = signers[DEV_ROLES.deployer] as Signer;
   const relayer = signers[DEV_ROLES.bridge] as Signer;
   const operator = signers[DEV_ROLES.operator] as Signer;
+  const operatorAddress = await operator.getAddress();
   const fromBlock = await connection.ethers.provider.getBlockNumber();
   const deployment = options.deployment ?? (await deployAgentNetwork(connection, { outDir: null, parameters: options.parameters }));
   const net = await attachAgentNetwork(connection, deployment, user);
@@ -85,6 +86,7 @@ export async function startAgentTestbed(connection: NetworkConnection, options: 
       workerRegistry: deployment.contracts.workerRegistry as string,
       agentRegistry: deployment.contracts.agentRegistry as string,
       rpc: connection.ethers.provider,
+      operator: operatorAddress,
       egressAllow: options.egressAllow,
       llm: options.llm && { timeoutMs: 60_000, ...options.llm },
     });

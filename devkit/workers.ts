@@ -1,23 +1,35 @@
+import type { Signer } from "ethers";
 import { SIMULATED_MEASUREMENT, encodeSimulatedEvidence, reportDataFor } from "../protocol/attestation.js";
 import type { WorkerAttestation } from "../protocol/worker-api.js";
+import { REGISTRATION_SIGNATURE_LIFETIME_SECONDS, signWorkerRegistration, type RegistrationSigner } from "../protocol/worker-registration.js";
 import { WorkerAttestation as WorkerAttestationSchema } from "../protocol/worker-api.js";
-import { allowPha, type AgentNetwork } from "./contracts.js";
+import { allowPha, withSigner, type AgentNetwork } from "./contracts.js";
 import { DevkitError, sendTx } from "./errors.js";
 import { eventIn } from "./events.js";
 
 /** Which approved verifier checks a worker's evidence. */
 export type VerifierChoice = "simulated" | "quorum" | "auto";
 
+/** What registering a worker takes: its evidence and its key's consent for the operator (GET /attestation). */
+export type WorkerCredentials = Pick<WorkerAttestation, "worker" | "evidence" | "simulated" | "gatekeeperEvidence" | "registration">;
+
 /**
- * Simulated-TEE evidence for an enclave key held outside a worker (a test's or benchmark's
- * Wallet), issued at the chain's latest block time.
+ * Simulated-TEE evidence, issued at the chain's latest block time, and the key's consent to be
+ * registered by `operator`, for an enclave key held outside a worker (a test's or benchmark's Wallet).
  */
-export async function simulatedAttestation(net: AgentNetwork, worker: string): Promise<Pick<WorkerAttestation, "worker" | "evidence" | "simulated">> {
+export async function simulatedAttestation(
+  net: AgentNetwork,
+  enclave: RegistrationSigner,
+  operator: string,
+  measurement: string = SIMULATED_MEASUREMENT,
+): Promise<WorkerCredentials> {
   const provider = net.router.runner!.provider!;
   const { chainId } = await provider.getNetwork();
   const issuedAt = (await provider.getBlock("latest"))!.timestamp;
-  const reportData = reportDataFor(worker, chainId, await net.workerRegistry.getAddress());
-  return { worker, evidence: encodeSimulatedEvidence(reportData, SIMULATED_MEASUREMENT, issuedAt), simulated: true };
+  const registry = await net.workerRegistry.getAddress();
+  const evidence = encodeSimulatedEvidence(reportDataFor(enclave.address, chainId, registry), measurement, issuedAt);
+  const consent = await signWorkerRegistration(enclave, chainId, registry, operator, BigInt(issuedAt + REGISTRATION_SIGNATURE_LIFETIME_SECONDS));
+  return { worker: enclave.address, evidence, simulated: true, registration: { ...consent, deadline: consent.deadline.toString() } };
 }
 
 /** A worker's GET /attestation answer, validated. */
@@ -37,29 +49,38 @@ export async function fetchAttestation(endpoint: string, timeoutMs = 10_000): Pr
 }
 
 /**
- * Registers the worker's enclave key in the WorkerRegistry, operated by the network's signer.
- * "auto" uses the gatekeepers' quorum evidence when the worker has it, else the simulated
- * verifier (development chains only) for a simulated enclave.
+ * Registers the worker's enclave key in the WorkerRegistry, operated by the network's signer, with
+ * the key's consent for that operator (the registry refuses anyone else). "auto" uses the
+ * gatekeepers' quorum evidence when the worker has it, else the simulated verifier (development
+ * chains only) for a simulated enclave.
  */
 export async function registerWorker(
   net: AgentNetwork,
-  attestation: Pick<WorkerAttestation, "worker" | "evidence" | "simulated" | "gatekeeperEvidence">,
+  credentials: WorkerCredentials,
   endpoint: string,
   verifier: VerifierChoice = "auto",
 ): Promise<{ verifier: string; txHash: string }> {
-  const quorum = attestation.gatekeeperEvidence;
+  const operator = await net.signer.getAddress();
+  const consent = credentials.registration;
+  if (consent === undefined) {
+    throw new DevkitError(`worker ${credentials.worker} gives no registration consent: set its config's "operator" to your address ${operator} and restart it`);
+  }
+  if (consent.operator.toLowerCase() !== operator.toLowerCase()) {
+    throw new DevkitError(`worker ${credentials.worker} consents to be registered by ${consent.operator}, not by ${operator} (choose that account with --signer, or change the worker's "operator")`);
+  }
+  const quorum = credentials.gatekeeperEvidence;
   const useQuorum = verifier === "quorum" || (verifier === "auto" && quorum !== undefined);
   let verifierAddress: string;
   let evidence: string;
   if (useQuorum) {
-    if (quorum === undefined) throw new DevkitError(`worker ${attestation.worker} has no gatekeeper quorum evidence (is it configured with gatekeepers?)`);
+    if (quorum === undefined) throw new DevkitError(`worker ${credentials.worker} has no gatekeeper quorum evidence (is it configured with gatekeepers?)`);
     [verifierAddress, evidence] = [quorum.verifier, quorum.evidence];
   } else {
-    if (!attestation.simulated) throw new DevkitError(`worker ${attestation.worker} runs in a real enclave: register it with gatekeeper evidence (--verifier quorum)`);
-    [verifierAddress, evidence] = [await net.simulatedVerifier.getAddress(), attestation.evidence];
+    if (!credentials.simulated) throw new DevkitError(`worker ${credentials.worker} runs in a real enclave: register it with gatekeeper evidence (--verifier quorum)`);
+    [verifierAddress, evidence] = [await net.simulatedVerifier.getAddress(), credentials.evidence];
   }
-  const receipt = await sendTx(`workerRegistry.registerWorker(${attestation.worker})`, () =>
-    net.workerRegistry.registerWorker(attestation.worker, verifierAddress, evidence, endpoint),
+  const receipt = await sendTx(`workerRegistry.registerWorker(${credentials.worker})`, () =>
+    net.workerRegistry.registerWorker(credentials.worker, verifierAddress, evidence, endpoint, consent.deadline, consent.signature),
   );
   return { verifier: verifierAddress, txHash: receipt.hash };
 }
@@ -88,12 +109,29 @@ export async function addPoolWorker(net: AgentNetwork, poolId: bigint, worker: s
  */
 export async function bringWorkerOnline(
   operatorNet: AgentNetwork,
-  attestation: Pick<WorkerAttestation, "worker" | "evidence" | "simulated" | "gatekeeperEvidence">,
+  credentials: WorkerCredentials,
   options: { endpoint: string; stake: bigint; commissionBps?: number; inPool?: boolean },
 ): Promise<bigint> {
-  await registerWorker(operatorNet, attestation, options.endpoint);
+  await registerWorker(operatorNet, credentials, options.endpoint);
   const poolId = await createPool(operatorNet, options.commissionBps ?? 1_000);
   await stake(operatorNet, poolId, options.stake);
-  if (options.inPool ?? true) await addPoolWorker(operatorNet, poolId, attestation.worker);
+  if (options.inPool ?? true) await addPoolWorker(operatorNet, poolId, credentials.worker);
   return poolId;
+}
+
+/**
+ * A simulated worker whose key a test or benchmark holds (a Wallet), brought online by `operator`
+ * in its own pool with `stakeAmount`, which the network's signer gives the operator first.
+ */
+export async function addSimulatedWorker(
+  net: AgentNetwork,
+  operator: Signer,
+  enclave: RegistrationSigner,
+  stakeAmount: bigint,
+  endpoint: string,
+  measurement: string = SIMULATED_MEASUREMENT,
+): Promise<bigint> {
+  await sendTx("pha.transfer", () => net.pha.transfer(operator, stakeAmount));
+  const credentials = await simulatedAttestation(net, enclave, await operator.getAddress(), measurement);
+  return bringWorkerOnline(withSigner(net, operator), credentials, { endpoint, stake: stakeAmount });
 }

@@ -14,6 +14,7 @@ import { formatEther, parseEther, toUtf8String, type Log } from "ethers";
 import { freePort } from "../bridge/dev/local-node.js";
 import { startLocalNetwork } from "../devkit/local-network.js";
 import { DEFAULT_ROUTER_CONFIG } from "../ignition/modules/AgentNetwork.js";
+import { REQUEST_GAS_MARGIN } from "../protocol/request.js";
 import type { SentimentOracle } from "../types/ethers-contracts/index.js";
 
 const NODE_KIND = (process.env.DEMO_NODE ?? "anvil") as "anvil" | "hardhat";
@@ -110,12 +111,15 @@ async function main(): Promise<void> {
     const accountBefore = await net.router.accountOf(accountId);
     step(`Sending ${REQUESTS} requests from SentimentOracle`);
     const sentAt = new Map<bigint, { text: string; at: number; block: number }>();
+    // The worker draw follows prevrandao, which differs between the estimate and the transaction.
+    const requestSentiment = async (text: string) =>
+      oracle.requestSentiment(text, { gasLimit: (await oracle.requestSentiment.estimateGas(text)) + REQUEST_GAS_MARGIN });
     const pending: Promise<void>[] = [];
     for (let i = 0; i < REQUESTS; i++) {
       const text = TEXTS[i % TEXTS.length]!;
       pending.push(
         (async () => {
-          const receipt = (await (await oracle.requestSentiment(text)).wait())!;
+          const receipt = (await (await requestSentiment(text)).wait())!;
           for (const log of receipt.logs) {
             const parsed = log.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(log) : null;
             if (parsed?.name === "AgentRequested") sentAt.set(parsed.args.requestId as bigint, { text, at: Date.now(), block: receipt.blockNumber });
@@ -178,7 +182,7 @@ async function main(): Promise<void> {
     // The operator moves sampling from alice's pool to bob's, as an operator rotating workers would.
     await (await operatorNet.stakingHub.removeWorker(alice.poolId, aliceAddress)).wait();
     await (await operatorNet.stakingHub.addWorker(bob.poolId, bobAddress)).wait();
-    const receipt = (await (await oracle.requestSentiment("Will anyone answer this?")).wait())!;
+    const receipt = (await (await requestSentiment("Will anyone answer this?")).wait())!;
     const requested = receipt.logs.map((l: Log) => (l.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(l) : null)).find((p) => p?.name === "AgentRequested");
     const lostId = requested!.args.requestId as bigint;
     say(`    #${lostId} assigned to bob ${requested!.args.worker}; the bridge retries his endpoint with backoff...`);

@@ -183,9 +183,14 @@ abstract contract AgentNetworkFixture is Test {
         );
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(FIXTURE_DEV_ATTESTATION_KEY, digest);
         bytes memory evidence = abi.encode(FIXTURE_MEASUREMENT, issuedAt, abi.encodePacked(r, s, v));
+        // The enclave key's consent to be registered by the fixture's operator, valid this second.
+        (v, r, s) = vm.sign(FIXTURE_WORKER_KEY, workerRegistry.registrationDigest(worker, FIXTURE_OPERATOR, issuedAt));
+        bytes memory consent = abi.encodePacked(r, s, v);
         pha.transfer(FIXTURE_OPERATOR, FIXTURE_POOL_STAKE);
         vm.startPrank(FIXTURE_OPERATOR);
-        workerRegistry.registerWorker(worker, IAttestationVerifier(address(simulatedVerifier)), evidence, "http://127.0.0.1:1");
+        workerRegistry.registerWorker(
+            worker, IAttestationVerifier(address(simulatedVerifier)), evidence, "http://127.0.0.1:1", issuedAt, consent
+        );
         uint256 poolId = stakingHub.createPool(1_000);
         pha.approve(address(stakingHub), FIXTURE_POOL_STAKE);
         stakingHub.stake(poolId, FIXTURE_POOL_STAKE);

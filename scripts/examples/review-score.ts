@@ -7,6 +7,7 @@
  */
 import { network } from "hardhat";
 import { readDeployment } from "../../devkit/deployment.js";
+import { REQUEST_GAS_MARGIN } from "../../protocol/request.js";
 
 const connection = await network.getOrCreate();
 const deployment = await readDeployment(process.env.DEPLOYMENT ?? `deployments/${connection.networkName}.json`);
@@ -24,7 +25,8 @@ await (await router.addConsumer(accountId, consumer)).wait();
 console.log(`ReviewScore deployed at ${await consumer.getAddress()} and added to billing account ${accountId}`);
 
 const text = process.env.TEXT ?? "A great launch, users love it";
-const receipt = await (await consumer.ask(text)).wait();
+// The worker draw follows prevrandao, which differs between the gas estimate and the transaction.
+const receipt = await (await consumer.ask(text, { gasLimit: (await consumer.ask.estimateGas(text)) + REQUEST_GAS_MARGIN })).wait();
 const requestId = router.interface.parseLog(receipt!.logs.find((log) => log.address.toLowerCase() === deployment.contracts.router!.toLowerCase())!)!.args.requestId as bigint;
 console.log(`Asked agent ${agentId} to score "${text}": request ${requestId}; waiting for the answer...`);
 

@@ -32,7 +32,7 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     net = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
     enclave = Wallet.createRandom() as unknown as Wallet;
     await (await net.pha.transfer(operator!, PHA(10_000))).wait();
-    await bringWorkerOnline(withSigner(net, operator!), await simulatedAttestation(net, enclave.address), { endpoint: "http://127.0.0.1:1", stake: PHA(10_000) });
+    await bringWorkerOnline(withSigner(net, operator!), await simulatedAttestation(net, enclave, operator!.address), { endpoint: "http://127.0.0.1:1", stake: PHA(10_000) });
     await (await net.agentRegistry.connect(agentOwner!).registerAgent(keccak256(toUtf8Bytes("code")), "file:///a.js", PHA(1), [], true)).wait();
     accountId = await createAccount(net);
     await addConsumer(net, accountId, deployer!.address);

@@ -61,6 +61,7 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       workerRegistry: deployed.contracts.workerRegistry!,
       agentRegistry: deployed.contracts.agentRegistry!,
       rpc: connection.ethers.provider,
+      operator: await signers[3]!.getAddress(),
     });
     // The operator (account 3) needs PHA to stake; the deployer holds the supply.
     await (await net.pha.transfer(await signers[3]!.getAddress(), parseEther("20000"))).wait();
@@ -80,9 +81,9 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       expect(output).to.match(/Registered worker 0x[0-9a-fA-F]{40} \(SIMULATED enclave/);
     });
 
-    it("worker:register refuses a key another operator registered, saying who holds it", async function () {
+    it("worker:register refuses to register a key for an operator it does not consent to", async function () {
       const error = await failure("worker:register", { deployment, signer: 4, endpoint: worker.url, verifier: "auto" });
-      expect(error.message).to.match(/WorkerKeyTaken.*already registered by operator/);
+      expect(error.message).to.include(`consents to be registered by ${await signers[3]!.getAddress()}, not by ${await signers[4]!.getAddress()}`);
       expect(await net.workerRegistry.operatorOf(worker.enclave.address)).to.equal(await signers[3]!.getAddress());
     });
 

@@ -96,6 +96,8 @@ export const WorkerConfig = z
     /** The chain and WorkerRegistry the attestation's report data binds the enclave key to. */
     chainId: uint,
     workerRegistry: address,
+    /** The only operator this worker lets register its key: GET /attestation carries the key's consent for it. */
+    operator: address.optional(),
     enclave: z.discriminatedUnion("kind", [SimulatorEnclave, DstackEnclave]),
     directory: z.discriminatedUnion("kind", [ChainDirectory, FileDirectory]),
     limits: LimitsConfig.default({}),
