@@ -63,6 +63,8 @@ export const AttestResponse = z.object({
   /** EIP-712 WorkerAttestation signature of this gatekeeper (GatekeeperQuorumVerifier domain). */
   signature: hex,
   keys: z.array(ProvisionedKey),
+  /** Why `keys` is empty although the attestation is signed (the worker is not registered and active yet). */
+  keysWithheld: z.string().optional(),
 });
 export type AttestResponse = z.infer<typeof AttestResponse>;
 

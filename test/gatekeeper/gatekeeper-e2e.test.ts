@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { network } from "hardhat";
-import { hexlify, Wallet, getAddress, type BaseWallet, type Contract } from "ethers";
+import { hexlify, keccak256, toUtf8Bytes, Wallet, getAddress, type BaseWallet, type Contract } from "ethers";
 import { pino } from "pino";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { GatekeeperConfig } from "../../gatekeeper/config.js";
@@ -13,6 +13,7 @@ import { encryptAgentSecrets, encryptToClusterKey } from "../../protocol/confide
 import { encodeSimulatedEvidence, reportDataFor, SIMULATED_MEASUREMENT } from "../../protocol/attestation.js";
 import { DecryptionError } from "../../protocol/decryptor.js";
 import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
+import { FakeWorkerRegistry } from "./fake-worker-registry.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -39,6 +40,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
   const gatekeeperKeys = [0, 1, 2].map(() => Wallet.createRandom());
   let verifier: Contract;
   let keyRegistry: Contract;
+  let workers: Contract;
   let workerRegistry: string;
   let chainNow: number;
   let gatekeepers: Gatekeeper[] = [];
@@ -51,13 +53,16 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
 
   before(async () => {
     const [owner] = await ethers.getSigners();
-    workerRegistry = Wallet.createRandom().address;
+    workers = (await ethers.deployContract("WorkerRegistry", [owner!.address])) as unknown as Contract;
+    workerRegistry = String(workers.target);
     verifier = (await ethers.deployContract("GatekeeperQuorumVerifier", [
       owner!.address,
       gatekeeperKeys.map((k) => k.address),
       2,
       30 * 24 * 3600,
     ])) as unknown as Contract;
+    await workers.setVerifierApproved!(verifier.target, true);
+    await workers.setMeasurementApproved!(SIMULATED_MEASUREMENT, true);
     keyRegistry = (await ethers.deployContract("KeyRegistry", [owner!.address, await verifier.getAddress(), DELAY, GRACE])) as unknown as Contract;
     await syncClock();
     const logger = pino({ level: "debug" }, logs);
@@ -102,9 +107,27 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
   /** Inputs are sealed for one consumer's requests to one agent. */
   const inputBinding = { chainId, consumer: Wallet.createRandom().address, agentId: 1n };
 
-  function workerAttestation(worker: BaseWallet) {
+  function workerAttestation(worker: BaseWallet, measurement = SIMULATED_MEASUREMENT) {
     const reportData = reportDataFor(worker.address, chainId, workerRegistry);
-    return { simulated: true, evidence: encodeSimulatedEvidence(reportData, SIMULATED_MEASUREMENT, chainNow) };
+    return { simulated: true, evidence: encodeSimulatedEvidence(reportData, measurement, chainNow) };
+  }
+
+  /** What a new worker does: attest (no keys yet), register with the quorum evidence. */
+  async function register(worker: BaseWallet): Promise<void> {
+    const attested = await provisionFromGatekeepers({
+      gatekeepers: urls,
+      chainId,
+      workerRegistry,
+      quorumVerifier: String(verifier.target),
+      enclavePrivateKey: worker.privateKey,
+      attestation: workerAttestation(worker),
+      expiresAt: BigInt(chainNow + 3600),
+      minSignatures: 2,
+    });
+    expect(attested.keyring.epochs()).to.deep.equal([]);
+    expect(attested.keysWithheld).to.equal("worker is not registered and active in WorkerRegistry");
+    const [, operator] = await ethers.getSigners();
+    await (workers.connect(operator!) as Contract).registerWorker!(worker.address, verifier.target, attested.evidence, "http://worker");
   }
 
   it("serves /health and /metrics", async () => {
@@ -135,6 +158,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
 
   it("attests a simulated worker: quorum evidence verifies on-chain, keys decrypt consumer inputs and agent secrets", async () => {
     const worker = Wallet.createRandom();
+    await register(worker);
     const provisioned = await provisionFromGatekeepers({
       gatekeepers: urls,
       chainId,
@@ -168,6 +192,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
 
   it("rotation during traffic: old-epoch inputs decrypt in the grace window and fail after it", async () => {
     const worker = Wallet.createRandom();
+    await register(worker);
     const keyring = new ClusterKeyring({ now: () => chainNow });
     const provision = () =>
       provisionFromGatekeepers({
@@ -228,6 +253,51 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
       expect(error).to.be.instanceOf(DecryptionError);
     }
     expect(new TextDecoder().decode(await fresh.keyring.decryptInput(2, newInput, inputBinding))).to.equal("new epoch");
+  });
+
+  it("attack: a made-up image (valid evidence, measurement not approved) gets no signature and no key", async () => {
+    const worker = Wallet.createRandom();
+    const madeUp = keccak256(toUtf8Bytes("an image governance never approved"));
+    const res = await fetch(new URL("/v1/attest", urls[1]), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        chainId: "31337",
+        workerRegistry,
+        worker: worker.address,
+        publicKey: worker.signingKey.publicKey,
+        ...workerAttestation(worker, madeUp),
+      }),
+    });
+    const body = (await res.json()) as { error: string; keys?: unknown; signature?: unknown };
+    expect(res.status).to.equal(403);
+    expect(body.error).to.equal(`measurement ${madeUp} is not approved in WorkerRegistry`);
+    expect(body.keys).to.equal(undefined);
+    expect(body.signature).to.equal(undefined);
+    // Still healthy: the next (approved) worker is attested.
+    const next = Wallet.createRandom();
+    await register(next);
+  });
+
+  it("attack: keys only to a registered, active worker key (not before registration, not after revocation)", async () => {
+    const worker = Wallet.createRandom();
+    const provision = () =>
+      provisionFromGatekeepers({
+        gatekeepers: urls,
+        chainId,
+        workerRegistry,
+        quorumVerifier: String(verifier.target),
+        enclavePrivateKey: worker.privateKey,
+        attestation: workerAttestation(worker),
+        expiresAt: BigInt(chainNow + 3600),
+      });
+    await register(worker);
+    expect((await provision()).keyring.epochs().length).to.be.greaterThan(0);
+    const [owner] = await ethers.getSigners();
+    await (workers.connect(owner!) as Contract).revokeWorker!(worker.address);
+    const revoked = await provision();
+    expect(revoked.keyring.epochs()).to.deep.equal([]);
+    expect(revoked.keysWithheld).to.equal("worker is not registered and active in WorkerRegistry");
   });
 
   it("refuses evidence whose quote does not bind the worker key (real DCAP quote)", async () => {
@@ -310,6 +380,7 @@ describe("gatekeeper: simulated evidence outside development chains", () => {
       }),
       {
         logger: pino({ level: "info" }, logs),
+        workers: new FakeWorkerRegistry().approve(SIMULATED_MEASUREMENT),
         epochs: { schedule: async () => ({ current: null, previous: null, pending: null, lastProposed: 0 }) },
       },
     );

@@ -186,6 +186,10 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     ).to.emit(workers, "WorkerRegistered");
     expect((await workers.workerOf(attestation.worker)).simulated).to.equal(false);
     await staking.addWorker(attestation.worker);
+    // Keys come only once the worker key is registered and active: the next round provisions them.
+    expect(worker.gatekeeper!.keyring.epochs()).to.deep.equal([]);
+    await worker.gatekeeper!.refresh();
+    expect(worker.gatekeeper!.keyring.epochs()).to.deep.equal([1]);
 
     // The agent, with its owner's secrets sealed to epoch 1 for (chain, AgentRegistry, agent).
     const bundle = writeBundle(tempDir(), "agent.js", AGENT);

@@ -6,7 +6,9 @@ import { MasterKeyDeriver } from "../../gatekeeper/cluster-key.js";
 import type { EpochSchedule } from "../../gatekeeper/epochs.js";
 import { createGatekeeper, type Gatekeeper } from "../../gatekeeper/gatekeeper.js";
 import { ProvisioningError } from "../../gatekeeper/client.js";
+import { SIMULATED_MEASUREMENT } from "../../protocol/attestation.js";
 import { WorkerAttestation } from "../../protocol/worker-api.js";
+import { FakeWorkerRegistry } from "../gatekeeper/fake-worker-registry.js";
 import { startWorker, type RunningWorker } from "../../worker/src/app.js";
 import { parseConfig } from "../../worker/src/config.js";
 import { InMemoryAgentDirectory } from "../../worker/src/directory.js";
@@ -51,6 +53,7 @@ describe("worker: provisioning from the gatekeepers", function () {
         }),
         {
           logger: silentLogger,
+          workers: new FakeWorkerRegistry().approve(SIMULATED_MEASUREMENT).register(WORKER_ADDRESS, SIMULATED_MEASUREMENT),
           epochs: {
             schedule: async () => {
               attestRequests += 1;
