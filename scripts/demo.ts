@@ -107,6 +107,7 @@ async function main(): Promise<void> {
           logLevel: "silent",
           chainId: stack.chainId.toString(),
           workerRegistry: stack.addresses.workerRegistry,
+          router: stack.addresses.router,
           enclave: { kind: "simulator", seed: w.seed },
           directory: { kind: "chain", rpcUrl: node.url, agentRegistry: stack.addresses.agentRegistry },
         }),

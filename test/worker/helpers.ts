@@ -7,10 +7,12 @@ import { pathToFileURL } from "node:url";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { pino } from "pino";
 import { noClusterKey, type InputDecryptor } from "../../protocol/decryptor.js";
-import type { AgentRequest } from "../../protocol/request.js";
+import { requestHash, type AgentRequest } from "../../protocol/request.js";
 import { BundleStore } from "../../worker/src/bundle/cache.js";
 import { UriBundleFetcher } from "../../worker/src/bundle/fetcher.js";
+import type { RequestCommitments } from "../../worker/src/commitments.js";
 import { LimitsConfig } from "../../worker/src/config.js";
+import { RequestRejected } from "../../worker/src/errors.js";
 import { InMemoryAgentDirectory } from "../../worker/src/directory.js";
 import { AgentFetcher, EgressPolicy } from "../../worker/src/egress.js";
 import { Executor } from "../../worker/src/executor.js";
@@ -175,4 +177,21 @@ export function startFakeLlm(): Promise<TestServer> {
       }),
     );
   });
+}
+
+/** A router's pending commitments held in memory (the chain-backed reader is tested against Hardhat). */
+export class FakeCommitments implements RequestCommitments {
+  readonly #pending = new Set<string>();
+
+  constructor(readonly router: string) {}
+
+  /** Records `request` as pending on the router, as router.request would. */
+  commit(request: AgentRequest): AgentRequest {
+    this.#pending.add(requestHash(request));
+    return request;
+  }
+
+  async requirePending(_request: AgentRequest, hash: string): Promise<void> {
+    if (!this.#pending.has(hash)) throw new RequestRejected(409, "REQUEST_NOT_PENDING", "request is not pending on the router");
+  }
 }

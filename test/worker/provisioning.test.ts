@@ -72,6 +72,8 @@ describe("worker: provisioning from the gatekeepers", function () {
       port: 0,
       chainId: CHAIN_ID.toString(),
       workerRegistry: WORKER_REGISTRY,
+      router: "0x00000000000000000000000000000000000000B0",
+      rpcUrl: "http://127.0.0.1:1",
       enclave: { kind: "simulator", seed: WORKER_KEY },
       directory: { kind: "file", path: "/unused", agentRegistry: AGENT_REGISTRY },
       gatekeeper: { urls, quorumVerifier: QUORUM_VERIFIER, minSignatures: 2, ...gatekeeper },

@@ -96,6 +96,10 @@ export const WorkerConfig = z
     /** The chain and WorkerRegistry the attestation's report data binds the enclave key to. */
     chainId: uint,
     workerRegistry: address,
+    /** The AgentRouter whose pending requests this worker executes (its commitments are checked on-chain). */
+    router: address,
+    /** RPC of `chainId` for the router's commitments; default: the chain directory's rpcUrl. */
+    rpcUrl: url.optional(),
     enclave: z.discriminatedUnion("kind", [SimulatorEnclave, DstackEnclave]),
     directory: z.discriminatedUnion("kind", [ChainDirectory, FileDirectory]),
     limits: LimitsConfig.default({}),
@@ -122,6 +126,9 @@ export const WorkerConfig = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.rpcUrl === undefined && config.directory.kind !== "chain") {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["rpcUrl"], message: "required with a file directory (the router's commitments are read on-chain)" });
+    }
     if (config.gatekeeper?.keyRegistry !== undefined && config.gatekeeper.rpcUrl === undefined && config.directory.kind !== "chain") {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["gatekeeper", "rpcUrl"], message: "required for the keyRegistry check with a file directory" });
     }
