@@ -17,8 +17,16 @@ interface PendingRun {
   options: SandboxRunOptions;
   spec: RunSpec;
   resolve: (outcome: SandboxOutcome) => void;
-  /** Aborts the host calls made for this attempt. */
+  /** Aborts the run's host calls (when it is finished). */
   hostAbort: AbortController;
+  /**
+   * Every host call the run made, in order, with its (possibly pending) reply. A run restarted on a
+   * new thread is deterministic up to its host replies, so it makes the same calls again: they are
+   * answered from here and never performed twice (a payment-style fetch runs once).
+   */
+  journal: { op: string; args: string; reply: Promise<HostReply> }[];
+  /** Host calls of the current attempt (its position in the journal). */
+  replayed: number;
   watchdog: NodeJS.Timeout;
   crashes: number;
   /** The caller has its outcome (it may have aborted while the thread still runs the agent). */
@@ -42,7 +50,9 @@ const MAX_CRASHES_PER_RUN = 2;
  * bytecode at the wall-time deadline, but a single builtin call (a huge Array.fill near the memory
  * limit, say) cannot be interrupted; the watchdog terminates such a thread, fails the run with
  * TIME_LIMIT and restarts the other runs of that thread on a fresh one (nothing of theirs was
- * signed yet).
+ * signed yet, and their host calls are replayed from a journal, never performed again). Engine
+ * crashes (traps, aborts) stay inside the run's own engine instance (instances.ts) and do not
+ * reach the thread.
  */
 export class SandboxPool implements SandboxRunner {
   readonly #slots: ThreadSlot[] = [];
@@ -68,6 +78,8 @@ export class SandboxPool implements SandboxRunner {
         spec,
         resolve,
         hostAbort: new AbortController(),
+        journal: [],
+        replayed: 0,
         watchdog: setTimeout(() => this.#onWatchdog(run), Math.max(0, spec.deadline - Date.now()) + this.options.graceMs),
         crashes: 0,
         settled: false,
@@ -126,11 +138,23 @@ export class SandboxPool implements SandboxRunner {
         break;
       case "host-call": {
         const { callId, op, args } = message;
-        const signal = run.hostAbort.signal;
-        dispatchHostCall(run.options.host, op, args, signal).then(
-          (value) => this.#post(slot, { type: "host-reply", runId: run.runId, callId, reply: { ok: true, value } }),
-          (error: unknown) => this.#post(slot, { type: "host-reply", runId: run.runId, callId, reply: toReply(error) }),
-        );
+        const index = run.replayed++;
+        let entry = run.journal[index];
+        if (entry === undefined) {
+          const reply = dispatchHostCall(run.options.host, op, args, run.hostAbort.signal).then(
+            (value): HostReply => ({ ok: true, value }),
+            (error: unknown) => toReply(error),
+          );
+          entry = { op, args, reply };
+          run.journal.push(entry);
+        } else if (entry.op !== op || entry.args !== args) {
+          // Cannot happen for a deterministic run; never perform a call the first attempt did not.
+          this.#finish(slot, run, failed(AgentStatus.INTERNAL_ERROR, "restarted run diverged from its first attempt"));
+          break;
+        }
+        void entry.reply.then((reply) => {
+          if (slot.runs.get(run.runId) === run) this.#post(slot, { type: "host-reply", runId: run.runId, callId, reply });
+        });
         break;
       }
     }
@@ -174,7 +198,10 @@ export class SandboxPool implements SandboxRunner {
     this.#recycle(slot, "crash");
   }
 
-  /** Replaces a thread; its other runs start again on the new threads. */
+  /**
+   * Replaces a thread; its other runs start again on the new threads, their host calls answered
+   * from their journals (nothing they did is done twice, nothing of theirs was signed yet).
+   */
   #recycle(slot: ThreadSlot, reason: "watchdog" | "crash"): void {
     if (slot.dead) return;
     slot.dead = true;
@@ -183,14 +210,15 @@ export class SandboxPool implements SandboxRunner {
     this.options.onRecycle?.(reason);
     for (const run of [...slot.runs.values()]) {
       slot.runs.delete(run.runId);
-      run.hostAbort.abort();
       run.crashes += reason === "crash" ? 1 : 0;
       if (run.settled || run.crashes >= MAX_CRASHES_PER_RUN) {
         clearTimeout(run.watchdog);
-        this.#settle(run, failed(AgentStatus.INTERNAL_ERROR, "sandbox thread crashed"));
+        run.hostAbort.abort();
+        // A run on every thread that crashed is the likely cause: the failure is its own.
+        this.#settle(run, failed(AgentStatus.AGENT_ERROR, "agent crashed its sandbox thread"));
         continue;
       }
-      run.hostAbort = new AbortController();
+      run.replayed = 0;
       this.#dispatch(run);
     }
   }
