@@ -6,10 +6,9 @@
  * summary -> clean exit.
  * Env: DEMO_NODE=anvil|hardhat (default anvil), DEMO_REQUESTS (default 12).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Contract, Interface, Wallet, formatEther, hexlify, parseEther, randomBytes, toUtf8String, type Log } from "ethers";
 import { pino } from "pino";
@@ -66,6 +65,10 @@ async function main(): Promise<void> {
     step("Bundling the example agent (agents/sentiment)");
     const agent = await buildAgent("agents/sentiment/index.ts", join(work, "sentiment.agent.js"));
     say(`    ${agent.bundlePath} (${agent.bytes} bytes), code hash ${agent.codeHash}`);
+    // Workers fetch bundles over http(s) only; locally they read the content-addressed store.
+    const bundleStore = join(work, "bundles");
+    mkdirSync(bundleStore, { recursive: true });
+    copyFileSync(agent.bundlePath, join(bundleStore, `${agent.codeHash}.js`));
 
     step("Deploying PHA, registries, simulated-TEE verifier, router, staking; registering two workers and the agent");
     const alice = { seed: hexlify(randomBytes(32)), port: await freePort() };
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
       {
         requestTimeout: REQUEST_TIMEOUT_S,
         agentCodeHash: agent.codeHash,
-        agentUri: pathToFileURL(agent.bundlePath).href,
+        agentUri: "https://bundles.invalid/sentiment.agent.js",
         callbackGasLimit: 120_000,
         staking: "hub",
       },
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
           chainId: stack.chainId.toString(),
           workerRegistry: stack.addresses.workerRegistry,
           router: stack.addresses.router,
+          bundleCacheDir: bundleStore,
           enclave: { kind: "simulator", seed: w.seed },
           directory: { kind: "chain", rpcUrl: node.url, agentRegistry: stack.addresses.agentRegistry },
         }),

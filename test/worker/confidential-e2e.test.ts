@@ -19,7 +19,7 @@ import { ChainRequestCommitments } from "../../worker/src/commitments.js";
 import { ChainAgentDirectory } from "../../worker/src/directory.js";
 import { SimulatorEnclave } from "../../worker/src/enclave/simulator.js";
 import { KeyRegistryKeys } from "../../worker/src/provisioning.js";
-import { bundleOf, tempDir, writeBundle } from "./helpers.js";
+import { BUNDLE_STORE, bundleOf, tempDir, writeBundle } from "./helpers.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -167,6 +167,7 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
         enclave: { kind: "simulator", seed: enclaveSeed },
         directory: { kind: "chain", rpcUrl: "http://127.0.0.1:1", agentRegistry: addresses.agentRegistry },
         limits: { wallTimeMs: 5_000, memoryBytes: 16 * 1024 * 1024 },
+        bundleCacheDir: BUNDLE_STORE,
         gatekeeper: { urls, quorumVerifier: addresses.quorumVerifier, keyRegistry: addresses.keyRegistry, minSignatures: THRESHOLD },
       }),
       {

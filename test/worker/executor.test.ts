@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.js";
 import { requestHash } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
 import { buildAgent } from "../../worker/cli/build-agent.js";
-import { AGENT_REGISTRY, OWNER, TEST_CHAIN_ID, bundleOf, harness, makeRequest, startFakeLlm, startServer, text, type Harness, type TestServer } from "./helpers.js";
+import { AGENT_REGISTRY, BUNDLE_STORE, OWNER, TEST_CHAIN_ID, bundleOf, harness, makeRequest, startFakeLlm, startServer, storeBundle, text, type Harness, type TestServer } from "./helpers.js";
 
 const CHAIN_ID = TEST_CHAIN_ID;
 
@@ -41,6 +41,12 @@ async function execute(h: Harness, agentId: bigint, input: string, overrides: Pa
   return h.executor.execute(request, bytes, requestHash(request));
 }
 
+/** Puts a built bundle into the content-addressed store the harness reads; returns a URI no network serves. */
+function stored(path: string): string {
+  storeBundle(BUNDLE_STORE, new Uint8Array(readFileSync(path)));
+  return "https://bundles.invalid/built.js";
+}
+
 describe("worker executor", function () {
   this.timeout(20_000);
 
@@ -66,13 +72,15 @@ describe("worker executor", function () {
       const h = await harness();
       const genuine = bundleOf(`() => "genuine"`);
       const codeHash = keccak256(toUtf8Bytes(genuine));
-      const tampered = h.register(9n, bundleOf(`() => "tampered"`));
-      const uri = (await h.directory.codeOf(9n, 1n)).uri;
-      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash, uri }] });
-      expect(tampered).to.not.equal(codeHash);
-      const result = await execute(h, 1n, "x");
-      expect(result.status).to.equal(AgentStatus.CODE_HASH_MISMATCH);
-      expect(text(result.output)).to.match(/does not match/);
+      const host = await startServer((_req, _body, res) => res.writeHead(200).end(bundleOf(`() => "tampered"`)));
+      try {
+        h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash, uri: `${host.url}/a.js` }] });
+        const result = await execute(h, 1n, "x");
+        expect(result.status).to.equal(AgentStatus.CODE_HASH_MISMATCH);
+        expect(text(result.output)).to.match(/does not match/);
+      } finally {
+        await host.close();
+      }
     });
 
     it("signs BUNDLE_UNAVAILABLE when the bundle cannot be fetched", async () => {
@@ -80,7 +88,7 @@ describe("worker executor", function () {
       h.directory.set(1n, {
         owner: "0x00000000000000000000000000000000000000A1",
         price: 1n,
-        versions: [{ codeHash: keccak256(toUtf8Bytes("x")), uri: pathToFileURL(join(h.dir, "missing.js")).toString() }],
+        versions: [{ codeHash: keccak256(toUtf8Bytes("x")), uri: "https://bundles.invalid/missing.js" }],
       });
       const result = await execute(h, 1n, "x");
       expect(result.status).to.equal(AgentStatus.BUNDLE_UNAVAILABLE);
@@ -183,7 +191,7 @@ describe("worker executor", function () {
       h.register(2n, bundleOf(`async (input, ctx) => { globalThis.secretOfTwo = 1; return "two(" + input + "," + ctx.request.caller + ")"; }`));
       h.register(3n, bundleOf(`async (input, ctx) => "three(" + (await ctx.callAgent(2, input)).text + ")"`));
       const result = await execute(h, 1n, "x");
-      expect(result.status).to.equal(AgentStatus.OK);
+      expect(result.status, text(result.output)).to.equal(AgentStatus.OK);
       expect(text(result.output)).to.equal("two(a,1)|three(two(b,3))|undefined");
       expect(result.subAgentIds).to.deep.equal([2n, 3n, 2n]);
     });
@@ -305,8 +313,8 @@ describe("worker executor", function () {
         const built = await buildAgent("agents/llm-chat/index.ts", join(h.dir, "llm.js"));
         const sentiment = await buildAgent("agents/sentiment/index.ts", join(h.dir, "sentiment.js"));
         const owner = "0x00000000000000000000000000000000000000A1";
-        h.directory.set(1n, { owner, price: 10n, versions: [{ codeHash: built.codeHash, uri: pathToFileURL(built.bundlePath).toString() }] });
-        h.directory.set(2n, { owner, price: 3n, versions: [{ codeHash: sentiment.codeHash, uri: pathToFileURL(sentiment.bundlePath).toString() }] });
+        h.directory.set(1n, { owner, price: 10n, versions: [{ codeHash: built.codeHash, uri: stored(built.bundlePath) }] });
+        h.directory.set(2n, { owner, price: 3n, versions: [{ codeHash: sentiment.codeHash, uri: stored(sentiment.bundlePath) }] });
         const result = await execute(h, 1n, JSON.stringify({ prompt: "is this great?", sentimentAgent: "2" }));
         expect(result.status, text(result.output)).to.equal(AgentStatus.OK);
         const output = JSON.parse(text(result.output));
@@ -335,7 +343,7 @@ describe("worker executor", function () {
     it("the offline sentiment agent classifies text", async () => {
       const h = await harness();
       const built = await buildAgent("agents/sentiment/index.ts", join(h.dir, "s.js"));
-      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash: built.codeHash, uri: pathToFileURL(built.bundlePath).toString() }] });
+      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash: built.codeHash, uri: stored(built.bundlePath) }] });
       const positive = JSON.parse(text((await execute(h, 1n, "The launch was great and the team is very reliable")).output));
       const negative = JSON.parse(text((await execute(h, 1n, JSON.stringify({ text: "not good, a terrible scam" }))).output));
       const neutral = JSON.parse(text((await execute(h, 1n, "the block was mined")).output));

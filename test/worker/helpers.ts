@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { pino } from "pino";
 import { noClusterKey, type InputDecryptor } from "../../protocol/decryptor.js";
@@ -44,11 +43,23 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "worker-test-"));
 }
 
-/** Writes a bundle to a temp file; returns its file:// URI and code hash. */
+/** The content-addressed bundle store (`<codeHash>.js`) every test worker and harness reads. */
+export const BUNDLE_STORE = tempDir();
+
+/** Puts `<codeHash>.js` into a content-addressed store; returns that file's path. */
+export function storeBundle(store: string, bytes: Uint8Array | string): string {
+  const codeHash = keccak256(typeof bytes === "string" ? toUtf8Bytes(bytes) : bytes);
+  writeFileSync(join(store, `${codeHash}.js`), bytes);
+  return codeHash;
+}
+
+/**
+ * Writes a bundle to `dir/name` and into BUNDLE_STORE; returns its code hash and a URI that no
+ * network serves (the store does: remote fetching is tested with a local server).
+ */
 export function writeBundle(dir: string, name: string, source: string): { uri: string; codeHash: string } {
-  const path = join(dir, name);
-  writeFileSync(path, source);
-  return { uri: pathToFileURL(path).toString(), codeHash: keccak256(toUtf8Bytes(source)) };
+  writeFileSync(join(dir, name), source);
+  return { uri: `https://bundles.invalid/${name}`, codeHash: storeBundle(BUNDLE_STORE, source) };
 }
 
 export const WORKER_KEY = keccak256(toUtf8Bytes("worker test key"));
@@ -99,7 +110,10 @@ export async function harness(options: {
     chainId: TEST_CHAIN_ID,
     runner: options.runner ?? (await sharedSandbox()),
     directory,
-    bundles: new BundleStore(new UriBundleFetcher(limits.maxBundleBytes, 2000), { maxEntries: 64 }),
+    bundles: new BundleStore(new UriBundleFetcher({ maxBytes: limits.maxBundleBytes, timeoutMs: 2000, allowPrivateHosts: ["127.0.0.1"] }), {
+      maxEntries: 64,
+      dir: BUNDLE_STORE,
+    }),
     decryptor: options.decryptor ?? noClusterKey,
     fetcher: new AgentFetcher(new EgressPolicy(options.egressAllow ?? []), limits.maxFetchResponseBytes),
     llm: new LlmClient(options.llm),

@@ -9,7 +9,7 @@ import { startWorker, type RunningWorker } from "../../worker/src/app.js";
 import { parseConfig } from "../../worker/src/config.js";
 import { InMemoryAgentDirectory } from "../../worker/src/directory.js";
 import { SimulatorEnclave } from "../../worker/src/enclave/simulator.js";
-import { FakeCommitments, OWNER, WORKER_ADDRESS, WORKER_KEY, bundleOf, makeRequest, silentLogger, tempDir, writeBundle } from "./helpers.js";
+import { BUNDLE_STORE, FakeCommitments, OWNER, WORKER_ADDRESS, WORKER_KEY, bundleOf, makeRequest, silentLogger, tempDir, writeBundle } from "./helpers.js";
 
 const ROUTER = "0x00000000000000000000000000000000000000B0";
 const REGISTRY = "0x00000000000000000000000000000000000000F1";
@@ -26,6 +26,7 @@ function configFor(answerLogPath?: string) {
     directory: { kind: "file", path: "/unused" },
     limits: { wallTimeMs: 1000, memoryBytes: 16 * 1024 * 1024 },
     answerLogPath,
+    bundleCacheDir: BUNDLE_STORE,
   });
 }
 

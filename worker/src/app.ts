@@ -111,7 +111,11 @@ async function startServices(
       logger.warn({ reason }, "sandbox thread replaced");
     },
   });
-  const bundles = new BundleStore(new UriBundleFetcher(config.limits.maxBundleBytes, config.bundleFetchTimeoutMs), {
+  const bundles = new BundleStore(new UriBundleFetcher({
+      maxBytes: config.limits.maxBundleBytes,
+      timeoutMs: config.bundleFetchTimeoutMs,
+      allowPrivateHosts: config.bundleAllowPrivateHosts,
+    }), {
     maxEntries: BUNDLE_MEMORY_ENTRIES,
     dir: config.bundleCacheDir,
     onHit: (tier) => metrics.bundleLoads.inc({ tier }),

@@ -117,7 +117,9 @@ export const WorkerConfig = z
     /** Part of maxFee kept back from sub-agent calls (covers the worker fee and gas). */
     feeReserve: uint.default("0"),
     bundleFetchTimeoutMs: positiveInt.default(10_000),
-    /** Directory where verified bundles are kept by code hash (optional second-level cache). */
+    /** Bundle hosts (exact names or IP literals) allowed to resolve to private/loopback addresses (development). */
+    bundleAllowPrivateHosts: z.array(z.string().min(1)).default([]),
+    /** Content-addressed bundle store: `<codeHash>.js`, consulted before the URI, filled by verified fetches. */
     bundleCacheDir: z.string().min(1).optional(),
     /** Append-only file of signed answers, so a restarted worker never signs a second answer. */
     answerLogPath: z.string().min(1).optional(),
