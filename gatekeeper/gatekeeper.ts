@@ -20,6 +20,8 @@ export interface GatekeeperDeps {
   epochs?: EpochSource;
   /** Overrides WorkerRegistry reads (tests). */
   workers?: WorkerRegistryView;
+  /** Overrides the chain side of rotations (tests without a chain). */
+  rotationChain?: ReturnType<typeof keyRegistryProposer>;
   /** Rotation signers; defaults to this process plus HTTP peers from config.peers. */
   peers?: RotationSigner[];
   now?: () => number;
@@ -64,10 +66,10 @@ export function createGatekeeper(config: GatekeeperConfig, deps: GatekeeperDeps 
     now: deps.now,
   });
   const domain = keyRegistryDomain(config.chainId, config.keyRegistry);
-  const rotationSigner = new LocalRotationSigner(wallet, deriver, domain, epochs);
+  const chain = deps.rotationChain ?? keyRegistryProposer(config.keyRegistry, wallet);
+  const rotationSigner = new LocalRotationSigner(wallet, deriver, domain, epochs, chain);
   const peers = deps.peers ?? [rotationSigner, ...config.peers.map((url) => new HttpRotationPeer(url, config.chainId, config.keyRegistry))];
-  const chain = keyRegistryProposer(config.keyRegistry, wallet);
-  const coordinator = new RotationCoordinator({ epochs, deriver, domain, peers, logger, ...chain });
+  const coordinator = new RotationCoordinator({ epochs, deriver, domain, peers, logger, signer: wallet, ...chain });
   const server = new GatekeeperServer({
     gatekeeper: wallet.address,
     chainId: config.chainId,

@@ -21,8 +21,10 @@ for (const [m, n] of [[2, 3], [3, 5], [5, 7]] as const) {
   const verifyGas = await verifier.verifyAttestation!.estimateGas(value.reportData, evidence);
   const publicKey = hexlify(secp256k1.getPublicKey(secp256k1.utils.randomPrivateKey(), true));
   const kDomain = keyRegistryDomain(chainId, String(registry.target));
-  const rsigs = await Promise.all(set.slice(0, m).map(async (k) => ({ signer: k.address, signature: await signKeyRotation(k, kDomain, { epoch: 1, publicKey }) })));
-  const receipt = await (await registry.proposeRotation!(1, publicKey, sortBySigner(rsigs))).wait();
+  const deadline = BigInt(now + 3600);
+  const rsigs = await Promise.all(set.slice(0, m).map(async (k) => ({ signer: k.address, signature: await signKeyRotation(k, kDomain, { epoch: 1, publicKey, deadline }) })));
+  // Submitted by governance (the owner); gatekeepers submit their own in production.
+  const receipt = await (await registry.proposeRotation!(1, publicKey, deadline, sortBySigner(rsigs))).wait();
   const usableGas = await registry.isEpochUsable!.estimateGas(1);
   console.log(`M=${m} N=${n}: verifyAttestation ${verifyGas} gas (incl. 21000 base), proposeRotation ${receipt.gasUsed} gas, isEpochUsable ${usableGas} gas (incl. 21000 base)`);
 }

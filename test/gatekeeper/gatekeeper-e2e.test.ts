@@ -14,6 +14,7 @@ import { encodeSimulatedEvidence, reportDataFor, SIMULATED_MEASUREMENT } from ".
 import { DecryptionError } from "../../protocol/decryptor.js";
 import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
 import { FakeWorkerRegistry } from "./fake-worker-registry.js";
+import { keyRegistryDomain, signKeyRotation, sortBySigner } from "../../gatekeeper/typed-data.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -141,6 +142,39 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
   it("refuses rotation without the admin token", async () => {
     const res = await fetch(new URL("/v1/rotation", urls[0]), { method: "POST" });
     expect(res.status).to.equal(401);
+  });
+
+  it("attack: an unprivileged account can neither collect rotation signatures nor propose a rotation", async () => {
+    const outsider = Wallet.createRandom().connect(ethers.provider);
+    const [owner] = await ethers.getSigners();
+    await owner!.sendTransaction({ to: outsider.address, value: 10n ** 17n });
+    const deriver = new MasterKeyDeriver(masterKey, { chainId, keyRegistry: String(keyRegistry.target) });
+    const epoch = Number(await keyRegistry.lastProposedEpoch!()) + 1;
+    const publicKey = deriver.publicKey(epoch);
+    const deadline = BigInt(chainNow + 600);
+    const domain = keyRegistryDomain(chainId, String(keyRegistry.target));
+    const ask = async (authorization: string) => {
+      const res = await fetch(new URL("/v1/rotation/sign", urls[1]), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ chainId: "31337", keyRegistry: keyRegistry.target, epoch, deadline: deadline.toString(), authorization }),
+      });
+      return { status: res.status, body: (await res.json()) as { error: string; signature?: string } };
+    };
+    // Its own signature over the rotation does not make it a gatekeeper.
+    const own = await ask(await signKeyRotation(outsider, domain, { epoch, publicKey, deadline }));
+    expect(own.status).to.equal(403);
+    expect(own.body.error).to.equal(`rotation requested by ${outsider.address}, which is not a current gatekeeper`);
+    expect(own.body.signature).to.equal(undefined);
+    expect((await ask("0x")).status).to.equal(403);
+    // Even holding a real quorum (here: the gatekeepers' keys), it may not submit the proposal.
+    const sigs = await Promise.all(
+      gatekeeperKeys.slice(0, 2).map(async (k) => ({ signer: k.address, signature: await signKeyRotation(k, domain, { epoch, publicKey, deadline }) })),
+    );
+    await expect((keyRegistry.connect(outsider) as Contract).proposeRotation!(epoch, publicKey, deadline, sortBySigner(sigs)))
+      .to.be.revertedWithCustomError(keyRegistry, "NotRotationProposer")
+      .withArgs(outsider.address);
+    expect(await keyRegistry.lastProposedEpoch!()).to.equal(BigInt(epoch - 1));
   });
 
   it("rotates to epoch 1 with a quorum of gatekeeper signatures and publishes the derived key", async () => {
