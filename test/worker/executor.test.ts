@@ -263,15 +263,32 @@ describe("worker executor", function () {
       expect(result.subAgentIds).to.deep.equal([]);
     });
 
-    it("refunds the budget of a failed callee", async () => {
+    it("refunds a failed callee's price; the callees it used are still paid", async () => {
       const h = await harness();
       h.register(1n, bundleOf(`async (i, ctx) => { try { await ctx.callAgent(2, ""); } catch (e) {} return (await ctx.callAgent(3, "")).text; }`));
       h.register(2n, bundleOf(`async (i, ctx) => { await ctx.callAgent(3, ""); throw new Error("after paying 3"); }`), { price: 50n });
       h.register(3n, bundleOf(`() => "three"`), { price: 40n });
-      // Budget 90: 2 (50) + nested 3 (40) is refunded when 2 fails, so the final call to 3 fits.
+      // Budget 90: 2 (50) is refunded when it fails; its call to 3 (40) delivered and stays paid, so
+      // the second call to 3 (40) still fits.
       const result = await execute(h, 1n, "x", { maxFee: 100n, agentPrice: 10n });
       expect(text(result.output)).to.equal("three");
-      expect(result.subAgentIds).to.deep.equal([3n]);
+      expect(result.subAgentIds).to.deep.equal([3n, 3n]);
+    });
+
+    it("attack: a caller that fails after using a paid callee's output still lists (pays) the callee", async () => {
+      const h = await harness();
+      // The callee's answer leaves in the caller's error message: the work was used.
+      h.register(1n, bundleOf(`async (i, ctx) => { const paid = (await ctx.callAgent(2, "")).text; throw new Error(paid); }`));
+      h.register(2n, bundleOf(`() => "valuable answer"`), { price: 40n });
+      const failed = await execute(h, 1n, "x", { maxFee: 100n, agentPrice: 10n });
+      expect(failed.status).to.equal(AgentStatus.AGENT_ERROR);
+      expect(text(failed.output)).to.contain("valuable answer");
+      expect(failed.subAgentIds).to.deep.equal([2n]);
+      // Also when a limit ends the caller after the call.
+      h.register(3n, bundleOf(`async (i, ctx) => { await ctx.callAgent(2, ""); for (;;) {} }`));
+      const limited = await execute(h, 3n, "x", { maxFee: 100n, agentPrice: 10n });
+      expect(limited.status).to.equal(AgentStatus.TIME_LIMIT);
+      expect(limited.subAgentIds).to.deep.equal([2n]);
     });
   });
 

@@ -17,7 +17,10 @@ export interface ExecutionResult {
   status: AgentStatusCode;
   /** The agent's output when OK, else the UTF-8 error message. */
   output: Uint8Array;
-  /** Agents called (and paid) on the way, nested calls included, in completion order. */
+  /**
+   * Agents that completed a call and delivered their output on the way, nested calls included, in
+   * completion order: listed (and so paid) whatever the final status, because their work was used.
+   */
   subAgentIds: bigint[];
 }
 
@@ -102,7 +105,7 @@ export class Executor {
         path: "0",
         stack: [request.agentId],
       });
-      if (result.status !== AgentStatus.OK) return errorResult(result.status, result.message);
+      if (result.status !== AgentStatus.OK) return errorResult(result.status, result.message, result.subAgentIds);
       return { status: AgentStatus.OK, output: result.output, subAgentIds: result.subAgentIds };
     } catch (error) {
       const failure = ExecutionFailure.from(error);
@@ -158,7 +161,9 @@ export class Executor {
     // Sub-calls finishing after this point belong to nothing: they refund themselves.
     listed.closed = true;
     this.deps.metrics?.sandboxRuns.inc({ status: statusName(result.status), depth: String(depth) });
-    return result.status === AgentStatus.OK ? { ...result, subAgentIds: [...listed.ids], cost: listed.cost } : result;
+    // Callees that delivered their output are paid whatever this frame's status: the frame may
+    // have used their output (even to fail with it), so a failing caller is no way to free work.
+    return { ...result, subAgentIds: [...listed.ids], cost: listed.cost };
   }
 
   async #callAgent(
@@ -195,9 +200,16 @@ export class Executor {
       tree.budget.remaining += price;
       throw error;
     }
-    if (result.status !== AgentStatus.OK || listed.closed) {
+    if (listed.closed) {
+      // The caller already finished: the output reaches no one, nobody pays for it.
       tree.budget.remaining += price + result.cost;
-      if (result.status === AgentStatus.OK) return result.output;
+      throw new HostCallFailure(AgentStatus.SUB_AGENT_FAILED, `agent ${agentId} finished after its caller`);
+    }
+    if (result.status !== AgentStatus.OK) {
+      // A failed callee delivered nothing and is not paid; the callees it used still are.
+      tree.budget.remaining += price;
+      listed.ids.push(...result.subAgentIds);
+      listed.cost += result.cost;
       throw new HostCallFailure(
         AgentStatus.SUB_AGENT_FAILED,
         `agent ${agentId} failed with ${statusName(result.status)}: ${result.message}`,
@@ -269,6 +281,6 @@ export class Executor {
   }
 }
 
-function errorResult(status: AgentStatusCode, message: string): ExecutionResult {
-  return { status, output: getBytes(toUtf8Bytes(message)), subAgentIds: [] };
+function errorResult(status: AgentStatusCode, message: string, subAgentIds: bigint[] = []): ExecutionResult {
+  return { status, output: getBytes(toUtf8Bytes(message)), subAgentIds };
 }
