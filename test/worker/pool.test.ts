@@ -37,7 +37,8 @@ describe("worker sandbox pool (threads + watchdog)", function () {
   const recycles: string[] = [];
 
   before(async () => {
-    pool = await SandboxPool.start({ threads: 1, graceMs: 300, onRecycle: (reason) => recycles.push(reason) });
+    // One thread and no spare: these tests are about runs sharing a thread.
+    pool = await SandboxPool.start({ threads: 1, maxThreads: 1, graceMs: 300, onRecycle: (reason) => recycles.push(reason) });
   });
   after(() => pool.close());
 

@@ -22,6 +22,10 @@ export const LimitsConfig = z
     maxLogLines: positiveInt.default(100),
     maxLogLineBytes: positiveInt.default(2048),
     maxCallDepth: z.number().int().min(0).default(3),
+    /** Sandbox runs one request may start in all (its own and every nested sub-agent call). */
+    maxRunsPerRequest: positiveInt.default(64),
+    /** CPU time (engine execution) one request's whole call tree may use, across threads. */
+    maxCpuMsPerRequest: positiveInt.default(10_000),
     maxBundleBytes: positiveInt.default(5 * 1024 * 1024),
   })
   .strict();

@@ -45,6 +45,10 @@ interface Tree {
   request: AgentRequest;
   requestHash: string;
   deadline: number;
+  /** Sandbox runs started for the request (maxRunsPerRequest). */
+  runs: number;
+  /** Engine CPU time used by the whole tree, in µs, shared with the sandbox threads (maxCpuMsPerRequest). */
+  cpu: SharedArrayBuffer;
   /** PHA still available for sub-agent prices. */
   budget: { remaining: bigint };
 }
@@ -84,6 +88,8 @@ export class Executor {
       request,
       requestHash,
       deadline: Date.now() + limits.wallTimeMs,
+      runs: 1,
+      cpu: new SharedArrayBuffer(4),
       budget: { remaining: spare > 0n ? spare : 0n },
     };
     try {
@@ -148,6 +154,7 @@ export class Executor {
         secrets,
         limits: this.deps.limits,
         deadline: tree.deadline,
+        cpu: { usedMicros: tree.cpu, limitMicros: this.deps.limits.maxCpuMsPerRequest * 1000 },
         signal: frame.signal,
         host,
         log: (line) => this.deps.logger.info({ agentId: frame.agentId.toString(), requestId: tree.request.id.toString(), depth }, `agent: ${line}`),
@@ -183,6 +190,12 @@ export class Executor {
     if (caller.stack.length > maxCallDepth) {
       throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `callAgent denied: call depth limit ${maxCallDepth} reached`);
     }
+    const { maxRunsPerRequest } = this.deps.limits;
+    if (tree.runs >= maxRunsPerRequest) {
+      throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `callAgent denied: the request's limit of ${maxRunsPerRequest} sandbox runs is reached`);
+    }
+    // Counted before anything awaits, so a burst of parallel calls cannot pass the limit together.
+    tree.runs += 1;
     const { owner, price } = await this.#registry(() => this.deps.directory.ownerAndPrice(agentId));
     if (/^0x0{40}$/i.test(owner)) throw new HostCallFailure(AgentStatus.SUB_AGENT_FAILED, `agent ${agentId} is not registered`);
     if (price > tree.budget.remaining) {

@@ -30,10 +30,17 @@ const RESIZE_ATTEMPTS = 3;
 export const ENGINE_BASE_BYTES = 16 * 1024 * 1024;
 /** An instance that grew more than this past its base memory is dropped after its run (WASM memory never shrinks). */
 const RETAIN_GROWTH_BYTES = 8 * 1024 * 1024;
+/** Memory cap of the instance made at load (the default `limits.memoryBytes`). */
+const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
 /** Idle instances kept per memory size (each holds ENGINE_BASE_BYTES reserved, a few MiB resident). */
 const MAX_IDLE = 4;
 
 const require = createRequire(import.meta.url);
+
+/** Compiles the QuickJS release-sync WASM module (~0.3 s; do it once per process). */
+export function compileEngine(): Promise<object> {
+  return wasmApi.compile(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")));
+}
 
 /**
  * QuickJS engine instances with a capped linear memory. The release build cannot account its heap
@@ -52,9 +59,12 @@ export class EngineInstances {
 
   private constructor(private readonly wasm: object) {}
 
-  static async load(): Promise<EngineInstances> {
-    const wasm = await wasmApi.compile(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")));
-    return new EngineInstances(wasm);
+  /** @param wasm an already compiled module (WebAssembly.Module can be sent to threads); compiled here otherwise. */
+  static async load(wasm?: object): Promise<EngineInstances> {
+    const instances = new EngineInstances(wasm ?? (await compileEngine()));
+    // The first instance loads the engine's JavaScript glue: pay it before the first run does.
+    instances.release(await instances.acquire(DEFAULT_MEMORY_BYTES), true);
+    return instances;
   }
 
   /** Instances created so far (tests and metrics). */

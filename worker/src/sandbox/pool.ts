@@ -1,11 +1,20 @@
 import { Worker } from "node:worker_threads";
+import { compileEngine } from "./instances.js";
 import { AgentStatus } from "../../../protocol/status.js";
 import { HostCallFailure, dispatchHostCall } from "./host-api.js";
 import type { RunSpec, SandboxOutcome, SandboxRunOptions, SandboxRunner } from "./sandbox.js";
 import type { FromThread, HostReply, ToThread } from "./thread-protocol.js";
 
 export interface SandboxPoolOptions {
+  /** Threads kept running. */
   threads: number;
+  /**
+   * Most threads at once (default: 2 × threads). When every thread is executing agent code (a
+   * tenant's busy loop, say), a new run goes to a spare thread so the OS shares the CPU between
+   * them instead of queueing it behind the loop. One spare is kept started (starting a thread takes
+   * longer than a run); further idle extra threads stop after EXTRA_THREAD_IDLE_MS.
+   */
+  maxThreads?: number;
   /** How long past its deadline a run may stay silent before its thread is terminated. */
   graceMs: number;
   /** Told when a thread is terminated or crashes (for logs and metrics). */
@@ -31,6 +40,8 @@ interface PendingRun {
   crashes: number;
   /** The caller has its outcome (it may have aborted while the thread still runs the agent). */
   settled: boolean;
+  /** Raised to stop the run even while its thread is busy in agent code (checked by the interrupt handler). */
+  stop: Int32Array;
 }
 
 interface ThreadSlot {
@@ -38,7 +49,17 @@ interface ThreadSlot {
   ready: Promise<void>;
   runs: Map<number, PendingRun>;
   dead: boolean;
+  /** > 0 while the thread executes agent code (written by the thread). */
+  busy: Int32Array;
+  /** The thread said it is ready. */
+  started: boolean;
+  /** Above the configured thread count: stopped when idle. */
+  extra: boolean;
+  idleTimer?: NodeJS.Timeout;
 }
+
+/** How long an extra thread may stay without runs before it is stopped. */
+const EXTRA_THREAD_IDLE_MS = 10_000;
 
 const THREAD_ENTRY = import.meta.url.endsWith(".ts") ? "./thread.ts" : "./thread.js";
 
@@ -59,20 +80,39 @@ export class SandboxPool implements SandboxRunner {
   #nextRunId = 0;
   #closed = false;
 
-  private constructor(private readonly options: SandboxPoolOptions) {}
+  private constructor(
+    private readonly options: SandboxPoolOptions,
+    /** The QuickJS module, compiled once and shared with every thread. */
+    private readonly wasm: object,
+  ) {}
 
   static async start(options: SandboxPoolOptions): Promise<SandboxPool> {
-    const pool = new SandboxPool(options);
-    for (let i = 0; i < options.threads; i++) pool.#slots.push(pool.#spawn());
+    const pool = new SandboxPool(options, await compileEngine());
+    for (let i = 0; i < options.threads; i++) pool.#slots.push(pool.#spawn(false));
     await Promise.all(pool.#slots.map((slot) => slot.ready));
     return pool;
   }
 
+  /** Resolves when every thread started so far (spares included) can take runs. */
+  async whenReady(): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => slot.ready));
+  }
+
+  /** Threads running now (tests and metrics). */
+  get threadCount(): number {
+    return this.#slots.length;
+  }
+
   run(options: SandboxRunOptions): Promise<SandboxOutcome> {
     if (this.#closed) return Promise.resolve(failed(AgentStatus.INTERNAL_ERROR, "sandbox pool is closed"));
-    const { host: _host, log: _log, signal, ...spec } = options;
+    const { host: _host, log: _log, signal, ...rest } = options;
+    // A sub-call whose caller finished before it started never runs.
+    if (signal?.aborted) return Promise.resolve(failed(AgentStatus.INTERNAL_ERROR, "run aborted by its caller"));
+    const stop = new SharedArrayBuffer(4);
+    const spec = { ...rest, stop };
     return new Promise((resolve) => {
       const run: PendingRun = {
+        stop: new Int32Array(stop),
         runId: this.#nextRunId++,
         options,
         spec,
@@ -94,19 +134,33 @@ export class SandboxPool implements SandboxRunner {
     for (const slot of this.#slots) {
       for (const run of [...slot.runs.values()]) this.#finish(slot, run, failed(AgentStatus.INTERNAL_ERROR, "sandbox pool closed"));
       slot.dead = true;
+      clearTimeout(slot.idleTimer);
     }
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
   }
 
-  #spawn(): ThreadSlot {
+  #spawn(extra: boolean): ThreadSlot {
+    const busy = new SharedArrayBuffer(4);
     // Running from TypeScript sources (tsx) the thread needs the same loader.
     const worker = new Worker(new URL(THREAD_ENTRY, import.meta.url), {
       execArgv: [...process.execArgv, "--import", import.meta.resolve("tsx")],
+      workerData: { wasm: this.wasm, busy },
     });
     let markReady: () => void = () => {};
-    const slot: ThreadSlot = { worker, runs: new Map(), dead: false, ready: new Promise((resolve) => (markReady = resolve)) };
+    const slot: ThreadSlot = {
+      worker,
+      runs: new Map(),
+      dead: false,
+      busy: new Int32Array(busy),
+      started: false,
+      extra,
+      ready: new Promise((resolve) => (markReady = resolve)),
+    };
     worker.on("message", (message: FromThread) => {
-      if (message.type === "ready") markReady();
+      if (message.type === "ready") {
+        slot.started = true;
+        markReady();
+      }
       else this.#onMessage(slot, message);
     });
     worker.on("error", () => this.#onCrash(slot));
@@ -114,9 +168,17 @@ export class SandboxPool implements SandboxRunner {
     return slot;
   }
 
+  /**
+   * A thread that is not executing agent code right now (fewest runs first); if every thread is
+   * busy, a new extra thread up to maxThreads, so one tenant's loop does not hold another's run.
+   */
   #dispatch(run: PendingRun): void {
-    const slot = this.#slots.reduce((best, candidate) => (candidate.runs.size < best.runs.size ? candidate : best));
+    const free = this.#slots.filter((slot) => Atomics.load(slot.busy, 0) === 0);
+    const started = free.filter((slot) => slot.started);
+    const slot = fewestRuns(started.length > 0 ? started : free.length > 0 ? free : this.#slots);
+    clearTimeout(slot.idleTimer);
     slot.runs.set(run.runId, run);
+    this.#ensureSpare();
     void slot.ready.then(() => {
       if (!slot.dead && slot.runs.has(run.runId)) this.#post(slot, { type: "run", runId: run.runId, spec: run.spec });
     });
@@ -166,6 +228,26 @@ export class SandboxPool implements SandboxRunner {
     clearTimeout(run.watchdog);
     run.hostAbort.abort();
     this.#settle(run, outcome);
+    if (slot.extra && slot.runs.size === 0 && !slot.dead) {
+      slot.idleTimer = setTimeout(() => this.#retire(slot), EXTRA_THREAD_IDLE_MS);
+      slot.idleTimer.unref();
+    }
+  }
+
+  /** Keeps one thread without runs started, up to maxThreads. */
+  #ensureSpare(): void {
+    if (this.#closed || this.#slots.length >= (this.options.maxThreads ?? this.options.threads * 2)) return;
+    if (this.#slots.some((slot) => slot.runs.size === 0)) return;
+    this.#slots.push(this.#spawn(true));
+  }
+
+  #retire(slot: ThreadSlot): void {
+    if (slot.dead || slot.runs.size > 0) return;
+    // The last idle thread stays as the spare.
+    if (!this.#slots.some((other) => other !== slot && other.runs.size === 0)) return;
+    slot.dead = true;
+    this.#slots.splice(this.#slots.indexOf(slot), 1);
+    void slot.worker.terminate();
   }
 
   #settle(run: PendingRun, outcome: SandboxOutcome): void {
@@ -181,6 +263,8 @@ export class SandboxPool implements SandboxRunner {
   #abortRun(run: PendingRun): void {
     const slot = this.#slots.find((candidate) => candidate.runs.get(run.runId) === run);
     if (slot === undefined) return;
+    // The thread may be busy in this run's agent code: the shared flag reaches its interrupt handler.
+    Atomics.store(run.stop, 0, 1);
     this.#post(slot, { type: "abort", runId: run.runId });
     run.hostAbort.abort();
     this.#settle(run, failed(AgentStatus.INTERNAL_ERROR, "run aborted by its caller"));
@@ -205,8 +289,9 @@ export class SandboxPool implements SandboxRunner {
   #recycle(slot: ThreadSlot, reason: "watchdog" | "crash"): void {
     if (slot.dead) return;
     slot.dead = true;
+    clearTimeout(slot.idleTimer);
     void slot.worker.terminate();
-    this.#slots[this.#slots.indexOf(slot)] = this.#spawn();
+    this.#slots[this.#slots.indexOf(slot)] = this.#spawn(slot.extra);
     this.options.onRecycle?.(reason);
     for (const run of [...slot.runs.values()]) {
       slot.runs.delete(run.runId);
@@ -222,6 +307,10 @@ export class SandboxPool implements SandboxRunner {
       this.#dispatch(run);
     }
   }
+}
+
+function fewestRuns(slots: ThreadSlot[]): ThreadSlot {
+  return slots.reduce((best, candidate) => (candidate.runs.size < best.runs.size ? candidate : best));
 }
 
 function toReply(error: unknown): HostReply {

@@ -30,6 +30,10 @@ export interface RunSpec {
   limits: SandboxLimits;
   /** Absolute unix ms at which the run is stopped (shared by nested sub-agent runs). */
   deadline: number;
+  /** The request's CPU budget, shared by every run of its call tree (on any thread). */
+  cpu?: { usedMicros: SharedArrayBuffer; limitMicros: number };
+  /** Set to 1 (by the pool) to stop the run at once, even while the thread is busy in agent code. */
+  stop?: SharedArrayBuffer;
 }
 
 /** The host side of a run: host calls arrive as (op, JSON arguments) and resolve to JSON-able values. */
@@ -67,10 +71,15 @@ export interface SandboxRunner {
  * exhausts or breaks its instance loses only that instance.
  */
 export class Sandbox implements SandboxRunner {
-  private constructor(readonly instances: EngineInstances) {}
+  private constructor(
+    readonly instances: EngineInstances,
+    /** Raised while agent code executes on this thread (the pool schedules around busy threads). */
+    private readonly busy?: Int32Array,
+  ) {}
 
-  static async load(): Promise<Sandbox> {
-    return new Sandbox(await EngineInstances.load());
+  /** @param wasm the compiled QuickJS module (compiled once by the pool and shared with its threads). */
+  static async load(options: { wasm?: object; busy?: Int32Array } = {}): Promise<Sandbox> {
+    return new Sandbox(await EngineInstances.load(options.wasm), options.busy);
   }
 
   run(options: SandboxRunOptions): Promise<SandboxOutcome> {
@@ -80,7 +89,7 @@ export class Sandbox implements SandboxRunner {
 
   async runSpec(spec: RunSpec, hooks: RunHooks): Promise<SandboxOutcome> {
     const instance = await this.instances.acquire(spec.limits.memoryBytes);
-    const run = new SandboxRun(instance, spec, hooks);
+    const run = new SandboxRun(instance, spec, hooks, this.busy);
     try {
       return await run.execute();
     } finally {
@@ -116,12 +125,37 @@ class SandboxRun {
 
   readonly #module: QuickJSWASMModule;
 
+  readonly #cpu: Int32Array | undefined;
+  readonly #stopFlag: Int32Array | undefined;
+  /** performance.now() when the current engine call began (undefined between calls). */
+  #sectionStart: number | undefined;
+
   constructor(
     private readonly instance: EngineInstance,
     private readonly options: RunSpec,
     private readonly hooks: RunHooks,
+    private readonly busy?: Int32Array,
   ) {
     this.#module = instance.module;
+    this.#cpu = options.cpu && new Int32Array(options.cpu.usedMicros);
+    this.#stopFlag = options.stop && new Int32Array(options.stop);
+  }
+
+  /**
+   * Runs one engine call (where agent code executes), charging its time to the request's CPU
+   * budget and marking the thread busy meanwhile.
+   */
+  #section<T>(call: () => T): T {
+    const start = performance.now();
+    this.#sectionStart = start;
+    if (this.busy) Atomics.add(this.busy, 0, 1);
+    try {
+      return call();
+    } finally {
+      if (this.busy) Atomics.sub(this.busy, 0, 1);
+      this.#sectionStart = undefined;
+      if (this.#cpu) Atomics.add(this.#cpu, 0, Math.ceil((performance.now() - start) * 1000));
+    }
   }
 
   async execute(): Promise<SandboxOutcome> {
@@ -183,6 +217,18 @@ class SandboxRun {
 
   #shouldInterrupt(): boolean {
     if (this.#stop !== undefined) return true;
+    if (this.#stopFlag !== undefined && Atomics.load(this.#stopFlag, 0) !== 0) {
+      this.#halt({ status: AgentStatus.INTERNAL_ERROR, message: "run aborted by its caller" });
+      return true;
+    }
+    const { cpu } = this.options;
+    if (cpu !== undefined && this.#cpu !== undefined && this.#sectionStart !== undefined) {
+      const used = Atomics.load(this.#cpu, 0) + (performance.now() - this.#sectionStart) * 1000;
+      if (used > cpu.limitMicros) {
+        this.#halt({ status: AgentStatus.TIME_LIMIT, message: `CPU time limit of the request (${cpu.limitMicros / 1000} ms) exceeded` });
+        return true;
+      }
+    }
     // The engine's memory is at its cap: end the run even if the agent catches the out-of-memory.
     if (this.instance.exhausted) {
       this.#halt({ status: AgentStatus.MEMORY_LIMIT, message: "memory limit exceeded" });
@@ -208,7 +254,7 @@ class SandboxRun {
 
   async #runIn(runtime: QuickJSRuntime, context: QuickJSContext): Promise<Stop | SandboxOutcome> {
     const { options } = this;
-    const install = context.unwrapResult(context.evalCode(PRELUDE_SOURCE, "prelude.js", { type: "global", strict: true }));
+    const install = context.unwrapResult(this.#section(() => context.evalCode(PRELUDE_SOURCE, "prelude.js", { type: "global", strict: true })));
     const hostCall = context.newFunction("hostCall", (op, args) => this.#hostCall(context, op, args));
     const hostLog = context.newFunction("hostLog", (line) => {
       this.#log(context.getString(line));
@@ -226,7 +272,7 @@ class SandboxRun {
     );
     const apiSource = context.newString(HOST_API_SOURCE);
     const randomSource = context.newString(RANDOM_SOURCE);
-    const installed = context.callFunction(install, context.undefined, hostCall, hostLog, config, apiSource, randomSource);
+    const installed = this.#section(() => context.callFunction(install, context.undefined, hostCall, hostLog, config, apiSource, randomSource));
     for (const handle of [install, hostCall, hostLog, config, apiSource, randomSource]) handle.dispose();
     if (installed.error) {
       installed.error.dispose();
@@ -235,7 +281,7 @@ class SandboxRun {
     const run = installed.value;
     const source = context.newString(options.source);
     const input = context.newArrayBuffer(options.input.slice().buffer);
-    const started = context.callFunction(run, context.undefined, source, input);
+    const started = this.#section(() => context.callFunction(run, context.undefined, source, input));
     for (const handle of [run, source, input]) handle.dispose();
     if (started.error) return this.#failedWith(context, started.error);
     const promise = started.value;
@@ -249,7 +295,7 @@ class SandboxRun {
   /** Drives the guest's job queue until the run's promise settles or a limit stops it. */
   async #settle(runtime: QuickJSRuntime, context: QuickJSContext, promise: QuickJSHandle): Promise<Stop | SandboxOutcome> {
     for (;;) {
-      const jobs = runtime.executePendingJobs();
+      const jobs = this.#section(() => runtime.executePendingJobs());
       if (jobs.error) return this.#failedWith(context, jobs.error);
       const limit = this.#limitStop();
       if (limit !== undefined) return limit;
