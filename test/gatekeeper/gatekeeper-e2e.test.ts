@@ -14,6 +14,7 @@ import { encodeSimulatedEvidence, reportDataFor, SIMULATED_MEASUREMENT } from ".
 import { DecryptionError } from "../../protocol/decryptor.js";
 import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
 import { FakeWorkerRegistry } from "./fake-worker-registry.js";
+import { trimQuotePadding } from "../../attestation/quote-length.js";
 import { keyRegistryDomain, signKeyRotation, sortBySigner } from "../../gatekeeper/typed-data.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -346,7 +347,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
         worker: worker.address,
         publicKey: worker.signingKey.publicKey,
         simulated: false,
-        evidence: hexlify(readFileSync(new URL("tdx_quote", fixtures))),
+        evidence: hexlify(trimQuotePadding(readFileSync(new URL("tdx_quote", fixtures)))),
         collateral: JSON.parse(readFileSync(new URL("tdx_quote_collateral.json", fixtures), "utf8")),
       }),
     });

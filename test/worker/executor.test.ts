@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
+import { fetch as guardedFetch } from "undici";
+import { PrivateAddressError, guardedDispatcher } from "../../worker/src/net-guard.js";
 import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.js";
@@ -344,6 +346,54 @@ describe("worker executor", function () {
         expect(sent.temperature).to.equal(0);
         expect(sent.seed).to.be.a("number");
         expect(sent.messages[0].role).to.equal("system");
+      } finally {
+        await llm.close();
+      }
+    });
+
+    it("attack: egress \"*\" does not reach loopback or private addresses; an exactly listed host does", async () => {
+      const open = await harness({ egressAllow: ["*"] });
+      const port = new URL(server.url).port;
+      for (const url of [`${server.url}/ok`, `http://localhost:${port}/ok`, `http://[::1]:${port}/ok`, "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/"]) {
+        open.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch(${JSON.stringify(url)})).text()`));
+        const result = await execute(open, 1n, "x");
+        expect(result.status, url).to.equal(AgentStatus.HOST_CALL_DENIED);
+        expect(text(result.output), url).to.match(/is a private or loopback address/);
+      }
+      // The connection itself is guarded: a name that resolves to loopback is refused after DNS
+      // (here "localhost" through the resolver, past the spelling check), so rebinding cannot pass.
+      let caught: unknown;
+      try {
+        await guardedFetch(`http://localhost:${port}/ok`, { dispatcher: guardedDispatcher(new Set()) });
+      } catch (error) {
+        caught = (error as { cause?: unknown }).cause;
+      }
+      expect(caught).to.be.instanceOf(PrivateAddressError);
+      const listed = await harness({ egressAllow: ["127.0.0.1"] });
+      listed.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch("${server.url}/ok")).status`));
+      expect((await execute(listed, 1n, "x")).status).to.equal(AgentStatus.OK);
+    });
+
+    it("attack: agents cannot choose an unoffered LLM model or more tokens than the operator allows", async () => {
+      const llm = await startFakeLlm();
+      try {
+        const endpoint = { baseUrl: `${llm.url}/v1`, model: "cheap", models: ["cheap", "mid"], maxTokens: 256, timeoutMs: 2000 };
+        const h = await harness({ llm: endpoint });
+        const chat = (extra: string) => bundleOf(`async (i, ctx) => (await ctx.llm.chat({ messages: [{ role: "user", content: "hi" }]${extra} })).content`);
+        h.register(1n, chat(`, model: "gpt-expensive"`));
+        const model = await execute(h, 1n, "x");
+        expect(model.status).to.equal(AgentStatus.HOST_CALL_DENIED);
+        expect(text(model.output)).to.match(/model gpt-expensive is not offered/);
+        h.register(2n, chat(`, max_tokens: 100000`));
+        const tokens = await execute(h, 2n, "x");
+        expect(tokens.status).to.equal(AgentStatus.HOST_CALL_DENIED);
+        expect(text(tokens.output)).to.match(/max_tokens 100000 exceeds this worker's 256/);
+        expect(llm.requests).to.have.length(0);
+        h.register(3n, chat(`, model: "mid"`));
+        expect((await execute(h, 3n, "x")).status).to.equal(AgentStatus.OK);
+        const sent = JSON.parse(llm.requests[0]!.body);
+        expect(sent.model).to.equal("mid");
+        expect(sent.max_tokens).to.equal(256);
       } finally {
         await llm.close();
       }

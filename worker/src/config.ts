@@ -107,13 +107,20 @@ export const WorkerConfig = z
     enclave: z.discriminatedUnion("kind", [SimulatorEnclave, DstackEnclave]),
     directory: z.discriminatedUnion("kind", [ChainDirectory, FileDirectory]),
     limits: LimitsConfig.default({}),
-    /** Host patterns agents' fetch may reach: "api.example.com", "*.example.com", "127.0.0.1:8080", "*". */
+    /**
+     * Host patterns agents' fetch may reach: "api.example.com", "*.example.com", "127.0.0.1:8080", "*".
+     * Private, loopback and link-local addresses only for hosts listed exactly (not through "*").
+     */
     egressAllow: z.array(z.string().min(1)).default([]),
     llm: z
       .object({
         baseUrl: url,
         apiKey: z.string().optional(),
         model: z.string().min(1),
+        /** Models agents may ask for (billed to this worker's key); default: only `model`. */
+        models: z.array(z.string().min(1)).optional(),
+        /** Largest `max_tokens` an agent may ask for; also sent when the agent names none. */
+        maxTokens: positiveInt.default(1024),
         timeoutMs: positiveInt.default(60_000),
       })
       .strict()
