@@ -3,7 +3,10 @@ import { readFileSync } from "node:fs";
 import { fetch as guardedFetch } from "undici";
 import { PrivateAddressError, guardedDispatcher } from "../../worker/src/net-guard.js";
 import { expect } from "chai";
-import { keccak256, toUtf8Bytes } from "ethers";
+import { hexlify, keccak256, toUtf8Bytes } from "ethers";
+import { secp256k1 } from "@noble/curves/secp256k1";
+import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
+import { encryptToClusterKey, publicKeyOf } from "../../protocol/confidential.js";
 import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.js";
 import { requestHash } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
@@ -122,6 +125,33 @@ describe("worker executor", function () {
       const request = makeRequest({ codeHash: code.codeHash, keyEpoch: 3n, inputHash: keccak256(sealed) });
       const result = await h.executor.execute(request, sealed, requestHash(request));
       expect(text(result.output)).to.equal("plain:secret question");
+    });
+
+    it("attack: an input pinned to a code hash opens only in a request for that code, never under another version", async () => {
+      const clusterKey = secp256k1.utils.randomPrivateKey();
+      const keyring = new ClusterKeyring({ now: () => 0 });
+      keyring.add(4, clusterKey, null);
+      const h = await harness({ decryptor: keyring });
+      const v1 = bundleOf(`(input) => "digest:" + input.length`);
+      const debug = bundleOf(`(input) => "echo:" + input`);
+      const v1Hash = h.register(1n, v1);
+      const debugHash = keccak256(toUtf8Bytes(debug));
+      h.register(9n, debug);
+      h.directory.set(1n, { owner: OWNER, price: 1n, versions: [(await h.directory.codeOf(1n, 1n)), (await h.directory.codeOf(9n, 1n))] });
+      const binding = { chainId: CHAIN_ID, consumer: CONSUMER, agentId: 1n };
+      const pinned = encryptToClusterKey(hexlify(publicKeyOf(clusterKey)), toUtf8Bytes("PIN-SECRET"), { ...binding, codeHash: v1Hash });
+      const run = (agentVersion: bigint, codeHash: string) => {
+        const request = makeRequest({ agentVersion, codeHash, keyEpoch: 4n, inputHash: keccak256(pinned) });
+        return h.executor.execute(request, pinned, requestHash(request));
+      };
+      const debugRun = await run(2n, debugHash);
+      expect(debugRun.status).to.equal(AgentStatus.DECRYPTION_FAILED);
+      expect(text(debugRun.output)).to.not.contain("PIN-SECRET");
+      expect(text((await run(1n, v1Hash)).output)).to.equal("digest:10");
+      // An unpinned input still opens for any version of the agent (the consumer's choice).
+      const loose = encryptToClusterKey(hexlify(publicKeyOf(clusterKey)), toUtf8Bytes("loose"), binding);
+      const request = makeRequest({ agentVersion: 2n, codeHash: debugHash, keyEpoch: 4n, inputHash: keccak256(loose) });
+      expect(text((await h.executor.execute(request, loose, requestHash(request))).output)).to.equal("echo:loose");
     });
 
     it("signs DECRYPTION_FAILED for an input sealed for another consumer, agent or chain", async () => {

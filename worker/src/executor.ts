@@ -245,11 +245,22 @@ export class Executor {
     }
   }
 
-  /** Opens a confidential input; only a ciphertext sealed for this request's consumer and agent opens. */
+  /**
+   * Opens a confidential input; only a ciphertext sealed for this request's consumer and agent
+   * opens, and one pinned to a code hash only in a request for that code (the committed codeHash).
+   */
   async #input(request: AgentRequest, ciphertext: Uint8Array): Promise<Uint8Array> {
     const epoch = Number(request.keyEpoch);
     const binding = { chainId: this.deps.chainId, consumer: request.consumer, agentId: request.agentId };
-    return this.#decrypting(epoch, "input", () => this.deps.decryptor.decryptInput(epoch, ciphertext, binding));
+    const { decryptor } = this.deps;
+    return this.#decrypting(epoch, "input", async () => {
+      try {
+        return await decryptor.decryptInput(epoch, ciphertext, { ...binding, codeHash: request.codeHash });
+      } catch (error) {
+        if (!(error instanceof DecryptionError)) throw error;
+        return decryptor.decryptInput(epoch, ciphertext, binding);
+      }
+    });
   }
 
   /** An agent's own secrets, opened for (chain, the registry they were read from, the agent). */
