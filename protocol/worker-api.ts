@@ -3,7 +3,7 @@ import { z } from "zod";
 /**
  * HTTP API between the bridge and a worker (JSON; numbers as decimal strings, bytes as 0x-hex).
  *   GET  /health        -> { ok, simulated, worker, ... }
- *   GET  /attestation   -> WorkerAttestation { simulated, worker, publicKey, measurement, reportData, evidence, gatekeeperEvidence? }
+ *   GET  /attestation   -> WorkerAttestation { simulated, worker, publicKey, measurement, reportData, evidence, gatekeeperEvidence?, registration? }
  *   POST /v1/execute    ExecuteRequest -> ExecuteResponse
  *   GET  /metrics       Prometheus text
  *
@@ -88,8 +88,9 @@ export type ExecuteResponse = z.infer<typeof ExecuteResponse>;
 
 /**
  * The gatekeepers' M-of-N attestation of a worker: `evidence` is what
- * WorkerRegistry.registerWorker(worker, verifier, evidence, endpoint) takes with `verifier` =
- * GatekeeperQuorumVerifier. Present when the worker is provisioned from gatekeepers.
+ * WorkerRegistry.registerWorker(worker, verifier, evidence, endpoint, deadline, signature) takes with `verifier` =
+ * GatekeeperQuorumVerifier (plus the key's `registration` consent). Present when the worker is
+ * provisioned from gatekeepers.
  */
 export const GatekeeperEvidence = z.object({
   verifier: address,
@@ -101,6 +102,18 @@ export const GatekeeperEvidence = z.object({
 });
 export type GatekeeperEvidence = z.infer<typeof GatekeeperEvidence>;
 
+/**
+ * The enclave key's EIP-712 consent (protocol/worker-registration.ts) to be registered by `operator`:
+ * the last two arguments of WorkerRegistry.registerWorker, which only `operator` may send. Present
+ * when the worker is configured with its operator.
+ */
+export const WorkerRegistrationConsent = z.object({
+  operator: address,
+  deadline: uint(64),
+  signature: hex,
+});
+export type WorkerRegistrationConsent = z.infer<typeof WorkerRegistrationConsent>;
+
 export const WorkerAttestation = z.object({
   simulated: z.boolean(),
   worker: address,
@@ -110,5 +123,6 @@ export const WorkerAttestation = z.object({
   /** Simulator: SimulatedTeeVerifier evidence; dstack: the raw TDX quote. */
   evidence: hex,
   gatekeeperEvidence: GatekeeperEvidence.optional(),
+  registration: WorkerRegistrationConsent.optional(),
 });
 export type WorkerAttestation = z.infer<typeof WorkerAttestation>;

@@ -22,6 +22,7 @@ import { createLogger } from "../bridge/src/logger.js";
 import { buildAgent } from "../worker/cli/build-agent.js";
 import { startWorker, type RunningWorker } from "../worker/src/app.js";
 import { parseConfig as parseWorkerConfig } from "../worker/src/config.js";
+import { REQUEST_GAS_MARGIN } from "../protocol/request.js";
 
 const NODE_KIND = (process.env.DEMO_NODE ?? "anvil") as "anvil" | "hardhat";
 const REQUESTS = Number(process.env.DEMO_REQUESTS ?? 12);
@@ -144,12 +145,17 @@ async function main(): Promise<void> {
     step(`Sending ${REQUESTS} requests from SentimentOracle`);
     const sentAt = new Map<bigint, { text: string; at: number; block: number }>();
     const asker = oracle.connect(stack.deployer) as Contract;
+    // The worker draw follows prevrandao, which differs between the estimate and the transaction.
+    const requestSentiment = async (text: string) => {
+      const method = asker.getFunction("requestSentiment");
+      return (await method(text, { gasLimit: (await method.estimateGas(text)) + REQUEST_GAS_MARGIN })) as { wait(): Promise<{ logs: Log[]; blockNumber: number }> };
+    };
     const pending: Promise<void>[] = [];
     for (let i = 0; i < REQUESTS; i++) {
       const text = TEXTS[i % TEXTS.length]!;
       pending.push(
         (async () => {
-          const tx = (await asker.getFunction("requestSentiment")(text)) as { wait(): Promise<{ logs: Log[]; blockNumber: number }> };
+          const tx = await requestSentiment(text);
           const receipt = await tx.wait();
           for (const log of receipt.logs) {
             const parsed = log.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(log) : null;
@@ -214,7 +220,7 @@ async function main(): Promise<void> {
     const asOperator = stack.staking.connect(stack.operator) as Contract;
     await send(asOperator, "removeWorker", stack.pools[aliceAddress], aliceAddress);
     await send(asOperator, "addWorker", stack.pools[bobAddress], bobAddress);
-    const tx = (await asker.getFunction("requestSentiment")("Will anyone answer this?")) as { wait(): Promise<{ logs: Log[] }> };
+    const tx = await requestSentiment("Will anyone answer this?");
     const receipt = await tx.wait();
     const requested = receipt.logs.map((l) => (l.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(l) : null)).find((p) => p?.name === "AgentRequested");
     const lostId = requested!.args.requestId as bigint;

@@ -15,6 +15,7 @@ import { DecryptionError } from "../../protocol/decryptor.js";
 import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
 import { FakeWorkerRegistry } from "./fake-worker-registry.js";
 import { trimQuotePadding } from "../../attestation/quote-length.js";
+import { signWorkerRegistration } from "../../protocol/worker-registration.js";
 import { keyRegistryDomain, signKeyRotation, sortBySigner } from "../../gatekeeper/typed-data.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -129,7 +130,15 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     expect(attested.keyring.epochs()).to.deep.equal([]);
     expect(attested.keysWithheld).to.equal("worker is not registered and active in WorkerRegistry");
     const [, operator] = await ethers.getSigners();
-    await (workers.connect(operator!) as Contract).registerWorker!(worker.address, verifier.target, attested.evidence, "http://worker");
+    const consent = await signWorkerRegistration(worker, chainId, workerRegistry, operator!.address, BigInt(chainNow + 3600));
+    await (workers.connect(operator!) as Contract).registerWorker!(
+      worker.address,
+      verifier.target,
+      attested.evidence,
+      "http://worker",
+      consent.deadline,
+      consent.signature,
+    );
   }
 
   it("serves /health and /metrics", async () => {

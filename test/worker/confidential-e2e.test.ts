@@ -164,6 +164,7 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
         chainId: chainId.toString(),
         workerRegistry: addresses.workerRegistry,
         router: addresses.router,
+        operator: operator.address,
         enclave: { kind: "simulator", seed: enclaveSeed },
         directory: { kind: "chain", rpcUrl: "http://127.0.0.1:1", agentRegistry: addresses.agentRegistry },
         limits: { wallTimeMs: 5_000, memoryBytes: 16 * 1024 * 1024 },
@@ -186,8 +187,12 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     responses.push(attestationText);
     const attestation = WorkerAttestation.parse(JSON.parse(attestationText));
     expect(attestation.gatekeeperEvidence?.verifier).to.equal(addresses.quorumVerifier);
+    const consent = attestation.registration!;
+    expect(consent.operator).to.equal(operator.address);
     await expect(
-      workers.connect(operator).registerWorker(attestation.worker, addresses.quorumVerifier, attestation.gatekeeperEvidence!.evidence, worker.url),
+      workers
+        .connect(operator)
+        .registerWorker(attestation.worker, addresses.quorumVerifier, attestation.gatekeeperEvidence!.evidence, worker.url, consent.deadline, consent.signature),
     ).to.emit(workers, "WorkerRegistered");
     expect((await workers.workerOf(attestation.worker)).simulated).to.equal(false);
     await staking.addWorker(attestation.worker);

@@ -4,7 +4,8 @@ import { TypedDataEncoder, keccak256, recoverAddress, toUtf8Bytes, verifyTypedDa
 import { FULFILLMENT_TYPES, fulfillmentDigest, routerDomain } from "../../protocol/fulfillment.js";
 import { agentRequestToJson, requestHash, type AgentRequest } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
-import { ExecuteResponse, type ExecuteRequest } from "../../protocol/worker-api.js";
+import { ExecuteResponse, WorkerAttestation, type ExecuteRequest } from "../../protocol/worker-api.js";
+import { REGISTRATION_SIGNATURE_LIFETIME_SECONDS, WORKER_REGISTRATION_TYPES, workerRegistryDomain } from "../../protocol/worker-registration.js";
 import { startWorker, type RunningWorker } from "../../worker/src/app.js";
 import { parseConfig } from "../../worker/src/config.js";
 import { InMemoryAgentDirectory } from "../../worker/src/directory.js";
@@ -14,6 +15,7 @@ import { BUNDLE_STORE, FakeCommitments, OWNER, WORKER_ADDRESS, WORKER_KEY, bundl
 const ROUTER = "0x00000000000000000000000000000000000000B0";
 const REGISTRY = "0x00000000000000000000000000000000000000F1";
 const CHAIN_ID = 31337n;
+const OPERATOR = "0x00000000000000000000000000000000000000A7";
 
 function configFor(answerLogPath?: string) {
   return parseConfig({
@@ -22,6 +24,7 @@ function configFor(answerLogPath?: string) {
     workerRegistry: REGISTRY,
     router: ROUTER,
     rpcUrl: "http://127.0.0.1:1",
+    operator: OPERATOR,
     enclave: { kind: "simulator", seed: WORKER_KEY },
     directory: { kind: "file", path: "/unused" },
     limits: { wallTimeMs: 1000, memoryBytes: 16 * 1024 * 1024 },
@@ -78,6 +81,19 @@ describe("worker HTTP API (end to end on loopback)", function () {
     expect(attestation.evidence).to.match(/^0x[0-9a-f]+$/);
     const { reportDataFor } = await import("../../protocol/attestation.js");
     expect(attestation.reportData).to.equal(reportDataFor(WORKER_ADDRESS, CHAIN_ID, REGISTRY));
+  });
+
+  it("GET /attestation carries the enclave key's registration consent for the configured operator only", async () => {
+    const before = BigInt(Math.floor(Date.now() / 1000));
+    const { registration } = WorkerAttestation.parse(await (await fetch(`${worker.url}/attestation`)).json());
+    expect(registration?.operator).to.equal(OPERATOR);
+    const deadline = BigInt(registration!.deadline);
+    expect(deadline >= before + BigInt(REGISTRATION_SIGNATURE_LIFETIME_SECONDS)).to.equal(true);
+    expect(deadline <= before + BigInt(REGISTRATION_SIGNATURE_LIFETIME_SECONDS) + 5n).to.equal(true);
+    const domain = workerRegistryDomain(CHAIN_ID, REGISTRY);
+    const types = { WorkerRegistration: [...WORKER_REGISTRATION_TYPES.WorkerRegistration] };
+    const value = { worker: WORKER_ADDRESS, operator: OPERATOR, deadline };
+    expect(verifyTypedData(domain, types, value, registration!.signature)).to.equal(WORKER_ADDRESS);
   });
 
   it("POST /v1/execute answers with an EIP-712 Fulfillment signed by the enclave key", async () => {

@@ -94,6 +94,7 @@ describe("worker: provisioning from the gatekeepers", function () {
     try {
       const attestation = WorkerAttestation.parse(await (await fetch(`${worker.url}/attestation`)).json());
       expect(attestation.worker).to.equal(WORKER_ADDRESS);
+      expect(attestation.registration, "no operator configured: no registration consent").to.equal(undefined);
       const evidence = attestation.gatekeeperEvidence!;
       expect(evidence.verifier).to.equal(QUORUM_VERIFIER);
       expect([...evidence.signers].sort()).to.deep.equal(signers.map((s) => s.address).sort());

@@ -146,6 +146,7 @@ async function startServices(
     logger,
     chainId: config.chainId,
     workerRegistry: config.workerRegistry,
+    operator: config.operator,
     gatekeeper,
   });
   const server = new WorkerHttpServer(service, metrics, logger, config.limits.maxInputBytes * 2 + BODY_OVERHEAD_BYTES);

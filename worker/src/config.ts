@@ -104,6 +104,8 @@ export const WorkerConfig = z
     router: address,
     /** RPC of `chainId` for the router's commitments; default: the chain directory's rpcUrl. */
     rpcUrl: url.optional(),
+    /** The only operator this worker lets register its key: GET /attestation carries the key's consent for it. */
+    operator: address.optional(),
     enclave: z.discriminatedUnion("kind", [SimulatorEnclave, DstackEnclave]),
     directory: z.discriminatedUnion("kind", [ChainDirectory, FileDirectory]),
     limits: LimitsConfig.default({}),

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { requestHash as hashRequest, toAgentRequest } from "../../protocol/request.js";
 import { statusName } from "../../protocol/status.js";
 import type { ExecuteRequest, ExecuteResponse, WorkerAttestation } from "../../protocol/worker-api.js";
+import { REGISTRATION_SIGNATURE_LIFETIME_SECONDS, signWorkerRegistration } from "../../protocol/worker-registration.js";
 import type { AnswerBook } from "./answers.js";
 import type { RequestCommitments } from "./commitments.js";
 import type { Enclave } from "./enclave/enclave.js";
@@ -36,6 +37,8 @@ export class WorkerService {
       logger: Logger;
       chainId: bigint;
       workerRegistry: string;
+      /** The configured operator; without it the attestation carries no registration consent. */
+      operator?: string;
       gatekeeper?: Pick<GatekeeperProvisioner, "evidence" | "keyring">;
     },
   ) {}
@@ -53,11 +56,22 @@ export class WorkerService {
     };
   }
 
-  /** The enclave's own evidence, and the gatekeepers' quorum evidence when provisioned from them. */
+  /**
+   * The enclave's own evidence, the gatekeepers' quorum evidence when provisioned from them, and the
+   * key's consent to be registered by the configured operator (and by nobody else).
+   */
   async attestation(): Promise<WorkerAttestation> {
-    const own = await this.deps.enclave.attest(this.deps.chainId, this.deps.workerRegistry);
+    const { enclave, chainId, workerRegistry, operator } = this.deps;
+    const own = await enclave.attest(chainId, workerRegistry);
     const gatekeeperEvidence = this.deps.gatekeeper?.evidence();
-    return gatekeeperEvidence ? { ...own, gatekeeperEvidence } : own;
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + REGISTRATION_SIGNATURE_LIFETIME_SECONDS);
+    const registration =
+      operator === undefined ? undefined : await signWorkerRegistration(enclave, chainId, workerRegistry, operator, deadline);
+    return {
+      ...own,
+      ...(gatekeeperEvidence && { gatekeeperEvidence }),
+      ...(registration && { registration: { ...registration, deadline: registration.deadline.toString() } }),
+    };
   }
 
   /**
