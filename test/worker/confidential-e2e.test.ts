@@ -233,8 +233,13 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     return { status: res.status, text };
   }
 
+  /** As the bridge does: a retryable refusal (503, e.g. REQUEST_NOT_VISIBLE) is tried again. */
   async function execute(req: AgentRequest, input: string): Promise<ExecuteResponse> {
-    const { status, text } = await post(req, input);
+    let { status, text } = await post(req, input);
+    for (let attempt = 0; status === 503 && attempt < 5; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      ({ status, text } = await post(req, input));
+    }
     expect(status, text).to.equal(200);
     return ExecuteResponse.parse(JSON.parse(text));
   }

@@ -22,6 +22,13 @@ export const ROUTER_COMMITMENT_ABI = [
 const ZERO = `0x${"00".repeat(32)}`;
 /** Verified commitments remembered (by request hash) so retries and duplicates cost no RPC call. */
 const CACHE_ENTRIES = 4096;
+/**
+ * How long the last `requestCount()` read answers "not issued yet" for higher ids without another
+ * RPC call: a flood of made-up future ids costs at most one round of reads per window, while a
+ * real request (the first of a new block) almost always finds the window over; if not, its
+ * refusal is retryable.
+ */
+const COUNT_TTL_MS = 100;
 
 /**
  * Reads the router's stored commitments through the worker's own RPC. Anyone can POST a request,
@@ -38,6 +45,9 @@ export class ChainRequestCommitments implements RequestCommitments {
   readonly #provider: Provider;
   /** requestHash → deadline (unix s) of requests seen pending. */
   readonly #verified = new Map<string, number>();
+  /** Request hashes refused for good (settled, timed out, or not the committed request). */
+  readonly #refused = new Map<string, string>();
+  #count: { value: bigint; at: number } | undefined;
 
   constructor(
     rpc: string | ContractRunner,
@@ -54,6 +64,11 @@ export class ChainRequestCommitments implements RequestCommitments {
     const key = requestHash.toLowerCase();
     const known = this.#verified.get(key);
     if (known !== undefined && known * 1000 >= this.clock()) return;
+    const refused = this.#refused.get(key);
+    if (refused !== undefined) throw new RequestRejected(409, "REQUEST_NOT_PENDING", refused);
+    if (this.#count !== undefined && request.id > this.#count.value && this.clock() - this.#count.at < COUNT_TTL_MS) {
+      throw notVisible(request.id);
+    }
     let commitment: string;
     let count: bigint;
     try {
@@ -66,27 +81,31 @@ export class ChainRequestCommitments implements RequestCommitments {
     } catch {
       throw new RequestRejected(503, "CHAIN_UNAVAILABLE", "cannot read the router's commitment; retry later");
     }
+    this.#count = { value: count, at: this.clock() };
     if (commitment.toLowerCase() === key) {
-      this.#remember(key, Number(request.deadline));
+      remember(this.#verified, key, Number(request.deadline));
       return;
     }
-    if (commitment === ZERO && request.id > count) {
-      throw new RequestRejected(503, "REQUEST_NOT_VISIBLE", `request ${request.id} is not on the chain this worker reads yet; retry later`);
-    }
-    throw new RequestRejected(
-      409,
-      "REQUEST_NOT_PENDING",
+    if (commitment === ZERO && request.id > count) throw notVisible(request.id);
+    // Final: an issued id's commitment only ever goes from this request's hash to zero.
+    const reason =
       commitment === ZERO
         ? `request ${request.id} is not pending on the router (settled, timed out or cancelled)`
-        : `request ${request.id} differs from the request the router committed to`,
-    );
+        : `request ${request.id} differs from the request the router committed to`;
+    remember(this.#refused, key, reason);
+    throw new RequestRejected(409, "REQUEST_NOT_PENDING", reason);
   }
+}
 
-  #remember(key: string, deadline: number): void {
-    if (this.#verified.size >= CACHE_ENTRIES) {
-      const oldest = this.#verified.keys().next().value;
-      if (oldest !== undefined) this.#verified.delete(oldest);
-    }
-    this.#verified.set(key, deadline);
+function notVisible(id: bigint): RequestRejected {
+  return new RequestRejected(503, "REQUEST_NOT_VISIBLE", `request ${id} is not on the chain this worker reads yet; retry later`);
+}
+
+/** Insert into a bounded map, dropping the oldest entry when full. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= CACHE_ENTRIES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
   }
+  map.set(key, value);
 }
