@@ -13,6 +13,8 @@ export interface LocalNetworkInfo {
   bridge: { account: string; http: string; log: string };
   /** Agents it registered, by name. */
   agents: Record<string, string>;
+  /** The bundle store its workers read (`<codeHash>.js`); agent:register copies bundles into it. */
+  bundles: string;
 }
 
 /** Addresses of a deployment, as written to deployments/<network>.json. */

@@ -1,6 +1,7 @@
 import { JsonRpcProvider, keccak256, toUtf8Bytes, type ContractRunner, type Provider } from "ethers";
 import { pino, type Logger } from "pino";
 import type { InputDecryptor } from "../protocol/decryptor.js";
+import { ChainRequestCommitments, type RequestCommitments } from "../worker/src/commitments.js";
 import { ChainAgentDirectory, type AgentDirectory } from "../worker/src/directory.js";
 import { startWorker, type RunningWorker } from "../worker/src/app.js";
 import type { WorkerAttestation } from "../protocol/worker-api.js";
@@ -20,6 +21,12 @@ export interface DevWorkerOptions {
   chainId: bigint;
   workerRegistry: string;
   agentRegistry: string;
+  /** The router whose pending requests it executes (their commitments are checked on-chain). */
+  router: string;
+  /** Content-addressed bundle store `<codeHash>.js` it reads before any URI. */
+  bundleStore?: string;
+  /** Replaces the on-chain commitment check (agent:run, which has no chain). */
+  commitments?: RequestCommitments;
   /** Where the worker reads the AgentRegistry: an RPC URL, or a provider (an in-process network). */
   rpc?: string | ContractRunner;
   /** Agents from elsewhere than a chain (agent:run); replaces the chain directory. */
@@ -61,7 +68,9 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     logLevel: "info",
     chainId: options.chainId.toString(),
     workerRegistry: options.workerRegistry,
+    router: options.router,
     operator: options.operator,
+    bundleCacheDir: options.bundleStore,
     enclave: { kind: "simulator", seed: options.seed },
     // With a provider or a directory override this one is replaced; its URL is never dialled.
     directory: { kind: "chain", rpcUrl: rpcUrl ?? "http://127.0.0.1:1", agentRegistry: options.agentRegistry },
@@ -74,6 +83,7 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     logger: options.logger ?? pino({ level: "silent" }),
     sandboxThreads: 1,
     directory: options.directory ?? (runner !== undefined ? new ChainAgentDirectory(runner, options.agentRegistry) : undefined),
+    commitments: options.commitments ?? (runner !== undefined ? new ChainRequestCommitments(runner, options.router) : undefined),
     decryptor: options.decryptor,
   });
   return {

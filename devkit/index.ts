@@ -42,6 +42,16 @@ const inputOptions = {
   },
 } as const;
 
+const bundleOptions = {
+  uri: { name: "uri", description: "https:// URI where workers fetch the bundle (not needed on a local network)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined },
+  bundles: {
+    name: "bundles",
+    description: "Bundle store of local workers to copy the bundle into (default: the local network's, from the deployment file)",
+    type: ArgumentType.STRING_WITHOUT_DEFAULT,
+    defaultValue: undefined,
+  },
+} as const;
+
 export default definePlugin({
   id: PLUGIN_ID,
   dependencies: () => [import("@nomicfoundation/hardhat-ethers"), import("@nomicfoundation/hardhat-ignition-ethers")],
@@ -63,14 +73,16 @@ export default definePlugin({
     chainTask("agent:register", "Bundle an agent and register it in the AgentRegistry, owned by the signer")
       .addPositionalArgument({ name: "entry", description: "The agent's entry file (.ts/.js) or a built *.agent.js bundle" })
       .addOption({ name: "price", description: "PHA paid to the owner per successful request", defaultValue: "0" })
-      .addOption({ name: "uri", description: "Where workers fetch the bundle (default: its file:// path, for workers on this machine)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption(bundleOptions.uri)
+      .addOption(bundleOptions.bundles)
       .addFlag({ name: "restricted", description: "Only callers the owner allows may request it" })
       .setAction(() => import("./tasks/agent-register.js"))
       .build(),
     chainTask("agent:update", "Bundle an agent and publish it as a registered agent's next code version")
       .addPositionalArgument({ name: "agent", description: "The agent id" })
       .addPositionalArgument({ name: "entry", description: "The agent's entry file (.ts/.js) or a built *.agent.js bundle" })
-      .addOption({ name: "uri", description: "Where workers fetch the bundle (default: its file:// path)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption(bundleOptions.uri)
+      .addOption(bundleOptions.bundles)
       .setAction(() => import("./tasks/agent-update.js"))
       .build(),
     chainTask("account:create", "Open a billing account owned by the signer")

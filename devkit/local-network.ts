@@ -98,6 +98,9 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     const { chainId } = await connection.ethers.provider.getNetwork();
 
     mkdirSync(options.workDir, { recursive: true });
+    // Workers fetch bundles over http(s) only; locally they read this content-addressed store,
+    // which agent:register fills (its path is in the deployment file).
+    const bundleStore = path.resolve(options.workDir, "bundles");
     const workers: LocalNetwork["workers"] = {};
     for (const spec of options.workers ?? [{ name: "worker-1", n: 1 }]) {
       const worker = await startDevWorker({
@@ -105,6 +108,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
         chainId,
         workerRegistry: deployment.contracts.workerRegistry as string,
         agentRegistry: deployment.contracts.agentRegistry as string,
+        router: deployment.contracts.router as string,
+        bundleStore,
         rpc: node.url,
         operator: await operatorNet.signer.getAddress(),
         logger: pino({ level: "info", name: spec.name }, pino.destination({ dest: path.join(options.workDir, `${spec.name}.log`), sync: false })),
@@ -120,7 +125,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     await fundAccount(net, accountId, options.accountFunding ?? 10_000n * PHA);
     await addConsumer(net, accountId, await net.signer.getAddress());
     const agents: Record<string, RegisteredAgent> = {};
-    for (const [name, { entry, price }] of Object.entries(options.agents ?? {})) agents[name] = await registerAgent(net, entry, { price });
+    for (const [name, { entry, price }] of Object.entries(options.agents ?? {})) agents[name] = await registerAgent(net, entry, { price, bundleStore });
 
     // The chain is new: a store left by an earlier run holds another chain's cursor and requests.
     for (const suffix of ["", "-wal", "-shm"]) rmSync(path.join(options.workDir, `bridge.sqlite${suffix}`), { force: true });
@@ -151,6 +156,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       workers: Object.entries(workers).map(([name, { worker, poolId }]) => ({ name, address: worker.enclave.address, url: worker.url, poolId: poolId.toString() })),
       bridge: { account: bridge.chain.account, http: `http://127.0.0.1:${bridge.httpPort}`, log: bridgeLogFile },
       agents: Object.fromEntries(Object.entries(agents).map(([name, agent]) => [name, agent.agentId.toString()])),
+      bundles: bundleStore,
     };
     if (options.deploymentsDir !== null) await writeDeployment(deploymentPath("localhost", options.deploymentsDir), deployment);
 

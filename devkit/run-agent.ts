@@ -1,11 +1,15 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Writable } from "node:stream";
-import { SigningKey, ZeroAddress, getBytes, hexlify, keccak256, randomBytes } from "ethers";
+import { SigningKey, Wallet, getBytes, hexlify, keccak256, randomBytes } from "ethers";
 import { pino } from "pino";
 import { ClusterKeyring } from "../protocol/cluster-keyring.js";
 import { encryptAgentSecrets } from "../protocol/confidential.js";
-import { agentRequestToJson, type AgentRequest } from "../protocol/request.js";
+import { agentRequestToJson, requestHash, type AgentRequest } from "../protocol/request.js";
+import type { RequestCommitments } from "../worker/src/commitments.js";
 import { InMemoryAgentDirectory } from "../worker/src/directory.js";
-import { bundleAgent } from "./agents.js";
+import { bundleAgent, devBundleUri } from "./agents.js";
 import { devWorkerSeed, startDevWorker, type DevWorkerOptions } from "./dev-worker.js";
 
 /** Stand-ins for what a chain would give the run: nothing here is read from or sent to a chain. */
@@ -13,6 +17,7 @@ const LOCAL_CHAIN_ID = 31337n;
 const LOCAL_AGENT_REGISTRY = "0x000000000000000000000000000000000000a9e7";
 const LOCAL_WORKER_REGISTRY = "0x000000000000000000000000000000000000c0de";
 const LOCAL_CONSUMER = "0x000000000000000000000000000000000000c0c0";
+const LOCAL_ROUTER = "0x000000000000000000000000000000000000a9e0";
 const LOCAL_AGENT_ID = 1n;
 const DEADLINE_S = 300n;
 
@@ -46,7 +51,8 @@ export interface LocalRun {
  * `ctx.now()` returns). Sub-agent calls fail: no other agent exists here.
  */
 export async function runAgentLocally(entry: string, options: LocalRunOptions): Promise<LocalRun> {
-  const bundle = await bundleAgent(entry);
+  const store = await mkdtemp(path.join(tmpdir(), "agent-run-"));
+  const bundle = await bundleAgent(entry, { store });
   const directory = new InMemoryAgentDirectory(LOCAL_AGENT_REGISTRY);
   const keyring = new ClusterKeyring();
   let sealedSecrets: { keyEpoch: number; ciphertext: Uint8Array } | undefined;
@@ -56,14 +62,42 @@ export async function runAgentLocally(entry: string, options: LocalRunOptions): 
     const binding = { chainId: LOCAL_CHAIN_ID, agentRegistry: LOCAL_AGENT_REGISTRY, agentId: LOCAL_AGENT_ID };
     sealedSecrets = { keyEpoch: 1, ciphertext: encryptAgentSecrets(clusterKey.publicKey, options.secrets, binding) };
   }
-  directory.set(LOCAL_AGENT_ID, { owner: LOCAL_CONSUMER, price: 0n, versions: [{ codeHash: bundle.codeHash, uri: bundle.fileUri }], secrets: sealedSecrets });
+  directory.set(LOCAL_AGENT_ID, { owner: LOCAL_CONSUMER, price: 0n, versions: [{ codeHash: bundle.codeHash, uri: devBundleUri(bundle.codeHash) }], secrets: sealedSecrets });
 
+  const seed = devWorkerSeed(0);
+  const request: AgentRequest = {
+    id: 1n,
+    agentId: LOCAL_AGENT_ID,
+    consumer: LOCAL_CONSUMER,
+    accountId: 1n,
+    worker: new Wallet(seed).address,
+    agentVersion: 1n,
+    keyEpoch: 0n,
+    callbackGasLimit: 100_000n,
+    agentOwner: LOCAL_CONSUMER,
+    agentPrice: 0n,
+    maxFee: 0n,
+    deadline: BigInt(Math.floor(Date.now() / 1000)) + DEADLINE_S,
+    codeHash: bundle.codeHash,
+    inputHash: keccak256(options.input),
+  };
+  // Stands in for the router's commitment: this one request is the pending one.
+  const pending = requestHash(request);
+  const commitments: RequestCommitments = {
+    router: LOCAL_ROUTER,
+    async requirePending(_request, hash) {
+      if (hash !== pending) throw new Error("agent:run executes only its own request");
+    },
+  };
   const logs: string[] = [];
   const worker = await startDevWorker({
-    seed: devWorkerSeed(0),
+    seed,
     chainId: LOCAL_CHAIN_ID,
     workerRegistry: LOCAL_WORKER_REGISTRY,
     agentRegistry: LOCAL_AGENT_REGISTRY,
+    router: LOCAL_ROUTER,
+    bundleStore: store,
+    commitments,
     directory,
     decryptor: keyring,
     egressAllow: options.egressAllow,
@@ -72,26 +106,10 @@ export async function runAgentLocally(entry: string, options: LocalRunOptions): 
     logger: pino({ level: "info" }, agentLogLines((line) => logs.push(line))),
   });
   try {
-    const request: AgentRequest = {
-      id: 1n,
-      agentId: LOCAL_AGENT_ID,
-      consumer: LOCAL_CONSUMER,
-      accountId: 1n,
-      worker: worker.enclave.address,
-      agentVersion: 1n,
-      keyEpoch: 0n,
-      callbackGasLimit: 100_000n,
-      agentOwner: LOCAL_CONSUMER,
-      agentPrice: 0n,
-      maxFee: 0n,
-      deadline: BigInt(Math.floor(Date.now() / 1000)) + DEADLINE_S,
-      codeHash: bundle.codeHash,
-      inputHash: keccak256(options.input),
-    };
     const started = performance.now();
     const answer = await worker.service.execute({
       chainId: LOCAL_CHAIN_ID.toString(),
-      router: ZeroAddress,
+      router: LOCAL_ROUTER,
       request: agentRequestToJson(request),
       input: hexlify(options.input),
     });
@@ -107,6 +125,7 @@ export async function runAgentLocally(entry: string, options: LocalRunOptions): 
     };
   } finally {
     await worker.close();
+    await rm(store, { recursive: true, force: true });
   }
 }
 

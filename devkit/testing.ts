@@ -12,6 +12,9 @@
  * On a fork of a node where the network is already deployed (e.g. `npm run local`), pass its
  * `deployment`: the kit attaches to it and answers for the local network's development workers.
  */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { Addressable, Signer } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { DEV_ROLES } from "../bridge/dev/accounts.js";
@@ -78,6 +81,8 @@ export async function startAgentTestbed(connection: NetworkConnection, options: 
   const fromBlock = await connection.ethers.provider.getBlockNumber();
   const deployment = options.deployment ?? (await deployAgentNetwork(connection, { outDir: null, parameters: options.parameters }));
   const net = await attachAgentNetwork(connection, deployment, user);
+  // The kit's workers read bundles from this store (a local network's own, on a fork of one).
+  const bundleStore = deployment.local?.bundles ?? (await mkdtemp(path.join(tmpdir(), "agent-testbed-bundles-")));
   const { chainId } = await connection.ethers.provider.getNetwork();
   const startWorkerWithSeed = (seed: string) =>
     startDevWorker({
@@ -85,6 +90,8 @@ export async function startAgentTestbed(connection: NetworkConnection, options: 
       chainId,
       workerRegistry: deployment.contracts.workerRegistry as string,
       agentRegistry: deployment.contracts.agentRegistry as string,
+      router: deployment.contracts.router as string,
+      bundleStore,
       rpc: connection.ethers.provider,
       operator: operatorAddress,
       egressAllow: options.egressAllow,
@@ -110,7 +117,7 @@ export async function startAgentTestbed(connection: NetworkConnection, options: 
     const accountId = await createAccount(net);
     await fundAccount(net, accountId, options.accountFunding ?? 1_000n * PHA);
     const agents: Record<string, RegisteredAgent> = {};
-    for (const [name, entry] of Object.entries(options.agents ?? {})) agents[name] = await registerAgent(net, entry);
+    for (const [name, entry] of Object.entries(options.agents ?? {})) agents[name] = await registerAgent(net, entry, { bundleStore });
 
     return {
       net,
@@ -118,7 +125,7 @@ export async function startAgentTestbed(connection: NetworkConnection, options: 
       accountId,
       agents,
       workers,
-      registerAgent: (entry, registerOptions) => registerAgent(net, entry, registerOptions),
+      registerAgent: (entry, registerOptions) => registerAgent(net, entry, { bundleStore, ...registerOptions }),
       addConsumer: async (consumer) => addConsumer(net, accountId, typeof consumer === "string" ? consumer : await consumer.getAddress()),
       answerPending: () => answerPending(net, workers, relayer, fromBlock),
       timeOutExpired: () => timeOutExpired(net, relayer, fromBlock),

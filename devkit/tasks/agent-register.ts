@@ -6,25 +6,25 @@ interface Args extends ChainTaskArgs {
   entry: string;
   price: string;
   uri?: string;
+  bundles?: string;
   restricted: boolean;
 }
 
 export default async function agentRegister(args: Args, hre: HardhatRuntimeEnvironment): Promise<RegisteredAgent> {
   const price = parsePha(args.price, "--price");
   const { net, connection, signerAddress } = await taskNetwork(hre, args);
-  const agent = await registerAgent(net, args.entry, { price, uri: args.uri, openToAllCallers: !args.restricted });
+  const bundleStore = args.bundles ?? net.deployment.local?.bundles;
+  const agent = await registerAgent(net, args.entry, { price, uri: args.uri, bundleStore, openToAllCallers: !args.restricted });
   report(`Registered agent ${agent.agentId} (code version 1), owned by ${signerAddress}`, [
     ["bundle", `${displayPath(agent.bundlePath)} (${agent.bytes} bytes)`],
     ["code hash", agent.codeHash],
     ["uri", agent.uri],
+    ...(agent.storedAt === undefined ? [] : [["local workers read", displayPath(agent.storedAt)] as [string, string]]),
     ["price", `${formatPha(agent.price)} per successful request`],
     ["callers", args.restricted ? "only those the owner allows (AgentRegistry.setCallerAllowed)" : "any contract"],
     ["tx", agent.txHash],
   ]);
   if (args.uri !== undefined) console.log(`Workers check the bytes at ${args.uri} against the code hash: upload ${displayPath(agent.bundlePath)} there unchanged.`);
-  else if (!["default", "localhost", "hardhat"].includes(connection.networkName)) {
-    console.log(`Only workers on this machine can read a file:// URI: on ${connection.networkName}, host the bundle and register with --uri https://...`);
-  }
   console.log(`Next: npx hardhat agent:request --agent ${agent.agentId} --input "..."${networkFlag(connection)}`);
   return agent;
 }

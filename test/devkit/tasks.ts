@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { AbiCoder, hexlify, parseEther, toUtf8Bytes, type Signer } from "ethers";
+import { AbiCoder, hexlify, keccak256, parseEther, toUtf8Bytes, type Signer } from "ethers";
 import hre from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import { answerPending, timeOutExpired } from "../../devkit/answerer.js";
@@ -47,6 +47,8 @@ describe("devkit tasks (run for real on the in-process network)", function () {
   let agentId: bigint;
   let accountId: bigint;
   const dir = mkdtempSync(join(tmpdir(), "devkit-tasks-"));
+  /** The bundle store of the test's worker, as `npm run local` has one for its workers. */
+  const bundles = join(dir, "bundles");
 
   before(async function () {
     // The tasks use Hardhat's cached connection of their network: the test shares it.
@@ -60,6 +62,8 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       chainId: BigInt(deployed.chainId),
       workerRegistry: deployed.contracts.workerRegistry!,
       agentRegistry: deployed.contracts.agentRegistry!,
+      router: deployed.contracts.router!,
+      bundleStore: bundles,
       rpc: connection.ethers.provider,
       operator: await signers[3]!.getAddress(),
     });
@@ -112,11 +116,14 @@ describe("devkit tasks (run for real on the in-process network)", function () {
 
   describe("agent and billing tasks", function () {
     it("agent:register bundles and registers an agent owned by the signer", async function () {
-      const { result, output } = await run("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "1.5", restricted: false });
+      const { result, output } = await run("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "1.5", bundles, restricted: false });
       const agent = result as { agentId: bigint; codeHash: string; uri: string };
       agentId = agent.agentId;
       const [codeHash, uri] = await net.agentRegistry.codeOf(agentId, 1);
       expect([codeHash, uri]).to.deep.equal([agent.codeHash, agent.uri]);
+      // Workers fetch http(s) only: the local workers read the bundle from their store instead.
+      expect(uri).to.equal(`https://bundles.invalid/${codeHash}.js`);
+      expect(keccak256(readFileSync(join(bundles, `${codeHash}.js`)))).to.equal(codeHash);
       expect(await net.agentRegistry.ownerAndPrice(agentId)).to.deep.equal([await signers[0]!.getAddress(), parseEther("1.5")]);
       expect(output).to.include(`Registered agent ${agentId}`).and.include(`agent:request --agent ${agentId}`);
     });
@@ -125,13 +132,15 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       const count = await net.agentRegistry.agentCount();
       expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/none.ts", price: "0", restricted: false })).message).to.match(/does not exist/);
       expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "-1", restricted: false })).message).to.match(/--price/);
+      // No URI and no local store: no worker could fetch the bundle, so nothing is registered.
+      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "0", restricted: false })).message).to.match(/where do workers fetch/);
       expect(await net.agentRegistry.agentCount()).to.equal(count);
     });
 
     it("agent:update publishes the next code version; another account may not", async function () {
-      const error = await failure("agent:update", { deployment, signer: 5, agent: String(agentId), entry: "agents/review-score/index.ts" });
+      const error = await failure("agent:update", { deployment, signer: 5, agent: String(agentId), entry: "agents/review-score/index.ts", bundles });
       expect(error.message).to.match(/NotAgentOwner.*choose the owner with --signer/);
-      const { result } = await run("agent:update", { deployment, signer: 0, agent: String(agentId), entry: "agents/review-score/index.ts" });
+      const { result } = await run("agent:update", { deployment, signer: 0, agent: String(agentId), entry: "agents/review-score/index.ts", bundles });
       const [version, codeHash] = await net.agentRegistry.currentCode(agentId);
       expect(version).to.equal(2n);
       expect(codeHash).to.equal((result as { codeHash: string }).codeHash);
