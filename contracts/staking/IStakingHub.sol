@@ -166,6 +166,9 @@ interface IStakingHub is IWorkerStaking {
     /// attestation's expiry is mirrored. Anyone may call it.
     function syncWorkers(address[] calldata workers) external;
 
+    /// @notice Current governance parameters.
+    function params() external view returns (Params memory);
+
     /// @notice PHA value of `account`'s active shares in `poolId` (rounded down).
     function stakeOf(uint256 poolId, address account) external view returns (uint256);
 

@@ -176,7 +176,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         _setParams(params_);
     }
 
-    /// @notice Current governance parameters.
+    /// @inheritdoc IStakingHub
     function params() external view returns (Params memory) {
         return _params;
     }
