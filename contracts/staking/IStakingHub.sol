@@ -42,11 +42,14 @@ interface IStakingHub is IWorkerStaking {
         address operator;
         uint16 pendingCommissionBps;
         uint64 commissionEffectiveAt;
-        /// @dev The rate fixed at the pool's last fee settlement: fees earned since then are charged at
-        /// most this, so a raise never reaches fees earned before it took effect.
-        uint16 settledCommissionBps;
         /// @dev Removed or jailed workers still settled with the pool until their retirement.
         uint32 retiringCount;
+        /// @dev How many commission-bound changes governance had made when the pool last settled its
+        /// fees, and the bounds in force then: fees settled later are charged no more than the lowest
+        /// rate in force since then.
+        uint64 settledBoundsChanges;
+        uint16 settledMinBps;
+        uint16 settledMaxBps;
         uint256 activeStake;
         uint256 activeShares;
         uint256 unbondingStake;

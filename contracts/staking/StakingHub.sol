@@ -46,6 +46,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// @notice Pool draws one {sampleWorker} call makes before giving up on pools whose workers'
     /// attestations all expired since anyone last called {syncWorkers}.
     uint256 public constant MAX_SAMPLE_DRAWS = 16;
+    /// @notice Commission-bound changes a settlement looks back over (see {commissionOf}).
+    uint256 public constant BOUNDS_LOOKBACK = 16;
     /// @notice Hard caps and floors on governance parameters.
     uint256 public constant MAX_TIMEOUT_SLASH_BPS = 1_000;
     uint256 public constant MAX_EQUIVOCATION_SLASH_BPS = 5_000;
@@ -70,6 +72,10 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     Params private _params;
     CommissionBounds private _bounds;
+    /// @dev Every change of the commission bounds, with the bounds in force right after it.
+    BoundsPoint[] private _boundsHistory;
+    /// @dev The lowest floor and cap ever in force.
+    BoundsPoint private _lowestBoundsEver;
     StakeSumTree.Tree private _weights;
     mapping(uint256 poolId => Pool) private _pools;
     /// @dev Workers at index 1 and up; index 0 lives in Pool.firstWorker.
@@ -97,6 +103,11 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Raising a commission bound reaches pools only after the commission change delay, like an
     /// operator's own raise: until `maxRiseAt` the cap is still `maxBefore`, until `minRiseAt` the
     /// floor is still `minBefore`. Lowering a bound (in stakers' favour) applies at once.
+    struct BoundsPoint {
+        uint16 minBps;
+        uint16 maxBps;
+    }
+
     struct CommissionBounds {
         uint16 maxBefore;
         uint64 maxRiseAt;
@@ -147,6 +158,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         treasury = treasury_;
         _params.maxCommissionBps = params_.maxCommissionBps;
         _params.minCommissionBps = params_.minCommissionBps;
+        _lowestBoundsEver = BoundsPoint({minBps: params_.minCommissionBps, maxBps: params_.maxCommissionBps});
         _setParams(params_);
         emit TreasurySet(treasury_);
     }
@@ -191,7 +203,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         Pool storage pool = _pools[poolId];
         pool.operator = msg.sender;
         pool.commissionBps = commissionBps;
-        pool.settledCommissionBps = commissionBps;
+        _recordSettlement(pool);
         emit PoolCreated(poolId, msg.sender, commissionBps);
     }
 
@@ -457,10 +469,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice The highest commission fees `poolId` earns now can be charged (a later fall lowers it).
     function commissionOf(uint256 poolId) external view returns (uint16) {
-        Pool storage pool = _pools[poolId];
-        uint16 next = _nextCommission(pool);
-        uint16 settled = pool.settledCommissionBps;
-        return settled < next ? settled : next;
+        return _settlementCommission(_pools[poolId]);
     }
 
     /// @notice The commission bounds in force now (a raised bound applies after the commission delay).
@@ -605,18 +614,61 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             amount = pha.balanceOf(address(this)) - balanceBefore;
         }
 
-        uint16 next = _applyDueCommission(poolId, pool);
-        uint16 settled = pool.settledCommissionBps;
         if (amount != 0) {
             uint256 commission = pool.activeShares == 0
                 ? amount
-                : Math.mulDiv(amount, settled < next ? settled : next, BPS);
+                : Math.mulDiv(amount, _settlementCommission(pool), BPS);
             uint256 toStakers = amount - commission;
             pool.commissionAccrued += commission;
             if (toStakers != 0) pool.rewardPerShare += Math.mulDiv(toStakers, REWARD_PRECISION, pool.activeShares);
             emit RewardsDistributed(poolId, amount, commission);
         }
-        if (next != settled) pool.settledCommissionBps = next;
+        _applyDueCommission(poolId, pool);
+        _recordSettlement(pool);
+    }
+
+    /// @dev The rate for fees earned since the pool's last settlement: the pool's rate at any moment
+    /// since is clamp(its commission, floor, cap) then, which is monotone in all three, so clamping
+    /// the lowest commission by the lowest floor and lowest cap in force since gives a rate no fee of
+    /// the interval was earned under a lower rate than. Rises (a due raise, a raised bound) therefore
+    /// reach only fees earned after the settlement that follows them; falls reach all unsettled fees.
+    function _settlementCommission(Pool storage pool) private view returns (uint16) {
+        uint16 commission = pool.commissionBps;
+        uint64 effectiveAt = pool.commissionEffectiveAt;
+        if (effectiveAt != 0 && block.timestamp >= effectiveAt && pool.pendingCommissionBps < commission) {
+            commission = pool.pendingCommissionBps;
+        }
+        (uint16 floor, uint16 cap) = _effectiveBounds();
+        if (pool.settledMinBps < floor) floor = pool.settledMinBps;
+        if (pool.settledMaxBps < cap) cap = pool.settledMaxBps;
+        (uint16 historyFloor, uint16 historyCap) = _lowestBoundsSince(pool.settledBoundsChanges);
+        if (historyFloor < floor) floor = historyFloor;
+        if (historyCap < cap) cap = historyCap;
+        if (commission < floor) commission = floor;
+        if (commission > cap) commission = cap;
+        return commission;
+    }
+
+    /// @dev The lowest floor and cap of the bound changes after the first `seen` (each change's bounds
+    /// in force right after it; raises only take effect later, so these are the only new minima).
+    /// Looks back at most BOUNDS_LOOKBACK changes; past that, the lowest bounds ever in force stand in
+    /// (lower, so safe for stakers).
+    function _lowestBoundsSince(uint256 seen) private view returns (uint16 floor, uint16 cap) {
+        (floor, cap) = (type(uint16).max, type(uint16).max);
+        uint256 length = _boundsHistory.length;
+        if (length - seen > BOUNDS_LOOKBACK) return (_lowestBoundsEver.minBps, _lowestBoundsEver.maxBps);
+        for (uint256 i = seen; i < length; ++i) {
+            BoundsPoint memory point = _boundsHistory[i];
+            if (point.minBps < floor) floor = point.minBps;
+            if (point.maxBps < cap) cap = point.maxBps;
+        }
+    }
+
+    function _recordSettlement(Pool storage pool) private {
+        (uint16 floor, uint16 cap) = _effectiveBounds();
+        pool.settledBoundsChanges = uint64(_boundsHistory.length);
+        pool.settledMinBps = floor;
+        pool.settledMaxBps = cap;
     }
 
     function _collect(address router_, address worker) private {
@@ -774,8 +826,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         return Math.mulDiv(shares, pool.rewardPerShare, REWARD_PRECISION, Math.Rounding.Ceil);
     }
 
-    /// @dev Applies a due scheduled change and returns the rate for fees earned from now on.
-    function _applyDueCommission(uint256 poolId, Pool storage pool) private returns (uint16) {
+    function _applyDueCommission(uint256 poolId, Pool storage pool) private {
         uint64 effectiveAt = pool.commissionEffectiveAt;
         if (effectiveAt != 0 && block.timestamp >= effectiveAt) {
             pool.commissionBps = pool.pendingCommissionBps;
@@ -783,21 +834,6 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             pool.commissionEffectiveAt = 0;
             emit CommissionChangeApplied(poolId, pool.commissionBps);
         }
-        return _clampCommission(pool.commissionBps);
-    }
-
-    function _nextCommission(Pool storage pool) private view returns (uint16) {
-        uint64 effectiveAt = pool.commissionEffectiveAt;
-        bool due = effectiveAt != 0 && block.timestamp >= effectiveAt;
-        return _clampCommission(due ? pool.pendingCommissionBps : pool.commissionBps);
-    }
-
-    /// @dev Governance may narrow the bounds after an operator chose a commission; the bounds win.
-    function _clampCommission(uint16 commissionBps) private view returns (uint16) {
-        (uint16 minBps, uint16 maxBps) = _effectiveBounds();
-        if (commissionBps < minBps) commissionBps = minBps;
-        if (commissionBps > maxBps) commissionBps = maxBps;
-        return commissionBps;
     }
 
     function _effectiveBounds() private view returns (uint16 minBps, uint16 maxBps) {
@@ -840,8 +876,18 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                 bounds.minRiseAt = 0;
             }
         }
+        bool boundsChanged =
+            p.maxCommissionBps != _params.maxCommissionBps || p.minCommissionBps != _params.minCommissionBps;
         _bounds = bounds;
         _params = p;
+        if (boundsChanged) {
+            (minNow, maxNow) = _effectiveBounds();
+            _boundsHistory.push(BoundsPoint({minBps: minNow, maxBps: maxNow}));
+            BoundsPoint memory lowest = _lowestBoundsEver;
+            if (minNow < lowest.minBps) lowest.minBps = minNow;
+            if (maxNow < lowest.maxBps) lowest.maxBps = maxNow;
+            _lowestBoundsEver = lowest;
+        }
         emit ParamsUpdated(p);
     }
 

@@ -144,6 +144,31 @@ contract StakingHubAttacksTest is StakingFixture {
         assertEq(hub.poolState(high).commissionAccrued, 110 ether, "later fees: the operator's 50%");
     }
 
+    /// The pool does not settle between a narrowing and the (delayed) widening: fees earned under
+    /// the narrow cap are still charged at most that cap when they are finally settled.
+    function test_WidenedBounds_NeverReachFeesEarnedUnderTheNarrowCap() public {
+        uint256 high = createPool(OPERATOR, 2_000);
+        addWorker(high, OPERATOR, LIGHT_WORKER);
+        stakeAs(BOB, high, 1_000 ether);
+
+        IStakingHub.Params memory p = deployedParams();
+        p.maxCommissionBps = 1_000;
+        vm.prank(GOVERNANCE);
+        hub.setParams(p);
+        creditFees(LIGHT_WORKER, 100 ether); // earned under the 10% cap
+
+        p.maxCommissionBps = 5_000;
+        vm.prank(GOVERNANCE);
+        hub.setParams(p);
+        vm.warp(block.timestamp + 2 days);
+        creditFees(LIGHT_WORKER, 100 ether); // earned under the restored 20%, unsettled together
+        hub.harvest(LIGHT_WORKER);
+        assertEq(hub.poolState(high).commissionAccrued, 20 ether, "lowest rate of the interval");
+        creditFees(LIGHT_WORKER, 100 ether);
+        hub.harvest(LIGHT_WORKER);
+        assertEq(hub.poolState(high).commissionAccrued, 40 ether, "then the operator's 20%");
+    }
+
     // ---------------------------------------------------------------- item 5: expired workers
 
     /// A heavy pool (90% of the weight) whose worker's attestation expired: requests are assigned the
