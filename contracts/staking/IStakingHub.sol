@@ -44,12 +44,9 @@ interface IStakingHub is IWorkerStaking {
         uint64 commissionEffectiveAt;
         /// @dev Removed or jailed workers still settled with the pool until their retirement.
         uint32 retiringCount;
-        /// @dev How many commission-bound changes governance had made when the pool last settled its
-        /// fees, and the bounds in force then: fees settled later are charged no more than the lowest
-        /// rate in force since then.
+        /// @dev How many commission-bound settings existed when the pool last settled its fees: fees
+        /// settled later are charged no more than the lowest rate in force since then.
         uint64 settledBoundsChanges;
-        uint16 settledMinBps;
-        uint16 settledMaxBps;
         uint256 activeStake;
         uint256 activeShares;
         uint256 unbondingStake;

@@ -71,11 +71,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public withdrawalCount;
 
     Params private _params;
-    CommissionBounds private _bounds;
-    /// @dev Every change of the commission bounds, with the bounds in force right after it.
+    /// @dev The commission bounds as first set and after every change; the last entry is in force.
     BoundsPoint[] private _boundsHistory;
-    /// @dev The lowest floor and cap ever in force.
-    BoundsPoint private _lowestBoundsEver;
     StakeSumTree.Tree private _weights;
     mapping(uint256 poolId => Pool) private _pools;
     /// @dev Workers at index 1 and up; index 0 lives in Pool.firstWorker.
@@ -100,19 +97,10 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         uint64 expiresAt;
     }
 
-    /// @dev Raising a commission bound reaches pools only after the commission change delay, like an
-    /// operator's own raise: until `maxRiseAt` the cap is still `maxBefore`, until `minRiseAt` the
-    /// floor is still `minBefore`. Lowering a bound (in stakers' favour) applies at once.
+    /// @dev Commission bounds as set by one governance change.
     struct BoundsPoint {
         uint16 minBps;
         uint16 maxBps;
-    }
-
-    struct CommissionBounds {
-        uint16 maxBefore;
-        uint64 maxRiseAt;
-        uint16 minBefore;
-        uint64 minRiseAt;
     }
 
     /// @dev Weight ranges of drawn pools none of whose workers can serve, taken out of later draws.
@@ -156,9 +144,6 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         pha = pha_;
         registry = registry_;
         treasury = treasury_;
-        _params.maxCommissionBps = params_.maxCommissionBps;
-        _params.minCommissionBps = params_.minCommissionBps;
-        _lowestBoundsEver = BoundsPoint({minBps: params_.minCommissionBps, maxBps: params_.maxCommissionBps});
         _setParams(params_);
         emit TreasurySet(treasury_);
     }
@@ -181,9 +166,10 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice Replaces all governance parameters at once, within the hard bounds. Owner only.
     /// @dev A new minStakePerWorker applies to a pool's sampling weight at its next update; call
-    /// {syncPools} over all pools right after changing it. A raised commission bound reaches pools
-    /// after commissionChangeDelay (stakers get the same notice as for an operator's raise); a
-    /// lowered one at once.
+    /// {syncPools} over all pools right after changing it. A lowered commission cap applies at once
+    /// and lowers every pool's commission above it for good (persisted at its next settlement);
+    /// raising the cap again raises no pool's commission. A raised floor applies to fees earned after
+    /// each pool's next settlement.
     function setParams(Params calldata params_) external onlyOwner {
         _setParams(params_);
     }
@@ -203,7 +189,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         Pool storage pool = _pools[poolId];
         pool.operator = msg.sender;
         pool.commissionBps = commissionBps;
-        _recordSettlement(pool);
+        pool.settledBoundsChanges = uint64(_boundsHistory.length);
         emit PoolCreated(poolId, msg.sender, commissionBps);
     }
 
@@ -472,19 +458,6 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         return _settlementCommission(_pools[poolId]);
     }
 
-    /// @notice The commission bounds in force now (a raised bound applies after the commission delay).
-    function commissionBounds() external view returns (uint16 minBps, uint16 maxBps) {
-        return _effectiveBounds();
-    }
-
-    /// @notice The removed or jailed workers of `poolId` still settled with it.
-    function retiringWorkers(uint256 poolId) external view returns (address[] memory workers) {
-        uint256 count = _pools[poolId].retiringCount;
-        workers = new address[](count);
-        for (uint256 i; i < count; ++i) {
-            workers[i] = _retiringWorkers[poolId][i];
-        }
-    }
 
     /// @notice The active workers of `poolId`.
     function poolWorkers(uint256 poolId) external view returns (address[] memory workers) {
@@ -496,16 +469,14 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
-    /// @notice The pool `worker` is bound to (0 if none), whether it is sampled now, and whether it is jailed.
-    function workerInfo(address worker) external view returns (uint256 poolId, bool active, bool jailed) {
+    /// @notice The pool `worker` is bound to (0 if none), whether it is sampled now, whether it is
+    /// jailed, and whether its late fees are still settled with the pool (removed or jailed within
+    /// RETIRE_DELAY; pool.retiringCount counts them).
+    function workerInfo(address worker) external view returns (uint256 poolId, bool active, bool jailed, bool retiring) {
         WorkerInfo memory info = _workers[worker];
-        return (info.poolId, info.active, info.jailed);
+        return (info.poolId, info.active, info.jailed, info.retiring);
     }
 
-    /// @notice The attestation expiry the hub last mirrored for `worker` (sampling skips it after).
-    function workerExpiry(address worker) external view returns (uint64) {
-        return _workers[worker].expiresAt;
-    }
 
     /// @notice Sum of all pools' sampling weights (eligible active stake in WEIGHT_UNITs).
     function totalWeight() external view returns (uint256) {
@@ -624,51 +595,43 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             emit RewardsDistributed(poolId, amount, commission);
         }
         _applyDueCommission(poolId, pool);
-        _recordSettlement(pool);
+        // A narrowed cap lowers the operator's commission for good: widening the bounds again never
+        // raises it; the operator has to schedule a raise, which waits the commission delay.
+        (, uint16 cap) = _lowestBoundsSince(pool.settledBoundsChanges);
+        if (pool.commissionBps > cap) pool.commissionBps = cap;
+        if (pool.pendingCommissionBps > cap) pool.pendingCommissionBps = cap;
+        pool.settledBoundsChanges = uint64(_boundsHistory.length);
     }
 
-    /// @dev The rate for fees earned since the pool's last settlement: the pool's rate at any moment
-    /// since is clamp(its commission, floor, cap) then, which is monotone in all three, so clamping
-    /// the lowest commission by the lowest floor and lowest cap in force since gives a rate no fee of
-    /// the interval was earned under a lower rate than. Rises (a due raise, a raised bound) therefore
-    /// reach only fees earned after the settlement that follows them; falls reach all unsettled fees.
-    function _settlementCommission(Pool storage pool) private view returns (uint16) {
-        uint16 commission = pool.commissionBps;
+    /// @dev The rate for fees earned since the pool's last settlement. The pool's rate at any moment
+    /// since was clamp(its commission, floor, cap) then, which is monotone in all three, so clamping
+    /// the lowest commission by the lowest floor and cap in force since gives a rate that no fee of
+    /// the interval was earned under a lower rate than: a due raise or a raised floor reaches only
+    /// fees earned after the settlement that follows it, a fall reaches all unsettled fees.
+    function _settlementCommission(Pool storage pool) private view returns (uint16 commission) {
+        commission = pool.commissionBps;
         uint64 effectiveAt = pool.commissionEffectiveAt;
         if (effectiveAt != 0 && block.timestamp >= effectiveAt && pool.pendingCommissionBps < commission) {
             commission = pool.pendingCommissionBps;
         }
-        (uint16 floor, uint16 cap) = _effectiveBounds();
-        if (pool.settledMinBps < floor) floor = pool.settledMinBps;
-        if (pool.settledMaxBps < cap) cap = pool.settledMaxBps;
-        (uint16 historyFloor, uint16 historyCap) = _lowestBoundsSince(pool.settledBoundsChanges);
-        if (historyFloor < floor) floor = historyFloor;
-        if (historyCap < cap) cap = historyCap;
+        (uint16 floor, uint16 cap) = _lowestBoundsSince(pool.settledBoundsChanges);
         if (commission < floor) commission = floor;
         if (commission > cap) commission = cap;
-        return commission;
     }
 
-    /// @dev The lowest floor and cap of the bound changes after the first `seen` (each change's bounds
-    /// in force right after it; raises only take effect later, so these are the only new minima).
-    /// Looks back at most BOUNDS_LOOKBACK changes; past that, the lowest bounds ever in force stand in
-    /// (lower, so safe for stakers).
+    /// @dev The lowest floor and cap in force since the pool's last settlement, which saw the first
+    /// `seen` bound changes. Looks back at most BOUNDS_LOOKBACK changes; a pool left unsettled through
+    /// more is charged no commission at its next settlement and keeps none (safe for stakers; anyone
+    /// can settle any pool at any time).
     function _lowestBoundsSince(uint256 seen) private view returns (uint16 floor, uint16 cap) {
         (floor, cap) = (type(uint16).max, type(uint16).max);
         uint256 length = _boundsHistory.length;
-        if (length - seen > BOUNDS_LOOKBACK) return (_lowestBoundsEver.minBps, _lowestBoundsEver.maxBps);
-        for (uint256 i = seen; i < length; ++i) {
+        if (length - seen >= BOUNDS_LOOKBACK) return (0, 0);
+        for (uint256 i = seen == 0 ? 0 : seen - 1; i < length; ++i) {
             BoundsPoint memory point = _boundsHistory[i];
             if (point.minBps < floor) floor = point.minBps;
             if (point.maxBps < cap) cap = point.maxBps;
         }
-    }
-
-    function _recordSettlement(Pool storage pool) private {
-        (uint16 floor, uint16 cap) = _effectiveBounds();
-        pool.settledBoundsChanges = uint64(_boundsHistory.length);
-        pool.settledMinBps = floor;
-        pool.settledMaxBps = cap;
     }
 
     function _collect(address router_, address worker) private {
@@ -836,12 +799,6 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
-    function _effectiveBounds() private view returns (uint16 minBps, uint16 maxBps) {
-        CommissionBounds memory bounds = _bounds;
-        minBps = block.timestamp < bounds.minRiseAt ? bounds.minBefore : _params.minCommissionBps;
-        maxBps = block.timestamp < bounds.maxRiseAt ? bounds.maxBefore : _params.maxCommissionBps;
-    }
-
     function _checkCommission(uint16 commissionBps) private view {
         uint16 minBps = _params.minCommissionBps;
         uint16 maxBps = _params.maxCommissionBps;
@@ -860,34 +817,11 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                 || uint256(p.reporterShareBps) + p.wrongedShareBps > BPS || p.minCommissionBps > p.maxCommissionBps
                 || p.maxCommissionBps > BPS
         ) revert InvalidParams();
-        (uint16 minNow, uint16 maxNow) = _effectiveBounds();
-        CommissionBounds memory bounds = _bounds;
-        if (p.maxCommissionBps != _params.maxCommissionBps) {
-            if (p.maxCommissionBps > maxNow) {
-                (bounds.maxBefore, bounds.maxRiseAt) = (maxNow, uint64(block.timestamp + p.commissionChangeDelay));
-            } else {
-                bounds.maxRiseAt = 0;
-            }
-        }
-        if (p.minCommissionBps != _params.minCommissionBps) {
-            if (p.minCommissionBps > minNow) {
-                (bounds.minBefore, bounds.minRiseAt) = (minNow, uint64(block.timestamp + p.commissionChangeDelay));
-            } else {
-                bounds.minRiseAt = 0;
-            }
-        }
-        bool boundsChanged =
-            p.maxCommissionBps != _params.maxCommissionBps || p.minCommissionBps != _params.minCommissionBps;
-        _bounds = bounds;
+        if (
+            _boundsHistory.length == 0 || p.maxCommissionBps != _params.maxCommissionBps
+                || p.minCommissionBps != _params.minCommissionBps
+        ) _boundsHistory.push(BoundsPoint({minBps: p.minCommissionBps, maxBps: p.maxCommissionBps}));
         _params = p;
-        if (boundsChanged) {
-            (minNow, maxNow) = _effectiveBounds();
-            _boundsHistory.push(BoundsPoint({minBps: minNow, maxBps: maxNow}));
-            BoundsPoint memory lowest = _lowestBoundsEver;
-            if (minNow < lowest.minBps) lowest.minBps = minNow;
-            if (maxNow < lowest.maxBps) lowest.maxBps = maxNow;
-            _lowestBoundsEver = lowest;
-        }
         emit ParamsUpdated(p);
     }
 

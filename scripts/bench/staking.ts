@@ -1,7 +1,10 @@
 /**
  * Gas benchmark of the staking hub: stake, claim, harvest (reward distribution), slash and
- * requestWithdrawal with 1, 100 and 1,000 delegators in the pool (must stay flat), and the router's
- * per-request sampleWorker cost with 1, 10, 100 and 1,000 pools (must stay near-flat, O(log10 pools)).
+ * requestWithdrawal with 1, 100 and 1,000 delegators in the pool (must stay flat); stake,
+ * requestWithdrawal and harvestPool with 1, 8 and 64 workers in the pool (each settles every
+ * worker's fees first: one router call per worker), with and without fees waiting on every worker;
+ * and the router's per-request sampleWorker cost with 1, 10, 100 and 1,000 pools (must stay
+ * near-flat, O(log10 pools)).
  *
  * Run: npm run bench:staking   (npx hardhat run scripts/bench/staking.ts)
  */
@@ -22,6 +25,7 @@ const PARAMS = {
   maxCommissionBps: 5000,
 };
 const DELEGATOR_COUNTS = [1, 100, 1_000];
+const WORKER_COUNTS = [1, 8, 64];
 const POOL_COUNTS = [1, 10, 100, 1_000];
 const SAMPLE_SEEDS = 32;
 const STAKE = ethers.parseEther("2000");
@@ -85,6 +89,35 @@ async function benchDelegators(deployment: Hub, delegators: number) {
   return { delegators, stake, harvest, claim, slash, unbond };
 }
 
+async function benchWorkers(deployment: Hub, workers: number) {
+  const { hub, router, registry } = deployment;
+  const { poolId, worker } = await newPoolWithWorker(deployment);
+  const all = [worker];
+  for (let i = 1; i < workers; i++) {
+    const extra = ethers.getAddress(ethers.toBeHex(0x300000 + workers * 1_000 + i, 20));
+    await (await registry.setOperator(extra, deployer.address)).wait();
+    await (await hub.addWorker(poolId, extra)).wait();
+    all.push(extra);
+  }
+  await (await hub.stake(poolId, STAKE * BigInt(workers))).wait();
+  const creditAll = async () => {
+    for (const w of all) await (await router.creditFees(w, ethers.parseEther("1"))).wait();
+  };
+  const staker_ = hub.connect(staker) as typeof hub;
+  // Warm the staker's position and every worker's fee slot, as in steady state.
+  await creditAll();
+  await (await staker_.stake(poolId, STAKE)).wait();
+  const stakeIdle = await gasOf(staker_.stake(poolId, STAKE));
+  await creditAll();
+  const stakeFees = await gasOf(staker_.stake(poolId, STAKE));
+  await creditAll();
+  const unbondFees = await gasOf(staker_.requestWithdrawal(poolId, ethers.parseEther("100")));
+  const harvestIdle = await gasOf(hub.harvestPool(poolId));
+  await creditAll();
+  const harvestFees = await gasOf(hub.harvestPool(poolId));
+  return { workers, stakeIdle, stakeFees, unbondFees, harvestIdle, harvestFees };
+}
+
 async function benchSampling(pools: number) {
   const deployment = await deployHub();
   const probe = await ethers.deployContract("SampleGasProbe");
@@ -120,6 +153,20 @@ console.table(
     claimRewards: Number(r.claim),
     slashForTimeout: Number(r.slash),
     requestWithdrawal: Number(r.unbond),
+  })),
+);
+
+const workerRows = [];
+for (const count of WORKER_COUNTS) workerRows.push(await benchWorkers(deployment, count));
+console.log("Fee settlement before share changes: gas by workers in the pool (fees = 1 PHA waiting on every worker)");
+console.table(
+  workerRows.map((r) => ({
+    workers: r.workers,
+    "stake (no fees)": Number(r.stakeIdle),
+    "stake (fees)": Number(r.stakeFees),
+    "requestWithdrawal (fees)": Number(r.unbondFees),
+    "harvestPool (no fees)": Number(r.harvestIdle),
+    "harvestPool (fees)": Number(r.harvestFees),
   })),
 );
 

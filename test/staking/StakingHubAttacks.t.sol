@@ -108,9 +108,10 @@ contract StakingHubAttacksTest is StakingFixture {
     // ---------------------------------------------------------------- item 4: bounds widened again
 
     /// Governance narrows the cap to 20% (the 50% pool is clamped), then widens it back to 50%:
-    /// on main the pool's commission jumped back to 50% at once. It now waits the commission delay,
-    /// and then still applies only to fees earned after it.
-    function test_WidenedBounds_CommissionRisesOnlyAfterDelay() public {
+    /// on main the pool's commission jumped back to 50% at once. A narrowing now lowers the pool's
+    /// commission for good; to go back up the operator schedules a raise, which waits the commission
+    /// delay and reaches only fees earned after it took effect.
+    function test_WidenedBounds_DoNotRaiseCommission() public {
         uint256 high = createPool(OPERATOR, 5_000);
         addWorker(high, OPERATOR, LIGHT_WORKER);
         stakeAs(BOB, high, 1_000 ether);
@@ -124,24 +125,27 @@ contract StakingHubAttacksTest is StakingFixture {
         p.maxCommissionBps = 5_000;
         vm.prank(GOVERNANCE);
         hub.setParams(p);
-        assertEq(hub.commissionOf(high), 2_000, "widening does not raise it at once");
+        assertEq(hub.commissionOf(high), 2_000, "widening does not raise it");
 
         creditFees(LIGHT_WORKER, 100 ether);
         hub.harvest(LIGHT_WORKER);
-        assertEq(hub.poolState(high).commissionAccrued, 20 ether, "fees right after widening: old cap");
+        assertEq(hub.poolState(high).commissionAccrued, 20 ether, "fees right after widening: 20%");
 
-        vm.warp(block.timestamp + 1 days - 1);
+        vm.warp(block.timestamp + 30 days);
         creditFees(LIGHT_WORKER, 100 ether);
         hub.harvest(LIGHT_WORKER);
-        assertEq(hub.poolState(high).commissionAccrued, 40 ether, "still the old cap within the delay");
+        assertEq(hub.poolState(high).commissionAccrued, 40 ether, "still 20% much later");
+        assertEq(hub.poolState(high).commissionBps, 2_000, "the narrowing stuck");
 
-        vm.warp(block.timestamp + 1);
-        creditFees(LIGHT_WORKER, 100 ether); // earned under the old cap, settled after the delay
+        vm.prank(OPERATOR);
+        hub.setCommission(high, 5_000);
+        vm.warp(block.timestamp + 1 days);
+        creditFees(LIGHT_WORKER, 100 ether); // earned before the raise took effect at a settlement
         hub.harvest(LIGHT_WORKER);
-        assertEq(hub.poolState(high).commissionAccrued, 60 ether, "fees earned before: old cap");
+        assertEq(hub.poolState(high).commissionAccrued, 60 ether, "fees earned before the raise: 20%");
         creditFees(LIGHT_WORKER, 100 ether);
         hub.harvest(LIGHT_WORKER);
-        assertEq(hub.poolState(high).commissionAccrued, 110 ether, "later fees: the operator's 50%");
+        assertEq(hub.poolState(high).commissionAccrued, 110 ether, "then the scheduled 50%");
     }
 
     /// The pool does not settle between a narrowing and the (delayed) widening: fees earned under
@@ -161,12 +165,12 @@ contract StakingHubAttacksTest is StakingFixture {
         vm.prank(GOVERNANCE);
         hub.setParams(p);
         vm.warp(block.timestamp + 2 days);
-        creditFees(LIGHT_WORKER, 100 ether); // earned under the restored 20%, unsettled together
+        creditFees(LIGHT_WORKER, 100 ether); // settled together with the fee above
         hub.harvest(LIGHT_WORKER);
         assertEq(hub.poolState(high).commissionAccrued, 20 ether, "lowest rate of the interval");
         creditFees(LIGHT_WORKER, 100 ether);
         hub.harvest(LIGHT_WORKER);
-        assertEq(hub.poolState(high).commissionAccrued, 40 ether, "then the operator's 20%");
+        assertEq(hub.poolState(high).commissionAccrued, 30 ether, "the narrowing stuck: 10%");
     }
 
     // ---------------------------------------------------------------- item 5: expired workers

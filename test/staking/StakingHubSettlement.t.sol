@@ -42,20 +42,20 @@ contract StakingHubSettlementTest is StakingFixture {
         stakeAs(BOB, poolId, 2_000 ether);
         vm.prank(OPERATOR);
         hub.removeWorker(poolId, WORKER2);
-        assertEq(hub.retiringWorkers(poolId).length, 1, "retiring");
+        assertEq(hub.poolState(poolId).retiringCount, 1, "retiring");
 
         vm.warp(block.timestamp + hub.RETIRE_DELAY());
         creditFees(WORKER2, 10 ether);
         hub.harvestPool(poolId);
         assertEq(router.workerFees(WORKER2), 0, "still settled at the retire time");
-        assertEq(hub.retiringWorkers(poolId).length, 1, "not dropped in its last block");
+        assertEq(hub.poolState(poolId).retiringCount, 1, "not dropped in its last block");
 
         vm.warp(block.timestamp + 1);
         creditFees(WORKER2, 10 ether);
         vm.expectEmit(address(hub));
         emit IStakingHub.WorkerRetired(poolId, WORKER2);
         hub.harvestPool(poolId);
-        assertEq(hub.retiringWorkers(poolId).length, 0, "dropped after");
+        assertEq(hub.poolState(poolId).retiringCount, 0, "dropped after");
         assertApproxEq(hub.pendingRewards(poolId, BOB), 20 ether, 1, "both late fees to the stakers");
     }
 
@@ -94,10 +94,10 @@ contract StakingHubSettlementTest is StakingFixture {
         // The removed worker itself may come back (it leaves the retiring list).
         vm.prank(OPERATOR);
         hub.addWorker(poolId, WORKER);
-        assertEq(hub.retiringWorkers(poolId).length, 0, "back to active");
+        assertEq(hub.poolState(poolId).retiringCount, 0, "back to active");
         vm.warp(block.timestamp + hub.RETIRE_DELAY() + 1);
         hub.harvestPool(poolId);
-        (, bool active,) = hub.workerInfo(WORKER);
+        (, bool active,,) = hub.workerInfo(WORKER);
         assertTrue(active, "not retired while active");
     }
 
@@ -146,7 +146,6 @@ contract StakingHubSettlementTest is StakingFixture {
 
         hub.syncWorkers(workers);
         assertEq(hub.poolWorkers(poolId).length, 1, "revoked one left sampling");
-        assertEq(hub.workerExpiry(WORKER), block.timestamp + 10, "renewal-style expiry mirrored");
         assertTrue(hub.isEligible(WORKER), "still eligible");
 
         vm.warp(block.timestamp + 11);
@@ -156,7 +155,7 @@ contract StakingHubSettlementTest is StakingFixture {
         hub.syncWorkers(workers);
         assertEq(hub.totalWeight(), 0, "pool without servable workers has no weight");
         assertEq(hub.sampleWorker(1), address(0), "nothing to sample");
-        assertEq(hub.retiringWorkers(poolId).length, 2, "both still settled");
+        assertEq(hub.poolState(poolId).retiringCount, 2, "both still settled");
     }
 
     function test_SampleWorker_ManyDeadPoolsStillFindsTheLiveOne() public {
