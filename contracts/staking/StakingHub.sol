@@ -38,7 +38,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public constant REWARD_PRECISION = 1e27;
     /// @notice Bound on a pool's active plus retiring workers, keeping the fee settlement that runs
     /// before every stake and withdrawal request (one router call per worker) bounded.
-    uint256 public constant MAX_WORKERS_PER_POOL = 64;
+    uint256 public constant MAX_WORKERS_PER_POOL = 32;
     /// @notice How long a removed or jailed worker is still settled with its pool. A worker can only
     /// earn fees by answering requests assigned while it was sampled, before their deadline, and the
     /// router's request timeout is at most one day (AgentRouter.MAX_REQUEST_TIMEOUT).

@@ -1,7 +1,7 @@
 /**
  * Gas benchmark of the staking hub: stake, claim, harvest (reward distribution), slash and
  * requestWithdrawal with 1, 100 and 1,000 delegators in the pool (must stay flat); stake,
- * requestWithdrawal and harvestPool with 1, 8 and 64 workers in the pool (each settles every
+ * requestWithdrawal and harvestPool with 1, 8 and 32 workers in the pool (each settles every
  * worker's fees first: one router call per worker), with and without fees waiting on every worker;
  * and the router's per-request sampleWorker cost with 1, 10, 100 and 1,000 pools (must stay
  * near-flat, O(log10 pools)).
@@ -25,7 +25,7 @@ const PARAMS = {
   maxCommissionBps: 5000,
 };
 const DELEGATOR_COUNTS = [1, 100, 1_000];
-const WORKER_COUNTS = [1, 8, 64];
+const WORKER_COUNTS = [1, 8, 32];
 const POOL_COUNTS = [1, 10, 100, 1_000];
 const SAMPLE_SEEDS = 32;
 const STAKE = ethers.parseEther("2000");
