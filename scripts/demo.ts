@@ -6,10 +6,9 @@
  * summary -> clean exit.
  * Env: DEMO_NODE=anvil|hardhat (default anvil), DEMO_REQUESTS (default 12).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Contract, Interface, Wallet, formatEther, hexlify, parseEther, randomBytes, toUtf8String, type Log } from "ethers";
 import { pino } from "pino";
@@ -23,6 +22,7 @@ import { createLogger } from "../bridge/src/logger.js";
 import { buildAgent } from "../worker/cli/build-agent.js";
 import { startWorker, type RunningWorker } from "../worker/src/app.js";
 import { parseConfig as parseWorkerConfig } from "../worker/src/config.js";
+import { REQUEST_GAS_MARGIN } from "../protocol/request.js";
 
 const NODE_KIND = (process.env.DEMO_NODE ?? "anvil") as "anvil" | "hardhat";
 const REQUESTS = Number(process.env.DEMO_REQUESTS ?? 12);
@@ -66,6 +66,10 @@ async function main(): Promise<void> {
     step("Bundling the example agent (agents/sentiment)");
     const agent = await buildAgent("agents/sentiment/index.ts", join(work, "sentiment.agent.js"));
     say(`    ${agent.bundlePath} (${agent.bytes} bytes), code hash ${agent.codeHash}`);
+    // Workers fetch bundles over http(s) only; locally they read the content-addressed store.
+    const bundleStore = join(work, "bundles");
+    mkdirSync(bundleStore, { recursive: true });
+    copyFileSync(agent.bundlePath, join(bundleStore, `${agent.codeHash}.js`));
 
     step("Deploying PHA, registries, simulated-TEE verifier, router, staking; registering two workers and the agent");
     const alice = { seed: hexlify(randomBytes(32)), port: await freePort() };
@@ -80,7 +84,7 @@ async function main(): Promise<void> {
       {
         requestTimeout: REQUEST_TIMEOUT_S,
         agentCodeHash: agent.codeHash,
-        agentUri: pathToFileURL(agent.bundlePath).href,
+        agentUri: "https://bundles.invalid/sentiment.agent.js",
         callbackGasLimit: 120_000,
         staking: "hub",
       },
@@ -107,6 +111,8 @@ async function main(): Promise<void> {
           logLevel: "silent",
           chainId: stack.chainId.toString(),
           workerRegistry: stack.addresses.workerRegistry,
+          router: stack.addresses.router,
+          bundleCacheDir: bundleStore,
           enclave: { kind: "simulator", seed: w.seed },
           directory: { kind: "chain", rpcUrl: node.url, agentRegistry: stack.addresses.agentRegistry },
         }),
@@ -139,12 +145,17 @@ async function main(): Promise<void> {
     step(`Sending ${REQUESTS} requests from SentimentOracle`);
     const sentAt = new Map<bigint, { text: string; at: number; block: number }>();
     const asker = oracle.connect(stack.deployer) as Contract;
+    // The worker draw follows prevrandao, which differs between the estimate and the transaction.
+    const requestSentiment = async (text: string) => {
+      const method = asker.getFunction("requestSentiment");
+      return (await method(text, { gasLimit: (await method.estimateGas(text)) + REQUEST_GAS_MARGIN })) as { wait(): Promise<{ logs: Log[]; blockNumber: number }> };
+    };
     const pending: Promise<void>[] = [];
     for (let i = 0; i < REQUESTS; i++) {
       const text = TEXTS[i % TEXTS.length]!;
       pending.push(
         (async () => {
-          const tx = (await asker.getFunction("requestSentiment")(text)) as { wait(): Promise<{ logs: Log[]; blockNumber: number }> };
+          const tx = await requestSentiment(text);
           const receipt = await tx.wait();
           for (const log of receipt.logs) {
             const parsed = log.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(log) : null;
@@ -209,7 +220,7 @@ async function main(): Promise<void> {
     const asOperator = stack.staking.connect(stack.operator) as Contract;
     await send(asOperator, "removeWorker", stack.pools[aliceAddress], aliceAddress);
     await send(asOperator, "addWorker", stack.pools[bobAddress], bobAddress);
-    const tx = (await asker.getFunction("requestSentiment")("Will anyone answer this?")) as { wait(): Promise<{ logs: Log[] }> };
+    const tx = await requestSentiment("Will anyone answer this?");
     const receipt = await tx.wait();
     const requested = receipt.logs.map((l) => (l.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(l) : null)).find((p) => p?.name === "AgentRequested");
     const lostId = requested!.args.requestId as bigint;

@@ -1,4 +1,4 @@
-import { Wallet, type HDNodeWallet, type Signer } from "ethers";
+import { Wallet, type Signer } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import type {
   AgentRegistry,
@@ -12,6 +12,7 @@ import type {
   WorkerRegistry,
 } from "../../types/ethers-contracts/index.js";
 import { SIMULATED_MEASUREMENT, encodeSimulatedEvidence, reportDataFor } from "../../protocol/attestation.js";
+import { signWorkerRegistration, type RegistrationSigner } from "../../protocol/worker-registration.js";
 import { deployAgentNetwork, type Deployment } from "./deploy-network.js";
 
 /** The deployed network with typed contract handles. */
@@ -53,15 +54,17 @@ export async function deployDevNetwork(connection: NetworkConnection): Promise<D
 
 /**
  * Brings a simulated-TEE worker online as an operator would: open a pool, self-stake, register
- * the enclave key with simulated evidence (report data bound to key, chain and registry), and
- * add it to the pool. The deployer funds the operator's stake.
+ * the enclave key with simulated evidence (report data bound to key, chain and registry) of
+ * `measurement` (approved by governance) and the key's consent for this operator, and add it to
+ * the pool. The deployer funds the operator's stake.
  */
 export async function addSimulatedWorker(
   net: DevNetwork,
   operator: Signer,
-  enclave: Wallet | HDNodeWallet | { address: string },
+  enclave: RegistrationSigner,
   stake: bigint,
   endpoint: string,
+  measurement: string = SIMULATED_MEASUREMENT,
 ): Promise<bigint> {
   const operatorAddress = await operator.getAddress();
   await (await net.pha.transfer(operatorAddress, stake)).wait();
@@ -73,15 +76,13 @@ export async function addSimulatedWorker(
   const provider = net.router.runner!.provider!;
   const { chainId } = await provider.getNetwork();
   const block = await provider.getBlock("latest");
-  const evidence = encodeSimulatedEvidence(
-    reportDataFor(enclave.address, chainId, await net.workerRegistry.getAddress()),
-    SIMULATED_MEASUREMENT,
-    BigInt(block!.timestamp),
-  );
+  const registry = await net.workerRegistry.getAddress();
+  const evidence = encodeSimulatedEvidence(reportDataFor(enclave.address, chainId, registry), measurement, BigInt(block!.timestamp));
+  const consent = await signWorkerRegistration(enclave, chainId, registry, operatorAddress, BigInt(block!.timestamp + 3600));
   await (
     await net.workerRegistry
       .connect(operator)
-      .registerWorker(enclave.address, await net.simulatedVerifier.getAddress(), evidence, endpoint)
+      .registerWorker(enclave.address, await net.simulatedVerifier.getAddress(), evidence, endpoint, consent.deadline, consent.signature)
   ).wait();
   await (await net.stakingHub.connect(operator).addWorker(poolId, enclave.address)).wait();
   return poolId;
