@@ -233,6 +233,7 @@ export class Executor {
       // A failed callee delivered nothing and is not paid; the callees it used still are.
       tree.budget.remaining += price;
       listed.ids.push(...result.subAgentIds);
+      listed.prices.push(...result.subAgentPrices);
       listed.cost += result.cost;
       throw new HostCallFailure(
         AgentStatus.SUB_AGENT_FAILED,
