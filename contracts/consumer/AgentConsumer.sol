@@ -7,7 +7,8 @@ import {AgentStatus} from "../core/AgentStatus.sol";
 
 /// @title AgentConsumer
 /// @notice Base for contracts that call AI agents the way they would call an oracle:
-/// `_requestAgent(...)` now, `_onAgentResponse(requestId, output)` later, from the router only.
+/// `_requestAgent(...)` now, `_onAgentResponse(requestId, output)` later, from the router only
+/// (or `_onAgentTimeout(requestId)` if nobody answered by the deadline).
 /// The requesting contract must be an allowed consumer of the billing account that pays.
 abstract contract AgentConsumer is IAgentConsumer {
     /// @notice The router this consumer trusts for callbacks.
@@ -28,6 +29,12 @@ abstract contract AgentConsumer is IAgentConsumer {
         } else {
             _onAgentError(requestId, status, output);
         }
+    }
+
+    /// @inheritdoc IAgentConsumer
+    function onAgentTimeout(uint256 requestId) external {
+        if (msg.sender != address(agentRouter)) revert OnlyAgentRouter(msg.sender);
+        _onAgentTimeout(requestId);
     }
 
     /// @dev Requests `agentId` on `input` (plaintext), paid by `accountId` up to `maxFee` PHA.
@@ -58,4 +65,10 @@ abstract contract AgentConsumer is IAgentConsumer {
 
     /// @dev Receives an error result (`status` from {AgentStatus}, `message` UTF-8). Default: ignore.
     function _onAgentError(uint256 requestId, uint16 status, bytes calldata message) internal virtual {}
+
+    /// @dev Learns that `requestId` timed out (its reservation is already refunded), e.g. to retry it
+    /// or release what waited on it. Runs with `TIMEOUT_CALLBACK_GAS` (50,000) gas: keep it small. A
+    /// revert or running out of gas is ignored by the router, so nothing here can block the refund.
+    /// Default: ignore.
+    function _onAgentTimeout(uint256 requestId) internal virtual {}
 }

@@ -78,6 +78,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// penalty): no more than one entry of a large {timeoutBatch} costs, so no caller, the worker's
     /// own operator included, earns more than its gas by timing a request out.
     uint256 public constant TIMEOUT_REWARD_GAS = 30_000;
+    /// @notice Gas the consumer's {IAgentConsumer-onAgentTimeout} gets, exactly: enough to record the
+    /// outcome or queue a retry, small enough that anyone can still afford to time requests out.
+    uint256 public constant TIMEOUT_CALLBACK_GAS = 50_000;
     /// @notice Gas an equivocation prover is rewarded for, below what {reportEquivocation} costs.
     uint256 public constant EQUIVOCATION_REWARD_GAS = 100_000;
     /// @notice Gas of a fulfilment's metered work outside the callback (signature check, settlement,
@@ -88,6 +91,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     uint256 private constant REQUEST_ENCODED_SIZE = 15 * 32;
     /// @dev Stored in a fee balance that owes nothing but was used before; see {_earnings}.
     uint256 private constant PAID_OUT_MARKER = 1;
+    /// @dev Values of a request's two bits in {_settled}.
+    uint256 private constant ANSWERED = 1;
+    uint256 private constant TIMED_OUT = 3;
     /// @dev Distinct workers whose ban status a batch remembers; later ones are checked per answer.
     uint256 private constant BATCH_WORKER_CACHE_SIZE = 16;
     /// @dev fulfill(Fulfillment): selector and the struct's offset, then the struct.
@@ -114,8 +120,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev keccak256(abi.encode(request)) of every request ever opened. Kept after settlement so that
     /// an equivocation proof can always be checked against the request the router really issued.
     mapping(uint256 requestId => bytes32) private _commitments;
-    /// @dev Bit `id % 256` of word `id / 256` is set once request `id` is settled (answered or timed
-    /// out). Consecutive ids share a word, so a batch writes one mostly warm slot.
+    /// @dev Two bits per request, `2 * (id % 128)` and the one above it in word `id / 128`: the low one
+    /// is set once request `id` is settled, the high one as well if it timed out. Consecutive ids share
+    /// a word, so a batch writes one mostly warm slot.
     mapping(uint256 word => uint256 bits) private _settled;
     mapping(uint256 requestId => bool) public equivocationReported;
     /// @dev The three balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited: paying
@@ -367,6 +374,14 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         return _pendingCommitment(requestId) != bytes32(0);
     }
 
+    /// @inheritdoc IAgentRouter
+    function requestStatus(uint256 requestId) external view returns (RequestStatus) {
+        if (_commitments[requestId] == bytes32(0)) return RequestStatus.Unknown;
+        uint256 state = _settledState(requestId);
+        if (state == 0) return RequestStatus.Pending;
+        return state == ANSWERED ? RequestStatus.Answered : RequestStatus.TimedOut;
+    }
+
     /// @notice The commitment keccak256(abi.encode(request)) of request `requestId`, pending or settled
     /// (zero if never opened).
     function commitmentOf(uint256 requestId) external view returns (bytes32) {
@@ -508,7 +523,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     function _timeout(AgentRequest calldata req) private {
         _requirePending(req);
         if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
-        _markSettled(req.id);
+        _markSettled(req.id, TIMED_OUT);
         _settleAccount(req.accountId, req.maxFee, 0);
         emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
 
@@ -517,14 +532,19 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         // the full refund: anything more could be farmed by a requester colluding with the operator.
         Config memory config = _configs[req.configVersion];
         uint256 penalty = uint256(config.workerFee) * config.timeoutPenaltyBps / BPS;
-        if (penalty == 0) return;
-        uint256 reward = TIMEOUT_REWARD_GAS * config.phaPerGas;
-        _requireGasForSlash();
-        // staking is set: the request exists, so staking was wired before it, and is never unset.
-        try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, penalty, msg.sender, reward) {}
-        catch {
-            emit SlashFailed(req.id, req.worker);
+        if (penalty != 0) {
+            uint256 reward = TIMEOUT_REWARD_GAS * config.phaPerGas;
+            _requireGasForSlash();
+            // staking is set: the request exists, so staking was wired before it, and is never unset.
+            try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, penalty, msg.sender, reward) {}
+            catch {
+                emit SlashFailed(req.id, req.worker);
+            }
         }
+        // Last, everything settled: the consumer sees a final state. Exactly TIMEOUT_CALLBACK_GAS or
+        // the transaction reverts, so no chosen gas limit skips the notice; its outcome is ignored, so
+        // a reverting, gas-burning or return-data-bombing consumer cannot block the refund or the slash.
+        ExactGasCall.call(req.consumer, TIMEOUT_CALLBACK_GAS, abi.encodeCall(IAgentConsumer.onAgentTimeout, (req.id)));
     }
 
     /// @dev A slash in a try/catch could otherwise be starved: with a gas limit chosen so that the
@@ -642,7 +662,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
             emit FulfillmentRejected(req.id, refusal);
             return (0, 0);
         }
-        _markSettled(req.id);
+        _markSettled(req.id, ANSWERED);
 
         bool callbackSucceeded = _callConsumer(req, status, fulfillment.output);
 
@@ -841,13 +861,16 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev The commitment of `requestId` while it awaits an answer or a timeout, zero otherwise.
     function _pendingCommitment(uint256 requestId) private view returns (bytes32 commitment) {
         commitment = _commitments[requestId];
-        if (commitment != bytes32(0) && _settled[requestId >> 8] & (1 << (requestId & 0xff)) != 0) {
-            commitment = bytes32(0);
-        }
+        if (commitment != bytes32(0) && _settledState(requestId) != 0) commitment = bytes32(0);
     }
 
-    function _markSettled(uint256 requestId) private {
-        _settled[requestId >> 8] |= 1 << (requestId & 0xff);
+    /// @dev 0 while pending, else ANSWERED or TIMED_OUT.
+    function _settledState(uint256 requestId) private view returns (uint256) {
+        return (_settled[requestId >> 7] >> ((requestId & 0x7f) << 1)) & 3;
+    }
+
+    function _markSettled(uint256 requestId, uint256 state) private {
+        _settled[requestId >> 7] |= state << ((requestId & 0x7f) << 1);
     }
 
     function _accrue(mapping(address => uint256) storage balances, address to, uint256 amount) private {

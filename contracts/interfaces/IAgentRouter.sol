@@ -50,6 +50,14 @@ interface IAgentRouter {
     }
 
     /// @notice Emitted for every new request with all the bridge needs.
+    /// @notice Lifecycle of a request, see {requestStatus}.
+    enum RequestStatus {
+        Unknown,
+        Pending,
+        Answered,
+        TimedOut
+    }
+
     event AgentRequested(
         uint256 indexed requestId, uint256 indexed agentId, address indexed worker, AgentRequest request, bytes input
     );
@@ -115,6 +123,10 @@ interface IAgentRouter {
 
     /// @notice True while `requestId` awaits fulfilment or timeout.
     function isPending(uint256 requestId) external view returns (bool);
+
+    /// @notice Where request `requestId` stands: never opened, awaiting an answer or a timeout, answered
+    /// (fulfilled, whatever the status it carried) or timed out (refunded).
+    function requestStatus(uint256 requestId) external view returns (RequestStatus);
 
     /// @notice The minimum `maxFee` a request to `agentId` with `callbackGasLimit` needs now.
     function estimateFee(uint256 agentId, uint32 callbackGasLimit) external view returns (uint256);
