@@ -4,6 +4,8 @@ import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { addConsumer, createAccount, fundAccount } from "../../devkit/billing.js";
 import { attachAgentNetwork, withSigner, type AgentNetwork } from "../../devkit/contracts.js";
 import { deployAgentNetwork } from "../../devkit/deployment.js";
+import { encodeAction, govern } from "../../devkit/governance.js";
+import { TIMELOCK_ROLES } from "../../ignition/modules/AgentNetwork.js";
 import { bringWorkerOnline, simulatedAttestation } from "../../devkit/workers.js";
 import { FULFILLMENT_TYPES, routerDomain } from "../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest, type AgentRequest } from "../../protocol/request.js";
@@ -48,6 +50,42 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     expect(await net.workerRegistry.isVerifierApproved(await net.quorumVerifier.getAddress())).to.equal(true);
     expect(await net.workerRegistry.isMeasurementApproved(SIMULATED_MEASUREMENT)).to.equal(true);
     expect(net.deployment.chainId).to.equal(31337);
+  });
+
+  it("hands every ownable contract to the timelock, which the governor alone drives; the deployer keeps no power", async function () {
+    const [deployer, , , , , , guardian] = await ethers.getSigners();
+    const timelock = await net.timelock.getAddress();
+    const governor = await net.governor.getAddress();
+    for (const contract of [net.router, net.workerRegistry, net.stakingHub, net.stakingVault, net.quorumVerifier, net.keyRegistry]) {
+      expect(await contract.owner()).to.equal(timelock);
+      expect(await contract.pendingOwner()).to.equal(ethers.ZeroAddress);
+    }
+    for (const role of Object.values(TIMELOCK_ROLES)) {
+      expect(await net.timelock.hasRole(role, deployer!.address), `deployer holds ${role}`).to.equal(false);
+      expect(await net.timelock.hasRole(role, ethers.ZeroAddress), `open ${role}`).to.equal(false);
+    }
+    expect(await net.timelock.hasRole(TIMELOCK_ROLES.admin, timelock)).to.equal(true);
+    for (const role of [TIMELOCK_ROLES.proposer, TIMELOCK_ROLES.canceller, TIMELOCK_ROLES.executor]) {
+      expect(await net.timelock.hasRole(role, governor)).to.equal(true);
+    }
+    expect(await net.timelock.hasRole(TIMELOCK_ROLES.guardian, guardian!.address)).to.equal(true);
+    expect(await net.timelock.isGuardianPausable(await net.router.getAddress())).to.equal(true);
+    expect(await net.stakingHub.stakeVotes()).to.equal(await net.stakeVotes.getAddress());
+    expect(await net.stakingVault.stakeVotes()).to.equal(await net.stakeVotes.getAddress());
+    expect(await net.governor.stakeVotes()).to.equal(await net.stakeVotes.getAddress());
+    // The deployer, owner until the hand-over, can change nothing directly any more.
+    await expect(net.router.setMaxInputBytes(1)).to.be.revertedWithCustomError(net.router, "OwnableUnauthorizedAccount");
+    await expect(net.workerRegistry.setMeasurementApproved(ethers.ZeroHash, true)).to.be.revertedWithCustomError(net.workerRegistry, "OwnableUnauthorizedAccount");
+  });
+
+  it("credits the operator's stake with votes, and the deployer's self-delegated PHA passes proposals", async function () {
+    const [, operator] = await ethers.getSigners();
+    expect(await net.stakeVotes.getVotes(operator!.address)).to.equal(PHA(10_000));
+    expect(await net.pha.delegates(await net.stakingHub.getAddress())).to.equal(ethers.ZeroAddress);
+    const wanted = (await net.router.maxInputBytes()) * 2n;
+    const info = await govern(connection, net, [encodeAction(net, { contract: "router", function: "setMaxInputBytes", args: [wanted] })], "Double the input limit");
+    expect(info.state).to.equal("Executed");
+    expect(await net.router.maxInputBytes()).to.equal(wanted);
   });
 
   it("assigns the staked worker, settles its answer, and pays the pool through harvest", async function () {
