@@ -1,4 +1,4 @@
-import { Interface, formatEther, getAddress, isAddress, type Signer } from "ethers";
+import { Interface, ZeroAddress, formatEther, getAddress, isAddress, type Signer } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { withSigner, type AgentNetwork } from "./contracts.js";
 import { DevkitError, sendTx } from "./errors.js";
@@ -282,9 +282,16 @@ export function readyAt(info: ProposalInfo, step: "vote" | "queue" | "execute"):
 /**
  * The whole lifecycle on a development chain, as one call: propose from the network's signer, vote
  * for it, queue it and execute it, moving chain time past each wait. The signer's votes must reach
- * the quorum (a local network's deployer holds the PHA supply, self-delegated).
+ * the quorum (a development deployment's deployer holds the PHA supply); undelegated PHA is first
+ * delegated to the signer itself.
  */
 export async function govern(connection: NetworkConnection, net: AgentNetwork, actions: GovAction[], description: string): Promise<ProposalInfo> {
+  const signer = await net.signer.getAddress();
+  if ((await net.pha.delegates(signer)) === ZeroAddress) {
+    await sendTx("pha.delegate", () => net.pha.delegate(signer));
+    // Proposals count votes from the second before they are made.
+    await fastForwardTo(connection, (await chainTime(net)) + 1n);
+  }
   let info = await propose(net, actions, description);
   await fastForwardTo(connection, readyAt(info, "vote"));
   await castVote(net, info.id, "for");

@@ -46,7 +46,8 @@ export const TIMELOCK_ROLES = {
  * timelock (Ownable2Step), the timelock accepts them all in one call, and the deployer renounces its
  * deployment-time admin role on the timelock. Until the timelock accepts, the deployer stays the
  * owner and only the timelock can take over, so there is no moment anyone else can act.
- * The deployer's PHA is self-delegated so that it can vote on a development chain.
+ * Nobody's PHA is delegated here (PHA votes only once delegated): `npm run local` delegates the
+ * deployer's to itself, and the devkit's `govern` helper does so before proposing.
  * Development gatekeepers are Hardhat's accounts 7, 8 and 9 (2 of 3); the guardian is account 6.
  */
 export default buildModule("AgentNetwork", (m) => {
@@ -129,7 +130,6 @@ export default buildModule("AgentNetwork", (m) => {
     m.call(timelock, "grantRole", [TIMELOCK_ROLES.guardian, guardian], { id: "grantGuardian" }),
     m.call(timelock, "setGuardianPausable", [router, true]),
   ];
-  m.call(pha, "delegate", [deployer]);
 
   // The hand-over, after every call that needs the deployer as owner.
   const owned = [router, workerRegistry, stakingHub, stakingVault, quorumVerifier, keyRegistry];

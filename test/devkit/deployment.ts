@@ -78,7 +78,9 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     await expect(net.workerRegistry.setMeasurementApproved(ethers.ZeroHash, true)).to.be.revertedWithCustomError(net.workerRegistry, "OwnableUnauthorizedAccount");
   });
 
-  it("credits the operator's stake with votes, and the deployer's self-delegated PHA passes proposals", async function () {
+  it("credits the operator's stake with votes, and the deployer's PHA, once delegated, passes proposals", async function () {
+    const [deployer] = await ethers.getSigners();
+    expect(await net.pha.delegates(deployer!.address)).to.equal(ethers.ZeroAddress, "nobody's PHA is delegated at deployment");
     const [, operator] = await ethers.getSigners();
     expect(await net.stakeVotes.getVotes(operator!.address)).to.equal(PHA(10_000));
     expect(await net.pha.delegates(await net.stakingHub.getAddress())).to.equal(ethers.ZeroAddress);
@@ -86,6 +88,7 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     const info = await govern(connection, net, [encodeAction(net, { contract: "router", function: "setMaxInputBytes", args: [wanted] })], "Double the input limit");
     expect(info.state).to.equal("Executed");
     expect(await net.router.maxInputBytes()).to.equal(wanted);
+    expect(await net.pha.delegates(deployer!.address)).to.equal(deployer!.address, "govern delegated first");
   });
 
   it("assigns the staked worker, settles its answer, and pays the pool through harvest", async function () {

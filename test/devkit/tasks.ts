@@ -258,7 +258,12 @@ describe("devkit tasks (run for real on the in-process network)", function () {
     const gov = (extra: Record<string, unknown>) => ({ deployment, signer: 0, fastForward: false, ...extra });
     const vote = (extra: Record<string, unknown>) => gov({ reason: "", ...extra });
 
-    it("gov:status prints the settings and the signer's voting power", async function () {
+    it("gov:status prints the settings and the signer's voting power, which gov:delegate turns on", async function () {
+      // PHA votes only once delegated: the deployer holds the supply but has no votes yet.
+      expect((await run("gov:status", { deployment, signer: 0, fromBlock: 0 })).output).to.include("your votes      0 votes");
+      const delegated = await run("gov:delegate", { deployment, signer: 0 });
+      expect(delegated.output).to.include("delegated its PHA votes and staked-PHA votes to itself");
+      await connection.networkHelpers.mine(); // proposals count votes from the second before
       const { result, output } = await run("gov:status", { deployment, signer: 0, fromBlock: 0 });
       expect(result).to.deep.equal([]);
       expect(output).to.include("voting delay    1 h").and.include("voting period   1 d").and.include("quorum          4% of PHA's supply");
