@@ -48,11 +48,13 @@ export const TIMELOCK_ROLES = {
  * owner and only the timelock can take over, so there is no moment anyone else can act.
  * Nobody's PHA is delegated here (PHA votes only once delegated): `npm run local` delegates the
  * deployer's to itself, and the devkit's `govern` helper does so before proposing.
- * Development gatekeepers are Hardhat's accounts 7, 8 and 9 (2 of 3); the guardian is account 6.
+ * Development gatekeepers are Hardhat's accounts 7, 8 and 9 (2 of 3); the guardian is account 6, the treasury
+ * account 4; the vault's manager is the timelock (a proposal appoints a curator).
  */
 export default buildModule("AgentNetwork", (m) => {
   const deployer = m.getAccount(0);
-  const treasury = m.getParameter("treasury", deployer);
+  // Receives protocol fees and slashes' treasury share (a payee, no power); development account 4.
+  const treasury = m.getParameter("treasury", m.getAccount(4));
   const routerConfig = m.getParameter("routerConfig", DEFAULT_ROUTER_CONFIG);
   const maxInputBytes = m.getParameter("maxInputBytes", 16_384);
   const attestationValidity = m.getParameter("attestationValidity", 7n * 24n * 3600n);
@@ -86,7 +88,15 @@ export default buildModule("AgentNetwork", (m) => {
     maxCommissionBps: 5_000,
   });
   const stakingHub = m.contract("StakingHub", [pha, workerRegistry, treasury, stakingParams, deployer]);
-  const stakingVault = m.contract("StakingVault", [pha, stakingHub, deployer, deployer]);
+  const timelock = m.contract("PhalaTimelock", [
+    m.getParameter("timelockDelay", DEFAULT_TIMELOCK_DELAY),
+    [],
+    [],
+    deployer,
+    stakingHub,
+  ]);
+  // The vault's manager (who spreads deposits over pools) is governance until a proposal appoints one.
+  const stakingVault = m.contract("StakingVault", [pha, stakingHub, timelock, deployer]);
 
   const gatekeeperThreshold = m.getParameter("gatekeeperThreshold", 2);
   const quorumVerifier = m.contract(
@@ -114,13 +124,6 @@ export default buildModule("AgentNetwork", (m) => {
   // Governance: staked PHA votes through the ledger, which the hub and the vault keep in step.
   const stakeVotes = m.contract("StakedPhaVotes", [stakingHub, stakingVault]);
   wiring.push(m.call(stakingHub, "setStakeVotes", [stakeVotes]), m.call(stakingVault, "setStakeVotes", [stakeVotes]));
-  const timelock = m.contract("PhalaTimelock", [
-    m.getParameter("timelockDelay", DEFAULT_TIMELOCK_DELAY),
-    [],
-    [],
-    deployer,
-    stakingHub,
-  ]);
   const governor = m.contract("PhalaGovernor", [pha, stakeVotes, timelock, m.getParameter("governance", DEFAULT_GOVERNANCE)]);
   const guardian = m.getParameter("guardian", m.getAccount(6));
   const roles = [
