@@ -176,9 +176,6 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
 
   if (shape.extras) {
     const late = await requestFromEoa();
-    // A treasury that already holds PHA, as any does after its first slash or fee: the slash's
-    // treasury share then rewrites a balance rather than creating one (~20,000 gas more, once).
-    await (await net.pha.transfer(await stakingHub.treasury(), 1n)).wait();
     await networkHelpers.time.increase(Number(requestTimeout) + 1);
     row("timeout (StakingHub slash)", (await (await router.connect(relayer).timeout(late.req)).wait())!.gasUsed);
 
