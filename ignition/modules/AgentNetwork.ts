@@ -48,13 +48,14 @@ export const TIMELOCK_ROLES = {
  * owner and only the timelock can take over, so there is no moment anyone else can act.
  * Nobody's PHA is delegated here (PHA votes only once delegated): `npm run local` delegates the
  * deployer's to itself, and the devkit's `govern` helper does so before proposing.
- * Development gatekeepers are Hardhat's accounts 7, 8 and 9 (2 of 3); the guardian is account 6, the treasury
- * account 4; the vault's manager is the timelock (a proposal appoints a curator).
+ * Development gatekeepers are Hardhat's accounts 7, 8 and 9 (2 of 3); the guardian is account 6; the
+ * treasury (a payee) is the deployer unless `treasury` says otherwise; the vault's manager is the
+ * timelock (a proposal appoints a curator).
  */
 export default buildModule("AgentNetwork", (m) => {
   const deployer = m.getAccount(0);
-  // Receives protocol fees and slashes' treasury share (a payee, no power); development account 4.
-  const treasury = m.getParameter("treasury", m.getAccount(4));
+  // Receives protocol fees and slashes' treasury share: a payee with no power over any contract.
+  const treasury = m.getParameter("treasury", deployer);
   const routerConfig = m.getParameter("routerConfig", DEFAULT_ROUTER_CONFIG);
   const maxInputBytes = m.getParameter("maxInputBytes", 16_384);
   const attestationValidity = m.getParameter("attestationValidity", 7n * 24n * 3600n);
