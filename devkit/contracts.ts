@@ -5,8 +5,11 @@ import type {
   AgentRouter,
   GatekeeperQuorumVerifier,
   KeyRegistry,
+  PhalaGovernor,
+  PhalaTimelock,
   PhalaToken,
   SimulatedTeeVerifier,
+  StakedPhaVotes,
   StakingHub,
   StakingVault,
   WorkerRegistry,
@@ -27,6 +30,9 @@ export interface AgentNetwork {
   router: AgentRouter;
   stakingHub: StakingHub;
   stakingVault: StakingVault;
+  stakeVotes: StakedPhaVotes;
+  timelock: PhalaTimelock;
+  governor: PhalaGovernor;
 }
 
 /** Deployment key -> artifact name. */
@@ -40,6 +46,9 @@ const CONTRACTS = {
   router: "AgentRouter",
   stakingHub: "StakingHub",
   stakingVault: "StakingVault",
+  stakeVotes: "StakedPhaVotes",
+  timelock: "PhalaTimelock",
+  governor: "PhalaGovernor",
 } as const;
 
 /**

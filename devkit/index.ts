@@ -7,6 +7,7 @@
  *   account:create  open (and fund) a billing account         account:fund / account:add-consumer
  *   agent:request   send a request and wait for the answer    request:status show a request's state
  *   worker:register register a running worker's enclave key   staking:create-pool / staking:stake / staking:add-worker
+ *   gov:propose / gov:vote / gov:queue / gov:execute / gov:status / gov:delegate   PHA governance
  *
  * Tasks that talk to a chain read the addresses from deployments/<network>.json (written by
  * `npm run local` and `npm run deploy`; `--deployment <file>` picks another) and sign with the
@@ -41,6 +42,13 @@ const inputOptions = {
     defaultValue: undefined,
   },
 } as const;
+
+/** A governance task about one proposal; `--fast-forward` moves a development chain's time to when it can act. */
+function proposalTask(id: string, description: string) {
+  return chainTask(id, description)
+    .addPositionalArgument({ name: "proposal", description: "The proposal id (from gov:propose or gov:status)" })
+    .addFlag({ name: "fastForward", description: "Development chains only: move chain time to when this step becomes possible first" });
+}
 
 const bundleOptions = {
   uri: { name: "uri", description: "https:// URI where workers fetch the bundle (not needed on a local network)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined },
@@ -137,6 +145,34 @@ export default definePlugin({
       .addOption({ name: "pool", description: "Pool id", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
       .addOption({ name: "worker", description: "The worker's enclave address", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
       .setAction(() => import("./tasks/staking-add-worker.js"))
+      .build(),
+    chainTask("gov:propose", "Propose calls the timelock makes once PHA holders pass them (one action, or a JSON file of them)")
+      .addOption({ name: "contract", description: "Target: a deployment name (router, stakingHub, ...) or an address", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({ name: "function", description: 'Function name, or full signature ("setFoo(uint256)") for a target outside the deployment', type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({ name: "args", description: "The function's arguments as a JSON array (big numbers as strings)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({ name: "actions", description: 'JSON file: [{"contract": "router", "function": "setMaxInputBytes", "args": [32768]}, ...]', type: ArgumentType.FILE_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({ name: "description", description: "What the proposal does and why (its first line is its title)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .setAction(() => import("./tasks/gov-propose.js"))
+      .build(),
+    proposalTask("gov:vote", "Vote on an active proposal with the signer's PHA and staked-PHA votes at its snapshot")
+      .addOption({ name: "support", description: "for | against | abstain", type: ArgumentType.STRING, defaultValue: "for" })
+      .addOption({ name: "reason", description: "A reason, recorded in the VoteCast event", defaultValue: "" })
+      .setAction(() => import("./tasks/gov-vote.js"))
+      .build(),
+    proposalTask("gov:queue", "Queue a passed proposal in the timelock (it runs after the timelock delay)")
+      .setAction(() => import("./tasks/gov-queue.js"))
+      .build(),
+    proposalTask("gov:execute", "Execute a queued proposal whose timelock delay has passed")
+      .setAction(() => import("./tasks/gov-execute.js"))
+      .build(),
+    chainTask("gov:status", "A proposal's state, votes, quorum, timing and actions; without an id, the settings and every proposal")
+      .addPositionalArgument({ name: "proposal", description: "The proposal id", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({ name: "fromBlock", description: "First block to search for the proposal's description", type: ArgumentType.INT, defaultValue: 0 })
+      .setAction(() => import("./tasks/gov-status.js"))
+      .build(),
+    chainTask("gov:delegate", "Delegate the signer's PHA votes and staked-PHA votes (to itself by default)")
+      .addOption({ name: "to", description: "The delegate's address (default: the signer)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .setAction(() => import("./tasks/gov-delegate.js"))
       .build(),
   ],
 });

@@ -96,6 +96,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     const net = await attachAgentNetwork(connection, deployment, signers[DEV_ROLES.deployer] as Signer);
     const operatorNet = withSigner(net, signers[DEV_ROLES.operator] as Signer);
     const { chainId } = await connection.ethers.provider.getNetwork();
+    // The deployer holds the PHA supply: its votes pass proposals once delegated (gov:* tasks).
+    await sendTx("pha.delegate", () => net.pha.delegate(signers[DEV_ROLES.deployer] as Signer));
 
     mkdirSync(options.workDir, { recursive: true });
     // Workers fetch bundles over http(s) only; locally they read this content-addressed store,

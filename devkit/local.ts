@@ -3,12 +3,15 @@
  * A chain on http://127.0.0.1:8545 (anvil; LOCAL_NODE=hardhat for `hardhat node`), every contract
  * deployed through the Ignition module, one simulated-TEE worker staked and registered, a funded
  * billing account, the example sentiment agent, and the bridge; deployments/localhost.json for
- * the tasks (`--network localhost`). Ctrl-C stops everything.
+ * the tasks (`--network localhost`). Every contract belongs to the governance timelock: parameters
+ * change through gov:propose / gov:vote / gov:queue / gov:execute (--fast-forward moves chain time
+ * past the waits). Ctrl-C stops everything.
  * Env: LOCAL_NODE (anvil), LOCAL_PORT (8545; another port needs RPC_URL for the tasks),
  * LOCAL_BLOCK_TIME (1 s), LOCAL_DIR (.local: bridge store, config and logs), LOCAL_DEPLOYMENTS (deployments).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatEther, type Log } from "ethers";
+import { DEV_ROLES } from "../bridge/dev/accounts.js";
 import { statusName } from "../protocol/status.js";
 import { deploymentPath } from "./deployment.js";
 import { startLocalNetwork, type LocalNetwork } from "./local-network.js";
@@ -43,6 +46,7 @@ function printSummary(local: LocalNetwork): void {
   console.log(`  ${"billing account".padEnd(18)} #${local.accountId}, owned by account 0 (also its consumer, for agent:request)`);
   for (const [name, agent] of Object.entries(local.agents)) console.log(`  ${`agent ${name}`.padEnd(18)} #${agent.agentId} (${agent.bundlePath})`);
   console.log(`  ${"bridge".padEnd(18)} ${local.bridge.chain.account}, health ${deployment.local?.bridge.http}/healthz, config ${local.bridgeConfigFile}, log ${local.bridgeLogFile}`);
+  console.log(`  ${"governance".padEnd(18)} the timelock owns every contract; proposals by PHA votes (account 0 holds the supply, self-delegated); guardian account ${DEV_ROLES.guardian} may pause the router`);
   console.log(`  ${"deployment".padEnd(18)} ${deploymentPath("localhost", DEPLOYMENTS_DIR)}`);
   console.log("");
   console.log(bold("Next, in another terminal:"));
@@ -51,6 +55,8 @@ function printSummary(local: LocalNetwork): void {
   console.log(`  npx hardhat agent:register agents/review-score/index.ts ${network}`);
   console.log(`  ${examplePrefix}AGENT_ID=<its id> npx hardhat run scripts/examples/review-score.ts --network localhost`);
   console.log(`  npx hardhat request:status <request id> ${network}`);
+  console.log(`  npx hardhat gov:propose --contract router --function setMaxInputBytes --args '[32768]' --description "Longer inputs" ${network}`);
+  console.log(`  npx hardhat gov:status ${network}   ${dim("(then gov:vote / gov:queue / gov:execute <id> --fast-forward)")}`);
   console.log(`  npm run bridge -- --config ${local.bridgeConfigFile} requests`);
   console.log("");
   console.log(bold("Requests as they happen (Ctrl-C stops everything):"));

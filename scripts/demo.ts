@@ -3,7 +3,8 @@
  * local chain -> deploy -> two simulated-TEE workers -> bridge -> register the sentiment agent ->
  * a stream of requests from the SentimentOracle example consumer, each answer written back and
  * its fees settled -> one request to a worker that is down: timed out, refunded, worker slashed ->
- * summary -> clean exit. Built on the same path as `npm run local` (devkit/local-network.ts).
+ * the guardian pauses the router and a governance proposal unpauses it (every contract belongs to
+ * the timelock) -> summary -> clean exit. Built on the same path as `npm run local` (devkit/local-network.ts).
  * Env: DEMO_NODE=anvil|hardhat (default anvil), DEMO_REQUESTS (default 12).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,7 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatEther, parseEther, toUtf8String, type Log } from "ethers";
+import { DEV_ROLES } from "../bridge/dev/accounts.js";
 import { freePort } from "../bridge/dev/local-node.js";
+import { encodeAction, formatDuration, formatVotes, govern, guardianPause } from "../devkit/governance.js";
 import { startLocalNetwork } from "../devkit/local-network.js";
 import { DEFAULT_ROUTER_CONFIG } from "../ignition/modules/AgentNetwork.js";
 import { REQUEST_GAS_MARGIN } from "../protocol/request.js";
@@ -235,6 +238,25 @@ async function main(): Promise<void> {
     }
     const exactlyOnce = settlements.size === requestedCount && [...settlements.values()].every((n) => n === 1);
     if (!exactlyOnce) throw new Error(`settlement check failed: ${requestedCount} requested, ${JSON.stringify([...settlements].map(([k, v]) => [String(k), v]))}`);
+
+    step("Governance: every contract belongs to the timelock; the guardian may only pause");
+    const guardian = (await local.connection.ethers.getSigners())[DEV_ROLES.guardian]!;
+    await guardianPause(net, guardian, routerAddress);
+    const refused = await requestSentiment("Is anyone there?").then(
+      () => "accepted",
+      (error: unknown) => (String((error as Error).message).includes("EnforcedPause") || String(error).includes("0xd93c0665") ? "EnforcedPause" : String(error)),
+    );
+    if (!(await net.router.paused()) || refused !== "EnforcedPause") throw new Error(`the guardian's pause did not stop requests: ${refused}`);
+    say(`    guardian ${guardian.address} paused the router in one transaction; a new request reverts with ${refused}`);
+    const votes = await net.governor.getVotes(net.signer, (await provider.getBlock("latest"))!.timestamp - 1);
+    const delay = await net.timelock.getMinDelay();
+    const unpause = encodeAction(net, { contract: "router", function: "unpause", args: [] });
+    const proposal = await govern(local.connection, net, [unpause], "Unpause the router");
+    if (proposal.state !== "Executed" || (await net.router.paused())) throw new Error(`the unpause proposal ended ${proposal.state}`);
+    say(
+      `    proposal "Unpause the router": proposed and voted for with the deployer's ${formatVotes(votes)}, ` +
+        `queued, executed by the timelock ${formatDuration(Number(delay))} later (chain time fast-forwarded); the router takes requests again`,
+    );
 
     step("Summary");
     say(`    requests         ${requestedCount} (${counts.fulfilled} fulfilled, ${counts.timed_out} timed out and refunded); on-chain check: each settled exactly once`);

@@ -96,6 +96,7 @@ interface IStakingHub is IWorkerStaking {
     event ParamsUpdated(Params params);
     event RouterSet(address router);
     event TreasurySet(address treasury);
+    event StakeVotesSet(address stakeVotes);
 
     error ZeroAddress();
     error ZeroAmount();
@@ -118,6 +119,7 @@ interface IStakingHub is IWorkerStaking {
     error RouterNotSet();
     error WorkerCannotServe(address worker);
     error FeeCollectionOutOfGas();
+    error StakeVotesAlreadySet();
 
     /// @notice Opens a pool run by the caller with an initial commission (applies at once).
     function createPool(uint16 commissionBps) external returns (uint256 poolId);

@@ -11,6 +11,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IAgentRouter} from "../interfaces/IAgentRouter.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
+import {IStakeVotes} from "../interfaces/IStakeVotes.sol";
 import {IStakingHub} from "./IStakingHub.sol";
 import {StakeSumTree} from "./StakeSumTree.sol";
 
@@ -68,6 +69,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public poolCount;
     /// @notice Number of withdrawal requests ever made; ids run from 1.
     uint256 public withdrawalCount;
+    /// @notice Records stakers' voting power; synced on every change of a staker's active shares.
+    IStakeVotes public stakeVotes;
 
     Params private _params;
     /// @dev The commission bounds as first set and after every change; the last entry is in force.
@@ -160,6 +163,14 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         if (treasury_ == address(0)) revert ZeroAddress();
         treasury = treasury_;
         emit TreasurySet(treasury_);
+    }
+
+    /// @notice Wires the voting-power ledger, once (a replaced ledger would keep stale votes). Owner only.
+    function setStakeVotes(IStakeVotes stakeVotes_) external onlyOwner {
+        if (address(stakeVotes_) == address(0)) revert ZeroAddress();
+        if (address(stakeVotes) != address(0)) revert StakeVotesAlreadySet();
+        stakeVotes = stakeVotes_;
+        emit StakeVotesSet(address(stakeVotes_));
     }
 
     /// @notice Replaces all governance parameters at once, within the hard bounds. Owner only.
@@ -303,6 +314,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             WithdrawalRequest({owner: msg.sender, poolId: uint64(poolId), unlockAt: unlockAt, shares: unbondingShares});
         emit WithdrawalRequested(requestId, poolId, msg.sender, amount, unbondingShares, unlockAt);
         _syncWeight(poolId, pool);
+        _syncVotes(poolId, msg.sender);
     }
 
     /// @inheritdoc IStakingHub
@@ -553,6 +565,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         pool.activeShares += shares;
         emit Staked(poolId, msg.sender, beneficiary, amount, shares);
         _syncWeight(poolId, pool);
+        _syncVotes(poolId, beneficiary);
         pha.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -689,6 +702,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         // Fits: the tree reverts on totals above 2^24-1.
         pool.weight = uint48(weight);
         emit PoolWeightUpdated(poolId, weight);
+    }
+
+    /// @dev Marks `account`'s votes for the pool to its stake now (unbonding stake does not vote).
+    function _syncVotes(uint256 poolId, address account) private {
+        IStakeVotes votes = stakeVotes;
+        if (address(votes) != address(0)) votes.sync(poolId, account);
     }
 
     /// @dev The first worker of `poolId` from index `pick % count` on whose attestation has not

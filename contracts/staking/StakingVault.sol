@@ -11,6 +11,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakingHub} from "./IStakingHub.sol";
+import {IStakeVotes} from "../interfaces/IStakeVotes.sol";
 
 /// @title StakingVault
 /// @notice ERC-4626 vault over PHA: depositors hold vault shares while a manager spreads the PHA over
@@ -31,6 +32,8 @@ import {IStakingHub} from "./IStakingHub.sol";
 /// so a forced unbonding always serves a real exit, and the vault's unbonding requests are valued per
 /// pool rather than one by one, so their number is unbounded and can never block further unbonding.
 /// Inflation protection: OpenZeppelin's virtual shares with a decimals offset, and donations stream.
+/// Governance: the vault's own hub positions carry no votes; its holders' shares do, through the
+/// stake-votes ledger, which the vault syncs on every deposit, transfer and redemption request.
 contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.UintSet;
@@ -58,6 +61,8 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     IStakingHub public immutable hub;
     /// @notice Chooses pools: allocates idle PHA and unbonds positions.
     address public manager;
+    /// @notice Records holders' voting power (see StakedPhaVotes); zero until wired.
+    IStakeVotes public stakeVotes;
     /// @notice Redemption requests ever made; ids run from 1.
     uint256 public redeemRequestCount;
     /// @notice Requests up to this id are paid; the queue head is queueHead + 1.
@@ -81,6 +86,7 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     uint256 private _checkpointAt;
 
     event ManagerSet(address manager);
+    event StakeVotesSet(address stakeVotes);
     event Allocated(uint256 indexed poolId, uint256 amount, uint256 shares);
     event PoolWithdrawalRequested(uint256 indexed poolId, uint256 indexed hubRequestId, uint256 shares, bool forced);
     event PoolWithdrawalCompleted(uint256 indexed hubRequestId, uint256 amount);
@@ -101,6 +107,7 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     error NoShortfall();
     error NoPosition(uint256 poolId);
     error UnknownPoolWithdrawal(uint256 hubRequestId);
+    error StakeVotesAlreadySet();
 
     modifier onlyManager() {
         if (msg.sender != manager) revert NotManager(msg.sender);
@@ -127,6 +134,14 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
         if (manager_ == address(0)) revert ZeroAddress();
         manager = manager_;
         emit ManagerSet(manager_);
+    }
+
+    /// @notice Wires the voting-power ledger, once (a replaced ledger would keep stale votes). Owner only.
+    function setStakeVotes(IStakeVotes stakeVotes_) external onlyOwner {
+        if (address(stakeVotes_) == address(0)) revert ZeroAddress();
+        if (address(stakeVotes) != address(0)) revert StakeVotesAlreadySet();
+        stakeVotes = stakeVotes_;
+        emit StakeVotesSet(address(stakeVotes_));
     }
 
     // ---------------------------------------------------------------- ERC-4626
@@ -355,6 +370,22 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
         _checkpoint();
         super._deposit(caller, receiver, assets, shares);
         _recordedAssets += assets;
+        _syncVotes(receiver);
+    }
+
+    /// @dev Shares that move take their votes along. Mints are synced in {_deposit}, once the new
+    /// PHA is recorded as a flow (read before, it would count as a locked gain and under-mark them).
+    function _update(address from, address to, uint256 value) internal override {
+        super._update(from, to, value);
+        if (from == address(0)) return;
+        _syncVotes(from);
+        _syncVotes(to);
+    }
+
+    /// @dev The vault's own balance (escrowed redemptions) votes for nobody.
+    function _syncVotes(address account) private {
+        IStakeVotes votes = stakeVotes;
+        if (address(votes) != address(0) && account != address(this) && account != address(0)) votes.sync(0, account);
     }
 
     /// @dev Records the gross value now, locking any gain seen since the last checkpoint; a no-op

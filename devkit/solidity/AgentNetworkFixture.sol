@@ -19,6 +19,8 @@ import {AgentStatus} from "../../contracts/core/AgentStatus.sol";
 /// @notice Base for a consumer's Solidity tests (`*.t.sol`): deploys the agent network as the
 /// Ignition module does (PHA, registries, simulated-TEE verifier, router, StakingHub), brings one
 /// staked simulated worker online and opens a funded billing account owned by the test contract.
+/// The contracts stay owned by the test contract (the Ignition module hands them to the governance
+/// timelock; test/governance/GovernanceFixture.sol builds that on top of this fixture).
 /// Solidity tests cannot run an agent's JavaScript: the test chooses the answer and the fixture
 /// delivers it exactly as a worker would, signed with the worker's enclave key and settled through
 /// `router.fulfill`. To run the real agent, use the TypeScript test kit (devkit/testing.ts).

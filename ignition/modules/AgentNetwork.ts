@@ -1,6 +1,7 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import type { Future } from "@nomicfoundation/ignition-core";
 import { DEV_ATTESTATION_PRIVATE_KEY, SIMULATED_MEASUREMENT } from "../../protocol/attestation.js";
-import { Wallet } from "ethers";
+import { Wallet, ZeroHash, id } from "ethers";
 
 /** Router fees and limits unless the `routerConfig` parameter replaces them (all fields at once). */
 export const DEFAULT_ROUTER_CONFIG = {
@@ -14,14 +15,47 @@ export const DEFAULT_ROUTER_CONFIG = {
 };
 
 /**
+ * Governor settings unless the `governance` parameter replaces them (all fields at once), in
+ * seconds and PHA wei; PhalaGovernor's hard bounds apply. Production values (docs/ARCHITECTURE.md):
+ * voting delay 2 days, voting period 5 days, threshold 100,000 PHA, quorum 4%.
+ */
+export const DEFAULT_GOVERNANCE = {
+  votingDelay: 3_600n, // 1 hour, the shortest allowed
+  votingPeriod: 86_400n, // 1 day, the shortest allowed
+  proposalThreshold: 1_000n * 10n ** 18n, // 1,000 PHA, the lowest allowed
+  quorumNumerator: 4n, // 4% of PHA's supply
+};
+
+/** The timelock's configured delay unless `timelockDelay` replaces it; the hub's unbonding period applies if longer. */
+export const DEFAULT_TIMELOCK_DELAY = 86_400n;
+
+/** Timelock roles (keccak256 of their names, as in OpenZeppelin's TimelockController). */
+export const TIMELOCK_ROLES = {
+  admin: ZeroHash,
+  proposer: id("PROPOSER_ROLE"),
+  executor: id("EXECUTOR_ROLE"),
+  canceller: id("CANCELLER_ROLE"),
+  guardian: id("GUARDIAN_ROLE"),
+};
+
+/**
  * The whole agent network for a development chain: PHA, registries, both attestation verifiers
  * (simulated TEE, which refuses non-development chain ids, and the gatekeeper quorum), the router,
- * the staking hub and vault, the key registry, and the wiring between them.
- * Governance is the deployer here; production deployments hand ownership to a timelock.
- * Development gatekeepers are Hardhat's accounts 7, 8 and 9 (2 of 3).
+ * the staking hub and vault, the key registry, the wiring between them, and governance: the
+ * stake-votes ledger, PhalaGovernor and PhalaTimelock, which ends up owning every ownable contract.
+ * The deployer wires everything first, then hands over: each contract offers its ownership to the
+ * timelock (Ownable2Step), the timelock accepts them all in one call, and the deployer renounces its
+ * deployment-time admin role on the timelock. Until the timelock accepts, the deployer stays the
+ * owner and only the timelock can take over, so there is no moment anyone else can act.
+ * Nobody's PHA is delegated here (PHA votes only once delegated): `npm run local` delegates the
+ * deployer's to itself, and the devkit's `govern` helper does so before proposing.
+ * Development gatekeepers are Hardhat's accounts 7, 8 and 9 (2 of 3); the guardian is account 6; the
+ * treasury (a payee) is the deployer unless `treasury` says otherwise; the vault's manager is the
+ * timelock (a proposal appoints a curator).
  */
 export default buildModule("AgentNetwork", (m) => {
   const deployer = m.getAccount(0);
+  // Receives protocol fees and slashes' treasury share: a payee with no power over any contract.
   const treasury = m.getParameter("treasury", deployer);
   const routerConfig = m.getParameter("routerConfig", DEFAULT_ROUTER_CONFIG);
   const maxInputBytes = m.getParameter("maxInputBytes", 16_384);
@@ -53,7 +87,15 @@ export default buildModule("AgentNetwork", (m) => {
     maxCommissionBps: 5_000,
   });
   const stakingHub = m.contract("StakingHub", [pha, workerRegistry, treasury, stakingParams, deployer]);
-  const stakingVault = m.contract("StakingVault", [pha, stakingHub, deployer, deployer]);
+  const timelock = m.contract("PhalaTimelock", [
+    m.getParameter("timelockDelay", DEFAULT_TIMELOCK_DELAY),
+    [],
+    [],
+    deployer,
+    stakingHub,
+  ]);
+  // The vault's manager (who spreads deposits over pools) is governance until a proposal appoints one.
+  const stakingVault = m.contract("StakingVault", [pha, stakingHub, timelock, deployer]);
 
   const gatekeeperThreshold = m.getParameter("gatekeeperThreshold", 2);
   const quorumVerifier = m.contract(
@@ -68,13 +110,34 @@ export default buildModule("AgentNetwork", (m) => {
     m.getParameter("keyGracePeriod", 600n),
   ]);
 
-  m.call(workerRegistry, "setRouter", [router]);
-  m.call(workerRegistry, "setVerifierApproved", [simulatedVerifier, true], { id: "approveSimulatedVerifier" });
-  m.call(workerRegistry, "setVerifierApproved", [quorumVerifier, true], { id: "approveQuorumVerifier" });
-  m.call(workerRegistry, "setMeasurementApproved", [SIMULATED_MEASUREMENT, true]);
-  m.call(router, "setStaking", [stakingHub]);
-  m.call(router, "setKeyRegistry", [keyRegistry]);
-  m.call(stakingHub, "setRouter", [router]);
+  const wiring: Future[] = [
+    m.call(workerRegistry, "setRouter", [router]),
+    m.call(workerRegistry, "setVerifierApproved", [simulatedVerifier, true], { id: "approveSimulatedVerifier" }),
+    m.call(workerRegistry, "setVerifierApproved", [quorumVerifier, true], { id: "approveQuorumVerifier" }),
+    m.call(workerRegistry, "setMeasurementApproved", [SIMULATED_MEASUREMENT, true]),
+    m.call(router, "setStaking", [stakingHub]),
+    m.call(router, "setKeyRegistry", [keyRegistry]),
+    m.call(stakingHub, "setRouter", [router]),
+  ];
+
+  // Governance: staked PHA votes through the ledger, which the hub and the vault keep in step.
+  const stakeVotes = m.contract("StakedPhaVotes", [stakingHub, stakingVault]);
+  wiring.push(m.call(stakingHub, "setStakeVotes", [stakeVotes]), m.call(stakingVault, "setStakeVotes", [stakeVotes]));
+  const governor = m.contract("PhalaGovernor", [pha, stakeVotes, timelock, m.getParameter("governance", DEFAULT_GOVERNANCE)]);
+  const guardian = m.getParameter("guardian", m.getAccount(6));
+  const roles = [
+    m.call(timelock, "grantRole", [TIMELOCK_ROLES.proposer, governor], { id: "grantProposer" }),
+    m.call(timelock, "grantRole", [TIMELOCK_ROLES.canceller, governor], { id: "grantCanceller" }),
+    m.call(timelock, "grantRole", [TIMELOCK_ROLES.executor, governor], { id: "grantExecutor" }),
+    m.call(timelock, "grantRole", [TIMELOCK_ROLES.guardian, guardian], { id: "grantGuardian" }),
+    m.call(timelock, "setGuardianPausable", [router, true]),
+  ];
+
+  // The hand-over, after every call that needs the deployer as owner.
+  const owned = [router, workerRegistry, stakingHub, stakingVault, quorumVerifier, keyRegistry];
+  const offers = owned.map((contract) => m.call(contract, "transferOwnership", [timelock], { after: wiring }));
+  const accepted = m.call(timelock, "acceptOwnerships", [owned], { after: offers });
+  m.call(timelock, "renounceRole", [TIMELOCK_ROLES.admin, deployer], { after: [accepted, ...roles] });
 
   return {
     pha,
@@ -86,5 +149,8 @@ export default buildModule("AgentNetwork", (m) => {
     router,
     stakingHub,
     stakingVault,
+    stakeVotes,
+    timelock,
+    governor,
   };
 });

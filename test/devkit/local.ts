@@ -83,9 +83,29 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
       expect(example.code).to.equal(0);
       await waitForOutput(local, () => out, "#2 answered: OK", 10_000);
 
+      // Governance through the CLI: the timelock owns the router, the deployer's PHA passes a
+      // proposal, and --fast-forward moves the node's time past each wait.
+      const gov = (task: string, ...args: string[]) => runToEnd([HARDHAT, task, ...args, "--network", "localhost", "--deployment", file], env);
+      const proposed = await gov("gov:propose", "--contract", "router", "--function", "setMaxInputBytes", "--args", "[32768]", "--description", "Longer inputs");
+      const proposalId = /Proposal (\d+): Pending/.exec(proposed.out)?.[1];
+      expect(proposalId, proposed.out).to.be.a("string");
+      for (const [task, expected] of [
+        ["gov:vote", /voted for on proposal \d+ with [\d,]+ votes/],
+        ["gov:queue", /Queued proposal \d+ in the timelock/],
+        ["gov:execute", /Executed proposal \d+ through the timelock:\n\s+router\.setMaxInputBytes\(32768\)/],
+      ] as const) {
+        const step = await gov(task, proposalId!, "--fast-forward");
+        expect(step.out, step.out).to.match(expected);
+        expect(step.code).to.equal(0);
+      }
+
       // The test kit on a fork of this node: it attaches to the deployment and answers for the
       // local network's worker, whose development key it knows.
-      const fork = await network.create({ override: { forking: { url: rpcUrl } } });
+      // Pinned to the node's latest block: unpinned, Hardhat forks a chain it does not know up to
+      // ~128 blocks back, before the agents above were registered.
+      const latest = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }) });
+      const blockNumber = Number(((await latest.json()) as { result: string }).result);
+      const fork = await network.create({ override: { forking: { url: rpcUrl, blockNumber } } });
       const kit = await startAgentTestbed(fork, { deployment, agents: { score: "agents/review-score/index.ts" } });
       try {
         expect(kit.workers.map((w) => w.enclave.address)).to.deep.equal([deployment.local!.workers[0]!.address]);

@@ -9,6 +9,7 @@ import { answerPending, timeOutExpired } from "../../devkit/answerer.js";
 import { attachAgentNetwork, type AgentNetwork } from "../../devkit/contracts.js";
 import { deployAgentNetwork } from "../../devkit/deployment.js";
 import { devWorkerSeed, startDevWorker, type DevWorker } from "../../devkit/dev-worker.js";
+import type { ProposalInfo } from "../../devkit/governance.js";
 import type { RequestState } from "../../devkit/requests.js";
 import { AgentStatus } from "../../protocol/status.js";
 
@@ -249,6 +250,102 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       writeFileSync(stale, JSON.stringify({ ...net.deployment, contracts }));
       expect((await failure("request:status", { deployment: stale, signer: 0, request: "1", fromBlock: 0 })).message).to.match(/stale/);
       expect((await failure("request:status", { deployment: join(dir, "none.json"), signer: 0, request: "1", fromBlock: 0 })).message).to.match(/npm run local/);
+    });
+  });
+
+  describe("governance tasks", function () {
+    let proposalId: string;
+    const gov = (extra: Record<string, unknown>) => ({ deployment, signer: 0, fastForward: false, ...extra });
+    const vote = (extra: Record<string, unknown>) => gov({ reason: "", ...extra });
+
+    it("gov:status prints the settings and the signer's voting power, which gov:delegate turns on", async function () {
+      // PHA votes only once delegated: the deployer holds the supply but has no votes yet.
+      expect((await run("gov:status", { deployment, signer: 0, fromBlock: 0 })).output).to.include("your votes      0 votes");
+      const delegated = await run("gov:delegate", { deployment, signer: 0 });
+      expect(delegated.output).to.include("delegated its PHA votes and staked-PHA votes to itself");
+      await connection.networkHelpers.mine(); // proposals count votes from the second before
+      const { result, output } = await run("gov:status", { deployment, signer: 0, fromBlock: 0 });
+      expect(result).to.deep.equal([]);
+      expect(output).to.include("voting delay    1 h").and.include("voting period   1 d").and.include("quorum          4% of PHA's supply");
+      expect(output).to.match(/timelock delay  1 d \(configured 1 d, exit window = unbonding period 1 d\)/);
+      expect(output).to.match(/your votes      [\d,]+ votes \(delegated PHA [\d,]+ votes, staked PHA 0 votes\)/);
+      expect(output).to.include("No proposals yet");
+    });
+
+    it("gov:propose refuses a signer below the threshold and malformed actions before sending", async function () {
+      const count = await net.governor.proposalCount();
+      const base = { deployment, contract: "router", function: "setMaxInputBytes", args: "[32768]", description: "Raise the input limit" };
+      expect((await failure("gov:propose", { ...base, signer: 5 })).message).to.match(/has 0 votes, the proposal threshold is 1,000 votes.*gov:delegate/);
+      expect((await failure("gov:propose", { ...base, signer: 0, contract: "nothing" })).message).to.match(/unknown contract "nothing"/);
+      expect((await failure("gov:propose", { ...base, signer: 0, args: "32768" })).message).to.match(/--args must be a JSON array/);
+      expect((await failure("gov:propose", { ...base, signer: 0, args: "[]" })).message).to.match(/takes 1 argument\(s\), 0 given/);
+      expect((await failure("gov:propose", { ...base, signer: 0, description: "" })).message).to.match(/needs a description/);
+      expect(await net.governor.proposalCount()).to.equal(count);
+    });
+
+    it("gov:propose, gov:vote, gov:queue and gov:execute change a router parameter through the timelock", async function () {
+      const proposed = await run("gov:propose", { deployment, signer: 0, contract: "router", function: "setMaxInputBytes", args: "[32768]", description: "Raise the input limit\nLonger inputs for agents." });
+      const info = proposed.result as ProposalInfo;
+      proposalId = info.id.toString();
+      expect(info.state).to.equal("Pending");
+      expect(proposed.output).to.include(`Proposal ${proposalId}: Pending`).and.include("action 1").and.include("router.setMaxInputBytes(32768)").and.include(`gov:vote ${proposalId}`);
+
+      // Each step refuses until its time has come, saying when that is.
+      expect((await failure("gov:vote", vote({ proposal: proposalId, support: "for" }))).message).to.match(/is Pending, not Active: cannot vote on it; voting opens after .* \(in 1 h\).*--fast-forward/);
+      expect((await failure("gov:vote", vote({ proposal: proposalId, support: "maybe" }))).message).to.match(/--support must be for, against or abstain/);
+      const voted = await run("gov:vote", vote({ proposal: proposalId, support: "for", reason: "longer inputs", fastForward: true }));
+      expect(voted.output).to.match(/voted for on proposal \d+ with [\d,]+ votes/).and.include("40,000,000 votes of for + abstain: reached");
+      expect((await failure("gov:vote", vote({ proposal: proposalId, support: "against" }))).message).to.match(/has already voted/);
+      expect((await failure("gov:queue", gov({ proposal: proposalId }))).message).to.match(/is Active, not Succeeded: cannot queue it; voting closes after/);
+
+      const queued = await run("gov:queue", gov({ proposal: proposalId, fastForward: true }));
+      expect((queued.result as ProposalInfo).state).to.equal("Queued");
+      expect(queued.output).to.match(/Queued proposal \d+ in the timelock: it can run at .* \(in 1 d\)/);
+      expect((await failure("gov:execute", gov({ proposal: proposalId }))).message).to.match(/can run at .*the timelock holds it until then/);
+      expect(await net.router.maxInputBytes()).to.equal(16_384n);
+
+      const executed = await run("gov:execute", gov({ proposal: proposalId, fastForward: true }));
+      expect((executed.result as ProposalInfo).state).to.equal("Executed");
+      expect(executed.output).to.include("Executed proposal").and.include("router.setMaxInputBytes(32768)");
+      expect(await net.router.maxInputBytes()).to.equal(32_768n);
+
+      const status = await run("gov:status", { deployment, signer: 0, proposal: proposalId, fromBlock: 0 });
+      expect(status.output).to.include(`Proposal ${proposalId}: Executed`).and.include("description       Raise the input limit");
+      const listed = await run("gov:status", { deployment, signer: 0, fromBlock: 0 });
+      expect(listed.output).to.match(new RegExp(`Executed\\s+${proposalId}\\s+router\\.setMaxInputBytes\\(32768\\)`));
+    });
+
+    it("a proposal outside a contract's hard bounds passes the vote and reverts at execution, naming the error", async function () {
+      const config = await net.router.feeConfig();
+      const actions = join(dir, "actions.json");
+      // Every field as read, the fee above MAX_PROTOCOL_FEE_BPS (2,000).
+      const tooHigh = { ...(config as unknown as { toObject(): Record<string, unknown> }).toObject(), protocolFeeBps: 5_000 };
+      writeFileSync(actions, JSON.stringify([{ contract: "router", function: "setConfig", args: [Object.fromEntries(Object.entries(tooHigh).map(([k, v]) => [k, String(v)]))] }]));
+      const { result } = await run("gov:propose", { deployment, signer: 0, actions, description: "A 50% protocol fee" });
+      const id = (result as ProposalInfo).id.toString();
+      await run("gov:vote", vote({ proposal: id, support: "for", fastForward: true }));
+      await run("gov:queue", gov({ proposal: id, fastForward: true }));
+      expect((await failure("gov:execute", gov({ proposal: id, fastForward: true }))).message).to.match(/governor.execute reverted with InvalidConfig\(\)/);
+      expect((await net.router.feeConfig()).protocolFeeBps).to.equal(config.protocolFeeBps);
+      expect(((await run("gov:status", { deployment, signer: 0, proposal: id, fromBlock: 0 })).result as ProposalInfo).state).to.equal("Queued");
+    });
+
+    it("gov:delegate moves the signer's PHA and staked-PHA votes; a staker votes with its stake", async function () {
+      // Account 3 staked 10,000 PHA (operator tasks above) and holds 10,000 more, undelegated.
+      const operator = await signers[3]!.getAddress();
+      expect(await net.stakeVotes.getVotes(operator)).to.equal(parseEther("10000"));
+      expect(await net.pha.getVotes(operator)).to.equal(0n);
+      const { result, output } = await run("gov:delegate", { deployment, signer: 3 });
+      expect(result).to.equal(parseEther("20000"));
+      expect(output).to.include("delegated its PHA votes and staked-PHA votes to itself");
+      const carol = await signers[6]!.getAddress();
+      await run("gov:delegate", { deployment, signer: 3, to: carol });
+      expect(await net.pha.getVotes(carol)).to.equal(parseEther("10000"));
+      expect(await net.stakeVotes.getVotes(carol)).to.equal(parseEther("10000"));
+      expect(await net.stakeVotes.getVotes(operator)).to.equal(0n);
+      expect((await failure("gov:delegate", { deployment, signer: 3, to: "nobody" })).message).to.match(/--to must be a 0x address/);
+      expect((await failure("gov:status", { deployment, signer: 0, proposal: "abc", fromBlock: 0 })).message).to.match(/proposal id must be/);
+      expect((await failure("gov:status", { deployment, signer: 0, proposal: "12345", fromBlock: 0 })).message).to.match(/there is no proposal 12345/);
     });
   });
 

@@ -8,6 +8,7 @@ import { MAX_DRAWS, prevrandaoForDraw } from "../../scripts/lib/assignment.js";
 import { openFundedAccount } from "../../devkit/billing.js";
 import { attachAgentNetwork, type AgentNetwork } from "../../devkit/contracts.js";
 import { deployAgentNetwork } from "../../devkit/deployment.js";
+import { encodeAction, govern } from "../../devkit/governance.js";
 import { addSimulatedWorker } from "../../devkit/workers.js";
 
 const connection = await network.create();
@@ -30,7 +31,8 @@ describe("request gas limit: eth_estimateGas + REQUEST_GAS_MARGIN", function () 
     const [deployer, operator, agentOwner] = await ethers.getSigners();
     net = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
     caller = deployer!.address;
-    await (await net.workerRegistry.setMeasurementApproved(RESTRICTED, true)).wait();
+    // The registry belongs to the timelock: approving a measurement is a proposal (the deployer holds the votes).
+    await govern(connection, net, [encodeAction(net, { contract: "workerRegistry", function: "setMeasurementApproved", args: [RESTRICTED, true] })], "Approve a restricted runtime");
     for (let i = 0; i < 8; i++) {
       const enclave = new Wallet(keccak256(toUtf8Bytes(`margin worker ${i}`)));
       await addSimulatedWorker(net, operator!, enclave, PHA(10_000), "http://127.0.0.1:1", i === 0 ? RESTRICTED : SIMULATED_MEASUREMENT);

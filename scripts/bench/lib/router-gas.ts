@@ -22,6 +22,7 @@ import { prevrandaoForDraw } from "../../lib/assignment.js";
 import { openFundedAccount } from "../../../devkit/billing.js";
 import { attachAgentNetwork, type AgentNetwork } from "../../../devkit/contracts.js";
 import { deployAgentNetwork } from "../../../devkit/deployment.js";
+import { encodeAction, govern } from "../../../devkit/governance.js";
 import { addSimulatedWorker } from "../../../devkit/workers.js";
 import type { GasFigure } from "./snapshot.js";
 
@@ -65,14 +66,17 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
   const [deployer, , agentOwner, relayer] = signers;
   const operator = signers[10]!;
   const net: AgentNetwork = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
-  const { router, agentRegistry, stakingHub, workerRegistry } = net;
+  const { router, agentRegistry, stakingHub } = net;
   const consumer = await ethers.deployContract("EmptyConsumer", [router]);
   const { chainId } = await ethers.provider.getNetwork();
   const routerAddress = await router.getAddress();
   const requestTimeout = (await router.feeConfig()).requestTimeout;
   const maxFee = ethers.parseEther("2");
 
-  if (shape.restrictedPools !== 0) await (await workerRegistry.setMeasurementApproved(RESTRICTED_MEASUREMENT, true)).wait();
+  if (shape.restrictedPools !== 0) {
+    const approve = encodeAction(net, { contract: "workerRegistry", function: "setMeasurementApproved", args: [RESTRICTED_MEASUREMENT, true] });
+    await govern(connection, net, [approve], "Approve the bench's restricted runtime");
+  }
   const enclaves = new Map<string, Wallet>();
   const measurementOf = new Map<string, string>();
   for (let i = 0; i < shape.pools; i++) {

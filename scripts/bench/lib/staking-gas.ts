@@ -6,6 +6,8 @@
  * per-request sampleWorker cost with 1, 10, 100 and 1,000 pools (must stay near-flat, O(log10 pools)).
  * Receipt gasUsed of whole transactions; the slash goes through a mock router. Delegators and pools
  * are created in bulk by StakingBenchPopulator, which leaves the same hub state as separate accounts.
+ * The hub is wired to a StakedPhaVotes ledger, as deployed: every stake and withdrawal request
+ * includes the sync of the staker's voting power.
  */
 import { network } from "hardhat";
 import type { GasFigure } from "./snapshot.js";
@@ -44,6 +46,8 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     const hubAddress = await hub.getAddress();
     await (await router.setStaking(hubAddress)).wait();
     await (await hub.setRouter(await router.getAddress())).wait();
+    const stakeVotes = await ethers.deployContract("StakedPhaVotes", [hubAddress, ethers.ZeroAddress]);
+    await (await hub.setStakeVotes(await stakeVotes.getAddress())).wait();
     await (await pha.approve(hubAddress, ethers.MaxUint256)).wait();
     await (await pha.approve(await router.getAddress(), ethers.MaxUint256)).wait();
     await (await pha.transfer(staker!.address, PHA(1_000_000))).wait();
