@@ -139,7 +139,7 @@ contract GovernanceAttacksTest is GovernanceFixture {
         uint256 bobStake = stakingHub.stakeOf(workerPool, BOB);
         vm.startPrank(ATTACKER);
         for (uint256 i; i < 5; ++i) {
-            stakingHub.slashForEquivocation(worker, i, ATTACKER);
+            stakingHub.slashForEquivocation(worker, i, ATTACKER, 0);
         }
         vm.stopPrank();
         assertLe(stakingHub.stakeOf(workerPool, BOB), bobStake / 2, "Bob, who stayed, lost at least half");
