@@ -442,7 +442,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
 
     // ---------------------------------------------------------------- subscriptions
 
-    function test_subscriptionsAreBillingAccountsTheAdapterHolds() public {
+    function test_subscriptionsAreBillingAccountsTheAdapterHolds() public view {
         IFunctionsSubscriptions.Subscription memory sub = _subscriptionOf(subId);
         assertEq(sub.owner, SUB_OWNER, "owner");
         assertEq(sub.balance, 100 ether, "funded with transferAndCall");
