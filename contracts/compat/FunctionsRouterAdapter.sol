@@ -97,15 +97,8 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
         bytes callbackReturnData
     );
     event RequestTimedOut(bytes32 indexed requestId);
-    // This adapter's own.
-    event RequestStarted(
-        bytes32 indexed requestId,
-        bytes32 indexed donId,
-        uint64 indexed subscriptionId,
-        address client,
-        uint32 callbackGasLimit,
-        uint256 maxFee
-    );
+    // This adapter's own. A request has no event here: the router's AgentRequested (request id,
+    // agent, subscription as accountId, this adapter as consumer, input = client || CBOR) says it all.
     event DonAgentSet(bytes32 indexed donId, uint256 indexed agentId);
     event FundsRecovered(address to, uint256 amount);
 
@@ -146,21 +139,22 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
         uint32 callbackGasLimit,
         bytes32 donId
     ) external returns (bytes32 requestId) {
-        _requireSubscription(subscriptionId);
-        if (!_isConsumer[subscriptionId][msg.sender]) revert InvalidConsumer();
+        // Only an existing subscription lists consumers (cancelling clears them): one read checks both.
+        if (!_isConsumer[subscriptionId][msg.sender]) {
+            _requireSubscription(subscriptionId);
+            revert InvalidConsumer();
+        }
         if (data.length == 0) revert EmptyRequestData();
         if (dataVersion != REQUEST_DATA_VERSION) revert UnsupportedRequestDataVersion(dataVersion);
         uint256 agentId = donAgent[donId];
         if (agentId == 0) revert RouteNotFound(donId);
         uint32 routerGas = _routerCallbackGas(callbackGasLimit);
-        uint256 maxFee = router.estimateFee(agentId, routerGas);
+        uint96 maxFee = SafeCast.toUint96(router.estimateFee(agentId, routerGas));
         // The runtime trusts the client address because only this adapter writes it.
-        uint256 routerRequestId = router.request(
-            subscriptionId, agentId, abi.encodePacked(msg.sender, data), 0, routerGas, SafeCast.toUint96(maxFee)
-        );
+        uint256 routerRequestId =
+            router.request(subscriptionId, agentId, abi.encodePacked(msg.sender, data), 0, routerGas, maxFee);
         _pending[routerRequestId] = PendingRequest(msg.sender, subscriptionId, callbackGasLimit);
         requestId = bytes32(routerRequestId);
-        emit RequestStarted(requestId, donId, subscriptionId, msg.sender, callbackGasLimit, maxFee);
     }
 
     /// @notice Chainlink `IFunctionsRouter.isValidCallbackGasLimit`: reverts {GasLimitTooBig} above
