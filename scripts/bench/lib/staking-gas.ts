@@ -1,6 +1,8 @@
 /**
  * Gas of the staking hub: stake, claim, harvest (reward distribution), slash and
- * requestWithdrawal with 1, 100 and 1,000 delegators in the pool (must stay flat), and the router's
+ * requestWithdrawal with 1, 100 and 1,000 delegators in the pool (must stay flat); the fee
+ * settlement that runs before every stake and withdrawal request (one router call per worker) with
+ * 1, 8 and 32 workers in the pool, with and without fees waiting on every worker; and the router's
  * per-request sampleWorker cost with 1, 10, 100 and 1,000 pools (must stay near-flat, O(log10 pools)).
  * Receipt gasUsed of whole transactions; the slash goes through a mock router. Delegators and pools
  * are created in bulk by StakingBenchPopulator, which leaves the same hub state as separate accounts.
@@ -9,6 +11,7 @@ import { network } from "hardhat";
 import type { GasFigure } from "./snapshot.js";
 
 const DELEGATOR_COUNTS = [1, 100, 1_000];
+const WORKER_COUNTS = [1, 8, 32];
 const POOL_COUNTS = [1, 10, 100, 1_000];
 const SAMPLE_SEEDS = 32;
 const TREASURY = "0x0000000000000000000000000000000000007ea5";
@@ -94,6 +97,34 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     return { stake, harvest, claim, slash, unbond };
   };
 
+  const benchWorkers = async (deployment: Hub, workers: number) => {
+    const { hub, router, registry } = deployment;
+    const { poolId, worker } = await newPoolWithWorker(deployment);
+    const all = [worker];
+    for (const extra of Array.from({ length: workers - 1 }, () => ethers.getAddress(ethers.toBeHex(nextWorkers(1), 20)))) {
+      await (await registry.setOperator(extra, deployer!.address)).wait();
+      await (await hub.addWorker(poolId, extra)).wait();
+      all.push(extra);
+    }
+    await (await hub.stake(poolId, STAKE * BigInt(workers))).wait();
+    const creditAll = async () => {
+      for (const w of all) await (await router.creditFees(w, PHA(1))).wait();
+    };
+    const asStaker = hub.connect(staker!) as typeof hub;
+    // Warm the staker's position and every worker's fee slot, as in steady state.
+    await creditAll();
+    await (await asStaker.stake(poolId, STAKE)).wait();
+    const stakeIdle = await gasOf(asStaker.stake(poolId, STAKE));
+    await creditAll();
+    const stakeFees = await gasOf(asStaker.stake(poolId, STAKE));
+    await creditAll();
+    const unbondFees = await gasOf(asStaker.requestWithdrawal(poolId, PHA(100)));
+    const harvestIdle = await gasOf(hub.harvestPool(poolId));
+    await creditAll();
+    const harvestFees = await gasOf(hub.harvestPool(poolId));
+    return { stakeIdle, stakeFees, unbondFees, harvestIdle, harvestFees };
+  };
+
   const benchSampling = async (pools: number) => {
     const { hub, registry, pha, populator } = await deployHub();
     const probe = await ethers.deployContract("SampleGasProbe");
@@ -131,6 +162,18 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
       { table, row, column: "claimRewards", gas: r.claim },
       { table, row, column: "slashForTimeout", gas: r.slash },
       { table, row, column: "requestWithdrawal", gas: r.unbond },
+    );
+  }
+  for (const workers of WORKER_COUNTS) {
+    const r = await benchWorkers(deployment, workers);
+    const table = "Fee settlement by workers in the pool (fees: 1 PHA waiting on every worker)";
+    const row = `${workers} worker${workers === 1 ? "" : "s"}`;
+    figures.push(
+      { table, row, column: "stake, no fees", gas: r.stakeIdle },
+      { table, row, column: "stake, fees", gas: r.stakeFees },
+      { table, row, column: "requestWithdrawal, fees", gas: r.unbondFees },
+      { table, row, column: "harvestPool, no fees", gas: r.harvestIdle },
+      { table, row, column: "harvestPool, fees", gas: r.harvestFees },
     );
   }
   for (const pools of POOL_COUNTS) {
