@@ -50,14 +50,15 @@ export default defineAgent(async (_input, ctx) => {
   }
   try {
     const result = await script(functionsApi(fetch), request.args, request.bytesArgs, secrets);
-    if (result instanceof ArrayBufferCtor) return succeeded(new Uint8ArrayCtor(result));
-    if (result instanceof Uint8ArrayCtor) return succeeded(result);
-    return failed("returned value not an ArrayBuffer or Uint8Array");
+    const max = request.maxResponseBytes;
+    if (result instanceof ArrayBufferCtor) return succeeded(new Uint8ArrayCtor(result), max);
+    if (result instanceof Uint8ArrayCtor) return succeeded(result, max);
+    return failed("returned value not an ArrayBuffer or Uint8Array", max);
   } catch (e) {
     // QuickJS raises its own limits (heap, stack, interrupt) as InternalError: they end the run with
     // the sandbox's status, as running out of memory ends a run on Chainlink's nodes.
     if (isEngineError(e)) throw e;
-    return failed(errorText(e));
+    return failed(errorText(e), request.maxResponseBytes);
   }
 });
 
@@ -109,17 +110,29 @@ function errorText(e: unknown): string {
   }
 }
 
-function succeeded(response: Uint8Array): Uint8Array {
-  const out = new Uint8ArrayCtor(response.length + 1);
+/**
+ * RESPONSE || response, or the adapter's error text when the response exceeds its limit: the answer
+ * the relayer carries on chain never holds more than `maxResponseBytes`, whose calldata the adapter
+ * reserved (the adapter checks the limit again).
+ */
+function succeeded(response: Uint8Array, maxResponseBytes: number): Uint8Array {
+  // Sized by the checked length: if the source redefined `length`, `set` (which reads the real
+  // one) throws rather than write past it.
+  const length = response.length;
+  if (length > maxResponseBytes) return failed(`response >${maxResponseBytes} bytes`, maxResponseBytes);
+  const out = new Uint8ArrayCtor(length + 1);
   out[0] = RESPONSE;
   out.set(response, 1);
   return out;
 }
 
-function failed(message: string): Uint8Array {
+/** ERROR || the UTF-8 text, cut at `maxResponseBytes` as the adapter cuts it. */
+function failed(message: string, maxResponseBytes = Number.MAX_SAFE_INTEGER): Uint8Array {
   const text = utf8Encode(message);
-  const out = new Uint8ArrayCtor(text.length + 1);
+  const length = text.length;
+  const kept = length > maxResponseBytes ? maxResponseBytes : length;
+  const out = new Uint8ArrayCtor(kept + 1);
   out[0] = ERROR;
-  out.set(text, 1);
+  out.set(text.subarray(0, kept), 1);
   return out;
 }

@@ -1,7 +1,9 @@
 /**
- * The request the FunctionsRouterAdapter forwards: `client (20 bytes) || data`, where `client` is the
- * contract that called `sendRequest` (written by the adapter, so the agent can trust it) and `data`
- * the CBOR the client built with Chainlink's FunctionsRequest library (REQUEST_DATA_VERSION 1).
+ * The request the FunctionsRouterAdapter forwards: `client (20 bytes) || maxResponseBytes (uint32,
+ * big-endian) || data`, where `client` is the contract that called `sendRequest` and
+ * `maxResponseBytes` the adapter's response limit (both written by the adapter, so the agent can
+ * trust them) and `data` the CBOR the client built with Chainlink's FunctionsRequest library
+ * (REQUEST_DATA_VERSION 1).
  */
 import { bytesToHex } from "../../worker/sdk/abi.js";
 import { CborError, decodeKeyValueSequence, type CborValue } from "./cbor.js";
@@ -12,10 +14,13 @@ export const Location = { Inline: 0, Remote: 1, DONHosted: 2 } as const;
 export const CodeLanguage = { JavaScript: 0 } as const;
 
 const CLIENT_BYTES = 20;
+const HEADER_BYTES = CLIENT_BYTES + 4;
 
 export interface FunctionsRequestData {
   /** The contract that sent the request (lower-case 0x-hex). */
   client: string;
+  /** Longest response (and error text) the adapter delivers: the runtime answers no more. */
+  maxResponseBytes: number;
   source: string;
   args: string[];
   /** 0x-hex, as Chainlink's nodes give them to the source. */
@@ -35,11 +40,12 @@ export class RequestError extends Error {
 const LOCATION_NAMES = ["Inline", "Remote", "DONHosted"];
 
 export function parseFunctionsRequest(input: Uint8Array): FunctionsRequestData {
-  if (input.length <= CLIENT_BYTES) throw new RequestError("invalid request: no request data after the client address");
+  if (input.length <= HEADER_BYTES) throw new RequestError("invalid request: no request data after the client address and response limit");
   const client = bytesToHex(input.subarray(0, CLIENT_BYTES));
+  const maxResponseBytes = new DataView(input.buffer, input.byteOffset + CLIENT_BYTES, 4).getUint32(0);
   let fields: Map<string, CborValue>;
   try {
-    fields = decodeKeyValueSequence(input.subarray(CLIENT_BYTES));
+    fields = decodeKeyValueSequence(input.subarray(HEADER_BYTES));
   } catch (error) {
     if (error instanceof CborError) throw new RequestError(`invalid request data: ${error.message}`);
     throw error;
@@ -58,7 +64,7 @@ export function parseFunctionsRequest(input: Uint8Array): FunctionsRequestData {
   const args = list(fields.get("args"), "args", (item) => (typeof item === "string" ? item : undefined));
   const bytesArgs = list(fields.get("bytesArgs"), "bytesArgs", (item) => (item instanceof Uint8Array ? bytesToHex(item) : undefined));
 
-  const request: FunctionsRequestData = { client, source, args, bytesArgs };
+  const request: FunctionsRequestData = { client, maxResponseBytes, source, args, bytesArgs };
   const reference = fields.get("secrets");
   if (reference !== undefined) {
     if (!(reference instanceof Uint8Array)) throw new RequestError("invalid request data: secrets is not a byte string");

@@ -23,6 +23,9 @@ import {IAgentConsumer} from "../interfaces/IAgentConsumer.sol";
 /// contract's address. `sendRequest` forwards the CBOR request to the agent its DON id names (the
 /// "functions" runtime agent, agents/functions) through `AgentRouter`, and the answer comes back
 /// as `handleOracleFulfillment(requestId, response, err)` with the gas the client asked for.
+/// The router request's input is `client (20 bytes) || maxResponseBytes (uint32, big-endian) ||
+/// CBOR`: the runtime answers an oversized response with an error itself, so the relayer never
+/// carries more than {maxResponseBytes} of response, whose calldata the request reserves.
 /// @dev Subscriptions are the router's billing accounts: `createSubscription` opens one owned by
 /// this adapter, and its id is the subscription id. Only this adapter spends it, only for the
 /// clients the subscription owner added, and only the owner takes the money out (by cancelling).
@@ -70,6 +73,8 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     IERC20 public immutable pha;
     /// @notice Longest response (and error text) delivered; a longer response becomes an error.
     uint32 public immutable maxResponseBytes;
+    /// @dev The router's calldata reimbursement rate (a constant there), read once.
+    uint256 private immutable _calldataGasPerByte;
 
     /// @notice Agent that runs the source of requests for a DON id (0: no such DON).
     mapping(bytes32 donId => uint256 agentId) public donAgent;
@@ -98,7 +103,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     );
     event RequestTimedOut(bytes32 indexed requestId);
     // This adapter's own. A request has no event here: the router's AgentRequested (request id,
-    // agent, subscription as accountId, this adapter as consumer, input = client || CBOR) says it all.
+    // agent, subscription as accountId, this adapter as consumer, input) says it all.
     event DonAgentSet(bytes32 indexed donId, uint256 indexed agentId);
     event FundsRecovered(address to, uint256 amount);
 
@@ -125,6 +130,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
         router = router_;
         pha = router_.pha();
         maxResponseBytes = maxResponseBytes_;
+        _calldataGasPerByte = router_.CALLDATA_GAS_PER_BYTE();
     }
 
     // ---------------------------------------------------------------- requests (IFunctionsRouter)
@@ -148,11 +154,9 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
         if (dataVersion != REQUEST_DATA_VERSION) revert UnsupportedRequestDataVersion(dataVersion);
         uint256 agentId = donAgent[donId];
         if (agentId == 0) revert RouteNotFound(donId);
-        uint32 routerGas = _routerCallbackGas(callbackGasLimit);
-        uint96 maxFee = SafeCast.toUint96(router.estimateFee(agentId, routerGas));
-        // The runtime trusts the client address because only this adapter writes it.
+        // The runtime trusts the client address and the limit because only this adapter writes them.
         uint256 routerRequestId =
-            router.request(subscriptionId, agentId, abi.encodePacked(msg.sender, data), 0, routerGas, maxFee);
+            _request(subscriptionId, agentId, callbackGasLimit, abi.encodePacked(msg.sender, maxResponseBytes, data));
         _pending[routerRequestId] = PendingRequest(msg.sender, subscriptionId, callbackGasLimit);
         requestId = bytes32(routerRequestId);
     }
@@ -160,7 +164,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     /// @notice Chainlink `IFunctionsRouter.isValidCallbackGasLimit`: reverts {GasLimitTooBig} above
     /// {maxCallbackGasLimit}.
     function isValidCallbackGasLimit(uint64, uint32 callbackGasLimit) external view {
-        _routerCallbackGas(callbackGasLimit);
+        _routerCallbackGas(callbackGasLimit, router.feeConfig().maxCallbackGasLimit);
     }
 
     /// @notice The largest `callbackGasLimit` a request may give its client: the router's maximum
@@ -181,7 +185,8 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     function estimateFee(bytes32 donId, uint32 callbackGasLimit) external view returns (uint256) {
         uint256 agentId = donAgent[donId];
         if (agentId == 0) revert RouteNotFound(donId);
-        return router.estimateFee(agentId, _routerCallbackGas(callbackGasLimit));
+        AgentRouter.Config memory config = router.feeConfig();
+        return _fee(agentId, _routerCallbackGas(callbackGasLimit, config.maxCallbackGasLimit), config.phaPerGas);
     }
 
     /// @inheritdoc IAgentConsumer
@@ -376,10 +381,34 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
 
     /// @dev The router callback gas for a client callback of `callbackGasLimit`: the client's gas,
     /// plus 1/63 of it so the exact-gas call can forward it all (EIP-150), plus this adapter's own.
-    function _routerCallbackGas(uint32 callbackGasLimit) private view returns (uint32) {
+    function _routerCallbackGas(uint32 callbackGasLimit, uint32 routerMax) private view returns (uint32) {
         uint256 routerGas = uint256(callbackGasLimit) + callbackGasLimit / 63 + 1 + _adapterGas();
-        if (routerGas > router.feeConfig().maxCallbackGasLimit) revert GasLimitTooBig(maxCallbackGasLimit());
+        if (routerGas > routerMax) revert GasLimitTooBig(maxCallbackGasLimit());
         return uint32(routerGas);
+    }
+
+    function _request(uint64 subscriptionId, uint256 agentId, uint32 callbackGasLimit, bytes memory input)
+        private
+        returns (uint256 routerRequestId)
+    {
+        AgentRouter.Config memory config = router.feeConfig();
+        uint32 routerGas = _routerCallbackGas(callbackGasLimit, config.maxCallbackGasLimit);
+        uint96 maxFee = SafeCast.toUint96(_fee(agentId, routerGas, config.phaPerGas));
+        return router.request(subscriptionId, agentId, input, 0, routerGas, maxFee);
+    }
+
+    /// @dev What a request reserves: the router's minimum fee, plus the calldata of the largest
+    /// answer at the router's gas price. The router reimburses the relayer for the fulfilment's
+    /// calldata but its minimum fee assumes a small output; without this a client returning
+    /// {maxResponseBytes} would leave the relayer paying for the bytes (the reserve is refunded
+    /// when the answer is shorter).
+    function _fee(uint256 agentId, uint32 routerGas, uint256 phaPerGas) private view returns (uint256) {
+        return router.estimateFee(agentId, routerGas) + _responseCalldataBytes() * _calldataGasPerByte * phaPerGas;
+    }
+
+    /// @dev The largest output the runtime sends (result tag + response), padded to ABI words.
+    function _responseCalldataBytes() private view returns (uint256) {
+        return (uint256(maxResponseBytes) + 1 + 31) / 32 * 32;
     }
 
     function _adapterGas() private view returns (uint256) {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { AbiCoder, concat, getBytes, hexlify, keccak256, toUtf8Bytes, toUtf8String } from "ethers";
+import { AbiCoder, concat, getBytes, hexlify, keccak256, toBeHex, toUtf8Bytes, toUtf8String } from "ethers";
 import { network } from "hardhat";
 import { ERROR, RESPONSE, SYNTAX_ERROR } from "../../agents/functions/index.js";
 import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
@@ -18,6 +18,8 @@ const CLIENT = "0x00000000000000000000000000000000000c11e7";
 const OTHER_CLIENT = "0x0000000000000000000000000000000000000bad";
 const AGENT_ID = 1n;
 const KEY_EPOCH = 3;
+/** The adapter's response limit, as it writes it into the input. */
+const MAX_RESPONSE_BYTES = 8_192;
 
 interface Encoded {
   source: string;
@@ -75,8 +77,8 @@ describe("functions runtime agent (agents/functions)", function () {
     encoder.encode.staticCall(r.source, r.args ?? [], r.bytesArgs ?? [], r.secretsLocation ?? 0, r.secrets ?? "0x");
 
   /** Runs CBOR `data` as the adapter forwards it from `client`; returns the run's status and decoded result. */
-  async function runData(data: string, options: { client?: string; consumer?: string } = {}) {
-    const input = getBytes(concat([options.client ?? CLIENT, data]));
+  async function runData(data: string, options: { client?: string; consumer?: string; maxResponseBytes?: number } = {}) {
+    const input = getBytes(concat([options.client ?? CLIENT, toBeHex(options.maxResponseBytes ?? MAX_RESPONSE_BYTES, 4), data]));
     const request = makeRequest({ agentId: AGENT_ID, codeHash, consumer: options.consumer ?? ADAPTER, inputHash: keccak256(input) });
     const result = await h.executor.execute(request, input, requestHash(request));
     const output = result.output;
@@ -85,7 +87,7 @@ describe("functions runtime agent (agents/functions)", function () {
     expect(output[0]).to.equal(ERROR);
     return { status: result.status, error: toUtf8String(output.subarray(1)) };
   }
-  const run = async (r: Encoded, options?: { client?: string; consumer?: string }) => runData(await cbor(r), options);
+  const run = async (r: Encoded, options?: { client?: string; consumer?: string; maxResponseBytes?: number }) => runData(await cbor(r), options);
   const word = (type: string, value: unknown) => AbiCoder.defaultAbiCoder().encode([type], [value]);
 
   describe("answers", () => {
@@ -190,7 +192,22 @@ describe("functions runtime agent (agents/functions)", function () {
         /^DON-hosted secrets are not supported/,
       );
       expect((await runData("0x6361")).error).to.match(/^invalid request data: /);
-      expect((await runData("0x")).error).to.equal("invalid request: no request data after the client address");
+      expect((await runData("0x")).error).to.equal("invalid request: no request data after the client address and response limit");
+    });
+
+    it("answers no more than the adapter's maxResponseBytes: a longer response becomes the adapter's error, a longer error text is cut", async () => {
+      const limit = { maxResponseBytes: 64 };
+      const exact = await run({ source: "return new Uint8Array(64).fill(7)" }, limit);
+      expect(exact.response).to.equal(hexlify(new Uint8Array(64).fill(7)));
+      expect(await run({ source: "return new Uint8Array(65)" }, limit)).to.deep.equal({ status: 0, error: "response >64 bytes" });
+      expect(await run({ source: "throw new Error('e'.repeat(100))" }, limit)).to.deep.equal({ status: 0, error: "e".repeat(64) });
+      // Attack: source that makes every typed array claim length 1 still cannot slip a long response through.
+      const lying = `
+        Object.defineProperty(Object.getPrototypeOf(Uint8Array.prototype), "length", { get() { return 1; } });
+        return new Uint8Array(5000);`;
+      const lied = await run({ source: lying }, limit);
+      expect(lied.response).to.equal(undefined);
+      expect(toUtf8Bytes(lied.error!).length).to.be.at.most(64);
     });
 
     it("console.log in the source reaches the worker's log, not the answer", async () => {

@@ -15,7 +15,9 @@ import {BillingAccounts} from "../../contracts/core/BillingAccounts.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {FunctionsRouterAdapter} from "../../contracts/compat/FunctionsRouterAdapter.sol";
 import {ChainlinkFunctionsConsumer} from "../../contracts/examples/ChainlinkFunctionsConsumer.sol";
-import {GasBurningClient, GasMeteringClient, ReturnBombClient, RevertingClient} from "./FunctionsClientDoubles.sol";
+import {
+    GasBurningClient, GasMeteringClient, ReturnBombClient, RevertingClient, SubscriptionOwnerClient
+} from "./FunctionsClientDoubles.sol";
 
 contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     using FunctionsRequest for FunctionsRequest.Request;
@@ -122,7 +124,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].topics[0] != IAgentRouter.AgentRequested.selector) continue;
             (IAgentRouter.AgentRequest memory request, bytes memory input) = abi.decode(logs[i].data, (IAgentRouter.AgentRequest, bytes));
-            assertEq(input, abi.encodePacked(address(client), req.encodeCBOR()), "client || CBOR");
+            assertEq(input, abi.encodePacked(address(client), MAX_RESPONSE, req.encodeCBOR()), "client || maxResponseBytes || CBOR");
             assertEq(request.agentId, functionsAgent, "the DON's agent");
             assertEq(request.consumer, address(adapter), "the adapter is the router's consumer");
             assertEq(request.accountId, subId, "paid by the subscription's billing account");
@@ -241,7 +243,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         uint256 maxInput = router.maxInputBytes();
         bytes memory huge = new bytes(maxInput);
         vm.prank(address(client));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.InputTooLarge.selector, maxInput + 20, maxInput));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouter.InputTooLarge.selector, maxInput + 24, maxInput));
         adapter.sendRequest(subId, huge, 1, GAS, DON);
     }
 
@@ -359,6 +361,150 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         assertTrue(second != first && adapter.requestStatus(second) == FunctionsRouterAdapter.RequestStatus.Pending, "chained request pending");
         _answer(second, "2");
         assertEq(chaining.answers(), 2, "both answered");
+    }
+
+    // ---------------------------------------------------------------- attacks on settlement
+
+    /// @dev The worker's signed answer to `requestId`, for a relayer to send however it likes.
+    function _signed(uint256 requestId, bytes memory output) internal returns (IAgentRouter.Fulfillment memory) {
+        IAgentRouter.AgentRequest memory req = _requestOf(requestId);
+        uint256[] memory noSubAgents = new uint256[](0);
+        bytes32 digest = router.fulfillmentDigest(req.id, keccak256(abi.encode(req)), keccak256(output), AgentStatus.OK, noSubAgents, req.worker);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(FIXTURE_WORKER_KEY, digest);
+        return IAgentRouter.Fulfillment(req, AgentStatus.OK, output, noSubAgents, abi.encodePacked(r, s, v));
+    }
+
+    /// @dev The router's RequestFulfilled figures of the last settlement: (callback succeeded, total fee, remaining).
+    function _lastSettlement() internal returns (bool succeeded, uint256 totalFee, uint256 remaining) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bool found;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(router) && logs[i].topics[0] == IAgentRouter.RequestFulfilled.selector) {
+                (, succeeded,, totalFee, remaining) = abi.decode(logs[i].data, (uint16, bool, bytes32, uint256, uint256));
+                found = true;
+            }
+        }
+        assertTrue(found, "RequestFulfilled");
+    }
+
+    function test_attack_aSecondAnswerIsRefusedAndTheClientHearsOnce() public {
+        GasMeteringClient metering = new GasMeteringClient(address(adapter));
+        vm.prank(SUB_OWNER);
+        adapter.addConsumer(subId, address(metering));
+        bytes32 requestId = metering.send(_cbor("x"), subId, GAS, DON);
+        IAgentRouter.Fulfillment memory first = _signed(uint256(requestId), hex"0001");
+        IAgentRouter.Fulfillment memory second = _signed(uint256(requestId), hex"0002");
+        vm.prank(FIXTURE_RELAYER);
+        router.fulfill(first);
+        uint256 balance = _subscriptionOf(subId).balance;
+
+        // A replay of the same answer, or another signed answer to the same request.
+        vm.prank(FIXTURE_RELAYER);
+        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, uint256(requestId)));
+        router.fulfill(first);
+        vm.prank(FIXTURE_RELAYER);
+        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, uint256(requestId)));
+        router.fulfill(second);
+        // The adapter forgets an answered request, so even a second delivery from the router reaches nobody.
+        vm.prank(address(router));
+        adapter.onAgentResponse(uint256(requestId), AgentStatus.OK, hex"0002");
+
+        assertEq(metering.calls(), 1, "one fulfillRequest");
+        assertEq(metering.responseHash(), keccak256(hex"01"), "the first answer");
+        assertEq(_subscriptionOf(subId).balance, balance, "charged once");
+    }
+
+    /// @dev A relayer choosing the transaction's gas can make the fulfilment fail as a whole, never
+    /// deliver with the client's callback starved: from the least gas that settles up, the client
+    /// always starts with the gas it asked for.
+    function test_attack_theRelayersGasLimitCannotStarveTheClient() public {
+        GasMeteringClient metering = new GasMeteringClient(address(adapter));
+        vm.prank(SUB_OWNER);
+        adapter.addConsumer(subId, address(metering));
+        uint32 clientGas = 500_000;
+        bytes32 requestId = metering.send(_cbor("x"), subId, clientGas, DON);
+        bytes memory call = abi.encodeCall(router.fulfill, (_signed(uint256(requestId), abi.encodePacked(bytes1(0x00), "ok"))));
+
+        uint256 low;
+        uint256 high = 3_000_000;
+        (bool settles,) = _fulfilWithGas(call, high);
+        assertTrue(settles, "settles with enough gas");
+        while (low + 1 < high) {
+            uint256 mid = (low + high) / 2;
+            (settles,) = _fulfilWithGas(call, mid);
+            if (settles) high = mid;
+            else low = mid;
+        }
+        assertGe(high, clientGas + 1, "the least gas that settles covers the client's callback");
+        for (uint256 gas = high > 300_000 ? high - 300_000 : 0; gas < high + 300_000; gas += 9_973) {
+            (bool ok, uint256 gasAtCallback) = _fulfilWithGas(call, gas);
+            if (ok) assertGe(gasAtCallback, clientGas - 10_000, "settled only with the client's gas");
+        }
+    }
+
+    function _fulfilWithGas(bytes memory call, uint256 gas) internal returns (bool settled, uint256 gasAtCallback) {
+        uint256 snapshot = vm.snapshotState();
+        vm.prank(FIXTURE_RELAYER);
+        (settled,) = address(router).call{gas: gas}(call);
+        if (settled) {
+            GasMeteringClient metering = GasMeteringClient(_requestOfClient());
+            assertEq(metering.calls(), 1, "a settled request reached its client");
+            gasAtCallback = metering.gasAtCallback();
+        }
+        vm.revertToState(snapshot);
+    }
+
+    /// @dev The only GasMeteringClient of the relayer-gas test: the last consumer added to the subscription.
+    function _requestOfClient() internal view returns (address) {
+        address[] memory consumers = _subscriptionOf(subId).consumers;
+        return consumers[consumers.length - 1];
+    }
+
+    function test_attack_aSubscriptionOwnerCannotCloseItFromTheCallbackToDodgeTheFee() public {
+        SubscriptionOwnerClient owning = new SubscriptionOwnerClient(adapter);
+        uint64 ownSub = owning.open();
+        pha.transferAndCall(address(adapter), 10 ether, abi.encode(ownSub));
+        bytes32 requestId = owning.send(_cbor("x"), ownSub, GAS, DON);
+        uint256 reserved = _subscriptionOf(ownSub).blockedBalance;
+        _answer(requestId, "ok");
+
+        assertEq(owning.refusal(), FunctionsRouterAdapter.CannotRemoveWithPendingRequests.selector, "cancel refused mid-settlement");
+        (, uint256 totalFee,) = _lastSettlement();
+        IFunctionsSubscriptions.Subscription memory sub = _subscriptionOf(ownSub);
+        assertEq(sub.balance, 10 ether - totalFee, "the fee was paid from the subscription");
+        assertGe(totalFee, AGENT_PRICE, "including the agent's price");
+        assertLe(totalFee, reserved, "within the reservation");
+        assertEq(pha.balanceOf(address(owning)), 0, "nothing paid out to the owner");
+    }
+
+    /// @dev The callback gas a client picks changes what is reserved, never whether the agent, the
+    /// worker and the relayer are paid: no gas at all still pays the agent, and a client burning the
+    /// largest callback gas with the largest response leaves the relayer fully reimbursed.
+    function test_attack_callbackGasCannotSkipOrShortTheFees() public {
+        bytes32 noGas = client.sendRequest("x", "", 0, 0, new string[](0), new bytes[](0), subId, 0, DON);
+        uint256 before = _subscriptionOf(subId).balance;
+        _answer(noGas, "ok");
+        (bool succeeded, uint256 totalFee, uint256 remaining) = _lastSettlement();
+        assertTrue(succeeded, "the adapter's callback completed");
+        assertGe(totalFee, AGENT_PRICE, "the agent is paid");
+        assertEq(before - _subscriptionOf(subId).balance, totalFee, "from the subscription");
+        assertGe(remaining, 1, "the relayer's gas was covered without exhausting the reservation");
+
+        GasBurningClient burner = new GasBurningClient(address(adapter));
+        vm.prank(SUB_OWNER);
+        adapter.addConsumer(subId, address(burner));
+        bytes32 burnt = burner.send(_cbor("x"), subId, adapter.maxCallbackGasLimit(), DON);
+        uint256 reserved = _subscriptionOf(subId).blockedBalance;
+        uint256 relayerBefore = router.earnings(FIXTURE_RELAYER);
+        before = _subscriptionOf(subId).balance;
+        _answer(burnt, new bytes(MAX_RESPONSE));
+        (succeeded, totalFee, remaining) = _lastSettlement();
+        assertTrue(succeeded, "the adapter's callback completed");
+        assertEq(before - _subscriptionOf(subId).balance, totalFee, "charged to the subscription");
+        assertEq(totalFee + remaining, reserved, "refund and charge add up to the reservation");
+        // Had the reservation run out, the relayer's fee would have been cut to what was left.
+        assertGe(remaining, 1, "the reservation covered the relayer's gas for the whole callback");
+        assertGe(router.earnings(FIXTURE_RELAYER) - relayerBefore, uint256(adapter.maxCallbackGasLimit()) * 1 gwei, "relayer reimbursed for the burnt gas");
     }
 
     /// @dev The gas the router gives the adapter covers the adapter's worst case: a client burning all
