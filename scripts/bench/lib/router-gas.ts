@@ -14,7 +14,8 @@
  * pending block's prevrandao, not the one it executes under, so wallets must add the difference.
  */
 import { network } from "hardhat";
-import { AbiCoder, Wallet, concat, encodeBytes32String, getBytes, keccak256, toUtf8Bytes, type TransactionReceipt } from "ethers";
+import { AbiCoder, Wallet, concat, encodeBytes32String, getBytes, keccak256, toBeHex, toUtf8Bytes, type TransactionReceipt } from "ethers";
+import { DEFAULT_MAX_RESPONSE_BYTES } from "../../../devkit/functions.js";
 import { FulfillmentDigester, routerDomain } from "../../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest, type AgentRequest } from "../../../protocol/request.js";
 import { SIMULATED_MEASUREMENT } from "../../../protocol/attestation.js";
@@ -190,7 +191,7 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
 
     // The same request and answer through the Chainlink Functions adapter, next to the native
     // contract consumer measured above (both callbacks empty, the same callback gas).
-    const adapter = await ethers.deployContract("FunctionsRouterAdapter", [router, 8_192, deployer.address]);
+    const adapter = await ethers.deployContract("FunctionsRouterAdapter", [router, DEFAULT_MAX_RESPONSE_BYTES, deployer.address]);
     const donId = encodeBytes32String("fun-bench-1");
     await (await adapter.setDonAgent(donId, agentId)).wait();
     const subscriptionId = await adapter.createSubscription.staticCall();
@@ -200,23 +201,33 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
     await (await adapter.addConsumer(subscriptionId, client)).wait();
     const encoder = await ethers.deployContract("FunctionsRequestEncoder");
     const cbor = await encoder.encode.staticCall(FUNCTIONS_SOURCE, [], [], 0, "0x");
+    // The native path with the very input and output the adapter path carries, so the rows differ
+    // by the adapter's own work only.
+    const sameInput = concat([await client.getAddress(), toBeHex(DEFAULT_MAX_RESPONSE_BYTES, 4), cbor]);
+    const native = { request: [] as bigint[], fulfil: [] as bigint[] };
     const viaAdapter = { request: [] as bigint[], fulfil: [] as bigint[] };
     for (let i = 0; i < SAMPLES + 1; i++) {
       const receipt = await (await client.send(cbor, subscriptionId, CALLBACK_GAS, donId, { gasLimit: TX_GAS_LIMIT })).wait();
       const gas = await fulfil(parseRequest(receipt), FUNCTIONS_OUTPUT);
+      const nativeReceipt = await (await consumer.requestAgent(1, agentId, sameInput, CALLBACK_GAS, maxFee, { gasLimit: TX_GAS_LIMIT })).wait();
+      const nativeGas = await fulfil(parseRequest(nativeReceipt), FUNCTIONS_OUTPUT);
       // The first round pays the adapter's and the client's first storage writes.
       if (i === 0) continue;
       viaAdapter.request.push(receipt!.gasUsed);
       viaAdapter.fulfil.push(gas);
+      native.request.push(nativeReceipt!.gasUsed);
+      native.fulfil.push(nativeGas);
     }
     const functionsRow = (name: string, gas: bigint) => figures.push({ table: FUNCTIONS_TABLE, row: name, gas });
-    functionsRow("native: request (contract consumer)", mean(contractRequest));
-    functionsRow("native: fulfill (contract consumer, empty callback)", mean(contractFulfil));
-    functionsRow("native: request + fulfill", mean(contractRequest) + mean(contractFulfil));
-    functionsRow("adapter: sendRequest (FunctionsClient → adapter → router)", mean(viaAdapter.request));
-    functionsRow("adapter: fulfill (router → adapter → empty fulfillRequest)", mean(viaAdapter.fulfil));
-    functionsRow("adapter: sendRequest + fulfill", mean(viaAdapter.request) + mean(viaAdapter.fulfil));
-    functionsRow("adapter overhead per request", mean(viaAdapter.request) + mean(viaAdapter.fulfil) - mean(contractRequest) - mean(contractFulfil));
+    const [nativeRequest, nativeFulfil] = [mean(native.request), mean(native.fulfil)];
+    const [adapterRequest, adapterFulfil] = [mean(viaAdapter.request), mean(viaAdapter.fulfil)];
+    functionsRow(`native: request (contract consumer, the same ${getBytes(sameInput).length}-byte input)`, nativeRequest);
+    functionsRow("native: fulfill (contract consumer, empty callback, the same output)", nativeFulfil);
+    functionsRow("native: request + fulfill", nativeRequest + nativeFulfil);
+    functionsRow("adapter: sendRequest (FunctionsClient → adapter → router)", adapterRequest);
+    functionsRow("adapter: fulfill (router → adapter → empty fulfillRequest)", adapterFulfil);
+    functionsRow("adapter: sendRequest + fulfill", adapterRequest + adapterFulfil);
+    functionsRow("adapter overhead per request", adapterRequest + adapterFulfil - nativeRequest - nativeFulfil);
   }
   await connection.close();
   return figures;
