@@ -72,15 +72,11 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         return adapter.getSubscription(id);
     }
 
-    /// @dev Whether the router's last RequestFulfilled says the adapter's callback succeeded.
-    function _adapterCallbackSucceeded() internal returns (bool found, bool succeeded) {
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(router) && logs[i].topics[0] == IAgentRouter.RequestFulfilled.selector) {
-                (, succeeded,,,) = abi.decode(logs[i].data, (uint16, bool, bytes32, uint256, uint256));
-                found = true;
-            }
-        }
+    /// @dev A GasMeteringClient added to the test's subscription.
+    function _meteringClient() internal returns (GasMeteringClient metering) {
+        metering = new GasMeteringClient(address(adapter));
+        vm.prank(SUB_OWNER);
+        adapter.addConsumer(subId, address(metering));
     }
 
     function _newSubscription(address owner, address consumer, uint256 funds) internal returns (uint64 id) {
@@ -152,9 +148,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     }
 
     function test_responsesBeyondChainlinks256Bytes_upToMaxResponseBytes() public {
-        GasMeteringClient metering = new GasMeteringClient(address(adapter));
-        vm.prank(SUB_OWNER);
-        adapter.addConsumer(subId, address(metering));
+        GasMeteringClient metering = _meteringClient();
         bytes memory big = new bytes(MAX_RESPONSE);
         big[MAX_RESPONSE - 1] = 0x2a;
         bytes32 bigRequest = metering.send(_cbor("x"), subId, GAS, DON);
@@ -175,9 +169,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     }
 
     function test_callbackGasBeyondChainlinks300k_upToTheRoutersLimit() public {
-        GasMeteringClient metering = new GasMeteringClient(address(adapter));
-        vm.prank(SUB_OWNER);
-        adapter.addConsumer(subId, address(metering));
+        GasMeteringClient metering = _meteringClient();
         uint32 limit = adapter.maxCallbackGasLimit();
         assertGe(limit, 1_800_000, "most of the router's 2,000,000");
         bytes32 requestId = metering.send(_cbor("x"), subId, limit, DON);
@@ -322,8 +314,8 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
             requestId, subId, 0, tx.origin, FunctionsResponse.FulfillResult.USER_CALLBACK_ERROR, "ok", "", ""
         );
         _answer(requestId, "ok");
-        (bool found, bool succeeded) = _adapterCallbackSucceeded();
-        assertTrue(found && succeeded, "the adapter's own callback completed");
+        (bool succeeded,,) = _lastSettlement();
+        assertTrue(succeeded, "the adapter's own callback completed");
         assertFalse(router.isPending(uint256(requestId)), "settled");
         assertEq(_subscriptionOf(subId).blockedBalance, 0, "reservation released");
     }
@@ -337,8 +329,8 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         vm.stopPrank();
         bytes32 bombed = bomb.send(_cbor("x"), subId, 1_000_000, DON);
         _answer(bombed, "ok");
-        (bool found, bool succeeded) = _adapterCallbackSucceeded();
-        assertTrue(found && succeeded, "return bomb ignored");
+        (bool succeeded,,) = _lastSettlement();
+        assertTrue(succeeded, "return bomb ignored");
 
         uint32 limit = adapter.maxCallbackGasLimit();
         bytes32 burnt = burner.send(_cbor("x"), subId, limit, DON);
@@ -347,8 +339,8 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
             burnt, subId, 0, tx.origin, FunctionsResponse.FulfillResult.USER_CALLBACK_ERROR, new bytes(MAX_RESPONSE), "", ""
         );
         _answer(burnt, new bytes(MAX_RESPONSE));
-        (found, succeeded) = _adapterCallbackSucceeded();
-        assertTrue(found && succeeded, "the adapter completes after a client burnt all of the maximum gas");
+        (succeeded,,) = _lastSettlement();
+        assertTrue(succeeded, "the adapter completes after a client burnt all of the maximum gas");
     }
 
     function test_aClientMaySendItsNextRequestFromItsCallback() public {
@@ -388,9 +380,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     }
 
     function test_attack_aSecondAnswerIsRefusedAndTheClientHearsOnce() public {
-        GasMeteringClient metering = new GasMeteringClient(address(adapter));
-        vm.prank(SUB_OWNER);
-        adapter.addConsumer(subId, address(metering));
+        GasMeteringClient metering = _meteringClient();
         bytes32 requestId = metering.send(_cbor("x"), subId, GAS, DON);
         IAgentRouter.Fulfillment memory first = _signed(uint256(requestId), hex"0001");
         IAgentRouter.Fulfillment memory second = _signed(uint256(requestId), hex"0002");
@@ -418,46 +408,40 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     /// deliver with the client's callback starved: from the least gas that settles up, the client
     /// always starts with the gas it asked for.
     function test_attack_theRelayersGasLimitCannotStarveTheClient() public {
-        GasMeteringClient metering = new GasMeteringClient(address(adapter));
-        vm.prank(SUB_OWNER);
-        adapter.addConsumer(subId, address(metering));
+        GasMeteringClient metering = _meteringClient();
         uint32 clientGas = 500_000;
         bytes32 requestId = metering.send(_cbor("x"), subId, clientGas, DON);
         bytes memory call = abi.encodeCall(router.fulfill, (_signed(uint256(requestId), abi.encodePacked(bytes1(0x00), "ok"))));
 
         uint256 low;
         uint256 high = 3_000_000;
-        (bool settles,) = _fulfilWithGas(call, high);
+        (bool settles,) = _fulfilWithGas(metering, call, high);
         assertTrue(settles, "settles with enough gas");
         while (low + 1 < high) {
             uint256 mid = (low + high) / 2;
-            (settles,) = _fulfilWithGas(call, mid);
+            (settles,) = _fulfilWithGas(metering, call, mid);
             if (settles) high = mid;
             else low = mid;
         }
         assertGe(high, clientGas + 1, "the least gas that settles covers the client's callback");
         for (uint256 gas = high > 300_000 ? high - 300_000 : 0; gas < high + 300_000; gas += 9_973) {
-            (bool ok, uint256 gasAtCallback) = _fulfilWithGas(call, gas);
+            (bool ok, uint256 gasAtCallback) = _fulfilWithGas(metering, call, gas);
             if (ok) assertGe(gasAtCallback, clientGas - 10_000, "settled only with the client's gas");
         }
     }
 
-    function _fulfilWithGas(bytes memory call, uint256 gas) internal returns (bool settled, uint256 gasAtCallback) {
+    function _fulfilWithGas(GasMeteringClient metering, bytes memory call, uint256 gas)
+        internal
+        returns (bool settled, uint256 gasAtCallback)
+    {
         uint256 snapshot = vm.snapshotState();
         vm.prank(FIXTURE_RELAYER);
         (settled,) = address(router).call{gas: gas}(call);
         if (settled) {
-            GasMeteringClient metering = GasMeteringClient(_requestOfClient());
             assertEq(metering.calls(), 1, "a settled request reached its client");
             gasAtCallback = metering.gasAtCallback();
         }
         vm.revertToState(snapshot);
-    }
-
-    /// @dev The only GasMeteringClient of the relayer-gas test: the last consumer added to the subscription.
-    function _requestOfClient() internal view returns (address) {
-        address[] memory consumers = _subscriptionOf(subId).consumers;
-        return consumers[consumers.length - 1];
     }
 
     function test_attack_aSubscriptionOwnerCannotCloseItFromTheCallbackToDodgeTheFee() public {
