@@ -27,6 +27,9 @@ export default defineConfig({
       default: solcSettings,
       production: solcSettings,
     },
+    // Chainlink's own example Functions client, compiled unchanged from the package: the adapter's
+    // tests run it against FunctionsRouterAdapter.
+    npmFilesToBuild: ["@chainlink/contracts/src/v0.8/functions/v1_0_0/example/FunctionsClientExample.sol"],
   },
   paths: {
     tests: { solidity: "test", mocha: "test" },

@@ -15,6 +15,8 @@ export interface LocalNetworkInfo {
   agents: Record<string, string>;
   /** The bundle store its workers read (`<codeHash>.js`); agent:register copies bundles into it. */
   bundles: string;
+  /** Chainlink Functions (`contracts.functionsRouter` is the adapter): the DON id and the runtime agent it routes to. */
+  functions?: { donName: string; donId: string; agentId: string };
 }
 
 /** Addresses of a deployment, as written to deployments/<network>.json. */

@@ -15,6 +15,7 @@ import { attachAgentNetwork, withSigner, type AgentNetwork } from "./contracts.j
 import { deployAgentNetwork, deploymentPath, writeDeployment, type AgentNetworkParameters, type Deployment } from "./deployment.js";
 import { devWorkerSeed, startDevWorker, type DevWorker } from "./dev-worker.js";
 import { sendTx } from "./errors.js";
+import { setUpFunctions, type FunctionsSetup } from "./functions.js";
 import { bringWorkerOnline } from "./workers.js";
 
 const PHA = 10n ** 18n;
@@ -44,6 +45,10 @@ export interface LocalNetworkOptions {
   accountFunding?: bigint;
   /** Agents registered at start, by name (owner: account 0): entry file, and price in PHA wei (default 0). */
   agents?: Record<string, { entry: string; price?: bigint }>;
+  /** Chainlink Functions: register the functions runtime agent and deploy a FunctionsRouterAdapter (owner: account 0). */
+  functions?: boolean;
+  /** Hosts the workers' agents may fetch (worker `egressAllow`; default none). */
+  egressAllow?: string[];
   /** Overrides of the bridge's config (confirmations, schedule, dispatch, ...). */
   bridge?: Partial<BridgeConfigInput>;
   /** Where the bridge's store (reset at start), its config and the logs go. */
@@ -65,6 +70,8 @@ export interface LocalNetwork {
   accountId: bigint;
   workers: Record<string, { worker: DevWorker; poolId: bigint }>;
   agents: Record<string, RegisteredAgent>;
+  /** With `functions`: the adapter, the runtime agent and the DON id routed to it. */
+  functions?: FunctionsSetup;
   bridge: Bridge;
   bridgeConfigFile: string;
   bridgeLogFile: string;
@@ -114,6 +121,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
         bundleStore,
         rpc: node.url,
         operator: await operatorNet.signer.getAddress(),
+        egressAllow: options.egressAllow,
         logger: pino({ level: "info", name: spec.name }, pino.destination({ dest: path.join(options.workDir, `${spec.name}.log`), sync: false })),
       });
       stops.push(() => worker.close());
@@ -128,6 +136,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     await addConsumer(net, accountId, await net.signer.getAddress());
     const agents: Record<string, RegisteredAgent> = {};
     for (const [name, { entry, price }] of Object.entries(options.agents ?? {})) agents[name] = await registerAgent(net, entry, { price, bundleStore });
+    const functions = options.functions ? await setUpFunctions(connection, net, { bundleStore }) : undefined;
+    if (functions !== undefined) deployment.contracts.functionsRouter = await functions.adapter.getAddress();
 
     // The chain is new: a store left by an earlier run holds another chain's cursor and requests.
     for (const suffix of ["", "-wal", "-shm"]) rmSync(path.join(options.workDir, `bridge.sqlite${suffix}`), { force: true });
@@ -159,10 +169,11 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       bridge: { account: bridge.chain.account, http: `http://127.0.0.1:${bridge.httpPort}`, log: bridgeLogFile },
       agents: Object.fromEntries(Object.entries(agents).map(([name, agent]) => [name, agent.agentId.toString()])),
       bundles: bundleStore,
+      ...(functions && { functions: { donName: functions.donName, donId: functions.donId, agentId: functions.agent.agentId.toString() } }),
     };
     if (options.deploymentsDir !== null) await writeDeployment(deploymentPath("localhost", options.deploymentsDir), deployment);
 
-    return { node, connection, net, operatorNet, deployment, accountId, workers, agents, bridge, bridgeConfigFile, bridgeLogFile, stop };
+    return { node, connection, net, operatorNet, deployment, accountId, workers, agents, functions, bridge, bridgeConfigFile, bridgeLogFile, stop };
   } catch (error) {
     await stop();
     throw error;

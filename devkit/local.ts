@@ -5,9 +5,13 @@
  * billing account, the example sentiment agent, and the bridge; deployments/localhost.json for
  * the tasks (`--network localhost`). Every contract belongs to the governance timelock: parameters
  * change through gov:propose / gov:vote / gov:queue / gov:execute (--fast-forward moves chain time
- * past the waits). Ctrl-C stops everything.
+ * past the waits).
+ * It also serves Chainlink Functions clients: the functions runtime agent and a FunctionsRouterAdapter
+ * (the address to construct a FunctionsClient with) routing DON id "fun-phala-local-1" to it.
+ * Ctrl-C stops everything.
  * Env: LOCAL_NODE (anvil), LOCAL_PORT (8545; another port needs RPC_URL for the tasks),
- * LOCAL_BLOCK_TIME (1 s), LOCAL_DIR (.local: bridge store, config and logs), LOCAL_DEPLOYMENTS (deployments).
+ * LOCAL_BLOCK_TIME (1 s), LOCAL_DIR (.local: bridge store, config and logs), LOCAL_DEPLOYMENTS (deployments),
+ * LOCAL_EGRESS_ALLOW (comma-separated hosts agents may fetch, e.g. "api.coingecko.com" or "*"; default none).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatEther, type Log } from "ethers";
@@ -21,6 +25,7 @@ const PORT = Number(process.env.LOCAL_PORT ?? 8545);
 const BLOCK_TIME = Number(process.env.LOCAL_BLOCK_TIME ?? 1);
 const WORK_DIR = process.env.LOCAL_DIR ?? ".local";
 const DEPLOYMENTS_DIR = process.env.LOCAL_DEPLOYMENTS ?? "deployments";
+const EGRESS_ALLOW = (process.env.LOCAL_EGRESS_ALLOW ?? "").split(",").map((host) => host.trim()).filter((host) => host !== "");
 
 const bold = (text: string) => `\x1b[1m${text}\x1b[0m`;
 const dim = (text: string) => `\x1b[2m${text}\x1b[0m`;
@@ -45,6 +50,11 @@ function printSummary(local: LocalNetwork): void {
   }
   console.log(`  ${"billing account".padEnd(18)} #${local.accountId}, owned by account 0 (also its consumer, for agent:request)`);
   for (const [name, agent] of Object.entries(local.agents)) console.log(`  ${`agent ${name}`.padEnd(18)} #${agent.agentId} (${agent.bundlePath})`);
+  if (local.functions !== undefined) {
+    const { adapter, agent, donName } = local.functions;
+    console.log(`  ${"Chainlink Functions".padEnd(18)} router ${adapter.target} (FunctionsRouterAdapter), DON id "${donName}" -> functions agent #${agent.agentId}`);
+  }
+  console.log(`  ${"agent egress".padEnd(18)} ${EGRESS_ALLOW.length === 0 ? "none (set LOCAL_EGRESS_ALLOW to let agents fetch)" : EGRESS_ALLOW.join(", ")}`);
   console.log(`  ${"bridge".padEnd(18)} ${local.bridge.chain.account}, health ${deployment.local?.bridge.http}/healthz, config ${local.bridgeConfigFile}, log ${local.bridgeLogFile}`);
   console.log(`  ${"governance".padEnd(18)} the timelock owns every contract; proposals by PHA votes (account 0 holds the supply, self-delegated); guardian account ${DEV_ROLES.guardian} may pause the router`);
   console.log(`  ${"deployment".padEnd(18)} ${deploymentPath("localhost", DEPLOYMENTS_DIR)}`);
@@ -57,6 +67,7 @@ function printSummary(local: LocalNetwork): void {
   console.log(`  npx hardhat request:status <request id> ${network}`);
   console.log(`  npx hardhat gov:propose --contract router --function setMaxInputBytes --args '[32768]' --description "Longer inputs" ${network}`);
   console.log(`  npx hardhat gov:status ${network}   ${dim("(then gov:vote / gov:queue / gov:execute <id> --fast-forward)")}`);
+  console.log(`  ${examplePrefix}npx hardhat run scripts/examples/chainlink-functions.ts --network localhost   ${dim("(an unmodified Chainlink Functions consumer)")}`);
   console.log(`  npm run bridge -- --config ${local.bridgeConfigFile} requests`);
   console.log("");
   console.log(bold("Requests as they happen (Ctrl-C stops everything):"));
@@ -112,6 +123,8 @@ async function main(): Promise<void> {
     workDir: WORK_DIR,
     deploymentsDir: DEPLOYMENTS_DIR,
     agents: { sentiment: { entry: "agents/sentiment/index.ts" } },
+    functions: true,
+    egressAllow: EGRESS_ALLOW,
   });
   let stopping = false;
   const shutdown = (signal: string) => {

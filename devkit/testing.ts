@@ -18,6 +18,7 @@ import path from "node:path";
 import type { Addressable, Signer } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { DEV_ROLES } from "../bridge/dev/accounts.js";
+import type { InputDecryptor } from "../protocol/decryptor.js";
 import type { AgentRouter } from "../types/ethers-contracts/index.js";
 import { answerPending, timeOutExpired, type Answer } from "./answerer.js";
 import { addConsumer, createAccount, fundAccount } from "./billing.js";
@@ -48,6 +49,8 @@ export interface TestbedOptions {
   egressAllow?: string[];
   /** An OpenAI-compatible endpoint for agents' `llm.chat`. */
   llm?: { baseUrl: string; model: string; apiKey?: string };
+  /** Opens confidential inputs and secrets (e.g. a ClusterKeyring holding a test cluster key); default: none open. */
+  decryptor?: InputDecryptor;
 }
 
 export interface AgentTestbed {
@@ -96,6 +99,7 @@ export async function startAgentTestbed(connection: NetworkConnection, options: 
       operator: operatorAddress,
       egressAllow: options.egressAllow,
       llm: options.llm && { timeoutMs: 60_000, ...options.llm },
+      decryptor: options.decryptor,
     });
 
   const workers: DevWorker[] = [];

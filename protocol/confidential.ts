@@ -3,7 +3,7 @@ import { randomBytes } from "@noble/ciphers/webcrypto";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
-import { AbiCoder, getBytes, hexlify, keccak256, toUtf8Bytes, toUtf8String } from "ethers";
+import { AbiCoder, ZeroHash, getBytes, hexlify, keccak256, toUtf8Bytes, toUtf8String } from "ethers";
 import { z } from "zod";
 
 /**
@@ -144,14 +144,29 @@ export interface InputBinding {
    * echoes its input, say) ever sees it.
    */
   codeHash?: string;
+  /**
+   * Only for a forwarded input (see {@link sealForwardedInput}): the consumer's own client it was
+   * sealed for. Bound inputs with and without a client never open as each other.
+   */
+  client?: string;
 }
 
 const INPUT_TAG = keccak256(toUtf8Bytes("PHALA_AGENT_CONFIDENTIAL_INPUT_V1"));
 const PINNED_INPUT_TAG = keccak256(toUtf8Bytes("PHALA_AGENT_CONFIDENTIAL_INPUT_CODE_V1"));
+const FORWARDED_INPUT_TAG = keccak256(toUtf8Bytes("PHALA_AGENT_FORWARDED_INPUT_V1"));
 
-/** Context binding an input to (chain, consumer, agent[, code]): a copy submitted by anyone else fails to decrypt. */
+/** Context binding an input to (chain, consumer, agent[, code][, client]): a copy submitted by anyone else fails to decrypt. */
 export function inputContext(binding: InputBinding): Uint8Array {
   const coder = AbiCoder.defaultAbiCoder();
+  if (binding.client !== undefined) {
+    // A code hash is never zero (the registry refuses it): zero stands for "any version".
+    return getBytes(
+      coder.encode(
+        ["bytes32", "uint256", "address", "uint256", "address", "bytes32"],
+        [FORWARDED_INPUT_TAG, binding.chainId, binding.consumer, binding.agentId, binding.client, binding.codeHash ?? ZeroHash],
+      ),
+    );
+  }
   return getBytes(
     binding.codeHash === undefined
       ? coder.encode(["bytes32", "uint256", "address", "uint256"], [INPUT_TAG, binding.chainId, binding.consumer, binding.agentId])
@@ -173,6 +188,46 @@ export function encryptToClusterKey(clusterPublicKey: BytesLike, plaintext: Byte
 /** Worker side (normally through ClusterKeyring): decrypts an input sealed to a cluster key. */
 export function decryptClusterInput(clusterPrivateKey: BytesLike, ciphertext: BytesLike, binding?: InputBinding): Uint8Array {
   return open(clusterPrivateKey, ciphertext, Purpose.Input, binding ? inputContext(binding) : EMPTY);
+}
+
+// ------------------------------------------------------------------ forwarded inputs (a consumer's client -> worker sandbox)
+
+/** Where a forwarded input opens: requests of `consumer` (the forwarder) to `agentId`, for its client `client`. */
+export type ForwardedInputBinding = InputBinding & { client: string };
+
+const EPOCH_BYTES = 4;
+
+/**
+ * Client side: seals data that a forwarding consumer (a contract relaying requests for its own
+ * clients, such as the Chainlink Functions adapter) carries inside its request input. The agent
+ * opens it with `ctx.openForwardedInput(sealed, client)`, naming the client the forwarder wrote
+ * into the input; it opens only in a request from `consumer` to `agentId` on `chainId`, for that
+ * client, in the requested agent itself (never a sub-agent) and, with `codeHash`, only for that code.
+ * Wire format: keyEpoch (uint32, big-endian) || envelope (Purpose.Input).
+ */
+export function sealForwardedInput(
+  clusterPublicKey: BytesLike,
+  keyEpoch: number,
+  plaintext: BytesLike,
+  binding: ForwardedInputBinding,
+): Uint8Array {
+  if (!Number.isInteger(keyEpoch) || keyEpoch <= 0 || keyEpoch > 0xffffffff) throw new RangeError(`invalid key epoch ${keyEpoch}`);
+  const envelope = seal(clusterPublicKey, plaintext, Purpose.Input, inputContext(binding));
+  const out = new Uint8Array(EPOCH_BYTES + envelope.length);
+  new DataView(out.buffer).setUint32(0, keyEpoch);
+  out.set(envelope, EPOCH_BYTES);
+  return out;
+}
+
+/** Worker side: the key epoch and envelope of a sealed forwarded input (EnvelopeError if it is none). */
+export function splitForwardedInput(sealed: BytesLike): { keyEpoch: number; ciphertext: Uint8Array } {
+  const bytes = bytesOf(sealed);
+  if (bytes.length < EPOCH_BYTES) throw new EnvelopeError("forwarded input too short");
+  const keyEpoch = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
+  const ciphertext = bytes.subarray(EPOCH_BYTES);
+  envelopePurpose(ciphertext);
+  if (keyEpoch === 0) throw new EnvelopeError("forwarded input names key epoch 0");
+  return { keyEpoch, ciphertext };
 }
 
 // ------------------------------------------------------------------ outputs (worker -> consumer)

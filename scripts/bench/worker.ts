@@ -20,9 +20,10 @@ const WINDOW_MS = Number(opts.seconds) * 1000;
 const TRIVIAL = `var __agent = { default: (input, ctx) => input.length + ":" + ctx.now() };`;
 const USES_CTX = `var __agent = { default: (input, ctx) => { ctx.log("run", input); return { r: ctx.random(), now: ctx.now() }; } };`;
 const host: HostServices = {
-  fetch: async () => ({ url: "", status: 200, headers: {}, body: "" }),
+  fetch: async () => ({ url: "", status: 200, statusText: "OK", headers: {}, body: "" }),
   llmChat: async () => ({ content: "", model: "", finishReason: null }),
   callAgent: async () => new Uint8Array(),
+  openForwardedInput: async () => new Uint8Array(),
 };
 
 function options(source = TRIVIAL): SandboxRunOptions {

@@ -1,7 +1,7 @@
 /**
  * Deploys the ReviewScore consumer on a running network, lets it spend the billing account, asks
  * the agent to score a review and waits for the answer to land in the contract.
- *   AGENT_ID=2 npx hardhat run scripts/examples/review-score.ts --network localhost
+ *   AGENT_ID=3 npx hardhat run scripts/examples/review-score.ts --network localhost
  * Env: AGENT_ID (required: the review-score agent's id), ACCOUNT_ID (default: the local network's),
  * TEXT (the review), DEPLOYMENT (default deployments/<network>.json).
  */

@@ -77,7 +77,7 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
       // The README path: register your own agent, then your own consumer asks it.
       const registered = await runToEnd([HARDHAT, "agent:register", "agents/review-score/index.ts", "--network", "localhost", "--deployment", file], env);
       const agentId = /Registered agent (\d+)/.exec(registered.out)?.[1];
-      expect(agentId, registered.out).to.equal("2");
+      expect(agentId, registered.out).to.equal("3");
       const example = await runToEnd([HARDHAT, "run", "scripts/examples/review-score.ts", "--network", "localhost"], { ...env, AGENT_ID: agentId, DEPLOYMENT: file });
       expect(example.out, example.out).to.match(/Answered on-chain: score \d+ \(thousandths\), label "positive"/);
       expect(example.code).to.equal(0);
@@ -98,6 +98,13 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
         expect(step.out, step.out).to.match(expected);
         expect(step.code).to.equal(0);
       }
+      // Chainlink Functions: a consumer built on Chainlink's FunctionsClient, constructed with the
+      // adapter's address, gets its inline JavaScript answered through the bridge and the worker.
+      expect(out).to.match(/Chainlink Functions\s+router 0x[0-9a-fA-F]{40} \(FunctionsRouterAdapter\), DON id "fun-phala-local-1"/);
+      expect(deployment.contracts.functionsRouter).to.match(/^0x[0-9a-fA-F]{40}$/);
+      const functions = await runToEnd([HARDHAT, "run", "scripts/examples/chainlink-functions.ts", "--network", "localhost"], { ...env, DEPLOYMENT: file });
+      expect(functions.out, functions.out).to.match(/Answered on-chain: response 0x0{62}2a \(uint256 42\), err ""/);
+      expect(functions.code).to.equal(0);
 
       // The test kit on a fork of this node: it attaches to the deployment and answers for the
       // local network's worker, whose development key it knows.

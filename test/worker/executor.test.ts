@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs";
 import { fetch as guardedFetch } from "undici";
 import { PrivateAddressError, guardedDispatcher } from "../../worker/src/net-guard.js";
 import { expect } from "chai";
-import { hexlify, keccak256, toUtf8Bytes } from "ethers";
+import { getBytes, hexlify, keccak256, toUtf8Bytes } from "ethers";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
-import { encryptToClusterKey, publicKeyOf } from "../../protocol/confidential.js";
+import { encryptToClusterKey, publicKeyOf, sealForwardedInput, type ForwardedInputBinding } from "../../protocol/confidential.js";
 import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.js";
 import { requestHash } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
@@ -216,6 +216,84 @@ describe("worker executor", function () {
     });
   });
 
+  describe("forwarded inputs (ctx.openForwardedInput)", () => {
+    const CONSUMER = makeRequest().consumer;
+    const CLIENT = "0x00000000000000000000000000000000000000ce";
+    const ATTACKER = "0x0000000000000000000000000000000000000bad";
+    /** Input: JSON { sealed: hex, client }; output: what opened, or the refusal's code and message. */
+    const OPENER = `async (input, ctx) => {
+      const { sealed, client } = JSON.parse(input);
+      const bytes = new Uint8Array(sealed.length / 2).map((_, i) => parseInt(sealed.substr(i * 2, 2), 16));
+      try { return "opened:" + String.fromCharCode(...(await ctx.openForwardedInput(bytes, client))); }
+      catch (e) { return e.code + ": " + e.message; }
+    }`;
+    async function setUp() {
+      const clusterKey = secp256k1.utils.randomPrivateKey();
+      const keyring = new ClusterKeyring({ now: () => 0 });
+      keyring.add(5, clusterKey, null);
+      const h = await harness({ decryptor: keyring });
+      const codeHash = h.register(1n, bundleOf(OPENER));
+      const sealFor = (binding: Partial<ForwardedInputBinding>, plain = "top secret", epoch = 5) =>
+        hexlify(sealForwardedInput(publicKeyOf(clusterKey), epoch, toUtf8Bytes(plain), { chainId: CHAIN_ID, consumer: CONSUMER, agentId: 1n, client: CLIENT, ...binding })).slice(2);
+      const ask = (sealed: string, client: string, overrides: Parameters<typeof makeRequest>[0] = {}) =>
+        execute(h, 1n, JSON.stringify({ sealed, client }), { codeHash, ...overrides });
+      return { h, clusterKey, codeHash, sealFor, ask };
+    }
+
+    it("opens data sealed for this consumer, this agent and the client the agent names", async () => {
+      const { sealFor, ask } = await setUp();
+      expect(text((await ask(sealFor({}), CLIENT)).output)).to.equal("opened:top secret");
+      // Addresses name the client whatever their case (or checksum).
+      expect(text((await ask(sealFor({}), CLIENT.toUpperCase().replace("0X", "0x"))).output)).to.equal("opened:top secret");
+    });
+
+    it("attack: a sealed blob copied into another client's, consumer's or agent's request does not open", async () => {
+      const { h, sealFor, ask, codeHash } = await setUp();
+      const victims = sealFor({});
+      const refused = "DECRYPTION_FAILED: cannot decrypt forwarded input (key epoch 5)";
+      // The attacker's own client names itself: the blob was sealed for the victim client.
+      expect(text((await ask(victims, ATTACKER)).output)).to.equal(refused);
+      // Sent by another consumer (the attacker's own contract or account), naming the victim.
+      expect(text((await ask(victims, CLIENT, { consumer: ATTACKER })).output)).to.equal(refused);
+      // Opened by another agent running the same code.
+      h.directory.set(2n, { owner: OWNER, price: 1n, versions: [await h.directory.codeOf(1n, 1n)] });
+      expect(text((await execute(h, 2n, JSON.stringify({ sealed: victims, client: CLIENT }), { codeHash })).output)).to.equal(refused);
+      // On another chain.
+      expect(text((await ask(sealFor({ chainId: 1n }), CLIENT)).output)).to.equal(refused);
+    });
+
+    it("attack: forwarded inputs and request inputs never open as each other", async () => {
+      const { h, clusterKey, sealFor, ask, codeHash } = await setUp();
+      // A request input (bound to consumer and agent, no client) dressed up as a forwarded one.
+      const input = encryptToClusterKey(publicKeyOf(clusterKey), toUtf8Bytes("input"), { chainId: CHAIN_ID, consumer: CONSUMER, agentId: 1n });
+      expect(text((await ask("00000005" + hexlify(input).slice(2), CLIENT)).output)).to.equal("DECRYPTION_FAILED: cannot decrypt forwarded input (key epoch 5)");
+      // A forwarded input sent as the request's confidential input.
+      const forwarded = getBytes("0x" + sealFor({})).subarray(4);
+      const request = makeRequest({ codeHash, keyEpoch: 5n, inputHash: keccak256(forwarded) });
+      const result = await h.executor.execute(request, forwarded, requestHash(request));
+      expect(result.status).to.equal(AgentStatus.DECRYPTION_FAILED);
+    });
+
+    it("attack: a sub-agent cannot open forwarded inputs, even naming the right client", async () => {
+      const { h, sealFor } = await setUp();
+      h.register(3n, bundleOf(`async (input, ctx) => (await ctx.callAgent(1, input)).text`));
+      const result = await execute(h, 3n, JSON.stringify({ sealed: sealFor({ agentId: 1n }), client: CLIENT }));
+      expect(text(result.output)).to.equal("HOST_CALL_DENIED: openForwardedInput denied: a sub-agent call cannot open forwarded inputs");
+    });
+
+    it("a blob pinned to a code hash opens only for that code", async () => {
+      const { sealFor, ask, codeHash } = await setUp();
+      expect(text((await ask(sealFor({ codeHash }), CLIENT)).output)).to.equal("opened:top secret");
+      expect(text((await ask(sealFor({ codeHash: keccak256(toUtf8Bytes("other code")) }), CLIENT)).output)).to.match(/^DECRYPTION_FAILED/);
+    });
+
+    it("refuses what is not a sealed forwarded input, and an epoch without a key", async () => {
+      const { sealFor, ask } = await setUp();
+      expect(text((await ask("0102", CLIENT)).output)).to.equal("DECRYPTION_FAILED: cannot decrypt forwarded input: it is not a sealed forwarded input");
+      expect(text((await ask(sealFor({}, "x", 6), CLIENT)).output)).to.equal("DECRYPTION_FAILED: cannot decrypt forwarded input (key epoch 6)");
+    });
+  });
+
   describe("sub-agent calls", () => {
     it("runs callees in their own sandbox and lists nested sub-calls", async () => {
       const h = await harness();
@@ -332,6 +410,10 @@ describe("worker executor", function () {
     let server: TestServer;
     before(async () => {
       server = await startServer((req, _body, res) => {
+        if (req.url === "/slow") {
+          setTimeout(() => res.end("late"), 600);
+          return;
+        }
         res.writeHead(200, { "content-type": "text/plain" });
         res.end(`served ${req.method} ${req.url}`);
       });
@@ -342,6 +424,16 @@ describe("worker executor", function () {
       const h = await harness({ egressAllow: [new URL(server.url).host] });
       h.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch("${server.url}/price?x=1")).text()`));
       expect(text((await execute(h, 1n, "x")).output)).to.equal("served GET /price?x=1");
+    });
+
+    it("gives up on a fetch after its timeoutMs, and the agent carries on", async () => {
+      const h = await harness({ egressAllow: [new URL(server.url).host] });
+      h.register(1n, bundleOf(`async (i, ctx) => {
+        try { await ctx.fetch("${server.url}/slow", { timeoutMs: 50 }); } catch (e) { return e.code + ": " + e.message; }
+      }`));
+      const started = Date.now();
+      expect(text((await execute(h, 1n, "x")).output)).to.equal("HOST_CALL_FAILED: fetch timed out after 50 ms");
+      expect(Date.now() - started).to.be.lessThan(500);
     });
 
     it("signs HOST_CALL_DENIED for a host outside the egress policy", async () => {

@@ -8,10 +8,11 @@ import { bundleOf, text } from "./helpers.js";
 const host: HostServices = {
   fetch: async (args) => {
     if (args.url.includes("denied")) throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, "denied by test");
-    return { url: args.url, status: 200, headers: {}, body: "fetched" };
+    return { url: args.url, status: 200, statusText: "OK", headers: {}, body: "fetched" };
   },
   llmChat: async () => ({ content: "llm", model: "m", finishReason: "stop" }),
   callAgent: async () => new Uint8Array([1]),
+  openForwardedInput: async () => new Uint8Array(),
 };
 
 function options(source: string, wallMs: number, overrides: Partial<SandboxRunOptions> = {}): SandboxRunOptions {
@@ -73,7 +74,7 @@ describe("worker sandbox pool (threads + watchdog)", function () {
           ...host,
           fetch: () => {
             payments += 1;
-            return new Promise((resolve) => setTimeout(() => resolve({ url: "", status: 200, headers: {}, body: "" }), 800));
+            return new Promise((resolve) => setTimeout(() => resolve({ url: "", status: 200, statusText: "OK", headers: {}, body: "" }), 800));
           },
         },
       }),
@@ -98,7 +99,7 @@ describe("worker sandbox pool (threads + watchdog)", function () {
           ...host,
           fetch: () => {
             payments += 1;
-            return new Promise((resolve) => setTimeout(() => resolve({ url: "", status: 200, headers: {}, body: "" }), 300));
+            return new Promise((resolve) => setTimeout(() => resolve({ url: "", status: 200, statusText: "OK", headers: {}, body: "" }), 300));
           },
         },
       }),

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { AgentStatus } from "../../protocol/status.js";
-import { HostCallFailure, type HostServices } from "../../worker/src/sandbox/host-api.js";
+import { HostCallFailure, type FetchArgs, type HostServices } from "../../worker/src/sandbox/host-api.js";
 import type { SandboxLimits } from "../../worker/src/sandbox/limits.js";
 import type { SandboxOutcome } from "../../worker/src/sandbox/sandbox.js";
 import { bundleOf, sharedSandbox, text } from "./helpers.js";
@@ -15,9 +15,10 @@ const LIMITS: SandboxLimits = {
 };
 
 const echoHost: HostServices = {
-  fetch: async (args) => ({ url: args.url, status: 200, headers: { "x-test": "1" }, body: `body of ${args.url}` }),
+  fetch: async (args) => ({ url: args.url, status: 200, statusText: "OK", headers: { "x-test": "1" }, body: `body of ${args.url}` }),
   llmChat: async (args) => ({ content: `llm: ${args.messages.at(-1)?.content}`, model: "m", finishReason: "stop" }),
   callAgent: async (agentId, input) => new TextEncoder().encode(`agent ${agentId} got ${new TextDecoder().decode(input)}`),
+  openForwardedInput: async (sealed, client) => new TextEncoder().encode(`opened ${Buffer.from(sealed).toString("hex")} for ${client}`),
 };
 
 async function run(
@@ -263,6 +264,29 @@ describe("worker sandbox", function () {
       expect(out.status).to.equal(AgentStatus.OK);
       expect(JSON.parse(text(out.output))).to.deep.equal([200, true, "1", "body of https://a.test/x", "llm: hi", "agent 7 got in", 14]);
       expect(out.hostCalls).to.equal(3);
+    });
+
+    it("passes fetch's timeoutMs to the host and its statusText back", async () => {
+      const seen: unknown[] = [];
+      const host = { ...echoHost, fetch: async (args: FetchArgs) => (seen.push(args.timeoutMs), { url: args.url, status: 404, statusText: "Not Found", headers: {}, body: "" }) };
+      const out = await run(bundleOf(`async (i, ctx) => { const r = await ctx.fetch("https://a.test", { timeoutMs: 1500 }); return [r.status, r.statusText, r.ok]; }`), { host });
+      expect(JSON.parse(text(out.output))).to.deep.equal([404, "Not Found", false]);
+      expect(seen).to.deep.equal([1500]);
+    });
+
+    it("serves openForwardedInput: bytes and the named client in, bytes out; anything but bytes is refused", async () => {
+      const out = await run(
+        bundleOf(`async (i, ctx) => {
+          const opened = await ctx.openForwardedInput(new Uint8Array([1, 2, 255]), "0x00000000000000000000000000000000000000aA");
+          let refused;
+          try { await ctx.openForwardedInput("0102", "0x00000000000000000000000000000000000000aA"); } catch (e) { refused = e.message; }
+          return [String.fromCharCode(...opened), refused];
+        }`),
+      );
+      expect(out.status).to.equal(AgentStatus.OK);
+      const [opened, refused] = JSON.parse(text(out.output)) as [string, string];
+      expect(opened).to.equal("opened 0102ff for 0x00000000000000000000000000000000000000aA");
+      expect(refused).to.match(/openForwardedInput: invalid arguments \(hex: sealed must be bytes\)/);
     });
 
     it("lets an agent catch a denied host call and carry on", async () => {

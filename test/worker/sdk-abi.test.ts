@@ -232,7 +232,7 @@ describe("agent SDK: abi.encode / abi.decode", function () {
       secrets: {},
       limits: { memoryBytes: 16 * 1024 * 1024, stackBytes: 256 * 1024, maxHostCalls: 4, maxOutputBytes: 4096, maxLogLines: 4, maxLogLineBytes: 100 },
       deadline: Date.now() + 5_000,
-      host: { fetch: async () => Promise.reject(new Error("no")), llmChat: async () => Promise.reject(new Error("no")), callAgent: async () => new Uint8Array() },
+      host: { fetch: async () => Promise.reject(new Error("no")), llmChat: async () => Promise.reject(new Error("no")), callAgent: async () => new Uint8Array(), openForwardedInput: async () => new Uint8Array() },
       log: () => undefined,
     });
     expect(outcome.message).to.equal("");

@@ -37,11 +37,14 @@ export interface FetchInit {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
   headers?: Record<string, string>;
   body?: string;
+  /** Gives up after this many ms (the call then throws); the request's wall time bounds every call anyway. */
+  timeoutMs?: number;
 }
 
 export interface FetchResponse {
   url: string;
   status: number;
+  statusText: string;
   ok: boolean;
   headers: Readonly<Record<string, string>>;
   text(): Promise<string>;
@@ -104,6 +107,14 @@ export interface AgentContext {
   llm: { chat(request: ChatRequest): Promise<ChatResponse> };
   /** Runs another registered agent (its current code) in its own sandbox; its price is paid from the request. */
   callAgent(agentId: string | number | bigint, input: string | Uint8Array | JsonValue): Promise<SubAgentResult>;
+  /**
+   * Opens data sealed with `sealForwardedInput` (protocol/confidential.ts) by a client of this
+   * request's consumer, when the consumer forwards requests for its own clients (the Chainlink
+   * Functions adapter). It opens only for this consumer, this agent and `client`: name the client
+   * the consumer wrote into the input, never one the input's other parts (or code you run) chose.
+   * Refused in a sub-agent call; throws a HostCallError (DECRYPTION_FAILED) when it does not open.
+   */
+  openForwardedInput(sealed: Uint8Array, client: string): Promise<Uint8Array>;
 }
 
 export type AgentHandler = (input: string, ctx: AgentContext) => AgentOutput | Promise<AgentOutput>;

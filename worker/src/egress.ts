@@ -72,6 +72,8 @@ export class AgentFetcher {
     } catch {
       throw denied();
     }
+    const timeout = args.timeoutMs === undefined ? undefined : AbortSignal.timeout(args.timeoutMs);
+    const timedOut = (error: unknown) => (timeout?.aborted ? new Error(`fetch timed out after ${args.timeoutMs} ms`) : error);
     // Redirects are returned to the agent, never followed here, so they cannot leave the allowlist.
     let response: Awaited<ReturnType<typeof guardedFetch>>;
     try {
@@ -80,12 +82,12 @@ export class AgentFetcher {
         headers: args.headers,
         body: args.body,
         redirect: "manual",
-        signal,
+        signal: timeout === undefined ? signal : AbortSignal.any([signal, timeout]),
         dispatcher: this.#dispatcher,
       });
     } catch (error) {
       if ((error as { cause?: unknown }).cause instanceof PrivateAddressError) throw denied();
-      throw error;
+      throw timedOut(error);
     }
     let body: Uint8Array;
     try {
@@ -94,11 +96,12 @@ export class AgentFetcher {
       if (error instanceof BodyTooLarge) {
         throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `fetch denied: response exceeds ${this.maxResponseBytes} bytes`);
       }
-      throw error;
+      throw timedOut(error);
     }
     return {
       url: url.toString(),
       status: response.status,
+      statusText: response.statusText,
       headers: Object.fromEntries(response.headers),
       body: new TextDecoder().decode(body),
     };

@@ -1,5 +1,6 @@
 import { getBytes, keccak256, toUtf8Bytes } from "ethers";
 import type { Logger } from "pino";
+import { EnvelopeError, splitForwardedInput, type InputBinding } from "../../protocol/confidential.js";
 import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.js";
 import type { AgentRequest } from "../../protocol/request.js";
 import { AgentStatus, type AgentStatusCode, statusName } from "../../protocol/status.js";
@@ -148,6 +149,8 @@ export class Executor {
           this.#counted("callAgent", () =>
             this.#callAgent(tree, frame, listed, agentId, input, `${frame.path}.${nextChild++}`, signal),
           ),
+        openForwardedInput: (sealed, client) =>
+          this.#counted("openForwardedInput", () => this.#forwardedInput(tree.request, frame, sealed, client)),
       };
       const outcome = await this.deps.runner.run({
         source: bundle.source,
@@ -265,15 +268,47 @@ export class Executor {
   async #input(request: AgentRequest, ciphertext: Uint8Array): Promise<Uint8Array> {
     const epoch = Number(request.keyEpoch);
     const binding = { chainId: this.deps.chainId, consumer: request.consumer, agentId: request.agentId };
+    return this.#decrypting(epoch, "input", () => this.#openInput(epoch, ciphertext, binding, request.codeHash));
+  }
+
+  /**
+   * ctx.openForwardedInput: a forwarding consumer's client sealed data for this consumer, this agent
+   * and itself, and the agent names the client from what the consumer wrote into the input. Only
+   * the requested agent may ask: a sub-agent's input comes from its caller's code, not from the
+   * consumer, so the client it would name is vouched for by nobody.
+   */
+  async #forwardedInput(request: AgentRequest, frame: Frame, sealed: Uint8Array, client: string): Promise<Uint8Array> {
+    if (frame.stack.length > 1) {
+      throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, "openForwardedInput denied: a sub-agent call cannot open forwarded inputs");
+    }
+    let parsed: { keyEpoch: number; ciphertext: Uint8Array };
+    try {
+      parsed = splitForwardedInput(sealed);
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      throw new HostCallFailure(AgentStatus.DECRYPTION_FAILED, "cannot decrypt forwarded input: it is not a sealed forwarded input");
+    }
+    // Lower case: an address names the client whatever its checksum casing.
+    const binding = { chainId: this.deps.chainId, consumer: request.consumer, agentId: frame.agentId, client: client.toLowerCase() };
+    try {
+      return await this.#decrypting(parsed.keyEpoch, "forwarded input", () =>
+        this.#openInput(parsed.keyEpoch, parsed.ciphertext, binding, request.codeHash),
+      );
+    } catch (error) {
+      if (error instanceof ExecutionFailure) throw new HostCallFailure(error.status, error.message);
+      throw error;
+    }
+  }
+
+  /** Opens an input pinned to `codeHash`, or else one sealed for any version of the agent. */
+  async #openInput(epoch: number, ciphertext: Uint8Array, binding: InputBinding, codeHash: string): Promise<Uint8Array> {
     const { decryptor } = this.deps;
-    return this.#decrypting(epoch, "input", async () => {
-      try {
-        return await decryptor.decryptInput(epoch, ciphertext, { ...binding, codeHash: request.codeHash });
-      } catch (error) {
-        if (!(error instanceof DecryptionError)) throw error;
-        return decryptor.decryptInput(epoch, ciphertext, binding);
-      }
-    });
+    try {
+      return await decryptor.decryptInput(epoch, ciphertext, { ...binding, codeHash });
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      return decryptor.decryptInput(epoch, ciphertext, binding);
+    }
   }
 
   /** An agent's own secrets, opened for (chain, the registry they were read from, the agent). */

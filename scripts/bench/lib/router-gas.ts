@@ -14,7 +14,8 @@
  * pending block's prevrandao, not the one it executes under, so wallets must add the difference.
  */
 import { network } from "hardhat";
-import { Wallet, keccak256, toUtf8Bytes, type TransactionReceipt } from "ethers";
+import { AbiCoder, Wallet, concat, encodeBytes32String, getBytes, keccak256, toBeHex, toUtf8Bytes, type TransactionReceipt } from "ethers";
+import { DEFAULT_MAX_RESPONSE_BYTES } from "../../../devkit/functions.js";
 import { FulfillmentDigester, routerDomain } from "../../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest, type AgentRequest } from "../../../protocol/request.js";
 import { SIMULATED_MEASUREMENT } from "../../../protocol/attestation.js";
@@ -33,6 +34,11 @@ const SAMPLES = 8;
 /** Explicit limits skip ethers' eth_estimateGas per transaction (gasUsed does not depend on them). */
 const TX_GAS_LIMIT = 1_000_000;
 const BATCH_SIZES = [1, 10, 50];
+/** The Chainlink Functions path: a client on Chainlink's FunctionsClient through FunctionsRouterAdapter. */
+const FUNCTIONS_TABLE = "Chainlink Functions adapter next to the native path, 8 pools of one worker";
+const FUNCTIONS_SOURCE = "const r = await Functions.makeHttpRequest({ url: 'https://api.example.com/eth' }); return Functions.encodeUint256(Math.round(r.data.usd * 100));";
+/** The functions runtime's output for a uint256 answer: 0x00 || 32 bytes. */
+const FUNCTIONS_OUTPUT = getBytes(concat(["0x00", AbiCoder.defaultAbiCoder().encode(["uint256"], [314_159n])]));
 /** Second runtime measurement held by some workers in the 64-pool network (assignment margin). */
 const RESTRICTED_MEASUREMENT = keccak256(toUtf8Bytes("bench: restricted runtime"));
 
@@ -108,15 +114,15 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
   };
   // Hand-hashed EIP-712 digest (tested equal to ethers') and a raw signature: the warm-up signs hundreds.
   const digester = new FulfillmentDigester(routerDomain(chainId, routerAddress));
-  const outputHash = keccak256(OUTPUT);
-  const answer = (req: AgentRequest) => {
-    const digest = digester.digest({ requestId: req.id, requestHash: requestHash(req), outputHash, status: 0, subAgentIds: [], subAgentPrices: [], worker: req.worker });
+  const answer = (req: AgentRequest, output: Uint8Array = OUTPUT) => {
+    const digest = digester.digest({ requestId: req.id, requestHash: requestHash(req), outputHash: keccak256(output), status: 0, subAgentIds: [], subAgentPrices: [], worker: req.worker });
     const signature = enclaves.get(req.worker)!.signingKey.sign(digest).serialized;
-    return { request: req, status: 0, output: OUTPUT, subAgentIds: [], subAgentPrices: [], signature };
+    return { request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature };
   };
-  const fulfil = async (req: AgentRequest) => (await (await router.connect(relayer).fulfill(answer(req), { gasLimit: TX_GAS_LIMIT })).wait())!.gasUsed;
+  const fulfil = async (req: AgentRequest, output?: Uint8Array) =>
+    (await (await router.connect(relayer).fulfill(answer(req, output), { gasLimit: TX_GAS_LIMIT })).wait())!.gasUsed;
   const batch = async (reqs: AgentRequest[]) => {
-    const answers = reqs.map(answer);
+    const answers = reqs.map((req) => answer(req));
     return (await (await router.connect(relayer).fulfillBatch(answers, { gasLimit: 16_000_000 })).wait())!.gasUsed;
   };
 
@@ -193,6 +199,46 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
     await (await router.withdrawProtocolFees()).wait();
     await (await stakingHub.harvest(afterPayout.req.worker)).wait();
     row("fulfill after every payee was paid out", await fulfil(afterPayout.req));
+
+    // The same request and answer through the Chainlink Functions adapter, next to the native
+    // contract consumer measured above (both callbacks empty, the same callback gas).
+    const adapter = await ethers.deployContract("FunctionsRouterAdapter", [router, DEFAULT_MAX_RESPONSE_BYTES, deployer.address]);
+    const donId = encodeBytes32String("fun-bench-1");
+    await (await adapter.setDonAgent(donId, agentId)).wait();
+    const subscriptionId = await adapter.createSubscription.staticCall();
+    await (await adapter.createSubscription()).wait();
+    await (await net.pha.getFunction("transferAndCall(address,uint256,bytes)")(adapter, ethers.parseEther("1000000"), AbiCoder.defaultAbiCoder().encode(["uint64"], [subscriptionId]))).wait();
+    const client = await ethers.deployContract("EmptyFunctionsClient", [adapter]);
+    await (await adapter.addConsumer(subscriptionId, client)).wait();
+    const encoder = await ethers.deployContract("FunctionsRequestEncoder");
+    const cbor = await encoder.encode.staticCall(FUNCTIONS_SOURCE, [], [], 0, "0x");
+    // The native path with the very input and output the adapter path carries, so the rows differ
+    // by the adapter's own work only.
+    const sameInput = concat([await client.getAddress(), toBeHex(DEFAULT_MAX_RESPONSE_BYTES, 4), cbor]);
+    const native = { request: [] as bigint[], fulfil: [] as bigint[] };
+    const viaAdapter = { request: [] as bigint[], fulfil: [] as bigint[] };
+    for (let i = 0; i < SAMPLES + 1; i++) {
+      const receipt = await (await client.send(cbor, subscriptionId, CALLBACK_GAS, donId, { gasLimit: TX_GAS_LIMIT })).wait();
+      const gas = await fulfil(parseRequest(receipt), FUNCTIONS_OUTPUT);
+      const nativeReceipt = await (await consumer.requestAgent(1, agentId, sameInput, CALLBACK_GAS, maxFee, { gasLimit: TX_GAS_LIMIT })).wait();
+      const nativeGas = await fulfil(parseRequest(nativeReceipt), FUNCTIONS_OUTPUT);
+      // The first round pays the adapter's and the client's first storage writes.
+      if (i === 0) continue;
+      viaAdapter.request.push(receipt!.gasUsed);
+      viaAdapter.fulfil.push(gas);
+      native.request.push(nativeReceipt!.gasUsed);
+      native.fulfil.push(nativeGas);
+    }
+    const functionsRow = (name: string, gas: bigint) => figures.push({ table: FUNCTIONS_TABLE, row: name, gas });
+    const [nativeRequest, nativeFulfil] = [mean(native.request), mean(native.fulfil)];
+    const [adapterRequest, adapterFulfil] = [mean(viaAdapter.request), mean(viaAdapter.fulfil)];
+    functionsRow(`native: request (contract consumer, the same ${getBytes(sameInput).length}-byte input)`, nativeRequest);
+    functionsRow("native: fulfill (contract consumer, empty callback, the same output)", nativeFulfil);
+    functionsRow("native: request + fulfill", nativeRequest + nativeFulfil);
+    functionsRow("adapter: sendRequest (FunctionsClient → adapter → router)", adapterRequest);
+    functionsRow("adapter: fulfill (router → adapter → empty fulfillRequest)", adapterFulfil);
+    functionsRow("adapter: sendRequest + fulfill", adapterRequest + adapterFulfil);
+    functionsRow("adapter overhead per request", adapterRequest + adapterFulfil - nativeRequest - nativeFulfil);
   }
   await connection.close();
   return figures;

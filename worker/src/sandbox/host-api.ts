@@ -23,12 +23,15 @@ export const FetchArgs = z.object({
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]).default("GET"),
   headers,
   body: z.string().optional(),
+  /** Gives up on the call after this many ms (the request's wall time bounds it anyway). */
+  timeoutMs: z.number().int().positive().optional(),
 });
 export type FetchArgs = z.infer<typeof FetchArgs>;
 
 export interface FetchReply {
   url: string;
   status: number;
+  statusText: string;
   headers: Record<string, string>;
   body: string;
 }
@@ -61,14 +64,21 @@ export interface CallAgentReply {
   hex: string;
 }
 
+export const OpenForwardedInputArgs = z.object({
+  hex: z.string().regex(/^([0-9a-f]{2})*$/, "sealed must be bytes"),
+  client: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "client must be an address"),
+});
+
 /** What a sandbox may ask the host for. Every method may throw HostCallFailure. */
 export interface HostServices {
   fetch(args: FetchArgs, signal: AbortSignal): Promise<FetchReply>;
   llmChat(args: ChatArgs, signal: AbortSignal): Promise<ChatReply>;
   callAgent(agentId: bigint, input: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
+  /** Opens a forwarded input sealed for this request's consumer, this agent and `client` (protocol/confidential.ts). */
+  openForwardedInput(sealed: Uint8Array, client: string, signal: AbortSignal): Promise<Uint8Array>;
 }
 
-export type HostOp = "fetch" | "llm.chat" | "callAgent";
+export type HostOp = "fetch" | "llm.chat" | "callAgent" | "openForwardedInput";
 
 /** Parses a guest's JSON arguments for `op` and calls the matching service. */
 export async function dispatchHostCall(
@@ -93,6 +103,11 @@ export async function dispatchHostCall(
       const input = "text" in args.input ? new TextEncoder().encode(args.input.text) : Buffer.from(args.input.hex, "hex");
       const output = await services.callAgent(BigInt(args.agentId), new Uint8Array(input), signal);
       return { text: new TextDecoder().decode(output), hex: Buffer.from(output).toString("hex") } satisfies CallAgentReply;
+    }
+    case "openForwardedInput": {
+      const args = parseArgs(OpenForwardedInputArgs, op, raw);
+      const plaintext = await services.openForwardedInput(new Uint8Array(Buffer.from(args.hex, "hex")), args.client, signal);
+      return { hex: Buffer.from(plaintext).toString("hex") };
     }
     default:
       throw new TypeError(`unknown host call ${op}`);

@@ -60,6 +60,7 @@ export const PRELUDE_SOURCE = String.raw`(function install(hostCall, hostLog, co
     fetch: stub(lazy, "fetch"),
     llm: freeze({ chat: stub(lazy, "chat") }),
     callAgent: stub(lazy, "callAgent"),
+    openForwardedInput: stub(lazy, "openForwardedInput"),
   };
 
   function record(kind, key, value) {
@@ -147,6 +148,7 @@ export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, primordial
     return freeze({
       url: reply.url,
       status: reply.status,
+      statusText: reply.statusText,
       ok: reply.status >= 200 && reply.status < 300,
       headers: freeze(reply.headers),
       text: async () => reply.body,
@@ -175,12 +177,18 @@ export const HOST_API_SOURCE = String.raw`(function hostApi(hostCall, primordial
         method: options.method === undefined ? "GET" : StringCtor(options.method),
         headers: options.headers || {},
         body: options.body === undefined ? undefined : StringCtor(options.body),
+        timeoutMs: options.timeoutMs,
       }).then(makeResponse);
     },
     chat: (request) => call("llm.chat", request),
     callAgent: (agentId, input) =>
       call("callAgent", { agentId: StringCtor(agentId), input: payloadOf(input) }).then((reply) =>
         freeze({ text: reply.text, bytes: hexToBytes(reply.hex), json: () => parse(reply.text) })),
+    openForwardedInput(sealed, client) {
+      const bytes = toBytes(sealed);
+      return call("openForwardedInput", { hex: bytes === undefined ? "not bytes" : bytesToHex(bytes), client: StringCtor(client) })
+        .then((reply) => hexToBytes(reply.hex));
+    },
   };
 })`;
 
