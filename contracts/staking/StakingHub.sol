@@ -66,7 +66,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     address public router;
     /// @notice Receives the part of slashed PHA not paid to reporters and wronged parties.
     address public treasury;
-    /// @notice Pays mining rewards on the fees each settlement distributes (none while unset).
+    /// @notice The mining reserve told of the fees each settlement distributes, which pays the pool's
+    /// mining reward into it (none while unset).
     address public miningRewards;
     /// @notice Number of pools created; pool ids run from 1 to poolCount.
     uint256 public poolCount;
@@ -167,7 +168,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         emit TreasurySet(treasury_);
     }
 
-    /// @notice Sets the mining rewards reserve paid on settled fees (zero stops mining). Owner only.
+    /// @notice Sets the mining reserve (zero stops mining; a replaced reserve's unpaid epochs are
+    /// not paid). Owner only.
     function setMiningRewards(address miningRewards_) external onlyOwner {
         miningRewards = miningRewards_;
         emit MiningRewardsSet(miningRewards_);
@@ -592,10 +594,11 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                 }
             }
             amount = _balance() - balanceBefore;
-            address mining = miningRewards;
-            if (amount != 0 && mining != address(0)) {
-                // The reserve pays the pool's mining reward on these fees into this same distribution.
-                // Like a router refusal, its failure costs the pool the reward but blocks nothing.
+            // The reserve records these fees as the pool's work and pays any reward due into this
+            // same distribution. Like a router refusal, its failure costs the pool the reward but
+            // blocks nothing. Read only when there are fees: idle settlements stay as cheap.
+            address mining = amount != 0 ? miningRewards : address(0);
+            if (mining != address(0)) {
                 _settlementCall(mining, abi.encodeCall(IMiningRewards.onFeesSettled, (poolId, amount, pool.lastFaultAt)));
                 amount = _balance() - balanceBefore;
             }

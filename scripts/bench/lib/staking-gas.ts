@@ -6,6 +6,8 @@
  * per-request sampleWorker cost with 1, 10, 100 and 1,000 pools (must stay near-flat, O(log10 pools)).
  * Receipt gasUsed of whole transactions; the slash goes through a mock router. Delegators and pools
  * are created in bulk by StakingBenchPopulator, which leaves the same hub state as separate accounts.
+ * With a MiningRewards reserve wired in: the fee settlement that records a pool's work, the one that
+ * also pays its previous epoch's reward, one withheld after a fault, and the delegator's claim after.
  */
 import { network } from "hardhat";
 import type { GasFigure } from "./snapshot.js";
@@ -147,7 +149,57 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     return { avg: sum / BigInt(SAMPLE_SEEDS), max };
   };
 
+  const benchMining = async () => {
+    const deployment = await deployHub();
+    const { hub, router, pha } = deployment;
+    const schedule = { initialEpochBudget: PHA(1000), decayBps: 1000, decayEpochs: 30, shareBps: 8000, faultPenalty: 24 * 3600 };
+    const mining = await ethers.deployContract("MiningRewards", [await pha.getAddress(), await hub.getAddress(), schedule, 3000, deployer!.address]);
+    await (await hub.setMiningRewards(await mining.getAddress())).wait();
+    await (await pha.approve(await mining.getAddress(), ethers.MaxUint256)).wait();
+    await (await mining.fund(PHA(1_000_000))).wait();
+    const nextEpoch = async () => {
+      await ethers.provider.send("evm_increaseTime", [24 * 3600]);
+      await ethers.provider.send("evm_mine", []);
+    };
+    const { poolId, worker } = await newPoolWithWorker(deployment);
+    const other = await newPoolWithWorker(deployment);
+    await (await hub.stake(poolId, STAKE)).wait();
+    await (await hub.stake(other.poolId, STAKE)).wait();
+    const asStaker = hub.connect(staker!) as typeof hub;
+    await (await asStaker.stake(poolId, STAKE)).wait();
+    // Another pool has already opened the epoch, as in steady state.
+    await (await router.creditFees(other.worker, PHA(1))).wait();
+    await (await hub.harvestPool(other.poolId)).wait();
+    await (await router.creditFees(worker, PHA(1))).wait();
+    const firstWork = await gasOf(hub.harvestPool(poolId));
+    await (await router.creditFees(worker, PHA(1))).wait();
+    const moreWork = await gasOf(hub.harvestPool(poolId));
+    await nextEpoch();
+    await (await router.creditFees(other.worker, PHA(1))).wait();
+    await (await hub.harvestPool(other.poolId)).wait();
+    await (await router.creditFees(worker, PHA(1))).wait();
+    const payAndWork = await gasOf(hub.harvestPool(poolId));
+    const claim = await gasOf(asStaker.claimRewards(poolId));
+    await (await router.slashForTimeout(worker, 1, staker!.address, deployer!.address)).wait();
+    await nextEpoch();
+    await (await router.creditFees(worker, PHA(1))).wait();
+    const withheld = await gasOf(hub.harvestPool(poolId));
+    if ((await mining.released()) === 0n) throw new Error("no mining reward paid");
+    return { firstWork, moreWork, payAndWork, withheld, claim };
+  };
+
   const figures: GasFigure[] = [];
+  {
+    const r = await benchMining();
+    const table = "Mining rewards on fee settlement (1 worker, 1 PHA of fees)";
+    figures.push(
+      { table, row: "harvestPool", column: "records work (pool's first in epoch)", gas: r.firstWork },
+      { table, row: "harvestPool", column: "records more work", gas: r.moreWork },
+      { table, row: "harvestPool", column: "pays last epoch + records work", gas: r.payAndWork },
+      { table, row: "harvestPool", column: "withheld after a fault", gas: r.withheld },
+      { table, row: "harvestPool", column: "claimRewards after", gas: r.claim },
+    );
+  }
   const deployment = await deployHub();
   // Warm-up run, not reported: the first slash and withdrawal also pay for first-time storage
   // (treasury and reporter balances, counters) that every later run finds already written.
