@@ -73,15 +73,15 @@ contract VaultAllocatorTest is VaultFixture {
 
     // ---------------------------------------------------------------- failing pools
 
-    /// A slashed pool's return turns negative: its whole stake is unbonded at the next rebalance,
-    /// minimum stay or not.
+    /// A pool slashed beyond what it earned over the window (here an equivocation, 20%) has a
+    /// negative return: its whole stake is unbonded at the next rebalance, minimum stay or not.
     function test_SlashedPool_UnbondedAtTheNextRebalance() public {
         _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
         uint256 before = hub.stakeOf(poolC, address(vault));
         assertTrue(before != 0, "C held");
-        router.slashForTimeout(WORKER_C, 1, BOB, BOB);
-        vm.warp(block.timestamp + 1 days);
-        allocator.rebalance();
+        assertEq(allocator.stayStartEpoch(poolC), performance.currentEpoch() - 1, "given stake last epoch");
+        router.slashForEquivocation(WORKER_C, 1, BOB);
+        allocator.rebalance(); // within C's minimum stay
         assertEq(hub.stakeOf(poolC, address(vault)), 0, "C unbonded");
     }
 
