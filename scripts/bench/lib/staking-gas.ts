@@ -8,6 +8,8 @@
  * are created in bulk by StakingBenchPopulator, which leaves the same hub state as separate accounts.
  * With a MiningRewards reserve wired in: the fee settlement that records a pool's work, the one that
  * also pays its previous epoch's reward, one withheld after a fault, and the delegator's claim after.
+ * The vault's allocator: rebalance (records every candidate's performance, settling it) with 3 and 8
+ * candidate pools, when it places the vault's PHA and in a steady epoch when nothing moves.
  */
 import { network } from "hardhat";
 import type { GasFigure } from "./snapshot.js";
@@ -188,7 +190,52 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     return { firstWork, moreWork, payAndWork, withheld, claim };
   };
 
+  const benchAllocator = async (candidates: number) => {
+    const deployment = await deployHub();
+    const { hub, router, pha } = deployment;
+    const hubAddress = await hub.getAddress();
+    const vault = await ethers.deployContract("StakingVault", [await pha.getAddress(), hubAddress, deployer!.address, deployer!.address]);
+    const performance = await ethers.deployContract("PoolPerformance", [hubAddress]);
+    const allocator = await ethers.deployContract("VaultAllocator", [
+      await vault.getAddress(),
+      hubAddress,
+      await performance.getAddress(),
+      { maxPoolShareBps: 5000, minWindow: 2, maxWindow: 10, minStay: 1, maxDriftBps: 500 },
+      { maxPoolShareBps: 4000, window: 3, minStay: 2, driftBps: 100 },
+      deployer!.address,
+      deployer!.address,
+    ]);
+    await (await vault.setManager(await allocator.getAddress())).wait();
+    const pools: { poolId: bigint; worker: string }[] = [];
+    for (let i = 0; i < candidates; i++) {
+      const p = await newPoolWithWorker(deployment);
+      await (await hub.stake(p.poolId, STAKE)).wait();
+      pools.push(p);
+    }
+    await (await allocator.setCandidates(pools.map((p) => p.poolId))).wait();
+    await (await pha.approve(await vault.getAddress(), ethers.MaxUint256)).wait();
+    await (await vault.deposit(PHA(100_000), deployer!.address)).wait();
+    const epoch = async () => {
+      for (const [i, p] of pools.entries()) await (await router.creditFees(p.worker, PHA(i + 1))).wait();
+      const gas = await gasOf(allocator.rebalance());
+      await ethers.provider.send("evm_increaseTime", [24 * 3600]);
+      await ethers.provider.send("evm_mine", []);
+      return gas;
+    };
+    for (let i = 0; i < 3; i++) await epoch(); // the window's history
+    const places = await epoch();
+    const steady = await epoch();
+    if ((await vault.availableLiquidity()) > PHA(10_000)) throw new Error("allocator placed nothing");
+    return { places, steady };
+  };
+
   const figures: GasFigure[] = [];
+  for (const candidates of [3, 8]) {
+    const r = await benchAllocator(candidates);
+    const table = "VaultAllocator.rebalance (records and settles every candidate)";
+    const row = `${candidates} candidate pools`;
+    figures.push({ table, row, column: "places the vault's PHA", gas: r.places }, { table, row, column: "steady epoch", gas: r.steady });
+  }
   {
     const r = await benchMining();
     const table = "Mining rewards on fee settlement (1 worker, 1 PHA of fees)";
