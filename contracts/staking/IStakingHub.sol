@@ -42,6 +42,9 @@ interface IStakingHub is IWorkerStaking {
         /// @dev How many commission-bound settings existed when the pool last settled its fees: fees
         /// settled later are charged no more than the lowest rate in force since then.
         uint64 settledBoundsChanges;
+        /// @dev When the router last reported a fault (timeout or equivocation) of one of the pool's
+        /// workers; mining rewards are withheld around it (see MiningRewards).
+        uint64 lastFaultAt;
         uint256 activeStake;
         uint256 activeShares;
         uint256 unbondingStake;
@@ -97,6 +100,7 @@ interface IStakingHub is IWorkerStaking {
     event RouterSet(address router);
     event TreasurySet(address treasury);
     event StakeVotesSet(address stakeVotes);
+    event MiningRewardsSet(address miningRewards);
 
     error ZeroAddress();
     error ZeroAmount();

@@ -13,6 +13,7 @@ import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
 import {IStakeVotes} from "../interfaces/IStakeVotes.sol";
 import {IStakingHub} from "./IStakingHub.sol";
+import {IMiningRewards} from "./IMiningRewards.sol";
 import {StakeSumTree} from "./StakeSumTree.sol";
 
 /// @title StakingHub
@@ -65,6 +66,9 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     address public router;
     /// @notice Receives the part of slashed PHA not paid to reporters and wronged parties.
     address public treasury;
+    /// @notice The mining reserve told of the fees each settlement distributes, which pays the pool's
+    /// mining reward into it (none while unset).
+    address public miningRewards;
     /// @notice Number of pools created; pool ids run from 1 to poolCount.
     uint256 public poolCount;
     /// @notice Number of withdrawal requests ever made; ids run from 1.
@@ -171,6 +175,13 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         if (address(stakeVotes) != address(0)) revert StakeVotesAlreadySet();
         stakeVotes = stakeVotes_;
         emit StakeVotesSet(address(stakeVotes_));
+    }
+
+    /// @notice Sets the mining reserve (zero stops mining; a replaced reserve's unpaid epochs are
+    /// not paid). Owner only.
+    function setMiningRewards(address miningRewards_) external onlyOwner {
+        miningRewards = miningRewards_;
+        emit MiningRewardsSet(miningRewards_);
     }
 
     /// @notice Replaces all governance parameters at once, within the hard bounds. Owner only.
@@ -579,7 +590,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     function _settlePool(uint256 poolId, Pool storage pool) private returns (uint256 amount) {
         address router_ = router;
         if (router_ != address(0)) {
-            uint256 balanceBefore = pha.balanceOf(address(this));
+            uint256 balanceBefore = _balance();
             uint256 count = pool.workerCount;
             for (uint256 i; i < count; ++i) {
                 _collect(router_, _workerAt(poolId, pool, i));
@@ -594,7 +605,15 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                     emit WorkerRetired(poolId, worker);
                 }
             }
-            amount = pha.balanceOf(address(this)) - balanceBefore;
+            amount = _balance() - balanceBefore;
+            // The reserve records these fees as the pool's work and pays any reward due into this
+            // same distribution. Like a router refusal, its failure costs the pool the reward but
+            // blocks nothing. Read only when there are fees: idle settlements stay as cheap.
+            address mining = amount != 0 ? miningRewards : address(0);
+            if (mining != address(0)) {
+                _settlementCall(mining, abi.encodeCall(IMiningRewards.onFeesSettled, (poolId, amount, pool.lastFaultAt)));
+                amount = _balance() - balanceBefore;
+            }
         }
 
         if (amount != 0) {
@@ -646,13 +665,24 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
+    function _balance() private view returns (uint256) {
+        return pha.balanceOf(address(this));
+    }
+
     function _collect(address router_, address worker) private {
+        _settlementCall(router_, abi.encodeCall(IAgentRouter.collectWorkerFees, (worker)));
+    }
+
+    /// @dev A call whose failure settlement survives (the callee's loss), unless the caller starved
+    /// it: all forwarded gas used up means the caller chose the gas limit (EIP-150 leaves 1/64 here).
+    /// Return data is never copied, so a callee cannot make the hub pay for it.
+    function _settlementCall(address target, bytes memory data) private {
         uint256 gasBefore = gasleft();
-        try IAgentRouter(router_).collectWorkerFees(worker) {}
-        catch {
-            // All forwarded gas used up: the caller starved the call (EIP-150 leaves 1/64 here).
-            if (gasleft() <= gasBefore / 64) revert FeeCollectionOutOfGas();
+        bool ok;
+        assembly ("memory-safe") {
+            ok := call(gas(), target, 0, add(data, 0x20), mload(data), 0, 0)
         }
+        if (!ok && gasleft() <= gasBefore / 64) revert FeeCollectionOutOfGas();
     }
 
     /// @dev Takes `amount` (at most everything) from the pool's active plus unbonding stake, from each
@@ -669,6 +699,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         uint256 reporterReward
     ) private returns (uint256 slashed) {
         Pool storage pool = _pools[poolId];
+        pool.lastFaultAt = uint64(block.timestamp);
         SlashSplit memory split;
         uint256 active = pool.activeStake;
         uint256 stakeTotal = active + pool.unbondingStake;

@@ -8,6 +8,10 @@
  * are created in bulk by StakingBenchPopulator, which leaves the same hub state as separate accounts.
  * The hub is wired to a StakedPhaVotes ledger, as deployed: every stake and withdrawal request
  * includes the sync of the staker's voting power.
+ * With a MiningRewards reserve wired in: the fee settlement that records a pool's work, the one that
+ * also pays its previous epoch's reward, one withheld after a fault, and the delegator's claim after.
+ * The vault's allocator: rebalance (records every candidate's performance, settling it) with 3 and 8
+ * candidate pools, when it places the vault's PHA and in a steady epoch when nothing moves.
  */
 import { network } from "hardhat";
 import type { GasFigure } from "./snapshot.js";
@@ -149,7 +153,102 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     return { avg: sum / BigInt(SAMPLE_SEEDS), max };
   };
 
+  const benchMining = async () => {
+    const deployment = await deployHub();
+    const { hub, router, pha } = deployment;
+    const schedule = { initialEpochBudget: PHA(1000), decayBps: 1000, decayEpochs: 30, shareBps: 8000, faultPenalty: 24 * 3600 };
+    const mining = await ethers.deployContract("MiningRewards", [await pha.getAddress(), await hub.getAddress(), schedule, 3000, deployer!.address]);
+    await (await hub.setMiningRewards(await mining.getAddress())).wait();
+    await (await pha.approve(await mining.getAddress(), ethers.MaxUint256)).wait();
+    await (await mining.fund(PHA(1_000_000))).wait();
+    const nextEpoch = async () => {
+      await ethers.provider.send("evm_increaseTime", [24 * 3600]);
+      await ethers.provider.send("evm_mine", []);
+    };
+    const { poolId, worker } = await newPoolWithWorker(deployment);
+    const other = await newPoolWithWorker(deployment);
+    await (await hub.stake(poolId, STAKE)).wait();
+    await (await hub.stake(other.poolId, STAKE)).wait();
+    const asStaker = hub.connect(staker!) as typeof hub;
+    await (await asStaker.stake(poolId, STAKE)).wait();
+    // Another pool has already opened the epoch, as in steady state.
+    await (await router.creditFees(other.worker, PHA(1))).wait();
+    await (await hub.harvestPool(other.poolId)).wait();
+    await (await router.creditFees(worker, PHA(1))).wait();
+    const firstWork = await gasOf(hub.harvestPool(poolId));
+    await (await router.creditFees(worker, PHA(1))).wait();
+    const moreWork = await gasOf(hub.harvestPool(poolId));
+    await nextEpoch();
+    await (await router.creditFees(other.worker, PHA(1))).wait();
+    await (await hub.harvestPool(other.poolId)).wait();
+    await (await router.creditFees(worker, PHA(1))).wait();
+    const payAndWork = await gasOf(hub.harvestPool(poolId));
+    const claim = await gasOf(asStaker.claimRewards(poolId));
+    await (await router.slashForTimeout(worker, 1, staker!.address, deployer!.address)).wait();
+    await nextEpoch();
+    await (await router.creditFees(worker, PHA(1))).wait();
+    const withheld = await gasOf(hub.harvestPool(poolId));
+    if ((await mining.released()) === 0n) throw new Error("no mining reward paid");
+    return { firstWork, moreWork, payAndWork, withheld, claim };
+  };
+
+  const benchAllocator = async (candidates: number) => {
+    const deployment = await deployHub();
+    const { hub, router, pha } = deployment;
+    const hubAddress = await hub.getAddress();
+    const vault = await ethers.deployContract("StakingVault", [await pha.getAddress(), hubAddress, deployer!.address, deployer!.address]);
+    const performance = await ethers.deployContract("PoolPerformance", [hubAddress]);
+    const allocator = await ethers.deployContract("VaultAllocator", [
+      await vault.getAddress(),
+      hubAddress,
+      await performance.getAddress(),
+      { maxPoolShareBps: 5000, minWindow: 2, maxWindow: 10, minStay: 1, maxDriftBps: 500 },
+      { maxPoolShareBps: 4000, window: 3, minStay: 2, driftBps: 100 },
+      deployer!.address,
+      deployer!.address,
+    ]);
+    await (await vault.setManager(await allocator.getAddress())).wait();
+    const pools: { poolId: bigint; worker: string }[] = [];
+    for (let i = 0; i < candidates; i++) {
+      const p = await newPoolWithWorker(deployment);
+      await (await hub.stake(p.poolId, STAKE)).wait();
+      pools.push(p);
+    }
+    await (await allocator.setCandidates(pools.map((p) => p.poolId))).wait();
+    await (await pha.approve(await vault.getAddress(), ethers.MaxUint256)).wait();
+    await (await vault.deposit(PHA(100_000), deployer!.address)).wait();
+    const epoch = async () => {
+      for (const [i, p] of pools.entries()) await (await router.creditFees(p.worker, PHA(i + 1))).wait();
+      const gas = await gasOf(allocator.rebalance());
+      await ethers.provider.send("evm_increaseTime", [24 * 3600]);
+      await ethers.provider.send("evm_mine", []);
+      return gas;
+    };
+    for (let i = 0; i < 3; i++) await epoch(); // the window's history
+    const places = await epoch();
+    const steady = await epoch();
+    if ((await vault.availableLiquidity()) > PHA(10_000)) throw new Error("allocator placed nothing");
+    return { places, steady };
+  };
+
   const figures: GasFigure[] = [];
+  for (const candidates of [3, 8]) {
+    const r = await benchAllocator(candidates);
+    const table = "VaultAllocator.rebalance (records and settles every candidate)";
+    const row = `${candidates} candidate pools`;
+    figures.push({ table, row, column: "places the vault's PHA", gas: r.places }, { table, row, column: "steady epoch", gas: r.steady });
+  }
+  {
+    const r = await benchMining();
+    const table = "Mining rewards on fee settlement (1 worker, 1 PHA of fees)";
+    figures.push(
+      { table, row: "harvestPool", column: "records work (pool's first in epoch)", gas: r.firstWork },
+      { table, row: "harvestPool", column: "records more work", gas: r.moreWork },
+      { table, row: "harvestPool", column: "pays last epoch + records work", gas: r.payAndWork },
+      { table, row: "harvestPool", column: "withheld after a fault", gas: r.withheld },
+      { table, row: "harvestPool", column: "claimRewards after", gas: r.claim },
+    );
+  }
   const deployment = await deployHub();
   // Warm-up run, not reported: the first slash and withdrawal also pay for first-time storage
   // (treasury and reporter balances, counters) that every later run finds already written.

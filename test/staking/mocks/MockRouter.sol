@@ -10,6 +10,8 @@ contract MockRouter {
     IERC20 public immutable pha;
     address public staking;
     mapping(address worker => uint256) public workerFees;
+    /// @notice The protocol fee the mining reserve reads through {feeConfig}.
+    uint16 public protocolFeeBps = 500;
 
     error NotStaking(address caller);
 
@@ -19,6 +21,15 @@ contract MockRouter {
 
     function setStaking(address staking_) external {
         staking = staking_;
+    }
+
+    function setProtocolFeeBps(uint16 bps) external {
+        protocolFeeBps = bps;
+    }
+
+    /// @notice The router's config as far as mining reads it (workerFee, phaPerGas, protocolFeeBps).
+    function feeConfig() external view returns (uint256, uint256, uint256) {
+        return (0, 0, protocolFeeBps);
     }
 
     /// @notice Pulls `amount` PHA from the caller as fees earned by `worker`.

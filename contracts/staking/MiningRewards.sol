@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IMiningRewards} from "./IMiningRewards.sol";
+
+/// @notice The hub's router, as far as mining needs it.
+interface IStakingHubRouter {
+    function router() external view returns (address);
+}
+
+/// @notice The router's fee terms, as far as mining needs them: the first three fields of its config.
+interface IRouterFeeTerms {
+    function feeConfig() external view returns (uint256 workerFee, uint256 phaPerGas, uint256 protocolFeeBps);
+}
+
+/// @title MiningRewards
+/// @notice A reserve of PHA (at most a governed share of the fixed supply) released epoch by epoch on
+/// a published decaying schedule to the stake pools whose workers did the work. Work is what the
+/// router settled: every answer pays its worker's pool a worker fee, which the staking hub collects
+/// and reports here when it settles the pool. An epoch's budget is split among the pools by the work
+/// each settled in it, and paid at the pool's first settlement after the epoch ended, into the same
+/// distribution as its fees (operator commission, then reward per share), so delegators claim both
+/// with the hub's one constant-gas claim.
+///
+///     budget(e)    = initialEpochBudget × (1 − decay)^⌊e / decayEpochs⌋
+///     reward(p, e) = min( budget(e) × work(p, e) / work(e),  shareBps × Σ fee × protocolFeeBps )
+///
+/// Why the second term (the self-dealing cap): an answer can be bought. An operator can send
+/// requests from its own billing account to its own zero-price agent and, since a contract can
+/// compute the router's assignment within the block, have them assigned to its own worker; the
+/// worker fee comes back to its pool. What it cannot get back is the router's protocol fee
+/// (protocolFeeBps of the worker fee, to the treasury). Each unit of work earns at most shareBps
+/// (≤ MAX_SHARE_BPS = 80%) of the protocol fee it paid, so faking work always costs more than it
+/// earns, however empty the epoch. The fee rate used is the lower of the router's at this
+/// settlement and at the pool's previous one, so a raised protocol fee reaches only work paid for
+/// after it; without a protocol fee there is nothing to mine.
+///
+/// Stake weighs in through the router's stake-weighted assignment (a pool's work is in proportion
+/// to its stake); uptime through the faults the chain records: the hub notes when the router last
+/// slashed one of a pool's workers (a missed deadline, or two answers, which also jails the worker),
+/// and a pool earns nothing for an epoch that began less than `faultPenalty` after such a fault or
+/// during which or after which, before payment, one was recorded. A faulty pool's work is not counted
+/// once the fault is known, so it does not dilute the others.
+///
+/// The reserve is never over-spent: an epoch pays at most its budget (shares rounded down) and never
+/// more than the reserve holds; `released` counts every PHA paid, so the balance is what was put in
+/// minus `released`. What an epoch does not pay (faults, too little work) stays in the reserve.
+contract MiningRewards is IMiningRewards, Ownable2Step {
+    using SafeERC20 for IERC20;
+
+    /// @notice Published schedule; owner-set within the bounds below. One slot.
+    struct Schedule {
+        /// @dev PHA released over an epoch while the schedule has not decayed.
+        uint128 initialEpochBudget;
+        /// @dev Fraction the epoch budget loses every `decayEpochs` epochs.
+        uint16 decayBps;
+        /// @dev Epochs between two decay steps.
+        uint32 decayEpochs;
+        /// @dev Reward per unit of work at most this share of the protocol fee that work paid.
+        uint16 shareBps;
+        /// @dev Seconds before an epoch in which a fault still costs the pool that epoch's reward.
+        uint32 faultPenalty;
+    }
+
+    /// @notice One epoch's totals, fixed by its first recorded work. One slot.
+    struct EpochTotals {
+        /// @dev Worker fees settled in the epoch by pools without a fault.
+        uint128 work;
+        /// @dev budget(e), as published when the epoch's first work was recorded.
+        uint112 budget;
+        /// @dev shareBps then.
+        uint16 shareBps;
+    }
+
+    /// @notice A pool's mining record. Two slots.
+    struct PoolRecord {
+        /// @dev The epoch of the pool's unpaid work (meaningful while `work` is non-zero).
+        uint64 epoch;
+        /// @dev The router's protocol fee (bps) at the pool's previous settlement.
+        uint16 protocolFeeBps;
+        /// @dev Whether the pool was ever settled here (its previous fee rate is known).
+        bool seen;
+        /// @dev Worker fees settled in `epoch`, not paid for yet.
+        uint128 work;
+        /// @dev Σ fee × protocolFeeBps over that work: the protocol fee it paid, scaled by BPS.
+        uint128 feePaid;
+        /// @dev PHA paid to the pool so far.
+        uint128 mined;
+    }
+
+    uint256 public constant BPS = 10_000;
+    /// @notice Length of an epoch of the schedule.
+    uint256 public constant EPOCH = 1 days;
+    /// @notice The reward per unit of work is at most this share of the protocol fee that work paid.
+    uint256 public constant MAX_SHARE_BPS = 8_000;
+    /// @notice The reserve may hold at most this share of the token's supply (the governed cap).
+    uint256 public constant MAX_RESERVE_SHARE_BPS = 7_000;
+    uint256 public constant MIN_DECAY_BPS = 100;
+    uint256 public constant MAX_DECAY_BPS = 5_000;
+    uint256 public constant MIN_DECAY_EPOCHS = 30;
+    uint256 public constant MAX_DECAY_EPOCHS = 3_650;
+    /// @notice At least an epoch: a fault costs a whole epoch's reward whenever it is reported.
+    uint256 public constant MIN_FAULT_PENALTY = 1 days;
+    uint256 public constant MAX_FAULT_PENALTY = 30 days;
+
+    /// @notice The reserve's token.
+    IERC20 public immutable pha;
+    /// @notice The staking hub: the only caller of {onFeesSettled} and the receiver of rewards.
+    address public immutable hub;
+    /// @notice Start of epoch 0.
+    uint256 public immutable genesis;
+    /// @notice Governed share of the token's supply the reserve may be funded with, in bps.
+    uint16 public reserveShareBps;
+    /// @notice PHA put in through {fund}.
+    uint256 public funded;
+    /// @notice PHA paid out so far.
+    uint256 public released;
+
+    Schedule private _schedule;
+    mapping(uint256 epoch => EpochTotals) private _epochs;
+    mapping(uint256 epoch => uint256) private _releasedIn;
+    mapping(uint256 poolId => PoolRecord) private _records;
+
+    event ScheduleSet(Schedule schedule);
+    event ReserveShareSet(uint16 reserveShareBps);
+    event Funded(address indexed from, uint256 amount);
+    event MiningRewardPaid(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint256 reward);
+    event MiningRewardWithheld(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint64 lastFaultAt);
+
+    error NotHub(address caller);
+    error ZeroAddress();
+    error ZeroAmount();
+    error InvalidSchedule();
+    error InvalidReserveShare(uint256 reserveShareBps);
+    error ReserveCapExceeded(uint256 funded, uint256 cap);
+
+    /// @param pha_ The reserve's token (PHA).
+    /// @param hub_ The staking hub that settles pools.
+    /// @param schedule_ The initial schedule, within the bounds.
+    /// @param reserveShareBps_ Share of the token's supply the reserve may be funded with.
+    /// @param initialOwner Governance (may be a timelock).
+    constructor(
+        IERC20 pha_,
+        address hub_,
+        Schedule memory schedule_,
+        uint16 reserveShareBps_,
+        address initialOwner
+    ) Ownable(initialOwner) {
+        if (address(pha_) == address(0) || hub_ == address(0)) revert ZeroAddress();
+        pha = pha_;
+        hub = hub_;
+        genesis = block.timestamp;
+        _setSchedule(schedule_);
+        _setReserveShare(reserveShareBps_);
+    }
+
+    /// @notice Replaces the schedule within the bounds; epochs that already recorded work keep the
+    /// budget they were published with. Owner only.
+    function setSchedule(Schedule calldata schedule_) external onlyOwner {
+        _setSchedule(schedule_);
+    }
+
+    /// @notice Sets the share of supply the reserve may be funded with; lowering it stops further
+    /// funding and takes back nothing already in. Owner only.
+    function setReserveShare(uint16 reserveShareBps_) external onlyOwner {
+        _setReserveShare(reserveShareBps_);
+    }
+
+    /// @notice Moves `amount` PHA from the caller into the reserve, within the governed cap.
+    function fund(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 total = funded + amount;
+        uint256 cap = reserveCap();
+        if (total > cap) revert ReserveCapExceeded(total, cap);
+        funded = total;
+        emit Funded(msg.sender, amount);
+        pha.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IMiningRewards
+    function onFeesSettled(uint256 poolId, uint256 fees, uint64 lastFaultAt) external returns (uint256 reward) {
+        if (msg.sender != hub) revert NotHub(msg.sender);
+        PoolRecord memory record = _records[poolId];
+        Schedule memory published = _schedule;
+        uint256 epoch = currentEpoch();
+
+        if (record.work != 0 && record.epoch < epoch) {
+            reward = _payFor(poolId, record, published, lastFaultAt);
+            record.work = 0;
+            record.feePaid = 0;
+            record.mined += uint128(reward);
+        }
+
+        uint256 feeNow = _protocolFeeBps();
+        if (!_faulted(lastFaultAt, epoch, published)) {
+            EpochTotals memory totals = _epochs[epoch];
+            if (totals.work == 0) {
+                totals.budget = uint112(_budgetAt(published, epoch));
+                totals.shareBps = published.shareBps;
+            }
+            // Fits: worker fees are PHA, whose whole supply (1e27) is far below 2^128 / 1e4.
+            totals.work += uint128(fees);
+            _epochs[epoch] = totals;
+            record.epoch = uint64(epoch);
+            record.work += uint128(fees);
+            record.feePaid += uint128(fees * (record.seen ? Math.min(feeNow, record.protocolFeeBps) : feeNow));
+        }
+        record.protocolFeeBps = uint16(feeNow);
+        record.seen = true;
+        _records[poolId] = record;
+
+        if (reward != 0) pha.safeTransfer(msg.sender, reward);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The schedule in force.
+    function schedule() external view returns (Schedule memory) {
+        return _schedule;
+    }
+
+    /// @notice The most the reserve may be funded with: reserveShareBps of the token's supply.
+    function reserveCap() public view returns (uint256) {
+        return Math.mulDiv(pha.totalSupply(), reserveShareBps, BPS);
+    }
+
+    /// @notice The epoch now (0 from deployment, one per EPOCH).
+    function currentEpoch() public view returns (uint256) {
+        return (block.timestamp - genesis) / EPOCH;
+    }
+
+    /// @notice budget(epoch) under the schedule in force.
+    function budgetAt(uint256 epoch) external view returns (uint256) {
+        return _budgetAt(_schedule, epoch);
+    }
+
+    /// @notice `epoch`'s totals (zero until its first work is recorded).
+    function epochTotals(uint256 epoch) external view returns (EpochTotals memory) {
+        return _epochs[epoch];
+    }
+
+    /// @notice PHA paid for work of `epoch` so far (at most its budget).
+    function releasedIn(uint256 epoch) external view returns (uint256) {
+        return _releasedIn[epoch];
+    }
+
+    /// @notice `poolId`'s mining record.
+    function poolRecord(uint256 poolId) external view returns (PoolRecord memory) {
+        return _records[poolId];
+    }
+
+    /// @notice What `poolId`'s unpaid work would earn once its epoch is over and nobody else adds
+    /// work to it, before the fault check and the reserve's balance.
+    function pendingReward(uint256 poolId) external view returns (uint256) {
+        PoolRecord memory record = _records[poolId];
+        if (record.work == 0) return 0;
+        return _rewardOf(record, _epochs[record.epoch]);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _payFor(uint256 poolId, PoolRecord memory record, Schedule memory published, uint64 lastFaultAt)
+        private
+        returns (uint256 reward)
+    {
+        if (_faulted(lastFaultAt, record.epoch, published)) {
+            emit MiningRewardWithheld(poolId, record.epoch, record.work, lastFaultAt);
+            return 0;
+        }
+        reward = Math.min(_rewardOf(record, _epochs[record.epoch]), pha.balanceOf(address(this)));
+        released += reward;
+        _releasedIn[record.epoch] += reward;
+        emit MiningRewardPaid(poolId, record.epoch, record.work, reward);
+    }
+
+    /// @dev Both terms rounded down, so an epoch's payments never sum above its budget.
+    function _rewardOf(PoolRecord memory record, EpochTotals memory totals) private pure returns (uint256) {
+        return Math.min(
+            Math.mulDiv(totals.budget, record.work, totals.work),
+            Math.mulDiv(record.feePaid, totals.shareBps, BPS * BPS)
+        );
+    }
+
+    /// @dev A fault at or after `faultPenalty` before the epoch's start costs the epoch (faults are
+    /// never in the future, so this covers the epoch itself and the time until payment).
+    function _faulted(uint64 lastFaultAt, uint256 epoch, Schedule memory published) private view returns (bool) {
+        return lastFaultAt != 0 && uint256(lastFaultAt) + published.faultPenalty > genesis + epoch * EPOCH;
+    }
+
+    /// @dev initialEpochBudget × (1 − decay)^steps by squaring in 1e18 fixed point, each product
+    /// rounded down (the budget is never above the exact schedule).
+    function _budgetAt(Schedule memory published, uint256 epoch) private pure returns (uint256 budget) {
+        uint256 one = 1e18;
+        uint256 factor = (BPS - published.decayBps) * one / BPS;
+        uint256 scale = one;
+        for (uint256 steps = epoch / published.decayEpochs; steps != 0 && scale != 0; steps >>= 1) {
+            if (steps & 1 != 0) scale = scale * factor / one;
+            factor = factor * factor / one;
+        }
+        budget = Math.mulDiv(published.initialEpochBudget, scale, one);
+    }
+
+    /// @dev The router's protocol fee now; 0 (no reward) without a router or when it cannot say.
+    function _protocolFeeBps() private view returns (uint256) {
+        address router = IStakingHubRouter(hub).router();
+        if (router == address(0)) return 0;
+        try IRouterFeeTerms(router).feeConfig() returns (uint256, uint256, uint256 protocolFeeBps) {
+            return Math.min(protocolFeeBps, BPS);
+        } catch {
+            return 0;
+        }
+    }
+
+    function _setSchedule(Schedule memory s) private {
+        if (
+            s.shareBps > MAX_SHARE_BPS || s.decayBps < MIN_DECAY_BPS || s.decayBps > MAX_DECAY_BPS
+                || s.decayEpochs < MIN_DECAY_EPOCHS || s.decayEpochs > MAX_DECAY_EPOCHS
+                || s.faultPenalty < MIN_FAULT_PENALTY || s.faultPenalty > MAX_FAULT_PENALTY
+                || s.initialEpochBudget > type(uint112).max
+        ) revert InvalidSchedule();
+        _schedule = s;
+        emit ScheduleSet(s);
+    }
+
+    function _setReserveShare(uint16 share) private {
+        if (share > MAX_RESERVE_SHARE_BPS) revert InvalidReserveShare(share);
+        reserveShareBps = share;
+        emit ReserveShareSet(share);
+    }
+}

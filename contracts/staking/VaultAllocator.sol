@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IStakingHub} from "./IStakingHub.sol";
+import {PoolPerformance} from "./PoolPerformance.sol";
+
+/// @notice The vault's manager functions and views, as far as the allocator needs them.
+interface IManagedVault {
+    function allocate(uint256 poolId, uint256 amount) external;
+    function requestPoolWithdrawal(uint256 poolId, uint256 shares) external;
+    function availableLiquidity() external view returns (uint256);
+    function pools() external view returns (uint256[] memory);
+}
+
+/// @notice The hub's views the allocator reads.
+interface IAllocatorHub {
+    function poolState(uint256 poolId) external view returns (IStakingHub.Pool memory);
+    function stakeOf(uint256 poolId, address account) external view returns (uint256);
+    function sharesOf(uint256 poolId, address account) external view returns (uint256);
+    function sharesForStake(uint256 poolId, uint256 amount) external view returns (uint256);
+}
+
+/// @title VaultAllocator
+/// @notice The StakingVault's manager, turned into a rule anyone can run: once per epoch
+/// {rebalance} moves the vault's stake toward weights set by each candidate pool's realised return
+/// per stake over a trailing window (rewards after commission, minus slashes, from {PoolPerformance}),
+/// capped per pool, with a minimum stay before a pool's stake is reduced. The curator (the human
+/// manager) only sets the candidate pools and the rule's parameters, within bounds governance sets;
+/// governance sets the bounds within constant limits.
+///
+///     score(p)  = max(0, return per epoch of one share of p over the last `window` epochs)
+///     weight(p) = score(p) / Σ score, then capped at maxPoolShareBps (excess re-spread over the
+///                 uncapped pools in proportion; what no pool can take stays idle)
+///     target(p) = weight(p) × (vault's active stake in candidates + its available liquidity)
+///
+/// A pool above target by more than `driftBps` of the total is unbonded down to target once it has
+/// held its stake `minStay` epochs — at once if its return is negative (it was slashed beyond its
+/// rewards). A pool below target by more than the drift gets idle PHA. Unbonded PHA comes back
+/// after the hub's unbonding period (anyone: vault.completePoolWithdrawals) and is placed by a later
+/// rebalance. A pool that stops earning loses its weight within `window` epochs (its score falls
+/// linearly to zero), a slashed one at the next rebalance.
+///
+/// Nobody can profit from a rebalance's timing: it moves stake between pools at the hub's own
+/// exchange rates (stake and unbonding valued alike), so the vault's value does not move, and the
+/// vault streams gains and queues exits anyway. A pool's measured return is what its shares really
+/// earned: inflating it means paying its shareholders, the vault first among them.
+contract VaultAllocator is Ownable2Step {
+    /// @notice Governance's bounds on the curator's parameters.
+    struct Bounds {
+        uint16 maxPoolShareBps;
+        uint16 minWindow;
+        uint16 maxWindow;
+        uint16 minStay;
+        uint16 maxDriftBps;
+    }
+
+    /// @notice The curator's parameters.
+    struct Params {
+        /// @dev Largest share of the investable total one pool may hold.
+        uint16 maxPoolShareBps;
+        /// @dev Trailing window of the returns, in epochs.
+        uint16 window;
+        /// @dev Epochs a pool keeps stake it was given before it can be reduced (unless failing).
+        uint16 minStay;
+        /// @dev Deviation from target, in bps of the total, below which nothing moves.
+        uint16 driftBps;
+    }
+
+    uint256 public constant BPS = 10_000;
+    /// @notice Candidate pools at most (the vault tracks at most 16 pools, unbonding included).
+    uint256 public constant MAX_CANDIDATES = 8;
+    /// @notice Constant limits of governance's bounds.
+    uint256 public constant LIMIT_POOL_SHARE_BPS = 5_000;
+    uint256 public constant LIMIT_MIN_WINDOW = 2;
+    uint256 public constant LIMIT_MIN_STAY = 1;
+
+    IManagedVault public immutable vault;
+    IAllocatorHub public immutable hub;
+    PoolPerformance public immutable performance;
+
+    /// @notice Sets the candidates and parameters within {bounds}.
+    address public curator;
+    /// @notice The epoch of the last rebalance (type(uint64).max before the first).
+    uint64 public lastRebalanceEpoch = type(uint64).max;
+
+    Bounds private _bounds;
+    Params private _params;
+    uint256[] private _candidates;
+    mapping(uint256 poolId => uint256) public stayStartEpoch;
+
+    event BoundsSet(Bounds bounds);
+    event ParamsSet(Params params);
+    event CandidatesSet(uint256[] poolIds);
+    event CuratorSet(address curator);
+    event Rebalanced(uint256 indexed epoch, uint256 total, uint256 allocated, uint256 unbonded);
+
+    error ZeroAddress();
+    error NotCurator(address caller);
+    error InvalidBounds();
+    error ParamsOutOfBounds();
+    error TooManyCandidates(uint256 count);
+    error DuplicateCandidate(uint256 poolId);
+    error UnknownPool(uint256 poolId);
+    error AlreadyRebalanced(uint256 epoch);
+
+    modifier onlyCurator() {
+        if (msg.sender != curator) revert NotCurator(msg.sender);
+        _;
+    }
+
+    constructor(
+        IManagedVault vault_,
+        IAllocatorHub hub_,
+        PoolPerformance performance_,
+        Bounds memory bounds_,
+        Params memory params_,
+        address curator_,
+        address initialOwner
+    ) Ownable(initialOwner) {
+        if (address(vault_) == address(0) || address(hub_) == address(0) || address(performance_) == address(0)) {
+            revert ZeroAddress();
+        }
+        vault = vault_;
+        hub = hub_;
+        performance = performance_;
+        _setBounds(bounds_);
+        _setParams(params_);
+        _setCurator(curator_);
+    }
+
+    // ---------------------------------------------------------------- governance and curator
+
+    /// @notice Sets the bounds within the constant limits; the parameters must still fit. Owner only.
+    function setBounds(Bounds calldata bounds_) external onlyOwner {
+        _setBounds(bounds_);
+        _checkParams(_params);
+    }
+
+    /// @notice Replaces the curator. Owner only.
+    function setCurator(address curator_) external onlyOwner {
+        _setCurator(curator_);
+    }
+
+    /// @notice Sets the rule's parameters within the bounds. Curator only.
+    function setParams(Params calldata params_) external onlyCurator {
+        _setParams(params_);
+    }
+
+    /// @notice Sets the candidate pools (existing, distinct, at most MAX_CANDIDATES). Pools dropped
+    /// from the list are unbonded by the next rebalances (after their minimum stay). Curator only.
+    function setCandidates(uint256[] calldata poolIds) external onlyCurator {
+        if (poolIds.length > MAX_CANDIDATES) revert TooManyCandidates(poolIds.length);
+        for (uint256 i; i < poolIds.length; ++i) {
+            if (hub.poolState(poolIds[i]).operator == address(0)) revert UnknownPool(poolIds[i]);
+            for (uint256 j; j < i; ++j) {
+                if (poolIds[j] == poolIds[i]) revert DuplicateCandidate(poolIds[i]);
+            }
+        }
+        _candidates = poolIds;
+        emit CandidatesSet(poolIds);
+    }
+
+    // ---------------------------------------------------------------- the rule (anyone)
+
+    /// @notice Records the candidates' performance and moves the vault's stake toward the targets.
+    /// Anyone, once per epoch.
+    function rebalance() external {
+        uint256 epoch = performance.currentEpoch();
+        if (lastRebalanceEpoch == epoch) revert AlreadyRebalanced(epoch);
+        lastRebalanceEpoch = uint64(epoch);
+        uint256[] memory pools_ = _candidates;
+        performance.record(pools_);
+
+        Params memory p = _params;
+        (uint256[] memory weights, int256[] memory rates) = _weights(pools_, p);
+        uint256 total = vault.availableLiquidity();
+        uint256[] memory current = new uint256[](pools_.length);
+        for (uint256 i; i < pools_.length; ++i) {
+            current[i] = hub.stakeOf(pools_[i], address(vault));
+            total += current[i];
+        }
+        uint256 drift = total * p.driftBps / BPS;
+
+        uint256 unbonded;
+        // Pools the vault holds that are no longer pools_: target zero.
+        uint256[] memory held = vault.pools();
+        for (uint256 i; i < held.length; ++i) {
+            if (!_contains(pools_, held[i])) {
+                unbonded += _reduce(held[i], hub.stakeOf(held[i], address(vault)), 0, epoch, p, false);
+            }
+        }
+        for (uint256 i; i < pools_.length; ++i) {
+            uint256 target = total * weights[i] / BPS;
+            if (current[i] > target + drift) {
+                unbonded += _reduce(pools_[i], current[i], target, epoch, p, rates[i] < 0);
+            }
+        }
+        uint256 allocated;
+        for (uint256 i; i < pools_.length; ++i) {
+            uint256 target = total * weights[i] / BPS;
+            if (current[i] + drift >= target) continue;
+            uint256 amount = Math.min(target - current[i], vault.availableLiquidity());
+            if (amount == 0) break;
+            vault.allocate(pools_[i], amount);
+            stayStartEpoch[pools_[i]] = epoch;
+            allocated += amount;
+        }
+        emit Rebalanced(epoch, total, allocated, unbonded);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function bounds() external view returns (Bounds memory) {
+        return _bounds;
+    }
+
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    function candidates() external view returns (uint256[] memory) {
+        return _candidates;
+    }
+
+    /// @notice The target weights (bps of the investable total) the rule would use with the
+    /// performance recorded so far.
+    function targetWeights() external view returns (uint256[] memory weights) {
+        (weights,) = _weights(_candidates, _params);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _reduce(uint256 poolId, uint256 current, uint256 target, uint256 epoch, Params memory p, bool failing)
+        private
+        returns (uint256 amount)
+    {
+        if (!failing && epoch < stayStartEpoch[poolId] + p.minStay) return 0;
+        amount = current - target;
+        uint256 shares = Math.min(hub.sharesForStake(poolId, amount), hub.sharesOf(poolId, address(vault)));
+        if (shares == 0) return 0;
+        vault.requestPoolWithdrawal(poolId, shares);
+    }
+
+    /// @dev Scores and capped weights (bps, summing to at most BPS). Water-filling: each round caps
+    /// the pools over the cap and re-spreads the rest over the others in proportion to their score.
+    function _weights(uint256[] memory pools, Params memory p)
+        private
+        view
+        returns (uint256[] memory weights, int256[] memory rates)
+    {
+        uint256 n = pools.length;
+        weights = new uint256[](n);
+        rates = new int256[](n);
+        uint256[] memory scores = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            (bool ok, int256 rate,) = performance.returnOver(pools[i], p.window);
+            if (!ok) continue;
+            rates[i] = rate;
+            if (rate > 0) scores[i] = uint256(rate);
+        }
+        bool[] memory capped = new bool[](n);
+        uint256 left = BPS;
+        for (uint256 round; round <= n; ++round) {
+            uint256 scoreSum;
+            for (uint256 i; i < n; ++i) {
+                if (!capped[i]) scoreSum += scores[i];
+            }
+            if (scoreSum == 0) break;
+            bool newlyCapped;
+            for (uint256 i; i < n; ++i) {
+                if (capped[i]) continue;
+                weights[i] = left * scores[i] / scoreSum;
+                if (weights[i] > p.maxPoolShareBps) {
+                    capped[i] = true;
+                    newlyCapped = true;
+                }
+            }
+            if (!newlyCapped) break;
+            left = BPS;
+            for (uint256 i; i < n; ++i) {
+                if (capped[i]) {
+                    weights[i] = p.maxPoolShareBps;
+                    left -= p.maxPoolShareBps;
+                }
+            }
+            for (uint256 i; i < n; ++i) {
+                if (!capped[i]) weights[i] = 0;
+            }
+        }
+    }
+
+    function _contains(uint256[] memory list, uint256 value) private pure returns (bool) {
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == value) return true;
+        }
+        return false;
+    }
+
+    function _setBounds(Bounds memory b) private {
+        if (
+            b.maxPoolShareBps == 0 || b.maxPoolShareBps > LIMIT_POOL_SHARE_BPS || b.minWindow < LIMIT_MIN_WINDOW
+                || b.maxWindow < b.minWindow || b.maxWindow >= performance.HISTORY() || b.minStay < LIMIT_MIN_STAY
+                || b.maxDriftBps > BPS
+        ) revert InvalidBounds();
+        _bounds = b;
+        emit BoundsSet(b);
+    }
+
+    function _setParams(Params memory p) private {
+        _checkParams(p);
+        _params = p;
+        emit ParamsSet(p);
+    }
+
+    function _checkParams(Params memory p) private view {
+        Bounds memory b = _bounds;
+        if (
+            p.maxPoolShareBps == 0 || p.maxPoolShareBps > b.maxPoolShareBps || p.window < b.minWindow
+                || p.window > b.maxWindow || p.minStay < b.minStay || p.driftBps > b.maxDriftBps
+        ) revert ParamsOutOfBounds();
+    }
+
+    function _setCurator(address curator_) private {
+        if (curator_ == address(0)) revert ZeroAddress();
+        curator = curator_;
+        emit CuratorSet(curator_);
+    }
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {VaultFixture} from "./VaultFixture.sol";
+import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
+import {PoolPerformance, IStakingHubPools} from "../../contracts/staking/PoolPerformance.sol";
+import {VaultAllocator, IManagedVault, IAllocatorHub} from "../../contracts/staking/VaultAllocator.sol";
+
+/// @notice The permissionless allocation rule: weights from realised returns, the per-pool cap,
+/// minimum stay, failing pools, the curator's bounds and rebalance timing.
+contract VaultAllocatorTest is VaultFixture {
+    address internal constant CURATOR = address(0xC0);
+    address internal constant WORKER_C = address(0x1003);
+    address internal constant OPERATOR_C = address(0x0C);
+    uint16 internal constant CAP = 4_000;
+    uint16 internal constant WINDOW = 3;
+    uint16 internal constant MIN_STAY = 2;
+    uint256 internal constant DEPOSIT = 30_000 ether;
+
+    PoolPerformance internal performance;
+    VaultAllocator internal allocator;
+    uint256 internal poolC;
+
+    function setUp() public override {
+        super.setUp();
+        poolC = createPool(OPERATOR_C, 0);
+        addWorker(poolC, OPERATOR_C, WORKER_C);
+        stakeAs(OPERATOR, poolA, 2_000 ether);
+        stakeAs(OPERATOR_B, poolB, 2_000 ether);
+        stakeAs(OPERATOR_C, poolC, 2_000 ether);
+        performance = new PoolPerformance(IStakingHubPools(address(hub)));
+        allocator = new VaultAllocator(
+            IManagedVault(address(vault)),
+            IAllocatorHub(address(hub)),
+            performance,
+            VaultAllocator.Bounds({maxPoolShareBps: 5_000, minWindow: 2, maxWindow: 10, minStay: 1, maxDriftBps: 500}),
+            VaultAllocator.Params({maxPoolShareBps: CAP, window: WINDOW, minStay: MIN_STAY, driftBps: 100}),
+            CURATOR,
+            GOVERNANCE
+        );
+        vm.prank(GOVERNANCE);
+        vault.setManager(address(allocator));
+        uint256[] memory ids = new uint256[](3);
+        (ids[0], ids[1], ids[2]) = (poolA, poolB, poolC);
+        vm.prank(CURATOR);
+        allocator.setCandidates(ids);
+        depositAs(ALICE, DEPOSIT);
+    }
+
+    // ---------------------------------------------------------------- weights
+
+    function test_Weights_FollowReturnsAndAreCapped() public {
+        _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
+        uint256[] memory w = allocator.targetWeights();
+        // A's return is half of all, above the 40% cap: A 40%, the other 60% split 2:1 between B and C.
+        assertEq(w[0], CAP, "A capped");
+        assertApproxEq(w[1], 4_000, 2, "B");
+        assertApproxEq(w[2], 2_000, 2, "C");
+        assertApproxEq(hub.stakeOf(poolA, address(vault)), DEPOSIT * 4 / 10, 1e9, "A allocated");
+        assertApproxEq(hub.stakeOf(poolC, address(vault)), DEPOSIT * 2 / 10, 1e9, "C allocated");
+    }
+
+    function test_NoHistory_NothingMoves() public {
+        allocator.rebalance();
+        assertEq(vault.availableLiquidity(), DEPOSIT, "idle until a window of returns exists");
+    }
+
+    function test_Rebalance_OncePerEpoch() public {
+        allocator.rebalance();
+        vm.expectRevert(abi.encodeWithSelector(VaultAllocator.AlreadyRebalanced.selector, 0));
+        allocator.rebalance();
+    }
+
+    // ---------------------------------------------------------------- failing pools
+
+    /// A pool slashed beyond what it earned over the window (here an equivocation, 20%) has a
+    /// negative return: its whole stake is unbonded at the next rebalance, minimum stay or not.
+    function test_SlashedPool_UnbondedAtTheNextRebalance() public {
+        _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
+        uint256 before = hub.stakeOf(poolC, address(vault));
+        assertTrue(before != 0, "C held");
+        assertEq(allocator.stayStartEpoch(poolC), performance.currentEpoch() - 1, "given stake last epoch");
+        router.slashForEquivocation(WORKER_C, 1, BOB);
+        allocator.rebalance(); // within C's minimum stay
+        assertEq(hub.stakeOf(poolC, address(vault)), 0, "C unbonded");
+    }
+
+    /// A pool that stops earning loses all its allocation within WINDOW + 1 epochs.
+    function test_PoolThatStopsEarning_LosesItsAllocationWithinTheWindow() public {
+        _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
+        assertTrue(hub.stakeOf(poolC, address(vault)) != 0, "C held");
+        for (uint256 e = 1; e <= WINDOW + 1; ++e) {
+            _epochs(1, 30 ether, 20 ether, 0);
+            if (hub.stakeOf(poolC, address(vault)) == 0) return;
+        }
+        assertEq(hub.stakeOf(poolC, address(vault)), 0, "C unbonded within WINDOW + 1 epochs");
+    }
+
+    /// A pool whose return falls (not negative) keeps its stake for the minimum stay.
+    function test_MinimumStay_HoldsAFreshAllocation() public {
+        vm.prank(CURATOR);
+        allocator.setParams(VaultAllocator.Params({maxPoolShareBps: 5_000, window: WINDOW, minStay: MIN_STAY, driftBps: 100}));
+        _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
+        uint256 held = hub.stakeOf(poolC, address(vault));
+        _epochs(1, 3_000 ether, 2_000 ether, 0); // the epoch right after C was given stake
+        uint256 wanted = DEPOSIT * allocator.targetWeights()[2] / 10_000;
+        assertLe(wanted + DEPOSIT / 100, held, "the rule wants C reduced");
+        assertEq(hub.stakeOf(poolC, address(vault)), held, "kept during the minimum stay");
+        _epochs(MIN_STAY - 1, 3_000 ether, 2_000 ether, 0);
+        assertLe(hub.stakeOf(poolC, address(vault)), held - DEPOSIT / 100, "reduced once the stay is over");
+    }
+
+    // ---------------------------------------------------------------- steering
+
+    function test_Curator_CannotSetParamsBeyondGovernanceBounds() public {
+        vm.prank(CURATOR);
+        vm.expectRevert(VaultAllocator.ParamsOutOfBounds.selector);
+        allocator.setParams(VaultAllocator.Params({maxPoolShareBps: 5_001, window: WINDOW, minStay: MIN_STAY, driftBps: 100}));
+        vm.prank(CURATOR);
+        vm.expectRevert(VaultAllocator.ParamsOutOfBounds.selector);
+        allocator.setParams(VaultAllocator.Params({maxPoolShareBps: CAP, window: WINDOW, minStay: 0, driftBps: 100}));
+        vm.prank(OPERATOR);
+        vm.expectRevert(abi.encodeWithSelector(VaultAllocator.NotCurator.selector, OPERATOR));
+        allocator.setParams(VaultAllocator.Params({maxPoolShareBps: CAP, window: WINDOW, minStay: MIN_STAY, driftBps: 100}));
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(VaultAllocator.InvalidBounds.selector);
+        allocator.setBounds(VaultAllocator.Bounds({maxPoolShareBps: 5_001, minWindow: 2, maxWindow: 10, minStay: 1, maxDriftBps: 500}));
+    }
+
+    /// The old manager is gone: only the rule moves the vault's stake.
+    function test_Curator_CannotAllocateDirectly() public {
+        vm.prank(CURATOR);
+        vm.expectRevert();
+        vault.allocate(poolA, 1 ether);
+    }
+
+    /// A curator listing only its own pool, or an operator pumping fees into its pool, gets at most
+    /// the cap of the vault; the rest stays idle.
+    function test_SingleCandidate_GetsAtMostTheCap() public {
+        uint256[] memory only = new uint256[](1);
+        only[0] = poolA;
+        vm.prank(CURATOR);
+        allocator.setCandidates(only);
+        _epochs(WINDOW + 1, 1_000 ether, 0, 0);
+        assertLe(hub.stakeOf(poolA, address(vault)), DEPOSIT * CAP / 10_000, "capped");
+        assertGe(vault.availableLiquidity(), DEPOSIT * (10_000 - CAP) / 10_000, "rest idle");
+    }
+
+    function test_Candidates_Validated() public {
+        uint256[] memory ids = new uint256[](2);
+        (ids[0], ids[1]) = (poolA, poolA);
+        vm.prank(CURATOR);
+        vm.expectRevert(abi.encodeWithSelector(VaultAllocator.DuplicateCandidate.selector, poolA));
+        allocator.setCandidates(ids);
+        ids[1] = 99;
+        vm.prank(CURATOR);
+        vm.expectRevert(abi.encodeWithSelector(VaultAllocator.UnknownPool.selector, 99));
+        allocator.setCandidates(ids);
+    }
+
+    // ---------------------------------------------------------------- timing
+
+    /// A deposit just before a rebalance and a redemption request just after gain nothing: the
+    /// rebalance moves stake at the hub's rates and leaves the vault's value where it was.
+    function test_Rebalance_CannotBeSandwiched() public {
+        _epochs(WINDOW, 30 ether, 20 ether, 10 ether);
+        vm.warp(block.timestamp + 1 days);
+        creditFees(WORKER_A, 30 ether);
+        uint256[] memory ids = allocator.candidates();
+        performance.record(ids); // settles the pools: fees are seen (and locked) before the sandwich
+        uint256 assetsBefore = vault.totalAssets();
+        uint256 shares = depositAs(BOB, 100_000 ether);
+        uint256 valueBefore = vault.convertToAssets(shares);
+        allocator.rebalance();
+        assertApproxEq(vault.totalAssets(), assetsBefore + 100_000 ether, 10, "value unchanged by the rebalance");
+        assertLe(vault.convertToAssets(shares), valueBefore + 1, "the sandwich gains nothing");
+    }
+
+    // ---------------------------------------------------------------- fuzz
+
+    function testFuzz_WeightsWithinCapAndTotal(uint96 a, uint96 b, uint96 c) public {
+        _epochs(WINDOW + 1, bound(a, 0, 10_000 ether), bound(b, 0, 10_000 ether), bound(c, 0, 10_000 ether));
+        uint256[] memory w = allocator.targetWeights();
+        uint256 sum;
+        for (uint256 i; i < w.length; ++i) {
+            assertLe(w[i], CAP, "capped");
+            sum += w[i];
+        }
+        assertLe(sum, 10_000, "at most everything");
+        for (uint256 i; i < w.length; ++i) {
+            assertLe(hub.stakeOf(allocator.candidates()[i], address(vault)), DEPOSIT * CAP / 10_000 + 1, "stake within the cap");
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// @dev `count` epochs in which each pool earns the given fees, each ended by a rebalance.
+    function _epochs(uint256 count, uint256 feesA, uint256 feesB, uint256 feesC) internal {
+        for (uint256 i; i < count; ++i) {
+            if (feesA != 0) creditFees(WORKER_A, feesA);
+            if (feesB != 0) creditFees(WORKER_B, feesB);
+            if (feesC != 0) creditFees(WORKER_C, feesC);
+            allocator.rebalance();
+            vm.warp(block.timestamp + 1 days);
+        }
+    }
+}
