@@ -17,7 +17,7 @@ import { DEV_ROLES, devKey } from "../bridge/dev/accounts.js";
 import { artifact, deploy, deployStack, send } from "../bridge/dev/deploy.js";
 import { freePort, startLocalNode } from "../bridge/dev/local-node.js";
 import { Bridge } from "../bridge/src/bridge.js";
-import { ROUTER_ABI } from "../bridge/src/chain/router-abi.js";
+import { ROUTER_ABI } from "../bridge/src/chain/contracts.js";
 import { parseConfig } from "../bridge/src/config.js";
 import { createLogger } from "../bridge/src/logger.js";
 import { buildAgent } from "../worker/cli/build-agent.js";

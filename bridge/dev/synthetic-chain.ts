@@ -1,4 +1,5 @@
 import { Wallet, keccak256, toBeHex, toUtf8Bytes, hexlify } from "ethers";
+import type { Hex } from "../../protocol/hex.js";
 import { requestHash, type AgentRequest } from "../../protocol/request.js";
 import type { BlockHeader, ChainClient, TxReceipt } from "../src/chain/chain-client.js";
 import { SimulationError } from "../src/errors.js";
@@ -16,7 +17,7 @@ export class SyntheticChain implements ChainClient {
   readonly account = new Wallet(keccak256(toUtf8Bytes("synthetic bridge account"))).address;
   readonly worker = new Wallet(keccak256(toUtf8Bytes("synthetic worker"))).address;
   /** Block number -> its hash and its requests' id range; events are generated on demand (no memory per request). */
-  readonly blocks: { hash: string; firstId: bigint; count: number; tag: string; settlements: ObservedSettlement[] }[] = [];
+  readonly blocks: { hash: Hex; firstId: bigint; count: number; tag: string; settlements: ObservedSettlement[] }[] = [];
   private readonly now = BigInt(Math.floor(Date.now() / 1000));
   failNext = 0;
 
@@ -27,8 +28,8 @@ export class SyntheticChain implements ChainClient {
     for (let id = 1; id <= total; id += perBlock) this.mine(Math.min(perBlock, total - id + 1));
   }
 
-  makeRequest(id: bigint, input = `input-${id}`): { request: AgentRequest; input: string } {
-    const inputHex = hexlify(toUtf8Bytes(input));
+  makeRequest(id: bigint, input = `input-${id}`): { request: AgentRequest; input: Hex } {
+    const inputHex = hexlify(toUtf8Bytes(input)) as Hex;
     return {
       input: inputHex,
       request: {
@@ -55,7 +56,7 @@ export class SyntheticChain implements ChainClient {
   /** Appends a block with `count` new requests (inputs optionally tagged) and returns its number. */
   mine(count: number, tag = ""): number {
     const number = this.blocks.length;
-    const hash = keccak256(toUtf8Bytes(`block ${number} ${tag} ${this.blocks[number - 1]?.hash ?? ""}`));
+    const hash = keccak256(toUtf8Bytes(`block ${number} ${tag} ${this.blocks[number - 1]?.hash ?? ""}`)) as Hex;
     this.blocks.push({ hash, firstId: this.nextId, count, tag, settlements: [] });
     this.nextId += BigInt(count);
     return number;
@@ -110,20 +111,20 @@ export class SyntheticChain implements ChainClient {
     return requestIds.map(() => true);
   }
 
-  encodeFulfillBatch(): string {
+  encodeFulfillBatch(): Hex {
     return "0x";
   }
 
-  encodeTimeout(): string {
+  encodeTimeout(): Hex {
     return "0x";
   }
 
   async simulate(): Promise<void> {
-    throw new SimulationError("synthetic chain accepts no transactions", "read-only");
+    throw new SimulationError("eth_call", { data: "0x", reason: "synthetic chain accepts no transactions" });
   }
 
   async estimateGas(): Promise<bigint> {
-    throw new SimulationError("synthetic chain accepts no transactions", "read-only");
+    throw new SimulationError("eth_estimateGas", { data: "0x", reason: "synthetic chain accepts no transactions" });
   }
 
   async fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
@@ -134,7 +135,7 @@ export class SyntheticChain implements ChainClient {
     return 0;
   }
 
-  async sign(): Promise<{ hash: string; raw: string }> {
+  async sign(): Promise<{ hash: Hex; raw: Hex }> {
     throw new Error("synthetic chain accepts no transactions");
   }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BlockHeader, ChainClient } from "./chain/chain-client.js";
-import { EthersChainClient } from "./chain/ethers-chain-client.js";
+import { JsonRpcChainClient } from "./chain/json-rpc-chain-client.js";
 import type { BridgeConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
 import { errorMessage } from "./errors.js";
@@ -80,7 +80,7 @@ export class Bridge {
     const log = deps.logger ?? createLogger(config.logLevel);
     const chain =
       deps.chain ??
-      new EthersChainClient({ rpcUrl: config.rpcUrl, router: config.router, privateKey: config.privateKey, workerRegistry: config.workerRegistry });
+      new JsonRpcChainClient({ rpcUrl: config.rpcUrl, router: config.router, privateKey: config.privateKey, workerRegistry: config.workerRegistry });
     const chainId = await chain.chainId();
     const store = deps.store ?? new SqliteStore(config.dbPath);
     store.bind(chainId, config.router);

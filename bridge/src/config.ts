@@ -80,11 +80,11 @@ export function parseConfig(input: unknown): BridgeConfig {
   const result = BridgeConfigSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new ConfigError(`invalid bridge configuration:\n${problems.join("\n")}`);
+    throw new ConfigError("invalid bridge configuration", { details: `\n${problems.join("\n")}` });
   }
   const workers: Record<string, string[]> = {};
   for (const [worker, urls] of Object.entries(result.data.workers)) {
-    if (!/^0x[0-9a-fA-F]{40}$/.test(worker)) throw new ConfigError(`invalid bridge configuration: workers key ${worker} is not an address`);
+    if (!/^0x[0-9a-fA-F]{40}$/.test(worker)) throw new ConfigError("invalid bridge configuration", { details: `workers key ${worker} is not an address` });
     workers[worker.toLowerCase()] = urls;
   }
   return { ...result.data, workers };
@@ -108,12 +108,12 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       text = readFileSync(path, "utf8");
     } catch (error) {
-      throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+      throw new ConfigError(`cannot read config file ${path}`, { cause: error });
     }
     try {
       raw = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+      throw new ConfigError(`config file ${path} is not valid JSON`, { cause: error });
     }
   }
   for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {

@@ -120,23 +120,21 @@ export class Dispatcher {
       });
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      throw new WorkerCallError(timedOut ? `no answer within ${this.options.timeoutMs} ms` : `unreachable: ${errorMessage(error)}`, endpoint, true, {
-        cause: error,
-      });
+      throw new WorkerCallError(timedOut ? `no answer within ${this.options.timeoutMs} ms` : "unreachable", endpoint, true, timedOut ? {} : { cause: error });
     }
     const text = await response.text();
     if (!response.ok) {
-      throw new WorkerCallError(`HTTP ${response.status}: ${text.slice(0, ERROR_BODY_PREVIEW)}`, endpoint, response.status >= 500 || response.status === 429);
+      throw new WorkerCallError(`HTTP ${response.status}`, endpoint, response.status >= 500 || response.status === 429, { details: text.slice(0, ERROR_BODY_PREVIEW) });
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new WorkerCallError(`answer is not JSON: ${text.slice(0, ERROR_BODY_PREVIEW)}`, endpoint, true);
+      throw new WorkerCallError("answer is not JSON", endpoint, true, { details: text.slice(0, ERROR_BODY_PREVIEW) });
     }
     const parsed = ExecuteResponse.safeParse(json);
     if (!parsed.success) {
-      throw new WorkerCallError(`answer does not match the worker API: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join(", ")}`, endpoint, true);
+      throw new WorkerCallError("answer does not match the worker API", endpoint, true, { details: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join(", ") });
     }
     return parsed.data;
   }

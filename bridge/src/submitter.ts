@@ -1,3 +1,4 @@
+import { toHex, type Hex } from "../../protocol/hex.js";
 import type { AgentRequest } from "../../protocol/request.js";
 import type { ChainClient, Fulfillment } from "./chain/chain-client.js";
 import { RpcError, SimulationError, errorMessage } from "./errors.js";
@@ -27,9 +28,9 @@ function toFulfillment(record: RequestRecord): Fulfillment {
   return {
     request: record.request,
     status: answer.status,
-    output: answer.output,
+    output: toHex(answer.output),
     subAgentIds: answer.subAgentIds.map(BigInt),
-    signature: answer.signature,
+    signature: toHex(answer.signature),
   };
 }
 
@@ -187,13 +188,13 @@ export class Submitter {
     return this.nextNonce++;
   }
 
-  private async send(kind: TxRecord["kind"], data: string, gasLimit: bigint, requestIds: bigint[]): Promise<void> {
+  private async send(kind: TxRecord["kind"], data: Hex, gasLimit: bigint, requestIds: bigint[]): Promise<void> {
     const fees = await this.chain.fees();
     const maxFeePerGas = fees.maxFeePerGas > this.options.maxFeePerGas ? this.options.maxFeePerGas : fees.maxFeePerGas;
     const maxPriorityFeePerGas = fees.maxPriorityFeePerGas > maxFeePerGas ? maxFeePerGas : fees.maxPriorityFeePerGas;
     const nonce = await this.takeNonce();
     const tx = { to: this.chain.router, data, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas };
-    let hash: string | undefined;
+    let hash: Hex | undefined;
     try {
       const signed = await this.chain.sign(tx);
       hash = signed.hash;

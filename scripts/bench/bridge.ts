@@ -18,7 +18,7 @@ import { Interface, NonceManager, Wallet, type Contract } from "ethers";
 import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
 import { deployStack, waitMined } from "../../bridge/dev/deploy.js";
 import { freePort, startLocalNode } from "../../bridge/dev/local-node.js";
-import { ROUTER_ABI } from "../../bridge/src/chain/router-abi.js";
+import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
 import type { BridgeConfigInput } from "../../bridge/src/config.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 400);

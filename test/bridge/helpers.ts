@@ -10,7 +10,7 @@ import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
 import { deployStack, type Stack, type StackOptions } from "../../bridge/dev/deploy.js";
 import { FakeWorker } from "../../bridge/dev/fake-worker.js";
 import { startLocalNode, type LocalNode, type LocalNodeOptions } from "../../bridge/dev/local-node.js";
-import { ROUTER_ABI } from "../../bridge/src/chain/router-abi.js";
+import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
 
 export interface Scenario {
   node: LocalNode;

@@ -1,10 +1,11 @@
+import type { Hex } from "../../../protocol/hex.js";
 import type { AgentRequest } from "../../../protocol/request.js";
 import type { ObservedRequest, ObservedSettlement } from "../store/store.js";
 
 export interface BlockHeader {
   number: number;
-  hash: string;
-  parentHash: string;
+  hash: Hex;
+  parentHash: Hex;
   timestamp: bigint;
 }
 
@@ -12,14 +13,14 @@ export interface BlockHeader {
 export interface Fulfillment {
   request: AgentRequest;
   status: number;
-  output: string;
+  output: Hex;
   subAgentIds: bigint[];
-  signature: string;
+  signature: Hex;
 }
 
 export interface TxRequest {
   to: string;
-  data: string;
+  data: Hex;
   nonce: number;
   gasLimit: bigint;
   maxFeePerGas: bigint;
@@ -27,7 +28,7 @@ export interface TxRequest {
 }
 
 export interface TxReceipt {
-  hash: string;
+  hash: Hex;
   success: boolean;
   blockNumber: number;
   gasUsed: bigint;
@@ -39,8 +40,8 @@ export interface TxReceipt {
 }
 
 /**
- * Everything the bridge asks of the chain. The ethers implementation talks JSON-RPC; tests use
- * fakes. Methods throw RpcError on transport failures and SimulationError when a call reverts.
+ * Everything the bridge asks of the chain. JsonRpcChainClient talks JSON-RPC; tests use fakes.
+ * Methods throw RpcError when a call fails and SimulationError when it reverts.
  */
 export interface ChainClient {
   readonly router: string;
@@ -53,18 +54,18 @@ export interface ChainClient {
   routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }>;
   /** isPending for each id (one round trip); an entry is an Error when its call failed. */
   isPending(requestIds: bigint[]): Promise<(boolean | Error)[]>;
-  encodeFulfillBatch(fulfillments: Fulfillment[]): string;
-  encodeTimeout(request: AgentRequest): string;
+  encodeFulfillBatch(fulfillments: Fulfillment[]): Hex;
+  encodeTimeout(request: AgentRequest): Hex;
   /** eth_call of router calldata from the bridge account; throws SimulationError with the decoded reason. */
-  simulate(data: string): Promise<void>;
-  estimateGas(data: string): Promise<bigint>;
+  simulate(data: Hex): Promise<void>;
+  estimateGas(data: Hex): Promise<bigint>;
   fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>;
   nonce(tag: "latest" | "pending"): Promise<number>;
   /** Signs with the bridge account (the hash is known before broadcast, so it is persisted first). */
-  sign(tx: TxRequest): Promise<{ hash: string; raw: string }>;
+  sign(tx: TxRequest): Promise<{ hash: Hex; raw: Hex }>;
   /** eth_sendRawTransaction; a node that already holds the transaction counts as success. */
-  broadcast(raw: string): Promise<void>;
-  receipt(hash: string): Promise<TxReceipt | undefined>;
+  broadcast(raw: Hex): Promise<void>;
+  receipt(hash: Hex): Promise<TxReceipt | undefined>;
   /** Endpoints announced in WorkerRegistry events (latest per worker, lower-case keys); empty without a registry. */
   workerEndpoints(): Promise<Map<string, string>>;
   /** WorkerRegistry.isActive, or undefined when no registry is configured. */

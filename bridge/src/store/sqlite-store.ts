@@ -1,4 +1,5 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Hex } from "../../../protocol/hex.js";
 import type { AgentRequest } from "../../../protocol/request.js";
 import { agentRequestToJson, toAgentRequest } from "../../../protocol/request.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
@@ -119,7 +120,7 @@ function toRecord(row: RequestRow): RequestRecord {
   return {
     id: BigInt(row.id),
     request: toAgentRequest(JSON.parse(row.request) as Record<string, unknown>),
-    input: row.input,
+    input: row.input as Hex,
     requestHash: row.request_hash,
     block: { number: row.block_number, hash: row.block_hash },
     logIndex: row.log_index,
@@ -143,11 +144,11 @@ function toRecord(row: RequestRow): RequestRecord {
 
 function toTx(row: TxRow): TxRecord {
   return {
-    hash: row.hash,
+    hash: row.hash as Hex,
     kind: row.kind as TxRecord["kind"],
     nonce: row.nonce,
     to: row.to_address,
-    data: row.data,
+    data: row.data as Hex,
     gasLimit: BigInt(row.gas_limit),
     maxFeePerGas: BigInt(row.max_fee),
     maxPriorityFeePerGas: BigInt(row.priority_fee),
@@ -213,7 +214,7 @@ export class SqliteStore implements BridgeStore {
     const existing = this.meta("identity");
     if (existing === undefined) this.setMeta("identity", identity);
     else if (existing !== identity)
-      throw new StoreMismatchError(`store belongs to chain:router ${existing}, not ${identity}; use another dbPath`);
+      throw new StoreMismatchError("store belongs to another chain or router; use another dbPath", { details: `holds ${existing}, configured ${identity}` });
   }
 
   cursor(): BlockRef | undefined {

@@ -1,3 +1,4 @@
+import type { Hex } from "../../../protocol/hex.js";
 import type { AgentRequest } from "../../../protocol/request.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
 
@@ -31,7 +32,7 @@ export interface BlockRef {
 /** An AgentRequested event as the watcher decoded it. */
 export interface ObservedRequest {
   request: AgentRequest;
-  input: string;
+  input: Hex;
   requestHash: string;
   block: BlockRef;
   logIndex: number;
@@ -80,11 +81,11 @@ export type TxStatus = "pending" | "mined" | "reverted" | "replaced" | "dropped"
 
 /** A transaction the submitter sent; kept so a restarted bridge tracks and bumps it. */
 export interface TxRecord {
-  hash: string;
+  hash: Hex;
   kind: "fulfill" | "timeout";
   nonce: number;
   to: string;
-  data: string;
+  data: Hex;
   gasLimit: bigint;
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;

@@ -1,0 +1,256 @@
+import { Wallet, getAddress, keccak256, type Log } from "ethers";
+import { toHex, type Hex } from "../../../protocol/hex.js";
+import type { AgentRequest } from "../../../protocol/request.js";
+import { RpcError, SimulationError } from "../errors.js";
+import type { ObservedRequest, ObservedSettlement } from "../store/store.js";
+import type { BlockHeader, ChainClient, Fulfillment, TxReceipt, TxRequest } from "./chain-client.js";
+import { decodeRevert, routerInterface, workerRegistryInterface } from "./contracts.js";
+import { Eip1559Signer } from "./eip1559-signer.js";
+import { encodeFulfillBatchCalldata } from "./fulfill-calldata.js";
+import { JsonRpc, revertData } from "./json-rpc.js";
+
+export interface JsonRpcChainClientOptions {
+  rpcUrl: string;
+  router: string;
+  privateKey: string;
+  workerRegistry?: string;
+  /** Per-call JSON-RPC timeout. */
+  rpcTimeoutMs?: number;
+}
+
+const DEFAULT_RPC_TIMEOUT_MS = 10_000;
+const MIN_PRIORITY_FEE = 1_000_000n;
+
+const WORD_HEX = 64;
+const REQUEST_WORDS = 14;
+
+/** The `index`-th 32-byte word of ABI data as an unsigned integer. */
+function word(data: string, index: number): bigint {
+  return BigInt(`0x${data.slice(2 + index * WORD_HEX, 2 + (index + 1) * WORD_HEX)}`);
+}
+
+function addressWord(data: string, index: number): string {
+  return getAddress(`0x${data.slice(2 + index * WORD_HEX + 24, 2 + (index + 1) * WORD_HEX)}`);
+}
+
+function bytes32Word(data: string, index: number): string {
+  return `0x${data.slice(2 + index * WORD_HEX, 2 + (index + 1) * WORD_HEX)}`;
+}
+
+/**
+ * Decodes AgentRequested's data, abi.encode(AgentRequest, bytes input), by hand: the request is a
+ * static tuple of 14 words, so its ABI encoding (whose keccak256 is the request hash) is simply the
+ * first 14 words. ethers' generic decoder allocates ~60 KB per event, which dominated the bridge's
+ * memory and CPU with blocks full of requests.
+ */
+export function decodeAgentRequested(data: string): { request: AgentRequest; input: Hex; requestHash: Hex } {
+  const request: AgentRequest = {
+    id: word(data, 0),
+    agentId: word(data, 1),
+    consumer: addressWord(data, 2),
+    accountId: word(data, 3),
+    worker: addressWord(data, 4),
+    agentVersion: word(data, 5),
+    keyEpoch: word(data, 6),
+    callbackGasLimit: word(data, 7),
+    agentOwner: addressWord(data, 8),
+    agentPrice: word(data, 9),
+    maxFee: word(data, 10),
+    deadline: word(data, 11),
+    codeHash: bytes32Word(data, 12),
+    inputHash: bytes32Word(data, 13),
+  };
+  const offsetWords = Number(word(data, REQUEST_WORDS)) / 32;
+  const length = Number(word(data, offsetWords));
+  const start = 2 + (offsetWords + 1) * WORD_HEX;
+  const input: Hex = `0x${data.slice(start, start + length * 2)}`;
+  return { request, input, requestHash: keccak256(`0x${data.slice(2, 2 + REQUEST_WORDS * WORD_HEX)}`) as Hex };
+}
+
+/**
+ * ChainClient over plain JSON-RPC (JsonRpc on native fetch); works with any EVM node, anvil and
+ * Hardhat's. The per-request hot paths are done by hand: AgentRequested decoding, fulfillBatch
+ * encoding (chain/fulfill-calldata.ts) and transaction signing (chain/eip1559-signer.ts); ethers
+ * only encodes the rare calls (timeout, views) from the artifacts' ABIs.
+ */
+export class JsonRpcChainClient implements ChainClient {
+  readonly router: string;
+  readonly account: string;
+  private readonly rpc: JsonRpc;
+  private readonly wallet: Wallet;
+  private readonly registry?: string;
+  private readonly topics = {
+    requested: routerInterface.getEvent("AgentRequested")!.topicHash,
+    fulfilled: routerInterface.getEvent("RequestFulfilled")!.topicHash,
+    timedOut: routerInterface.getEvent("RequestTimedOut")!.topicHash,
+    skipped: routerInterface.getEvent("FulfillmentSkipped")!.topicHash,
+  };
+  private readonly fulfillBatchSelector = routerInterface.getFunction("fulfillBatch")!.selector;
+  private cachedChainId?: bigint;
+  private signer?: Eip1559Signer;
+
+  constructor(options: JsonRpcChainClientOptions) {
+    this.rpc = new JsonRpc(options.rpcUrl, options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS);
+    this.wallet = new Wallet(options.privateKey);
+    this.account = this.wallet.address;
+    this.router = options.router;
+    this.registry = options.workerRegistry;
+  }
+
+  async chainId(): Promise<bigint> {
+    this.cachedChainId ??= BigInt(await this.rpc.call<string>("eth_chainId", []));
+    return this.cachedChainId;
+  }
+
+  async blockNumber(): Promise<number> {
+    return Number(await this.rpc.call<string>("eth_blockNumber", []));
+  }
+
+  async block(number: number | "latest"): Promise<BlockHeader | undefined> {
+    const tag = number === "latest" ? "latest" : `0x${number.toString(16)}`;
+    const raw = await this.rpc.call<{ number: string; hash: Hex; parentHash: Hex; timestamp: string } | null>("eth_getBlockByNumber", [tag, false]);
+    if (!raw) return undefined;
+    return { number: Number(raw.number), hash: raw.hash, parentHash: raw.parentHash, timestamp: BigInt(raw.timestamp) };
+  }
+
+  async routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }> {
+    const logs = await this.rpc.call<Log[]>("eth_getLogs", [
+      {
+        address: this.router,
+        fromBlock: `0x${from.toString(16)}`,
+        toBlock: `0x${to.toString(16)}`,
+        topics: [[this.topics.requested, this.topics.fulfilled, this.topics.timedOut]],
+      },
+    ]);
+    const requests: ObservedRequest[] = [];
+    const settlements: ObservedSettlement[] = [];
+    for (const log of logs) {
+      if ((log as unknown as { removed?: boolean }).removed) continue;
+      const block = { number: Number(log.blockNumber), hash: log.blockHash };
+      const txHash = log.transactionHash;
+      const topic = log.topics[0];
+      if (topic === this.topics.requested) {
+        const { request, input, requestHash } = decodeAgentRequested(log.data);
+        const logIndex = Number((log as unknown as { logIndex?: string }).logIndex ?? log.index);
+        requests.push({ request, input, requestHash, block, logIndex, txHash });
+      } else if (topic === this.topics.fulfilled) {
+        settlements.push({ requestId: BigInt(log.topics[1]!), outcome: "fulfilled", block, txHash, fee: word(log.data, 3), refund: word(log.data, 4) });
+      } else if (topic === this.topics.timedOut) {
+        settlements.push({ requestId: BigInt(log.topics[1]!), outcome: "timed_out", block, txHash, fee: 0n, refund: word(log.data, 0) });
+      }
+    }
+    return { requests, settlements };
+  }
+
+  async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
+    const calls = requestIds.map((id) => ({ method: "eth_call", params: [{ to: this.router, data: routerInterface.encodeFunctionData("isPending", [id]) }, "latest"] }));
+    const answers = await this.rpc.batch(calls);
+    return answers.map((answer) => (answer instanceof RpcError ? answer : (routerInterface.decodeFunctionResult("isPending", answer as string)[0] as boolean)));
+  }
+
+  encodeFulfillBatch(fulfillments: Fulfillment[]): Hex {
+    return encodeFulfillBatchCalldata(this.fulfillBatchSelector, fulfillments);
+  }
+
+  encodeTimeout(request: AgentRequest): Hex {
+    return routerInterface.encodeFunctionData("timeout", [request]) as Hex;
+  }
+
+  /** A call whose revert becomes a SimulationError (decoded from the contracts' ABIs); other failures stay RpcErrors. */
+  private async call(method: string, params: unknown[]): Promise<string> {
+    try {
+      return await this.rpc.call<string>(method, params);
+    } catch (error) {
+      const data = revertData(error);
+      if (data !== undefined) throw new SimulationError(method, decodeRevert(data), { cause: error });
+      throw error;
+    }
+  }
+
+  async simulate(data: Hex): Promise<void> {
+    await this.call("eth_call", [{ from: this.account, to: this.router, data }, "latest"]);
+  }
+
+  async estimateGas(data: Hex): Promise<bigint> {
+    return BigInt(await this.call("eth_estimateGas", [{ from: this.account, to: this.router, data }]));
+  }
+
+  async fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+    const latest = await this.rpc.call<{ baseFeePerGas?: string } | null>("eth_getBlockByNumber", ["latest", false]);
+    let priority: bigint;
+    try {
+      priority = BigInt(await this.rpc.call<string>("eth_maxPriorityFeePerGas", []));
+    } catch {
+      priority = MIN_PRIORITY_FEE;
+    }
+    if (priority < MIN_PRIORITY_FEE) priority = MIN_PRIORITY_FEE;
+    const base = BigInt(latest?.baseFeePerGas ?? "0");
+    // Two base fees of headroom survive several full blocks of base-fee growth.
+    return { maxFeePerGas: base * 2n + priority, maxPriorityFeePerGas: priority };
+  }
+
+  async nonce(tag: "latest" | "pending"): Promise<number> {
+    return Number(await this.rpc.call<string>("eth_getTransactionCount", [this.account, tag]));
+  }
+
+  async sign(tx: TxRequest): Promise<{ hash: Hex; raw: Hex }> {
+    this.signer ??= new Eip1559Signer(this.wallet.privateKey, await this.chainId());
+    return this.signer.sign(tx);
+  }
+
+  async broadcast(raw: Hex): Promise<void> {
+    try {
+      await this.rpc.call("eth_sendRawTransaction", [raw]);
+    } catch (error) {
+      if (error instanceof RpcError && /already known|known transaction|already imported/i.test(error.details ?? "")) return;
+      throw error;
+    }
+  }
+
+  async receipt(hash: Hex): Promise<TxReceipt | undefined> {
+    const raw = await this.rpc.call<{
+      status: string;
+      blockNumber: string;
+      gasUsed: string;
+      effectiveGasPrice?: string;
+      logs: { address: string; topics: string[]; data: string }[];
+    } | null>("eth_getTransactionReceipt", [hash]);
+    if (!raw) return undefined;
+    const settled: bigint[] = [];
+    const skipped: bigint[] = [];
+    for (const log of raw.logs) {
+      if (log.address.toLowerCase() !== this.router.toLowerCase() || !log.topics[0] || !log.topics[1]) continue;
+      const topic = log.topics[0];
+      if (topic === this.topics.fulfilled || topic === this.topics.timedOut) settled.push(BigInt(log.topics[1]));
+      else if (topic === this.topics.skipped) skipped.push(BigInt(log.topics[1]));
+    }
+    return {
+      hash,
+      success: raw.status === "0x1",
+      blockNumber: Number(raw.blockNumber),
+      gasUsed: BigInt(raw.gasUsed),
+      effectiveGasPrice: BigInt(raw.effectiveGasPrice ?? "0"),
+      settled,
+      skipped,
+    };
+  }
+
+  async workerEndpoints(): Promise<Map<string, string>> {
+    const endpoints = new Map<string, string>();
+    if (!this.registry) return endpoints;
+    const topics = [workerRegistryInterface.getEvent("WorkerRegistered")!.topicHash, workerRegistryInterface.getEvent("WorkerEndpointUpdated")!.topicHash];
+    const logs = await this.rpc.call<Log[]>("eth_getLogs", [{ address: this.registry, fromBlock: "0x0", toBlock: "latest", topics: [topics] }]);
+    for (const log of logs) {
+      const parsed = workerRegistryInterface.parseLog({ topics: [...log.topics], data: log.data });
+      if (parsed) endpoints.set((parsed.args.worker as string).toLowerCase(), parsed.args.endpoint as string);
+    }
+    return endpoints;
+  }
+
+  async isWorkerActive(worker: string): Promise<boolean | undefined> {
+    if (!this.registry) return undefined;
+    const data = workerRegistryInterface.encodeFunctionData("isActive", [worker]);
+    const result = await this.rpc.call<string>("eth_call", [{ to: this.registry, data }, "latest"]);
+    return workerRegistryInterface.decodeFunctionResult("isActive", toHex(result))[0] as boolean;
+  }
+}
