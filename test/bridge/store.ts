@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { expect } from "chai";
 import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
 import { StoreMismatchError } from "../../bridge/src/errors.js";
+import { MIGRATIONS, migrate, type Migration } from "../../bridge/src/store/migrations.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
 import type { ExecuteResponse } from "../../protocol/worker-api.js";
 
@@ -85,4 +90,64 @@ describe("bridge SqliteStore", () => {
     expect(store.expired(deadline, 10)).to.have.length(0);
     expect(store.expired(deadline + 1n, 10)).to.have.length(6);
   });
+
+  it("reads its queues through their partial indexes (the SQL state lists match the indexes')", () => {
+    // INDEXED BY makes SQLite refuse the query when the WHERE no longer implies the index's predicate.
+    expect(() => store.expired(1n, 10)).to.not.throw();
+    expect(() => store.seenBlocks(10, 10)).to.not.throw();
+    expect(() => store.dueForDispatch(Date.now(), 10, new Set())).to.not.throw();
+    const db = (store as unknown as { db: DatabaseSync }).db;
+    expect(() => db.prepare("SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ('seen') AND deadline < 1")).to.throw(/no query solution/);
+  });
 });
+
+describe("bridge store migrations", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "bridge-migrations-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const userVersion = (path: string) => {
+    const db = new DatabaseSync(path);
+    try {
+      return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+    } finally {
+      db.close();
+    }
+  };
+
+  it("upgrades a store written before numbered migrations (schema_version 1 in meta), keeping its rows", () => {
+    const path = join(dir, "legacy.sqlite");
+    const legacy = new DatabaseSync(path);
+    MIGRATIONS[0]!.up(legacy);
+    legacy.exec(`INSERT INTO meta (key, value) VALUES ('schema_version', '1'), ('cursor', '{"number":7,"hash":"0x07"}')`);
+    legacy.close();
+    const store = new SqliteStore(path);
+    expect(store.cursor()).to.deep.equal({ number: 7, hash: "0x07" });
+    store.close();
+    expect(userVersion(path)).to.equal(MIGRATIONS.at(-1)!.version);
+  });
+
+  it("refuses a store written by a newer bridge", () => {
+    const path = join(dir, "future.sqlite");
+    const future = new DatabaseSync(path);
+    future.exec(`PRAGMA user_version = ${MIGRATIONS.at(-1)!.version + 1}`);
+    future.close();
+    expect(() => new SqliteStore(path)).to.throw(StoreMismatchError, /written by a newer bridge/);
+  });
+
+  it("applies each step atomically with its version: a failing step leaves the store at the previous one", () => {
+    const path = join(dir, "steps.sqlite");
+    const steps: Migration[] = [
+      { version: 1, description: "a", up: (db) => db.exec("CREATE TABLE a (x)") },
+      { version: 2, description: "b", up: (db) => db.exec("CREATE TABLE b (x); INSERT INTO nowhere VALUES (1)") },
+    ];
+    const db = new DatabaseSync(path);
+    expect(() => migrate(db, path, steps)).to.throw(StoreMismatchError, /store migration 2 \(b\) failed/);
+    expect((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version).to.equal(1);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'b'").get()).to.equal(undefined);
+    steps[1] = { version: 2, description: "b", up: (d) => d.exec("CREATE TABLE b (x)") };
+    expect(migrate(db, path, steps)).to.deep.equal({ from: 1, to: 2 });
+    db.close();
+  });
+});
+

@@ -4,8 +4,13 @@ import type { AgentRequest } from "../../../protocol/request.js";
 import { agentRequestToJson, toAgentRequest } from "../../../protocol/request.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
 import { StoreMismatchError } from "../errors.js";
+import { migrate } from "./migrations.js";
+import { state, states } from "./sql.js";
 import {
+  DISPATCHABLE_STATES,
   REQUEST_STATES,
+  SETTLED_STATES,
+  UNSETTLED_STATES,
   type BlockRef,
   type BridgeStore,
   type ListFilter,
@@ -14,63 +19,6 @@ import {
   type ScanResult,
   type TxRecord,
 } from "./store.js";
-
-const SCHEMA_VERSION = "1";
-const UNSETTLED = "('seen','confirmed','dispatched','signed','submitted','failed')";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS requests (
-  id TEXT PRIMARY KEY,
-  request TEXT NOT NULL,
-  input TEXT NOT NULL,
-  request_hash TEXT NOT NULL,
-  worker TEXT NOT NULL,
-  deadline INTEGER NOT NULL,
-  block_number INTEGER NOT NULL,
-  block_hash TEXT NOT NULL,
-  log_index INTEGER NOT NULL,
-  tx_hash TEXT NOT NULL,
-  state TEXT NOT NULL,
-  previous_state TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
-  answer TEXT,
-  submit_tx TEXT,
-  settle_tx TEXT,
-  settle_block INTEGER,
-  fee TEXT,
-  refund TEXT,
-  seen_at INTEGER NOT NULL,
-  confirmed_at INTEGER,
-  settled_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS requests_state ON requests (state, next_attempt_at);
-CREATE INDEX IF NOT EXISTS requests_block ON requests (block_number);
-CREATE INDEX IF NOT EXISTS requests_seen ON requests (block_number, block_hash) WHERE state = 'seen';
--- The dispatcher's queue in its order: reads only the rows it returns, however many wait.
-CREATE INDEX IF NOT EXISTS requests_due ON requests (next_attempt_at, block_number, log_index) WHERE state IN ('confirmed', 'dispatched');
-CREATE INDEX IF NOT EXISTS requests_deadline ON requests (deadline) WHERE state IN ${UNSETTLED};
-CREATE TABLE IF NOT EXISTS txs (
-  hash TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  nonce INTEGER NOT NULL,
-  to_address TEXT NOT NULL,
-  data TEXT NOT NULL,
-  gas_limit TEXT NOT NULL,
-  max_fee TEXT NOT NULL,
-  priority_fee TEXT NOT NULL,
-  request_ids TEXT NOT NULL,
-  sent_at INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  block_number INTEGER,
-  gas_used TEXT,
-  effective_gas_price TEXT
-);
-CREATE INDEX IF NOT EXISTS txs_status ON txs (status);
-`;
 
 interface RequestRow {
   id: string;
@@ -173,10 +121,7 @@ export class SqliteStore implements BridgeStore {
   constructor(path: string) {
     this.db = new DatabaseSync(path);
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    this.db.exec(SCHEMA);
-    const version = this.meta("schema_version");
-    if (version === undefined) this.setMeta("schema_version", SCHEMA_VERSION);
-    else if (version !== SCHEMA_VERSION) throw new StoreMismatchError(`store ${path} has schema ${version}, expected ${SCHEMA_VERSION}`);
+    migrate(this.db, path);
   }
 
   private sql(text: string): StatementSync {
@@ -245,7 +190,7 @@ export class SqliteStore implements BridgeStore {
         if (!existing) {
           this.sql(
             `INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'seen', ?)`,
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${state("seen")}, ?)`,
           ).run(
             id,
             serializeRequest(observed.request),
@@ -268,7 +213,7 @@ export class SqliteStore implements BridgeStore {
             // Same id, different request (another worker or terms): start over.
             this.sql(
               `UPDATE requests SET request = ?, input = ?, request_hash = ?, worker = ?, deadline = ?, block_number = ?, block_hash = ?,
-               log_index = ?, tx_hash = ?, state = 'seen', previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
+               log_index = ?, tx_hash = ?, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
                answer = NULL, submit_tx = NULL, seen_at = ? WHERE id = ?`,
             ).run(
               serializeRequest(observed.request),
@@ -287,7 +232,7 @@ export class SqliteStore implements BridgeStore {
       for (const s of scan.settlements) {
         const result = this.sql(
           `UPDATE requests SET state = ?, settle_tx = ?, settle_block = ?, fee = ?, refund = ?, settled_at = ?, previous_state = NULL
-           WHERE id = ? AND state NOT IN ('fulfilled', 'timed_out')`,
+           WHERE id = ? AND state NOT IN ${states(SETTLED_STATES)}`,
         ).run(s.outcome, s.txHash, s.block.number, s.fee.toString(), s.refund.toString(), now, s.requestId.toString());
         settled += Number(result.changes);
       }
@@ -303,13 +248,13 @@ export class SqliteStore implements BridgeStore {
     return this.transaction(() => {
       // A settlement that left the chain is reopened; the submitter re-checks isPending before paying gas again.
       this.sql(
-        `UPDATE requests SET state = CASE WHEN answer IS NULL THEN 'confirmed' ELSE 'signed' END, settle_tx = NULL, settle_block = NULL,
+        `UPDATE requests SET state = CASE WHEN answer IS NULL THEN ${state("confirmed")} ELSE ${state("signed")} END, settle_tx = NULL, settle_block = NULL,
          fee = NULL, refund = NULL, settled_at = NULL WHERE settle_block > ?`,
       ).run(ancestor.number);
-      const orphaned = this.sql(`SELECT id FROM requests WHERE block_number > ? AND state IN ${UNSETTLED}`).all(ancestor.number) as {
+      const orphaned = this.sql(`SELECT id FROM requests WHERE block_number > ? AND state IN ${states(UNSETTLED_STATES)}`).all(ancestor.number) as {
         id: string;
       }[];
-      this.sql(`UPDATE requests SET previous_state = state, state = 'orphaned' WHERE block_number > ? AND state IN ${UNSETTLED}`).run(
+      this.sql(`UPDATE requests SET previous_state = state, state = ${state("orphaned")} WHERE block_number > ? AND state IN ${states(UNSETTLED_STATES)}`).run(
         ancestor.number,
       );
       this.sql("DELETE FROM blocks WHERE number > ?").run(ancestor.number);
@@ -320,12 +265,12 @@ export class SqliteStore implements BridgeStore {
 
   seenBlocks(blockNumber: number, limit: number): BlockRef[] {
     return this.sql(
-      "SELECT DISTINCT block_number AS number, block_hash AS hash FROM requests WHERE state = 'seen' AND block_number <= ? ORDER BY block_number LIMIT ?",
+      `SELECT DISTINCT block_number AS number, block_hash AS hash FROM requests INDEXED BY requests_seen WHERE state = ${state("seen")} AND block_number <= ? ORDER BY block_number LIMIT ?`,
     ).all(blockNumber, limit) as unknown as BlockRef[];
   }
 
   confirmBlock(block: BlockRef, now: number): number {
-    const result = this.sql("UPDATE requests SET state = 'confirmed', confirmed_at = ? WHERE state = 'seen' AND block_number = ? AND block_hash = ?").run(
+    const result = this.sql(`UPDATE requests SET state = ${state("confirmed")}, confirmed_at = ? WHERE state = ${state("seen")} AND block_number = ? AND block_hash = ?`).run(
       now,
       block.number,
       block.hash,
@@ -357,14 +302,14 @@ export class SqliteStore implements BridgeStore {
 
   dueForDispatch(now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
     const rows = this.sql(
-      `SELECT * FROM requests INDEXED BY requests_due WHERE state IN ('confirmed', 'dispatched') AND next_attempt_at <= ?
+      `SELECT * FROM requests INDEXED BY requests_due WHERE state IN ${states(DISPATCHABLE_STATES)} AND next_attempt_at <= ?
        ORDER BY next_attempt_at, block_number, log_index LIMIT ?`,
     ).all(now, limit + exclude.size) as unknown as RequestRow[];
     return rows.filter((r) => !exclude.has(r.id)).slice(0, limit).map(toRecord);
   }
 
   markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void {
-    this.sql("UPDATE requests SET state = 'dispatched', attempts = ?, next_attempt_at = ? WHERE id = ? AND state IN ('confirmed', 'dispatched')").run(
+    this.sql(`UPDATE requests SET state = ${state("dispatched")}, attempts = ?, next_attempt_at = ? WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`).run(
       attempts,
       nextAttemptAt,
       id.toString(),
@@ -372,41 +317,41 @@ export class SqliteStore implements BridgeStore {
   }
 
   recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void {
-    this.sql("UPDATE requests SET last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'dispatched'").run(error, nextAttemptAt, id.toString());
+    this.sql(`UPDATE requests SET last_error = ?, next_attempt_at = ? WHERE id = ? AND state = ${state("dispatched")}`).run(error, nextAttemptAt, id.toString());
   }
 
   saveAnswer(id: bigint, answer: ExecuteResponse): void {
-    this.sql("UPDATE requests SET state = 'signed', answer = ?, last_error = NULL WHERE id = ? AND state IN ('confirmed', 'dispatched')").run(
+    this.sql(`UPDATE requests SET state = ${state("signed")}, answer = ?, last_error = NULL WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`).run(
       JSON.stringify(answer),
       id.toString(),
     );
   }
 
   readyToSubmit(limit: number): RequestRecord[] {
-    return (this.sql("SELECT * FROM requests WHERE state = 'signed' ORDER BY block_number, log_index LIMIT ?").all(limit) as unknown as RequestRow[]).map(toRecord);
+    return (this.sql(`SELECT * FROM requests WHERE state = ${state("signed")} ORDER BY block_number, log_index LIMIT ?`).all(limit) as unknown as RequestRow[]).map(toRecord);
   }
 
   markSubmitted(ids: bigint[], txHash: string): void {
     this.transaction(() => {
-      const update = this.sql("UPDATE requests SET state = 'submitted', submit_tx = ? WHERE id = ? AND state = 'signed'");
+      const update = this.sql(`UPDATE requests SET state = ${state("submitted")}, submit_tx = ? WHERE id = ? AND state = ${state("signed")}`);
       for (const id of ids) update.run(txHash, id.toString());
     });
   }
 
   reopenSubmitted(ids: bigint[]): void {
     this.transaction(() => {
-      const update = this.sql("UPDATE requests SET state = 'signed' WHERE id = ? AND state = 'submitted'");
+      const update = this.sql(`UPDATE requests SET state = ${state("signed")} WHERE id = ? AND state = ${state("submitted")}`);
       for (const id of ids) update.run(id.toString());
     });
   }
 
   markFailed(id: bigint, reason: string): void {
-    this.sql(`UPDATE requests SET state = 'failed', last_error = ? WHERE id = ? AND state IN ${UNSETTLED}`).run(reason, id.toString());
+    this.sql(`UPDATE requests SET state = ${state("failed")}, last_error = ? WHERE id = ? AND state IN ${states(UNSETTLED_STATES)}`).run(reason, id.toString());
   }
 
   expired(chainTime: bigint, limit: number): RequestRecord[] {
     return (
-      this.sql(`SELECT * FROM requests WHERE state IN ${UNSETTLED} AND deadline < ? ORDER BY deadline LIMIT ?`).all(
+      this.sql(`SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ${states(UNSETTLED_STATES)} AND deadline < ? ORDER BY deadline LIMIT ?`).all(
         Number(chainTime),
         limit,
       ) as unknown as RequestRow[]
@@ -414,7 +359,7 @@ export class SqliteStore implements BridgeStore {
   }
 
   activeWorkers(): string[] {
-    return (this.sql(`SELECT DISTINCT worker FROM requests WHERE state IN ${UNSETTLED}`).all() as { worker: string }[]).map((r) => r.worker);
+    return (this.sql(`SELECT DISTINCT worker FROM requests WHERE state IN ${states(UNSETTLED_STATES)}`).all() as { worker: string }[]).map((r) => r.worker);
   }
 
   saveTx(tx: TxRecord): void {

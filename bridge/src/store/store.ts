@@ -22,7 +22,14 @@ export const REQUEST_STATES = [
 ] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
-export const FINAL_STATES: ReadonlySet<RequestState> = new Set(["fulfilled", "timed_out"]);
+/** Settled on-chain (from the router's events): nothing more to do. */
+export const SETTLED_STATES = ["fulfilled", "timed_out"] as const satisfies readonly RequestState[];
+/** The dispatcher's queue. */
+export const DISPATCHABLE_STATES = ["confirmed", "dispatched"] as const satisfies readonly RequestState[];
+/** Still open on-chain as far as the bridge knows: the sweep times these out after their deadline. */
+export const UNSETTLED_STATES: readonly RequestState[] = REQUEST_STATES.filter(
+  (state) => !(SETTLED_STATES as readonly RequestState[]).includes(state) && state !== "orphaned",
+);
 
 export interface BlockRef {
   number: number;
