@@ -49,7 +49,7 @@ program
   .action(() => {
     const store = new SqliteStore(config(program.opts()).dbPath);
     try {
-      console.log(json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.pendingTxs().length, transactions: store.txStats() }));
+      console.log(json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.unfinishedTxs().length, transactions: store.txStats() }));
     } finally {
       store.close();
     }
@@ -71,7 +71,8 @@ program
         deadline: r.request.deadline,
         attempts: r.attempts,
         lastError: r.lastError,
-        submitTx: r.submitTx,
+        fulfilTx: r.fulfilTx,
+        timeoutTx: r.timeoutTx,
         settleTx: r.settleTx,
       }));
       console.log(json(rows));

@@ -1,7 +1,7 @@
 import { Wallet, keccak256, toBeHex, toUtf8Bytes, hexlify } from "ethers";
 import type { Hex } from "../../protocol/hex.js";
 import { requestHash, type AgentRequest } from "../../protocol/request.js";
-import type { BlockHeader, ChainClient, TxReceipt } from "../src/chain/chain-client.js";
+import type { BlockHeader, ChainClient, Fulfillment, TxReceipt, TxRequest } from "../src/chain/chain-client.js";
 import { SimulationError } from "../src/errors.js";
 import type { ObservedRequest, ObservedSettlement } from "../src/store/store.js";
 
@@ -111,11 +111,11 @@ export class SyntheticChain implements ChainClient {
     return requestIds.map(() => true);
   }
 
-  encodeFulfillBatch(): Hex {
+  encodeFulfillBatch(_fulfillments: Fulfillment[]): Hex {
     return "0x";
   }
 
-  encodeTimeout(): Hex {
+  encodeTimeout(_request: AgentRequest): Hex {
     return "0x";
   }
 
@@ -135,15 +135,15 @@ export class SyntheticChain implements ChainClient {
     return 0;
   }
 
-  async sign(): Promise<{ hash: Hex; raw: Hex }> {
+  async sign(_tx: TxRequest): Promise<{ hash: Hex; raw: Hex }> {
     throw new Error("synthetic chain accepts no transactions");
   }
 
-  async broadcast(): Promise<void> {
+  async broadcast(_raw: Hex): Promise<void> {
     throw new Error("synthetic chain accepts no transactions");
   }
 
-  async receipt(): Promise<TxReceipt | undefined> {
+  async receipt(_hash: Hex): Promise<TxReceipt | undefined> {
     return undefined;
   }
 

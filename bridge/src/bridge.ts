@@ -11,11 +11,12 @@ import { Scheduler } from "./scheduler.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import type { BridgeStore } from "./store/store.js";
 import { Submitter } from "./submitter.js";
+import { Sweeper } from "./sweeper.js";
+import { TxManager } from "./txm/tx-manager.js";
 import { AnswerVerifier } from "./verify.js";
 import { Watcher } from "./watcher.js";
 import { LayeredWorkerDirectory, StaticWorkerDirectory, type WorkerDirectory } from "./worker-directory.js";
 
-const SWEEP_LIMIT = 200;
 const DISPATCH_TICK_MS = 20;
 /** /healthz turns 503 when the last successful chain poll is older than this many poll intervals. */
 const STALE_POLLS = 20;
@@ -35,7 +36,9 @@ export class Bridge {
   readonly metrics: BridgeMetrics;
   readonly watcher: Watcher;
   readonly dispatcher: Dispatcher;
+  readonly txm: TxManager;
   readonly submitter: Submitter;
+  readonly sweeper: Sweeper;
   private readonly scheduler: Scheduler;
   private readonly http: HealthServer;
   private running = false;
@@ -65,13 +68,21 @@ export class Bridge {
       this.metrics,
       log.child({ component: "dispatcher" }),
     );
-    this.submitter = new Submitter(
+    this.txm = new TxManager(
       chain,
       store,
-      { ...config.submit, maxFeePerGas: BigInt(config.submit.maxFeePerGas) },
+      {
+        maxFeePerGas: BigInt(config.submit.maxFeePerGas),
+        gasBumpAfterMs: config.submit.gasBumpAfterMs,
+        gasBumpPercent: config.submit.gasBumpPercent,
+        rebroadcastAfterMs: config.submit.rebroadcastAfterMs,
+        missingReceiptGraceMs: config.submit.missingReceiptGraceMs,
+      },
       this.metrics,
-      log.child({ component: "submitter" }),
+      log.child({ component: "txm" }),
     );
+    this.submitter = new Submitter(chain, store, this.txm, config.submit, this.metrics, log.child({ component: "submitter" }));
+    this.sweeper = new Sweeper(chain, store, this.txm, { sweepAll: config.sweepAll }, log.child({ component: "sweeper" }));
     this.scheduler = new Scheduler(this.metrics, log.child({ component: "scheduler" }));
     this.http = new HealthServer(this, this.metrics);
   }
@@ -100,7 +111,7 @@ export class Bridge {
     if (this.background) {
       if (this.config.http.enabled) this.httpPort = await this.http.listen(this.config.http.host, this.config.http.port);
       this.scheduler.add({ name: "sweep", expression: this.config.schedule.sweep, run: () => this.sweep() });
-      this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: () => this.submitter.bumpStuck() });
+      this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: () => this.txm.resendStuck() });
       this.scheduler.add({ name: "attestation", expression: this.config.schedule.attestation, run: () => this.checkAttestations() });
       this.scheduler.add({ name: "endpoints", expression: this.config.schedule.attestation, run: () => this.refreshEndpoints() });
     }
@@ -170,15 +181,8 @@ export class Bridge {
   }
 
   /** Times out every expired, unsettled request the store knows (refund + slash on-chain). */
-  async sweep(): Promise<number> {
-    const head = await this.chain.block("latest");
-    if (!head) return 0;
-    let expired = this.store.expired(head.timestamp, SWEEP_LIMIT);
-    if (!this.config.sweepAll) expired = expired.filter((r) => r.state !== "seen");
-    if (expired.length === 0) return 0;
-    const sent = await this.submitter.sweep(expired.map((r) => r.request));
-    if (sent > 0) this.log.info({ event: "sweep", expired: expired.length, sent }, "timed out expired requests");
-    return sent;
+  sweep(): Promise<number> {
+    return this.sweeper.sweep();
   }
 
   /** Re-reads worker endpoints announced in WorkerRegistry events. */
@@ -221,7 +225,7 @@ export class Bridge {
       cursor: this.store.cursor() ?? null,
       requests: this.store.counts(),
       dispatchesInFlight: this.dispatcher.busy,
-      pendingTransactions: this.store.pendingTxs().length,
+      pendingTransactions: this.store.unfinishedTxs().length,
       transactions: txs,
       inactiveWorkers: this.inactiveWorkers,
     };

@@ -42,6 +42,10 @@ export const BridgeConfigSchema = z
         /** A transaction unmined for this long is re-sent with the same nonce and higher fees. */
         gasBumpAfterMs: z.number().int().positive().default(30_000),
         gasBumpPercent: z.number().int().min(10).default(15),
+        /** An unmined transaction is offered to the node again after this long (nodes drop transactions). */
+        rebroadcastAfterMs: z.number().int().positive().default(10_000),
+        /** How long a nonce the chain has used may lack a receipt of ours before its transactions are abandoned. */
+        missingReceiptGraceMs: z.number().int().positive().default(15_000),
         /** Upper bound on maxFeePerGas (wei, decimal string); bumps stop there. */
         maxFeePerGas: z.string().regex(/^\d+$/).default("500000000000"),
         /** Gas a fulfilment may use on top of its callback gas limit (signature check, settlement, event). */

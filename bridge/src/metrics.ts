@@ -24,6 +24,18 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
   readonly txs = new Counter({ name: "bridge_transactions_total", help: "Transactions sent, by kind", labelNames: ["kind"] as const, registers: [this.registry] });
+  readonly sendErrors = new Counter({
+    name: "bridge_send_errors_total",
+    help: "eth_sendRawTransaction refusals, by class (nonce_too_low, underpriced, insufficient_funds, already_known, transport, fatal...)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly txsAbandoned = new Counter({
+    name: "bridge_transactions_abandoned_total",
+    help: "Transactions that will not be mined (nonce used by another, or refused); their requests were queued again",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly gasBumps = new Counter({ name: "bridge_gas_bumps_total", help: "Transactions re-sent with higher fees", registers: [this.registry] });
   readonly gasUsed = new Counter({ name: "bridge_gas_used_total", help: "Gas used by mined bridge transactions", registers: [this.registry] });
   readonly simulationRejects = new Counter({

@@ -52,7 +52,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       dispatch: { timeoutMs: 2_000, backoffBaseMs: 100, backoffMaxMs: 1_000 },
       schedule: { sweep: "* * * * * *", retryStuck: "* * * * * *", attestation: "*/5 * * * * *" },
       http: { port: 0 },
-      logLevel: "silent",
+      // BRIDGE_TEST_LOG=debug shows the bridges' logs while a test runs.
+      logLevel: (process.env.BRIDGE_TEST_LOG as BridgeConfigInput["logLevel"]) ?? "silent",
       ...overrides,
     });
 

@@ -56,8 +56,13 @@ describe("bridge SqliteStore", () => {
     store.markDispatched(1n, 1, 0);
     store.saveAnswer(1n, ANSWER);
     expect(store.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n]);
-    store.markSubmitted([1n], "0xtx");
-    store.reopenSubmitted([1n]);
+    const txId = store.createTx(
+      { kind: "fulfill", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
+      { hash: `0x${"aa".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
+    );
+    expect(store.get(1n)!.state).to.equal("submitted");
+    expect(store.get(1n)!.fulfilTx).to.equal(txId);
+    store.abandonTx(txId, "test");
     expect(store.get(1n)!.state).to.equal("signed");
     expect(store.get(1n)!.answer).to.deep.equal(ANSWER);
   });
@@ -125,6 +130,44 @@ describe("bridge store migrations", () => {
     expect(store.cursor()).to.deep.equal({ number: 7, hash: "0x07" });
     store.close();
     expect(userVersion(path)).to.equal(MIGRATIONS.at(-1)!.version);
+  });
+
+  it("turns version 1's sent-transaction rows into logical transactions with their attempts (migration 2)", async () => {
+    const path = join(dir, "v1.sqlite");
+    const v1 = new DatabaseSync(path);
+    MIGRATIONS[0]!.up(v1);
+    v1.exec("PRAGMA user_version = 1");
+    const insertTx = v1.prepare(
+      "INSERT INTO txs (hash, kind, nonce, to_address, data, gas_limit, max_fee, priority_fee, request_ids, sent_at, status, block_number, gas_used, effective_gas_price) VALUES (?, ?, ?, '0xr', ?, '100', ?, '1', ?, ?, ?, ?, ?, ?)",
+    );
+    // nonce 0: sent, bumped, the bump mined; nonce 1: sent and bumped, both pending; nonce 2: replaced by an unknown one.
+    insertTx.run("0xa0", "fulfill", 0, "0xd0", "10", '["1"]', 1, "replaced", null, null, null);
+    insertTx.run("0xa1", "fulfill", 0, "0xd0", "12", '["1"]', 2, "mined", 9, "50000", "3");
+    insertTx.run("0xb0", "fulfill", 1, "0xd1", "10", '["2"]', 3, "pending", null, null, null);
+    insertTx.run("0xb1", "fulfill", 1, "0xd1", "12", '["2"]', 4, "pending", null, null, null);
+    insertTx.run("0xc0", "timeout", 2, "0xd2", "10", '["3"]', 5, "replaced", null, null, null);
+    v1.prepare(
+      "INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at, submit_tx) VALUES ('2', '{}', '0x', '0x', '0xw', 1, 1, '0x', 0, '0x', 'submitted', 0, '0xb1')",
+    ).run();
+    v1.close();
+    const store = new SqliteStore(path);
+    try {
+      const [confirmed] = store.txsWithNonce(0);
+      expect(confirmed).to.include({ state: "confirmed", minedHash: "0xa1", gasUsed: 50_000n, success: true, resolved: true });
+      expect(confirmed!.attempts.map((a) => a.hash)).to.deep.equal(["0xa0", "0xa1"]);
+      const [pending] = store.unfinishedTxs();
+      expect(pending).to.include({ nonce: 1, state: "unconfirmed", resolved: false });
+      expect(pending!.attempts.map((a) => [a.hash, a.maxFeePerGas])).to.deep.equal([
+        ["0xb0", 10n],
+        ["0xb1", 12n],
+      ]);
+      expect(store.txsWithNonce(2)[0]).to.include({ kind: "timeout", state: "abandoned" });
+      expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 50_000n, feesPaid: 150_000n });
+      const db = (store as unknown as { db: DatabaseSync }).db;
+      expect(db.prepare("SELECT fulfil_tx FROM requests WHERE id = '2'").get()).to.deep.equal({ fulfil_tx: pending!.id });
+    } finally {
+      store.close();
+    }
   });
 
   it("refuses a store written by a newer bridge", () => {

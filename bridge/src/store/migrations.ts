@@ -1,7 +1,9 @@
 import type { DatabaseSync } from "node:sqlite";
 import { StoreMismatchError } from "../errors.js";
-import { state, states } from "./sql.js";
-import { DISPATCHABLE_STATES, UNSETTLED_STATES } from "./store.js";
+import { literal, literals, state, states } from "./sql.js";
+import { DISPATCHABLE_STATES, UNFINISHED_TX_STATES, UNSETTLED_STATES, type TxState } from "./store.js";
+
+const tx = (value: TxState) => literal(value);
 
 /**
  * One step of the store's schema. Steps are applied in order, each in its own transaction together
@@ -73,6 +75,73 @@ export const MIGRATIONS: readonly Migration[] = [
           effective_gas_price TEXT
         );
         CREATE INDEX IF NOT EXISTS txs_status ON txs (status);
+      `);
+    },
+  },
+  {
+    version: 2,
+    description: "logical transactions apart from their fee-bumped attempts; requests linked to their fulfil and timeout transactions",
+    up(db) {
+      db.exec(`
+        CREATE TABLE transactions (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          kind TEXT NOT NULL,
+          nonce INTEGER NOT NULL,
+          to_address TEXT NOT NULL,
+          data TEXT NOT NULL,
+          gas_limit TEXT NOT NULL,
+          request_ids TEXT NOT NULL,
+          state TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          error TEXT,
+          mined_hash TEXT,
+          block_number INTEGER,
+          gas_used TEXT,
+          effective_gas_price TEXT,
+          success INTEGER,
+          -- 1 once it is known which transaction used its nonce: until then even an abandoned one may be mined.
+          resolved INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX transactions_nonce ON transactions (nonce);
+        CREATE INDEX transactions_unresolved ON transactions (nonce) WHERE resolved = 0;
+        CREATE INDEX transactions_unfinished ON transactions (nonce) WHERE state IN ${literals(UNFINISHED_TX_STATES)};
+        CREATE INDEX transactions_block ON transactions (block_number) WHERE block_number IS NOT NULL;
+        CREATE TABLE tx_attempts (
+          hash TEXT PRIMARY KEY,
+          tx_id INTEGER NOT NULL REFERENCES transactions (id),
+          max_fee TEXT NOT NULL,
+          priority_fee TEXT NOT NULL,
+          state TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          broadcast_at INTEGER
+        );
+        CREATE INDEX tx_attempts_tx ON tx_attempts (tx_id);
+        ALTER TABLE requests ADD COLUMN fulfil_tx INTEGER;
+        ALTER TABLE requests ADD COLUMN timeout_tx INTEGER;
+        CREATE INDEX requests_fulfil_tx ON requests (fulfil_tx) WHERE fulfil_tx IS NOT NULL;
+        CREATE INDEX requests_timeout_tx ON requests (timeout_tx) WHERE timeout_tx IS NOT NULL;
+
+        -- Version 1 kept one row per signed transaction; rows with the same nonce, kind and payload
+        -- were fee bumps of one logical transaction.
+        INSERT INTO transactions (kind, nonce, to_address, data, gas_limit, request_ids, state, created_at,
+                                  mined_hash, block_number, gas_used, effective_gas_price, success, resolved)
+        SELECT t.kind, t.nonce, t.to_address, t.data, MAX(t.gas_limit), MAX(t.request_ids),
+               CASE WHEN m.hash IS NOT NULL THEN ${tx("confirmed")}
+                    WHEN MAX(t.status = 'pending') THEN ${tx("unconfirmed")}
+                    ELSE ${tx("abandoned")} END,
+               MIN(t.sent_at), m.hash, m.block_number, m.gas_used, m.effective_gas_price,
+               CASE WHEN m.hash IS NULL THEN NULL ELSE m.status = 'mined' END,
+               MAX(t.status <> 'pending')
+        FROM txs t
+        LEFT JOIN txs m ON m.nonce = t.nonce AND m.kind = t.kind AND m.data = t.data AND m.status IN ('mined', 'reverted')
+        GROUP BY t.nonce, t.kind, t.data;
+        INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at, broadcast_at)
+        SELECT o.hash, n.id, o.max_fee, o.priority_fee, 'broadcast', o.sent_at, o.sent_at
+        FROM txs o JOIN transactions n ON n.nonce = o.nonce AND n.kind = o.kind AND n.data = o.data;
+        UPDATE requests SET fulfil_tx = (SELECT tx_id FROM tx_attempts WHERE hash = requests.submit_tx)
+        WHERE state = ${state("submitted")};
+        DROP TABLE txs;
+        ALTER TABLE requests DROP COLUMN submit_tx;
       `);
     },
   },

@@ -5,12 +5,18 @@ import { agentRequestToJson, toAgentRequest } from "../../../protocol/request.js
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
 import { StoreMismatchError } from "../errors.js";
 import { migrate } from "./migrations.js";
-import { state, states } from "./sql.js";
+import { literal, literals, state, states } from "./sql.js";
 import {
   DISPATCHABLE_STATES,
   REQUEST_STATES,
   SETTLED_STATES,
+  UNFINISHED_TX_STATES,
   UNSETTLED_STATES,
+  type MinedAttempt,
+  type NewAttempt,
+  type NewTx,
+  type TxAttempt,
+  type TxState,
   type BlockRef,
   type BridgeStore,
   type ListFilter,
@@ -35,7 +41,8 @@ interface RequestRow {
   next_attempt_at: number;
   last_error: string | null;
   answer: string | null;
-  submit_tx: string | null;
+  fulfil_tx: number | null;
+  timeout_tx: number | null;
   settle_tx: string | null;
   settle_block: number | null;
   fee: string | null;
@@ -46,21 +53,35 @@ interface RequestRow {
 }
 
 interface TxRow {
-  hash: string;
+  id: number;
   kind: string;
   nonce: number;
   to_address: string;
   data: string;
   gas_limit: string;
-  max_fee: string;
-  priority_fee: string;
   request_ids: string;
-  sent_at: number;
-  status: string;
+  state: string;
+  created_at: number;
+  error: string | null;
+  mined_hash: string | null;
   block_number: number | null;
   gas_used: string | null;
   effective_gas_price: string | null;
+  success: number | null;
+  resolved: number;
 }
+
+interface AttemptRow {
+  hash: string;
+  tx_id: number;
+  max_fee: string;
+  priority_fee: string;
+  state: string;
+  created_at: number;
+  broadcast_at: number | null;
+}
+
+const tx = (value: TxState) => literal(value);
 
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
@@ -79,7 +100,8 @@ function toRecord(row: RequestRow): RequestRecord {
     nextAttemptAt: row.next_attempt_at,
     lastError: opt(row.last_error),
     answer: row.answer ? (JSON.parse(row.answer) as ExecuteResponse) : undefined,
-    submitTx: opt(row.submit_tx),
+    fulfilTx: opt(row.fulfil_tx),
+    timeoutTx: opt(row.timeout_tx),
     settleTx: opt(row.settle_tx),
     settleBlock: opt(row.settle_block),
     fee: row.fee === null ? undefined : BigInt(row.fee),
@@ -90,22 +112,37 @@ function toRecord(row: RequestRow): RequestRecord {
   };
 }
 
-function toTx(row: TxRow): TxRecord {
+function toAttempt(row: AttemptRow): TxAttempt {
   return {
     hash: row.hash as Hex,
+    txId: row.tx_id,
+    maxFeePerGas: BigInt(row.max_fee),
+    maxPriorityFeePerGas: BigInt(row.priority_fee),
+    state: row.state as TxAttempt["state"],
+    createdAt: row.created_at,
+    broadcastAt: opt(row.broadcast_at),
+  };
+}
+
+function toTx(row: TxRow, attempts: TxAttempt[]): TxRecord {
+  return {
+    id: row.id,
     kind: row.kind as TxRecord["kind"],
     nonce: row.nonce,
     to: row.to_address,
     data: row.data as Hex,
     gasLimit: BigInt(row.gas_limit),
-    maxFeePerGas: BigInt(row.max_fee),
-    maxPriorityFeePerGas: BigInt(row.priority_fee),
     requestIds: (JSON.parse(row.request_ids) as string[]).map(BigInt),
-    sentAt: row.sent_at,
-    status: row.status as TxRecord["status"],
+    state: row.state as TxState,
+    createdAt: row.created_at,
+    error: opt(row.error),
+    minedHash: opt(row.mined_hash) as Hex | undefined,
     blockNumber: opt(row.block_number),
     gasUsed: row.gas_used === null ? undefined : BigInt(row.gas_used),
     effectiveGasPrice: row.effective_gas_price === null ? undefined : BigInt(row.effective_gas_price),
+    success: row.success === null ? undefined : row.success === 1,
+    resolved: row.resolved === 1,
+    attempts,
   };
 }
 
@@ -214,7 +251,7 @@ export class SqliteStore implements BridgeStore {
             this.sql(
               `UPDATE requests SET request = ?, input = ?, request_hash = ?, worker = ?, deadline = ?, block_number = ?, block_hash = ?,
                log_index = ?, tx_hash = ?, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
-               answer = NULL, submit_tx = NULL, seen_at = ? WHERE id = ?`,
+               answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, seen_at = ? WHERE id = ?`,
             ).run(
               serializeRequest(observed.request),
               observed.input,
@@ -249,7 +286,16 @@ export class SqliteStore implements BridgeStore {
       // A settlement that left the chain is reopened; the submitter re-checks isPending before paying gas again.
       this.sql(
         `UPDATE requests SET state = CASE WHEN answer IS NULL THEN ${state("confirmed")} ELSE ${state("signed")} END, settle_tx = NULL, settle_block = NULL,
-         fee = NULL, refund = NULL, settled_at = NULL WHERE settle_block > ?`,
+         fee = NULL, refund = NULL, settled_at = NULL, fulfil_tx = NULL WHERE settle_block > ?`,
+      ).run(ancestor.number);
+      // Our transactions mined above the ancestor may be gone with their blocks: tracked (and counted) again until
+      // re-mined, and any transaction of those nonces may be the one mined on the new chain.
+      this.sql(
+        `UPDATE transactions SET resolved = 0 WHERE nonce IN (SELECT nonce FROM transactions WHERE state = ${tx("confirmed")} AND block_number > ?)`,
+      ).run(ancestor.number);
+      this.sql(
+        `UPDATE transactions SET state = ${tx("unconfirmed")}, mined_hash = NULL, block_number = NULL, gas_used = NULL, effective_gas_price = NULL, success = NULL,
+         resolved = 0 WHERE state = ${tx("confirmed")} AND block_number > ?`,
       ).run(ancestor.number);
       const orphaned = this.sql(`SELECT id FROM requests WHERE block_number > ? AND state IN ${states(UNSETTLED_STATES)}`).all(ancestor.number) as {
         id: string;
@@ -331,16 +377,9 @@ export class SqliteStore implements BridgeStore {
     return (this.sql(`SELECT * FROM requests WHERE state = ${state("signed")} ORDER BY block_number, log_index LIMIT ?`).all(limit) as unknown as RequestRow[]).map(toRecord);
   }
 
-  markSubmitted(ids: bigint[], txHash: string): void {
+  markSettledElsewhere(ids: bigint[]): void {
     this.transaction(() => {
-      const update = this.sql(`UPDATE requests SET state = ${state("submitted")}, submit_tx = ? WHERE id = ? AND state = ${state("signed")}`);
-      for (const id of ids) update.run(txHash, id.toString());
-    });
-  }
-
-  reopenSubmitted(ids: bigint[]): void {
-    this.transaction(() => {
-      const update = this.sql(`UPDATE requests SET state = ${state("signed")} WHERE id = ? AND state = ${state("submitted")}`);
+      const update = this.sql(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = NULL WHERE id = ? AND state = ${state("signed")}`);
       for (const id of ids) update.run(id.toString());
     });
   }
@@ -351,7 +390,10 @@ export class SqliteStore implements BridgeStore {
 
   expired(chainTime: bigint, limit: number): RequestRecord[] {
     return (
-      this.sql(`SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ${states(UNSETTLED_STATES)} AND deadline < ? ORDER BY deadline LIMIT ?`).all(
+      this.sql(
+        `SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ${states(UNSETTLED_STATES)} AND deadline < ? AND timeout_tx IS NULL
+         ORDER BY deadline LIMIT ?`,
+      ).all(
         Number(chainTime),
         limit,
       ) as unknown as RequestRow[]
@@ -362,54 +404,112 @@ export class SqliteStore implements BridgeStore {
     return (this.sql(`SELECT DISTINCT worker FROM requests WHERE state IN ${states(UNSETTLED_STATES)}`).all() as { worker: string }[]).map((r) => r.worker);
   }
 
-  saveTx(tx: TxRecord): void {
-    this.sql(
-      `INSERT INTO txs (hash, kind, nonce, to_address, data, gas_limit, max_fee, priority_fee, request_ids, sent_at, status)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (hash) DO UPDATE SET status = excluded.status, sent_at = excluded.sent_at`,
-    ).run(
-      tx.hash,
-      tx.kind,
-      tx.nonce,
-      tx.to,
-      tx.data,
-      tx.gasLimit.toString(),
-      tx.maxFeePerGas.toString(),
-      tx.maxPriorityFeePerGas.toString(),
-      JSON.stringify(tx.requestIds.map(String)),
-      tx.sentAt,
-      tx.status,
+  createTx(newTx: NewTx, attempt: NewAttempt): number {
+    return this.transaction(() => {
+      const { lastInsertRowid } = this.sql(
+        `INSERT INTO transactions (kind, nonce, to_address, data, gas_limit, request_ids, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ${tx("in_progress")}, ?)`,
+      ).run(newTx.kind, newTx.nonce, newTx.to, newTx.data, newTx.gasLimit.toString(), JSON.stringify(newTx.requestIds.map(String)), attempt.createdAt);
+      const id = Number(lastInsertRowid);
+      this.insertAttempt(id, attempt);
+      if (newTx.kind === "fulfill") {
+        const link = this.sql(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = ? WHERE id = ? AND state = ${state("signed")}`);
+        for (const requestId of newTx.requestIds) link.run(id, requestId.toString());
+      } else if (newTx.kind === "timeout") {
+        const link = this.sql(`UPDATE requests SET timeout_tx = ? WHERE id = ? AND state IN ${states(UNSETTLED_STATES)}`);
+        for (const requestId of newTx.requestIds) link.run(id, requestId.toString());
+      }
+      return id;
+    });
+  }
+
+  private insertAttempt(txId: number, attempt: NewAttempt): void {
+    this.sql("INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) VALUES (?, ?, ?, ?, 'in_progress', ?)").run(
+      attempt.hash,
+      txId,
+      attempt.maxFeePerGas.toString(),
+      attempt.maxPriorityFeePerGas.toString(),
+      attempt.createdAt,
     );
   }
 
-  updateTx(hash: string, patch: Partial<Pick<TxRecord, "status" | "blockNumber" | "gasUsed" | "effectiveGasPrice">>): void {
-    this.sql(
-      `UPDATE txs SET status = COALESCE(?, status), block_number = COALESCE(?, block_number), gas_used = COALESCE(?, gas_used),
-       effective_gas_price = COALESCE(?, effective_gas_price) WHERE hash = ?`,
-    ).run(
-      patch.status ?? null,
-      patch.blockNumber ?? null,
-      patch.gasUsed?.toString() ?? null,
-      patch.effectiveGasPrice?.toString() ?? null,
-      hash,
+  addAttempt(txId: number, attempt: NewAttempt): void {
+    this.insertAttempt(txId, attempt);
+  }
+
+  markBroadcast(hash: Hex, at: number): void {
+    this.transaction(() => {
+      const row = this.sql("UPDATE tx_attempts SET state = 'broadcast', broadcast_at = ? WHERE hash = ? RETURNING tx_id").get(at, hash) as { tx_id: number } | undefined;
+      if (row) this.sql(`UPDATE transactions SET state = ${tx("unconfirmed")} WHERE id = ? AND state = ${tx("in_progress")}`).run(row.tx_id);
+    });
+  }
+
+  /** Puts a transaction's requests back in their queue: unsettled fulfilments to `signed`, timeouts released. */
+  private release(txId: number, keep: readonly bigint[] = []): void {
+    const kept = new Set(keep.map(String));
+    const linked = this.sql(`SELECT id FROM requests WHERE fulfil_tx = ? AND state = ${state("submitted")}`).all(txId) as { id: string }[];
+    const reopen = this.sql(`UPDATE requests SET state = ${state("signed")}, fulfil_tx = NULL WHERE id = ? AND fulfil_tx = ? AND state = ${state("submitted")}`);
+    for (const { id } of linked) if (!kept.has(id)) reopen.run(id, txId);
+    this.sql("UPDATE requests SET timeout_tx = NULL WHERE timeout_tx = ?").run(txId);
+  }
+
+  confirmTx(txId: number, mined: MinedAttempt): void {
+    this.transaction(() => {
+      this.sql(
+        `UPDATE transactions SET state = ${tx("confirmed")}, error = NULL, mined_hash = ?, block_number = ?, gas_used = ?, effective_gas_price = ?, success = ?
+         WHERE id = ?`,
+      ).run(mined.hash, mined.blockNumber, mined.gasUsed.toString(), mined.effectiveGasPrice.toString(), mined.success ? 1 : 0, txId);
+      // What the transaction did not settle (it reverted, or skipped entries settled meanwhile) is handled afresh.
+      this.release(txId, mined.success ? mined.settled : []);
+    });
+  }
+
+  abandonTx(txId: number, reason: string): void {
+    this.transaction(() => {
+      this.sql(`UPDATE transactions SET state = ${tx("abandoned")}, error = ? WHERE id = ? AND state IN ${literals(UNFINISHED_TX_STATES)}`).run(reason, txId);
+      this.release(txId);
+    });
+  }
+
+  private withAttempts(rows: TxRow[]): TxRecord[] {
+    const attempts = this.sql("SELECT * FROM tx_attempts WHERE tx_id = ? ORDER BY created_at, rowid");
+    return rows.map((row) => toTx(row, (attempts.all(row.id) as unknown as AttemptRow[]).map(toAttempt)));
+  }
+
+  unfinishedTxs(): TxRecord[] {
+    return this.withAttempts(
+      this.sql(`SELECT * FROM transactions INDEXED BY transactions_unfinished WHERE state IN ${literals(UNFINISHED_TX_STATES)} ORDER BY nonce, id`).all() as unknown as TxRow[],
     );
   }
 
-  pendingTxs(): TxRecord[] {
-    return (this.sql("SELECT * FROM txs WHERE status = 'pending' ORDER BY nonce, sent_at").all() as unknown as TxRow[]).map(toTx);
+  txsWithNonce(nonce: number): TxRecord[] {
+    return this.withAttempts(this.sql("SELECT * FROM transactions WHERE nonce = ? ORDER BY id").all(nonce) as unknown as TxRow[]);
+  }
+
+  unresolvedNonces(below: number): number[] {
+    return (this.sql("SELECT DISTINCT nonce FROM transactions INDEXED BY transactions_unresolved WHERE resolved = 0 AND nonce < ? ORDER BY nonce").all(below) as { nonce: number }[]).map(
+      (r) => r.nonce,
+    );
+  }
+
+  resolveNonce(nonce: number): void {
+    this.sql("UPDATE transactions SET resolved = 1 WHERE nonce = ? AND resolved = 0").run(nonce);
+  }
+
+  hasAttempt(hash: Hex): boolean {
+    return this.sql("SELECT 1 FROM tx_attempts WHERE hash = ?").get(hash) !== undefined;
   }
 
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {
-    const rows = this.sql("SELECT gas_used, effective_gas_price FROM txs WHERE status IN ('mined', 'reverted')").all() as {
-      gas_used: string | null;
-      effective_gas_price: string | null;
+    const rows = this.sql(`SELECT gas_used, effective_gas_price FROM transactions WHERE state = ${tx("confirmed")}`).all() as {
+      gas_used: string;
+      effective_gas_price: string;
     }[];
     let gasUsed = 0n;
     let feesPaid = 0n;
     for (const row of rows) {
-      const gas = BigInt(row.gas_used ?? 0);
+      const gas = BigInt(row.gas_used);
       gasUsed += gas;
-      feesPaid += gas * BigInt(row.effective_gas_price ?? 0);
+      feesPaid += gas * BigInt(row.effective_gas_price);
     }
     return { count: rows.length, gasUsed, feesPaid };
   }

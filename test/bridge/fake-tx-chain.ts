@@ -1,0 +1,92 @@
+import { Transaction } from "ethers";
+import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
+import type { Fulfillment, TxReceipt, TxRequest } from "../../bridge/src/chain/chain-client.js";
+import { Eip1559Signer } from "../../bridge/src/chain/eip1559-signer.js";
+import { RpcError } from "../../bridge/src/errors.js";
+import type { Hex } from "../../protocol/hex.js";
+
+const KEY = `0x${"42".repeat(32)}`;
+
+/** A node's rejection of eth_sendRawTransaction as anvil words it (-32003), or a lost answer. */
+export function refusal(message: string, rpcCode = -32003): RpcError {
+  return new RpcError("eth_sendRawTransaction", { transport: false, rpcCode }, { details: message });
+}
+export const lostAnswer = () => new RpcError("eth_sendRawTransaction", { transport: true }, { details: "no answer within 10000 ms" });
+
+/**
+ * The transaction side of a node for transaction-manager tests: a pool, the account's mined nonce,
+ * receipts, and scripted answers to eth_sendRawTransaction. Signs for real (Eip1559Signer).
+ */
+export class FakeTxChain extends SyntheticChain {
+  private readonly signer = new Eip1559Signer(KEY, 31337n);
+  mined = 0;
+  readonly pool = new Map<Hex, Transaction>();
+  readonly receipts = new Map<Hex, TxReceipt>();
+  /** Every raw transaction offered, accepted or not. */
+  readonly offered: Transaction[] = [];
+  /** Answers for the next broadcasts (undefined = accept). */
+  readonly script: (RpcError | undefined)[] = [];
+  /** Answer for every broadcast once `script` is empty. */
+  always?: () => RpcError | undefined;
+  fee = { maxFeePerGas: 100n, maxPriorityFeePerGas: 10n };
+
+  /** Calldata that lists the batch's request ids (one word each), so scripts can tell batches apart. */
+  override encodeFulfillBatch(fulfillments: Fulfillment[]): Hex {
+    return `0x${fulfillments.map((f) => f.request.id.toString(16).padStart(64, "0")).join("")}`;
+  }
+
+  override async simulate(): Promise<void> {}
+
+  override async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
+    return requestIds.map(() => true);
+  }
+
+  override async fees() {
+    return { ...this.fee };
+  }
+
+  override async nonce(tag: "latest" | "pending" = "latest"): Promise<number> {
+    if (tag === "latest") return this.mined;
+    let next = this.mined;
+    for (const tx of this.pool.values()) next = Math.max(next, tx.nonce + 1);
+    return next;
+  }
+
+  override async sign(tx: TxRequest): Promise<{ hash: Hex; raw: Hex }> {
+    return this.signer.sign(tx);
+  }
+
+  override async broadcast(raw: Hex): Promise<void> {
+    const tx = Transaction.from(raw);
+    this.offered.push(tx);
+    const answer = this.script.length > 0 ? this.script.shift() : this.always?.();
+    if (answer) {
+      // A lost answer may hide an acceptance: like a real node, keep the transaction.
+      if (answer.transport) this.pool.set(tx.hash as Hex, tx);
+      throw answer;
+    }
+    if (tx.nonce < this.mined) throw refusal("nonce too low");
+    this.pool.set(tx.hash as Hex, tx);
+  }
+
+  /** Mines the pooled transaction `hash` (and so its nonce). */
+  mineTx(hash: Hex, options: { success?: boolean; settled?: bigint[] } = {}): void {
+    const tx = this.pool.get(hash);
+    if (!tx) throw new Error(`not in the pool: ${hash}`);
+    this.mined = Math.max(this.mined, tx.nonce + 1);
+    for (const [other, pooled] of this.pool) if (pooled.nonce === tx.nonce) this.pool.delete(other);
+    this.receipts.set(hash, {
+      hash,
+      success: options.success ?? true,
+      blockNumber: 100 + tx.nonce,
+      gasUsed: 50_000n,
+      effectiveGasPrice: 7n,
+      settled: options.settled ?? [],
+      skipped: [],
+    });
+  }
+
+  override async receipt(hash: Hex): Promise<TxReceipt | undefined> {
+    return this.receipts.get(hash);
+  }
+}
