@@ -229,18 +229,18 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
     /// @inheritdoc IAgentRouter
     function timeout(AgentRequest calldata req) external nonReentrant {
-        _requirePending(req);
-        if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
-        delete _commitments[req.id];
-        _settleAccount(req.accountId, req.maxFee, 0);
-        emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
+        _timeout(req);
+    }
 
-        IWorkerStaking staking_ = staking;
-        if (address(staking_) != address(0)) {
-            try staking_.slashForTimeout(req.worker, req.id, accountOwner[req.accountId], msg.sender) {}
-            catch {
-                emit SlashFailed(req.id, req.worker);
+    /// @inheritdoc IAgentRouter
+    function timeoutBatch(AgentRequest[] calldata requests) external nonReentrant {
+        for (uint256 i; i < requests.length; ++i) {
+            AgentRequest calldata req = requests[i];
+            if (_commitments[req.id] == bytes32(0)) {
+                emit TimeoutSkipped(req.id);
+                continue;
             }
+            _timeout(req);
         }
     }
 
@@ -407,6 +407,24 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev Refunds an unanswered request in full after its deadline and slashes its worker; the
+    /// single path of {timeout} and {timeoutBatch}.
+    function _timeout(AgentRequest calldata req) private {
+        _requirePending(req);
+        if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
+        delete _commitments[req.id];
+        _settleAccount(req.accountId, req.maxFee, 0);
+        emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
+
+        IWorkerStaking staking_ = staking;
+        if (address(staking_) != address(0)) {
+            try staking_.slashForTimeout(req.worker, req.id, accountOwner[req.accountId], msg.sender) {}
+            catch {
+                emit SlashFailed(req.id, req.worker);
+            }
+        }
+    }
 
     /// @dev Settles one batch entry, or skips it (no fees) when its request is no longer pending.
     function _fulfillBatchEntry(

@@ -64,6 +64,9 @@ interface IAgentRouter {
     /// @notice A batch entry was skipped because its request was no longer pending (already settled).
     event FulfillmentSkipped(uint256 indexed requestId);
 
+    /// @notice A {timeoutBatch} entry was skipped because its request was no longer pending.
+    event TimeoutSkipped(uint256 indexed requestId);
+
     /// @notice Proof that `worker` signed two different answers to `requestId` was accepted.
     event EquivocationReported(uint256 indexed requestId, address indexed worker, address indexed reporter, uint256 slashed);
 
@@ -87,6 +90,10 @@ interface IAgentRouter {
 
     /// @notice After the deadline, refunds an unanswered request and slashes its worker.
     function timeout(AgentRequest calldata request) external;
+
+    /// @notice {timeout} for many requests; entries whose request is no longer pending are skipped
+    /// ({TimeoutSkipped}), any other failing entry reverts the whole batch.
+    function timeoutBatch(AgentRequest[] calldata requests) external;
 
     /// @notice Slashes and jails the worker that signed both `a` and `b` (different answers) for `request`.
     function reportEquivocation(AgentRequest calldata request, SignedAnswer calldata a, SignedAnswer calldata b)

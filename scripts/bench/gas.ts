@@ -1,8 +1,9 @@
 /**
  * Gas benchmark of the request lifecycle on Hardhat's in-process EVM (npm run bench:gas).
  * Prints gasUsed of whole transactions (21,000 intrinsic gas included) for: request (EOA consumer
- * and contract consumer), single fulfil with an empty callback, fulfilBatch of 1/10/50, timeout, and
- * a fulfil right after every payee was paid out (relayer, agent owner, worker pool, treasury).
+ * and contract consumer), single fulfil with an empty callback, fulfilBatch of 1/10/50, timeout,
+ * timeoutBatch of 10/50, and a fulfil right after every payee was paid out (relayer, agent owner,
+ * worker pool, treasury).
  */
 import { network } from "hardhat";
 import { Wallet, keccak256, toUtf8Bytes, type HDNodeWallet, type TransactionReceipt } from "ethers";
@@ -105,6 +106,13 @@ const late = await requestFromEoa();
 await networkHelpers.time.increase(Number(CONFIG.requestTimeout) + 1);
 const timeoutReceipt = await (await router.connect(relayer).timeout(late.req)).wait();
 rows.push(["timeout (StakingHub slash)", timeoutReceipt!.gasUsed, ""]);
+for (const size of [10, 50]) {
+  const expired = [];
+  for (let i = 0; i < size; i++) expired.push((await requestFromContract()).req);
+  await networkHelpers.time.increase(Number(CONFIG.requestTimeout) + 1);
+  const receipt = await (await router.connect(relayer).timeoutBatch(expired, { gasLimit: 16_000_000 })).wait();
+  rows.push([`timeoutBatch(${size}) per request`, receipt!.gasUsed / BigInt(size), ""]);
+}
 
 // Payouts leave a marker in each fee slot, so the next credit still rewrites a slot rather than creating one.
 const afterPayout = await requestFromEoa();
