@@ -16,6 +16,8 @@ export interface FakeWorkerOptions {
   delayMs?: number;
   /** Answer HTTP 503 to every execute call while true. */
   down?: boolean;
+  /** Pad every output to this many bytes (non-zero filler): a worker whose agent returns large results. */
+  outputBytes?: number;
 }
 
 /**
@@ -49,7 +51,8 @@ export class FakeWorker {
 
   async answer(body: ExecuteRequest): Promise<ExecuteResponse> {
     const request = toAgentRequest(body.request);
-    const output = hexlify(toUtf8Bytes(`echo:${toUtf8String(body.input)}`));
+    const echo = toUtf8Bytes(`echo:${toUtf8String(body.input)}`);
+    const output = hexlify(this.options.outputBytes ? Buffer.concat([echo, Buffer.alloc(Math.max(0, this.options.outputBytes - echo.length), "x")]) : echo);
     const message = {
       requestId: request.id,
       requestHash: requestHash(request),

@@ -123,7 +123,7 @@ export class SyntheticChain implements ChainClient {
     throw new SimulationError("eth_call", { data: "0x", reason: "synthetic chain accepts no transactions" });
   }
 
-  async estimateGas(): Promise<bigint> {
+  async estimateGas(_data: Hex, _to?: string): Promise<bigint> {
     throw new SimulationError("eth_estimateGas", { data: "0x", reason: "synthetic chain accepts no transactions" });
   }
 
@@ -145,6 +145,10 @@ export class SyntheticChain implements ChainClient {
 
   async receipt(_hash: Hex): Promise<TxReceipt | undefined> {
     return undefined;
+  }
+
+  async transactionKnown(_hash: Hex): Promise<boolean> {
+    return false;
   }
 
   async workerEndpoints(): Promise<Map<string, string>> {

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BlockHeader, ChainClient } from "./chain/chain-client.js";
+import { PRAGUE, probeGasSchedule, type GasSchedule } from "./chain/gas-schedule.js";
 import { JsonRpcChainClient } from "./chain/json-rpc-chain-client.js";
 import type { BridgeConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
-import { errorMessage } from "./errors.js";
+import { SimulationError, errorMessage } from "./errors.js";
 import { HealthServer } from "./health-server.js";
 import { createLogger, type Logger } from "./logger.js";
 import { BridgeMetrics } from "./metrics.js";
@@ -56,6 +57,7 @@ export class Bridge {
     private readonly chainId: bigint,
     private readonly directory: WorkerDirectory,
     private readonly background: boolean,
+    schedule: GasSchedule,
   ) {
     this.metrics = new BridgeMetrics(store, background);
     this.watcher = new Watcher(chain, store, config, this.metrics, log.child({ component: "watcher" }));
@@ -81,7 +83,7 @@ export class Bridge {
       this.metrics,
       log.child({ component: "txm" }),
     );
-    this.submitter = new Submitter(chain, store, this.txm, config.submit, this.metrics, log.child({ component: "submitter" }));
+    this.submitter = new Submitter(chain, store, this.txm, config.submit, this.metrics, log.child({ component: "submitter" }), schedule);
     this.sweeper = new Sweeper(chain, store, this.txm, { sweepAll: config.sweepAll }, log.child({ component: "sweeper" }));
     this.scheduler = new Scheduler(this.metrics, log.child({ component: "scheduler" }));
     this.http = new HealthServer(this, this.metrics);
@@ -101,7 +103,23 @@ export class Bridge {
       layered.update(await chain.workerEndpoints());
       directory = layered;
     }
-    return new Bridge(config, chain, store, log, chainId, directory, deps.background ?? true);
+    return new Bridge(config, chain, store, log, chainId, directory, deps.background ?? true, await Bridge.gasSchedule(chain));
+  }
+
+  /** The calldata pricing of the chain's active fork; a node that will not estimate the probe is priced as Prague (the dearer). */
+  private static async gasSchedule(chain: ChainClient): Promise<GasSchedule> {
+    try {
+      return await probeGasSchedule((data) => chain.estimateGas(data, chain.account));
+    } catch (error) {
+      if (error instanceof SimulationError) return PRAGUE;
+      throw error;
+    }
+  }
+
+  /** Re-probes calldata pricing (a fork may activate while the bridge runs). */
+  async refreshGasSchedule(): Promise<GasSchedule> {
+    this.submitter.schedule = await Bridge.gasSchedule(this.chain);
+    return this.submitter.schedule;
   }
 
   /** Starts the poll loop, the scheduled jobs and the HTTP server. */
@@ -114,6 +132,7 @@ export class Bridge {
       this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: () => this.txm.resendStuck() });
       this.scheduler.add({ name: "attestation", expression: this.config.schedule.attestation, run: () => this.checkAttestations() });
       this.scheduler.add({ name: "endpoints", expression: this.config.schedule.attestation, run: () => this.refreshEndpoints() });
+      this.scheduler.add({ name: "gas_schedule", expression: this.config.schedule.attestation, run: () => this.refreshGasSchedule() });
     }
     this.loop = this.run();
     this.log.info(

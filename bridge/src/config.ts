@@ -52,6 +52,8 @@ export const BridgeConfigSchema = z
         gasPerFulfillment: z.number().int().positive().default(80_000),
         /** Gas limit of one fulfilBatch transaction; batches are cut to fit (2^24, the per-tx cap of recent forks). */
         maxTxGas: z.number().int().positive().default(16_777_216),
+        /** Largest fulfilBatch calldata in bytes; batches are cut to fit (geth's pool refuses transactions over 128 KiB). */
+        maxTxBytes: z.number().int().positive().default(120_000),
       })
       .default({}),
     schedule: z

@@ -36,6 +36,12 @@ export class BridgeMetrics {
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
+  readonly txsDropped = new Counter({
+    name: "bridge_transactions_dropped_total",
+    help: "Times an unmined transaction was found unknown to the node (re-broadcast, abandoned after 3)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly gasBumps = new Counter({ name: "bridge_gas_bumps_total", help: "Transactions re-sent with higher fees", registers: [this.registry] });
   readonly gasUsed = new Counter({ name: "bridge_gas_used_total", help: "Gas used by mined bridge transactions", registers: [this.registry] });
   readonly simulationRejects = new Counter({

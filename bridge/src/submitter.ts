@@ -1,5 +1,7 @@
-import { toHex } from "../../protocol/hex.js";
+import { byteLength, toHex } from "../../protocol/hex.js";
+import { AGENT_REQUEST_FIELDS } from "../../protocol/request.js";
 import type { ChainClient, Fulfillment } from "./chain/chain-client.js";
+import { gasLimitBound, gasLimitFor, type GasSchedule } from "./chain/gas-schedule.js";
 import { SimulationError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { BridgeMetrics } from "./metrics.js";
@@ -11,11 +13,29 @@ export interface SubmitterOptions {
   maxInFlight: number;
   gasPerFulfillment: number;
   maxTxGas: number;
+  /** Largest fulfillBatch calldata (nodes refuse large transactions: geth's pool above 128 KiB). */
+  maxTxBytes: number;
 }
 
-/** Intrinsic gas of a transaction plus the router's per-batch work. */
-const BASE_TX_GAS = 100_000;
-const CALLDATA_GAS_PER_BYTE = 16n;
+/** The router's per-batch work, on top of intrinsic and calldata gas. */
+const BATCH_EXECUTION_GAS = 79_000n;
+/**
+ * Execution gas per byte of output: the router hashes and copies it, and emits it in
+ * CallbackFailed when the consumer's callback fails (8 gas per byte of log data).
+ */
+const GAS_PER_OUTPUT_BYTE = 12n;
+const WORD_BYTES = 32;
+/** Selector, offset and length words of fulfillBatch(Fulfillment[]). */
+const BATCH_HEAD_BYTES = 4 + 2 * WORD_BYTES;
+/** Head of one Fulfillment: offset in the array, the request's words, status, three offsets, three length words. */
+const ENTRY_FIXED_WORDS = 1 + AGENT_REQUEST_FIELDS.length + 4 + 3;
+
+/** ABI-encoded bytes of one fulfillBatch entry. */
+function entryBytes(record: RequestRecord): number {
+  const answer = record.answer!;
+  const padded = (hex: string) => Math.ceil((hex.length - 2) / 2 / WORD_BYTES);
+  return (ENTRY_FIXED_WORDS + padded(answer.output) + answer.subAgentIds.length + padded(answer.signature)) * WORD_BYTES;
+}
 
 function toFulfillment(record: RequestRecord): Fulfillment {
   const answer = record.answer!;
@@ -38,6 +58,8 @@ function toFulfillment(record: RequestRecord): Fulfillment {
 export class Submitter {
   /** Largest batch to try next: halved when a node refuses a batch outright (fatal), grown back after a success. */
   private batchCap: number;
+  /** Calldata pricing of the chain's fork; Bridge probes it at start-up and on the refresh schedule. */
+  schedule: GasSchedule;
 
   constructor(
     private readonly chain: ChainClient,
@@ -46,8 +68,10 @@ export class Submitter {
     private readonly options: SubmitterOptions,
     private readonly metrics: BridgeMetrics,
     private readonly log: Logger,
+    schedule: GasSchedule,
   ) {
     this.batchCap = options.maxBatchSize;
+    this.schedule = schedule;
   }
 
   /** Tracks the account's transactions, then sends batches of signed answers while the pipeline has room. */
@@ -59,7 +83,7 @@ export class Submitter {
     await this.txm.track();
     let sent = 0;
     while (this.txm.inFlight() < this.options.maxInFlight) {
-      const ready = this.withinGasBudget(this.store.readyToSubmit(this.batchCap));
+      const ready = this.withinLimits(this.store.readyToSubmit(this.batchCap));
       if (ready.length === 0) break;
       const batch = await this.filterSubmittable(ready, chainTime);
       if (batch.length === 0) continue;
@@ -92,19 +116,25 @@ export class Submitter {
     return keep;
   }
 
-  /** Gas a fulfilment may use: its callback's limit plus the router's verification and settlement. */
-  private gasBudget(record: RequestRecord): bigint {
-    return record.request.callbackGasLimit + BigInt(this.options.gasPerFulfillment);
+  /** Execution gas a fulfilment may use: its callback's limit, the router's verification and settlement, its output. */
+  private executionBudget(record: RequestRecord): bigint {
+    const outputBytes = BigInt(byteLength(toHex(record.answer!.output)));
+    return record.request.callbackGasLimit + BigInt(this.options.gasPerFulfillment) + GAS_PER_OUTPUT_BYTE * outputBytes;
   }
 
-  /** The longest prefix whose gas budget fits one transaction (always at least one entry). */
-  private withinGasBudget(records: RequestRecord[]): RequestRecord[] {
-    let total = BigInt(BASE_TX_GAS);
-    const limit = BigInt(this.options.maxTxGas);
+  /**
+   * The longest prefix that fits one transaction by gas, priced as the fork does (calldata floor
+   * included, counting every byte as non-zero), and by size (always at least one entry).
+   */
+  private withinLimits(records: RequestRecord[]): RequestRecord[] {
+    let execution = BATCH_EXECUTION_GAS;
+    let bytes = BATCH_HEAD_BYTES;
+    const maxGas = BigInt(this.options.maxTxGas);
     const fit: RequestRecord[] = [];
     for (const record of records) {
-      total += this.gasBudget(record);
-      if (fit.length > 0 && total > limit) break;
+      execution += this.executionBudget(record);
+      bytes += entryBytes(record);
+      if (fit.length > 0 && (bytes > this.options.maxTxBytes || gasLimitBound(bytes, execution, this.schedule) > maxGas)) break;
       fit.push(record);
     }
     return fit;
@@ -136,7 +166,7 @@ export class Submitter {
   /** Sends one batch; false when no node took it (its requests are queued again) and this pass should stop. */
   private async sendFulfillments(records: RequestRecord[]): Promise<boolean> {
     const data = this.chain.encodeFulfillBatch(records.map(toFulfillment));
-    const gasLimit = records.reduce((sum, r) => sum + this.gasBudget(r), BigInt(BASE_TX_GAS) + BigInt((data.length - 2) / 2) * CALLDATA_GAS_PER_BYTE);
+    const gasLimit = gasLimitFor(data, records.reduce((sum, r) => sum + this.executionBudget(r), BATCH_EXECUTION_GAS), this.schedule);
     const result = await this.txm.send({ kind: "fulfill", to: this.chain.router, data, gasLimit, requestIds: records.map((r) => r.id) });
     if (result.sent) {
       this.batchCap = Math.min(this.options.maxBatchSize, this.batchCap * 2);

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
+import { PRAGUE, gasLimitFor } from "../../bridge/src/chain/gas-schedule.js";
 import { FakeWorker } from "../../bridge/dev/fake-worker.js";
 import { type Scenario, assertExactlyOnce, startScenario, waitFor } from "./helpers.js";
 import { FlakyRpcProxy } from "./rpc-proxy.js";
@@ -91,6 +92,22 @@ describe("bridge end to end (anvil)", function () {
     await passDeadlines(scenario);
     await waitFor(() => bridge.store.counts().timed_out === 3, 30_000, "timeouts");
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 0, timedOut: 3 });
+  });
+
+  it("fulfils honest 64 KiB outputs: batches cut by size, gas limits at the fork's calldata floor", async () => {
+    scenario = await startScenario();
+    scenario.workers[0]!.options.outputBytes = 64 * 1024;
+    const bridge = await scenario.startBridge();
+    await scenario.request(6, "big-");
+    await waitFor(() => bridge.store.counts().fulfilled === 6, 60_000, "6 fulfilments with 64 KiB outputs");
+    expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 6, timedOut: 0 });
+    const sent = bridge.store.txsWithNonce(0).concat(...Array.from({ length: 20 }, (_, n) => bridge.store.txsWithNonce(n + 1)));
+    const fulfils = sent.filter((tx) => tx.kind === "fulfill" && tx.state === "confirmed");
+    expect(fulfils.length).to.be.greaterThan(0);
+    for (const tx of fulfils) {
+      expect((tx.data.length - 2) / 2).to.be.at.most(bridge.config.submit.maxTxBytes);
+      expect(tx.gasLimit).to.be.at.least(gasLimitFor(tx.data, 0n, PRAGUE), "at or above the EIP-7623 floor");
+    }
   });
 
   it("settles every request exactly once when a fraction of JSON-RPC calls fail", async () => {

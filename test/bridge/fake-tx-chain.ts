@@ -28,6 +28,8 @@ export class FakeTxChain extends SyntheticChain {
   readonly script: (RpcError | undefined)[] = [];
   /** Answer for every broadcast once `script` is empty. */
   always?: () => RpcError | undefined;
+  /** Accept broadcasts but keep nothing (a node that drops what it cannot mine, e.g. below the calldata floor). */
+  dropAll = false;
   fee = { maxFeePerGas: 100n, maxPriorityFeePerGas: 10n };
 
   /** Calldata that lists the batch's request ids (one word each), so scripts can tell batches apart. */
@@ -66,7 +68,11 @@ export class FakeTxChain extends SyntheticChain {
       throw answer;
     }
     if (tx.nonce < this.mined) throw refusal("nonce too low");
-    this.pool.set(tx.hash as Hex, tx);
+    if (!this.dropAll) this.pool.set(tx.hash as Hex, tx);
+  }
+
+  override async transactionKnown(hash: Hex): Promise<boolean> {
+    return this.pool.has(hash) || this.receipts.has(hash);
   }
 
   /** Mines the pooled transaction `hash` (and so its nonce). */

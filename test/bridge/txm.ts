@@ -3,8 +3,10 @@ import { RpcError } from "../../bridge/src/errors.js";
 import { createLogger } from "../../bridge/src/logger.js";
 import { BridgeMetrics } from "../../bridge/src/metrics.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
+import { PRAGUE } from "../../bridge/src/chain/gas-schedule.js";
 import { Submitter } from "../../bridge/src/submitter.js";
 import { classifySendError, type SendErrorKind } from "../../bridge/src/txm/send-errors.js";
+import { DROPS_BEFORE_ABANDON } from "../../bridge/src/txm/resender.js";
 import { TxManager } from "../../bridge/src/txm/tx-manager.js";
 import type { Hex } from "../../protocol/hex.js";
 import type { ExecuteResponse } from "../../protocol/worker-api.js";
@@ -160,6 +162,25 @@ describe("bridge transaction manager", () => {
       expect([...chain.pool.keys()]).to.deep.equal([sent.sent ? sent.hash : ""]);
     });
 
+    it("a transaction the node keeps dropping is abandoned after DROPS_BEFORE_ABANDON checks: requests queued again, nonce purged", async () => {
+      chain.dropAll = true;
+      await send([1n, 2n]);
+      let now = Date.now();
+      for (let check = 1; check < DROPS_BEFORE_ABANDON; check++) {
+        now += OPTIONS.rebroadcastAfterMs + 1;
+        await txm.resender.run({ full: true }, now);
+        expect(store.unfinishedTxs()[0]).to.include({ kind: "fulfill" }, `still tracked after ${check} drops`);
+      }
+      chain.dropAll = false;
+      chain.pool.clear();
+      await txm.resender.run({ full: true }, now + OPTIONS.rebroadcastAfterMs + 1);
+      expect(states([1n, 2n])).to.deep.equal(["signed", "signed"]);
+      expect(store.txsWithNonce(0).map((t) => [t.kind, t.state])).to.deep.equal([
+        ["fulfill", "abandoned"],
+        ["purge", "unconfirmed"],
+      ]);
+    });
+
     it("replaces a stuck transaction with fees raised by gasBumpPercent, persisting the attempt before sending it", async () => {
       await send([1n]);
       await txm.resender.run({ full: true }, Date.now() + OPTIONS.gasBumpAfterMs + 1);
@@ -170,8 +191,9 @@ describe("bridge transaction manager", () => {
       expect(chain.offered.at(-1)!.maxFeePerGas).to.equal(115n);
     });
 
-    it("underpriced on a re-broadcast: bumps the fees", async () => {
+    it("underpriced on a re-broadcast (a pool holds another transaction on its nonce): bumps the fees", async () => {
       await send([1n]);
+      chain.pool.clear();
       chain.script.push(refusal("replacement transaction underpriced"));
       await txm.resender.run({ full: true }, Date.now() + OPTIONS.rebroadcastAfterMs + 1);
       expect(store.unfinishedTxs()[0]!.attempts).to.have.length(2);
@@ -269,7 +291,7 @@ describe("bridge transaction manager", () => {
     it("a batch no node accepts is retried in halves until the culprit stands alone; the culprit is given up", async () => {
       const culprit = (3n).toString(16).padStart(64, "0");
       chain.always = () => (chain.offered.at(-1)!.data.includes(culprit) ? refusal("oversized data") : undefined);
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9 }, metrics(), createLogger("silent"));
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9 }, metrics(), createLogger("silent"), PRAGUE);
       for (let pass = 0; pass < 6; pass++) await submitter.tick(0n);
       expect(store.get(3n)!.state).to.equal("failed");
       expect(store.get(3n)!.lastError).to.match(/no node accepts its fulfilment/);

@@ -58,7 +58,8 @@ export interface ChainClient {
   encodeTimeout(request: AgentRequest): Hex;
   /** eth_call of router calldata from the bridge account; throws SimulationError with the decoded reason. */
   simulate(data: Hex): Promise<void>;
-  estimateGas(data: Hex): Promise<bigint>;
+  /** eth_estimateGas of calldata to `to` (the router unless given) from the bridge account. */
+  estimateGas(data: Hex, to?: string): Promise<bigint>;
   fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>;
   nonce(tag: "latest" | "pending"): Promise<number>;
   /** Signs with the bridge account (the hash is known before broadcast, so it is persisted first). */
@@ -66,6 +67,8 @@ export interface ChainClient {
   /** eth_sendRawTransaction; a node that already holds the transaction counts as success. */
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | undefined>;
+  /** Whether the node knows the transaction at all (pooled or mined): false once a node has dropped it. */
+  transactionKnown(hash: Hex): Promise<boolean>;
   /** Endpoints announced in WorkerRegistry events (latest per worker, lower-case keys); empty without a registry. */
   workerEndpoints(): Promise<Map<string, string>>;
   /** WorkerRegistry.isActive, or undefined when no registry is configured. */

@@ -171,8 +171,8 @@ export class JsonRpcChainClient implements ChainClient {
     await this.call("eth_call", [{ from: this.account, to: this.router, data }, "latest"]);
   }
 
-  async estimateGas(data: Hex): Promise<bigint> {
-    return BigInt(await this.call("eth_estimateGas", [{ from: this.account, to: this.router, data }]));
+  async estimateGas(data: Hex, to: string = this.router): Promise<bigint> {
+    return BigInt(await this.call("eth_estimateGas", [{ from: this.account, to, data }]));
   }
 
   async fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
@@ -233,6 +233,10 @@ export class JsonRpcChainClient implements ChainClient {
       settled,
       skipped,
     };
+  }
+
+  async transactionKnown(hash: Hex): Promise<boolean> {
+    return (await this.rpc.call<unknown>("eth_getTransactionByHash", [hash])) !== null;
   }
 
   async workerEndpoints(): Promise<Map<string, string>> {

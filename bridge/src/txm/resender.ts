@@ -18,6 +18,11 @@ export interface ResenderOptions {
 }
 
 const SELF_TRANSFER_GAS = 21_000n;
+/**
+ * Times a node may be found without an unmined transaction (re-broadcast in between) before it is
+ * taken as one no node will ever mine (e.g. priced below the calldata floor: accepted, then dropped).
+ */
+export const DROPS_BEFORE_ABANDON = 3;
 
 /**
  * Keeps unmined transactions moving: offers an attempt no node has acknowledged again (after a
@@ -27,6 +32,9 @@ const SELF_TRANSFER_GAS = 21_000n;
  * nonces above it are not held back and its requests are queued again.
  */
 export class Resender {
+  /** Times each transaction was found dropped (per process: a restart only delays the verdict). */
+  private readonly drops = new Map<number, number>();
+
   constructor(
     private readonly chain: ChainClient,
     private readonly store: BridgeStore,
@@ -46,14 +54,39 @@ export class Resender {
     if (due.length === 0) return;
     const mined = await this.chain.nonce("latest");
     if (options.full) await this.fillGaps(mined, unfinished, now);
+    for (const id of this.drops.keys()) if (!unfinished.some((tx) => tx.id === id)) this.drops.delete(id);
     for (const tx of due) {
       if (tx.nonce < mined) continue; // the confirmer settles it
       const latest = this.latest(tx);
-      if (options.full && now - latest.createdAt >= this.options.gasBumpAfterMs) await this.bump(tx, latest, now);
-      else if (latest.state === "in_progress" || now - (latest.broadcastAt ?? latest.createdAt) >= this.options.rebroadcastAfterMs) {
-        await this.offer(tx, latest, now);
-      }
+      if (latest.state === "in_progress") await this.offer(tx, latest, now);
+      else if (now - (latest.broadcastAt ?? latest.createdAt) >= this.options.rebroadcastAfterMs) await this.checkDropped(tx, latest, now);
+      else if (now - latest.createdAt >= this.options.gasBumpAfterMs) await this.bump(tx, latest, now);
     }
+  }
+
+  /**
+   * An unconfirmed transaction a node no longer knows was dropped: offered again; dropped
+   * DROPS_BEFORE_ABANDON times, it is abandoned (its requests queued again) and its nonce purged.
+   * Known, it is bumped once it has waited gasBumpAfterMs.
+   */
+  private async checkDropped(tx: TxRecord, latest: TxAttempt, now: number): Promise<void> {
+    const known = await Promise.all(tx.attempts.map((attempt) => this.chain.transactionKnown(attempt.hash)));
+    if (known.some(Boolean)) {
+      this.drops.delete(tx.id);
+      if (now - latest.createdAt >= this.options.gasBumpAfterMs) await this.bump(tx, latest, now);
+      else this.store.markBroadcast(latest.hash, now);
+      return;
+    }
+    const drops = (this.drops.get(tx.id) ?? 0) + 1;
+    this.drops.set(tx.id, drops);
+    this.metrics.txsDropped.inc({ kind: tx.kind });
+    if (drops >= DROPS_BEFORE_ABANDON) {
+      this.drops.delete(tx.id);
+      await this.purge(tx, `dropped by the node ${drops} times`, now);
+      return;
+    }
+    this.log.warn({ event: "tx_dropped", txId: tx.id, hash: latest.hash, nonce: tx.nonce, drops }, "the node no longer knows this transaction; offering it again");
+    await this.offer(tx, latest, now);
   }
 
   /**
