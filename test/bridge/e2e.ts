@@ -4,7 +4,7 @@ import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
 import { PRAGUE, gasLimitFor } from "../../bridge/src/chain/gas-schedule.js";
 import { FakeWorker } from "../../bridge/dev/fake-worker.js";
 import { type Scenario, assertExactlyOnce, startScenario, waitFor } from "./helpers.js";
-import { FlakyRpcProxy } from "./rpc-proxy.js";
+import { FaultProxy } from "../../bridge/dev/fault-proxy.js";
 
 /** Moves chain time past every open request's deadline (router requestTimeout is 120 s in these tests). */
 async function passDeadlines(scenario: Scenario): Promise<void> {
@@ -112,13 +112,14 @@ describe("bridge end to end (anvil)", function () {
 
   it("settles every request exactly once when a fraction of JSON-RPC calls fail", async () => {
     scenario = await startScenario();
-    const proxy = new FlakyRpcProxy(scenario.node.url, 0.1, 0.05);
+    // 10% refused by the gateway, 5% acted on with the answer lost.
+    const proxy = new FaultProxy(scenario.node.url, { rate: 0.15, weights: { http500: 2, lostAnswer: 1, rpcError: 0, hang: 0, drop: 0 } });
     const url = await proxy.listen();
     cleanups.push(() => proxy.close());
     const bridge = await scenario.startBridge({ submit: { maxBatchSize: 10 } }, url);
     for (let i = 0; i < 4; i++) await scenario.request(25, `f${i}-`);
     await waitFor(() => bridge.store.counts().fulfilled === 100, 90_000, "100 fulfilments through a flaky RPC");
-    expect(proxy.failed).to.be.greaterThan(10);
+    expect(proxy.stats.http500 + proxy.stats.lostAnswer).to.be.greaterThan(10);
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 100, timedOut: 0 });
     expect(await scenario.stack.requester.getFunction("answered")()).to.equal(100n);
   });

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, writeFileSync, type WriteStream } from "node:fs";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import type { BridgeConfigInput } from "../src/config.js";
+import { freePort } from "./local-node.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * `bridge start` in a child process, the way an operator runs it (the CLI, a config file, its SQLite
+ * file), for tests and the chaos run: it can be SIGKILLed and started again on the same store. Its
+ * JSON log lines go to `logPath` (appended across restarts).
+ */
+export class BridgeProcess {
+  private child?: ChildProcess;
+  private log?: WriteStream;
+  private exited?: Promise<void>;
+  readonly configPath: string;
+  port = 0;
+  starts = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly config: BridgeConfigInput,
+    readonly logPath = join(dir, "bridge.log"),
+  ) {
+    this.configPath = join(dir, "bridge.json");
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.port ||= await freePort();
+    writeFileSync(this.configPath, JSON.stringify({ ...this.config, http: { ...this.config.http, port: this.port } }));
+    this.log ??= createWriteStream(this.logPath, { flags: "a" });
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bridge", "cli.ts"), "--config", this.configPath, "start"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.pipe(this.log, { end: false });
+    child.stderr!.pipe(this.log, { end: false });
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    this.child = child;
+    this.starts++;
+  }
+
+  /** GET an HTTP endpoint of the running bridge (undefined while it is not answering). */
+  async get<T>(path: string): Promise<{ status: number; body: T } | undefined> {
+    try {
+      const response = await fetch(`http://127.0.0.1:${this.port}${path}`, { signal: AbortSignal.timeout(2_000) });
+      return { status: response.status, body: (await response.json()) as T };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Waits until /healthz answers at all (200 or 503): the process is up and serving. */
+  async waitServing(timeoutMs = 60_000): Promise<void> {
+    const started = Date.now();
+    while (!(await this.get("/healthz"))) {
+      if (!this.running) throw new Error(`bridge exited during start-up (see ${this.logPath})`);
+      if (Date.now() - started > timeoutMs) throw new Error(`bridge did not serve /healthz within ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  }
+
+  /** Sends `signal` (SIGKILL: a crash, no clean-up) and waits for the exit. */
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    if (!this.running) return;
+    this.child!.kill(signal);
+    await this.exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill("SIGTERM");
+    await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
+    this.log = undefined;
+  }
+}
