@@ -115,11 +115,11 @@ export class SyntheticChain implements ChainClient {
     return "0x";
   }
 
-  encodeTimeout(_request: AgentRequest): Hex {
+  encodeTimeoutBatch(_requests: AgentRequest[]): Hex {
     return "0x";
   }
 
-  async simulate(): Promise<void> {
+  async simulate(_data: Hex): Promise<void> {
     throw new SimulationError("eth_call", { data: "0x", reason: "synthetic chain accepts no transactions" });
   }
 

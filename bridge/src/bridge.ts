@@ -84,7 +84,15 @@ export class Bridge {
       log.child({ component: "txm" }),
     );
     this.submitter = new Submitter(chain, store, this.txm, config.submit, this.metrics, log.child({ component: "submitter" }), schedule);
-    this.sweeper = new Sweeper(chain, store, this.txm, { sweepAll: config.sweepAll }, log.child({ component: "sweeper" }));
+    this.sweeper = new Sweeper(
+      chain,
+      store,
+      this.txm,
+      { sweepAll: config.sweepAll, gasPerTimeout: config.submit.gasPerTimeout, maxTxGas: config.submit.maxTxGas },
+      this.metrics,
+      log.child({ component: "sweeper" }),
+      schedule,
+    );
     this.scheduler = new Scheduler(this.metrics, log.child({ component: "scheduler" }));
     this.http = new HealthServer(this, this.metrics);
   }
@@ -118,8 +126,10 @@ export class Bridge {
 
   /** Re-probes calldata pricing (a fork may activate while the bridge runs). */
   async refreshGasSchedule(): Promise<GasSchedule> {
-    this.submitter.schedule = await Bridge.gasSchedule(this.chain);
-    return this.submitter.schedule;
+    const schedule = await Bridge.gasSchedule(this.chain);
+    this.submitter.schedule = schedule;
+    this.sweeper.schedule = schedule;
+    return schedule;
   }
 
   /** Starts the poll loop, the scheduled jobs and the HTTP server. */
@@ -199,9 +209,9 @@ export class Bridge {
     this.log.warn({ event: "stage_failed", component, err: errorMessage(error) }, `${component} pass failed; retrying`);
   }
 
-  /** Times out every expired, unsettled request the store knows (refund + slash on-chain). */
-  sweep(): Promise<number> {
-    return this.sweeper.sweep();
+  /** Times out every expired, unsettled request the store knows (refund + slash on-chain); returns how many were sent. */
+  async sweep(): Promise<number> {
+    return (await this.sweeper.sweep()).sent;
   }
 
   /** Re-reads worker endpoints announced in WorkerRegistry events. */

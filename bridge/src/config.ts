@@ -50,7 +50,9 @@ export const BridgeConfigSchema = z
         maxFeePerGas: z.string().regex(/^\d+$/).default("500000000000"),
         /** Gas a fulfilment may use on top of its callback gas limit (signature check, settlement, event). */
         gasPerFulfillment: z.number().int().positive().default(80_000),
-        /** Gas limit of one fulfilBatch transaction; batches are cut to fit (2^24, the per-tx cap of recent forks). */
+        /** Gas a timeoutBatch entry may use (refund, slash through staking, events; ~115,000 measured with StakingHub). */
+        gasPerTimeout: z.number().int().positive().default(250_000),
+        /** Gas limit of one fulfilBatch / timeoutBatch transaction; batches are cut to fit (2^24, the per-tx cap of recent forks). */
         maxTxGas: z.number().int().positive().default(16_777_216),
         /** Largest fulfilBatch calldata in bytes; batches are cut to fit (geth's pool refuses transactions over 128 KiB). */
         maxTxBytes: z.number().int().positive().default(120_000),

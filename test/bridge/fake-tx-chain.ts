@@ -1,8 +1,9 @@
 import { Transaction } from "ethers";
 import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
-import type { Fulfillment, TxReceipt, TxRequest } from "../../bridge/src/chain/chain-client.js";
+import type { BlockHeader, Fulfillment, TxReceipt, TxRequest } from "../../bridge/src/chain/chain-client.js";
 import { Eip1559Signer } from "../../bridge/src/chain/eip1559-signer.js";
-import { RpcError } from "../../bridge/src/errors.js";
+import { RpcError, SimulationError } from "../../bridge/src/errors.js";
+import type { AgentRequest } from "../../protocol/request.js";
 import type { Hex } from "../../protocol/hex.js";
 
 const KEY = `0x${"42".repeat(32)}`;
@@ -32,18 +33,53 @@ export class FakeTxChain extends SyntheticChain {
   dropAll = false;
   fee = { maxFeePerGas: 100n, maxPriorityFeePerGas: 10n };
 
+  /** Seconds added to every block's timestamp (moves chain time past deadlines). */
+  clock = 0n;
+  /** Request ids whose fulfilment or timeout reverts in simulation. */
+  readonly reverting = new Set<bigint>();
+  /** Throws this from the next fees() call (an RPC failure before a send). */
+  failFees?: Error;
+  /** Throws this from the next simulate() call. */
+  failSimulate?: Error;
+
   /** Calldata that lists the batch's request ids (one word each), so scripts can tell batches apart. */
   override encodeFulfillBatch(fulfillments: Fulfillment[]): Hex {
-    return `0x${fulfillments.map((f) => f.request.id.toString(16).padStart(64, "0")).join("")}`;
+    return FakeTxChain.ids(fulfillments.map((f) => f.request.id));
   }
 
-  override async simulate(): Promise<void> {}
+  override encodeTimeoutBatch(requests: AgentRequest[]): Hex {
+    return FakeTxChain.ids(requests.map((r) => r.id));
+  }
+
+  private static ids(ids: bigint[]): Hex {
+    return `0x${ids.map((id) => id.toString(16).padStart(64, "0")).join("")}`;
+  }
+
+  static decodeIds(data: string): bigint[] {
+    return (data.slice(2).match(/.{64}/g) ?? []).map((word) => BigInt(`0x${word}`));
+  }
+
+  override async block(number: number | "latest"): Promise<BlockHeader | undefined> {
+    const block = await super.block(number);
+    return block && { ...block, timestamp: block.timestamp + this.clock };
+  }
+
+  override async simulate(data: Hex): Promise<void> {
+    const failure = this.failSimulate;
+    this.failSimulate = undefined;
+    if (failure) throw failure;
+    const culprit = FakeTxChain.decodeIds(data).find((id) => this.reverting.has(id));
+    if (culprit !== undefined) throw new SimulationError("eth_call", { data: "0x", name: "DeadlineNotPassed", reason: `DeadlineNotPassed(${culprit})` });
+  }
 
   override async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
     return requestIds.map(() => true);
   }
 
   override async fees() {
+    const failure = this.failFees;
+    this.failFees = undefined;
+    if (failure) throw failure;
     return { ...this.fee };
   }
 

@@ -55,7 +55,8 @@ export interface ChainClient {
   /** isPending for each id (one round trip); an entry is an Error when its call failed. */
   isPending(requestIds: bigint[]): Promise<(boolean | Error)[]>;
   encodeFulfillBatch(fulfillments: Fulfillment[]): Hex;
-  encodeTimeout(request: AgentRequest): Hex;
+  /** timeoutBatch(requests): the router skips (TimeoutSkipped) entries no longer pending. */
+  encodeTimeoutBatch(requests: AgentRequest[]): Hex;
   /** eth_call of router calldata from the bridge account; throws SimulationError with the decoded reason. */
   simulate(data: Hex): Promise<void>;
   /** eth_estimateGas of calldata to `to` (the router unless given) from the bridge account. */

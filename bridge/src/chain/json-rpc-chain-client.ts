@@ -152,8 +152,8 @@ export class JsonRpcChainClient implements ChainClient {
     return encodeFulfillBatchCalldata(this.fulfillBatchSelector, fulfillments);
   }
 
-  encodeTimeout(request: AgentRequest): Hex {
-    return routerInterface.encodeFunctionData("timeout", [request]) as Hex;
+  encodeTimeoutBatch(requests: AgentRequest[]): Hex {
+    return routerInterface.encodeFunctionData("timeoutBatch", [requests]) as Hex;
   }
 
   /** A call whose revert becomes a SimulationError (decoded from the contracts' ABIs); other failures stay RpcErrors. */
