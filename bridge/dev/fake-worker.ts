@@ -18,6 +18,10 @@ export interface FakeWorkerOptions {
   down?: boolean;
   /** Pad every output to this many bytes (non-zero filler): a worker whose agent returns large results. */
   outputBytes?: number;
+  /** Accept execute calls and never answer (a hung worker). */
+  hang?: boolean;
+  /** Refuse every execute call with this HTTP status and worker error code. */
+  refuse?: { status: number; code: string };
 }
 
 /**
@@ -28,6 +32,8 @@ export class FakeWorker {
   readonly address: string;
   private server?: Server;
   executed = 0;
+  /** Execute calls received, answered or not. */
+  received = 0;
   url = "";
 
   constructor(public options: FakeWorkerOptions) {
@@ -87,7 +93,10 @@ export class FakeWorker {
         };
         if (req.url === "/health") return reply(200, { ok: !this.options.down, simulated: true, worker: this.address });
         if (req.method !== "POST" || req.url !== "/v1/execute") return reply(404, { error: "not found" });
+        this.received++;
         if (this.options.down) return reply(503, { error: "worker down" });
+        if (this.options.hang) return;
+        if (this.options.refuse) return reply(this.options.refuse.status, { error: this.options.refuse.code, message: "refused (fake worker)" });
         const parsed = ExecuteRequest.safeParse(JSON.parse(Buffer.concat(chunks).toString("utf8") || "null"));
         if (!parsed.success) return reply(400, { error: parsed.error.message });
         const run = async () => {

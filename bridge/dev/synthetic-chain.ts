@@ -21,6 +21,9 @@ export class SyntheticChain implements ChainClient {
   private readonly now = BigInt(Math.floor(Date.now() / 1000));
   failNext = 0;
 
+  /** The worker each request is assigned to (default: `worker` for all). */
+  workerFor?: (id: bigint) => string;
+
   constructor(options: { requests?: number; perBlock?: number } = {}) {
     this.mine(0);
     const total = options.requests ?? 0;
@@ -37,7 +40,7 @@ export class SyntheticChain implements ChainClient {
         agentId: 1n,
         consumer: "0x000000000000000000000000000000000000c0de",
         accountId: 1n,
-        worker: this.worker,
+        worker: this.workerFor?.(id) ?? this.worker,
         agentVersion: 1n,
         keyEpoch: 0n,
         callbackGasLimit: 100_000n,

@@ -29,7 +29,16 @@ export const BridgeConfigSchema = z
     dispatch: z
       .object({
         timeoutMs: z.number().int().positive().default(10_000),
+        /** Worker calls in flight at once, all workers together... */
         concurrency: z.number().int().positive().default(64),
+        /** ...and per worker, so a hung worker holds only its own share. */
+        perWorkerConcurrency: z.number().int().positive().default(32),
+        /** Consecutive failed attempts that open a worker's circuit (no calls but one probe per cooldown). */
+        breakerThreshold: z.number().int().positive().default(5),
+        breakerCooldownMs: z.number().int().positive().default(1_000),
+        breakerMaxCooldownMs: z.number().int().positive().default(8_000),
+        /** Earliest a replica endpoint is hedged in (otherwise 2x the worker's p95 latency, at most timeoutMs/4). */
+        hedgeMinMs: z.number().int().positive().default(200),
         backoffBaseMs: z.number().int().positive().default(500),
         backoffMaxMs: z.number().int().positive().default(30_000),
       })

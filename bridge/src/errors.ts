@@ -1,5 +1,6 @@
 import { BaseError, type BaseErrorOptions } from "../../protocol/errors.js";
 import type { Hex } from "../../protocol/hex.js";
+import type { RefusalDisposition } from "./dispatch/worker-refusals.js";
 
 export { errorMessage } from "../../protocol/errors.js";
 
@@ -20,12 +21,15 @@ export class StoreMismatchError extends BridgeError {
   }
 }
 
-/** A worker endpoint failed to answer usefully (network error, timeout, HTTP error, bad body). */
+/**
+ * A worker endpoint failed to answer usefully (network error, timeout, refusal, bad body);
+ * `disposition` says whether the request can still be answered (dispatch/worker-refusals.ts).
+ */
 export class WorkerCallError extends BridgeError {
   constructor(
     shortMessage: string,
     readonly endpoint: string,
-    readonly retryable: boolean,
+    readonly disposition: RefusalDisposition,
     options?: BaseErrorOptions,
   ) {
     super(shortMessage, "WORKER_CALL_FAILED", options);

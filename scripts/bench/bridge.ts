@@ -109,7 +109,7 @@ async function throughput(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-"));
   const bridge = await startBridge(dir, node.url, stack.addresses, {
     confirmations: CONFIRMATIONS,
-    dispatch: { concurrency: 256 },
+    dispatch: { concurrency: 256, perWorkerConcurrency: 256 },
     submit: { maxBatchSize: 200, maxInFlight: 16 },
   });
   const cpuBefore = cpuSeconds(bridge.pid);

@@ -100,7 +100,8 @@ describe("bridge SqliteStore", () => {
     // INDEXED BY makes SQLite refuse the query when the WHERE no longer implies the index's predicate.
     expect(() => store.expired(1n, 10)).to.not.throw();
     expect(() => store.seenBlocks(10, 10)).to.not.throw();
-    expect(() => store.dueForDispatch(Date.now(), 10, new Set())).to.not.throw();
+    expect(() => store.dueForWorker("0x01", Date.now(), 10, new Set())).to.not.throw();
+    expect(() => store.dispatchWorkers()).to.not.throw();
     const db = (store as unknown as { db: DatabaseSync }).db;
     expect(() => db.prepare("SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ('seen') AND deadline < 1")).to.throw(/no query solution/);
   });

@@ -145,6 +145,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: "the dispatcher's queue per worker",
+    up(db) {
+      db.exec(`
+        DROP INDEX requests_due;
+        -- One worker's queue in its order, and the distinct workers with a queue, each read without scanning the others'.
+        CREATE INDEX requests_due_worker ON requests (worker, next_attempt_at, block_number, log_index) WHERE state IN ${states(DISPATCHABLE_STATES)};
+      `);
+    },
+  },
 ];
 
 /** Stores written before numbered migrations recorded schema 1 in meta.schema_version instead of user_version. */

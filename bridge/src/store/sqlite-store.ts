@@ -346,11 +346,21 @@ export class SqliteStore implements BridgeStore {
     return counts;
   }
 
-  dueForDispatch(now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
+  dispatchWorkers(): string[] {
+    // A skip-scan: one index probe per worker, however many requests each has queued.
+    const next = this.sql(
+      `SELECT worker FROM requests INDEXED BY requests_due_worker WHERE state IN ${states(DISPATCHABLE_STATES)} AND worker > ? ORDER BY worker LIMIT 1`,
+    );
+    const workers: string[] = [];
+    for (let row = next.get("") as { worker: string } | undefined; row; row = next.get(row.worker) as { worker: string } | undefined) workers.push(row.worker);
+    return workers;
+  }
+
+  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
     const rows = this.sql(
-      `SELECT * FROM requests INDEXED BY requests_due WHERE state IN ${states(DISPATCHABLE_STATES)} AND next_attempt_at <= ?
+      `SELECT * FROM requests INDEXED BY requests_due_worker WHERE state IN ${states(DISPATCHABLE_STATES)} AND worker = ? AND next_attempt_at <= ?
        ORDER BY next_attempt_at, block_number, log_index LIMIT ?`,
-    ).all(now, limit + exclude.size) as unknown as RequestRow[];
+    ).all(worker.toLowerCase(), now, limit + exclude.size) as unknown as RequestRow[];
     return rows.filter((r) => !exclude.has(r.id)).slice(0, limit).map(toRecord);
   }
 

@@ -199,8 +199,10 @@ export interface BridgeStore {
   get(id: bigint): RequestRecord | undefined;
   list(filter?: ListFilter): RequestRecord[];
   counts(): Record<RequestState, number>;
-  /** Confirmed or dispatched requests whose backoff has elapsed, oldest first. */
-  dueForDispatch(now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[];
+  /** Workers with confirmed or dispatched requests (due or not). */
+  dispatchWorkers(): string[];
+  /** One worker's confirmed or dispatched requests whose backoff has elapsed, oldest first, leaving out `exclude` (ids). */
+  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[];
   markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void;
   recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void;
   saveAnswer(id: bigint, answer: ExecuteResponse): void;
