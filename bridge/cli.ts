@@ -28,7 +28,6 @@ program
   .description("run the bridge until SIGINT/SIGTERM")
   .action(async () => {
     const bridge = await Bridge.create(config(program.opts()));
-    await bridge.start();
     const shutdown = (signal: string) => {
       bridge.log.info({ event: "signal", signal }, "shutting down");
       bridge.stop().then(
@@ -41,6 +40,8 @@ program
     };
     process.once("SIGINT", shutdown);
     process.once("SIGTERM", shutdown);
+    // Serves /healthz at once, then keeps retrying the chain until it answers.
+    await bridge.start();
   });
 
 program

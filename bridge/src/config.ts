@@ -8,6 +8,8 @@ const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixe
 export const BridgeConfigSchema = z
   .object({
     rpcUrl: z.string().url(),
+    /** Per-call JSON-RPC timeout (a hung node must not hold a loop for longer). */
+    rpcTimeoutMs: z.number().int().positive().default(10_000),
     router: address,
     /** Optional: enables the attestation expiry check (WorkerRegistry.isActive). */
     workerRegistry: address.optional(),
