@@ -21,8 +21,11 @@ export interface FaultPlan {
   /** Relative weight of each fault kind (default: all equal). */
   weights?: Partial<Record<RandomFault, number>>;
   hangMs?: readonly [number, number];
-  /** Fraction of requests served as by a node `lag.blocks` behind the head (clamped logs, missing blocks). */
-  lag?: { rate: number; blocks: number };
+  /**
+   * Fraction of requests served as by a node `lag.blocks` behind the head (clamped logs, missing
+   * blocks); `logsOnly`: only eth_getLogs lags (a provider whose log index trails its nodes).
+   */
+  lag?: { rate: number; blocks: number; logsOnly?: boolean };
   seed?: number;
 }
 
@@ -93,12 +96,13 @@ export class FaultProxy {
   }
 
   /** The calls as a node `blocks` behind would answer them: its head, its logs, its blocks. */
-  private async lagged(calls: Call[], blocks: number): Promise<{ calls: Call[]; missing: Set<number | string>; head: number }> {
+  private async lagged(calls: Call[], blocks: number, logsOnly: boolean): Promise<{ calls: Call[]; missing: Set<number | string>; head: number }> {
     const head = Math.max(0, (await this.realHead()) - blocks);
     const hex = `0x${head.toString(16)}`;
     const missing = new Set<number | string>();
     const rewritten = calls.map((call) => {
       const params = call.params ?? [];
+      if (logsOnly && call.method !== "eth_getLogs") return call;
       if (call.method === "eth_blockNumber") return { ...call, method: "eth_getBlockByNumber", params: [hex, false], lagHead: true };
       if (call.method === "eth_getBlockByNumber") {
         const tag = params[0];
@@ -151,7 +155,7 @@ export class FaultProxy {
     let lagHead: number | undefined;
     if (this.plan.lag && this.random() < this.plan.lag.rate) {
       this.stats.lagged++;
-      ({ calls: forwardCalls, missing, head: lagHead } = await this.lagged(calls, this.plan.lag.blocks));
+      ({ calls: forwardCalls, missing, head: lagHead } = await this.lagged(calls, this.plan.lag.blocks, this.plan.lag.logsOnly ?? false));
     }
     let text = await this.forward(JSON.stringify(Array.isArray(parsed) ? forwardCalls : forwardCalls[0]));
     if (fault === "lostAnswer") {

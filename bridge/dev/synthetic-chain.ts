@@ -1,8 +1,8 @@
 import { Wallet, keccak256, toBeHex, toUtf8Bytes, hexlify } from "ethers";
 import type { Hex } from "../../protocol/hex.js";
 import { requestHash, type AgentRequest } from "../../protocol/request.js";
-import type { BlockHeader, ChainClient, Fulfillment, TxReceipt, TxRequest } from "../src/chain/chain-client.js";
-import { SimulationError } from "../src/errors.js";
+import type { BlockHeader, ChainClient, Fulfillment, RouterEvents, ScannedRange, TxReceipt, TxRequest } from "../src/chain/chain-client.js";
+import { SimulationError, StaleNodeError } from "../src/errors.js";
 import type { ObservedRequest, ObservedSettlement } from "../src/store/store.js";
 
 const FAR_DEADLINE_S = 10_000_000n;
@@ -86,32 +86,65 @@ export class SyntheticChain implements ChainClient {
     return this.blocks.length - 1;
   }
 
+  /** Blocks the node answering is behind the chain (a lagging backend): newer ones it does not have. */
+  lagBy = 0;
+  /** Same, only for the node that answers event scans (a load balancer sending eth_getLogs to a lagging backend). */
+  eventsLagBy = 0;
+  /** Event scans leave out the last `logsLagBy` blocks' logs while block headers are current (a log index that trails). */
+  logsLagBy = 0;
+  /** Request ids the router no longer holds (isPending false). */
+  readonly settled = new Set<bigint>();
+
+  private get visibleHead(): number {
+    return Math.max(0, this.blocks.length - 1 - this.lagBy);
+  }
+
   async block(number: number | "latest"): Promise<BlockHeader | undefined> {
     this.maybeFail();
-    const n = number === "latest" ? this.blocks.length - 1 : number;
-    const block = this.blocks[n];
+    const n = number === "latest" ? this.visibleHead : number;
+    const block = n <= this.visibleHead ? this.blocks[n] : undefined;
     if (!block) return undefined;
     return { number: n, hash: block.hash, parentHash: this.blocks[n - 1]?.hash ?? "0x", timestamp: this.now + BigInt(n) };
   }
 
-  async routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }> {
-    this.maybeFail();
+  private events(from: number, to: number, ids?: ReadonlySet<bigint>): RouterEvents {
     const requests: ObservedRequest[] = [];
     const settlements: ObservedSettlement[] = [];
-    for (let number = from; number <= to && number < this.blocks.length; number++) {
+    for (let number = from; number <= Math.min(to, this.visibleHead) && number < this.blocks.length; number++) {
       const block = this.blocks[number]!;
       for (let i = 0; i < block.count; i++) {
         const id = block.firstId + BigInt(i);
+        if (ids && !ids.has(id)) continue;
         const { request, input } = this.makeRequest(id, `${block.tag}input-${id}`);
         requests.push({ request, input, requestHash: requestHash(request), block: { number, hash: block.hash }, logIndex: i, txHash: toBeHex(number, 32) });
       }
-      settlements.push(...block.settlements);
+      settlements.push(...block.settlements.filter((s) => !ids || ids.has(s.requestId)));
     }
     return { requests, settlements };
   }
 
+  async routerEvents(from: number, to: number): Promise<ScannedRange> {
+    this.maybeFail();
+    const visible = this.blocks.length - 1 - Math.max(this.lagBy, this.eventsLagBy);
+    const end = to <= visible ? await this.block(to) : undefined;
+    if (!end) throw new StaleNodeError("node does not have the end of the scanned range yet", { details: `block ${to}` });
+    return { ...this.events(from, Math.min(to, this.blocks.length - 1 - this.logsLagBy)), end };
+  }
+
+  async requestEvents(ids: bigint[], from: number, to: number): Promise<RouterEvents> {
+    this.maybeFail();
+    return this.events(from, to, new Set(ids));
+  }
+
+  async requestCount(block: { hash: string }): Promise<bigint> {
+    const number = this.blocks.findIndex((b) => b.hash === block.hash);
+    if (number < 0) throw new Error(`unknown block ${block.hash}`);
+    const last = this.blocks[number]!;
+    return last.firstId + BigInt(last.count) - 1n;
+  }
+
   async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
-    return requestIds.map(() => true);
+    return requestIds.map((id) => !this.settled.has(id));
   }
 
   encodeFulfillBatch(_fulfillments: Fulfillment[]): Hex {

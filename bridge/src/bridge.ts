@@ -8,6 +8,7 @@ import { BridgeError, RpcError, SimulationError, errorMessage } from "./errors.j
 import { HealthServer } from "./health-server.js";
 import { createLogger, type Logger } from "./logger.js";
 import { BridgeMetrics } from "./metrics.js";
+import { Reconciler } from "./reconciler.js";
 import { Scheduler } from "./scheduler.js";
 import { StageHealth, type Stage } from "./stage-health.js";
 import { SqliteStore } from "./store/sqlite-store.js";
@@ -27,7 +28,7 @@ const MIN_STALE_MS = 10_000;
 const MIN_STUCK_TX_MS = 120_000;
 /** The sweeper is behind when a request expired this long ago (chain time) is still unsettled. */
 const OVERDUE_S = 120n;
-/** The sweeper is failing after this many failed sweeps in a row. */
+/** The sweeper (or reconciler) is failing after this many failed runs in a row. */
 const SWEEP_FAILURES = 3;
 const STARTUP_RETRY_MS = 1_000;
 const STARTUP_RETRY_MAX_MS = 30_000;
@@ -50,6 +51,7 @@ interface Connected {
   txm: TxManager;
   submitter: Submitter;
   sweeper: Sweeper;
+  reconciler: Reconciler;
 }
 
 export interface HealthReport {
@@ -129,6 +131,9 @@ export class Bridge {
   get sweeper(): Sweeper {
     return this.parts.sweeper;
   }
+  get reconciler(): Reconciler {
+    return this.parts.reconciler;
+  }
 
   /** Everything that needs the chain: chain id (binds the store), worker endpoints, calldata pricing. */
   private async connect(): Promise<Connected> {
@@ -179,6 +184,7 @@ export class Bridge {
         log.child({ component: "sweeper" }),
         schedule,
       ),
+      reconciler: new Reconciler(chain, store, config, this.metrics, log.child({ component: "reconciler" })),
     };
   }
 
@@ -225,6 +231,7 @@ export class Bridge {
     if (this.background) {
       this.scheduler.add({ name: "sweep", expression: this.config.schedule.sweep, run: () => this.sweep() });
       this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: () => this.txm.resendStuck() });
+      this.scheduler.add({ name: "reconcile", expression: this.config.schedule.reconcile, run: () => this.reconcile() });
       this.scheduler.add({ name: "attestation", expression: this.config.schedule.attestation, run: () => this.checkAttestations() });
       this.scheduler.add({ name: "endpoints", expression: this.config.schedule.attestation, run: () => this.refreshEndpoints() });
       this.scheduler.add({ name: "gas_schedule", expression: this.config.schedule.attestation, run: () => this.refreshGasSchedule() });
@@ -310,6 +317,18 @@ export class Bridge {
     }
   }
 
+  /** Recovers what the store missed of the router's state (Reconciler). */
+  async reconcile(): Promise<{ recovered: number; settled: number }> {
+    try {
+      const result = await this.reconciler.run();
+      this.stages.ok("reconciler");
+      return result;
+    } catch (error) {
+      this.stages.failed("reconciler", errorMessage(error));
+      throw error;
+    }
+  }
+
   /** Re-reads worker endpoints announced in WorkerRegistry events. */
   async refreshEndpoints(): Promise<void> {
     const directory = this.parts.directory;
@@ -366,6 +385,8 @@ export class Bridge {
       consecutiveFailures: sweep.consecutiveFailures,
       lastError: sweep.lastError ?? null,
     };
+    const reconcile = this.stages.get("reconciler");
+    report.stages.reconciler = { ok: reconcile.consecutiveFailures < SWEEP_FAILURES, consecutiveFailures: reconcile.consecutiveFailures, lastError: reconcile.lastError ?? null };
     report.ok = Object.values(report.stages).every((stage) => stage.ok);
     return report;
   }

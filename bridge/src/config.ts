@@ -74,6 +74,8 @@ export const BridgeConfigSchema = z
         /** node-cron expressions (6 fields = with seconds). */
         sweep: z.string().default("*/10 * * * * *"),
         retryStuck: z.string().default("*/15 * * * * *"),
+        /** Checks that the store holds every request the router holds, and settles what it missed. */
+        reconcile: z.string().default("*/30 * * * * *"),
         attestation: z.string().default("0 */5 * * * *"),
       })
       .default({}),

@@ -94,3 +94,14 @@ export class RpcError extends BridgeError {
     return this.failure.rpcCode;
   }
 }
+
+/**
+ * The node answered from a view of the chain older than what the bridge already knows (a lagging
+ * backend behind a load balancer): its answer is not used, and nothing is concluded from it (no
+ * reorg, no cursor move). The pass is retried.
+ */
+export class StaleNodeError extends BridgeError {
+  constructor(shortMessage: string, options?: BaseErrorOptions) {
+    super(shortMessage, "STALE_NODE", options);
+  }
+}

@@ -51,6 +51,17 @@ export class BridgeMetrics {
     help: "Fulfilments or timeouts dropped because eth_call reverted",
     registers: [this.registry],
   });
+  readonly staleAnswers = new Counter({
+    name: "bridge_stale_node_answers_total",
+    help: "Chain answers from behind what the bridge already scanned (a lagging backend), ignored",
+    registers: [this.registry],
+  });
+  readonly reconciled = new Counter({
+    name: "bridge_reconciled_total",
+    help: "Requests the store had missed and the reconciler recovered, by kind (unseen_request, missed_settlement)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly reorgs = new Counter({ name: "bridge_reorgs_total", help: "Chain reorganisations detected", registers: [this.registry] });
   readonly orphaned = new Counter({ name: "bridge_orphaned_requests_total", help: "Requests whose event left the chain", registers: [this.registry] });
   readonly loopErrors = new Counter({

@@ -124,6 +124,21 @@ describe("bridge end to end (anvil)", function () {
     expect(await scenario.stack.requester.getFunction("answered")()).to.equal(100n);
   });
 
+  for (const logsOnly of [false, true]) {
+  it(`behind an RPC whose ${logsOnly ? "log index trails (eth_getLogs clamped, headers current)" : "backends lag (clamped logs, missing blocks)"}: every request fulfilled, no false reorg`, async () => {
+    scenario = await startScenario();
+    const proxy = new FaultProxy(scenario.node.url, { rate: 0, lag: { rate: 0.5, blocks: 3, logsOnly } });
+    const url = await proxy.listen();
+    cleanups.push(() => proxy.close());
+    const bridge = await scenario.startBridge({}, url);
+    for (let i = 0; i < 12; i++) await scenario.request(1, `lag${i}-`);
+    await waitFor(() => bridge.store.counts().fulfilled === 12, 60_000, "12 fulfilments behind a lagging RPC");
+    expect(proxy.stats.lagged).to.be.greaterThan(10);
+    expect((await bridge.metrics.reorgs.get()).values[0]?.value ?? 0).to.equal(0, "a lagging node is not a reorg");
+    expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 12, timedOut: 0 });
+  });
+  }
+
   it("drops requests whose block was reorganised away and serves the new chain's requests", async () => {
     scenario = await startScenario();
     const bridge = await scenario.startBridge({ confirmations: 3 });

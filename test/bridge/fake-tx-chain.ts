@@ -123,7 +123,14 @@ export class FakeTxChain extends SyntheticChain {
       blockNumber: 100 + tx.nonce,
       gasUsed: 50_000n,
       effectiveGasPrice: 7n,
-      settled: options.settled ?? [],
+      settlements: (options.settled ?? []).map((requestId) => ({
+        requestId,
+        outcome: "fulfilled" as const,
+        block: { number: 100 + tx.nonce, hash: `0x${"bb".repeat(32)}` },
+        txHash: hash,
+        fee: 1n,
+        refund: 2n,
+      })),
       skipped: [],
     });
   }

@@ -225,12 +225,12 @@ describe("bridge transaction manager", () => {
   });
 
   describe("confirmer", () => {
-    it("confirms the mined attempt, counts its gas, and queues again the requests it did not settle", async () => {
+    it("confirms the mined attempt, counts its gas, records the settlements in its receipt, queues again the requests it did not settle", async () => {
       const sent = await send([1n, 2n, 3n]);
       chain.mineTx(sent.sent ? sent.hash : "0x", { settled: [1n, 2n] });
       await txm.exclusive(() => txm.track());
       expect(store.txsWithNonce(0)[0]).to.include({ state: "confirmed", success: true, gasUsed: 50_000n });
-      expect(states([1n, 2n, 3n])).to.deep.equal(["submitted", "submitted", "signed"]);
+      expect(states([1n, 2n, 3n])).to.deep.equal(["fulfilled", "fulfilled", "signed"]);
       expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 50_000n, feesPaid: 350_000n });
     });
 
@@ -252,7 +252,7 @@ describe("bridge transaction manager", () => {
       await chain.broadcast(other.raw);
       chain.mineTx(other.hash, { settled: [3n] });
       await txm.exclusive(() => txm.track());
-      expect(states([1n, 2n, 3n])).to.deep.equal(["signed", "signed", "submitted"]);
+      expect(states([1n, 2n, 3n])).to.deep.equal(["signed", "signed", "fulfilled"]);
       expect(store.txsWithNonce(0).map((t) => t.state)).to.deep.equal(["abandoned", "confirmed"]);
     });
 
@@ -282,7 +282,7 @@ describe("bridge transaction manager", () => {
         [["1"], "confirmed", true],
         [["2"], "abandoned", true],
       ]);
-      expect(states([1n, 2n])).to.deep.equal(["signed", "signed"], "both queued again; the watcher settles request 1 from its event");
+      expect(states([1n, 2n])).to.deep.equal(["fulfilled", "signed"], "request 1 settled from the receipt, request 2 queued again");
       expect(store.txStats()).to.include({ count: 1, gasUsed: 50_000n });
     });
   });

@@ -2,6 +2,16 @@ import type { Hex } from "../../../protocol/hex.js";
 import type { AgentRequest } from "../../../protocol/request.js";
 import type { ObservedRequest, ObservedSettlement } from "../store/store.js";
 
+export interface RouterEvents {
+  requests: ObservedRequest[];
+  settlements: ObservedSettlement[];
+}
+
+/** A scanned block range: its events and the header of its last block, from one view of the chain. */
+export interface ScannedRange extends RouterEvents {
+  end: BlockHeader;
+}
+
 export interface BlockHeader {
   number: number;
   hash: Hex;
@@ -33,8 +43,8 @@ export interface TxReceipt {
   blockNumber: number;
   gasUsed: bigint;
   effectiveGasPrice: bigint;
-  /** Ids in RequestFulfilled / RequestTimedOut logs of this transaction. */
-  settled: bigint[];
+  /** RequestFulfilled / RequestTimedOut of this transaction: settled without waiting for a log scan. */
+  settlements: ObservedSettlement[];
   /** Ids in FulfillmentSkipped logs (already settled by someone else). */
   skipped: bigint[];
 }
@@ -50,8 +60,16 @@ export interface ChainClient {
   chainId(): Promise<bigint>;
   blockNumber(): Promise<number>;
   block(number: number | "latest"): Promise<BlockHeader | undefined>;
-  /** AgentRequested, RequestFulfilled and RequestTimedOut logs of the router in [from, to]. */
-  routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }>;
+  /**
+   * AgentRequested, RequestFulfilled and RequestTimedOut logs of the router in [from, to], with the
+   * header of `to` read in the same request (one view of the chain). Throws StaleNodeError when that
+   * node does not have block `to` yet: it would have answered for a silently clamped range.
+   */
+  routerEvents(from: number, to: number): Promise<ScannedRange>;
+  /** The same events, only those of these request ids, in [from, to] (recovering what a scan missed). */
+  requestEvents(ids: bigint[], from: number, to: number): Promise<RouterEvents>;
+  /** AgentRouter.requestCount() as of `block` (by hash, EIP-1898). */
+  requestCount(block: { hash: string }): Promise<bigint>;
   /** isPending for each id (one round trip); an entry is an Error when its call failed. */
   isPending(requestIds: bigint[]): Promise<(boolean | Error)[]>;
   encodeFulfillBatch(fulfillments: Fulfillment[]): Hex;
@@ -65,7 +83,7 @@ export interface ChainClient {
   nonce(tag: "latest" | "pending"): Promise<number>;
   /** Signs with the bridge account (the hash is known before broadcast, so it is persisted first). */
   sign(tx: TxRequest): Promise<{ hash: Hex; raw: Hex }>;
-  /** eth_sendRawTransaction; a node that already holds the transaction counts as success. */
+  /** eth_sendRawTransaction; a refusal is an RpcError the transaction manager classifies (txm/send-errors.ts). */
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | undefined>;
   /** Whether the node knows the transaction at all (pooled or mined): false once a node has dropped it. */

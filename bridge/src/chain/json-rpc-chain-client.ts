@@ -1,9 +1,9 @@
 import { Wallet, getAddress, keccak256, type Log } from "ethers";
 import { toHex, type Hex } from "../../../protocol/hex.js";
 import type { AgentRequest } from "../../../protocol/request.js";
-import { RpcError, SimulationError } from "../errors.js";
+import { RpcError, SimulationError, StaleNodeError } from "../errors.js";
 import type { ObservedRequest, ObservedSettlement } from "../store/store.js";
-import type { BlockHeader, ChainClient, Fulfillment, TxReceipt, TxRequest } from "./chain-client.js";
+import type { BlockHeader, ChainClient, Fulfillment, RouterEvents, ScannedRange, TxReceipt, TxRequest } from "./chain-client.js";
 import { decodeRevert, routerInterface, workerRegistryInterface } from "./contracts.js";
 import { Eip1559Signer } from "./eip1559-signer.js";
 import { encodeFulfillBatchCalldata } from "./fulfill-calldata.js";
@@ -35,6 +35,17 @@ function addressWord(data: string, index: number): string {
 
 function bytes32Word(data: string, index: number): string {
   return `0x${data.slice(2 + index * WORD_HEX, 2 + (index + 1) * WORD_HEX)}`;
+}
+
+interface RawBlock {
+  number: string;
+  hash: Hex;
+  parentHash: Hex;
+  timestamp: string;
+}
+
+function toHeader(raw: RawBlock): BlockHeader {
+  return { number: Number(raw.number), hash: raw.hash, parentHash: raw.parentHash, timestamp: BigInt(raw.timestamp) };
 }
 
 /**
@@ -108,20 +119,45 @@ export class JsonRpcChainClient implements ChainClient {
 
   async block(number: number | "latest"): Promise<BlockHeader | undefined> {
     const tag = number === "latest" ? "latest" : `0x${number.toString(16)}`;
-    const raw = await this.rpc.call<{ number: string; hash: Hex; parentHash: Hex; timestamp: string } | null>("eth_getBlockByNumber", [tag, false]);
-    if (!raw) return undefined;
-    return { number: Number(raw.number), hash: raw.hash, parentHash: raw.parentHash, timestamp: BigInt(raw.timestamp) };
+    const raw = await this.rpc.call<RawBlock | null>("eth_getBlockByNumber", [tag, false]);
+    return raw ? toHeader(raw) : undefined;
   }
 
-  async routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }> {
-    const logs = await this.rpc.call<Log[]>("eth_getLogs", [
-      {
-        address: this.router,
-        fromBlock: `0x${from.toString(16)}`,
-        toBlock: `0x${to.toString(16)}`,
-        topics: [[this.topics.requested, this.topics.fulfilled, this.topics.timedOut]],
-      },
+  async routerEvents(from: number, to: number): Promise<ScannedRange> {
+    const [logs, end] = await this.rpc.batch([
+      { method: "eth_getLogs", params: [this.logFilter(from, to, [])] },
+      { method: "eth_getBlockByNumber", params: [`0x${to.toString(16)}`, false] },
     ]);
+    if (logs instanceof RpcError) throw logs;
+    if (end instanceof RpcError) throw end;
+    if (!end) throw new StaleNodeError("node does not have the end of the scanned range yet", { details: `block ${to}` });
+    const header = toHeader(end as RawBlock);
+    for (const log of logs as Log[]) {
+      const number = Number(log.blockNumber);
+      if (number > to || (number === to && log.blockHash !== header.hash)) {
+        throw new StaleNodeError("logs and block header disagree", { details: `log in block ${number} ${log.blockHash}, header ${to} ${header.hash}` });
+      }
+    }
+    return { ...this.parseLogs(logs as Log[]), end: header };
+  }
+
+  async requestEvents(ids: bigint[], from: number, to: number): Promise<RouterEvents> {
+    if (ids.length === 0) return { requests: [], settlements: [] };
+    return this.parseLogs(await this.rpc.call<Log[]>("eth_getLogs", [this.logFilter(from, to, ids)]));
+  }
+
+  async requestCount(block: { hash: string }): Promise<bigint> {
+    const data = routerInterface.encodeFunctionData("requestCount");
+    return BigInt(await this.rpc.call<string>("eth_call", [{ to: this.router, data }, { blockHash: block.hash }]));
+  }
+
+  private logFilter(from: number, to: number, ids: bigint[]) {
+    const topics: (string | string[])[] = [[this.topics.requested, this.topics.fulfilled, this.topics.timedOut]];
+    if (ids.length > 0) topics.push(ids.map((id) => `0x${id.toString(16).padStart(64, "0")}`));
+    return { address: this.router, fromBlock: `0x${from.toString(16)}`, toBlock: `0x${to.toString(16)}`, topics };
+  }
+
+  private parseLogs(logs: Log[]): RouterEvents {
     const requests: ObservedRequest[] = [];
     const settlements: ObservedSettlement[] = [];
     for (const log of logs) {
@@ -199,39 +235,24 @@ export class JsonRpcChainClient implements ChainClient {
   }
 
   async broadcast(raw: Hex): Promise<void> {
-    try {
-      await this.rpc.call("eth_sendRawTransaction", [raw]);
-    } catch (error) {
-      if (error instanceof RpcError && /already known|known transaction|already imported/i.test(error.details ?? "")) return;
-      throw error;
-    }
+    await this.rpc.call("eth_sendRawTransaction", [raw]);
   }
 
   async receipt(hash: Hex): Promise<TxReceipt | undefined> {
-    const raw = await this.rpc.call<{
-      status: string;
-      blockNumber: string;
-      gasUsed: string;
-      effectiveGasPrice?: string;
-      logs: { address: string; topics: string[]; data: string }[];
-    } | null>("eth_getTransactionReceipt", [hash]);
+    const raw = await this.rpc.call<{ status: string; blockNumber: string; gasUsed: string; effectiveGasPrice?: string; logs: Log[] } | null>(
+      "eth_getTransactionReceipt",
+      [hash],
+    );
     if (!raw) return undefined;
-    const settled: bigint[] = [];
-    const skipped: bigint[] = [];
-    for (const log of raw.logs) {
-      if (log.address.toLowerCase() !== this.router.toLowerCase() || !log.topics[0] || !log.topics[1]) continue;
-      const topic = log.topics[0];
-      if (topic === this.topics.fulfilled || topic === this.topics.timedOut) settled.push(BigInt(log.topics[1]));
-      else if (topic === this.topics.skipped) skipped.push(BigInt(log.topics[1]));
-    }
+    const ours = raw.logs.filter((log) => log.address.toLowerCase() === this.router.toLowerCase());
     return {
       hash,
       success: raw.status === "0x1",
       blockNumber: Number(raw.blockNumber),
       gasUsed: BigInt(raw.gasUsed),
       effectiveGasPrice: BigInt(raw.effectiveGasPrice ?? "0"),
-      settled,
-      skipped,
+      settlements: this.parseLogs(ours).settlements,
+      skipped: ours.filter((log) => log.topics[0] === this.topics.skipped && log.topics[1]).map((log) => BigInt(log.topics[1]!)),
     };
   }
 

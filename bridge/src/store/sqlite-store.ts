@@ -15,6 +15,8 @@ import {
   type MinedAttempt,
   type NewAttempt,
   type NewTx,
+  type ObservedRequest,
+  type ObservedSettlement,
   type TxAttempt,
   type TxState,
   type BlockRef,
@@ -204,6 +206,13 @@ export class SqliteStore implements BridgeStore {
     return value ? (JSON.parse(value) as BlockRef) : undefined;
   }
 
+  cursorRequestCount(): { hash: string; count: bigint } | undefined {
+    const value = this.meta("cursor_request_count");
+    if (!value) return undefined;
+    const parsed = JSON.parse(value) as { hash: string; count: string };
+    return { hash: parsed.hash, count: BigInt(parsed.count) };
+  }
+
   blockHash(number: number): string | undefined {
     const row = this.sql("SELECT hash FROM blocks WHERE number = ?").get(number) as { hash: string } | undefined;
     return row?.hash;
@@ -216,20 +225,59 @@ export class SqliteStore implements BridgeStore {
   applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number } {
     const now = Date.now();
     return this.transaction(() => {
-      let added = 0;
-      let settled = 0;
-      for (const observed of scan.requests) {
-        const id = observed.request.id.toString();
-        const existing = this.sql("SELECT state, previous_state, request_hash FROM requests WHERE id = ?").get(id) as
-          | { state: string; previous_state: string | null; request_hash: string }
-          | undefined;
-        const location = [observed.block.number, observed.block.hash, observed.logIndex, observed.txHash] as const;
-        if (!existing) {
+      const added = this.insertRequests(scan.requests, now);
+      const settled = this.insertSettlements(scan.settlements, now);
+      const insertBlock = this.sql("INSERT INTO blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash");
+      for (const block of scan.blocks) insertBlock.run(block.number, block.hash);
+      this.sql("DELETE FROM blocks WHERE number <= ?").run(scan.cursor.number - historyToKeep);
+      this.setMeta("cursor", JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash }));
+      if (scan.requestCount !== undefined) this.setMeta("cursor_request_count", JSON.stringify({ hash: scan.cursor.hash, count: scan.requestCount.toString() }));
+      return { added, settled };
+    });
+  }
+
+  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number } {
+    const now = Date.now();
+    return this.transaction(() => ({ added: this.insertRequests(requests, now), settled: this.insertSettlements(settlements, now) }));
+  }
+
+  private insertRequests(requests: ObservedRequest[], now: number): number {
+    let added = 0;
+    for (const observed of requests) {
+      const id = observed.request.id.toString();
+      const existing = this.sql("SELECT state, previous_state, request_hash FROM requests WHERE id = ?").get(id) as
+        | { state: string; previous_state: string | null; request_hash: string }
+        | undefined;
+      const location = [observed.block.number, observed.block.hash, observed.logIndex, observed.txHash] as const;
+      if (!existing) {
+        this.sql(
+          `INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${state("seen")}, ?)`,
+        ).run(
+          id,
+          serializeRequest(observed.request),
+          observed.input,
+          observed.requestHash,
+          observed.request.worker.toLowerCase(),
+          Number(observed.request.deadline),
+          ...location,
+          now,
+        );
+        added++;
+      } else if (existing.state === "orphaned") {
+        if (existing.request_hash === observed.requestHash) {
+          // The same request came back in another block: keep its progress (a signed answer stays valid).
+          const restored = existing.previous_state === "seen" || existing.previous_state === null ? "seen" : existing.previous_state;
           this.sql(
-            `INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${state("seen")}, ?)`,
+            `UPDATE requests SET state = ?, previous_state = NULL, block_number = ?, block_hash = ?, log_index = ?, tx_hash = ? WHERE id = ?`,
+          ).run(restored === "submitted" ? "signed" : restored, ...location, id);
+        } else {
+          // Same id, different request (another worker or terms): start over.
+          this.sql(
+            `UPDATE requests SET request = ?, input = ?, request_hash = ?, worker = ?, deadline = ?, block_number = ?, block_hash = ?,
+             log_index = ?, tx_hash = ?, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
+             answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, seen_at = ? WHERE id = ?`,
           ).run(
-            id,
             serializeRequest(observed.request),
             observed.input,
             observed.requestHash,
@@ -237,48 +285,54 @@ export class SqliteStore implements BridgeStore {
             Number(observed.request.deadline),
             ...location,
             now,
+            id,
           );
-          added++;
-        } else if (existing.state === "orphaned") {
-          if (existing.request_hash === observed.requestHash) {
-            // The same request came back in another block: keep its progress (a signed answer stays valid).
-            const restored = existing.previous_state === "seen" || existing.previous_state === null ? "seen" : existing.previous_state;
-            this.sql(
-              `UPDATE requests SET state = ?, previous_state = NULL, block_number = ?, block_hash = ?, log_index = ?, tx_hash = ? WHERE id = ?`,
-            ).run(restored === "submitted" ? "signed" : restored, ...location, id);
-          } else {
-            // Same id, different request (another worker or terms): start over.
-            this.sql(
-              `UPDATE requests SET request = ?, input = ?, request_hash = ?, worker = ?, deadline = ?, block_number = ?, block_hash = ?,
-               log_index = ?, tx_hash = ?, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
-               answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, seen_at = ? WHERE id = ?`,
-            ).run(
-              serializeRequest(observed.request),
-              observed.input,
-              observed.requestHash,
-              observed.request.worker.toLowerCase(),
-              Number(observed.request.deadline),
-              ...location,
-              now,
-              id,
-            );
-          }
-          added++;
         }
+        added++;
       }
-      for (const s of scan.settlements) {
-        const result = this.sql(
-          `UPDATE requests SET state = ?, settle_tx = ?, settle_block = ?, fee = ?, refund = ?, settled_at = ?, previous_state = NULL
-           WHERE id = ? AND state NOT IN ${states(SETTLED_STATES)}`,
-        ).run(s.outcome, s.txHash, s.block.number, s.fee.toString(), s.refund.toString(), now, s.requestId.toString());
-        settled += Number(result.changes);
-      }
-      const insertBlock = this.sql("INSERT INTO blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash");
-      for (const block of scan.blocks) insertBlock.run(block.number, block.hash);
-      this.sql("DELETE FROM blocks WHERE number <= ?").run(scan.cursor.number - historyToKeep);
-      this.setMeta("cursor", JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash }));
-      return { added, settled };
-    });
+    }
+    return added;
+  }
+
+  private insertSettlements(settlements: ObservedSettlement[], now: number): number {
+    let settled = 0;
+    for (const s of settlements) {
+      const result = this.sql(
+        `UPDATE requests SET state = ?, settle_tx = ?, settle_block = ?, fee = ?, refund = ?, settled_at = ?, previous_state = NULL
+         WHERE id = ? AND state NOT IN ${states(SETTLED_STATES)}`,
+      ).run(s.outcome, s.txHash, s.block.number, s.fee.toString(), s.refund.toString(), now, s.requestId.toString());
+      settled += Number(result.changes);
+    }
+    return settled;
+  }
+
+  knownIds(ids: bigint[]): Set<bigint> {
+    const known = new Set<bigint>();
+    const lookup = this.sql("SELECT 1 FROM requests WHERE id = ?");
+    for (const id of ids) if (lookup.get(id.toString())) known.add(id);
+    return known;
+  }
+
+  blockOf(id: bigint): number | undefined {
+    const row = this.sql("SELECT block_number FROM requests WHERE id = ?").get(id.toString()) as { block_number: number } | undefined;
+    return row?.block_number;
+  }
+
+  reconciledThrough(): bigint {
+    return BigInt(this.meta("reconciled_through") ?? "0");
+  }
+
+  setReconciledThrough(id: bigint): void {
+    this.setMeta("reconciled_through", id.toString());
+  }
+
+  unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[] {
+    return (
+      this.sql(`SELECT id, block_number FROM requests WHERE id > ? AND state IN ${states(UNSETTLED_STATES)} ORDER BY id LIMIT ?`).all(afterId, limit) as {
+        id: string;
+        block_number: number;
+      }[]
+    ).map((r) => ({ id: BigInt(r.id), blockNumber: r.block_number }));
   }
 
   rewind(ancestor: BlockRef): bigint[] {
@@ -468,8 +522,9 @@ export class SqliteStore implements BridgeStore {
         `UPDATE transactions SET state = ${tx("confirmed")}, error = NULL, mined_hash = ?, block_number = ?, gas_used = ?, effective_gas_price = ?, success = ?
          WHERE id = ?`,
       ).run(mined.hash, mined.blockNumber, mined.gasUsed.toString(), mined.effectiveGasPrice.toString(), mined.success ? 1 : 0, txId);
+      if (mined.success) this.insertSettlements(mined.settlements, Date.now());
       // What the transaction did not settle (it reverted, or skipped entries settled meanwhile) is handled afresh.
-      this.release(txId, mined.success ? mined.settled : []);
+      this.release(txId, mined.success ? mined.settlements.map((s) => s.requestId) : []);
     });
   }
 

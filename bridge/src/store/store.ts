@@ -154,8 +154,8 @@ export interface MinedAttempt {
   gasUsed: bigint;
   effectiveGasPrice: bigint;
   success: boolean;
-  /** Requests the transaction settled (RequestFulfilled / RequestTimedOut in its receipt). */
-  settled: bigint[];
+  /** What the transaction settled (RequestFulfilled / RequestTimedOut in its receipt), recorded at once. */
+  settlements: ObservedSettlement[];
 }
 
 export interface ScanResult {
@@ -164,6 +164,8 @@ export interface ScanResult {
   /** Hashes of scanned blocks (for reorg detection), including the new cursor. */
   blocks: BlockRef[];
   cursor: BlockRef;
+  /** AgentRouter.requestCount() as of the cursor's block, when the scan was verified with it. */
+  requestCount?: bigint;
 }
 
 export interface ListFilter {
@@ -181,11 +183,24 @@ export interface BridgeStore {
   /** Binds the store to one chain and router; throws StoreMismatchError if it holds another's. */
   bind(chainId: bigint, router: string): void;
   cursor(): BlockRef | undefined;
+  /** requestCount() as of the cursor's block, as recorded with the scan that set the cursor (keyed by its hash). */
+  cursorRequestCount(): { hash: string; count: bigint } | undefined;
   blockHash(number: number): string | undefined;
   /** Stored block hashes at or below `maxNumber`, newest first. */
   recentBlocks(maxNumber: number, limit: number): BlockRef[];
   /** Atomically records a scanned range: new requests (as `seen`), settlements, block hashes, cursor. */
   applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number };
+  /** Records requests and settlements found outside a range scan (the reconciler's), without moving the cursor. */
+  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number };
+  /** Which of these request ids the store holds (in any state). */
+  knownIds(ids: bigint[]): Set<bigint>;
+  /** Block of a stored request's event. */
+  blockOf(id: bigint): number | undefined;
+  /** Every request id up to this one is known or was found settled (the reconciler's watermark). */
+  reconciledThrough(): bigint;
+  setReconciledThrough(id: bigint): void;
+  /** Unsettled requests with ids after `afterId` (string order; "" from the start), a page at a time. */
+  unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[];
   /**
    * Reorg: forgets blocks above `ancestor`, orphans unsettled requests observed above it, reopens
    * settlements observed above it, tracks the bridge's transactions mined above it as unconfirmed
@@ -229,7 +244,11 @@ export interface BridgeStore {
   addAttempt(txId: number, attempt: NewAttempt): void;
   /** A node accepted the attempt: the attempt is `broadcast`, its transaction at least `unconfirmed`. */
   markBroadcast(hash: Hex, at: number): void;
-  /** An attempt of the transaction was mined: it is confirmed; requests it did not settle go back to their queue. */
+  /**
+   * An attempt of the transaction was mined: it is confirmed, the settlements in its receipt are
+   * recorded (a log scan that missed them cannot leave them open), requests it did not settle go
+   * back to their queue.
+   */
   confirmTx(txId: number, mined: MinedAttempt): void;
   /** The transaction will never be mined: its requests go back to their queue. */
   abandonTx(txId: number, reason: string): void;
