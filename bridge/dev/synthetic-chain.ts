@@ -107,6 +107,10 @@ export class SyntheticChain implements ChainClient {
     return { number: n, hash: block.hash, parentHash: this.blocks[n - 1]?.hash ?? "0x", timestamp: this.now + BigInt(n) };
   }
 
+  async headers(numbers: number[]): Promise<(BlockHeader | undefined | Error)[]> {
+    return Promise.all(numbers.map((n) => this.block(n)));
+  }
+
   private events(from: number, to: number, ids?: ReadonlySet<bigint>): RouterEvents {
     const requests: ObservedRequest[] = [];
     const settlements: ObservedSettlement[] = [];
@@ -181,6 +185,10 @@ export class SyntheticChain implements ChainClient {
 
   async receipt(_hash: Hex): Promise<TxReceipt | undefined> {
     return undefined;
+  }
+
+  async receipts(hashes: Hex[]): Promise<(TxReceipt | undefined | Error)[]> {
+    return Promise.all(hashes.map((hash) => this.receipt(hash)));
   }
 
   async transactionKnown(_hash: Hex): Promise<boolean> {

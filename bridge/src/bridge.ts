@@ -103,6 +103,7 @@ export class Bridge {
         privateKey: config.privateKey,
         workerRegistry: config.workerRegistry,
         rpcTimeoutMs: config.rpcTimeoutMs,
+        rpcHedgeMs: config.rpcHedgeMs,
       });
     return new Bridge(config, chain, deps.store ?? new SqliteStore(config.dbPath), log, deps);
   }
@@ -264,9 +265,11 @@ export class Bridge {
 
   private async watchOnce(): Promise<void> {
     try {
-      const { head } = await this.watcher.poll();
+      const started = performance.now();
+      const { head, added, settled, confirmed, stale } = await this.watcher.poll();
       this.lastHead = head;
       this.stages.ok("watcher");
+      this.log.debug({ event: "poll", head: head.number, added, settled, confirmed, stale, ms: Math.round(performance.now() - started) }, "watcher pass");
     } catch (error) {
       this.stageFailed("watcher", error);
     }
@@ -282,9 +285,11 @@ export class Bridge {
   }
 
   private async submitOnce(): Promise<void> {
-    if (!this.lastHead) return;
     try {
-      await this.submitter.tick(this.lastHead.timestamp);
+      // Right after a start the watcher may still be catching up: the submitter does not wait for it.
+      const head = this.lastHead ?? (await this.chain.block("latest"));
+      if (!head) return;
+      await this.submitter.tick(head.timestamp);
       this.stages.ok("submitter");
     } catch (error) {
       this.stageFailed("submitter", error);

@@ -10,6 +10,8 @@ export const BridgeConfigSchema = z
     rpcUrl: z.string().url(),
     /** Per-call JSON-RPC timeout (a hung node must not hold a loop for longer). */
     rpcTimeoutMs: z.number().int().positive().default(10_000),
+    /** A JSON-RPC call unanswered this long (or failed without an answer) is sent once more; the first answer wins. */
+    rpcHedgeMs: z.number().int().positive().default(2_000),
     router: address,
     /** Optional: enables the attestation expiry check (WorkerRegistry.isActive). */
     workerRegistry: address.optional(),

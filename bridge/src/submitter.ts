@@ -2,7 +2,7 @@ import { byteLength, toHex } from "../../protocol/hex.js";
 import { AGENT_REQUEST_FIELDS } from "../../protocol/request.js";
 import type { ChainClient, Fulfillment } from "./chain/chain-client.js";
 import { gasLimitBound, gasLimitFor, type GasSchedule } from "./chain/gas-schedule.js";
-import { SimulationError } from "./errors.js";
+import { SimulationError, errorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { BridgeMetrics } from "./metrics.js";
 import type { BridgeStore, RequestRecord } from "./store/store.js";
@@ -80,7 +80,13 @@ export class Submitter {
   }
 
   private async submitReady(chainTime: bigint): Promise<number> {
-    await this.txm.track();
+    try {
+      await this.txm.track();
+    } catch (error) {
+      // Tracking is retried next pass; new answers need not wait for it.
+      this.metrics.loopErrors.inc({ component: "txm" });
+      this.log.warn({ event: "track_failed", err: errorMessage(error) }, "transaction tracking failed; sending anyway");
+    }
     let sent = 0;
     while (this.txm.inFlight() < this.options.maxInFlight) {
       const ready = this.withinLimits(this.store.readyToSubmit(this.batchCap));

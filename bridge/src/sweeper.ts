@@ -68,7 +68,7 @@ export class Sweeper {
   }
 
   private async sendTimeouts(expired: RequestRecord[]): Promise<SweepResult> {
-    await this.txm.track();
+    await this.txm.track().catch((error: unknown) => this.log.warn({ event: "track_failed", err: errorMessage(error) }, "transaction tracking failed; sweeping anyway"));
     const size = this.chunkSize();
     const result: SweepResult = { sent: 0, failed: 0 };
     for (let i = 0; i < expired.length; i += size) {

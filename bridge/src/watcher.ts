@@ -179,8 +179,12 @@ export class Watcher {
     for (;;) {
       const blocks = this.store.seenBlocks(safe, CONFIRM_PAGE);
       if (blocks.length === 0) return confirmed;
-      for (const block of blocks) {
-        const canonical = this.options.confirmations === 0 ? block.hash : (await this.chain.block(block.number))?.hash;
+      // Every header of the page in one round trip.
+      const headers = this.options.confirmations === 0 ? blocks : await this.chain.headers(blocks.map((b) => b.number));
+      for (const [i, block] of blocks.entries()) {
+        const header = headers[i];
+        if (header instanceof Error) throw header;
+        const canonical = header?.hash;
         // A node without the block is behind, not proof of a reorg: confirm on a later pass.
         if (canonical === undefined) return confirmed;
         if (canonical !== block.hash) {

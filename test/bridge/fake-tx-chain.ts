@@ -22,7 +22,7 @@ export class FakeTxChain extends SyntheticChain {
   private readonly signer = new Eip1559Signer(KEY, 31337n);
   mined = 0;
   readonly pool = new Map<Hex, Transaction>();
-  readonly receipts = new Map<Hex, TxReceipt>();
+  readonly minedReceipts = new Map<Hex, TxReceipt>();
   /** Every raw transaction offered, accepted or not. */
   readonly offered: Transaction[] = [];
   /** Answers for the next broadcasts (undefined = accept). */
@@ -108,7 +108,7 @@ export class FakeTxChain extends SyntheticChain {
   }
 
   override async transactionKnown(hash: Hex): Promise<boolean> {
-    return this.pool.has(hash) || this.receipts.has(hash);
+    return this.pool.has(hash) || this.minedReceipts.has(hash);
   }
 
   /** Mines the pooled transaction `hash` (and so its nonce). */
@@ -117,7 +117,7 @@ export class FakeTxChain extends SyntheticChain {
     if (!tx) throw new Error(`not in the pool: ${hash}`);
     this.mined = Math.max(this.mined, tx.nonce + 1);
     for (const [other, pooled] of this.pool) if (pooled.nonce === tx.nonce) this.pool.delete(other);
-    this.receipts.set(hash, {
+    this.minedReceipts.set(hash, {
       hash,
       success: options.success ?? true,
       blockNumber: 100 + tx.nonce,
@@ -136,6 +136,6 @@ export class FakeTxChain extends SyntheticChain {
   }
 
   override async receipt(hash: Hex): Promise<TxReceipt | undefined> {
-    return this.receipts.get(hash);
+    return this.minedReceipts.get(hash);
   }
 }

@@ -60,6 +60,8 @@ export interface ChainClient {
   chainId(): Promise<bigint>;
   blockNumber(): Promise<number>;
   block(number: number | "latest"): Promise<BlockHeader | undefined>;
+  /** Several headers in one round trip; undefined for a block the node does not have, an Error for a failed lookup. */
+  headers(numbers: number[]): Promise<(BlockHeader | undefined | Error)[]>;
   /**
    * AgentRequested, RequestFulfilled and RequestTimedOut logs of the router in [from, to], with the
    * header of `to` read in the same request (one view of the chain). Throws StaleNodeError when that
@@ -86,6 +88,8 @@ export interface ChainClient {
   /** eth_sendRawTransaction; a refusal is an RpcError the transaction manager classifies (txm/send-errors.ts). */
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | undefined>;
+  /** Receipts of several transactions in one round trip; an entry is an Error when its lookup failed. */
+  receipts(hashes: Hex[]): Promise<(TxReceipt | undefined | Error)[]>;
   /** Whether the node knows the transaction at all (pooled or mined): false once a node has dropped it. */
   transactionKnown(hash: Hex): Promise<boolean>;
   /** Endpoints announced in WorkerRegistry events (latest per worker, lower-case keys); empty without a registry. */

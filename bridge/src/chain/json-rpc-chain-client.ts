@@ -16,6 +16,8 @@ export interface JsonRpcChainClientOptions {
   workerRegistry?: string;
   /** Per-call JSON-RPC timeout. */
   rpcTimeoutMs?: number;
+  /** A call unanswered this long is sent once more (first answer wins). */
+  rpcHedgeMs?: number;
 }
 
 const DEFAULT_RPC_TIMEOUT_MS = 10_000;
@@ -36,6 +38,16 @@ function addressWord(data: string, index: number): string {
 function bytes32Word(data: string, index: number): string {
   return `0x${data.slice(2 + index * WORD_HEX, 2 + (index + 1) * WORD_HEX)}`;
 }
+
+interface RawReceipt {
+  status: string;
+  blockNumber: string;
+  gasUsed: string;
+  effectiveGasPrice?: string;
+  logs: Log[];
+}
+
+const RECEIPTS_PER_BATCH = 100;
 
 interface RawBlock {
   number: string;
@@ -101,7 +113,7 @@ export class JsonRpcChainClient implements ChainClient {
   private signer?: Eip1559Signer;
 
   constructor(options: JsonRpcChainClientOptions) {
-    this.rpc = new JsonRpc(options.rpcUrl, options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS);
+    this.rpc = new JsonRpc(options.rpcUrl, options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS, options.rpcHedgeMs);
     this.wallet = new Wallet(options.privateKey);
     this.account = this.wallet.address;
     this.router = options.router;
@@ -121,6 +133,11 @@ export class JsonRpcChainClient implements ChainClient {
     const tag = number === "latest" ? "latest" : `0x${number.toString(16)}`;
     const raw = await this.rpc.call<RawBlock | null>("eth_getBlockByNumber", [tag, false]);
     return raw ? toHeader(raw) : undefined;
+  }
+
+  async headers(numbers: number[]): Promise<(BlockHeader | undefined | Error)[]> {
+    const answers = await this.rpc.batch(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [`0x${n.toString(16)}`, false] })));
+    return answers.map((answer) => (answer instanceof RpcError ? answer : answer ? toHeader(answer as RawBlock) : undefined));
   }
 
   async routerEvents(from: number, to: number): Promise<ScannedRange> {
@@ -212,15 +229,15 @@ export class JsonRpcChainClient implements ChainClient {
   }
 
   async fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
-    const latest = await this.rpc.call<{ baseFeePerGas?: string } | null>("eth_getBlockByNumber", ["latest", false]);
-    let priority: bigint;
-    try {
-      priority = BigInt(await this.rpc.call<string>("eth_maxPriorityFeePerGas", []));
-    } catch {
-      priority = MIN_PRIORITY_FEE;
-    }
+    const [latest, tip] = await this.rpc.batch([
+      { method: "eth_getBlockByNumber", params: ["latest", false] },
+      { method: "eth_maxPriorityFeePerGas", params: [] },
+    ]);
+    if (latest instanceof RpcError) throw latest;
+    // A node without eth_maxPriorityFeePerGas gets the minimum tip.
+    let priority = tip instanceof RpcError ? MIN_PRIORITY_FEE : BigInt(tip as string);
     if (priority < MIN_PRIORITY_FEE) priority = MIN_PRIORITY_FEE;
-    const base = BigInt(latest?.baseFeePerGas ?? "0");
+    const base = BigInt((latest as { baseFeePerGas?: string } | null)?.baseFeePerGas ?? "0");
     // Two base fees of headroom survive several full blocks of base-fee growth.
     return { maxFeePerGas: base * 2n + priority, maxPriorityFeePerGas: priority };
   }
@@ -239,10 +256,20 @@ export class JsonRpcChainClient implements ChainClient {
   }
 
   async receipt(hash: Hex): Promise<TxReceipt | undefined> {
-    const raw = await this.rpc.call<{ status: string; blockNumber: string; gasUsed: string; effectiveGasPrice?: string; logs: Log[] } | null>(
-      "eth_getTransactionReceipt",
-      [hash],
-    );
+    return this.toReceipt(hash, await this.rpc.call<RawReceipt | null>("eth_getTransactionReceipt", [hash]));
+  }
+
+  async receipts(hashes: Hex[]): Promise<(TxReceipt | undefined | Error)[]> {
+    const found: (TxReceipt | undefined | Error)[] = [];
+    for (let i = 0; i < hashes.length; i += RECEIPTS_PER_BATCH) {
+      const chunk = hashes.slice(i, i + RECEIPTS_PER_BATCH);
+      const answers = await this.rpc.batch(chunk.map((hash) => ({ method: "eth_getTransactionReceipt", params: [hash] })));
+      answers.forEach((answer, j) => found.push(answer instanceof RpcError ? answer : this.toReceipt(chunk[j]!, answer as RawReceipt | null)));
+    }
+    return found;
+  }
+
+  private toReceipt(hash: Hex, raw: RawReceipt | null): TxReceipt | undefined {
     if (!raw) return undefined;
     const ours = raw.logs.filter((log) => log.address.toLowerCase() === this.router.toLowerCase());
     return {

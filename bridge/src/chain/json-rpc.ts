@@ -19,11 +19,21 @@ const REVERT_CODES: ReadonlySet<number> = new Set([
   -32015, // "VM execution error", data "Reverted 0x...": Nethermind, OpenEthereum
 ]);
 const PREVIEW_CHARS = 200;
+/** JSON-RPC codes that mean "not processed this time" (internal error, limit exceeded, resource unavailable): asked once more. */
+const TRANSIENT_CODES: ReadonlySet<number> = new Set([-32603, -32005, -32002]);
+const MAX_TRIES = 3;
 
 /**
  * JSON-RPC over native fetch, one HTTP request per call or batch. Not ethers' provider: its
  * byte-by-byte body decoding allocated ~25 KB per log in large eth_getLogs answers. Every failure is
  * an RpcError that says whether the node answered (`rpcCode`, `data`) or not (`transport`).
+ *
+ * Every call is hedged: a call without an answer after `hedgeMs` is sent again, and every try that
+ * fails without an answer (gateway error, dropped connection) is replaced at once, up to
+ * MAX_TRIES; the first answer wins. A call answered with a transient JSON-RPC error is asked once
+ * more. One hung or dropped connection then costs a loop `hedgeMs`, not `timeoutMs`. Everything
+ * the bridge sends is safe to repeat: reads, and signed transactions (a node that has one answers
+ * "already known").
  */
 export class JsonRpc {
   private nextId = 0;
@@ -31,17 +41,56 @@ export class JsonRpc {
   constructor(
     private readonly url: string,
     private readonly timeoutMs: number,
+    private readonly hedgeMs: number = timeoutMs,
   ) {}
 
-  private async post(method: string, body: unknown): Promise<unknown> {
+  private post(method: string, body: unknown): Promise<unknown> {
+    const text = JSON.stringify(body);
+    if (this.hedgeMs >= this.timeoutMs) return this.once(method, text, new AbortController().signal);
+    return new Promise((resolve, reject) => {
+      const controllers: AbortController[] = [];
+      let done = false;
+      let failed = 0;
+      const hedge = setTimeout(() => launch(), this.hedgeMs);
+      const finish = () => {
+        done = true;
+        clearTimeout(hedge);
+        for (const c of controllers) c.abort();
+      };
+      const launch = () => {
+        if (done || controllers.length >= MAX_TRIES) return;
+        const controller = new AbortController();
+        controllers.push(controller);
+        this.once(method, text, controller.signal).then(
+          (value) => {
+            if (done) return;
+            finish();
+            resolve(value);
+          },
+          (error: unknown) => {
+            if (done) return;
+            failed++;
+            if (controllers.length < MAX_TRIES) launch();
+            else if (failed === controllers.length) {
+              finish();
+              reject(error);
+            }
+          },
+        );
+      };
+      launch();
+    });
+  }
+
+  private async once(method: string, body: string, abort: AbortSignal): Promise<unknown> {
     let response: Response;
     let text: string;
     try {
       response = await fetch(this.url, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        body,
+        signal: AbortSignal.any([abort, AbortSignal.timeout(this.timeoutMs)]),
       });
       text = await response.text();
     } catch (error) {
@@ -61,10 +110,12 @@ export class JsonRpc {
   }
 
   async call<T>(method: string, params: unknown[]): Promise<T> {
-    const answer = (await this.post(method, { jsonrpc: "2.0", id: ++this.nextId, method, params })) as RpcAnswer;
-    if (typeof answer !== "object" || answer === null) throw new RpcError(method, { transport: true }, { details: "answer is not a JSON-RPC object" });
-    if (answer.error) throw JsonRpc.failure(method, answer.error);
-    return answer.result as T;
+    for (let attempt = 1; ; attempt++) {
+      const answer = (await this.post(method, { jsonrpc: "2.0", id: ++this.nextId, method, params })) as RpcAnswer;
+      if (typeof answer !== "object" || answer === null) throw new RpcError(method, { transport: true }, { details: "answer is not a JSON-RPC object" });
+      if (!answer.error) return answer.result as T;
+      if (attempt > 1 || !TRANSIENT_CODES.has(answer.error.code)) throw JsonRpc.failure(method, answer.error);
+    }
   }
 
   /**

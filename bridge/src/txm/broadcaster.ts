@@ -28,8 +28,12 @@ export type SendResult =
  * and only then broadcast: a crash at any point leaves a transaction the resender re-offers with
  * the same nonce, never a nonce silently reused for other requests.
  */
+/** Fees are read at most this often: they move once per block, and each read is two RPC calls. */
+const FEE_CACHE_MS = 1_000;
+
 export class Broadcaster {
   private nextNonce?: number;
+  private cachedFees?: { fees: Fees; at: number };
 
   constructor(
     private readonly chain: ChainClient,
@@ -71,8 +75,9 @@ export class Broadcaster {
     }
   }
 
-  async fees(): Promise<Fees> {
-    return capFees(await this.chain.fees(), this.maxFeePerGas);
+  async fees(now = Date.now()): Promise<Fees> {
+    if (!this.cachedFees || now - this.cachedFees.at >= FEE_CACHE_MS) this.cachedFees = { fees: capFees(await this.chain.fees(), this.maxFeePerGas), at: now };
+    return { ...this.cachedFees.fees };
   }
 
   async send(intent: TxIntent): Promise<SendResult> {

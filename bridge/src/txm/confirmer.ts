@@ -30,22 +30,27 @@ export class Confirmer {
     const mined = await this.chain.nonce("latest");
     const used = open.filter((nonce) => nonce < mined);
     for (const nonce of this.missingSince.keys()) if (!used.includes(nonce)) this.missingSince.delete(nonce);
-    for (const nonce of used) await this.settleNonce(nonce, now);
+    if (used.length === 0) return;
+    const byNonce = used.map((nonce) => ({ nonce, txs: this.store.txsWithNonce(nonce) }));
+    // Every attempt of every transaction of the used nonces (abandoned ones included: a node may
+    // still have held one), in one round trip.
+    const lookups = byNonce.flatMap(({ txs }) => (txs.some((tx) => tx.state === "confirmed") ? [] : txs.flatMap((tx) => tx.attempts.map((a) => ({ tx, hash: a.hash })))));
+    const receipts = lookups.length === 0 ? [] : await this.chain.receipts(lookups.map((l) => l.hash));
+    for (const { nonce, txs } of byNonce) {
+      const mine = lookups.map((lookup, i) => ({ ...lookup, receipt: receipts[i] })).filter((l) => l.tx.nonce === nonce);
+      // A failed lookup proves nothing: this nonce waits for the next pass, the others go on.
+      if (mine.some((l) => l.receipt instanceof Error)) continue;
+      const found = mine.find((l) => l.receipt !== undefined);
+      this.settleNonce(nonce, txs, found && { tx: found.tx, receipt: found.receipt as TxReceipt }, now);
+    }
   }
 
-  /**
-   * Every transaction of a used nonce, abandoned ones included (a node may still have held one):
-   * whichever was mined is confirmed and counted; the unfinished others are abandoned.
-   */
-  private async settleNonce(nonce: number, now: number): Promise<void> {
-    const txs = this.store.txsWithNonce(nonce);
+  /** Whichever transaction of a used nonce was mined is confirmed and counted; the unfinished others are abandoned. */
+  private settleNonce(nonce: number, txs: TxRecord[], found: { tx: TxRecord; receipt: TxReceipt } | undefined, now: number): void {
     let winner = txs.find((tx) => tx.state === "confirmed");
-    if (!winner) {
-      const found = await this.findMined(txs);
-      if (found) {
-        winner = found.tx;
-        this.confirm(found.tx, found.receipt);
-      }
+    if (!winner && found) {
+      winner = found.tx;
+      this.confirm(found.tx, found.receipt);
     }
     if (winner) {
       this.missingSince.delete(nonce);
@@ -63,14 +68,6 @@ export class Confirmer {
       if (tx.state === "in_progress" || tx.state === "unconfirmed") this.abandon(tx, `nonce ${nonce} was used by a transaction this bridge did not send`);
     }
     this.store.resolveNonce(nonce);
-  }
-
-  /** The mined attempt among every attempt of every transaction with this nonce (any state: an abandoned one may have won). */
-  private async findMined(txs: TxRecord[]): Promise<{ tx: TxRecord; receipt: TxReceipt } | undefined> {
-    const candidates = txs.flatMap((tx) => tx.attempts.map((attempt) => ({ tx, hash: attempt.hash })));
-    const receipts = await Promise.all(candidates.map((c) => this.chain.receipt(c.hash)));
-    const index = receipts.findIndex((r) => r !== undefined);
-    return index < 0 ? undefined : { tx: candidates[index]!.tx, receipt: receipts[index]! };
   }
 
   private confirm(tx: TxRecord, receipt: TxReceipt): void {

@@ -58,9 +58,14 @@ export class Resender {
     for (const tx of due) {
       if (tx.nonce < mined) continue; // the confirmer settles it
       const latest = this.latest(tx);
-      if (latest.state === "in_progress") await this.offer(tx, latest, now);
-      else if (now - (latest.broadcastAt ?? latest.createdAt) >= this.options.rebroadcastAfterMs) await this.checkDropped(tx, latest, now);
-      else if (now - latest.createdAt >= this.options.gasBumpAfterMs) await this.bump(tx, latest, now);
+      try {
+        if (latest.state === "in_progress") await this.offer(tx, latest, now);
+        else if (now - (latest.broadcastAt ?? latest.createdAt) >= this.options.rebroadcastAfterMs) await this.checkDropped(tx, latest, now);
+        else if (now - latest.createdAt >= this.options.gasBumpAfterMs) await this.bump(tx, latest, now);
+      } catch (error) {
+        // One transaction's failed RPC call must not hold back the others.
+        this.log.warn({ event: "resend_error", txId: tx.id, nonce: tx.nonce, err: errorMessage(error) }, "could not resend; next pass");
+      }
     }
   }
 
