@@ -19,18 +19,19 @@ const DRAIN_LIMIT_MS = 60_000;
 const report = await runChaos({
   requests,
   perTx: 4,
-  loadSeconds: 60,
+  loadSeconds: 90,
   kills,
-  killEveryMs: [3_000, 8_000],
-  deadForMs: [200, 2_000],
+  killEveryMs: [5_000, 9_000],
+  deadForMs: [300, 2_000],
   faults: { rate, hangMs: [5_000, 30_000], lag: { rate: 0.05, blocks: 3, logsOnly: true }, seed },
   workers: ["healthy", "slow", "down", "hung", "large"],
   slow: { delayMs: 1_000, periodMs: 45_000, downMs: 10_000 },
-  requestTimeout: 60,
+  requestTimeout: 90,
   timeWarp: false,
   drainLimitMs: DRAIN_LIMIT_MS,
   seed,
-  log: (line) => console.log(`chaos: ${line}`),
+  keep: process.env.CHAOS_KEEP === "1",
+  log: (line) => console.log(`${new Date().toISOString()} chaos: ${line}`),
 });
 console.log(`\n== chaos (${requests} requests, ${kills} SIGKILLs, ${rate * 100}% RPC faults, seed ${seed}) ==`);
 console.log(formatReport(report));

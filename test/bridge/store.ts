@@ -89,6 +89,21 @@ describe("bridge SqliteStore", () => {
     expect(store.cursor()?.number).to.equal(2);
   });
 
+  it("does not count the gas of a transaction whose block was reorganised away: it is tracked again until re-mined", async () => {
+    await scanAll();
+    const txId = store.createTx(
+      { kind: "timeout", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
+      { hash: `0x${"cc".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
+    );
+    store.confirmTx(txId, { hash: `0x${"cc".repeat(32)}`, blockNumber: 3, gasUsed: 70_000n, effectiveGasPrice: 2n, success: true, settlements: [] });
+    store.resolveNonce(0);
+    expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 70_000n, feesPaid: 140_000n });
+    store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
+    expect(store.txStats()).to.deep.equal({ count: 0, gasUsed: 0n, feesPaid: 0n });
+    expect(store.unfinishedTxs().map((t) => [t.id, t.state, t.resolved])).to.deep.equal([[txId, "unconfirmed", false]]);
+    expect(store.unresolvedNonces(10)).to.deep.equal([0]);
+  });
+
   it("lists expired unsettled requests by deadline", async () => {
     await scanAll();
     const deadline = chain.makeRequest(1n).request.deadline;
