@@ -6,7 +6,8 @@
  * always down / hung / answering 64 KiB. Prints what happened to every request; exits 1 unless
  * 0 lost, 0 timed out while their worker was up, 0 double-paid, 0 reserved left, and drained
  * within 60 s of the last kill.
- * Env: CHAOS_REQUESTS (1000), CHAOS_KILLS (20), CHAOS_FAULT_RATE (0.1), CHAOS_SEED (1).
+ * Env: CHAOS_REQUESTS (1000), CHAOS_KILLS (20), CHAOS_FAULT_RATE (0.1), CHAOS_SEED (1), CHAOS_KEEP=1 (keep the
+ * bridge's directory), CHAOS_LOG_LEVEL (the bridge's, default info).
  */
 import { formatReport, runChaos } from "../bridge/dev/chaos.js";
 
@@ -31,6 +32,7 @@ const report = await runChaos({
   drainLimitMs: DRAIN_LIMIT_MS,
   seed,
   keep: process.env.CHAOS_KEEP === "1",
+  bridge: process.env.CHAOS_LOG_LEVEL ? { logLevel: process.env.CHAOS_LOG_LEVEL as "debug" } : undefined,
   log: (line) => console.log(`${new Date().toISOString()} chaos: ${line}`),
 });
 console.log(`\n== chaos (${requests} requests, ${kills} SIGKILLs, ${rate * 100}% RPC faults, seed ${seed}) ==`);

@@ -69,6 +69,12 @@ export const BridgeConfigSchema = z
         maxTxGas: z.number().int().positive().default(16_777_216),
         /** Largest fulfilBatch calldata in bytes; batches are cut to fit (geth's pool refuses transactions over 128 KiB). */
         maxTxBytes: z.number().int().positive().default(120_000),
+        /**
+         * An answer whose deadline is less than this far past the chain's head may expire before
+         * its transaction is mined; one expired entry reverts a whole fulfillBatch, so such an
+         * answer is sent in a transaction of its own (two 12 s slots).
+         */
+        deadlineMarginSeconds: z.number().int().min(0).default(24),
       })
       .default({}),
     schedule: z

@@ -15,6 +15,8 @@ export interface SubmitterOptions {
   maxTxGas: number;
   /** Largest fulfillBatch calldata (nodes refuse large transactions: geth's pool above 128 KiB). */
   maxTxBytes: number;
+  /** An answer this close to its deadline (s) is sent alone: if it expires before inclusion, only its transaction reverts. */
+  deadlineMarginSeconds: number;
 }
 
 /** The router's per-batch work, on top of intrinsic and calldata gas. */
@@ -80,6 +82,7 @@ export class Submitter {
   }
 
   private async submitReady(chainTime: bigint): Promise<number> {
+    const started = performance.now();
     try {
       await this.txm.track();
     } catch (error) {
@@ -87,16 +90,25 @@ export class Submitter {
       this.metrics.loopErrors.inc({ component: "txm" });
       this.log.warn({ event: "track_failed", err: errorMessage(error) }, "transaction tracking failed; sending anyway");
     }
+    const tracked = performance.now();
     let sent = 0;
-    while (this.txm.inFlight() < this.options.maxInFlight) {
-      const ready = this.withinLimits(this.store.readyToSubmit(this.batchCap));
-      if (ready.length === 0) break;
-      const batch = await this.filterSubmittable(ready, chainTime);
-      if (batch.length === 0) continue;
-      const accepted = await this.simulateBatch(batch);
-      if (accepted.length === 0) continue;
-      if (!(await this.sendFulfillments(accepted))) break;
-      sent += accepted.length;
+    try {
+      while (this.txm.inFlight() < this.options.maxInFlight) {
+        const ready = this.withinLimits(this.store.readyToSubmit(this.batchCap));
+        if (ready.length === 0) break;
+        const submittable = await this.filterSubmittable(ready, chainTime);
+        if (submittable.length === 0) continue;
+        // fulfillBatch reverts as a whole on an expired entry: one that may expire before
+        // inclusion must not take the others down with it.
+        const late = submittable.find((r) => r.request.deadline < chainTime + BigInt(this.options.deadlineMarginSeconds));
+        const accepted = await this.simulateBatch(late ? [late] : submittable);
+        if (accepted.length === 0) continue;
+        if (!(await this.sendFulfillments(accepted))) break;
+        sent += accepted.length;
+      }
+    } finally {
+      const ms = (from: number, to = performance.now()) => Math.round(to - from);
+      this.log.debug({ event: "submit_pass", sent, inFlight: this.txm.inFlight(), trackMs: ms(started, tracked), sendMs: ms(tracked) }, "submitter pass");
     }
     return sent;
   }
@@ -129,8 +141,12 @@ export class Submitter {
   }
 
   /**
-   * The longest prefix that fits one transaction by gas, priced as the fork does (calldata floor
-   * included, counting every byte as non-zero), and by size (always at least one entry).
+   * The entries, oldest first, that fit one transaction by gas, priced as the fork does (calldata
+   * floor included, counting every byte as non-zero), and by size (always at least the oldest).
+   * An entry that does not fit is skipped, not a stop: a 64 KiB answer fills most of a transaction's
+   * byte budget, and a prefix cut would carry one of them and the few small answers queued before
+   * the next, so one large-output worker would throttle every worker's fulfilments. The skipped
+   * entry heads the next batch.
    */
   private withinLimits(records: RequestRecord[]): RequestRecord[] {
     let execution = BATCH_EXECUTION_GAS;
@@ -138,9 +154,11 @@ export class Submitter {
     const maxGas = BigInt(this.options.maxTxGas);
     const fit: RequestRecord[] = [];
     for (const record of records) {
-      execution += this.executionBudget(record);
-      bytes += entryBytes(record);
-      if (fit.length > 0 && (bytes > this.options.maxTxBytes || gasLimitBound(bytes, execution, this.schedule) > maxGas)) break;
+      const nextExecution = execution + this.executionBudget(record);
+      const nextBytes = bytes + entryBytes(record);
+      if (fit.length > 0 && (nextBytes > this.options.maxTxBytes || gasLimitBound(nextBytes, nextExecution, this.schedule) > maxGas)) continue;
+      execution = nextExecution;
+      bytes = nextBytes;
       fit.push(record);
     }
     return fit;

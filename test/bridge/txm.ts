@@ -79,7 +79,8 @@ describe("bridge transaction manager", () => {
   const send = (ids: bigint[]) => txm.exclusive(() => txm.send(intent(ids)));
   const states = (ids: bigint[]) => ids.map((id) => store.get(id)!.state);
 
-  beforeEach(async () => {
+  /** Six requests with signed answers (output by id, empty unless given). */
+  const setUp = async (outputOf: (id: bigint) => Hex = () => "0x") => {
     chain = new FakeTxChain({ requests: 6, perBlock: 6 });
     store = new SqliteStore(":memory:");
     store.bind(31337n, chain.router);
@@ -87,9 +88,10 @@ describe("bridge transaction manager", () => {
     const block = { number: 1, hash: chain.blocks[1]!.hash };
     store.applyScan({ ...events, blocks: [block], cursor: block }, 64);
     store.confirmBlock(block, Date.now());
-    for (let id = 1n; id <= 6n; id++) store.saveAnswer(id, { ...ANSWER, requestId: id.toString() });
+    for (let id = 1n; id <= 6n; id++) store.saveAnswer(id, { ...ANSWER, requestId: id.toString(), output: outputOf(id) });
     txm = manager();
-  });
+  };
+  beforeEach(() => setUp());
   afterEach(() => store.close());
 
   describe("broadcaster", () => {
@@ -291,11 +293,31 @@ describe("bridge transaction manager", () => {
     it("a batch no node accepts is retried in halves until the culprit stands alone; the culprit is given up", async () => {
       const culprit = (3n).toString(16).padStart(64, "0");
       chain.always = () => (chain.offered.at(-1)!.data.includes(culprit) ? refusal("oversized data") : undefined);
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       for (let pass = 0; pass < 6; pass++) await submitter.tick(0n);
       expect(store.get(3n)!.state).to.equal("failed");
       expect(store.get(3n)!.lastError).to.match(/no node accepts its fulfilment/);
       expect(states([1n, 2n, 4n, 5n, 6n])).to.deep.equal(Array(5).fill("submitted"));
+    });
+    it("packs a transaction with every answer that fits, oldest first: a large output does not cut the batch short", async () => {
+      // Requests 1 and 2 carry 3,000-byte outputs; the byte limit holds one of them plus the four small answers.
+      store.close();
+      await setUp((id) => (id <= 2n ? `0x${"ab".repeat(3_000)}` : "0x"));
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 6_596, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 3n, 4n, 5n, 6n], [2n]]);
+    });
+    it("an answer that may expire before inclusion travels alone (one expired entry reverts a whole fulfillBatch)", async () => {
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const deadline = store.get(1n)!.request.deadline;
+      await submitter.tick(deadline - 10n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n], [5n], [6n]]);
+    });
+
+    it("answers with time to spare share one transaction", async () => {
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      await submitter.tick(store.get(1n)!.request.deadline - 25n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n, 3n, 4n, 5n, 6n]]);
     });
   });
 
