@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, writeFileSync, type WriteStream } from "node:fs";
+import { closeSync, openSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -11,11 +11,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /**
  * `bridge start` in a child process, the way an operator runs it (the CLI, a config file, its SQLite
  * file), for tests and the chaos run: it can be SIGKILLed and started again on the same store. Its
- * JSON log lines go to `logPath` (appended across restarts).
+ * JSON log lines go straight to `logPath` (appended across restarts), as under a supervisor: not
+ * through a pipe to this process, whose fill would block the bridge's synchronous log writes
+ * whenever this process (which also runs the fault proxy and the workers) is slow to read.
  */
 export class BridgeProcess {
   private child?: ChildProcess;
-  private log?: WriteStream;
   private exited?: Promise<void>;
   readonly configPath: string;
   port = 0;
@@ -41,13 +42,16 @@ export class BridgeProcess {
     if (this.running) return;
     this.port ||= await freePort();
     writeFileSync(this.configPath, JSON.stringify({ ...this.config, http: { ...this.config.http, port: this.port } }));
-    this.log ??= createWriteStream(this.logPath, { flags: "a" });
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bridge", "cli.ts"), "--config", this.configPath, "start"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout!.pipe(this.log, { end: false });
-    child.stderr!.pipe(this.log, { end: false });
+    const log = openSync(this.logPath, "a");
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bridge", "cli.ts"), "--config", this.configPath, "start"], {
+        cwd: ROOT,
+        stdio: ["ignore", log, log],
+      });
+    } finally {
+      closeSync(log);
+    }
     this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
     this.child = child;
     this.starts++;
@@ -82,7 +86,5 @@ export class BridgeProcess {
 
   async stop(): Promise<void> {
     await this.kill("SIGTERM");
-    await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
-    this.log = undefined;
   }
 }
