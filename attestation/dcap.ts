@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import type * as DcapQvl from "@phala/dcap-qvl";
 import { QuoteVerificationError, TcbStatusRejectedError } from "./errors.js";
 import { measurementOf, toHex, type QuoteRegisters } from "./measurement.js";
+import { declaredQuoteLength } from "./quote-length.js";
 import { isTcbStatusAccepted, STRICT_TCB_POLICY, tcbStatusCode, type TcbPolicy, type TcbStatus } from "./tcb.js";
 
 // dcap-qvl is CommonJS; load it through require so named exports work under ESM.
@@ -39,10 +40,21 @@ export interface VerifiedQuote {
 /**
  * Verifies a DCAP quote against GIVEN collateral at a GIVEN time (certificate chain to Intel's root,
  * CRLs, QE identity, TCB info, quote signature, debug attributes) and applies the TCB policy.
+ * The quote must be exactly as long as it declares (see declaredQuoteLength), and the time a
+ * non-negative integer: dcap-qvl skips every validity window for NaN, so a NaN or undefined time
+ * would pass expired collateral as valid.
  * @throws QuoteVerificationError when the quote does not verify; TcbStatusRejectedError when the policy refuses it.
  */
 export function verifyDcapQuote(options: VerifyQuoteOptions): VerifiedQuote {
   const policy = options.policy ?? STRICT_TCB_POLICY;
+  const now: unknown = options.nowSeconds;
+  if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) {
+    throw new QuoteVerificationError(`verification time must be a non-negative integer of unix seconds, not ${String(now)}`);
+  }
+  const declared = declaredQuoteLength(options.quote);
+  if (declared !== options.quote.byteLength) {
+    throw new QuoteVerificationError(`quote is ${options.quote.byteLength} bytes but declares ${declared}`);
+  }
   let verified: DcapQvl.VerifiedReport;
   try {
     const verifier = options.rootCaDer

@@ -6,6 +6,7 @@ export * from "./tcb.js";
 export * from "./measurement.js";
 export * from "./binding.js";
 export * from "./dcap.js";
+export * from "./quote-length.js";
 
 export interface VerifiedWorkerQuote extends VerifiedQuote {
   /** The 32-byte value WorkerRegistry passes to its verifier for this key, chain and registry. */

@@ -56,20 +56,30 @@ program
     }
   });
 
+/** A unix deadline as a time and its distance from now. */
+function deadlineText(deadline: bigint, nowMs = Date.now()): string {
+  const seconds = Number(deadline) - Math.floor(nowMs / 1000);
+  return `${new Date(Number(deadline) * 1000).toISOString()} (${seconds >= 0 ? `in ${seconds} s` : `${-seconds} s ago`})`;
+}
+
 program
   .command("requests")
-  .description("list stored requests")
+  .description("list stored requests, newest first")
   .option("-s, --state <state>", `filter: ${REQUEST_STATES.join("|")}`, parseState)
   .option("-n, --limit <n>", "at most n rows", (v) => Number.parseInt(v, 10), 50)
   .action((options: { state?: RequestState; limit: number }) => {
     const store = new SqliteStore(config(program.opts()).dbPath);
     try {
-      const rows = store.list({ state: options.state, limit: options.limit }).map((r) => ({
+      // The store lists oldest first: take the last `limit` rows and turn them around.
+      const counts = store.counts();
+      const total = options.state ? counts[options.state] : Object.values(counts).reduce((a, b) => a + b, 0);
+      const offset = Math.max(0, total - options.limit);
+      const rows = store.list({ state: options.state, limit: options.limit, offset }).reverse().map((r) => ({
         id: r.id,
         state: r.state,
         worker: r.request.worker,
         block: r.block.number,
-        deadline: r.request.deadline,
+        deadline: deadlineText(r.request.deadline),
         attempts: r.attempts,
         lastError: r.lastError,
         fulfilTx: r.fulfilTx,

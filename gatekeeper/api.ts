@@ -63,9 +63,29 @@ export const AttestResponse = z.object({
   /** EIP-712 WorkerAttestation signature of this gatekeeper (GatekeeperQuorumVerifier domain). */
   signature: hex,
   keys: z.array(ProvisionedKey),
+  /** Why `keys` is empty although the attestation is signed (the worker is not registered and active yet). */
+  keysWithheld: z.string().optional(),
 });
 export type AttestResponse = z.infer<typeof AttestResponse>;
 
-export const RotationSignRequest = z.object({ chainId: uint, keyRegistry: address, epoch: z.number().int().positive() });
-export const RotationSignResponse = z.object({ gatekeeper: address, epoch: z.number().int(), publicKey: hex, signature: hex });
+/**
+ * A coordinator's request for this gatekeeper's rotation signature. `authorization` is the
+ * coordinator's own KeyRotation(epoch, publicKey, deadline) signature over the key this gatekeeper
+ * derives itself: it proves a current gatekeeper (on-chain set) asks, and for the same key.
+ */
+export const RotationSignRequest = z.object({
+  chainId: uint,
+  keyRegistry: address,
+  epoch: z.number().int().positive(),
+  deadline: uint,
+  authorization: hex,
+});
+export type RotationSignRequest = z.infer<typeof RotationSignRequest>;
+export const RotationSignResponse = z.object({
+  gatekeeper: address,
+  epoch: z.number().int(),
+  publicKey: hex,
+  deadline: z.string().regex(/^\d+$/),
+  signature: hex,
+});
 export type RotationSignResponse = z.infer<typeof RotationSignResponse>;

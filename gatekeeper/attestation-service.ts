@@ -10,6 +10,7 @@ import type { EpochSource } from "./epochs.js";
 import { AttestationRefusedError, BadRequestError } from "./errors.js";
 import { verifySimulatedEvidence } from "./simulated.js";
 import { signWorkerAttestation, verifierDomain } from "./typed-data.js";
+import type { WorkerRegistryView } from "./worker-registry.js";
 
 export interface AttestationServiceOptions {
   chainId: bigint;
@@ -18,6 +19,8 @@ export interface AttestationServiceOptions {
   signer: Signer;
   deriver: ClusterKeyDeriver;
   epochs: EpochSource;
+  /** Governance's approved measurements and registered workers (WorkerRegistry). */
+  workers: WorkerRegistryView;
   tcbPolicy: TcbPolicy;
   attestationValiditySeconds: number;
   simulatedQuoteMaxAgeSeconds: number;
@@ -36,7 +39,11 @@ interface Verified {
 
 /**
  * Verifies a worker's evidence, signs its WorkerAttestation and seals the usable cluster keys to its
- * enclave key. Logs identify the worker and outcome only: never keys, inputs or evidence contents.
+ * enclave key. Evidence proves which image runs, not that governance wants it to run: only a
+ * measurement approved in WorkerRegistry is attested, and keys go only to a worker key registered
+ * there with that measurement and active (not expired, jailed or revoked). A new worker therefore
+ * attests, registers with the evidence, and gets its keys on its next round. Logs identify the
+ * worker and outcome only: never keys, inputs or evidence contents.
  */
 export class AttestationService {
   private readonly domain: TypedDataDomain;
@@ -79,6 +86,10 @@ export class AttestationService {
       }
       throw error;
     }
+    if (!(await o.workers.isMeasurementApproved(verified.measurement))) {
+      log.warn({ measurement: verified.measurement }, "attestation refused: measurement not approved");
+      throw new AttestationRefusedError(`measurement ${verified.measurement} is not approved in WorkerRegistry`);
+    }
 
     const signature = await signWorkerAttestation(o.signer, this.domain, {
       reportData,
@@ -86,8 +97,18 @@ export class AttestationService {
       tcbStatus: verified.tcbStatus,
       expiresAt,
     });
-    const keys = await this.provision(request);
-    log.info({ measurement: verified.measurement, tcbStatus: verified.tcbStatusName, epochs: keys.map((k) => k.epoch) }, "attested");
+    const active = await o.workers.activeMeasurementOf(request.worker);
+    const keysWithheld =
+      active.toLowerCase() === verified.measurement.toLowerCase()
+        ? undefined
+        : /^0x0{64}$/.test(active)
+          ? "worker is not registered and active in WorkerRegistry"
+          : "worker is registered with another measurement";
+    const keys = keysWithheld === undefined ? await this.provision(request) : [];
+    log.info(
+      { measurement: verified.measurement, tcbStatus: verified.tcbStatusName, epochs: keys.map((k) => k.epoch), keysWithheld },
+      "attested",
+    );
     return {
       gatekeeper: await o.signer.getAddress(),
       simulated: request.simulated,
@@ -99,6 +120,7 @@ export class AttestationService {
       expiresAt: expiresAt.toString(),
       signature,
       keys,
+      ...(keysWithheld !== undefined && { keysWithheld }),
     };
   }
 

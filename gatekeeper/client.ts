@@ -41,6 +41,8 @@ export interface Provisioned {
   expiresAt: bigint;
   signers: string[];
   keyring: ClusterKeyring;
+  /** Set when the gatekeepers signed but sent no keys: the worker is not registered and active yet. */
+  keysWithheld?: string;
 }
 
 /**
@@ -125,5 +127,6 @@ export async function provisionFromGatekeepers(options: ProvisionOptions): Promi
     expiresAt: options.expiresAt,
     signers: signed.map((s) => s.signer),
     keyring,
+    ...(first.keysWithheld !== undefined && { keysWithheld: first.keysWithheld }),
   };
 }

@@ -21,7 +21,7 @@ export const KEY_REGISTRY_ABI = [
   "function pendingRotation() view returns (uint32 epoch, bytes publicKey, uint64 activatesAt)",
   "function publicKeyOf(uint32) view returns (bytes)",
   "function lastProposedEpoch() view returns (uint32)",
-  "function proposeRotation(uint32 epoch, bytes publicKey, bytes[] signatures) returns (uint64)",
+  "function proposeRotation(uint32 epoch, bytes publicKey, uint64 deadline, bytes[] signatures) returns (uint64)",
   "function gatekeeperQuorum() view returns (address)",
   "event RotationProposed(uint32 indexed epoch, bytes publicKey, uint64 activatesAt)",
   "event RotationActivated(uint32 indexed epoch, uint32 indexed previousEpoch, uint64 activatedAt)",

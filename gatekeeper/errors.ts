@@ -23,6 +23,13 @@ export class AttestationRefusedError extends GatekeeperError {
   }
 }
 
+/** The caller is known and not allowed (e.g. a rotation not requested by a current gatekeeper). */
+export class ForbiddenError extends GatekeeperError {
+  constructor(message: string) {
+    super(message, 403);
+  }
+}
+
 export class UnauthorizedError extends GatekeeperError {
   constructor() {
     super("missing or wrong admin token", 401);

@@ -9,6 +9,7 @@ import { KeyRegistryEpochSource, type EpochSource } from "./epochs.js";
 import { HttpRotationPeer, keyRegistryProposer, LocalRotationSigner, RotationCoordinator, type RotationSigner } from "./rotation.js";
 import { GatekeeperServer } from "./server.js";
 import { keyRegistryDomain } from "./typed-data.js";
+import { ChainWorkerRegistry, type WorkerRegistryView } from "./worker-registry.js";
 
 export interface GatekeeperDeps {
   /** Chain access; defaults to config.rpcUrl. */
@@ -17,6 +18,10 @@ export interface GatekeeperDeps {
   logger?: Logger;
   /** Overrides KeyRegistry reads (tests). */
   epochs?: EpochSource;
+  /** Overrides WorkerRegistry reads (tests). */
+  workers?: WorkerRegistryView;
+  /** Overrides the chain side of rotations (tests without a chain). */
+  rotationChain?: ReturnType<typeof keyRegistryProposer>;
   /** Rotation signers; defaults to this process plus HTTP peers from config.peers. */
   peers?: RotationSigner[];
   now?: () => number;
@@ -35,7 +40,9 @@ export interface Gatekeeper {
 export function createGatekeeper(config: GatekeeperConfig, deps: GatekeeperDeps = {}): Gatekeeper {
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { service: "gatekeeper" } });
   const provider = deps.provider ?? (config.rpcUrl ? new JsonRpcProvider(config.rpcUrl) : undefined);
-  if (!provider && !deps.epochs) throw new Error("gatekeeper needs rpcUrl (or an injected provider) to read KeyRegistry");
+  if (!provider && (!deps.epochs || !deps.workers)) {
+    throw new Error("gatekeeper needs rpcUrl (or an injected provider) to read KeyRegistry and WorkerRegistry");
+  }
   const wallet = new Wallet(config.signerPrivateKey, provider);
   const deriver = new MasterKeyDeriver(config.masterKey, { chainId: config.chainId, keyRegistry: config.keyRegistry });
   const epochs = deps.epochs ?? new KeyRegistryEpochSource(config.keyRegistry, provider!);
@@ -50,6 +57,7 @@ export function createGatekeeper(config: GatekeeperConfig, deps: GatekeeperDeps 
     signer: wallet,
     deriver,
     epochs,
+    workers: deps.workers ?? new ChainWorkerRegistry(config.workerRegistry, provider!),
     tcbPolicy: { accept: config.tcbAccept },
     attestationValiditySeconds: config.attestationValiditySeconds,
     simulatedQuoteMaxAgeSeconds: config.simulatedQuoteMaxAgeSeconds,
@@ -58,10 +66,10 @@ export function createGatekeeper(config: GatekeeperConfig, deps: GatekeeperDeps 
     now: deps.now,
   });
   const domain = keyRegistryDomain(config.chainId, config.keyRegistry);
-  const rotationSigner = new LocalRotationSigner(wallet, deriver, domain, epochs);
+  const chain = deps.rotationChain ?? keyRegistryProposer(config.keyRegistry, wallet);
+  const rotationSigner = new LocalRotationSigner(wallet, deriver, domain, epochs, chain);
   const peers = deps.peers ?? [rotationSigner, ...config.peers.map((url) => new HttpRotationPeer(url, config.chainId, config.keyRegistry))];
-  const chain = keyRegistryProposer(config.keyRegistry, wallet);
-  const coordinator = new RotationCoordinator({ epochs, deriver, domain, peers, logger, ...chain });
+  const coordinator = new RotationCoordinator({ epochs, deriver, domain, peers, logger, signer: wallet, ...chain });
   const server = new GatekeeperServer({
     gatekeeper: wallet.address,
     chainId: config.chainId,

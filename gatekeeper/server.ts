@@ -82,7 +82,7 @@ export class GatekeeperServer {
             throw new BadRequestError("wrong chain or KeyRegistry for this gatekeeper");
           }
           try {
-            const signed = await o.rotationSigner.signRotation(request.epoch);
+            const signed = await o.rotationSigner.signRotation(request);
             this.rotations.inc({ result: "signed" });
             return send(res, 200, signed);
           } catch (error) {

@@ -14,6 +14,7 @@ export const KEY_ROTATION_TYPES = {
   KeyRotation: [
     { name: "epoch", type: "uint32" },
     { name: "publicKey", type: "bytes" },
+    { name: "deadline", type: "uint64" },
   ],
 };
 
@@ -27,6 +28,8 @@ export interface WorkerAttestation {
 export interface KeyRotation {
   epoch: number;
   publicKey: string;
+  /** Unix seconds (chain time) after which KeyRegistry refuses the signatures. */
+  deadline: bigint;
 }
 
 export const verifierDomain = (chainId: bigint, verifyingContract: string): TypedDataDomain => ({

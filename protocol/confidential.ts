@@ -138,17 +138,27 @@ export interface InputBinding {
   chainId: bigint | number;
   consumer: string;
   agentId: bigint | number;
+  /**
+   * Optional: the agent code (AgentRegistry code hash of the version the consumer accepts). A pinned
+   * input opens only in a request for that exact code, so no other version (a debug build that
+   * echoes its input, say) ever sees it.
+   */
+  codeHash?: string;
 }
 
 const INPUT_TAG = keccak256(toUtf8Bytes("PHALA_AGENT_CONFIDENTIAL_INPUT_V1"));
+const PINNED_INPUT_TAG = keccak256(toUtf8Bytes("PHALA_AGENT_CONFIDENTIAL_INPUT_CODE_V1"));
 
-/** Context binding an input to (chain, consumer, agent): a copy submitted by anyone else fails to decrypt. */
+/** Context binding an input to (chain, consumer, agent[, code]): a copy submitted by anyone else fails to decrypt. */
 export function inputContext(binding: InputBinding): Uint8Array {
+  const coder = AbiCoder.defaultAbiCoder();
   return getBytes(
-    AbiCoder.defaultAbiCoder().encode(
-      ["bytes32", "uint256", "address", "uint256"],
-      [INPUT_TAG, binding.chainId, binding.consumer, binding.agentId],
-    ),
+    binding.codeHash === undefined
+      ? coder.encode(["bytes32", "uint256", "address", "uint256"], [INPUT_TAG, binding.chainId, binding.consumer, binding.agentId])
+      : coder.encode(
+          ["bytes32", "uint256", "address", "uint256", "bytes32"],
+          [PINNED_INPUT_TAG, binding.chainId, binding.consumer, binding.agentId, binding.codeHash],
+        ),
   );
 }
 

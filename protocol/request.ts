@@ -83,3 +83,13 @@ export function toAgentRequest(value: Record<string, unknown>): AgentRequest {
 export function agentRequestToJson(request: AgentRequest): Record<keyof AgentRequest, string> {
   return Object.fromEntries(AGENT_REQUEST_FIELDS.map((f) => [f, String(request[f])])) as Record<keyof AgentRequest, string>;
 }
+
+/**
+ * Gas to add to `eth_estimateGas` when sending AgentRouter.request, directly or through a consumer.
+ * The estimate runs under the pending block's prevrandao, the transaction under its own, and the
+ * worker draw follows prevrandao: execution may need up to 7 more draws (an ineligible worker each)
+ * than the estimate did, ~18,700 gas apiece (the staking hub's draw also reads the worker's record to
+ * skip an expired attestation), plus slack for the sampling walk (docs/ARCHITECTURE.md,
+ * "Gas limit of request").
+ */
+export const REQUEST_GAS_MARGIN = 140_000n;

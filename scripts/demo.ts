@@ -3,26 +3,19 @@
  * local chain -> deploy -> two simulated-TEE workers -> bridge -> register the sentiment agent ->
  * a stream of requests from the SentimentOracle example consumer, each answer written back and
  * its fees settled -> one request to a worker that is down: timed out, refunded, worker slashed ->
- * summary -> clean exit.
+ * summary -> clean exit. Built on the same path as `npm run local` (devkit/local-network.ts).
  * Env: DEMO_NODE=anvil|hardhat (default anvil), DEMO_REQUESTS (default 12).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Contract, Interface, Wallet, formatEther, hexlify, parseEther, randomBytes, toUtf8String, type Log } from "ethers";
-import { pino } from "pino";
-import { DEV_ROLES, devKey } from "../bridge/dev/accounts.js";
-import { artifact, deploy, deployStack, send } from "../bridge/dev/deploy.js";
-import { freePort, startLocalNode } from "../bridge/dev/local-node.js";
-import { Bridge } from "../bridge/src/bridge.js";
-import { ROUTER_ABI } from "../bridge/src/chain/contracts.js";
-import { parseConfig } from "../bridge/src/config.js";
-import { createLogger } from "../bridge/src/logger.js";
-import { buildAgent } from "../worker/cli/build-agent.js";
-import { startWorker, type RunningWorker } from "../worker/src/app.js";
-import { parseConfig as parseWorkerConfig } from "../worker/src/config.js";
+import { formatEther, parseEther, toUtf8String, type Log } from "ethers";
+import { freePort } from "../bridge/dev/local-node.js";
+import { startLocalNetwork } from "../devkit/local-network.js";
+import { DEFAULT_ROUTER_CONFIG } from "../ignition/modules/AgentNetwork.js";
+import { REQUEST_GAS_MARGIN } from "../protocol/request.js";
+import type { SentimentOracle } from "../types/ethers-contracts/index.js";
 
 const NODE_KIND = (process.env.DEMO_NODE ?? "anvil") as "anvil" | "hardhat";
 const REQUESTS = Number(process.env.DEMO_REQUESTS ?? 12);
@@ -31,6 +24,7 @@ const BLOCK_TIME_S = 1;
 const CONFIRMATIONS = 1;
 const STREAM_INTERVAL_MS = 250;
 const POOL_STAKE = parseEther("10000");
+const AGENT_PRICE = parseEther("1");
 const TEXTS = [
   "The launch was a great success and users love it",
   "Fees are terrible and the app is slow",
@@ -56,98 +50,78 @@ async function main(): Promise<void> {
     for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   };
-  process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
+  let interrupted = false;
+  // `on`, not `once`: npm relays Ctrl-C a second time, which must not end the process mid-cleanup.
+  process.on("SIGINT", () => {
+    if (interrupted) return;
+    interrupted = true;
+    void cleanup().then(() => process.exit(130));
+  });
   try {
-    step(`Starting a local chain (${NODE_KIND}, ${BLOCK_TIME_S}s blocks)`);
-    const node = await startLocalNode({ kind: NODE_KIND });
-    cleanups.push(() => node.stop());
-    say(`    ${node.url}`);
-
-    step("Bundling the example agent (agents/sentiment)");
-    const agent = await buildAgent("agents/sentiment/index.ts", join(work, "sentiment.agent.js"));
-    say(`    ${agent.bundlePath} (${agent.bytes} bytes), code hash ${agent.codeHash}`);
-
-    step("Deploying PHA, registries, simulated-TEE verifier, router, staking; registering two workers and the agent");
-    const alice = { seed: hexlify(randomBytes(32)), port: await freePort() };
-    const bob = { seed: hexlify(randomBytes(32)), port: await freePort() };
-    const stack = await deployStack(
-      node.url,
-      [
-        { key: alice.seed, endpoint: `http://127.0.0.1:${alice.port}` },
+    step(`Starting a local chain (${NODE_KIND}, ${BLOCK_TIME_S}s blocks), deploying, registering two workers and the agent`);
+    const local = await startLocalNetwork({
+      node: NODE_KIND,
+      port: await freePort(),
+      blockTime: BLOCK_TIME_S,
+      parameters: { routerConfig: { ...DEFAULT_ROUTER_CONFIG, requestTimeout: REQUEST_TIMEOUT_S } },
+      workers: [
+        { name: "alice", n: 1, stake: POOL_STAKE },
         // Bob's pool is staked but his worker joins it later, so the stream goes to alice.
-        { key: bob.seed, endpoint: `http://127.0.0.1:${bob.port}`, inPool: false },
+        { name: "bob", n: 2, stake: POOL_STAKE, inPool: false },
       ],
-      {
-        requestTimeout: REQUEST_TIMEOUT_S,
-        agentCodeHash: agent.codeHash,
-        agentUri: pathToFileURL(agent.bundlePath).href,
-        callbackGasLimit: 120_000,
-        staking: "hub",
+      agents: { sentiment: { entry: "agents/sentiment/index.ts", price: AGENT_PRICE } },
+      workDir: work,
+      deploymentsDir: null,
+      bridge: {
+        confirmations: CONFIRMATIONS,
+        pollIntervalMs: 200,
+        dispatch: { timeoutMs: 5_000, backoffBaseMs: 500, backoffMaxMs: 4_000 },
+        schedule: { sweep: "*/2 * * * * *" },
       },
-    );
-    cleanups.push(async () => stack.provider.destroy());
-    const aliceAddress = new Wallet(alice.seed).address;
-    const bobAddress = new Wallet(bob.seed).address;
-    const fee = (await stack.router.getFunction("estimateFee")(stack.agentId, 120_000)) as bigint;
-    const oracle = await deploy("SentimentOracle", stack.deployer, [stack.addresses.router, stack.accountId, stack.agentId, fee * 2n, await stack.deployer.getAddress()]);
-    await send(stack.router, "addConsumer", stack.accountId, await oracle.getAddress());
-    const { requester: _unused, ...core } = stack.addresses;
-    for (const [name, address] of Object.entries({ ...core, sentimentOracle: await oracle.getAddress() })) say(`    ${name.padEnd(16)} ${address}`);
-    say(`    workers          alice ${aliceAddress}, bob ${bobAddress} (simulated TEE), each in its own StakingHub pool of ${pha(POOL_STAKE)}`);
-    say(`    billing account  #${stack.accountId} funded with ${pha(((await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint }).balance)}; max fee per request ${pha(fee * 2n)}`);
-    await node.rpc(NODE_KIND === "anvil" ? "evm_setIntervalMining" : "evm_setIntervalMining", [NODE_KIND === "anvil" ? BLOCK_TIME_S : BLOCK_TIME_S * 1000]);
+    });
+    cleanups.push(() => local.stop());
+    const { node, net, operatorNet, accountId, bridge } = local;
+    const provider = local.connection.ethers.provider;
+    say(`    ${node.url}`);
+    const agent = local.agents.sentiment!;
+    const agentId = agent.agentId;
+    step("Bundled the example agent (agents/sentiment)");
+    say(`    ${agent.bundlePath} (${agent.bytes} bytes), code hash ${agent.codeHash}`);
+    step("Deployed PHA, registries, simulated-TEE verifier, router, staking (Ignition module AgentNetwork); registered two workers and the agent");
+    const alice = local.workers.alice!;
+    const bob = local.workers.bob!;
+    const aliceAddress = alice.worker.enclave.address;
+    const bobAddress = bob.worker.enclave.address;
+    const fee = await net.router.estimateFee(agentId, 120_000);
+    const oracle = (await local.connection.ethers.deployContract("SentimentOracle", [net.router, accountId, agentId, fee * 2n, net.signer], net.signer)) as unknown as SentimentOracle;
+    await oracle.waitForDeployment();
+    await (await net.router.addConsumer(accountId, oracle)).wait();
+    const routerAddress = await net.router.getAddress();
+    for (const [name, address] of Object.entries({ ...local.deployment.contracts, sentimentOracle: await oracle.getAddress() })) say(`    ${name.padEnd(17)} ${address}`);
+    say(`    workers           alice ${aliceAddress}, bob ${bobAddress} (simulated TEE), each in its own StakingHub pool of ${pha(POOL_STAKE)}`);
+    say(`    billing account   #${accountId} funded with ${pha((await net.router.accountOf(accountId)).balance)}; max fee per request ${pha(fee * 2n)}`);
+    await node.rpc("evm_setIntervalMining", [NODE_KIND === "anvil" ? BLOCK_TIME_S : BLOCK_TIME_S * 1000]);
     await node.rpc("evm_setAutomine", [false]);
 
-    step("Starting the workers (simulated TEE: NOT a real enclave) and the bridge");
-    const workers: Record<string, RunningWorker> = {};
-    for (const [name, w] of Object.entries({ alice, bob })) {
-      workers[name] = await startWorker(
-        parseWorkerConfig({
-          port: w.port,
-          logLevel: "silent",
-          chainId: stack.chainId.toString(),
-          workerRegistry: stack.addresses.workerRegistry,
-          enclave: { kind: "simulator", seed: w.seed },
-          directory: { kind: "chain", rpcUrl: node.url, agentRegistry: stack.addresses.agentRegistry },
-        }),
-        { logger: pino({ level: "silent" }), sandboxThreads: 1 },
-      );
-      cleanups.push(() => workers[name]!.close());
-      say(`    ${name} ${workers[name]!.url}`);
-    }
-    const logFile = join(work, "bridge.log");
-    const config = parseConfig({
-      rpcUrl: node.url,
-      router: stack.addresses.router,
-      workerRegistry: stack.addresses.workerRegistry,
-      privateKey: devKey(DEV_ROLES.bridge),
-      dbPath: join(work, "bridge.sqlite"),
-      confirmations: CONFIRMATIONS,
-      pollIntervalMs: 200,
-      dispatch: { timeoutMs: 5_000, backoffBaseMs: 500, backoffMaxMs: 4_000 },
-      schedule: { sweep: "*/2 * * * * *" },
-      http: { port: 0 },
-      logLevel: "info",
-    });
-    const bridge = await Bridge.create(config, { logger: createLogger("info", pino.destination({ dest: logFile, sync: false })) });
-    await bridge.start();
-    cleanups.push(() => bridge.stop());
-    say(`    bridge ${bridge.chain.account}, confirmations ${CONFIRMATIONS}; /healthz and /metrics on http://127.0.0.1:${bridge.httpPort}; JSON logs in ${logFile}`);
+    step("The workers (simulated TEE: NOT a real enclave) and the bridge");
+    for (const [name, { worker }] of Object.entries(local.workers)) say(`    ${name} ${worker.url}`);
+    say(`    bridge ${bridge.chain.account}, confirmations ${CONFIRMATIONS}; /healthz and /metrics on http://127.0.0.1:${bridge.httpPort}; JSON logs in ${local.bridgeLogFile}`);
 
-    const router = new Interface(ROUTER_ABI);
-    const accountBefore = (await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint };
+    const router = net.router.interface;
+    const accountBefore = await net.router.accountOf(accountId);
     step(`Sending ${REQUESTS} requests from SentimentOracle`);
     const sentAt = new Map<bigint, { text: string; at: number; block: number }>();
-    const asker = oracle.connect(stack.deployer) as Contract;
+    // The worker draw follows prevrandao, which differs between the estimate and the transaction.
+    const requestSentiment = async (text: string) =>
+      oracle.requestSentiment(text, { gasLimit: (await oracle.requestSentiment.estimateGas(text)) + REQUEST_GAS_MARGIN });
     const pending: Promise<void>[] = [];
     for (let i = 0; i < REQUESTS; i++) {
       const text = TEXTS[i % TEXTS.length]!;
       pending.push(
         (async () => {
-          const tx = (await asker.getFunction("requestSentiment")(text)) as { wait(): Promise<{ logs: Log[]; blockNumber: number }> };
-          const receipt = await tx.wait();
+          const receipt = (await (await requestSentiment(text)).wait())!;
           for (const log of receipt.logs) {
-            const parsed = log.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(log) : null;
+            const parsed = log.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(log) : null;
             if (parsed?.name === "AgentRequested") sentAt.set(parsed.args.requestId as bigint, { text, at: Date.now(), block: receipt.blockNumber });
           }
         })(),
@@ -161,7 +135,7 @@ async function main(): Promise<void> {
     let moved = 0n;
     const shown = new Set<bigint>();
     const showSettlements = async (): Promise<void> => {
-      const logs = await stack.provider.getLogs({ address: stack.addresses.router, fromBlock: 0, toBlock: "latest" });
+      const logs = await provider.getLogs({ address: routerAddress, fromBlock: 0, toBlock: "latest" });
       for (const log of logs) {
         const parsed = router.parseLog(log);
         if (!parsed || shown.has(parsed.args.requestId as bigint)) continue;
@@ -169,7 +143,7 @@ async function main(): Promise<void> {
         if (parsed.name === "RequestFulfilled") {
           shown.add(id);
           const sent = sentAt.get(id);
-          const label = toUtf8String((await oracle.getFunction("labelOf")(id).catch(() => "0x")) as string) || "(error)";
+          const label = toUtf8String(await oracle.labelOf(id).catch(() => "0x")) || "(error)";
           const blocks = sent ? log.blockNumber - sent.block : 0;
           if (sent) {
             latencyBlocks.push(blocks);
@@ -204,14 +178,12 @@ async function main(): Promise<void> {
     process.stdout.write("\n");
 
     step("One request to a worker that is down: bob stops, the next request is assigned to him");
-    await workers.bob!.close();
+    await bob.worker.close();
     // The operator moves sampling from alice's pool to bob's, as an operator rotating workers would.
-    const asOperator = stack.staking.connect(stack.operator) as Contract;
-    await send(asOperator, "removeWorker", stack.pools[aliceAddress], aliceAddress);
-    await send(asOperator, "addWorker", stack.pools[bobAddress], bobAddress);
-    const tx = (await asker.getFunction("requestSentiment")("Will anyone answer this?")) as { wait(): Promise<{ logs: Log[] }> };
-    const receipt = await tx.wait();
-    const requested = receipt.logs.map((l) => (l.address.toLowerCase() === stack.addresses.router.toLowerCase() ? router.parseLog(l) : null)).find((p) => p?.name === "AgentRequested");
+    await (await operatorNet.stakingHub.removeWorker(alice.poolId, aliceAddress)).wait();
+    await (await operatorNet.stakingHub.addWorker(bob.poolId, bobAddress)).wait();
+    const receipt = (await (await requestSentiment("Will anyone answer this?")).wait())!;
+    const requested = receipt.logs.map((l: Log) => (l.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(l) : null)).find((p) => p?.name === "AgentRequested");
     const lostId = requested!.args.requestId as bigint;
     say(`    #${lostId} assigned to bob ${requested!.args.worker}; the bridge retries his endpoint with backoff...`);
     await sleep(4_000);
@@ -226,8 +198,8 @@ async function main(): Promise<void> {
       if (Date.now() - sweepStarted > 60_000) throw new Error("the sweep did not time out the request");
       await sleep(300);
     }
-    const hub = new Interface(artifact("StakingHub").abi);
-    const slashed = (await stack.provider.getLogs({ address: stack.addresses.staking, fromBlock: 0, toBlock: "latest" }))
+    const hub = net.stakingHub.interface;
+    const slashed = (await provider.getLogs({ address: await net.stakingHub.getAddress(), fromBlock: 0, toBlock: "latest" }))
       .map((log) => hub.parseLog(log))
       .filter((parsed) => parsed?.name === "Slashed" && parsed.args.worker === bobAddress);
     if (slashed.length !== 1) throw new Error(`expected one slash of bob's pool, found ${slashed.length}`);
@@ -238,13 +210,13 @@ async function main(): Promise<void> {
         `${pha(slash.toWronged as bigint)} to the billing account's owner, ${pha(slash.toTreasury as bigint)} to the treasury`,
     );
 
-    const accountAfter = (await stack.router.getFunction("accountOf")(stack.accountId)) as { balance: bigint; reserved: bigint };
-    const ownerEarnings = (await stack.router.getFunction("earnings")(stack.agentOwner)) as bigint;
-    const relayerEarnings = (await stack.router.getFunction("earnings")(bridge.chain.account)) as bigint;
-    const workerFees = (await stack.router.getFunction("workerFees")(aliceAddress)) as bigint;
+    const accountAfter = await net.router.accountOf(accountId);
+    const ownerEarnings = await net.router.earnings(net.signer);
+    const relayerEarnings = await net.router.earnings(bridge.chain.account);
+    const workerFees = await net.router.workerFees(aliceAddress);
     // Anyone may move accrued worker fees into the pool (commission to the operator, rest to stakers).
-    await send(stack.staking, "harvest", aliceAddress);
-    const protocolFees = (await stack.router.getFunction("protocolFees")()) as bigint;
+    await (await net.stakingHub.harvest(aliceAddress)).wait();
+    const protocolFees = await net.router.protocolFees();
     const txs = bridge.store.txStats();
     latencyBlocks.sort((a, b) => a - b);
     latencyMs.sort((a, b) => a - b);
@@ -253,7 +225,7 @@ async function main(): Promise<void> {
     // Checked from the chain, not assumed: every request settled exactly once.
     const settlements = new Map<bigint, number>();
     let requestedCount = 0;
-    for (const log of await stack.provider.getLogs({ address: stack.addresses.router, fromBlock: 0, toBlock: "latest" })) {
+    for (const log of await provider.getLogs({ address: routerAddress, fromBlock: 0, toBlock: "latest" })) {
       const parsed = router.parseLog(log);
       if (parsed?.name === "AgentRequested") requestedCount++;
       if (parsed?.name === "RequestFulfilled" || parsed?.name === "RequestTimedOut") {

@@ -4,7 +4,7 @@
  *   npx hardhat run scripts/deploy.ts --network localhost  (a running node, e.g. `npx hardhat node`)
  */
 import { network } from "hardhat";
-import { deployAgentNetwork } from "./lib/deploy-network.js";
+import { deployAgentNetwork } from "../devkit/deployment.js";
 
 const connection = await network.create();
 const deployment = await deployAgentNetwork(connection);

@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, keccak256, parseEther, toUtf8Bytes, type InterfaceAbi } from "ethers";
 import { DEV_ATTESTATION_PRIVATE_KEY, SIMULATED_MEASUREMENT, encodeSimulatedEvidence, reportDataFor } from "../../protocol/attestation.js";
+import { signWorkerRegistration } from "../../protocol/worker-registration.js";
 import { DEV_ROLES, devKey } from "./accounts.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -158,10 +159,13 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
   const pools: Record<string, bigint> = {};
   const poolStake = options.poolStake ?? PHA(10_000);
   const asOperator = staking.connect(operator) as Contract;
+  const registryAddress = await registry.getAddress();
   for (const worker of workers) {
-    const address = new Wallet(worker.key).address;
-    const evidence = encodeSimulatedEvidence(reportDataFor(address, chainId, await registry.getAddress()), SIMULATED_MEASUREMENT, latest!.timestamp);
-    await send(registry.connect(operator) as Contract, "registerWorker", address, await verifier.getAddress(), evidence, worker.endpoint);
+    const enclave = new Wallet(worker.key);
+    const address = enclave.address;
+    const evidence = encodeSimulatedEvidence(reportDataFor(address, chainId, registryAddress), SIMULATED_MEASUREMENT, latest!.timestamp);
+    const consent = await signWorkerRegistration(enclave, chainId, registryAddress, await operator.getAddress(), BigInt(latest!.timestamp + 3600));
+    await send(registry.connect(operator) as Contract, "registerWorker", address, await verifier.getAddress(), evidence, worker.endpoint, consent.deadline, consent.signature);
     if (!useHub) {
       await send(staking, "addWorker", address);
       continue;

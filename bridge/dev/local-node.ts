@@ -31,6 +31,10 @@ export interface LocalNodeOptions {
   kind?: "anvil" | "hardhat";
   /** Seconds between blocks; undefined = automine (a block per transaction). */
   blockTime?: number;
+  /** With blockTime: also mine each transaction at once (automine and interval blocks together). */
+  mixedMining?: boolean;
+  /** Listen port; default a free one. */
+  port?: number;
   gasLimit?: number;
   /** anvil only: fork this JSON-RPC URL. */
   forkUrl?: string;
@@ -55,11 +59,12 @@ async function rpcCall(url: string, method: string, params: unknown[] = []): Pro
 /** Starts anvil (@foundry-rs/anvil) or `hardhat node` on a free loopback port and waits until it answers. */
 export async function startLocalNode(options: LocalNodeOptions = {}): Promise<LocalNode> {
   const kind = options.kind ?? "anvil";
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let child: ChildProcess;
   if (kind === "anvil") {
     const args = ["--host", "127.0.0.1", "--port", String(port), "--silent", "--chain-id", "31337"];
     if (options.blockTime !== undefined) args.push("--block-time", String(options.blockTime));
+    if (options.blockTime !== undefined && options.mixedMining) args.push("--mixed-mining");
     if (options.gasLimit !== undefined) args.push("--gas-limit", String(options.gasLimit));
     if (options.forkUrl) args.push("--fork-url", options.forkUrl);
     child = spawn(anvilBinary(), args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -91,7 +96,7 @@ export async function startLocalNode(options: LocalNodeOptions = {}): Promise<Lo
     }
   }
   if (kind === "hardhat" && options.blockTime !== undefined) {
-    await rpcCall(url, "evm_setAutomine", [false]);
+    if (!options.mixedMining) await rpcCall(url, "evm_setAutomine", [false]);
     await rpcCall(url, "evm_setIntervalMining", [options.blockTime * 1000]);
   }
   return {

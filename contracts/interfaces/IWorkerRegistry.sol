@@ -26,7 +26,8 @@ interface IWorkerRegistry {
     /// @notice The worker's measurement when {isActive}, else zero (one call for the router's assignment).
     function activeMeasurementOf(address worker) external view returns (bytes32);
 
-    /// @notice True when the key is jailed or revoked: its answers are no longer accepted.
+    /// @notice True when the key is jailed or revoked, registered or not: its answers are no longer
+    /// accepted and it cannot be registered again.
     function isBanned(address worker) external view returns (bool);
 
     /// @notice Jails a worker for a proven fault; only the router may call it.

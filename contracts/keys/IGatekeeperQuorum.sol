@@ -10,7 +10,8 @@ interface IGatekeeperQuorum {
     /// @dev `digest` must already carry the caller's EIP-712 domain, so signatures cannot move between
     /// contracts or chains.
     /// @param digest The EIP-712 digest the gatekeepers signed.
-    /// @param signatures 65-byte (r, s, v) or 64-byte (EIP-2098) signatures, sorted by signer.
+    /// @param signatures 65-byte (r, s, v) signatures with low `s`, sorted by signer; any other length
+    /// (including 64-byte EIP-2098 compact signatures) is refused.
     function checkQuorum(bytes32 digest, bytes[] calldata signatures) external view;
 
     /// @notice True when `account` is a current gatekeeper.

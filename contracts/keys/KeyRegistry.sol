@@ -10,16 +10,23 @@ import {IGatekeeperQuorum} from "./IGatekeeperQuorum.sol";
 /// @title KeyRegistry
 /// @notice The cluster public key of each epoch. Consumers encrypt inputs and agent owners encrypt
 /// secrets to the active epoch's key; attested workers hold the private keys (provisioned by gatekeepers).
-/// @dev Rotation: anyone submits `proposeRotation` with an M-of-N gatekeeper quorum over
-/// EIP-712 `KeyRotation(uint32 epoch,bytes publicKey)`; epochs are strictly consecutive (a cancelled
-/// epoch number is burned), so each signed rotation can be used at most once. One rotation is pending
+/// @dev Rotation: a current gatekeeper (or governance) submits `proposeRotation` with an M-of-N
+/// gatekeeper quorum over EIP-712 `KeyRotation(uint32 epoch,bytes publicKey,uint64 deadline)`.
+/// Signatures expire at `deadline` (at most MAX_SIGNATURE_VALIDITY ahead), so a quorum collected
+/// long ago cannot be replayed later; epochs are strictly consecutive (a cancelled epoch number is
+/// burned), so each signed rotation can be used at most once; and no rotation is proposed sooner than
+/// `minRotationInterval` after the current epoch activated (governance's schedule; 0 disables it,
+/// e.g. for an emergency rotation after a key compromise). One rotation is pending
 /// at a time; it becomes active by itself at `activatesAt` (views read it as active at once;
 /// `activateRotation` only records it). The previous epoch stays usable for `gracePeriod` after the
 /// next activation, and a rotation never activates before the epoch it retires has had its full grace
 /// window, so at most two epochs are usable at any time and none is cut short.
 contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     /// @notice EIP-712 type of what each gatekeeper signs for a rotation.
-    bytes32 public constant KEY_ROTATION_TYPEHASH = keccak256("KeyRotation(uint32 epoch,bytes publicKey)");
+    bytes32 public constant KEY_ROTATION_TYPEHASH = keccak256("KeyRotation(uint32 epoch,bytes publicKey,uint64 deadline)");
+
+    /// @notice Longest a rotation signature may stay valid (its deadline counted from submission).
+    uint64 public constant MAX_SIGNATURE_VALIDITY = 1 days;
 
     /// @notice Cluster keys are compressed secp256k1 points.
     uint256 public constant PUBLIC_KEY_LENGTH = 33;
@@ -29,6 +36,7 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     /// @notice Upper bounds for the governance parameters.
     uint64 public constant MAX_ACTIVATION_DELAY = 30 days;
     uint64 public constant MAX_GRACE_PERIOD = 30 days;
+    uint64 public constant MAX_ROTATION_INTERVAL = 365 days;
 
     struct EpochKey {
         uint64 activatesAt;
@@ -45,6 +53,7 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     uint32 private _lastProposed;
     uint64 private _activationDelay;
     uint64 private _gracePeriod;
+    uint64 private _minRotationInterval;
 
     /// @notice A gatekeeper-signed rotation to `epoch` was accepted; it activates at `activatesAt`.
     event RotationProposed(uint32 indexed epoch, bytes publicKey, uint64 activatesAt);
@@ -56,6 +65,8 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     event ActivationDelayChanged(uint64 previousDelay, uint64 newDelay);
     /// @notice Governance changed the grace period.
     event GracePeriodChanged(uint64 previousGracePeriod, uint64 newGracePeriod);
+    /// @notice Governance changed the shortest time between an activation and the next proposal.
+    event MinRotationIntervalChanged(uint64 previousInterval, uint64 newInterval);
     /// @notice Governance pointed rotations at another gatekeeper set.
     event GatekeeperQuorumChanged(address indexed previousQuorum, address indexed newQuorum);
 
@@ -68,6 +79,14 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     error InvalidPublicKey();
     error UnknownEpoch(uint32 epoch);
     error DelayTooLong(uint64 value, uint64 limit);
+    /// @notice Only a current gatekeeper or governance may submit a rotation.
+    error NotRotationProposer(address caller);
+    /// @notice The gatekeepers' signatures expired at `deadline`.
+    error RotationSignatureExpired(uint64 deadline);
+    /// @notice A deadline further than MAX_SIGNATURE_VALIDITY ahead would make the signatures long-lived.
+    error RotationDeadlineTooFar(uint64 deadline, uint64 latestAllowed);
+    /// @notice The current epoch is younger than `minRotationInterval`.
+    error RotationTooSoon(uint64 earliest);
 
     /// @param initialOwner Governance (may be a timelock).
     /// @param initialGatekeeperQuorum The gatekeeper set whose quorum signs rotations (GatekeeperQuorumVerifier).
@@ -90,23 +109,34 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     // ---------------------------------------------------------------- rotation
 
     /// @notice Proposes the cluster key of `epoch` with a gatekeeper quorum's signatures.
+    /// @dev Only a current gatekeeper or the owner: an outsider holding leaked or collected
+    /// signatures cannot choose when a rotation happens.
     /// @param epoch Must be the epoch after the last proposed one.
     /// @param publicKey 33-byte compressed secp256k1 public key.
-    /// @param signatures Gatekeeper signatures over KeyRotation(epoch, publicKey), sorted by signer.
+    /// @param deadline Signed expiry of the signatures (unix seconds), at most MAX_SIGNATURE_VALIDITY ahead.
+    /// @param signatures Gatekeeper signatures over KeyRotation(epoch, publicKey, deadline), sorted by signer.
     /// @return activatesAt When the new epoch becomes active.
-    function proposeRotation(uint32 epoch, bytes calldata publicKey, bytes[] calldata signatures)
+    function proposeRotation(uint32 epoch, bytes calldata publicKey, uint64 deadline, bytes[] calldata signatures)
         external
         returns (uint64 activatesAt)
     {
+        if (msg.sender != owner() && !_gatekeepers.isGatekeeper(msg.sender)) revert NotRotationProposer(msg.sender);
+        if (block.timestamp > deadline) revert RotationSignatureExpired(deadline);
+        uint64 latestAllowed = uint64(block.timestamp) + MAX_SIGNATURE_VALIDITY;
+        if (deadline > latestAllowed) revert RotationDeadlineTooFar(deadline, latestAllowed);
         _recordMaturedRotation();
         if (_pending != 0) revert RotationAlreadyPending(_pending);
+        if (_current != 0) {
+            uint64 earliest = _epochs[_current].activatesAt + _minRotationInterval;
+            if (block.timestamp < earliest) revert RotationTooSoon(earliest);
+        }
         uint32 expected = _lastProposed + 1;
         if (epoch != expected) revert UnexpectedEpoch(epoch, expected);
         if (
             publicKey.length != PUBLIC_KEY_LENGTH
                 || (publicKey[0] != COMPRESSED_EVEN && publicKey[0] != COMPRESSED_ODD)
         ) revert InvalidPublicKey();
-        _gatekeepers.checkQuorum(rotationDigest(epoch, publicKey), signatures);
+        _gatekeepers.checkQuorum(rotationDigest(epoch, publicKey, deadline), signatures);
 
         activatesAt = uint64(block.timestamp) + _activationDelay;
         // The current epoch's predecessor is retired by this rotation: let it finish its grace window.
@@ -192,8 +222,8 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice The EIP-712 digest gatekeepers sign for a rotation.
-    function rotationDigest(uint32 epoch, bytes calldata publicKey) public view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(KEY_ROTATION_TYPEHASH, epoch, keccak256(publicKey))));
+    function rotationDigest(uint32 epoch, bytes calldata publicKey, uint64 deadline) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(KEY_ROTATION_TYPEHASH, epoch, keccak256(publicKey), deadline)));
     }
 
     /// @notice The gatekeeper set that signs rotations.
@@ -211,6 +241,11 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
         return _gracePeriod;
     }
 
+    /// @notice Shortest time between the current epoch's activation and the next proposal.
+    function minRotationInterval() external view returns (uint64) {
+        return _minRotationInterval;
+    }
+
     // ---------------------------------------------------------------- governance
 
     /// @notice Sets the delay between a proposal and its activation (applies to later proposals).
@@ -221,6 +256,13 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     /// @notice Sets how long the previous epoch stays usable after a rotation (applies at once).
     function setGracePeriod(uint64 newGracePeriod) external onlyOwner {
         _setGracePeriod(newGracePeriod);
+    }
+
+    /// @notice Sets the shortest time between an activation and the next proposal (0: no schedule).
+    function setMinRotationInterval(uint64 newInterval) external onlyOwner {
+        if (newInterval > MAX_ROTATION_INTERVAL) revert DelayTooLong(newInterval, MAX_ROTATION_INTERVAL);
+        emit MinRotationIntervalChanged(_minRotationInterval, newInterval);
+        _minRotationInterval = newInterval;
     }
 
     /// @notice Points rotations at another gatekeeper set.

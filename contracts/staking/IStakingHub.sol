@@ -42,6 +42,11 @@ interface IStakingHub is IWorkerStaking {
         address operator;
         uint16 pendingCommissionBps;
         uint64 commissionEffectiveAt;
+        /// @dev Removed or jailed workers still settled with the pool until their retirement.
+        uint32 retiringCount;
+        /// @dev How many commission-bound settings existed when the pool last settled its fees: fees
+        /// settled later are charged no more than the lowest rate in force since then.
+        uint64 settledBoundsChanges;
         uint256 activeStake;
         uint256 activeShares;
         uint256 unbondingStake;
@@ -77,7 +82,10 @@ interface IStakingHub is IWorkerStaking {
         uint256 indexed requestId, uint256 indexed poolId, address indexed owner, uint256 amount, uint256 shares, uint64 unlockAt
     );
     event Withdrawn(uint256 indexed requestId, uint256 indexed poolId, address indexed owner, uint256 amount);
-    event RewardsDistributed(uint256 indexed poolId, address indexed worker, uint256 amount, uint256 commission);
+    event RewardsDistributed(uint256 indexed poolId, uint256 amount, uint256 commission);
+    event WorkerRetired(uint256 indexed poolId, address indexed worker);
+    event WorkerSuspended(uint256 indexed poolId, address indexed worker);
+    event WorkerExpirySynced(address indexed worker, uint64 expiresAt);
     event RewardsClaimed(uint256 indexed poolId, address indexed account, uint256 amount);
     event CommissionClaimed(uint256 indexed poolId, address indexed operator, uint256 amount);
     event Slashed(
@@ -114,6 +122,8 @@ interface IStakingHub is IWorkerStaking {
     error NotWithdrawalOwner(uint256 requestId, address caller);
     error StillUnbonding(uint256 requestId, uint64 unlockAt);
     error RouterNotSet();
+    error WorkerCannotServe(address worker);
+    error FeeCollectionOutOfGas();
 
     /// @notice Opens a pool run by the caller with an initial commission (applies at once).
     function createPool(uint16 commissionBps) external returns (uint256 poolId);
@@ -142,8 +152,22 @@ interface IStakingHub is IWorkerStaking {
     /// @notice Pays the caller's accrued rewards in `poolId`.
     function claimRewards(uint256 poolId) external returns (uint256 amount);
 
-    /// @notice Pulls `worker`'s fees from the router and distributes them to its pool.
+    /// @notice Settles the pool `worker` is bound to: pulls every fee its workers earned from the
+    /// router and distributes them (see {harvestPool}).
     function harvest(address worker) external returns (uint256 amount);
+
+    /// @notice Pulls the fees of every active and retiring worker of `poolId` from the router and
+    /// distributes them to the pool's current shares. Runs before every stake, withdrawal request
+    /// and commission change, so shares never change while fees they did not earn are outstanding.
+    function harvestPool(uint256 poolId) external returns (uint256 amount);
+
+    /// @notice Re-reads each worker's registry record: a worker that can no longer serve (attestation
+    /// expired, revoked, jailed, deregistered, measurement withdrawn) leaves sampling; a renewed
+    /// attestation's expiry is mirrored. Anyone may call it.
+    function syncWorkers(address[] calldata workers) external;
+
+    /// @notice Current governance parameters.
+    function params() external view returns (Params memory);
 
     /// @notice PHA value of `account`'s active shares in `poolId` (rounded down).
     function stakeOf(uint256 poolId, address account) external view returns (uint256);
@@ -162,6 +186,9 @@ interface IStakingHub is IWorkerStaking {
 
     /// @notice The withdrawal request `requestId` (zero owner if unknown or paid).
     function withdrawalRequest(uint256 requestId) external view returns (WithdrawalRequest memory);
+
+    /// @notice PHA that `shares` of `poolId`'s unbonding queue are worth now (rounded down).
+    function unbondingValue(uint256 poolId, uint256 shares) external view returns (uint256);
 
     /// @notice Active shares that `amount` PHA of `poolId` is worth, rounded up.
     function sharesForStake(uint256 poolId, uint256 amount) external view returns (uint256);

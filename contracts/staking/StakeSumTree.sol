@@ -85,10 +85,15 @@ library StakeSumTree {
     /// @return leaf The leaf whose cumulative weight range contains `seed % weightSum`.
     /// @return weightSum The total weight; zero means the tree is empty and `leaf` is meaningless.
     function sample(Tree storage tree, uint256 seed) internal view returns (uint256 leaf, uint256 weightSum) {
-        uint256 node = tree.root;
-        weightSum = _sumLanes(node);
+        weightSum = _sumLanes(tree.root);
         if (weightSum == 0) return (0, 0);
-        uint256 target = seed % weightSum;
+        (leaf,) = find(tree, seed % weightSum);
+    }
+
+    /// @notice The leaf whose cumulative weight range contains `target` (which must be below the
+    /// total), and `target`'s offset within that range; `target - offset` is where the range starts.
+    function find(Tree storage tree, uint256 target) internal view returns (uint256 leaf, uint256 offset) {
+        uint256 node = tree.root;
         uint256 level = _depth(node);
         // Bounded by the depth and lane count; a lane weight never exceeds the remaining target sum.
         unchecked {
@@ -101,7 +106,7 @@ library StakeSumTree {
                     target -= weight;
                 }
                 leaf = leaf * BRANCHING + lane;
-                if (level == 0) return (leaf, weightSum);
+                if (level == 0) return (leaf, target);
                 node = tree.nodes[_key(level - 1, leaf)];
             }
         }

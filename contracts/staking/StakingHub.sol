@@ -20,6 +20,9 @@ import {StakeSumTree} from "./StakeSumTree.sol";
 /// unbond in a slashable queue, and the router samples workers by stake and slashes them for faults.
 /// @dev Gas never depends on the number of stakers: rewards use a reward-per-share accumulator, and
 /// each pool's active stake and unbonding queue are share pools whose exchange rates absorb slashes.
+/// Rewards accrue when earned, not when someone harvests: every change of a pool's shares (stake,
+/// withdrawal request) and of its commission first settles the fees all its workers earned, so
+/// fees are always split over the shares that were in the pool while they were earned.
 /// Pool sampling weights live in a packed 10-ary sum tree (see {StakeSumTree}). All conversions round
 /// in the protocol's favour, so PHA held always covers every claim; rounding dust stays in the hub.
 contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
@@ -33,8 +36,18 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public constant WEIGHT_UNIT = 100 ether;
     /// @notice Scale of the reward-per-share accumulator.
     uint256 public constant REWARD_PRECISION = 1e27;
-    /// @notice Bound on workers per pool, keeping {harvestPool} and {poolWorkers} loops bounded.
-    uint256 public constant MAX_WORKERS_PER_POOL = 64;
+    /// @notice Bound on a pool's active plus retiring workers, keeping the fee settlement that runs
+    /// before every stake and withdrawal request (one router call per worker) bounded.
+    uint256 public constant MAX_WORKERS_PER_POOL = 32;
+    /// @notice How long a removed or jailed worker is still settled with its pool. A worker can only
+    /// earn fees by answering requests assigned while it was sampled, before their deadline, and the
+    /// router's request timeout is at most one day (AgentRouter.MAX_REQUEST_TIMEOUT).
+    uint256 public constant RETIRE_DELAY = 1 days;
+    /// @notice Pool draws one {sampleWorker} call makes before giving up on pools whose workers'
+    /// attestations all expired since anyone last called {syncWorkers}.
+    uint256 public constant MAX_SAMPLE_DRAWS = 16;
+    /// @notice Commission-bound changes a settlement looks back over (see {commissionOf}).
+    uint256 public constant BOUNDS_LOOKBACK = 16;
     /// @notice Hard caps and floors on governance parameters.
     uint256 public constant MAX_TIMEOUT_SLASH_BPS = 1_000;
     uint256 public constant MAX_EQUIVOCATION_SLASH_BPS = 5_000;
@@ -58,20 +71,44 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public withdrawalCount;
 
     Params private _params;
+    /// @dev The commission bounds as first set and after every change; the last entry is in force.
+    BoundsPoint[] private _boundsHistory;
     StakeSumTree.Tree private _weights;
     mapping(uint256 poolId => Pool) private _pools;
     /// @dev Workers at index 1 and up; index 0 lives in Pool.firstWorker.
     mapping(uint256 poolId => mapping(uint256 index => address)) private _poolWorkers;
+    /// @dev Removed or jailed workers whose late fees are still settled with the pool.
+    mapping(uint256 poolId => mapping(uint256 index => address)) private _retiringWorkers;
     mapping(address worker => WorkerInfo) private _workers;
     mapping(uint256 poolId => mapping(address account => Position)) private _positions;
     mapping(uint256 requestId => WithdrawalRequest) private _withdrawals;
 
     /// @dev One slot. A worker stays bound to its pool after removal so late faults still slash it.
+    /// `index` is its place in the active list while active, in the retiring list while retiring.
     struct WorkerInfo {
         uint64 poolId;
         uint32 index;
         bool active;
         bool jailed;
+        bool retiring;
+        /// @dev When a retiring worker leaves its pool's settlement.
+        uint64 retireAt;
+        /// @dev The worker's attestation expiry, mirrored from the registry; sampling skips it after.
+        uint64 expiresAt;
+    }
+
+    /// @dev Commission bounds as set by one governance change.
+    struct BoundsPoint {
+        uint16 minBps;
+        uint16 maxBps;
+    }
+
+    /// @dev Weight ranges of drawn pools none of whose workers can serve, taken out of later draws.
+    struct DeadRanges {
+        uint256[MAX_SAMPLE_DRAWS] start;
+        uint256[MAX_SAMPLE_DRAWS] weight;
+        uint256 count;
+        uint256 total;
     }
 
     struct SlashSplit {
@@ -129,12 +166,15 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice Replaces all governance parameters at once, within the hard bounds. Owner only.
     /// @dev A new minStakePerWorker applies to a pool's sampling weight at its next update; call
-    /// {syncPools} over all pools right after changing it.
+    /// {syncPools} over all pools right after changing it. A lowered commission cap applies at once
+    /// and lowers every pool's commission above it for good (persisted at its next settlement);
+    /// raising the cap again raises no pool's commission. A raised floor applies to fees earned after
+    /// each pool's next settlement.
     function setParams(Params calldata params_) external onlyOwner {
         _setParams(params_);
     }
 
-    /// @notice Current governance parameters.
+    /// @inheritdoc IStakingHub
     function params() external view returns (Params memory) {
         return _params;
     }
@@ -149,6 +189,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         Pool storage pool = _pools[poolId];
         pool.operator = msg.sender;
         pool.commissionBps = commissionBps;
+        pool.settledBoundsChanges = uint64(_boundsHistory.length);
         emit PoolCreated(poolId, msg.sender, commissionBps);
     }
 
@@ -156,7 +197,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     function setCommission(uint256 poolId, uint16 commissionBps) external {
         Pool storage pool = _operatorPool(poolId);
         _checkCommission(commissionBps);
-        _applyDueCommission(poolId, pool);
+        // Settles at the rate in force and applies a due change first, so rescheduling never drops it.
+        _settlePool(poolId, pool);
         uint64 effectiveAt = uint64(block.timestamp + _params.commissionChangeDelay);
         pool.pendingCommissionBps = commissionBps;
         pool.commissionEffectiveAt = effectiveAt;
@@ -166,15 +208,26 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IStakingHub
     function addWorker(uint256 poolId, address worker) external {
         Pool storage pool = _operatorPool(poolId);
-        if (registry.operatorOf(worker) != pool.operator) revert WorkerNotOwnedByOperator(worker, pool.operator);
+        IWorkerRegistry.Worker memory record = registry.workerOf(worker);
+        if (record.operator != pool.operator) revert WorkerNotOwnedByOperator(worker, pool.operator);
         WorkerInfo storage info = _workers[worker];
         if (info.jailed) revert WorkerIsJailed(worker);
         if (info.poolId != 0 && info.poolId != poolId) revert WorkerBoundToOtherPool(worker, info.poolId);
         if (info.active) revert WorkerAlreadyInPool(worker);
+        if (!registry.isActive(worker)) revert WorkerCannotServe(worker);
+        if (info.retiring) _dropRetiring(poolId, pool, info);
         uint32 count = pool.workerCount;
-        if (count >= MAX_WORKERS_PER_POOL) revert TooManyWorkers(poolId);
+        if (count + pool.retiringCount >= MAX_WORKERS_PER_POOL) revert TooManyWorkers(poolId);
         _setWorkerAt(poolId, pool, count, worker);
-        _workers[worker] = WorkerInfo({poolId: uint64(poolId), index: count, active: true, jailed: false});
+        _workers[worker] = WorkerInfo({
+            poolId: uint64(poolId),
+            index: count,
+            active: true,
+            jailed: false,
+            retiring: false,
+            retireAt: 0,
+            expiresAt: record.expiresAt
+        });
         pool.workerCount = count + 1;
         emit WorkerAdded(poolId, worker);
         _syncWeight(poolId, pool);
@@ -233,6 +286,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         Position storage position = _positions[poolId][msg.sender];
         if (shares == 0) revert ZeroAmount();
         if (shares > position.shares) revert InsufficientShares(shares, position.shares);
+        _settlePool(poolId, pool);
         uint256 amount = _toStake(shares, pool.activeStake, pool.activeShares);
         uint256 unbondingShares = _toShares(amount, pool.unbondingStake, pool.unbondingShares);
         if (unbondingShares == 0) revert ZeroAmount();
@@ -286,34 +340,70 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     function harvest(address worker) external nonReentrant returns (uint256 amount) {
         uint256 poolId = _workers[worker].poolId;
         if (poolId == 0) revert UnknownWorker(worker);
-        return _harvest(poolId, worker);
+        if (router == address(0)) revert RouterNotSet();
+        return _settlePool(poolId, _pools[poolId]);
     }
 
-    /// @notice Harvests every active worker of `poolId` (at most MAX_WORKERS_PER_POOL).
-    /// @dev Removed or jailed workers keep accruing late fees; harvest them one by one with {harvest}.
-    function harvestPool(uint256 poolId) external nonReentrant returns (uint256 total) {
-        uint256 count = _existingPool(poolId).workerCount;
-        for (uint256 i; i < count; ++i) {
-            total += _harvest(poolId, _workerAt(poolId, _pools[poolId], i));
+    /// @inheritdoc IStakingHub
+    function harvestPool(uint256 poolId) external nonReentrant returns (uint256 amount) {
+        Pool storage pool = _existingPool(poolId);
+        if (router == address(0)) revert RouterNotSet();
+        return _settlePool(poolId, pool);
+    }
+
+    /// @inheritdoc IStakingHub
+    function syncWorkers(address[] calldata workers) external {
+        for (uint256 i; i < workers.length; ++i) {
+            address worker = workers[i];
+            WorkerInfo storage info = _workers[worker];
+            if (!info.active) continue;
+            uint256 poolId = info.poolId;
+            if (registry.isActive(worker)) {
+                uint64 expiresAt = registry.workerOf(worker).expiresAt;
+                if (expiresAt != info.expiresAt) {
+                    info.expiresAt = expiresAt;
+                    emit WorkerExpirySynced(worker, expiresAt);
+                }
+            } else {
+                Pool storage pool = _pools[poolId];
+                _detachWorker(poolId, pool, info);
+                emit WorkerSuspended(poolId, worker);
+                _syncWeight(poolId, pool);
+            }
         }
     }
 
     // ---------------------------------------------------------------- router
 
     /// @inheritdoc IWorkerStaking
+    /// @dev Only workers whose attestation is still valid are returned. Within the drawn pool the
+    /// draw moves on to the next worker until one can serve. A pool with none (its workers expired
+    /// since anyone last called {syncWorkers}) is taken out of the draw and the draw repeated over
+    /// the remaining weight, so such pools cost extra draws but never starve the others: only more
+    /// than MAX_SAMPLE_DRAWS of them, all drawn, exhaust the call (it then returns the last expired
+    /// worker, which the router rejects and draws again). Revocations reach sampling through
+    /// {syncWorkers}; the router re-checks every sampled worker against the registry anyway.
     function sampleWorker(uint256 seed) external view returns (address worker) {
-        (uint256 leaf, uint256 weightSum) = _weights.sample(seed);
-        if (weightSum == 0) return address(0);
-        uint256 poolId = leaf + 1;
-        // The high part of the seed picks uniformly within the pool (weight > 0 implies workers).
-        Pool storage pool = _pools[poolId];
-        return _workerAt(poolId, pool, (seed / weightSum) % pool.workerCount);
+        uint256 total = _weights.total();
+        if (total == 0) return address(0);
+        DeadRanges memory dead;
+        for (uint256 draw; draw < MAX_SAMPLE_DRAWS && dead.total < total; ++draw) {
+            uint256 live = total - dead.total;
+            uint256 target = _skipDead(dead, seed % live);
+            (uint256 leaf, uint256 offset) = _weights.find(target);
+            bool servable;
+            // The high part of the seed picks uniformly within the pool.
+            (servable, worker) = _servableWorker(leaf + 1, seed / live);
+            if (servable) return worker;
+            _addDead(dead, target - offset, _pools[leaf + 1].weight);
+            seed = uint256(keccak256(abi.encode(seed, draw)));
+        }
     }
 
     /// @inheritdoc IWorkerStaking
     function isEligible(address worker) external view returns (bool) {
         WorkerInfo memory info = _workers[worker];
-        return info.active && _pools[info.poolId].weight != 0;
+        return info.active && info.expiresAt >= block.timestamp && _pools[info.poolId].weight != 0;
     }
 
     /// @inheritdoc IWorkerStaking
@@ -363,10 +453,11 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         return _pools[poolId];
     }
 
-    /// @notice The commission that applies to the next reward of `poolId`.
+    /// @notice The highest commission fees `poolId` earns now can be charged (a later fall lowers it).
     function commissionOf(uint256 poolId) external view returns (uint16) {
-        return _effectiveCommission(_pools[poolId]);
+        return _settlementCommission(_pools[poolId]);
     }
+
 
     /// @notice The active workers of `poolId`.
     function poolWorkers(uint256 poolId) external view returns (address[] memory workers) {
@@ -378,11 +469,14 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
-    /// @notice The pool `worker` is bound to (0 if none), whether it is sampled now, and whether it is jailed.
-    function workerInfo(address worker) external view returns (uint256 poolId, bool active, bool jailed) {
+    /// @notice The pool `worker` is bound to (0 if none), whether it is sampled now, whether it is
+    /// jailed, and whether its late fees are still settled with the pool (removed or jailed within
+    /// RETIRE_DELAY; pool.retiringCount counts them).
+    function workerInfo(address worker) external view returns (uint256 poolId, bool active, bool jailed, bool retiring) {
         WorkerInfo memory info = _workers[worker];
-        return (info.poolId, info.active, info.jailed);
+        return (info.poolId, info.active, info.jailed, info.retiring);
     }
+
 
     /// @notice Sum of all pools' sampling weights (eligible active stake in WEIGHT_UNITs).
     function totalWeight() external view returns (uint256) {
@@ -429,6 +523,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStakingHub
+    function unbondingValue(uint256 poolId, uint256 shares) external view returns (uint256) {
+        Pool storage pool = _pools[poolId];
+        return _toStake(shares, pool.unbondingStake, pool.unbondingShares);
+    }
+
+    /// @inheritdoc IStakingHub
     function withdrawalRequest(uint256 requestId) external view returns (WithdrawalRequest memory) {
         return _withdrawals[requestId];
     }
@@ -443,6 +543,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     function _stake(uint256 poolId, uint256 amount, address beneficiary) private returns (uint256 shares) {
         Pool storage pool = _existingPool(poolId);
+        _settlePool(poolId, pool);
         shares = _toShares(amount, pool.activeStake, pool.activeShares);
         if (shares == 0) revert ZeroAmount();
         Position storage position = _positions[poolId][beneficiary];
@@ -456,24 +557,90 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         pha.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @dev Pulls fees from the router and credits the balance actually received, not the amount the
-    /// router reports, so a faulty router cannot create unbacked rewards.
-    function _harvest(uint256 poolId, address worker) private returns (uint256 amount) {
+    /// @dev Pulls the fees of every active and retiring worker from the router and distributes them
+    /// over the current shares at the rate fixed at the last settlement (or a lower one now in force);
+    /// only then does a due commission change or raised bound take effect, for fees earned after.
+    /// Credits the balance actually received, not what the router reports, so a faulty router cannot
+    /// create unbacked rewards. A router that refuses (e.g. after being replaced) leaves its fees where
+    /// they are rather than blocking stakes and withdrawals; a collection starved of gas by the caller
+    /// reverts the whole call instead, so no one can skip the settlement by choosing the gas limit.
+    function _settlePool(uint256 poolId, Pool storage pool) private returns (uint256 amount) {
         address router_ = router;
-        if (router_ == address(0)) revert RouterNotSet();
-        uint256 balanceBefore = pha.balanceOf(address(this));
-        IAgentRouter(router_).collectWorkerFees(worker);
-        amount = pha.balanceOf(address(this)) - balanceBefore;
-        if (amount == 0) return 0;
+        if (router_ != address(0)) {
+            uint256 balanceBefore = pha.balanceOf(address(this));
+            uint256 count = pool.workerCount;
+            for (uint256 i; i < count; ++i) {
+                _collect(router_, _workerAt(poolId, pool, i));
+            }
+            for (uint256 i = pool.retiringCount; i > 0; --i) {
+                address worker = _retiringWorkers[poolId][i - 1];
+                _collect(router_, worker);
+                WorkerInfo storage info = _workers[worker];
+                // Strictly after: a fulfilment in the retirement block itself may still pay this worker.
+                if (block.timestamp > info.retireAt) {
+                    _dropRetiring(poolId, pool, info);
+                    emit WorkerRetired(poolId, worker);
+                }
+            }
+            amount = pha.balanceOf(address(this)) - balanceBefore;
+        }
 
-        Pool storage pool = _pools[poolId];
-        uint256 commission = pool.activeShares == 0
-            ? amount
-            : Math.mulDiv(amount, _applyDueCommission(poolId, pool), BPS);
-        uint256 toStakers = amount - commission;
-        pool.commissionAccrued += commission;
-        if (toStakers != 0) pool.rewardPerShare += Math.mulDiv(toStakers, REWARD_PRECISION, pool.activeShares);
-        emit RewardsDistributed(poolId, worker, amount, commission);
+        if (amount != 0) {
+            uint256 commission = pool.activeShares == 0
+                ? amount
+                : Math.mulDiv(amount, _settlementCommission(pool), BPS);
+            uint256 toStakers = amount - commission;
+            pool.commissionAccrued += commission;
+            if (toStakers != 0) pool.rewardPerShare += Math.mulDiv(toStakers, REWARD_PRECISION, pool.activeShares);
+            emit RewardsDistributed(poolId, amount, commission);
+        }
+        _applyDueCommission(poolId, pool);
+        // A narrowed cap lowers the operator's commission for good: widening the bounds again never
+        // raises it; the operator has to schedule a raise, which waits the commission delay.
+        (, uint16 cap) = _lowestBoundsSince(pool.settledBoundsChanges);
+        if (pool.commissionBps > cap) pool.commissionBps = cap;
+        if (pool.pendingCommissionBps > cap) pool.pendingCommissionBps = cap;
+        pool.settledBoundsChanges = uint64(_boundsHistory.length);
+    }
+
+    /// @dev The rate for fees earned since the pool's last settlement. The pool's rate at any moment
+    /// since was clamp(its commission, floor, cap) then, which is monotone in all three, so clamping
+    /// the lowest commission by the lowest floor and cap in force since gives a rate that no fee of
+    /// the interval was earned under a lower rate than: a due raise or a raised floor reaches only
+    /// fees earned after the settlement that follows it, a fall reaches all unsettled fees.
+    function _settlementCommission(Pool storage pool) private view returns (uint16 commission) {
+        commission = pool.commissionBps;
+        uint64 effectiveAt = pool.commissionEffectiveAt;
+        if (effectiveAt != 0 && block.timestamp >= effectiveAt && pool.pendingCommissionBps < commission) {
+            commission = pool.pendingCommissionBps;
+        }
+        (uint16 floor, uint16 cap) = _lowestBoundsSince(pool.settledBoundsChanges);
+        if (commission < floor) commission = floor;
+        if (commission > cap) commission = cap;
+    }
+
+    /// @dev The lowest floor and cap in force since the pool's last settlement, which saw the first
+    /// `seen` bound changes. Looks back at most BOUNDS_LOOKBACK changes; a pool left unsettled through
+    /// more is charged no commission at its next settlement and keeps none (safe for stakers; anyone
+    /// can settle any pool at any time).
+    function _lowestBoundsSince(uint256 seen) private view returns (uint16 floor, uint16 cap) {
+        (floor, cap) = (type(uint16).max, type(uint16).max);
+        uint256 length = _boundsHistory.length;
+        if (length - seen >= BOUNDS_LOOKBACK) return (0, 0);
+        for (uint256 i = seen == 0 ? 0 : seen - 1; i < length; ++i) {
+            BoundsPoint memory point = _boundsHistory[i];
+            if (point.minBps < floor) floor = point.minBps;
+            if (point.maxBps < cap) cap = point.maxBps;
+        }
+    }
+
+    function _collect(address router_, address worker) private {
+        uint256 gasBefore = gasleft();
+        try IAgentRouter(router_).collectWorkerFees(worker) {}
+        catch {
+            // All forwarded gas used up: the caller starved the call (EIP-150 leaves 1/64 here).
+            if (gasleft() <= gasBefore / 64) revert FeeCollectionOutOfGas();
+        }
     }
 
     /// @dev Takes the kind's fraction of the pool's active plus unbonding stake, from each in
@@ -532,9 +699,47 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         emit PoolWeightUpdated(poolId, weight);
     }
 
+    /// @dev The first worker of `poolId` from index `pick % count` on whose attestation has not
+    /// expired, or (false, the last one tried). Weight > 0 implies workers.
+    function _servableWorker(uint256 poolId, uint256 pick) private view returns (bool, address worker) {
+        Pool storage pool = _pools[poolId];
+        uint256 count = pool.workerCount;
+        uint256 start = pick % count;
+        for (uint256 i; i < count; ++i) {
+            worker = _workerAt(poolId, pool, (start + i) % count);
+            if (_workers[worker].expiresAt >= block.timestamp) return (true, worker);
+        }
+        return (false, worker);
+    }
+
+    /// @dev Maps a draw over the live weight onto the tree, stepping over the dead ranges (ascending).
+    function _skipDead(DeadRanges memory dead, uint256 target) private pure returns (uint256) {
+        for (uint256 i; i < dead.count && target >= dead.start[i]; ++i) {
+            target += dead.weight[i];
+        }
+        return target;
+    }
+
+    /// @dev Inserts a dead pool's weight range, keeping the ranges sorted by start.
+    function _addDead(DeadRanges memory dead, uint256 start, uint256 weight) private pure {
+        uint256 at = dead.count;
+        while (at != 0 && dead.start[at - 1] > start) {
+            dead.start[at] = dead.start[at - 1];
+            dead.weight[at] = dead.weight[at - 1];
+            --at;
+        }
+        dead.start[at] = start;
+        dead.weight[at] = weight;
+        ++dead.count;
+        dead.total += weight;
+    }
+
+    /// @dev Moves an active worker to the pool's retiring list: it leaves sampling at once, and the
+    /// fees it may still earn on requests it already holds are settled with the pool until retireAt.
     function _detachWorker(uint256 poolId, Pool storage pool, WorkerInfo storage info) private {
         uint32 last = pool.workerCount - 1;
         uint32 index = info.index;
+        address worker = _workerAt(poolId, pool, index);
         if (index != last) {
             address moved = _workerAt(poolId, pool, last);
             _setWorkerAt(poolId, pool, index, moved);
@@ -542,7 +747,26 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         }
         _setWorkerAt(poolId, pool, last, address(0));
         pool.workerCount = last;
+        uint32 retiring = pool.retiringCount;
+        _retiringWorkers[poolId][retiring] = worker;
+        pool.retiringCount = retiring + 1;
         info.active = false;
+        info.retiring = true;
+        info.index = retiring;
+        info.retireAt = uint64(block.timestamp + RETIRE_DELAY);
+    }
+
+    function _dropRetiring(uint256 poolId, Pool storage pool, WorkerInfo storage info) private {
+        uint32 last = pool.retiringCount - 1;
+        uint32 index = info.index;
+        if (index != last) {
+            address moved = _retiringWorkers[poolId][last];
+            _retiringWorkers[poolId][index] = moved;
+            _workers[moved].index = index;
+        }
+        delete _retiringWorkers[poolId][last];
+        pool.retiringCount = last;
+        info.retiring = false;
     }
 
     function _workerAt(uint256 poolId, Pool storage pool, uint256 index) private view returns (address) {
@@ -565,7 +789,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         return Math.mulDiv(shares, pool.rewardPerShare, REWARD_PRECISION, Math.Rounding.Ceil);
     }
 
-    function _applyDueCommission(uint256 poolId, Pool storage pool) private returns (uint16 commissionBps) {
+    function _applyDueCommission(uint256 poolId, Pool storage pool) private {
         uint64 effectiveAt = pool.commissionEffectiveAt;
         if (effectiveAt != 0 && block.timestamp >= effectiveAt) {
             pool.commissionBps = pool.pendingCommissionBps;
@@ -573,22 +797,6 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             pool.commissionEffectiveAt = 0;
             emit CommissionChangeApplied(poolId, pool.commissionBps);
         }
-        return _clampCommission(pool.commissionBps);
-    }
-
-    function _effectiveCommission(Pool storage pool) private view returns (uint16) {
-        uint64 effectiveAt = pool.commissionEffectiveAt;
-        bool due = effectiveAt != 0 && block.timestamp >= effectiveAt;
-        return _clampCommission(due ? pool.pendingCommissionBps : pool.commissionBps);
-    }
-
-    /// @dev Governance may narrow the bounds after an operator chose a commission; the bounds win.
-    function _clampCommission(uint16 commissionBps) private view returns (uint16) {
-        uint16 minBps = _params.minCommissionBps;
-        uint16 maxBps = _params.maxCommissionBps;
-        if (commissionBps < minBps) return minBps;
-        if (commissionBps > maxBps) return maxBps;
-        return commissionBps;
     }
 
     function _checkCommission(uint16 commissionBps) private view {
@@ -609,6 +817,10 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                 || uint256(p.reporterShareBps) + p.wrongedShareBps > BPS || p.minCommissionBps > p.maxCommissionBps
                 || p.maxCommissionBps > BPS
         ) revert InvalidParams();
+        if (
+            _boundsHistory.length == 0 || p.maxCommissionBps != _params.maxCommissionBps
+                || p.minCommissionBps != _params.minCommissionBps
+        ) _boundsHistory.push(BoundsPoint({minBps: p.minCommissionBps, maxBps: p.maxCommissionBps}));
         _params = p;
         emit ParamsUpdated(p);
     }

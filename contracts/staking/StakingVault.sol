@@ -15,31 +15,43 @@ import {IStakingHub} from "./IStakingHub.sol";
 /// @title StakingVault
 /// @notice ERC-4626 vault over PHA: depositors hold vault shares while a manager spreads the PHA over
 /// stake pools. The share price rises with pool rewards and falls with pool slashes.
-/// @dev totalAssets = idle PHA + value of the vault's active pool shares + its unclaimed rewards +
-/// its unbonding requests. Instant withdrawals are limited to idle PHA not owed to the redemption
-/// queue (maxWithdraw/maxRedeem say so); larger exits use {requestRedeem}, which escrows shares that
-/// are paid FIFO at the then-current price as PHA becomes idle. If the manager lets the queue head
-/// wait past QUEUE_GRACE_PERIOD, anyone may unbond pool positions to cover the shortfall
-/// ({forceUnbond}), so the vault never locks. Inflation protection: OpenZeppelin's virtual shares
-/// with a decimals offset.
+/// @dev Entry and exit cannot capture a step change of the vault's value:
+/// - Gains are streamed. Any rise of the vault's value (pool rewards when a pool settles its fees,
+///   a donation, rounding) is locked when first seen and unlocks linearly over
+///   PROFIT_UNLOCK_PERIOD, so depositing just before a harvest earns nothing that depositing just
+///   after would not. Losses (slashes) count at once, first against locked gains.
+/// - Exits are queued. There are no instant withdrawals (maxWithdraw and maxRedeem are zero, as
+///   ERC-4626 allows): {requestRedeem} escrows shares, which are paid FIFO no earlier than the hub's
+///   unbonding period later, at the lower of their value when requested and when paid. A holder
+///   therefore bears every slash that lands while a direct staker's withdrawal would, and earns
+///   nothing from gains seen after asking to leave (they go to the remaining holders, streamed).
+/// totalAssets = idle PHA + value of the vault's pool positions, unclaimed rewards and unbonding
+/// requests - locked gains. If the manager lets the queue head wait past QUEUE_GRACE_PERIOD, anyone
+/// may unbond pool positions to cover the shortfall ({forceUnbond}); requests cannot be cancelled,
+/// so a forced unbonding always serves a real exit, and the vault's unbonding requests are valued per
+/// pool rather than one by one, so their number is unbounded and can never block further unbonding.
+/// Inflation protection: OpenZeppelin's virtual shares with a decimals offset, and donations stream.
 contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.UintSet;
 
     /// @notice Bound on pools the vault holds, keeping totalAssets' loop bounded.
     uint256 public constant MAX_POOLS = 16;
-    /// @notice Bound on the vault's concurrent unbonding requests.
-    uint256 public constant MAX_PENDING_WITHDRAWALS = 32;
     /// @notice How long the queue head may wait before anyone can force pool unbonding.
     uint256 public constant QUEUE_GRACE_PERIOD = 3 days;
+    /// @notice How long a gain takes to unlock into the share price.
+    uint256 public constant PROFIT_UNLOCK_PERIOD = 3 days;
     uint8 private constant DECIMALS_OFFSET = 6;
 
-    /// @notice A queued redemption: `shares` escrowed in the vault until paid to `receiver`.
+    /// @notice A queued redemption: `shares` escrowed in the vault until paid to `receiver`, paying
+    /// at most `assets` (their value when requested), and nothing before `claimableAt`.
     struct RedeemRequest {
         address owner;
         uint64 requestedAt;
         address receiver;
+        uint64 claimableAt;
         uint256 shares;
+        uint256 assets;
     }
 
     /// @notice The staking hub holding the vault's pool positions.
@@ -48,36 +60,47 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     address public manager;
     /// @notice Redemption requests ever made; ids run from 1.
     uint256 public redeemRequestCount;
-    /// @notice Requests up to this id are paid or cancelled; the queue head is queueHead + 1.
+    /// @notice Requests up to this id are paid; the queue head is queueHead + 1.
     uint256 public queueHead;
     /// @notice Vault shares escrowed by live redemption requests.
     uint256 public queuedShares;
+    /// @notice Sum of the live requests' values when requested (the most the queue can be owed).
+    uint256 public queuedAssetsCap;
 
     EnumerableSet.UintSet private _pools;
-    uint256[] private _pendingWithdrawals;
+    EnumerableSet.UintSet private _pendingWithdrawals;
     mapping(uint256 requestId => RedeemRequest) private _redeemRequests;
+    /// @dev The vault's unbonding shares and open requests per pool, valued without a per-request loop.
+    mapping(uint256 poolId => uint256) private _unbondingShares;
+    mapping(uint256 poolId => uint256) private _unbondingRequests;
+
+    /// @dev Gain streaming checkpoint: the vault's gross value after the last checkpoint and flows,
+    /// the gains still locked then, and when.
+    uint256 private _recordedAssets;
+    uint256 private _lockedProfit;
+    uint256 private _checkpointAt;
 
     event ManagerSet(address manager);
     event Allocated(uint256 indexed poolId, uint256 amount, uint256 shares);
     event PoolWithdrawalRequested(uint256 indexed poolId, uint256 indexed hubRequestId, uint256 shares, bool forced);
     event PoolWithdrawalCompleted(uint256 indexed hubRequestId, uint256 amount);
     event PoolRewardsClaimed(uint256 indexed poolId, uint256 amount);
-    event RedeemRequested(uint256 indexed requestId, address indexed owner, address indexed receiver, uint256 shares);
-    event RedeemCancelled(uint256 indexed requestId);
+    event RedeemRequested(
+        uint256 indexed requestId, address indexed owner, address indexed receiver, uint256 shares, uint256 assets, uint64 claimableAt
+    );
     event RedeemProcessed(uint256 indexed requestId, address indexed receiver, uint256 shares, uint256 assets);
+    event Checkpoint(uint256 grossAssets, uint256 lockedProfit);
 
     error NotManager(address caller);
     error ZeroAddress();
     error ZeroAmount();
     error TooManyPools();
-    error TooManyPendingWithdrawals();
     error InsufficientLiquidity(uint256 requested, uint256 available);
-    error UnknownRedeemRequest(uint256 requestId);
-    error NotRequestOwner(uint256 requestId, address caller);
     error QueueEmpty();
     error GracePeriodNotOver(uint256 endsAt);
     error NoShortfall();
     error NoPosition(uint256 poolId);
+    error UnknownPoolWithdrawal(uint256 hubRequestId);
 
     modifier onlyManager() {
         if (msg.sender != manager) revert NotManager(msg.sender);
@@ -109,14 +132,22 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- ERC-4626
 
     /// @inheritdoc ERC4626
+    /// @dev Gross value minus gains still locked (see the contract notes).
     function totalAssets() public view override returns (uint256) {
-        return idleAssets() + allocatedAssets();
+        uint256 gross = grossAssets();
+        return gross - _lockedProfitAt(gross);
     }
 
     /// @inheritdoc ERC4626
-    /// @dev Limited by idle PHA not owed to the queue; {maxWithdraw} follows (OpenZeppelin derives it).
-    function maxRedeem(address owner) public view override returns (uint256) {
-        return Math.min(balanceOf(owner), _convertToShares(availableLiquidity(), Math.Rounding.Floor));
+    /// @dev Always zero: exits go through {requestRedeem}.
+    function maxWithdraw(address) public pure override returns (uint256) {
+        return 0;
+    }
+
+    /// @inheritdoc ERC4626
+    /// @dev Always zero: exits go through {requestRedeem}.
+    function maxRedeem(address) public pure override returns (uint256) {
+        return 0;
     }
 
     /// @inheritdoc ERC4626
@@ -129,16 +160,6 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
         return super.mint(shares, receiver);
     }
 
-    /// @inheritdoc ERC4626
-    function withdraw(uint256 assets, address receiver, address owner) public override nonReentrant returns (uint256) {
-        return super.withdraw(assets, receiver, owner);
-    }
-
-    /// @inheritdoc ERC4626
-    function redeem(uint256 shares, address receiver, address owner) public override nonReentrant returns (uint256) {
-        return super.redeem(shares, receiver, owner);
-    }
-
     // ---------------------------------------------------------------- accounting views
 
     /// @notice PHA held by the vault itself.
@@ -146,46 +167,57 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
         return IERC20(asset()).balanceOf(address(this));
     }
 
+    /// @notice Idle PHA plus {allocatedAssets}, before locked gains are taken off.
+    function grossAssets() public view returns (uint256) {
+        return idleAssets() + allocatedAssets();
+    }
+
+    /// @notice Gains seen but not yet unlocked into the share price.
+    function lockedProfit() external view returns (uint256) {
+        return _lockedProfitAt(grossAssets());
+    }
+
     /// @notice Value of the vault's pool positions, unclaimed rewards and unbonding requests.
     function allocatedAssets() public view returns (uint256 total) {
-        total = unbondingAssets();
         uint256 count = _pools.length();
         for (uint256 i; i < count; ++i) {
-            total += hub.positionValue(_pools.at(i), address(this));
+            uint256 poolId = _pools.at(i);
+            total += hub.positionValue(poolId, address(this)) + _unbondingValue(poolId);
         }
     }
 
     /// @notice Value of the vault's requests in the hub's unbonding queues.
     function unbondingAssets() public view returns (uint256 total) {
-        uint256 count = _pendingWithdrawals.length;
+        uint256 count = _pools.length();
         for (uint256 i; i < count; ++i) {
-            total += hub.withdrawalValue(_pendingWithdrawals[i]);
+            total += _unbondingValue(_pools.at(i));
         }
     }
 
-    /// @notice PHA the queued redemptions would take now (rounded up: the queue is served first).
+    /// @notice The most the queued redemptions can take now (each pays at most its value when
+    /// requested and at most its value now; rounded up: the queue is served first).
     function queuedAssets() public view returns (uint256) {
-        return _convertToAssets(queuedShares, Math.Rounding.Ceil);
+        return Math.min(queuedAssetsCap, _convertToAssets(queuedShares, Math.Rounding.Ceil));
     }
 
-    /// @notice Idle PHA not owed to queued redemptions: what instant withdrawals and allocation may use.
+    /// @notice Idle PHA not owed to queued redemptions: what allocation may use.
     function availableLiquidity() public view returns (uint256) {
         uint256 idle = idleAssets();
         uint256 owed = queuedAssets();
         return idle > owed ? idle - owed : 0;
     }
 
-    /// @notice Pools the vault holds a position in.
+    /// @notice Pools the vault holds a position or unbonding request in.
     function pools() external view returns (uint256[] memory) {
         return _pools.values();
     }
 
     /// @notice The vault's unbonding request ids in the hub.
     function pendingWithdrawals() external view returns (uint256[] memory) {
-        return _pendingWithdrawals;
+        return _pendingWithdrawals.values();
     }
 
-    /// @notice Redemption request `requestId` (zero owner once paid or cancelled).
+    /// @notice Redemption request `requestId` (zero owner once paid).
     function redeemRequest(uint256 requestId) external view returns (RedeemRequest memory) {
         return _redeemRequests[requestId];
     }
@@ -210,13 +242,21 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- keepers (anyone)
 
-    /// @notice Collects every unbonding request that has unlocked; returns the PHA received.
-    function completePoolWithdrawals() external nonReentrant returns (uint256 total) {
-        for (uint256 i = _pendingWithdrawals.length; i > 0; --i) {
-            uint256 hubRequestId = _pendingWithdrawals[i - 1];
-            if (hub.withdrawalRequest(hubRequestId).unlockAt > block.timestamp) continue;
-            _pendingWithdrawals[i - 1] = _pendingWithdrawals[_pendingWithdrawals.length - 1];
-            _pendingWithdrawals.pop();
+    /// @notice Starts unlocking the gains seen since the last checkpoint (deposits and queue
+    /// processing do this too).
+    function checkpoint() external nonReentrant {
+        _checkpoint();
+    }
+
+    /// @notice Collects the listed unbonding requests (see {pendingWithdrawals}); each must be the
+    /// vault's and unlocked. Returns the PHA received.
+    function completePoolWithdrawals(uint256[] calldata hubRequestIds) external nonReentrant returns (uint256 total) {
+        for (uint256 i; i < hubRequestIds.length; ++i) {
+            uint256 hubRequestId = hubRequestIds[i];
+            if (!_pendingWithdrawals.remove(hubRequestId)) revert UnknownPoolWithdrawal(hubRequestId);
+            IStakingHub.WithdrawalRequest memory request = hub.withdrawalRequest(hubRequestId);
+            _unbondingShares[request.poolId] -= request.shares;
+            --_unbondingRequests[request.poolId];
             uint256 amount = hub.withdraw(hubRequestId);
             total += amount;
             emit PoolWithdrawalCompleted(hubRequestId, amount);
@@ -230,54 +270,58 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
             uint256 amount = hub.claimRewards(poolId);
             total += amount;
             emit PoolRewardsClaimed(poolId, amount);
-            if (hub.sharesOf(poolId, address(this)) == 0) _pools.remove(poolId);
+            if (hub.sharesOf(poolId, address(this)) == 0 && _unbondingRequests[poolId] == 0) _pools.remove(poolId);
         }
     }
 
-    /// @notice Queues a redemption of `shares` (escrowed now) to be paid to `receiver` when PHA is idle.
+    /// @notice Queues a redemption of `shares` (escrowed now) to be paid to `receiver` once the hub's
+    /// unbonding period has passed and idle PHA covers it, at the lower of their value now and then.
+    /// A request is final: it cannot be cancelled.
     function requestRedeem(uint256 shares, address receiver) external nonReentrant returns (uint256 requestId) {
-        if (shares == 0) revert ZeroAmount();
         if (receiver == address(0)) revert ZeroAddress();
+        uint256 assets = previewRedeem(shares);
+        if (assets == 0) revert ZeroAmount();
         _transfer(msg.sender, address(this), shares);
         requestId = ++redeemRequestCount;
-        _redeemRequests[requestId] =
-            RedeemRequest({owner: msg.sender, requestedAt: uint64(block.timestamp), receiver: receiver, shares: shares});
+        uint64 claimableAt = uint64(block.timestamp + hub.params().unbondingPeriod);
+        _redeemRequests[requestId] = RedeemRequest({
+            owner: msg.sender,
+            requestedAt: uint64(block.timestamp),
+            receiver: receiver,
+            claimableAt: claimableAt,
+            shares: shares,
+            assets: assets
+        });
         queuedShares += shares;
-        emit RedeemRequested(requestId, msg.sender, receiver, shares);
+        queuedAssetsCap += assets;
+        emit RedeemRequested(requestId, msg.sender, receiver, shares, assets, claimableAt);
     }
 
-    /// @notice Returns a queued request's escrowed shares to its owner.
-    function cancelRedeem(uint256 requestId) external nonReentrant {
-        RedeemRequest storage request = _redeemRequests[requestId];
-        uint256 shares = request.shares;
-        if (shares == 0) revert UnknownRedeemRequest(requestId);
-        if (request.owner != msg.sender) revert NotRequestOwner(requestId, msg.sender);
-        delete _redeemRequests[requestId];
-        queuedShares -= shares;
-        emit RedeemCancelled(requestId);
-        _transfer(address(this), msg.sender, shares);
-    }
-
-    /// @notice Pays up to `maxRequests` queued redemptions, in order, while idle PHA covers them.
-    /// @return paid Number of requests paid (cancelled ones skipped are not counted).
+    /// @notice Pays up to `maxRequests` queued redemptions, in order, while they are claimable and
+    /// idle PHA covers them. What a request's shares are worth above what it pays stays with the
+    /// remaining holders, streamed like any gain.
+    /// @return paid Number of requests paid.
     function processRedeemQueue(uint256 maxRequests) external nonReentrant returns (uint256 paid) {
+        _checkpoint();
         uint256 head = queueHead;
         uint256 last = redeemRequestCount;
         IERC20 pha = IERC20(asset());
-        for (uint256 steps; steps < maxRequests && head < last; ++steps) {
+        for (; paid < maxRequests && head < last; ++paid) {
             uint256 requestId = head + 1;
             RedeemRequest memory request = _redeemRequests[requestId];
-            if (request.shares != 0) {
-                uint256 assets = previewRedeem(request.shares);
-                if (assets > pha.balanceOf(address(this))) break;
-                delete _redeemRequests[requestId];
-                queuedShares -= request.shares;
-                _burn(address(this), request.shares);
-                pha.safeTransfer(request.receiver, assets);
-                emit RedeemProcessed(requestId, request.receiver, request.shares, assets);
-                emit Withdraw(msg.sender, request.receiver, request.owner, assets, request.shares);
-                ++paid;
-            }
+            if (block.timestamp < request.claimableAt) break;
+            uint256 value = previewRedeem(request.shares);
+            uint256 assets = Math.min(value, request.assets);
+            if (assets > pha.balanceOf(address(this))) break;
+            delete _redeemRequests[requestId];
+            queuedShares -= request.shares;
+            queuedAssetsCap -= request.assets;
+            _burn(address(this), request.shares);
+            _recordedAssets -= assets;
+            _lockedProfit += value - assets;
+            pha.safeTransfer(request.receiver, assets);
+            emit RedeemProcessed(requestId, request.receiver, request.shares, assets);
+            emit Withdraw(msg.sender, request.receiver, request.owner, assets, request.shares);
             head = requestId;
         }
         queueHead = head;
@@ -305,10 +349,54 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internals
 
+    /// @dev Deposits checkpoint first (so the gains seen until now start unlocking before the new
+    /// shares exist) and then record the PHA that came in as a flow, not a gain.
+    function _deposit(address caller, address receiver, uint256 assets, uint256 shares) internal override {
+        _checkpoint();
+        super._deposit(caller, receiver, assets, shares);
+        _recordedAssets += assets;
+    }
+
+    /// @dev Records the gross value now, locking any gain seen since the last checkpoint; a no-op
+    /// for totalAssets, which already counts unseen gains as locked.
+    function _checkpoint() private {
+        uint256 gross = grossAssets();
+        uint256 locked = _lockedProfitAt(gross);
+        _recordedAssets = gross;
+        _lockedProfit = locked;
+        _checkpointAt = block.timestamp;
+        emit Checkpoint(gross, locked);
+    }
+
+    /// @dev Gains locked at the last checkpoint, less what has unlocked since (rounded up), plus any
+    /// gain seen since, or less any loss seen since (losses eat locked gains first). Never above
+    /// `gross`: locked gains are part of the recorded value, and flows keep it so.
+    function _lockedProfitAt(uint256 gross) private view returns (uint256 locked) {
+        uint256 elapsed = block.timestamp - _checkpointAt;
+        if (elapsed < PROFIT_UNLOCK_PERIOD) {
+            locked = Math.mulDiv(_lockedProfit, PROFIT_UNLOCK_PERIOD - elapsed, PROFIT_UNLOCK_PERIOD, Math.Rounding.Ceil);
+        }
+        uint256 recorded = _recordedAssets;
+        if (gross >= recorded) return locked + (gross - recorded);
+        uint256 loss = recorded - gross;
+        return locked > loss ? locked - loss : 0;
+    }
+
+    /// @dev The vault's unbonding shares in `poolId` valued together, less one wei per request beyond
+    /// the first: the hub rounds each request down on its own, so this never counts more than they pay.
+    function _unbondingValue(uint256 poolId) private view returns (uint256) {
+        uint256 requests = _unbondingRequests[poolId];
+        if (requests == 0) return 0;
+        uint256 value = hub.unbondingValue(poolId, _unbondingShares[poolId]);
+        uint256 dust = requests - 1;
+        return value > dust ? value - dust : 0;
+    }
+
     function _requestPoolWithdrawal(uint256 poolId, uint256 shares, bool forced) private returns (uint256 hubRequestId) {
-        if (_pendingWithdrawals.length >= MAX_PENDING_WITHDRAWALS) revert TooManyPendingWithdrawals();
         hubRequestId = hub.requestWithdrawal(poolId, shares);
-        _pendingWithdrawals.push(hubRequestId);
+        _pendingWithdrawals.add(hubRequestId);
+        _unbondingShares[poolId] += hub.withdrawalRequest(hubRequestId).shares;
+        ++_unbondingRequests[poolId];
         emit PoolWithdrawalRequested(poolId, hubRequestId, shares, forced);
     }
 

@@ -2,17 +2,27 @@
 pragma solidity 0.8.28;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IAttestationVerifier} from "../interfaces/IAttestationVerifier.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 
 /// @title WorkerRegistry
 /// @notice Enclave keys of TEE workers, admitted only with an attestation from an approved
-/// {IAttestationVerifier} whose report data binds the key, this chain and this registry.
+/// {IAttestationVerifier} whose report data binds the key, this chain and this registry, and with
+/// the enclave key's own EIP-712 signature naming the operator that registers it.
 /// Governance (the owner, e.g. a timelock) approves verifiers and runtime measurements and may
-/// revoke workers; the router jails workers proven to equivocate.
-contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
+/// revoke keys; the router jails keys proven to equivocate. Both bans stick to the key whether or
+/// not it is registered.
+contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
     /// @notice Domain tag of the attested report data (mirrored in protocol/attestation.ts).
     bytes32 public constant REPORT_DATA_TAG = keccak256("PHALA_AGENT_WORKER_V1");
+
+    /// @notice EIP-712 type the enclave key signs to name its operator (mirrored in
+    /// protocol/worker-registration.ts). Attestation evidence is public once it is in the mempool;
+    /// this signature is what makes a registration by anyone but the named operator fail.
+    bytes32 public constant WORKER_REGISTRATION_TYPEHASH =
+        keccak256("WorkerRegistration(address worker,address operator,uint256 deadline)");
 
     /// @notice The router, the only address allowed to jail.
     address public router;
@@ -50,26 +60,40 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
     error NotWorkerOperator(address worker, address caller);
     error NotRouter(address caller);
     error WorkerNotJailed(address worker);
+    error RegistrationSignatureExpired(uint256 deadline);
+    /// @notice The registration is not signed by the enclave key for this operator (and deadline).
+    error NotSignedByWorker(address worker, address operator);
 
     /// @param initialOwner Governance (may be a timelock).
-    constructor(address initialOwner) Ownable(initialOwner) {}
+    constructor(address initialOwner) EIP712("WorkerRegistry", "1") Ownable(initialOwner) {}
 
     /// @notice Registers (or renews the attestation of) `worker`, operated by the caller.
+    /// @dev Every registration, renewals included, needs the key's consent for the caller: a worker
+    /// that stops signing for an operator lets that operator's registration expire.
     /// @param worker The enclave key's address; it signs fulfilments.
     /// @param verifier An approved verifier for `evidence`.
     /// @param evidence Attestation evidence whose report data is {reportDataFor}(worker).
     /// @param endpoint Where the bridge reaches the worker (published in the event only).
-    function registerWorker(address worker, IAttestationVerifier verifier, bytes calldata evidence, string calldata endpoint)
-        external
-    {
+    /// @param deadline Last second at which `workerSignature` is accepted.
+    /// @param workerSignature The enclave key's signature of {registrationDigest}(worker, caller, deadline).
+    function registerWorker(
+        address worker,
+        IAttestationVerifier verifier,
+        bytes calldata evidence,
+        string calldata endpoint,
+        uint256 deadline,
+        bytes calldata workerSignature
+    ) external {
         if (worker == address(0)) revert ZeroAddress();
         if (!isVerifierApproved[address(verifier)]) revert VerifierNotApproved(address(verifier));
         Worker storage record = _workers[worker];
+        // Bans first: they hold against every operator, whoever holds the record.
+        if (record.jailed) revert WorkerIsJailed(worker);
+        if (record.revoked) revert WorkerIsRevoked(worker);
         if (record.operator != address(0) && record.operator != msg.sender) {
             revert WorkerKeyTaken(worker, record.operator);
         }
-        if (record.jailed) revert WorkerIsJailed(worker);
-        if (record.revoked) revert WorkerIsRevoked(worker);
+        _requireConsent(worker, deadline, workerSignature);
 
         (bytes32 measurement, uint64 expiresAt) = verifier.verifyAttestation(reportDataFor(worker), evidence);
         if (!isMeasurementApproved[measurement]) revert MeasurementNotApproved(measurement);
@@ -99,10 +123,12 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
     }
 
     /// @notice Governance: permanently revokes a worker key (e.g. a compromised enclave).
+    /// @dev Any key, registered or not: an operator must not dodge revocation by deregistering first,
+    /// and a key known to be leaked can be banned before anyone registers it. The record (and so the
+    /// ban) can never be deleted: {deregisterWorker} refuses banned keys and there is no un-revoke.
     function revokeWorker(address worker) external onlyOwner {
-        Worker storage record = _workers[worker];
-        if (record.operator == address(0)) revert UnknownWorker(worker);
-        record.revoked = true;
+        if (worker == address(0)) revert ZeroAddress();
+        _workers[worker].revoked = true;
         emit WorkerRevoked(worker);
     }
 
@@ -143,6 +169,12 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
         emit RouterUpdated(newRouter);
     }
 
+    /// @notice The EIP-712 digest the enclave key `worker` signs to let `operator` register it until `deadline`.
+    /// @dev The domain binds chain id and this registry, so the consent replays on no other deployment.
+    function registrationDigest(address worker, address operator, uint256 deadline) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(WORKER_REGISTRATION_TYPEHASH, worker, operator, deadline)));
+    }
+
     /// @notice The report data a worker's attestation must carry: binds key, chain id and this registry.
     function reportDataFor(address worker) public view returns (bytes32) {
         return keccak256(abi.encode(REPORT_DATA_TAG, worker, block.chainid, address(this)));
@@ -177,6 +209,14 @@ contract WorkerRegistry is IWorkerRegistry, Ownable2Step {
                 || !isMeasurementApproved[record.measurement]
         ) return bytes32(0);
         return record.measurement;
+    }
+
+    /// @dev The enclave key itself must have named the caller as its operator.
+    function _requireConsent(address worker, uint256 deadline, bytes calldata workerSignature) private view {
+        if (block.timestamp > deadline) revert RegistrationSignatureExpired(deadline);
+        (address signer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecover(registrationDigest(worker, msg.sender, deadline), workerSignature);
+        if (err != ECDSA.RecoverError.NoError || signer != worker) revert NotSignedByWorker(worker, msg.sender);
     }
 
     function _requireOperator(address worker) private view returns (Worker storage record) {

@@ -2,6 +2,16 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { DEV_ATTESTATION_PRIVATE_KEY, SIMULATED_MEASUREMENT } from "../../protocol/attestation.js";
 import { Wallet } from "ethers";
 
+/** Router fees and limits unless the `routerConfig` parameter replaces them (all fields at once). */
+export const DEFAULT_ROUTER_CONFIG = {
+  workerFee: 10n ** 17n, // 0.1 PHA per request to the worker's pool
+  phaPerGas: 1_000_000_000n, // 1 gwei of PHA per gas unit reimbursed to relayers
+  protocolFeeBps: 500,
+  fulfillOverheadGas: 40_000,
+  maxCallbackGasLimit: 2_000_000,
+  requestTimeout: 120,
+};
+
 /**
  * The whole agent network for a development chain: PHA, registries, both attestation verifiers
  * (simulated TEE, which refuses non-development chain ids, and the gatekeeper quorum), the router,
@@ -12,14 +22,7 @@ import { Wallet } from "ethers";
 export default buildModule("AgentNetwork", (m) => {
   const deployer = m.getAccount(0);
   const treasury = m.getParameter("treasury", deployer);
-  const routerConfig = m.getParameter("routerConfig", {
-    workerFee: 10n ** 17n, // 0.1 PHA per request to the worker's pool
-    phaPerGas: 1_000_000_000n, // 1 gwei of PHA per gas unit reimbursed to relayers
-    protocolFeeBps: 500,
-    fulfillOverheadGas: 40_000,
-    maxCallbackGasLimit: 2_000_000,
-    requestTimeout: 120,
-  });
+  const routerConfig = m.getParameter("routerConfig", DEFAULT_ROUTER_CONFIG);
   const maxInputBytes = m.getParameter("maxInputBytes", 16_384);
   const attestationValidity = m.getParameter("attestationValidity", 7n * 24n * 3600n);
 

@@ -1,6 +1,6 @@
 /**
  * Worker sandbox benchmark: cold start of an agent sandbox and runs/s of a trivial agent.
- * Every run is a cold start: a fresh QuickJS runtime + context, the prelude, the bundle evaluated,
+ * Every run is a cold start: a fresh QuickJS runtime + context (in a reused engine instance), the prelude, the bundle evaluated,
  * the agent called, everything disposed. Targets: cold start <= 10 ms, >= 1,000 runs/s per core.
  * An agent using randomness or host calls also compiles the prelude's lazily compiled parts; the
  * cold start of one using ctx.log and ctx.random is printed separately.
@@ -96,17 +96,42 @@ const cold = await coldStarts(sandbox, RUNS);
 const coldCtx = await coldStarts(sandbox, RUNS, USES_CTX);
 const inProcess = await throughput(sandbox, WINDOW_MS, 1);
 
-const pool = await SandboxPool.start({ threads: 1, graceMs: 1000 });
+// One thread, no spare: the figure is per sandbox thread.
+const pool = await SandboxPool.start({ threads: 1, maxThreads: 1, graceMs: 1000 });
 await coldStarts(pool, 200);
 const pooledCold = await coldStarts(pool, Math.min(RUNS, 1000));
 const pooled = await throughput(pool, WINDOW_MS, 8);
 await pool.close();
 
+// Memory bombs of many small allocations under a 4 MiB limit: the engine instance's WASM memory cap
+// stops them; RSS is read before, at the end of the bombs and after ordinary runs.
+const BOMBS = [
+  `var __agent = { default: () => { const k = []; for (let i = 0; ; i++) k.push({ i }); } };`,
+  `var __agent = { default: () => { const k = []; for (let i = 0; ; i++) k.push("s" + i + "xxxxxxxxxxxxxxxx"); } };`,
+  `var __agent = { default: () => { const k = []; for (let i = 0; ; i++) k.push(() => i); } };`,
+];
+const mib = (bytes: number) => (bytes / 1048576).toFixed(0);
+const rssBefore = process.memoryUsage().rss;
+const bombResults: string[] = [];
+for (let round = 0; round < 3; round++) {
+  for (const source of BOMBS) {
+    const started = performance.now();
+    const out = await sandbox.run({ ...options(source), limits: { ...options().limits, memoryBytes: 4 << 20 }, deadline: Date.now() + 20_000 });
+    if (round === 0) bombResults.push(`${out.status === AgentStatus.MEMORY_LIMIT ? "MEMORY_LIMIT" : out.status} in ${(performance.now() - started).toFixed(0)} ms`);
+  }
+}
+const rssPeak = process.memoryUsage().rss;
+await coldStarts(sandbox, 500);
+await new Promise((resolve) => setTimeout(resolve, 1000));
+const rssAfter = process.memoryUsage().rss;
+
 console.log("worker sandbox benchmark (QuickJS release-sync, one fresh runtime+context per run)");
-console.log(`  WASM module compile (once per thread): ${moduleMs.toFixed(1)} ms`);
+console.log(`  WASM module compile (once per process):  ${moduleMs.toFixed(1)} ms`);
 console.log(`  bare runtime+context creation:          ${summary(bare)}`);
 console.log(`  cold start, full run, in-process:       ${summary(cold)}   [target <= 10 ms]`);
 console.log(`  cold start, agent using ctx.log+random:   ${summary(coldCtx)}`);
 console.log(`  cold start, full run, via sandbox thread: ${summary(pooledCold)}`);
 console.log(`  runs/s, one core, in-process:           ${inProcess.toFixed(0)}   [target >= 1000]`);
 console.log(`  runs/s, one sandbox thread (pool, 8 in flight): ${pooled.toFixed(0)}`);
+console.log(`  memory bombs (objects, strings, closures; 4 MiB limit): ${bombResults.join(", ")}`);
+console.log(`  RSS: ${mib(rssBefore)} MiB before 9 bombs, ${mib(rssPeak)} MiB after them, ${mib(rssAfter)} MiB after 500 ordinary runs`);

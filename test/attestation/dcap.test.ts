@@ -12,13 +12,16 @@ import {
   TcbStatusRejectedError,
   verifyDcapQuote,
   verifyWorkerQuote,
+  trimQuotePadding,
+  declaredQuoteLength,
   type Collateral,
 } from "../../attestation/index.js";
 import { reportDataField, reportDataFor } from "../../protocol/attestation.js";
 
 const FIXTURES = new URL("../fixtures/dcap/", import.meta.url);
+// The TDX fixture ends in 70 zero bytes of buffer padding: verify its canonical form.
 const load = (name: "sgx" | "tdx") => ({
-  quote: new Uint8Array(readFileSync(new URL(`${name}_quote`, FIXTURES))),
+  quote: trimQuotePadding(new Uint8Array(readFileSync(new URL(`${name}_quote`, FIXTURES)))),
   collateral: JSON.parse(readFileSync(new URL(`${name}_quote_collateral.json`, FIXTURES), "utf8")) as Collateral,
 });
 // One second before the earliest nextUpdate of each collateral (see the fixtures' README).
@@ -48,6 +51,33 @@ describe("attestation: DCAP quotes (real Intel fixtures)", () => {
     const helloWorld = new Uint8Array(64);
     helloWorld.set(new TextEncoder().encode("Hello, world!"));
     expect(hexlify(verified.reportData)).to.equal(hexlify(helloWorld));
+  });
+
+  it("attack: a verification time of NaN or undefined does not skip the validity windows", () => {
+    for (const nowSeconds of [Number.NaN, undefined, -1, 1.5, Number.POSITIVE_INFINITY]) {
+      expect(() => verifyDcapQuote({ ...tdx, nowSeconds: nowSeconds as number }), String(nowSeconds)).to.throw(
+        QuoteVerificationError,
+        /verification time must be a non-negative integer/,
+      );
+    }
+    // At a real time past the collateral's window the same quote is refused as expired, not UpToDate.
+    expect(() => verifyDcapQuote({ ...tdx, nowSeconds: TDX_TIME + 400 * 86400 })).to.throw(QuoteVerificationError, /expired/);
+  });
+
+  it("attack: a quote with a byte cut off or bytes appended does not verify (exact declared length)", () => {
+    for (const [name, fixture, time] of [["sgx", sgx, SGX_TIME], ["tdx", tdx, TDX_TIME]] as const) {
+      expect(declaredQuoteLength(fixture.quote), name).to.equal(fixture.quote.byteLength);
+      const policy = HARDENING_TOLERANT_TCB_POLICY;
+      const cut = fixture.quote.subarray(0, fixture.quote.byteLength - 1);
+      expect(() => verifyDcapQuote({ ...fixture, quote: cut, nowSeconds: time, policy }), `${name} cut`).to.throw(QuoteVerificationError, /declares/);
+      for (const tail of [new Uint8Array(100).fill(0xab), new Uint8Array(100)]) {
+        const longer = new Uint8Array([...fixture.quote, ...tail]);
+        expect(() => verifyDcapQuote({ ...fixture, quote: longer, nowSeconds: time, policy }), `${name} +100`).to.throw(QuoteVerificationError, /declares/);
+      }
+      expect(() => verifyDcapQuote({ ...fixture, quote: fixture.quote.subarray(0, 40), nowSeconds: time, policy })).to.throw(QuoteVerificationError, /truncated/);
+      // The canonical quote still verifies.
+      expect(verifyDcapQuote({ ...fixture, nowSeconds: time, policy }).tee).to.equal(name);
+    }
   });
 
   it("refuses the SGX quote under the strict policy", () => {

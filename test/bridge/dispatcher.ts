@@ -9,6 +9,7 @@ import { BridgeMetrics } from "../../bridge/src/metrics.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
 import { AnswerVerifier } from "../../bridge/src/verify.js";
 import { StaticWorkerDirectory } from "../../bridge/src/worker-directory.js";
+import { WORKER_ERRORS } from "../../protocol/worker-api.js";
 import { waitFor } from "./helpers.js";
 
 const WORKER_KEY = Wallet.createRandom().privateKey;
@@ -128,9 +129,16 @@ describe("bridge Dispatcher", () => {
   });
 
   describe("worker refusals", () => {
-    it("classifies by the worker's error code first, then by HTTP status", () => {
-      expect(classifyRefusal(409, "CONFLICTING_REQUEST")).to.equal("final");
+    it("classifies every code of the worker API's table as the table says (421: next endpoint)", () => {
+      for (const [code, { http, retryable }] of Object.entries(WORKER_ERRORS)) {
+        expect(classifyRefusal(http, code), code).to.equal(http === 421 ? "misrouted" : retryable ? "retry" : "final");
+      }
       expect(classifyRefusal(409, "REQUEST_NOT_PENDING")).to.equal("final");
+      expect(classifyRefusal(503, "CHAIN_UNAVAILABLE")).to.equal("retry");
+      expect(classifyRefusal(421, "WRONG_ROUTER")).to.equal("misrouted");
+    });
+
+    it("classifies by the worker's error code first, then by HTTP status", () => {
       expect(classifyRefusal(503, "REQUEST_NOT_VISIBLE")).to.equal("retry");
       expect(classifyRefusal(421, "WRONG_WORKER")).to.equal("misrouted");
       expect(classifyRefusal(409, undefined)).to.equal("final");
@@ -140,15 +148,15 @@ describe("bridge Dispatcher", () => {
       expect(classifyRefusal(421, undefined)).to.equal("misrouted");
     });
 
-    it("a final refusal (409 CONFLICTING_REQUEST) marks the request failed at once: no retries", async () => {
-      const w = await worker({ refuse: { status: 409, code: "CONFLICTING_REQUEST" } });
+    it("a final refusal (409 REQUEST_NOT_PENDING) marks the request failed at once: no retries", async () => {
+      const w = await worker({ refuse: { status: 409, code: "REQUEST_NOT_PENDING" } });
       const d = dispatcher([w.url], { backoffBaseMs: 1, backoffMaxMs: 1 });
       for (let i = 0; i < 3; i++) {
         d.tick(0n);
         await d.drain();
       }
       expect(store.get(1n)!.state).to.equal("failed");
-      expect(store.get(1n)!.lastError).to.match(/worker refused: HTTP 409 CONFLICTING_REQUEST/);
+      expect(store.get(1n)!.lastError).to.match(/worker refused: HTTP 409 REQUEST_NOT_PENDING/);
       expect(w.received).to.equal(2, "one call per request");
     });
 

@@ -179,10 +179,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         assertEq(staking.equivocationSlashes(req.worker), 1, "slashed");
         assertTrue(workers.workerOf(req.worker).jailed, "key banned");
         // The banned key cannot come back.
-        bytes memory evidence = _evidenceFor(req.worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsJailed.selector, req.worker));
-        vm.prank(operator);
-        workers.registerWorker(req.worker, verifier, evidence, "");
+        _registerKey(key, operator, MEASUREMENT, abi.encodeWithSelector(WorkerRegistry.WorkerIsJailed.selector, req.worker));
     }
 
     // ---------------------------------------------------------------- earnings and fees

@@ -152,13 +152,61 @@ abstract contract RouterFixture is Test {
         return _evidence(DEV_KEY, workers.reportDataFor(worker), measurement, uint64(block.timestamp));
     }
 
+    /// @dev WorkerRegistration digest built by hand (EIP-712), without calling the registry, so it
+    /// checks the contract's encoding and consumes no pending expectRevert.
+    function _registrationDigest(WorkerRegistry registry, address worker, address op, uint256 deadline)
+        internal
+        view
+        returns (bytes32)
+    {
+        bytes32 domainSeparator = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("WorkerRegistry"),
+                keccak256("1"),
+                block.chainid,
+                address(registry)
+            )
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(keccak256("WorkerRegistration(address worker,address operator,uint256 deadline)"), worker, op, deadline)
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator, structHash));
+    }
+
+    /// @dev The enclave key's EIP-712 consent to be registered by `op` in the fixture's registry, usable for an hour.
+    function _consent(uint256 key, address op) internal view returns (uint256 deadline, bytes memory signature) {
+        deadline = block.timestamp + 1 hours;
+        signature = _signDigest(key, _registrationDigest(workers, vm.addr(key), op, deadline));
+    }
+
+    function _signDigest(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev Registers the enclave key `key` as `op` would: fresh evidence and the key's consent.
+    function _registerKey(uint256 key, address op, bytes32 measurement) internal {
+        _registerKey(key, op, measurement, "");
+    }
+
+    /// @dev {_registerKey} expecting the registration to revert with `expectedRevert` (when non-empty).
+    function _registerKey(uint256 key, address op, bytes32 measurement, bytes memory expectedRevert) internal {
+        address worker = vm.addr(key);
+        bytes memory evidence = _evidenceFor(worker, measurement);
+        (uint256 deadline, bytes memory signature) = _consent(key, op);
+        if (expectedRevert.length != 0) vm.expectRevert(expectedRevert);
+        vm.prank(op);
+        workers.registerWorker(
+            worker, IAttestationVerifier(address(verifier)), evidence, "http://127.0.0.1:1", deadline, signature
+        );
+    }
+
     function _registerWorker(uint256 key, address op, bytes32 measurement) internal returns (address worker) {
         worker = vm.addr(key);
         workerKeyOf[worker] = key;
         workerAddrs.push(worker);
-        bytes memory evidence = _evidenceFor(worker, measurement);
-        vm.prank(op);
-        workers.registerWorker(worker, IAttestationVerifier(address(verifier)), evidence, "http://127.0.0.1:1");
+        _registerKey(key, op, measurement);
     }
 
     // ---------------------------------------------------------------- request helpers

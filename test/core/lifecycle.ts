@@ -4,6 +4,7 @@ import { Wallet, keccak256, toUtf8Bytes, type EventLog } from "ethers";
 import { encodeSimulatedEvidence, reportDataFor, SIMULATED_MEASUREMENT, DEV_ATTESTATION_PRIVATE_KEY } from "../../protocol/attestation.js";
 import { requestHash, toAgentRequest } from "../../protocol/request.js";
 import { FULFILLMENT_TYPES, routerDomain } from "../../protocol/fulfillment.js";
+import { registrationDigest, signWorkerRegistration } from "../../protocol/worker-registration.js";
 import { AgentStatus } from "../../protocol/status.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -48,7 +49,10 @@ async function deploy() {
     SIMULATED_MEASUREMENT,
     now,
   );
-  await workers.connect(operator).registerWorker(enclave.address, await verifier.getAddress(), evidence, "http://127.0.0.1:1");
+  const consent = await signWorkerRegistration(enclave, chainId, await workers.getAddress(), operator.address, now + 3600n);
+  await workers
+    .connect(operator)
+    .registerWorker(enclave.address, await verifier.getAddress(), evidence, "http://127.0.0.1:1", consent.deadline, consent.signature);
   await staking.addWorker(enclave.address);
 
   const code = toUtf8Bytes("export default () => 'positive'");
@@ -58,7 +62,7 @@ async function deploy() {
   await router.addConsumer(1, deployer.address);
   await token.approve(await router.getAddress(), PHA(100));
   await router.fund(1, PHA(100));
-  return { token, agents, workers, verifier, router, staking, enclave, chainId, deployer, agentOwner, relayer, treasury };
+  return { token, agents, workers, verifier, router, staking, enclave, chainId, deployer, operator, agentOwner, relayer, treasury };
 }
 
 describe("request lifecycle (TS protocol module against the contracts)", function () {
@@ -105,5 +109,27 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
     expect(await token.balanceOf(await router.getAddress())).to.equal(
       after.balance + PHA(2) + PHA("0.5") + PHA("0.125") + relayerFee,
     );
+  });
+
+  it("signs the enclave key's registration consent as the registry expects, for its operator only", async function () {
+    const { workers, verifier, chainId, deployer, operator } = await networkHelpers.loadFixture(deploy);
+    const registry = await workers.getAddress();
+    const enclave = Wallet.createRandom();
+    const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
+    expect(await workers.registrationDigest(enclave.address, operator.address, deadline)).to.equal(
+      registrationDigest(chainId, registry, enclave.address, operator.address, deadline),
+    );
+    const evidence = encodeSimulatedEvidence(reportDataFor(enclave.address, chainId, registry), SIMULATED_MEASUREMENT, deadline - 3600n);
+    const consent = await signWorkerRegistration(enclave, chainId, registry, operator.address, deadline);
+    // Anyone else sending the same arguments (a front-runner) is refused.
+    await expect(
+      workers.connect(deployer).registerWorker(enclave.address, await verifier.getAddress(), evidence, "", consent.deadline, consent.signature),
+    )
+      .to.be.revertedWithCustomError(workers, "NotSignedByWorker")
+      .withArgs(enclave.address, deployer.address);
+    await expect(
+      workers.connect(operator).registerWorker(enclave.address, await verifier.getAddress(), evidence, "", consent.deadline, consent.signature),
+    ).to.emit(workers, "WorkerRegistered");
+    expect(await workers.operatorOf(enclave.address)).to.equal(operator.address);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { network } from "hardhat";
-import { hexlify, Wallet, getAddress, type BaseWallet, type Contract } from "ethers";
+import { hexlify, keccak256, toUtf8Bytes, Wallet, getAddress, type BaseWallet, type Contract } from "ethers";
 import { pino } from "pino";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { GatekeeperConfig } from "../../gatekeeper/config.js";
@@ -13,6 +13,10 @@ import { encryptAgentSecrets, encryptToClusterKey } from "../../protocol/confide
 import { encodeSimulatedEvidence, reportDataFor, SIMULATED_MEASUREMENT } from "../../protocol/attestation.js";
 import { DecryptionError } from "../../protocol/decryptor.js";
 import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
+import { FakeWorkerRegistry } from "./fake-worker-registry.js";
+import { trimQuotePadding } from "../../attestation/quote-length.js";
+import { signWorkerRegistration } from "../../protocol/worker-registration.js";
+import { keyRegistryDomain, signKeyRotation, sortBySigner } from "../../gatekeeper/typed-data.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -39,6 +43,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
   const gatekeeperKeys = [0, 1, 2].map(() => Wallet.createRandom());
   let verifier: Contract;
   let keyRegistry: Contract;
+  let workers: Contract;
   let workerRegistry: string;
   let chainNow: number;
   let gatekeepers: Gatekeeper[] = [];
@@ -51,13 +56,16 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
 
   before(async () => {
     const [owner] = await ethers.getSigners();
-    workerRegistry = Wallet.createRandom().address;
+    workers = (await ethers.deployContract("WorkerRegistry", [owner!.address])) as unknown as Contract;
+    workerRegistry = String(workers.target);
     verifier = (await ethers.deployContract("GatekeeperQuorumVerifier", [
       owner!.address,
       gatekeeperKeys.map((k) => k.address),
       2,
       30 * 24 * 3600,
     ])) as unknown as Contract;
+    await workers.setVerifierApproved!(verifier.target, true);
+    await workers.setMeasurementApproved!(SIMULATED_MEASUREMENT, true);
     keyRegistry = (await ethers.deployContract("KeyRegistry", [owner!.address, await verifier.getAddress(), DELAY, GRACE])) as unknown as Contract;
     await syncClock();
     const logger = pino({ level: "debug" }, logs);
@@ -102,9 +110,35 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
   /** Inputs are sealed for one consumer's requests to one agent. */
   const inputBinding = { chainId, consumer: Wallet.createRandom().address, agentId: 1n };
 
-  function workerAttestation(worker: BaseWallet) {
+  function workerAttestation(worker: BaseWallet, measurement = SIMULATED_MEASUREMENT) {
     const reportData = reportDataFor(worker.address, chainId, workerRegistry);
-    return { simulated: true, evidence: encodeSimulatedEvidence(reportData, SIMULATED_MEASUREMENT, chainNow) };
+    return { simulated: true, evidence: encodeSimulatedEvidence(reportData, measurement, chainNow) };
+  }
+
+  /** What a new worker does: attest (no keys yet), register with the quorum evidence. */
+  async function register(worker: BaseWallet): Promise<void> {
+    const attested = await provisionFromGatekeepers({
+      gatekeepers: urls,
+      chainId,
+      workerRegistry,
+      quorumVerifier: String(verifier.target),
+      enclavePrivateKey: worker.privateKey,
+      attestation: workerAttestation(worker),
+      expiresAt: BigInt(chainNow + 3600),
+      minSignatures: 2,
+    });
+    expect(attested.keyring.epochs()).to.deep.equal([]);
+    expect(attested.keysWithheld).to.equal("worker is not registered and active in WorkerRegistry");
+    const [, operator] = await ethers.getSigners();
+    const consent = await signWorkerRegistration(worker, chainId, workerRegistry, operator!.address, BigInt(chainNow + 3600));
+    await (workers.connect(operator!) as Contract).registerWorker!(
+      worker.address,
+      verifier.target,
+      attested.evidence,
+      "http://worker",
+      consent.deadline,
+      consent.signature,
+    );
   }
 
   it("serves /health and /metrics", async () => {
@@ -118,6 +152,39 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
   it("refuses rotation without the admin token", async () => {
     const res = await fetch(new URL("/v1/rotation", urls[0]), { method: "POST" });
     expect(res.status).to.equal(401);
+  });
+
+  it("attack: an unprivileged account can neither collect rotation signatures nor propose a rotation", async () => {
+    const outsider = Wallet.createRandom().connect(ethers.provider);
+    const [owner] = await ethers.getSigners();
+    await owner!.sendTransaction({ to: outsider.address, value: 10n ** 17n });
+    const deriver = new MasterKeyDeriver(masterKey, { chainId, keyRegistry: String(keyRegistry.target) });
+    const epoch = Number(await keyRegistry.lastProposedEpoch!()) + 1;
+    const publicKey = deriver.publicKey(epoch);
+    const deadline = BigInt(chainNow + 600);
+    const domain = keyRegistryDomain(chainId, String(keyRegistry.target));
+    const ask = async (authorization: string) => {
+      const res = await fetch(new URL("/v1/rotation/sign", urls[1]), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ chainId: "31337", keyRegistry: keyRegistry.target, epoch, deadline: deadline.toString(), authorization }),
+      });
+      return { status: res.status, body: (await res.json()) as { error: string; signature?: string } };
+    };
+    // Its own signature over the rotation does not make it a gatekeeper.
+    const own = await ask(await signKeyRotation(outsider, domain, { epoch, publicKey, deadline }));
+    expect(own.status).to.equal(403);
+    expect(own.body.error).to.equal(`rotation requested by ${outsider.address}, which is not a current gatekeeper`);
+    expect(own.body.signature).to.equal(undefined);
+    expect((await ask("0x")).status).to.equal(403);
+    // Even holding a real quorum (here: the gatekeepers' keys), it may not submit the proposal.
+    const sigs = await Promise.all(
+      gatekeeperKeys.slice(0, 2).map(async (k) => ({ signer: k.address, signature: await signKeyRotation(k, domain, { epoch, publicKey, deadline }) })),
+    );
+    await expect((keyRegistry.connect(outsider) as Contract).proposeRotation!(epoch, publicKey, deadline, sortBySigner(sigs)))
+      .to.be.revertedWithCustomError(keyRegistry, "NotRotationProposer")
+      .withArgs(outsider.address);
+    expect(await keyRegistry.lastProposedEpoch!()).to.equal(BigInt(epoch - 1));
   });
 
   it("rotates to epoch 1 with a quorum of gatekeeper signatures and publishes the derived key", async () => {
@@ -135,6 +202,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
 
   it("attests a simulated worker: quorum evidence verifies on-chain, keys decrypt consumer inputs and agent secrets", async () => {
     const worker = Wallet.createRandom();
+    await register(worker);
     const provisioned = await provisionFromGatekeepers({
       gatekeepers: urls,
       chainId,
@@ -168,6 +236,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
 
   it("rotation during traffic: old-epoch inputs decrypt in the grace window and fail after it", async () => {
     const worker = Wallet.createRandom();
+    await register(worker);
     const keyring = new ClusterKeyring({ now: () => chainNow });
     const provision = () =>
       provisionFromGatekeepers({
@@ -230,6 +299,51 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     expect(new TextDecoder().decode(await fresh.keyring.decryptInput(2, newInput, inputBinding))).to.equal("new epoch");
   });
 
+  it("attack: a made-up image (valid evidence, measurement not approved) gets no signature and no key", async () => {
+    const worker = Wallet.createRandom();
+    const madeUp = keccak256(toUtf8Bytes("an image governance never approved"));
+    const res = await fetch(new URL("/v1/attest", urls[1]), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        chainId: "31337",
+        workerRegistry,
+        worker: worker.address,
+        publicKey: worker.signingKey.publicKey,
+        ...workerAttestation(worker, madeUp),
+      }),
+    });
+    const body = (await res.json()) as { error: string; keys?: unknown; signature?: unknown };
+    expect(res.status).to.equal(403);
+    expect(body.error).to.equal(`measurement ${madeUp} is not approved in WorkerRegistry`);
+    expect(body.keys).to.equal(undefined);
+    expect(body.signature).to.equal(undefined);
+    // Still healthy: the next (approved) worker is attested.
+    const next = Wallet.createRandom();
+    await register(next);
+  });
+
+  it("attack: keys only to a registered, active worker key (not before registration, not after revocation)", async () => {
+    const worker = Wallet.createRandom();
+    const provision = () =>
+      provisionFromGatekeepers({
+        gatekeepers: urls,
+        chainId,
+        workerRegistry,
+        quorumVerifier: String(verifier.target),
+        enclavePrivateKey: worker.privateKey,
+        attestation: workerAttestation(worker),
+        expiresAt: BigInt(chainNow + 3600),
+      });
+    await register(worker);
+    expect((await provision()).keyring.epochs().length).to.be.greaterThan(0);
+    const [owner] = await ethers.getSigners();
+    await (workers.connect(owner!) as Contract).revokeWorker!(worker.address);
+    const revoked = await provision();
+    expect(revoked.keyring.epochs()).to.deep.equal([]);
+    expect(revoked.keysWithheld).to.equal("worker is not registered and active in WorkerRegistry");
+  });
+
   it("refuses evidence whose quote does not bind the worker key (real DCAP quote)", async () => {
     const worker = Wallet.createRandom();
     const fixtures = new URL("../fixtures/dcap/", import.meta.url);
@@ -242,7 +356,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
         worker: worker.address,
         publicKey: worker.signingKey.publicKey,
         simulated: false,
-        evidence: hexlify(readFileSync(new URL("tdx_quote", fixtures))),
+        evidence: hexlify(trimQuotePadding(readFileSync(new URL("tdx_quote", fixtures)))),
         collateral: JSON.parse(readFileSync(new URL("tdx_quote_collateral.json", fixtures), "utf8")),
       }),
     });
@@ -310,6 +424,7 @@ describe("gatekeeper: simulated evidence outside development chains", () => {
       }),
       {
         logger: pino({ level: "info" }, logs),
+        workers: new FakeWorkerRegistry().approve(SIMULATED_MEASUREMENT),
         epochs: { schedule: async () => ({ current: null, previous: null, pending: null, lastProposed: 0 }) },
       },
     );

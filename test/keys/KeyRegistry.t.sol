@@ -45,7 +45,7 @@ contract KeyRegistryTest is Test {
         view
         returns (bytes[] memory sigs)
     {
-        bytes32 digest = target.rotationDigest(epoch, publicKey);
+        bytes32 digest = target.rotationDigest(epoch, publicKey, _deadline());
         sigs = new bytes[](count);
         for (uint256 i = 0; i < count; ++i) {
             (uint8 v, bytes32 r, bytes32 s) = vm.sign(keys[i], digest);
@@ -53,9 +53,20 @@ contract KeyRegistryTest is Test {
         }
     }
 
+    /// @dev Signatures made now expire an hour from now.
+    function _deadline() internal view returns (uint64) {
+        return uint64(block.timestamp) + 1 hours;
+    }
+
+    /// @dev Submitted by a gatekeeper (one whose signature is not among the first THRESHOLD), as the coordinator does.
+    function _submit(KeyRegistry target, uint32 epoch, bytes memory publicKey, bytes[] memory sigs) internal returns (uint64) {
+        vm.prank(signers[GATEKEEPERS - 1]);
+        return target.proposeRotation(epoch, publicKey, _deadline(), sigs);
+    }
+
     function _propose(uint32 epoch) internal returns (uint64) {
         bytes memory pk = _key(epoch);
-        return registry.proposeRotation(epoch, pk, _sigs(registry, epoch, pk, THRESHOLD));
+        return _submit(registry, epoch, pk, _sigs(registry, epoch, pk, THRESHOLD));
     }
 
     function _rotateTo(uint32 epoch) internal returns (uint64 activatesAt) {
@@ -76,7 +87,7 @@ contract KeyRegistryTest is Test {
         bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
         vm.expectEmit(address(registry));
         emit KeyRegistry.RotationProposed(1, pk, uint64(START) + DELAY);
-        uint64 activatesAt = registry.proposeRotation(1, pk, sigs);
+        uint64 activatesAt = _submit(registry, 1, pk, sigs);
         assertEq(activatesAt, START + DELAY, "activation time");
         (uint32 pending, bytes memory pendingKey, uint64 pendingAt) = registry.pendingRotation();
         assertEq(pending, 1, "pending epoch");
@@ -109,36 +120,37 @@ contract KeyRegistryTest is Test {
         bytes memory pk = _key(2);
         bytes[] memory sigs = _sigs(registry, 2, pk, THRESHOLD);
         vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationAlreadyPending.selector, 1));
-        registry.proposeRotation(2, pk, sigs);
+        _submit(registry, 2, pk, sigs);
         // Once the pending one has matured the next may be proposed (and the matured one is recorded).
         vm.warp(block.timestamp + DELAY);
+        sigs = _sigs(registry, 2, pk, THRESHOLD);
         vm.expectEmit(address(registry));
         emit KeyRegistry.RotationActivated(1, 0, uint64(START) + DELAY);
-        registry.proposeRotation(2, pk, sigs);
+        _submit(registry, 2, pk, sigs);
     }
 
     function test_epochsAreConsecutive() public {
         bytes memory pk = _key(2);
         bytes[] memory sigs = _sigs(registry, 2, pk, THRESHOLD);
         vm.expectRevert(abi.encodeWithSelector(KeyRegistry.UnexpectedEpoch.selector, 2, 1));
-        registry.proposeRotation(2, pk, sigs);
+        _submit(registry, 2, pk, sigs);
         _rotateTo(1);
         // Replaying the signatures of epoch 1 is impossible: 1 is no longer next.
         pk = _key(1);
         sigs = _sigs(registry, 1, pk, THRESHOLD);
         vm.expectRevert(abi.encodeWithSelector(KeyRegistry.UnexpectedEpoch.selector, 1, 2));
-        registry.proposeRotation(1, pk, sigs);
+        _submit(registry, 1, pk, sigs);
     }
 
     function test_rejectsMalformedPublicKey() public {
         bytes memory shortKey = abi.encodePacked(bytes1(0x02), bytes31(keccak256("x")));
         bytes[] memory sigs = _sigs(registry, 1, shortKey, THRESHOLD);
         vm.expectRevert(KeyRegistry.InvalidPublicKey.selector);
-        registry.proposeRotation(1, shortKey, sigs);
+        _submit(registry, 1, shortKey, sigs);
         bytes memory uncompressedPrefix = abi.encodePacked(bytes1(0x04), keccak256("x"));
         sigs = _sigs(registry, 1, uncompressedPrefix, THRESHOLD);
         vm.expectRevert(KeyRegistry.InvalidPublicKey.selector);
-        registry.proposeRotation(1, uncompressedPrefix, sigs);
+        _submit(registry, 1, uncompressedPrefix, sigs);
     }
 
     function test_rejectsBelowQuorum() public {
@@ -147,14 +159,14 @@ contract KeyRegistryTest is Test {
         vm.expectRevert(
             abi.encodeWithSelector(GatekeeperQuorumVerifier.TooFewSignatures.selector, THRESHOLD - 1, THRESHOLD)
         );
-        registry.proposeRotation(1, pk, sigs);
+        _submit(registry, 1, pk, sigs);
     }
 
     function test_rejectsSignaturesForAnotherKey() public {
         bytes[] memory sigs = _sigs(registry, 1, _key(1), THRESHOLD);
         bytes memory otherKey = _key(3);
         vm.expectRevert();
-        registry.proposeRotation(1, otherKey, sigs);
+        _submit(registry, 1, otherKey, sigs);
     }
 
     function test_rejectsSignaturesForAnotherRegistry() public {
@@ -162,8 +174,8 @@ contract KeyRegistryTest is Test {
         bytes memory pk = _key(1);
         bytes[] memory sigs = _sigs(other, 1, pk, THRESHOLD);
         vm.expectRevert();
-        registry.proposeRotation(1, pk, sigs);
-        other.proposeRotation(1, pk, sigs);
+        _submit(registry, 1, pk, sigs);
+        _submit(other, 1, pk, sigs);
     }
 
     function test_rejectsSignaturesFromAnotherChain() public {
@@ -171,7 +183,7 @@ contract KeyRegistryTest is Test {
         bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
         vm.chainId(block.chainid + 1);
         vm.expectRevert();
-        registry.proposeRotation(1, pk, sigs);
+        _submit(registry, 1, pk, sigs);
     }
 
     function test_removedGatekeeperCannotRotate() public {
@@ -180,7 +192,89 @@ contract KeyRegistryTest is Test {
         bytes memory pk = _key(1);
         bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
         vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.NotGatekeeper.selector, signers[0]));
-        registry.proposeRotation(1, pk, sigs);
+        _submit(registry, 1, pk, sigs);
+    }
+
+    // ------------------------------------------------------------ who may rotate, and when
+
+    function test_attack_outsiderWithValidSignaturesCannotRotate() public {
+        bytes memory pk = _key(1);
+        bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
+        address outsider = address(0xBAD);
+        uint64 deadline = _deadline();
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.NotRotationProposer.selector, outsider));
+        registry.proposeRotation(1, pk, deadline, sigs);
+        assertEq(registry.lastProposedEpoch(), 0, "nothing proposed");
+        // Governance may submit the same quorum (e.g. an emergency rotation).
+        vm.prank(owner);
+        registry.proposeRotation(1, pk, deadline, sigs);
+        assertEq(registry.lastProposedEpoch(), 1, "owner proposed");
+    }
+
+    function test_attack_oldSignaturesExpire() public {
+        bytes memory pk = _key(1);
+        bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
+        uint64 deadline = _deadline();
+        vm.warp(deadline + 1);
+        vm.prank(signers[0]);
+        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationSignatureExpired.selector, deadline));
+        registry.proposeRotation(1, pk, deadline, sigs);
+        // The deadline is signed: moving it invalidates the quorum.
+        uint64 moved = uint64(block.timestamp) + 1 hours;
+        vm.prank(signers[0]);
+        vm.expectRevert();
+        registry.proposeRotation(1, pk, moved, sigs);
+    }
+
+    function test_signatureValidityIsBounded() public {
+        bytes memory pk = _key(1);
+        uint64 far = uint64(block.timestamp) + registry.MAX_SIGNATURE_VALIDITY() + 1;
+        bytes32 digest = registry.rotationDigest(1, pk, far);
+        bytes[] memory sigs = new bytes[](THRESHOLD);
+        for (uint256 i = 0; i < THRESHOLD; ++i) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(keys[i], digest);
+            sigs[i] = abi.encodePacked(r, s, v);
+        }
+        vm.prank(signers[0]);
+        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationDeadlineTooFar.selector, far, far - 1));
+        registry.proposeRotation(1, pk, far, sigs);
+    }
+
+    function test_minRotationIntervalIsEnforced() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
+        registry.setMinRotationInterval(1 days);
+        vm.startPrank(owner);
+        uint64 tooLong = registry.MAX_ROTATION_INTERVAL() + 1;
+        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.DelayTooLong.selector, tooLong, tooLong - 1));
+        registry.setMinRotationInterval(tooLong);
+        vm.expectEmit(address(registry));
+        emit KeyRegistry.MinRotationIntervalChanged(0, 7 days);
+        registry.setMinRotationInterval(7 days);
+        vm.stopPrank();
+        // The first epoch has nothing to wait for.
+        uint64 activated = _rotateTo(1);
+        vm.warp(GRACE + activated);
+        bytes memory pk = _key(2);
+        bytes[] memory sigs = _sigs(registry, 2, pk, THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationTooSoon.selector, activated + 7 days));
+        _submit(registry, 2, pk, sigs);
+        vm.warp(activated + 7 days);
+        _propose(2);
+        assertEq(registry.lastProposedEpoch(), 2, "on schedule");
+    }
+
+    function test_compactSignaturesAreRefusedAsDocumented() public {
+        bytes memory pk = _key(1);
+        bytes32 digest = registry.rotationDigest(1, pk, _deadline());
+        bytes[] memory sigs = new bytes[](THRESHOLD);
+        for (uint256 i = 0; i < THRESHOLD; ++i) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(keys[i], digest);
+            // EIP-2098: yParity folded into the top bit of s.
+            sigs[i] = abi.encodePacked(r, bytes32(uint256(s) | (uint256(v - 27) << 255)));
+        }
+        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.InvalidSignature.selector, 0));
+        _submit(registry, 1, pk, sigs);
     }
 
     // ------------------------------------------------------------ grace window
@@ -241,7 +335,7 @@ contract KeyRegistryTest is Test {
         bytes memory pk = _key(1);
         bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
         vm.expectRevert(abi.encodeWithSelector(KeyRegistry.UnexpectedEpoch.selector, 1, 2));
-        registry.proposeRotation(1, pk, sigs);
+        _submit(registry, 1, pk, sigs);
         _rotateTo(2);
         assertEq(registry.currentEpoch(), 2, "next epoch works");
     }

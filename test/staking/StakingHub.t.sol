@@ -130,13 +130,18 @@ contract StakingHubTest is StakingFixture {
         hub.harvest(WORKER);
         assertEq(hub.poolState(poolId).commissionAccrued, 10 ether, "old rate used");
 
+        // Fees earned before the first settlement after the delay are still charged the old rate.
         vm.warp(block.timestamp + COMMISSION_DELAY);
-        assertEq(hub.commissionOf(poolId), 3_000, "new after delay");
+        assertEq(hub.commissionOf(poolId), 1_000, "raise waits for a settlement");
         creditFees(WORKER, 100 ether);
         vm.expectEmit(address(hub));
         emit IStakingHub.CommissionChangeApplied(poolId, 3_000);
         hub.harvest(WORKER);
-        assertEq(hub.poolState(poolId).commissionAccrued, 40 ether, "new rate used");
+        assertEq(hub.poolState(poolId).commissionAccrued, 20 ether, "old rate on fees earned before");
+        assertEq(hub.commissionOf(poolId), 3_000, "new rate from the settlement on");
+        creditFees(WORKER, 100 ether);
+        hub.harvest(WORKER);
+        assertEq(hub.poolState(poolId).commissionAccrued, 50 ether, "new rate used");
     }
 
     function test_SetCommission_RescheduleKeepsDueChange() public {
@@ -171,6 +176,8 @@ contract StakingHubTest is StakingFixture {
         p.minCommissionBps = 450;
         vm.prank(GOVERNANCE);
         hub.setParams(p);
+        assertEq(hub.commissionOf(low), 400, "a raised floor waits for the next settlement");
+        hub.harvestPool(low);
         assertEq(hub.commissionOf(low), 450, "clamped to min");
     }
 
@@ -383,7 +390,7 @@ contract StakingHubTest is StakingFixture {
         stakeAs(BOB, poolId, 1_000 ether);
         creditFees(WORKER, 100 ether);
         vm.expectEmit(address(hub));
-        emit IStakingHub.RewardsDistributed(poolId, WORKER, 100 ether, 10 ether);
+        emit IStakingHub.RewardsDistributed(poolId, 100 ether, 10 ether);
         assertEq(hub.harvest(WORKER), 100 ether, "harvested");
         assertEq(hub.pendingRewards(poolId, ALICE), 67.5 ether, "alice 3/4 of 90");
         assertEq(hub.pendingRewards(poolId, BOB), 22.5 ether, "bob 1/4 of 90");
@@ -521,7 +528,7 @@ contract StakingHubTest is StakingFixture {
         assertEq(pha.balanceOf(TREASURY), 1_800 ether, "no wronged share for equivocation");
         assertFalse(hub.isEligible(WORKER), "ineligible");
         assertEq(hub.sampleWorker(1), address(0), "out of sampling");
-        (, bool active, bool jailed) = hub.workerInfo(WORKER);
+        (, bool active, bool jailed,) = hub.workerInfo(WORKER);
         assertFalse(active, "detached");
         assertTrue(jailed, "jailed");
         vm.prank(OPERATOR);

@@ -77,7 +77,13 @@ contract StakingVaultTest is VaultFixture {
 
         creditFees(WORKER_A, 1_000 ether);
         hub.harvest(WORKER_A);
-        assertEq(vault.totalAssets(), 10_900 ether, "reward net of 10% commission");
+        assertEq(vault.grossAssets(), 10_900 ether, "reward net of 10% commission");
+        assertEq(vault.totalAssets(), 10_000 ether, "locked when seen");
+        vault.checkpoint();
+        vm.warp(block.timestamp + vault.PROFIT_UNLOCK_PERIOD() / 3);
+        assertApproxEq(vault.totalAssets(), 10_300 ether, 1, "a third unlocked");
+        vm.warp(block.timestamp + vault.PROFIT_UNLOCK_PERIOD());
+        assertEq(vault.totalAssets(), 10_900 ether, "all unlocked");
         uint256 priceAfterReward = vault.convertToAssets(unit);
         assertGe(priceAfterReward, priceBefore + 1, "price up");
 
@@ -90,20 +96,40 @@ contract StakingVaultTest is VaultFixture {
         assertLe(vault.convertToAssets(unit), priceAfterReward - 1, "price down");
     }
 
-    function test_MaxWithdraw_LimitedToIdle() public {
+    function test_InstantExits_Disabled() public {
         depositAs(ALICE, 10_000 ether);
-        allocate(poolA, 7_000 ether);
-        assertEq(vault.maxWithdraw(ALICE), 3_000 ether, "idle only");
-        assertEq(vault.maxRedeem(ALICE), vault.convertToShares(3_000 ether), "redeem idle only");
-        vm.prank(ALICE);
-        vm.expectRevert(
-            abi.encodeWithSelector(ERC4626.ERC4626ExceededMaxWithdraw.selector, ALICE, 3_001 ether, 3_000 ether)
-        );
-        vault.withdraw(3_001 ether, ALICE, ALICE);
-        vm.prank(ALICE);
-        vault.withdraw(3_000 ether, ALICE, ALICE);
-        assertEq(pha.balanceOf(ALICE), 3_000 ether, "paid");
-        assertEq(vault.maxWithdraw(ALICE), 0, "no idle left");
+        assertEq(vault.maxWithdraw(ALICE), 0, "no instant withdrawal");
+        assertEq(vault.maxRedeem(ALICE), 0, "no instant redemption");
+        vm.startPrank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(ERC4626.ERC4626ExceededMaxWithdraw.selector, ALICE, 1, 0));
+        vault.withdraw(1, ALICE, ALICE);
+        vm.expectRevert(abi.encodeWithSelector(ERC4626.ERC4626ExceededMaxRedeem.selector, ALICE, 1, 0));
+        vault.redeem(1, ALICE, ALICE);
+        vm.stopPrank();
+    }
+
+    function test_Losses_CountAtOnceAndEatLockedGainsFirst() public {
+        depositAs(ALICE, 10_000 ether);
+        allocate(poolB, 10_000 ether);
+        creditFees(WORKER_B, 500 ether);
+        hub.harvest(WORKER_B);
+        vault.checkpoint();
+        assertEq(vault.lockedProfit(), 500 ether, "gain locked");
+        router.slashForTimeout(WORKER_B, 1, address(0), address(0)); // 1% of 10,000
+        assertEq(vault.lockedProfit(), 400 ether, "loss taken from locked gains");
+        assertEq(vault.totalAssets(), 10_000 ether, "price unchanged while gains cover it");
+        router.slashForEquivocation(WORKER_B, 2, address(0)); // 20% of 9,900
+        assertEq(vault.lockedProfit(), 0, "locked gains used up");
+        assertEq(vault.totalAssets(), vault.grossAssets(), "the rest of the loss at once");
+        assertEq(vault.totalAssets(), 10_400 ether - 1_980 ether, "gross after both slashes");
+    }
+
+    function test_Donation_IsStreamedNotInstant() public {
+        depositAs(ALICE, 1_000 ether);
+        pha.transfer(address(vault), 1_000 ether);
+        assertEq(vault.totalAssets(), 1_000 ether, "donation locked");
+        uint256 shares = depositAs(BOB, 1_000 ether);
+        assertEq(shares, vault.balanceOf(ALICE), "a depositor right after gets the same price");
     }
 
     function test_RedeemQueue_PaidAsPoolWithdrawalsComplete() public {
@@ -114,7 +140,7 @@ contract StakingVaultTest is VaultFixture {
 
         vm.prank(ALICE);
         vm.expectEmit(address(vault));
-        emit StakingVault.RedeemRequested(1, ALICE, ALICE, shares);
+        emit StakingVault.RedeemRequested(1, ALICE, ALICE, shares, 10_000 ether, uint64(block.timestamp + UNBONDING));
         uint256 id = vault.requestRedeem(shares, ALICE);
         assertEq(vault.balanceOf(address(vault)), shares, "escrowed");
         assertEq(vault.queuedAssets(), 10_000 ether, "owed");
@@ -124,10 +150,9 @@ contract StakingVaultTest is VaultFixture {
         vault.requestPoolWithdrawal(poolA, 10_000 ether);
         assertEq(vault.totalAssets(), 20_000 ether, "unbonding still counted");
         vm.warp(block.timestamp + UNBONDING);
-        assertEq(vault.completePoolWithdrawals(), 10_000 ether, "collected");
-        // Deposits arriving meanwhile cannot be taken by instant withdrawals ahead of the queue.
+        assertEq(vault.completePoolWithdrawals(vault.pendingWithdrawals()), 10_000 ether, "collected");
+        // New allocations cannot take the idle PHA owed to the queue.
         assertEq(vault.availableLiquidity(), 0, "idle owed to queue");
-        assertEq(vault.maxWithdraw(BOB), 0, "bob waits behind the queue");
 
         assertEq(vault.processRedeemQueue(10), 1, "paid");
         assertEq(pha.balanceOf(ALICE), 10_000 ether, "alice paid in full");
@@ -147,31 +172,42 @@ contract StakingVaultTest is VaultFixture {
         vm.prank(MANAGER);
         vault.requestPoolWithdrawal(poolA, held);
         vm.warp(block.timestamp + UNBONDING);
-        vault.completePoolWithdrawals();
+        vault.completePoolWithdrawals(vault.pendingWithdrawals());
         vault.processRedeemQueue(1);
         assertApproxEq(pha.balanceOf(ALICE), 8_000 ether, 1, "paid at the slashed price");
         assertLe(pha.balanceOf(ALICE), 8_000 ether, "never more");
     }
 
-    function test_CancelRedeem() public {
+    function test_RedeemQueue_NotBeforeTheUnbondingPeriod() public {
         depositAs(ALICE, 1_000 ether);
-        allocate(poolA, 1_000 ether);
         uint256 shares = vault.balanceOf(ALICE);
         vm.prank(ALICE);
-        uint256 id = vault.requestRedeem(shares, BOB);
-        vm.expectRevert(abi.encodeWithSelector(StakingVault.NotRequestOwner.selector, id, address(this)));
-        vault.cancelRedeem(id);
+        vault.requestRedeem(shares, BOB);
+        vm.warp(block.timestamp + UNBONDING - 1);
+        assertEq(vault.processRedeemQueue(5), 0, "idle PHA, but not yet claimable");
+        vm.warp(block.timestamp + 1);
+        assertEq(vault.processRedeemQueue(5), 1, "paid");
+        assertEq(pha.balanceOf(BOB), 1_000 ether, "to the receiver");
+    }
+
+    /// Gains seen after a request go to the holders who stay: the request pays its value when made,
+    /// and the difference is streamed to the others rather than jumping the price.
+    function test_RedeemQueue_PaysAtMostTheValueWhenRequested() public {
+        depositAs(ALICE, 10_000 ether);
+        depositAs(BOB, 10_000 ether);
+        allocate(poolB, 10_000 ether);
+        uint256 shares = vault.balanceOf(ALICE);
         vm.prank(ALICE);
-        vault.cancelRedeem(id);
-        assertEq(vault.balanceOf(ALICE), shares, "returned");
-        assertEq(vault.queuedShares(), 0, "unqueued");
-        vm.prank(ALICE);
-        vm.expectRevert(abi.encodeWithSelector(StakingVault.UnknownRedeemRequest.selector, id));
-        vault.cancelRedeem(id);
-        // A cancelled entry is skipped by the queue.
-        depositAs(BOB, 1 ether);
-        assertEq(vault.processRedeemQueue(5), 0, "nothing to pay");
-        assertEq(vault.queueHead(), 1, "skipped");
+        vault.requestRedeem(shares, ALICE);
+        creditFees(WORKER_B, 2_000 ether);
+        hub.harvest(WORKER_B);
+        vm.warp(block.timestamp + UNBONDING);
+        uint256 priceBefore = vault.convertToAssets(1e24);
+        vault.processRedeemQueue(1);
+        assertEq(pha.balanceOf(ALICE), 10_000 ether, "value when requested");
+        assertApproxEq(vault.convertToAssets(1e24), priceBefore, 1, "no price jump at payment");
+        vm.warp(block.timestamp + vault.PROFIT_UNLOCK_PERIOD());
+        assertApproxEq(vault.previewRedeem(vault.balanceOf(BOB)), 12_000 ether, 2, "Bob gets the whole gain");
     }
 
     function test_RequestRedeem_Reverts() public {
@@ -207,7 +243,7 @@ contract StakingVaultTest is VaultFixture {
         vault.forceUnbond(poolA);
 
         vm.warp(block.timestamp + UNBONDING);
-        vault.completePoolWithdrawals();
+        vault.completePoolWithdrawals(vault.pendingWithdrawals());
         assertEq(vault.processRedeemQueue(1), 1, "paid");
         assertApproxEq(pha.balanceOf(ALICE), 6_000 ether, 2, "whole deposit back");
     }
@@ -229,35 +265,34 @@ contract StakingVaultTest is VaultFixture {
         vm.expectRevert(StakingVault.NoShortfall.selector);
         vault.forceUnbond(poolA);
         vault.claimPoolRewards();
+        vm.warp(block.timestamp + UNBONDING);
         assertEq(vault.processRedeemQueue(1), 1, "paid from rewards");
     }
 
-    function test_RequestPoolWithdrawal_Reverts() public {
+    function test_RequestPoolWithdrawal_RevertsAndHasNoCap() public {
         depositAs(ALICE, 100 ether);
         allocate(poolA, 100 ether);
         vm.expectRevert(abi.encodeWithSelector(StakingVault.NotManager.selector, address(this)));
         vault.requestPoolWithdrawal(poolA, 1 ether);
-        uint256 max = vault.MAX_PENDING_WITHDRAWALS();
         vm.startPrank(MANAGER);
-        for (uint256 i; i < max; ++i) vault.requestPoolWithdrawal(poolA, 1 ether);
-        vm.expectRevert(StakingVault.TooManyPendingWithdrawals.selector);
-        vault.requestPoolWithdrawal(poolA, 1 ether);
+        for (uint256 i; i < 50; ++i) vault.requestPoolWithdrawal(poolA, 1 ether);
         vm.stopPrank();
-        assertEq(vault.pendingWithdrawals().length, max, "listed");
-        assertEq(vault.totalAssets(), 100 ether, "unbonding counted");
+        assertEq(vault.pendingWithdrawals().length, 50, "listed");
+        assertEq(vault.unbondingAssets(), 50 ether - 49, "valued together, a wei per request conservative");
     }
 
-    function test_CompletePoolWithdrawals_SkipsLocked() public {
+    function test_CompletePoolWithdrawals_Reverts() public {
         depositAs(ALICE, 100 ether);
         allocate(poolA, 100 ether);
         vm.prank(MANAGER);
         vault.requestPoolWithdrawal(poolA, 10 ether);
-        vm.warp(block.timestamp + 1 days);
-        vm.prank(MANAGER);
-        vault.requestPoolWithdrawal(poolA, 20 ether);
-        vm.warp(block.timestamp + UNBONDING - 1 days);
-        assertEq(vault.completePoolWithdrawals(), 10 ether, "only the first");
-        assertEq(vault.pendingWithdrawals().length, 1, "second waits");
+        uint256[] memory ids = vault.pendingWithdrawals();
+        vm.expectRevert(abi.encodeWithSelector(IStakingHub.StillUnbonding.selector, ids[0], block.timestamp + UNBONDING));
+        vault.completePoolWithdrawals(ids);
+        vm.warp(block.timestamp + UNBONDING);
+        assertEq(vault.completePoolWithdrawals(ids), 10 ether, "collected");
+        vm.expectRevert(abi.encodeWithSelector(StakingVault.UnknownPoolWithdrawal.selector, ids[0]));
+        vault.completePoolWithdrawals(ids);
     }
 
     function test_ClaimPoolRewards_ForgetsEmptyPools() public {
@@ -267,8 +302,13 @@ contract StakingVaultTest is VaultFixture {
         vm.prank(MANAGER);
         vault.requestPoolWithdrawal(poolA, held);
         vault.claimPoolRewards();
-        assertEq(vault.pools().length, 0, "forgotten");
+        assertEq(vault.pools().length, 1, "kept while unbonding");
         assertEq(vault.totalAssets(), 100 ether, "unbonding still counted");
+        vm.warp(block.timestamp + UNBONDING);
+        vault.completePoolWithdrawals(vault.pendingWithdrawals());
+        vault.claimPoolRewards();
+        assertEq(vault.pools().length, 0, "forgotten");
+        assertEq(vault.totalAssets(), 100 ether, "all idle");
     }
 
     function test_Interface() public view {

@@ -4,7 +4,9 @@ pragma solidity 0.8.28;
 import {VaultFixture} from "./VaultFixture.sol";
 
 /// @notice ERC-4626 properties (after a16z's suite) on a vault in a non-trivial state: part of its
-/// PHA allocated, rewards accrued, a slash taken, so the share price is not 1.
+/// PHA allocated, rewards accrued and unlocked, a slash taken, so the share price is not 1. Exits
+/// are asynchronous (maxWithdraw = maxRedeem = 0, as the standard allows), so the redemption
+/// properties are checked on the queued exit: it pays previewRedeem as of the request.
 contract StakingVault4626Test is VaultFixture {
     uint256 internal constant MAX_ASSETS = 10_000_000 ether;
     address internal constant CAROL = address(0xCA201);
@@ -17,6 +19,8 @@ contract StakingVault4626Test is VaultFixture {
         creditFees(WORKER_A, 3_333 ether);
         hub.harvest(WORKER_A);
         router.slashForTimeout(WORKER_B, 1, address(0), address(0));
+        vault.checkpoint();
+        vm.warp(block.timestamp + vault.PROFIT_UNLOCK_PERIOD());
         pha.transfer(ALICE, 100_000_000 ether);
         vm.prank(ALICE);
         pha.approve(address(vault), type(uint256).max);
@@ -55,128 +59,76 @@ contract StakingVault4626Test is VaultFixture {
         assertEq(vault.balanceOf(ALICE), shares, "minted exactly");
     }
 
-    function testFuzz_PreviewWithdrawMatchesAndRoundsUp(uint256 deposit, uint256 assets) public {
-        deposit = bound(deposit, 1 ether, MAX_ASSETS);
-        vm.prank(ALICE);
-        vault.deposit(deposit, ALICE);
-        assets = bound(assets, 0, vault.maxWithdraw(ALICE));
-        uint256 preview = vault.previewWithdraw(assets);
-        assertGe(preview, vault.convertToShares(assets), "preview >= convert");
-        uint256 sharesBefore = vault.balanceOf(ALICE);
-        vm.prank(ALICE);
-        uint256 shares = vault.withdraw(assets, ALICE, ALICE);
-        assertEq(shares, preview, "withdraw burns previewWithdraw");
-        assertEq(sharesBefore - vault.balanceOf(ALICE), shares, "burned exactly");
+    function testFuzz_PreviewWithdrawRoundsUp(uint256 assets) public view {
+        assets = bound(assets, 0, MAX_ASSETS);
+        assertGe(vault.previewWithdraw(assets), vault.convertToShares(assets), "preview >= convert");
     }
 
-    function testFuzz_PreviewRedeemMatchesAndRoundsDown(uint256 deposit, uint256 shares) public {
+    function testFuzz_QueuedRedeemPaysPreviewRedeemAndRoundsDown(uint256 deposit, uint256 shares) public {
         deposit = bound(deposit, 1 ether, MAX_ASSETS);
         vm.prank(ALICE);
-        vault.deposit(deposit, ALICE);
-        shares = bound(shares, 0, vault.maxRedeem(ALICE));
+        uint256 minted = vault.deposit(deposit, ALICE);
+        shares = bound(shares, 1e6, minted);
         uint256 preview = vault.previewRedeem(shares);
         assertLe(preview, vault.convertToAssets(shares), "preview <= convert");
-        uint256 before = pha.balanceOf(ALICE);
-        vm.prank(ALICE);
-        uint256 assets = vault.redeem(shares, ALICE, ALICE);
-        assertEq(assets, preview, "redeem gives previewRedeem");
-        assertEq(pha.balanceOf(ALICE) - before, assets, "paid exactly");
+        uint256 paid = _exitViaQueue(shares);
+        assertEq(paid, preview, "queued redeem pays previewRedeem as of the request");
+        assertEq(vault.balanceOf(ALICE), minted - shares, "burned exactly");
     }
 
     // -------------------------------------------------- round trips never profit
 
     function testFuzz_DepositRedeemNoProfit(uint256 assets) public {
-        assets = bound(assets, 1, MAX_ASSETS);
-        vm.startPrank(ALICE);
-        uint256 shares = vault.deposit(assets, ALICE);
-        uint256 back = vault.redeem(shares, ALICE, ALICE);
-        vm.stopPrank();
-        assertLe(back, assets, "redeem(deposit(a)) <= a");
-    }
-
-    function testFuzz_DepositWithdrawNoProfit(uint256 assets) public {
-        assets = bound(assets, 1, MAX_ASSETS);
+        assets = bound(assets, 1 ether, MAX_ASSETS);
         vm.prank(ALICE);
         uint256 shares = vault.deposit(assets, ALICE);
-        _assertWithdrawBurnsAtLeast(assets, shares);
-    }
-
-    /// Withdrawing what was just put in either burns at least the shares minted or, when rounding
-    /// leaves the holder a wei short, is refused (maxWithdraw says so); it never pays for fewer shares.
-    function _assertWithdrawBurnsAtLeast(uint256 assets, uint256 minted) internal {
-        uint256 max = vault.maxWithdraw(ALICE);
-        vm.prank(ALICE);
-        try vault.withdraw(assets, ALICE, ALICE) returns (uint256 burned) {
-            assertGe(burned, minted, "withdraw burns >= minted");
-        } catch {
-            assertLe(max, assets - 1, "refused only above maxWithdraw");
-        }
+        assertLe(_exitViaQueue(shares), assets, "redeem(deposit(a)) <= a");
     }
 
     function testFuzz_MintRedeemNoProfit(uint256 shares) public {
-        shares = bound(shares, 1, MAX_ASSETS * 1e6);
-        vm.startPrank(ALICE);
-        uint256 paid = vault.mint(shares, ALICE);
-        uint256 back = vault.redeem(shares, ALICE, ALICE);
-        vm.stopPrank();
-        assertLe(back, paid, "redeem(mint(s)) <= paid");
-    }
-
-    function testFuzz_MintWithdrawNoProfit(uint256 shares) public {
-        shares = bound(shares, 1, MAX_ASSETS * 1e6);
+        shares = bound(shares, 1e24, MAX_ASSETS * 1e6);
         vm.prank(ALICE);
         uint256 paid = vault.mint(shares, ALICE);
-        _assertWithdrawBurnsAtLeast(paid, shares);
+        assertLe(_exitViaQueue(shares), paid, "redeem(mint(s)) <= paid");
     }
 
     function testFuzz_RedeemDepositNoProfit(uint256 deposit, uint256 shares) public {
         deposit = bound(deposit, 1 ether, MAX_ASSETS);
-        vm.startPrank(ALICE);
-        vault.deposit(deposit, ALICE);
-        shares = bound(shares, 0, vault.maxRedeem(ALICE));
-        uint256 sharesBefore = vault.balanceOf(ALICE);
-        uint256 assets = vault.redeem(shares, ALICE, ALICE);
+        vm.prank(ALICE);
+        uint256 minted = vault.deposit(deposit, ALICE);
+        shares = bound(shares, 1e6, minted);
+        uint256 assets = _exitViaQueue(shares);
+        vm.prank(ALICE);
         vault.deposit(assets, ALICE);
-        vm.stopPrank();
-        assertLe(vault.balanceOf(ALICE), sharesBefore, "deposit(redeem(s)) <= s");
+        assertLe(vault.balanceOf(ALICE), minted, "deposit(redeem(s)) <= s");
+    }
+
+    /// Requests `shares` of ALICE's, waits the exit delay and pays the queue; returns what ALICE got.
+    function _exitViaQueue(uint256 shares) internal returns (uint256 paid) {
+        uint256 before = pha.balanceOf(ALICE);
+        vm.prank(ALICE);
+        vault.requestRedeem(shares, ALICE);
+        vm.warp(block.timestamp + UNBONDING);
+        assertEq(vault.processRedeemQueue(1), 1, "paid from idle");
+        paid = pha.balanceOf(ALICE) - before;
     }
 
     // -------------------------------------------------- max functions honoured
 
-    function testFuzz_MaxWithdrawIsWithdrawable(uint256 deposit, uint256 allocated) public {
+    function testFuzz_MaxWithdrawAndRedeemAreZeroAndHonoured(uint256 deposit) public {
         deposit = bound(deposit, 1 ether, MAX_ASSETS);
         vm.prank(ALICE);
         vault.deposit(deposit, ALICE);
-        allocated = bound(allocated, 0, vault.availableLiquidity());
-        if (allocated != 0) allocate(poolA, allocated);
-        uint256 max = vault.maxWithdraw(ALICE);
-        assertLe(max, vault.idleAssets(), "never above idle");
-        assertLe(max, vault.previewRedeem(vault.balanceOf(ALICE)), "never above holdings");
-        vm.prank(ALICE);
-        vault.withdraw(max, ALICE, ALICE);
-    }
-
-    function testFuzz_MaxRedeemIsRedeemable(uint256 deposit, uint256 allocated) public {
-        deposit = bound(deposit, 1 ether, MAX_ASSETS);
-        vm.prank(ALICE);
-        vault.deposit(deposit, ALICE);
-        allocated = bound(allocated, 0, vault.availableLiquidity());
-        if (allocated != 0) allocate(poolA, allocated);
-        uint256 max = vault.maxRedeem(ALICE);
-        assertLe(max, vault.balanceOf(ALICE), "never above balance");
-        vm.prank(ALICE);
-        vault.redeem(max, ALICE, ALICE);
-    }
-
-    function testFuzz_AboveMaxRedeemReverts(uint256 deposit) public {
-        deposit = bound(deposit, 1 ether, MAX_ASSETS);
-        vm.prank(ALICE);
-        vault.deposit(deposit, ALICE);
-        allocate(poolA, vault.availableLiquidity());
-        uint256 max = vault.maxRedeem(ALICE);
-        vm.prank(ALICE);
+        assertEq(vault.maxWithdraw(ALICE), 0, "exits are queued");
+        assertEq(vault.maxRedeem(ALICE), 0, "exits are queued");
+        vm.startPrank(ALICE);
+        vault.withdraw(0, ALICE, ALICE);
+        vault.redeem(0, ALICE, ALICE);
         vm.expectRevert();
-        vault.redeem(max + 1, ALICE, ALICE);
+        vault.redeem(1, ALICE, ALICE);
+        vm.expectRevert();
+        vault.withdraw(1, ALICE, ALICE);
+        vm.stopPrank();
     }
 
     function testFuzz_MaxDepositAndMintHonoured(uint256 assets) public view {
@@ -192,10 +144,11 @@ contract StakingVault4626Test is VaultFixture {
 
     // -------------------------------------------------- totals
 
-    function test_TotalAssetsIsIdlePlusAllocated() public view {
+    function test_TotalAssetsIsIdlePlusAllocatedLessLocked() public view {
         uint256 expected = pha.balanceOf(address(vault)) + hub.positionValue(poolA, address(vault))
             + hub.positionValue(poolB, address(vault));
-        assertEq(vault.totalAssets(), expected, "total");
+        assertEq(vault.totalAssets() + vault.lockedProfit(), expected, "total");
+        assertEq(vault.lockedProfit(), 0, "all unlocked");
     }
 
     function testFuzz_ConvertIsIndependentOfCaller(uint256 assets) public {

@@ -15,10 +15,11 @@ import { AgentStatus } from "../../protocol/status.js";
 import { ExecuteResponse, WorkerAttestation } from "../../protocol/worker-api.js";
 import { startWorker, type RunningWorker } from "../../worker/src/app.js";
 import { parseConfig } from "../../worker/src/config.js";
+import { ChainRequestCommitments } from "../../worker/src/commitments.js";
 import { ChainAgentDirectory } from "../../worker/src/directory.js";
 import { SimulatorEnclave } from "../../worker/src/enclave/simulator.js";
 import { KeyRegistryKeys } from "../../worker/src/provisioning.js";
-import { bundleOf, tempDir, writeBundle } from "./helpers.js";
+import { BUNDLE_STORE, bundleOf, tempDir, writeBundle } from "./helpers.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -121,6 +122,7 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
       quorumVerifier: await quorum.getAddress(),
       keyRegistry: await keyRegistry.getAddress(),
       agentRegistry: await agents.getAddress(),
+      router: await contracts.router.getAddress(),
     };
 
     // Three gatekeepers; the first coordinates rotations and collects the others' signatures over HTTP.
@@ -161,14 +163,18 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
         logLevel: "trace",
         chainId: chainId.toString(),
         workerRegistry: addresses.workerRegistry,
+        router: addresses.router,
+        operator: operator.address,
         enclave: { kind: "simulator", seed: enclaveSeed },
         directory: { kind: "chain", rpcUrl: "http://127.0.0.1:1", agentRegistry: addresses.agentRegistry },
         limits: { wallTimeMs: 5_000, memoryBytes: 16 * 1024 * 1024 },
+        bundleCacheDir: BUNDLE_STORE,
         gatekeeper: { urls, quorumVerifier: addresses.quorumVerifier, keyRegistry: addresses.keyRegistry, minSignatures: THRESHOLD },
       }),
       {
         // The in-process chain has no RPC URL: the same readers, over the Hardhat provider.
         directory: new ChainAgentDirectory(ethers.provider, addresses.agentRegistry),
+        commitments: new ChainRequestCommitments(ethers.provider, addresses.router),
         publishedKeys: new KeyRegistryKeys(ethers.provider, addresses.keyRegistry),
         enclave: new SimulatorEnclave(enclaveSeed),
         logger: pino({ level: "trace" }, workerLogs),
@@ -181,11 +187,19 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     responses.push(attestationText);
     const attestation = WorkerAttestation.parse(JSON.parse(attestationText));
     expect(attestation.gatekeeperEvidence?.verifier).to.equal(addresses.quorumVerifier);
+    const consent = attestation.registration!;
+    expect(consent.operator).to.equal(operator.address);
     await expect(
-      workers.connect(operator).registerWorker(attestation.worker, addresses.quorumVerifier, attestation.gatekeeperEvidence!.evidence, worker.url),
+      workers
+        .connect(operator)
+        .registerWorker(attestation.worker, addresses.quorumVerifier, attestation.gatekeeperEvidence!.evidence, worker.url, consent.deadline, consent.signature),
     ).to.emit(workers, "WorkerRegistered");
     expect((await workers.workerOf(attestation.worker)).simulated).to.equal(false);
     await staking.addWorker(attestation.worker);
+    // Keys come only once the worker key is registered and active: the next round provisions them.
+    expect(worker.gatekeeper!.keyring.epochs()).to.deep.equal([]);
+    await worker.gatekeeper!.refresh();
+    expect(worker.gatekeeper!.keyring.epochs()).to.deep.equal([1]);
 
     // The agent, with its owner's secrets sealed to epoch 1 for (chain, AgentRegistry, agent).
     const bundle = writeBundle(tempDir(), "agent.js", AGENT);
@@ -208,7 +222,7 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     return { req: toAgentRequest(log.args.request.toObject()), input: hexlify(log.args.input) };
   }
 
-  async function execute(req: AgentRequest, input: string): Promise<ExecuteResponse> {
+  async function post(req: AgentRequest, input: string): Promise<{ status: number; text: string }> {
     const res = await fetch(`${worker.url}/v1/execute`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -216,7 +230,17 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     });
     const text = await res.text();
     responses.push(text);
-    expect(res.status, text).to.equal(200);
+    return { status: res.status, text };
+  }
+
+  /** As the bridge does: a retryable refusal (503, e.g. REQUEST_NOT_VISIBLE) is tried again. */
+  async function execute(req: AgentRequest, input: string): Promise<ExecuteResponse> {
+    let { status, text } = await post(req, input);
+    for (let attempt = 0; status === 503 && attempt < 5; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      ({ status, text } = await post(req, input));
+    }
+    expect(status, text).to.equal(200);
     return ExecuteResponse.parse(JSON.parse(text));
   }
 
@@ -264,6 +288,40 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     await settle(copied.req, answer);
     // The owner's own request still opens.
     expect((await execute(original.req, original.input)).statusName).to.equal("OK");
+  });
+
+  it("attack: made-up requests are refused unsigned (future id, free run of a priced agent, copied ciphertext under another version)", async () => {
+    const clusterKey = hexlify(await contracts.keyRegistry.publicKeyOf(1));
+    const sealed = encryptToClusterKey(clusterKey, toUtf8Bytes(PLAINTEXT_INPUT), bindingFor(contracts.deployer.address));
+    const { req, input } = await request(contracts.deployer, sealed);
+    // (a) Junk answered first under the next id, with a far deadline: retryable refusal, nothing stored.
+    const nextId = (await contracts.router.requestCount()) + 1n;
+    const junk = { ...req, id: nextId, deadline: 2n ** 63n };
+    const early = await post(junk, input);
+    expect(early.status, early.text).to.equal(503);
+    expect(JSON.parse(early.text).error).to.equal("REQUEST_NOT_VISIBLE");
+    // ... and the real request under that id is answered normally once it exists.
+    const real = await request(contracts.deployer, sealed);
+    expect(real.req.id).to.equal(nextId);
+    expect((await execute(real.req, real.input)).statusName).to.equal("OK");
+    // (b) A priced agent run for free: the same request with a zero price and fee is not the committed one.
+    const free = await post({ ...req, agentPrice: 0n, maxFee: 0n }, input);
+    expect(free.status).to.equal(409);
+    expect(JSON.parse(free.text).error).to.equal("REQUEST_NOT_PENDING");
+    // (c) The consumer's public ciphertext under another (debug) version of the agent.
+    const echo = writeBundle(tempDir(), "echo.js", bundleOf("(input) => input"));
+    await contracts.agents.connect(contracts.agentOwner).updateCode(agentId, echo.codeHash, echo.uri);
+    const replay = await post({ ...req, agentVersion: req.agentVersion + 1n, codeHash: echo.codeHash }, input);
+    expect(replay.status).to.equal(409);
+    expect(replay.text).to.not.contain(Buffer.from(PLAINTEXT_INPUT).toString("hex"));
+    // (d) Once settled, the signed answer is replayed; a settled request never answered here is final.
+    const answer = await execute(req, input);
+    await settle(req, answer);
+    expect((await execute(req, input)).signature).to.equal(answer.signature);
+    const settled = await post(real.req, real.input);
+    expect(settled.status).to.equal(200);
+    // The worker stayed healthy throughout.
+    expect(((await (await fetch(`${worker.url}/health`)).json()) as { ok: boolean }).ok).to.equal(true);
   });
 
   it("refuses an input sealed without a binding", async () => {

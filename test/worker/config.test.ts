@@ -12,6 +12,7 @@ import { tempDir } from "./helpers.js";
 const VALID = {
   chainId: "31337",
   workerRegistry: "0x00000000000000000000000000000000000000F1",
+  router: "0x00000000000000000000000000000000000000B0",
   enclave: { kind: "simulator" },
   directory: { kind: "chain", rpcUrl: "http://127.0.0.1:8545", agentRegistry: "0x00000000000000000000000000000000000000A9" },
 };
@@ -65,7 +66,9 @@ describe("worker config", () => {
     expect(parseConfig({ ...VALID, gatekeeper: { ...gatekeeper, keyRegistry } }).gatekeeper?.keyRegistry).to.equal(keyRegistry);
     const file = { kind: "file", path: "agents.json", agentRegistry: "0x00000000000000000000000000000000000000A9" };
     expect(configError({ ...VALID, directory: file, gatekeeper: { ...gatekeeper, keyRegistry } })).to.match(/gatekeeper.rpcUrl/);
-    expect(parseConfig({ ...VALID, directory: file, gatekeeper: { ...gatekeeper, keyRegistry, rpcUrl: "http://127.0.0.1:8545" } })).to.be.an("object");
+    // The router's commitments are read on-chain: a file directory needs an RPC for them too.
+    expect(configError({ ...VALID, directory: file })).to.match(/rpcUrl: required with a file directory/);
+    expect(parseConfig({ ...VALID, rpcUrl: "http://127.0.0.1:8545", directory: file, gatekeeper: { ...gatekeeper, keyRegistry, rpcUrl: "http://127.0.0.1:8545" } })).to.be.an("object");
   });
 
   it("loads a file and applies environment overrides", () => {
@@ -89,7 +92,7 @@ describe("worker config", () => {
     const agents = join(tempDir(), "agents.json");
     writeFileSync(agents, "{}");
     const worker = await startWorker(
-      parseConfig({ ...VALID, port: 0, directory: { kind: "file", path: agents }, enclave: { kind: "simulator", seed: keccak256(toUtf8Bytes("log")) } }),
+      parseConfig({ ...VALID, port: 0, rpcUrl: "http://127.0.0.1:1", directory: { kind: "file", path: agents }, enclave: { kind: "simulator", seed: keccak256(toUtf8Bytes("log")) } }),
       { logger: pino({ level: "info" }, sink), sandboxThreads: 1 },
     );
     await fetch(`${worker.url}/nope`);

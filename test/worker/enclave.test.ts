@@ -10,6 +10,7 @@ import {
   simulatedQuoteDigest,
 } from "../../protocol/attestation.js";
 import { verifyDcapQuote } from "../../attestation/dcap.js";
+import { trimQuotePadding } from "../../attestation/quote-length.js";
 import { DstackEnclave, tdxMeasurement } from "../../worker/src/enclave/dstack.js";
 import { SimulatorEnclave } from "../../worker/src/enclave/simulator.js";
 import { EnclaveError } from "../../worker/src/errors.js";
@@ -94,11 +95,13 @@ describe("worker enclaves", () => {
       expect(hexlify(td!.reportData)).to.equal(hexlify(reportDataField(expected)));
       expect(attestation.measurement).to.equal(tdxMeasurement(dcap.Quote.parse(FIXTURE_QUOTE).report.asTd10()!));
       expect(attestation.simulated).to.equal(false);
+      // The fixture ends in 70 bytes of zero padding: the evidence is the quote's canonical form.
+      expect(getBytes(attestation.evidence).byteLength).to.equal(FIXTURE_QUOTE.byteLength - 70);
     });
 
     it("reports the measurement the gatekeepers' DCAP verifier computes for the same quote", () => {
       const collateral = JSON.parse(readFileSync(new URL("tdx_quote_collateral.json", FIXTURES), "utf8"));
-      const verified = verifyDcapQuote({ quote: FIXTURE_QUOTE, collateral, nowSeconds: 1752919234 });
+      const verified = verifyDcapQuote({ quote: trimQuotePadding(FIXTURE_QUOTE), collateral, nowSeconds: 1752919234 });
       expect(tdxMeasurement(dcap.Quote.parse(FIXTURE_QUOTE).report.asTd10()!)).to.equal(verified.measurement);
     });
 

@@ -1,12 +1,17 @@
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { readFileSync } from "node:fs";
+import { fetch as guardedFetch } from "undici";
+import { PrivateAddressError, guardedDispatcher } from "../../worker/src/net-guard.js";
 import { expect } from "chai";
-import { keccak256, toUtf8Bytes } from "ethers";
+import { hexlify, keccak256, toUtf8Bytes } from "ethers";
+import { secp256k1 } from "@noble/curves/secp256k1";
+import { ClusterKeyring } from "../../protocol/cluster-keyring.js";
+import { encryptToClusterKey, publicKeyOf } from "../../protocol/confidential.js";
 import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.js";
 import { requestHash } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
 import { buildAgent } from "../../worker/cli/build-agent.js";
-import { AGENT_REGISTRY, OWNER, TEST_CHAIN_ID, bundleOf, harness, makeRequest, startFakeLlm, startServer, text, type Harness, type TestServer } from "./helpers.js";
+import { AGENT_REGISTRY, BUNDLE_STORE, OWNER, TEST_CHAIN_ID, bundleOf, harness, makeRequest, startFakeLlm, startServer, storeBundle, text, type Harness, type TestServer } from "./helpers.js";
 
 const CHAIN_ID = TEST_CHAIN_ID;
 
@@ -41,6 +46,12 @@ async function execute(h: Harness, agentId: bigint, input: string, overrides: Pa
   return h.executor.execute(request, bytes, requestHash(request));
 }
 
+/** Puts a built bundle into the content-addressed store the harness reads; returns a URI no network serves. */
+function stored(path: string): string {
+  storeBundle(BUNDLE_STORE, new Uint8Array(readFileSync(path)));
+  return "https://bundles.invalid/built.js";
+}
+
 describe("worker executor", function () {
   this.timeout(20_000);
 
@@ -66,13 +77,15 @@ describe("worker executor", function () {
       const h = await harness();
       const genuine = bundleOf(`() => "genuine"`);
       const codeHash = keccak256(toUtf8Bytes(genuine));
-      const tampered = h.register(9n, bundleOf(`() => "tampered"`));
-      const uri = (await h.directory.codeOf(9n, 1n)).uri;
-      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash, uri }] });
-      expect(tampered).to.not.equal(codeHash);
-      const result = await execute(h, 1n, "x");
-      expect(result.status).to.equal(AgentStatus.CODE_HASH_MISMATCH);
-      expect(text(result.output)).to.match(/does not match/);
+      const host = await startServer((_req, _body, res) => res.writeHead(200).end(bundleOf(`() => "tampered"`)));
+      try {
+        h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash, uri: `${host.url}/a.js` }] });
+        const result = await execute(h, 1n, "x");
+        expect(result.status).to.equal(AgentStatus.CODE_HASH_MISMATCH);
+        expect(text(result.output)).to.match(/does not match/);
+      } finally {
+        await host.close();
+      }
     });
 
     it("signs BUNDLE_UNAVAILABLE when the bundle cannot be fetched", async () => {
@@ -80,7 +93,7 @@ describe("worker executor", function () {
       h.directory.set(1n, {
         owner: "0x00000000000000000000000000000000000000A1",
         price: 1n,
-        versions: [{ codeHash: keccak256(toUtf8Bytes("x")), uri: pathToFileURL(join(h.dir, "missing.js")).toString() }],
+        versions: [{ codeHash: keccak256(toUtf8Bytes("x")), uri: "https://bundles.invalid/missing.js" }],
       });
       const result = await execute(h, 1n, "x");
       expect(result.status).to.equal(AgentStatus.BUNDLE_UNAVAILABLE);
@@ -112,6 +125,33 @@ describe("worker executor", function () {
       const request = makeRequest({ codeHash: code.codeHash, keyEpoch: 3n, inputHash: keccak256(sealed) });
       const result = await h.executor.execute(request, sealed, requestHash(request));
       expect(text(result.output)).to.equal("plain:secret question");
+    });
+
+    it("attack: an input pinned to a code hash opens only in a request for that code, never under another version", async () => {
+      const clusterKey = secp256k1.utils.randomPrivateKey();
+      const keyring = new ClusterKeyring({ now: () => 0 });
+      keyring.add(4, clusterKey, null);
+      const h = await harness({ decryptor: keyring });
+      const v1 = bundleOf(`(input) => "digest:" + input.length`);
+      const debug = bundleOf(`(input) => "echo:" + input`);
+      const v1Hash = h.register(1n, v1);
+      const debugHash = keccak256(toUtf8Bytes(debug));
+      h.register(9n, debug);
+      h.directory.set(1n, { owner: OWNER, price: 1n, versions: [(await h.directory.codeOf(1n, 1n)), (await h.directory.codeOf(9n, 1n))] });
+      const binding = { chainId: CHAIN_ID, consumer: CONSUMER, agentId: 1n };
+      const pinned = encryptToClusterKey(hexlify(publicKeyOf(clusterKey)), toUtf8Bytes("PIN-SECRET"), { ...binding, codeHash: v1Hash });
+      const run = (agentVersion: bigint, codeHash: string) => {
+        const request = makeRequest({ agentVersion, codeHash, keyEpoch: 4n, inputHash: keccak256(pinned) });
+        return h.executor.execute(request, pinned, requestHash(request));
+      };
+      const debugRun = await run(2n, debugHash);
+      expect(debugRun.status).to.equal(AgentStatus.DECRYPTION_FAILED);
+      expect(text(debugRun.output)).to.not.contain("PIN-SECRET");
+      expect(text((await run(1n, v1Hash)).output)).to.equal("digest:10");
+      // An unpinned input still opens for any version of the agent (the consumer's choice).
+      const loose = encryptToClusterKey(hexlify(publicKeyOf(clusterKey)), toUtf8Bytes("loose"), binding);
+      const request = makeRequest({ agentVersion: 2n, codeHash: debugHash, keyEpoch: 4n, inputHash: keccak256(loose) });
+      expect(text((await h.executor.execute(request, loose, requestHash(request))).output)).to.equal("echo:loose");
     });
 
     it("signs DECRYPTION_FAILED for an input sealed for another consumer, agent or chain", async () => {
@@ -183,7 +223,7 @@ describe("worker executor", function () {
       h.register(2n, bundleOf(`async (input, ctx) => { globalThis.secretOfTwo = 1; return "two(" + input + "," + ctx.request.caller + ")"; }`));
       h.register(3n, bundleOf(`async (input, ctx) => "three(" + (await ctx.callAgent(2, input)).text + ")"`));
       const result = await execute(h, 1n, "x");
-      expect(result.status).to.equal(AgentStatus.OK);
+      expect(result.status, text(result.output)).to.equal(AgentStatus.OK);
       expect(text(result.output)).to.equal("two(a,1)|three(two(b,3))|undefined");
       expect(result.subAgentIds).to.deep.equal([2n, 3n, 2n]);
     });
@@ -255,15 +295,32 @@ describe("worker executor", function () {
       expect(result.subAgentIds).to.deep.equal([]);
     });
 
-    it("refunds the budget of a failed callee", async () => {
+    it("refunds a failed callee's price; the callees it used are still paid", async () => {
       const h = await harness();
       h.register(1n, bundleOf(`async (i, ctx) => { try { await ctx.callAgent(2, ""); } catch (e) {} return (await ctx.callAgent(3, "")).text; }`));
       h.register(2n, bundleOf(`async (i, ctx) => { await ctx.callAgent(3, ""); throw new Error("after paying 3"); }`), { price: 50n });
       h.register(3n, bundleOf(`() => "three"`), { price: 40n });
-      // Budget 90: 2 (50) + nested 3 (40) is refunded when 2 fails, so the final call to 3 fits.
+      // Budget 90: 2 (50) is refunded when it fails; its call to 3 (40) delivered and stays paid, so
+      // the second call to 3 (40) still fits.
       const result = await execute(h, 1n, "x", { maxFee: 100n, agentPrice: 10n });
       expect(text(result.output)).to.equal("three");
-      expect(result.subAgentIds).to.deep.equal([3n]);
+      expect(result.subAgentIds).to.deep.equal([3n, 3n]);
+    });
+
+    it("attack: a caller that fails after using a paid callee's output still lists (pays) the callee", async () => {
+      const h = await harness();
+      // The callee's answer leaves in the caller's error message: the work was used.
+      h.register(1n, bundleOf(`async (i, ctx) => { const paid = (await ctx.callAgent(2, "")).text; throw new Error(paid); }`));
+      h.register(2n, bundleOf(`() => "valuable answer"`), { price: 40n });
+      const failed = await execute(h, 1n, "x", { maxFee: 100n, agentPrice: 10n });
+      expect(failed.status).to.equal(AgentStatus.AGENT_ERROR);
+      expect(text(failed.output)).to.contain("valuable answer");
+      expect(failed.subAgentIds).to.deep.equal([2n]);
+      // Also when a limit ends the caller after the call.
+      h.register(3n, bundleOf(`async (i, ctx) => { await ctx.callAgent(2, ""); for (;;) {} }`));
+      const limited = await execute(h, 3n, "x", { maxFee: 100n, agentPrice: 10n });
+      expect(limited.status).to.equal(AgentStatus.TIME_LIMIT);
+      expect(limited.subAgentIds).to.deep.equal([2n]);
     });
   });
 
@@ -305,8 +362,8 @@ describe("worker executor", function () {
         const built = await buildAgent("agents/llm-chat/index.ts", join(h.dir, "llm.js"));
         const sentiment = await buildAgent("agents/sentiment/index.ts", join(h.dir, "sentiment.js"));
         const owner = "0x00000000000000000000000000000000000000A1";
-        h.directory.set(1n, { owner, price: 10n, versions: [{ codeHash: built.codeHash, uri: pathToFileURL(built.bundlePath).toString() }] });
-        h.directory.set(2n, { owner, price: 3n, versions: [{ codeHash: sentiment.codeHash, uri: pathToFileURL(sentiment.bundlePath).toString() }] });
+        h.directory.set(1n, { owner, price: 10n, versions: [{ codeHash: built.codeHash, uri: stored(built.bundlePath) }] });
+        h.directory.set(2n, { owner, price: 3n, versions: [{ codeHash: sentiment.codeHash, uri: stored(sentiment.bundlePath) }] });
         const result = await execute(h, 1n, JSON.stringify({ prompt: "is this great?", sentimentAgent: "2" }));
         expect(result.status, text(result.output)).to.equal(AgentStatus.OK);
         const output = JSON.parse(text(result.output));
@@ -324,6 +381,54 @@ describe("worker executor", function () {
       }
     });
 
+    it("attack: egress \"*\" does not reach loopback or private addresses; an exactly listed host does", async () => {
+      const open = await harness({ egressAllow: ["*"] });
+      const port = new URL(server.url).port;
+      for (const url of [`${server.url}/ok`, `http://localhost:${port}/ok`, `http://[::1]:${port}/ok`, "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/"]) {
+        open.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch(${JSON.stringify(url)})).text()`));
+        const result = await execute(open, 1n, "x");
+        expect(result.status, url).to.equal(AgentStatus.HOST_CALL_DENIED);
+        expect(text(result.output), url).to.match(/is a private or loopback address/);
+      }
+      // The connection itself is guarded: a name that resolves to loopback is refused after DNS
+      // (here "localhost" through the resolver, past the spelling check), so rebinding cannot pass.
+      let caught: unknown;
+      try {
+        await guardedFetch(`http://localhost:${port}/ok`, { dispatcher: guardedDispatcher(new Set()) });
+      } catch (error) {
+        caught = (error as { cause?: unknown }).cause;
+      }
+      expect(caught).to.be.instanceOf(PrivateAddressError);
+      const listed = await harness({ egressAllow: ["127.0.0.1"] });
+      listed.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch("${server.url}/ok")).status`));
+      expect((await execute(listed, 1n, "x")).status).to.equal(AgentStatus.OK);
+    });
+
+    it("attack: agents cannot choose an unoffered LLM model or more tokens than the operator allows", async () => {
+      const llm = await startFakeLlm();
+      try {
+        const endpoint = { baseUrl: `${llm.url}/v1`, model: "cheap", models: ["cheap", "mid"], maxTokens: 256, timeoutMs: 2000 };
+        const h = await harness({ llm: endpoint });
+        const chat = (extra: string) => bundleOf(`async (i, ctx) => (await ctx.llm.chat({ messages: [{ role: "user", content: "hi" }]${extra} })).content`);
+        h.register(1n, chat(`, model: "gpt-expensive"`));
+        const model = await execute(h, 1n, "x");
+        expect(model.status).to.equal(AgentStatus.HOST_CALL_DENIED);
+        expect(text(model.output)).to.match(/model gpt-expensive is not offered/);
+        h.register(2n, chat(`, max_tokens: 100000`));
+        const tokens = await execute(h, 2n, "x");
+        expect(tokens.status).to.equal(AgentStatus.HOST_CALL_DENIED);
+        expect(text(tokens.output)).to.match(/max_tokens 100000 exceeds this worker's 256/);
+        expect(llm.requests).to.have.length(0);
+        h.register(3n, chat(`, model: "mid"`));
+        expect((await execute(h, 3n, "x")).status).to.equal(AgentStatus.OK);
+        const sent = JSON.parse(llm.requests[0]!.body);
+        expect(sent.model).to.equal("mid");
+        expect(sent.max_tokens).to.equal(256);
+      } finally {
+        await llm.close();
+      }
+    });
+
     it("denies llm.chat on a worker without an LLM endpoint", async () => {
       const h = await harness();
       h.register(1n, bundleOf(`async (i, ctx) => (await ctx.llm.chat({ messages: [{ role: "user", content: "x" }] })).content`));
@@ -335,7 +440,7 @@ describe("worker executor", function () {
     it("the offline sentiment agent classifies text", async () => {
       const h = await harness();
       const built = await buildAgent("agents/sentiment/index.ts", join(h.dir, "s.js"));
-      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash: built.codeHash, uri: pathToFileURL(built.bundlePath).toString() }] });
+      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash: built.codeHash, uri: stored(built.bundlePath) }] });
       const positive = JSON.parse(text((await execute(h, 1n, "The launch was great and the team is very reliable")).output));
       const negative = JSON.parse(text((await execute(h, 1n, JSON.stringify({ text: "not good, a terrible scam" }))).output));
       const neutral = JSON.parse(text((await execute(h, 1n, "the block was mined")).output));

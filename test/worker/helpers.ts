@@ -3,14 +3,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { pino } from "pino";
 import { noClusterKey, type InputDecryptor } from "../../protocol/decryptor.js";
-import type { AgentRequest } from "../../protocol/request.js";
+import { requestHash, type AgentRequest } from "../../protocol/request.js";
 import { BundleStore } from "../../worker/src/bundle/cache.js";
 import { UriBundleFetcher } from "../../worker/src/bundle/fetcher.js";
+import type { RequestCommitments } from "../../worker/src/commitments.js";
 import { LimitsConfig } from "../../worker/src/config.js";
+import { RequestRejected } from "../../worker/src/errors.js";
 import { InMemoryAgentDirectory } from "../../worker/src/directory.js";
 import { AgentFetcher, EgressPolicy } from "../../worker/src/egress.js";
 import { Executor } from "../../worker/src/executor.js";
@@ -42,11 +43,23 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "worker-test-"));
 }
 
-/** Writes a bundle to a temp file; returns its file:// URI and code hash. */
+/** The content-addressed bundle store (`<codeHash>.js`) every test worker and harness reads. */
+export const BUNDLE_STORE = tempDir();
+
+/** Puts `<codeHash>.js` into a content-addressed store; returns that file's path. */
+export function storeBundle(store: string, bytes: Uint8Array | string): string {
+  const codeHash = keccak256(typeof bytes === "string" ? toUtf8Bytes(bytes) : bytes);
+  writeFileSync(join(store, `${codeHash}.js`), bytes);
+  return codeHash;
+}
+
+/**
+ * Writes a bundle to `dir/name` and into BUNDLE_STORE; returns its code hash and a URI that no
+ * network serves (the store does: remote fetching is tested with a local server).
+ */
 export function writeBundle(dir: string, name: string, source: string): { uri: string; codeHash: string } {
-  const path = join(dir, name);
-  writeFileSync(path, source);
-  return { uri: pathToFileURL(path).toString(), codeHash: keccak256(toUtf8Bytes(source)) };
+  writeFileSync(join(dir, name), source);
+  return { uri: `https://bundles.invalid/${name}`, codeHash: storeBundle(BUNDLE_STORE, source) };
 }
 
 export const WORKER_KEY = keccak256(toUtf8Bytes("worker test key"));
@@ -97,7 +110,10 @@ export async function harness(options: {
     chainId: TEST_CHAIN_ID,
     runner: options.runner ?? (await sharedSandbox()),
     directory,
-    bundles: new BundleStore(new UriBundleFetcher(limits.maxBundleBytes, 2000), { maxEntries: 64 }),
+    bundles: new BundleStore(new UriBundleFetcher({ maxBytes: limits.maxBundleBytes, timeoutMs: 2000, allowPrivateHosts: ["127.0.0.1"] }), {
+      maxEntries: 64,
+      dir: BUNDLE_STORE,
+    }),
     decryptor: options.decryptor ?? noClusterKey,
     fetcher: new AgentFetcher(new EgressPolicy(options.egressAllow ?? []), limits.maxFetchResponseBytes),
     llm: new LlmClient(options.llm),
@@ -175,4 +191,21 @@ export function startFakeLlm(): Promise<TestServer> {
       }),
     );
   });
+}
+
+/** A router's pending commitments held in memory (the chain-backed reader is tested against Hardhat). */
+export class FakeCommitments implements RequestCommitments {
+  readonly #pending = new Set<string>();
+
+  constructor(readonly router: string) {}
+
+  /** Records `request` as pending on the router, as router.request would. */
+  commit(request: AgentRequest): AgentRequest {
+    this.#pending.add(requestHash(request));
+    return request;
+  }
+
+  async requirePending(_request: AgentRequest, hash: string): Promise<void> {
+    if (!this.#pending.has(hash)) throw new RequestRejected(409, "REQUEST_NOT_PENDING", "request is not pending on the router");
+  }
 }

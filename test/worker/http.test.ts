@@ -4,26 +4,32 @@ import { TypedDataEncoder, keccak256, recoverAddress, toUtf8Bytes, verifyTypedDa
 import { FULFILLMENT_TYPES, fulfillmentDigest, routerDomain } from "../../protocol/fulfillment.js";
 import { agentRequestToJson, requestHash, type AgentRequest } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
-import { ExecuteResponse, type ExecuteRequest } from "../../protocol/worker-api.js";
+import { ExecuteResponse, WorkerAttestation, type ExecuteRequest } from "../../protocol/worker-api.js";
+import { REGISTRATION_SIGNATURE_LIFETIME_SECONDS, WORKER_REGISTRATION_TYPES, workerRegistryDomain } from "../../protocol/worker-registration.js";
 import { startWorker, type RunningWorker } from "../../worker/src/app.js";
 import { parseConfig } from "../../worker/src/config.js";
 import { InMemoryAgentDirectory } from "../../worker/src/directory.js";
 import { SimulatorEnclave } from "../../worker/src/enclave/simulator.js";
-import { OWNER, WORKER_ADDRESS, WORKER_KEY, bundleOf, makeRequest, silentLogger, tempDir, writeBundle } from "./helpers.js";
+import { BUNDLE_STORE, FakeCommitments, OWNER, WORKER_ADDRESS, WORKER_KEY, bundleOf, makeRequest, silentLogger, tempDir, writeBundle } from "./helpers.js";
 
 const ROUTER = "0x00000000000000000000000000000000000000B0";
 const REGISTRY = "0x00000000000000000000000000000000000000F1";
 const CHAIN_ID = 31337n;
+const OPERATOR = "0x00000000000000000000000000000000000000A7";
 
 function configFor(answerLogPath?: string) {
   return parseConfig({
     port: 0,
     chainId: String(CHAIN_ID),
     workerRegistry: REGISTRY,
+    router: ROUTER,
+    rpcUrl: "http://127.0.0.1:1",
+    operator: OPERATOR,
     enclave: { kind: "simulator", seed: WORKER_KEY },
     directory: { kind: "file", path: "/unused" },
     limits: { wallTimeMs: 1000, memoryBytes: 16 * 1024 * 1024 },
     answerLogPath,
+    bundleCacheDir: BUNDLE_STORE,
   });
 }
 
@@ -34,9 +40,10 @@ describe("worker HTTP API (end to end on loopback)", function () {
   const answerLog = join(dir, "answers.jsonl");
   let worker: RunningWorker;
   let echoHash: string;
+  const commitments = new FakeCommitments(ROUTER);
 
   const start = () =>
-    startWorker(configFor(answerLog), { directory, enclave: new SimulatorEnclave(WORKER_KEY), logger: silentLogger, sandboxThreads: 1 });
+    startWorker(configFor(answerLog), { directory, commitments, enclave: new SimulatorEnclave(WORKER_KEY), logger: silentLogger, sandboxThreads: 1 });
 
   before(async () => {
     const echo = writeBundle(dir, "echo.js", bundleOf(`(input, ctx) => "echo:" + input + ":" + ctx.random()`));
@@ -52,8 +59,9 @@ describe("worker HTTP API (end to end on loopback)", function () {
     return { chainId: String(CHAIN_ID), router: ROUTER, request: agentRequestToJson(request), input: `0x${Buffer.from(input).toString("hex")}` };
   }
 
+  /** A request the router committed to. */
   function requestFor(id: bigint, input: string, overrides: Partial<AgentRequest> = {}): AgentRequest {
-    return makeRequest({ id, codeHash: echoHash, inputHash: keccak256(toUtf8Bytes(input)), ...overrides });
+    return commitments.commit(makeRequest({ id, codeHash: echoHash, inputHash: keccak256(toUtf8Bytes(input)), ...overrides }));
   }
 
   async function post(payload: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -73,6 +81,19 @@ describe("worker HTTP API (end to end on loopback)", function () {
     expect(attestation.evidence).to.match(/^0x[0-9a-f]+$/);
     const { reportDataFor } = await import("../../protocol/attestation.js");
     expect(attestation.reportData).to.equal(reportDataFor(WORKER_ADDRESS, CHAIN_ID, REGISTRY));
+  });
+
+  it("GET /attestation carries the enclave key's registration consent for the configured operator only", async () => {
+    const before = BigInt(Math.floor(Date.now() / 1000));
+    const { registration } = WorkerAttestation.parse(await (await fetch(`${worker.url}/attestation`)).json());
+    expect(registration?.operator).to.equal(OPERATOR);
+    const deadline = BigInt(registration!.deadline);
+    expect(deadline >= before + BigInt(REGISTRATION_SIGNATURE_LIFETIME_SECONDS)).to.equal(true);
+    expect(deadline <= before + BigInt(REGISTRATION_SIGNATURE_LIFETIME_SECONDS) + 5n).to.equal(true);
+    const domain = workerRegistryDomain(CHAIN_ID, REGISTRY);
+    const types = { WorkerRegistration: [...WORKER_REGISTRATION_TYPES.WorkerRegistration] };
+    const value = { worker: WORKER_ADDRESS, operator: OPERATOR, deadline };
+    expect(verifyTypedData(domain, types, value, registration!.signature)).to.equal(WORKER_ADDRESS);
   });
 
   it("POST /v1/execute answers with an EIP-712 Fulfillment signed by the enclave key", async () => {
@@ -119,11 +140,30 @@ describe("worker HTTP API (end to end on loopback)", function () {
     expect(c.json).to.deep.equal(a.json);
   });
 
-  it("refuses to sign a different request under an id already answered", async () => {
-    await post(body(requestFor(103n, "first"), "first"));
-    const { status, json } = await post(body(requestFor(103n, "second"), "second"));
-    expect(status).to.equal(409);
-    expect(json.error).to.equal("CONFLICTING_REQUEST");
+  it("attack: a made-up request under the next id is refused unsigned and does not block the real one", async () => {
+    const junk = makeRequest({ id: 103n, codeHash: echoHash, inputHash: keccak256(toUtf8Bytes("junk")), deadline: 2n ** 63n });
+    const refused = await post(body(junk, "junk"));
+    expect(refused.status).to.equal(409);
+    expect(refused.json.error).to.equal("REQUEST_NOT_PENDING");
+    const real = await post(body(requestFor(103n, "real"), "real"));
+    expect(real.status).to.equal(200);
+    expect(Buffer.from(ExecuteResponse.parse(real.json).output.slice(2), "hex").toString()).to.match(/^echo:real:/);
+    expect(((await (await fetch(`${worker.url}/health`)).json()) as { ok: boolean }).ok).to.equal(true);
+  });
+
+  it("refuses a request for another router than the one it serves", async () => {
+    const { status, json } = await post({ ...body(requestFor(109n, "x"), "x"), router: "0x00000000000000000000000000000000000000B1" });
+    expect(status).to.equal(421);
+    expect(json.error).to.equal("WRONG_ROUTER");
+  });
+
+  it("refuses numbers that do not fit their Solidity type with 400, not 500", async () => {
+    const request = { ...body(requestFor(110n, "x"), "x") };
+    const tooBig = await post({ ...request, request: { ...request.request, id: (2n ** 256n).toString() } });
+    expect(tooBig.status).to.equal(400);
+    expect(tooBig.json.error).to.equal("INVALID_REQUEST");
+    const versionTooBig = await post({ ...request, request: { ...request.request, agentVersion: (2n ** 32n).toString() } });
+    expect(versionTooBig.status).to.equal(400);
   });
 
   it("keeps its answers across a restart (answer log)", async () => {

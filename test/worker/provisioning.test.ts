@@ -6,7 +6,9 @@ import { MasterKeyDeriver } from "../../gatekeeper/cluster-key.js";
 import type { EpochSchedule } from "../../gatekeeper/epochs.js";
 import { createGatekeeper, type Gatekeeper } from "../../gatekeeper/gatekeeper.js";
 import { ProvisioningError } from "../../gatekeeper/client.js";
+import { SIMULATED_MEASUREMENT } from "../../protocol/attestation.js";
 import { WorkerAttestation } from "../../protocol/worker-api.js";
+import { FakeWorkerRegistry } from "../gatekeeper/fake-worker-registry.js";
 import { startWorker, type RunningWorker } from "../../worker/src/app.js";
 import { parseConfig } from "../../worker/src/config.js";
 import { InMemoryAgentDirectory } from "../../worker/src/directory.js";
@@ -51,6 +53,7 @@ describe("worker: provisioning from the gatekeepers", function () {
         }),
         {
           logger: silentLogger,
+          workers: new FakeWorkerRegistry().approve(SIMULATED_MEASUREMENT).register(WORKER_ADDRESS, SIMULATED_MEASUREMENT),
           epochs: {
             schedule: async () => {
               attestRequests += 1;
@@ -69,6 +72,8 @@ describe("worker: provisioning from the gatekeepers", function () {
       port: 0,
       chainId: CHAIN_ID.toString(),
       workerRegistry: WORKER_REGISTRY,
+      router: "0x00000000000000000000000000000000000000B0",
+      rpcUrl: "http://127.0.0.1:1",
       enclave: { kind: "simulator", seed: WORKER_KEY },
       directory: { kind: "file", path: "/unused", agentRegistry: AGENT_REGISTRY },
       gatekeeper: { urls, quorumVerifier: QUORUM_VERIFIER, minSignatures: 2, ...gatekeeper },
@@ -89,6 +94,7 @@ describe("worker: provisioning from the gatekeepers", function () {
     try {
       const attestation = WorkerAttestation.parse(await (await fetch(`${worker.url}/attestation`)).json());
       expect(attestation.worker).to.equal(WORKER_ADDRESS);
+      expect(attestation.registration, "no operator configured: no registration consent").to.equal(undefined);
       const evidence = attestation.gatekeeperEvidence!;
       expect(evidence.verifier).to.equal(QUORUM_VERIFIER);
       expect([...evidence.signers].sort()).to.deep.equal(signers.map((s) => s.address).sort());

@@ -134,6 +134,46 @@ describe("worker sandbox", function () {
       expect(full.status).to.equal(AgentStatus.MEMORY_LIMIT);
     });
 
+    it("attack: many small allocations cannot pass the memory limit (objects, strings, closures, arrays)", async () => {
+      const sandbox = await sharedSandbox();
+      const rssBefore = process.memoryUsage().rss;
+      const bombs = {
+        objects: `() => { const keep = []; for (let i = 0; ; i++) keep.push({ i }); }`,
+        strings: `() => { const keep = []; for (let i = 0; ; i++) keep.push("s" + i + "xxxxxxxxxxxxxxxx"); }`,
+        closures: `() => { const keep = []; for (let i = 0; ; i++) keep.push(() => i); }`,
+        arrays: `() => { const keep = []; for (let i = 0; ; i++) keep.push([i, i, i]); }`,
+        caught: `() => { const keep = []; for (;;) { try { for (let i = 0; ; i++) keep.push({ i }); } catch (e) { keep.push(e); } } }`,
+      };
+      for (const [name, bomb] of Object.entries(bombs)) {
+        const started = Date.now();
+        const out = await run(bundleOf(bomb), { limits: { memoryBytes: 4 * 1024 * 1024 }, wallMs: 20_000 });
+        expect(out.status, `${name}: ${out.message}`).to.equal(AgentStatus.MEMORY_LIMIT);
+        // Stopped by the cap in seconds at most, not by the 20 s wall time after gigabytes.
+        expect(Date.now() - started, name).to.be.lessThan(10_000);
+      }
+      // Grown instances are dropped, not kept: what the sandbox holds is back to its base.
+      expect(sandbox.instances.idleBytes()).to.be.at.most(4 * 16 * 1024 * 1024);
+      expect(process.memoryUsage().rss - rssBefore).to.be.lessThan(512 * 1024 * 1024);
+      const after = await run(bundleOf(`() => "healthy"`));
+      expect(text(after.output)).to.equal("healthy");
+    });
+
+    it("attack: JSON.stringify of 10,000-deep arrays breaks only the run's own engine (agent's failure, next run fine)", async () => {
+      const sandbox = await sharedSandbox();
+      const created = sandbox.instances.created;
+      const out = await run(bundleOf(`() => { let a = []; for (let i = 0; i < 10000; i++) a = [a]; return JSON.stringify(a).length; }`), {
+        limits: { stackBytes: 512 * 1024 },
+        wallMs: 10_000,
+      });
+      expect(out.status, out.message).to.be.oneOf([AgentStatus.OK, AgentStatus.MEMORY_LIMIT]);
+      if (out.status === AgentStatus.MEMORY_LIMIT) {
+        expect(out.message).to.equal("stack limit exceeded");
+        // The aborted instance was dropped: the next run gets a fresh one.
+        expect(text((await run(bundleOf(`() => "next"`))).output)).to.equal("next");
+        expect(sandbox.instances.created).to.be.greaterThan(created);
+      }
+    });
+
     it("stops unbounded recursion with MEMORY_LIMIT (stack)", async () => {
       const out = await run(bundleOf(`() => { const f = (n) => f(n + 1) + 1; return f(0); }`));
       expect(out.status).to.equal(AgentStatus.MEMORY_LIMIT);

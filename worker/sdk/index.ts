@@ -4,10 +4,19 @@
  *   import { defineAgent } from "<repo>/worker/sdk/index.js";
  *   export default defineAgent(async (input, ctx) => `hello ${input}`);
  *
- * Bundle with `npm run agent:build -- <entry.ts>`; register the printed code hash.
+ * Outputs a contract reads with `abi.decode`, and inputs it built with `abi.encode`, go through `abi`:
+ *   export default defineAgent((_input, ctx) => {
+ *     const [text] = abi.decode(["string"], ctx.inputBytes);
+ *     return abi.encode(["uint256", "string"], [42n, `${text}!`]);
+ *   });
+ *
+ * Bundle with `npm run agent:build -- <entry.ts>` (or `npx hardhat agent:register <entry.ts>`).
  * Agents run in QuickJS: plain ECMAScript, no Node or browser APIs (no TextEncoder, no timers);
  * everything from outside comes through `ctx`.
  */
+
+export * as abi from "./abi.js";
+export { AbiError, type AbiValue } from "./abi.js";
 
 /** Anything an agent may return: a string (UTF-8), bytes, or a JSON-serialisable value. */
 export type AgentOutput = string | Uint8Array | ArrayBuffer | JsonValue | undefined;

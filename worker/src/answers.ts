@@ -1,10 +1,8 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { ExecuteResponse } from "../../protocol/worker-api.js";
-import { RequestRejected } from "./errors.js";
 
 interface Answer {
-  requestHash: string;
-  /** Unix seconds after which the router no longer accepts any answer for the request. */
+  /** Unix seconds (the on-chain request's) after which the router no longer accepts any answer for it. */
   deadline: number;
   response: ExecuteResponse;
 }
@@ -14,14 +12,17 @@ const RETENTION_AFTER_DEADLINE_S = 3600;
 const PRUNE_INTERVAL_MS = 60_000;
 
 /**
- * Every answer this worker signed, by (chain, router, request id). Two different signed answers to
+ * Every answer this worker signed, by (chain, router, request hash). Two different signed answers to
  * one request are slashable equivocation, so a request is executed and signed at most once: a
- * retry gets the stored answer, a concurrent duplicate waits for the first, and a different
- * request under an id already answered is refused. With a log file, this survives restarts.
+ * retry gets the stored answer and a concurrent duplicate waits for the first. Keyed by the
+ * request's hash, not its id, and `produce` checks the request is pending on-chain before anything
+ * is stored: a made-up request under some id takes no place and cannot block the real one, and the
+ * retention bound (the request's deadline) is the chain's, not a caller's. With a log file, this
+ * survives restarts.
  */
 export class AnswerBook {
   readonly #answers = new Map<string, Answer>();
-  readonly #inflight = new Map<string, { requestHash: string; promise: Promise<ExecuteResponse> }>();
+  readonly #inflight = new Map<string, Promise<ExecuteResponse>>();
   #lastPrune = 0;
 
   constructor(
@@ -36,42 +37,32 @@ export class AnswerBook {
   }
 
   /**
-   * The stored answer for this request, or `produce()`'s answer, stored before it is returned.
-   * `replayed` tells whether the answer existed already.
+   * The stored answer for this request, or `produce()`'s answer, stored before it is returned
+   * (nothing is stored when `produce` throws). `replayed` tells whether the answer existed already.
    */
   async answer(
-    key: { chainId: bigint; router: string; requestId: bigint },
-    requestHash: string,
+    key: { chainId: bigint; router: string; requestHash: string },
     deadline: bigint,
     produce: () => Promise<ExecuteResponse>,
   ): Promise<{ response: ExecuteResponse; replayed: boolean }> {
-    const id = `${key.chainId}:${key.router.toLowerCase()}:${key.requestId}`;
+    const id = `${key.chainId}:${key.router.toLowerCase()}:${key.requestHash.toLowerCase()}`;
     const stored = this.#answers.get(id);
-    if (stored !== undefined) return { response: this.#same(stored.requestHash, requestHash, stored.response), replayed: true };
+    if (stored !== undefined) return { response: stored.response, replayed: true };
     const running = this.#inflight.get(id);
-    if (running !== undefined) {
-      return { response: this.#same(running.requestHash, requestHash, await running.promise), replayed: true };
-    }
+    if (running !== undefined) return { response: await running, replayed: true };
     const promise = produce().then((response) => {
-      const answer = { requestHash, deadline: Number(deadline), response };
+      const answer = { deadline: Number(deadline), response };
       this.#persist(id, answer);
       this.#answers.set(id, answer);
       return response;
     });
-    this.#inflight.set(id, { requestHash, promise });
+    this.#inflight.set(id, promise);
     try {
       return { response: await promise, replayed: false };
     } finally {
       this.#inflight.delete(id);
       this.#prune();
     }
-  }
-
-  #same(storedHash: string, requestHash: string, response: ExecuteResponse): ExecuteResponse {
-    if (storedHash.toLowerCase() !== requestHash.toLowerCase()) {
-      throw new RequestRejected(409, "CONFLICTING_REQUEST", "this request id was already answered for a different request");
-    }
-    return response;
   }
 
   #persist(id: string, answer: Answer): void {
@@ -84,9 +75,11 @@ export class AnswerBook {
     for (const line of readFileSync(path, "utf8").split("\n")) {
       if (line.trim() === "") continue;
       try {
-        const entry = JSON.parse(line) as { id: string; requestHash: string; deadline: number; response: unknown };
+        const entry = JSON.parse(line) as { id: string; deadline: number; response: unknown };
         const response = ExecuteResponse.parse(entry.response);
-        this.#answers.set(entry.id, { requestHash: entry.requestHash, deadline: entry.deadline, response });
+        // Entries of earlier versions were keyed by request id: re-key them by the signed hash.
+        const id = `${entry.id.split(":").slice(0, 2).join(":")}:${response.requestHash.toLowerCase()}`;
+        this.#answers.set(id, { deadline: entry.deadline, response });
       } catch {
         // A torn last line from a crash mid-write: its answer was never sent.
       }

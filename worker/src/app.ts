@@ -5,6 +5,7 @@ import { AnswerBook } from "./answers.js";
 import { BundleStore } from "./bundle/cache.js";
 import { UriBundleFetcher } from "./bundle/fetcher.js";
 import type { WorkerConfig } from "./config.js";
+import { ChainRequestCommitments, type RequestCommitments } from "./commitments.js";
 import { ChainAgentDirectory, loadAgentFile, type AgentDirectory } from "./directory.js";
 import { AgentFetcher, EgressPolicy } from "./egress.js";
 import { DstackEnclave } from "./enclave/dstack.js";
@@ -21,6 +22,8 @@ import { FulfillmentSigner } from "./signer.js";
 
 /** Seams the lead (or a test) may replace. */
 export interface WorkerOverrides {
+  /** Where pending requests are checked (default: config.router over config.rpcUrl). */
+  commitments?: RequestCommitments;
   decryptor?: InputDecryptor;
   directory?: AgentDirectory;
   enclave?: Enclave;
@@ -108,7 +111,11 @@ async function startServices(
       logger.warn({ reason }, "sandbox thread replaced");
     },
   });
-  const bundles = new BundleStore(new UriBundleFetcher(config.limits.maxBundleBytes, config.bundleFetchTimeoutMs), {
+  const bundles = new BundleStore(new UriBundleFetcher({
+      maxBytes: config.limits.maxBundleBytes,
+      timeoutMs: config.bundleFetchTimeoutMs,
+      allowPrivateHosts: config.bundleAllowPrivateHosts,
+    }), {
     maxEntries: BUNDLE_MEMORY_ENTRIES,
     dir: config.bundleCacheDir,
     onHit: (tier) => metrics.bundleLoads.inc({ tier }),
@@ -126,8 +133,12 @@ async function startServices(
     logger,
     metrics,
   });
+  const rpcUrl = config.rpcUrl ?? (config.directory.kind === "chain" ? config.directory.rpcUrl : undefined);
+  // Config validation guarantees an RPC URL.
+  const commitments = overrides.commitments ?? new ChainRequestCommitments(rpcUrl!, config.router);
   const service = new WorkerService({
     enclave,
+    commitments,
     executor,
     signer: new FulfillmentSigner(enclave),
     answers: new AnswerBook(config.answerLogPath),
@@ -135,6 +146,7 @@ async function startServices(
     logger,
     chainId: config.chainId,
     workerRegistry: config.workerRegistry,
+    operator: config.operator,
     gatekeeper,
   });
   const server = new WorkerHttpServer(service, metrics, logger, config.limits.maxInputBytes * 2 + BODY_OVERHEAD_BYTES);

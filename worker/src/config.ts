@@ -22,6 +22,10 @@ export const LimitsConfig = z
     maxLogLines: positiveInt.default(100),
     maxLogLineBytes: positiveInt.default(2048),
     maxCallDepth: z.number().int().min(0).default(3),
+    /** Sandbox runs one request may start in all (its own and every nested sub-agent call). */
+    maxRunsPerRequest: positiveInt.default(64),
+    /** CPU time (engine execution) one request's whole call tree may use, across threads. */
+    maxCpuMsPerRequest: positiveInt.default(10_000),
     maxBundleBytes: positiveInt.default(5 * 1024 * 1024),
   })
   .strict();
@@ -96,16 +100,29 @@ export const WorkerConfig = z
     /** The chain and WorkerRegistry the attestation's report data binds the enclave key to. */
     chainId: uint,
     workerRegistry: address,
+    /** The AgentRouter whose pending requests this worker executes (its commitments are checked on-chain). */
+    router: address,
+    /** RPC of `chainId` for the router's commitments; default: the chain directory's rpcUrl. */
+    rpcUrl: url.optional(),
+    /** The only operator this worker lets register its key: GET /attestation carries the key's consent for it. */
+    operator: address.optional(),
     enclave: z.discriminatedUnion("kind", [SimulatorEnclave, DstackEnclave]),
     directory: z.discriminatedUnion("kind", [ChainDirectory, FileDirectory]),
     limits: LimitsConfig.default({}),
-    /** Host patterns agents' fetch may reach: "api.example.com", "*.example.com", "127.0.0.1:8080", "*". */
+    /**
+     * Host patterns agents' fetch may reach: "api.example.com", "*.example.com", "127.0.0.1:8080", "*".
+     * Private, loopback and link-local addresses only for hosts listed exactly (not through "*").
+     */
     egressAllow: z.array(z.string().min(1)).default([]),
     llm: z
       .object({
         baseUrl: url,
         apiKey: z.string().optional(),
         model: z.string().min(1),
+        /** Models agents may ask for (billed to this worker's key); default: only `model`. */
+        models: z.array(z.string().min(1)).optional(),
+        /** Largest `max_tokens` an agent may ask for; also sent when the agent names none. */
+        maxTokens: positiveInt.default(1024),
         timeoutMs: positiveInt.default(60_000),
       })
       .strict()
@@ -113,7 +130,9 @@ export const WorkerConfig = z
     /** Part of maxFee kept back from sub-agent calls (covers the worker fee and gas). */
     feeReserve: uint.default("0"),
     bundleFetchTimeoutMs: positiveInt.default(10_000),
-    /** Directory where verified bundles are kept by code hash (optional second-level cache). */
+    /** Bundle hosts (exact names or IP literals) allowed to resolve to private/loopback addresses (development). */
+    bundleAllowPrivateHosts: z.array(z.string().min(1)).default([]),
+    /** Content-addressed bundle store: `<codeHash>.js`, consulted before the URI, filled by verified fetches. */
     bundleCacheDir: z.string().min(1).optional(),
     /** Append-only file of signed answers, so a restarted worker never signs a second answer. */
     answerLogPath: z.string().min(1).optional(),
@@ -122,6 +141,9 @@ export const WorkerConfig = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.rpcUrl === undefined && config.directory.kind !== "chain") {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["rpcUrl"], message: "required with a file directory (the router's commitments are read on-chain)" });
+    }
     if (config.gatekeeper?.keyRegistry !== undefined && config.gatekeeper.rpcUrl === undefined && config.directory.kind !== "chain") {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["gatekeeper", "rpcUrl"], message: "required for the keyRegistry check with a file directory" });
     }

@@ -1,13 +1,20 @@
+import { fetch as guardedFetch, type Agent } from "undici";
 import { AgentStatus } from "../../protocol/status.js";
 import { BodyTooLarge, readLimited } from "./bundle/fetcher.js";
+import { PrivateAddressError, checkHost, guardedDispatcher } from "./net-guard.js";
 import { HostCallFailure, type FetchArgs, type FetchReply } from "./sandbox/host-api.js";
 
 /**
  * Which hosts agents may reach. Patterns: "api.example.com" (any port), "api.example.com:8443",
- * "*.example.com" (subdomains, not the apex), "*" (anything). Only http and https.
+ * "*.example.com" (subdomains, not the apex), "*" (anything). Only http and https. Host names are
+ * only half of it: `*` must not reach the worker's own API, the enclave's guest agent or cloud
+ * metadata, so private, loopback and link-local addresses are refused at connection time (after
+ * DNS) unless the host is listed exactly (`127.0.0.1:8080`, `db.internal`).
  */
 export class EgressPolicy {
   readonly #patterns: { host: string; port?: string; wildcard: boolean }[];
+  /** Hosts listed exactly: the operator's own choice, so they may be private addresses. */
+  readonly explicitHosts: ReadonlySet<string>;
 
   constructor(patterns: readonly string[]) {
     this.#patterns = patterns.map((pattern) => {
@@ -17,6 +24,7 @@ export class EgressPolicy {
       if (match === null) throw new Error(`invalid egress pattern ${pattern}`);
       return { host: match[2] as string, port: match[3], wildcard: match[1] !== undefined };
     });
+    this.explicitHosts = new Set(this.#patterns.filter((p) => !p.wildcard).map((p) => p.host));
   }
 
   /** Throws HostCallFailure(HOST_CALL_DENIED) unless `url` may be fetched. */
@@ -38,12 +46,16 @@ export class EgressPolicy {
   }
 }
 
-/** ctx.fetch for agents: egress policy, no redirects followed, bounded response size. */
+/** ctx.fetch for agents: egress policy, no private addresses, no redirects followed, bounded response size. */
 export class AgentFetcher {
+  readonly #dispatcher: Agent;
+
   constructor(
     private readonly policy: EgressPolicy,
     private readonly maxResponseBytes: number,
-  ) {}
+  ) {
+    this.#dispatcher = guardedDispatcher(policy.explicitHosts);
+  }
 
   async fetch(args: FetchArgs, signal: AbortSignal): Promise<FetchReply> {
     let url: URL;
@@ -53,17 +65,31 @@ export class AgentFetcher {
       throw new TypeError(`fetch: invalid URL`);
     }
     this.policy.check(url);
+    const denied = () =>
+      new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `fetch denied: ${url.hostname} is a private or loopback address`);
+    try {
+      checkHost(url.hostname, this.policy.explicitHosts);
+    } catch {
+      throw denied();
+    }
     // Redirects are returned to the agent, never followed here, so they cannot leave the allowlist.
-    const response = await fetch(url, {
-      method: args.method,
-      headers: args.headers,
-      body: args.body,
-      redirect: "manual",
-      signal,
-    });
+    let response: Awaited<ReturnType<typeof guardedFetch>>;
+    try {
+      response = await guardedFetch(url, {
+        method: args.method,
+        headers: args.headers,
+        body: args.body,
+        redirect: "manual",
+        signal,
+        dispatcher: this.#dispatcher,
+      });
+    } catch (error) {
+      if ((error as { cause?: unknown }).cause instanceof PrivateAddressError) throw denied();
+      throw error;
+    }
     let body: Uint8Array;
     try {
-      body = await readLimited(response, this.maxResponseBytes);
+      body = await readLimited(response as unknown as Response, this.maxResponseBytes);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `fetch denied: response exceeds ${this.maxResponseBytes} bytes`);

@@ -17,7 +17,10 @@ export interface ExecutionResult {
   status: AgentStatusCode;
   /** The agent's output when OK, else the UTF-8 error message. */
   output: Uint8Array;
-  /** Agents called (and paid) on the way, nested calls included, in completion order. */
+  /**
+   * Agents that completed a call and delivered their output on the way, nested calls included, in
+   * completion order: listed (and so paid) whatever the final status, because their work was used.
+   */
   subAgentIds: bigint[];
 }
 
@@ -42,6 +45,10 @@ interface Tree {
   request: AgentRequest;
   requestHash: string;
   deadline: number;
+  /** Sandbox runs started for the request (maxRunsPerRequest). */
+  runs: number;
+  /** Engine CPU time used by the whole tree, in µs, shared with the sandbox threads (maxCpuMsPerRequest). */
+  cpu: SharedArrayBuffer;
   /** PHA still available for sub-agent prices. */
   budget: { remaining: bigint };
 }
@@ -81,6 +88,8 @@ export class Executor {
       request,
       requestHash,
       deadline: Date.now() + limits.wallTimeMs,
+      runs: 1,
+      cpu: new SharedArrayBuffer(4),
       budget: { remaining: spare > 0n ? spare : 0n },
     };
     try {
@@ -102,7 +111,7 @@ export class Executor {
         path: "0",
         stack: [request.agentId],
       });
-      if (result.status !== AgentStatus.OK) return errorResult(result.status, result.message);
+      if (result.status !== AgentStatus.OK) return errorResult(result.status, result.message, result.subAgentIds);
       return { status: AgentStatus.OK, output: result.output, subAgentIds: result.subAgentIds };
     } catch (error) {
       const failure = ExecutionFailure.from(error);
@@ -145,6 +154,7 @@ export class Executor {
         secrets,
         limits: this.deps.limits,
         deadline: tree.deadline,
+        cpu: { usedMicros: tree.cpu, limitMicros: this.deps.limits.maxCpuMsPerRequest * 1000 },
         signal: frame.signal,
         host,
         log: (line) => this.deps.logger.info({ agentId: frame.agentId.toString(), requestId: tree.request.id.toString(), depth }, `agent: ${line}`),
@@ -158,7 +168,9 @@ export class Executor {
     // Sub-calls finishing after this point belong to nothing: they refund themselves.
     listed.closed = true;
     this.deps.metrics?.sandboxRuns.inc({ status: statusName(result.status), depth: String(depth) });
-    return result.status === AgentStatus.OK ? { ...result, subAgentIds: [...listed.ids], cost: listed.cost } : result;
+    // Callees that delivered their output are paid whatever this frame's status: the frame may
+    // have used their output (even to fail with it), so a failing caller is no way to free work.
+    return { ...result, subAgentIds: [...listed.ids], cost: listed.cost };
   }
 
   async #callAgent(
@@ -178,6 +190,12 @@ export class Executor {
     if (caller.stack.length > maxCallDepth) {
       throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `callAgent denied: call depth limit ${maxCallDepth} reached`);
     }
+    const { maxRunsPerRequest } = this.deps.limits;
+    if (tree.runs >= maxRunsPerRequest) {
+      throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `callAgent denied: the request's limit of ${maxRunsPerRequest} sandbox runs is reached`);
+    }
+    // Counted before anything awaits, so a burst of parallel calls cannot pass the limit together.
+    tree.runs += 1;
     const { owner, price } = await this.#registry(() => this.deps.directory.ownerAndPrice(agentId));
     if (/^0x0{40}$/i.test(owner)) throw new HostCallFailure(AgentStatus.SUB_AGENT_FAILED, `agent ${agentId} is not registered`);
     if (price > tree.budget.remaining) {
@@ -195,9 +213,16 @@ export class Executor {
       tree.budget.remaining += price;
       throw error;
     }
-    if (result.status !== AgentStatus.OK || listed.closed) {
+    if (listed.closed) {
+      // The caller already finished: the output reaches no one, nobody pays for it.
       tree.budget.remaining += price + result.cost;
-      if (result.status === AgentStatus.OK) return result.output;
+      throw new HostCallFailure(AgentStatus.SUB_AGENT_FAILED, `agent ${agentId} finished after its caller`);
+    }
+    if (result.status !== AgentStatus.OK) {
+      // A failed callee delivered nothing and is not paid; the callees it used still are.
+      tree.budget.remaining += price;
+      listed.ids.push(...result.subAgentIds);
+      listed.cost += result.cost;
       throw new HostCallFailure(
         AgentStatus.SUB_AGENT_FAILED,
         `agent ${agentId} failed with ${statusName(result.status)}: ${result.message}`,
@@ -220,11 +245,22 @@ export class Executor {
     }
   }
 
-  /** Opens a confidential input; only a ciphertext sealed for this request's consumer and agent opens. */
+  /**
+   * Opens a confidential input; only a ciphertext sealed for this request's consumer and agent
+   * opens, and one pinned to a code hash only in a request for that code (the committed codeHash).
+   */
   async #input(request: AgentRequest, ciphertext: Uint8Array): Promise<Uint8Array> {
     const epoch = Number(request.keyEpoch);
     const binding = { chainId: this.deps.chainId, consumer: request.consumer, agentId: request.agentId };
-    return this.#decrypting(epoch, "input", () => this.deps.decryptor.decryptInput(epoch, ciphertext, binding));
+    const { decryptor } = this.deps;
+    return this.#decrypting(epoch, "input", async () => {
+      try {
+        return await decryptor.decryptInput(epoch, ciphertext, { ...binding, codeHash: request.codeHash });
+      } catch (error) {
+        if (!(error instanceof DecryptionError)) throw error;
+        return decryptor.decryptInput(epoch, ciphertext, binding);
+      }
+    });
   }
 
   /** An agent's own secrets, opened for (chain, the registry they were read from, the agent). */
@@ -269,6 +305,6 @@ export class Executor {
   }
 }
 
-function errorResult(status: AgentStatusCode, message: string): ExecutionResult {
-  return { status, output: getBytes(toUtf8Bytes(message)), subAgentIds: [] };
+function errorResult(status: AgentStatusCode, message: string, subAgentIds: bigint[] = []): ExecutionResult {
+  return { status, output: getBytes(toUtf8Bytes(message)), subAgentIds };
 }

@@ -136,8 +136,10 @@ export class GatekeeperProvisioner {
       metrics?.keyProvisioning.inc({ outcome: "ok" });
       metrics?.keyEpochs.set(this.keyring.epochs().length);
       logger.info(
-        { epochs: this.keyring.epochs(), signers: provisioned.signers, expiresAt: provisioned.expiresAt.toString() },
-        "attested by the gatekeepers; cluster keys provisioned",
+        { epochs: this.keyring.epochs(), signers: provisioned.signers, expiresAt: provisioned.expiresAt.toString(), keysWithheld: provisioned.keysWithheld },
+        provisioned.keysWithheld === undefined
+          ? "attested by the gatekeepers; cluster keys provisioned"
+          : "attested by the gatekeepers; no cluster keys until this worker is registered (register with GET /attestation's gatekeeperEvidence)",
       );
     } catch (error) {
       metrics?.keyProvisioning.inc({ outcome: "error" });

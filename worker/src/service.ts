@@ -3,7 +3,9 @@ import type { Logger } from "pino";
 import { requestHash as hashRequest, toAgentRequest } from "../../protocol/request.js";
 import { statusName } from "../../protocol/status.js";
 import type { ExecuteRequest, ExecuteResponse, WorkerAttestation } from "../../protocol/worker-api.js";
+import { REGISTRATION_SIGNATURE_LIFETIME_SECONDS, signWorkerRegistration } from "../../protocol/worker-registration.js";
 import type { AnswerBook } from "./answers.js";
+import type { RequestCommitments } from "./commitments.js";
 import type { Enclave } from "./enclave/enclave.js";
 import { RequestRejected } from "./errors.js";
 import type { Executor } from "./executor.js";
@@ -27,6 +29,7 @@ export class WorkerService {
   constructor(
     private readonly deps: {
       enclave: Enclave;
+      commitments: RequestCommitments;
       executor: Executor;
       signer: FulfillmentSigner;
       answers: AnswerBook;
@@ -34,6 +37,8 @@ export class WorkerService {
       logger: Logger;
       chainId: bigint;
       workerRegistry: string;
+      /** The configured operator; without it the attestation carries no registration consent. */
+      operator?: string;
       gatekeeper?: Pick<GatekeeperProvisioner, "evidence" | "keyring">;
     },
   ) {}
@@ -51,19 +56,31 @@ export class WorkerService {
     };
   }
 
-  /** The enclave's own evidence, and the gatekeepers' quorum evidence when provisioned from them. */
+  /**
+   * The enclave's own evidence, the gatekeepers' quorum evidence when provisioned from them, and the
+   * key's consent to be registered by the configured operator (and by nobody else).
+   */
   async attestation(): Promise<WorkerAttestation> {
-    const own = await this.deps.enclave.attest(this.deps.chainId, this.deps.workerRegistry);
+    const { enclave, chainId, workerRegistry, operator } = this.deps;
+    const own = await enclave.attest(chainId, workerRegistry);
     const gatekeeperEvidence = this.deps.gatekeeper?.evidence();
-    return gatekeeperEvidence ? { ...own, gatekeeperEvidence } : own;
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + REGISTRATION_SIGNATURE_LIFETIME_SECONDS);
+    const registration =
+      operator === undefined ? undefined : await signWorkerRegistration(enclave, chainId, workerRegistry, operator, deadline);
+    return {
+      ...own,
+      ...(gatekeeperEvidence && { gatekeeperEvidence }),
+      ...(registration && { registration: { ...registration, deadline: registration.deadline.toString() } }),
+    };
   }
 
   /**
    * Executes and signs one request, or returns the answer already signed for it. Requests not
-   * meant for this worker or whose input does not match the committed hash are refused unsigned.
+   * meant for this worker, not pending on its router, or whose input does not match the committed
+   * hash are refused unsigned.
    */
   async execute(body: ExecuteRequest): Promise<ExecuteResponse> {
-    const { enclave, answers, executor, signer, metrics, logger } = this.deps;
+    const { enclave, answers, executor, signer, metrics, logger, commitments } = this.deps;
     const request = toAgentRequest(body.request);
     const chainId = BigInt(body.chainId);
     // Inputs and secrets are bound to the chain the worker is attested for; so are its answers.
@@ -73,6 +90,9 @@ export class WorkerService {
     if (request.worker.toLowerCase() !== enclave.address.toLowerCase()) {
       throw new RequestRejected(421, "WRONG_WORKER", `request is assigned to ${request.worker}, this worker is ${enclave.address}`);
     }
+    if (body.router.toLowerCase() !== commitments.router.toLowerCase()) {
+      throw new RequestRejected(421, "WRONG_ROUTER", `this worker serves router ${commitments.router}, not ${body.router}`);
+    }
     const input = getBytes(body.input);
     if (keccak256(input) !== request.inputHash.toLowerCase()) {
       throw new RequestRejected(400, "INPUT_HASH_MISMATCH", "input does not match the request's inputHash");
@@ -80,10 +100,13 @@ export class WorkerService {
     const requestHash = hashRequest(request);
     const started = performance.now();
     const { response, replayed } = await answers.answer(
-      { chainId, router: body.router, requestId: request.id },
-      requestHash,
+      { chainId, router: body.router, requestHash },
       request.deadline,
-      async () => signer.sign(chainId, body.router, request, requestHash, await executor.execute(request, input, requestHash)),
+      async () => {
+        // Only a request the router committed to runs, is signed or takes a place in the answer store.
+        await commitments.requirePending(request, requestHash);
+        return signer.sign(chainId, body.router, request, requestHash, await executor.execute(request, input, requestHash));
+      },
     );
     const log = { requestId: response.requestId, agentId: request.agentId.toString(), status: response.statusName };
     if (replayed) {

@@ -1,5 +1,5 @@
-import { readFile, stat } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { fetch as guardedFetch, type Agent } from "undici";
+import { PrivateAddressError, checkHost, guardedDispatcher } from "../net-guard.js";
 
 /** The bundle at a URI could not be fetched (maps to BUNDLE_UNAVAILABLE). */
 export class BundleFetchError extends Error {
@@ -13,62 +13,93 @@ export interface BundleFetcher {
   fetch(uri: string): Promise<Uint8Array>;
 }
 
-/** Fetches agent bundles from file:// and http(s):// URIs with a size and time limit. */
+export interface UriBundleFetcherOptions {
+  maxBytes: number;
+  /** For the whole download (connection, redirects and body). */
+  timeoutMs: number;
+  /** Hosts (exact names or IP literals) that may resolve to private or loopback addresses (development). */
+  allowPrivateHosts?: readonly string[];
+}
+
+/** Redirect hops followed (each one checked like the first URI). */
+const MAX_REDIRECTS = 3;
+
+/**
+ * Fetches agent bundles from http(s) URIs with a size and time limit. The URI is the agent
+ * owner's choice, so it is treated as hostile: no local files (a `file:` URI read /dev/zero or
+ * hung on a named pipe, and its errors told which local files exist), no private or loopback
+ * addresses (the worker's own API, the guest agent, cloud metadata) unless the operator listed
+ * the host, every redirect re-checked, and errors that name only the failure class, never a path,
+ * an address or a local hash. Local bundles for development go in the content-addressed store
+ * (BundleStore's directory, `<codeHash>.js`).
+ */
 export class UriBundleFetcher implements BundleFetcher {
-  constructor(
-    private readonly maxBytes: number,
-    private readonly timeoutMs: number,
-  ) {}
+  readonly #dispatcher: Agent;
+  readonly #allowPrivate: ReadonlySet<string>;
+
+  constructor(private readonly options: UriBundleFetcherOptions) {
+    this.#allowPrivate = new Set((options.allowPrivateHosts ?? []).map((h) => h.toLowerCase()));
+    this.#dispatcher = guardedDispatcher(this.#allowPrivate);
+  }
 
   async fetch(uri: string): Promise<Uint8Array> {
     let url: URL;
     try {
       url = new URL(uri);
     } catch {
-      throw new BundleFetchError(`bundle URI is not a URL: ${truncate(uri)}`);
+      throw new BundleFetchError("bundle URI is not a URL");
     }
-    switch (url.protocol) {
-      case "file:":
-        return this.#fetchFile(url);
-      case "http:":
-      case "https:":
-        return this.#fetchHttp(url);
-      default:
-        throw new BundleFetchError(`unsupported bundle URI scheme ${url.protocol}`);
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    for (let hop = 0; ; hop++) {
+      this.#check(url);
+      let response: Awaited<ReturnType<typeof guardedFetch>>;
+      try {
+        response = await guardedFetch(url, { signal, redirect: "manual", dispatcher: this.#dispatcher });
+      } catch (error) {
+        throw new BundleFetchError(`bundle fetch ${reason(error, signal)}`);
+      }
+      const location = response.headers.get("location");
+      if (response.status >= 300 && response.status < 400 && location !== null) {
+        await response.body?.cancel();
+        if (hop >= MAX_REDIRECTS) throw new BundleFetchError(`bundle fetch: more than ${MAX_REDIRECTS} redirects`);
+        try {
+          url = new URL(location, url);
+        } catch {
+          throw new BundleFetchError("bundle fetch: invalid redirect");
+        }
+        continue;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new BundleFetchError(`bundle fetch answered HTTP ${response.status}`);
+      }
+      try {
+        return await readLimited(response as unknown as Response, this.options.maxBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLarge) throw new BundleFetchError(`bundle exceeds ${this.options.maxBytes} bytes`);
+        throw new BundleFetchError(`bundle download ${reason(error, signal)}`);
+      }
     }
   }
 
-  async #fetchFile(url: URL): Promise<Uint8Array> {
-    const path = fileURLToPath(url);
+  #check(url: URL): void {
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new BundleFetchError(`unsupported bundle URI scheme ${url.protocol} (http and https only)`);
+    }
+    if (url.username !== "" || url.password !== "") throw new BundleFetchError("credentials in bundle URIs are not allowed");
     try {
-      const info = await stat(path);
-      if (info.size > this.maxBytes) throw new BundleFetchError(`bundle is ${info.size} bytes, limit ${this.maxBytes}`);
-      return new Uint8Array(await readFile(path));
-    } catch (error) {
-      if (error instanceof BundleFetchError) throw error;
-      throw new BundleFetchError(`cannot read bundle file: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+      checkHost(url.hostname, this.#allowPrivate);
+    } catch {
+      throw new BundleFetchError("bundle host is a private or loopback address");
     }
   }
+}
 
-  async #fetchHttp(url: URL): Promise<Uint8Array> {
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), redirect: "follow" });
-    } catch (error) {
-      const reason = (error as Error).name === "TimeoutError" ? "timed out" : "connection failed";
-      throw new BundleFetchError(`bundle fetch ${reason}`);
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new BundleFetchError(`bundle fetch answered HTTP ${response.status}`);
-    }
-    try {
-      return await readLimited(response, this.maxBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLarge) throw new BundleFetchError(`bundle exceeds ${this.maxBytes} bytes`);
-      throw new BundleFetchError("bundle download failed");
-    }
-  }
+function reason(error: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return "timed out";
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof PrivateAddressError) return "refused: the host resolves to a private or loopback address";
+  return "failed";
 }
 
 export class BodyTooLarge extends Error {
@@ -106,8 +137,4 @@ export async function readLimited(response: Response, limit: number): Promise<Ui
     offset += chunk.byteLength;
   }
   return out;
-}
-
-function truncate(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -2,6 +2,7 @@ import dcap from "@phala/dcap-qvl";
 import { DstackClient } from "@phala/dstack-sdk";
 import { Wallet, getBytes, hexlify } from "ethers";
 import { measurementOf } from "../../../attestation/measurement.js";
+import { trimQuotePadding } from "../../../attestation/quote-length.js";
 import { reportDataField, reportDataFor } from "../../../protocol/attestation.js";
 import { EnclaveError } from "../errors.js";
 import type { Attestation } from "./enclave.js";
@@ -54,7 +55,8 @@ export class DstackEnclave extends KeyHoldingEnclave {
     } catch (error) {
       throw new EnclaveError(`dstack quote failed: ${(error as Error).message}`, { cause: error });
     }
-    const quote = getBytes(quoteHex.startsWith("0x") ? quoteHex : `0x${quoteHex}`);
+    // Canonical form: gatekeepers refuse bytes past the quote's declared length.
+    const quote = trimQuotePadding(getBytes(quoteHex.startsWith("0x") ? quoteHex : `0x${quoteHex}`));
     const td = parseTdReport(quote);
     // A guest agent that quoted other report data would get the registration refused on-chain;
     // failing here says why.

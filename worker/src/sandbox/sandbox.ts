@@ -2,8 +2,6 @@ import { randomBytes } from "node:crypto";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { getBytes } from "ethers";
 import {
-  RELEASE_SYNC,
-  newQuickJSWASMModule,
   type QuickJSContext,
   type QuickJSDeferredPromise,
   type QuickJSHandle,
@@ -13,6 +11,7 @@ import {
 import { AgentStatus, type AgentStatusCode, statusName } from "../../../protocol/status.js";
 import { HostCallFailure, dispatchHostCall, type HostServices } from "./host-api.js";
 import type { SandboxLimits } from "./limits.js";
+import { type EngineInstance, EngineInstances } from "./instances.js";
 import { HOST_API_SOURCE, PRELUDE_SOURCE, RANDOM_SOURCE } from "./prelude.js";
 
 /** Everything a run needs that can cross a thread boundary (structured-clonable). */
@@ -31,6 +30,10 @@ export interface RunSpec {
   limits: SandboxLimits;
   /** Absolute unix ms at which the run is stopped (shared by nested sub-agent runs). */
   deadline: number;
+  /** The request's CPU budget, shared by every run of its call tree (on any thread). */
+  cpu?: { usedMicros: SharedArrayBuffer; limitMicros: number };
+  /** Set to 1 (by the pool) to stop the run at once, even while the thread is busy in agent code. */
+  stop?: SharedArrayBuffer;
 }
 
 /** The host side of a run: host calls arrive as (op, JSON arguments) and resolve to JSON-able values. */
@@ -62,15 +65,21 @@ export interface SandboxRunner {
 }
 
 /**
- * Runs agent bundles in QuickJS on the current thread. The WASM module is compiled once; every run
- * gets a fresh runtime and context (its own heap limit, stack limit and interrupt handler),
- * disposed when it ends.
+ * Runs agent bundles in QuickJS on the current thread. Every run gets an engine instance of its own
+ * (a WASM instance whose linear memory has a hard maximum: see instances.ts) and a fresh runtime and
+ * context in it (heap limit, stack limit, interrupt handler), disposed when it ends. A run that
+ * exhausts or breaks its instance loses only that instance.
  */
 export class Sandbox implements SandboxRunner {
-  private constructor(private readonly module: QuickJSWASMModule) {}
+  private constructor(
+    readonly instances: EngineInstances,
+    /** Raised while agent code executes on this thread (the pool schedules around busy threads). */
+    private readonly busy?: Int32Array,
+  ) {}
 
-  static async load(): Promise<Sandbox> {
-    return new Sandbox(await newQuickJSWASMModule(RELEASE_SYNC));
+  /** @param wasm the compiled QuickJS module (compiled once by the pool and shared with its threads). */
+  static async load(options: { wasm?: object; busy?: Int32Array } = {}): Promise<Sandbox> {
+    return new Sandbox(await EngineInstances.load(options.wasm), options.busy);
   }
 
   run(options: SandboxRunOptions): Promise<SandboxOutcome> {
@@ -78,8 +87,14 @@ export class Sandbox implements SandboxRunner {
     return this.runSpec(spec, { hostCall: (op, args, abort) => dispatchHostCall(host, op, args, abort), log, signal });
   }
 
-  runSpec(spec: RunSpec, hooks: RunHooks): Promise<SandboxOutcome> {
-    return new SandboxRun(this.module, spec, hooks).execute();
+  async runSpec(spec: RunSpec, hooks: RunHooks): Promise<SandboxOutcome> {
+    const instance = await this.instances.acquire(spec.limits.memoryBytes);
+    const run = new SandboxRun(instance, spec, hooks, this.busy);
+    try {
+      return await run.execute();
+    } finally {
+      this.instances.release(instance, !run.broken);
+    }
   }
 }
 
@@ -95,6 +110,8 @@ const MEMORY_ERRORS = new Map([
 
 /** One execution of one bundle; owns its runtime and every handle it creates. */
 class SandboxRun {
+  /** The engine threw or aborted (a trap, a V8 stack overflow inside WASM): its instance is discarded. */
+  broken = false;
   #stop: Stop | undefined;
   #timedOut = false;
   #finished = false;
@@ -106,11 +123,40 @@ class SandboxRun {
   /** Created by the first host call: aborting a controller costs a DOMException, and most runs make none. */
   #abort: AbortController | undefined;
 
+  readonly #module: QuickJSWASMModule;
+
+  readonly #cpu: Int32Array | undefined;
+  readonly #stopFlag: Int32Array | undefined;
+  /** performance.now() when the current engine call began (undefined between calls). */
+  #sectionStart: number | undefined;
+
   constructor(
-    private readonly module: QuickJSWASMModule,
+    private readonly instance: EngineInstance,
     private readonly options: RunSpec,
     private readonly hooks: RunHooks,
-  ) {}
+    private readonly busy?: Int32Array,
+  ) {
+    this.#module = instance.module;
+    this.#cpu = options.cpu && new Int32Array(options.cpu.usedMicros);
+    this.#stopFlag = options.stop && new Int32Array(options.stop);
+  }
+
+  /**
+   * Runs one engine call (where agent code executes), charging its time to the request's CPU
+   * budget and marking the thread busy meanwhile.
+   */
+  #section<T>(call: () => T): T {
+    const start = performance.now();
+    this.#sectionStart = start;
+    if (this.busy) Atomics.add(this.busy, 0, 1);
+    try {
+      return call();
+    } finally {
+      if (this.busy) Atomics.sub(this.busy, 0, 1);
+      this.#sectionStart = undefined;
+      if (this.#cpu) Atomics.add(this.#cpu, 0, Math.ceil((performance.now() - start) * 1000));
+    }
+  }
 
   async execute(): Promise<SandboxOutcome> {
     const { limits } = this.options;
@@ -118,25 +164,51 @@ class SandboxRun {
     const onAbort = () => this.#halt({ status: AgentStatus.INTERNAL_ERROR, message: "run aborted by its caller" });
     if (signal?.aborted) onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
-    const runtime = this.module.newRuntime();
-    runtime.setMemoryLimit(limits.memoryBytes);
-    runtime.setMaxStackSize(limits.stackBytes);
-    runtime.setInterruptHandler(() => this.#shouldInterrupt());
-    const context = runtime.newContext();
+    let runtime: QuickJSRuntime | undefined;
+    let context: QuickJSContext | undefined;
     try {
+      runtime = this.#module.newRuntime();
+      runtime.setMemoryLimit(limits.memoryBytes);
+      runtime.setMaxStackSize(limits.stackBytes);
+      runtime.setInterruptHandler(() => this.#shouldInterrupt());
+      context = runtime.newContext();
       const stop = this.#stop ?? (await this.#runIn(runtime, context));
       return isOutcome(stop) ? stop : this.#outcome(stop.status, new Uint8Array(), stop.message);
-    } catch {
-      return this.#outcome(AgentStatus.INTERNAL_ERROR, new Uint8Array(), "sandbox failure");
+    } catch (error) {
+      // Only the engine throws here, driven by the agent's code: the failure is the agent's.
+      this.broken = true;
+      const stop = this.#engineFailure(error);
+      return this.#outcome(stop.status, new Uint8Array(), stop.message);
     } finally {
       this.#finished = true;
       signal?.removeEventListener("abort", onAbort);
       this.#abort?.abort();
-      for (const deferred of this.#inflight) deferred.dispose();
+      if (!this.broken) {
+        try {
+          for (const deferred of this.#inflight) deferred.dispose();
+          context?.dispose();
+          runtime?.dispose();
+        } catch {
+          // E.g. JS_FreeRuntime's assertion after a deep JSON.stringify: the instance is dropped.
+          this.broken = true;
+        }
+      }
       this.#inflight.clear();
-      context.dispose();
-      runtime.dispose();
     }
+  }
+
+  /** The agent's code made the engine throw or abort: a limit if one was hit, else an agent error. */
+  #engineFailure(error: unknown): Stop {
+    const limit = this.#limitStop();
+    if (limit !== undefined) return limit;
+    if (error instanceof RangeError) return { status: AgentStatus.MEMORY_LIMIT, message: "stack limit exceeded" };
+    if (this.#memoryExhausted()) return { status: AgentStatus.MEMORY_LIMIT, message: "memory limit exceeded" };
+    return { status: AgentStatus.AGENT_ERROR, message: "agent crashed the sandbox engine" };
+  }
+
+  /** The instance's linear memory could not grow: some allocation failed for lack of memory. */
+  #memoryExhausted(): boolean {
+    return this.instance.exhausted;
   }
 
   #outcome(status: AgentStatusCode, output: Uint8Array, message: string): SandboxOutcome {
@@ -145,6 +217,23 @@ class SandboxRun {
 
   #shouldInterrupt(): boolean {
     if (this.#stop !== undefined) return true;
+    if (this.#stopFlag !== undefined && Atomics.load(this.#stopFlag, 0) !== 0) {
+      this.#halt({ status: AgentStatus.INTERNAL_ERROR, message: "run aborted by its caller" });
+      return true;
+    }
+    const { cpu } = this.options;
+    if (cpu !== undefined && this.#cpu !== undefined && this.#sectionStart !== undefined) {
+      const used = Atomics.load(this.#cpu, 0) + (performance.now() - this.#sectionStart) * 1000;
+      if (used > cpu.limitMicros) {
+        this.#halt({ status: AgentStatus.TIME_LIMIT, message: `CPU time limit of the request (${cpu.limitMicros / 1000} ms) exceeded` });
+        return true;
+      }
+    }
+    // The engine's memory is at its cap: end the run even if the agent catches the out-of-memory.
+    if (this.instance.exhausted) {
+      this.#halt({ status: AgentStatus.MEMORY_LIMIT, message: "memory limit exceeded" });
+      return true;
+    }
     if (Date.now() > this.options.deadline) {
       this.#timedOut = true;
       return true;
@@ -165,7 +254,7 @@ class SandboxRun {
 
   async #runIn(runtime: QuickJSRuntime, context: QuickJSContext): Promise<Stop | SandboxOutcome> {
     const { options } = this;
-    const install = context.unwrapResult(context.evalCode(PRELUDE_SOURCE, "prelude.js", { type: "global", strict: true }));
+    const install = context.unwrapResult(this.#section(() => context.evalCode(PRELUDE_SOURCE, "prelude.js", { type: "global", strict: true })));
     const hostCall = context.newFunction("hostCall", (op, args) => this.#hostCall(context, op, args));
     const hostLog = context.newFunction("hostLog", (line) => {
       this.#log(context.getString(line));
@@ -183,7 +272,7 @@ class SandboxRun {
     );
     const apiSource = context.newString(HOST_API_SOURCE);
     const randomSource = context.newString(RANDOM_SOURCE);
-    const installed = context.callFunction(install, context.undefined, hostCall, hostLog, config, apiSource, randomSource);
+    const installed = this.#section(() => context.callFunction(install, context.undefined, hostCall, hostLog, config, apiSource, randomSource));
     for (const handle of [install, hostCall, hostLog, config, apiSource, randomSource]) handle.dispose();
     if (installed.error) {
       installed.error.dispose();
@@ -192,7 +281,7 @@ class SandboxRun {
     const run = installed.value;
     const source = context.newString(options.source);
     const input = context.newArrayBuffer(options.input.slice().buffer);
-    const started = context.callFunction(run, context.undefined, source, input);
+    const started = this.#section(() => context.callFunction(run, context.undefined, source, input));
     for (const handle of [run, source, input]) handle.dispose();
     if (started.error) return this.#failedWith(context, started.error);
     const promise = started.value;
@@ -206,7 +295,7 @@ class SandboxRun {
   /** Drives the guest's job queue until the run's promise settles or a limit stops it. */
   async #settle(runtime: QuickJSRuntime, context: QuickJSContext, promise: QuickJSHandle): Promise<Stop | SandboxOutcome> {
     for (;;) {
-      const jobs = runtime.executePendingJobs();
+      const jobs = this.#section(() => runtime.executePendingJobs());
       if (jobs.error) return this.#failedWith(context, jobs.error);
       const limit = this.#limitStop();
       if (limit !== undefined) return limit;
@@ -252,6 +341,7 @@ class SandboxRun {
       const message = typeof dumped === "object" && dumped !== null ? String((dumped as { message?: unknown }).message) : String(dumped);
       const memory = MEMORY_ERRORS.get(message);
       if (memory !== undefined) return { status: AgentStatus.MEMORY_LIMIT, message: memory };
+      if (this.#memoryExhausted()) return { status: AgentStatus.MEMORY_LIMIT, message: "memory limit exceeded" };
       return { status: AgentStatus.AGENT_ERROR, message: clip(`agent failed: ${message}`) };
     } finally {
       error.dispose();
@@ -310,6 +400,7 @@ class SandboxRun {
       const memory = MEMORY_ERRORS.get(message);
       if (memory !== undefined) return { status: AgentStatus.MEMORY_LIMIT, message: memory };
     }
+    if (this.#memoryExhausted()) return { status: AgentStatus.MEMORY_LIMIT, message: "memory limit exceeded" };
     return { status, message: clip(`${prefix}: ${name}: ${message}`) };
   }
 
@@ -361,10 +452,12 @@ class SandboxRun {
       deferred.resolve(json);
       json.dispose();
     } catch {
-      // Allocating the reply inside the guest failed: its heap is exhausted.
+      // Allocating the reply inside the guest failed: its heap is exhausted. The instance is
+      // dropped rather than trusted after a failure in the middle of an engine call.
+      this.broken = true;
       this.#halt({ status: AgentStatus.MEMORY_LIMIT, message: "memory limit exceeded" });
     } finally {
-      deferred.dispose();
+      if (!this.broken) deferred.dispose();
     }
     this.#wake?.();
   }

@@ -1,6 +1,7 @@
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { HostCallFailure } from "./host-api.js";
-import { Sandbox } from "./sandbox.js";
+import { AgentStatus } from "../../../protocol/status.js";
+import { Sandbox, type SandboxOutcome } from "./sandbox.js";
 import type { FromThread, HostReply, ToThread } from "./thread-protocol.js";
 
 /**
@@ -11,7 +12,8 @@ import type { FromThread, HostReply, ToThread } from "./thread-protocol.js";
 const port = parentPort;
 if (port === null) throw new Error("sandbox thread must run as a worker thread");
 
-const sandbox = await Sandbox.load();
+const { wasm, busy } = workerData as { wasm: object; busy: SharedArrayBuffer };
+const sandbox = await Sandbox.load({ wasm, busy: new Int32Array(busy) });
 const aborts = new Map<number, AbortController>();
 const pendingCalls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
 let nextCallId = 0;
@@ -45,6 +47,7 @@ port.on("message", (message: ToThread) => {
               send({ type: "host-call", runId, callId, op, args });
             }),
         })
+        .catch((): SandboxOutcome => ({ status: AgentStatus.INTERNAL_ERROR, output: new Uint8Array(), message: "sandbox failure", hostCalls: 0 }))
         .then((outcome) => {
           aborts.delete(runId);
           send({ type: "done", runId, outcome });

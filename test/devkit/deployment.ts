@@ -1,7 +1,10 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
-import { addSimulatedWorker, deployDevNetwork, openFundedAccount, type DevNetwork } from "../../scripts/lib/dev-network.js";
+import { addConsumer, createAccount, fundAccount } from "../../devkit/billing.js";
+import { attachAgentNetwork, withSigner, type AgentNetwork } from "../../devkit/contracts.js";
+import { deployAgentNetwork } from "../../devkit/deployment.js";
+import { bringWorkerOnline, simulatedAttestation } from "../../devkit/workers.js";
 import { FULFILLMENT_TYPES, routerDomain } from "../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest, type AgentRequest } from "../../protocol/request.js";
 import { SIMULATED_MEASUREMENT } from "../../protocol/attestation.js";
@@ -10,8 +13,8 @@ const connection = await network.create();
 const { ethers, networkHelpers } = connection;
 const PHA = (n: string | number) => ethers.parseEther(String(n));
 
-describe("deployed network: router + real StakingHub (Ignition module)", function () {
-  let net: DevNetwork;
+describe("devkit deployment: router + real StakingHub (Ignition module), worker brought online", function () {
+  let net: AgentNetwork;
   let enclave: Wallet;
   let accountId: bigint;
 
@@ -25,12 +28,15 @@ describe("deployed network: router + real StakingHub (Ignition module)", functio
   }
 
   before(async function () {
-    net = await deployDevNetwork(connection);
     const [deployer, operator, agentOwner] = await ethers.getSigners();
+    net = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
     enclave = Wallet.createRandom() as unknown as Wallet;
-    await addSimulatedWorker(net, operator!, enclave, PHA(10_000), "http://127.0.0.1:1");
+    await (await net.pha.transfer(operator!, PHA(10_000))).wait();
+    await bringWorkerOnline(withSigner(net, operator!), await simulatedAttestation(net, enclave, operator!.address), { endpoint: "http://127.0.0.1:1", stake: PHA(10_000) });
     await (await net.agentRegistry.connect(agentOwner!).registerAgent(keccak256(toUtf8Bytes("code")), "file:///a.js", PHA(1), [], true)).wait();
-    accountId = await openFundedAccount(net, [deployer!.address], PHA(1_000));
+    accountId = await createAccount(net);
+    await addConsumer(net, accountId, deployer!.address);
+    await fundAccount(net, accountId, PHA(1_000));
   });
 
   it("wires every contract to the others", async function () {

@@ -1,0 +1,187 @@
+/**
+ * Gas of the staking hub: stake, claim, harvest (reward distribution), slash and
+ * requestWithdrawal with 1, 100 and 1,000 delegators in the pool (must stay flat); the fee
+ * settlement that runs before every stake and withdrawal request (one router call per worker) with
+ * 1, 8 and 32 workers in the pool, with and without fees waiting on every worker; and the router's
+ * per-request sampleWorker cost with 1, 10, 100 and 1,000 pools (must stay near-flat, O(log10 pools)).
+ * Receipt gasUsed of whole transactions; the slash goes through a mock router. Delegators and pools
+ * are created in bulk by StakingBenchPopulator, which leaves the same hub state as separate accounts.
+ */
+import { network } from "hardhat";
+import type { GasFigure } from "./snapshot.js";
+
+const DELEGATOR_COUNTS = [1, 100, 1_000];
+const WORKER_COUNTS = [1, 8, 32];
+const POOL_COUNTS = [1, 10, 100, 1_000];
+const SAMPLE_SEEDS = 32;
+const TREASURY = "0x0000000000000000000000000000000000007ea5";
+/** Per bulk transaction, well under the block gas limit. */
+const DELEGATORS_PER_TX = 100;
+const POOLS_PER_TX = 25;
+const BULK_GAS_LIMIT = 16_000_000n; // under the EIP-7825 per-transaction cap (2^24)
+
+export async function measureStakingGas(): Promise<GasFigure[]> {
+  const connection = await network.create();
+  const { ethers } = connection;
+  const [deployer, staker] = await ethers.getSigners();
+  const PHA = (n: number) => ethers.parseEther(String(n));
+  const STAKE = PHA(2000);
+  const PARAMS = {
+    minStakePerWorker: PHA(1000),
+    unbondingPeriod: 7n * 24n * 3600n,
+    commissionChangeDelay: 2n * 24n * 3600n,
+    timeoutSlashBps: 100,
+    equivocationSlashBps: 2000,
+    reporterShareBps: 1000,
+    wrongedShareBps: 4000,
+    minCommissionBps: 0,
+    maxCommissionBps: 5000,
+  };
+
+  const deployHub = async () => {
+    const pha = await ethers.deployContract("PhalaToken", [deployer!.address]);
+    const registry = await ethers.deployContract("MockWorkerRegistry");
+    const router = await ethers.deployContract("MockRouter", [await pha.getAddress()]);
+    const hub = await ethers.deployContract("StakingHub", [await pha.getAddress(), await registry.getAddress(), TREASURY, PARAMS, deployer!.address]);
+    const populator = await ethers.deployContract("StakingBenchPopulator");
+    const hubAddress = await hub.getAddress();
+    await (await router.setStaking(hubAddress)).wait();
+    await (await hub.setRouter(await router.getAddress())).wait();
+    await (await pha.approve(hubAddress, ethers.MaxUint256)).wait();
+    await (await pha.approve(await router.getAddress(), ethers.MaxUint256)).wait();
+    await (await pha.transfer(staker!.address, PHA(1_000_000))).wait();
+    await (await pha.transfer(await populator.getAddress(), PHA(100_000_000))).wait();
+    await (await pha.connect(staker!).approve(hubAddress, ethers.MaxUint256)).wait();
+    return { pha, registry, router, hub, populator };
+  };
+  type Hub = Awaited<ReturnType<typeof deployHub>>;
+
+  let workerNonce = 0;
+  const nextWorkers = (count: number) => {
+    const first = 0x100000 + workerNonce + 1;
+    workerNonce += count;
+    return first;
+  };
+  const newPoolWithWorker = async ({ registry, hub }: Hub) => {
+    const worker = ethers.getAddress(ethers.toBeHex(nextWorkers(1), 20));
+    await (await registry.setOperator(worker, deployer!.address)).wait();
+    const poolId = (await hub.poolCount()) + 1n;
+    await (await hub.createPool(1000)).wait();
+    await (await hub.addWorker(poolId, worker)).wait();
+    return { poolId, worker };
+  };
+  const gasOf = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) => {
+    const receipt = await (await tx).wait();
+    if (receipt === null) throw new Error("transaction dropped");
+    return receipt.gasUsed;
+  };
+
+  const benchDelegators = async (deployment: Hub, delegators: number) => {
+    const { hub, router, pha, populator } = deployment;
+    const { poolId, worker } = await newPoolWithWorker(deployment);
+    for (let done = 0; done < delegators; done += DELEGATORS_PER_TX) {
+      const count = Math.min(DELEGATORS_PER_TX, delegators - done);
+      const first = 0x200000 + delegators * 10_000 + done;
+      await (await populator.stakeForMany(await hub.getAddress(), await pha.getAddress(), poolId, STAKE, first, count, { gasLimit: BULK_GAS_LIMIT })).wait();
+    }
+    await (await router.creditFees(worker, PHA(10))).wait();
+    await (await hub.harvest(worker)).wait();
+
+    const asStaker = hub.connect(staker!) as typeof hub;
+    const stake = await gasOf(asStaker.stake(poolId, STAKE));
+    await (await router.creditFees(worker, PHA(50))).wait();
+    const harvest = await gasOf(hub.harvest(worker));
+    const claim = await gasOf(asStaker.claimRewards(poolId));
+    const slash = await gasOf(router.slashForTimeout(worker, 1, staker!.address, deployer!.address));
+    const unbond = await gasOf(asStaker.requestWithdrawal(poolId, PHA(100)));
+    return { stake, harvest, claim, slash, unbond };
+  };
+
+  const benchWorkers = async (deployment: Hub, workers: number) => {
+    const { hub, router, registry } = deployment;
+    const { poolId, worker } = await newPoolWithWorker(deployment);
+    const all = [worker];
+    for (const extra of Array.from({ length: workers - 1 }, () => ethers.getAddress(ethers.toBeHex(nextWorkers(1), 20)))) {
+      await (await registry.setOperator(extra, deployer!.address)).wait();
+      await (await hub.addWorker(poolId, extra)).wait();
+      all.push(extra);
+    }
+    await (await hub.stake(poolId, STAKE * BigInt(workers))).wait();
+    const creditAll = async () => {
+      for (const w of all) await (await router.creditFees(w, PHA(1))).wait();
+    };
+    const asStaker = hub.connect(staker!) as typeof hub;
+    // Warm the staker's position and every worker's fee slot, as in steady state.
+    await creditAll();
+    await (await asStaker.stake(poolId, STAKE)).wait();
+    const stakeIdle = await gasOf(asStaker.stake(poolId, STAKE));
+    await creditAll();
+    const stakeFees = await gasOf(asStaker.stake(poolId, STAKE));
+    await creditAll();
+    const unbondFees = await gasOf(asStaker.requestWithdrawal(poolId, PHA(100)));
+    const harvestIdle = await gasOf(hub.harvestPool(poolId));
+    await creditAll();
+    const harvestFees = await gasOf(hub.harvestPool(poolId));
+    return { stakeIdle, stakeFees, unbondFees, harvestIdle, harvestFees };
+  };
+
+  const benchSampling = async (pools: number) => {
+    const { hub, registry, pha, populator } = await deployHub();
+    const probe = await ethers.deployContract("SampleGasProbe");
+    for (let done = 0; done < pools; done += POOLS_PER_TX) {
+      const count = Math.min(POOLS_PER_TX, pools - done);
+      await (
+        await populator.openPools(hub, registry, pha, count, nextWorkers(count), STAKE + BigInt(done) * PHA(10), PHA(10), { gasLimit: BULK_GAS_LIMIT })
+      ).wait();
+    }
+    const hubAddress = await hub.getAddress();
+    let max = 0n;
+    let sum = 0n;
+    for (let s = 0; s < SAMPLE_SEEDS; s++) {
+      const seed = BigInt(ethers.keccak256(ethers.toBeHex(s, 32)));
+      const [gasUsed, worker] = await probe.measure(hubAddress, seed);
+      if (worker === ethers.ZeroAddress) throw new Error("sampled no worker");
+      max = gasUsed > max ? gasUsed : max;
+      sum += gasUsed;
+    }
+    return { avg: sum / BigInt(SAMPLE_SEEDS), max };
+  };
+
+  const figures: GasFigure[] = [];
+  const deployment = await deployHub();
+  // Warm-up run, not reported: the first slash and withdrawal also pay for first-time storage
+  // (treasury and reporter balances, counters) that every later run finds already written.
+  await benchDelegators(deployment, 1);
+  for (const count of DELEGATOR_COUNTS) {
+    const r = await benchDelegators(deployment, count);
+    const table = "StakingHub by delegators in the pool";
+    const row = `${count.toLocaleString("en-US")} delegator${count === 1 ? "" : "s"}`;
+    figures.push(
+      { table, row, column: "stake", gas: r.stake },
+      { table, row, column: "harvest (distribute)", gas: r.harvest },
+      { table, row, column: "claimRewards", gas: r.claim },
+      { table, row, column: "slashForTimeout", gas: r.slash },
+      { table, row, column: "requestWithdrawal", gas: r.unbond },
+    );
+  }
+  for (const workers of WORKER_COUNTS) {
+    const r = await benchWorkers(deployment, workers);
+    const table = "Fee settlement by workers in the pool (fees: 1 PHA waiting on every worker)";
+    const row = `${workers} worker${workers === 1 ? "" : "s"}`;
+    figures.push(
+      { table, row, column: "stake, no fees", gas: r.stakeIdle },
+      { table, row, column: "stake, fees", gas: r.stakeFees },
+      { table, row, column: "requestWithdrawal, fees", gas: r.unbondFees },
+      { table, row, column: "harvestPool, no fees", gas: r.harvestIdle },
+      { table, row, column: "harvestPool, fees", gas: r.harvestFees },
+    );
+  }
+  for (const pools of POOL_COUNTS) {
+    const r = await benchSampling(pools);
+    const table = `sampleWorker as the router pays it (cold call, ${SAMPLE_SEEDS} seeds)`;
+    const row = `${pools.toLocaleString("en-US")} pool${pools === 1 ? "" : "s"}`;
+    figures.push({ table, row, column: "avg", gas: r.avg }, { table, row, column: "max", gas: r.max });
+  }
+  await connection.close();
+  return figures;
+}

@@ -1,0 +1,288 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { AbiCoder, hexlify, keccak256, parseEther, toUtf8Bytes, type Signer } from "ethers";
+import hre from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
+import { answerPending, timeOutExpired } from "../../devkit/answerer.js";
+import { attachAgentNetwork, type AgentNetwork } from "../../devkit/contracts.js";
+import { deployAgentNetwork } from "../../devkit/deployment.js";
+import { devWorkerSeed, startDevWorker, type DevWorker } from "../../devkit/dev-worker.js";
+import type { RequestState } from "../../devkit/requests.js";
+import { AgentStatus } from "../../protocol/status.js";
+
+const coder = AbiCoder.defaultAbiCoder();
+
+/** Runs a task as the CLI does and returns what it returned and printed. */
+async function run(id: string, args: Record<string, unknown>): Promise<{ result: unknown; output: string }> {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...parts: unknown[]) => void lines.push(parts.map(String).join(" "));
+  try {
+    const result = await hre.tasks.getTask(id).run(args);
+    return { result, output: lines.join("\n") };
+  } finally {
+    console.log = original;
+  }
+}
+
+/** The error a task throws (a DevkitError for the user's mistakes). */
+async function failure(id: string, args: Record<string, unknown>): Promise<Error> {
+  try {
+    await run(id, args);
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error(`${id} did not fail`);
+}
+
+describe("devkit tasks (run for real on the in-process network)", function () {
+  let connection: NetworkConnection;
+  let deployment: string;
+  let net: AgentNetwork;
+  let signers: Signer[];
+  let worker: DevWorker;
+  let poolId: bigint;
+  let agentId: bigint;
+  let accountId: bigint;
+  const dir = mkdtempSync(join(tmpdir(), "devkit-tasks-"));
+  /** The bundle store of the test's worker, as `npm run local` has one for its workers. */
+  const bundles = join(dir, "bundles");
+
+  before(async function () {
+    // The tasks use Hardhat's cached connection of their network: the test shares it.
+    connection = await hre.network.getOrCreate();
+    signers = await connection.ethers.getSigners();
+    const deployed = await deployAgentNetwork(connection, { outDir: dir });
+    deployment = join(dir, `${connection.networkName}.json`);
+    net = await attachAgentNetwork(connection, deployed, signers[0]!);
+    worker = await startDevWorker({
+      seed: devWorkerSeed(7),
+      chainId: BigInt(deployed.chainId),
+      workerRegistry: deployed.contracts.workerRegistry!,
+      agentRegistry: deployed.contracts.agentRegistry!,
+      router: deployed.contracts.router!,
+      bundleStore: bundles,
+      rpc: connection.ethers.provider,
+      operator: await signers[3]!.getAddress(),
+    });
+    // The operator (account 3) needs PHA to stake; the deployer holds the supply.
+    await (await net.pha.transfer(await signers[3]!.getAddress(), parseEther("20000"))).wait();
+  });
+
+  after(async function () {
+    await worker?.close();
+  });
+
+  describe("operator tasks", function () {
+    it("worker:register reads the worker's attestation from its endpoint and registers its key", async function () {
+      await worker.attest(); // the simulated enclave issues evidence at chain time from now on
+      const { result, output } = await run("worker:register", { deployment, signer: 3, endpoint: worker.url, verifier: "auto" });
+      expect(result).to.equal(worker.enclave.address);
+      expect(await net.workerRegistry.isActive(worker.enclave.address)).to.equal(true);
+      expect(await net.workerRegistry.operatorOf(worker.enclave.address)).to.equal(await signers[3]!.getAddress());
+      expect(output).to.match(/Registered worker 0x[0-9a-fA-F]{40} \(SIMULATED enclave/);
+    });
+
+    it("worker:register refuses to register a key for an operator it does not consent to", async function () {
+      const error = await failure("worker:register", { deployment, signer: 4, endpoint: worker.url, verifier: "auto" });
+      expect(error.message).to.include(`consents to be registered by ${await signers[3]!.getAddress()}, not by ${await signers[4]!.getAddress()}`);
+      expect(await net.workerRegistry.operatorOf(worker.enclave.address)).to.equal(await signers[3]!.getAddress());
+    });
+
+    it("worker:register refuses an endpoint that is not a worker, and quorum evidence the worker lacks", async function () {
+      expect((await failure("worker:register", { deployment, signer: 3, endpoint: "http://127.0.0.1:1", verifier: "auto" })).message).to.match(/cannot read the worker's attestation/);
+      expect((await failure("worker:register", { deployment, signer: 3, endpoint: worker.url, verifier: "quorum" })).message).to.match(/no gatekeeper quorum evidence/);
+      expect((await failure("worker:register", { deployment, signer: 3, endpoint: worker.url, verifier: "tdx" })).message).to.match(/--verifier must be/);
+    });
+
+    it("staking:create-pool, staking:stake and staking:add-worker make the worker eligible", async function () {
+      expect((await failure("staking:create-pool", { deployment, signer: 3, commission: 20_000 })).message).to.match(/basis points/);
+      poolId = (await run("staking:create-pool", { deployment, signer: 3, commission: 500 })).result as bigint;
+      expect((await net.stakingHub.poolState(poolId)).operator).to.equal(await signers[3]!.getAddress());
+
+      expect((await failure("staking:stake", { deployment, signer: 3, pool: String(poolId), amount: "lots" })).message).to.match(/--amount must be an amount of PHA/);
+      const staked = await run("staking:stake", { deployment, signer: 3, pool: String(poolId), amount: "10000" });
+      expect(staked.result).to.equal(parseEther("10000"));
+
+      // Only the pool's operator may add workers to it.
+      expect((await failure("staking:add-worker", { deployment, signer: 4, pool: String(poolId), worker: worker.enclave.address })).message).to.match(/reverted with/);
+      const added = await run("staking:add-worker", { deployment, signer: 3, pool: String(poolId), worker: worker.enclave.address });
+      expect(added.result).to.equal(true);
+      expect(await net.stakingHub.isEligible(worker.enclave.address)).to.equal(true);
+    });
+  });
+
+  describe("agent and billing tasks", function () {
+    it("agent:register bundles and registers an agent owned by the signer", async function () {
+      const { result, output } = await run("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "1.5", bundles, restricted: false });
+      const agent = result as { agentId: bigint; codeHash: string; uri: string };
+      agentId = agent.agentId;
+      const [codeHash, uri] = await net.agentRegistry.codeOf(agentId, 1);
+      expect([codeHash, uri]).to.deep.equal([agent.codeHash, agent.uri]);
+      // Workers fetch http(s) only: the local workers read the bundle from their store instead.
+      expect(uri).to.equal(`https://bundles.invalid/${codeHash}.js`);
+      expect(keccak256(readFileSync(join(bundles, `${codeHash}.js`)))).to.equal(codeHash);
+      expect(await net.agentRegistry.ownerAndPrice(agentId)).to.deep.equal([await signers[0]!.getAddress(), parseEther("1.5")]);
+      expect(output).to.include(`Registered agent ${agentId}`).and.include(`agent:request --agent ${agentId}`);
+    });
+
+    it("agent:register refuses a missing entry and a malformed price before sending anything", async function () {
+      const count = await net.agentRegistry.agentCount();
+      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/none.ts", price: "0", restricted: false })).message).to.match(/does not exist/);
+      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "-1", restricted: false })).message).to.match(/--price/);
+      // No URI and no local store: no worker could fetch the bundle, so nothing is registered.
+      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "0", restricted: false })).message).to.match(/where do workers fetch/);
+      expect(await net.agentRegistry.agentCount()).to.equal(count);
+    });
+
+    it("agent:update publishes the next code version; another account may not", async function () {
+      const error = await failure("agent:update", { deployment, signer: 5, agent: String(agentId), entry: "agents/review-score/index.ts", bundles });
+      expect(error.message).to.match(/NotAgentOwner.*choose the owner with --signer/);
+      const { result } = await run("agent:update", { deployment, signer: 0, agent: String(agentId), entry: "agents/review-score/index.ts", bundles });
+      const [version, codeHash] = await net.agentRegistry.currentCode(agentId);
+      expect(version).to.equal(2n);
+      expect(codeHash).to.equal((result as { codeHash: string }).codeHash);
+    });
+
+    it("account:create, account:fund and account:add-consumer set up who pays", async function () {
+      accountId = (await run("account:create", { deployment, signer: 0, fund: "100" })).result as bigint;
+      expect((await net.router.accountOf(accountId)).balance).to.equal(parseEther("100"));
+      const funded = await run("account:fund", { deployment, signer: 0, account: String(accountId), amount: "50" });
+      expect(funded.result).to.equal(parseEther("150"));
+      expect((await failure("account:fund", { deployment, signer: 0, account: "0", amount: "1" })).message).to.match(/positive integer id/);
+      // Account 5 holds no PHA: refused before any approval is sent.
+      const error = await failure("account:fund", { deployment, signer: 5, account: String(accountId), amount: "1" });
+      expect(error.message).to.match(/holds 0\.0 PHA, 1\.0 are needed/);
+      expect(await net.pha.allowance(await signers[5]!.getAddress(), await net.router.getAddress())).to.equal(0n);
+
+      const consumer = await signers[0]!.getAddress();
+      expect((await failure("account:add-consumer", { deployment, signer: 5, account: String(accountId), consumer })).message).to.match(/NotAccountOwner/);
+      expect(await net.router.isConsumer(accountId, consumer)).to.equal(false);
+      expect((await failure("agent:request", { deployment, signer: 0, agent: String(agentId), account: String(accountId), input: "x", callbackGas: 100_000, noWait: true, timeout: 1 })).message).to.match(
+        /ConsumerNotAllowed.*account:add-consumer --account/,
+      );
+      await run("account:add-consumer", { deployment, signer: 0, account: String(accountId), consumer });
+      expect(await net.router.isConsumer(accountId, consumer)).to.equal(true);
+    });
+  });
+
+  describe("requests", function () {
+    const relayer = () => signers[1]!;
+
+    /** The bridge's part, done here: answers what the task sends while the task waits. */
+    async function answering<T>(task: Promise<T>, fromBlock: number): Promise<T> {
+      let settled = false;
+      task.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      while (!settled) {
+        await answerPending(net, [worker], relayer(), fromBlock);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return task;
+    }
+
+    it("agent:request waits for the answer and prints it ABI-decoded; request:status shows it", async function () {
+      const fromBlock = await connection.ethers.provider.getBlockNumber();
+      const requested = run("agent:request", {
+        deployment,
+        signer: 0,
+        agent: String(agentId),
+        account: String(accountId),
+        inputTypes: "string",
+        inputValues: JSON.stringify(["A great launch, users love it"]),
+        decode: "int256,string",
+        callbackGas: 100_000,
+        noWait: false,
+        timeout: 30,
+      });
+      const { result, output } = await answering(requested, fromBlock);
+      const state = (result as { success: boolean; value: RequestState }).value;
+      expect((result as { success: boolean }).success).to.equal(true);
+      expect(state.phase).to.equal("fulfilled");
+      expect(state.status).to.equal(AgentStatus.OK);
+      const [score, label] = coder.decode(["int256", "string"], state.output!);
+      expect(label).to.equal("positive");
+      expect(output).to.include(`output    ["${score}","positive"]`);
+
+      const status = await run("request:status", { deployment, signer: 0, request: String(state.requestId), decode: "int256,string", fromBlock: 0 });
+      expect((status.result as RequestState).phase).to.equal("fulfilled");
+      expect(status.output).to.include(`Request ${state.requestId}: fulfilled`).and.include('["' + String(score) + '","positive"]');
+    });
+
+    it("an answer with an error status is a failed Result (the CLI exits 1), with the message", async function () {
+      const fromBlock = await connection.ethers.provider.getBlockNumber();
+      // Plain text is not an ABI-encoded string: the agent throws and the worker signs AGENT_ERROR.
+      const requested = run("agent:request", { deployment, signer: 0, agent: String(agentId), account: String(accountId), input: "not abi", callbackGas: 100_000, noWait: false, timeout: 30 });
+      const { result, output } = await answering(requested, fromBlock);
+      expect((result as { success: boolean }).success).to.equal(false);
+      expect(output).to.include("AGENT_ERROR").and.include("data too short");
+    });
+
+    it("request:status tells pending, expired and timed-out requests apart", async function () {
+      const sent = await run("agent:request", { deployment, signer: 0, agent: String(agentId), account: String(accountId), input: "late", callbackGas: 100_000, noWait: true, timeout: 1 });
+      const requestId = ((sent.result as { value: RequestState }).value).requestId;
+      expect(sent.output).to.include(`request:status ${requestId}`);
+      expect(((await run("request:status", { deployment, signer: 0, request: String(requestId), fromBlock: 0 })).result as RequestState).phase).to.equal("pending");
+
+      await connection.networkHelpers.time.increase(3600);
+      const expired = await run("request:status", { deployment, signer: 0, request: String(requestId), fromBlock: 0 });
+      expect((expired.result as RequestState).phase).to.equal("expired");
+      expect(expired.output).to.include("anyone may call timeout");
+
+      expect(await timeOutExpired(net, relayer(), 0)).to.deep.equal([requestId]);
+      const timedOut = await run("request:status", { deployment, signer: 0, request: String(requestId), fromBlock: 0 });
+      expect((timedOut.result as RequestState).phase).to.equal("timed out");
+      expect(timedOut.output).to.include("timed out unanswered").and.include("refunded");
+      expect((await failure("request:status", { deployment, signer: 0, request: "999", fromBlock: 0 })).message).to.match(/does not exist/);
+    });
+
+    it("tasks refuse a deployment file for another chain or with no contracts behind it", async function () {
+      const other = join(dir, "other-chain.json");
+      writeFileSync(other, JSON.stringify({ network: "x", chainId: 1, deployedAt: "", contracts: {} }));
+      expect((await failure("request:status", { deployment: other, signer: 0, request: "1", fromBlock: 0 })).message).to.match(/for chain 1/);
+      const stale = join(dir, "stale.json");
+      const contracts = Object.fromEntries(Object.keys(net.deployment.contracts).map((k) => [k, "0x000000000000000000000000000000000000dEaD"]));
+      writeFileSync(stale, JSON.stringify({ ...net.deployment, contracts }));
+      expect((await failure("request:status", { deployment: stale, signer: 0, request: "1", fromBlock: 0 })).message).to.match(/stale/);
+      expect((await failure("request:status", { deployment: join(dir, "none.json"), signer: 0, request: "1", fromBlock: 0 })).message).to.match(/npm run local/);
+    });
+  });
+
+  describe("agent:run (no chain)", function () {
+    const agentFile = (name: string, body: string) => {
+      const file = join(dir, `${name}.ts`);
+      writeFileSync(file, `import { abi, defineAgent } from ${JSON.stringify(join(process.cwd(), "worker/sdk/index.js"))};\nexport default defineAgent(${body});\n`);
+      return file;
+    };
+    const runArgs = { allow: "", llmModel: "m", wallTimeMs: 5_000 };
+
+    it("runs the agent in the sandbox, prints its logs and decodes its output", async function () {
+      const entry = agentFile("scorer", `(input, ctx) => { ctx.log("scoring", input); return abi.encode(["uint256", "string"], [BigInt(input.length), input.toUpperCase()]); }`);
+      const { result, output } = await run("agent:run", { ...runArgs, entry, input: "hello", decode: "uint256,string" });
+      expect((result as { success: boolean }).success).to.equal(true);
+      expect(output).to.include("log: scoring hello").and.include('output: ["5","HELLO"]');
+    });
+
+    it("opens the agent's secrets through the worker's decryption path", async function () {
+      const entry = agentFile("secretive", `(_input, ctx) => "key=" + ctx.secrets.API_KEY`);
+      const secrets = join(dir, "secrets.json");
+      writeFileSync(secrets, JSON.stringify({ API_KEY: "sk-local" }));
+      const { result } = await run("agent:run", { ...runArgs, entry, secrets });
+      expect(hexlify((result as { value: { output: string } }).value.output)).to.equal(hexlify(toUtf8Bytes("key=sk-local")));
+      writeFileSync(secrets, JSON.stringify({ API_KEY: 42 }));
+      expect((await failure("agent:run", { ...runArgs, entry, secrets })).message).to.match(/JSON object of strings/);
+    });
+
+    it("applies the worker's egress policy and reports a failed run as a failed Result", async function () {
+      const entry = agentFile("fetcher", `async (_input, ctx) => (await ctx.fetch("https://example.com/")).status`);
+      const { result, output } = await run("agent:run", { ...runArgs, entry });
+      expect((result as { success: boolean }).success).to.equal(false);
+      expect(output).to.include("HOST_CALL_DENIED");
+      expect((await failure("agent:run", { ...runArgs, entry, input: "a", inputHex: "0x00" })).message).to.match(/give one of/);
+    });
+  });
+});

@@ -1,0 +1,111 @@
+import { Contract, JsonRpcProvider, type ContractRunner, type Provider } from "ethers";
+import type { AgentRequest } from "../../protocol/request.js";
+import { RequestRejected } from "./errors.js";
+
+/** Whether a request is pending on the router this worker serves, as the chain says. */
+export interface RequestCommitments {
+  /** The router whose requests this worker executes. */
+  readonly router: string;
+  /**
+   * Resolves when `keccak256(abi.encode(request)) == router.commitmentOf(request.id)`; otherwise
+   * throws RequestRejected: REQUEST_NOT_PENDING (409, final) or REQUEST_NOT_VISIBLE /
+   * CHAIN_UNAVAILABLE (503, retry later).
+   */
+  requirePending(request: AgentRequest, requestHash: string): Promise<void>;
+}
+
+export const ROUTER_COMMITMENT_ABI = [
+  "function commitmentOf(uint256 requestId) view returns (bytes32)",
+  "function requestCount() view returns (uint64)",
+] as const;
+
+const ZERO = `0x${"00".repeat(32)}`;
+/** Verified commitments remembered (by request hash) so retries and duplicates cost no RPC call. */
+const CACHE_ENTRIES = 4096;
+/**
+ * How long the last `requestCount()` read answers "not issued yet" for higher ids without another
+ * RPC call: a flood of made-up future ids costs at most one round of reads per window, while a
+ * real request (the first of a new block) almost always finds the window over; if not, its
+ * refusal is retryable.
+ */
+const COUNT_TTL_MS = 100;
+
+/**
+ * Reads the router's stored commitments through the worker's own RPC. Anyone can POST a request,
+ * so the worker executes, signs and stores an answer only for one the chain committed to: made-up
+ * requests (junk under future ids, free runs of priced agents, another agent version around a
+ * copied ciphertext) are refused before anything runs. A request the RPC does not show yet (id
+ * above `requestCount()` at the block read) is "not visible": the RPC lags or the id does not
+ * exist yet, so the refusal is retryable. A zero commitment under an id already issued means the
+ * request was settled or timed out, and another non-zero commitment means a different request:
+ * both final.
+ */
+export class ChainRequestCommitments implements RequestCommitments {
+  readonly #router: Contract;
+  readonly #provider: Provider;
+  /** requestHash → deadline (unix s) of requests seen pending. */
+  readonly #verified = new Map<string, number>();
+  /** Request hashes refused for good (settled, timed out, or not the committed request). */
+  readonly #refused = new Map<string, string>();
+  #count: { value: bigint; at: number } | undefined;
+
+  constructor(
+    rpc: string | ContractRunner,
+    readonly router: string,
+    private readonly clock: () => number = Date.now,
+  ) {
+    const runner = typeof rpc === "string" ? new JsonRpcProvider(rpc, undefined, { staticNetwork: true }) : rpc;
+    if (runner.provider === null || runner.provider === undefined) throw new TypeError("commitment reader needs a provider");
+    this.#provider = runner.provider;
+    this.#router = new Contract(router, ROUTER_COMMITMENT_ABI, runner);
+  }
+
+  async requirePending(request: AgentRequest, requestHash: string): Promise<void> {
+    const key = requestHash.toLowerCase();
+    const known = this.#verified.get(key);
+    if (known !== undefined && known * 1000 >= this.clock()) return;
+    const refused = this.#refused.get(key);
+    if (refused !== undefined) throw new RequestRejected(409, "REQUEST_NOT_PENDING", refused);
+    if (this.#count !== undefined && request.id > this.#count.value && this.clock() - this.#count.at < COUNT_TTL_MS) {
+      throw notVisible(request.id);
+    }
+    let commitment: string;
+    let count: bigint;
+    try {
+      // Both reads at one block, so "not issued yet" and "no longer pending" cannot be confused.
+      const blockTag = await this.#provider.getBlockNumber();
+      [commitment, count] = (await Promise.all([
+        this.#router.getFunction("commitmentOf").staticCall(request.id, { blockTag }),
+        this.#router.getFunction("requestCount").staticCall({ blockTag }),
+      ])) as [string, bigint];
+    } catch {
+      throw new RequestRejected(503, "CHAIN_UNAVAILABLE", "cannot read the router's commitment; retry later");
+    }
+    this.#count = { value: count, at: this.clock() };
+    if (commitment.toLowerCase() === key) {
+      remember(this.#verified, key, Number(request.deadline));
+      return;
+    }
+    if (commitment === ZERO && request.id > count) throw notVisible(request.id);
+    // Final: an issued id's commitment only ever goes from this request's hash to zero.
+    const reason =
+      commitment === ZERO
+        ? `request ${request.id} is not pending on the router (settled, timed out or cancelled)`
+        : `request ${request.id} differs from the request the router committed to`;
+    remember(this.#refused, key, reason);
+    throw new RequestRejected(409, "REQUEST_NOT_PENDING", reason);
+  }
+}
+
+function notVisible(id: bigint): RequestRejected {
+  return new RequestRejected(503, "REQUEST_NOT_VISIBLE", `request ${id} is not on the chain this worker reads yet; retry later`);
+}
+
+/** Insert into a bounded map, dropping the oldest entry when full. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= CACHE_ENTRIES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+  map.set(key, value);
+}
