@@ -92,15 +92,34 @@ export class Submitter {
     }
     const tracked = performance.now();
     let sent = 0;
+    // Answers are read from the store once per pass and packed from memory: a read parses every
+    // answer it returns (64 KiB outputs make that the pass's main CPU cost). More are read only
+    // when these are used up and the read was full; an answer is looked at once per pass.
+    let queue: RequestRecord[] = [];
+    let more = true;
+    const handled = new Set<bigint>();
     try {
       while (this.txm.inFlight() < this.options.maxInFlight) {
-        const ready = this.withinLimits(this.store.readyToSubmit(this.batchCap));
-        if (ready.length === 0) break;
+        if (queue.length === 0) {
+          if (!more) break;
+          const read = this.store.readyToSubmit(this.options.maxBatchSize + handled.size);
+          more = read.length === this.options.maxBatchSize + handled.size;
+          queue = read.filter((r) => !handled.has(r.id));
+          if (queue.length === 0) break;
+        }
+        const ready = this.withinLimits(queue.slice(0, this.batchCap));
+        for (const record of ready) handled.add(record.id);
+        queue = queue.filter((r) => !handled.has(r.id));
         const submittable = await this.filterSubmittable(ready, chainTime);
         if (submittable.length === 0) continue;
         // fulfillBatch reverts as a whole on an expired entry: one that may expire before
-        // inclusion must not take the others down with it.
+        // inclusion must not take the others down with it (they go back to the front).
         const late = submittable.find((r) => r.request.deadline < chainTime + BigInt(this.options.deadlineMarginSeconds));
+        if (late) {
+          const rest = submittable.filter((r) => r !== late);
+          for (const record of rest) handled.delete(record.id);
+          queue = [...rest, ...queue];
+        }
         const accepted = await this.simulateBatch(late ? [late] : submittable);
         if (accepted.length === 0) continue;
         if (!(await this.sendFulfillments(accepted))) break;

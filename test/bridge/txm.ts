@@ -307,6 +307,21 @@ describe("bridge transaction manager", () => {
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 3n, 4n, 5n, 6n], [2n]]);
     });
+    it("reads the answers from the store once per pass, however many transactions it packs them into", async () => {
+      const reads: number[] = [];
+      const read = store.readyToSubmit.bind(store);
+      store.readyToSubmit = (limit) => {
+        const rows = read(limit);
+        reads.push(rows.length);
+        return rows;
+      };
+      // Each empty-output entry is 704 bytes: two fit under 1,500 bytes, so three transactions.
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 10, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_500, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n], [3n, 4n], [5n, 6n]]);
+      expect(reads).to.deep.equal([6], "one read of all six answers");
+    });
+
     it("an answer that may expire before inclusion travels alone (one expired entry reverts a whole fulfillBatch)", async () => {
       const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       const deadline = store.get(1n)!.request.deadline;
