@@ -28,7 +28,6 @@ program
   .description("run the bridge until SIGINT/SIGTERM")
   .action(async () => {
     const bridge = await Bridge.create(config(program.opts()));
-    await bridge.start();
     const shutdown = (signal: string) => {
       bridge.log.info({ event: "signal", signal }, "shutting down");
       bridge.stop().then(
@@ -41,6 +40,8 @@ program
     };
     process.once("SIGINT", shutdown);
     process.once("SIGTERM", shutdown);
+    // Serves /healthz at once, then keeps retrying the chain until it answers.
+    await bridge.start();
   });
 
 program
@@ -49,7 +50,7 @@ program
   .action(() => {
     const store = new SqliteStore(config(program.opts()).dbPath);
     try {
-      console.log(json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.pendingTxs().length, transactions: store.txStats() }));
+      console.log(json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.unfinishedTxs().length, transactions: store.txStats() }));
     } finally {
       store.close();
     }
@@ -81,7 +82,8 @@ program
         deadline: deadlineText(r.request.deadline),
         attempts: r.attempts,
         lastError: r.lastError,
-        submitTx: r.submitTx,
+        fulfilTx: r.fulfilTx,
+        timeoutTx: r.timeoutTx,
         settleTx: r.settleTx,
       }));
       console.log(json(rows));

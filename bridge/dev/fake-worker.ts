@@ -16,6 +16,12 @@ export interface FakeWorkerOptions {
   delayMs?: number;
   /** Answer HTTP 503 to every execute call while true. */
   down?: boolean;
+  /** Pad every output to this many bytes (non-zero filler): a worker whose agent returns large results. */
+  outputBytes?: number;
+  /** Accept execute calls and never answer (a hung worker). */
+  hang?: boolean;
+  /** Refuse every execute call with this HTTP status and worker error code. */
+  refuse?: { status: number; code: string };
 }
 
 /**
@@ -26,6 +32,8 @@ export class FakeWorker {
   readonly address: string;
   private server?: Server;
   executed = 0;
+  /** Execute calls received, answered or not. */
+  received = 0;
   url = "";
 
   constructor(public options: FakeWorkerOptions) {
@@ -49,7 +57,8 @@ export class FakeWorker {
 
   async answer(body: ExecuteRequest): Promise<ExecuteResponse> {
     const request = toAgentRequest(body.request);
-    const output = hexlify(toUtf8Bytes(`echo:${toUtf8String(body.input)}`));
+    const echo = toUtf8Bytes(`echo:${toUtf8String(body.input)}`);
+    const output = hexlify(this.options.outputBytes ? Buffer.concat([echo, Buffer.alloc(Math.max(0, this.options.outputBytes - echo.length), "x")]) : echo);
     const message = {
       requestId: request.id,
       requestHash: requestHash(request),
@@ -86,7 +95,10 @@ export class FakeWorker {
         };
         if (req.url === "/health") return reply(200, { ok: !this.options.down, simulated: true, worker: this.address });
         if (req.method !== "POST" || req.url !== "/v1/execute") return reply(404, { error: "not found" });
+        this.received++;
         if (this.options.down) return reply(503, { error: "worker down" });
+        if (this.options.hang) return;
+        if (this.options.refuse) return reply(this.options.refuse.status, { error: this.options.refuse.code, message: "refused (fake worker)" });
         const parsed = ExecuteRequest.safeParse(JSON.parse(Buffer.concat(chunks).toString("utf8") || "null"));
         if (!parsed.success) return reply(400, { error: parsed.error.message });
         const run = async () => {

@@ -1,7 +1,8 @@
 import { Wallet, keccak256, toBeHex, toUtf8Bytes, hexlify } from "ethers";
+import type { Hex } from "../../protocol/hex.js";
 import { requestHash, type AgentRequest } from "../../protocol/request.js";
-import type { BlockHeader, ChainClient, TxReceipt } from "../src/chain/chain-client.js";
-import { SimulationError } from "../src/errors.js";
+import type { BlockHeader, ChainClient, Fulfillment, RouterEvents, ScannedRange, TxReceipt, TxRequest } from "../src/chain/chain-client.js";
+import { SimulationError, StaleNodeError } from "../src/errors.js";
 import type { ObservedRequest, ObservedSettlement } from "../src/store/store.js";
 
 const FAR_DEADLINE_S = 10_000_000n;
@@ -16,9 +17,12 @@ export class SyntheticChain implements ChainClient {
   readonly account = new Wallet(keccak256(toUtf8Bytes("synthetic bridge account"))).address;
   readonly worker = new Wallet(keccak256(toUtf8Bytes("synthetic worker"))).address;
   /** Block number -> its hash and its requests' id range; events are generated on demand (no memory per request). */
-  readonly blocks: { hash: string; firstId: bigint; count: number; tag: string; settlements: ObservedSettlement[] }[] = [];
+  readonly blocks: { hash: Hex; firstId: bigint; count: number; tag: string; settlements: ObservedSettlement[] }[] = [];
   private readonly now = BigInt(Math.floor(Date.now() / 1000));
   failNext = 0;
+
+  /** The worker each request is assigned to (default: `worker` for all). */
+  workerFor?: (id: bigint) => string;
 
   constructor(options: { requests?: number; perBlock?: number } = {}) {
     this.mine(0);
@@ -27,8 +31,8 @@ export class SyntheticChain implements ChainClient {
     for (let id = 1; id <= total; id += perBlock) this.mine(Math.min(perBlock, total - id + 1));
   }
 
-  makeRequest(id: bigint, input = `input-${id}`): { request: AgentRequest; input: string } {
-    const inputHex = hexlify(toUtf8Bytes(input));
+  makeRequest(id: bigint, input = `input-${id}`): { request: AgentRequest; input: Hex } {
+    const inputHex = hexlify(toUtf8Bytes(input)) as Hex;
     return {
       input: inputHex,
       request: {
@@ -36,7 +40,7 @@ export class SyntheticChain implements ChainClient {
         agentId: 1n,
         consumer: "0x000000000000000000000000000000000000c0de",
         accountId: 1n,
-        worker: this.worker,
+        worker: this.workerFor?.(id) ?? this.worker,
         agentVersion: 1n,
         keyEpoch: 0n,
         callbackGasLimit: 100_000n,
@@ -56,7 +60,7 @@ export class SyntheticChain implements ChainClient {
   /** Appends a block with `count` new requests (inputs optionally tagged) and returns its number. */
   mine(count: number, tag = ""): number {
     const number = this.blocks.length;
-    const hash = keccak256(toUtf8Bytes(`block ${number} ${tag} ${this.blocks[number - 1]?.hash ?? ""}`));
+    const hash = keccak256(toUtf8Bytes(`block ${number} ${tag} ${this.blocks[number - 1]?.hash ?? ""}`)) as Hex;
     this.blocks.push({ hash, firstId: this.nextId, count, tag, settlements: [] });
     this.nextId += BigInt(count);
     return number;
@@ -83,48 +87,85 @@ export class SyntheticChain implements ChainClient {
     return this.blocks.length - 1;
   }
 
+  /** Blocks the node answering is behind the chain (a lagging backend): newer ones it does not have. */
+  lagBy = 0;
+  /** Same, only for the node that answers event scans (a load balancer sending eth_getLogs to a lagging backend). */
+  eventsLagBy = 0;
+  /** Event scans leave out the last `logsLagBy` blocks' logs while block headers are current (a log index that trails). */
+  logsLagBy = 0;
+  /** Request ids the router no longer holds (isPending false). */
+  readonly settled = new Set<bigint>();
+
+  private get visibleHead(): number {
+    return Math.max(0, this.blocks.length - 1 - this.lagBy);
+  }
+
   async block(number: number | "latest"): Promise<BlockHeader | undefined> {
     this.maybeFail();
-    const n = number === "latest" ? this.blocks.length - 1 : number;
-    const block = this.blocks[n];
+    const n = number === "latest" ? this.visibleHead : number;
+    const block = n <= this.visibleHead ? this.blocks[n] : undefined;
     if (!block) return undefined;
     return { number: n, hash: block.hash, parentHash: this.blocks[n - 1]?.hash ?? "0x", timestamp: this.now + BigInt(n) };
   }
 
-  async routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }> {
-    this.maybeFail();
+  async headers(numbers: number[]): Promise<(BlockHeader | undefined | Error)[]> {
+    return Promise.all(numbers.map((n) => this.block(n)));
+  }
+
+  private events(from: number, to: number, ids?: ReadonlySet<bigint>): RouterEvents {
     const requests: ObservedRequest[] = [];
     const settlements: ObservedSettlement[] = [];
-    for (let number = from; number <= to && number < this.blocks.length; number++) {
+    for (let number = from; number <= Math.min(to, this.visibleHead) && number < this.blocks.length; number++) {
       const block = this.blocks[number]!;
       for (let i = 0; i < block.count; i++) {
         const id = block.firstId + BigInt(i);
+        if (ids && !ids.has(id)) continue;
         const { request, input } = this.makeRequest(id, `${block.tag}input-${id}`);
         requests.push({ request, input, requestHash: requestHash(request), block: { number, hash: block.hash }, logIndex: i, txHash: toBeHex(number, 32) });
       }
-      settlements.push(...block.settlements);
+      settlements.push(...block.settlements.filter((s) => !ids || ids.has(s.requestId)));
     }
     return { requests, settlements };
   }
 
+  async routerEvents(from: number, to: number): Promise<ScannedRange> {
+    this.maybeFail();
+    const visible = this.blocks.length - 1 - Math.max(this.lagBy, this.eventsLagBy);
+    const end = to <= visible ? await this.block(to) : undefined;
+    if (!end) throw new StaleNodeError("node does not have the end of the scanned range yet", { details: `block ${to}` });
+    return { ...this.events(from, Math.min(to, this.blocks.length - 1 - this.logsLagBy)), end };
+  }
+
+  async requestEvents(ids: bigint[], from: number, to: number): Promise<RouterEvents> {
+    this.maybeFail();
+    return this.events(from, to, new Set(ids));
+  }
+
+  async requestCount(block: { hash: string }): Promise<bigint> {
+    const number = this.blocks.findIndex((b) => b.hash === block.hash);
+    if (number < 0) throw new Error(`unknown block ${block.hash}`);
+    const last = this.blocks[number]!;
+    return last.firstId + BigInt(last.count) - 1n;
+  }
+
   async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
-    return requestIds.map(() => true);
+    return requestIds.map((id) => !this.settled.has(id));
   }
 
-  encodeFulfillBatch(): string {
+  encodeFulfillBatch(_fulfillments: Fulfillment[]): Hex {
     return "0x";
   }
 
-  encodeTimeout(): string {
+  encodeTimeoutBatch(_requests: AgentRequest[]): Hex {
     return "0x";
   }
 
-  async simulate(): Promise<void> {
-    throw new SimulationError("synthetic chain accepts no transactions", "read-only");
+  async simulate(_data: Hex): Promise<void> {
+    throw new SimulationError("eth_call", { data: "0x", reason: "synthetic chain accepts no transactions" });
   }
 
-  async estimateGas(): Promise<bigint> {
-    throw new SimulationError("synthetic chain accepts no transactions", "read-only");
+  async estimateGas(_data: Hex, _to?: string): Promise<bigint> {
+    throw new SimulationError("eth_estimateGas", { data: "0x", reason: "synthetic chain accepts no transactions" });
   }
 
   async fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
@@ -135,16 +176,24 @@ export class SyntheticChain implements ChainClient {
     return 0;
   }
 
-  async sign(): Promise<{ hash: string; raw: string }> {
+  async sign(_tx: TxRequest): Promise<{ hash: Hex; raw: Hex }> {
     throw new Error("synthetic chain accepts no transactions");
   }
 
-  async broadcast(): Promise<void> {
+  async broadcast(_raw: Hex): Promise<void> {
     throw new Error("synthetic chain accepts no transactions");
   }
 
-  async receipt(): Promise<TxReceipt | undefined> {
+  async receipt(_hash: Hex): Promise<TxReceipt | undefined> {
     return undefined;
+  }
+
+  async receipts(hashes: Hex[]): Promise<(TxReceipt | undefined | Error)[]> {
+    return Promise.all(hashes.map((hash) => this.receipt(hash)));
+  }
+
+  async transactionKnown(_hash: Hex): Promise<boolean> {
+    return false;
   }
 
   async workerEndpoints(): Promise<Map<string, string>> {

@@ -1,25 +1,37 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BlockHeader, ChainClient } from "./chain/chain-client.js";
-import { EthersChainClient } from "./chain/ethers-chain-client.js";
+import { PRAGUE, probeGasSchedule, type GasSchedule } from "./chain/gas-schedule.js";
+import { JsonRpcChainClient } from "./chain/json-rpc-chain-client.js";
 import type { BridgeConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
-import { errorMessage } from "./errors.js";
+import { BridgeError, RpcError, SimulationError, errorMessage } from "./errors.js";
 import { HealthServer } from "./health-server.js";
 import { createLogger, type Logger } from "./logger.js";
 import { BridgeMetrics } from "./metrics.js";
+import { Reconciler } from "./reconciler.js";
 import { Scheduler } from "./scheduler.js";
+import { StageHealth, type Stage } from "./stage-health.js";
 import { SqliteStore } from "./store/sqlite-store.js";
 import type { BridgeStore } from "./store/store.js";
 import { Submitter } from "./submitter.js";
+import { Sweeper } from "./sweeper.js";
+import { TxManager } from "./txm/tx-manager.js";
 import { AnswerVerifier } from "./verify.js";
 import { Watcher } from "./watcher.js";
 import { LayeredWorkerDirectory, StaticWorkerDirectory, type WorkerDirectory } from "./worker-directory.js";
 
-const SWEEP_LIMIT = 200;
 const DISPATCH_TICK_MS = 20;
-/** /healthz turns 503 when the last successful chain poll is older than this many poll intervals. */
+/** A loop stage is unhealthy when its last success is older than this many poll intervals (and MIN_STALE_MS). */
 const STALE_POLLS = 20;
 const MIN_STALE_MS = 10_000;
+/** The submitter is jammed when a transaction of ours stays unmined this long (and 4 bump periods). */
+const MIN_STUCK_TX_MS = 120_000;
+/** The sweeper is behind when a request expired this long ago (chain time) is still unsettled. */
+const OVERDUE_S = 120n;
+/** The sweeper (or reconciler) is failing after this many failed runs in a row. */
+const SWEEP_FAILURES = 3;
+const STARTUP_RETRY_MS = 1_000;
+const STARTUP_RETRY_MAX_MS = 30_000;
 
 export interface BridgeDeps {
   chain?: ChainClient;
@@ -30,18 +42,41 @@ export interface BridgeDeps {
   background?: boolean;
 }
 
-/** One bridge instance: watcher -> dispatcher -> submitter in a poll loop, plus scheduled jobs and HTTP. */
+/** What exists once the bridge has reached its chain. */
+interface Connected {
+  chainId: bigint;
+  directory: WorkerDirectory;
+  watcher: Watcher;
+  dispatcher: Dispatcher;
+  txm: TxManager;
+  submitter: Submitter;
+  sweeper: Sweeper;
+  reconciler: Reconciler;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  stages: Partial<Record<Stage, { ok: boolean; [key: string]: unknown }>>;
+  head: number | null;
+  cursor: number | null;
+}
+
+/**
+ * One bridge instance: watcher -> dispatcher -> submitter loops, the scheduled jobs (sweep, resend,
+ * attestation and endpoint refresh) and the HTTP endpoints. `start` serves HTTP first, then reaches
+ * the chain, retrying with backoff while the RPC fails (reported on /healthz), so a supervisor sees a
+ * live process that says why it is not ready instead of a crash loop.
+ */
 export class Bridge {
   readonly metrics: BridgeMetrics;
-  readonly watcher: Watcher;
-  readonly dispatcher: Dispatcher;
-  readonly submitter: Submitter;
+  readonly stages = new StageHealth();
   private readonly scheduler: Scheduler;
   private readonly http: HealthServer;
+  private connected?: Connected;
   private running = false;
+  private readonly stopping = new AbortController();
   private loop?: Promise<void>;
   private lastHead?: BlockHeader;
-  private lastPollAt = 0;
   private inactiveWorkers: string[] = [];
   httpPort?: number;
 
@@ -50,71 +85,169 @@ export class Bridge {
     readonly chain: ChainClient,
     readonly store: BridgeStore,
     readonly log: Logger,
-    private readonly chainId: bigint,
-    private readonly directory: WorkerDirectory,
-    private readonly background: boolean,
+    private readonly deps: BridgeDeps,
   ) {
-    this.metrics = new BridgeMetrics(store, background);
-    this.watcher = new Watcher(chain, store, config, this.metrics, log.child({ component: "watcher" }));
-    this.dispatcher = new Dispatcher(
-      store,
-      directory,
-      new AnswerVerifier(chainId, chain.router),
-      { chainId, router: chain.router },
-      config.dispatch,
-      this.metrics,
-      log.child({ component: "dispatcher" }),
-    );
-    this.submitter = new Submitter(
-      chain,
-      store,
-      { ...config.submit, maxFeePerGas: BigInt(config.submit.maxFeePerGas) },
-      this.metrics,
-      log.child({ component: "submitter" }),
-    );
+    this.metrics = new BridgeMetrics(store, this.background);
     this.scheduler = new Scheduler(this.metrics, log.child({ component: "scheduler" }));
     this.http = new HealthServer(this, this.metrics);
   }
 
+  /** Builds a bridge without touching the chain (that happens in `start`); opens (and migrates) the store. */
   static async create(config: BridgeConfig, deps: BridgeDeps = {}): Promise<Bridge> {
     const log = deps.logger ?? createLogger(config.logLevel);
     const chain =
       deps.chain ??
-      new EthersChainClient({ rpcUrl: config.rpcUrl, router: config.router, privateKey: config.privateKey, workerRegistry: config.workerRegistry });
+      new JsonRpcChainClient({
+        rpcUrl: config.rpcUrl,
+        router: config.router,
+        privateKey: config.privateKey,
+        workerRegistry: config.workerRegistry,
+        rpcTimeoutMs: config.rpcTimeoutMs,
+        rpcHedgeMs: config.rpcHedgeMs,
+      });
+    return new Bridge(config, chain, deps.store ?? new SqliteStore(config.dbPath), log, deps);
+  }
+
+  private get background(): boolean {
+    return this.deps.background ?? true;
+  }
+
+  private get parts(): Connected {
+    if (!this.connected) throw new BridgeError("bridge is not connected to its chain yet", "NOT_CONNECTED");
+    return this.connected;
+  }
+
+  get watcher(): Watcher {
+    return this.parts.watcher;
+  }
+  get dispatcher(): Dispatcher {
+    return this.parts.dispatcher;
+  }
+  get txm(): TxManager {
+    return this.parts.txm;
+  }
+  get submitter(): Submitter {
+    return this.parts.submitter;
+  }
+  get sweeper(): Sweeper {
+    return this.parts.sweeper;
+  }
+  get reconciler(): Reconciler {
+    return this.parts.reconciler;
+  }
+
+  /** Everything that needs the chain: chain id (binds the store), worker endpoints, calldata pricing. */
+  private async connect(): Promise<Connected> {
+    const { config, chain, store, log } = this;
     const chainId = await chain.chainId();
-    const store = deps.store ?? new SqliteStore(config.dbPath);
     store.bind(chainId, config.router);
-    let directory = deps.directory;
+    let directory = this.deps.directory;
     if (!directory) {
       const layered = new LayeredWorkerDirectory(new StaticWorkerDirectory(config.workers));
       layered.update(await chain.workerEndpoints());
       directory = layered;
     }
-    return new Bridge(config, chain, store, log, chainId, directory, deps.background ?? true);
+    const schedule = await Bridge.gasSchedule(chain);
+    const txm = new TxManager(
+      chain,
+      store,
+      {
+        maxFeePerGas: BigInt(config.submit.maxFeePerGas),
+        gasBumpAfterMs: config.submit.gasBumpAfterMs,
+        gasBumpPercent: config.submit.gasBumpPercent,
+        rebroadcastAfterMs: config.submit.rebroadcastAfterMs,
+        missingReceiptGraceMs: config.submit.missingReceiptGraceMs,
+      },
+      this.metrics,
+      log.child({ component: "txm" }),
+    );
+    return {
+      chainId,
+      directory,
+      watcher: new Watcher(chain, store, config, this.metrics, log.child({ component: "watcher" })),
+      dispatcher: new Dispatcher(
+        store,
+        directory,
+        new AnswerVerifier(chainId, chain.router),
+        { chainId, router: chain.router },
+        config.dispatch,
+        this.metrics,
+        log.child({ component: "dispatcher" }),
+      ),
+      txm,
+      submitter: new Submitter(chain, store, txm, config.submit, this.metrics, log.child({ component: "submitter" }), schedule),
+      sweeper: new Sweeper(
+        chain,
+        store,
+        txm,
+        { sweepAll: config.sweepAll, gasPerTimeout: config.submit.gasPerTimeout, maxTxGas: config.submit.maxTxGas },
+        this.metrics,
+        log.child({ component: "sweeper" }),
+        schedule,
+      ),
+      reconciler: new Reconciler(chain, store, config, this.metrics, log.child({ component: "reconciler" })),
+    };
   }
 
-  /** Starts the poll loop, the scheduled jobs and the HTTP server. */
+  /** The calldata pricing of the chain's active fork; a node that will not estimate the probe is priced as Prague (the dearer). */
+  private static async gasSchedule(chain: ChainClient): Promise<GasSchedule> {
+    try {
+      return await probeGasSchedule((data) => chain.estimateGas(data, chain.account));
+    } catch (error) {
+      if (error instanceof SimulationError) return PRAGUE;
+      throw error;
+    }
+  }
+
+  /** Re-probes calldata pricing (a fork may activate while the bridge runs). */
+  async refreshGasSchedule(): Promise<GasSchedule> {
+    const schedule = await Bridge.gasSchedule(this.chain);
+    this.submitter.schedule = schedule;
+    this.sweeper.schedule = schedule;
+    return schedule;
+  }
+
+  /**
+   * Serves HTTP, reaches the chain (retrying RPC failures with backoff until it succeeds or `stop`
+   * is called; anything else, e.g. a store of another chain, is thrown), then starts the loops and
+   * the scheduled jobs.
+   */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    if (this.background && this.config.http.enabled) this.httpPort = await this.http.listen(this.config.http.host, this.config.http.port);
+    for (let attempt = 1, delay = STARTUP_RETRY_MS; this.running && !this.connected; attempt++, delay = Math.min(STARTUP_RETRY_MAX_MS, delay * 2)) {
+      try {
+        this.connected = await this.connect();
+        this.stages.ok("startup");
+      } catch (error) {
+        this.stages.failed("startup", errorMessage(error));
+        if (!(error instanceof RpcError)) throw error;
+        this.metrics.loopErrors.inc({ component: "startup" });
+        this.log.warn({ event: "startup_retry", attempt, delayMs: delay, err: errorMessage(error) }, "cannot reach the chain yet; retrying");
+        await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      }
+    }
+    if (!this.running) return;
     if (this.background) {
-      if (this.config.http.enabled) this.httpPort = await this.http.listen(this.config.http.host, this.config.http.port);
       this.scheduler.add({ name: "sweep", expression: this.config.schedule.sweep, run: () => this.sweep() });
-      this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: () => this.submitter.bumpStuck() });
+      this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: () => this.txm.resendStuck() });
+      this.scheduler.add({ name: "reconcile", expression: this.config.schedule.reconcile, run: () => this.reconcile() });
       this.scheduler.add({ name: "attestation", expression: this.config.schedule.attestation, run: () => this.checkAttestations() });
       this.scheduler.add({ name: "endpoints", expression: this.config.schedule.attestation, run: () => this.refreshEndpoints() });
+      this.scheduler.add({ name: "gas_schedule", expression: this.config.schedule.attestation, run: () => this.refreshGasSchedule() });
     }
     this.loop = this.run();
     this.log.info(
-      { event: "started", account: this.chain.account, router: this.chain.router, chainId: this.chainId.toString(), httpPort: this.httpPort },
+      { event: "started", account: this.chain.account, router: this.chain.router, chainId: this.parts.chainId.toString(), httpPort: this.httpPort },
       "bridge started",
     );
   }
 
   /**
-   * Three independent loops, so a slow stage (e.g. the submitter waiting on eth_estimateGas for a
-   * large batch) never starves the others; the dispatcher's tick is a cheap store query and runs
-   * more often to keep the worker busy.
+   * Three independent loops, so a slow stage (e.g. the submitter waiting on a slow RPC) never
+   * starves the others; the dispatcher's tick is a cheap store query and runs more often to keep
+   * the workers busy.
    */
   private async run(): Promise<void> {
     const loop = async (intervalMs: number, body: () => Promise<void>) => {
@@ -132,9 +265,11 @@ export class Bridge {
 
   private async watchOnce(): Promise<void> {
     try {
-      const { head } = await this.watcher.poll();
+      const started = performance.now();
+      const { head, added, settled, confirmed, stale } = await this.watcher.poll();
       this.lastHead = head;
-      this.lastPollAt = Date.now();
+      this.stages.ok("watcher");
+      this.log.debug({ event: "poll", head: head.number, added, settled, confirmed, stale, ms: Math.round(performance.now() - started) }, "watcher pass");
     } catch (error) {
       this.stageFailed("watcher", error);
     }
@@ -143,15 +278,19 @@ export class Bridge {
   private dispatchOnce(): void {
     try {
       this.dispatcher.tick(this.lastHead?.timestamp ?? 0n);
+      this.stages.ok("dispatcher");
     } catch (error) {
       this.stageFailed("dispatcher", error);
     }
   }
 
   private async submitOnce(): Promise<void> {
-    if (!this.lastHead) return;
     try {
-      await this.submitter.tick(this.lastHead.timestamp);
+      // Right after a start the watcher may still be catching up: the submitter does not wait for it.
+      const head = this.lastHead ?? (await this.chain.block("latest"));
+      if (!head) return;
+      await this.submitter.tick(head.timestamp);
+      this.stages.ok("submitter");
     } catch (error) {
       this.stageFailed("submitter", error);
     }
@@ -164,26 +303,41 @@ export class Bridge {
     await this.submitOnce();
   }
 
-  private stageFailed(component: string, error: unknown): void {
-    this.metrics.loopErrors.inc({ component });
-    this.log.warn({ event: "stage_failed", component, err: errorMessage(error) }, `${component} pass failed; retrying`);
+  private stageFailed(stage: Stage, error: unknown): void {
+    this.stages.failed(stage, errorMessage(error));
+    this.metrics.loopErrors.inc({ component: stage });
+    this.log.warn({ event: "stage_failed", component: stage, err: errorMessage(error) }, `${stage} pass failed; retrying`);
   }
 
-  /** Times out every expired, unsettled request the store knows (refund + slash on-chain). */
+  /** Times out every expired, unsettled request the store knows (refund + slash on-chain); returns how many were sent. */
   async sweep(): Promise<number> {
-    const head = await this.chain.block("latest");
-    if (!head) return 0;
-    let expired = this.store.expired(head.timestamp, SWEEP_LIMIT);
-    if (!this.config.sweepAll) expired = expired.filter((r) => r.state !== "seen");
-    if (expired.length === 0) return 0;
-    const sent = await this.submitter.sweep(expired.map((r) => r.request));
-    if (sent > 0) this.log.info({ event: "sweep", expired: expired.length, sent }, "timed out expired requests");
-    return sent;
+    try {
+      const result = await this.sweeper.sweep();
+      if (result.failed === 0) this.stages.ok("sweeper");
+      else this.stages.failed("sweeper", `${result.failed} timeout chunk(s) failed`);
+      return result.sent;
+    } catch (error) {
+      this.stages.failed("sweeper", errorMessage(error));
+      throw error;
+    }
+  }
+
+  /** Recovers what the store missed of the router's state (Reconciler). */
+  async reconcile(): Promise<{ recovered: number; settled: number }> {
+    try {
+      const result = await this.reconciler.run();
+      this.stages.ok("reconciler");
+      return result;
+    } catch (error) {
+      this.stages.failed("reconciler", errorMessage(error));
+      throw error;
+    }
   }
 
   /** Re-reads worker endpoints announced in WorkerRegistry events. */
   async refreshEndpoints(): Promise<void> {
-    if (this.directory instanceof LayeredWorkerDirectory) this.directory.update(await this.chain.workerEndpoints());
+    const directory = this.parts.directory;
+    if (directory instanceof LayeredWorkerDirectory) directory.update(await this.chain.workerEndpoints());
   }
 
   /** Re-checks the attestation of workers with open requests (WorkerRegistry.isActive). */
@@ -200,40 +354,72 @@ export class Bridge {
     return inactive;
   }
 
-  health(): { ok: boolean; [key: string]: unknown } {
-    const staleAfter = Math.max(MIN_STALE_MS, STALE_POLLS * this.config.pollIntervalMs);
-    const age = Date.now() - this.lastPollAt;
-    return {
-      ok: this.running && this.lastPollAt > 0 && age < staleAfter,
-      lastPollMsAgo: this.lastPollAt > 0 ? age : null,
+  /**
+   * Every stage's health (/healthz is 503 unless all are ok): start-up reached the chain; watcher,
+   * dispatcher and submitter passes succeeded recently; no transaction of ours has been unmined for
+   * long (the submitter is not jammed); no request expired long ago is still unsettled and sweeps
+   * are not failing (the sweeper keeps up).
+   */
+  health(now = Date.now()): HealthReport {
+    const startup = this.stages.get("startup");
+    const report: HealthReport = {
+      ok: false,
+      stages: { startup: { ok: this.connected !== undefined, ...(this.connected ? {} : { error: startup.lastError ?? "connecting" }) } },
       head: this.lastHead?.number ?? null,
       cursor: this.store.cursor()?.number ?? null,
     };
+    if (!this.connected || !this.running) return report;
+    const staleAfter = Math.max(MIN_STALE_MS, STALE_POLLS * this.config.pollIntervalMs);
+    const loopStage = (stage: Stage) => {
+      const record = this.stages.get(stage);
+      const age = record.lastOkAt === undefined ? null : now - record.lastOkAt;
+      return { ok: age !== null && age < staleAfter, lastOkMsAgo: age, lastError: record.lastError ?? null };
+    };
+    const unmined = this.store.unfinishedTxs();
+    const oldestTxMs = unmined.length === 0 ? 0 : now - Math.min(...unmined.map((tx) => tx.createdAt));
+    const stuckAfter = Math.max(MIN_STUCK_TX_MS, 4 * this.config.submit.gasBumpAfterMs);
+    const overdue = this.lastHead ? this.store.expired(this.lastHead.timestamp - OVERDUE_S, 1).length : 0;
+    const sweep = this.stages.get("sweeper");
+    report.stages.watcher = loopStage("watcher");
+    report.stages.dispatcher = { ...loopStage("dispatcher"), inFlight: this.dispatcher.busy, openCircuits: this.dispatcher.health.unhealthy() };
+    const submitter = loopStage("submitter");
+    report.stages.submitter = { ...submitter, ok: submitter.ok && oldestTxMs < stuckAfter, unminedTransactions: unmined.length, oldestUnminedMs: oldestTxMs };
+    report.stages.sweeper = {
+      ok: overdue === 0 && sweep.consecutiveFailures < SWEEP_FAILURES,
+      overdueRequests: overdue > 0,
+      consecutiveFailures: sweep.consecutiveFailures,
+      lastError: sweep.lastError ?? null,
+    };
+    const reconcile = this.stages.get("reconciler");
+    report.stages.reconciler = { ok: reconcile.consecutiveFailures < SWEEP_FAILURES, consecutiveFailures: reconcile.consecutiveFailures, lastError: reconcile.lastError ?? null };
+    report.ok = Object.values(report.stages).every((stage) => stage.ok);
+    return report;
   }
 
   status() {
-    const txs = this.store.txStats();
     return {
-      chainId: this.chainId,
+      chainId: this.connected?.chainId ?? null,
       router: this.chain.router,
       account: this.chain.account,
       head: this.lastHead?.number ?? null,
       cursor: this.store.cursor() ?? null,
       requests: this.store.counts(),
-      dispatchesInFlight: this.dispatcher.busy,
-      pendingTransactions: this.store.pendingTxs().length,
-      transactions: txs,
+      dispatchesInFlight: this.connected?.dispatcher.busy ?? 0,
+      pendingTransactions: this.store.unfinishedTxs().length,
+      transactions: this.store.txStats(),
       inactiveWorkers: this.inactiveWorkers,
+      health: this.health(),
     };
   }
 
-  /** Stops accepting work, lets in-flight dispatches finish, closes HTTP and the store. */
+  /** Stops accepting work (or connecting), lets in-flight dispatches finish, closes HTTP and the store. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopping.abort();
     await this.scheduler.stop();
     await this.loop;
-    await this.dispatcher.drain();
+    await this.connected?.dispatcher.drain();
     await this.http.close();
     this.store.close();
     this.log.info({ event: "stopped" }, "bridge stopped");

@@ -8,6 +8,10 @@ const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixe
 export const BridgeConfigSchema = z
   .object({
     rpcUrl: z.string().url(),
+    /** Per-call JSON-RPC timeout (a hung node must not hold a loop for longer). */
+    rpcTimeoutMs: z.number().int().positive().default(10_000),
+    /** A JSON-RPC call unanswered this long (or failed without an answer) is sent once more; the first answer wins. */
+    rpcHedgeMs: z.number().int().positive().default(2_000),
     router: address,
     /** Optional: enables the attestation expiry check (WorkerRegistry.isActive). */
     workerRegistry: address.optional(),
@@ -29,7 +33,16 @@ export const BridgeConfigSchema = z
     dispatch: z
       .object({
         timeoutMs: z.number().int().positive().default(10_000),
+        /** Worker calls in flight at once, all workers together... */
         concurrency: z.number().int().positive().default(64),
+        /** ...and per worker, so a hung worker holds only its own share. */
+        perWorkerConcurrency: z.number().int().positive().default(32),
+        /** Consecutive failed attempts that open a worker's circuit (no calls but one probe per cooldown). */
+        breakerThreshold: z.number().int().positive().default(5),
+        breakerCooldownMs: z.number().int().positive().default(1_000),
+        breakerMaxCooldownMs: z.number().int().positive().default(8_000),
+        /** Earliest a replica endpoint is hedged in (otherwise 2x the worker's p95 latency, at most timeoutMs/4). */
+        hedgeMinMs: z.number().int().positive().default(200),
         backoffBaseMs: z.number().int().positive().default(500),
         backoffMaxMs: z.number().int().positive().default(30_000),
       })
@@ -42,12 +55,26 @@ export const BridgeConfigSchema = z
         /** A transaction unmined for this long is re-sent with the same nonce and higher fees. */
         gasBumpAfterMs: z.number().int().positive().default(30_000),
         gasBumpPercent: z.number().int().min(10).default(15),
+        /** An unmined transaction is offered to the node again after this long (nodes drop transactions). */
+        rebroadcastAfterMs: z.number().int().positive().default(10_000),
+        /** How long a nonce the chain has used may lack a receipt of ours before its transactions are abandoned. */
+        missingReceiptGraceMs: z.number().int().positive().default(15_000),
         /** Upper bound on maxFeePerGas (wei, decimal string); bumps stop there. */
         maxFeePerGas: z.string().regex(/^\d+$/).default("500000000000"),
         /** Gas a fulfilment may use on top of its callback gas limit (signature check, settlement, event). */
         gasPerFulfillment: z.number().int().positive().default(80_000),
-        /** Gas limit of one fulfilBatch transaction; batches are cut to fit (2^24, the per-tx cap of recent forks). */
+        /** Gas a timeoutBatch entry may use (refund, slash through staking, events; ~115,000 measured with StakingHub). */
+        gasPerTimeout: z.number().int().positive().default(250_000),
+        /** Gas limit of one fulfilBatch / timeoutBatch transaction; batches are cut to fit (2^24, the per-tx cap of recent forks). */
         maxTxGas: z.number().int().positive().default(16_777_216),
+        /** Largest fulfilBatch calldata in bytes; batches are cut to fit (geth's pool refuses transactions over 128 KiB). */
+        maxTxBytes: z.number().int().positive().default(120_000),
+        /**
+         * An answer whose deadline is less than this far past the chain's head may expire before
+         * its transaction is mined; one expired entry reverts a whole fulfillBatch, so such an
+         * answer is sent in a transaction of its own (two 12 s slots).
+         */
+        deadlineMarginSeconds: z.number().int().min(0).default(24),
       })
       .default({}),
     schedule: z
@@ -55,6 +82,8 @@ export const BridgeConfigSchema = z
         /** node-cron expressions (6 fields = with seconds). */
         sweep: z.string().default("*/10 * * * * *"),
         retryStuck: z.string().default("*/15 * * * * *"),
+        /** Checks that the store holds every request the router holds, and settles what it missed. */
+        reconcile: z.string().default("*/30 * * * * *"),
         attestation: z.string().default("0 */5 * * * *"),
       })
       .default({}),
@@ -80,11 +109,11 @@ export function parseConfig(input: unknown): BridgeConfig {
   const result = BridgeConfigSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new ConfigError(`invalid bridge configuration:\n${problems.join("\n")}`);
+    throw new ConfigError("invalid bridge configuration", { details: `\n${problems.join("\n")}` });
   }
   const workers: Record<string, string[]> = {};
   for (const [worker, urls] of Object.entries(result.data.workers)) {
-    if (!/^0x[0-9a-fA-F]{40}$/.test(worker)) throw new ConfigError(`invalid bridge configuration: workers key ${worker} is not an address`);
+    if (!/^0x[0-9a-fA-F]{40}$/.test(worker)) throw new ConfigError("invalid bridge configuration", { details: `workers key ${worker} is not an address` });
     workers[worker.toLowerCase()] = urls;
   }
   return { ...result.data, workers };
@@ -108,12 +137,12 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       text = readFileSync(path, "utf8");
     } catch (error) {
-      throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+      throw new ConfigError(`cannot read config file ${path}`, { cause: error });
     }
     try {
       raw = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+      throw new ConfigError(`config file ${path} is not valid JSON`, { cause: error });
     }
   }
   for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {

@@ -1,70 +1,107 @@
+import { BaseError, type BaseErrorOptions } from "../../protocol/errors.js";
+import type { Hex } from "../../protocol/hex.js";
+import type { RefusalDisposition } from "./dispatch/worker-refusals.js";
+
+export { errorMessage } from "../../protocol/errors.js";
+
 /** Base class of every error the bridge raises on purpose; `code` is stable for logs and the CLI. */
-export class BridgeError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class BridgeError extends BaseError {}
 
-/** The configuration file or environment is invalid; the message lists every problem. */
+/** The configuration file or environment is invalid; the details list every problem. */
 export class ConfigError extends BridgeError {
-  constructor(message: string) {
-    super(message, "CONFIG_INVALID");
+  constructor(shortMessage: string, options?: BaseErrorOptions) {
+    super(shortMessage, "CONFIG_INVALID", options);
   }
 }
 
-/** The store was created for another chain or router than the one configured. */
+/** The store was created for another chain or router, or by a newer bridge. */
 export class StoreMismatchError extends BridgeError {
-  constructor(message: string) {
-    super(message, "STORE_MISMATCH");
+  constructor(shortMessage: string, options?: BaseErrorOptions) {
+    super(shortMessage, "STORE_MISMATCH", options);
   }
 }
 
-/** A worker endpoint failed to answer usefully (network error, timeout, HTTP error, bad body). */
+/**
+ * A worker endpoint failed to answer usefully (network error, timeout, refusal, bad body);
+ * `disposition` says whether the request can still be answered (dispatch/worker-refusals.ts).
+ */
 export class WorkerCallError extends BridgeError {
   constructor(
-    message: string,
+    shortMessage: string,
     readonly endpoint: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
+    readonly disposition: RefusalDisposition,
+    options?: BaseErrorOptions,
   ) {
-    super(message, "WORKER_CALL_FAILED", options);
+    super(shortMessage, "WORKER_CALL_FAILED", options);
   }
 }
 
 /** A worker answered, but its answer is not one the router would accept (wrong signer, hash...). */
 export class InvalidWorkerAnswerError extends BridgeError {
   constructor(
-    message: string,
+    shortMessage: string,
     readonly endpoint: string,
+    options?: BaseErrorOptions,
   ) {
-    super(message, "INVALID_WORKER_ANSWER");
+    super(shortMessage, "INVALID_WORKER_ANSWER", options);
   }
 }
 
-/** eth_call of a transaction reverted: sending it would only burn gas. */
+/** A call reverted, decoded as far as the contracts' ABIs allow. */
+export interface Revert {
+  /** Raw revert data ("0x" when the contract reverted without any). */
+  data: Hex;
+  /** Custom error (or Error / Panic) name, when a known ABI declares its selector. */
+  name?: string;
+  /** `Name(arg, ...)`, the string of Error(string), or "custom error 0x12345678" when unknown. */
+  reason: string;
+}
+
+/** eth_call / eth_estimateGas of a transaction reverted: sending it would only burn gas. */
 export class SimulationError extends BridgeError {
   constructor(
-    message: string,
-    readonly reason: string,
-    options?: { cause?: unknown },
+    method: string,
+    readonly revert: Revert,
+    options: BaseErrorOptions = {},
   ) {
-    super(message, "SIMULATION_REVERTED", options);
+    super(`${method} reverted`, "SIMULATION_REVERTED", { details: revert.reason, ...options });
+  }
+
+  get reason(): string {
+    return this.revert.reason;
   }
 }
 
-/** A JSON-RPC call failed (transport or node error) — retried by the caller's loop. */
+/**
+ * A JSON-RPC call failed. `rpcCode` and `data` are the node's error object when it answered with
+ * one; `transport` is true when no JSON-RPC answer arrived at all (HTTP error, timeout, dropped
+ * connection), so the caller cannot know whether the node acted on the call.
+ */
 export class RpcError extends BridgeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, "RPC_FAILED", options);
+  constructor(
+    readonly method: string,
+    readonly failure: { transport: boolean; rpcCode?: number; data?: unknown },
+    options: BaseErrorOptions = {},
+  ) {
+    super(`${method} failed`, "RPC_FAILED", options);
+  }
+
+  get transport(): boolean {
+    return this.failure.transport;
+  }
+
+  get rpcCode(): number | undefined {
+    return this.failure.rpcCode;
   }
 }
 
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+/**
+ * The node answered from a view of the chain older than what the bridge already knows (a lagging
+ * backend behind a load balancer): its answer is not used, and nothing is concluded from it (no
+ * reorg, no cursor move). The pass is retried.
+ */
+export class StaleNodeError extends BridgeError {
+  constructor(shortMessage: string, options?: BaseErrorOptions) {
+    super(shortMessage, "STALE_NODE", options);
+  }
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { BridgeMetrics } from "./metrics.js";
 
 export interface HealthSource {
-  health(): { ok: boolean; [key: string]: unknown };
+  health(): { ok: boolean };
   status(): unknown;
 }
 

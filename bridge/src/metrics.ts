@@ -13,7 +13,7 @@ export class BridgeMetrics {
   });
   readonly dispatches = new Counter({
     name: "bridge_dispatch_attempts_total",
-    help: "Worker calls, by result (ok, error, invalid)",
+    help: "Worker calls, by result (ok, error, invalid answer, refused for good)",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
@@ -23,12 +23,43 @@ export class BridgeMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly hedges = new Counter({ name: "bridge_dispatch_hedges_total", help: "Replica endpoints called because the primary was slow or failed", registers: [this.registry] });
+  readonly breakersOpen = new Gauge({ name: "bridge_worker_breakers_open", help: "Workers whose circuit is open or probing", registers: [this.registry] });
   readonly txs = new Counter({ name: "bridge_transactions_total", help: "Transactions sent, by kind", labelNames: ["kind"] as const, registers: [this.registry] });
+  readonly sendErrors = new Counter({
+    name: "bridge_send_errors_total",
+    help: "eth_sendRawTransaction refusals, by class (nonce_too_low, underpriced, insufficient_funds, already_known, transport, fatal...)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly txsAbandoned = new Counter({
+    name: "bridge_transactions_abandoned_total",
+    help: "Transactions that will not be mined (nonce used by another, or refused); their requests were queued again",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly txsDropped = new Counter({
+    name: "bridge_transactions_dropped_total",
+    help: "Times an unmined transaction was found unknown to the node (re-broadcast, abandoned after 3)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly gasBumps = new Counter({ name: "bridge_gas_bumps_total", help: "Transactions re-sent with higher fees", registers: [this.registry] });
   readonly gasUsed = new Counter({ name: "bridge_gas_used_total", help: "Gas used by mined bridge transactions", registers: [this.registry] });
   readonly simulationRejects = new Counter({
     name: "bridge_simulation_rejects_total",
     help: "Fulfilments or timeouts dropped because eth_call reverted",
+    registers: [this.registry],
+  });
+  readonly staleAnswers = new Counter({
+    name: "bridge_stale_node_answers_total",
+    help: "Chain answers from behind what the bridge already scanned (a lagging backend), ignored",
+    registers: [this.registry],
+  });
+  readonly reconciled = new Counter({
+    name: "bridge_reconciled_total",
+    help: "Requests the store had missed and the reconciler recovered, by kind (unseen_request, missed_settlement)",
+    labelNames: ["kind"] as const,
     registers: [this.registry],
   });
   readonly reorgs = new Counter({ name: "bridge_reorgs_total", help: "Chain reorganisations detected", registers: [this.registry] });

@@ -1,4 +1,4 @@
-import cron, { type ScheduledTask } from "node-cron";
+import cron, { type Logger as CronLogger, type ScheduledTask } from "node-cron";
 import { errorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { BridgeMetrics } from "./metrics.js";
@@ -10,14 +10,28 @@ export interface ScheduledJob {
   run: () => Promise<unknown>;
 }
 
+/**
+ * node-cron's own messages (a run skipped because the previous one still runs, a missed tick) as
+ * JSON log lines: its default logger writes coloured text to the console, which breaks a JSON log.
+ */
+function cronLogger(log: Logger): CronLogger {
+  const line = (level: "debug" | "warn" | "error") => (message: string | Error, err?: Error) =>
+    log[level]({ event: "cron", err: err ? errorMessage(err) : undefined }, errorMessage(message));
+  // A skipped overlapping run is how noOverlap works, not news.
+  return { info: line("debug"), debug: line("debug"), warn: line("debug"), error: line("error") };
+}
+
 /** Runs the bridge's periodic jobs with node-cron; a run never overlaps the previous one of the same job. */
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
+  private readonly cronLog: CronLogger;
 
   constructor(
     private readonly metrics: BridgeMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.cronLog = cronLogger(log);
+  }
 
   static validate(expression: string): boolean {
     return cron.validate(expression);
@@ -35,7 +49,7 @@ export class Scheduler {
           this.log.error({ event: "job_failed", job: job.name, err: errorMessage(error) }, `${job.name} failed`);
         }
       },
-      { name: job.name, noOverlap: true, suppressMissedWarning: true },
+      { name: job.name, noOverlap: true, suppressMissedWarning: true, logger: this.cronLog },
     );
     this.tasks.push(task);
   }

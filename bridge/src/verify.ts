@@ -20,7 +20,7 @@ export class AnswerVerifier {
 
   verify(record: RequestRecord, answer: ExecuteResponse, endpoint: string): void {
     const fail = (why: string): never => {
-      throw new InvalidWorkerAnswerError(`answer for request ${record.id} from ${endpoint} rejected: ${why}`, endpoint);
+      throw new InvalidWorkerAnswerError(`answer for request ${record.id} from ${endpoint} rejected`, endpoint, { details: why });
     };
     if (BigInt(answer.requestId) !== record.id) fail(`answers request ${answer.requestId}`);
     if (answer.requestHash.toLowerCase() !== record.requestHash.toLowerCase()) fail("request hash differs from the on-chain request");

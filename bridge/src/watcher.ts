@@ -1,4 +1,5 @@
 import type { BlockHeader, ChainClient } from "./chain/chain-client.js";
+import { RpcError, StaleNodeError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { BridgeMetrics } from "./metrics.js";
 import type { BlockRef, BridgeStore } from "./store/store.js";
@@ -8,6 +9,12 @@ const CONFIRM_PAGE = 100;
 /** Events per eth_getLogs the adaptive range aims at: bounds memory when blocks are full of requests. */
 const TARGET_EVENTS_PER_SCAN = 500;
 const INITIAL_RANGE = 16;
+/**
+ * A scan this far behind the head may be verified against state a full node has pruned: when the
+ * requestCount check cannot be answered there, the range is taken unverified (the reconciler still
+ * compares the store with the router later).
+ */
+const PRUNED_STATE_DEPTH = 64;
 
 export interface WatcherOptions {
   confirmations: number;
@@ -22,12 +29,17 @@ export interface PollResult {
   settled: number;
   confirmed: number;
   orphaned: bigint[];
+  /** The node answered from behind what the store already holds: nothing was concluded from it. */
+  stale: boolean;
 }
 
 /**
  * Follows the router's events into the store. Scans up to the chain head (new requests are `seen`),
  * confirms requests once `confirmations` blocks bury them and their block is still canonical, and
  * detects reorgs by comparing stored block hashes with the chain's, rewinding to the common ancestor.
+ * A node behind what the store holds (a lagging backend) proves nothing: its missing blocks are not
+ * a reorg, and a scanned range counts only with the header of its last block from the same answer,
+ * so a node that silently clamps eth_getLogs cannot move the cursor past events it did not return.
  */
 export class Watcher {
   /** Current eth_getLogs block range: halves after a crowded range, doubles after a sparse one. */
@@ -48,15 +60,29 @@ export class Watcher {
   }
 
   async poll(): Promise<PollResult> {
+    try {
+      return await this.pollOnce();
+    } catch (error) {
+      if (error instanceof StaleNodeError) this.metrics.staleAnswers.inc();
+      throw error;
+    }
+  }
+
+  private async pollOnce(): Promise<PollResult> {
     const head = await this.chain.block("latest");
-    if (!head) throw new Error("node returned no latest block");
+    if (!head) throw new StaleNodeError("node returned no latest block");
     this.metrics.head.set(head.number);
     const orphaned: bigint[] = [];
 
     let cursor = this.store.cursor() ?? this.genesisCursor();
     if (cursor.hash !== "") {
-      const canonical = cursor.number <= head.number ? await this.chain.block(cursor.number) : undefined;
-      if (canonical?.hash !== cursor.hash) {
+      const reorged = await this.cursorReorged(cursor, head);
+      if (reorged === undefined) {
+        this.metrics.staleAnswers.inc();
+        this.log.debug({ event: "stale_head", head: head.number, cursor: cursor.number }, "node is behind the scanned cursor; waiting for it");
+        return { head, added: 0, settled: 0, confirmed: 0, orphaned, stale: true };
+      }
+      if (reorged) {
         orphaned.push(...(await this.rewindBelow(cursor.number + 1, head.number)));
         cursor = this.store.cursor() ?? this.genesisCursor();
       }
@@ -72,13 +98,13 @@ export class Watcher {
       // Size the next range from this one's event density; grow geometrically through empty stretches.
       const next = found === 0 ? this.range * 2 : Math.floor(((to - from + 1) * TARGET_EVENTS_PER_SCAN) / found);
       this.range = Math.max(1, Math.min(this.options.maxLogRange, next));
-      const end = to === head.number ? head : await this.chain.block(to);
-      if (!end) break;
+      const end = events.end;
+      const requestCount = await this.verifyComplete(cursor, end, events.requests.length, head.number);
       const blocks = new Map<number, string>([[end.number, end.hash]]);
       for (const e of [...events.requests, ...events.settlements]) blocks.set(e.block.number, e.block.hash);
       const cursorRef = { number: end.number, hash: end.hash };
       const result = this.store.applyScan(
-        { ...events, blocks: [...blocks].map(([number, hash]) => ({ number, hash })), cursor: cursorRef },
+        { ...events, blocks: [...blocks].map(([number, hash]) => ({ number, hash })), cursor: cursorRef, requestCount },
         this.options.reorgHistory,
       );
       added += result.added;
@@ -90,7 +116,57 @@ export class Watcher {
     this.metrics.cursor.set(cursor.number);
 
     const confirmed = await this.confirm(head, orphaned);
-    return { head, added, settled, confirmed, orphaned };
+    return { head, added, settled, confirmed, orphaned, stale: false };
+  }
+
+  /** requestCount() as of a scanned block: 0 before the first block, else read by the block's hash. */
+  private async requestCountAt(ref: BlockRef): Promise<bigint> {
+    if (ref.number < 0) return 0n;
+    const recorded = this.store.cursorRequestCount();
+    if (recorded && ref.hash !== "" && recorded.hash === ref.hash) return recorded.count;
+    const hash = ref.hash !== "" ? ref.hash : (await this.chain.block(ref.number))?.hash;
+    if (!hash) throw new StaleNodeError("node does not have the block before the start block", { details: `block ${ref.number}` });
+    return this.chain.requestCount({ hash });
+  }
+
+  /**
+   * The scan of (cursor, end] found `found` requests: the router issued requestCount(end) -
+   * requestCount(cursor) in that range, each with one AgentRequested. Fewer found means the logs
+   * were cut short (a node whose log index trails, a silently clamped range): the scan is refused
+   * and retried. Returns requestCount(end), or undefined when pruned state left it unverified.
+   */
+  private async verifyComplete(cursor: BlockRef, end: BlockHeader, found: number, head: number): Promise<bigint | undefined> {
+    let before: bigint;
+    let after: bigint;
+    try {
+      [before, after] = await Promise.all([this.requestCountAt(cursor), this.chain.requestCount(end)]);
+    } catch (error) {
+      if (error instanceof RpcError && !error.transport && head - end.number > PRUNED_STATE_DEPTH) {
+        this.log.debug({ event: "scan_unverified", to: end.number, err: error.message }, "request count unavailable this far back; scan taken unverified");
+        return undefined;
+      }
+      throw error;
+    }
+    if (after - before !== BigInt(found)) {
+      throw new StaleNodeError("event scan incomplete", { details: `blocks ${cursor.number + 1}-${end.number}: ${after - before} requests issued, ${found} returned` });
+    }
+    return after;
+  }
+
+  /**
+   * Whether the chain no longer holds the cursor's block: true on evidence (another hash at the
+   * cursor, or at a stored block at or below a head that is behind the cursor), undefined when the
+   * node simply does not have those blocks (behind, or a shorter chain not yet grown past the cursor:
+   * either way nothing to do until it shows a hash).
+   */
+  private async cursorReorged(cursor: BlockRef, head: BlockHeader): Promise<boolean | undefined> {
+    if (head.number >= cursor.number) {
+      const canonical = await this.chain.block(cursor.number);
+      return canonical === undefined ? undefined : canonical.hash !== cursor.hash;
+    }
+    const stored = this.store.blockHash(head.number);
+    if (stored === undefined || stored === head.hash) return undefined;
+    return true;
   }
 
   /**
@@ -103,8 +179,14 @@ export class Watcher {
     for (;;) {
       const blocks = this.store.seenBlocks(safe, CONFIRM_PAGE);
       if (blocks.length === 0) return confirmed;
-      for (const block of blocks) {
-        const canonical = this.options.confirmations === 0 ? block.hash : (await this.chain.block(block.number))?.hash;
+      // Every header of the page in one round trip.
+      const headers = this.options.confirmations === 0 ? blocks : await this.chain.headers(blocks.map((b) => b.number));
+      for (const [i, block] of blocks.entries()) {
+        const header = headers[i];
+        if (header instanceof Error) throw header;
+        const canonical = header?.hash;
+        // A node without the block is behind, not proof of a reorg: confirm on a later pass.
+        if (canonical === undefined) return confirmed;
         if (canonical !== block.hash) {
           orphaned.push(...(await this.rewindBelow(block.number, head.number)));
           return confirmed;
@@ -119,7 +201,8 @@ export class Watcher {
     let ancestor = this.genesisCursor();
     for (const block of this.store.recentBlocks(Math.min(below - 1, headNumber), this.options.reorgHistory)) {
       const canonical = await this.chain.block(block.number);
-      if (canonical?.hash === block.hash) {
+      if (canonical === undefined) throw new StaleNodeError("node lost a block during the reorg walk", { details: `block ${block.number}` });
+      if (canonical.hash === block.hash) {
         ancestor = block;
         break;
       }

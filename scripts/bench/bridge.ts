@@ -18,7 +18,7 @@ import { Interface, NonceManager, Wallet, type Contract } from "ethers";
 import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
 import { deployStack, waitMined } from "../../bridge/dev/deploy.js";
 import { freePort, startLocalNode } from "../../bridge/dev/local-node.js";
-import { ROUTER_ABI } from "../../bridge/src/chain/router-abi.js";
+import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
 import type { BridgeConfigInput } from "../../bridge/src/config.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 400);
@@ -109,7 +109,7 @@ async function throughput(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-"));
   const bridge = await startBridge(dir, node.url, stack.addresses, {
     confirmations: CONFIRMATIONS,
-    dispatch: { concurrency: 256 },
+    dispatch: { concurrency: 256, perWorkerConcurrency: 256 },
     submit: { maxBatchSize: 200, maxInFlight: 16 },
   });
   const cpuBefore = cpuSeconds(bridge.pid);

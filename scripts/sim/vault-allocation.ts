@@ -52,10 +52,7 @@ async function simulate(strategy: Strategy): Promise<Row[]> {
       minStakePerWorker: PHA(1_000),
       unbondingPeriod: 7 * DAY,
       commissionChangeDelay: 2 * DAY,
-      timeoutSlashBps: 100,
       equivocationSlashBps: 2_000,
-      reporterShareBps: 0,
-      wrongedShareBps: 0,
       minCommissionBps: 0,
       maxCommissionBps: 5_000,
     },
@@ -103,7 +100,7 @@ async function simulate(strategy: Strategy): Promise<Row[]> {
     for (let i = 0; i < pools.length; i++) {
       const state = await hub.poolState(pools[i]!);
       if (i === 0 && epoch >= FAIL_AT) {
-        await send(router.slashForTimeout(workers[i]!, epoch, me, me));
+        await send(router.slashForTimeout(workers[i]!, epoch, (state.activeStake + state.unbondingStake) / 100n, me, 0n));
         continue;
       }
       const fees = (state.activeStake * BigInt(QUALITY_PPM[i]!)) / 1_000_000n;

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
+import { PRAGUE, gasLimitFor } from "../../bridge/src/chain/gas-schedule.js";
 import { FakeWorker } from "../../bridge/dev/fake-worker.js";
 import { type Scenario, assertExactlyOnce, startScenario, waitFor } from "./helpers.js";
-import { FlakyRpcProxy } from "./rpc-proxy.js";
+import { FaultProxy } from "../../bridge/dev/fault-proxy.js";
 
 /** Moves chain time past every open request's deadline (router requestTimeout is 120 s in these tests). */
 async function passDeadlines(scenario: Scenario): Promise<void> {
@@ -93,18 +94,50 @@ describe("bridge end to end (anvil)", function () {
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 0, timedOut: 3 });
   });
 
+  it("fulfils honest 64 KiB outputs: batches cut by size, gas limits at the fork's calldata floor", async () => {
+    scenario = await startScenario();
+    scenario.workers[0]!.options.outputBytes = 64 * 1024;
+    const bridge = await scenario.startBridge();
+    await scenario.request(6, "big-");
+    await waitFor(() => bridge.store.counts().fulfilled === 6, 60_000, "6 fulfilments with 64 KiB outputs");
+    expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 6, timedOut: 0 });
+    const sent = bridge.store.txsWithNonce(0).concat(...Array.from({ length: 20 }, (_, n) => bridge.store.txsWithNonce(n + 1)));
+    const fulfils = sent.filter((tx) => tx.kind === "fulfill" && tx.state === "confirmed");
+    expect(fulfils.length).to.be.greaterThan(0);
+    for (const tx of fulfils) {
+      expect((tx.data.length - 2) / 2).to.be.at.most(bridge.config.submit.maxTxBytes);
+      expect(tx.gasLimit).to.be.at.least(gasLimitFor(tx.data, 0n, PRAGUE), "at or above the EIP-7623 floor");
+    }
+  });
+
   it("settles every request exactly once when a fraction of JSON-RPC calls fail", async () => {
     scenario = await startScenario();
-    const proxy = new FlakyRpcProxy(scenario.node.url, 0.1, 0.05);
+    // 10% refused by the gateway, 5% acted on with the answer lost.
+    const proxy = new FaultProxy(scenario.node.url, { rate: 0.15, weights: { http500: 2, lostAnswer: 1, rpcError: 0, hang: 0, drop: 0 } });
     const url = await proxy.listen();
     cleanups.push(() => proxy.close());
     const bridge = await scenario.startBridge({ submit: { maxBatchSize: 10 } }, url);
     for (let i = 0; i < 4; i++) await scenario.request(25, `f${i}-`);
     await waitFor(() => bridge.store.counts().fulfilled === 100, 90_000, "100 fulfilments through a flaky RPC");
-    expect(proxy.failed).to.be.greaterThan(10);
+    expect(proxy.stats.http500 + proxy.stats.lostAnswer).to.be.greaterThan(10);
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 100, timedOut: 0 });
     expect(await scenario.stack.requester.getFunction("answered")()).to.equal(100n);
   });
+
+  for (const logsOnly of [false, true]) {
+  it(`behind an RPC whose ${logsOnly ? "log index trails (eth_getLogs clamped, headers current)" : "backends lag (clamped logs, missing blocks)"}: every request fulfilled, no false reorg`, async () => {
+    scenario = await startScenario();
+    const proxy = new FaultProxy(scenario.node.url, { rate: 0, lag: { rate: 0.5, blocks: 3, logsOnly } });
+    const url = await proxy.listen();
+    cleanups.push(() => proxy.close());
+    const bridge = await scenario.startBridge({}, url);
+    for (let i = 0; i < 12; i++) await scenario.request(1, `lag${i}-`);
+    await waitFor(() => bridge.store.counts().fulfilled === 12, 60_000, "12 fulfilments behind a lagging RPC");
+    expect(proxy.stats.lagged).to.be.greaterThan(10);
+    expect((await bridge.metrics.reorgs.get()).values[0]?.value ?? 0).to.equal(0, "a lagging node is not a reorg");
+    expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 12, timedOut: 0 });
+  });
+  }
 
   it("drops requests whose block was reorganised away and serves the new chain's requests", async () => {
     scenario = await startScenario();

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Transaction, Wallet, hexlify, randomBytes } from "ethers";
 import { Eip1559Signer } from "../../bridge/src/chain/eip1559-signer.js";
+import type { Hex } from "../../protocol/hex.js";
 
 describe("bridge Eip1559Signer", () => {
   const wallet = Wallet.createRandom();
@@ -19,7 +20,7 @@ describe("bridge Eip1559Signer", () => {
     it(`produces ethers' exact bytes and hash: ${c.name}`, async () => {
       const tx = {
         to: Wallet.createRandom().address,
-        data: c.data ?? hexlify(randomBytes(c.dataBytes ?? 0)),
+        data: (c.data ?? hexlify(randomBytes(c.dataBytes ?? 0))) as Hex,
         nonce: c.nonce,
         gasLimit: c.gas,
         maxFeePerGas: c.fee * 2n,
@@ -37,7 +38,7 @@ describe("bridge Eip1559Signer", () => {
   }
 
   it("binds the chain id", () => {
-    const tx = { to: wallet.address, data: "0x", nonce: 0, gasLimit: 21_000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n };
+    const tx = { to: wallet.address, data: "0x" as Hex, nonce: 0, gasLimit: 21_000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n };
     expect(Transaction.from(new Eip1559Signer(wallet.privateKey, 1n).sign(tx).raw).chainId).to.equal(1n);
     expect(Transaction.from(signer.sign(tx).raw).chainId).to.equal(chainId);
   });

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { Interface, Wallet, hexlify, randomBytes } from "ethers";
 import type { Fulfillment } from "../../bridge/src/chain/chain-client.js";
 import { encodeFulfillBatchCalldata } from "../../bridge/src/chain/fulfill-calldata.js";
-import { ROUTER_ABI } from "../../bridge/src/chain/router-abi.js";
+import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
+import type { Hex } from "../../protocol/hex.js";
 import type { AgentRequest } from "../../protocol/request.js";
 
 const iface = new Interface(ROUTER_ABI);
@@ -33,10 +34,10 @@ function randomFulfillment(outputBytes: number, subAgents: number): Fulfillment 
   return {
     request: randomRequest(),
     status: Number(uint(16) & 0xffffn),
-    output: hexlify(randomBytes(outputBytes)),
+    output: hexlify(randomBytes(outputBytes)) as Hex,
     subAgentIds: Array.from({ length: subAgents }, () => uint(256)),
     subAgentPrices: Array.from({ length: subAgents }, () => uint(96)),
-    signature: hexlify(randomBytes(65)),
+    signature: hexlify(randomBytes(65)) as Hex,
   };
 }
 

@@ -10,7 +10,7 @@ import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
 import { deployStack, type Stack, type StackOptions } from "../../bridge/dev/deploy.js";
 import { FakeWorker } from "../../bridge/dev/fake-worker.js";
 import { startLocalNode, type LocalNode, type LocalNodeOptions } from "../../bridge/dev/local-node.js";
-import { ROUTER_ABI } from "../../bridge/src/chain/router-abi.js";
+import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
 
 export interface Scenario {
   node: LocalNode;
@@ -52,7 +52,8 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       dispatch: { timeoutMs: 2_000, backoffBaseMs: 100, backoffMaxMs: 1_000 },
       schedule: { sweep: "* * * * * *", retryStuck: "* * * * * *", attestation: "*/5 * * * * *" },
       http: { port: 0 },
-      logLevel: "silent",
+      // BRIDGE_TEST_LOG=debug shows the bridges' logs while a test runs.
+      logLevel: (process.env.BRIDGE_TEST_LOG as BridgeConfigInput["logLevel"]) ?? "silent",
       ...overrides,
     });
 

@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { expect } from "chai";
 import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
 import { StoreMismatchError } from "../../bridge/src/errors.js";
+import { MIGRATIONS, migrate, type Migration } from "../../bridge/src/store/migrations.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
 import type { ExecuteResponse } from "../../protocol/worker-api.js";
 
@@ -52,8 +57,13 @@ describe("bridge SqliteStore", () => {
     store.markDispatched(1n, 1, 0);
     store.saveAnswer(1n, ANSWER);
     expect(store.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n]);
-    store.markSubmitted([1n], "0xtx");
-    store.reopenSubmitted([1n]);
+    const txId = store.createTx(
+      { kind: "fulfill", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
+      { hash: `0x${"aa".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
+    );
+    expect(store.get(1n)!.state).to.equal("submitted");
+    expect(store.get(1n)!.fulfilTx).to.equal(txId);
+    store.abandonTx(txId, "test");
     expect(store.get(1n)!.state).to.equal("signed");
     expect(store.get(1n)!.answer).to.deep.equal(ANSWER);
   });
@@ -80,10 +90,124 @@ describe("bridge SqliteStore", () => {
     expect(store.cursor()?.number).to.equal(2);
   });
 
+  it("does not count the gas of a transaction whose block was reorganised away: it is tracked again until re-mined", async () => {
+    await scanAll();
+    const txId = store.createTx(
+      { kind: "timeout", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
+      { hash: `0x${"cc".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
+    );
+    store.confirmTx(txId, { hash: `0x${"cc".repeat(32)}`, blockNumber: 3, gasUsed: 70_000n, effectiveGasPrice: 2n, success: true, settlements: [] });
+    store.resolveNonce(0);
+    expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 70_000n, feesPaid: 140_000n });
+    store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
+    expect(store.txStats()).to.deep.equal({ count: 0, gasUsed: 0n, feesPaid: 0n });
+    expect(store.unfinishedTxs().map((t) => [t.id, t.state, t.resolved])).to.deep.equal([[txId, "unconfirmed", false]]);
+    expect(store.unresolvedNonces(10)).to.deep.equal([0]);
+  });
+
   it("lists expired unsettled requests by deadline", async () => {
     await scanAll();
     const deadline = chain.makeRequest(1n).request.deadline;
     expect(store.expired(deadline, 10)).to.have.length(0);
     expect(store.expired(deadline + 1n, 10)).to.have.length(6);
   });
+
+  it("reads its queues through their partial indexes (the SQL state lists match the indexes')", () => {
+    // INDEXED BY makes SQLite refuse the query when the WHERE no longer implies the index's predicate.
+    expect(() => store.expired(1n, 10)).to.not.throw();
+    expect(() => store.seenBlocks(10, 10)).to.not.throw();
+    expect(() => store.dueForWorker("0x01", Date.now(), 10, new Set())).to.not.throw();
+    expect(() => store.dispatchWorkers()).to.not.throw();
+    const db = (store as unknown as { db: DatabaseSync }).db;
+    expect(() => db.prepare("SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ('seen') AND deadline < 1")).to.throw(/no query solution/);
+  });
 });
+
+describe("bridge store migrations", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "bridge-migrations-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const userVersion = (path: string) => {
+    const db = new DatabaseSync(path);
+    try {
+      return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+    } finally {
+      db.close();
+    }
+  };
+
+  it("upgrades a store written before numbered migrations (schema_version 1 in meta), keeping its rows", () => {
+    const path = join(dir, "legacy.sqlite");
+    const legacy = new DatabaseSync(path);
+    MIGRATIONS[0]!.up(legacy);
+    legacy.exec(`INSERT INTO meta (key, value) VALUES ('schema_version', '1'), ('cursor', '{"number":7,"hash":"0x07"}')`);
+    legacy.close();
+    const store = new SqliteStore(path);
+    expect(store.cursor()).to.deep.equal({ number: 7, hash: "0x07" });
+    store.close();
+    expect(userVersion(path)).to.equal(MIGRATIONS.at(-1)!.version);
+  });
+
+  it("turns version 1's sent-transaction rows into logical transactions with their attempts (migration 2)", async () => {
+    const path = join(dir, "v1.sqlite");
+    const v1 = new DatabaseSync(path);
+    MIGRATIONS[0]!.up(v1);
+    v1.exec("PRAGMA user_version = 1");
+    const insertTx = v1.prepare(
+      "INSERT INTO txs (hash, kind, nonce, to_address, data, gas_limit, max_fee, priority_fee, request_ids, sent_at, status, block_number, gas_used, effective_gas_price) VALUES (?, ?, ?, '0xr', ?, '100', ?, '1', ?, ?, ?, ?, ?, ?)",
+    );
+    // nonce 0: sent, bumped, the bump mined; nonce 1: sent and bumped, both pending; nonce 2: replaced by an unknown one.
+    insertTx.run("0xa0", "fulfill", 0, "0xd0", "10", '["1"]', 1, "replaced", null, null, null);
+    insertTx.run("0xa1", "fulfill", 0, "0xd0", "12", '["1"]', 2, "mined", 9, "50000", "3");
+    insertTx.run("0xb0", "fulfill", 1, "0xd1", "10", '["2"]', 3, "pending", null, null, null);
+    insertTx.run("0xb1", "fulfill", 1, "0xd1", "12", '["2"]', 4, "pending", null, null, null);
+    insertTx.run("0xc0", "timeout", 2, "0xd2", "10", '["3"]', 5, "replaced", null, null, null);
+    v1.prepare(
+      "INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at, submit_tx) VALUES ('2', '{}', '0x', '0x', '0xw', 1, 1, '0x', 0, '0x', 'submitted', 0, '0xb1')",
+    ).run();
+    v1.close();
+    const store = new SqliteStore(path);
+    try {
+      const [confirmed] = store.txsWithNonce(0);
+      expect(confirmed).to.include({ state: "confirmed", minedHash: "0xa1", gasUsed: 50_000n, success: true, resolved: true });
+      expect(confirmed!.attempts.map((a) => a.hash)).to.deep.equal(["0xa0", "0xa1"]);
+      const [pending] = store.unfinishedTxs();
+      expect(pending).to.include({ nonce: 1, state: "unconfirmed", resolved: false });
+      expect(pending!.attempts.map((a) => [a.hash, a.maxFeePerGas])).to.deep.equal([
+        ["0xb0", 10n],
+        ["0xb1", 12n],
+      ]);
+      expect(store.txsWithNonce(2)[0]).to.include({ kind: "timeout", state: "abandoned" });
+      expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 50_000n, feesPaid: 150_000n });
+      const db = (store as unknown as { db: DatabaseSync }).db;
+      expect(db.prepare("SELECT fulfil_tx FROM requests WHERE id = '2'").get()).to.deep.equal({ fulfil_tx: pending!.id });
+    } finally {
+      store.close();
+    }
+  });
+
+  it("refuses a store written by a newer bridge", () => {
+    const path = join(dir, "future.sqlite");
+    const future = new DatabaseSync(path);
+    future.exec(`PRAGMA user_version = ${MIGRATIONS.at(-1)!.version + 1}`);
+    future.close();
+    expect(() => new SqliteStore(path)).to.throw(StoreMismatchError, /written by a newer bridge/);
+  });
+
+  it("applies each step atomically with its version: a failing step leaves the store at the previous one", () => {
+    const path = join(dir, "steps.sqlite");
+    const steps: Migration[] = [
+      { version: 1, description: "a", up: (db) => db.exec("CREATE TABLE a (x)") },
+      { version: 2, description: "b", up: (db) => db.exec("CREATE TABLE b (x); INSERT INTO nowhere VALUES (1)") },
+    ];
+    const db = new DatabaseSync(path);
+    expect(() => migrate(db, path, steps)).to.throw(StoreMismatchError, /store migration 2 \(b\) failed/);
+    expect((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version).to.equal(1);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'b'").get()).to.equal(undefined);
+    steps[1] = { version: 2, description: "b", up: (d) => d.exec("CREATE TABLE b (x)") };
+    expect(migrate(db, path, steps)).to.deep.equal({ from: 1, to: 2 });
+    db.close();
+  });
+});
+

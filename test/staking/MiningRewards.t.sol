@@ -204,7 +204,7 @@ contract MiningRewardsTest is MiningFixture {
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
         vm.warp(block.timestamp + 1 hours);
-        router.slashForTimeout(WORKER, 1, BOB, BOB);
+        router.slashForTimeout(WORKER, 1, 1 ether, BOB, 0);
         vm.warp(epochStart(1));
         creditFees(WORKER, 1 ether);
         vm.expectEmit(address(mining));
@@ -218,7 +218,7 @@ contract MiningRewardsTest is MiningFixture {
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
         vm.warp(epochStart(1) + 10);
-        router.slashForTimeout(WORKER, 1, BOB, BOB); // a request of epoch 0 timed out, reported late
+        router.slashForTimeout(WORKER, 1, 1 ether, BOB, 0); // a request of epoch 0 timed out, reported late
         creditFees(WORKER, 1 ether);
         hub.harvestPool(poolA);
         assertEq(mining.released(), 0, "withheld");
@@ -227,7 +227,7 @@ contract MiningRewardsTest is MiningFixture {
     function test_JailedWorkerPool_EarnsNothingAndDoesNotDiluteOthers() public {
         setSchedule(_schedule(1 ether, SHARE_BPS, FAULT_PENALTY));
         vm.warp(epochStart(1) - 1);
-        router.slashForEquivocation(WORKER, 7, BOB); // jails WORKER at the end of epoch 0
+        router.slashForEquivocation(WORKER, 7, BOB, 0); // jails WORKER at the end of epoch 0
         vm.warp(epochStart(1));
         creditFees(WORKER, 300 ether);
         creditFees(WORKER_B, 100 ether);
@@ -244,7 +244,7 @@ contract MiningRewardsTest is MiningFixture {
     }
 
     function test_Fault_OlderThanPenaltyBeforeEpoch_NoLongerWithholds() public {
-        router.slashForTimeout(WORKER, 1, BOB, BOB);
+        router.slashForTimeout(WORKER, 1, 1 ether, BOB, 0);
         vm.warp(epochStart(2));
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);

@@ -126,10 +126,7 @@ contract MiningRewardsAttacksTest is RouterFixture {
             minStakePerWorker: 1_000 ether,
             unbondingPeriod: 1 days,
             commissionChangeDelay: 1 days,
-            timeoutSlashBps: 100,
             equivocationSlashBps: 2_000,
-            reporterShareBps: 1_000,
-            wrongedShareBps: 4_000,
             minCommissionBps: 0,
             maxCommissionBps: 5_000
         });

@@ -71,7 +71,7 @@ contract MiningHandler is Test {
     }
 
     function fault(uint256 poolSeed) external {
-        try router.slashForTimeout(workerOf[poolSeed % POOLS], 1, address(this), address(this)) {} catch {}
+        try router.slashForTimeout(workerOf[poolSeed % POOLS], 1, 1 ether, address(this), 0) {} catch {}
     }
 
     function wait(uint256 seconds_) external {
@@ -116,10 +116,7 @@ contract MiningRewardsInvariantTest is Test {
                 minStakePerWorker: 1_000 ether,
                 unbondingPeriod: 7 days,
                 commissionChangeDelay: 2 days,
-                timeoutSlashBps: 100,
                 equivocationSlashBps: 3_000,
-                reporterShareBps: 1_000,
-                wrongedShareBps: 4_000,
                 minCommissionBps: 0,
                 maxCommissionBps: 5_000
             }),

@@ -38,7 +38,7 @@ contract PoolPerformanceTest is StakingFixture {
     function test_Slash_MakesTheReturnNegative() public {
         performance.record(ids);
         vm.warp(block.timestamp + 1 days);
-        router.slashForTimeout(WORKER, 1, BOB, BOB); // 1% of the stake
+        router.slashForTimeout(WORKER, 1, hub.poolState(poolId).activeStake / 100, BOB, 0); // 1% of the stake
         performance.record(ids);
         (bool ok, int256 rate,) = performance.returnOver(poolId, 1);
         assertTrue(ok, "window");

@@ -80,7 +80,7 @@ contract VaultAllocatorTest is VaultFixture {
         uint256 before = hub.stakeOf(poolC, address(vault));
         assertTrue(before != 0, "C held");
         assertEq(allocator.stayStartEpoch(poolC), performance.currentEpoch() - 1, "given stake last epoch");
-        router.slashForEquivocation(WORKER_C, 1, BOB);
+        router.slashForEquivocation(WORKER_C, 1, BOB, 0);
         allocator.rebalance(); // within C's minimum stay
         assertEq(hub.stakeOf(poolC, address(vault)), 0, "C unbonded");
     }

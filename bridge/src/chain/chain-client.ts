@@ -1,10 +1,21 @@
+import type { Hex } from "../../../protocol/hex.js";
 import type { AgentRequest } from "../../../protocol/request.js";
 import type { ObservedRequest, ObservedSettlement } from "../store/store.js";
 
+export interface RouterEvents {
+  requests: ObservedRequest[];
+  settlements: ObservedSettlement[];
+}
+
+/** A scanned block range: its events and the header of its last block, from one view of the chain. */
+export interface ScannedRange extends RouterEvents {
+  end: BlockHeader;
+}
+
 export interface BlockHeader {
   number: number;
-  hash: string;
-  parentHash: string;
+  hash: Hex;
+  parentHash: Hex;
   timestamp: bigint;
 }
 
@@ -12,15 +23,15 @@ export interface BlockHeader {
 export interface Fulfillment {
   request: AgentRequest;
   status: number;
-  output: string;
+  output: Hex;
   subAgentIds: bigint[];
   subAgentPrices: bigint[];
-  signature: string;
+  signature: Hex;
 }
 
 export interface TxRequest {
   to: string;
-  data: string;
+  data: Hex;
   nonce: number;
   gasLimit: bigint;
   maxFeePerGas: bigint;
@@ -28,20 +39,20 @@ export interface TxRequest {
 }
 
 export interface TxReceipt {
-  hash: string;
+  hash: Hex;
   success: boolean;
   blockNumber: number;
   gasUsed: bigint;
   effectiveGasPrice: bigint;
-  /** Ids in RequestFulfilled / RequestTimedOut logs of this transaction. */
-  settled: bigint[];
+  /** RequestFulfilled / RequestTimedOut of this transaction: settled without waiting for a log scan. */
+  settlements: ObservedSettlement[];
   /** Ids in FulfillmentSkipped logs (already settled by someone else). */
   skipped: bigint[];
 }
 
 /**
- * Everything the bridge asks of the chain. The ethers implementation talks JSON-RPC; tests use
- * fakes. Methods throw RpcError on transport failures and SimulationError when a call reverts.
+ * Everything the bridge asks of the chain. JsonRpcChainClient talks JSON-RPC; tests use fakes.
+ * Methods throw RpcError when a call fails and SimulationError when it reverts.
  */
 export interface ChainClient {
   readonly router: string;
@@ -50,22 +61,38 @@ export interface ChainClient {
   chainId(): Promise<bigint>;
   blockNumber(): Promise<number>;
   block(number: number | "latest"): Promise<BlockHeader | undefined>;
-  /** AgentRequested, RequestFulfilled and RequestTimedOut logs of the router in [from, to]. */
-  routerEvents(from: number, to: number): Promise<{ requests: ObservedRequest[]; settlements: ObservedSettlement[] }>;
+  /** Several headers in one round trip; undefined for a block the node does not have, an Error for a failed lookup. */
+  headers(numbers: number[]): Promise<(BlockHeader | undefined | Error)[]>;
+  /**
+   * AgentRequested, RequestFulfilled and RequestTimedOut logs of the router in [from, to], with the
+   * header of `to` read in the same request (one view of the chain). Throws StaleNodeError when that
+   * node does not have block `to` yet: it would have answered for a silently clamped range.
+   */
+  routerEvents(from: number, to: number): Promise<ScannedRange>;
+  /** The same events, only those of these request ids, in [from, to] (recovering what a scan missed). */
+  requestEvents(ids: bigint[], from: number, to: number): Promise<RouterEvents>;
+  /** AgentRouter.requestCount() as of `block` (by hash, EIP-1898). */
+  requestCount(block: { hash: string }): Promise<bigint>;
   /** isPending for each id (one round trip); an entry is an Error when its call failed. */
   isPending(requestIds: bigint[]): Promise<(boolean | Error)[]>;
-  encodeFulfillBatch(fulfillments: Fulfillment[]): string;
-  encodeTimeout(request: AgentRequest): string;
+  encodeFulfillBatch(fulfillments: Fulfillment[]): Hex;
+  /** timeoutBatch(requests): the router skips (TimeoutSkipped) entries no longer pending. */
+  encodeTimeoutBatch(requests: AgentRequest[]): Hex;
   /** eth_call of router calldata from the bridge account; throws SimulationError with the decoded reason. */
-  simulate(data: string): Promise<void>;
-  estimateGas(data: string): Promise<bigint>;
+  simulate(data: Hex): Promise<void>;
+  /** eth_estimateGas of calldata to `to` (the router unless given) from the bridge account. */
+  estimateGas(data: Hex, to?: string): Promise<bigint>;
   fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>;
   nonce(tag: "latest" | "pending"): Promise<number>;
   /** Signs with the bridge account (the hash is known before broadcast, so it is persisted first). */
-  sign(tx: TxRequest): Promise<{ hash: string; raw: string }>;
-  /** eth_sendRawTransaction; a node that already holds the transaction counts as success. */
-  broadcast(raw: string): Promise<void>;
-  receipt(hash: string): Promise<TxReceipt | undefined>;
+  sign(tx: TxRequest): Promise<{ hash: Hex; raw: Hex }>;
+  /** eth_sendRawTransaction; a refusal is an RpcError the transaction manager classifies (txm/send-errors.ts). */
+  broadcast(raw: Hex): Promise<void>;
+  receipt(hash: Hex): Promise<TxReceipt | undefined>;
+  /** Receipts of several transactions in one round trip; an entry is an Error when its lookup failed. */
+  receipts(hashes: Hex[]): Promise<(TxReceipt | undefined | Error)[]>;
+  /** Whether the node knows the transaction at all (pooled or mined): false once a node has dropped it. */
+  transactionKnown(hash: Hex): Promise<boolean>;
   /** Endpoints announced in WorkerRegistry events (latest per worker, lower-case keys); empty without a registry. */
   workerEndpoints(): Promise<Map<string, string>>;
   /** WorkerRegistry.isActive, or undefined when no registry is configured. */

@@ -1,5 +1,6 @@
 import { keccak_256 } from "@noble/hashes/sha3";
 import { secp256k1 } from "@noble/curves/secp256k1";
+import type { Hex } from "../../../protocol/hex.js";
 import type { TxRequest } from "./chain-client.js";
 
 const EIP1559_TYPE = 0x02;
@@ -51,7 +52,7 @@ export class Eip1559Signer {
     this.key = hexBytes(privateKey);
   }
 
-  sign(tx: TxRequest): { hash: string; raw: string } {
+  sign(tx: TxRequest): { hash: Hex; raw: Hex } {
     const fields: RlpItem[] = [
       uintBytes(this.chainId),
       uintBytes(BigInt(tx.nonce)),

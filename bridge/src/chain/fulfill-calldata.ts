@@ -1,4 +1,5 @@
 import { WORD_HEX, uintWord } from "../../../protocol/abi-words.js";
+import type { Hex } from "../../../protocol/hex.js";
 import { AGENT_REQUEST_FIELDS, encodeAgentRequest } from "../../../protocol/request.js";
 import type { Fulfillment } from "./chain-client.js";
 
@@ -51,7 +52,7 @@ function encodeOne(fulfillment: Fulfillment): string {
  * generic coder cost the bridge ~0.6 ms per answer. Inputs come from decoded events and verified
  * answers, so they are already within their ABI types.
  */
-export function encodeFulfillBatchCalldata(selector: string, fulfillments: Fulfillment[]): string {
+export function encodeFulfillBatchCalldata(selector: string, fulfillments: Fulfillment[]): Hex {
   const elements = fulfillments.map(encodeOne);
   const offsets: string[] = [];
   let at = fulfillments.length * WORD_BYTES;
@@ -59,5 +60,5 @@ export function encodeFulfillBatchCalldata(selector: string, fulfillments: Fulfi
     offsets.push(uintWord(at));
     at += element.length / 2;
   }
-  return `${selector}${uintWord(WORD_BYTES)}${uintWord(fulfillments.length)}${offsets.join("")}${elements.join("")}`;
+  return `${selector as Hex}${uintWord(WORD_BYTES)}${uintWord(fulfillments.length)}${offsets.join("")}${elements.join("")}`;
 }

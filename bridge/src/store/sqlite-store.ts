@@ -1,10 +1,24 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Hex } from "../../../protocol/hex.js";
 import type { AgentRequest } from "../../../protocol/request.js";
 import { agentRequestToJson, toAgentRequest } from "../../../protocol/request.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
 import { StoreMismatchError } from "../errors.js";
+import { migrate } from "./migrations.js";
+import { literal, literals, state, states } from "./sql.js";
 import {
+  DISPATCHABLE_STATES,
   REQUEST_STATES,
+  SETTLED_STATES,
+  UNFINISHED_TX_STATES,
+  UNSETTLED_STATES,
+  type MinedAttempt,
+  type NewAttempt,
+  type NewTx,
+  type ObservedRequest,
+  type ObservedSettlement,
+  type TxAttempt,
+  type TxState,
   type BlockRef,
   type BridgeStore,
   type ListFilter,
@@ -13,63 +27,6 @@ import {
   type ScanResult,
   type TxRecord,
 } from "./store.js";
-
-const SCHEMA_VERSION = "1";
-const UNSETTLED = "('seen','confirmed','dispatched','signed','submitted','failed')";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS requests (
-  id TEXT PRIMARY KEY,
-  request TEXT NOT NULL,
-  input TEXT NOT NULL,
-  request_hash TEXT NOT NULL,
-  worker TEXT NOT NULL,
-  deadline INTEGER NOT NULL,
-  block_number INTEGER NOT NULL,
-  block_hash TEXT NOT NULL,
-  log_index INTEGER NOT NULL,
-  tx_hash TEXT NOT NULL,
-  state TEXT NOT NULL,
-  previous_state TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
-  answer TEXT,
-  submit_tx TEXT,
-  settle_tx TEXT,
-  settle_block INTEGER,
-  fee TEXT,
-  refund TEXT,
-  seen_at INTEGER NOT NULL,
-  confirmed_at INTEGER,
-  settled_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS requests_state ON requests (state, next_attempt_at);
-CREATE INDEX IF NOT EXISTS requests_block ON requests (block_number);
-CREATE INDEX IF NOT EXISTS requests_seen ON requests (block_number, block_hash) WHERE state = 'seen';
--- The dispatcher's queue in its order: reads only the rows it returns, however many wait.
-CREATE INDEX IF NOT EXISTS requests_due ON requests (next_attempt_at, block_number, log_index) WHERE state IN ('confirmed', 'dispatched');
-CREATE INDEX IF NOT EXISTS requests_deadline ON requests (deadline) WHERE state IN ${UNSETTLED};
-CREATE TABLE IF NOT EXISTS txs (
-  hash TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  nonce INTEGER NOT NULL,
-  to_address TEXT NOT NULL,
-  data TEXT NOT NULL,
-  gas_limit TEXT NOT NULL,
-  max_fee TEXT NOT NULL,
-  priority_fee TEXT NOT NULL,
-  request_ids TEXT NOT NULL,
-  sent_at INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  block_number INTEGER,
-  gas_used TEXT,
-  effective_gas_price TEXT
-);
-CREATE INDEX IF NOT EXISTS txs_status ON txs (status);
-`;
 
 interface RequestRow {
   id: string;
@@ -86,7 +43,8 @@ interface RequestRow {
   next_attempt_at: number;
   last_error: string | null;
   answer: string | null;
-  submit_tx: string | null;
+  fulfil_tx: number | null;
+  timeout_tx: number | null;
   settle_tx: string | null;
   settle_block: number | null;
   fee: string | null;
@@ -97,21 +55,35 @@ interface RequestRow {
 }
 
 interface TxRow {
-  hash: string;
+  id: number;
   kind: string;
   nonce: number;
   to_address: string;
   data: string;
   gas_limit: string;
-  max_fee: string;
-  priority_fee: string;
   request_ids: string;
-  sent_at: number;
-  status: string;
+  state: string;
+  created_at: number;
+  error: string | null;
+  mined_hash: string | null;
   block_number: number | null;
   gas_used: string | null;
   effective_gas_price: string | null;
+  success: number | null;
+  resolved: number;
 }
+
+interface AttemptRow {
+  hash: string;
+  tx_id: number;
+  max_fee: string;
+  priority_fee: string;
+  state: string;
+  created_at: number;
+  broadcast_at: number | null;
+}
+
+const tx = (value: TxState) => literal(value);
 
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
@@ -119,7 +91,7 @@ function toRecord(row: RequestRow): RequestRecord {
   return {
     id: BigInt(row.id),
     request: toAgentRequest(JSON.parse(row.request) as Record<string, unknown>),
-    input: row.input,
+    input: row.input as Hex,
     requestHash: row.request_hash,
     block: { number: row.block_number, hash: row.block_hash },
     logIndex: row.log_index,
@@ -130,7 +102,8 @@ function toRecord(row: RequestRow): RequestRecord {
     nextAttemptAt: row.next_attempt_at,
     lastError: opt(row.last_error),
     answer: row.answer ? (JSON.parse(row.answer) as ExecuteResponse) : undefined,
-    submitTx: opt(row.submit_tx),
+    fulfilTx: opt(row.fulfil_tx),
+    timeoutTx: opt(row.timeout_tx),
     settleTx: opt(row.settle_tx),
     settleBlock: opt(row.settle_block),
     fee: row.fee === null ? undefined : BigInt(row.fee),
@@ -141,22 +114,37 @@ function toRecord(row: RequestRow): RequestRecord {
   };
 }
 
-function toTx(row: TxRow): TxRecord {
+function toAttempt(row: AttemptRow): TxAttempt {
   return {
-    hash: row.hash,
+    hash: row.hash as Hex,
+    txId: row.tx_id,
+    maxFeePerGas: BigInt(row.max_fee),
+    maxPriorityFeePerGas: BigInt(row.priority_fee),
+    state: row.state as TxAttempt["state"],
+    createdAt: row.created_at,
+    broadcastAt: opt(row.broadcast_at),
+  };
+}
+
+function toTx(row: TxRow, attempts: TxAttempt[]): TxRecord {
+  return {
+    id: row.id,
     kind: row.kind as TxRecord["kind"],
     nonce: row.nonce,
     to: row.to_address,
-    data: row.data,
+    data: row.data as Hex,
     gasLimit: BigInt(row.gas_limit),
-    maxFeePerGas: BigInt(row.max_fee),
-    maxPriorityFeePerGas: BigInt(row.priority_fee),
     requestIds: (JSON.parse(row.request_ids) as string[]).map(BigInt),
-    sentAt: row.sent_at,
-    status: row.status as TxRecord["status"],
+    state: row.state as TxState,
+    createdAt: row.created_at,
+    error: opt(row.error),
+    minedHash: opt(row.mined_hash) as Hex | undefined,
     blockNumber: opt(row.block_number),
     gasUsed: row.gas_used === null ? undefined : BigInt(row.gas_used),
     effectiveGasPrice: row.effective_gas_price === null ? undefined : BigInt(row.effective_gas_price),
+    success: row.success === null ? undefined : row.success === 1,
+    resolved: row.resolved === 1,
+    attempts,
   };
 }
 
@@ -172,10 +160,7 @@ export class SqliteStore implements BridgeStore {
   constructor(path: string) {
     this.db = new DatabaseSync(path);
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-    this.db.exec(SCHEMA);
-    const version = this.meta("schema_version");
-    if (version === undefined) this.setMeta("schema_version", SCHEMA_VERSION);
-    else if (version !== SCHEMA_VERSION) throw new StoreMismatchError(`store ${path} has schema ${version}, expected ${SCHEMA_VERSION}`);
+    migrate(this.db, path);
   }
 
   private sql(text: string): StatementSync {
@@ -213,12 +198,19 @@ export class SqliteStore implements BridgeStore {
     const existing = this.meta("identity");
     if (existing === undefined) this.setMeta("identity", identity);
     else if (existing !== identity)
-      throw new StoreMismatchError(`store belongs to chain:router ${existing}, not ${identity}; use another dbPath`);
+      throw new StoreMismatchError("store belongs to another chain or router; use another dbPath", { details: `holds ${existing}, configured ${identity}` });
   }
 
   cursor(): BlockRef | undefined {
     const value = this.meta("cursor");
     return value ? (JSON.parse(value) as BlockRef) : undefined;
+  }
+
+  cursorRequestCount(): { hash: string; count: bigint } | undefined {
+    const value = this.meta("cursor_request_count");
+    if (!value) return undefined;
+    const parsed = JSON.parse(value) as { hash: string; count: string };
+    return { hash: parsed.hash, count: BigInt(parsed.count) };
   }
 
   blockHash(number: number): string | undefined {
@@ -233,20 +225,59 @@ export class SqliteStore implements BridgeStore {
   applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number } {
     const now = Date.now();
     return this.transaction(() => {
-      let added = 0;
-      let settled = 0;
-      for (const observed of scan.requests) {
-        const id = observed.request.id.toString();
-        const existing = this.sql("SELECT state, previous_state, request_hash FROM requests WHERE id = ?").get(id) as
-          | { state: string; previous_state: string | null; request_hash: string }
-          | undefined;
-        const location = [observed.block.number, observed.block.hash, observed.logIndex, observed.txHash] as const;
-        if (!existing) {
+      const added = this.insertRequests(scan.requests, now);
+      const settled = this.insertSettlements(scan.settlements, now);
+      const insertBlock = this.sql("INSERT INTO blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash");
+      for (const block of scan.blocks) insertBlock.run(block.number, block.hash);
+      this.sql("DELETE FROM blocks WHERE number <= ?").run(scan.cursor.number - historyToKeep);
+      this.setMeta("cursor", JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash }));
+      if (scan.requestCount !== undefined) this.setMeta("cursor_request_count", JSON.stringify({ hash: scan.cursor.hash, count: scan.requestCount.toString() }));
+      return { added, settled };
+    });
+  }
+
+  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number } {
+    const now = Date.now();
+    return this.transaction(() => ({ added: this.insertRequests(requests, now), settled: this.insertSettlements(settlements, now) }));
+  }
+
+  private insertRequests(requests: ObservedRequest[], now: number): number {
+    let added = 0;
+    for (const observed of requests) {
+      const id = observed.request.id.toString();
+      const existing = this.sql("SELECT state, previous_state, request_hash FROM requests WHERE id = ?").get(id) as
+        | { state: string; previous_state: string | null; request_hash: string }
+        | undefined;
+      const location = [observed.block.number, observed.block.hash, observed.logIndex, observed.txHash] as const;
+      if (!existing) {
+        this.sql(
+          `INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${state("seen")}, ?)`,
+        ).run(
+          id,
+          serializeRequest(observed.request),
+          observed.input,
+          observed.requestHash,
+          observed.request.worker.toLowerCase(),
+          Number(observed.request.deadline),
+          ...location,
+          now,
+        );
+        added++;
+      } else if (existing.state === "orphaned") {
+        if (existing.request_hash === observed.requestHash) {
+          // The same request came back in another block: keep its progress (a signed answer stays valid).
+          const restored = existing.previous_state === "seen" || existing.previous_state === null ? "seen" : existing.previous_state;
           this.sql(
-            `INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'seen', ?)`,
+            `UPDATE requests SET state = ?, previous_state = NULL, block_number = ?, block_hash = ?, log_index = ?, tx_hash = ? WHERE id = ?`,
+          ).run(restored === "submitted" ? "signed" : restored, ...location, id);
+        } else {
+          // Same id, different request (another worker or terms): start over.
+          this.sql(
+            `UPDATE requests SET request = ?, input = ?, request_hash = ?, worker = ?, deadline = ?, block_number = ?, block_hash = ?,
+             log_index = ?, tx_hash = ?, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
+             answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, seen_at = ? WHERE id = ?`,
           ).run(
-            id,
             serializeRequest(observed.request),
             observed.input,
             observed.requestHash,
@@ -254,61 +285,76 @@ export class SqliteStore implements BridgeStore {
             Number(observed.request.deadline),
             ...location,
             now,
+            id,
           );
-          added++;
-        } else if (existing.state === "orphaned") {
-          if (existing.request_hash === observed.requestHash) {
-            // The same request came back in another block: keep its progress (a signed answer stays valid).
-            const restored = existing.previous_state === "seen" || existing.previous_state === null ? "seen" : existing.previous_state;
-            this.sql(
-              `UPDATE requests SET state = ?, previous_state = NULL, block_number = ?, block_hash = ?, log_index = ?, tx_hash = ? WHERE id = ?`,
-            ).run(restored === "submitted" ? "signed" : restored, ...location, id);
-          } else {
-            // Same id, different request (another worker or terms): start over.
-            this.sql(
-              `UPDATE requests SET request = ?, input = ?, request_hash = ?, worker = ?, deadline = ?, block_number = ?, block_hash = ?,
-               log_index = ?, tx_hash = ?, state = 'seen', previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
-               answer = NULL, submit_tx = NULL, seen_at = ? WHERE id = ?`,
-            ).run(
-              serializeRequest(observed.request),
-              observed.input,
-              observed.requestHash,
-              observed.request.worker.toLowerCase(),
-              Number(observed.request.deadline),
-              ...location,
-              now,
-              id,
-            );
-          }
-          added++;
         }
+        added++;
       }
-      for (const s of scan.settlements) {
-        const result = this.sql(
-          `UPDATE requests SET state = ?, settle_tx = ?, settle_block = ?, fee = ?, refund = ?, settled_at = ?, previous_state = NULL
-           WHERE id = ? AND state NOT IN ('fulfilled', 'timed_out')`,
-        ).run(s.outcome, s.txHash, s.block.number, s.fee.toString(), s.refund.toString(), now, s.requestId.toString());
-        settled += Number(result.changes);
-      }
-      const insertBlock = this.sql("INSERT INTO blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash");
-      for (const block of scan.blocks) insertBlock.run(block.number, block.hash);
-      this.sql("DELETE FROM blocks WHERE number <= ?").run(scan.cursor.number - historyToKeep);
-      this.setMeta("cursor", JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash }));
-      return { added, settled };
-    });
+    }
+    return added;
+  }
+
+  private insertSettlements(settlements: ObservedSettlement[], now: number): number {
+    let settled = 0;
+    for (const s of settlements) {
+      const result = this.sql(
+        `UPDATE requests SET state = ?, settle_tx = ?, settle_block = ?, fee = ?, refund = ?, settled_at = ?, previous_state = NULL
+         WHERE id = ? AND state NOT IN ${states(SETTLED_STATES)}`,
+      ).run(s.outcome, s.txHash, s.block.number, s.fee.toString(), s.refund.toString(), now, s.requestId.toString());
+      settled += Number(result.changes);
+    }
+    return settled;
+  }
+
+  knownIds(ids: bigint[]): Set<bigint> {
+    const known = new Set<bigint>();
+    const lookup = this.sql("SELECT 1 FROM requests WHERE id = ?");
+    for (const id of ids) if (lookup.get(id.toString())) known.add(id);
+    return known;
+  }
+
+  blockOf(id: bigint): number | undefined {
+    const row = this.sql("SELECT block_number FROM requests WHERE id = ?").get(id.toString()) as { block_number: number } | undefined;
+    return row?.block_number;
+  }
+
+  reconciledThrough(): bigint {
+    return BigInt(this.meta("reconciled_through") ?? "0");
+  }
+
+  setReconciledThrough(id: bigint): void {
+    this.setMeta("reconciled_through", id.toString());
+  }
+
+  unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[] {
+    return (
+      this.sql(`SELECT id, block_number FROM requests WHERE id > ? AND state IN ${states(UNSETTLED_STATES)} ORDER BY id LIMIT ?`).all(afterId, limit) as {
+        id: string;
+        block_number: number;
+      }[]
+    ).map((r) => ({ id: BigInt(r.id), blockNumber: r.block_number }));
   }
 
   rewind(ancestor: BlockRef): bigint[] {
     return this.transaction(() => {
       // A settlement that left the chain is reopened; the submitter re-checks isPending before paying gas again.
       this.sql(
-        `UPDATE requests SET state = CASE WHEN answer IS NULL THEN 'confirmed' ELSE 'signed' END, settle_tx = NULL, settle_block = NULL,
-         fee = NULL, refund = NULL, settled_at = NULL WHERE settle_block > ?`,
+        `UPDATE requests SET state = CASE WHEN answer IS NULL THEN ${state("confirmed")} ELSE ${state("signed")} END, settle_tx = NULL, settle_block = NULL,
+         fee = NULL, refund = NULL, settled_at = NULL, fulfil_tx = NULL WHERE settle_block > ?`,
       ).run(ancestor.number);
-      const orphaned = this.sql(`SELECT id FROM requests WHERE block_number > ? AND state IN ${UNSETTLED}`).all(ancestor.number) as {
+      // Our transactions mined above the ancestor may be gone with their blocks: tracked (and counted) again until
+      // re-mined, and any transaction of those nonces may be the one mined on the new chain.
+      this.sql(
+        `UPDATE transactions SET resolved = 0 WHERE nonce IN (SELECT nonce FROM transactions WHERE state = ${tx("confirmed")} AND block_number > ?)`,
+      ).run(ancestor.number);
+      this.sql(
+        `UPDATE transactions SET state = ${tx("unconfirmed")}, mined_hash = NULL, block_number = NULL, gas_used = NULL, effective_gas_price = NULL, success = NULL,
+         resolved = 0 WHERE state = ${tx("confirmed")} AND block_number > ?`,
+      ).run(ancestor.number);
+      const orphaned = this.sql(`SELECT id FROM requests WHERE block_number > ? AND state IN ${states(UNSETTLED_STATES)}`).all(ancestor.number) as {
         id: string;
       }[];
-      this.sql(`UPDATE requests SET previous_state = state, state = 'orphaned' WHERE block_number > ? AND state IN ${UNSETTLED}`).run(
+      this.sql(`UPDATE requests SET previous_state = state, state = ${state("orphaned")} WHERE block_number > ? AND state IN ${states(UNSETTLED_STATES)}`).run(
         ancestor.number,
       );
       this.sql("DELETE FROM blocks WHERE number > ?").run(ancestor.number);
@@ -319,12 +365,12 @@ export class SqliteStore implements BridgeStore {
 
   seenBlocks(blockNumber: number, limit: number): BlockRef[] {
     return this.sql(
-      "SELECT DISTINCT block_number AS number, block_hash AS hash FROM requests WHERE state = 'seen' AND block_number <= ? ORDER BY block_number LIMIT ?",
+      `SELECT DISTINCT block_number AS number, block_hash AS hash FROM requests INDEXED BY requests_seen WHERE state = ${state("seen")} AND block_number <= ? ORDER BY block_number LIMIT ?`,
     ).all(blockNumber, limit) as unknown as BlockRef[];
   }
 
   confirmBlock(block: BlockRef, now: number): number {
-    const result = this.sql("UPDATE requests SET state = 'confirmed', confirmed_at = ? WHERE state = 'seen' AND block_number = ? AND block_hash = ?").run(
+    const result = this.sql(`UPDATE requests SET state = ${state("confirmed")}, confirmed_at = ? WHERE state = ${state("seen")} AND block_number = ? AND block_hash = ?`).run(
       now,
       block.number,
       block.hash,
@@ -354,16 +400,26 @@ export class SqliteStore implements BridgeStore {
     return counts;
   }
 
-  dueForDispatch(now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
+  dispatchWorkers(): string[] {
+    // A skip-scan: one index probe per worker, however many requests each has queued.
+    const next = this.sql(
+      `SELECT worker FROM requests INDEXED BY requests_due_worker WHERE state IN ${states(DISPATCHABLE_STATES)} AND worker > ? ORDER BY worker LIMIT 1`,
+    );
+    const workers: string[] = [];
+    for (let row = next.get("") as { worker: string } | undefined; row; row = next.get(row.worker) as { worker: string } | undefined) workers.push(row.worker);
+    return workers;
+  }
+
+  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
     const rows = this.sql(
-      `SELECT * FROM requests INDEXED BY requests_due WHERE state IN ('confirmed', 'dispatched') AND next_attempt_at <= ?
+      `SELECT * FROM requests INDEXED BY requests_due_worker WHERE state IN ${states(DISPATCHABLE_STATES)} AND worker = ? AND next_attempt_at <= ?
        ORDER BY next_attempt_at, block_number, log_index LIMIT ?`,
-    ).all(now, limit + exclude.size) as unknown as RequestRow[];
+    ).all(worker.toLowerCase(), now, limit + exclude.size) as unknown as RequestRow[];
     return rows.filter((r) => !exclude.has(r.id)).slice(0, limit).map(toRecord);
   }
 
   markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void {
-    this.sql("UPDATE requests SET state = 'dispatched', attempts = ?, next_attempt_at = ? WHERE id = ? AND state IN ('confirmed', 'dispatched')").run(
+    this.sql(`UPDATE requests SET state = ${state("dispatched")}, attempts = ?, next_attempt_at = ? WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`).run(
       attempts,
       nextAttemptAt,
       id.toString(),
@@ -371,41 +427,37 @@ export class SqliteStore implements BridgeStore {
   }
 
   recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void {
-    this.sql("UPDATE requests SET last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'dispatched'").run(error, nextAttemptAt, id.toString());
+    this.sql(`UPDATE requests SET last_error = ?, next_attempt_at = ? WHERE id = ? AND state = ${state("dispatched")}`).run(error, nextAttemptAt, id.toString());
   }
 
   saveAnswer(id: bigint, answer: ExecuteResponse): void {
-    this.sql("UPDATE requests SET state = 'signed', answer = ?, last_error = NULL WHERE id = ? AND state IN ('confirmed', 'dispatched')").run(
+    this.sql(`UPDATE requests SET state = ${state("signed")}, answer = ?, last_error = NULL WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`).run(
       JSON.stringify(answer),
       id.toString(),
     );
   }
 
   readyToSubmit(limit: number): RequestRecord[] {
-    return (this.sql("SELECT * FROM requests WHERE state = 'signed' ORDER BY block_number, log_index LIMIT ?").all(limit) as unknown as RequestRow[]).map(toRecord);
+    return (this.sql(`SELECT * FROM requests WHERE state = ${state("signed")} ORDER BY block_number, log_index LIMIT ?`).all(limit) as unknown as RequestRow[]).map(toRecord);
   }
 
-  markSubmitted(ids: bigint[], txHash: string): void {
+  markSettledElsewhere(ids: bigint[]): void {
     this.transaction(() => {
-      const update = this.sql("UPDATE requests SET state = 'submitted', submit_tx = ? WHERE id = ? AND state = 'signed'");
-      for (const id of ids) update.run(txHash, id.toString());
-    });
-  }
-
-  reopenSubmitted(ids: bigint[]): void {
-    this.transaction(() => {
-      const update = this.sql("UPDATE requests SET state = 'signed' WHERE id = ? AND state = 'submitted'");
+      const update = this.sql(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = NULL WHERE id = ? AND state = ${state("signed")}`);
       for (const id of ids) update.run(id.toString());
     });
   }
 
   markFailed(id: bigint, reason: string): void {
-    this.sql(`UPDATE requests SET state = 'failed', last_error = ? WHERE id = ? AND state IN ${UNSETTLED}`).run(reason, id.toString());
+    this.sql(`UPDATE requests SET state = ${state("failed")}, last_error = ? WHERE id = ? AND state IN ${states(UNSETTLED_STATES)}`).run(reason, id.toString());
   }
 
   expired(chainTime: bigint, limit: number): RequestRecord[] {
     return (
-      this.sql(`SELECT * FROM requests WHERE state IN ${UNSETTLED} AND deadline < ? ORDER BY deadline LIMIT ?`).all(
+      this.sql(
+        `SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ${states(UNSETTLED_STATES)} AND deadline < ? AND timeout_tx IS NULL
+         ORDER BY deadline LIMIT ?`,
+      ).all(
         Number(chainTime),
         limit,
       ) as unknown as RequestRow[]
@@ -413,57 +465,116 @@ export class SqliteStore implements BridgeStore {
   }
 
   activeWorkers(): string[] {
-    return (this.sql(`SELECT DISTINCT worker FROM requests WHERE state IN ${UNSETTLED}`).all() as { worker: string }[]).map((r) => r.worker);
+    return (this.sql(`SELECT DISTINCT worker FROM requests WHERE state IN ${states(UNSETTLED_STATES)}`).all() as { worker: string }[]).map((r) => r.worker);
   }
 
-  saveTx(tx: TxRecord): void {
-    this.sql(
-      `INSERT INTO txs (hash, kind, nonce, to_address, data, gas_limit, max_fee, priority_fee, request_ids, sent_at, status)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (hash) DO UPDATE SET status = excluded.status, sent_at = excluded.sent_at`,
-    ).run(
-      tx.hash,
-      tx.kind,
-      tx.nonce,
-      tx.to,
-      tx.data,
-      tx.gasLimit.toString(),
-      tx.maxFeePerGas.toString(),
-      tx.maxPriorityFeePerGas.toString(),
-      JSON.stringify(tx.requestIds.map(String)),
-      tx.sentAt,
-      tx.status,
+  createTx(newTx: NewTx, attempt: NewAttempt): number {
+    return this.transaction(() => {
+      const { lastInsertRowid } = this.sql(
+        `INSERT INTO transactions (kind, nonce, to_address, data, gas_limit, request_ids, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ${tx("in_progress")}, ?)`,
+      ).run(newTx.kind, newTx.nonce, newTx.to, newTx.data, newTx.gasLimit.toString(), JSON.stringify(newTx.requestIds.map(String)), attempt.createdAt);
+      const id = Number(lastInsertRowid);
+      this.insertAttempt(id, attempt);
+      if (newTx.kind === "fulfill") {
+        const link = this.sql(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = ? WHERE id = ? AND state = ${state("signed")}`);
+        for (const requestId of newTx.requestIds) link.run(id, requestId.toString());
+      } else if (newTx.kind === "timeout") {
+        const link = this.sql(`UPDATE requests SET timeout_tx = ? WHERE id = ? AND state IN ${states(UNSETTLED_STATES)}`);
+        for (const requestId of newTx.requestIds) link.run(id, requestId.toString());
+      }
+      return id;
+    });
+  }
+
+  private insertAttempt(txId: number, attempt: NewAttempt): void {
+    this.sql("INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) VALUES (?, ?, ?, ?, 'in_progress', ?)").run(
+      attempt.hash,
+      txId,
+      attempt.maxFeePerGas.toString(),
+      attempt.maxPriorityFeePerGas.toString(),
+      attempt.createdAt,
     );
   }
 
-  updateTx(hash: string, patch: Partial<Pick<TxRecord, "status" | "blockNumber" | "gasUsed" | "effectiveGasPrice">>): void {
-    this.sql(
-      `UPDATE txs SET status = COALESCE(?, status), block_number = COALESCE(?, block_number), gas_used = COALESCE(?, gas_used),
-       effective_gas_price = COALESCE(?, effective_gas_price) WHERE hash = ?`,
-    ).run(
-      patch.status ?? null,
-      patch.blockNumber ?? null,
-      patch.gasUsed?.toString() ?? null,
-      patch.effectiveGasPrice?.toString() ?? null,
-      hash,
+  addAttempt(txId: number, attempt: NewAttempt): void {
+    this.insertAttempt(txId, attempt);
+  }
+
+  markBroadcast(hash: Hex, at: number): void {
+    this.transaction(() => {
+      const row = this.sql("UPDATE tx_attempts SET state = 'broadcast', broadcast_at = ? WHERE hash = ? RETURNING tx_id").get(at, hash) as { tx_id: number } | undefined;
+      if (row) this.sql(`UPDATE transactions SET state = ${tx("unconfirmed")} WHERE id = ? AND state = ${tx("in_progress")}`).run(row.tx_id);
+    });
+  }
+
+  /** Puts a transaction's requests back in their queue: unsettled fulfilments to `signed`, timeouts released. */
+  private release(txId: number, keep: readonly bigint[] = []): void {
+    const kept = new Set(keep.map(String));
+    const linked = this.sql(`SELECT id FROM requests WHERE fulfil_tx = ? AND state = ${state("submitted")}`).all(txId) as { id: string }[];
+    const reopen = this.sql(`UPDATE requests SET state = ${state("signed")}, fulfil_tx = NULL WHERE id = ? AND fulfil_tx = ? AND state = ${state("submitted")}`);
+    for (const { id } of linked) if (!kept.has(id)) reopen.run(id, txId);
+    this.sql("UPDATE requests SET timeout_tx = NULL WHERE timeout_tx = ?").run(txId);
+  }
+
+  confirmTx(txId: number, mined: MinedAttempt): void {
+    this.transaction(() => {
+      this.sql(
+        `UPDATE transactions SET state = ${tx("confirmed")}, error = NULL, mined_hash = ?, block_number = ?, gas_used = ?, effective_gas_price = ?, success = ?
+         WHERE id = ?`,
+      ).run(mined.hash, mined.blockNumber, mined.gasUsed.toString(), mined.effectiveGasPrice.toString(), mined.success ? 1 : 0, txId);
+      if (mined.success) this.insertSettlements(mined.settlements, Date.now());
+      // What the transaction did not settle (it reverted, or skipped entries settled meanwhile) is handled afresh.
+      this.release(txId, mined.success ? mined.settlements.map((s) => s.requestId) : []);
+    });
+  }
+
+  abandonTx(txId: number, reason: string): void {
+    this.transaction(() => {
+      this.sql(`UPDATE transactions SET state = ${tx("abandoned")}, error = ? WHERE id = ? AND state IN ${literals(UNFINISHED_TX_STATES)}`).run(reason, txId);
+      this.release(txId);
+    });
+  }
+
+  private withAttempts(rows: TxRow[]): TxRecord[] {
+    const attempts = this.sql("SELECT * FROM tx_attempts WHERE tx_id = ? ORDER BY created_at, rowid");
+    return rows.map((row) => toTx(row, (attempts.all(row.id) as unknown as AttemptRow[]).map(toAttempt)));
+  }
+
+  unfinishedTxs(): TxRecord[] {
+    return this.withAttempts(
+      this.sql(`SELECT * FROM transactions INDEXED BY transactions_unfinished WHERE state IN ${literals(UNFINISHED_TX_STATES)} ORDER BY nonce, id`).all() as unknown as TxRow[],
     );
   }
 
-  pendingTxs(): TxRecord[] {
-    return (this.sql("SELECT * FROM txs WHERE status = 'pending' ORDER BY nonce, sent_at").all() as unknown as TxRow[]).map(toTx);
+  txsWithNonce(nonce: number): TxRecord[] {
+    return this.withAttempts(this.sql("SELECT * FROM transactions WHERE nonce = ? ORDER BY id").all(nonce) as unknown as TxRow[]);
+  }
+
+  unresolvedNonces(below: number): number[] {
+    return (this.sql("SELECT DISTINCT nonce FROM transactions INDEXED BY transactions_unresolved WHERE resolved = 0 AND nonce < ? ORDER BY nonce").all(below) as { nonce: number }[]).map(
+      (r) => r.nonce,
+    );
+  }
+
+  resolveNonce(nonce: number): void {
+    this.sql("UPDATE transactions SET resolved = 1 WHERE nonce = ? AND resolved = 0").run(nonce);
+  }
+
+  hasAttempt(hash: Hex): boolean {
+    return this.sql("SELECT 1 FROM tx_attempts WHERE hash = ?").get(hash) !== undefined;
   }
 
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {
-    const rows = this.sql("SELECT gas_used, effective_gas_price FROM txs WHERE status IN ('mined', 'reverted')").all() as {
-      gas_used: string | null;
-      effective_gas_price: string | null;
+    const rows = this.sql(`SELECT gas_used, effective_gas_price FROM transactions WHERE state = ${tx("confirmed")}`).all() as {
+      gas_used: string;
+      effective_gas_price: string;
     }[];
     let gasUsed = 0n;
     let feesPaid = 0n;
     for (const row of rows) {
-      const gas = BigInt(row.gas_used ?? 0);
+      const gas = BigInt(row.gas_used);
       gasUsed += gas;
-      feesPaid += gas * BigInt(row.effective_gas_price ?? 0);
+      feesPaid += gas * BigInt(row.effective_gas_price);
     }
     return { count: rows.length, gasUsed, feesPaid };
   }

@@ -1,3 +1,4 @@
+import type { Hex } from "../../../protocol/hex.js";
 import type { AgentRequest } from "../../../protocol/request.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
 
@@ -21,7 +22,14 @@ export const REQUEST_STATES = [
 ] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
-export const FINAL_STATES: ReadonlySet<RequestState> = new Set(["fulfilled", "timed_out"]);
+/** Settled on-chain (from the router's events): nothing more to do. */
+export const SETTLED_STATES = ["fulfilled", "timed_out"] as const satisfies readonly RequestState[];
+/** The dispatcher's queue. */
+export const DISPATCHABLE_STATES = ["confirmed", "dispatched"] as const satisfies readonly RequestState[];
+/** Still open on-chain as far as the bridge knows: the sweep times these out after their deadline. */
+export const UNSETTLED_STATES: readonly RequestState[] = REQUEST_STATES.filter(
+  (state) => !(SETTLED_STATES as readonly RequestState[]).includes(state) && state !== "orphaned",
+);
 
 export interface BlockRef {
   number: number;
@@ -31,7 +39,7 @@ export interface BlockRef {
 /** An AgentRequested event as the watcher decoded it. */
 export interface ObservedRequest {
   request: AgentRequest;
-  input: string;
+  input: Hex;
   requestHash: string;
   block: BlockRef;
   logIndex: number;
@@ -65,7 +73,10 @@ export interface RequestRecord {
   nextAttemptAt: number;
   lastError?: string;
   answer?: ExecuteResponse;
-  submitTx?: string;
+  /** The logical transaction (fulfillBatch) a `submitted` request is in. */
+  fulfilTx?: number;
+  /** An unfinished timeout transaction holding the request. */
+  timeoutTx?: number;
   settleTx?: string;
   settleBlock?: number;
   fee?: bigint;
@@ -75,25 +86,76 @@ export interface RequestRecord {
   settledAt?: number;
 }
 
-/** pending: sent, no receipt; replaced: another transaction with its nonce was mined; dropped: never reached the node. */
-export type TxStatus = "pending" | "mined" | "reverted" | "replaced" | "dropped";
+/**
+ * A logical transaction: one nonce, one payload, one purpose; it is mined through one of its
+ * attempts. in_progress: signed and persisted, no node has acknowledged it yet (after a crash it may
+ * or may not have been sent); unconfirmed: a node accepted an attempt; confirmed: an attempt's
+ * receipt is on-chain (`success` says whether it reverted); abandoned: it will not be mined (its nonce
+ * went to another transaction, or no node would take it) and its requests went back to their queue.
+ */
+export const TX_STATES = ["in_progress", "unconfirmed", "confirmed", "abandoned"] as const;
+export type TxState = (typeof TX_STATES)[number];
+export const UNFINISHED_TX_STATES = ["in_progress", "unconfirmed"] as const satisfies readonly TxState[];
 
-/** A transaction the submitter sent; kept so a restarted bridge tracks and bumps it. */
-export interface TxRecord {
-  hash: string;
-  kind: "fulfill" | "timeout";
-  nonce: number;
-  to: string;
-  data: string;
-  gasLimit: bigint;
+/** fulfill: fulfillBatch; timeout: timeout(s) of expired requests; purge: a self-transfer that takes over an abandoned nonce. */
+export type TxKind = "fulfill" | "timeout" | "purge";
+
+/** One signed version (fees) of a logical transaction, persisted before it is broadcast. */
+export interface TxAttempt {
+  hash: Hex;
+  txId: number;
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
+  /** in_progress: signed and stored, not acknowledged by a node yet; broadcast: a node accepted it. */
+  state: "in_progress" | "broadcast";
+  createdAt: number;
+  broadcastAt?: number;
+}
+
+export interface TxRecord {
+  id: number;
+  kind: TxKind;
+  nonce: number;
+  to: string;
+  data: Hex;
+  gasLimit: bigint;
   requestIds: bigint[];
-  sentAt: number;
-  status: TxStatus;
+  state: TxState;
+  createdAt: number;
+  /** Why it was abandoned. */
+  error?: string;
+  /** The attempt that was mined and its receipt (confirmed only). */
+  minedHash?: Hex;
   blockNumber?: number;
   gasUsed?: bigint;
   effectiveGasPrice?: bigint;
+  success?: boolean;
+  /** Known which transaction used its nonce (until then even an abandoned transaction may be mined). */
+  resolved: boolean;
+  /** Oldest first. */
+  attempts: TxAttempt[];
+}
+
+/** What the broadcaster persists for a new logical transaction and its first attempt. */
+export interface NewTx {
+  kind: TxKind;
+  nonce: number;
+  to: string;
+  data: Hex;
+  gasLimit: bigint;
+  requestIds: bigint[];
+}
+
+export type NewAttempt = Pick<TxAttempt, "hash" | "maxFeePerGas" | "maxPriorityFeePerGas" | "createdAt">;
+
+export interface MinedAttempt {
+  hash: Hex;
+  blockNumber: number;
+  gasUsed: bigint;
+  effectiveGasPrice: bigint;
+  success: boolean;
+  /** What the transaction settled (RequestFulfilled / RequestTimedOut in its receipt), recorded at once. */
+  settlements: ObservedSettlement[];
 }
 
 export interface ScanResult {
@@ -102,6 +164,8 @@ export interface ScanResult {
   /** Hashes of scanned blocks (for reorg detection), including the new cursor. */
   blocks: BlockRef[];
   cursor: BlockRef;
+  /** AgentRouter.requestCount() as of the cursor's block, when the scan was verified with it. */
+  requestCount?: bigint;
 }
 
 export interface ListFilter {
@@ -119,14 +183,28 @@ export interface BridgeStore {
   /** Binds the store to one chain and router; throws StoreMismatchError if it holds another's. */
   bind(chainId: bigint, router: string): void;
   cursor(): BlockRef | undefined;
+  /** requestCount() as of the cursor's block, as recorded with the scan that set the cursor (keyed by its hash). */
+  cursorRequestCount(): { hash: string; count: bigint } | undefined;
   blockHash(number: number): string | undefined;
   /** Stored block hashes at or below `maxNumber`, newest first. */
   recentBlocks(maxNumber: number, limit: number): BlockRef[];
   /** Atomically records a scanned range: new requests (as `seen`), settlements, block hashes, cursor. */
   applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number };
+  /** Records requests and settlements found outside a range scan (the reconciler's), without moving the cursor. */
+  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number };
+  /** Which of these request ids the store holds (in any state). */
+  knownIds(ids: bigint[]): Set<bigint>;
+  /** Block of a stored request's event. */
+  blockOf(id: bigint): number | undefined;
+  /** Every request id up to this one is known or was found settled (the reconciler's watermark). */
+  reconciledThrough(): bigint;
+  setReconciledThrough(id: bigint): void;
+  /** Unsettled requests with ids after `afterId` (string order; "" from the start), a page at a time. */
+  unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[];
   /**
    * Reorg: forgets blocks above `ancestor`, orphans unsettled requests observed above it, reopens
-   * settlements observed above it, and moves the cursor to `ancestor`. Returns the orphaned ids.
+   * settlements observed above it, tracks the bridge's transactions mined above it as unconfirmed
+   * again, and moves the cursor to `ancestor`. Returns the orphaned ids.
    */
   rewind(ancestor: BlockRef): bigint[];
   /** Distinct blocks (number and hash as observed) holding `seen` requests, at or below `blockNumber`, oldest first. */
@@ -136,24 +214,53 @@ export interface BridgeStore {
   get(id: bigint): RequestRecord | undefined;
   list(filter?: ListFilter): RequestRecord[];
   counts(): Record<RequestState, number>;
-  /** Confirmed or dispatched requests whose backoff has elapsed, oldest first. */
-  dueForDispatch(now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[];
+  /** Workers with confirmed or dispatched requests (due or not). */
+  dispatchWorkers(): string[];
+  /** One worker's confirmed or dispatched requests whose backoff has elapsed, oldest first, leaving out `exclude` (ids). */
+  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[];
   markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void;
   recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void;
   saveAnswer(id: bigint, answer: ExecuteResponse): void;
   /** Signed requests not yet in a transaction, oldest first. */
   readyToSubmit(limit: number): RequestRecord[];
-  markSubmitted(ids: bigint[], txHash: string): void;
-  /** Puts submitted requests back to `signed` (their transaction reverted or skipped them). */
-  reopenSubmitted(ids: bigint[]): void;
+  /**
+   * Marks requests found settled on-chain (isPending false) before the watcher has seen the event;
+   * they wait in `submitted`, outside any transaction, for the event.
+   */
+  markSettledElsewhere(ids: bigint[]): void;
   markFailed(id: bigint, reason: string): void;
-  /** Unsettled, non-orphaned requests whose deadline (unix s) is before `chainTime`. */
+  /** Unsettled, non-orphaned requests whose deadline (unix s) is before `chainTime` and that no unfinished timeout transaction holds. */
   expired(chainTime: bigint, limit: number): RequestRecord[];
   /** Distinct workers assigned to unsettled requests. */
   activeWorkers(): string[];
-  saveTx(tx: TxRecord): void;
-  updateTx(hash: string, patch: Partial<Pick<TxRecord, "status" | "blockNumber" | "gasUsed" | "effectiveGasPrice">>): void;
-  pendingTxs(): TxRecord[];
+
+  /**
+   * Persists a new logical transaction with its first attempt, and links its requests (fulfill:
+   * `signed` -> `submitted`; timeout: held by it), in one atomic step: after a crash the transaction
+   * is known whether or not it reached a node. Returns its id.
+   */
+  createTx(tx: NewTx, attempt: NewAttempt): number;
+  /** A new attempt (bumped fees) of a logical transaction, persisted before its broadcast. */
+  addAttempt(txId: number, attempt: NewAttempt): void;
+  /** A node accepted the attempt: the attempt is `broadcast`, its transaction at least `unconfirmed`. */
+  markBroadcast(hash: Hex, at: number): void;
+  /**
+   * An attempt of the transaction was mined: it is confirmed, the settlements in its receipt are
+   * recorded (a log scan that missed them cannot leave them open), requests it did not settle go
+   * back to their queue.
+   */
+  confirmTx(txId: number, mined: MinedAttempt): void;
+  /** The transaction will never be mined: its requests go back to their queue. */
+  abandonTx(txId: number, reason: string): void;
+  /** In-progress and unconfirmed transactions, by nonce. */
+  unfinishedTxs(): TxRecord[];
+  /** Every transaction (any state) that used `nonce`. */
+  txsWithNonce(nonce: number): TxRecord[];
+  /** Nonces below `below` some transaction of which is not resolved (not known which transaction used the nonce). */
+  unresolvedNonces(below: number): number[];
+  /** Records that it is known which transaction used `nonce`: none of its transactions is looked at again. */
+  resolveNonce(nonce: number): void;
+  hasAttempt(hash: Hex): boolean;
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint };
   close(): void;
 }

@@ -39,6 +39,7 @@ const FUNCTIONS_TABLE = "Chainlink Functions adapter next to the native path, 8 
 const FUNCTIONS_SOURCE = "const r = await Functions.makeHttpRequest({ url: 'https://api.example.com/eth' }); return Functions.encodeUint256(Math.round(r.data.usd * 100));";
 /** The functions runtime's output for a uint256 answer: 0x00 || 32 bytes. */
 const FUNCTIONS_OUTPUT = getBytes(concat(["0x00", AbiCoder.defaultAbiCoder().encode(["uint256"], [314_159n])]));
+const TIMEOUT_BATCH_SIZES = [10, 50];
 /** Second runtime measurement held by some workers in the 64-pool network (assignment margin). */
 const RESTRICTED_MEASUREMENT = keccak256(toUtf8Bytes("bench: restricted runtime"));
 
@@ -184,12 +185,11 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
     const late = await requestFromEoa();
     await networkHelpers.time.increase(Number(requestTimeout) + 1);
     row("timeout (StakingHub slash)", (await (await router.connect(relayer).timeout(late.req)).wait())!.gasUsed);
-    for (const size of [10, 50]) {
+    for (const size of TIMEOUT_BATCH_SIZES) {
       const expired = [];
       for (let i = 0; i < size; i++) expired.push((await requestFromContract()).req);
       await networkHelpers.time.increase(Number(requestTimeout) + 1);
-      const gas = (await (await router.connect(relayer).timeoutBatch(expired, { gasLimit: 16_000_000 })).wait())!.gasUsed;
-      row(`timeoutBatch(${size}), per request`, gas / BigInt(size));
+      row(`timeoutBatch(${size}), per request`, (await (await router.connect(relayer).timeoutBatch(expired, { gasLimit: 16_000_000 })).wait())!.gasUsed / BigInt(size));
     }
 
     // Payouts leave a marker in each fee slot, so the next credit still rewrites a slot rather than creating one.

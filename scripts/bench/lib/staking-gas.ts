@@ -184,7 +184,7 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     await (await router.creditFees(worker, PHA(1))).wait();
     const payAndWork = await gasOf(hub.harvestPool(poolId));
     const claim = await gasOf(asStaker.claimRewards(poolId));
-    await (await router.slashForTimeout(worker, 1, staker!.address, deployer!.address)).wait();
+    await (await router.slashForTimeout(worker, 1, PHA(0.2), deployer!.address, 0n)).wait();
     await nextEpoch();
     await (await router.creditFees(worker, PHA(1))).wait();
     const withheld = await gasOf(hub.harvestPool(poolId));

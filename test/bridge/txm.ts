@@ -1,0 +1,345 @@
+import { expect } from "chai";
+import { RpcError } from "../../bridge/src/errors.js";
+import { createLogger } from "../../bridge/src/logger.js";
+import { BridgeMetrics } from "../../bridge/src/metrics.js";
+import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
+import { PRAGUE } from "../../bridge/src/chain/gas-schedule.js";
+import { Submitter } from "../../bridge/src/submitter.js";
+import { classifySendError, type SendErrorKind } from "../../bridge/src/txm/send-errors.js";
+import { DROPS_BEFORE_ABANDON } from "../../bridge/src/txm/resender.js";
+import { TxManager } from "../../bridge/src/txm/tx-manager.js";
+import type { Hex } from "../../protocol/hex.js";
+import type { ExecuteResponse } from "../../protocol/worker-api.js";
+import { FakeTxChain, lostAnswer, refusal } from "./fake-tx-chain.js";
+
+const ANSWER: ExecuteResponse = {
+  simulated: true,
+  worker: "0x0000000000000000000000000000000000000001",
+  requestId: "1",
+  requestHash: `0x${"11".repeat(32)}`,
+  status: 0,
+  statusName: "OK",
+  output: "0x",
+  outputHash: `0x${"22".repeat(32)}`,
+  subAgentIds: [],
+  subAgentPrices: [],
+  signature: "0x",
+};
+
+const OPTIONS = { maxFeePerGas: 1_000n, gasBumpAfterMs: 60_000, gasBumpPercent: 15, rebroadcastAfterMs: 10_000, missingReceiptGraceMs: 5_000 };
+
+describe("bridge send-error classification", () => {
+  const cases: [SendErrorKind, string][] = [
+    ["already_known", "already known"],
+    ["already_known", "transaction already imported"],
+    ["already_known", "Known transaction: 0x26c9c0b1"],
+    ["already_known", "AlreadyKnown"],
+    ["nonce_too_low", "nonce too low"],
+    ["nonce_too_low", "Nonce too low. Expected nonce to be 2 but got 0. Note that transactions can't be queued when automining."],
+    ["nonce_too_low", "OldNonce, Current nonce: 5, nonce of rejected tx: 3"],
+    ["nonce_too_high", "nonce too high"],
+    ["nonce_too_high", "NonceGap, Future nonce. Expected nonce: 10"],
+    ["underpriced", "replacement transaction underpriced"],
+    ["underpriced", "Replacement transaction underpriced. A gasPrice/maxFeePerGas of at least 2784810132 is necessary"],
+    ["underpriced", "max fee per gas less than block base fee"],
+    ["underpriced", "transaction underpriced"],
+    ["underpriced", "FeeTooLow, MaxFeePerGas too low. MaxFeePerGas: 5, BaseFee: 7, MaxPriorityFeePerGas:1, Block number: 3"],
+    ["insufficient_funds", "insufficient funds for gas * price + value"],
+    ["insufficient_funds", "Insufficient funds for gas * price + value"],
+    ["insufficient_funds", "Sender doesn't have enough funds to send tx. The max upfront cost is: 1 and the sender's balance is: 0."],
+    ["insufficient_funds", "Upfront cost exceeds account balance"],
+    ["fatal", "intrinsic gas too low"],
+    ["fatal", "exceeds block gas limit"],
+    ["fatal", "oversized data"],
+    ["fatal", "invalid sender"],
+    ["fatal", "Transaction gas limit is 100000000 and exceeds transaction gas cap of 16777216"],
+    ["fatal", "intrinsic gas too high -- tx.gas_limit > env.block.gas_limit"],
+    ["fatal", "Transaction requires gas floor of 61000 but got limit of 37000"],
+    ["fatal", "invalid chain id for signer"],
+  ];
+  for (const [kind, message] of cases) {
+    it(`${kind}: "${message.slice(0, 60)}"`, () => expect(classifySendError(refusal(message))).to.equal(kind));
+  }
+
+  it("transport: no answer, a busy node, an unknown complaint, or not a JSON-RPC error at all", () => {
+    expect(classifySendError(lostAnswer())).to.equal("transport");
+    expect(classifySendError(refusal("internal error", -32603))).to.equal("transport");
+    expect(classifySendError(refusal("limit exceeded", -32005))).to.equal("transport");
+    expect(classifySendError(refusal("the node is confused"))).to.equal("transport");
+    expect(classifySendError(new TypeError("x"))).to.equal("transport");
+  });
+});
+
+describe("bridge transaction manager", () => {
+  let chain: FakeTxChain;
+  let store: SqliteStore;
+  let txm: TxManager;
+  const metrics = () => new BridgeMetrics(store, false);
+  const manager = () => new TxManager(chain, store, OPTIONS, metrics(), createLogger("silent"));
+  const intent = (ids: bigint[], data: Hex = "0x1234") => ({ kind: "fulfill" as const, to: chain.router, data, gasLimit: 100_000n, requestIds: ids });
+  const send = (ids: bigint[]) => txm.exclusive(() => txm.send(intent(ids)));
+  const states = (ids: bigint[]) => ids.map((id) => store.get(id)!.state);
+
+  /** Six requests with signed answers (output by id, empty unless given). */
+  const setUp = async (outputOf: (id: bigint) => Hex = () => "0x") => {
+    chain = new FakeTxChain({ requests: 6, perBlock: 6 });
+    store = new SqliteStore(":memory:");
+    store.bind(31337n, chain.router);
+    const events = await chain.routerEvents(0, 1);
+    const block = { number: 1, hash: chain.blocks[1]!.hash };
+    store.applyScan({ ...events, blocks: [block], cursor: block }, 64);
+    store.confirmBlock(block, Date.now());
+    for (let id = 1n; id <= 6n; id++) store.saveAnswer(id, { ...ANSWER, requestId: id.toString(), output: outputOf(id) });
+    txm = manager();
+  };
+  beforeEach(() => setUp());
+  afterEach(() => store.close());
+
+  describe("broadcaster", () => {
+    it("persists the transaction and its requests' link, then broadcasts it", async () => {
+      const result = await send([1n, 2n]);
+      expect(result).to.include({ sent: true, acknowledged: true, nonce: 0 });
+      const [tx] = store.unfinishedTxs();
+      expect(tx).to.include({ state: "unconfirmed", nonce: 0, kind: "fulfill" });
+      expect(tx!.attempts.map((a) => a.state)).to.deep.equal(["broadcast"]);
+      expect(states([1n, 2n, 3n])).to.deep.equal(["submitted", "submitted", "signed"]);
+      expect(store.get(1n)!.fulfilTx).to.equal(tx!.id);
+    });
+
+    it("already known: counts as accepted", async () => {
+      chain.script.push(refusal("already known"));
+      expect(await send([1n])).to.include({ sent: true, acknowledged: true });
+      expect(store.unfinishedTxs()[0]!.state).to.equal("unconfirmed");
+    });
+
+    it("no answer (transport): keeps the transaction in progress on its nonce; the resender offers the same bytes again", async () => {
+      chain.script.push(lostAnswer());
+      const first = await send([1n]);
+      expect(first).to.include({ sent: true, acknowledged: false, nonce: 0 });
+      expect(store.unfinishedTxs()[0]!.state).to.equal("in_progress");
+      expect(await send([2n])).to.include({ nonce: 1 });
+      await txm.exclusive(() => txm.track());
+      expect(chain.offered.filter((t) => t.nonce === 0).map((t) => t.hash)).to.deep.equal([first.sent ? first.hash : "", first.sent ? first.hash : ""]);
+      expect(store.unfinishedTxs().map((t) => t.state)).to.deep.equal(["unconfirmed", "unconfirmed"]);
+    });
+
+    for (const [kind, message] of [
+      ["nonce_too_low", "nonce too low"],
+      ["nonce_too_high", "nonce too high"],
+      ["underpriced", "transaction underpriced"],
+      ["insufficient_funds", "insufficient funds for gas * price + value"],
+      ["fatal", "oversized data"],
+    ] as const) {
+      it(`${kind}: abandons the transaction, queues its requests again and frees the nonce`, async () => {
+        chain.script.push(refusal(message));
+        const result = await send([1n, 2n]);
+        expect(result).to.include({ sent: false, kind });
+        expect(store.unfinishedTxs()).to.deep.equal([]);
+        expect(states([1n, 2n])).to.deep.equal(["signed", "signed"]);
+        expect(store.txsWithNonce(0)[0]).to.include({ state: "abandoned" });
+        expect(await send([1n, 2n])).to.include({ sent: true, nonce: 0 });
+      });
+    }
+  });
+
+  describe("resender", () => {
+    it("after a crash, offers the persisted transaction again on its own nonce before new ones are mined", async () => {
+      chain.script.push(lostAnswer());
+      chain.pool.clear();
+      await send([1n, 2n]);
+      chain.pool.clear(); // the node never got it
+      txm = manager(); // a restarted process
+      expect(await send([3n])).to.include({ nonce: 1 }, "the tracked nonce is not reused");
+      await txm.exclusive(() => txm.track());
+      expect(chain.offered.at(-1)!.nonce).to.equal(0);
+      expect([...chain.pool.values()].map((t) => t.nonce).sort()).to.deep.equal([0, 1]);
+    });
+
+    it("re-broadcasts an unconfirmed transaction a node may have dropped, after rebroadcastAfterMs", async () => {
+      const sent = await send([1n]);
+      chain.pool.clear();
+      const now = Date.now();
+      await txm.resender.run({ full: true }, now + 1_000);
+      expect(chain.pool.size).to.equal(0, "not yet");
+      await txm.resender.run({ full: true }, now + OPTIONS.rebroadcastAfterMs + 1);
+      expect([...chain.pool.keys()]).to.deep.equal([sent.sent ? sent.hash : ""]);
+    });
+
+    it("a transaction the node keeps dropping is abandoned after DROPS_BEFORE_ABANDON checks: requests queued again, nonce purged", async () => {
+      chain.dropAll = true;
+      await send([1n, 2n]);
+      let now = Date.now();
+      for (let check = 1; check < DROPS_BEFORE_ABANDON; check++) {
+        now += OPTIONS.rebroadcastAfterMs + 1;
+        await txm.resender.run({ full: true }, now);
+        expect(store.unfinishedTxs()[0]).to.include({ kind: "fulfill" }, `still tracked after ${check} drops`);
+      }
+      chain.dropAll = false;
+      chain.pool.clear();
+      await txm.resender.run({ full: true }, now + OPTIONS.rebroadcastAfterMs + 1);
+      expect(states([1n, 2n])).to.deep.equal(["signed", "signed"]);
+      expect(store.txsWithNonce(0).map((t) => [t.kind, t.state])).to.deep.equal([
+        ["fulfill", "abandoned"],
+        ["purge", "unconfirmed"],
+      ]);
+    });
+
+    it("replaces a stuck transaction with fees raised by gasBumpPercent, persisting the attempt before sending it", async () => {
+      await send([1n]);
+      await txm.resender.run({ full: true }, Date.now() + OPTIONS.gasBumpAfterMs + 1);
+      const [tx] = store.unfinishedTxs();
+      expect(tx!.attempts).to.have.length(2);
+      expect(tx!.attempts[1]!.maxFeePerGas).to.equal(115n);
+      expect(tx!.attempts[1]!.maxPriorityFeePerGas).to.equal(12n);
+      expect(chain.offered.at(-1)!.maxFeePerGas).to.equal(115n);
+    });
+
+    it("underpriced on a re-broadcast (a pool holds another transaction on its nonce): bumps the fees", async () => {
+      await send([1n]);
+      chain.pool.clear();
+      chain.script.push(refusal("replacement transaction underpriced"));
+      await txm.resender.run({ full: true }, Date.now() + OPTIONS.rebroadcastAfterMs + 1);
+      expect(store.unfinishedTxs()[0]!.attempts).to.have.length(2);
+    });
+
+    it("fatal on a re-broadcast: abandons it, queues its requests again, takes its nonce over with a self-transfer", async () => {
+      await send([1n, 2n]);
+      await send([3n]);
+      chain.pool.clear();
+      chain.script.push(refusal("intrinsic gas too low"));
+      await txm.resender.run({ full: true }, Date.now() + OPTIONS.rebroadcastAfterMs + 1);
+      expect(states([1n, 2n])).to.deep.equal(["signed", "signed"]);
+      const atZero = store.txsWithNonce(0);
+      expect(atZero.map((t) => [t.kind, t.state])).to.deep.equal([
+        ["fulfill", "abandoned"],
+        ["purge", "unconfirmed"],
+      ]);
+      expect(atZero[1]!.attempts[0]!.maxFeePerGas).to.be.greaterThan(atZero[0]!.attempts[0]!.maxFeePerGas);
+      expect(chain.offered.some((t) => t.nonce === 0 && t.to === chain.account && t.data === "0x")).to.equal(true);
+    });
+
+    it("fills a nonce that no tracked transaction holds, so later ones are not held back", async () => {
+      await send([1n]);
+      await send([2n]);
+      store.abandonTx(store.txsWithNonce(0)[0]!.id, "test");
+      await txm.resender.run({ full: true });
+      expect(store.txsWithNonce(0).map((t) => t.kind)).to.deep.equal(["fulfill", "purge"]);
+    });
+  });
+
+  describe("confirmer", () => {
+    it("confirms the mined attempt, counts its gas, records the settlements in its receipt, queues again the requests it did not settle", async () => {
+      const sent = await send([1n, 2n, 3n]);
+      chain.mineTx(sent.sent ? sent.hash : "0x", { settled: [1n, 2n] });
+      await txm.exclusive(() => txm.track());
+      expect(store.txsWithNonce(0)[0]).to.include({ state: "confirmed", success: true, gasUsed: 50_000n });
+      expect(states([1n, 2n, 3n])).to.deep.equal(["fulfilled", "fulfilled", "signed"]);
+      expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 50_000n, feesPaid: 350_000n });
+    });
+
+    it("queues every request of a reverted transaction again", async () => {
+      const sent = await send([1n, 2n]);
+      chain.mineTx(sent.sent ? sent.hash : "0x", { success: false });
+      await txm.exclusive(() => txm.track());
+      expect(states([1n, 2n])).to.deep.equal(["signed", "signed"]);
+      expect(store.txStats().count).to.equal(1, "its gas was paid");
+    });
+
+    it("a nonce taken by another transaction of ours: the other is abandoned and its requests queued again", async () => {
+      chain.script.push(lostAnswer());
+      await send([1n, 2n]);
+      chain.pool.clear();
+      // Two logical transactions on one nonce, as a process that reused it after a crash would leave.
+      const other = await chain.sign({ to: chain.router, data: "0x99", nonce: 0, gasLimit: 100_000n, ...chain.fee });
+      store.createTx({ kind: "fulfill", nonce: 0, to: chain.router, data: "0x99", gasLimit: 100_000n, requestIds: [3n] }, { hash: other.hash, ...chain.fee, createdAt: Date.now() });
+      await chain.broadcast(other.raw);
+      chain.mineTx(other.hash, { settled: [3n] });
+      await txm.exclusive(() => txm.track());
+      expect(states([1n, 2n, 3n])).to.deep.equal(["signed", "signed", "fulfilled"]);
+      expect(store.txsWithNonce(0).map((t) => t.state)).to.deep.equal(["abandoned", "confirmed"]);
+    });
+
+    it("a nonce used by a transaction this bridge never sent: abandoned after the grace period, not before", async () => {
+      await send([1n]);
+      chain.pool.clear();
+      chain.mined = 1;
+      const now = Date.now();
+      await txm.confirmer.check(now);
+      await txm.confirmer.check(now + OPTIONS.missingReceiptGraceMs - 1);
+      expect(store.get(1n)!.state).to.equal("submitted");
+      await txm.confirmer.check(now + OPTIONS.missingReceiptGraceMs);
+      expect(store.get(1n)!.state).to.equal("signed");
+    });
+
+    it("counts the gas of a transaction abandoned but mined after all (a node kept it), and abandons the one that lost its nonce", async () => {
+      chain.script.push(refusal("nonce too high")); // refused, so abandoned at once...
+      await send([1n]);
+      const kept = chain.offered.at(-1)!;
+      chain.pool.set(kept.hash as Hex, kept); // ...but a node kept it
+      chain.pool.delete(kept.hash as Hex);
+      await send([2n]); // the nonce given back is used again
+      chain.pool.set(kept.hash as Hex, kept);
+      chain.mineTx(kept.hash as Hex, { settled: [1n] });
+      await txm.exclusive(() => txm.track());
+      expect(store.txsWithNonce(0).map((t) => [t.requestIds.map(String), t.state, t.resolved])).to.deep.equal([
+        [["1"], "confirmed", true],
+        [["2"], "abandoned", true],
+      ]);
+      expect(states([1n, 2n])).to.deep.equal(["fulfilled", "signed"], "request 1 settled from the receipt, request 2 queued again");
+      expect(store.txStats()).to.include({ count: 1, gasUsed: 50_000n });
+    });
+  });
+
+  describe("fulfilment batches", () => {
+    it("a batch no node accepts is retried in halves until the culprit stands alone; the culprit is given up", async () => {
+      const culprit = (3n).toString(16).padStart(64, "0");
+      chain.always = () => (chain.offered.at(-1)!.data.includes(culprit) ? refusal("oversized data") : undefined);
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      for (let pass = 0; pass < 6; pass++) await submitter.tick(0n);
+      expect(store.get(3n)!.state).to.equal("failed");
+      expect(store.get(3n)!.lastError).to.match(/no node accepts its fulfilment/);
+      expect(states([1n, 2n, 4n, 5n, 6n])).to.deep.equal(Array(5).fill("submitted"));
+    });
+    it("packs a transaction with every answer that fits, oldest first: a large output does not cut the batch short", async () => {
+      // Requests 1 and 2 carry 3,000-byte outputs; the byte limit holds one of them plus the four small answers.
+      store.close();
+      await setUp((id) => (id <= 2n ? `0x${"ab".repeat(3_000)}` : "0x"));
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 6_596, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 3n, 4n, 5n, 6n], [2n]]);
+    });
+    it("reads the answers from the store once per pass, however many transactions it packs them into", async () => {
+      const reads: number[] = [];
+      const read = store.readyToSubmit.bind(store);
+      store.readyToSubmit = (limit) => {
+        const rows = read(limit);
+        reads.push(rows.length);
+        return rows;
+      };
+      // Each empty-output entry is 704 bytes: two fit under 1,500 bytes, so three transactions.
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 10, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_500, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n], [3n, 4n], [5n, 6n]]);
+      expect(reads).to.deep.equal([6], "one read of all six answers");
+    });
+
+    it("an answer that may expire before inclusion travels alone (one expired entry reverts a whole fulfillBatch)", async () => {
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const deadline = store.get(1n)!.request.deadline;
+      await submitter.tick(deadline - 10n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n], [5n], [6n]]);
+    });
+
+    it("answers with time to spare share one transaction", async () => {
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      await submitter.tick(store.get(1n)!.request.deadline - 25n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n, 3n, 4n, 5n, 6n]]);
+    });
+  });
+
+  it("rejects nothing silently: an RpcError that is not a refusal is retried, never abandoned", async () => {
+    chain.script.push(new RpcError("eth_sendRawTransaction", { transport: false, rpcCode: -32603 }, { details: "internal error" }));
+    expect(await send([1n])).to.include({ sent: true, acknowledged: false });
+    expect(store.get(1n)!.state).to.equal("submitted");
+  });
+});
