@@ -90,7 +90,7 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
       const proposalId = /Proposal (\d+): Pending/.exec(proposed.out)?.[1];
       expect(proposalId, proposed.out).to.be.a("string");
       for (const [task, expected] of [
-        ["gov:vote", /voted for on proposal \d+ with [\d,]+ votes/],
+        ["gov:vote", /voted for on proposal \d+ with [\d,.]+ votes/],
         ["gov:queue", /Queued proposal \d+ in the timelock/],
         ["gov:execute", /Executed proposal \d+ through the timelock:\n\s+router\.setMaxInputBytes\(32768\)/],
       ] as const) {

@@ -268,7 +268,7 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       expect(result).to.deep.equal([]);
       expect(output).to.include("voting delay    1 h").and.include("voting period   1 d").and.include("quorum          4% of PHA's supply");
       expect(output).to.match(/timelock delay  1 d \(configured 1 d, exit window = unbonding period 1 d\)/);
-      expect(output).to.match(/your votes      [\d,]+ votes \(delegated PHA [\d,]+ votes, staked PHA 0 votes\)/);
+      expect(output, output).to.match(/your votes      [\d,.]+ votes \(delegated PHA [\d,.]+ votes, staked PHA 0 votes\)/);
       expect(output).to.include("No proposals yet");
     });
 
@@ -294,7 +294,7 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       expect((await failure("gov:vote", vote({ proposal: proposalId, support: "for" }))).message).to.match(/is Pending, not Active: cannot vote on it; voting opens after .* \(in 1 h\).*--fast-forward/);
       expect((await failure("gov:vote", vote({ proposal: proposalId, support: "maybe" }))).message).to.match(/--support must be for, against or abstain/);
       const voted = await run("gov:vote", vote({ proposal: proposalId, support: "for", reason: "longer inputs", fastForward: true }));
-      expect(voted.output).to.match(/voted for on proposal \d+ with [\d,]+ votes/).and.include("40,000,000 votes of for + abstain: reached");
+      expect(voted.output).to.match(/voted for on proposal \d+ with [\d,.]+ votes/).and.include("40,000,000 votes of for + abstain: reached");
       expect((await failure("gov:vote", vote({ proposal: proposalId, support: "against" }))).message).to.match(/has already voted/);
       expect((await failure("gov:queue", gov({ proposal: proposalId }))).message).to.match(/is Active, not Succeeded: cannot queue it; voting closes after/);
 
