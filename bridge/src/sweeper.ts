@@ -1,3 +1,4 @@
+import { AGENT_REQUEST_FIELDS } from "../../protocol/request.js";
 import type { ChainClient } from "./chain/chain-client.js";
 import { gasLimitFor, type GasSchedule } from "./chain/gas-schedule.js";
 import { SimulationError, errorMessage } from "./errors.js";
@@ -15,10 +16,16 @@ export interface SweeperOptions {
 
 /** Expired requests looked at per sweep. */
 const SWEEP_LIMIT = 500;
-/** timeoutBatch's own work besides its entries. */
-const BATCH_EXECUTION_GAS = 30_000n;
-/** Calldata of one entry: its offset word and the 14-word static request. */
-const ENTRY_BYTES = 15 * 32;
+/**
+ * timeoutBatch's own work besides its entries, plus what the router requires to be left when it
+ * reaches an entry's slash and timeout notice: SLASH_GAS (300,000) and TIMEOUT_CALLBACK_GAS (50,000),
+ * each with the 1/64 the EVM withholds from a call, or it reverts the whole transaction
+ * (InsufficientGasForSlash / InsufficientGasForCallback). Unused gas carries over from entry to
+ * entry, so the last entry still finds it when this is reserved once per transaction.
+ */
+export const BATCH_EXECUTION_GAS = 30_000n + 400_000n;
+/** Calldata of one entry: its offset word and the static request, one word per field. */
+export const ENTRY_BYTES = (1 + AGENT_REQUEST_FIELDS.length) * 32;
 
 export interface SweepResult {
   /** Requests in timeout transactions sent by this sweep. */

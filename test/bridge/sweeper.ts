@@ -4,7 +4,7 @@ import { RpcError } from "../../bridge/src/errors.js";
 import { createLogger } from "../../bridge/src/logger.js";
 import { BridgeMetrics } from "../../bridge/src/metrics.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
-import { Sweeper } from "../../bridge/src/sweeper.js";
+import { BATCH_EXECUTION_GAS, ENTRY_BYTES, Sweeper } from "../../bridge/src/sweeper.js";
 import { TxManager } from "../../bridge/src/txm/tx-manager.js";
 import { FakeTxChain } from "./fake-tx-chain.js";
 
@@ -16,7 +16,7 @@ describe("bridge Sweeper (timeoutBatch)", () => {
   let store: SqliteStore;
   let txm: TxManager;
   const sweeper = (perTx = 100) =>
-    new Sweeper(chain, store, txm, { sweepAll: true, gasPerTimeout: 100_000, maxTxGas: 51_000 + perTx * 107_680 }, new BridgeMetrics(store, false), createLogger("silent"), PRAGUE);
+    new Sweeper(chain, store, txm, { sweepAll: true, gasPerTimeout: 100_000, maxTxGas: 21_000 + Number(BATCH_EXECUTION_GAS) + perTx * (100_000 + 16 * ENTRY_BYTES) }, new BridgeMetrics(store, false), createLogger("silent"), PRAGUE);
   /** Request ids of each timeout transaction offered, in order. */
   const timeoutTxs = () => chain.offered.filter((t) => t.to?.toLowerCase() === chain.router.toLowerCase()).map((t) => FakeTxChain.decodeIds(t.data).map(Number));
 

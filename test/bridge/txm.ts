@@ -304,7 +304,7 @@ describe("bridge transaction manager", () => {
       // Requests 1 and 2 carry 3,000-byte outputs; the byte limit holds one of them plus the four small answers.
       store.close();
       await setUp((id) => (id <= 2n ? `0x${"ab".repeat(3_000)}` : "0x"));
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 6_596, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 7_076, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 3n, 4n, 5n, 6n], [2n]]);
     });
@@ -316,8 +316,8 @@ describe("bridge transaction manager", () => {
         reads.push(rows.length);
         return rows;
       };
-      // Each empty-output entry is 704 bytes: two fit under 1,500 bytes, so three transactions.
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 10, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_500, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      // Each empty-output entry is 800 bytes with its offset: two fit under 1,800 bytes, so three transactions.
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 10, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_800, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n], [3n, 4n], [5n, 6n]]);
       expect(reads).to.deep.equal([6], "one read of all six answers");

@@ -7,6 +7,9 @@ import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {MiningRewards} from "../../contracts/staking/MiningRewards.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {IWorkerStaking} from "../../contracts/interfaces/IWorkerStaking.sol";
+import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {RecordingConsumer} from "../core/TestDoubles.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @notice Mining through the real router and hub: work bought by the worker's own operator, and
 /// a worker jailed for equivocation.
@@ -22,9 +25,17 @@ contract MiningRewardsAttacksTest is RouterFixture {
 
     function setUp() public override {
         super.setUp();
+        // The fixture's router is wired to a mock staking for good (staking is set once): a router
+        // of the same configuration on the real hub replaces it, with its own consumer and account.
+        router = new AgentRouter(
+            IERC20(address(token)), agents, workers, address(this), treasury, _defaultConfig(), MAX_INPUT_BYTES
+        );
+        workers.setRouter(address(router));
         hub = new StakingHub(token, workers, treasury, _stakingParams(), address(this));
         hub.setRouter(address(router));
         router.setStaking(IWorkerStaking(address(hub)));
+        consumer = new RecordingConsumer(router);
+        accountId = _openAccount(payer, address(consumer), ACCOUNT_FUNDS);
         mining = new MiningRewards(
             token,
             address(hub),

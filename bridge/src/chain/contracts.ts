@@ -4,6 +4,13 @@ import { AgentConsumer__factory } from "../../../types/ethers-contracts/factorie
 import { AgentRegistry__factory } from "../../../types/ethers-contracts/factories/agents/AgentRegistry__factory.js";
 import { AgentRouter__factory } from "../../../types/ethers-contracts/factories/core/AgentRouter__factory.js";
 import { ExactGasCall__factory } from "../../../types/ethers-contracts/factories/core/ExactGasCall__factory.js";
+import { FunctionsRouterAdapter__factory } from "../../../types/ethers-contracts/factories/compat/FunctionsRouterAdapter__factory.js";
+import { PhalaGovernor__factory } from "../../../types/ethers-contracts/factories/governance/PhalaGovernor__factory.js";
+import { PhalaTimelock__factory } from "../../../types/ethers-contracts/factories/governance/PhalaTimelock__factory.js";
+import { StakedPhaVotes__factory } from "../../../types/ethers-contracts/factories/governance/StakedPhaVotes__factory.js";
+import { MiningRewards__factory } from "../../../types/ethers-contracts/factories/staking/MiningRewards.sol/MiningRewards__factory.js";
+import { PoolPerformance__factory } from "../../../types/ethers-contracts/factories/staking/PoolPerformance.sol/PoolPerformance__factory.js";
+import { VaultAllocator__factory } from "../../../types/ethers-contracts/factories/staking/VaultAllocator.sol/VaultAllocator__factory.js";
 import { KeyRegistry__factory } from "../../../types/ethers-contracts/factories/keys/KeyRegistry__factory.js";
 import { StakeSumTree__factory } from "../../../types/ethers-contracts/factories/staking/StakeSumTree__factory.js";
 import { StakingHub__factory } from "../../../types/ethers-contracts/factories/staking/StakingHub__factory.js";
@@ -27,7 +34,8 @@ export const workerRegistryInterface = new Interface(WORKER_REGISTRY_ABI);
 
 /**
  * Every contract whose custom errors can surface in a revert the bridge sees: the router, what it
- * calls (registries, staking, key registry, token) and the rest of the deployed system.
+ * calls (registries, staking, key registry, token) and the rest of the deployed system (mining,
+ * vault allocation, governance, the Chainlink Functions adapter).
  * test/bridge/contract-errors.ts fails when a compiled contract's error is missing here.
  */
 const ERROR_SOURCES: readonly InterfaceAbi[] = [
@@ -43,6 +51,13 @@ const ERROR_SOURCES: readonly InterfaceAbi[] = [
   PhalaToken__factory.abi,
   ExactGasCall__factory.abi,
   AgentConsumer__factory.abi,
+  StakedPhaVotes__factory.abi,
+  MiningRewards__factory.abi,
+  PoolPerformance__factory.abi,
+  VaultAllocator__factory.abi,
+  PhalaGovernor__factory.abi,
+  PhalaTimelock__factory.abi,
+  FunctionsRouterAdapter__factory.abi,
 ];
 
 /** One fragment per selector (contracts share OpenZeppelin's errors); Error(string) and Panic(uint256) are built in. */
