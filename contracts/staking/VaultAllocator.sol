@@ -13,6 +13,7 @@ interface IManagedVault {
     function requestPoolWithdrawal(uint256 poolId, uint256 shares) external;
     function availableLiquidity() external view returns (uint256);
     function pools() external view returns (uint256[] memory);
+    function MAX_POOLS() external view returns (uint256);
 }
 
 /// @notice The hub's views the allocator reads.
@@ -186,10 +187,12 @@ contract VaultAllocator is Ownable2Step {
 
         uint256 unbonded;
         // Pools the vault holds that are no longer pools_: target zero.
-        uint256[] memory held = vault.pools();
-        for (uint256 i; i < held.length; ++i) {
-            if (!_contains(pools_, held[i])) {
-                unbonded += _reduce(held[i], hub.stakeOf(held[i], address(vault)), 0, epoch, p, false);
+        {
+            uint256[] memory held = vault.pools();
+            for (uint256 i; i < held.length; ++i) {
+                if (!_contains(pools_, held[i])) {
+                    unbonded += _reduce(held[i], hub.stakeOf(held[i], address(vault)), 0, epoch, p, false);
+                }
             }
         }
         for (uint256 i; i < pools_.length; ++i) {
@@ -198,17 +201,38 @@ contract VaultAllocator is Ownable2Step {
                 unbonded += _reduce(pools_[i], current[i], target, epoch, p, rates[i] < 0);
             }
         }
-        uint256 allocated;
+        uint256 allocated = _allocate(pools_, weights, current, total, drift, epoch);
+        emit Rebalanced(epoch, total, allocated, unbonded);
+    }
+
+    /// @dev Tops up the pools below target by more than `drift`, in candidate order, from the
+    /// vault's available liquidity. A pool the vault does not hold yet takes one of its MAX_POOLS
+    /// positions; with all taken (earlier candidates still unbonding) it is skipped rather than let
+    /// `allocate` revert the whole rebalance, and with it the unbonding of failing pools.
+    function _allocate(
+        uint256[] memory pools_,
+        uint256[] memory weights,
+        uint256[] memory current,
+        uint256 total,
+        uint256 drift,
+        uint256 epoch
+    ) private returns (uint256 allocated) {
+        uint256[] memory positions = vault.pools();
+        uint256 freePositions = vault.MAX_POOLS();
+        freePositions = freePositions > positions.length ? freePositions - positions.length : 0;
         for (uint256 i; i < pools_.length; ++i) {
-            uint256 target = total * weights[i] / BPS;
-            if (current[i] + drift >= target) continue;
-            uint256 amount = Math.min(target - current[i], vault.availableLiquidity());
+            uint256 shortfall = total * weights[i] / BPS;
+            if (current[i] + drift >= shortfall) continue;
+            uint256 amount = Math.min(shortfall - current[i], vault.availableLiquidity());
             if (amount == 0) break;
+            if (!_contains(positions, pools_[i])) {
+                if (freePositions == 0) continue;
+                --freePositions;
+            }
             vault.allocate(pools_[i], amount);
             stayStartEpoch[pools_[i]] = epoch;
             allocated += amount;
         }
-        emit Rebalanced(epoch, total, allocated, unbonded);
     }
 
     // ---------------------------------------------------------------- views

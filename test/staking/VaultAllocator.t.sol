@@ -146,6 +146,26 @@ contract VaultAllocatorTest is VaultFixture {
         assertGe(vault.availableLiquidity(), DEPOSIT * (10_000 - CAP) / 10_000, "rest idle");
     }
 
+    /// A curator who swaps the candidate list while earlier positions still unbond can leave the
+    /// vault holding MAX_POOLS pools: a new candidate is then skipped, and the rebalance (with its
+    /// unbonding of failing pools) still runs instead of reverting TooManyPools.
+    function test_FullVault_NewCandidateSkippedRebalanceStillRuns() public {
+        vm.prank(GOVERNANCE);
+        vault.setManager(address(this));
+        vault.allocate(poolA, 1 ether);
+        vault.allocate(poolB, 1 ether);
+        for (uint256 i; i < vault.MAX_POOLS() - 2; ++i) {
+            vault.allocate(createPool(address(uint160(0x5000 + i)), 0), 1 ether);
+        }
+        vm.prank(GOVERNANCE);
+        vault.setManager(address(allocator));
+        assertEq(vault.pools().length, vault.MAX_POOLS(), "every position taken");
+
+        _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
+        assertEq(hub.stakeOf(poolC, address(vault)), 0, "no position beyond MAX_POOLS");
+        assertTrue(hub.stakeOf(poolA, address(vault)) > 1 ether, "held candidates still allocated");
+    }
+
     function test_Candidates_Validated() public {
         uint256[] memory ids = new uint256[](2);
         (ids[0], ids[1]) = (poolA, poolA);
