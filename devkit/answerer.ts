@@ -1,6 +1,8 @@
 import { getBytes, hexlify, type Signer } from "ethers";
 import { agentRequestToJson, toAgentRequest } from "../protocol/request.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { RunningWorker } from "../worker/src/app.js";
+import { RequestRejected } from "../worker/src/errors.js";
 import type { AgentNetwork } from "./contracts.js";
 import { DevkitError, sendTx } from "./errors.js";
 import { eventIn } from "./events.js";
@@ -40,7 +42,7 @@ export async function answerPending(net: AgentNetwork, workers: RunningWorker[],
     if (worker === undefined) {
       throw new DevkitError(`request ${request.id} is assigned to worker ${request.worker}, whose enclave key this test kit does not hold`);
     }
-    const signed = await worker.service.execute({
+    const signed = await executeWhenVisible(worker, {
       chainId: chainId.toString(),
       router: String(net.router.target),
       request: agentRequestToJson(request),
@@ -64,6 +66,22 @@ export async function answerPending(net: AgentNetwork, workers: RunningWorker[],
     });
   }
   return answers;
+}
+
+/**
+ * The worker refuses, as retryable (503), a request it cannot see on the chain yet: it caches the
+ * router's request count for 100 ms so made-up future ids cannot flood its RPC, and a test answers
+ * right after requesting. Retried as the bridge retries, for up to ~2 s.
+ */
+async function executeWhenVisible(worker: RunningWorker, body: Parameters<RunningWorker["service"]["execute"]>[0]) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await worker.service.execute(body);
+    } catch (error) {
+      if (!(error instanceof RequestRejected) || error.httpStatus !== 503 || attempt >= 20) throw error;
+      await sleep(100);
+    }
+  }
 }
 
 /** Calls `timeout` (refund + slash) for every pending request past its deadline, as the bridge's sweep does. */
