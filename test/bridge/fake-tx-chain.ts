@@ -5,10 +5,26 @@ import { Eip1559Signer } from "../../bridge/src/chain/eip1559-signer.js";
 import { RpcError, SimulationError } from "../../bridge/src/errors.js";
 import type { AgentRequest } from "../../protocol/request.js";
 import type { Hex } from "../../protocol/hex.js";
+import type { ExecuteResponse } from "../../protocol/worker-api.js";
 
 const KEY = `0x${"42".repeat(32)}`;
 
 /** A node's rejection of eth_sendRawTransaction as anvil words it (-32003), or a lost answer. */
+/** A worker answer as the store keeps it; tests override the fields they care about. */
+export const ANSWER: ExecuteResponse = {
+  simulated: true,
+  worker: "0x0000000000000000000000000000000000000001",
+  requestId: "1",
+  requestHash: `0x${"11".repeat(32)}`,
+  status: 0,
+  statusName: "OK",
+  output: "0x",
+  outputHash: `0x${"22".repeat(32)}`,
+  subAgentIds: [],
+  subAgentPrices: [],
+  signature: "0x",
+};
+
 export function refusal(message: string, rpcCode = -32003): RpcError {
   return new RpcError("eth_sendRawTransaction", { transport: false, rpcCode }, { details: message });
 }

@@ -7,21 +7,8 @@ import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
 import { StoreMismatchError } from "../../bridge/src/errors.js";
 import { MIGRATIONS, migrate, type Migration } from "../../bridge/src/store/migrations.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
-import type { ExecuteResponse } from "../../protocol/worker-api.js";
+import { ANSWER } from "./fake-tx-chain.js";
 
-const ANSWER: ExecuteResponse = {
-  simulated: true,
-  worker: "0x0000000000000000000000000000000000000001",
-  requestId: "1",
-  requestHash: `0x${"11".repeat(32)}`,
-  status: 0,
-  statusName: "OK",
-  output: "0x",
-  outputHash: `0x${"22".repeat(32)}`,
-  subAgentIds: [],
-  subAgentPrices: [],
-  signature: "0x",
-};
 
 describe("bridge SqliteStore", () => {
   let store: SqliteStore;

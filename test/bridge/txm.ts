@@ -9,22 +9,8 @@ import { classifySendError, type SendErrorKind } from "../../bridge/src/txm/send
 import { DROPS_BEFORE_ABANDON } from "../../bridge/src/txm/resender.js";
 import { TxManager } from "../../bridge/src/txm/tx-manager.js";
 import type { Hex } from "../../protocol/hex.js";
-import type { ExecuteResponse } from "../../protocol/worker-api.js";
-import { FakeTxChain, lostAnswer, refusal } from "./fake-tx-chain.js";
+import { ANSWER, FakeTxChain, lostAnswer, refusal } from "./fake-tx-chain.js";
 
-const ANSWER: ExecuteResponse = {
-  simulated: true,
-  worker: "0x0000000000000000000000000000000000000001",
-  requestId: "1",
-  requestHash: `0x${"11".repeat(32)}`,
-  status: 0,
-  statusName: "OK",
-  output: "0x",
-  outputHash: `0x${"22".repeat(32)}`,
-  subAgentIds: [],
-  subAgentPrices: [],
-  signature: "0x",
-};
 
 const OPTIONS = { maxFeePerGas: 1_000n, gasBumpAfterMs: 60_000, gasBumpPercent: 15, rebroadcastAfterMs: 10_000, missingReceiptGraceMs: 5_000 };
 
