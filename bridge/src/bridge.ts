@@ -45,6 +45,8 @@ export interface BridgeDeps {
 /** What exists once the bridge has reached its chain. */
 interface Connected {
   chainId: bigint;
+  /** The chain mines only on transactions (a dev node's automine): see Watcher and Sweeper. */
+  automine: boolean;
   directory: WorkerDirectory;
   watcher: Watcher;
   dispatcher: Dispatcher;
@@ -148,6 +150,7 @@ export class Bridge {
       directory = layered;
     }
     const schedule = await Bridge.gasSchedule(chain);
+    const automine = (await chain.automine?.()) ?? false;
     const txm = new TxManager(
       chain,
       store,
@@ -164,7 +167,8 @@ export class Bridge {
     return {
       chainId,
       directory,
-      watcher: new Watcher(chain, store, config, this.metrics, log.child({ component: "watcher" })),
+      automine,
+      watcher: new Watcher(chain, store, { ...config, automine }, this.metrics, log.child({ component: "watcher" })),
       dispatcher: new Dispatcher(
         store,
         directory,
@@ -180,7 +184,7 @@ export class Bridge {
         chain,
         store,
         txm,
-        { sweepAll: config.sweepAll, gasPerTimeout: config.submit.gasPerTimeout, maxTxGas: config.submit.maxTxGas },
+        { sweepAll: config.sweepAll, gasPerTimeout: config.submit.gasPerTimeout, maxTxGas: config.submit.maxTxGas, automine },
         this.metrics,
         log.child({ component: "sweeper" }),
         schedule,
@@ -239,8 +243,10 @@ export class Bridge {
     }
     this.loop = this.run();
     this.log.info(
-      { event: "started", account: this.chain.account, router: this.chain.router, chainId: this.parts.chainId.toString(), httpPort: this.httpPort },
-      "bridge started",
+      { event: "started", account: this.chain.account, router: this.chain.router, chainId: this.parts.chainId.toString(), httpPort: this.httpPort, automine: this.parts.automine },
+      this.parts.automine
+        ? `bridge started; the chain mines only on transactions (automine): requests are confirmed at the head after ${this.config.idleConfirmMs} ms without a block, timeouts judged by the pending block's time`
+        : "bridge started",
     );
   }
 

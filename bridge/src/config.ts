@@ -23,6 +23,11 @@ export const BridgeConfigSchema = z
     startBlock: z.number().int().nonnegative().default(0),
     /** Blocks an AgentRequested event must be buried under before it is dispatched. */
     confirmations: z.number().int().nonnegative().default(2),
+    /**
+     * On a chain that mines only on transactions (Hardhat's or anvil's automine, detected at start),
+     * a head idle this long confirms its requests without `confirmations` more blocks.
+     */
+    idleConfirmMs: z.number().int().nonnegative().default(2_000),
     pollIntervalMs: z.number().int().positive().default(500),
     /** Largest eth_getLogs block range per call. */
     maxLogRange: z.number().int().positive().default(2_000),

@@ -12,6 +12,11 @@ export interface SweeperOptions {
   sweepAll: boolean;
   gasPerTimeout: number;
   maxTxGas: number;
+  /**
+   * The chain mines only on transactions (automine): its head's timestamp stops with its blocks, so
+   * deadlines are judged by the pending block's, the time a timeout sent now is mined at.
+   */
+  automine?: boolean;
 }
 
 /** Expired requests looked at per sweep. */
@@ -58,14 +63,23 @@ export class Sweeper {
   }
 
   async sweep(): Promise<SweepResult> {
-    const head = await this.chain.block("latest");
-    if (!head) return { sent: 0, failed: 0 };
-    let expired = this.store.expired(head.timestamp, SWEEP_LIMIT);
+    const now = await this.chainTime();
+    if (now === undefined) return { sent: 0, failed: 0 };
+    let expired = this.store.expired(now, SWEEP_LIMIT);
     if (!this.options.sweepAll) expired = expired.filter((r) => r.state !== "seen");
     if (expired.length === 0) return { sent: 0, failed: 0 };
     const result = await this.txm.exclusive(() => this.sendTimeouts(expired));
     if (result.sent > 0 || result.failed > 0) this.log.info({ event: "sweep", expired: expired.length, ...result }, "timed out expired requests");
     return result;
+  }
+
+  /**
+   * The router's `block.timestamp` for a timeout sent now, as far as the node tells: the head's, or
+   * on an automining chain the pending block's (it follows the clock, evm_increaseTime included).
+   */
+  private async chainTime(): Promise<bigint | undefined> {
+    const pending = this.options.automine ? await this.chain.pendingTimestamp?.() : undefined;
+    return pending ?? (await this.chain.block("latest"))?.timestamp;
   }
 
   /** Entries per transaction: as many as the gas cap holds. */
@@ -101,7 +115,8 @@ export class Sweeper {
   /** The entries whose timeout would not revert (eth_call of timeoutBatch, bisected on a revert). */
   private async simulate(records: RequestRecord[]): Promise<RequestRecord[]> {
     try {
-      await this.chain.simulate(this.chain.encodeTimeoutBatch(records.map((r) => r.request)));
+      // The router refuses a timeout until block.timestamp > deadline: judged at the block the transaction would land in.
+      await this.chain.simulate(this.chain.encodeTimeoutBatch(records.map((r) => r.request)), this.options.automine ? "pending" : "latest");
       return records;
     } catch (error) {
       if (!(error instanceof SimulationError)) throw error;

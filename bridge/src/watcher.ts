@@ -15,9 +15,18 @@ const INITIAL_RANGE = 16;
  * compares the store with the router later).
  */
 const PRUNED_STATE_DEPTH = 64;
+/** A head that has not moved this long while requests wait for depth is logged (a chain that mines on its own). */
+const STALLED_HEAD_MS = 30_000;
 
 export interface WatcherOptions {
   confirmations: number;
+  /**
+   * The chain mines a block only when a transaction arrives (Hardhat's or anvil's automine): once
+   * its head has not moved for `idleConfirmMs`, requests are confirmed at the head instead of
+   * waiting for blocks that nobody will mine.
+   */
+  automine?: boolean;
+  idleConfirmMs?: number;
   maxLogRange: number;
   reorgHistory: number;
   startBlock: number;
@@ -44,6 +53,9 @@ export interface PollResult {
 export class Watcher {
   /** Current eth_getLogs block range: halves after a crowded range, doubles after a sparse one. */
   private range: number;
+  /** The head and when it was first seen (how long the chain has been idle); whether its wait was logged. */
+  private idle?: { hash: string; since: number; logged: boolean };
+  private automineExplained = false;
 
   constructor(
     private readonly chain: ChainClient,
@@ -174,7 +186,7 @@ export class Watcher {
    * changed hash means a reorg below the cursor). Works on block refs, never loads request rows.
    */
   private async confirm(head: BlockHeader, orphaned: bigint[]): Promise<number> {
-    const safe = head.number - this.options.confirmations;
+    const safe = this.safeBlock(head);
     let confirmed = 0;
     for (;;) {
       const blocks = this.store.seenBlocks(safe, CONFIRM_PAGE);
@@ -194,6 +206,40 @@ export class Watcher {
         confirmed += this.store.confirmBlock(block, Date.now());
       }
     }
+  }
+
+  /**
+   * The newest block whose `seen` requests may be confirmed: `confirmations` below the head. On an
+   * automining chain depth comes only from later transactions, so once the head has been idle for
+   * `idleConfirmMs` the head itself is safe: its only reorgs are snapshot reverts, which the hash
+   * checks above catch at any depth. Mining blocks to make depth is not the bridge's to do (it
+   * would change the user's chain under their scripts and tests). A wait on an idle head is
+   * logged once per head, saying why.
+   */
+  private safeBlock(head: BlockHeader): number {
+    const now = Date.now();
+    if (this.idle?.hash !== head.hash) this.idle = { hash: head.hash, since: now, logged: false };
+    const { confirmations, automine = false, idleConfirmMs = 0 } = this.options;
+    const byDepth = head.number - confirmations;
+    if (confirmations === 0) return byDepth;
+    const idleMs = now - this.idle.since;
+    const atHead = automine && idleMs >= idleConfirmMs;
+    if (!this.idle.logged && idleMs >= (automine ? idleConfirmMs : STALLED_HEAD_MS)) {
+      const oldest = this.store.seenBlocks(head.number, 1)[0];
+      if (oldest !== undefined && oldest.number > byDepth) {
+        this.idle.logged = true;
+        const context = { event: "confirm_wait", head: head.number, block: oldest.number, confirmations, idleMs };
+        if (atHead) {
+          // Said once at info; afterwards each idle head is routine on such a chain.
+          const level = this.automineExplained ? "debug" : "info";
+          this.automineExplained = true;
+          this.log[level](context, `no block for ${idleMs} ms on a chain that mines only on transactions (automine): confirming requests at the head instead of waiting for ${confirmations} more block(s)`);
+        } else {
+          this.log.warn(context, `requests wait for ${oldest.number + confirmations - head.number} more block(s), but the head has not moved for ${Math.round(idleMs / 1000)} s`);
+        }
+      }
+    }
+    return atHead ? head.number : byDepth;
   }
 
   /** Rewinds the cursor to the newest stored block below `below` that is still canonical. */

@@ -78,8 +78,15 @@ export interface ChainClient {
   encodeFulfillBatch(fulfillments: Fulfillment[]): Hex;
   /** timeoutBatch(requests): the router skips (TimeoutSkipped) entries no longer pending. */
   encodeTimeoutBatch(requests: AgentRequest[]): Hex;
-  /** eth_call of router calldata from the bridge account; throws SimulationError with the decoded reason. */
-  simulate(data: Hex): Promise<void>;
+  /** eth_call of router calldata from the bridge account (at `tag`, default latest); throws SimulationError with the decoded reason. */
+  simulate(data: Hex, tag?: "latest" | "pending"): Promise<void>;
+  /**
+   * Whether the node mines a block only when a transaction arrives (hardhat_getAutomine: Hardhat
+   * and anvil automine, not interval mining); false for a node without the method (a real chain).
+   */
+  automine?(): Promise<boolean>;
+  /** Timestamp of the node's pending block: an automining chain's clock between its blocks. */
+  pendingTimestamp?(): Promise<bigint | undefined>;
   /** eth_estimateGas of calldata to `to` (the router unless given) from the bridge account. */
   estimateGas(data: Hex, to?: string): Promise<bigint>;
   fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>;

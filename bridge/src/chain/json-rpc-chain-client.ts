@@ -221,8 +221,23 @@ export class JsonRpcChainClient implements ChainClient {
     }
   }
 
-  async simulate(data: Hex): Promise<void> {
-    await this.call("eth_call", [{ from: this.account, to: this.router, data }, "latest"]);
+  async simulate(data: Hex, tag: "latest" | "pending" = "latest"): Promise<void> {
+    await this.call("eth_call", [{ from: this.account, to: this.router, data }, tag]);
+  }
+
+  async automine(): Promise<boolean> {
+    try {
+      return (await this.rpc.call<unknown>("hardhat_getAutomine", [])) === true;
+    } catch (error) {
+      // A node that answers without knowing the method is not a dev node; a node that does not answer is retried by the caller.
+      if (error instanceof RpcError && !error.transport) return false;
+      throw error;
+    }
+  }
+
+  async pendingTimestamp(): Promise<bigint | undefined> {
+    const raw = await this.rpc.call<RawBlock | null>("eth_getBlockByNumber", ["pending", false]);
+    return raw ? BigInt(raw.timestamp) : undefined;
   }
 
   async estimateGas(data: Hex, to: string = this.router): Promise<bigint> {
