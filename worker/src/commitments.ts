@@ -12,6 +12,17 @@ export interface RequestCommitments {
    * CHAIN_UNAVAILABLE (503, retry later).
    */
   requirePending(request: AgentRequest, requestHash: string): Promise<void>;
+  /** Whether the chain answers the worker's reads within `timeoutMs` (for /health); never waits longer. */
+  check?(timeoutMs: number): Promise<ChainCheck>;
+}
+
+/** One bounded read of the router through the worker's RPC. */
+export interface ChainCheck {
+  ok: boolean;
+  ms: number;
+  /** The router's requestCount() when the read succeeded. */
+  requestCount?: string;
+  error?: string;
 }
 
 export const ROUTER_COMMITMENT_ABI = [
@@ -48,6 +59,8 @@ export class ChainRequestCommitments implements RequestCommitments {
   /** Request hashes refused for good (settled, timed out, or not the committed request). */
   readonly #refused = new Map<string, string>();
   #count: { value: bigint; at: number } | undefined;
+  /** The health read in flight: a hung RPC holds one call, however often /health is asked. */
+  #probe: Promise<bigint> | undefined;
 
   constructor(
     rpc: string | ContractRunner,
@@ -94,6 +107,25 @@ export class ChainRequestCommitments implements RequestCommitments {
         : `request ${request.id} differs from the request the router committed to`;
     remember(this.#refused, key, reason);
     throw new RequestRejected(409, "REQUEST_NOT_PENDING", reason);
+  }
+
+  /** Reads requestCount() (the RPC serves the router, not only blocks), giving up after `timeoutMs`. */
+  async check(timeoutMs: number): Promise<ChainCheck> {
+    const started = performance.now();
+    const ms = () => Math.round(performance.now() - started);
+    this.#probe ??= (this.#router.getFunction("requestCount").staticCall() as Promise<bigint>).finally(() => (this.#probe = undefined));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const count = await Promise.race([this.#probe, timeout]);
+      return { ok: true, ms: ms(), requestCount: count.toString() };
+    } catch (error) {
+      return { ok: false, ms: ms(), error: error instanceof Error ? error.message.slice(0, 200) : String(error) };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -49,13 +49,16 @@ export class WorkerHttpServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const simulated = this.service.health().simulated;
+    const simulated = this.service.simulated;
     try {
       const path = new URL(req.url ?? "/", "http://worker").pathname;
       const route = `${req.method} ${path}`;
       switch (route) {
-        case "GET /health":
-          return send(res, 200, this.service.health());
+        case "GET /health": {
+          // 503 while the chain cannot be read: a worker that cannot check commitments cannot answer.
+          const health = await this.service.health();
+          return send(res, health.ok ? 200 : 503, health);
+        }
         case "GET /attestation":
           return send(res, 200, await this.service.attestation());
         case "POST /v1/execute": {

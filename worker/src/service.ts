@@ -5,7 +5,7 @@ import { statusName } from "../../protocol/status.js";
 import type { ExecuteRequest, ExecuteResponse, WorkerAttestation } from "../../protocol/worker-api.js";
 import { REGISTRATION_SIGNATURE_LIFETIME_SECONDS, signWorkerRegistration } from "../../protocol/worker-registration.js";
 import type { AnswerBook } from "./answers.js";
-import type { RequestCommitments } from "./commitments.js";
+import type { ChainCheck, RequestCommitments } from "./commitments.js";
 import type { Enclave } from "./enclave/enclave.js";
 import { RequestRejected } from "./errors.js";
 import type { Executor } from "./executor.js";
@@ -22,7 +22,12 @@ export interface Health {
   answersHeld: number;
   /** Cluster-key epochs held (only with gatekeeper provisioning). */
   keyEpochs?: number[];
+  /** A bounded read of the router through the worker's RPC: a hung or failing RPC makes the worker unhealthy. */
+  chain?: ChainCheck;
 }
+
+/** The longest /health waits for the chain read: a hung RPC answers "not ok" after this, not never. */
+export const HEALTH_RPC_TIMEOUT_MS = 2_000;
 
 /** The worker's operations behind the HTTP API. */
 export class WorkerService {
@@ -43,10 +48,17 @@ export class WorkerService {
     },
   ) {}
 
-  health(): Health {
-    const { enclave, chainId, workerRegistry, answers, gatekeeper } = this.deps;
+  get simulated(): boolean {
+    return this.deps.enclave.simulated;
+  }
+
+  /** ok only when the worker could answer now: its chain read (bounded by `rpcTimeoutMs`) succeeds. */
+  async health(rpcTimeoutMs = HEALTH_RPC_TIMEOUT_MS): Promise<Health> {
+    const { enclave, chainId, workerRegistry, answers, gatekeeper, commitments } = this.deps;
+    const chain = await commitments.check?.(rpcTimeoutMs);
     return {
-      ok: true,
+      ok: chain?.ok ?? true,
+      ...(chain && { chain }),
       simulated: enclave.simulated,
       worker: enclave.address,
       chainId: chainId.toString(),
