@@ -80,10 +80,11 @@ export class SimulationError extends BridgeError {
 export class RpcError extends BridgeError {
   constructor(
     readonly method: string,
-    readonly failure: { transport: boolean; rpcCode?: number; data?: unknown },
+    readonly failure: { transport: boolean; rpcCode?: number; data?: unknown; endpoint?: string },
     options: BaseErrorOptions = {},
   ) {
-    super(`${method} failed`, "RPC_FAILED", options);
+    // Which node failed (a config naming the wrong one); kept out of `details`, which is the node's own words (send-errors.ts matches them).
+    super(failure.endpoint === undefined ? `${method} failed` : `${method} failed (${failure.endpoint})`, "RPC_FAILED", options);
   }
 
   get transport(): boolean {

@@ -81,4 +81,15 @@ describe("bridge JsonRpc (hedged calls)", () => {
     );
     expect(e.hits()).to.equal(3);
   });
+
+  it("names the node in RPC_FAILED (its origin: never a path or query that may hold an API key), for failed and refused calls alike", async () => {
+    const failing = await endpoint(() => "500");
+    const refusing = await endpoint(() => "transient");
+    servers.push(failing.server, refusing.server);
+    for (const e of [failing, refusing]) {
+      const error = await new JsonRpc(`${e.url}/v3/SECRETKEY?key=SECRET2`, 10_000, 5_000).call("eth_blockNumber", []).catch((err: unknown) => err);
+      expect(error).to.be.instanceOf(RpcError).and.to.include({ code: "RPC_FAILED" });
+      expect((error as RpcError).message).to.include(`eth_blockNumber failed (${e.url})`).and.not.match(/SECRET/);
+    }
+  });
 });

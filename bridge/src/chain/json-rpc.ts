@@ -37,12 +37,16 @@ const MAX_TRIES = 3;
  */
 export class JsonRpc {
   private nextId = 0;
+  /** The URL's origin, named in every RpcError: its path, query and credentials may hold an API key. */
+  readonly endpoint: string;
 
   constructor(
     private readonly url: string,
     private readonly timeoutMs: number,
     private readonly hedgeMs: number = timeoutMs,
-  ) {}
+  ) {
+    this.endpoint = new URL(url).origin;
+  }
 
   private post(method: string, body: unknown): Promise<unknown> {
     const text = JSON.stringify(body);
@@ -95,26 +99,26 @@ export class JsonRpc {
       text = await response.text();
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      throw new RpcError(method, { transport: true }, { details: timedOut ? `no answer within ${this.timeoutMs} ms` : errorMessage(error), cause: error });
+      throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: timedOut ? `no answer within ${this.timeoutMs} ms` : errorMessage(error), cause: error });
     }
-    if (!response.ok) throw new RpcError(method, { transport: true }, { details: `HTTP ${response.status}: ${text.slice(0, PREVIEW_CHARS)}` });
+    if (!response.ok) throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: `HTTP ${response.status}: ${text.slice(0, PREVIEW_CHARS)}` });
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new RpcError(method, { transport: true }, { details: `answer is not JSON: ${text.slice(0, PREVIEW_CHARS)}`, cause: error });
+      throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: `answer is not JSON: ${text.slice(0, PREVIEW_CHARS)}`, cause: error });
     }
   }
 
-  private static failure(method: string, error: RpcErrorObject): RpcError {
-    return new RpcError(method, { transport: false, rpcCode: error.code, data: error.data }, { details: error.message });
+  private static failure(method: string, error: RpcErrorObject, endpoint: string): RpcError {
+    return new RpcError(method, { transport: false, rpcCode: error.code, data: error.data, endpoint }, { details: error.message });
   }
 
   async call<T>(method: string, params: unknown[]): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const answer = (await this.post(method, { jsonrpc: "2.0", id: ++this.nextId, method, params })) as RpcAnswer;
-      if (typeof answer !== "object" || answer === null) throw new RpcError(method, { transport: true }, { details: "answer is not a JSON-RPC object" });
+      if (typeof answer !== "object" || answer === null) throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: "answer is not a JSON-RPC object" });
       if (!answer.error) return answer.result as T;
-      if (attempt > 1 || !TRANSIENT_CODES.has(answer.error.code)) throw JsonRpc.failure(method, answer.error);
+      if (attempt > 1 || !TRANSIENT_CODES.has(answer.error.code)) throw JsonRpc.failure(method, answer.error, this.endpoint);
     }
   }
 
@@ -129,12 +133,12 @@ export class JsonRpc {
     this.nextId += calls.length;
     const label = calls.length === 1 ? calls[0]!.method : `batch of ${calls.length} (${calls[0]!.method}, ...)`;
     const body = (await this.post(label, calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, ...call })))) as RpcAnswer[];
-    if (!Array.isArray(body)) throw new RpcError(label, { transport: true }, { details: "node does not support JSON-RPC batches" });
+    if (!Array.isArray(body)) throw new RpcError(label, { transport: true, endpoint: this.endpoint }, { details: "node does not support JSON-RPC batches" });
     const byId = new Map(body.map((entry) => [entry.id, entry]));
     return calls.map((call, i) => {
       const entry = byId.get(first + i);
-      if (!entry) return new RpcError(call.method, { transport: true }, { details: "missing answer in batch" });
-      return entry.error ? JsonRpc.failure(call.method, entry.error) : entry.result;
+      if (!entry) return new RpcError(call.method, { transport: true, endpoint: this.endpoint }, { details: "missing answer in batch" });
+      return entry.error ? JsonRpc.failure(call.method, entry.error, this.endpoint) : entry.result;
     });
   }
 }
