@@ -38,6 +38,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public constant WEIGHT_UNIT = 100 ether;
     /// @notice Scale of the reward-per-share accumulator.
     uint256 public constant REWARD_PRECISION = 1e27;
+    /// @notice Scale of a pool's returnIndex (1e18 = 100% of its active stake).
+    uint256 public constant RETURN_PRECISION = 1e18;
     /// @notice Bound on a pool's active plus retiring workers, keeping the fee settlement that runs
     /// before every stake and withdrawal request (one router call per worker) bounded.
     uint256 public constant MAX_WORKERS_PER_POOL = 32;
@@ -622,7 +624,18 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                 : Math.mulDiv(amount, _settlementCommission(pool), BPS);
             uint256 toStakers = amount - commission;
             pool.commissionAccrued += commission;
-            if (toStakers != 0) pool.rewardPerShare += Math.mulDiv(toStakers, REWARD_PRECISION, pool.activeShares);
+            if (toStakers != 0) {
+                pool.rewardPerShare += Math.mulDiv(toStakers, REWARD_PRECISION, pool.activeShares);
+                // Per unit of the stake that earned it; shares left with no stake (slashed to zero)
+                // have no return to measure. Wrapping by design (see IStakingHub.Pool.returnIndex):
+                // the truncating cast is the modulo.
+                uint256 active = pool.activeStake;
+                if (active != 0) {
+                    unchecked {
+                        pool.returnIndex += uint96(Math.mulDiv(toStakers, RETURN_PRECISION, active));
+                    }
+                }
+            }
             emit RewardsDistributed(poolId, amount, commission);
         }
         _applyDueCommission(poolId, pool);
@@ -709,6 +722,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         split.fromUnbonding = slashed - split.fromActive;
         pool.activeStake = active - split.fromActive;
         pool.unbondingStake -= split.fromUnbonding;
+        // At most RETURN_PRECISION (fromActive <= active); rounded up against the pool. Wrapping by design.
+        if (split.fromActive != 0) {
+            unchecked {
+                pool.returnIndex -= uint96(Math.mulDiv(split.fromActive, RETURN_PRECISION, active, Math.Rounding.Ceil));
+            }
+        }
 
         if (reporter != address(0)) split.toReporter = Math.min(reporterReward, slashed);
         split.toTreasury = slashed - split.toReporter;
