@@ -5,13 +5,16 @@ import type {
   AgentRouter,
   GatekeeperQuorumVerifier,
   KeyRegistry,
+  MiningRewards,
   PhalaGovernor,
   PhalaTimelock,
   PhalaToken,
+  PoolPerformance,
   SimulatedTeeVerifier,
   StakedPhaVotes,
   StakingHub,
   StakingVault,
+  VaultAllocator,
   WorkerRegistry,
 } from "../types/ethers-contracts/index.js";
 import type { Deployment } from "./deployment.js";
@@ -30,6 +33,9 @@ export interface AgentNetwork {
   router: AgentRouter;
   stakingHub: StakingHub;
   stakingVault: StakingVault;
+  miningRewards: MiningRewards;
+  poolPerformance: PoolPerformance;
+  vaultAllocator: VaultAllocator;
   stakeVotes: StakedPhaVotes;
   timelock: PhalaTimelock;
   governor: PhalaGovernor;
@@ -46,6 +52,9 @@ const CONTRACTS = {
   router: "AgentRouter",
   stakingHub: "StakingHub",
   stakingVault: "StakingVault",
+  miningRewards: "MiningRewards",
+  poolPerformance: "PoolPerformance",
+  vaultAllocator: "VaultAllocator",
   stakeVotes: "StakedPhaVotes",
   timelock: "PhalaTimelock",
   governor: "PhalaGovernor",

@@ -45,6 +45,12 @@ interface IStakingHub is IWorkerStaking {
         /// @dev When the router last reported a fault (timeout or equivocation) of one of the pool's
         /// workers; mining rewards are withheld around it (see MiningRewards).
         uint64 lastFaultAt;
+        /// @dev What one unit of active stake has gained: the sum over every reward distribution of
+        /// (rewards to stakers / active stake) minus, over every slash, (active stake slashed / active
+        /// stake), each at its moment, scaled by RETURN_PRECISION (1e18 = 100%). Exits and re-stakes
+        /// never move it, so a return read from it cannot be faked by emptying a slashed pool (whose
+        /// share value would restart at 1). Wraps modulo 2^96: read differences as int96.
+        uint96 returnIndex;
         uint256 activeStake;
         uint256 activeShares;
         uint256 unbondingStake;

@@ -25,7 +25,8 @@ interface IRouterFeeTerms {
 /// and reports here when it settles the pool. An epoch's budget is split among the pools by the work
 /// each settled in it, and paid at the pool's first settlement after the epoch ended, into the same
 /// distribution as its fees (operator commission, then reward per share), so delegators claim both
-/// with the hub's one constant-gas claim.
+/// with the hub's one constant-gas claim. A pool that earns no more fees is paid at its next
+/// explicit harvest (`hub.harvestPool`, anyone, any time later): no reward is stranded.
 ///
 ///     budget(e)    = initialEpochBudget × (1 − decay)^⌊e / decayEpochs⌋
 ///     reward(p, e) = min( budget(e) × work(p, e) / work(e),  shareBps × Σ fee × protocolFeeBps )
@@ -37,8 +38,8 @@ interface IRouterFeeTerms {
 /// (protocolFeeBps of the worker fee, to the treasury). Each unit of work earns at most shareBps
 /// (≤ MAX_SHARE_BPS = 80%) of the protocol fee it paid, so faking work always costs more than it
 /// earns, however empty the epoch. The fee rate used is the lower of the router's at this
-/// settlement and at the pool's previous one, so a raised protocol fee reaches only work paid for
-/// after it; without a protocol fee there is nothing to mine.
+/// settlement and at the pool's previous one with fees, so a raised protocol fee reaches only work
+/// paid for after it; without a protocol fee there is nothing to mine.
 ///
 /// Stake weighs in through the router's stake-weighted assignment (a pool's work is in proportion
 /// to its stake); uptime through the faults the chain records: the hub notes when the router last
@@ -183,35 +184,42 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
     }
 
     /// @inheritdoc IMiningRewards
+    /// @dev Called with `fees` = 0 by an explicit harvest (anyone's): it then only pays a reward due,
+    /// so a pool that stops earning is still paid for its last epoch of work.
     function onFeesSettled(uint256 poolId, uint256 fees, uint64 lastFaultAt) external returns (uint256 reward) {
         if (msg.sender != hub) revert NotHub(msg.sender);
         PoolRecord memory record = _records[poolId];
-        Schedule memory published = _schedule;
         uint256 epoch = currentEpoch();
+        bool due = record.work != 0 && record.epoch < epoch;
+        if (fees == 0 && !due) return 0;
+        Schedule memory published = _schedule;
 
-        if (record.work != 0 && record.epoch < epoch) {
+        if (due) {
             reward = _payFor(poolId, record, published, lastFaultAt);
             record.work = 0;
             record.feePaid = 0;
             record.mined += uint128(reward);
         }
 
-        uint256 feeNow = _protocolFeeBps();
-        if (!_faulted(lastFaultAt, epoch, published)) {
-            EpochTotals memory totals = _epochs[epoch];
-            if (totals.work == 0) {
-                totals.budget = uint112(_budgetAt(published, epoch));
-                totals.shareBps = published.shareBps;
+        if (fees != 0) {
+            uint256 feeNow = _protocolFeeBps();
+            if (!_faulted(lastFaultAt, epoch, published)) {
+                EpochTotals memory totals = _epochs[epoch];
+                if (totals.work == 0) {
+                    totals.budget = uint112(_budgetAt(published, epoch));
+                    totals.shareBps = published.shareBps;
+                }
+                // Fits: worker fees are PHA, whose whole supply (1e27) is far below 2^128 / 1e4.
+                totals.work += uint128(fees);
+                _epochs[epoch] = totals;
+                record.epoch = uint64(epoch);
+                record.work += uint128(fees);
+                record.feePaid += uint128(fees * (record.seen ? Math.min(feeNow, record.protocolFeeBps) : feeNow));
             }
-            // Fits: worker fees are PHA, whose whole supply (1e27) is far below 2^128 / 1e4.
-            totals.work += uint128(fees);
-            _epochs[epoch] = totals;
-            record.epoch = uint64(epoch);
-            record.work += uint128(fees);
-            record.feePaid += uint128(fees * (record.seen ? Math.min(feeNow, record.protocolFeeBps) : feeNow));
+            // The rate at the pool's last settlement with fees: an idle harvest settles no work.
+            record.protocolFeeBps = uint16(feeNow);
+            record.seen = true;
         }
-        record.protocolFeeBps = uint16(feeNow);
-        record.seen = true;
         _records[poolId] = record;
 
         if (reward != 0) pha.safeTransfer(msg.sender, reward);

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IStakingHub} from "./IStakingHub.sol";
 
 /// @notice The hub's pool views and settlement, as far as performance needs them.
@@ -12,34 +10,33 @@ interface IStakingHubPools {
 }
 
 /// @title PoolPerformance
-/// @notice What one active share of each stake pool has earned, recorded once per epoch by anyone,
-/// so that returns over trailing windows can be read on-chain (the vault allocator uses them).
-/// @dev A share's worth is its stake value (activeStake / activeShares, which only a slash lowers)
-/// plus every reward ever credited per share (rewardPerShare: fees and mining rewards after
-/// commission, which only grows). So the return of a share held from snapshot a to snapshot b is
-///     (value_b − value_a + rewards_b − rewards_a) / value_a
-/// realised rewards per stake net of commission, minus slashes — whoever holds the pool's shares.
+/// @notice What one unit of each stake pool's active stake has earned, recorded once per epoch by
+/// anyone, so that returns over trailing windows can be read on-chain (the vault allocator uses them).
+/// @dev Reads the hub's per-pool returnIndex: the sum of every reward distribution's rewards to
+/// stakers (after commission) per unit of active stake, minus every slash's active stake taken per
+/// unit of active stake, each at its moment. So the return from snapshot a to snapshot b is
+///     index_b − index_a
+/// realised rewards per stake net of commission, minus slashes. It is not read from the share price:
+/// a slashed pool whose stakers all leave restarts at one PHA per share, which would show as a gain
+/// nobody earned; the index is moved by rewards and slashes only, never by exits or re-stakes.
 /// Every snapshot settles the pool first (pulls its workers' fees from the router), so it counts
 /// all fees earned up to its block whoever chose the moment; rates divide by the actual time between
 /// snapshots, so recording early or late in an epoch changes no rate.
 contract PoolPerformance {
-    /// @notice One snapshot of a pool's share, both fields in PHA per share scaled by 1e27.
+    /// @notice One snapshot of a pool (one storage slot).
     struct Snapshot {
         uint64 epoch;
         uint64 time;
-        uint256 value;
-        uint256 rewards;
+        /// @dev The hub's returnIndex (wraps modulo 2^96; differences are read as int96).
+        uint96 index;
     }
 
     /// @notice Length of an epoch: at most one snapshot per pool per epoch.
     uint256 public constant EPOCH = 1 days;
     /// @notice Snapshots kept per pool (the newest HISTORY): windows up to HISTORY − 1 epochs.
     uint256 public constant HISTORY = 16;
-    /// @notice Scale of snapshot fields (the hub's REWARD_PRECISION) and of returned rates (1e18 = 100%).
-    uint256 public constant PRECISION = 1e27;
+    /// @notice Scale of returned rates and of the hub's returnIndex (1e18 = 100%).
     int256 public constant RATE_ONE = 1e18;
-    /// @dev Bound on |rate|: far above any real return, and safe to sum and multiply.
-    uint256 private constant MAX_RATE = uint256(uint128(type(int128).max));
 
     /// @notice The staking hub whose pools are measured.
     IStakingHubPools public immutable hub;
@@ -49,7 +46,7 @@ contract PoolPerformance {
     mapping(uint256 poolId => Snapshot[HISTORY]) private _snapshots;
     mapping(uint256 poolId => uint256) private _snapshotCount;
 
-    event Recorded(uint256 indexed poolId, uint256 indexed epoch, uint256 value, uint256 rewards);
+    event Recorded(uint256 indexed poolId, uint256 indexed epoch, uint96 index);
 
     error ZeroAddress();
 
@@ -82,9 +79,9 @@ contract PoolPerformance {
         return _snapshots[poolId][(_snapshotCount[poolId] - 1 - back) % HISTORY];
     }
 
-    /// @notice The return per epoch (1e18 = 100%) of one of `poolId`'s shares from the newest snapshot
-    /// at least `epochs` epochs older than its newest snapshot to the newest, and the epoch of the
-    /// newest; ok is false without such a pair (too little history or an emptied pool).
+    /// @notice The return per epoch (1e18 = 100%) of one unit of `poolId`'s active stake from the
+    /// newest snapshot at least `epochs` epochs older than its newest snapshot to the newest, and the
+    /// epoch of the newest; ok is false without such a pair (too little history).
     function returnOver(uint256 poolId, uint256 epochs)
         external
         view
@@ -93,30 +90,27 @@ contract PoolPerformance {
         uint256 count = _snapshotCount[poolId];
         if (count == 0) return (false, 0, 0);
         uint256 last = count - 1;
-        Snapshot storage newest = _snapshots[poolId][last % HISTORY];
+        Snapshot memory newest = _snapshots[poolId][last % HISTORY];
         newestEpoch = newest.epoch;
         // Snapshots are at most one per epoch, so the one `epochs` places back is at least `epochs`
         // epochs older; newer ones may be too when epochs were skipped: take the newest that is.
         uint256 oldest = count > HISTORY ? count - HISTORY : 0;
         uint256 start = last >= epochs && last - epochs >= oldest ? last - epochs : oldest;
         if (start == last || newestEpoch - _snapshots[poolId][start % HISTORY].epoch < epochs) return (false, 0, newestEpoch);
-        while (start + 1 < last && newestEpoch - _snapshots[poolId][(start + 1) % HISTORY].epoch >= epochs) {
-            ++start;
+        Snapshot memory first = _snapshots[poolId][start % HISTORY];
+        while (start + 1 < last) {
+            Snapshot memory next = _snapshots[poolId][(start + 1) % HISTORY];
+            if (newestEpoch - next.epoch < epochs) break;
+            (first, start) = (next, start + 1);
         }
-        Snapshot storage first = _snapshots[poolId][start % HISTORY];
-        uint256 startValue = first.value;
-        if (startValue == 0) return (false, 0, newestEpoch);
-        uint256 endWorth = newest.value + newest.rewards;
-        uint256 startWorth = startValue + first.rewards;
         // Per second of the window (one pool's snapshots are never in the same second), scaled to an
-        // epoch and to RATE_ONE; clamped so that no pool's numbers can make a reader revert.
-        uint256 magnitude = Math.mulDiv(
-            endWorth > startWorth ? endWorth - startWorth : startWorth - endWorth,
-            uint256(RATE_ONE) * EPOCH,
-            startValue * (newest.time - first.time)
-        );
-        ratePerEpoch = SafeCast.toInt256(Math.min(magnitude, MAX_RATE));
-        if (endWorth < startWorth) ratePerEpoch = -ratePerEpoch;
+        // epoch. The index wraps modulo 2^96, so the difference is exact as an int96; |Δ| < 2^95
+        // and the window is at least one second, so the product fits in an int256.
+        int256 delta;
+        unchecked {
+            delta = int96(newest.index - first.index);
+        }
+        ratePerEpoch = delta * int256(EPOCH) / int256(uint256(newest.time - first.time));
         ok = true;
     }
 
@@ -125,13 +119,10 @@ contract PoolPerformance {
         uint256 epoch = currentEpoch();
         if (count != 0 && _snapshots[poolId][(count - 1) % HISTORY].epoch == epoch) return;
         hub.harvestPool(poolId);
-        IStakingHub.Pool memory pool = hub.poolState(poolId);
-        // The hub's own share conversion: one virtual share and one virtual wei.
-        uint256 value = Math.mulDiv(pool.activeStake + 1, PRECISION, pool.activeShares + 1);
-        _snapshots[poolId][count % HISTORY] =
-            Snapshot({epoch: uint64(epoch), time: uint64(block.timestamp), value: value, rewards: pool.rewardPerShare});
+        uint96 index = hub.poolState(poolId).returnIndex;
+        _snapshots[poolId][count % HISTORY] = Snapshot({epoch: uint64(epoch), time: uint64(block.timestamp), index: index});
         _snapshotCount[poolId] = count + 1;
-        emit Recorded(poolId, epoch, value, pool.rewardPerShare);
+        emit Recorded(poolId, epoch, index);
     }
 
 }

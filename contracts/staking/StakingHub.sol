@@ -38,6 +38,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public constant WEIGHT_UNIT = 100 ether;
     /// @notice Scale of the reward-per-share accumulator.
     uint256 public constant REWARD_PRECISION = 1e27;
+    /// @notice Scale of a pool's returnIndex (1e18 = 100% of its active stake).
+    uint256 public constant RETURN_PRECISION = 1e18;
     /// @notice Bound on a pool's active plus retiring workers, keeping the fee settlement that runs
     /// before every stake and withdrawal request (one router call per worker) bounded.
     uint256 public constant MAX_WORKERS_PER_POOL = 32;
@@ -218,7 +220,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         Pool storage pool = _operatorPool(poolId);
         _checkCommission(commissionBps);
         // Settles at the rate in force and applies a due change first, so rescheduling never drops it.
-        _settlePool(poolId, pool);
+        _settlePool(poolId, pool, false);
         uint64 effectiveAt = uint64(block.timestamp + _params.commissionChangeDelay);
         pool.pendingCommissionBps = commissionBps;
         pool.commissionEffectiveAt = effectiveAt;
@@ -306,7 +308,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         Position storage position = _positions[poolId][msg.sender];
         if (shares == 0) revert ZeroAmount();
         if (shares > position.shares) revert InsufficientShares(shares, position.shares);
-        _settlePool(poolId, pool);
+        _settlePool(poolId, pool, false);
         uint256 amount = _toStake(shares, pool.activeStake, pool.activeShares);
         uint256 unbondingShares = _toShares(amount, pool.unbondingStake, pool.unbondingShares);
         if (unbondingShares == 0) revert ZeroAmount();
@@ -362,14 +364,14 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         uint256 poolId = _workers[worker].poolId;
         if (poolId == 0) revert UnknownWorker(worker);
         if (router == address(0)) revert RouterNotSet();
-        return _settlePool(poolId, _pools[poolId]);
+        return _settlePool(poolId, _pools[poolId], true);
     }
 
     /// @inheritdoc IStakingHub
     function harvestPool(uint256 poolId) external nonReentrant returns (uint256 amount) {
         Pool storage pool = _existingPool(poolId);
         if (router == address(0)) revert RouterNotSet();
-        return _settlePool(poolId, pool);
+        return _settlePool(poolId, pool, true);
     }
 
     /// @inheritdoc IStakingHub
@@ -565,7 +567,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     function _stake(uint256 poolId, uint256 amount, address beneficiary) private returns (uint256 shares) {
         Pool storage pool = _existingPool(poolId);
-        _settlePool(poolId, pool);
+        _settlePool(poolId, pool, false);
         shares = _toShares(amount, pool.activeStake, pool.activeShares);
         if (shares == 0) revert ZeroAmount();
         Position storage position = _positions[poolId][beneficiary];
@@ -587,7 +589,9 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// create unbacked rewards. A router that refuses (e.g. after being replaced) leaves its fees where
     /// they are rather than blocking stakes and withdrawals; a collection starved of gas by the caller
     /// reverts the whole call instead, so no one can skip the settlement by choosing the gas limit.
-    function _settlePool(uint256 poolId, Pool storage pool) private returns (uint256 amount) {
+    /// `harvested` (an explicit harvest, anyone's) also asks the mining reserve for a reward due with
+    /// no fees to report, so a pool that stops earning is still paid for its last epoch of work.
+    function _settlePool(uint256 poolId, Pool storage pool, bool harvested) private returns (uint256 amount) {
         address router_ = router;
         if (router_ != address(0)) {
             uint256 balanceBefore = _balance();
@@ -608,8 +612,9 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             amount = _balance() - balanceBefore;
             // The reserve records these fees as the pool's work and pays any reward due into this
             // same distribution. Like a router refusal, its failure costs the pool the reward but
-            // blocks nothing. Read only when there are fees: idle settlements stay as cheap.
-            address mining = amount != 0 ? miningRewards : address(0);
+            // blocks nothing. Read only when there are fees or on a harvest: the idle settlements
+            // of stakes and withdrawal requests stay as cheap.
+            address mining = amount != 0 || harvested ? miningRewards : address(0);
             if (mining != address(0)) {
                 _settlementCall(mining, abi.encodeCall(IMiningRewards.onFeesSettled, (poolId, amount, pool.lastFaultAt)));
                 amount = _balance() - balanceBefore;
@@ -622,7 +627,18 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                 : Math.mulDiv(amount, _settlementCommission(pool), BPS);
             uint256 toStakers = amount - commission;
             pool.commissionAccrued += commission;
-            if (toStakers != 0) pool.rewardPerShare += Math.mulDiv(toStakers, REWARD_PRECISION, pool.activeShares);
+            if (toStakers != 0) {
+                pool.rewardPerShare += Math.mulDiv(toStakers, REWARD_PRECISION, pool.activeShares);
+                // Per unit of the stake that earned it; shares left with no stake (slashed to zero)
+                // have no return to measure. Wrapping by design (see IStakingHub.Pool.returnIndex):
+                // the truncating cast is the modulo.
+                uint256 active = pool.activeStake;
+                if (active != 0) {
+                    unchecked {
+                        pool.returnIndex += uint96(Math.mulDiv(toStakers, RETURN_PRECISION, active));
+                    }
+                }
+            }
             emit RewardsDistributed(poolId, amount, commission);
         }
         _applyDueCommission(poolId, pool);
@@ -709,6 +725,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         split.fromUnbonding = slashed - split.fromActive;
         pool.activeStake = active - split.fromActive;
         pool.unbondingStake -= split.fromUnbonding;
+        // At most RETURN_PRECISION (fromActive <= active); rounded up against the pool. Wrapping by design.
+        if (split.fromActive != 0) {
+            unchecked {
+                pool.returnIndex -= uint96(Math.mulDiv(split.fromActive, RETURN_PRECISION, active, Math.Rounding.Ceil));
+            }
+        }
 
         if (reporter != address(0)) split.toReporter = Math.min(reporterReward, slashed);
         split.toTreasury = slashed - split.toReporter;

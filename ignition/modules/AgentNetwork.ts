@@ -50,8 +50,12 @@ export const TIMELOCK_ROLES = {
  * Nobody's PHA is delegated here (PHA votes only once delegated): `npm run local` delegates the
  * deployer's to itself, and the devkit's `govern` helper does so before proposing.
  * Development gatekeepers are Hardhat's accounts 7, 8 and 9 (2 of 3); the guardian is account 6; the
- * treasury (a payee) is the deployer unless `treasury` says otherwise; the vault's manager is the
- * timelock (a proposal appoints a curator).
+ * treasury (a payee) is the deployer unless `treasury` says otherwise.
+ * The economy: a MiningRewards reserve (funded by the deployer with `miningFunding`) that the hub
+ * reports settled work to, PoolPerformance, and a VaultAllocator that is the vault's manager, so
+ * the vault's stake follows the pools' returns by a rule anyone runs once per epoch. Its curator
+ * (who lists the candidate pools and sets the rule's parameters within governance's bounds) is the
+ * timelock: listing candidates is a proposal, and so is appointing another curator (`setCurator`).
  */
 export default buildModule("AgentNetwork", (m) => {
   const deployer = m.getAccount(0);
@@ -94,8 +98,29 @@ export default buildModule("AgentNetwork", (m) => {
     deployer,
     stakingHub,
   ]);
-  // The vault's manager (who spreads deposits over pools) is governance until a proposal appoints one.
-  const stakingVault = m.contract("StakingVault", [pha, stakingHub, timelock, deployer]);
+  // The vault's manager is the allocator below; the deployer only until it is wired.
+  const stakingVault = m.contract("StakingVault", [pha, stakingHub, deployer, deployer]);
+
+  // The economy: mining rewards paid by settled work, and the vault allocated by pool performance.
+  const miningFunding = m.getParameter("miningFunding", DEFAULT_MINING_FUNDING);
+  const miningRewards = m.contract("MiningRewards", [
+    pha,
+    stakingHub,
+    m.getParameter("miningSchedule", DEFAULT_MINING_SCHEDULE),
+    m.getParameter("miningReserveShareBps", DEFAULT_MINING_RESERVE_SHARE_BPS),
+    deployer,
+  ]);
+  const poolPerformance = m.contract("PoolPerformance", [stakingHub]);
+  const vaultAllocator = m.contract("VaultAllocator", [
+    stakingVault,
+    stakingHub,
+    poolPerformance,
+    m.getParameter("allocatorBounds", DEFAULT_ALLOCATOR_BOUNDS),
+    m.getParameter("allocatorParams", DEFAULT_ALLOCATOR_PARAMS),
+    timelock,
+    deployer,
+  ]);
+  const approveMining = m.call(pha, "approve", [miningRewards, miningFunding], { id: "approveMiningFunding" });
 
   const gatekeeperThreshold = m.getParameter("gatekeeperThreshold", 2);
   const quorumVerifier = m.contract(
@@ -118,6 +143,9 @@ export default buildModule("AgentNetwork", (m) => {
     m.call(router, "setStaking", [stakingHub]),
     m.call(router, "setKeyRegistry", [keyRegistry]),
     m.call(stakingHub, "setRouter", [router]),
+    m.call(stakingHub, "setMiningRewards", [miningRewards]),
+    m.call(miningRewards, "fund", [miningFunding], { after: [approveMining] }),
+    m.call(stakingVault, "setManager", [vaultAllocator]),
   ];
 
   // Governance: staked PHA votes through the ledger, which the hub and the vault keep in step.
@@ -134,7 +162,7 @@ export default buildModule("AgentNetwork", (m) => {
   ];
 
   // The hand-over, after every call that needs the deployer as owner.
-  const owned = [router, workerRegistry, stakingHub, stakingVault, quorumVerifier, keyRegistry];
+  const owned = [router, workerRegistry, stakingHub, stakingVault, quorumVerifier, keyRegistry, miningRewards, vaultAllocator];
   const offers = owned.map((contract) => m.call(contract, "transferOwnership", [timelock], { after: wiring }));
   const accepted = m.call(timelock, "acceptOwnerships", [owned], { after: offers });
   m.call(timelock, "renounceRole", [TIMELOCK_ROLES.admin, deployer], { after: [accepted, ...roles] });
@@ -149,6 +177,9 @@ export default buildModule("AgentNetwork", (m) => {
     router,
     stakingHub,
     stakingVault,
+    miningRewards,
+    poolPerformance,
+    vaultAllocator,
     stakeVotes,
     timelock,
     governor,

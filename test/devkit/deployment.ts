@@ -127,10 +127,9 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     }
     // The deployer is only the default development treasury: a payee of fees and slashes, no power.
     expect(deployerAddresses.sort()).to.deep.equal(["router.treasury", "stakingHub.treasury"]);
-    expect(owned).to.equal(6, "router, worker registry, hub, vault, quorum verifier, key registry");
+    expect(owned).to.equal(8, "router, worker registry, hub, vault, quorum verifier, key registry, mining reserve, allocator");
     expect(roleHolders).to.equal(5);
     expect(await net.governor.timelock()).to.equal(timelock);
-    expect(await net.stakingVault.manager()).to.equal(timelock, "governance appoints the vault's manager");
     expect(await net.timelock.isGuardianPausable(await net.router.getAddress())).to.equal(true);
     expect(await net.stakingHub.stakeVotes()).to.equal(await net.stakeVotes.getAddress());
     expect(await net.stakingVault.stakeVotes()).to.equal(await net.stakeVotes.getAddress());
@@ -139,6 +138,31 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     await expect(net.router.setMaxInputBytes(1)).to.be.revertedWithCustomError(net.router, "OwnableUnauthorizedAccount");
     await expect(net.workerRegistry.setMeasurementApproved(ethers.ZeroHash, true)).to.be.revertedWithCustomError(net.workerRegistry, "OwnableUnauthorizedAccount");
     await expect(net.timelock.grantRole(TIMELOCK_ROLES.proposer, deployer)).to.be.revertedWithCustomError(net.timelock, "AccessControlUnauthorizedAccount");
+  });
+
+  it("wires the economy: the hub reports work to a funded mining reserve, and the allocator manages the vault", async function () {
+    const timelock = await net.timelock.getAddress();
+    const hub = await net.stakingHub.getAddress();
+    const mining = await net.miningRewards.getAddress();
+    expect(await net.stakingHub.miningRewards()).to.equal(mining);
+    expect(await net.miningRewards.hub()).to.equal(hub);
+    expect(await net.miningRewards.funded()).to.be.greaterThan(0n);
+    expect(await net.pha.balanceOf(mining)).to.equal(await net.miningRewards.funded());
+    expect(await net.miningRewards.funded()).to.be.at.most(await net.miningRewards.reserveCap());
+    expect((await net.miningRewards.schedule()).initialEpochBudget).to.be.greaterThan(0n);
+    expect(await net.poolPerformance.hub()).to.equal(hub);
+    expect(await net.vaultAllocator.vault()).to.equal(await net.stakingVault.getAddress());
+    expect(await net.vaultAllocator.hub()).to.equal(hub);
+    expect(await net.vaultAllocator.performance()).to.equal(await net.poolPerformance.getAddress());
+    expect(await net.stakingVault.manager()).to.equal(await net.vaultAllocator.getAddress(), "the rule is the vault's manager");
+    expect(await net.vaultAllocator.curator()).to.equal(timelock, "candidates are listed by proposal");
+    expect(await net.vaultAllocator.owner()).to.equal(timelock);
+    expect(await net.miningRewards.owner()).to.equal(timelock);
+    // Nobody can allocate the vault by hand any more, the deployer least of all.
+    await expect(net.stakingVault.allocate(1, 1)).to.be.revertedWithCustomError(net.stakingVault, "NotManager");
+    await expect(net.vaultAllocator.setCandidates([1])).to.be.revertedWithCustomError(net.vaultAllocator, "NotCurator");
+    // The rule runs for anyone (nothing listed yet: it records nothing and moves nothing).
+    await (await net.vaultAllocator.rebalance()).wait();
   });
 
   it("credits the operator's stake with votes, and the deployer's PHA, once delegated, passes proposals", async function () {

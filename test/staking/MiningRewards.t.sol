@@ -86,16 +86,50 @@ contract MiningRewardsTest is MiningFixture {
         assertEq(mining.releasedIn(0), 1 ether, "the whole budget, no more");
     }
 
-    function test_UnpaidWork_WaitsAcrossEpochsWithoutFees() public {
+    function test_UnpaidWork_WaitsAcrossEpochsAndIsPaidAtTheNextFeeSettlement() public {
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
         vm.warp(epochStart(5));
-        hub.harvestPool(poolA); // no fees: the reserve is not called
-        assertEq(mining.released(), 0, "not yet");
         creditFees(WORKER, 1 ether);
         hub.harvestPool(poolA);
         assertEq(mining.releasedIn(0), feeCap(100 ether), "epoch 0 paid at the next fee settlement");
         assertEq(mining.poolRecord(poolA).epoch, 5, "new work in epoch 5");
+    }
+
+    /// Stranded rewards: a pool that earns no fee after its epoch of work (its workers left, its
+    /// operator is gone) used to keep that epoch's reward in the reserve for ever, since only a
+    /// settlement with fees called the reserve. Any explicit harvest now pays it, by anyone.
+    function test_PoolThatNeverEarnsAgain_IsPaidByAnyonesHarvest() public {
+        creditFees(WORKER, 100 ether);
+        hub.harvestPool(poolA);
+        vm.prank(OPERATOR);
+        hub.removeWorker(poolA, WORKER);
+        vm.warp(epochStart(40)); // long after: no expiry
+        vm.prank(address(0xD00D)); // a stranger
+        hub.harvestPool(poolA);
+        assertEq(mining.releasedIn(0), feeCap(100 ether), "paid without new fees");
+        assertEq(mining.poolRecord(poolA).work, 0, "nothing left to pay");
+        uint256 before = pha.balanceOf(ALICE);
+        vm.prank(ALICE);
+        hub.claimRewards(poolA);
+        assertApproxEq(pha.balanceOf(ALICE) - before, 100 ether + feeCap(100 ether), 1, "the delegator gets it");
+    }
+
+    /// The idle settlements of stakes and withdrawal requests still do not call the reserve (their
+    /// cost is unchanged); nor does an explicit harvest with nothing due record anything.
+    function test_IdleSettlement_RecordsNothing() public {
+        creditFees(WORKER, 100 ether);
+        hub.harvestPool(poolA);
+        vm.warp(epochStart(1));
+        stakeAs(BOB, poolA, 1_000 ether); // idle settlement: not paid yet
+        assertEq(mining.released(), 0, "a stake does not call the reserve");
+        hub.harvestPool(poolA);
+        assertEq(mining.released(), feeCap(100 ether), "the harvest pays");
+        uint16 feeBps = mining.poolRecord(poolA).protocolFeeBps;
+        router.setProtocolFeeBps(feeBps + 100);
+        hub.harvestPool(poolA); // nothing due, no fees
+        assertEq(mining.poolRecord(poolA).protocolFeeBps, feeBps, "an idle harvest settles no work and keeps the rate");
+        assertEq(mining.epochTotals(1).work, 0, "no work recorded");
     }
 
     // ---------------------------------------------------------------- schedule

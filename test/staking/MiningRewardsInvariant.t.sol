@@ -6,9 +6,9 @@ import {PhalaToken} from "../../contracts/token/PhalaToken.sol";
 import {StakingHub} from "../../contracts/staking/StakingHub.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {MiningRewards} from "../../contracts/staking/MiningRewards.sol";
-import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
 import {MockRouter} from "./mocks/MockRouter.sol";
 import {MockWorkerRegistry} from "./mocks/MockWorkerRegistry.sol";
+import {StakingInvariantBase} from "./StakingInvariantBase.sol";
 
 /// @notice Pools earning fees, settling, faulting and time passing over many epochs, with the
 /// reserve topped up and the protocol fee and schedule changing on the way.
@@ -97,33 +97,12 @@ contract MiningHandler is Test {
     }
 }
 
-contract MiningRewardsInvariantTest is Test {
-    PhalaToken internal pha;
-    StakingHub internal hub;
-    MockRouter internal router;
+contract MiningRewardsInvariantTest is StakingInvariantBase {
     MiningRewards internal mining;
     MiningHandler internal handler;
 
     function setUp() public {
-        pha = new PhalaToken(address(this));
-        MockWorkerRegistry registry = new MockWorkerRegistry();
-        router = new MockRouter(pha);
-        hub = new StakingHub(
-            pha,
-            IWorkerRegistry(address(registry)),
-            address(0x7EA5),
-            IStakingHub.Params({
-                minStakePerWorker: 1_000 ether,
-                unbondingPeriod: 7 days,
-                commissionChangeDelay: 2 days,
-                equivocationSlashBps: 3_000,
-                minCommissionBps: 0,
-                maxCommissionBps: 5_000
-            }),
-            address(this)
-        );
-        router.setStaking(address(hub));
-        hub.setRouter(address(router));
+        deployHub(7 days, 2 days, address(this));
         mining = new MiningRewards(
             pha,
             address(hub),
@@ -141,9 +120,8 @@ contract MiningRewardsInvariantTest is Test {
         pha.approve(address(mining), type(uint256).max);
         mining.fund(5_000 ether);
         handler = new MiningHandler(pha, hub, router, registry, mining);
-        pha.transfer(address(handler), 100_000_000 ether);
+        useHandler(address(handler));
         handler.start();
-        targetContract(address(handler));
     }
 
     /// Never over-spent: what the reserve holds plus what it released is what was put in.

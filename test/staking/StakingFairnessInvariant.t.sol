@@ -6,9 +6,9 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {PhalaToken} from "../../contracts/token/PhalaToken.sol";
 import {StakingHub} from "../../contracts/staking/StakingHub.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
-import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
 import {MockRouter} from "./mocks/MockRouter.sol";
 import {MockWorkerRegistry} from "./mocks/MockWorkerRegistry.sol";
+import {StakingInvariantBase} from "./StakingInvariantBase.sol";
 
 /// @notice Random stakers, operators and governance against the hub, with fees earned at random
 /// times and harvested later (or never until a share change), commission changes, worker removal,
@@ -313,37 +313,15 @@ contract FairnessHandler is Test {
     }
 }
 
-contract StakingFairnessInvariantTest is Test {
+contract StakingFairnessInvariantTest is StakingInvariantBase {
     address internal constant GOVERNANCE = address(0x600);
 
-    PhalaToken internal pha;
-    StakingHub internal hub;
     FairnessHandler internal handler;
 
     function setUp() public {
-        pha = new PhalaToken(address(this));
-        MockWorkerRegistry registry = new MockWorkerRegistry();
-        MockRouter router = new MockRouter(pha);
-        hub = new StakingHub(
-            pha,
-            IWorkerRegistry(address(registry)),
-            address(0x7EA5),
-            IStakingHub.Params({
-                minStakePerWorker: 1_000 ether,
-                unbondingPeriod: 1 days,
-                commissionChangeDelay: 1 days,
-                equivocationSlashBps: 3_000,
-                minCommissionBps: 0,
-                maxCommissionBps: 5_000
-            }),
-            GOVERNANCE
-        );
-        router.setStaking(address(hub));
-        vm.prank(GOVERNANCE);
-        hub.setRouter(address(router));
+        deployHub(1 days, 1 days, GOVERNANCE);
         handler = new FairnessHandler(pha, hub, router, registry, GOVERNANCE);
-        pha.transfer(address(handler), 100_000_000 ether);
-        targetContract(address(handler));
+        useHandler(address(handler));
     }
 
     /// Every staker receives at least its stake-time share of every settled fee, at the commission

@@ -6,9 +6,9 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {PhalaToken} from "../../contracts/token/PhalaToken.sol";
 import {StakingHub} from "../../contracts/staking/StakingHub.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
-import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
 import {MockRouter} from "./mocks/MockRouter.sol";
 import {MockWorkerRegistry} from "./mocks/MockWorkerRegistry.sol";
+import {StakingInvariantBase} from "./StakingInvariantBase.sol";
 
 /// @notice Random actors staking, unbonding, withdrawing, claiming, harvesting and getting slashed,
 /// with ghost accounting of what each actor put in and took out.
@@ -178,35 +178,13 @@ contract HubHandler is Test {
     }
 }
 
-contract StakingHubInvariantTest is Test {
-    PhalaToken internal pha;
-    StakingHub internal hub;
-    MockRouter internal router;
+contract StakingHubInvariantTest is StakingInvariantBase {
     HubHandler internal handler;
 
     function setUp() public {
-        pha = new PhalaToken(address(this));
-        MockWorkerRegistry registry = new MockWorkerRegistry();
-        router = new MockRouter(pha);
-        hub = new StakingHub(
-            pha,
-            IWorkerRegistry(address(registry)),
-            address(0x7EA5),
-            IStakingHub.Params({
-                minStakePerWorker: 1_000 ether,
-                unbondingPeriod: 7 days,
-                commissionChangeDelay: 2 days,
-                equivocationSlashBps: 3_000,
-                minCommissionBps: 0,
-                maxCommissionBps: 5_000
-            }),
-            address(this)
-        );
-        router.setStaking(address(hub));
-        hub.setRouter(address(router));
+        deployHub(7 days, 2 days, address(this));
         handler = new HubHandler(pha, hub, router, registry);
-        pha.transfer(address(handler), 100_000_000 ether);
-        targetContract(address(handler));
+        useHandler(address(handler));
     }
 
     /// PHA held by the hub covers every claim on it: stake, unbonding, commission and rewards.

@@ -6,9 +6,9 @@ import {PhalaToken} from "../../contracts/token/PhalaToken.sol";
 import {StakingHub} from "../../contracts/staking/StakingHub.sol";
 import {StakingVault} from "../../contracts/staking/StakingVault.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
-import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
 import {MockRouter} from "./mocks/MockRouter.sol";
 import {MockWorkerRegistry} from "./mocks/MockWorkerRegistry.sol";
+import {StakingInvariantBase} from "./StakingInvariantBase.sol";
 
 /// @notice Random depositors, a random manager, keepers, fees and slashes acting on one vault.
 contract VaultHandler is Test {
@@ -183,36 +183,15 @@ contract VaultHandler is Test {
     }
 }
 
-contract StakingVaultInvariantTest is Test {
-    PhalaToken internal pha;
-    StakingHub internal hub;
+contract StakingVaultInvariantTest is StakingInvariantBase {
     StakingVault internal vault;
     VaultHandler internal handler;
 
     function setUp() public {
-        pha = new PhalaToken(address(this));
-        MockWorkerRegistry registry = new MockWorkerRegistry();
-        MockRouter router = new MockRouter(pha);
-        hub = new StakingHub(
-            pha,
-            IWorkerRegistry(address(registry)),
-            address(0x7EA5),
-            IStakingHub.Params({
-                minStakePerWorker: 1_000 ether,
-                unbondingPeriod: 7 days,
-                commissionChangeDelay: 2 days,
-                equivocationSlashBps: 3_000,
-                minCommissionBps: 0,
-                maxCommissionBps: 5_000
-            }),
-            address(this)
-        );
-        router.setStaking(address(hub));
-        hub.setRouter(address(router));
+        deployHub(7 days, 2 days, address(this));
         vault = new StakingVault(pha, IStakingHub(address(hub)), address(0x3A4), address(this));
         handler = new VaultHandler(pha, hub, vault, router, registry);
-        pha.transfer(address(handler), 100_000_000 ether);
-        targetContract(address(handler));
+        useHandler(address(handler));
     }
 
     /// totalAssets plus the locked gains equals idle PHA plus the value of every hub position and
