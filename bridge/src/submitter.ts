@@ -10,7 +10,10 @@ import type { TxManager } from "./txm/tx-manager.js";
 
 export interface SubmitterOptions {
   maxBatchSize: number;
+  /** Unmined transactions of the account at once (pipelined nonces)... */
   maxInFlight: number;
+  /** ...and the gas they may hold together: about what the next blocks can include. */
+  maxInFlightGas: number;
   gasPerFulfillment: number;
   maxTxGas: number;
   /** Largest fulfillBatch calldata (nodes refuse large transactions: geth's pool above 128 KiB). */
@@ -55,8 +58,11 @@ function toFulfillment(record: RequestRecord): Fulfillment {
  * Turns verified answers into fulfillBatch transactions: drops answers that can no longer be used
  * (isPending for the whole batch in one JSON-RPC batch), simulates the batch with eth_call and
  * bisects a reverting one down to its culprits, and hands the rest to the transaction manager
- * while fewer than `maxInFlight` of the account's transactions are unmined. A request already
- * settled is never paid twice: fulfillBatch skips settled entries.
+ * while fewer than `maxInFlight` of the account's transactions, holding less than `maxInFlightGas`,
+ * are unmined: the pipeline is bounded by what blocks can include, not by a transaction count
+ * alone, so answers that travel one per transaction (64 KiB outputs: two exceed a node's
+ * transaction size limit) are sent several per block on consecutive nonces instead of a few per
+ * block. A request already settled is never paid twice: fulfillBatch skips settled entries.
  */
 export class Submitter {
   /** Largest batch to try next: halved when a node refuses a batch outright (fatal), grown back after a success. */
@@ -100,7 +106,7 @@ export class Submitter {
     let more = true;
     const handled = new Set<bigint>();
     try {
-      while (this.txm.inFlight() < this.options.maxInFlight) {
+      while (this.pipelineHasRoom()) {
         if (queue.length === 0) {
           if (!more) break;
           const read = this.store.readyToSubmit(this.options.maxBatchSize + handled.size);
@@ -128,9 +134,14 @@ export class Submitter {
       }
     } finally {
       const ms = (from: number, to = performance.now()) => Math.round(to - from);
-      this.log.debug({ event: "submit_pass", sent, inFlight: this.txm.inFlight(), trackMs: ms(started, tracked), sendMs: ms(tracked) }, "submitter pass");
+      this.log.debug({ event: "submit_pass", sent, inFlight: this.txm.inFlight().count, trackMs: ms(started, tracked), sendMs: ms(tracked) }, "submitter pass");
     }
     return sent;
+  }
+
+  private pipelineHasRoom(): boolean {
+    const { count, gas } = this.txm.inFlight();
+    return count < this.options.maxInFlight && gas < BigInt(this.options.maxInFlightGas);
   }
 
   /**
