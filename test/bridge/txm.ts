@@ -337,6 +337,35 @@ describe("bridge transaction manager", () => {
       expect(chain.offered.slice(4).map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[5n], [6n]]);
     });
 
+    it("plans the transactions the pipeline has room for together: one isPending call, simulations before the first broadcast", async () => {
+      store.close();
+      await setUp(() => `0x${"ab".repeat(3_000)}`);
+      const calls: string[] = [];
+      const isPending = chain.isPending.bind(chain);
+      const simulate = chain.simulate.bind(chain);
+      const broadcast = chain.broadcast.bind(chain);
+      chain.isPending = (ids) => (calls.push("isPending"), isPending(ids));
+      chain.simulate = (data) => (calls.push("simulate"), simulate(data));
+      chain.broadcast = (raw) => (calls.push("broadcast"), broadcast(raw));
+      const options = { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 4_000, deadlineMarginSeconds: 24 };
+      await new Submitter(chain, store, txm, options, metrics(), createLogger("silent"), PRAGUE).tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n], [5n], [6n]]);
+      expect(calls).to.deep.equal(["isPending", ...Array(6).fill("simulate"), ...Array(6).fill("broadcast")]);
+    });
+
+    it("a batch whose simulation fails on an RPC error waits for the next pass; the others are sent", async () => {
+      store.close();
+      await setUp(() => `0x${"ab".repeat(3_000)}`);
+      chain.failSimulate = new RpcError("eth_call", { transport: true }, { details: "no answer" });
+      const options = { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 4_000, deadlineMarginSeconds: 24 };
+      const submitter = new Submitter(chain, store, txm, options, metrics(), createLogger("silent"), PRAGUE);
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data)[0])).to.deep.equal([2n, 3n, 4n, 5n, 6n]);
+      expect(store.get(1n)!.state).to.equal("signed");
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data)[0])).to.deep.equal([2n, 3n, 4n, 5n, 6n, 1n]);
+    });
+
     it("answers with time to spare share one transaction", async () => {
       const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       await submitter.tick(store.get(1n)!.request.deadline - 25n);
