@@ -56,8 +56,9 @@ function toFulfillment(record: RequestRecord): Fulfillment {
 
 /**
  * Turns verified answers into fulfillBatch transactions: drops answers that can no longer be used
- * (isPending for the whole batch in one JSON-RPC batch), simulates the batch with eth_call and
- * bisects a reverting one down to its culprits, and hands the rest to the transaction manager
+ * (isPending for every planned entry in one JSON-RPC batch), simulates each batch with eth_call
+ * (concurrently) and bisects a reverting one down to its culprits, and hands the rest to the
+ * transaction manager in nonce order
  * while fewer than `maxInFlight` of the account's transactions, holding less than `maxInFlightGas`,
  * are unmined: the pipeline is bounded by what blocks can include, not by a transaction count
  * alone, so answers that travel one per transaction (64 KiB outputs: two exceed a node's
