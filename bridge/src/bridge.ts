@@ -141,16 +141,20 @@ export class Bridge {
   /** Everything that needs the chain: chain id (binds the store), worker endpoints, calldata pricing. */
   private async connect(): Promise<Connected> {
     const { config, chain, store, log } = this;
-    const chainId = await chain.chainId();
+    // Independent reads, asked at once: each restart waits for one round trip, not three.
+    const [chainId, endpoints, schedule, automine] = await Promise.all([
+      chain.chainId(),
+      this.deps.directory ? undefined : chain.workerEndpoints(),
+      Bridge.gasSchedule(chain),
+      chain.automine?.() ?? false,
+    ]);
     store.bind(chainId, config.router);
     let directory = this.deps.directory;
     if (!directory) {
       const layered = new LayeredWorkerDirectory(new StaticWorkerDirectory(config.workers));
-      layered.update(await chain.workerEndpoints());
+      layered.update(endpoints!);
       directory = layered;
     }
-    const schedule = await Bridge.gasSchedule(chain);
-    const automine = (await chain.automine?.()) ?? false;
     const txm = new TxManager(
       chain,
       store,

@@ -55,8 +55,17 @@ export const BridgeConfigSchema = z
     submit: z
       .object({
         maxBatchSize: z.number().int().positive().default(200),
-        /** Transactions sent and not yet mined at once (pipelined nonces). */
-        maxInFlight: z.number().int().positive().default(4),
+        /**
+         * Transactions sent and not yet mined at once (pipelined nonces; geth guarantees an account
+         * 16 executable pool slots)...
+         */
+        maxInFlight: z.number().int().positive().default(16),
+        /**
+         * ...and the gas they may hold together: what the next blocks can include (two blocks of a
+         * 30M-gas chain). A 64 KiB answer travels alone in a ~2.7M-gas transaction (EIP-7623 floor),
+         * so a count of 4 held such answers to 4 per block where a block takes 11.
+         */
+        maxInFlightGas: z.number().int().positive().default(60_000_000),
         /** A transaction unmined for this long is re-sent with the same nonce and higher fees. */
         gasBumpAfterMs: z.number().int().positive().default(30_000),
         gasBumpPercent: z.number().int().min(10).default(15),

@@ -10,7 +10,10 @@ import type { TxManager } from "./txm/tx-manager.js";
 
 export interface SubmitterOptions {
   maxBatchSize: number;
+  /** Unmined transactions of the account at once (pipelined nonces)... */
   maxInFlight: number;
+  /** ...and the gas they may hold together: about what the next blocks can include. */
+  maxInFlightGas: number;
   gasPerFulfillment: number;
   maxTxGas: number;
   /** Largest fulfillBatch calldata (nodes refuse large transactions: geth's pool above 128 KiB). */
@@ -53,10 +56,14 @@ function toFulfillment(record: RequestRecord): Fulfillment {
 
 /**
  * Turns verified answers into fulfillBatch transactions: drops answers that can no longer be used
- * (isPending for the whole batch in one JSON-RPC batch), simulates the batch with eth_call and
- * bisects a reverting one down to its culprits, and hands the rest to the transaction manager
- * while fewer than `maxInFlight` of the account's transactions are unmined. A request already
- * settled is never paid twice: fulfillBatch skips settled entries.
+ * (isPending for every planned entry in one JSON-RPC batch), simulates each batch with eth_call
+ * (concurrently) and bisects a reverting one down to its culprits, and hands the rest to the
+ * transaction manager in nonce order
+ * while fewer than `maxInFlight` of the account's transactions, holding less than `maxInFlightGas`,
+ * are unmined: the pipeline is bounded by what blocks can include, not by a transaction count
+ * alone, so answers that travel one per transaction (64 KiB outputs: two exceed a node's
+ * transaction size limit) are sent several per block on consecutive nonces instead of a few per
+ * block. A request already settled is never paid twice: fulfillBatch skips settled entries.
  */
 export class Submitter {
   /** Largest batch to try next: halved when a node refuses a batch outright (fatal), grown back after a success. */
@@ -100,37 +107,76 @@ export class Submitter {
     let more = true;
     const handled = new Set<bigint>();
     try {
-      while (this.txm.inFlight() < this.options.maxInFlight) {
-        if (queue.length === 0) {
-          if (!more) break;
-          const read = this.store.readyToSubmit(this.options.maxBatchSize + handled.size);
-          more = read.length === this.options.maxBatchSize + handled.size;
-          queue = read.filter((r) => !handled.has(r.id));
-          if (queue.length === 0) break;
+      while (this.pipelineHasRoom()) {
+        // The transactions the pipeline has room for are planned together, checked with one
+        // isPending batch and simulated concurrently, then sent in order: per transaction only
+        // signing and its broadcast wait on the node. One at a time, each waited for two more
+        // round trips, and a restarted bridge on a loaded machine sent a few before it was killed.
+        const room = this.pipelineRoom();
+        const planned: RequestRecord[][] = [];
+        for (let gasLeft = room.gas; planned.length < room.count && gasLeft > 0n; ) {
+          if (queue.length === 0) {
+            if (!more) break;
+            const read = this.store.readyToSubmit(this.options.maxBatchSize + handled.size);
+            more = read.length === this.options.maxBatchSize + handled.size;
+            queue = read.filter((r) => !handled.has(r.id));
+            if (queue.length === 0) break;
+          }
+          const { fit, gas } = this.withinLimits(queue.slice(0, this.batchCap));
+          for (const record of fit) handled.add(record.id);
+          queue = queue.filter((r) => !handled.has(r.id));
+          planned.push(fit);
+          gasLeft -= gas;
         }
-        const ready = this.withinLimits(queue.slice(0, this.batchCap));
-        for (const record of ready) handled.add(record.id);
-        queue = queue.filter((r) => !handled.has(r.id));
-        const submittable = await this.filterSubmittable(ready, chainTime);
-        if (submittable.length === 0) continue;
-        // fulfillBatch reverts as a whole on an expired entry: one that may expire before
-        // inclusion must not take the others down with it (they go back to the front).
-        const late = submittable.find((r) => r.request.deadline < chainTime + BigInt(this.options.deadlineMarginSeconds));
-        if (late) {
-          const rest = submittable.filter((r) => r !== late);
-          for (const record of rest) handled.delete(record.id);
-          queue = [...rest, ...queue];
+        if (planned.length === 0) break;
+        const live = new Set((await this.filterSubmittable(planned.flat(), chainTime)).map((r) => r.id));
+        const batches = planned.flatMap((batch) => this.splitLate(batch.filter((r) => live.has(r.id)), chainTime));
+        // Splitting may make more transactions than there is room for: the rest wait at the front.
+        for (const record of batches.splice(room.count).flat()) handled.delete(record.id);
+        queue = [...planned.flat().filter((r) => live.has(r.id) && !handled.has(r.id)), ...queue];
+        const simulated = await Promise.allSettled(batches.map((batch) => this.simulateBatch(batch)));
+        let stop = false;
+        for (const [i, result] of simulated.entries()) {
+          // A batch whose simulation failed (RPC error) waits for the next pass; the others go.
+          if (result.status === "rejected") {
+            this.metrics.loopErrors.inc({ component: "submitter" });
+            this.log.warn({ event: "simulation_failed", requests: batches[i]!.length, err: errorMessage(result.reason) }, "could not simulate a batch; next pass");
+            continue;
+          }
+          if (result.value.length === 0) continue;
+          if (!this.pipelineHasRoom() || !(await this.sendFulfillments(result.value))) {
+            stop = true;
+            break;
+          }
+          sent += result.value.length;
         }
-        const accepted = await this.simulateBatch(late ? [late] : submittable);
-        if (accepted.length === 0) continue;
-        if (!(await this.sendFulfillments(accepted))) break;
-        sent += accepted.length;
+        if (stop) break;
       }
     } finally {
       const ms = (from: number, to = performance.now()) => Math.round(to - from);
-      this.log.debug({ event: "submit_pass", sent, inFlight: this.txm.inFlight(), trackMs: ms(started, tracked), sendMs: ms(tracked) }, "submitter pass");
+      this.log.debug({ event: "submit_pass", sent, inFlight: this.txm.inFlight().count, trackMs: ms(started, tracked), sendMs: ms(tracked) }, "submitter pass");
     }
     return sent;
+  }
+
+  private pipelineRoom(): { count: number; gas: bigint } {
+    const { count, gas } = this.txm.inFlight();
+    return { count: this.options.maxInFlight - count, gas: BigInt(this.options.maxInFlightGas) - gas };
+  }
+
+  private pipelineHasRoom(): boolean {
+    const room = this.pipelineRoom();
+    return room.count > 0 && room.gas > 0n;
+  }
+
+  /**
+   * fulfillBatch reverts as a whole on an expired entry: an answer that may expire before
+   * inclusion travels alone (first: it is the most urgent), so it cannot take the others down.
+   */
+  private splitLate(batch: RequestRecord[], chainTime: bigint): RequestRecord[][] {
+    const isLate = (r: RequestRecord) => r.request.deadline < chainTime + BigInt(this.options.deadlineMarginSeconds);
+    const onTime = batch.filter((r) => !isLate(r));
+    return [...batch.filter(isLate).map((r) => [r]), ...(onTime.length > 0 ? [onTime] : [])];
   }
 
   /**
@@ -168,7 +214,7 @@ export class Submitter {
    * the next, so one large-output worker would throttle every worker's fulfilments. The skipped
    * entry heads the next batch.
    */
-  private withinLimits(records: RequestRecord[]): RequestRecord[] {
+  private withinLimits(records: RequestRecord[]): { fit: RequestRecord[]; gas: bigint } {
     let execution = BATCH_EXECUTION_GAS;
     let bytes = BATCH_HEAD_BYTES;
     const maxGas = BigInt(this.options.maxTxGas);
@@ -181,7 +227,7 @@ export class Submitter {
       bytes = nextBytes;
       fit.push(record);
     }
-    return fit;
+    return { fit, gas: gasLimitBound(bytes, execution, this.schedule) };
   }
 
   /**

@@ -110,7 +110,7 @@ async function throughput(): Promise<void> {
   const bridge = await startBridge(dir, node.url, stack.addresses, {
     confirmations: CONFIRMATIONS,
     dispatch: { concurrency: 256, perWorkerConcurrency: 256 },
-    submit: { maxBatchSize: 200, maxInFlight: 16 },
+    submit: { maxBatchSize: 200, maxInFlight: 16, maxInFlightGas: 2 * GAS_LIMIT },
   });
   const cpuBefore = cpuSeconds(bridge.pid);
 

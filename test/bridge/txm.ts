@@ -280,7 +280,7 @@ describe("bridge transaction manager", () => {
     it("a batch no node accepts is retried in halves until the culprit stands alone; the culprit is given up", async () => {
       const culprit = (3n).toString(16).padStart(64, "0");
       chain.always = () => (chain.offered.at(-1)!.data.includes(culprit) ? refusal("oversized data") : undefined);
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       for (let pass = 0; pass < 6; pass++) await submitter.tick(0n);
       expect(store.get(3n)!.state).to.equal("failed");
       expect(store.get(3n)!.lastError).to.match(/no node accepts its fulfilment/);
@@ -290,7 +290,7 @@ describe("bridge transaction manager", () => {
       // Requests 1 and 2 carry 3,000-byte outputs; the byte limit holds one of them plus the four small answers.
       store.close();
       await setUp((id) => (id <= 2n ? `0x${"ab".repeat(3_000)}` : "0x"));
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 7_076, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 7_076, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 3n, 4n, 5n, 6n], [2n]]);
     });
@@ -303,21 +303,71 @@ describe("bridge transaction manager", () => {
         return rows;
       };
       // Each empty-output entry is 800 bytes with its offset: two fit under 1,800 bytes, so three transactions.
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 10, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_800, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 10, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_800, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n], [3n, 4n], [5n, 6n]]);
       expect(reads).to.deep.equal([6], "one read of all six answers");
     });
 
     it("an answer that may expire before inclusion travels alone (one expired entry reverts a whole fulfillBatch)", async () => {
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       const deadline = store.get(1n)!.request.deadline;
       await submitter.tick(deadline - 10n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n], [5n], [6n]]);
     });
 
+    it("answers that travel one per transaction are pipelined on consecutive nonces, bounded by the gas the unmined ones hold", async () => {
+      // 3,000-byte outputs, one per transaction under the byte limit: six single-answer transactions.
+      store.close();
+      await setUp(() => `0x${"ab".repeat(3_000)}`);
+      const options = { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 4_000, deadlineMarginSeconds: 24 };
+      const submitter = (maxInFlight: number, maxInFlightGas: number) =>
+        new Submitter(chain, store, txm, { ...options, maxInFlight, maxInFlightGas }, metrics(), createLogger("silent"), PRAGUE);
+      await submitter(1, 1e12).tick(0n);
+      const perTx = Number(chain.offered[0]!.gasLimit);
+      // Room for 3.5 transactions' gas: the pass fills the pipeline to 4 without waiting for a block.
+      await submitter(100, Math.floor(3.5 * perTx)).tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n]]);
+      expect(chain.offered.map((tx) => tx.nonce)).to.deep.equal([0, 1, 2, 3], "consecutive nonces");
+      // Nothing more while they hold the budget; once mined, the rest goes out.
+      await submitter(100, Math.floor(3.5 * perTx)).tick(0n);
+      expect(chain.offered.length).to.equal(4);
+      for (const tx of [...chain.pool.values()]) chain.mineTx(tx.hash as Hex, { settled: FakeTxChain.decodeIds(tx.data) });
+      await submitter(100, Math.floor(3.5 * perTx)).tick(0n);
+      expect(chain.offered.slice(4).map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[5n], [6n]]);
+    });
+
+    it("plans the transactions the pipeline has room for together: one isPending call, simulations before the first broadcast", async () => {
+      store.close();
+      await setUp(() => `0x${"ab".repeat(3_000)}`);
+      const calls: string[] = [];
+      const isPending = chain.isPending.bind(chain);
+      const simulate = chain.simulate.bind(chain);
+      const broadcast = chain.broadcast.bind(chain);
+      chain.isPending = (ids) => (calls.push("isPending"), isPending(ids));
+      chain.simulate = (data) => (calls.push("simulate"), simulate(data));
+      chain.broadcast = (raw) => (calls.push("broadcast"), broadcast(raw));
+      const options = { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 4_000, deadlineMarginSeconds: 24 };
+      await new Submitter(chain, store, txm, options, metrics(), createLogger("silent"), PRAGUE).tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n], [5n], [6n]]);
+      expect(calls).to.deep.equal(["isPending", ...Array(6).fill("simulate"), ...Array(6).fill("broadcast")]);
+    });
+
+    it("a batch whose simulation fails on an RPC error waits for the next pass; the others are sent", async () => {
+      store.close();
+      await setUp(() => `0x${"ab".repeat(3_000)}`);
+      chain.failSimulate = new RpcError("eth_call", { transport: true }, { details: "no answer" });
+      const options = { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 4_000, deadlineMarginSeconds: 24 };
+      const submitter = new Submitter(chain, store, txm, options, metrics(), createLogger("silent"), PRAGUE);
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data)[0])).to.deep.equal([2n, 3n, 4n, 5n, 6n]);
+      expect(store.get(1n)!.state).to.equal("signed");
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data)[0])).to.deep.equal([2n, 3n, 4n, 5n, 6n, 1n]);
+    });
+
     it("answers with time to spare share one transaction", async () => {
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
       await submitter.tick(store.get(1n)!.request.deadline - 25n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n, 3n, 4n, 5n, 6n]]);
     });

@@ -71,11 +71,16 @@ function errorInterface(sources: readonly InterfaceAbi[]): Interface {
   return new Interface([...bySelector.values()]);
 }
 
-const contractErrors = errorInterface(ERROR_SOURCES);
+/**
+ * Built on the first revert, not at load: parsing nineteen full ABIs (every fragment, its keccak
+ * selector) was ~17% of the CLI's start-up CPU, paid at every restart, before any request moved.
+ */
+let contractErrors: Interface | undefined;
 
 /** Names a revert: `Name(arg, ...)` for a known custom error, the message of Error(string), else the selector. */
 export function decodeRevert(data: Hex): Revert {
   if (data === "0x") return { data, reason: "reverted without reason" };
+  contractErrors ??= errorInterface(ERROR_SOURCES);
   try {
     const parsed = contractErrors.parseError(data);
     if (parsed) {

@@ -60,8 +60,15 @@ export class TxManager {
     return this.broadcaster.send(intent);
   }
 
-  /** Nonces held by unmined transactions of ours. */
-  inFlight(): number {
-    return new Set(this.store.unfinishedTxs().map((tx) => tx.nonce)).size;
+  /** Nonces held by unmined transactions of ours, and the gas they may use (the largest limit per nonce: one of them is mined). */
+  inFlight(): { count: number; gas: bigint } {
+    const byNonce = new Map<number, bigint>();
+    for (const tx of this.store.unfinishedTxs()) {
+      const held = byNonce.get(tx.nonce);
+      if (held === undefined || tx.gasLimit > held) byNonce.set(tx.nonce, tx.gasLimit);
+    }
+    let gas = 0n;
+    for (const limit of byNonce.values()) gas += limit;
+    return { count: byNonce.size, gas };
   }
 }
