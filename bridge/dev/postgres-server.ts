@@ -14,6 +14,8 @@ import { freePort } from "./local-node.js";
  */
 export interface PostgresServer {
   port: number;
+  /** The postmaster's process id (its backends are its children). */
+  pid: number;
   /** A new empty database; returns its connection URL. */
   createDatabase(name?: string): Promise<string>;
   stop(): Promise<void>;
@@ -127,6 +129,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   return {
     port,
+    pid: child.pid!,
     async createDatabase(name = `bridge_${process.pid}_${++databases}`) {
       const client = new pg.Client({ connectionString: admin });
       await client.connect();
