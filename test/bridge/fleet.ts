@@ -1,10 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
+import { computeAddress } from "ethers";
 import pg from "pg";
 import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
-import { LeaseLostError, StoreMismatchError } from "../../bridge/src/errors.js";
+import { loadConfig, parseConfig } from "../../bridge/src/config.js";
+import { ConfigError, LeaseLostError, StoreMismatchError } from "../../bridge/src/errors.js";
+import { openStore } from "../../bridge/src/store/open-store.js";
 import { PG_MIGRATIONS } from "../../bridge/src/store/pg-migrations.js";
 import { PostgresStore } from "../../bridge/src/store/postgres-store.js";
+import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
 import { ANSWER } from "./fake-tx-chain.js";
 import { RELAYER_A, RELAYER_B, freshDatabase } from "./postgres.js";
 
@@ -145,6 +149,21 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     expect(() => a.createTx(fulfil(1, [1n]), attempt("a3"))).to.throw(LeaseLostError);
   });
 
+  it("sends the dispatcher's per-request writes in bulk ahead of its next call, or within the flush window for the other instances", async () => {
+    const a = instance(RELAYER_A);
+    const b = instance(RELAYER_B);
+    await scanAndConfirm(a, b);
+    for (const r of a.dueForWorker(worker, Date.now(), 3, new Set())) {
+      a.markDispatched(r.id, 1, Date.now() + 60_000);
+      a.saveAnswer(r.id, ANSWER);
+    }
+    expect(a.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n, 3n], "its own next call sees them");
+    a.markDispatched(4n, 1, 0); // not A's: it never claimed 4
+    await sleep(100);
+    expect(b.get(1n)).to.include({ state: "signed", attempts: 1 });
+    expect(b.get(4n)).to.include({ state: "confirmed", attempts: 0 }, "a write on a request another instance may hold is dropped");
+  });
+
   it("an instance whose lease lapsed with nobody claiming keeps its work (its own lease is renewed)", async function () {
     const a = instance(RELAYER_A, 200);
     await scanAndConfirm(a);
@@ -193,5 +212,21 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
       await client.end();
     }
     expect(() => new PostgresStore({ url, relayer: RELAYER_A })).to.throw(StoreMismatchError, /written by a newer bridge/);
+  });
+
+  it("is chosen by config (store.kind, or BRIDGE_POSTGRES_URL); SQLite stays the default; a bad URL is a config error", () => {
+    const base = { rpcUrl: "http://127.0.0.1:8545", router: chain.router, privateKey: `0x${"11".repeat(32)}`, dbPath: ":memory:" };
+    expect(parseConfig(base).store).to.deep.equal({ kind: "sqlite" });
+    const sqlite = openStore(parseConfig(base));
+    expect(sqlite).to.be.instanceOf(SqliteStore);
+    sqlite.close();
+    expect(() => parseConfig({ ...base, store: { kind: "postgres", url: "mysql://x" } })).to.throw(ConfigError, /postgres:\/\//);
+    expect(() => parseConfig({ ...base, store: { kind: "postgres", url, lease: 5 } })).to.throw(ConfigError);
+    const config = loadConfig(undefined, { BRIDGE_RPC_URL: base.rpcUrl, BRIDGE_ROUTER: base.router, BRIDGE_PRIVATE_KEY: base.privateKey, BRIDGE_POSTGRES_URL: url });
+    expect(config.store).to.deep.equal({ kind: "postgres", url, leaseMs: 30_000, statementTimeoutMs: 30_000 });
+    const store = openStore(config);
+    open.push(store as PostgresStore);
+    expect(store).to.be.instanceOf(PostgresStore);
+    expect((store as PostgresStore).relayer).to.equal(computeAddress(base.privateKey).toLowerCase());
   });
 });

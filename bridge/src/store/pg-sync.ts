@@ -13,7 +13,7 @@ export interface QueryResult<Row> {
   rowCount: number;
 }
 
-type Reply = { ok: true; results: QueryResult<unknown>[] } | { ok: false; message: string; code?: string; detail?: string };
+type Reply = { ok: true; results: QueryResult<unknown>[]; failed: string[] } | { ok: false; message: string; code?: string; detail?: string };
 
 /**
  * The worker thread: one `pg` connection, statements run one call at a time. A call is a list of
@@ -28,16 +28,28 @@ const { port, flag, url, applicationName } = workerData;
 const client = new pg.Client({ connectionString: url, application_name: applicationName });
 let ready = client.connect();
 client.on("error", () => {});
-port.on("message", async (statements) => {
+port.on("message", async ({ deferred, statements }) => {
   let reply;
+  const failed = [];
   try {
     await ready;
+    // Deferred writes first, in one transaction; failing, they are reported, not allowed to stop the call they rode with.
+    if (deferred.length > 0) {
+      try {
+        await client.query("BEGIN");
+        for (const s of deferred) await client.query({ text: s.text, values: s.values });
+        await client.query("COMMIT");
+      } catch (error) {
+        failed.push(String(error && error.message || error));
+        await client.query("ROLLBACK").catch(() => {});
+      }
+    }
     const results = [];
     for (const s of statements) {
       const r = await client.query({ text: s.text, values: s.values });
       results.push({ rows: r.rows, rowCount: r.rowCount ?? 0 });
     }
-    reply = { ok: true, results };
+    reply = { ok: true, results, failed };
   } catch (error) {
     reply = { ok: false, message: String(error && error.message || error), code: error && error.code, detail: error && error.detail };
   }
@@ -69,6 +81,11 @@ export class SyncPg {
   private readonly port: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private closed = false;
+  private flushTimer?: NodeJS.Timeout;
+  /** Writes nobody waits for (`defer`): collected by their owner and sent ahead of the next call. */
+  deferredSource: () => Statement[] = () => [];
+  /** Deferred writes that failed (logged by the owner through `onDeferredFailure`). */
+  onDeferredFailure: (message: string) => void = (message) => process.emitWarning(`deferred store write failed: ${message}`, "BridgeStoreWarning");
 
   constructor(
     url: string,
@@ -89,8 +106,9 @@ export class SyncPg {
   /** Runs the statements in order on the connection (not as a transaction unless they say so); results in order. */
   batch(statements: Statement[]): QueryResult<Record<string, unknown>>[] {
     if (this.closed) throw new StoreError("Postgres store is closed");
+    const deferred = this.deferredSource();
     Atomics.store(this.flag, 0, 0);
-    this.port.postMessage(statements);
+    this.port.postMessage({ deferred, statements });
     if (Atomics.wait(this.flag, 0, 0, this.timeoutMs) === "timed-out") {
       this.close();
       throw new StoreError("Postgres did not answer", { details: `no reply within ${this.timeoutMs} ms; the connection is closed` });
@@ -99,6 +117,7 @@ export class SyncPg {
     if (!message) throw new StoreError("Postgres worker replied without a message");
     const reply = message.message as Reply;
     if (!reply.ok) throw new PgError(reply.message, reply.code, reply.detail);
+    for (const failure of reply.failed) this.onDeferredFailure(failure);
     return reply.results as QueryResult<Record<string, unknown>>[];
   }
 
@@ -119,8 +138,34 @@ export class SyncPg {
     }
   }
 
+  /**
+   * Writes whose results nobody waits for (`deferredSource`) go with the next call (which sees
+   * them: the same connection runs them first, in one transaction) or within `flushMs`, whichever
+   * comes first: one round trip for many. A crash may lose them, as SQLite's synchronous=NORMAL may
+   * lose the last commits: only for writes that are safe to lose (progress that is redone).
+   */
+  scheduleFlush(flushMs = 10): void {
+    if (this.closed || this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.closed) return;
+      try {
+        this.batch([]);
+      } catch (error) {
+        this.onDeferredFailure(String(error));
+      }
+    }, flushMs);
+    this.flushTimer.unref?.();
+  }
+
   close(): void {
     if (this.closed) return;
+    try {
+      this.batch([]);
+    } catch {
+      // closing anyway; deferred writes are of the kind that is redone
+    }
+    clearTimeout(this.flushTimer);
     this.closed = true;
     void this.worker.terminate();
     this.port.close();

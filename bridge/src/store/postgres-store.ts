@@ -2,7 +2,7 @@ import type { Hex } from "../../../protocol/hex.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
 import { LeaseLostError, StoreMismatchError } from "../errors.js";
 import { migratePg } from "./pg-migrations.js";
-import { SyncPg } from "./pg-sync.js";
+import { SyncPg, type Statement } from "./pg-sync.js";
 import { type AttemptRow, type RequestRow, type TxRow, serializeRequest, toAttempt, toRecord, toTx } from "./rows.js";
 import { literal, literals, state, states } from "./sql.js";
 import {
@@ -43,6 +43,9 @@ export interface PostgresStoreOptions {
 
 export const DEFAULT_LEASE_MS = 30_000;
 
+/** States in which a request is some instance's work (leased to it): only the holder may put it in a transaction. */
+const WORKED_STATES: ReadonlySet<string> = new Set<RequestState>([...DISPATCHABLE_STATES, "signed"]);
+
 const byQueue = (a: RequestRow, b: RequestRow) => a.next_attempt_at - b.next_attempt_at || a.block_number - b.block_number || a.log_index - b.log_index;
 const byEvent = (a: RequestRow, b: RequestRow) => a.block_number - b.block_number || a.log_index - b.log_index;
 
@@ -67,16 +70,57 @@ export class PostgresStore implements BridgeStore {
   readonly relayer: string;
   readonly leaseMs: number;
 
+  /** The dispatcher's per-request writes, sent as three bulk statements ahead of the next call (SyncPg.scheduleFlush). */
+  private pending = {
+    dispatched: new Map<string, { attempts: number; nextAttemptAt: number }>(),
+    failures: new Map<string, { error: string; nextAttemptAt: number }>(),
+    answers: new Map<string, string>(),
+  };
+
   constructor(options: PostgresStoreOptions) {
     this.relayer = options.relayer.toLowerCase();
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.db = new SyncPg(options.url, options.timeoutMs, `bridge ${this.relayer}`);
+    this.db.deferredSource = () => this.takePending();
     try {
       migratePg(this.db);
     } catch (error) {
       this.db.close();
       throw error;
     }
+  }
+
+  /**
+   * In the order a request goes through them (dispatched, then failed or answered; a retry waits a
+   * backoff far longer than a flush). Only while the request is this instance's, except an answer:
+   * a verified answer is kept whoever fetched it, and the instance that stores it submits it. A
+   * crash before they land costs a repeated worker call, never a wrong state.
+   */
+  private takePending(): Statement[] {
+    const { dispatched, failures, answers } = this.pending;
+    if (dispatched.size + failures.size + answers.size === 0) return [];
+    this.pending = { dispatched: new Map(), failures: new Map(), answers: new Map() };
+    const statements: Statement[] = [];
+    if (dispatched.size > 0)
+      statements.push({
+        text: `UPDATE requests r SET state = ${state("dispatched")}, attempts = u.attempts, next_attempt_at = u.next_at, lease_until = GREATEST(r.lease_until, ${NOW} + $5)
+               FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, attempts, next_at)
+               WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)} AND r.lease_owner = $4`,
+        values: [[...dispatched.keys()], [...dispatched.values()].map((d) => d.attempts), [...dispatched.values()].map((d) => d.nextAttemptAt), this.relayer, this.leaseMs],
+      });
+    if (failures.size > 0)
+      statements.push({
+        text: `UPDATE requests r SET last_error = u.error, next_attempt_at = u.next_at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, error, next_at)
+               WHERE r.id = u.id AND r.state = ${state("dispatched")} AND r.lease_owner = $4`,
+        values: [[...failures.keys()], [...failures.values()].map((f) => f.error), [...failures.values()].map((f) => f.nextAttemptAt), this.relayer],
+      });
+    if (answers.size > 0)
+      statements.push({
+        text: `UPDATE requests r SET state = ${state("signed")}, answer = u.answer, last_error = NULL, lease_owner = $3, lease_until = ${NOW} + $4
+               FROM unnest($1::text[], $2::text[]) AS u(id, answer) WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)}`,
+        values: [[...answers.keys()], [...answers.values()], this.relayer, this.leaseMs],
+      });
+    return statements;
   }
 
   private meta(key: string): string | undefined {
@@ -369,29 +413,21 @@ export class PostgresStore implements BridgeStore {
 
   markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void {
     // Only while the request is this instance's: a stale instance must not reset the new owner's backoff.
-    this.db.query(
-      `UPDATE requests SET state = ${state("dispatched")}, attempts = $1, next_attempt_at = $2, lease_until = GREATEST(lease_until, ${NOW} + $5)
-       WHERE id = $3 AND state IN ${states(DISPATCHABLE_STATES)} AND lease_owner = $4`,
-      [attempts, nextAttemptAt, id.toString(), this.relayer, this.leaseMs],
-    );
+    // Deferred (sent with the next call): per-request progress that a crash may lose and the next claim redoes.
+    this.pending.dispatched.set(id.toString(), { attempts, nextAttemptAt });
+    this.db.scheduleFlush();
   }
 
   recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void {
-    this.db.query(`UPDATE requests SET last_error = $1, next_attempt_at = $2 WHERE id = $3 AND state = ${state("dispatched")} AND lease_owner = $4`, [
-      error,
-      nextAttemptAt,
-      id.toString(),
-      this.relayer,
-    ]);
+    this.pending.failures.set(id.toString(), { error, nextAttemptAt });
+    this.db.scheduleFlush();
   }
 
   saveAnswer(id: bigint, answer: ExecuteResponse): void {
-    // A verified answer is kept whoever fetched it; the instance that stores it submits it.
-    this.db.query(
-      `UPDATE requests SET state = ${state("signed")}, answer = $1, last_error = NULL, lease_owner = $3, lease_until = ${NOW} + $4
-       WHERE id = $2 AND state IN ${states(DISPATCHABLE_STATES)}`,
-      [JSON.stringify(answer), id.toString(), this.relayer, this.leaseMs],
-    );
+    // A verified answer is kept whoever fetched it; the instance that stores it submits it. Deferred
+    // like markDispatched: a crash before it lands costs one more worker call, never a wrong state.
+    this.pending.answers.set(id.toString(), JSON.stringify(answer));
+    this.db.scheduleFlush();
   }
 
   readyToSubmit(limit: number): RequestRecord[] {
@@ -439,9 +475,9 @@ export class PostgresStore implements BridgeStore {
   }
 
   /**
-   * Fencing, under the rows' locks until the transaction commits: a fulfilment only of signed
-   * requests this instance still holds (if its lease ran out but nobody claimed them, they are still
-   * its own, and the lease is renewed) and of none another transaction already carries; a timeout
+   * Fencing, under the rows' locks until the transaction commits: a fulfilment only of requests
+   * this instance still holds (if its lease ran out but nobody claimed them, they are still its own,
+   * and the lease is renewed) and of none another transaction already carries; a timeout
    * only of requests no other timeout transaction holds. Requests in other states are left out of
    * the link, as in the SQLite store.
    */
@@ -452,7 +488,7 @@ export class PostgresStore implements BridgeStore {
     );
     const lost =
       kind === "fulfill"
-        ? rows.filter((r) => (r.state === "signed" && r.lease_owner !== this.relayer) || (r.state === "submitted" && r.fulfil_tx !== null))
+        ? rows.filter((r) => (WORKED_STATES.has(r.state) && r.lease_owner !== this.relayer) || (r.state === "submitted" && r.fulfil_tx !== null))
         : rows.filter((r) => r.timeout_tx !== null);
     if (lost.length > 0)
       throw new LeaseLostError(kind === "fulfill" ? "requests are no longer leased to this instance" : "requests are already held by another timeout transaction", {
