@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { Bridge } from "./src/bridge.js";
 import { loadConfig, type BridgeConfig } from "./src/config.js";
 import { BridgeError, errorMessage } from "./src/errors.js";
-import { SqliteStore } from "./src/store/sqlite-store.js";
+import { openStore } from "./src/store/open-store.js";
 import { REQUEST_STATES, type RequestState } from "./src/store/store.js";
 
 const json = (value: unknown) => JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
@@ -48,7 +48,7 @@ program
   .command("status")
   .description("print cursor, request counts by state and transaction totals from the store")
   .action(() => {
-    const store = new SqliteStore(config(program.opts()).dbPath);
+    const store = openStore(config(program.opts()));
     try {
       console.log(json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.unfinishedTxs().length, transactions: store.txStats() }));
     } finally {
@@ -68,7 +68,7 @@ program
   .option("-s, --state <state>", `filter: ${REQUEST_STATES.join("|")}`, parseState)
   .option("-n, --limit <n>", "at most n rows", (v) => Number.parseInt(v, 10), 50)
   .action((options: { state?: RequestState; limit: number }) => {
-    const store = new SqliteStore(config(program.opts()).dbPath);
+    const store = openStore(config(program.opts()));
     try {
       // The store lists oldest first: take the last `limit` rows and turn them around.
       const counts = store.counts();

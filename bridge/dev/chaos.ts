@@ -71,7 +71,7 @@ export interface ChaosReport {
 }
 
 /** mulberry32: the run's own random numbers, repeatable from `seed`. */
-function generator(seed: number): () => number {
+export function generator(seed: number): () => number {
   let state = seed;
   return () => {
     let t = (state += 0x6d2b79f5);
@@ -231,7 +231,7 @@ function flap(worker: FakeWorker, downMs: number): void {
 }
 
 /** Sends the load at a steady rate from its own account; returns the transactions' hashes once all are mined. */
-async function produce(requester: Contract, provider: JsonRpcProvider, options: ChaosOptions, log: (line: string) => void): Promise<string[]> {
+export async function produce(requester: Contract, provider: JsonRpcProvider, options: ChaosOptions, log: (line: string) => void): Promise<string[]> {
   const signer = new NonceManager(new Wallet(devKey(DEV_ROLES.operator), provider));
   const contract = requester.connect(signer) as Contract;
   const txs = Math.ceil(options.requests / options.perTx);
@@ -251,7 +251,7 @@ async function produce(requester: Contract, provider: JsonRpcProvider, options: 
 const routerEvents = new Interface(ROUTER_ABI);
 
 /** Request id -> assigned worker (lower case), from the AgentRequested events of the load's transactions. */
-async function requestIds(router: Contract, provider: JsonRpcProvider, hashes: string[]): Promise<Map<bigint, string>> {
+export async function requestIds(router: Contract, provider: JsonRpcProvider, hashes: string[]): Promise<Map<bigint, string>> {
   const ids = new Map<bigint, string>();
   const address = (await router.getAddress()).toLowerCase();
   for (const hash of hashes) {
@@ -278,7 +278,7 @@ const TIMED_OUT = routerEvents.getEvent("RequestTimedOut")!.topicHash;
  * settlement topics, and only blocks not read before (the run's own process also serves the fault
  * proxy and the workers: it must stay light).
  */
-function settlementReader(router: Contract, provider: JsonRpcProvider): () => Promise<Settlements> {
+export function settlementReader(router: Contract, provider: JsonRpcProvider): () => Promise<Settlements> {
   const seen: Settlements = new Map();
   let next = 0;
   return async () => {
@@ -295,17 +295,17 @@ function settlementReader(router: Contract, provider: JsonRpcProvider): () => Pr
   };
 }
 
-function settledOf(seen: Map<bigint, unknown>, ids: Set<bigint>): number {
+export function settledOf(seen: Map<bigint, unknown>, ids: Set<bigint>): number {
   let count = 0;
   for (const id of ids) if (seen.has(id)) count++;
   return count;
 }
 
-async function reserved(router: Contract, accountId: bigint): Promise<bigint> {
+export async function reserved(router: Contract, accountId: bigint): Promise<bigint> {
   return ((await router.getFunction("accountOf")(accountId)) as { reserved: bigint }).reserved;
 }
 
-async function until(condition: () => Promise<boolean>, deadline: number): Promise<boolean> {
+export async function until(condition: () => Promise<boolean>, deadline: number): Promise<boolean> {
   for (;;) {
     if (await condition()) return true;
     if (Date.now() > deadline) return false;

@@ -23,6 +23,8 @@ export interface LocalNode {
   kind: "anvil" | "hardhat";
   url: string;
   port: number;
+  /** The node's process (benchmarks read its CPU time). */
+  pid?: number;
   rpc(method: string, params?: unknown[]): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -103,6 +105,7 @@ export async function startLocalNode(options: LocalNodeOptions = {}): Promise<Lo
     kind,
     url,
     port,
+    pid: child.pid,
     rpc: (method, params) => rpcCall(url, method, params),
     async stop() {
       if (child.exitCode === null) {

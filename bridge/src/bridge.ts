@@ -11,7 +11,7 @@ import { BridgeMetrics } from "./metrics.js";
 import { Reconciler } from "./reconciler.js";
 import { Scheduler } from "./scheduler.js";
 import { StageHealth, type Stage } from "./stage-health.js";
-import { SqliteStore } from "./store/sqlite-store.js";
+import { openStore } from "./store/open-store.js";
 import type { BridgeStore } from "./store/store.js";
 import { Submitter } from "./submitter.js";
 import { Sweeper } from "./sweeper.js";
@@ -107,7 +107,7 @@ export class Bridge {
         rpcTimeoutMs: config.rpcTimeoutMs,
         rpcHedgeMs: config.rpcHedgeMs,
       });
-    return new Bridge(config, chain, deps.store ?? new SqliteStore(config.dbPath), log, deps);
+    return new Bridge(config, chain, deps.store ?? openStore(config), log, deps);
   }
 
   private get background(): boolean {

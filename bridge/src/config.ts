@@ -19,6 +19,24 @@ export const BridgeConfigSchema = z
     privateKey,
     /** Store location; ":memory:" for tests. */
     dbPath: z.string().min(1).default("bridge.sqlite"),
+    /**
+     * The store: SQLite at `dbPath` (default), or PostgreSQL for a fleet of instances sharing one
+     * database, each with its own `privateKey`; a request claimed by an instance is leased to it for
+     * `leaseMs`, after which a dead instance's work is taken over.
+     */
+    store: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("sqlite") }).strict(),
+        z
+          .object({
+            kind: z.literal("postgres"),
+            url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection URL"),
+            leaseMs: z.number().int().min(100).default(30_000),
+            statementTimeoutMs: z.number().int().positive().default(30_000),
+          })
+          .strict(),
+      ])
+      .default({ kind: "sqlite" }),
     /** First block to scan when the store has no cursor yet. */
     startBlock: z.number().int().nonnegative().default(0),
     /** Blocks an AgentRequested event must be buried under before it is dispatched. */
@@ -139,6 +157,7 @@ const ENV_OVERRIDES: Record<string, (c: Record<string, unknown>, v: string) => v
   BRIDGE_ROUTER: (c, v) => (c.router = v),
   BRIDGE_PRIVATE_KEY: (c, v) => (c.privateKey = v),
   BRIDGE_DB: (c, v) => (c.dbPath = v),
+  BRIDGE_POSTGRES_URL: (c, v) => (c.store = { ...(c.store as object | undefined), kind: "postgres", url: v }),
   BRIDGE_LOG_LEVEL: (c, v) => (c.logLevel = v),
   BRIDGE_CONFIRMATIONS: (c, v) => (c.confirmations = Number(v)),
   BRIDGE_HTTP_PORT: (c, v) => (c.http = { ...(c.http as object | undefined), port: Number(v) }),

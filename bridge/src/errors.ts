@@ -21,6 +21,24 @@ export class StoreMismatchError extends BridgeError {
   }
 }
 
+/** The store's database failed or did not answer (Postgres: the server's SQLSTATE in the details). */
+export class StoreError extends BridgeError {
+  constructor(shortMessage: string, options?: BaseErrorOptions) {
+    super(shortMessage, "STORE_FAILED", options);
+  }
+}
+
+/**
+ * Fencing (a fleet on one Postgres): this instance no longer holds the lease on requests it was
+ * about to put in a transaction (it stalled past the lease and another instance claimed them), so
+ * the transaction is not persisted and therefore never broadcast.
+ */
+export class LeaseLostError extends BridgeError {
+  constructor(shortMessage: string, options?: BaseErrorOptions) {
+    super(shortMessage, "LEASE_LOST", options);
+  }
+}
+
 /**
  * A worker endpoint failed to answer usefully (network error, timeout, refusal, bad body);
  * `disposition` says whether the request can still be answered (dispatch/worker-refusals.ts).

@@ -8,6 +8,7 @@
  *     assigned worker never answers.
  * Env: BENCH_RATE (requests/s offered, default 400), BENCH_SECONDS (default 20), BENCH_PENDING (100000),
  * BENCH_BRIDGE_NODE_ARGS (extra node arguments for the bridge process, e.g. --cpu-prof).
+ * `-- --instances 1,2,4`: the relayer fleet on one Postgres instead (bridge-fleet.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -246,6 +247,13 @@ async function memory(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const which = process.argv[2];
-if (which !== "memory") await throughput();
-if (which !== "throughput") await memory();
+const fleet = process.argv.indexOf("--instances");
+if (fleet >= 0) {
+  // npm run bench:bridge -- --instances 1,2,4: the relayer fleet on one Postgres (bridge-fleet.ts).
+  const { fleetBench } = await import("./bridge-fleet.js");
+  await fleetBench((process.argv[fleet + 1] ?? "1,2,4").split(",").map(Number));
+} else {
+  const which = process.argv[2];
+  if (which !== "memory") await throughput();
+  if (which !== "throughput") await memory();
+}

@@ -7,15 +7,23 @@ import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
 import { StoreMismatchError } from "../../bridge/src/errors.js";
 import { MIGRATIONS, migrate, type Migration } from "../../bridge/src/store/migrations.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
+import type { BridgeStore } from "../../bridge/src/store/store.js";
 import { ANSWER } from "./fake-tx-chain.js";
+import { openPostgresStore } from "./postgres.js";
 
+/** The store contract, run against both implementations (Postgres: a real server, a fresh database per test). */
+const STORES: [string, () => Promise<BridgeStore>][] = [
+  ["SqliteStore", async () => new SqliteStore(":memory:")],
+  ["PostgresStore", () => openPostgresStore()],
+];
 
-describe("bridge SqliteStore", () => {
-  let store: SqliteStore;
+for (const [name, open] of STORES)
+describe(`bridge ${name}`, () => {
+  let store: BridgeStore;
   const chain = new SyntheticChain({ requests: 6, perBlock: 2 }); // blocks 1..3 hold ids 1..6
 
-  beforeEach(() => {
-    store = new SqliteStore(":memory:");
+  beforeEach(async () => {
+    store = await open();
     store.bind(31337n, chain.router);
   });
   afterEach(() => store.close());
@@ -99,6 +107,7 @@ describe("bridge SqliteStore", () => {
     expect(store.expired(deadline + 1n, 10)).to.have.length(6);
   });
 
+  if (name === "SqliteStore")
   it("reads its queues through their partial indexes (the SQL state lists match the indexes')", () => {
     // INDEXED BY makes SQLite refuse the query when the WHERE no longer implies the index's predicate.
     expect(() => store.expired(1n, 10)).to.not.throw();

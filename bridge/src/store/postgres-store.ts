@@ -1,0 +1,606 @@
+import type { Hex } from "../../../protocol/hex.js";
+import type { ExecuteResponse } from "../../../protocol/worker-api.js";
+import { LeaseLostError, StoreMismatchError } from "../errors.js";
+import { migratePg } from "./pg-migrations.js";
+import { SyncPg, type Statement } from "./pg-sync.js";
+import { type AttemptRow, type RequestRow, type TxRow, serializeRequest, toAttempt, toRecord, toTx } from "./rows.js";
+import { literal, literals, state, states } from "./sql.js";
+import {
+  DISPATCHABLE_STATES,
+  REQUEST_STATES,
+  SETTLED_STATES,
+  UNFINISHED_TX_STATES,
+  UNSETTLED_STATES,
+  type BlockRef,
+  type BridgeStore,
+  type ListFilter,
+  type MinedAttempt,
+  type NewAttempt,
+  type NewTx,
+  type ObservedRequest,
+  type ObservedSettlement,
+  type RequestRecord,
+  type RequestState,
+  type ScanResult,
+  type TxRecord,
+  type TxState,
+} from "./store.js";
+
+const tx = (value: TxState) => literal(value);
+
+/** The database's clock in unix ms: every lease is set and compared on one clock, whatever the instances' clocks say. */
+const NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+export interface PostgresStoreOptions {
+  url: string;
+  /** This instance's relayer address: it owns the leases it takes and the transactions it signs. */
+  relayer: string;
+  /** How long a claim on a request lasts without being renewed; a dead instance's work is taken over after it (ms). */
+  leaseMs?: number;
+  /** A statement unanswered this long fails (and closes the connection). */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_LEASE_MS = 30_000;
+
+/** States in which a request is some instance's work (leased to it): only the holder may put it in a transaction. */
+const WORKED_STATES: ReadonlySet<string> = new Set<RequestState>([...DISPATCHABLE_STATES, "signed"]);
+
+const byQueue = (a: RequestRow, b: RequestRow) => a.next_attempt_at - b.next_attempt_at || a.block_number - b.block_number || a.log_index - b.log_index;
+const byEvent = (a: RequestRow, b: RequestRow) => a.block_number - b.block_number || a.log_index - b.log_index;
+
+/**
+ * BridgeStore on PostgreSQL, for a fleet: several bridge instances on one database. Each method is
+ * one database transaction, as in the SQLite store; on top of that the work is shared by leases:
+ *
+ * - the dispatcher's queue (`dueForWorker`) and the submitter's (`readyToSubmit`) hand out only
+ *   requests free, expired or already this instance's, and lease them to it (`FOR UPDATE SKIP
+ *   LOCKED`: instances claiming at once get disjoint rows), so a request is worked on by one
+ *   instance, and a dead instance's requests are taken over once their lease runs out;
+ * - fencing: `createTx` persists (and so lets the broadcaster send) a transaction only while every
+ *   open request in it is still this instance's: an instance that stalled past its lease while
+ *   another claimed the request gets LeaseLostError and sends nothing; a request already held by
+ *   another timeout transaction is likewise refused, so expired requests are timed out once;
+ * - transactions and their nonces are per relayer address (each instance has its own key);
+ * - log scans are idempotent, so every instance may scan: requests and settlements are inserted
+ *   once, and the shared cursor only moves forward (or back through a reorg's `rewind`).
+ */
+export class PostgresStore implements BridgeStore {
+  private readonly db: SyncPg;
+  readonly relayer: string;
+  readonly leaseMs: number;
+
+  /** The dispatcher's per-request writes, sent as three bulk statements ahead of the next call (SyncPg.scheduleFlush). */
+  private pending = {
+    dispatched: new Map<string, { attempts: number; nextAttemptAt: number }>(),
+    failures: new Map<string, { error: string; nextAttemptAt: number }>(),
+    answers: new Map<string, string>(),
+  };
+
+  constructor(options: PostgresStoreOptions) {
+    this.relayer = options.relayer.toLowerCase();
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.db = new SyncPg(options.url, options.timeoutMs, `bridge ${this.relayer}`);
+    this.db.deferredSource = () => this.takePending();
+    try {
+      migratePg(this.db);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  /**
+   * In the order a request goes through them (dispatched, then failed or answered; a retry waits a
+   * backoff far longer than a flush). Only while the request is this instance's, except an answer:
+   * a verified answer is kept whoever fetched it, and the instance that stores it submits it. A
+   * crash before they land costs a repeated worker call, never a wrong state.
+   */
+  private takePending(): Statement[] {
+    const { dispatched, failures, answers } = this.pending;
+    if (dispatched.size + failures.size + answers.size === 0) return [];
+    this.pending = { dispatched: new Map(), failures: new Map(), answers: new Map() };
+    const statements: Statement[] = [];
+    if (dispatched.size > 0)
+      statements.push({
+        text: `UPDATE requests r SET state = ${state("dispatched")}, attempts = u.attempts, next_attempt_at = u.next_at, lease_until = GREATEST(r.lease_until, ${NOW} + $5)
+               FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, attempts, next_at)
+               WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)} AND r.lease_owner = $4`,
+        values: [[...dispatched.keys()], [...dispatched.values()].map((d) => d.attempts), [...dispatched.values()].map((d) => d.nextAttemptAt), this.relayer, this.leaseMs],
+      });
+    if (failures.size > 0)
+      statements.push({
+        text: `UPDATE requests r SET last_error = u.error, next_attempt_at = u.next_at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, error, next_at)
+               WHERE r.id = u.id AND r.state = ${state("dispatched")} AND r.lease_owner = $4`,
+        values: [[...failures.keys()], [...failures.values()].map((f) => f.error), [...failures.values()].map((f) => f.nextAttemptAt), this.relayer],
+      });
+    if (answers.size > 0)
+      statements.push({
+        text: `UPDATE requests r SET state = ${state("signed")}, answer = u.answer, last_error = NULL, lease_owner = $3, lease_until = ${NOW} + $4
+               FROM unnest($1::text[], $2::text[]) AS u(id, answer) WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)}`,
+        values: [[...answers.keys()], [...answers.values()], this.relayer, this.leaseMs],
+      });
+    return statements;
+  }
+
+  private meta(key: string): string | undefined {
+    return this.db.query<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key])[0]?.value;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.db.query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]);
+  }
+
+  bind(chainId: bigint, router: string): void {
+    const identity = `${chainId}:${router.toLowerCase()}`;
+    this.db.query("INSERT INTO meta (key, value) VALUES ('identity', $1) ON CONFLICT (key) DO NOTHING", [identity]);
+    const existing = this.meta("identity");
+    if (existing !== identity)
+      throw new StoreMismatchError("store belongs to another chain or router; use another database", { details: `holds ${existing}, configured ${identity}` });
+  }
+
+  cursor(): BlockRef | undefined {
+    const value = this.meta("cursor");
+    return value ? (JSON.parse(value) as BlockRef) : undefined;
+  }
+
+  cursorRequestCount(): { hash: string; count: bigint } | undefined {
+    const value = this.meta("cursor_request_count");
+    if (!value) return undefined;
+    const parsed = JSON.parse(value) as { hash: string; count: string };
+    return { hash: parsed.hash, count: BigInt(parsed.count) };
+  }
+
+  blockHash(number: number): string | undefined {
+    return this.db.query<{ hash: string }>("SELECT hash FROM blocks WHERE number = $1", [number])[0]?.hash;
+  }
+
+  recentBlocks(maxNumber: number, limit: number): BlockRef[] {
+    return this.db.query<BlockRef>("SELECT number, hash FROM blocks WHERE number <= $1 ORDER BY number DESC LIMIT $2", [maxNumber, limit]);
+  }
+
+  applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number } {
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const added = this.insertRequests(scan.requests, now);
+      const settled = this.insertSettlements(scan.settlements, now);
+      const cursor = JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash });
+      this.db.batch([
+        {
+          text: "INSERT INTO blocks (number, hash) SELECT * FROM unnest($1::int[], $2::text[]) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash",
+          values: [scan.blocks.map((b) => b.number), scan.blocks.map((b) => b.hash)],
+        },
+        { text: "DELETE FROM blocks WHERE number <= $1", values: [scan.cursor.number - historyToKeep] },
+      ]);
+      // Every instance may scan: the shared cursor only moves forward here (a reorg moves it back in `rewind`).
+      const moved = this.db.query(
+        `INSERT INTO meta (key, value) VALUES ('cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE (meta.value::json->>'number')::bigint < $2 RETURNING key`,
+        [cursor, scan.cursor.number],
+      );
+      if (moved.length > 0 && scan.requestCount !== undefined)
+        this.setMeta("cursor_request_count", JSON.stringify({ hash: scan.cursor.hash, count: scan.requestCount.toString() }));
+      return { added, settled };
+    });
+  }
+
+  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number } {
+    const now = Date.now();
+    return this.db.transaction(() => ({ added: this.insertRequests(requests, now), settled: this.insertSettlements(settlements, now) }));
+  }
+
+  private insertRequests(requests: ObservedRequest[], now: number): number {
+    if (requests.length === 0) return 0;
+    const ids = requests.map((r) => r.request.id.toString());
+    const existing = new Map(
+      this.db
+        .query<{ id: string; state: string; previous_state: string | null; request_hash: string }>(
+          "SELECT id, state, previous_state, request_hash FROM requests WHERE id = ANY($1) FOR UPDATE",
+          [ids],
+        )
+        .map((row) => [row.id, row]),
+    );
+    const fresh = requests.filter((r) => !existing.has(r.request.id.toString()));
+    let added = 0;
+    if (fresh.length > 0) {
+      // ON CONFLICT: another instance's scan may insert the same request in between.
+      added += this.db.batch([
+        {
+          text: `INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at)
+                 SELECT id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, ${state("seen")}, $11
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::text[])
+                   AS t(id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash)
+                 ON CONFLICT (id) DO NOTHING`,
+          values: [
+            fresh.map((r) => r.request.id.toString()),
+            fresh.map((r) => serializeRequest(r.request)),
+            fresh.map((r) => r.input),
+            fresh.map((r) => r.requestHash),
+            fresh.map((r) => r.request.worker.toLowerCase()),
+            fresh.map((r) => r.request.deadline.toString()),
+            fresh.map((r) => r.block.number),
+            fresh.map((r) => r.block.hash),
+            fresh.map((r) => r.logIndex),
+            fresh.map((r) => r.txHash),
+            now,
+          ],
+        },
+      ])[0]!.rowCount;
+    }
+    for (const observed of requests) {
+      const row = existing.get(observed.request.id.toString());
+      if (!row || row.state !== "orphaned") continue;
+      const location = [observed.block.number, observed.block.hash, observed.logIndex, observed.txHash];
+      if (row.request_hash === observed.requestHash) {
+        // The same request came back in another block: keep its progress (a signed answer stays valid).
+        const restored = row.previous_state === "seen" || row.previous_state === null ? "seen" : row.previous_state;
+        this.db.query(`UPDATE requests SET state = $1, previous_state = NULL, block_number = $2, block_hash = $3, log_index = $4, tx_hash = $5 WHERE id = $6`, [
+          restored === "submitted" ? "signed" : restored,
+          ...location,
+          row.id,
+        ]);
+      } else {
+        // Same id, different request (another worker or terms): start over.
+        this.db.query(
+          `UPDATE requests SET request = $1, input = $2, request_hash = $3, worker = $4, deadline = $5, block_number = $6, block_hash = $7,
+           log_index = $8, tx_hash = $9, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
+           answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, seen_at = $10, lease_owner = NULL, lease_until = 0 WHERE id = $11`,
+          [
+            serializeRequest(observed.request),
+            observed.input,
+            observed.requestHash,
+            observed.request.worker.toLowerCase(),
+            observed.request.deadline.toString(),
+            ...location,
+            now,
+            row.id,
+          ],
+        );
+      }
+      added++;
+    }
+    return added;
+  }
+
+  private insertSettlements(settlements: ObservedSettlement[], now: number): number {
+    if (settlements.length === 0) return 0;
+    return this.db.batch([
+      {
+        text: `UPDATE requests r SET state = s.outcome, settle_tx = s.tx, settle_block = s.block, fee = s.fee, refund = s.refund, settled_at = $7, previous_state = NULL
+               FROM (SELECT DISTINCT ON (id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS u(id, outcome, tx, block, fee, refund)) s
+               WHERE r.id = s.id AND r.state NOT IN ${states(SETTLED_STATES)}`,
+        values: [
+          settlements.map((s) => s.requestId.toString()),
+          settlements.map((s) => s.outcome),
+          settlements.map((s) => s.txHash),
+          settlements.map((s) => s.block.number),
+          settlements.map((s) => s.fee.toString()),
+          settlements.map((s) => s.refund.toString()),
+          now,
+        ],
+      },
+    ])[0]!.rowCount;
+  }
+
+  knownIds(ids: bigint[]): Set<bigint> {
+    if (ids.length === 0) return new Set();
+    return new Set(this.db.query<{ id: string }>("SELECT id FROM requests WHERE id = ANY($1)", [ids.map(String)]).map((r) => BigInt(r.id)));
+  }
+
+  blockOf(id: bigint): number | undefined {
+    return this.db.query<{ block_number: number }>("SELECT block_number FROM requests WHERE id = $1", [id.toString()])[0]?.block_number;
+  }
+
+  reconciledThrough(): bigint {
+    return BigInt(this.meta("reconciled_through") ?? "0");
+  }
+
+  setReconciledThrough(id: bigint): void {
+    this.setMeta("reconciled_through", id.toString());
+  }
+
+  unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[] {
+    return this.db
+      .query<{ id: string; block_number: number }>(`SELECT id, block_number FROM requests WHERE id > $1 AND state IN ${states(UNSETTLED_STATES)} ORDER BY id LIMIT $2`, [
+        afterId,
+        limit,
+      ])
+      .map((r) => ({ id: BigInt(r.id), blockNumber: r.block_number }));
+  }
+
+  rewind(ancestor: BlockRef): bigint[] {
+    return this.db.transaction(() => {
+      const [, , , orphaned] = this.db.batch([
+        {
+          text: `UPDATE requests SET state = CASE WHEN answer IS NULL THEN ${state("confirmed")} ELSE ${state("signed")} END, settle_tx = NULL, settle_block = NULL,
+                 fee = NULL, refund = NULL, settled_at = NULL, fulfil_tx = NULL WHERE settle_block > $1`,
+          values: [ancestor.number],
+        },
+        // Every relayer's transactions: the chain is the same for the whole fleet; each instance's confirmer re-checks its own.
+        {
+          text: `UPDATE transactions SET resolved = 0 WHERE (relayer, nonce) IN (SELECT relayer, nonce FROM transactions WHERE state = ${tx("confirmed")} AND block_number > $1)`,
+          values: [ancestor.number],
+        },
+        {
+          text: `UPDATE transactions SET state = ${tx("unconfirmed")}, mined_hash = NULL, block_number = NULL, gas_used = NULL, effective_gas_price = NULL, success = NULL,
+                 resolved = 0 WHERE state = ${tx("confirmed")} AND block_number > $1`,
+          values: [ancestor.number],
+        },
+        {
+          text: `UPDATE requests SET previous_state = state, state = ${state("orphaned")} WHERE block_number > $1 AND state IN ${states(UNSETTLED_STATES)} RETURNING id`,
+          values: [ancestor.number],
+        },
+        { text: "DELETE FROM blocks WHERE number > $1", values: [ancestor.number] },
+      ]);
+      this.setMeta("cursor", JSON.stringify({ number: ancestor.number, hash: ancestor.hash }));
+      return (orphaned!.rows as { id: string }[]).map((r) => BigInt(r.id));
+    });
+  }
+
+  seenBlocks(blockNumber: number, limit: number): BlockRef[] {
+    return this.db.query<BlockRef>(
+      `SELECT DISTINCT block_number AS number, block_hash AS hash FROM requests WHERE state = ${state("seen")} AND block_number <= $1 ORDER BY block_number LIMIT $2`,
+      [blockNumber, limit],
+    );
+  }
+
+  confirmBlock(block: BlockRef, now: number): number {
+    return this.db.batch([
+      {
+        text: `UPDATE requests SET state = ${state("confirmed")}, confirmed_at = $1 WHERE state = ${state("seen")} AND block_number = $2 AND block_hash = $3`,
+        values: [now, block.number, block.hash],
+      },
+    ])[0]!.rowCount;
+  }
+
+  get(id: bigint): RequestRecord | undefined {
+    const row = this.db.query<RequestRow>("SELECT * FROM requests WHERE id = $1", [id.toString()])[0];
+    return row ? toRecord(row) : undefined;
+  }
+
+  list(filter: ListFilter = {}): RequestRecord[] {
+    const limit = filter.limit ?? 100;
+    const offset = filter.offset ?? 0;
+    const rows = filter.state
+      ? this.db.query<RequestRow>("SELECT * FROM requests WHERE state = $1 ORDER BY block_number, log_index LIMIT $2 OFFSET $3", [filter.state, limit, offset])
+      : this.db.query<RequestRow>("SELECT * FROM requests ORDER BY block_number, log_index LIMIT $1 OFFSET $2", [limit, offset]);
+    return rows.map(toRecord);
+  }
+
+  counts(): Record<RequestState, number> {
+    const counts = Object.fromEntries(REQUEST_STATES.map((s) => [s, 0])) as Record<RequestState, number>;
+    for (const row of this.db.query<{ state: RequestState; n: number }>("SELECT state, COUNT(*) AS n FROM requests GROUP BY state")) counts[row.state] = row.n;
+    return counts;
+  }
+
+  dispatchWorkers(): string[] {
+    // A skip-scan over the per-worker queue index: one probe per worker, however many requests each has queued.
+    return this.db
+      .query<{ worker: string }>(
+        `WITH RECURSIVE w(worker) AS (
+           (SELECT worker FROM requests WHERE state IN ${states(DISPATCHABLE_STATES)} ORDER BY worker LIMIT 1)
+           UNION ALL
+           SELECT (SELECT r.worker FROM requests r WHERE r.state IN ${states(DISPATCHABLE_STATES)} AND r.worker > w.worker ORDER BY r.worker LIMIT 1)
+           FROM w WHERE w.worker IS NOT NULL)
+         SELECT worker FROM w WHERE worker IS NOT NULL`,
+      )
+      .map((r) => r.worker);
+  }
+
+  /** Claims (leases to this instance) up to `limit` rows the subquery selects among free, expired or own leases. */
+  private claim(where: string, order: string, values: unknown[], limit: number): RequestRow[] {
+    const n = values.length;
+    return this.db.query<RequestRow>(
+      `UPDATE requests r SET lease_owner = $${n + 1}, lease_until = ${NOW} + $${n + 2}
+       FROM (SELECT id FROM requests WHERE ${where} AND (lease_owner = $${n + 1} OR lease_until < ${NOW} OR lease_owner IS NULL)
+             ORDER BY ${order} LIMIT $${n + 3} FOR UPDATE SKIP LOCKED) c
+       WHERE r.id = c.id RETURNING r.*`,
+      [...values, this.relayer, this.leaseMs, limit],
+    );
+  }
+
+  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
+    if (limit <= 0) return [];
+    return this.claim(
+      `state IN ${states(DISPATCHABLE_STATES)} AND worker = $1 AND next_attempt_at <= $2 AND NOT (id = ANY($3))`,
+      "next_attempt_at, block_number, log_index",
+      [worker.toLowerCase(), now, [...exclude]],
+      limit,
+    )
+      .sort(byQueue)
+      .map(toRecord);
+  }
+
+  markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void {
+    // Only while the request is this instance's: a stale instance must not reset the new owner's backoff.
+    // Deferred (sent with the next call): per-request progress that a crash may lose and the next claim redoes.
+    this.pending.dispatched.set(id.toString(), { attempts, nextAttemptAt });
+    this.db.scheduleFlush();
+  }
+
+  recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void {
+    this.pending.failures.set(id.toString(), { error, nextAttemptAt });
+    this.db.scheduleFlush();
+  }
+
+  saveAnswer(id: bigint, answer: ExecuteResponse): void {
+    // A verified answer is kept whoever fetched it; the instance that stores it submits it. Deferred
+    // like markDispatched: a crash before it lands costs one more worker call, never a wrong state.
+    this.pending.answers.set(id.toString(), JSON.stringify(answer));
+    this.db.scheduleFlush();
+  }
+
+  readyToSubmit(limit: number): RequestRecord[] {
+    return this.claim(`state = ${state("signed")}`, "block_number, log_index", [], limit).sort(byEvent).map(toRecord);
+  }
+
+  markSettledElsewhere(ids: bigint[]): void {
+    if (ids.length === 0) return;
+    this.db.query(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = NULL WHERE id = ANY($1) AND state = ${state("signed")}`, [ids.map(String)]);
+  }
+
+  markFailed(id: bigint, reason: string): void {
+    this.db.query(`UPDATE requests SET state = ${state("failed")}, last_error = $1 WHERE id = $2 AND state IN ${states(UNSETTLED_STATES)}`, [reason, id.toString()]);
+  }
+
+  expired(chainTime: bigint, limit: number): RequestRecord[] {
+    return this.db
+      .query<RequestRow>(
+        `SELECT * FROM requests WHERE state IN ${states(UNSETTLED_STATES)} AND deadline < $1 AND timeout_tx IS NULL ORDER BY deadline, block_number, log_index LIMIT $2`,
+        [chainTime.toString(), limit],
+      )
+      .map(toRecord);
+  }
+
+  activeWorkers(): string[] {
+    return this.db.query<{ worker: string }>(`SELECT DISTINCT worker FROM requests WHERE state IN ${states(UNSETTLED_STATES)}`).map((r) => r.worker);
+  }
+
+  createTx(newTx: NewTx, attempt: NewAttempt): number {
+    const ids = newTx.requestIds.map(String);
+    return this.db.transaction(() => {
+      if (newTx.kind !== "purge" && ids.length > 0) this.fence(newTx.kind, ids);
+      const id = this.db.query<{ id: number }>(
+        `INSERT INTO transactions (relayer, kind, nonce, to_address, data, gas_limit, request_ids, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, ${tx("in_progress")}, $8) RETURNING id`,
+        [this.relayer, newTx.kind, newTx.nonce, newTx.to, newTx.data, newTx.gasLimit.toString(), JSON.stringify(ids), attempt.createdAt],
+      )[0]!.id;
+      this.insertAttempt(id, attempt);
+      if (newTx.kind === "fulfill")
+        this.db.query(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = $1 WHERE id = ANY($2) AND state = ${state("signed")}`, [id, ids]);
+      else if (newTx.kind === "timeout")
+        this.db.query(`UPDATE requests SET timeout_tx = $1 WHERE id = ANY($2) AND state IN ${states(UNSETTLED_STATES)}`, [id, ids]);
+      return id;
+    });
+  }
+
+  /**
+   * Fencing, under the rows' locks until the transaction commits: a fulfilment only of requests
+   * this instance still holds (if its lease ran out but nobody claimed them, they are still its own,
+   * and the lease is renewed) and of none another transaction already carries; a timeout
+   * only of requests no other timeout transaction holds. Requests in other states are left out of
+   * the link, as in the SQLite store.
+   */
+  private fence(kind: "fulfill" | "timeout", ids: string[]): void {
+    const rows = this.db.query<{ id: string; state: string; lease_owner: string | null; fulfil_tx: number | null; timeout_tx: number | null }>(
+      `SELECT id, state, lease_owner, fulfil_tx, timeout_tx FROM requests WHERE id = ANY($1) AND state IN ${states(UNSETTLED_STATES)} ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+    const lost =
+      kind === "fulfill"
+        ? rows.filter((r) => (WORKED_STATES.has(r.state) && r.lease_owner !== this.relayer) || (r.state === "submitted" && r.fulfil_tx !== null))
+        : rows.filter((r) => r.timeout_tx !== null);
+    if (lost.length > 0)
+      throw new LeaseLostError(kind === "fulfill" ? "requests are no longer leased to this instance" : "requests are already held by another timeout transaction", {
+        details: lost.map((r) => `${r.id} (${r.state}, ${kind === "fulfill" ? `lease ${r.lease_owner ?? "none"}` : `timeout tx ${r.timeout_tx}`})`).join(", "),
+      });
+    if (kind === "fulfill") this.db.query(`UPDATE requests SET lease_until = ${NOW} + $2 WHERE id = ANY($1)`, [ids, this.leaseMs]);
+  }
+
+  private insertAttempt(txId: number, attempt: NewAttempt): void {
+    this.db.query("INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) VALUES ($1, $2, $3, $4, 'in_progress', $5)", [
+      attempt.hash,
+      txId,
+      attempt.maxFeePerGas.toString(),
+      attempt.maxPriorityFeePerGas.toString(),
+      attempt.createdAt,
+    ]);
+  }
+
+  addAttempt(txId: number, attempt: NewAttempt): void {
+    this.insertAttempt(txId, attempt);
+  }
+
+  markBroadcast(hash: Hex, at: number): void {
+    this.db.query(
+      `WITH a AS (UPDATE tx_attempts SET state = 'broadcast', broadcast_at = $1 WHERE hash = $2 RETURNING tx_id)
+       UPDATE transactions SET state = ${tx("unconfirmed")} WHERE id IN (SELECT tx_id FROM a) AND state = ${tx("in_progress")}`,
+      [at, hash],
+    );
+  }
+
+  /** Puts a transaction's requests back in their queue: unsettled fulfilments to `signed`, timeouts released. */
+  private release(txId: number, keep: readonly bigint[] = []): void {
+    this.db.batch([
+      {
+        text: `UPDATE requests SET state = ${state("signed")}, fulfil_tx = NULL WHERE fulfil_tx = $1 AND state = ${state("submitted")} AND NOT (id = ANY($2))`,
+        values: [txId, keep.map(String)],
+      },
+      { text: "UPDATE requests SET timeout_tx = NULL WHERE timeout_tx = $1", values: [txId] },
+    ]);
+  }
+
+  confirmTx(txId: number, mined: MinedAttempt): void {
+    this.db.transaction(() => {
+      this.db.query(
+        `UPDATE transactions SET state = ${tx("confirmed")}, error = NULL, mined_hash = $1, block_number = $2, gas_used = $3, effective_gas_price = $4, success = $5
+         WHERE id = $6`,
+        [mined.hash, mined.blockNumber, mined.gasUsed.toString(), mined.effectiveGasPrice.toString(), mined.success ? 1 : 0, txId],
+      );
+      if (mined.success) this.insertSettlements(mined.settlements, Date.now());
+      // What the transaction did not settle (it reverted, or skipped entries settled meanwhile) is handled afresh.
+      this.release(txId, mined.success ? mined.settlements.map((s) => s.requestId) : []);
+    });
+  }
+
+  abandonTx(txId: number, reason: string): void {
+    this.db.transaction(() => {
+      this.db.query(`UPDATE transactions SET state = ${tx("abandoned")}, error = $1 WHERE id = $2 AND state IN ${literals(UNFINISHED_TX_STATES)}`, [reason, txId]);
+      this.release(txId);
+    });
+  }
+
+  private withAttempts(rows: TxRow[]): TxRecord[] {
+    if (rows.length === 0) return [];
+    const attempts = new Map<number, AttemptRow[]>();
+    for (const a of this.db.query<AttemptRow>("SELECT * FROM tx_attempts WHERE tx_id = ANY($1) ORDER BY created_at, seq", [rows.map((r) => r.id)])) {
+      const list = attempts.get(a.tx_id) ?? [];
+      list.push(a);
+      attempts.set(a.tx_id, list);
+    }
+    return rows.map((row) => toTx(row, (attempts.get(row.id) ?? []).map(toAttempt)));
+  }
+
+  unfinishedTxs(): TxRecord[] {
+    return this.withAttempts(
+      this.db.query<TxRow>(`SELECT * FROM transactions WHERE relayer = $1 AND state IN ${literals(UNFINISHED_TX_STATES)} ORDER BY nonce, id`, [this.relayer]),
+    );
+  }
+
+  txsWithNonce(nonce: number): TxRecord[] {
+    return this.withAttempts(this.db.query<TxRow>("SELECT * FROM transactions WHERE relayer = $1 AND nonce = $2 ORDER BY id", [this.relayer, nonce]));
+  }
+
+  unresolvedNonces(below: number): number[] {
+    return this.db
+      .query<{ nonce: number }>("SELECT DISTINCT nonce FROM transactions WHERE relayer = $1 AND resolved = 0 AND nonce < $2 ORDER BY nonce", [this.relayer, below])
+      .map((r) => r.nonce);
+  }
+
+  resolveNonce(nonce: number): void {
+    this.db.query("UPDATE transactions SET resolved = 1 WHERE relayer = $1 AND nonce = $2 AND resolved = 0", [this.relayer, nonce]);
+  }
+
+  hasAttempt(hash: Hex): boolean {
+    return this.db.query("SELECT 1 FROM tx_attempts WHERE hash = $1", [hash]).length > 0;
+  }
+
+  txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {
+    const rows = this.db.query<{ gas_used: string; effective_gas_price: string }>(
+      `SELECT gas_used, effective_gas_price FROM transactions WHERE relayer = $1 AND state = ${tx("confirmed")}`,
+      [this.relayer],
+    );
+    let gasUsed = 0n;
+    let feesPaid = 0n;
+    for (const row of rows) {
+      const gas = BigInt(row.gas_used);
+      gasUsed += gas;
+      feesPaid += gas * BigInt(row.effective_gas_price);
+    }
+    return { count: rows.length, gasUsed, feesPaid };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

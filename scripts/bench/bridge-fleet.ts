@@ -1,0 +1,270 @@
+/**
+ * Relayer fleet benchmark (npm run bench:bridge -- --instances 1,2,4): for each fleet size, a fresh
+ * anvil (1 s blocks), one echo worker, a fresh database on one real Postgres, and N bridge CLIs on it
+ * (each its own relayer key), under the same offered load from its own process. Prints, side by
+ * side: end-to-end requests/s, p50/p99 latency in blocks after confirmation, each instance's CPU and
+ * RSS and share of the fulfilments, the node's and Postgres' CPU and the fullest block's gas, and
+ * which limit was hit. Env: BENCH_RATE (requests/s offered, default 400), BENCH_SECONDS (default 15).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Interface, Wallet, computeAddress } from "ethers";
+import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
+import { BridgeProcess } from "../../bridge/dev/bridge-process.js";
+import { deployStack } from "../../bridge/dev/deploy.js";
+import { RELAYER_ACCOUNTS } from "../../bridge/dev/fleet-chaos.js";
+import { freePort, startLocalNode } from "../../bridge/dev/local-node.js";
+import { postgresServer } from "../../bridge/dev/postgres-server.js";
+import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
+
+const RATE = Number(process.env.BENCH_RATE ?? 400);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const PER_TX = 50;
+const GAS_LIMIT = 300_000_000;
+const CONFIRMATIONS = 1;
+const DRAIN_TIMEOUT_S = 90;
+const CLOCK_TICKS_PER_S = 100;
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+
+function rss(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of a process and its children (Postgres: the postmaster and its backends). */
+function treeCpu(root: number): number {
+  let total = cpuSeconds(root);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+      if (ppid === root) total += cpuSeconds(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+function waitForLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8");
+      if (text.includes("\n")) resolve(text.split("\n")[0]!);
+    });
+    child.once("exit", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited with ${code} before printing`)));
+  });
+}
+
+interface Row {
+  instances: number;
+  offered: number;
+  fulfilled: number;
+  exactlyOnce: boolean;
+  steadyRate: number;
+  p50: number;
+  p99: number;
+  perInstance: { cpuPct: number; rssMb: number; share: number }[];
+  nodeCpuPct: number;
+  dbCpuPct: number;
+  fullestBlockGasPct: number;
+  wallS: number;
+}
+
+async function runOnce(instances: number): Promise<Row> {
+  const server = await postgresServer();
+  const url = await server.createDatabase();
+  const node = await startLocalNode({ gasLimit: GAS_LIMIT });
+  const workerKey = Wallet.createRandom().privateKey;
+  const workerPort = await freePort();
+  const worker = spawn(process.execPath, [...process.execArgv, "bridge/dev/fake-worker-main.ts"], {
+    env: { ...process.env, FAKE_WORKER_KEY: workerKey, FAKE_WORKER_PORT: String(workerPort) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await waitForLine(worker);
+  const stack = await deployStack(node.url, [{ key: workerKey, endpoint: `http://127.0.0.1:${workerPort}` }], { requestTimeout: 600 });
+  await node.rpc("evm_setIntervalMining", [1]);
+  await node.rpc("evm_setAutomine", [false]);
+  const dir = mkdtempSync(join(tmpdir(), "bench-fleet-"));
+  const keys = RELAYER_ACCOUNTS.slice(0, instances).map((account) => devKey(account));
+  const bridges = keys.map((privateKey, i) => {
+    const home = join(dir, `instance-${i}`);
+    mkdirSync(home);
+    return new BridgeProcess(home, {
+      rpcUrl: node.url,
+      router: stack.addresses.router,
+      workerRegistry: stack.addresses.workerRegistry,
+      privateKey,
+      store: { kind: "postgres", url, leaseMs: 10_000 },
+      confirmations: CONFIRMATIONS,
+      pollIntervalMs: 100,
+      logLevel: "warn",
+      dispatch: { concurrency: 256, perWorkerConcurrency: 256 },
+      submit: { maxBatchSize: 200, maxInFlight: 16 },
+    });
+  });
+  try {
+    await Promise.all(bridges.map((b) => b.start()));
+    await Promise.all(bridges.map((b) => b.waitServing()));
+    const pids = bridges.map((b) => b.pid!);
+    const cpuBefore = pids.map(cpuSeconds);
+    const nodeBefore = cpuSeconds(node.pid!);
+    const dbBefore = treeCpu(server.pid);
+    const peaks = pids.map(() => 0);
+    const producer = spawn(process.execPath, [...process.execArgv, "scripts/bench/load-producer.ts"], {
+      env: {
+        ...process.env,
+        LOAD_RPC_URL: node.url,
+        LOAD_REQUESTER: stack.addresses.requester!,
+        LOAD_KEY: devKey(DEV_ROLES.operator),
+        LOAD_RATE: String(RATE),
+        LOAD_SECONDS: String(SECONDS),
+        LOAD_PER_TX: String(PER_TX),
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const started = Date.now();
+    const offered = JSON.parse(await waitForLine(producer)) as { requests: number; seconds: number };
+    for (;;) {
+      pids.forEach((pid, i) => (peaks[i] = Math.max(peaks[i]!, rss(pid))));
+      const status = await bridges[0]!.get<{ requests: Record<string, number> }>("/status");
+      if ((status?.body.requests.fulfilled ?? 0) >= offered.requests) break;
+      if (Date.now() - started > (SECONDS + DRAIN_TIMEOUT_S) * 1000) {
+        console.log(`bench: ${instances} instance(s) gave up waiting`, status?.body.requests);
+        break;
+      }
+      await sleep(250);
+    }
+    const wallS = (Date.now() - started) / 1000;
+    const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpuBefore[i]!);
+    const nodeCpu = cpuSeconds(node.pid!) - nodeBefore;
+    const dbCpu = treeCpu(server.pid) - dbBefore;
+
+    // From the chain: latency, steady-state rate, who fulfilled, the fullest block's gas.
+    const iface = new Interface(ROUTER_ABI);
+    const logs = await stack.provider.getLogs({ address: stack.addresses.router, fromBlock: 0, toBlock: "latest" });
+    const requestBlock = new Map<bigint, number>();
+    const fulfilments = new Map<bigint, number>();
+    const fulfilledInBlock = new Map<number, number>();
+    const latencies: number[] = [];
+    const fulfilTxs = new Set<string>();
+    let first = Infinity;
+    let lastRequest = 0;
+    for (const log of logs) {
+      const parsed = iface.parseLog(log);
+      if (!parsed) continue;
+      const id = parsed.args.requestId as bigint;
+      if (parsed.name === "AgentRequested") {
+        requestBlock.set(id, log.blockNumber);
+        first = Math.min(first, log.blockNumber);
+        lastRequest = Math.max(lastRequest, log.blockNumber);
+      } else if (parsed.name === "RequestFulfilled") {
+        fulfilments.set(id, (fulfilments.get(id) ?? 0) + 1);
+        latencies.push(log.blockNumber - requestBlock.get(id)! - CONFIRMATIONS);
+        fulfilledInBlock.set(log.blockNumber, (fulfilledInBlock.get(log.blockNumber) ?? 0) + 1);
+        fulfilTxs.add(log.transactionHash);
+      }
+    }
+    latencies.sort((a, b) => a - b);
+    const steadyFrom = first + CONFIRMATIONS + 1;
+    let steady = 0;
+    for (let b = steadyFrom; b <= lastRequest; b++) steady += fulfilledInBlock.get(b) ?? 0;
+    const perRelayer = new Map<string, number>();
+    let fullest = 0;
+    const blocksSeen = new Set<number>();
+    for (const hash of fulfilTxs) {
+      const tx = await stack.provider.getTransaction(hash);
+      const receipt = await stack.provider.getTransactionReceipt(hash);
+      const count = receipt!.logs.filter((l) => iface.parseLog(l)?.name === "RequestFulfilled").length;
+      perRelayer.set(tx!.from.toLowerCase(), (perRelayer.get(tx!.from.toLowerCase()) ?? 0) + count);
+      if (!blocksSeen.has(receipt!.blockNumber)) {
+        blocksSeen.add(receipt!.blockNumber);
+        const block = await stack.provider.getBlock(receipt!.blockNumber);
+        fullest = Math.max(fullest, Number(block!.gasUsed) / Number(block!.gasLimit));
+      }
+    }
+    return {
+      instances,
+      offered: offered.requests / offered.seconds,
+      fulfilled: latencies.length,
+      exactlyOnce: [...requestBlock.keys()].every((id) => fulfilments.get(id) === 1),
+      steadyRate: steady / Math.max(1, lastRequest - steadyFrom + 1),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      perInstance: keys.map((key, i) => ({
+        cpuPct: (cpu[i]! / wallS) * 100,
+        rssMb: peaks[i]! / 1024 / 1024,
+        share: (perRelayer.get(computeAddress(key).toLowerCase()) ?? 0) / Math.max(1, latencies.length),
+      })),
+      nodeCpuPct: (nodeCpu / wallS) * 100,
+      dbCpuPct: (dbCpu / wallS) * 100,
+      fullestBlockGasPct: fullest * 100,
+      wallS,
+    };
+  } finally {
+    await Promise.all(bridges.map((b) => b.stop()));
+    worker.kill("SIGTERM");
+    stack.provider.destroy();
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The resource closest to its ceiling, when the fleet fell short of the offered load. */
+function limit(row: Row): string {
+  if (row.steadyRate >= row.offered * 0.95) return "none: kept up with the offered load";
+  const cores = cpus().length;
+  const busiest = Math.max(...row.perInstance.map((p) => p.cpuPct));
+  const machine = row.perInstance.reduce((sum, p) => sum + p.cpuPct, 0) + row.nodeCpuPct + row.dbCpuPct;
+  const candidates: [string, number][] = [
+    ["chain gas per block", row.fullestBlockGasPct],
+    ["RPC node CPU (one core)", row.nodeCpuPct],
+    ["Postgres CPU", row.dbCpuPct],
+    ["a bridge instance's CPU (one core)", busiest],
+    [`this machine's ${cores} cores`, (machine / cores) * (cores > 0 ? 1 : 0)],
+  ];
+  const [name, pct] = candidates.sort((a, b) => b[1] - a[1])[0]!;
+  return `${name} (${pct.toFixed(0)}%)`;
+}
+
+export async function fleetBench(sizes: number[]): Promise<void> {
+  const rows: Row[] = [];
+  for (const n of sizes) {
+    if (n < 1 || n > RELAYER_ACCOUNTS.length) throw new Error(`--instances: 1..${RELAYER_ACCOUNTS.length} each`);
+    console.log(`fleet of ${n}: running (${RATE}/s offered for ${SECONDS} s)...`);
+    rows.push(await runOnce(n));
+  }
+  const { stopPostgresServer } = await import("../../bridge/dev/postgres-server.js");
+  await stopPostgresServer();
+  const col = (f: (r: Row) => string) => rows.map((r) => f(r).padStart(22)).join("");
+  console.log(`\n== relayer fleet on one Postgres (anvil 1 s blocks, block gas limit ${GAS_LIMIT}, confirmations ${CONFIRMATIONS}, ${cpus().length} cores) ==`);
+  console.log(`${"instances".padEnd(26)}${col((r) => String(r.instances))}`);
+  console.log(`${"offered requests/s".padEnd(26)}${col((r) => r.offered.toFixed(0))}`);
+  console.log(`${"fulfilled (exactly once)".padEnd(26)}${col((r) => `${r.fulfilled} (${r.exactlyOnce ? "yes" : "NO"})`)}`);
+  console.log(`${"requests/s (steady)".padEnd(26)}${col((r) => r.steadyRate.toFixed(0))}`);
+  console.log(`${"latency p50/p99 (blocks)".padEnd(26)}${col((r) => `${r.p50} / ${r.p99}`)}`);
+  console.log(`${"instance CPU % (each)".padEnd(26)}${col((r) => r.perInstance.map((p) => p.cpuPct.toFixed(0)).join("/"))}`);
+  console.log(`${"instance RSS MB (each)".padEnd(26)}${col((r) => r.perInstance.map((p) => p.rssMb.toFixed(0)).join("/"))}`);
+  console.log(`${"share of fulfilments %".padEnd(26)}${col((r) => r.perInstance.map((p) => (p.share * 100).toFixed(0)).join("/"))}`);
+  console.log(`${"anvil CPU %".padEnd(26)}${col((r) => r.nodeCpuPct.toFixed(0))}`);
+  console.log(`${"Postgres CPU %".padEnd(26)}${col((r) => r.dbCpuPct.toFixed(0))}`);
+  console.log(`${"fullest block gas %".padEnd(26)}${col((r) => r.fullestBlockGasPct.toFixed(1))}`);
+  for (const row of rows) console.log(`limit with ${row.instances}: ${limit(row)}`);
+}

@@ -1,0 +1,232 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { expect } from "chai";
+import { computeAddress } from "ethers";
+import pg from "pg";
+import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
+import { loadConfig, parseConfig } from "../../bridge/src/config.js";
+import { ConfigError, LeaseLostError, StoreMismatchError } from "../../bridge/src/errors.js";
+import { openStore } from "../../bridge/src/store/open-store.js";
+import { PG_MIGRATIONS } from "../../bridge/src/store/pg-migrations.js";
+import { PostgresStore } from "../../bridge/src/store/postgres-store.js";
+import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
+import { ANSWER } from "./fake-tx-chain.js";
+import { RELAYER_A, RELAYER_B, freshDatabase } from "./postgres.js";
+
+/**
+ * A fleet: several bridge instances (stores with their own relayer address) on one Postgres
+ * database. Each test performs the fault: two instances claiming the same work, an instance dying
+ * with leases, a stale instance submitting after its lease was taken over.
+ */
+describe("bridge fleet on one Postgres (leases, fencing, per-relayer transactions)", () => {
+  const chain = new SyntheticChain({ requests: 6, perBlock: 2 }); // blocks 1..3 hold ids 1..6, all for one worker
+  const worker = chain.makeRequest(1n).request.worker;
+  let url: string;
+  const open: PostgresStore[] = [];
+
+  function instance(relayer: string, leaseMs = 30_000): PostgresStore {
+    const store = new PostgresStore({ url, relayer, leaseMs });
+    store.bind(31337n, chain.router);
+    open.push(store);
+    return store;
+  }
+
+  beforeEach(async () => {
+    url = await freshDatabase();
+  });
+  afterEach(() => {
+    for (const store of open.splice(0)) store.close();
+  });
+
+  /** Both instances scan the same range (every instance scans): each request is stored once. */
+  async function scanAndConfirm(...stores: PostgresStore[]): Promise<void> {
+    const events = await chain.routerEvents(0, 3);
+    const blocks = [1, 2, 3].map((n) => ({ number: n, hash: chain.blocks[n]!.hash }));
+    let added = 0;
+    for (const store of stores) added += store.applyScan({ ...events, blocks, cursor: blocks[2]! }, 256).added;
+    expect(added).to.equal(6, "six requests stored once, however many instances scanned them");
+    for (const block of blocks) stores[0]!.confirmBlock(block, Date.now());
+  }
+
+  const attempt = (byte: string) => ({ hash: `0x${byte.repeat(32)}` as const, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: Date.now() });
+  const fulfil = (nonce: number, requestIds: bigint[]) => ({ kind: "fulfill" as const, nonce, to: chain.router, data: "0x01" as const, gasLimit: 100_000n, requestIds });
+
+  it("two instances claiming the same queue get disjoint requests, and a request is put in one transaction only", async () => {
+    const a = instance(RELAYER_A);
+    const b = instance(RELAYER_B);
+    await scanAndConfirm(a, b);
+    const claimedA = a.dueForWorker(worker, Date.now(), 4, new Set()).map((r) => r.id);
+    const claimedB = b.dueForWorker(worker, Date.now(), 10, new Set()).map((r) => r.id);
+    expect(claimedA).to.deep.equal([1n, 2n, 3n, 4n]);
+    expect(claimedB).to.deep.equal([5n, 6n], "B gets only what A did not claim");
+    expect(b.dueForWorker(worker, Date.now(), 10, new Set(["5", "6"]))).to.have.length(0, "nothing left to B while A's leases last");
+    for (const id of claimedA) a.saveAnswer(id, ANSWER);
+    for (const id of claimedB) b.saveAnswer(id, ANSWER);
+    expect(b.readyToSubmit(10).map((r) => r.id)).to.deep.equal([5n, 6n], "B's submitter sees only its own answers");
+    // B tries to put A's requests in its own transaction anyway: refused, nothing persisted.
+    expect(() => b.createTx(fulfil(0, [1n, 5n]), attempt("bb"))).to.throw(LeaseLostError, /no longer leased/);
+    expect(b.unfinishedTxs()).to.have.length(0);
+    expect(a.get(1n)!.state).to.equal("signed");
+    const txA = a.createTx(fulfil(0, claimedA), attempt("aa"));
+    const txB = b.createTx(fulfil(0, claimedB), attempt("bc"));
+    expect(a.get(1n)!.fulfilTx).to.equal(txA);
+    expect(a.get(5n)!.fulfilTx).to.equal(txB);
+    // Each relayer has its own nonce sequence: both used nonce 0, each sees only its own.
+    expect(a.unfinishedTxs().map((t) => t.id)).to.deep.equal([txA]);
+    expect(b.unfinishedTxs().map((t) => t.id)).to.deep.equal([txB]);
+    expect(b.txsWithNonce(0).map((t) => t.id)).to.deep.equal([txB]);
+  });
+
+  it("claims taken at the same moment on two connections never overlap (FOR UPDATE SKIP LOCKED)", async () => {
+    const a = instance(RELAYER_A);
+    await scanAndConfirm(a);
+    // Two raw connections run the claim concurrently, as two processes would.
+    const claim = async (relayer: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query("BEGIN");
+        const { rows } = await client.query(
+          `UPDATE requests r SET lease_owner = $1, lease_until = 1e15 FROM (SELECT id FROM requests WHERE state = 'confirmed' AND (lease_owner IS NULL OR lease_until < 0)
+           ORDER BY block_number, log_index LIMIT 4 FOR UPDATE SKIP LOCKED) c WHERE r.id = c.id RETURNING r.id`,
+          [relayer],
+        );
+        await sleep(200); // both hold their locks at once
+        await client.query("COMMIT");
+        return rows.map((r: { id: string }) => r.id);
+      } finally {
+        await client.end();
+      }
+    };
+    const [x, y] = await Promise.all([claim(RELAYER_A), claim(RELAYER_B)]);
+    expect([...x, ...y].sort()).to.deep.equal(["1", "2", "3", "4", "5", "6"]);
+    expect(x.filter((id) => y.includes(id))).to.deep.equal([]);
+  });
+
+  it("takes over a dead instance's requests once its lease runs out, not before", async function () {
+    this.timeout(20_000);
+    const a = instance(RELAYER_A, 400);
+    const b = instance(RELAYER_B, 400);
+    await scanAndConfirm(a, b);
+    expect(a.dueForWorker(worker, Date.now(), 3, new Set())).to.have.length(3);
+    const answered = a.dueForWorker(worker, Date.now(), 3, new Set(["1", "2", "3"]));
+    expect(answered.map((r) => r.id)).to.deep.equal([4n, 5n, 6n]);
+    for (const r of answered) a.saveAnswer(r.id, ANSWER);
+    a.close(); // killed: it holds leases on 1-3 (dispatching) and 4-6 (answered, not yet submitted)
+    const started = Date.now();
+    expect(b.dueForWorker(worker, Date.now(), 10, new Set())).to.have.length(0);
+    expect(b.readyToSubmit(10)).to.have.length(0);
+    let dispatch: bigint[] = [];
+    let submit: bigint[] = [];
+    while (dispatch.length < 3 || submit.length < 3) {
+      await sleep(50);
+      dispatch = [...dispatch, ...b.dueForWorker(worker, Date.now(), 10, new Set(dispatch.map(String))).map((r) => r.id)];
+      if (submit.length < 3) submit = b.readyToSubmit(10).map((r) => r.id);
+      expect(Date.now() - started).to.be.below(5_000, "taken over within a bounded time");
+    }
+    expect(Date.now() - started).to.be.at.least(350, "not before the lease ran out");
+    expect(dispatch.sort()).to.deep.equal([1n, 2n, 3n]);
+    expect(submit).to.deep.equal([4n, 5n, 6n]);
+    expect(() => b.createTx(fulfil(0, submit), attempt("b1"))).to.not.throw();
+    expect(b.get(4n)!.state).to.equal("submitted");
+  });
+
+  it("fencing: an instance that stalled past its lease cannot submit requests another instance took over", async function () {
+    this.timeout(20_000);
+    const a = instance(RELAYER_A, 300);
+    const b = instance(RELAYER_B, 300);
+    await scanAndConfirm(a, b);
+    for (const r of a.dueForWorker(worker, Date.now(), 2, new Set())) a.saveAnswer(r.id, ANSWER);
+    expect(a.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n]);
+    await sleep(400); // A stalls (GC pause, partition) past its lease...
+    expect(b.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n], "...and B takes the answers over");
+    expect(() => a.createTx(fulfil(0, [1n, 2n]), attempt("a2"))).to.throw(LeaseLostError);
+    expect(a.unfinishedTxs()).to.have.length(0, "A persisted nothing, so its broadcaster sends nothing");
+    const txB = b.createTx(fulfil(0, [1n, 2n]), attempt("b2"));
+    expect(a.get(1n)).to.include({ state: "submitted", fulfilTx: txB });
+    // Once in B's transaction, A cannot re-claim them even with its lease expired and B's too.
+    await sleep(400);
+    expect(a.readyToSubmit(10)).to.have.length(0);
+    expect(() => a.createTx(fulfil(1, [1n]), attempt("a3"))).to.throw(LeaseLostError);
+  });
+
+  it("sends the dispatcher's per-request writes in bulk ahead of its next call, or within the flush window for the other instances", async () => {
+    const a = instance(RELAYER_A);
+    const b = instance(RELAYER_B);
+    await scanAndConfirm(a, b);
+    for (const r of a.dueForWorker(worker, Date.now(), 3, new Set())) {
+      a.markDispatched(r.id, 1, Date.now() + 60_000);
+      a.saveAnswer(r.id, ANSWER);
+    }
+    expect(a.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n, 3n], "its own next call sees them");
+    a.markDispatched(4n, 1, 0); // not A's: it never claimed 4
+    await sleep(100);
+    expect(b.get(1n)).to.include({ state: "signed", attempts: 1 });
+    expect(b.get(4n)).to.include({ state: "confirmed", attempts: 0 }, "a write on a request another instance may hold is dropped");
+  });
+
+  it("an instance whose lease lapsed with nobody claiming keeps its work (its own lease is renewed)", async function () {
+    const a = instance(RELAYER_A, 200);
+    await scanAndConfirm(a);
+    for (const r of a.dueForWorker(worker, Date.now(), 1, new Set())) a.saveAnswer(r.id, ANSWER);
+    await sleep(300);
+    expect(() => a.createTx(fulfil(0, [1n]), attempt("a4"))).to.not.throw();
+  });
+
+  it("times out an expired request once: a second instance's timeout transaction for it is refused", async () => {
+    const a = instance(RELAYER_A);
+    const b = instance(RELAYER_B);
+    await scanAndConfirm(a, b);
+    const expiredAt = chain.makeRequest(1n).request.deadline + 1n;
+    const seenByA = a.expired(expiredAt, 10).map((r) => r.id);
+    const seenByB = b.expired(expiredAt, 10).map((r) => r.id);
+    expect(seenByB).to.deep.equal(seenByA, "both sweepers see the same expired requests");
+    const timeout = (requestIds: bigint[]) => ({ kind: "timeout" as const, nonce: 0, to: chain.router, data: "0x02" as const, gasLimit: 500_000n, requestIds });
+    a.createTx(timeout(seenByA.slice(0, 3)), attempt("c1"));
+    expect(() => b.createTx(timeout(seenByB), attempt("c2"))).to.throw(LeaseLostError, /another timeout transaction/);
+    expect(b.expired(expiredAt, 10).map((r) => r.id)).to.deep.equal([4n, 5n, 6n]);
+    b.createTx(timeout([4n, 5n, 6n]), attempt("c3"));
+    expect(a.expired(expiredAt, 10)).to.have.length(0);
+  });
+
+  it("scans by every instance are idempotent and the shared cursor never moves back except by a reorg", async () => {
+    const a = instance(RELAYER_A);
+    const b = instance(RELAYER_B);
+    await scanAndConfirm(a, b);
+    // B, behind, records an older range: the cursor stays at A's.
+    b.applyScan({ requests: [], settlements: [], blocks: [], cursor: { number: 2, hash: chain.blocks[2]!.hash } }, 256);
+    expect(a.cursor()?.number).to.equal(3);
+    b.rewind({ number: 1, hash: chain.blocks[1]!.hash });
+    expect(a.cursor()?.number).to.equal(1);
+  });
+
+  it("applies its numbered migrations once when instances start together, and refuses a newer schema", async () => {
+    const stores = [new PostgresStore({ url, relayer: RELAYER_A }), new PostgresStore({ url, relayer: RELAYER_B })];
+    open.push(...stores);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query("SELECT version FROM schema_migrations ORDER BY version");
+      expect(rows.map((r: { version: number }) => r.version)).to.deep.equal(PG_MIGRATIONS.map((m) => m.version));
+      await client.query("INSERT INTO schema_migrations (version, description) VALUES ($1, 'from the future')", [PG_MIGRATIONS.at(-1)!.version + 1]);
+    } finally {
+      await client.end();
+    }
+    expect(() => new PostgresStore({ url, relayer: RELAYER_A })).to.throw(StoreMismatchError, /written by a newer bridge/);
+  });
+
+  it("is chosen by config (store.kind, or BRIDGE_POSTGRES_URL); SQLite stays the default; a bad URL is a config error", () => {
+    const base = { rpcUrl: "http://127.0.0.1:8545", router: chain.router, privateKey: `0x${"11".repeat(32)}`, dbPath: ":memory:" };
+    expect(parseConfig(base).store).to.deep.equal({ kind: "sqlite" });
+    const sqlite = openStore(parseConfig(base));
+    expect(sqlite).to.be.instanceOf(SqliteStore);
+    sqlite.close();
+    expect(() => parseConfig({ ...base, store: { kind: "postgres", url: "mysql://x" } })).to.throw(ConfigError, /postgres:\/\//);
+    expect(() => parseConfig({ ...base, store: { kind: "postgres", url, lease: 5 } })).to.throw(ConfigError);
+    const config = loadConfig(undefined, { BRIDGE_RPC_URL: base.rpcUrl, BRIDGE_ROUTER: base.router, BRIDGE_PRIVATE_KEY: base.privateKey, BRIDGE_POSTGRES_URL: url });
+    expect(config.store).to.deep.equal({ kind: "postgres", url, leaseMs: 30_000, statementTimeoutMs: 30_000 });
+    const store = openStore(config);
+    open.push(store as PostgresStore);
+    expect(store).to.be.instanceOf(PostgresStore);
+    expect((store as PostgresStore).relayer).to.equal(computeAddress(base.privateKey).toLowerCase());
+  });
+});
