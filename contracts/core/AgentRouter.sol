@@ -7,6 +7,7 @@ import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IAgentRouter} from "../interfaces/IAgentRouter.sol";
 import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
 import {IAgentConsumer} from "../interfaces/IAgentConsumer.sol";
@@ -17,6 +18,9 @@ import {AgentStatus} from "./AgentStatus.sol";
 import {BillingAccounts} from "./BillingAccounts.sol";
 import {ExactGasCall} from "./ExactGasCall.sol";
 import {CalldataCost} from "./CalldataCost.sol";
+import {RequestCodec} from "./lib/RequestCodec.sol";
+import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
+import {CallbackCodec} from "./lib/CallbackCodec.sol";
 
 /// @title AgentRouter
 /// @notice Entry point of the agent network. Consumers open requests paid from billing accounts;
@@ -49,9 +53,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         uint32 requestTimeout; // seconds from request to deadline
     }
 
-    bytes32 public constant FULFILLMENT_TYPEHASH = keccak256(
-        "Fulfillment(uint256 requestId,bytes32 requestHash,bytes32 outputHash,uint16 status,uint256[] subAgentIds,uint96[] subAgentPrices,address worker)"
-    );
+    bytes32 public constant FULFILLMENT_TYPEHASH = FulfillmentHash.TYPEHASH;
     uint256 public constant BPS = 10_000;
     uint16 public constant MAX_PROTOCOL_FEE_BPS = 2_000;
     uint32 public constant MIN_REQUEST_TIMEOUT = 30;
@@ -87,8 +89,6 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// about 1 KB of output calldata), added to the fee estimate so relayers are reimbursed in full.
     /// Measured with `npm run bench:gas`; unused reservation is refunded.
     uint256 public constant ESTIMATED_FULFIL_EXECUTION_GAS = 60_000;
-    /// @dev abi.encode(AgentRequest) is 15 static words.
-    uint256 private constant REQUEST_ENCODED_SIZE = 15 * 32;
     /// @dev Stored in a fee balance that owes nothing but was used before; see {_earnings}.
     uint256 private constant PAID_OUT_MARKER = 1;
     /// @dev Values of a request's two bits in {_settled}.
@@ -281,17 +281,29 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         external
         nonReentrant
     {
-        bytes32 requestHash = _hashRequest(req);
+        bytes32 requestHash = RequestCodec.hash(req);
         bytes32 commitment = _commitments[req.id];
         if (commitment == bytes32(0)) revert UnknownRequest(req.id);
-        if (commitment != requestHash) revert RequestMismatch(req.id);
+        _requireCommitment(req.id, commitment, requestHash);
         // One proof per request suffices: the id now names one real request and its one worker.
         if (equivocationReported[req.id]) revert EquivocationAlreadyReported(req.id);
         bytes32 digestA = _fulfillmentDigest(
-            req.id, requestHash, a.outputHash, a.status, _wordsHash(a.subAgentIds), _wordsHash(a.subAgentPrices), req.worker
+            req.id,
+            requestHash,
+            a.outputHash,
+            a.status,
+            FulfillmentHash.wordsHash(a.subAgentIds),
+            FulfillmentHash.wordsHash(a.subAgentPrices),
+            req.worker
         );
         bytes32 digestB = _fulfillmentDigest(
-            req.id, requestHash, b.outputHash, b.status, _wordsHash(b.subAgentIds), _wordsHash(b.subAgentPrices), req.worker
+            req.id,
+            requestHash,
+            b.outputHash,
+            b.status,
+            FulfillmentHash.wordsHash(b.subAgentIds),
+            FulfillmentHash.wordsHash(b.subAgentPrices),
+            req.worker
         );
         if (digestA == digestB) revert NotEquivocation(req.id);
         _requireSigner(req.id, digestA, a.signature, req.worker);
@@ -421,7 +433,13 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         address worker
     ) external view returns (bytes32) {
         return _fulfillmentDigest(
-            requestId, requestHash, outputHash, status, _wordsHash(subAgentIds), _wordsHash(subAgentPrices), worker
+            requestId,
+            requestHash,
+            outputHash,
+            status,
+            FulfillmentHash.wordsHash(subAgentIds),
+            FulfillmentHash.wordsHash(subAgentPrices),
+            worker
         );
     }
 
@@ -521,7 +539,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Refunds an unanswered request in full after its deadline and slashes its worker; the
     /// single path of {timeout} and {timeoutBatch}.
     function _timeout(AgentRequest calldata req) private {
-        _requirePending(req);
+        _requireCommitment(req.id, _pendingCommitment(req.id), RequestCodec.hash(req));
         if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
         _markSettled(req.id, TIMED_OUT);
         _settleAccount(req.accountId, req.maxFee, 0);
@@ -581,7 +599,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         uint256 offsets;
         uint256 offset;
         assembly ("memory-safe") {
+            // Where the array's offsets start (right after its length word).
             offsets := fulfillments.offset
+            // Entry `index`'s offset, word `index` of them; `index` < length, so it is in calldata.
             offset := calldataload(add(offsets, shl(5, index)))
         }
         if (offset != at) revert NonCanonicalCalldata();
@@ -597,27 +617,40 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         bool canonical;
         assembly ("memory-safe") {
             // Head: 15 request words and the status, then the offsets of output, subAgentIds,
-            // subAgentPrices and signature (words 16 to 19); the tails follow in that order.
+            // subAgentPrices and signature (words 16 to 19); the tails follow in that order. Every
+            // offset is checked equal to where the canonical encoding puts its tail. `at` grows by
+            // lengths checked below (< 2^32 bytes, < 2^16 words); if one is out of range, `at` may
+            // be garbage but `canonical` is already false and the function reverts. A read past the
+            // calldata's end gives zero, so nothing here can read out of bounds.
             let at := 0x280
+            // output's offset: right after the 20-word head.
             canonical := eq(calldataload(add(start, 0x200)), at)
             let length := calldataload(add(start, at))
+            // Bytes rounded up to whole words (the ABI pads to 32); `length` is bounded below.
             let padded := and(add(length, 31), not(31))
+            // Bytes of the output in its last word (0: the output ends on a word boundary).
             let partial := and(length, 31)
-            // The last word's bytes past the output are zero (its data is left-aligned).
+            // The last word's bytes past the output are zero (its data is left-aligned): shifting
+            // it left by the `partial` data bytes leaves only the padding, which must be zero.
             canonical :=
                 and(
                     and(canonical, lt(length, 0x100000000)),
                     or(iszero(partial), iszero(shl(shl(3, partial), calldataload(add(add(start, at), padded)))))
                 )
+            // Past output: its length word and its padded bytes.
             at := add(at, add(0x20, padded))
+            // subAgentIds: offset, then a length below 2^16 and that many words after it.
             canonical := and(canonical, eq(calldataload(add(start, 0x220)), at))
             let count := calldataload(add(start, at))
             canonical := and(canonical, lt(count, 0x10000))
+            // Past the array: (count + 1) words, the length word included.
             at := add(at, shl(5, add(count, 1)))
+            // subAgentPrices, the same.
             canonical := and(canonical, eq(calldataload(add(start, 0x240)), at))
             count := calldataload(add(start, at))
             canonical := and(canonical, lt(count, 0x10000))
             at := add(at, shl(5, add(count, 1)))
+            // signature: bytes like output, shorter than 2^16.
             canonical := and(canonical, eq(calldataload(add(start, 0x260)), at))
             length := calldataload(add(start, at))
             padded := and(add(length, 31), not(31))
@@ -683,7 +716,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     ) private returns (uint256 protocolFee, uint256 relayerFee, uint256 refund) {
         Config memory config = _configs[req.configVersion];
         (protocolFee, refund) = _payFees(req, status, fulfillment, config);
-        relayerFee = _min((meterBase - gasleft() + config.fulfillOverheadGas / count) * config.phaPerGas, refund);
+        relayerFee = Math.min((meterBase - gasleft() + config.fulfillOverheadGas / count) * config.phaPerGas, refund);
         refund -= relayerFee;
         _settleAccount(req.accountId, req.maxFee, req.maxFee - refund);
     }
@@ -693,7 +726,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         private
         returns (bool succeeded)
     {
-        succeeded = ExactGasCall.call(req.consumer, req.callbackGasLimit, _onAgentResponseCall(req.id, status, output));
+        succeeded =
+            ExactGasCall.call(req.consumer, req.callbackGasLimit, CallbackCodec.onAgentResponse(req.id, status, output));
         if (!succeeded) emit CallbackFailed(req.id, output);
     }
 
@@ -707,13 +741,14 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         returns (AgentRequest memory req, uint16 status, bytes32 outputHash, bytes4 refusal)
     {
         bytes32 requestHash;
-        (req, requestHash) = _loadPending(fulfillment.request, commitment);
+        (req, requestHash) = RequestCodec.load(fulfillment.request);
+        _requireCommitment(req.id, commitment, requestHash);
         status = fulfillment.status;
         if (block.timestamp > req.deadline) {
             if (settling.batch) return (req, status, outputHash, DeadlinePassed.selector);
             revert DeadlinePassed(req.id, req.deadline);
         }
-        outputHash = _calldataHash(fulfillment.output);
+        outputHash = FulfillmentHash.calldataHash(fulfillment.output);
         _requireSigner(req.id, _answerDigest(fulfillment, req, requestHash, outputHash), fulfillment.signature, req.worker);
         if (_isBanned(req.worker, settling)) {
             if (settling.batch) return (req, status, outputHash, WorkerBanned.selector);
@@ -735,7 +770,13 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
             revert SubCallPricesMismatch(subAgentIds.length, subAgentPrices.length);
         }
         return _fulfillmentDigest(
-            req.id, requestHash, outputHash, fulfillment.status, _wordsHash(subAgentIds), _wordsHash(subAgentPrices), req.worker
+            req.id,
+            requestHash,
+            outputHash,
+            fulfillment.status,
+            FulfillmentHash.wordsHash(subAgentIds),
+            FulfillmentHash.wordsHash(subAgentPrices),
+            req.worker
         );
     }
 
@@ -762,16 +803,16 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         returns (uint256 protocolFee, uint256 remaining)
     {
         remaining = req.maxFee;
-        uint256 workerFee = _min(config.workerFee, remaining);
+        uint256 workerFee = Math.min(config.workerFee, remaining);
         remaining -= workerFee;
         _accrue(_workerFees, req.worker, workerFee);
         uint256 agentFee;
         if (status == AgentStatus.OK) {
-            agentFee = _min(req.agentPrice, remaining);
+            agentFee = Math.min(req.agentPrice, remaining);
             remaining -= agentFee;
             _accrue(_earnings, req.agentOwner, agentFee);
         }
-        protocolFee = _min((agentFee + workerFee) * config.protocolFeeBps / BPS, remaining);
+        protocolFee = Math.min((agentFee + workerFee) * config.protocolFeeBps / BPS, remaining);
         remaining -= protocolFee;
         // Callees did their work whatever became of the caller, whose agent had their outputs.
         if (fulfillment.subAgentIds.length != 0) {
@@ -791,7 +832,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         for (uint256 i; i < subAgentIds.length && remaining != 0; ++i) {
             (address owner, uint96 price) = agentRegistry.ownerAndPrice(subAgentIds[i]);
             if (owner == address(0)) continue;
-            uint256 amount = _min(_min(price, subAgentPrices[i]), remaining);
+            uint256 amount = Math.min(Math.min(price, subAgentPrices[i]), remaining);
             remaining -= amount;
             _accrue(_earnings, owner, amount);
             emit SubAgentPaid(requestId, subAgentIds[i], owner, amount);
@@ -840,24 +881,6 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         _accrue(_earnings, msg.sender, relayerFee);
     }
 
-    /// @dev Copies the request to memory and checks it against its commitment. Its memory layout is
-    /// its abi.encode, so the copy hashes in place; a match proves every field is cleanly encoded.
-    function _loadPending(AgentRequest calldata encoded, bytes32 commitment)
-        private
-        pure
-        returns (AgentRequest memory req, bytes32 requestHash)
-    {
-        uint256 size = REQUEST_ENCODED_SIZE;
-        assembly ("memory-safe") {
-            req := mload(0x40)
-            calldatacopy(req, encoded, size)
-            mstore(0x40, add(req, size))
-            requestHash := keccak256(req, size)
-        }
-        if (commitment == bytes32(0)) revert RequestNotPending(req.id);
-        if (commitment != requestHash) revert RequestMismatch(req.id);
-    }
-
     /// @dev The commitment of `requestId` while it awaits an answer or a timeout, zero otherwise.
     function _pendingCommitment(uint256 requestId) private view returns (bytes32 commitment) {
         commitment = _commitments[requestId];
@@ -883,23 +906,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         return stored == 0 ? 0 : stored - PAID_OUT_MARKER;
     }
 
-    function _requirePending(AgentRequest calldata req) private view returns (bytes32 requestHash) {
-        bytes32 commitment = _pendingCommitment(req.id);
-        if (commitment == bytes32(0)) revert RequestNotPending(req.id);
-        requestHash = _hashRequest(req);
-        if (commitment != requestHash) revert RequestMismatch(req.id);
-    }
-
-    /// @dev keccak256(abi.encode(req)) read straight from calldata: AgentRequest has only static
-    /// fields, so its calldata encoding is exactly its abi.encode. Dirty padding can only produce a
-    /// different hash (a mismatch), never accept a different request.
-    function _hashRequest(AgentRequest calldata req) private pure returns (bytes32 requestHash) {
-        uint256 size = REQUEST_ENCODED_SIZE;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, req, size)
-            requestHash := keccak256(ptr, size)
-        }
+    /// @dev The one check of a request passed in calldata: `commitment` (zero if none, or none
+    /// pending) is the router's for `requestId`, and `requestHash` of the request given matches it.
+    /// A match proves every field is the router's, cleanly encoded.
+    function _requireCommitment(uint256 requestId, bytes32 commitment, bytes32 requestHash) private pure {
+        if (commitment == bytes32(0)) revert RequestNotPending(requestId);
+        if (commitment != requestHash) revert RequestMismatch(requestId);
     }
 
     function _requireUsableEpoch(uint32 keyEpoch) private view {
@@ -915,8 +927,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         if (err != ECDSA.RecoverError.NoError || signer != worker) revert WrongSigner(requestId, signer, worker);
     }
 
-    /// @dev EIP-712 hash of Fulfillment, encoded in unallocated memory (nothing is kept). The arrays
-    /// come as their EIP-712 encodings, {_wordsHash}.
+    /// @dev The EIP-712 digest of a Fulfillment: its struct hash under this router's domain. The arrays
+    /// come as their EIP-712 encodings ({FulfillmentHash-wordsHash}).
     function _fulfillmentDigest(
         uint256 requestId,
         bytes32 requestHash,
@@ -926,73 +938,11 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         bytes32 subAgentPricesHash,
         address worker
     ) private view returns (bytes32) {
-        bytes32 typeHash = FULFILLMENT_TYPEHASH;
-        bytes32 structHash;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, typeHash)
-            mstore(add(ptr, 0x20), requestId)
-            mstore(add(ptr, 0x40), requestHash)
-            mstore(add(ptr, 0x60), outputHash)
-            mstore(add(ptr, 0x80), and(status, 0xffff))
-            mstore(add(ptr, 0xa0), subAgentIdsHash)
-            mstore(add(ptr, 0xc0), subAgentPricesHash)
-            mstore(add(ptr, 0xe0), and(worker, 0xffffffffffffffffffffffffffffffffffffffff))
-            structHash := keccak256(ptr, 0x100)
-        }
-        return _hashTypedDataV4(structHash);
-    }
-
-    /// @dev EIP-712 encoding of a uint array: keccak256 of its elements as words, hashed straight from
-    /// calldata. A dirty (out of range) element only changes the hash, so no signature matches it.
-    function _wordsHash(uint256[] calldata words) private pure returns (bytes32 hash) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            let size := shl(5, words.length)
-            calldatacopy(ptr, words.offset, size)
-            hash := keccak256(ptr, size)
-        }
-    }
-
-    function _wordsHash(uint96[] calldata words) private pure returns (bytes32 hash) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            let size := shl(5, words.length)
-            calldatacopy(ptr, words.offset, size)
-            hash := keccak256(ptr, size)
-        }
-    }
-
-    function _calldataHash(bytes calldata data) private pure returns (bytes32 hash) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, data.offset, data.length)
-            hash := keccak256(ptr, data.length)
-        }
-    }
-
-    /// @dev abi.encodeCall(IAgentConsumer.onAgentResponse, (requestId, status, output)) in one copy.
-    function _onAgentResponseCall(uint256 requestId, uint16 status, bytes calldata output)
-        private
-        pure
-        returns (bytes memory data)
-    {
-        bytes4 selector = IAgentConsumer.onAgentResponse.selector;
-        assembly ("memory-safe") {
-            data := mload(0x40)
-            let length := output.length
-            let padded := and(add(length, 31), not(31))
-            // selector | requestId | status | offset of output (3 words) | length | output, zero-padded
-            mstore(data, add(0x84, padded))
-            mstore(add(data, 0x20), selector)
-            mstore(add(data, 0x24), requestId)
-            mstore(add(data, 0x44), and(status, 0xffff))
-            mstore(add(data, 0x64), 0x60)
-            mstore(add(data, add(0x84, padded)), 0)
-            mstore(add(data, 0x84), length)
-            calldatacopy(add(data, 0xa4), output.offset, length)
-            mstore(0x40, add(data, add(0xa4, padded)))
-        }
+        return _hashTypedDataV4(
+            FulfillmentHash.structHash(
+                requestId, requestHash, outputHash, status, subAgentIdsHash, subAgentPricesHash, worker
+            )
+        );
     }
 
     function _freeMemoryPointer() private pure returns (uint256 pointer) {
@@ -1001,6 +951,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         }
     }
 
+    /// @dev Only ever rewinds to a value {_freeMemoryPointer} returned earlier in the same call: what
+    /// lies past it was allocated since and is dead, so reusing it is memory-safe.
     function _setFreeMemoryPointer(uint256 pointer) private pure {
         assembly ("memory-safe") {
             mstore(0x40, pointer)
@@ -1038,9 +990,5 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         if (newTreasury == address(0)) revert ZeroAddress();
         treasury = newTreasury;
         emit TreasuryUpdated(newTreasury);
-    }
-
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
     }
 }
