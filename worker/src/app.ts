@@ -135,7 +135,7 @@ async function startServices(
   });
   const rpcUrl = config.rpcUrl ?? (config.directory.kind === "chain" ? config.directory.rpcUrl : undefined);
   // Config validation guarantees an RPC URL.
-  const commitments = overrides.commitments ?? new ChainRequestCommitments(rpcUrl!, config.router);
+  const commitments = overrides.commitments ?? new ChainRequestCommitments(rpcUrl!, config.router, Date.now, config.chainId);
   const service = new WorkerService({
     enclave,
     commitments,

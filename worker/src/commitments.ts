@@ -1,4 +1,4 @@
-import { Contract, JsonRpcProvider, type ContractRunner, type Provider } from "ethers";
+import { Contract, JsonRpcProvider, Network, type ContractRunner, type Provider } from "ethers";
 import type { AgentRequest } from "../../protocol/request.js";
 import { RequestRejected } from "./errors.js";
 
@@ -66,8 +66,11 @@ export class ChainRequestCommitments implements RequestCommitments {
     rpc: string | ContractRunner,
     readonly router: string,
     private readonly clock: () => number = Date.now,
+    /** The chain behind a URL `rpc`: known, ethers does not probe for it (a probe of a dead RPC retries forever and holds the process). */
+    chainId?: bigint,
   ) {
-    const runner = typeof rpc === "string" ? new JsonRpcProvider(rpc, undefined, { staticNetwork: true }) : rpc;
+    const network = chainId === undefined ? undefined : Network.from(chainId);
+    const runner = typeof rpc === "string" ? new JsonRpcProvider(rpc, network, { staticNetwork: network ?? true }) : rpc;
     if (runner.provider === null || runner.provider === undefined) throw new TypeError("commitment reader needs a provider");
     this.#provider = runner.provider;
     this.#router = new Contract(router, ROUTER_COMMITMENT_ABI, runner);
