@@ -186,16 +186,7 @@ contract VaultAllocator is Ownable2Step {
         }
         uint256 drift = total * p.driftBps / BPS;
 
-        uint256 unbonded;
-        // Pools the vault holds that are no longer pools_: target zero.
-        {
-            uint256[] memory held = vault.pools();
-            for (uint256 i; i < held.length; ++i) {
-                if (!_contains(pools_, held[i])) {
-                    unbonded += _reduce(held[i], hub.stakeOf(held[i], address(vault)), 0, epoch, p, false);
-                }
-            }
-        }
+        uint256 unbonded = _reduceDropped(pools_, epoch, p);
         for (uint256 i; i < pools_.length; ++i) {
             uint256 target = total * weights[i] / BPS;
             if (current[i] > target + drift) {
@@ -242,6 +233,25 @@ contract VaultAllocator is Ownable2Step {
             stayStartEpoch[pools_[i]] = epoch;
             allocated += amount;
             liquidity -= amount;
+        }
+    }
+
+    /// @dev Unbonds the pools the vault holds that are no longer candidates (target zero): after
+    /// their minimum stay, or at once if their return is negative. Their performance is recorded
+    /// like a candidate's while the vault holds them, so dropping a failing pool from the list (and
+    /// setting a long minimum stay) cannot keep the vault's stake in it.
+    function _reduceDropped(uint256[] memory pools_, uint256 epoch, Params memory p) private returns (uint256 unbonded) {
+        uint256[] memory held = vault.pools();
+        uint256[] memory one = new uint256[](1);
+        for (uint256 i; i < held.length; ++i) {
+            uint256 poolId = held[i];
+            if (_contains(pools_, poolId)) continue;
+            uint256 stake_ = hub.stakeOf(poolId, address(vault));
+            if (stake_ == 0) continue;
+            one[0] = poolId;
+            performance.record(one);
+            (bool ok, int256 rate,) = performance.returnOver(poolId, p.window);
+            unbonded += _reduce(poolId, stake_, 0, epoch, p, ok && rate < 0);
         }
     }
 
