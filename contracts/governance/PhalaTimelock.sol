@@ -11,10 +11,11 @@ import {IStakingHub} from "../staking/IStakingHub.sol";
 /// @notice Owner of the protocol's contracts. PhalaGovernor is its only proposer, canceller and
 /// executor, so every change of a parameter, verifier, measurement or owner is a passed proposal
 /// that waited the delay here. OpenZeppelin's TimelockController with three additions:
-/// - Exit window: no operation runs sooner than the staking hub's unbonding period after it was
-///   queued ({getMinDelay} is at least {exitWindow}), so a staker who starts leaving when a change
-///   is queued has its PHA back before the change can run.
-/// - Bounded delay: {updateDelay} stays within [MIN_DELAY, MAX_DELAY].
+/// - Exit window: no operation runs sooner than the staking hub's unbonding period plus EXIT_MARGIN
+///   after it was queued ({getMinDelay} is at least {exitWindow} + EXIT_MARGIN), so a staker who
+///   starts leaving when a change is queued — even in the queueing block — has its PHA back strictly
+///   before the change can run. The configured delay itself must be at least that long.
+/// - Bounded delay: {updateDelay} stays within [MIN_DELAY, MAX_DELAY] and above the exit window.
 /// - Guardian: holders of GUARDIAN_ROLE (a multisig) may pause the contracts governance listed
 ///   ({guardianPause}) at once. Nothing else: unpausing, and granting or revoking the role, are
 ///   proposals like any other.
@@ -28,6 +29,9 @@ contract PhalaTimelock is TimelockController {
     /// @notice Bounds of the configured delay (the exit window may make the effective one longer).
     uint256 public constant MIN_DELAY = 1 days;
     uint256 public constant MAX_DELAY = 30 days;
+    /// @notice How much longer than the unbonding period every operation waits: a withdrawal requested
+    /// in the block an operation is queued is claimable this long before the operation can run.
+    uint256 public constant EXIT_MARGIN = 1 hours;
 
     /// @notice The hub whose unbonding period is the exit window.
     IStakingHub public immutable stakingHub;
@@ -39,10 +43,12 @@ contract PhalaTimelock is TimelockController {
     event GuardianPaused(address indexed guardian, address indexed target);
 
     error DelayOutOfBounds(uint256 delay, uint256 min, uint256 max);
+    error DelayWithinExitWindow(uint256 delay, uint256 minimum);
     error NotGuardianPausable(address target);
     error ZeroAddress();
 
-    /// @param minDelay Configured delay, within [MIN_DELAY, MAX_DELAY].
+    /// @param minDelay Configured delay, within [MIN_DELAY, MAX_DELAY] and at least the hub's
+    /// unbonding period + EXIT_MARGIN.
     /// @param proposers Granted PROPOSER_ROLE and CANCELLER_ROLE (the governor).
     /// @param executors Granted EXECUTOR_ROLE (the governor).
     /// @param admin Deployment-time admin, to renounce at the end of the deployment (or zero).
@@ -50,16 +56,16 @@ contract PhalaTimelock is TimelockController {
     constructor(uint256 minDelay, address[] memory proposers, address[] memory executors, address admin, IStakingHub hub)
         TimelockController(minDelay, proposers, executors, admin)
     {
-        _checkDelay(minDelay);
         if (address(hub) == address(0)) revert ZeroAddress();
         stakingHub = hub;
-        // A hub that cannot report its parameters would make every schedule revert.
-        hub.params();
+        // Also checks that the hub reports its parameters (else every schedule would revert).
+        _checkDelay(minDelay);
     }
 
-    /// @notice The delay every operation waits: the configured delay, or the exit window if longer.
+    /// @notice The delay every operation waits: the configured delay, or the exit window plus
+    /// EXIT_MARGIN if longer (the hub's unbonding period may have been raised since the delay was set).
     function getMinDelay() public view override returns (uint256) {
-        return Math.max(super.getMinDelay(), exitWindow());
+        return Math.max(super.getMinDelay(), exitWindow() + EXIT_MARGIN);
     }
 
     /// @notice The configured delay (see {getMinDelay} for the one in force).
@@ -102,7 +108,9 @@ contract PhalaTimelock is TimelockController {
         }
     }
 
-    function _checkDelay(uint256 delay) private pure {
+    function _checkDelay(uint256 delay) private view {
         if (delay < MIN_DELAY || delay > MAX_DELAY) revert DelayOutOfBounds(delay, MIN_DELAY, MAX_DELAY);
+        uint256 minimum = exitWindow() + EXIT_MARGIN;
+        if (delay < minimum) revert DelayWithinExitWindow(delay, minimum);
     }
 }

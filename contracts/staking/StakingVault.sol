@@ -212,6 +212,8 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     /// @notice The most the queued redemptions can take now (each pays at most its value when
     /// requested and at most its value now; rounded up: the queue is served first).
     function queuedAssets() public view returns (uint256) {
+        // Valuing the queue values every position (a hub call per pool): skipped when it is empty.
+        if (queuedShares == 0) return 0;
         return Math.min(queuedAssetsCap, _convertToAssets(queuedShares, Math.Rounding.Ceil));
     }
 

@@ -177,7 +177,8 @@ contract VaultAllocator is Ownable2Step {
 
         Params memory p = _params;
         (uint256[] memory weights, int256[] memory rates) = _weights(pools_, p);
-        uint256 total = vault.availableLiquidity();
+        uint256 liquidity = vault.availableLiquidity();
+        uint256 total = liquidity;
         uint256[] memory current = new uint256[](pools_.length);
         for (uint256 i; i < pools_.length; ++i) {
             current[i] = hub.stakeOf(pools_[i], address(vault));
@@ -185,23 +186,14 @@ contract VaultAllocator is Ownable2Step {
         }
         uint256 drift = total * p.driftBps / BPS;
 
-        uint256 unbonded;
-        // Pools the vault holds that are no longer pools_: target zero.
-        {
-            uint256[] memory held = vault.pools();
-            for (uint256 i; i < held.length; ++i) {
-                if (!_contains(pools_, held[i])) {
-                    unbonded += _reduce(held[i], hub.stakeOf(held[i], address(vault)), 0, epoch, p, false);
-                }
-            }
-        }
+        uint256 unbonded = _reduceDropped(pools_, epoch, p);
         for (uint256 i; i < pools_.length; ++i) {
             uint256 target = total * weights[i] / BPS;
             if (current[i] > target + drift) {
                 unbonded += _reduce(pools_[i], current[i], target, epoch, p, rates[i] < 0);
             }
         }
-        uint256 allocated = _allocate(pools_, weights, current, total, drift, epoch);
+        uint256 allocated = _allocate(pools_, weights, current, drift, epoch, liquidity);
         emit Rebalanced(epoch, total, allocated, unbonded);
     }
 
@@ -209,21 +201,29 @@ contract VaultAllocator is Ownable2Step {
     /// vault's available liquidity. A pool the vault does not hold yet takes one of its MAX_POOLS
     /// positions; with all taken (earlier candidates still unbonding) it is skipped rather than let
     /// `allocate` revert the whole rebalance, and with it the unbonding of failing pools.
+    /// `liquidity` is the vault's available liquidity, read once: each allocation takes exactly its
+    /// amount from the idle PHA and leaves the PHA owed to the queue where it was (give or take the
+    /// hub's rounding of the new stake, which only lowers what the queue is owed), so counting it
+    /// down here never exceeds what the vault allows, without re-valuing every position per pool.
     function _allocate(
         uint256[] memory pools_,
         uint256[] memory weights,
         uint256[] memory current,
-        uint256 total,
         uint256 drift,
-        uint256 epoch
+        uint256 epoch,
+        uint256 liquidity
     ) private returns (uint256 allocated) {
+        uint256 total = liquidity;
+        for (uint256 i; i < current.length; ++i) {
+            total += current[i];
+        }
         uint256[] memory positions = vault.pools();
         uint256 freePositions = vault.MAX_POOLS();
         freePositions = freePositions > positions.length ? freePositions - positions.length : 0;
         for (uint256 i; i < pools_.length; ++i) {
             uint256 shortfall = total * weights[i] / BPS;
             if (current[i] + drift >= shortfall) continue;
-            uint256 amount = Math.min(shortfall - current[i], vault.availableLiquidity());
+            uint256 amount = Math.min(shortfall - current[i], liquidity);
             if (amount == 0) break;
             if (!_contains(positions, pools_[i])) {
                 if (freePositions == 0) continue;
@@ -232,6 +232,26 @@ contract VaultAllocator is Ownable2Step {
             vault.allocate(pools_[i], amount);
             stayStartEpoch[pools_[i]] = epoch;
             allocated += amount;
+            liquidity -= amount;
+        }
+    }
+
+    /// @dev Unbonds the pools the vault holds that are no longer candidates (target zero): after
+    /// their minimum stay, or at once if their return is negative. Their performance is recorded
+    /// like a candidate's while the vault holds them, so dropping a failing pool from the list (and
+    /// setting a long minimum stay) cannot keep the vault's stake in it.
+    function _reduceDropped(uint256[] memory pools_, uint256 epoch, Params memory p) private returns (uint256 unbonded) {
+        uint256[] memory held = vault.pools();
+        uint256[] memory one = new uint256[](1);
+        for (uint256 i; i < held.length; ++i) {
+            uint256 poolId = held[i];
+            if (_contains(pools_, poolId)) continue;
+            uint256 stake_ = hub.stakeOf(poolId, address(vault));
+            if (stake_ == 0) continue;
+            one[0] = poolId;
+            performance.record(one);
+            (bool ok, int256 rate,) = performance.returnOver(poolId, p.window);
+            unbonded += _reduce(poolId, stake_, 0, epoch, p, ok && rate < 0);
         }
     }
 

@@ -26,8 +26,37 @@ export const DEFAULT_GOVERNANCE = {
   quorumNumerator: 4n, // 4% of PHA's supply
 };
 
-/** The timelock's configured delay unless `timelockDelay` replaces it; the hub's unbonding period applies if longer. */
-export const DEFAULT_TIMELOCK_DELAY = 86_400n;
+/**
+ * The timelock's configured delay unless `timelockDelay` replaces it: the development unbonding
+ * period (1 day) plus PhalaTimelock.EXIT_MARGIN (1 hour), the shortest the timelock accepts. A
+ * deployment with a longer unbonding period must pass a `timelockDelay` of at least it + 1 hour.
+ */
+export const DEFAULT_TIMELOCK_DELAY = 90_000n;
+
+/**
+ * The mining reserve's schedule unless `miningSchedule` replaces it (all fields at once; MiningRewards'
+ * bounds apply): 10,000 PHA per day-long epoch, 1% less every 30 epochs, a unit of work earning at
+ * most 80% of the protocol fee it paid, a fault costing the pool a day of rewards.
+ */
+export const DEFAULT_MINING_SCHEDULE = {
+  initialEpochBudget: 10_000n * 10n ** 18n,
+  decayBps: 100,
+  decayEpochs: 30,
+  shareBps: 8_000,
+  faultPenalty: 86_400,
+};
+
+/** Share of PHA's supply the mining reserve may hold (`miningReserveShareBps`), and what the deployer funds it with (`miningFunding`). */
+export const DEFAULT_MINING_RESERVE_SHARE_BPS = 3_000;
+export const DEFAULT_MINING_FUNDING = 10_000_000n * 10n ** 18n;
+
+/**
+ * Governance's bounds on the vault allocator's curator and the curator's initial parameters
+ * (`allocatorBounds`, `allocatorParams`; VaultAllocator's constant limits apply): at most 40% of the
+ * vault in one pool, returns over 5 epochs, a pool keeps new stake 3 epochs, 1% drift.
+ */
+export const DEFAULT_ALLOCATOR_BOUNDS = { maxPoolShareBps: 5_000, minWindow: 2, maxWindow: 15, minStay: 1, maxDriftBps: 1_000 };
+export const DEFAULT_ALLOCATOR_PARAMS = { maxPoolShareBps: 4_000, window: 5, minStay: 3, driftBps: 100 };
 
 /** Timelock roles (keccak256 of their names, as in OpenZeppelin's TimelockController). */
 export const TIMELOCK_ROLES = {

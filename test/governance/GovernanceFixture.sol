@@ -20,7 +20,8 @@ abstract contract GovernanceFixture is AgentNetworkFixture {
     uint32 internal constant VOTING_PERIOD = 1 days;
     uint256 internal constant PROPOSAL_THRESHOLD = 1_000 ether;
     uint256 internal constant QUORUM_PERCENT = 4;
-    uint256 internal constant TIMELOCK_DELAY = 1 days;
+    /// @dev The fixture's unbonding period (1 day) plus the timelock's EXIT_MARGIN: the shortest allowed.
+    uint256 internal constant TIMELOCK_DELAY = 1 days + 1 hours;
     uint256 internal constant WHALE_PHA = 50_000_000 ether;
 
     address internal constant WHALE = address(0x3A1E);

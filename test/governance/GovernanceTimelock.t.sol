@@ -23,41 +23,44 @@ contract GovernanceTimelockTest is GovernanceFixture {
 
     // ---------------------------------------------------------------- exit window
 
-    function test_MinDelay_IsTheLongerOfTheConfiguredDelayAndTheUnbondingPeriod() public {
+    function test_MinDelay_IsTheLongerOfTheConfiguredDelayAndTheUnbondingPeriodPlusTheMargin() public {
         assertEq(timelock.exitWindow(), 1 days, "exit window = unbonding");
         assertEq(timelock.getMinDelay(), TIMELOCK_DELAY, "configured delay in force");
         _setUnbonding(LONG_UNBONDING);
         assertEq(timelock.exitWindow(), LONG_UNBONDING, "exit window follows the hub");
         assertEq(timelock.configuredDelay(), TIMELOCK_DELAY, "configured delay unchanged");
-        assertEq(timelock.getMinDelay(), LONG_UNBONDING, "the exit window is in force");
+        assertEq(timelock.getMinDelay(), LONG_UNBONDING + timelock.EXIT_MARGIN(), "the exit window plus the margin");
     }
 
-    /// The documented exit window: a staker who asks to leave in the block a change is queued has
-    /// its PHA back no later than the moment the change can run, even with a configured delay
-    /// shorter than the unbonding period.
+    /// The exit window is strict at the queue itself: a staker who asks to leave in the very block a
+    /// change is queued has its PHA back EXIT_MARGIN before the change can run, with the configured
+    /// delay (unbonding + margin) as with a raised unbonding period.
     function test_ExitWindow_StakerLeavingAtQueueIsOutBeforeTheChangeRuns() public {
+        _assertStakerLeavingAtQueueIsOutFirst();
         _setUnbonding(LONG_UNBONDING);
+        _assertStakerLeavingAtQueueIsOutFirst();
+    }
+
+    function _assertStakerLeavingAtQueueIsOutFirst() internal {
         uint256 shares = _stake(ALICE, workerPool, 1_000_000 ether);
         AgentRouter.Config memory config = router.feeConfig();
-        config.protocolFeeBps = router.MAX_PROTOCOL_FEE_BPS();
+        config.protocolFeeBps = config.protocolFeeBps + 1;
         uint256 id = _passAndQueue(address(router), abi.encodeCall(AgentRouter.setConfig, (config)), "Raise the protocol fee");
 
         vm.prank(ALICE);
         uint256 requestId = stakingHub.requestWithdrawal(workerPool, shares);
         uint256 unlockAt = stakingHub.withdrawalRequest(requestId).unlockAt;
         uint256 eta = governor.proposalEta(id);
-        assertGe(eta, unlockAt, "the change waits for the staker's exit");
-        assertGe(eta - block.timestamp, timelock.configuredDelay() + (LONG_UNBONDING - TIMELOCK_DELAY), "7 days, not 1");
+        assertEq(eta, unlockAt + timelock.EXIT_MARGIN(), "the change runs a margin after the staker's exit");
 
-        vm.warp(eta - 1);
+        vm.warp(unlockAt);
         vm.expectRevert();
         governor.execute(id);
-        vm.warp(unlockAt);
         vm.prank(ALICE);
-        assertEq(stakingHub.withdraw(requestId), 1_000_000 ether, "all PHA back");
+        assertEq(stakingHub.withdraw(requestId), 1_000_000 ether, "all PHA back while the change still waits");
         vm.warp(eta);
         governor.execute(id);
-        assertEq(router.feeConfig().protocolFeeBps, router.MAX_PROTOCOL_FEE_BPS(), "changed after the exit");
+        assertEq(router.feeConfig().protocolFeeBps, config.protocolFeeBps, "changed after the exit");
     }
 
     /// Not even the proposer role can schedule inside the exit window.
@@ -67,11 +70,10 @@ contract GovernanceTimelockTest is GovernanceFixture {
         targets[0] = address(router);
         bytes[] memory payloads = new bytes[](1);
         payloads[0] = abi.encodeCall(AgentRouter.setMaxInputBytes, (1));
+        uint256 minimum = LONG_UNBONDING + timelock.EXIT_MARGIN();
         vm.prank(address(governor));
-        vm.expectRevert(
-            abi.encodeWithSelector(TimelockController.TimelockInsufficientDelay.selector, TIMELOCK_DELAY, LONG_UNBONDING)
-        );
-        timelock.scheduleBatch(targets, new uint256[](1), payloads, 0, 0, TIMELOCK_DELAY);
+        vm.expectRevert(abi.encodeWithSelector(TimelockController.TimelockInsufficientDelay.selector, LONG_UNBONDING, minimum));
+        timelock.scheduleBatch(targets, new uint256[](1), payloads, 0, 0, LONG_UNBONDING);
     }
 
     function test_UpdateDelay_OnlyByTheTimelockItselfWithinBounds() public {
@@ -84,6 +86,22 @@ contract GovernanceTimelockTest is GovernanceFixture {
         vm.prank(address(timelock));
         vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.DelayOutOfBounds.selector, 31 days, 1 days, 30 days));
         timelock.updateDelay(31 days);
+    }
+
+    /// A configured delay of at most the unbonding period (or within the margin above it) is refused,
+    /// at deployment and by a proposal: the queue alone would not be a strict exit window.
+    function test_DelayNotAboveTheUnbondingPeriodPlusMargin_IsRefused() public {
+        uint256 minimum = 1 days + timelock.EXIT_MARGIN();
+        uint256[3] memory tooShort = [uint256(1 days), 1 days + 1, minimum - 1];
+        for (uint256 i; i < tooShort.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.DelayWithinExitWindow.selector, tooShort[i], minimum));
+            new PhalaTimelock(tooShort[i], new address[](0), new address[](0), address(0), stakingHub);
+            vm.prank(address(timelock));
+            vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.DelayWithinExitWindow.selector, tooShort[i], minimum));
+            timelock.updateDelay(tooShort[i]);
+        }
+        PhalaTimelock shortest = new PhalaTimelock(minimum, new address[](0), new address[](0), address(0), stakingHub);
+        assertEq(shortest.getMinDelay(), minimum, "unbonding + margin is accepted");
     }
 
     // ---------------------------------------------------------------- guardian

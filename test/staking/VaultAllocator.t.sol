@@ -110,6 +110,24 @@ contract VaultAllocatorTest is VaultFixture {
         }
     }
 
+    /// Attack: a curator protecting a failing pool drops it from the candidates and sets a long
+    /// minimum stay (the bounds only floor it): a dropped pool's stake used to wait the minimum stay
+    /// whatever its return. Dropped pools the vault still holds are now measured too, and one whose
+    /// return is negative is unbonded at once.
+    function test_DroppedSlashedPool_UnbondedAtOnceWhateverTheMinimumStay() public {
+        _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
+        assertTrue(hub.stakeOf(poolC, address(vault)) != 0, "C held");
+        vm.startPrank(CURATOR);
+        allocator.setParams(VaultAllocator.Params({maxPoolShareBps: CAP, window: WINDOW, minStay: 1_000, driftBps: 100}));
+        uint256[] memory ab = new uint256[](2);
+        (ab[0], ab[1]) = (poolA, poolB);
+        allocator.setCandidates(ab);
+        vm.stopPrank();
+        router.slashForEquivocation(WORKER_C, 1, BOB, 0);
+        allocator.rebalance();
+        assertEq(hub.stakeOf(poolC, address(vault)), 0, "C unbonded at the next rebalance");
+    }
+
     /// A pool that stops earning loses all its allocation within WINDOW + 1 epochs.
     function test_PoolThatStopsEarning_LosesItsAllocationWithinTheWindow() public {
         _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
