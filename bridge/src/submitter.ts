@@ -107,12 +107,13 @@ export class Submitter {
     let more = true;
     const handled = new Set<bigint>();
     try {
-      while (this.pipelineHasRoom()) {
+      // The pipeline's room is read from the store once per round (a read copies every unmined
+      // transaction's calldata: 64 KiB each with large outputs) and counted down as batches go.
+      for (let room = this.pipelineRoom(); room.count > 0 && room.gas > 0n; room = this.pipelineRoom()) {
         // The transactions the pipeline has room for are planned together, checked with one
         // isPending batch and simulated concurrently, then sent in order: per transaction only
         // signing and its broadcast wait on the node. One at a time, each waited for two more
         // round trips, and a restarted bridge on a loaded machine sent a few before it was killed.
-        const room = this.pipelineRoom();
         const planned: RequestRecord[][] = [];
         for (let gasLeft = room.gas; planned.length < room.count && gasLeft > 0n; ) {
           if (queue.length === 0) {
@@ -144,17 +145,20 @@ export class Submitter {
             continue;
           }
           if (result.value.length === 0) continue;
-          if (!this.pipelineHasRoom() || !(await this.sendFulfillments(result.value))) {
+          const gas = room.count > 0 && room.gas > 0n ? await this.sendFulfillments(result.value) : undefined;
+          if (gas === undefined) {
             stop = true;
             break;
           }
+          room.count--;
+          room.gas -= gas;
           sent += result.value.length;
         }
         if (stop) break;
       }
     } finally {
       const ms = (from: number, to = performance.now()) => Math.round(to - from);
-      this.log.debug({ event: "submit_pass", sent, inFlight: this.txm.inFlight().count, trackMs: ms(started, tracked), sendMs: ms(tracked) }, "submitter pass");
+      this.log.debug({ event: "submit_pass", sent, trackMs: ms(started, tracked), sendMs: ms(tracked) }, "submitter pass");
     }
     return sent;
   }
@@ -162,11 +166,6 @@ export class Submitter {
   private pipelineRoom(): { count: number; gas: bigint } {
     const { count, gas } = this.txm.inFlight();
     return { count: this.options.maxInFlight - count, gas: BigInt(this.options.maxInFlightGas) - gas };
-  }
-
-  private pipelineHasRoom(): boolean {
-    const room = this.pipelineRoom();
-    return room.count > 0 && room.gas > 0n;
   }
 
   /**
@@ -253,14 +252,14 @@ export class Submitter {
     }
   }
 
-  /** Sends one batch; false when no node took it (its requests are queued again) and this pass should stop. */
-  private async sendFulfillments(records: RequestRecord[]): Promise<boolean> {
+  /** Sends one batch; its gas limit, or undefined when no node took it (its requests are queued again) and this pass should stop. */
+  private async sendFulfillments(records: RequestRecord[]): Promise<bigint | undefined> {
     const data = this.chain.encodeFulfillBatch(records.map(toFulfillment));
     const gasLimit = gasLimitFor(data, records.reduce((sum, r) => sum + this.executionBudget(r), BATCH_EXECUTION_GAS), this.schedule);
     const result = await this.txm.send({ kind: "fulfill", to: this.chain.router, data, gasLimit, requestIds: records.map((r) => r.id) });
     if (result.sent) {
       this.batchCap = Math.min(this.options.maxBatchSize, this.batchCap * 2);
-      return true;
+      return gasLimit;
     }
     if (result.kind === "fatal") {
       // No node takes this transaction as it is: a single answer is given up (the sweep times it
@@ -268,6 +267,6 @@ export class Submitter {
       if (records.length === 1) this.store.markFailed(records[0]!.id, `no node accepts its fulfilment: ${String(result.error)}`);
       else this.batchCap = Math.ceil(records.length / 2);
     }
-    return false;
+    return undefined;
   }
 }
