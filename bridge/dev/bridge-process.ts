@@ -81,9 +81,9 @@ export class BridgeProcess {
   }
 
   /** GET an HTTP endpoint of the running bridge (undefined while it is not answering). */
-  async get<T>(path: string): Promise<{ status: number; body: T } | undefined> {
+  async get<T>(path: string, timeoutMs = 2_000): Promise<{ status: number; body: T } | undefined> {
     try {
-      const response = await fetch(`http://127.0.0.1:${this.port}${path}`, { signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(`http://127.0.0.1:${this.port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
       return { status: response.status, body: (await response.json()) as T };
     } catch {
       return undefined;

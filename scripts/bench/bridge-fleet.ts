@@ -4,21 +4,22 @@
  * (each its own relayer key), under the same offered load from its own process. Prints, side by
  * side: end-to-end requests/s, p50/p99 latency in blocks after confirmation, each instance's CPU and
  * RSS and share of the fulfilments, the node's and Postgres' CPU and the fullest block's gas, and
- * which limit was hit. Env: BENCH_RATE (requests/s offered, default 400), BENCH_SECONDS (default 15).
+ * which limit was hit. Env: BENCH_RATE (requests/s offered, default 400), BENCH_SECONDS (default 15),
+ * BENCH_KEEP=1 (keep the instances' logs), BENCH_LOG_LEVEL=debug (their per-pass timings).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Interface, Wallet, computeAddress } from "ethers";
-import { DEV_ROLES, devKey } from "../../bridge/dev/accounts.js";
+import { Interface, computeAddress } from "ethers";
+import { devKey } from "../../bridge/dev/accounts.js";
 import { BridgeProcess } from "../../bridge/dev/bridge-process.js";
 import { deployStack } from "../../bridge/dev/deploy.js";
 import { RELAYER_ACCOUNTS } from "../../bridge/dev/fleet-chaos.js";
-import { freePort, startLocalNode } from "../../bridge/dev/local-node.js";
+import { startLocalNode } from "../../bridge/dev/local-node.js";
 import { postgresServer } from "../../bridge/dev/postgres-server.js";
 import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
+import { cpuSeconds, percentile, procStatus, startEchoWorker, startProducer } from "./bench-processes.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 400);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -26,51 +27,36 @@ const PER_TX = 50;
 const GAS_LIMIT = 300_000_000;
 const CONFIRMATIONS = 1;
 const DRAIN_TIMEOUT_S = 90;
-const CLOCK_TICKS_PER_S = 100;
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-
-function cpuSeconds(pid: number): number {
+/** A process that may have exited meanwhile reads as 0. */
+const cpuOf = (pid: number) => {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+    return cpuSeconds(pid);
   } catch {
     return 0;
   }
-}
-
-function rss(pid: number): number {
+};
+const rss = (pid: number) => {
   try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+    return procStatus(pid).rss;
   } catch {
     return 0;
   }
-}
+};
 
 /** CPU seconds of a process and its children (Postgres: the postmaster and its backends). */
 function treeCpu(root: number): number {
-  let total = cpuSeconds(root);
+  let total = cpuOf(root);
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const ppid = Number(readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
-      if (ppid === root) total += cpuSeconds(Number(entry));
+      if (ppid === root) total += cpuOf(Number(entry));
     } catch {
       // gone
     }
   }
   return total;
-}
-
-function waitForLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8");
-      if (text.includes("\n")) resolve(text.split("\n")[0]!);
-    });
-    child.once("exit", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited with ${code} before printing`)));
-  });
 }
 
 interface Row {
@@ -86,20 +72,16 @@ interface Row {
   dbCpuPct: number;
   fullestBlockGasPct: number;
   wallS: number;
+  /** /proc/loadavg's 1-minute figure at the end: every process on the machine, not only the benchmark's. */
+  loadAverage: number;
 }
 
 async function runOnce(instances: number): Promise<Row> {
   const server = await postgresServer();
   const url = await server.createDatabase();
   const node = await startLocalNode({ gasLimit: GAS_LIMIT });
-  const workerKey = Wallet.createRandom().privateKey;
-  const workerPort = await freePort();
-  const worker = spawn(process.execPath, [...process.execArgv, "bridge/dev/fake-worker-main.ts"], {
-    env: { ...process.env, FAKE_WORKER_KEY: workerKey, FAKE_WORKER_PORT: String(workerPort) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await waitForLine(worker);
-  const stack = await deployStack(node.url, [{ key: workerKey, endpoint: `http://127.0.0.1:${workerPort}` }], { requestTimeout: 600 });
+  const { child: worker, key: workerKey, url: workerUrl } = await startEchoWorker();
+  const stack = await deployStack(node.url, [{ key: workerKey, endpoint: workerUrl }], { requestTimeout: 600 });
   await node.rpc("evm_setIntervalMining", [1]);
   await node.rpc("evm_setAutomine", [false]);
   const dir = mkdtempSync(join(tmpdir(), "bench-fleet-"));
@@ -115,7 +97,7 @@ async function runOnce(instances: number): Promise<Row> {
       store: { kind: "postgres", url, leaseMs: 10_000 },
       confirmations: CONFIRMATIONS,
       pollIntervalMs: 100,
-      logLevel: "warn",
+      logLevel: process.env.BENCH_LOG_LEVEL === "debug" ? "debug" : "warn",
       dispatch: { concurrency: 256, perWorkerConcurrency: 256 },
       submit: { maxBatchSize: 200, maxInFlight: 16 },
     });
@@ -124,27 +106,16 @@ async function runOnce(instances: number): Promise<Row> {
     await Promise.all(bridges.map((b) => b.start()));
     await Promise.all(bridges.map((b) => b.waitServing()));
     const pids = bridges.map((b) => b.pid!);
-    const cpuBefore = pids.map(cpuSeconds);
-    const nodeBefore = cpuSeconds(node.pid!);
+    const cpuBefore = pids.map(cpuOf);
+    const nodeBefore = cpuOf(node.pid!);
     const dbBefore = treeCpu(server.pid);
     const peaks = pids.map(() => 0);
-    const producer = spawn(process.execPath, [...process.execArgv, "scripts/bench/load-producer.ts"], {
-      env: {
-        ...process.env,
-        LOAD_RPC_URL: node.url,
-        LOAD_REQUESTER: stack.addresses.requester!,
-        LOAD_KEY: devKey(DEV_ROLES.operator),
-        LOAD_RATE: String(RATE),
-        LOAD_SECONDS: String(SECONDS),
-        LOAD_PER_TX: String(PER_TX),
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const offeredLoad = startProducer(node.url, stack.addresses.requester!, { rate: RATE, seconds: SECONDS, perTx: PER_TX });
     const started = Date.now();
-    const offered = JSON.parse(await waitForLine(producer)) as { requests: number; seconds: number };
+    const offered = await offeredLoad;
     for (;;) {
       pids.forEach((pid, i) => (peaks[i] = Math.max(peaks[i]!, rss(pid))));
-      const status = await bridges[0]!.get<{ requests: Record<string, number> }>("/status");
+      const status = await bridges[0]!.get<{ requests: Record<string, number> }>("/status", 10_000);
       if ((status?.body.requests.fulfilled ?? 0) >= offered.requests) break;
       if (Date.now() - started > (SECONDS + DRAIN_TIMEOUT_S) * 1000) {
         console.log(`bench: ${instances} instance(s) gave up waiting`, status?.body.requests);
@@ -153,8 +124,8 @@ async function runOnce(instances: number): Promise<Row> {
       await sleep(250);
     }
     const wallS = (Date.now() - started) / 1000;
-    const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpuBefore[i]!);
-    const nodeCpu = cpuSeconds(node.pid!) - nodeBefore;
+    const cpu = pids.map((pid, i) => cpuOf(pid) - cpuBefore[i]!);
+    const nodeCpu = cpuOf(node.pid!) - nodeBefore;
     const dbCpu = treeCpu(server.pid) - dbBefore;
 
     // From the chain: latency, steady-state rate, who fulfilled, the fullest block's gas.
@@ -217,13 +188,15 @@ async function runOnce(instances: number): Promise<Row> {
       dbCpuPct: (dbCpu / wallS) * 100,
       fullestBlockGasPct: fullest * 100,
       wallS,
+      loadAverage: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]),
     };
   } finally {
     await Promise.all(bridges.map((b) => b.stop()));
     worker.kill("SIGTERM");
     stack.provider.destroy();
     await node.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP) console.log(`bench: kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -241,6 +214,9 @@ function limit(row: Row): string {
     [`this machine's ${cores} cores`, (machine / cores) * (cores > 0 ? 1 : 0)],
   ];
   const [name, pct] = candidates.sort((a, b) => b[1] - a[1])[0]!;
+  // Nothing of ours near its ceiling: the instances waited (store round trips, each a context switch
+  // to Postgres and back, slow when other processes hold the cores).
+  if (pct < 80) return `none of ours saturated (highest: ${name} ${pct.toFixed(0)}%): waiting on store round trips; machine load average ${row.loadAverage.toFixed(1)} on ${cores} cores`;
   return `${name} (${pct.toFixed(0)}%)`;
 }
 

@@ -10,8 +10,8 @@
  * BENCH_BRIDGE_NODE_ARGS (extra node arguments for the bridge process, e.g. --cpu-prof).
  * `-- --instances 1,2,4`: the relayer fleet on one Postgres instead (bridge-fleet.ts).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,6 +21,7 @@ import { deployStack, waitMined } from "../../bridge/dev/deploy.js";
 import { freePort, startLocalNode } from "../../bridge/dev/local-node.js";
 import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
 import type { BridgeConfigInput } from "../../bridge/src/config.js";
+import { cpuSeconds, percentile, procStatus, startEchoWorker, startProducer } from "./bench-processes.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 400);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -32,27 +33,12 @@ const BLOCK_TIME_S = 1;
 const GAS_LIMIT = 300_000_000;
 const CONFIRMATIONS = 1;
 const DRAIN_TIMEOUT_S = 120;
-/** Linux reports process CPU time in clock ticks of 1/100 s (sysconf(_SC_CLK_TCK) on x86-64 and arm64). */
-const CLOCK_TICKS_PER_S = 100;
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 interface BridgeStatus {
   requests: Record<string, number>;
   transactions: { count: number; gasUsed: string };
-}
-
-function procStatus(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
-}
-
-/** User + system CPU seconds a process has used (/proc/<pid>/stat fields 14 and 15). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
 /** `bridge start` in a child process, exactly as `npm run bridge` runs it (no extra V8 flags). */
@@ -84,27 +70,10 @@ async function startBridge(dir: string, rpcUrl: string, addresses: Record<string
   return { child, pid: child.pid!, port, status, stop };
 }
 
-function waitForLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8");
-      if (text.includes("\n")) resolve(text.split("\n")[0]!);
-    });
-    child.once("exit", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited with ${code} before printing`)));
-  });
-}
-
 async function throughput(): Promise<void> {
   const node = await startLocalNode({ gasLimit: GAS_LIMIT });
-  const workerKey = Wallet.createRandom().privateKey;
-  const workerPort = await freePort();
-  const worker = spawn(process.execPath, [...process.execArgv, "bridge/dev/fake-worker-main.ts"], {
-    env: { ...process.env, FAKE_WORKER_KEY: workerKey, FAKE_WORKER_PORT: String(workerPort) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await waitForLine(worker);
-  const stack = await deployStack(node.url, [{ key: workerKey, endpoint: `http://127.0.0.1:${workerPort}` }], { requestTimeout: 600 });
+  const { child: worker, key: workerKey, url: workerUrl } = await startEchoWorker();
+  const stack = await deployStack(node.url, [{ key: workerKey, endpoint: workerUrl }], { requestTimeout: 600 });
   await node.rpc("evm_setIntervalMining", [BLOCK_TIME_S]);
   await node.rpc("evm_setAutomine", [false]);
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-"));
@@ -115,22 +84,10 @@ async function throughput(): Promise<void> {
   });
   const cpuBefore = cpuSeconds(bridge.pid);
 
-  const producer = spawn(process.execPath, [...process.execArgv, "scripts/bench/load-producer.ts"], {
-    env: {
-      ...process.env,
-      LOAD_RPC_URL: node.url,
-      LOAD_REQUESTER: stack.addresses.requester!,
-      // A second funded account produces the load, so its nonces never race the deployer's.
-      LOAD_KEY: devKey(DEV_ROLES.operator),
-      LOAD_RATE: String(RATE),
-      LOAD_SECONDS: String(SECONDS),
-      LOAD_PER_TX: String(PER_TX),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const offeredLoad = startProducer(node.url, stack.addresses.requester!, { rate: RATE, seconds: SECONDS, perTx: PER_TX });
   const started = Date.now();
   let peak = 0;
-  const offered = JSON.parse(await waitForLine(producer)) as { requests: number; seconds: number };
+  const offered = await offeredLoad;
   let status: BridgeStatus;
   for (;;) {
     status = await bridge.status();

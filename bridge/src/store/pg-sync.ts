@@ -59,6 +59,9 @@ port.on("message", async ({ deferred, statements }) => {
 });
 `;
 
+/** BRIDGE_PG_TRACE_MS: calls slower than this many ms are written to stderr with their statements (diagnosis). */
+const TRACE_MS = process.env.BRIDGE_PG_TRACE_MS ? Number(process.env.BRIDGE_PG_TRACE_MS) : undefined;
+
 /** A Postgres error as the server reported it (`code` is the SQLSTATE). */
 export class PgError extends StoreError {
   constructor(
@@ -107,6 +110,7 @@ export class SyncPg {
   batch(statements: Statement[]): QueryResult<Record<string, unknown>>[] {
     if (this.closed) throw new StoreError("Postgres store is closed");
     const deferred = this.deferredSource();
+    const started = TRACE_MS === undefined ? 0 : performance.now();
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage({ deferred, statements });
     if (Atomics.wait(this.flag, 0, 0, this.timeoutMs) === "timed-out") {
@@ -116,6 +120,8 @@ export class SyncPg {
     const message = receiveMessageOnPort(this.port);
     if (!message) throw new StoreError("Postgres worker replied without a message");
     const reply = message.message as Reply;
+    if (TRACE_MS !== undefined && performance.now() - started > TRACE_MS)
+      process.stderr.write(`store call ${Math.round(performance.now() - started)} ms: ${[...deferred, ...statements].map((s) => s.text.replace(/\s+/g, " ").slice(0, 90)).join(" | ")}\n`);
     if (!reply.ok) throw new PgError(reply.message, reply.code, reply.detail);
     for (const failure of reply.failed) this.onDeferredFailure(failure);
     return reply.results as QueryResult<Record<string, unknown>>[];

@@ -44,6 +44,9 @@ export interface PostgresStoreOptions {
 export const DEFAULT_LEASE_MS = 30_000;
 
 /** States in which a request is some instance's work (leased to it): only the holder may put it in a transaction. */
+/** How long an empty dispatch queue is taken at its word (ms). */
+const IDLE_POLL_MS = 100;
+
 const WORKED_STATES: ReadonlySet<string> = new Set<RequestState>([...DISPATCHABLE_STATES, "signed"]);
 
 const byQueue = (a: RequestRow, b: RequestRow) => a.next_attempt_at - b.next_attempt_at || a.block_number - b.block_number || a.log_index - b.log_index;
@@ -76,6 +79,19 @@ export class PostgresStore implements BridgeStore {
     failures: new Map<string, { error: string; nextAttemptAt: number }>(),
     answers: new Map<string, string>(),
   };
+
+  /**
+   * The dispatcher polls its queue every 20 ms, a few µs on SQLite but a round trip here, during
+   * which the event loop waits: an empty answer is remembered for IDLE_POLL_MS (new work this
+   * instance records itself clears it; another instance's releases wait at most that long).
+   */
+  private idleWorkers = new Map<string, number>();
+  private workersCache?: { at: number; workers: string[] };
+
+  private wake(): void {
+    this.idleWorkers.clear();
+    this.workersCache = undefined;
+  }
 
   constructor(options: PostgresStoreOptions) {
     this.relayer = options.relayer.toLowerCase();
@@ -161,6 +177,7 @@ export class PostgresStore implements BridgeStore {
 
   applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number } {
     const now = Date.now();
+    if (scan.requests.length > 0) this.wake();
     return this.db.transaction(() => {
       const added = this.insertRequests(scan.requests, now);
       const settled = this.insertSettlements(scan.settlements, now);
@@ -186,6 +203,7 @@ export class PostgresStore implements BridgeStore {
 
   observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number } {
     const now = Date.now();
+    if (requests.length > 0) this.wake();
     return this.db.transaction(() => ({ added: this.insertRequests(requests, now), settled: this.insertSettlements(settlements, now) }));
   }
 
@@ -309,6 +327,7 @@ export class PostgresStore implements BridgeStore {
   }
 
   rewind(ancestor: BlockRef): bigint[] {
+    this.wake();
     return this.db.transaction(() => {
       const [, , , orphaned] = this.db.batch([
         {
@@ -345,6 +364,7 @@ export class PostgresStore implements BridgeStore {
   }
 
   confirmBlock(block: BlockRef, now: number): number {
+    this.wake();
     return this.db.batch([
       {
         text: `UPDATE requests SET state = ${state("confirmed")}, confirmed_at = $1 WHERE state = ${state("seen")} AND block_number = $2 AND block_hash = $3`,
@@ -374,6 +394,13 @@ export class PostgresStore implements BridgeStore {
   }
 
   dispatchWorkers(): string[] {
+    const now = Date.now();
+    if (this.workersCache && now - this.workersCache.at < IDLE_POLL_MS) return this.workersCache.workers;
+    this.workersCache = { at: now, workers: this.queryDispatchWorkers() };
+    return this.workersCache.workers;
+  }
+
+  private queryDispatchWorkers(): string[] {
     // A skip-scan over the per-worker queue index: one probe per worker, however many requests each has queued.
     return this.db
       .query<{ worker: string }>(
@@ -401,14 +428,18 @@ export class PostgresStore implements BridgeStore {
 
   dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
     if (limit <= 0) return [];
-    return this.claim(
+    const key = worker.toLowerCase();
+    const idleSince = this.idleWorkers.get(key);
+    if (idleSince !== undefined && Date.now() - idleSince < IDLE_POLL_MS) return [];
+    const rows = this.claim(
       `state IN ${states(DISPATCHABLE_STATES)} AND worker = $1 AND next_attempt_at <= $2 AND NOT (id = ANY($3))`,
       "next_attempt_at, block_number, log_index",
-      [worker.toLowerCase(), now, [...exclude]],
+      [key, now, [...exclude]],
       limit,
-    )
-      .sort(byQueue)
-      .map(toRecord);
+    );
+    if (rows.length < limit) this.idleWorkers.set(key, Date.now());
+    else this.idleWorkers.delete(key);
+    return rows.sort(byQueue).map(toRecord);
   }
 
   markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void {
