@@ -48,6 +48,8 @@ const STAKING_PARAMS = {
 export interface StackOptions {
   /** Seconds from request to deadline (router config; minimum 30). */
   requestTimeout?: number;
+  /** Router maxPendingPerWorker; default the router's upper bound (dev stacks and benchmarks send bursts to one worker). */
+  maxPendingPerWorker?: number;
   agentPrice?: bigint;
   workerFee?: bigint;
   callbackGasLimit?: number;
@@ -132,6 +134,7 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
     fulfillOverheadGas: 60_000,
     maxCallbackGasLimit: 2_000_000,
     requestTimeout: options.requestTimeout ?? 120,
+    maxPendingPerWorker: options.maxPendingPerWorker ?? 1_024,
   };
   const router = await deploy("AgentRouter", deployer, [
     await token.getAddress(),

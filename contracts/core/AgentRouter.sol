@@ -48,22 +48,27 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         uint64 phaPerGas; // PHA (wei) reimbursed to the relayer per unit of gas
         uint16 protocolFeeBps; // share of (agent price + worker fee) to the treasury
         uint16 timeoutPenaltyBps; // a missed deadline slashes workerFee * this / BPS from the pool
-        uint32 fulfillOverheadGas; // gas of a fulfil transaction outside the metered part
+        uint24 fulfillOverheadGas; // gas of a fulfil transaction outside the metered part
         uint24 maxCallbackGasLimit;
-        uint32 requestTimeout; // seconds from request to deadline
+        uint24 requestTimeout; // seconds from request to deadline
+        uint16 maxPendingPerWorker; // requests a worker may hold unanswered; see docs/ARCHITECTURE.md
     }
+
 
     bytes32 public constant FULFILLMENT_TYPEHASH = FulfillmentHash.TYPEHASH;
     uint256 public constant BPS = 10_000;
     uint16 public constant MAX_PROTOCOL_FEE_BPS = 2_000;
-    uint32 public constant MIN_REQUEST_TIMEOUT = 30;
-    uint32 public constant MAX_REQUEST_TIMEOUT = 1 days;
+    uint24 public constant MIN_REQUEST_TIMEOUT = 30;
+    uint24 public constant MAX_REQUEST_TIMEOUT = 1 days;
     uint32 public constant MAX_CALLBACK_GAS_LIMIT = 5_000_000;
     uint72 public constant MAX_WORKER_FEE = 100 ether;
     /// @notice At most five worker fees slashed per missed deadline.
     uint16 public constant MAX_TIMEOUT_PENALTY_BPS = 50_000;
     uint64 public constant MAX_PHA_PER_GAS = 1e15;
-    uint32 public constant MAX_FULFILL_OVERHEAD_GAS = 200_000;
+    uint24 public constant MAX_FULFILL_OVERHEAD_GAS = 200_000;
+    /// @notice Bound of `maxPendingPerWorker`: the arithmetic in docs/ARCHITECTURE.md ("Timeout
+    /// flood") must let a worker answer that many before their deadline.
+    uint16 public constant MAX_PENDING_PER_WORKER_LIMIT = 1_024;
     uint32 public constant MAX_INPUT_BYTES_LIMIT = type(uint24).max;
     /// @notice Sampling attempts before giving up when sampled workers cannot serve the agent.
     uint256 public constant MAX_ASSIGNMENT_ATTEMPTS = 8;
@@ -85,12 +90,23 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     uint256 public constant TIMEOUT_CALLBACK_GAS = 50_000;
     /// @notice Gas an equivocation prover is rewarded for, below what {reportEquivocation} costs.
     uint256 public constant EQUIVOCATION_REWARD_GAS = 100_000;
-    /// @notice Gas of a fulfilment's metered work outside the callback (signature check, settlement,
-    /// about 1 KB of output calldata), added to the fee estimate so relayers are reimbursed in full.
-    /// Measured with `npm run bench:gas`; unused reservation is refunded.
+    /// @notice Gas of a fulfilment's metered work outside the callback and the output (signature
+    /// check, settlement, a short output), added to the fee estimate so relayers are reimbursed in
+    /// full. Measured with `npm run bench:gas`; unused reservation is refunded.
     uint256 public constant ESTIMATED_FULFIL_EXECUTION_GAS = 60_000;
+    /// @notice Longest output an answer may carry: the worker's default output limit (64 KiB), and
+    /// room for the Functions adapter's largest response and its tag byte. Every request reserves the
+    /// fulfilment's gas for an output this long, so no answer the router accepts under-pays its relayer.
+    uint256 public constant MAX_OUTPUT_BYTES = 65_536;
+    /// @notice Metered gas per output byte reserved: 16 of calldata (EIP-2028, a non-zero byte), ~1.6
+    /// to count it ({CalldataCost}), ~1.7 to copy it twice (hash, callback) with memory expansion, and
+    /// margin. A 64 KiB answer meters ~19.5 per byte (test/core/RouterAttacksOutputSize.t.sol).
+    uint256 public constant OUTPUT_GAS_PER_BYTE = 20;
     /// @dev Stored in a fee balance that owes nothing but was used before; see {_earnings}.
     uint256 private constant PAID_OUT_MARKER = 1;
+    /// @dev A worker's book (see {_workerBooks}) holds its fees in the low 224 bits and its pending
+    /// requests above them: adding this counts one more.
+    uint256 private constant ONE_PENDING = 1 << 224;
     /// @dev Values of a request's two bits in {_settled}.
     uint256 private constant ANSWERED = 1;
     uint256 private constant TIMED_OUT = 3;
@@ -129,7 +145,11 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// out leaves the slot non-zero, so the next credit rewrites a slot (2,900 gas) instead of
     /// creating one (20,000 gas). Read them through {earnings}, {workerFees} and {protocolFees}.
     mapping(address account => uint256) private _earnings;
-    mapping(address worker => uint256) private _workerFees;
+    /// @dev Per worker, one slot written by each of its requests, answers and timeouts: fees accrued
+    /// for the staking side in the low 224 bits (plus {PAID_OUT_MARKER}, as above; all the PHA there
+    /// is fits in 90 bits, so fees never carry into the count) and, above them, its requests not yet
+    /// settled, at most the config's `maxPendingPerWorker` when one is assigned.
+    mapping(address worker => uint256) private _workerBooks;
     uint256 private _protocolFees = PAID_OUT_MARKER;
 
     event ConfigUpdated(uint16 indexed version, Config config);
@@ -137,7 +157,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     event StakingUpdated(address indexed staking);
     event KeyRegistryUpdated(address indexed keyRegistry);
     event TreasuryUpdated(address indexed treasury);
-    event CallbackFailed(uint256 indexed requestId, bytes output);
+    /// @dev The output's hash, not the output: a log costs 8 gas per byte, which the reservation
+    /// would otherwise have to cover for every answer. The output is in the fulfil transaction.
+    event CallbackFailed(uint256 indexed requestId, bytes32 outputHash);
     event SubAgentPaid(uint256 indexed requestId, uint256 indexed agentId, address indexed owner, uint256 amount);
     event SlashFailed(uint256 indexed requestId, address indexed worker);
     event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
@@ -154,6 +176,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     error KeyEpochNotUsable(uint32 keyEpoch);
     error MaxFeeTooLow(uint256 maxFee, uint256 required);
     error NoEligibleWorker(uint256 agentId);
+    error WorkersBusy(uint256 agentId);
     error StakingNotSet();
     error StakingAlreadySet();
     error InsufficientGasForSlash(uint256 slashGas);
@@ -166,6 +189,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     error WorkerBanned(uint256 requestId, address worker);
     error UnknownAgent(uint256 agentId);
     error TooManySubCalls(uint256 count);
+    error OutputTooLarge(uint256 requestId, uint256 length);
     error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
     error NonCanonicalCalldata();
     error NotEquivocation(uint256 requestId);
@@ -338,9 +362,11 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @inheritdoc IAgentRouter
     function collectWorkerFees(address worker) external nonReentrant returns (uint256 amount) {
         if (msg.sender != address(staking)) revert NotStaking(msg.sender);
-        amount = _owed(_workerFees[worker]);
+        uint256 book = _workerBooks[worker];
+        amount = _owed(uint224(book));
         if (amount == 0) return 0;
-        _workerFees[worker] = PAID_OUT_MARKER;
+        // Keep the pending count, reset the fees to the marker.
+        _workerBooks[worker] = book - amount;
         emit WorkerFeesCollected(worker, amount);
         pha.safeTransfer(msg.sender, amount);
     }
@@ -363,7 +389,12 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
     /// @inheritdoc IAgentRouter
     function workerFees(address worker) external view returns (uint256) {
-        return _owed(_workerFees[worker]);
+        return _owed(uint224(_workerBooks[worker]));
+    }
+
+    /// @notice Requests assigned to `worker` and not yet answered or timed out.
+    function pendingOf(address worker) external view returns (uint256) {
+        return _workerBooks[worker] / ONE_PENDING;
     }
 
     /// @notice Protocol fees not yet sent to the treasury.
@@ -521,7 +552,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
             agentId: agentId,
             consumer: msg.sender,
             accountId: accountId,
-            worker: _assignWorker(requestId, agentId, terms.anyMeasurement),
+            worker: _assignWorker(requestId, agentId, terms.anyMeasurement, config.maxPendingPerWorker),
             agentVersion: terms.version,
             keyEpoch: keyEpoch,
             callbackGasLimit: callbackGasLimit,
@@ -543,6 +574,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
         _markSettled(req.id, TIMED_OUT);
         _settleAccount(req.accountId, req.maxFee, 0);
+        _releaseWorker(req.worker, 0);
         emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
 
         // The penalty follows the request (its config's worker fee), not the pool's size; the caller
@@ -697,7 +729,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         }
         _markSettled(req.id, ANSWERED);
 
-        bool callbackSucceeded = _callConsumer(req, status, fulfillment.output);
+        bool callbackSucceeded = _callConsumer(req, status, fulfillment.output, outputHash);
 
         uint256 refund;
         (protocolFee, relayerFee, refund) = _charge(req, status, fulfillment, meterBase, count);
@@ -722,13 +754,13 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     }
 
     /// @dev The consumer's callback with exactly the gas it asked for; its failure never blocks settlement.
-    function _callConsumer(AgentRequest memory req, uint16 status, bytes calldata output)
+    function _callConsumer(AgentRequest memory req, uint16 status, bytes calldata output, bytes32 outputHash)
         private
         returns (bool succeeded)
     {
         succeeded =
             ExactGasCall.call(req.consumer, req.callbackGasLimit, CallbackCodec.onAgentResponse(req.id, status, output));
-        if (!succeeded) emit CallbackFailed(req.id, output);
+        if (!succeeded) emit CallbackFailed(req.id, outputHash);
     }
 
     /// @dev Checks the answer is for a pending request, in time, signed by its assigned worker, and
@@ -748,6 +780,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
             if (settling.batch) return (req, status, outputHash, DeadlinePassed.selector);
             revert DeadlinePassed(req.id, req.deadline);
         }
+        // The reservation covers this much output (see {_minimumFee}); a longer one is the relayer's
+        // to refuse before sending, as a worker must never sign one.
+        if (fulfillment.output.length > MAX_OUTPUT_BYTES) revert OutputTooLarge(req.id, fulfillment.output.length);
         outputHash = FulfillmentHash.calldataHash(fulfillment.output);
         _requireSigner(req.id, _answerDigest(fulfillment, req, requestHash, outputHash), fulfillment.signature, req.worker);
         if (_isBanned(req.worker, settling)) {
@@ -805,7 +840,7 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         remaining = req.maxFee;
         uint256 workerFee = Math.min(config.workerFee, remaining);
         remaining -= workerFee;
-        _accrue(_workerFees, req.worker, workerFee);
+        _releaseWorker(req.worker, workerFee);
         uint256 agentFee;
         if (status == AgentStatus.OK) {
             agentFee = Math.min(req.agentPrice, remaining);
@@ -840,11 +875,20 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         return remaining;
     }
 
-    function _assignWorker(uint256 requestId, uint256 agentId, bool anyMeasurement) private view returns (address) {
+    /// @dev Samples a worker that can serve the agent and holds fewer than `maxPending` unsettled
+    /// requests, and counts the new one against it. A full worker is skipped like an ineligible one
+    /// and the draw repeated from the next seed: prevrandao is known to a contract in its own block
+    /// (see DESIGN.md for the limits), so a requester can aim requests at one worker, but never more
+    /// than that worker can answer before their deadline. Reverts {WorkersBusy} when every worker
+    /// drawn that could serve was full, before anything is charged.
+    function _assignWorker(uint256 requestId, uint256 agentId, bool anyMeasurement, uint256 maxPending)
+        private
+        returns (address)
+    {
         IWorkerStaking staking_ = staking;
         if (address(staking_) == address(0)) revert StakingNotSet();
-        // prevrandao is unknown to a requester before its block is built; see DESIGN.md for the limits.
         uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, requestId, msg.sender)));
+        bool busy;
         for (uint256 attempt; attempt < MAX_ASSIGNMENT_ATTEMPTS; ++attempt) {
             address worker = staking_.sampleWorker(seed);
             if (worker == address(0)) break;
@@ -852,10 +896,26 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
             if (
                 measurement != bytes32(0)
                     && (anyMeasurement || agentRegistry.isMeasurementAllowed(agentId, measurement))
-            ) return worker;
+            ) {
+                uint256 book = _workerBooks[worker];
+                if (book / ONE_PENDING < maxPending) {
+                    _workerBooks[worker] = book + ONE_PENDING;
+                    return worker;
+                }
+                busy = true;
+            }
             seed = uint256(keccak256(abi.encode(seed)));
         }
+        if (busy) revert WorkersBusy(agentId);
         revert NoEligibleWorker(agentId);
+    }
+
+    /// @dev Settles one of `worker`'s requests: one fewer pending (it was counted when assigned, so
+    /// the subtraction cannot underflow), `fee` more to collect, in one write.
+    function _releaseWorker(address worker, uint256 fee) private {
+        uint256 book = _workerBooks[worker];
+        if (fee != 0 && uint224(book) == 0) book += PAID_OUT_MARKER;
+        _workerBooks[worker] = book + fee - ONE_PENDING;
     }
 
     function _reserve(uint64 accountId, uint96 amount) private {
@@ -962,7 +1022,10 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     function _minimumFee(uint256 price, uint32 callbackGasLimit, Config memory config) private pure returns (uint256) {
         uint256 base = price + config.workerFee;
         return base + base * config.protocolFeeBps / BPS
-            + (uint256(callbackGasLimit) + config.fulfillOverheadGas + ESTIMATED_FULFIL_EXECUTION_GAS) * config.phaPerGas;
+            + (
+                uint256(callbackGasLimit) + config.fulfillOverheadGas + ESTIMATED_FULFIL_EXECUTION_GAS
+                    + MAX_OUTPUT_BYTES * OUTPUT_GAS_PER_BYTE
+            ) * config.phaPerGas;
     }
 
     function _setConfig(Config memory newConfig) private {
@@ -971,7 +1034,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
                 || newConfig.requestTimeout > MAX_REQUEST_TIMEOUT || newConfig.maxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT
                 || newConfig.workerFee > MAX_WORKER_FEE || newConfig.phaPerGas > MAX_PHA_PER_GAS
                 || newConfig.fulfillOverheadGas > MAX_FULFILL_OVERHEAD_GAS
-                || newConfig.timeoutPenaltyBps > MAX_TIMEOUT_PENALTY_BPS
+                || newConfig.timeoutPenaltyBps > MAX_TIMEOUT_PENALTY_BPS || newConfig.maxPendingPerWorker == 0
+                || newConfig.maxPendingPerWorker > MAX_PENDING_PER_WORKER_LIMIT
         ) revert InvalidConfig();
         // Checked: after 65,535 changes governance needs a new router.
         uint16 version = _configVersion + 1;

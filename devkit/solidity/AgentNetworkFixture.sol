@@ -83,7 +83,8 @@ abstract contract AgentNetworkFixture is Test {
                 timeoutPenaltyBps: 20_000,
                 fulfillOverheadGas: 40_000,
                 maxCallbackGasLimit: 2_000_000,
-                requestTimeout: 120
+                requestTimeout: 120,
+                maxPendingPerWorker: 16
             }),
             16_384
         );

@@ -12,6 +12,7 @@ export const DEFAULT_ROUTER_CONFIG = {
   fulfillOverheadGas: 40_000,
   maxCallbackGasLimit: 2_000_000,
   requestTimeout: 120,
+  maxPendingPerWorker: 16, // a worker answers 16 before their deadline: docs/ARCHITECTURE.md, "Timeout flood"
 };
 
 /**

@@ -364,7 +364,10 @@ contract AgentRouterFulfillTest is RouterFixture {
         vm.prank(relayer);
         router.fulfill(signed);
         (uint256 totalFee, uint256 refund,) = _settlementFromLogs();
-        uint256 gasPart = (uint256(CALLBACK_GAS + OVERHEAD_GAS) + router.ESTIMATED_FULFIL_EXECUTION_GAS()) * PHA_PER_GAS;
+        uint256 gasPart = (
+            uint256(CALLBACK_GAS + OVERHEAD_GAS) + router.ESTIMATED_FULFIL_EXECUTION_GAS()
+                + router.MAX_OUTPUT_BYTES() * router.OUTPUT_GAS_PER_BYTE()
+        ) * PHA_PER_GAS;
         assertEq(router.earnings(subOwner), gasPart, "sub-agent gets what is left");
         assertEq(router.earnings(relayer), 0, "nothing left for gas");
         assertEq(totalFee, maxFee, "whole reservation used");
@@ -495,7 +498,7 @@ contract AgentRouterFulfillTest is RouterFixture {
     function _assertSettlesWithFailedCallback(IAgentRouter.AgentRequest memory req) internal {
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         vmx.expectEmit(true, false, false, true, address(router));
-        emit AgentRouter.CallbackFailed(req.id, OUTPUT);
+        emit AgentRouter.CallbackFailed(req.id, keccak256(OUTPUT));
         vm.recordLogs();
         vm.prank(relayer);
         router.fulfill(f);

@@ -260,7 +260,8 @@ contract AgentRouterSettlementTest is RouterFixture {
             timeoutPenaltyBps: router.MAX_TIMEOUT_PENALTY_BPS(),
             fulfillOverheadGas: 70_000,
             maxCallbackGasLimit: uint24(router.MAX_CALLBACK_GAS_LIMIT()),
-            requestTimeout: router.MAX_REQUEST_TIMEOUT()
+            requestTimeout: uint24(router.MAX_REQUEST_TIMEOUT()),
+            maxPendingPerWorker: router.MAX_PENDING_PER_WORKER_LIMIT()
         });
         vm.expectEmit();
         emit AgentRouter.ConfigUpdated(2, config);

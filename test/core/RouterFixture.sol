@@ -44,9 +44,10 @@ abstract contract RouterFixture is Test {
     uint64 internal constant PHA_PER_GAS = 1 gwei;
     uint16 internal constant PROTOCOL_FEE_BPS = 500;
     uint16 internal constant TIMEOUT_PENALTY_BPS = 20_000;
-    uint32 internal constant OVERHEAD_GAS = 60_000;
+    uint24 internal constant OVERHEAD_GAS = 60_000;
     uint24 internal constant MAX_CALLBACK_GAS = 2_000_000;
-    uint32 internal constant REQUEST_TIMEOUT = 300;
+    uint24 internal constant REQUEST_TIMEOUT = 300;
+    uint16 internal constant MAX_PENDING = 64;
     uint32 internal constant MAX_INPUT_BYTES = 4096;
 
     uint96 internal constant AGENT_PRICE = 2 ether;
@@ -112,7 +113,8 @@ abstract contract RouterFixture is Test {
             timeoutPenaltyBps: TIMEOUT_PENALTY_BPS,
             fulfillOverheadGas: OVERHEAD_GAS,
             maxCallbackGasLimit: MAX_CALLBACK_GAS,
-            requestTimeout: REQUEST_TIMEOUT
+            requestTimeout: REQUEST_TIMEOUT,
+            maxPendingPerWorker: MAX_PENDING
         });
     }
 
@@ -378,7 +380,7 @@ abstract contract RouterFixture is Test {
         returns (uint256)
     {
         uint256 base = price + c.workerFee;
-        return base + base * c.protocolFeeBps / 10_000 + (uint256(callbackGasLimit) + c.fulfillOverheadGas + 60_000) * c.phaPerGas;
+        return base + base * c.protocolFeeBps / 10_000 + (uint256(callbackGasLimit) + c.fulfillOverheadGas + 60_000 + 65_536 * 20) * c.phaPerGas;
     }
 
     function _ids(uint256 a) internal pure returns (uint256[] memory ids) {

@@ -52,7 +52,8 @@ abstract contract RouterHubFixture is RouterFixture {
             timeoutPenaltyBps: 20_000,
             fulfillOverheadGas: 40_000,
             maxCallbackGasLimit: 2_000_000,
-            requestTimeout: 120
+            requestTimeout: 120,
+            maxPendingPerWorker: 16
         });
     }
 

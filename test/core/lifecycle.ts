@@ -18,6 +18,7 @@ const CONFIG = {
   fulfillOverheadGas: 60_000,
   maxCallbackGasLimit: 2_000_000,
   requestTimeout: 300,
+  maxPendingPerWorker: 16,
 };
 
 async function deploy() {

@@ -73,7 +73,8 @@ contract StakingHubSettlementTest is StakingFixture {
                 timeoutPenaltyBps: 0,
                 fulfillOverheadGas: 0,
                 maxCallbackGasLimit: 100_000,
-                requestTimeout: 120
+                requestTimeout: 120,
+                maxPendingPerWorker: 16
             }),
             1_024
         );

@@ -44,6 +44,7 @@ const ROUTER_CONFIG = {
   fulfillOverheadGas: 60_000,
   maxCallbackGasLimit: 2_000_000,
   requestTimeout: 300,
+  maxPendingPerWorker: 16,
 };
 const ACTIVATION_DELAY = 60;
 const GRACE = 600;

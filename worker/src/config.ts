@@ -16,7 +16,8 @@ export const LimitsConfig = z
     stackBytes: positiveInt.default(512 * 1024),
     wallTimeMs: positiveInt.default(10_000),
     maxHostCalls: positiveInt.default(32),
-    maxOutputBytes: positiveInt.default(64 * 1024),
+    /** At most the router's MAX_OUTPUT_BYTES (65,536): a longer answer is refused on-chain and would time out. */
+    maxOutputBytes: positiveInt.max(65_536).default(64 * 1024),
     maxInputBytes: positiveInt.default(256 * 1024),
     maxFetchResponseBytes: positiveInt.default(1024 * 1024),
     maxLogLines: positiveInt.default(100),
