@@ -47,7 +47,7 @@ function waitForOutput(child: ChildProcess, output: () => string, text: string, 
 }
 
 describe("npm run local (devkit/local.ts), driven as a user would", function () {
-  this.timeout(240_000);
+  this.timeout(420_000);
 
   it("serves the tasks, the README example's consumer and a fork, and stops everything on Ctrl-C", async function () {
     const port = await freePort();
@@ -61,7 +61,7 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
     local.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     local.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
     try {
-      await waitForOutput(local, () => out, "Requests as they happen", 120_000);
+      await waitForOutput(local, () => out, "Requests as they happen", 240_000);
       const file = join(dir, "localhost.json");
       const deployment = JSON.parse(readFileSync(file, "utf8")) as Deployment;
       expect(deployment.local?.accountId).to.equal("1");
