@@ -328,5 +328,8 @@ export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${seconds} s`;
   if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
   if (seconds < 86_400) return `${(seconds / 3600).toFixed(1).replace(/\.0$/, "")} h`;
-  return `${(seconds / 86_400).toFixed(1).replace(/\.0$/, "")} d`;
+  // Whole days and hours: a timelock delay of unbonding (1 d) + EXIT_MARGIN (1 h) must not read "1 d".
+  const days = Math.floor(seconds / 86_400);
+  const hours = Math.round((seconds % 86_400) / 3600);
+  return hours === 0 ? `${days} d` : hours === 24 ? `${days + 1} d` : `${days} d ${hours} h`;
 }
