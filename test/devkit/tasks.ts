@@ -267,7 +267,7 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       const { result, output } = await run("gov:status", { deployment, signer: 0, fromBlock: 0 });
       expect(result).to.deep.equal([]);
       expect(output).to.include("voting delay    1 h").and.include("voting period   1 d").and.include("quorum          4% of PHA's supply");
-      expect(output).to.match(/timelock delay  1 d \(configured 1 d, exit window = unbonding period 1 d\)/);
+      expect(output).to.match(/timelock delay  1 d 1 h \(configured 1 d 1 h, exit window = unbonding period 1 d\)/);
       expect(output, output).to.match(/your votes      [\d,.]+ votes \(delegated PHA [\d,.]+ votes, staked PHA 0 votes\)/);
       expect(output).to.include("No proposals yet");
     });
@@ -300,7 +300,7 @@ describe("devkit tasks (run for real on the in-process network)", function () {
 
       const queued = await run("gov:queue", gov({ proposal: proposalId, fastForward: true }));
       expect((queued.result as ProposalInfo).state).to.equal("Queued");
-      expect(queued.output).to.match(/Queued proposal \d+ in the timelock: it can run at .* \(in 1 d\)/);
+      expect(queued.output).to.match(/Queued proposal \d+ in the timelock: it can run at .* \(in 1 d 1 h\)/);
       expect((await failure("gov:execute", gov({ proposal: proposalId }))).message).to.match(/can run at .*the timelock holds it until then/);
       expect(await net.router.maxInputBytes()).to.equal(16_384n);
 
