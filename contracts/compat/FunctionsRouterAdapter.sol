@@ -12,6 +12,7 @@ import {IFunctionsClient} from "@chainlink/contracts/src/v0.8/functions/v1_0_0/i
 import {IFunctionsSubscriptions} from "@chainlink/contracts/src/v0.8/functions/v1_0_0/interfaces/IFunctionsSubscriptions.sol";
 import {FunctionsResponse} from "@chainlink/contracts/src/v0.8/functions/v1_0_0/libraries/FunctionsResponse.sol";
 import {AgentRouter} from "../core/AgentRouter.sol";
+import {AgentRouterState} from "../core/AgentRouterState.sol";
 import {AgentStatus} from "../core/AgentStatus.sol";
 import {BillingAccounts} from "../core/BillingAccounts.sol";
 import {ExactGasCall} from "../core/ExactGasCall.sol";
@@ -186,7 +187,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     function estimateFee(bytes32 donId, uint32 callbackGasLimit) external view returns (uint256) {
         uint256 agentId = donAgent[donId];
         if (agentId == 0) revert RouteNotFound(donId);
-        AgentRouter.Config memory config = router.feeConfig();
+        AgentRouterState.Config memory config = router.feeConfig();
         return _fee(agentId, _routerCallbackGas(callbackGasLimit, config.maxCallbackGasLimit), config.phaPerGas);
     }
 
@@ -400,7 +401,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
         private
         returns (uint256 routerRequestId)
     {
-        AgentRouter.Config memory config = router.feeConfig();
+        AgentRouterState.Config memory config = router.feeConfig();
         uint32 routerGas = _routerCallbackGas(callbackGasLimit, config.maxCallbackGasLimit);
         uint96 maxFee = SafeCast.toUint96(_fee(agentId, routerGas, config.phaPerGas));
         return router.request(subscriptionId, agentId, input, 0, routerGas, maxFee);

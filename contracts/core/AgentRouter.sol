@@ -3,19 +3,15 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IAgentRouter} from "../interfaces/IAgentRouter.sol";
 import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
-import {IAgentConsumer} from "../interfaces/IAgentConsumer.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
 import {IKeyRegistry} from "../interfaces/IKeyRegistry.sol";
 import {AgentStatus} from "./AgentStatus.sol";
-import {BillingAccounts} from "./BillingAccounts.sol";
+import {AgentRouterState} from "./AgentRouterState.sol";
+import {AgentRouterFaults} from "./AgentRouterFaults.sol";
 import {ExactGasCall} from "./ExactGasCall.sol";
 import {CalldataCost} from "./CalldataCost.sol";
 import {RequestCodec} from "./lib/RequestCodec.sol";
@@ -29,7 +25,9 @@ import {CallbackCodec} from "./lib/CallbackCodec.sol";
 /// sub-agent owners, the worker's pool, the protocol and the relayer (gas at a governance-set
 /// PHA-per-gas rate), refunding the rest. Unanswered requests are refunded after their deadline and
 /// the worker slashed; workers that sign two different answers are slashed hard and jailed.
-contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, ReentrancyGuardTransient {
+/// @dev Storage and shared bookkeeping live in {AgentRouterState}; the fault paths (timeouts,
+/// equivocation proofs) in {AgentRouterFaults}, deployed by the constructor and DELEGATECALLed.
+contract AgentRouter is IAgentRouter, AgentRouterState {
     using SafeERC20 for IERC20;
 
     /// @dev What the answers of one fulfil transaction share: the workers already found not banned,
@@ -41,75 +39,6 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         bool batch;
     }
 
-    /// @notice Fee and limit parameters; one storage slot. Every version governance sets is kept: a
-    /// request records the version it was opened under and settles on those terms.
-    struct Config {
-        uint72 workerFee; // PHA to the worker's pool per settled request
-        uint64 phaPerGas; // PHA (wei) reimbursed to the relayer per unit of gas
-        uint16 protocolFeeBps; // share of (agent price + worker fee) to the treasury
-        uint16 timeoutPenaltyBps; // a missed deadline slashes workerFee * this / BPS from the pool
-        uint24 fulfillOverheadGas; // gas of a fulfil transaction outside the metered part
-        uint24 maxCallbackGasLimit;
-        uint24 requestTimeout; // seconds from request to deadline
-        uint16 maxPendingPerWorker; // requests a worker may hold unanswered; see docs/ARCHITECTURE.md
-    }
-
-
-    bytes32 public constant FULFILLMENT_TYPEHASH = FulfillmentHash.TYPEHASH;
-    uint256 public constant BPS = 10_000;
-    uint16 public constant MAX_PROTOCOL_FEE_BPS = 2_000;
-    uint24 public constant MIN_REQUEST_TIMEOUT = 30;
-    uint24 public constant MAX_REQUEST_TIMEOUT = 1 days;
-    uint32 public constant MAX_CALLBACK_GAS_LIMIT = 5_000_000;
-    uint72 public constant MAX_WORKER_FEE = 100 ether;
-    /// @notice At most five worker fees slashed per missed deadline.
-    uint16 public constant MAX_TIMEOUT_PENALTY_BPS = 50_000;
-    uint64 public constant MAX_PHA_PER_GAS = 1e15;
-    uint24 public constant MAX_FULFILL_OVERHEAD_GAS = 200_000;
-    /// @notice Bound of `maxPendingPerWorker`: the arithmetic in docs/ARCHITECTURE.md ("Timeout
-    /// flood") must let a worker answer that many before their deadline.
-    uint16 public constant MAX_PENDING_PER_WORKER_LIMIT = 1_024;
-    uint32 public constant MAX_INPUT_BYTES_LIMIT = type(uint24).max;
-    /// @notice Sampling attempts before giving up when sampled workers cannot serve the agent.
-    uint256 public constant MAX_ASSIGNMENT_ATTEMPTS = 8;
-    /// @notice Sub-agent calls one fulfilment may list.
-    uint256 public constant MAX_SUB_CALLS = 16;
-    /// @notice Gas handed to every staking slash call, several times what the StakingHub needs at
-    /// its worst (a pool detached, its weight moved in the sum tree, two transfers). A timeout or an
-    /// equivocation report that cannot give the slash this much reverts rather than skip it.
-    uint256 public constant SLASH_GAS = 300_000;
-    /// @dev Gas between the check in {_requireGasForSlash} and the CALL (argument encoding, a cold
-    /// account access), on top of what EIP-150 keeps back.
-    uint256 private constant SLASH_CALL_OVERHEAD = 10_000;
-    /// @notice Gas the caller of a timeout is rewarded for (at the request's PHA per gas, out of the
-    /// penalty): no more than one entry of a large {timeoutBatch} costs, so no caller, the worker's
-    /// own operator included, earns more than its gas by timing a request out.
-    uint256 public constant TIMEOUT_REWARD_GAS = 30_000;
-    /// @notice Gas the consumer's {IAgentConsumer-onAgentTimeout} gets, exactly: enough to record the
-    /// outcome or queue a retry, small enough that anyone can still afford to time requests out.
-    uint256 public constant TIMEOUT_CALLBACK_GAS = 50_000;
-    /// @notice Gas an equivocation prover is rewarded for, below what {reportEquivocation} costs.
-    uint256 public constant EQUIVOCATION_REWARD_GAS = 100_000;
-    /// @notice Gas of a fulfilment's metered work outside the callback and the output (signature
-    /// check, settlement, a short output), added to the fee estimate so relayers are reimbursed in
-    /// full. Measured with `npm run bench:gas`; unused reservation is refunded.
-    uint256 public constant ESTIMATED_FULFIL_EXECUTION_GAS = 60_000;
-    /// @notice Longest output an answer may carry: the worker's default output limit (64 KiB), and
-    /// room for the Functions adapter's largest response and its tag byte. Every request reserves the
-    /// fulfilment's gas for an output this long, so no answer the router accepts under-pays its relayer.
-    uint256 public constant MAX_OUTPUT_BYTES = 65_536;
-    /// @notice Metered gas per output byte reserved: 16 of calldata (EIP-2028, a non-zero byte), ~1.6
-    /// to count it ({CalldataCost}), ~1.7 to copy it twice (hash, callback) with memory expansion, and
-    /// margin. A 64 KiB answer meters ~19.5 per byte (test/core/RouterAttacksOutputSize.t.sol).
-    uint256 public constant OUTPUT_GAS_PER_BYTE = 20;
-    /// @dev Stored in a fee balance that owes nothing but was used before; see {_earnings}.
-    uint256 private constant PAID_OUT_MARKER = 1;
-    /// @dev A worker's book (see {_workerBooks}) holds its fees in the low 224 bits and its pending
-    /// requests above them: adding this counts one more.
-    uint256 private constant ONE_PENDING = 1 << 224;
-    /// @dev Values of a request's two bits in {_settled}.
-    uint256 private constant ANSWERED = 1;
-    uint256 private constant TIMED_OUT = 3;
     /// @dev Distinct workers whose ban status a batch remembers; later ones are checked per answer.
     uint256 private constant BATCH_WORKER_CACHE_SIZE = 16;
     /// @dev fulfill(Fulfillment): selector and the struct's offset, then the struct.
@@ -117,87 +46,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev fulfillBatch(Fulfillment[]): selector, the array's offset and length, then its offsets.
     uint256 private constant BATCH_HEADER = 4 + 32 + 32;
 
-    IAgentRegistry public immutable agentRegistry;
-    IWorkerRegistry public immutable workerRegistry;
-
-    /// @dev staking, the request counter, the pause flag, maxInputBytes and the current config version
-    /// share one slot: a request reads and writes it once. 2^48 requests outlast any chain.
-    IWorkerStaking public staking;
-    uint48 private _requestCount;
-    bool private _paused;
-    uint24 public maxInputBytes;
-    uint16 private _configVersion;
-    IKeyRegistry public keyRegistry;
-    address public treasury;
-
-    /// @dev Append-only: a version's terms never change once requests may refer to them.
-    mapping(uint16 version => Config) private _configs;
-
-    /// @dev keccak256(abi.encode(request)) of every request ever opened. Kept after settlement so that
-    /// an equivocation proof can always be checked against the request the router really issued.
-    mapping(uint256 requestId => bytes32) private _commitments;
-    /// @dev Two bits per request, `2 * (id % 128)` and the one above it in word `id / 128`: the low one
-    /// is set once request `id` is settled, the high one as well if it timed out. Consecutive ids share
-    /// a word, so a batch writes one mostly warm slot.
-    mapping(uint256 word => uint256 bits) private _settled;
-    mapping(uint256 requestId => bool) public equivocationReported;
-    /// @dev The three balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited: paying
-    /// out leaves the slot non-zero, so the next credit rewrites a slot (2,900 gas) instead of
-    /// creating one (20,000 gas). Read them through {earnings}, {workerFees} and {protocolFees}.
-    mapping(address account => uint256) private _earnings;
-    /// @dev Per worker, one slot written by each of its requests, answers and timeouts: fees accrued
-    /// for the staking side in the low 224 bits (plus {PAID_OUT_MARKER}, as above; all the PHA there
-    /// is fits in 90 bits, so fees never carry into the count) and, above them, its requests not yet
-    /// settled, at most the config's `maxPendingPerWorker` when one is assigned.
-    mapping(address worker => uint256) private _workerBooks;
-    uint256 private _protocolFees = PAID_OUT_MARKER;
-
-    event ConfigUpdated(uint16 indexed version, Config config);
-    event MaxInputBytesUpdated(uint32 maxInputBytes);
-    event StakingUpdated(address indexed staking);
-    event KeyRegistryUpdated(address indexed keyRegistry);
-    event TreasuryUpdated(address indexed treasury);
-    /// @dev The output's hash, not the output: a log costs 8 gas per byte, which the reservation
-    /// would otherwise have to cover for every answer. The output is in the fulfil transaction.
-    event CallbackFailed(uint256 indexed requestId, bytes32 outputHash);
-    event SubAgentPaid(uint256 indexed requestId, uint256 indexed agentId, address indexed owner, uint256 amount);
-    event SlashFailed(uint256 indexed requestId, address indexed worker);
-    event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
-    event WorkerFeesCollected(address indexed worker, uint256 amount);
-    event ProtocolFeesWithdrawn(address indexed treasury, uint256 amount);
-    /// @dev Same signatures as OpenZeppelin's Pausable, whose flag would cost a slot of its own.
-    event Paused(address account);
-    event Unpaused(address account);
-
-    error InvalidConfig();
-    error ConsumerNotAllowed(uint64 accountId, address consumer);
-    error CallbackGasLimitTooHigh(uint32 callbackGasLimit, uint32 max);
-    error InputTooLarge(uint256 length, uint256 max);
-    error KeyEpochNotUsable(uint32 keyEpoch);
-    error MaxFeeTooLow(uint256 maxFee, uint256 required);
-    error NoEligibleWorker(uint256 agentId);
-    error WorkersBusy(uint256 agentId);
-    error StakingNotSet();
-    error StakingAlreadySet();
-    error InsufficientGasForSlash(uint256 slashGas);
-    error RequestNotPending(uint256 requestId);
-    error UnknownRequest(uint256 requestId);
-    error RequestMismatch(uint256 requestId);
-    error DeadlinePassed(uint256 requestId, uint64 deadline);
-    error DeadlineNotPassed(uint256 requestId, uint64 deadline);
-    error WrongSigner(uint256 requestId, address signer, address worker);
-    error WorkerBanned(uint256 requestId, address worker);
-    error UnknownAgent(uint256 agentId);
-    error TooManySubCalls(uint256 count);
-    error OutputTooLarge(uint256 requestId, uint256 length);
-    error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
-    error NonCanonicalCalldata();
-    error NotEquivocation(uint256 requestId);
-    error EquivocationAlreadyReported(uint256 requestId);
-    error NotStaking(address caller);
-    error NothingToWithdraw();
-    error EnforcedPause();
-    error ExpectedPause();
+    /// @notice The code of {timeout}, {timeoutBatch} and {reportEquivocation}, run on this storage.
+    address public immutable faults;
 
     constructor(
         IERC20 pha_,
@@ -207,10 +57,8 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         address treasury_,
         Config memory config_,
         uint32 maxInputBytes_
-    ) BillingAccounts(pha_) EIP712("AgentRouter", "1") Ownable(initialOwner) {
-        if (address(agentRegistry_) == address(0) || address(workerRegistry_) == address(0)) revert ZeroAddress();
-        agentRegistry = agentRegistry_;
-        workerRegistry = workerRegistry_;
+    ) AgentRouterState(pha_, agentRegistry_, workerRegistry_, initialOwner) {
+        faults = address(new AgentRouterFaults(pha_, agentRegistry_, workerRegistry_));
         _setTreasury(treasury_);
         _setConfig(config_);
         _setMaxInputBytes(maxInputBytes_);
@@ -284,67 +132,21 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     }
 
     /// @inheritdoc IAgentRouter
-    function timeout(AgentRequest calldata req) external nonReentrant {
-        _timeout(req);
+    function timeout(AgentRequest calldata) external nonReentrant {
+        _runFault();
     }
 
     /// @inheritdoc IAgentRouter
-    function timeoutBatch(AgentRequest[] calldata requests) external nonReentrant {
-        for (uint256 i; i < requests.length; ++i) {
-            AgentRequest calldata req = requests[i];
-            if (_pendingCommitment(req.id) == bytes32(0)) {
-                emit TimeoutSkipped(req.id);
-                continue;
-            }
-            _timeout(req);
-        }
+    function timeoutBatch(AgentRequest[] calldata) external nonReentrant {
+        _runFault();
     }
 
     /// @inheritdoc IAgentRouter
-    function reportEquivocation(AgentRequest calldata req, SignedAnswer calldata a, SignedAnswer calldata b)
+    function reportEquivocation(AgentRequest calldata, SignedAnswer calldata, SignedAnswer calldata)
         external
         nonReentrant
     {
-        bytes32 requestHash = RequestCodec.hash(req);
-        bytes32 commitment = _commitments[req.id];
-        if (commitment == bytes32(0)) revert UnknownRequest(req.id);
-        _requireCommitment(req.id, commitment, requestHash);
-        // One proof per request suffices: the id now names one real request and its one worker.
-        if (equivocationReported[req.id]) revert EquivocationAlreadyReported(req.id);
-        bytes32 digestA = _fulfillmentDigest(
-            req.id,
-            requestHash,
-            a.outputHash,
-            a.status,
-            FulfillmentHash.wordsHash(a.subAgentIds),
-            FulfillmentHash.wordsHash(a.subAgentPrices),
-            req.worker
-        );
-        bytes32 digestB = _fulfillmentDigest(
-            req.id,
-            requestHash,
-            b.outputHash,
-            b.status,
-            FulfillmentHash.wordsHash(b.subAgentIds),
-            FulfillmentHash.wordsHash(b.subAgentPrices),
-            req.worker
-        );
-        if (digestA == digestB) revert NotEquivocation(req.id);
-        _requireSigner(req.id, digestA, a.signature, req.worker);
-        _requireSigner(req.id, digestB, b.signature, req.worker);
-
-        equivocationReported[req.id] = true;
-        workerRegistry.jail(req.worker);
-        uint256 slashed;
-        uint256 reward = EQUIVOCATION_REWARD_GAS * _configs[req.configVersion].phaPerGas;
-        _requireGasForSlash();
-        // staking is set: the request exists, so staking was wired before it, and is never unset.
-        try staking.slashForEquivocation{gas: SLASH_GAS}(req.worker, req.id, msg.sender, reward) returns (uint256 amount) {
-            slashed = amount;
-        } catch {
-            emit SlashFailed(req.id, req.worker);
-        }
-        emit EquivocationReported(req.id, req.worker, msg.sender, slashed);
+        _runFault();
     }
 
     // ---------------------------------------------------------------- earnings
@@ -524,6 +326,18 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
 
     // ---------------------------------------------------------------- internals
 
+    /// @dev Runs this call's function of {faults} on this storage, its revert bubbled up unchanged.
+    /// The functions it serves return nothing; returning here (not from assembly) lets the
+    /// reentrancy lock be released.
+    function _runFault() private {
+        (bool ok, bytes memory reason) = faults.delegatecall(msg.data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(reason, 0x20), mload(reason))
+            }
+        }
+    }
+
     /// @dev Reserves `maxFee`, assigns a worker and stores the commitment of the new request, on the
     /// agent's current terms and the current config version.
     function _openRequest(
@@ -565,43 +379,6 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
             configVersion: version
         });
         _commitments[requestId] = keccak256(abi.encode(req));
-    }
-
-    /// @dev Refunds an unanswered request in full after its deadline and slashes its worker; the
-    /// single path of {timeout} and {timeoutBatch}.
-    function _timeout(AgentRequest calldata req) private {
-        _requireCommitment(req.id, _pendingCommitment(req.id), RequestCodec.hash(req));
-        if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
-        _markSettled(req.id, TIMED_OUT);
-        _settleAccount(req.accountId, req.maxFee, 0);
-        _releaseWorker(req.worker, 0);
-        emit RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
-
-        // The penalty follows the request (its config's worker fee), not the pool's size; the caller
-        // gets back its gas at most and the rest goes to the treasury. The requester's compensation is
-        // the full refund: anything more could be farmed by a requester colluding with the operator.
-        Config memory config = _configs[req.configVersion];
-        uint256 penalty = uint256(config.workerFee) * config.timeoutPenaltyBps / BPS;
-        if (penalty != 0) {
-            uint256 reward = TIMEOUT_REWARD_GAS * config.phaPerGas;
-            _requireGasForSlash();
-            // staking is set: the request exists, so staking was wired before it, and is never unset.
-            try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, penalty, msg.sender, reward) {}
-            catch {
-                emit SlashFailed(req.id, req.worker);
-            }
-        }
-        // Last, everything settled: the consumer sees a final state. Exactly TIMEOUT_CALLBACK_GAS or
-        // the transaction reverts, so no chosen gas limit skips the notice; its outcome is ignored, so
-        // a reverting, gas-burning or return-data-bombing consumer cannot block the refund or the slash.
-        ExactGasCall.call(req.consumer, TIMEOUT_CALLBACK_GAS, abi.encodeCall(IAgentConsumer.onAgentTimeout, (req.id)));
-    }
-
-    /// @dev A slash in a try/catch could otherwise be starved: with a gas limit chosen so that the
-    /// call runs out while the 1/64 kept back (EIP-150) finishes the transaction, the caller would
-    /// skip it. With SLASH_GAS guaranteed, only a genuine failure of the staking side is caught.
-    function _requireGasForSlash() private view {
-        if (gasleft() < SLASH_GAS + SLASH_GAS / 63 + SLASH_CALL_OVERHEAD) revert InsufficientGasForSlash(SLASH_GAS);
     }
 
     /// @dev Settles one batch entry, or skips it (no fees) when its request is no longer pending.
@@ -910,14 +687,6 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         revert NoEligibleWorker(agentId);
     }
 
-    /// @dev Settles one of `worker`'s requests: one fewer pending (it was counted when assigned, so
-    /// the subtraction cannot underflow), `fee` more to collect, in one write.
-    function _releaseWorker(address worker, uint256 fee) private {
-        uint256 book = _workerBooks[worker];
-        if (fee != 0 && uint224(book) == 0) book += PAID_OUT_MARKER;
-        _workerBooks[worker] = book + fee - ONE_PENDING;
-    }
-
     function _reserve(uint64 accountId, uint96 amount) private {
         Account memory account = _accounts[accountId];
         uint256 available = account.balance - account.reserved;
@@ -927,82 +696,18 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
         _accounts[accountId] = account;
     }
 
-    /// @dev Releases a reservation of `reserved`, of which `charged` left the account.
-    function _settleAccount(uint64 accountId, uint96 reserved, uint256 charged) private {
-        Account memory account = _accounts[accountId];
-        account.reserved -= reserved;
-        account.balance -= uint96(charged);
-        --account.pendingRequests;
-        _accounts[accountId] = account;
-    }
-
     function _creditTransactionFees(uint256 protocolFee, uint256 relayerFee) private {
         if (protocolFee != 0) _protocolFees += protocolFee;
         _accrue(_earnings, msg.sender, relayerFee);
-    }
-
-    /// @dev The commitment of `requestId` while it awaits an answer or a timeout, zero otherwise.
-    function _pendingCommitment(uint256 requestId) private view returns (bytes32 commitment) {
-        commitment = _commitments[requestId];
-        if (commitment != bytes32(0) && _settledState(requestId) != 0) commitment = bytes32(0);
-    }
-
-    /// @dev 0 while pending, else ANSWERED or TIMED_OUT.
-    function _settledState(uint256 requestId) private view returns (uint256) {
-        return (_settled[requestId >> 7] >> ((requestId & 0x7f) << 1)) & 3;
-    }
-
-    function _markSettled(uint256 requestId, uint256 state) private {
-        _settled[requestId >> 7] |= state << ((requestId & 0x7f) << 1);
-    }
-
-    function _accrue(mapping(address => uint256) storage balances, address to, uint256 amount) private {
-        if (amount == 0) return;
-        uint256 stored = balances[to];
-        balances[to] = (stored == 0 ? PAID_OUT_MARKER : stored) + amount;
     }
 
     function _owed(uint256 stored) private pure returns (uint256) {
         return stored == 0 ? 0 : stored - PAID_OUT_MARKER;
     }
 
-    /// @dev The one check of a request passed in calldata: `commitment` (zero if none, or none
-    /// pending) is the router's for `requestId`, and `requestHash` of the request given matches it.
-    /// A match proves every field is the router's, cleanly encoded.
-    function _requireCommitment(uint256 requestId, bytes32 commitment, bytes32 requestHash) private pure {
-        if (commitment == bytes32(0)) revert RequestNotPending(requestId);
-        if (commitment != requestHash) revert RequestMismatch(requestId);
-    }
-
     function _requireUsableEpoch(uint32 keyEpoch) private view {
         IKeyRegistry registry = keyRegistry;
         if (address(registry) == address(0) || !registry.isEpochUsable(keyEpoch)) revert KeyEpochNotUsable(keyEpoch);
-    }
-
-    function _requireSigner(uint256 requestId, bytes32 digest, bytes calldata signature, address worker)
-        private
-        pure
-    {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != worker) revert WrongSigner(requestId, signer, worker);
-    }
-
-    /// @dev The EIP-712 digest of a Fulfillment: its struct hash under this router's domain. The arrays
-    /// come as their EIP-712 encodings ({FulfillmentHash-wordsHash}).
-    function _fulfillmentDigest(
-        uint256 requestId,
-        bytes32 requestHash,
-        bytes32 outputHash,
-        uint16 status,
-        bytes32 subAgentIdsHash,
-        bytes32 subAgentPricesHash,
-        address worker
-    ) private view returns (bytes32) {
-        return _hashTypedDataV4(
-            FulfillmentHash.structHash(
-                requestId, requestHash, outputHash, status, subAgentIdsHash, subAgentPricesHash, worker
-            )
-        );
     }
 
     function _freeMemoryPointer() private pure returns (uint256 pointer) {

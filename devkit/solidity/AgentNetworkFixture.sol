@@ -9,6 +9,7 @@ import {AgentRegistry} from "../../contracts/agents/AgentRegistry.sol";
 import {WorkerRegistry} from "../../contracts/workers/WorkerRegistry.sol";
 import {SimulatedTeeVerifier} from "../../contracts/workers/SimulatedTeeVerifier.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {StakingHub} from "../../contracts/staking/StakingHub.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
@@ -76,7 +77,7 @@ abstract contract AgentNetworkFixture is Test {
             workerRegistry,
             address(this),
             address(this),
-            AgentRouter.Config({
+            AgentRouterState.Config({
                 workerFee: 0.1 ether,
                 phaPerGas: 1 gwei,
                 protocolFeeBps: 500,

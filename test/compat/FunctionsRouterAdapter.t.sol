@@ -11,6 +11,7 @@ import {AgentNetworkFixture} from "../../devkit/solidity/AgentNetworkFixture.sol
 import {Vm} from "../utils/Vm.sol";
 import {AgentStatus} from "../../contracts/core/AgentStatus.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {BillingAccounts} from "../../contracts/core/BillingAccounts.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {FunctionsRouterAdapter} from "../../contracts/compat/FunctionsRouterAdapter.sol";
@@ -235,7 +236,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         uint256 maxInput = router.maxInputBytes();
         bytes memory huge = new bytes(maxInput);
         vm.prank(address(client));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.InputTooLarge.selector, maxInput + 24, maxInput));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.InputTooLarge.selector, maxInput + 24, maxInput));
         adapter.sendRequest(subId, huge, 1, GAS, DON);
     }
 
@@ -281,7 +282,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     function test_attack_theRouterAccountOnlyServesTheAdapter() public {
         // An attacker cannot make requests paid by a subscription's billing account at the router.
         vm.prank(ATTACKER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.ConsumerNotAllowed.selector, subId, ATTACKER));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.ConsumerNotAllowed.selector, subId, ATTACKER));
         router.request(subId, functionsAgent, "x", 0, GAS, 10 ether);
         // Nor forge the runtime's answer to the adapter.
         vm.prank(ATTACKER);
@@ -392,10 +393,10 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
 
         // A replay of the same answer, or another signed answer to the same request.
         vm.prank(FIXTURE_RELAYER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, uint256(requestId)));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, uint256(requestId)));
         router.fulfill(first);
         vm.prank(FIXTURE_RELAYER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, uint256(requestId)));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, uint256(requestId)));
         router.fulfill(second);
         // The adapter forgets an answered request, so even a second delivery from the router reaches nobody.
         vm.prank(address(router));

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {RouterFixture} from "./RouterFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
@@ -30,7 +31,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         c.status = uint16(bound(c.status, 0, 13));
     }
 
-    function _configure(FeeCase memory c) internal returns (AgentRouter.Config memory config) {
+    function _configure(FeeCase memory c) internal returns (AgentRouterState.Config memory config) {
         config = _defaultConfig();
         config.workerFee = c.workerFee;
         config.protocolFeeBps = c.protocolFeeBps;
@@ -42,7 +43,7 @@ contract AgentRouterFuzzTest is RouterFixture {
 
     function testFuzz_FeeArithmetic(FeeCase memory c) public {
         _boundCase(c);
-        AgentRouter.Config memory config = _configure(c);
+        AgentRouterState.Config memory config = _configure(c);
         uint256 estimate = router.estimateFee(agentId, c.callbackGasLimit);
         assertEq(estimate, _expectedMinimumFee(c.price, c.callbackGasLimit, config), "estimate formula");
         uint96 maxFee = uint96(estimate + c.extra);
@@ -81,7 +82,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         agents.setPrice(agentId, price);
         uint256 estimate = router.estimateFee(agentId, callbackGasLimit);
         uint96 maxFee = uint96(estimate - bound(shortfall, 1, estimate));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.MaxFeeTooLow.selector, maxFee, estimate));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.MaxFeeTooLow.selector, maxFee, estimate));
         consumer.request(accountId, agentId, "x", 0, callbackGasLimit, maxFee);
     }
 
@@ -116,7 +117,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         vm.assume(vm.addr(key) != req.worker);
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         f.signature = _sign(key, req, OUTPUT, 0, f.subAgentIds);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WrongSigner.selector, req.id, vm.addr(key), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(key), req.worker));
         router.fulfill(f);
     }
 
@@ -133,7 +134,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         f.signature = signature;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WrongSigner.selector, req.id, address(0), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, address(0), req.worker));
         router.fulfill(f);
     }
 
@@ -166,7 +167,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         vm.assume(vm.addr(key) != req.worker);
         IAgentRouter.SignedAnswer memory honest = _answer(workerKeyOf[req.worker], req, OUTPUT, 0);
         IAgentRouter.SignedAnswer memory forged = _answer(key, req, otherOutput, 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WrongSigner.selector, req.id, vm.addr(key), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(key), req.worker));
         router.reportEquivocation(req, honest, forged);
     }
 
@@ -175,6 +176,6 @@ contract AgentRouterFuzzTest is RouterFixture {
         (address signer,,) =
             ECDSA.tryRecover(_digest(f.request, f.output, f.status, f.subAgentIds, f.subAgentPrices), f.signature);
         vm.assume(signer != f.request.worker);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WrongSigner.selector, f.request.id, signer, f.request.worker));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, f.request.id, signer, f.request.worker));
     }
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {RouterFixture} from "./RouterFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {AgentStatus} from "../../contracts/core/AgentStatus.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
@@ -30,10 +31,10 @@ contract AgentRouterGasPathsTest is RouterFixture {
     }
 
     function test_RevertWhen_PausingTwiceOrUnpausingWhenRunning() public {
-        vm.expectRevert(AgentRouter.ExpectedPause.selector);
+        vm.expectRevert(AgentRouterState.ExpectedPause.selector);
         router.unpause();
         router.pause();
-        vm.expectRevert(AgentRouter.EnforcedPause.selector);
+        vm.expectRevert(AgentRouterState.EnforcedPause.selector);
         router.pause();
     }
 
@@ -93,7 +94,7 @@ contract AgentRouterGasPathsTest is RouterFixture {
         batch[2] = _fulfillment(banned, "c");
         workers.revokeWorker(banned.worker);
         vmx.expectEmit(true, false, false, true, address(router));
-        emit IAgentRouter.FulfillmentRejected(banned.id, AgentRouter.WorkerBanned.selector);
+        emit IAgentRouter.FulfillmentRejected(banned.id, AgentRouterState.WorkerBanned.selector);
         router.fulfillBatch(batch);
         assertTrue(router.isPending(banned.id), "banned worker's answer refused");
         assertEq(consumer.responses(), 2, "the clean worker's answers settled");
@@ -103,7 +104,7 @@ contract AgentRouterGasPathsTest is RouterFixture {
         (IAgentRouter.Fulfillment[] memory batch, IAgentRouter.AgentRequest memory lastReq) = _distinctWorkerBatch();
         workers.revokeWorker(lastReq.worker);
         vmx.expectEmit(true, false, false, true, address(router));
-        emit IAgentRouter.FulfillmentRejected(lastReq.id, AgentRouter.WorkerBanned.selector);
+        emit IAgentRouter.FulfillmentRejected(lastReq.id, AgentRouterState.WorkerBanned.selector);
         router.fulfillBatch(batch);
         assertTrue(router.isPending(lastReq.id), "refused beyond the cache too");
         assertEq(consumer.responses(), batch.length - 1, "the others settled");

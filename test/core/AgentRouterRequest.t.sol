@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {RouterFixture} from "./RouterFixture.sol";
 import {MockKeyRegistry, RecordingConsumer} from "./TestDoubles.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {AgentRegistry} from "../../contracts/agents/AgentRegistry.sol";
 import {BillingAccounts} from "../../contracts/core/BillingAccounts.sol";
 import {WorkerRegistry} from "../../contracts/workers/WorkerRegistry.sol";
@@ -51,20 +52,20 @@ contract AgentRouterRequestTest is RouterFixture {
 
     function test_RevertWhen_ConsumerNotAllowed() public {
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.ConsumerNotAllowed.selector, accountId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.ConsumerNotAllowed.selector, accountId, stranger));
         router.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_ConsumerRemoved() public {
         vm.prank(payer);
         router.removeConsumer(accountId, address(consumer));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.ConsumerNotAllowed.selector, accountId, address(consumer)));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.ConsumerNotAllowed.selector, accountId, address(consumer)));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_CallbackGasTooHigh() public {
         vm.expectRevert(
-            abi.encodeWithSelector(AgentRouter.CallbackGasLimitTooHigh.selector, MAX_CALLBACK_GAS + 1, MAX_CALLBACK_GAS)
+            abi.encodeWithSelector(AgentRouterState.CallbackGasLimitTooHigh.selector, MAX_CALLBACK_GAS + 1, MAX_CALLBACK_GAS)
         );
         consumer.request(accountId, agentId, "x", 0, MAX_CALLBACK_GAS + 1, type(uint96).max);
     }
@@ -76,20 +77,20 @@ contract AgentRouterRequestTest is RouterFixture {
 
     function test_RevertWhen_InputTooLarge() public {
         bytes memory input = new bytes(MAX_INPUT_BYTES + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.InputTooLarge.selector, MAX_INPUT_BYTES + 1, MAX_INPUT_BYTES));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.InputTooLarge.selector, MAX_INPUT_BYTES + 1, MAX_INPUT_BYTES));
         consumer.request(accountId, agentId, input, 0, CALLBACK_GAS, MAX_FEE);
         _request(new bytes(MAX_INPUT_BYTES), CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_KeyEpochWithoutKeyRegistry() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.KeyEpochNotUsable.selector, uint32(3)));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.KeyEpochNotUsable.selector, uint32(3)));
         consumer.request(accountId, agentId, "ciphertext", 3, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_KeyEpochCheckedAgainstKeyRegistry() public {
         MockKeyRegistry keys = new MockKeyRegistry();
         router.setKeyRegistry(keys);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.KeyEpochNotUsable.selector, uint32(3)));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.KeyEpochNotUsable.selector, uint32(3)));
         consumer.request(accountId, agentId, "ciphertext", 3, CALLBACK_GAS, MAX_FEE);
 
         keys.setUsable(3, true);
@@ -125,7 +126,7 @@ contract AgentRouterRequestTest is RouterFixture {
         uint256 estimate = router.estimateFee(agentId, CALLBACK_GAS);
         assertEq(estimate, _expectedMinimumFee(AGENT_PRICE, CALLBACK_GAS, _defaultConfig()), "formula");
 
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.MaxFeeTooLow.selector, estimate - 1, estimate));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.MaxFeeTooLow.selector, estimate - 1, estimate));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, uint96(estimate - 1));
 
         IAgentRouter.AgentRequest memory req = _request("x", CALLBACK_GAS, uint96(estimate));
@@ -147,7 +148,7 @@ contract AgentRouterRequestTest is RouterFixture {
 
     function test_RevertWhen_NoWorkerInStaking() public {
         staking.clearWorkers();
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.NoEligibleWorker.selector, agentId));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NoEligibleWorker.selector, agentId));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -156,13 +157,13 @@ contract AgentRouterRequestTest is RouterFixture {
             vm.prank(address(router));
             workers.jail(workerAddrs[i]);
         }
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.NoEligibleWorker.selector, agentId));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NoEligibleWorker.selector, agentId));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_AllWorkersExpired() public {
         vm.warp(block.timestamp + VALIDITY + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.NoEligibleWorker.selector, agentId));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NoEligibleWorker.selector, agentId));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -170,7 +171,7 @@ contract AgentRouterRequestTest is RouterFixture {
         bytes32[] memory only = new bytes32[](1);
         only[0] = OTHER_MEASUREMENT;
         uint256 picky = _registerAgent(agentOwner, AGENT_PRICE, only);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.NoEligibleWorker.selector, picky));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NoEligibleWorker.selector, picky));
         consumer.request(accountId, picky, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -200,7 +201,7 @@ contract AgentRouterRequestTest is RouterFixture {
         unwired.addConsumer(id, address(this));
         token.approve(address(unwired), MAX_FEE);
         unwired.fund(id, MAX_FEE);
-        vm.expectRevert(AgentRouter.StakingNotSet.selector);
+        vm.expectRevert(AgentRouterState.StakingNotSet.selector);
         unwired.request(id, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -227,7 +228,7 @@ contract AgentRouterRequestTest is RouterFixture {
     }
 
     function test_ConstructorRejectsZeroAddresses() public {
-        AgentRouter.Config memory config = _defaultConfig();
+        AgentRouterState.Config memory config = _defaultConfig();
         vm.expectRevert(BillingAccounts.ZeroAddress.selector);
         new AgentRouter(IERC20(address(0)), agents, workers, address(this), treasury, config, 1);
         vm.expectRevert(BillingAccounts.ZeroAddress.selector);
@@ -237,7 +238,7 @@ contract AgentRouterRequestTest is RouterFixture {
         vm.expectRevert(BillingAccounts.ZeroAddress.selector);
         new AgentRouter(IERC20(address(token)), agents, workers, address(this), address(0), config, 1);
         config.protocolFeeBps = router.MAX_PROTOCOL_FEE_BPS() + 1;
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
         new AgentRouter(IERC20(address(token)), agents, workers, address(this), treasury, config, 1);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {RouterFixture} from "./RouterFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {BillingAccounts} from "../../contracts/core/BillingAccounts.sol";
 import {WorkerRegistry} from "../../contracts/workers/WorkerRegistry.sol";
 import {MockWorkerStaking} from "../../contracts/mocks/MockWorkerStaking.sol";
@@ -25,7 +26,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     function test_RevertWhen_TimeoutBeforeDeadline() public {
         IAgentRouter.AgentRequest memory req = _request();
         vm.warp(req.deadline);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.DeadlineNotPassed.selector, req.id, req.deadline));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.DeadlineNotPassed.selector, req.id, req.deadline));
         router.timeout(req);
     }
 
@@ -52,7 +53,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         staking.setRevertOnSlash(true);
         vm.warp(req.deadline + 1);
         vmx.expectEmit(true, true, false, false, address(router));
-        emit AgentRouter.SlashFailed(req.id, req.worker);
+        emit AgentRouterState.SlashFailed(req.id, req.worker);
         router.timeout(req);
         assertEq(_reservedOf(accountId), 0, "released");
         assertEq(_balanceOf(accountId), ACCOUNT_FUNDS, "refunded");
@@ -62,7 +63,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         vm.warp(req.deadline + 1);
         router.timeout(req);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
         router.timeout(req);
         assertEq(staking.timeoutSlashes(req.worker), 1, "slashed once");
     }
@@ -71,7 +72,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         vm.warp(req.deadline + 1);
         req.maxFee = MAX_FEE * 2;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestMismatch.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, req.id));
         router.timeout(req);
     }
 
@@ -79,7 +80,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         router.fulfill(_fulfillment(req, OUTPUT));
         vm.warp(req.deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
         router.timeout(req);
     }
 
@@ -88,7 +89,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         vm.warp(req.deadline + 1);
         router.timeout(req);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
         router.fulfill(f);
     }
 
@@ -118,7 +119,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     function test_RevertWhen_SameAnswerTwice() public {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.SignedAnswer memory a = _answer(workerKeyOf[req.worker], req, OUTPUT, 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.NotEquivocation.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NotEquivocation.selector, req.id));
         router.reportEquivocation(req, a, a);
     }
 
@@ -126,9 +127,9 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.SignedAnswer memory a = _answer(workerKeyOf[req.worker], req, "positive", 0);
         IAgentRouter.SignedAnswer memory forged = _answer(0xBAD, req, "negative", 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
         router.reportEquivocation(req, a, forged);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
         router.reportEquivocation(req, forged, a);
         assertFalse(workers.workerOf(req.worker).jailed, "not jailed");
     }
@@ -139,7 +140,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.SignedAnswer memory a = _answer(key, req, "positive", 0);
         IAgentRouter.SignedAnswer memory b = _answer(key, req, "negative", 0);
         router.reportEquivocation(req, a, b);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.EquivocationAlreadyReported.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.EquivocationAlreadyReported.selector, req.id));
         router.reportEquivocation(req, b, a);
     }
 
@@ -156,7 +157,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         staking.setRevertOnSlash(true);
         uint256 key = workerKeyOf[req.worker];
         vmx.expectEmit(true, true, false, false, address(router));
-        emit AgentRouter.SlashFailed(req.id, req.worker);
+        emit AgentRouterState.SlashFailed(req.id, req.worker);
         _report(req, _answer(key, req, "positive", 0), _answer(key, req, "negative", 0));
         assertTrue(workers.workerOf(req.worker).jailed, "jailed");
     }
@@ -184,13 +185,13 @@ contract AgentRouterSettlementTest is RouterFixture {
         _settleOne();
         address to = address(0x70);
         vmx.expectEmit(true, true, false, true, address(router));
-        emit AgentRouter.EarningsWithdrawn(agentOwner, to, AGENT_PRICE);
+        emit AgentRouterState.EarningsWithdrawn(agentOwner, to, AGENT_PRICE);
         vm.prank(agentOwner);
         router.withdrawEarnings(to);
         assertEq(token.balanceOf(to), AGENT_PRICE, "received");
         assertEq(router.earnings(agentOwner), 0, "cleared");
 
-        vm.expectRevert(AgentRouter.NothingToWithdraw.selector);
+        vm.expectRevert(AgentRouterState.NothingToWithdraw.selector);
         vm.prank(agentOwner);
         router.withdrawEarnings(to);
     }
@@ -212,7 +213,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     }
 
     function test_RevertWhen_CollectWorkerFeesNotByStaking() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.NotStaking.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NotStaking.selector, stranger));
         vm.prank(stranger);
         router.collectWorkerFees(workerAddrs[0]);
     }
@@ -220,7 +221,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     function test_StakingCollectsWorkerFees() public {
         address worker = _settleOne();
         vmx.expectEmit(true, false, false, true, address(router));
-        emit AgentRouter.WorkerFeesCollected(worker, WORKER_FEE);
+        emit AgentRouterState.WorkerFeesCollected(worker, WORKER_FEE);
         uint256 amount = staking.collect(router, worker);
         assertEq(amount, WORKER_FEE, "returned");
         assertEq(token.balanceOf(address(staking)), WORKER_FEE, "transferred to staking");
@@ -233,12 +234,12 @@ contract AgentRouterSettlementTest is RouterFixture {
         uint256 fees = router.protocolFees();
         assertGe(fees, 1, "accrued");
         vmx.expectEmit(true, false, false, true, address(router));
-        emit AgentRouter.ProtocolFeesWithdrawn(treasury, fees);
+        emit AgentRouterState.ProtocolFeesWithdrawn(treasury, fees);
         vm.prank(stranger);
         router.withdrawProtocolFees();
         assertEq(token.balanceOf(treasury), fees, "treasury paid");
         assertEq(router.protocolFees(), 0, "cleared");
-        vm.expectRevert(AgentRouter.NothingToWithdraw.selector);
+        vm.expectRevert(AgentRouterState.NothingToWithdraw.selector);
         router.withdrawProtocolFees();
     }
 
@@ -253,7 +254,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     // ---------------------------------------------------------------- governance
 
     function test_SetConfigWithinBounds() public {
-        AgentRouter.Config memory config = AgentRouter.Config({
+        AgentRouterState.Config memory config = AgentRouterState.Config({
             workerFee: 1 ether,
             phaPerGas: 2 gwei,
             protocolFeeBps: router.MAX_PROTOCOL_FEE_BPS(),
@@ -264,10 +265,10 @@ contract AgentRouterSettlementTest is RouterFixture {
             maxPendingPerWorker: router.MAX_PENDING_PER_WORKER_LIMIT()
         });
         vm.expectEmit();
-        emit AgentRouter.ConfigUpdated(2, config);
+        emit AgentRouterState.ConfigUpdated(2, config);
         router.setConfig(config);
         assertEq(router.configVersion(), 2, "new version");
-        AgentRouter.Config memory stored = router.feeConfig();
+        AgentRouterState.Config memory stored = router.feeConfig();
         assertEq(keccak256(abi.encode(stored)), keccak256(abi.encode(config)), "stored");
         config.requestTimeout = router.MIN_REQUEST_TIMEOUT();
         router.setConfig(config);
@@ -276,7 +277,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     }
 
     function test_RevertWhen_ConfigOutOfBounds() public {
-        AgentRouter.Config memory config = _defaultConfig();
+        AgentRouterState.Config memory config = _defaultConfig();
         config.protocolFeeBps = router.MAX_PROTOCOL_FEE_BPS() + 1;
         _expectInvalidConfig(config);
         config = _defaultConfig();
@@ -292,10 +293,10 @@ contract AgentRouterSettlementTest is RouterFixture {
 
     function test_SetMaxInputBytes() public {
         vm.expectEmit();
-        emit AgentRouter.MaxInputBytesUpdated(8);
+        emit AgentRouterState.MaxInputBytesUpdated(8);
         router.setMaxInputBytes(8);
         assertEq(router.maxInputBytes(), 8, "stored");
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.InputTooLarge.selector, uint256(9), uint256(8)));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.InputTooLarge.selector, uint256(9), uint256(8)));
         consumer.request(accountId, agentId, "123456789", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -306,15 +307,15 @@ contract AgentRouterSettlementTest is RouterFixture {
         vm.expectRevert(BillingAccounts.ZeroAddress.selector);
         fresh.setStaking(IWorkerStaking(address(0)));
         vm.expectEmit();
-        emit AgentRouter.StakingUpdated(address(0x51));
+        emit AgentRouterState.StakingUpdated(address(0x51));
         fresh.setStaking(IWorkerStaking(address(0x51)));
         assertEq(address(fresh.staking()), address(0x51), "staking");
         vm.expectEmit();
-        emit AgentRouter.KeyRegistryUpdated(address(0x52));
+        emit AgentRouterState.KeyRegistryUpdated(address(0x52));
         router.setKeyRegistry(IKeyRegistry(address(0x52)));
         assertEq(address(router.keyRegistry()), address(0x52), "keys");
         vm.expectEmit();
-        emit AgentRouter.TreasuryUpdated(address(0x53));
+        emit AgentRouterState.TreasuryUpdated(address(0x53));
         router.setTreasury(address(0x53));
         assertEq(router.treasury(), address(0x53), "treasury");
         vm.expectRevert(BillingAccounts.ZeroAddress.selector);
@@ -382,8 +383,8 @@ contract AgentRouterSettlementTest is RouterFixture {
         router.reportEquivocation(req, a, b);
     }
 
-    function _expectInvalidConfig(AgentRouter.Config memory config) internal {
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+    function _expectInvalidConfig(AgentRouterState.Config memory config) internal {
+        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
         router.setConfig(config);
     }
 }

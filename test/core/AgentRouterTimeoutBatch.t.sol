@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {RouterFixture} from "./RouterFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {MockWorkerStaking} from "../../contracts/mocks/MockWorkerStaking.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
@@ -81,7 +82,7 @@ contract AgentRouterTimeoutBatchTest is RouterFixture {
         IAgentRouter.AgentRequest[] memory batch = new IAgentRouter.AgentRequest[](2);
         batch[0] = due;
         batch[1] = early;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.DeadlineNotPassed.selector, early.id, early.deadline));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.DeadlineNotPassed.selector, early.id, early.deadline));
         router.timeoutBatch(batch);
         assertTrue(router.isPending(due.id), "the due entry was rolled back too");
     }
@@ -92,7 +93,7 @@ contract AgentRouterTimeoutBatchTest is RouterFixture {
         req.maxFee = MAX_FEE * 2;
         IAgentRouter.AgentRequest[] memory batch = new IAgentRouter.AgentRequest[](1);
         batch[0] = req;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestMismatch.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, req.id));
         router.timeoutBatch(batch);
     }
 
@@ -110,7 +111,7 @@ contract AgentRouterTimeoutBatchTest is RouterFixture {
         IAgentRouter.AgentRequest[] memory batch = new IAgentRouter.AgentRequest[](1);
         batch[0] = req;
         router.timeoutBatch(batch);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
         router.fulfill(f);
     }
 }

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {RouterFixture} from "./RouterFixture.sol";
 import {RecordingConsumer} from "./TestDoubles.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
 /// @notice Relayer padding calldata to take the consumer's refund (issue 10, item 4). On the old code
@@ -140,7 +141,7 @@ contract RouterAttacksCalldataTest is RouterFixture {
         vm.prank(relayer);
         (bool ok, bytes memory reason) = address(router).call(data);
         assertFalse(ok, "refused");
-        assertEq(reason, abi.encodeWithSelector(AgentRouter.NonCanonicalCalldata.selector), "NonCanonicalCalldata");
+        assertEq(reason, abi.encodeWithSelector(AgentRouterState.NonCanonicalCalldata.selector), "NonCanonicalCalldata");
     }
 
     function _word(bytes memory data, uint256 at) internal pure returns (uint256 value) {

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {RouterFixture} from "./RouterFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {IWorkerStaking} from "../../contracts/interfaces/IWorkerStaking.sol";
 
@@ -12,7 +13,7 @@ import {IWorkerStaking} from "../../contracts/interfaces/IWorkerStaking.sol";
 contract RouterAttacksGovernanceTest is RouterFixture {
     bytes internal constant OUTPUT = "positive";
 
-    function _greedyConfig() internal view returns (AgentRouter.Config memory config) {
+    function _greedyConfig() internal view returns (AgentRouterState.Config memory config) {
         config = _defaultConfig();
         config.workerFee = router.MAX_WORKER_FEE();
         config.phaPerGas = router.MAX_PHA_PER_GAS();
@@ -43,7 +44,7 @@ contract RouterAttacksGovernanceTest is RouterFixture {
     }
 
     function test_RaisedTermsApplyToRequestsOpenedAfterwards() public {
-        AgentRouter.Config memory config = _defaultConfig();
+        AgentRouterState.Config memory config = _defaultConfig();
         config.workerFee = 1 ether;
         router.setConfig(config);
         IAgentRouter.AgentRequest memory req = _request();
@@ -55,7 +56,7 @@ contract RouterAttacksGovernanceTest is RouterFixture {
 
     function test_BatchSettlesEachRequestOnItsOwnVersion() public {
         IAgentRouter.AgentRequest memory early = _request();
-        AgentRouter.Config memory config = _defaultConfig();
+        AgentRouterState.Config memory config = _defaultConfig();
         config.workerFee = 1 ether;
         router.setConfig(config);
         IAgentRouter.AgentRequest memory late = _request();
@@ -75,15 +76,15 @@ contract RouterAttacksGovernanceTest is RouterFixture {
     function test_StakingCannotBeRepointed() public {
         address worker = _settleOne();
         assertEq(router.workerFees(worker), WORKER_FEE, "accrued for the pool");
-        vm.expectRevert(AgentRouter.StakingAlreadySet.selector);
+        vm.expectRevert(AgentRouterState.StakingAlreadySet.selector);
         router.setStaking(IWorkerStaking(address(this)));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.NotStaking.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NotStaking.selector, address(this)));
         router.collectWorkerFees(worker);
         assertEq(staking.collect(router, worker), WORKER_FEE, "only the wired staking collects");
     }
 
     function test_RevertWhen_ParametersExceedTheirHardBounds() public {
-        AgentRouter.Config memory config = _defaultConfig();
+        AgentRouterState.Config memory config = _defaultConfig();
         config.workerFee = router.MAX_WORKER_FEE() + 1;
         _expectInvalidConfig(config);
         config = _defaultConfig();
@@ -93,7 +94,7 @@ contract RouterAttacksGovernanceTest is RouterFixture {
         config.fulfillOverheadGas = router.MAX_FULFILL_OVERHEAD_GAS() + 1;
         _expectInvalidConfig(config);
         uint32 inputLimit = router.MAX_INPUT_BYTES_LIMIT();
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
         router.setMaxInputBytes(inputLimit + 1);
 
         router.setConfig(_greedyConfig());
@@ -108,8 +109,8 @@ contract RouterAttacksGovernanceTest is RouterFixture {
         return req.worker;
     }
 
-    function _expectInvalidConfig(AgentRouter.Config memory config) internal {
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+    function _expectInvalidConfig(AgentRouterState.Config memory config) internal {
+        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
         router.setConfig(config);
     }
 }

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {RouterFixture} from "./RouterFixture.sol";
 import {RecordingConsumer} from "./TestDoubles.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
 /// @notice Relayers under-reimbursed for large outputs (finding, low). The fee estimate assumed about
@@ -28,7 +29,7 @@ contract RouterAttacksOutputSizeTest is RouterFixture {
         uint256 calldataGas = _calldataGas(transaction);
 
         vmx.expectEmit(true, false, false, true, address(router));
-        emit AgentRouter.CallbackFailed(req.id, keccak256(output));
+        emit AgentRouterState.CallbackFailed(req.id, keccak256(output));
         vm.recordLogs();
         vm.prank(relayer);
         // Encoded beforehand, so the gas measured is the router's (and a cold call's 2,600 on top).
@@ -53,13 +54,13 @@ contract RouterAttacksOutputSizeTest is RouterFixture {
         uint256 length = router.MAX_OUTPUT_BYTES() + 1;
         IAgentRouter.Fulfillment memory f = _fulfillment(req, _nonZeroBytes(length));
         vm.prank(relayer);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.OutputTooLarge.selector, req.id, length));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.OutputTooLarge.selector, req.id, length));
         router.fulfill(f);
         assertTrue(router.isPending(req.id), "still pending");
     }
 
     function test_TheEstimateReservesTheLargestOutput() public view {
-        AgentRouter.Config memory config = router.feeConfig();
+        AgentRouterState.Config memory config = router.feeConfig();
         assertEq(
             router.estimateFee(agentId, CALLBACK_GAS),
             _expectedMinimumFee(AGENT_PRICE, CALLBACK_GAS, config),

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {RouterHubFixture} from "./RouterHubFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
 /// @notice A fault whose slash is starved of gas (issue 10, item 2). The router made the slash in a
@@ -57,7 +58,7 @@ contract RouterAttacksSlashGasTest is RouterHubFixture {
         IAgentRouter.AgentRequest memory req = _requestAs(OPERATOR, operatorAccount, agent, 20 ether);
         vm.warp(req.deadline + 1);
         uint256 least = _leastGasThatSucceeds(abi.encodeCall(AgentRouter.timeout, (req)));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.InsufficientGasForSlash.selector, router.SLASH_GAS()));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.InsufficientGasForSlash.selector, router.SLASH_GAS()));
         vm.prank(OPERATOR);
         router.timeout{gas: least - 1_000}(req);
     }

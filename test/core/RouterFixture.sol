@@ -8,6 +8,7 @@ import {AgentRegistry} from "../../contracts/agents/AgentRegistry.sol";
 import {WorkerRegistry} from "../../contracts/workers/WorkerRegistry.sol";
 import {SimulatedTeeVerifier} from "../../contracts/workers/SimulatedTeeVerifier.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {MockWorkerStaking} from "../../contracts/mocks/MockWorkerStaking.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {IAgentRegistry} from "../../contracts/interfaces/IAgentRegistry.sol";
@@ -105,8 +106,8 @@ abstract contract RouterFixture is Test {
 
     // ---------------------------------------------------------------- deployment helpers
 
-    function _defaultConfig() internal pure returns (AgentRouter.Config memory) {
-        return AgentRouter.Config({
+    function _defaultConfig() internal pure returns (AgentRouterState.Config memory) {
+        return AgentRouterState.Config({
             workerFee: WORKER_FEE,
             phaPerGas: PHA_PER_GAS,
             protocolFeeBps: PROTOCOL_FEE_BPS,
@@ -374,7 +375,7 @@ abstract contract RouterFixture is Test {
 
     /// @dev The minimum fee the router charges for the agent price and config: price + worker fee +
     /// protocol share + metered gas (recomputed here independently of the router).
-    function _expectedMinimumFee(uint256 price, uint32 callbackGasLimit, AgentRouter.Config memory c)
+    function _expectedMinimumFee(uint256 price, uint32 callbackGasLimit, AgentRouterState.Config memory c)
         internal
         pure
         returns (uint256)

@@ -8,6 +8,7 @@ import {AgentRegistry} from "../../contracts/agents/AgentRegistry.sol";
 import {WorkerRegistry} from "../../contracts/workers/WorkerRegistry.sol";
 import {SimulatedTeeVerifier} from "../../contracts/workers/SimulatedTeeVerifier.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {StakingHub} from "../../contracts/staking/StakingHub.sol";
 import {StakingVault} from "../../contracts/staking/StakingVault.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
@@ -44,8 +45,8 @@ abstract contract RouterHubFixture is RouterFixture {
     }
 
     /// @dev routerConfig of ignition/modules/AgentNetwork.ts.
-    function deployedConfig() internal pure returns (AgentRouter.Config memory) {
-        return AgentRouter.Config({
+    function deployedConfig() internal pure returns (AgentRouterState.Config memory) {
+        return AgentRouterState.Config({
             workerFee: 0.1 ether,
             phaPerGas: 1 gwei,
             protocolFeeBps: 500,

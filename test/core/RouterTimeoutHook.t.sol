@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {RouterFixture} from "./RouterFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {AgentConsumer} from "../../contracts/consumer/AgentConsumer.sol";
 import {ExactGasCall} from "../../contracts/core/ExactGasCall.sol";
 import {MockWorkerStaking} from "../../contracts/mocks/MockWorkerStaking.sol";
@@ -140,7 +141,7 @@ contract RouterTimeoutHookTest is RouterFixture {
     /// @dev With a penalty the slash's own gas guard (SLASH_GAS, 300,000) binds first and leaves the
     /// hook plenty; with none (governance may set 0) the hook's guard is what a starving caller meets.
     function test_RevertWhen_TooLittleGasForTheHook() public {
-        AgentRouter.Config memory noPenalty = _defaultConfig();
+        AgentRouterState.Config memory noPenalty = _defaultConfig();
         noPenalty.timeoutPenaltyBps = 0;
         router.setConfig(noPenalty);
         IAgentRouter.AgentRequest memory req = _hookedRequest();
@@ -156,7 +157,7 @@ contract RouterTimeoutHookTest is RouterFixture {
     }
 
     function test_Attack_NoGasLimitSkipsOrStarvesTheHookWithoutASlash() public {
-        AgentRouter.Config memory noPenalty = _defaultConfig();
+        AgentRouterState.Config memory noPenalty = _defaultConfig();
         noPenalty.timeoutPenaltyBps = 0;
         router.setConfig(noPenalty);
         test_Attack_NoGasLimitSkipsOrStarvesTheHook();
@@ -190,7 +191,7 @@ contract RouterTimeoutHookTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _hookedRequest();
         router.fulfill(_fulfillment(req, "on time"));
         vm.warp(req.deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
         router.timeout(req);
         assertEq(hooked.notices(), 0, "no notice");
     }

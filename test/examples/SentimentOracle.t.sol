@@ -6,6 +6,7 @@ import {SentimentOracle} from "../../contracts/examples/SentimentOracle.sol";
 import {AgentConsumer} from "../../contracts/consumer/AgentConsumer.sol";
 import {AgentStatus} from "../../contracts/core/AgentStatus.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
@@ -61,7 +62,7 @@ contract SentimentOracleTest is RouterFixture {
         oracle.setMaxFee(1);
         assertEq(oracle.maxFee(), 1, "stored");
         uint256 required = router.estimateFee(agentId, oracle.CALLBACK_GAS_LIMIT());
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.MaxFeeTooLow.selector, uint256(1), required));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.MaxFeeTooLow.selector, uint256(1), required));
         oracle.requestSentiment("text");
 
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));

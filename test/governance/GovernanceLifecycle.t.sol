@@ -10,6 +10,7 @@ import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
 import {GovernorSettings} from "@openzeppelin/contracts/governance/extensions/GovernorSettings.sol";
 import {GovernanceFixture} from "./GovernanceFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {PhalaGovernor} from "../../contracts/governance/PhalaGovernor.sol";
 import {PhalaTimelock} from "../../contracts/governance/PhalaTimelock.sol";
@@ -56,18 +57,18 @@ contract GovernanceLifecycleTest is GovernanceFixture {
 
         vm.warp(governor.proposalEta(id));
         vm.expectEmit(address(router));
-        emit AgentRouter.MaxInputBytesUpdated(wanted);
+        emit AgentRouterState.MaxInputBytesUpdated(wanted);
         governor.execute(id);
         assertEq(uint256(governor.state(id)), uint256(IGovernor.ProposalState.Executed), "executed");
         assertEq(router.maxInputBytes(), wanted, "changed");
     }
 
     function test_OutOfBoundsRouterConfig_RevertsAtExecution() public {
-        AgentRouter.Config memory config = router.feeConfig();
+        AgentRouterState.Config memory config = router.feeConfig();
         config.protocolFeeBps = router.MAX_PROTOCOL_FEE_BPS() + 1;
         uint256 id = _passAndQueue(address(router), abi.encodeCall(AgentRouter.setConfig, (config)), "Protocol fee above the cap");
         vm.warp(governor.proposalEta(id));
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
         governor.execute(id);
         assertEq(uint256(governor.state(id)), uint256(IGovernor.ProposalState.Queued), "not executed");
         assertEq(router.feeConfig().protocolFeeBps, 500, "fee unchanged");

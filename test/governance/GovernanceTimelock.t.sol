@@ -6,6 +6,7 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {GovernanceFixture} from "./GovernanceFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {PhalaTimelock} from "../../contracts/governance/PhalaTimelock.sol";
 
@@ -43,7 +44,7 @@ contract GovernanceTimelockTest is GovernanceFixture {
 
     function _assertStakerLeavingAtQueueIsOutFirst() internal {
         uint256 shares = _stake(ALICE, workerPool, 1_000_000 ether);
-        AgentRouter.Config memory config = router.feeConfig();
+        AgentRouterState.Config memory config = router.feeConfig();
         config.protocolFeeBps = config.protocolFeeBps + 1;
         uint256 id = _passAndQueue(address(router), abi.encodeCall(AgentRouter.setConfig, (config)), "Raise the protocol fee");
 
@@ -115,7 +116,7 @@ contract GovernanceTimelockTest is GovernanceFixture {
 
         uint256 agentId = _registerAgent(0);
         _addConsumer(address(this));
-        vm.expectRevert(AgentRouter.EnforcedPause.selector);
+        vm.expectRevert(AgentRouterState.EnforcedPause.selector);
         router.request(accountId, agentId, "hello", 0, 100_000, 100 ether);
     }
 

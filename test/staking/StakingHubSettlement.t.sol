@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {StakingFixture} from "./StakingFixture.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IAgentRegistry} from "../../contracts/interfaces/IAgentRegistry.sol";
 import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
 import {RefusingRouter, GasBurningRouter} from "./mocks/HostileRouters.sol";
@@ -66,7 +67,7 @@ contract StakingHubSettlementTest is StakingFixture {
             IWorkerRegistry(address(registry)),
             address(this),
             TREASURY,
-            AgentRouter.Config({
+            AgentRouterState.Config({
                 workerFee: 0,
                 phaPerGas: 0,
                 protocolFeeBps: 0,

@@ -8,6 +8,7 @@ import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
 import {IAttestationVerifier} from "../../contracts/interfaces/IAttestationVerifier.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
+import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {StakingHub} from "../../contracts/staking/StakingHub.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
@@ -389,7 +390,7 @@ contract WorkerRegistryTest is RouterFixture {
 
         // The forged answer no longer settles.
         IAgentRouter.Fulfillment memory forged = _fulfillment(req, "forged");
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WorkerBanned.selector, req.id, req.worker));
+        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WorkerBanned.selector, req.id, req.worker));
         vm.prank(relayer);
         router.fulfill(forged);
 

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IAgentRouter} from "../interfaces/IAgentRouter.sol";
+import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
+import {IAgentConsumer} from "../interfaces/IAgentConsumer.sol";
+import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
+import {AgentRouterState} from "./AgentRouterState.sol";
+import {ExactGasCall} from "./ExactGasCall.sol";
+import {RequestCodec} from "./lib/RequestCodec.sol";
+import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
+
+/// @title AgentRouterFaults
+/// @notice The router's fault paths: {IAgentRouter-timeout}, {IAgentRouter-timeoutBatch} and
+/// {IAgentRouter-reportEquivocation}. Deployed by the {AgentRouter} constructor and run only by
+/// DELEGATECALL from it, on the router's storage, with the router as `msg.sender` to the registries
+/// and the staking side; the router holds the reentrancy lock around every call.
+/// @dev Called directly, it acts on its own storage, where no request exists: the fault functions
+/// revert (unknown or not pending request) and nothing of the router's can be reached.
+contract AgentRouterFaults is AgentRouterState {
+    /// @dev The router's own constructor arguments, so that the immutables read here (the
+    /// registries, the EIP-712 name and version) are the router's.
+    constructor(IERC20 pha_, IAgentRegistry agentRegistry_, IWorkerRegistry workerRegistry_)
+        AgentRouterState(pha_, agentRegistry_, workerRegistry_, msg.sender)
+    {}
+
+    function timeout(IAgentRouter.AgentRequest calldata req) external {
+        _timeout(req);
+    }
+
+    function timeoutBatch(IAgentRouter.AgentRequest[] calldata requests) external {
+        for (uint256 i; i < requests.length; ++i) {
+            IAgentRouter.AgentRequest calldata req = requests[i];
+            if (_pendingCommitment(req.id) == bytes32(0)) {
+                emit IAgentRouter.TimeoutSkipped(req.id);
+                continue;
+            }
+            _timeout(req);
+        }
+    }
+
+    function reportEquivocation(IAgentRouter.AgentRequest calldata req, IAgentRouter.SignedAnswer calldata a, IAgentRouter.SignedAnswer calldata b)
+        external
+    {
+        bytes32 requestHash = RequestCodec.hash(req);
+        bytes32 commitment = _commitments[req.id];
+        if (commitment == bytes32(0)) revert UnknownRequest(req.id);
+        _requireCommitment(req.id, commitment, requestHash);
+        // One proof per request suffices: the id now names one real request and its one worker.
+        if (equivocationReported[req.id]) revert EquivocationAlreadyReported(req.id);
+        bytes32 digestA = _fulfillmentDigest(
+            req.id,
+            requestHash,
+            a.outputHash,
+            a.status,
+            FulfillmentHash.wordsHash(a.subAgentIds),
+            FulfillmentHash.wordsHash(a.subAgentPrices),
+            req.worker
+        );
+        bytes32 digestB = _fulfillmentDigest(
+            req.id,
+            requestHash,
+            b.outputHash,
+            b.status,
+            FulfillmentHash.wordsHash(b.subAgentIds),
+            FulfillmentHash.wordsHash(b.subAgentPrices),
+            req.worker
+        );
+        if (digestA == digestB) revert NotEquivocation(req.id);
+        _requireSigner(req.id, digestA, a.signature, req.worker);
+        _requireSigner(req.id, digestB, b.signature, req.worker);
+
+        equivocationReported[req.id] = true;
+        workerRegistry.jail(req.worker);
+        uint256 slashed;
+        uint256 reward = EQUIVOCATION_REWARD_GAS * _configs[req.configVersion].phaPerGas;
+        _requireGasForSlash();
+        // staking is set: the request exists, so staking was wired before it, and is never unset.
+        try staking.slashForEquivocation{gas: SLASH_GAS}(req.worker, req.id, msg.sender, reward) returns (uint256 amount) {
+            slashed = amount;
+        } catch {
+            emit SlashFailed(req.id, req.worker);
+        }
+        emit IAgentRouter.EquivocationReported(req.id, req.worker, msg.sender, slashed);
+    }
+
+    /// @dev Refunds an unanswered request in full after its deadline and slashes its worker; the
+    /// single path of {timeout} and {timeoutBatch}.
+    function _timeout(IAgentRouter.AgentRequest calldata req) private {
+        _requireCommitment(req.id, _pendingCommitment(req.id), RequestCodec.hash(req));
+        if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
+        _markSettled(req.id, TIMED_OUT);
+        _settleAccount(req.accountId, req.maxFee, 0);
+        _releaseWorker(req.worker, 0);
+        emit IAgentRouter.RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
+
+        // The penalty follows the request (its config's worker fee), not the pool's size; the caller
+        // gets back its gas at most and the rest goes to the treasury. The requester's compensation is
+        // the full refund: anything more could be farmed by a requester colluding with the operator.
+        Config memory config = _configs[req.configVersion];
+        uint256 penalty = uint256(config.workerFee) * config.timeoutPenaltyBps / BPS;
+        if (penalty != 0) {
+            uint256 reward = TIMEOUT_REWARD_GAS * config.phaPerGas;
+            _requireGasForSlash();
+            // staking is set: the request exists, so staking was wired before it, and is never unset.
+            try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, penalty, msg.sender, reward) {}
+            catch {
+                emit SlashFailed(req.id, req.worker);
+            }
+        }
+        // Last, everything settled: the consumer sees a final state. Exactly TIMEOUT_CALLBACK_GAS or
+        // the transaction reverts, so no chosen gas limit skips the notice; its outcome is ignored, so
+        // a reverting, gas-burning or return-data-bombing consumer cannot block the refund or the slash.
+        ExactGasCall.call(req.consumer, TIMEOUT_CALLBACK_GAS, abi.encodeCall(IAgentConsumer.onAgentTimeout, (req.id)));
+    }
+
+    /// @dev A slash in a try/catch could otherwise be starved: with a gas limit chosen so that the
+    /// call runs out while the 1/64 kept back (EIP-150) finishes the transaction, the caller would
+    /// skip it. With SLASH_GAS guaranteed, only a genuine failure of the staking side is caught.
+    function _requireGasForSlash() private view {
+        if (gasleft() < SLASH_GAS + SLASH_GAS / 63 + SLASH_CALL_OVERHEAD) revert InsufficientGasForSlash(SLASH_GAS);
+    }
+}

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
+import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
+import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
+import {IKeyRegistry} from "../interfaces/IKeyRegistry.sol";
+import {BillingAccounts} from "./BillingAccounts.sol";
+import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
+
+/// @title AgentRouterState
+/// @notice The router's storage, parameters, errors and events, and the bookkeeping both of its code
+/// halves use: {AgentRouter} (requests, answers, earnings, governance) and {AgentRouterFaults}
+/// (timeouts and equivocation proofs), which the router runs by DELEGATECALL on this same storage.
+/// @dev Both halves inherit this contract and declare no state of their own, so their storage
+/// layouts are this one by construction. Split because the router alone passes EIP-170's 24,576
+/// bytes; the fault paths are the cold ones, so the hot request/answer path pays no extra call.
+abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, ReentrancyGuardTransient {
+    /// @notice Fee and limit parameters; one storage slot. Every version governance sets is kept: a
+    /// request records the version it was opened under and settles on those terms.
+    struct Config {
+        uint72 workerFee; // PHA to the worker's pool per settled request
+        uint64 phaPerGas; // PHA (wei) reimbursed to the relayer per unit of gas
+        uint16 protocolFeeBps; // share of (agent price + worker fee) to the treasury
+        uint16 timeoutPenaltyBps; // a missed deadline slashes workerFee * this / BPS from the pool
+        uint24 fulfillOverheadGas; // gas of a fulfil transaction outside the metered part
+        uint24 maxCallbackGasLimit;
+        uint24 requestTimeout; // seconds from request to deadline
+        uint16 maxPendingPerWorker; // requests a worker may hold unanswered; see docs/ARCHITECTURE.md
+    }
+
+    bytes32 public constant FULFILLMENT_TYPEHASH = FulfillmentHash.TYPEHASH;
+    uint256 public constant BPS = 10_000;
+    uint16 public constant MAX_PROTOCOL_FEE_BPS = 2_000;
+    uint24 public constant MIN_REQUEST_TIMEOUT = 30;
+    uint24 public constant MAX_REQUEST_TIMEOUT = 1 days;
+    uint32 public constant MAX_CALLBACK_GAS_LIMIT = 5_000_000;
+    uint72 public constant MAX_WORKER_FEE = 100 ether;
+    /// @notice At most five worker fees slashed per missed deadline.
+    uint16 public constant MAX_TIMEOUT_PENALTY_BPS = 50_000;
+    uint64 public constant MAX_PHA_PER_GAS = 1e15;
+    uint24 public constant MAX_FULFILL_OVERHEAD_GAS = 200_000;
+    /// @notice Bound of `maxPendingPerWorker`: the arithmetic in docs/ARCHITECTURE.md ("Timeout
+    /// flood") must let a worker answer that many before their deadline.
+    uint16 public constant MAX_PENDING_PER_WORKER_LIMIT = 1_024;
+    uint32 public constant MAX_INPUT_BYTES_LIMIT = type(uint24).max;
+    /// @notice Sampling attempts before giving up when sampled workers cannot serve the agent.
+    uint256 public constant MAX_ASSIGNMENT_ATTEMPTS = 8;
+    /// @notice Sub-agent calls one fulfilment may list.
+    uint256 public constant MAX_SUB_CALLS = 16;
+    /// @notice Gas handed to every staking slash call, several times what the StakingHub needs at
+    /// its worst (a pool detached, its weight moved in the sum tree, two transfers). A timeout or an
+    /// equivocation report that cannot give the slash this much reverts rather than skip it.
+    uint256 public constant SLASH_GAS = 300_000;
+    /// @dev Gas between the check in {_requireGasForSlash} and the CALL (argument encoding, a cold
+    /// account access), on top of what EIP-150 keeps back.
+    uint256 internal constant SLASH_CALL_OVERHEAD = 10_000;
+    /// @notice Gas the caller of a timeout is rewarded for (at the request's PHA per gas, out of the
+    /// penalty): no more than one entry of a large {timeoutBatch} costs, so no caller, the worker's
+    /// own operator included, earns more than its gas by timing a request out.
+    uint256 public constant TIMEOUT_REWARD_GAS = 30_000;
+    /// @notice Gas the consumer's {IAgentConsumer-onAgentTimeout} gets, exactly: enough to record the
+    /// outcome or queue a retry, small enough that anyone can still afford to time requests out.
+    uint256 public constant TIMEOUT_CALLBACK_GAS = 50_000;
+    /// @notice Gas an equivocation prover is rewarded for, below what {reportEquivocation} costs.
+    uint256 public constant EQUIVOCATION_REWARD_GAS = 100_000;
+    /// @notice Gas of a fulfilment's metered work outside the callback and the output (signature
+    /// check, settlement, a short output), added to the fee estimate so relayers are reimbursed in
+    /// full. Measured with `npm run bench:gas`; unused reservation is refunded.
+    uint256 public constant ESTIMATED_FULFIL_EXECUTION_GAS = 60_000;
+    /// @notice Longest output an answer may carry: the worker's default output limit (64 KiB), and
+    /// room for the Functions adapter's largest response and its tag byte. Every request reserves the
+    /// fulfilment's gas for an output this long, so no answer the router accepts under-pays its relayer.
+    uint256 public constant MAX_OUTPUT_BYTES = 65_536;
+    /// @notice Metered gas per output byte reserved: 16 of calldata (EIP-2028, a non-zero byte), ~1.6
+    /// to count it ({CalldataCost}), ~1.7 to copy it twice (hash, callback) with memory expansion, and
+    /// margin. A 64 KiB answer meters ~19.5 per byte (test/core/RouterAttacksOutputSize.t.sol).
+    uint256 public constant OUTPUT_GAS_PER_BYTE = 20;
+    /// @dev Stored in a fee balance that owes nothing but was used before; see {_earnings}.
+    uint256 internal constant PAID_OUT_MARKER = 1;
+    /// @dev A worker's book (see {_workerBooks}) holds its fees in the low 224 bits and its pending
+    /// requests above them: adding this counts one more.
+    uint256 internal constant ONE_PENDING = 1 << 224;
+    /// @dev Values of a request's two bits in {_settled}.
+    uint256 internal constant ANSWERED = 1;
+    uint256 internal constant TIMED_OUT = 3;
+
+    IAgentRegistry public immutable agentRegistry;
+    IWorkerRegistry public immutable workerRegistry;
+
+    /// @dev staking, the request counter, the pause flag, maxInputBytes and the current config version
+    /// share one slot: a request reads and writes it once. 2^48 requests outlast any chain.
+    IWorkerStaking public staking;
+    uint48 internal _requestCount;
+    bool internal _paused;
+    uint24 public maxInputBytes;
+    uint16 internal _configVersion;
+    IKeyRegistry public keyRegistry;
+    address public treasury;
+
+    /// @dev Append-only: a version's terms never change once requests may refer to them.
+    mapping(uint16 version => Config) internal _configs;
+
+    /// @dev keccak256(abi.encode(request)) of every request ever opened. Kept after settlement so that
+    /// an equivocation proof can always be checked against the request the router really issued.
+    mapping(uint256 requestId => bytes32) internal _commitments;
+    /// @dev Two bits per request, `2 * (id % 128)` and the one above it in word `id / 128`: the low one
+    /// is set once request `id` is settled, the high one as well if it timed out. Consecutive ids share
+    /// a word, so a batch writes one mostly warm slot.
+    mapping(uint256 word => uint256 bits) internal _settled;
+    mapping(uint256 requestId => bool) public equivocationReported;
+    /// @dev The three balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited: paying
+    /// out leaves the slot non-zero, so the next credit rewrites a slot (2,900 gas) instead of
+    /// creating one (20,000 gas). Read them through {earnings}, {workerFees} and {protocolFees}.
+    mapping(address account => uint256) internal _earnings;
+    /// @dev Per worker, one slot written by each of its requests, answers and timeouts: fees accrued
+    /// for the staking side in the low 224 bits (plus {PAID_OUT_MARKER}, as above; all the PHA there
+    /// is fits in 90 bits, so fees never carry into the count) and, above them, its requests not yet
+    /// settled, at most the config's `maxPendingPerWorker` when one is assigned.
+    mapping(address worker => uint256) internal _workerBooks;
+    uint256 internal _protocolFees = PAID_OUT_MARKER;
+
+    event ConfigUpdated(uint16 indexed version, Config config);
+    event MaxInputBytesUpdated(uint32 maxInputBytes);
+    event StakingUpdated(address indexed staking);
+    event KeyRegistryUpdated(address indexed keyRegistry);
+    event TreasuryUpdated(address indexed treasury);
+    /// @dev The output's hash, not the output: a log costs 8 gas per byte, which the reservation
+    /// would otherwise have to cover for every answer. The output is in the fulfil transaction.
+    event CallbackFailed(uint256 indexed requestId, bytes32 outputHash);
+    event SubAgentPaid(uint256 indexed requestId, uint256 indexed agentId, address indexed owner, uint256 amount);
+    event SlashFailed(uint256 indexed requestId, address indexed worker);
+    event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
+    event WorkerFeesCollected(address indexed worker, uint256 amount);
+    event ProtocolFeesWithdrawn(address indexed treasury, uint256 amount);
+    /// @dev Same signatures as OpenZeppelin's Pausable, whose flag would cost a slot of its own.
+    event Paused(address account);
+    event Unpaused(address account);
+
+    error InvalidConfig();
+    error ConsumerNotAllowed(uint64 accountId, address consumer);
+    error CallbackGasLimitTooHigh(uint32 callbackGasLimit, uint32 max);
+    error InputTooLarge(uint256 length, uint256 max);
+    error KeyEpochNotUsable(uint32 keyEpoch);
+    error MaxFeeTooLow(uint256 maxFee, uint256 required);
+    error NoEligibleWorker(uint256 agentId);
+    error WorkersBusy(uint256 agentId);
+    error StakingNotSet();
+    error StakingAlreadySet();
+    error InsufficientGasForSlash(uint256 slashGas);
+    error RequestNotPending(uint256 requestId);
+    error UnknownRequest(uint256 requestId);
+    error RequestMismatch(uint256 requestId);
+    error DeadlinePassed(uint256 requestId, uint64 deadline);
+    error DeadlineNotPassed(uint256 requestId, uint64 deadline);
+    error WrongSigner(uint256 requestId, address signer, address worker);
+    error WorkerBanned(uint256 requestId, address worker);
+    error UnknownAgent(uint256 agentId);
+    error TooManySubCalls(uint256 count);
+    error OutputTooLarge(uint256 requestId, uint256 length);
+    error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
+    error NonCanonicalCalldata();
+    error NotEquivocation(uint256 requestId);
+    error EquivocationAlreadyReported(uint256 requestId);
+    error NotStaking(address caller);
+    error NothingToWithdraw();
+    error EnforcedPause();
+    error ExpectedPause();
+
+    constructor(IERC20 pha_, IAgentRegistry agentRegistry_, IWorkerRegistry workerRegistry_, address initialOwner)
+        BillingAccounts(pha_)
+        EIP712("AgentRouter", "1")
+        Ownable(initialOwner)
+    {
+        if (address(agentRegistry_) == address(0) || address(workerRegistry_) == address(0)) revert ZeroAddress();
+        agentRegistry = agentRegistry_;
+        workerRegistry = workerRegistry_;
+    }
+
+    /// @dev The commitment of `requestId` while it awaits an answer or a timeout, zero otherwise.
+    function _pendingCommitment(uint256 requestId) internal view returns (bytes32 commitment) {
+        commitment = _commitments[requestId];
+        if (commitment != bytes32(0) && _settledState(requestId) != 0) commitment = bytes32(0);
+    }
+
+    /// @dev 0 while pending, else ANSWERED or TIMED_OUT.
+    function _settledState(uint256 requestId) internal view returns (uint256) {
+        return (_settled[requestId >> 7] >> ((requestId & 0x7f) << 1)) & 3;
+    }
+
+    function _markSettled(uint256 requestId, uint256 state) internal {
+        _settled[requestId >> 7] |= state << ((requestId & 0x7f) << 1);
+    }
+
+    /// @dev Releases a reservation of `reserved`, of which `charged` left the account.
+    function _settleAccount(uint64 accountId, uint96 reserved, uint256 charged) internal {
+        Account memory account = _accounts[accountId];
+        account.reserved -= reserved;
+        account.balance -= uint96(charged);
+        --account.pendingRequests;
+        _accounts[accountId] = account;
+    }
+
+    /// @dev Settles one of `worker`'s requests: one fewer pending (it was counted when assigned, so
+    /// the subtraction cannot underflow), `fee` more to collect, in one write.
+    function _releaseWorker(address worker, uint256 fee) internal {
+        uint256 book = _workerBooks[worker];
+        if (fee != 0 && uint224(book) == 0) book += PAID_OUT_MARKER;
+        _workerBooks[worker] = book + fee - ONE_PENDING;
+    }
+
+    /// @dev The one check of a request passed in calldata: `commitment` (zero if none, or none
+    /// pending) is the router's for `requestId`, and `requestHash` of the request given matches it.
+    /// A match proves every field is the router's, cleanly encoded.
+    function _requireCommitment(uint256 requestId, bytes32 commitment, bytes32 requestHash) internal pure {
+        if (commitment == bytes32(0)) revert RequestNotPending(requestId);
+        if (commitment != requestHash) revert RequestMismatch(requestId);
+    }
+
+    function _requireSigner(uint256 requestId, bytes32 digest, bytes calldata signature, address worker)
+        internal
+        pure
+    {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err != ECDSA.RecoverError.NoError || signer != worker) revert WrongSigner(requestId, signer, worker);
+    }
+
+    /// @dev The EIP-712 digest of a Fulfillment: its struct hash under this router's domain. The arrays
+    /// come as their EIP-712 encodings ({FulfillmentHash-wordsHash}).
+    function _fulfillmentDigest(
+        uint256 requestId,
+        bytes32 requestHash,
+        bytes32 outputHash,
+        uint16 status,
+        bytes32 subAgentIdsHash,
+        bytes32 subAgentPricesHash,
+        address worker
+    ) internal view returns (bytes32) {
+        return _hashTypedDataV4(
+            FulfillmentHash.structHash(
+                requestId, requestHash, outputHash, status, subAgentIdsHash, subAgentPricesHash, worker
+            )
+        );
+    }
+
+    function _accrue(mapping(address => uint256) storage balances, address to, uint256 amount) internal {
+        if (amount == 0) return;
+        uint256 stored = balances[to];
+        balances[to] = (stored == 0 ? PAID_OUT_MARKER : stored) + amount;
+    }
+}
