@@ -26,6 +26,9 @@ const HINTS: Record<string, (args: readonly unknown[]) => string> = {
   NotAccountOwner: ([accountId, caller]) => `${caller} does not own billing account ${accountId} (choose the owner with --signer)`,
   NotAgentOwner: ([agentId, caller]) => `${caller} does not own agent ${agentId} (choose the owner with --signer)`,
   NoEligibleWorker: ([agentId]) => `no staked, attested worker may run agent ${agentId}: is a worker registered and in a staking pool?`,
+  WorkersBusy: ([agentId]) => `every worker that may run agent ${agentId} holds as many unsettled requests as it may: retry once some are answered`,
+  RelayCapacityFull: ([pending, needed, max]) =>
+    `the router's relay capacity is full (${pending} + ${needed} > ${max} gas of pending answers): retry once answers land, or ask for less callback gas`,
   CallerNotAllowed: ([agentId, caller]) => `agent ${agentId} is not open to ${caller} (its owner restricts callers)`,
   AgentIsPaused: ([agentId]) => `agent ${agentId} is paused by its owner`,
   QuoteFromTheFuture: ([issuedAt]) => `the evidence was issued at ${issuedAt}, after the chain's latest block: the worker's clock is ahead of chain time (mine a block, or wait, and retry)`,

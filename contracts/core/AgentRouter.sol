@@ -11,7 +11,7 @@ import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
 import {IKeyRegistry} from "../interfaces/IKeyRegistry.sol";
 import {AgentStatus} from "./AgentStatus.sol";
 import {AgentRouterState} from "./AgentRouterState.sol";
-import {AgentRouterFaults} from "./AgentRouterFaults.sol";
+import {AgentRouterExtension} from "./AgentRouterExtension.sol";
 import {ExactGasCall} from "./ExactGasCall.sol";
 import {CalldataCost} from "./CalldataCost.sol";
 import {RequestCodec} from "./lib/RequestCodec.sol";
@@ -25,8 +25,9 @@ import {CallbackCodec} from "./lib/CallbackCodec.sol";
 /// sub-agent owners, the worker's pool, the protocol and the relayer (gas at a governance-set
 /// PHA-per-gas rate), refunding the rest. Unanswered requests are refunded after their deadline and
 /// the worker slashed; workers that sign two different answers are slashed hard and jailed.
-/// @dev Storage and shared bookkeeping live in {AgentRouterState}; the fault paths (timeouts,
-/// equivocation proofs) in {AgentRouterFaults}, deployed by the constructor and DELEGATECALLed.
+/// @dev Storage and shared bookkeeping live in {AgentRouterState}; the cold paths (timeouts,
+/// equivocation proofs, governance) in {AgentRouterExtension}, deployed by the constructor and
+/// DELEGATECALLed.
 contract AgentRouter is IAgentRouter, AgentRouterState {
     using SafeERC20 for IERC20;
 
@@ -46,8 +47,9 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     /// @dev fulfillBatch(Fulfillment[]): selector, the array's offset and length, then its offsets.
     uint256 private constant BATCH_HEADER = 4 + 32 + 32;
 
-    /// @notice The code of {timeout}, {timeoutBatch} and {reportEquivocation}, run on this storage.
-    address public immutable faults;
+    /// @notice The code of the cold paths ({timeout}, {timeoutBatch}, {reportEquivocation} and the
+    /// governance setters), run on this storage.
+    address public immutable extension;
 
     constructor(
         IERC20 pha_,
@@ -58,7 +60,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         Config memory config_,
         uint32 maxInputBytes_
     ) AgentRouterState(pha_, agentRegistry_, workerRegistry_, initialOwner) {
-        faults = address(new AgentRouterFaults(pha_, agentRegistry_, workerRegistry_));
+        extension = address(new AgentRouterExtension(pha_, agentRegistry_, workerRegistry_));
         _setTreasury(treasury_);
         _setConfig(config_);
         _setMaxInputBytes(maxInputBytes_);
@@ -133,12 +135,12 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @inheritdoc IAgentRouter
     function timeout(AgentRequest calldata) external nonReentrant {
-        _runFault();
+        _runExtension();
     }
 
     /// @inheritdoc IAgentRouter
     function timeoutBatch(AgentRequest[] calldata) external nonReentrant {
-        _runFault();
+        _runExtension();
     }
 
     /// @inheritdoc IAgentRouter
@@ -146,7 +148,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         external
         nonReentrant
     {
-        _runFault();
+        _runExtension();
     }
 
     // ---------------------------------------------------------------- earnings
@@ -175,9 +177,10 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @notice Sends accrued protocol fees to the treasury; anyone may trigger it.
     function withdrawProtocolFees() external nonReentrant {
-        uint256 amount = _owed(_protocolFees);
+        uint256 book = _protocolBook;
+        uint256 amount = _owed(uint128(book));
         if (amount == 0) revert NothingToWithdraw();
-        _protocolFees = PAID_OUT_MARKER;
+        _protocolBook = book - amount;
         emit ProtocolFeesWithdrawn(treasury, amount);
         pha.safeTransfer(treasury, amount);
     }
@@ -196,12 +199,23 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @notice Requests assigned to `worker` and not yet answered or timed out.
     function pendingOf(address worker) external view returns (uint256) {
-        return _workerBooks[worker] / ONE_PENDING;
+        return _pendingCount(_workerBooks[worker]);
+    }
+
+    /// @notice Relay gas (see {_relayGas}) of all requests not yet answered or timed out; new
+    /// requests are refused past relayGasPerSecond * requestTimeout.
+    function pendingRelayGas() external view returns (uint256) {
+        return uint64(_protocolBook >> RELAY_GAS_SHIFT);
+    }
+
+    /// @notice Gas per second relayers are assumed to put on chain for this router.
+    function relayGasPerSecond() external view returns (uint64) {
+        return uint64(_protocolBook >> RELAY_RATE_SHIFT);
     }
 
     /// @notice Protocol fees not yet sent to the treasury.
     function protocolFees() external view returns (uint256) {
-        return _owed(_protocolFees);
+        return _owed(uint128(_protocolBook));
     }
 
     /// @notice Number of requests made; request ids run from 1.
@@ -280,57 +294,52 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @notice Governance: sets fees and limits (bounded) for new requests, as a new config version;
     /// pending requests keep the terms they were opened with.
-    function setConfig(Config calldata newConfig) external onlyOwner {
-        _setConfig(newConfig);
+    function setConfig(Config calldata) external {
+        _runExtension();
     }
 
     /// @notice Governance: sets the largest accepted request input.
-    function setMaxInputBytes(uint32 newMax) external onlyOwner {
-        _setMaxInputBytes(newMax);
+    function setMaxInputBytes(uint32) external {
+        _runExtension();
     }
 
     /// @notice Governance: wires the staking contract (worker sampling, slashing, fee collection), once.
-    /// @dev Worker fees accrue here for the staking contract to collect: a second staking contract
-    /// could collect fees earned under the first, so moving to another one means a new router.
-    function setStaking(IWorkerStaking newStaking) external onlyOwner {
-        if (address(newStaking) == address(0)) revert ZeroAddress();
-        if (address(staking) != address(0)) revert StakingAlreadySet();
-        staking = newStaking;
-        emit StakingUpdated(address(newStaking));
+    function setStaking(IWorkerStaking) external {
+        _runExtension();
     }
 
     /// @notice Governance: sets the key registry that validates confidential inputs' epochs.
-    function setKeyRegistry(IKeyRegistry newKeyRegistry) external onlyOwner {
-        keyRegistry = newKeyRegistry;
-        emit KeyRegistryUpdated(address(newKeyRegistry));
+    function setKeyRegistry(IKeyRegistry) external {
+        _runExtension();
+    }
+
+    /// @notice Governance: sets the relay gas per second the chain carries for this router's answers.
+    function setRelayGasPerSecond(uint64) external {
+        _runExtension();
     }
 
     /// @notice Governance: sets where protocol fees go.
-    function setTreasury(address newTreasury) external onlyOwner {
-        _setTreasury(newTreasury);
+    function setTreasury(address) external {
+        _runExtension();
     }
 
     /// @notice Governance: stops new requests; settlement, timeouts and withdrawals keep working.
-    function pause() external onlyOwner {
-        if (_paused) revert EnforcedPause();
-        _paused = true;
-        emit Paused(msg.sender);
+    function pause() external {
+        _runExtension();
     }
 
     /// @notice Governance: accepts new requests again.
-    function unpause() external onlyOwner {
-        if (!_paused) revert ExpectedPause();
-        _paused = false;
-        emit Unpaused(msg.sender);
+    function unpause() external {
+        _runExtension();
     }
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Runs this call's function of {faults} on this storage, its revert bubbled up unchanged.
+    /// @dev Runs this call's function of {extension} on this storage, its revert bubbled up unchanged.
     /// The functions it serves return nothing; returning here (not from assembly) lets the
     /// reentrancy lock be released.
-    function _runFault() private {
-        (bool ok, bytes memory reason) = faults.delegatecall(msg.data);
+    function _runExtension() private {
+        (bool ok, bytes memory reason) = extension.delegatecall(msg.data);
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(reason, 0x20), mload(reason))
@@ -358,6 +367,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             uint256 required = _minimumFee(terms.price, callbackGasLimit, config);
             if (maxFee < required) revert MaxFeeTooLow(maxFee, required);
         }
+        _reserveRelayGas(_relayGas(callbackGasLimit, config), config.requestTimeout);
         _reserve(accountId, maxFee);
 
         uint256 requestId = ++_requestCount;
@@ -528,6 +538,8 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         relayerFee = Math.min((meterBase - gasleft() + config.fulfillOverheadGas / count) * config.phaPerGas, refund);
         refund -= relayerFee;
         _settleAccount(req.accountId, req.maxFee, req.maxFee - refund);
+        // The request leaves the relay capacity with the protocol fee's write (see {_creditTransactionFees}).
+        protocolFee += _relayGas(req.callbackGasLimit, config) << RELAY_GAS_SHIFT;
     }
 
     /// @dev The consumer's callback with exactly the gas it asked for; its failure never blocks settlement.
@@ -675,16 +687,44 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
                     && (anyMeasurement || agentRegistry.isMeasurementAllowed(agentId, measurement))
             ) {
                 uint256 book = _workerBooks[worker];
-                if (book / ONE_PENDING < maxPending) {
-                    _workerBooks[worker] = book + ONE_PENDING;
+                uint256 pending = _pendingCount(book);
+                if (pending < maxPending) {
+                    book += ONE_PENDING;
+                    // Now full: the staking side stops sampling it until one of its requests settles.
+                    if (pending + 1 == maxPending) book = _markFull(staking_, worker, book);
+                    _workerBooks[worker] = book;
                     return worker;
                 }
+                // Full yet sampled: the cap was lowered since it filled. Marked, it is not drawn again.
+                if (book & AT_CAPACITY == 0) _workerBooks[worker] = _markFull(staking_, worker, book);
                 busy = true;
             }
             seed = uint256(keccak256(abi.encode(seed)));
         }
         if (busy) revert WorkersBusy(agentId);
         revert NoEligibleWorker(agentId);
+    }
+
+    function _markFull(IWorkerStaking staking_, address worker, uint256 book) private returns (uint256) {
+        staking_.setWorkerFull(worker, true);
+        return book | AT_CAPACITY;
+    }
+
+    function _pendingCount(uint256 book) private pure returns (uint256) {
+        // The bits between the fees and {AT_CAPACITY}.
+        return (book << 1) >> 225;
+    }
+
+    /// @dev Counts `relayGas` more against the relay capacity, or reverts {RelayCapacityFull}: the
+    /// pending requests' relay gas may not exceed what relayers can put on chain within one request
+    /// timeout, so no flood of requests can make honest workers miss deadlines (docs/ARCHITECTURE.md,
+    /// "Relay capacity").
+    function _reserveRelayGas(uint256 relayGas, uint256 requestTimeout) private {
+        uint256 book = _protocolBook;
+        uint256 pending = uint64(book >> RELAY_GAS_SHIFT);
+        uint256 capacity = (book >> RELAY_RATE_SHIFT) * requestTimeout;
+        if (pending + relayGas > capacity) revert RelayCapacityFull(pending, relayGas, capacity);
+        _protocolBook = book + (relayGas << RELAY_GAS_SHIFT);
     }
 
     function _reserve(uint64 accountId, uint96 amount) private {
@@ -696,8 +736,12 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         _accounts[accountId] = account;
     }
 
-    function _creditTransactionFees(uint256 protocolFee, uint256 relayerFee) private {
-        if (protocolFee != 0) _protocolFees += protocolFee;
+    /// @dev `bookCredit` sums the answers' protocol fees (low 128 bits) and the relay gas they release
+    /// (above), as {_charge} returns them: one write of {_protocolBook} per transaction.
+    function _creditTransactionFees(uint256 bookCredit, uint256 relayerFee) private {
+        if (bookCredit != 0) {
+            _protocolBook = _protocolBook + uint128(bookCredit) - ((bookCredit >> RELAY_GAS_SHIFT) << RELAY_GAS_SHIFT);
+        }
         _accrue(_earnings, msg.sender, relayerFee);
     }
 
@@ -726,38 +770,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     function _minimumFee(uint256 price, uint32 callbackGasLimit, Config memory config) private pure returns (uint256) {
         uint256 base = price + config.workerFee;
-        return base + base * config.protocolFeeBps / BPS
-            + (
-                uint256(callbackGasLimit) + config.fulfillOverheadGas + ESTIMATED_FULFIL_EXECUTION_GAS
-                    + MAX_OUTPUT_BYTES * OUTPUT_GAS_PER_BYTE
-            ) * config.phaPerGas;
+        return base + base * config.protocolFeeBps / BPS + _relayGas(callbackGasLimit, config) * config.phaPerGas;
     }
 
-    function _setConfig(Config memory newConfig) private {
-        if (
-            newConfig.protocolFeeBps > MAX_PROTOCOL_FEE_BPS || newConfig.requestTimeout < MIN_REQUEST_TIMEOUT
-                || newConfig.requestTimeout > MAX_REQUEST_TIMEOUT || newConfig.maxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT
-                || newConfig.workerFee > MAX_WORKER_FEE || newConfig.phaPerGas > MAX_PHA_PER_GAS
-                || newConfig.fulfillOverheadGas > MAX_FULFILL_OVERHEAD_GAS
-                || newConfig.timeoutPenaltyBps > MAX_TIMEOUT_PENALTY_BPS || newConfig.maxPendingPerWorker == 0
-                || newConfig.maxPendingPerWorker > MAX_PENDING_PER_WORKER_LIMIT
-        ) revert InvalidConfig();
-        // Checked: after 65,535 changes governance needs a new router.
-        uint16 version = _configVersion + 1;
-        _configs[version] = newConfig;
-        _configVersion = version;
-        emit ConfigUpdated(version, newConfig);
-    }
-
-    function _setMaxInputBytes(uint32 newMax) private {
-        if (newMax > MAX_INPUT_BYTES_LIMIT) revert InvalidConfig();
-        maxInputBytes = uint24(newMax);
-        emit MaxInputBytesUpdated(newMax);
-    }
-
-    function _setTreasury(address newTreasury) private {
-        if (newTreasury == address(0)) revert ZeroAddress();
-        treasury = newTreasury;
-        emit TreasuryUpdated(newTreasury);
-    }
 }

@@ -15,11 +15,12 @@ import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
 
 /// @title AgentRouterState
 /// @notice The router's storage, parameters, errors and events, and the bookkeeping both of its code
-/// halves use: {AgentRouter} (requests, answers, earnings, governance) and {AgentRouterFaults}
-/// (timeouts and equivocation proofs), which the router runs by DELEGATECALL on this same storage.
+/// halves use: {AgentRouter} (requests, answers, earnings, views) and {AgentRouterExtension}
+/// (timeouts, equivocation proofs, governance), which the router runs by DELEGATECALL on this same
+/// storage.
 /// @dev Both halves inherit this contract and declare no state of their own, so their storage
-/// layouts are this one by construction. Split because the router alone passes EIP-170's 24,576
-/// bytes; the fault paths are the cold ones, so the hot request/answer path pays no extra call.
+/// layouts are this one by construction. Split because the router alone passed EIP-170's 24,576
+/// bytes; the extension holds the cold paths, so the hot request/answer path pays no extra call.
 abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, ReentrancyGuardTransient {
     /// @notice Fee and limit parameters; one storage slot. Every version governance sets is kept: a
     /// request records the version it was opened under and settles on those terms.
@@ -86,6 +87,18 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev A worker's book (see {_workerBooks}) holds its fees in the low 224 bits and its pending
     /// requests above them: adding this counts one more.
     uint256 internal constant ONE_PENDING = 1 << 224;
+    /// @dev Top bit of a worker's book: set while the staking side has been told the worker is full
+    /// (see {_assignWorker}); the pending count lives in the bits between it and the fees.
+    uint256 internal constant AT_CAPACITY = 1 << 255;
+    /// @dev {_protocolBook}: protocol fees below bit 128, pending relay gas from 128, the governed
+    /// relay gas per second from 192.
+    uint256 internal constant RELAY_GAS_SHIFT = 128;
+    uint256 internal constant RELAY_RATE_SHIFT = 192;
+    /// @notice Relay gas per second a new router assumes: half of what a 36M-gas, 12-second L1 block
+    /// carries (3M gas/s), the rest left to everyone else. See docs/ARCHITECTURE.md, "Relay capacity".
+    uint64 public constant DEFAULT_RELAY_GAS_PER_SECOND = 1_500_000;
+    /// @notice Bound of {relayGasPerSecond}: far above any chain's throughput today.
+    uint64 public constant MAX_RELAY_GAS_PER_SECOND = 1_000_000_000;
     /// @dev Values of a request's two bits in {_settled}.
     uint256 internal constant ANSWERED = 1;
     uint256 internal constant TIMED_OUT = 3;
@@ -121,15 +134,20 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Per worker, one slot written by each of its requests, answers and timeouts: fees accrued
     /// for the staking side in the low 224 bits (plus {PAID_OUT_MARKER}, as above; all the PHA there
     /// is fits in 90 bits, so fees never carry into the count) and, above them, its requests not yet
-    /// settled, at most the config's `maxPendingPerWorker` when one is assigned.
+    /// settled, at most the config's `maxPendingPerWorker` when one is assigned, and {AT_CAPACITY}.
     mapping(address worker => uint256) internal _workerBooks;
-    uint256 internal _protocolFees = PAID_OUT_MARKER;
+    /// @dev One slot, as every request and answer touches all three: the protocol fees (plus
+    /// {PAID_OUT_MARKER}) in the low 128 bits, the relay gas of all pending requests (see
+    /// {_relayGas}; at most relayGasPerSecond * MAX_REQUEST_TIMEOUT < 2^47) from bit 128, and the
+    /// governed relay gas per second from bit 192.
+    uint256 internal _protocolBook = PAID_OUT_MARKER | (uint256(DEFAULT_RELAY_GAS_PER_SECOND) << RELAY_RATE_SHIFT);
 
     event ConfigUpdated(uint16 indexed version, Config config);
     event MaxInputBytesUpdated(uint32 maxInputBytes);
     event StakingUpdated(address indexed staking);
     event KeyRegistryUpdated(address indexed keyRegistry);
     event TreasuryUpdated(address indexed treasury);
+    event RelayGasPerSecondUpdated(uint64 relayGasPerSecond);
     /// @dev The output's hash, not the output: a log costs 8 gas per byte, which the reservation
     /// would otherwise have to cover for every answer. The output is in the fulfil transaction.
     event CallbackFailed(uint256 indexed requestId, bytes32 outputHash);
@@ -150,6 +168,9 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     error MaxFeeTooLow(uint256 maxFee, uint256 required);
     error NoEligibleWorker(uint256 agentId);
     error WorkersBusy(uint256 agentId);
+    /// @notice The relay gas of the pending requests and this one is more than relayers can put on
+    /// chain before this one's deadline (relayGasPerSecond * requestTimeout). Nothing was reserved.
+    error RelayCapacityFull(uint256 pendingRelayGas, uint256 requestRelayGas, uint256 maxPendingRelayGas);
     error StakingNotSet();
     error StakingAlreadySet();
     error InsufficientGasForSlash(uint256 slashGas);
@@ -207,11 +228,26 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     }
 
     /// @dev Settles one of `worker`'s requests: one fewer pending (it was counted when assigned, so
-    /// the subtraction cannot underflow), `fee` more to collect, in one write.
+    /// the subtraction cannot underflow into {AT_CAPACITY}), `fee` more to collect, in one write. A
+    /// worker the staking side was told is full has room again: it is told so, on this transition only.
     function _releaseWorker(address worker, uint256 fee) internal {
         uint256 book = _workerBooks[worker];
         if (fee != 0 && uint224(book) == 0) book += PAID_OUT_MARKER;
-        _workerBooks[worker] = book + fee - ONE_PENDING;
+        book = book + fee - ONE_PENDING;
+        if (book & AT_CAPACITY != 0) {
+            book ^= AT_CAPACITY;
+            // staking is set: the worker was assigned a request, so staking was wired before it.
+            staking.setWorkerFull(worker, false);
+        }
+        _workerBooks[worker] = book;
+    }
+
+    /// @dev Gas a relayer may need to settle a request: its callback, the longest output's calldata
+    /// and handling, the metered execution and the transaction overhead. What {_minimumFee} reserves
+    /// at `phaPerGas`, and what the request counts against the router's relay capacity while pending.
+    function _relayGas(uint256 callbackGasLimit, Config memory config) internal pure returns (uint256) {
+        return callbackGasLimit + config.fulfillOverheadGas + ESTIMATED_FULFIL_EXECUTION_GAS
+            + MAX_OUTPUT_BYTES * OUTPUT_GAS_PER_BYTE;
     }
 
     /// @dev The one check of a request passed in calldata: `commitment` (zero if none, or none
@@ -252,5 +288,33 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
         if (amount == 0) return;
         uint256 stored = balances[to];
         balances[to] = (stored == 0 ? PAID_OUT_MARKER : stored) + amount;
+    }
+
+    function _setConfig(Config memory newConfig) internal {
+        if (
+            newConfig.protocolFeeBps > MAX_PROTOCOL_FEE_BPS || newConfig.requestTimeout < MIN_REQUEST_TIMEOUT
+                || newConfig.requestTimeout > MAX_REQUEST_TIMEOUT || newConfig.maxCallbackGasLimit > MAX_CALLBACK_GAS_LIMIT
+                || newConfig.workerFee > MAX_WORKER_FEE || newConfig.phaPerGas > MAX_PHA_PER_GAS
+                || newConfig.fulfillOverheadGas > MAX_FULFILL_OVERHEAD_GAS
+                || newConfig.timeoutPenaltyBps > MAX_TIMEOUT_PENALTY_BPS || newConfig.maxPendingPerWorker == 0
+                || newConfig.maxPendingPerWorker > MAX_PENDING_PER_WORKER_LIMIT
+        ) revert InvalidConfig();
+        // Checked: after 65,535 changes governance needs a new router.
+        uint16 version = _configVersion + 1;
+        _configs[version] = newConfig;
+        _configVersion = version;
+        emit ConfigUpdated(version, newConfig);
+    }
+
+    function _setMaxInputBytes(uint32 newMax) internal {
+        if (newMax > MAX_INPUT_BYTES_LIMIT) revert InvalidConfig();
+        maxInputBytes = uint24(newMax);
+        emit MaxInputBytesUpdated(newMax);
+    }
+
+    function _setTreasury(address newTreasury) internal {
+        if (newTreasury == address(0)) revert ZeroAddress();
+        treasury = newTreasury;
+        emit TreasuryUpdated(newTreasury);
     }
 }

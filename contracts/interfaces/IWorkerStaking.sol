@@ -11,6 +11,11 @@ interface IWorkerStaking {
     /// @return worker The sampled worker, or address(0) when no worker is eligible.
     function sampleWorker(uint256 seed) external view returns (address worker);
 
+    /// @notice The router's word that `worker` holds as many unsettled requests as it may (`full`), or
+    /// has room again: a full worker is not sampled, as one whose attestation expired. Sent only on
+    /// those transitions.
+    function setWorkerFull(address worker, bool full) external;
+
     /// @notice True while the worker's pool backs it with at least the minimum stake.
     function isEligible(address worker) external view returns (bool);
 

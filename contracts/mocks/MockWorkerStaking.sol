@@ -46,6 +46,13 @@ contract MockWorkerStaking is IWorkerStaking {
         return router.collectWorkerFees(worker);
     }
 
+    /// @notice Workers the router last reported full.
+    mapping(address worker => bool) public isFull;
+
+    function setWorkerFull(address worker, bool full) external {
+        isFull[worker] = full;
+    }
+
     function sampleWorker(uint256 seed) external view returns (address) {
         uint256 count = workers.length;
         return count == 0 ? address(0) : workers[seed % count];

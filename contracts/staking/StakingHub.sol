@@ -103,6 +103,9 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         uint64 retireAt;
         /// @dev The worker's attestation expiry, mirrored from the registry; sampling skips it after.
         uint64 expiresAt;
+        /// @dev Set by the router while the worker holds as many unsettled requests as it may:
+        /// sampling skips it, so a full worker never takes a draw from one with room.
+        bool full;
     }
 
     /// @dev Commission bounds as set by one governance change.
@@ -248,7 +251,9 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             jailed: false,
             retiring: false,
             retireAt: 0,
-            expiresAt: record.expiresAt
+            expiresAt: record.expiresAt,
+            // The router's word stands: a worker re-added while full stays out of the draw.
+            full: info.full
         });
         pool.workerCount = count + 1;
         emit WorkerAdded(poolId, worker);
@@ -399,12 +404,13 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- router
 
     /// @inheritdoc IWorkerStaking
-    /// @dev Only workers whose attestation is still valid are returned. Within the drawn pool the
-    /// draw moves on to the next worker until one can serve. A pool with none (its workers expired
-    /// since anyone last called {syncWorkers}) is taken out of the draw and the draw repeated over
-    /// the remaining weight, so such pools cost extra draws but never starve the others: only more
-    /// than MAX_SAMPLE_DRAWS of them, all drawn, exhaust the call (it then returns the last expired
-    /// worker, which the router rejects and draws again). Revocations reach sampling through
+    /// @dev Only workers whose attestation is still valid and that are not full ({setWorkerFull})
+    /// are returned. Within the drawn pool the draw moves on to the next worker until one can serve.
+    /// A pool with none (its workers expired since anyone last called {syncWorkers}, or all full) is
+    /// taken out of the draw and the draw repeated over the remaining weight, so such pools cost
+    /// extra draws but never starve the others: only more than MAX_SAMPLE_DRAWS of them, all drawn,
+    /// exhaust the call (it then returns the last worker tried, which the router rejects and draws
+    /// again). Revocations reach sampling through
     /// {syncWorkers}; the router re-checks every sampled worker against the registry anyway.
     function sampleWorker(uint256 seed) external view returns (address worker) {
         uint256 total = _weights.total();
@@ -421,6 +427,11 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             _addDead(dead, target - offset, _pools[leaf + 1].weight);
             seed = uint256(keccak256(abi.encode(seed, draw)));
         }
+    }
+
+    /// @inheritdoc IWorkerStaking
+    function setWorkerFull(address worker, bool full) external onlyRouter {
+        _workers[worker].full = full;
     }
 
     /// @inheritdoc IWorkerStaking
@@ -764,14 +775,15 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev The first worker of `poolId` from index `pick % count` on whose attestation has not
-    /// expired, or (false, the last one tried). Weight > 0 implies workers.
+    /// expired and that is not full, or (false, the last one tried). Weight > 0 implies workers.
     function _servableWorker(uint256 poolId, uint256 pick) private view returns (bool, address worker) {
         Pool storage pool = _pools[poolId];
         uint256 count = pool.workerCount;
         uint256 start = pick % count;
         for (uint256 i; i < count; ++i) {
             worker = _workerAt(poolId, pool, (start + i) % count);
-            if (_workers[worker].expiresAt >= block.timestamp) return (true, worker);
+            WorkerInfo storage info = _workers[worker];
+            if (info.expiresAt >= block.timestamp && !info.full) return (true, worker);
         }
         return (false, worker);
     }

@@ -16,6 +16,14 @@ export const DEFAULT_ROUTER_CONFIG = {
 };
 
 /**
+ * Gas per second relayers put on chain for the router's answers unless the `relayGasPerSecond`
+ * parameter replaces it: half of an L1 that carries 36M gas every 12 s (3M gas/s), the rest left to
+ * everyone else. The router admits pending requests' relay gas up to this times `requestTimeout`:
+ * 180M gas at 120 s, which relayers land in half the window (docs/ARCHITECTURE.md, "Relay capacity").
+ */
+export const DEFAULT_RELAY_GAS_PER_SECOND = 1_500_000n;
+
+/**
  * Governor settings unless the `governance` parameter replaces them (all fields at once), in
  * seconds and PHA wei; PhalaGovernor's hard bounds apply. Production values (docs/ARCHITECTURE.md):
  * voting delay 2 days, voting period 5 days, threshold 100,000 PHA, quorum 4%.
@@ -172,6 +180,7 @@ export default buildModule("AgentNetwork", (m) => {
     m.call(workerRegistry, "setMeasurementApproved", [SIMULATED_MEASUREMENT, true]),
     m.call(router, "setStaking", [stakingHub]),
     m.call(router, "setKeyRegistry", [keyRegistry]),
+    m.call(router, "setRelayGasPerSecond", [m.getParameter("relayGasPerSecond", DEFAULT_RELAY_GAS_PER_SECOND)]),
     m.call(stakingHub, "setRouter", [router]),
     m.call(stakingHub, "setMiningRewards", [miningRewards]),
     m.call(miningRewards, "fund", [miningFunding], { after: [approveMining] }),

@@ -6,19 +6,23 @@ import {IAgentRouter} from "../interfaces/IAgentRouter.sol";
 import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
 import {IAgentConsumer} from "../interfaces/IAgentConsumer.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
+import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
+import {IKeyRegistry} from "../interfaces/IKeyRegistry.sol";
 import {AgentRouterState} from "./AgentRouterState.sol";
 import {ExactGasCall} from "./ExactGasCall.sol";
 import {RequestCodec} from "./lib/RequestCodec.sol";
 import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
 
-/// @title AgentRouterFaults
-/// @notice The router's fault paths: {IAgentRouter-timeout}, {IAgentRouter-timeoutBatch} and
-/// {IAgentRouter-reportEquivocation}. Deployed by the {AgentRouter} constructor and run only by
-/// DELEGATECALL from it, on the router's storage, with the router as `msg.sender` to the registries
-/// and the staking side; the router holds the reentrancy lock around every call.
-/// @dev Called directly, it acts on its own storage, where no request exists: the fault functions
-/// revert (unknown or not pending request) and nothing of the router's can be reached.
-contract AgentRouterFaults is AgentRouterState {
+/// @title AgentRouterExtension
+/// @notice The router's cold paths: {IAgentRouter-timeout}, {IAgentRouter-timeoutBatch},
+/// {IAgentRouter-reportEquivocation} and the governance setters. Deployed by the {AgentRouter}
+/// constructor and run by DELEGATECALL from it, on the router's storage and with the caller's
+/// `msg.sender` (so `onlyOwner` checks the router's owner), with the router as `msg.sender` to the
+/// registries and the staking side; the router holds the reentrancy lock around the fault paths.
+/// @dev Called directly, it acts on its own storage, where no request exists and whose owner is the
+/// router: the fault functions revert (unknown or not pending request), the setters `onlyOwner`, and
+/// nothing of the router's can be reached.
+contract AgentRouterExtension is AgentRouterState {
     /// @dev The router's own constructor arguments, so that the immutables read here (the
     /// registries, the EIP-712 name and version) are the router's.
     constructor(IERC20 pha_, IAgentRegistry agentRegistry_, IWorkerRegistry workerRegistry_)
@@ -93,12 +97,13 @@ contract AgentRouterFaults is AgentRouterState {
         _markSettled(req.id, TIMED_OUT);
         _settleAccount(req.accountId, req.maxFee, 0);
         _releaseWorker(req.worker, 0);
+        Config memory config = _configs[req.configVersion];
+        _protocolBook -= _relayGas(req.callbackGasLimit, config) << RELAY_GAS_SHIFT;
         emit IAgentRouter.RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
 
         // The penalty follows the request (its config's worker fee), not the pool's size; the caller
         // gets back its gas at most and the rest goes to the treasury. The requester's compensation is
         // the full refund: anything more could be farmed by a requester colluding with the operator.
-        Config memory config = _configs[req.configVersion];
         uint256 penalty = uint256(config.workerFee) * config.timeoutPenaltyBps / BPS;
         if (penalty != 0) {
             uint256 reward = TIMEOUT_REWARD_GAS * config.phaPerGas;
@@ -120,5 +125,61 @@ contract AgentRouterFaults is AgentRouterState {
     /// skip it. With SLASH_GAS guaranteed, only a genuine failure of the staking side is caught.
     function _requireGasForSlash() private view {
         if (gasleft() < SLASH_GAS + SLASH_GAS / 63 + SLASH_CALL_OVERHEAD) revert InsufficientGasForSlash(SLASH_GAS);
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Governance: sets fees and limits (bounded) for new requests, as a new config version;
+    /// pending requests keep the terms they were opened with.
+    function setConfig(Config calldata newConfig) external onlyOwner {
+        _setConfig(newConfig);
+    }
+
+    /// @notice Governance: sets the largest accepted request input.
+    function setMaxInputBytes(uint32 newMax) external onlyOwner {
+        _setMaxInputBytes(newMax);
+    }
+
+    /// @notice Governance: wires the staking contract (worker sampling, slashing, fee collection), once.
+    /// @dev Worker fees accrue here for the staking contract to collect: a second staking contract
+    /// could collect fees earned under the first, so moving to another one means a new router.
+    function setStaking(IWorkerStaking newStaking) external onlyOwner {
+        if (address(newStaking) == address(0)) revert ZeroAddress();
+        if (address(staking) != address(0)) revert StakingAlreadySet();
+        staking = newStaking;
+        emit StakingUpdated(address(newStaking));
+    }
+
+    /// @notice Governance: sets the key registry that validates confidential inputs' epochs.
+    function setKeyRegistry(IKeyRegistry newKeyRegistry) external onlyOwner {
+        keyRegistry = newKeyRegistry;
+        emit KeyRegistryUpdated(address(newKeyRegistry));
+    }
+
+    /// @notice Governance: sets the relay gas per second the chain carries for this router's answers
+    /// (docs/ARCHITECTURE.md, "Relay capacity"); pending requests keep their place.
+    function setRelayGasPerSecond(uint64 newRate) external onlyOwner {
+        if (newRate == 0 || newRate > MAX_RELAY_GAS_PER_SECOND) revert InvalidConfig();
+        _protocolBook = uint192(_protocolBook) | (uint256(newRate) << RELAY_RATE_SHIFT);
+        emit RelayGasPerSecondUpdated(newRate);
+    }
+
+    /// @notice Governance: sets where protocol fees go.
+    function setTreasury(address newTreasury) external onlyOwner {
+        _setTreasury(newTreasury);
+    }
+
+    /// @notice Governance: stops new requests; settlement, timeouts and withdrawals keep working.
+    function pause() external onlyOwner {
+        if (_paused) revert EnforcedPause();
+        _paused = true;
+        emit Paused(msg.sender);
+    }
+
+    /// @notice Governance: accepts new requests again.
+    function unpause() external onlyOwner {
+        if (!_paused) revert ExpectedPause();
+        _paused = false;
+        emit Unpaused(msg.sender);
     }
 }
