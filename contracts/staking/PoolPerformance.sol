@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakingHub} from "./IStakingHub.sol";
 
 /// @notice The hub's pool views and settlement, as far as performance needs them.
@@ -22,6 +23,9 @@ interface IStakingHubPools {
 /// Every snapshot settles the pool first (pulls its workers' fees from the router), so it counts
 /// all fees earned up to its block whoever chose the moment; rates divide by the actual time between
 /// snapshots, so recording early or late in an epoch changes no rate.
+/// Each snapshot also keeps the pool's active stake: {windowOver} gives the smallest one of a window,
+/// so that a consumer can size the pool's reward stream from a stake that was there throughout
+/// (stake added only around snapshots does not count).
 contract PoolPerformance {
     /// @notice One snapshot of a pool (one storage slot).
     struct Snapshot {
@@ -29,6 +33,17 @@ contract PoolPerformance {
         uint64 time;
         /// @dev The hub's returnIndex (wraps modulo 2^96; differences are read as int96).
         uint96 index;
+        /// @dev The pool's active stake in whole PHA, rounded down (the supply, 1e9 PHA, fits).
+        uint32 stake;
+    }
+
+    /// @notice A window's return and stakes (see {windowOver}).
+    struct Window {
+        bool ok;
+        int256 ratePerEpoch;
+        uint256 newestEpoch;
+        uint256 minStake;
+        uint256 newestStake;
     }
 
     /// @notice Length of an epoch: at most one snapshot per pool per epoch.
@@ -87,16 +102,42 @@ contract PoolPerformance {
         view
         returns (bool ok, int256 ratePerEpoch, uint256 newestEpoch)
     {
+        (ok, ratePerEpoch, newestEpoch,) = _window(poolId, epochs);
+    }
+
+    /// @notice {returnOver} and the pool's active stake (wei, whole PHA rounded down): the smallest
+    /// recorded in that window, both of its ends included, and the newest.
+    function windowOver(uint256 poolId, uint256 epochs) external view returns (Window memory w) {
+        uint256 start;
+        (w.ok, w.ratePerEpoch, w.newestEpoch, start) = _window(poolId, epochs);
+        if (!w.ok) return w;
+        uint256 last = _snapshotCount[poolId] - 1;
+        uint256 newest = _snapshots[poolId][last % HISTORY].stake;
+        uint256 least = newest;
+        for (uint256 i = start; i < last; ++i) {
+            least = Math.min(least, _snapshots[poolId][i % HISTORY].stake);
+        }
+        (w.minStake, w.newestStake) = (least * 1 ether, newest * 1 ether);
+    }
+
+    /// @dev The window's rate and the index of its first snapshot.
+    function _window(uint256 poolId, uint256 epochs)
+        private
+        view
+        returns (bool ok, int256 ratePerEpoch, uint256 newestEpoch, uint256 start)
+    {
         uint256 count = _snapshotCount[poolId];
-        if (count == 0) return (false, 0, 0);
+        if (count == 0) return (false, 0, 0, 0);
         uint256 last = count - 1;
         Snapshot memory newest = _snapshots[poolId][last % HISTORY];
         newestEpoch = newest.epoch;
         // Snapshots are at most one per epoch, so the one `epochs` places back is at least `epochs`
         // epochs older; newer ones may be too when epochs were skipped: take the newest that is.
         uint256 oldest = count > HISTORY ? count - HISTORY : 0;
-        uint256 start = last >= epochs && last - epochs >= oldest ? last - epochs : oldest;
-        if (start == last || newestEpoch - _snapshots[poolId][start % HISTORY].epoch < epochs) return (false, 0, newestEpoch);
+        start = last >= epochs && last - epochs >= oldest ? last - epochs : oldest;
+        if (start == last || newestEpoch - _snapshots[poolId][start % HISTORY].epoch < epochs) {
+            return (false, 0, newestEpoch, 0);
+        }
         Snapshot memory first = _snapshots[poolId][start % HISTORY];
         while (start + 1 < last) {
             Snapshot memory next = _snapshots[poolId][(start + 1) % HISTORY];
@@ -119,8 +160,14 @@ contract PoolPerformance {
         uint256 epoch = currentEpoch();
         if (count != 0 && _snapshots[poolId][(count - 1) % HISTORY].epoch == epoch) return;
         hub.harvestPool(poolId);
-        uint96 index = hub.poolState(poolId).returnIndex;
-        _snapshots[poolId][count % HISTORY] = Snapshot({epoch: uint64(epoch), time: uint64(block.timestamp), index: index});
+        IStakingHub.Pool memory pool = hub.poolState(poolId);
+        uint96 index = pool.returnIndex;
+        _snapshots[poolId][count % HISTORY] = Snapshot({
+            epoch: uint64(epoch),
+            time: uint64(block.timestamp),
+            index: index,
+            stake: uint32(Math.min(pool.activeStake / 1 ether, type(uint32).max))
+        });
         _snapshotCount[poolId] = count + 1;
         emit Recorded(poolId, epoch, index);
     }

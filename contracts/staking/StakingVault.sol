@@ -27,10 +27,14 @@ import {IStakeVotes} from "../interfaces/IStakeVotes.sol";
 ///   therefore bears every slash that lands while a direct staker's withdrawal would, and earns
 ///   nothing from gains seen after asking to leave (they go to the remaining holders, streamed).
 /// totalAssets = idle PHA + value of the vault's pool positions, unclaimed rewards and unbonding
-/// requests - locked gains. If the manager lets the queue head wait past QUEUE_GRACE_PERIOD, anyone
-/// may unbond pool positions to cover the shortfall ({forceUnbond}); requests cannot be cancelled,
-/// so a forced unbonding always serves a real exit, and the vault's unbonding requests are valued per
-/// pool rather than one by one, so their number is unbounded and can never block further unbonding.
+/// requests - locked gains. Exits never wait on the manager: {requestRedeem} itself unbonds, from the
+/// vault's pool positions, whatever of the queue idle PHA, unclaimed rewards and unbonding requests
+/// do not cover, so a redemption is payable when its claimableAt (the hub's unbonding period) comes,
+/// like a direct staker's withdrawal; the governance timelock's exit window (unbonding + EXIT_MARGIN)
+/// therefore covers vault holders too. A shortfall that appears later (a slash of the unbonding PHA)
+/// can be unbonded by anyone at any time ({forceUnbond}). Requests cannot be cancelled, so a forced
+/// unbonding always serves a real exit, and the vault's unbonding requests are valued per pool rather
+/// than one by one, so their number is unbounded and can never block further unbonding.
 /// Inflation protection: OpenZeppelin's virtual shares with a decimals offset, and donations stream.
 /// Governance: the vault's own hub positions carry no votes; its holders' shares do, through the
 /// stake-votes ledger, which the vault syncs on every deposit, transfer and redemption request.
@@ -40,8 +44,6 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice Bound on pools the vault holds, keeping totalAssets' loop bounded.
     uint256 public constant MAX_POOLS = 16;
-    /// @notice How long the queue head may wait before anyone can force pool unbonding.
-    uint256 public constant QUEUE_GRACE_PERIOD = 3 days;
     /// @notice How long a gain takes to unlock into the share price.
     uint256 public constant PROFIT_UNLOCK_PERIOD = 3 days;
     uint8 private constant DECIMALS_OFFSET = 6;
@@ -103,7 +105,6 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     error TooManyPools();
     error InsufficientLiquidity(uint256 requested, uint256 available);
     error QueueEmpty();
-    error GracePeriodNotOver(uint256 endsAt);
     error NoShortfall();
     error NoPosition(uint256 poolId);
     error UnknownPoolWithdrawal(uint256 hubRequestId);
@@ -292,7 +293,9 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @notice Queues a redemption of `shares` (escrowed now) to be paid to `receiver` once the hub's
-    /// unbonding period has passed and idle PHA covers it, at the lower of their value now and then.
+    /// unbonding period has passed, at the lower of their value now and then, and unbonds at once
+    /// what the vault's idle PHA, unclaimed rewards and unbonding requests do not cover (from its
+    /// positions in pool order), so the PHA is there when the request becomes claimable.
     /// A request is final: it cannot be cancelled.
     function requestRedeem(uint256 shares, address receiver) external nonReentrant returns (uint256 requestId) {
         if (receiver == address(0)) revert ZeroAddress();
@@ -312,6 +315,10 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
         queuedShares += shares;
         queuedAssetsCap += assets;
         emit RedeemRequested(requestId, msg.sender, receiver, shares, assets, claimableAt);
+        uint256 shortfall = _shortfall();
+        for (uint256 i; shortfall != 0 && i < _pools.length(); ++i) {
+            shortfall -= _unbondFor(_pools.at(i), shortfall);
+        }
     }
 
     /// @notice Pays up to `maxRequests` queued redemptions, in order, while they are claimable and
@@ -344,24 +351,16 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
         queueHead = head;
     }
 
-    /// @notice After the queue head has waited QUEUE_GRACE_PERIOD, unbonds enough of the vault's
-    /// position in `poolId` to cover what idle PHA, unclaimed rewards and unbonding requests do not.
+    /// @notice Unbonds enough of the vault's position in `poolId` to cover what the queue is owed
+    /// beyond idle PHA, unclaimed rewards and unbonding requests. Anyone, whenever there is such a
+    /// shortfall ({requestRedeem} unbonds it itself; one can appear later if unbonding PHA is slashed).
     function forceUnbond(uint256 poolId) external nonReentrant returns (uint256 hubRequestId) {
-        RedeemRequest storage head = _redeemRequests[queueHead + 1];
-        if (head.shares == 0) revert QueueEmpty();
-        uint256 graceEndsAt = uint256(head.requestedAt) + QUEUE_GRACE_PERIOD;
-        if (block.timestamp < graceEndsAt) revert GracePeriodNotOver(graceEndsAt);
-        uint256 covered = idleAssets() + unbondingAssets();
-        uint256 count = _pools.length();
-        for (uint256 i; i < count; ++i) {
-            covered += hub.pendingRewards(_pools.at(i), address(this));
-        }
-        uint256 owed = queuedAssets();
-        if (owed <= covered) revert NoShortfall();
+        if (queuedShares == 0) revert QueueEmpty();
+        uint256 shortfall = _shortfall();
+        if (shortfall == 0) revert NoShortfall();
         uint256 held = hub.sharesOf(poolId, address(this));
         if (held == 0) revert NoPosition(poolId);
-        uint256 shares = Math.min(hub.sharesForStake(poolId, owed - covered), held);
-        return _requestPoolWithdrawal(poolId, shares, true);
+        return _requestPoolWithdrawal(poolId, Math.min(hub.sharesForStake(poolId, shortfall), held), true);
     }
 
     // ---------------------------------------------------------------- internals
@@ -425,10 +424,47 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
         return value > dust ? value - dust : 0;
     }
 
+    /// @dev What the queue is owed beyond idle PHA, unclaimed rewards and unbonding requests.
+    function _shortfall() private view returns (uint256) {
+        uint256 owed = queuedAssets();
+        if (owed == 0) return 0;
+        uint256 covered = idleAssets() + unbondingAssets();
+        uint256 count = _pools.length();
+        for (uint256 i; i < count && covered < owed; ++i) {
+            covered += hub.pendingRewards(_pools.at(i), address(this));
+        }
+        return owed > covered ? owed - covered : 0;
+    }
+
+    /// @dev Unbonds up to `amount` of the vault's active stake in `poolId` (shares rounded up, so the
+    /// unbonding PHA covers `amount` when the position is large enough) and returns what it covers.
+    /// A redemption is never refused for it: a withdrawal the hub refuses (a dust amount worth zero
+    /// unbonding shares) covers nothing and the shortfall is left to the next pool or {forceUnbond}.
+    function _unbondFor(uint256 poolId, uint256 amount) private returns (uint256 covered) {
+        uint256 held = hub.sharesOf(poolId, address(this));
+        if (held == 0) return 0;
+        uint256 shares = Math.min(hub.sharesForStake(poolId, amount), held);
+        try hub.requestWithdrawal(poolId, shares) returns (uint256 hubRequestId) {
+            uint256 unbonding = _trackPoolWithdrawal(poolId, hubRequestId, shares, true);
+            covered = Math.min(amount, hub.unbondingValue(poolId, unbonding));
+        } catch {
+            return 0;
+        }
+    }
+
     function _requestPoolWithdrawal(uint256 poolId, uint256 shares, bool forced) private returns (uint256 hubRequestId) {
         hubRequestId = hub.requestWithdrawal(poolId, shares);
+        _trackPoolWithdrawal(poolId, hubRequestId, shares, forced);
+    }
+
+    /// @dev Books a hub withdrawal request of the vault's; returns its unbonding shares.
+    function _trackPoolWithdrawal(uint256 poolId, uint256 hubRequestId, uint256 shares, bool forced)
+        private
+        returns (uint256 unbondingShares)
+    {
+        unbondingShares = hub.withdrawalRequest(hubRequestId).shares;
         _pendingWithdrawals.add(hubRequestId);
-        _unbondingShares[poolId] += hub.withdrawalRequest(hubRequestId).shares;
+        _unbondingShares[poolId] += unbondingShares;
         ++_unbondingRequests[poolId];
         emit PoolWithdrawalRequested(poolId, hubRequestId, shares, forced);
     }

@@ -32,10 +32,23 @@ interface IAllocatorHub {
 /// manager) only sets the candidate pools and the rule's parameters, within bounds governance sets;
 /// governance sets the bounds within constant limits.
 ///
-///     score(p)  = max(0, return per epoch of one share of p over the last `window` epochs)
+///     total     = vault's active stake in candidates + its available liquidity
+///     rate(p)   = return per epoch of one unit of p's active stake over the last `window` epochs
+///     score(p)  = max(0, rate(p)) × minStake(p) / (other(p) + max(held(p), cap))
 ///     weight(p) = score(p) / Σ score, then capped at maxPoolShareBps (excess re-spread over the
 ///                 uncapped pools in proportion; what no pool can take stays idle)
-///     target(p) = weight(p) × (vault's active stake in candidates + its available liquidity)
+///     target(p) = weight(p) × total
+///
+/// where minStake(p) is p's smallest active stake recorded in the window, held(p) the vault's stake
+/// in p, other(p) the rest of p's stake now, cap = maxPoolShareBps × total. rate × minStake is (at
+/// most) the rewards p paid its stakers per epoch; the score is that stream spread over the stake p
+/// would have with the vault at its cap: the return the vault would get there if the stream did not
+/// grow with its stake. A pool's rewards paid to itself therefore count for what they would pay the
+/// vault, not for what they paid the few shareholders there were (review s23, F3: a 1,000 PHA pool
+/// paying itself 10 PHA of fees a day showed 1 % a day and drew the vault's cap); an honest pool's
+/// fees, which grow with its stake (the router samples workers by stake), bring it to its full rate
+/// as the vault's stake in it reaches the cap. See contracts/staking/README.md for the attacker's
+/// costs and gains.
 ///
 /// A pool above target by more than `driftBps` of the total is unbonded down to target once it has
 /// held its stake `minStay` epochs — at once if its return is negative (it was slashed beyond its
@@ -47,7 +60,9 @@ interface IAllocatorHub {
 /// Nobody can profit from a rebalance's timing: it moves stake between pools at the hub's own
 /// exchange rates (stake and unbonding valued alike), so the vault's value does not move, and the
 /// vault streams gains and queues exits anyway. A pool's measured return is what its shares really
-/// earned: inflating it means paying its shareholders, the vault first among them.
+/// earned, and its score what it would pay the vault at the cap: inflating the score means paying
+/// the vault that return once it is in, and before it is in costs fees sized by the vault's cap,
+/// not by the pool's own stake.
 contract VaultAllocator is Ownable2Step {
     /// @notice Governance's bounds on the curator's parameters.
     struct Bounds {
@@ -68,6 +83,16 @@ contract VaultAllocator is Ownable2Step {
         uint16 minStay;
         /// @dev Deviation from target, in bps of the total, below which nothing moves.
         uint16 driftBps;
+    }
+
+    /// @dev One rebalance's inputs: the vault's stake per candidate, the investable total, and per
+    /// candidate the target weight (bps), the measured rate and the most the vault may hold after it.
+    struct Plan {
+        uint256[] current;
+        uint256 total;
+        uint256[] weights;
+        int256[] rates;
+        uint256[] limits;
     }
 
     uint256 public constant BPS = 10_000;
@@ -176,52 +201,51 @@ contract VaultAllocator is Ownable2Step {
         performance.record(pools_);
 
         Params memory p = _params;
-        (uint256[] memory weights, int256[] memory rates) = _weights(pools_, p);
         uint256 liquidity = vault.availableLiquidity();
-        uint256 total = liquidity;
-        uint256[] memory current = new uint256[](pools_.length);
-        for (uint256 i; i < pools_.length; ++i) {
-            current[i] = hub.stakeOf(pools_[i], address(vault));
-            total += current[i];
-        }
-        uint256 drift = total * p.driftBps / BPS;
-
+        Plan memory plan = _plan(pools_, p, liquidity);
+        uint256 drift = plan.total * p.driftBps / BPS;
         uint256 unbonded = _reduceDropped(pools_, epoch, p);
+        unbonded += _reduceOver(pools_, plan, drift, epoch, p);
+        uint256 allocated = _allocate(pools_, plan, drift, epoch, liquidity);
+        emit Rebalanced(epoch, plan.total, allocated, unbonded);
+    }
+
+    /// @dev Unbonds the candidates above target by more than the drift down to target (see {_reduce}).
+    function _reduceOver(uint256[] memory pools_, Plan memory plan, uint256 drift, uint256 epoch, Params memory p)
+        private
+        returns (uint256 unbonded)
+    {
         for (uint256 i; i < pools_.length; ++i) {
-            uint256 target = total * weights[i] / BPS;
-            if (current[i] > target + drift) {
-                unbonded += _reduce(pools_[i], current[i], target, epoch, p, rates[i] < 0);
+            uint256 target = plan.total * plan.weights[i] / BPS;
+            if (plan.current[i] > target + drift) {
+                unbonded += _reduce(pools_[i], plan.current[i], target, epoch, p, plan.rates[i] < 0);
             }
         }
-        uint256 allocated = _allocate(pools_, weights, current, drift, epoch, liquidity);
-        emit Rebalanced(epoch, total, allocated, unbonded);
     }
 
     /// @dev Tops up the pools below target by more than `drift`, in candidate order, from the
-    /// vault's available liquidity. A pool the vault does not hold yet takes one of its MAX_POOLS
+    /// vault's available liquidity, each to at most its limit: the larger of the pool's own (non-vault)
+    /// stake and twice the vault's stake in it. So the vault enters a pool with at most what its
+    /// operator and delegators have there and at most doubles its stake per rebalance: a pool's
+    /// history without the vault in it (cheap to fake: its own shareholders get the fees back) buys at
+    /// most its own size; every doubling after that is bought with returns paid to the vault too.
+    /// A pool the vault does not hold yet takes one of its MAX_POOLS
     /// positions; with all taken (earlier candidates still unbonding) it is skipped rather than let
     /// `allocate` revert the whole rebalance, and with it the unbonding of failing pools.
     /// `liquidity` is the vault's available liquidity, read once: each allocation takes exactly its
     /// amount from the idle PHA and leaves the PHA owed to the queue where it was (give or take the
     /// hub's rounding of the new stake, which only lowers what the queue is owed), so counting it
     /// down here never exceeds what the vault allows, without re-valuing every position per pool.
-    function _allocate(
-        uint256[] memory pools_,
-        uint256[] memory weights,
-        uint256[] memory current,
-        uint256 drift,
-        uint256 epoch,
-        uint256 liquidity
-    ) private returns (uint256 allocated) {
-        uint256 total = liquidity;
-        for (uint256 i; i < current.length; ++i) {
-            total += current[i];
-        }
+    function _allocate(uint256[] memory pools_, Plan memory plan, uint256 drift, uint256 epoch, uint256 liquidity)
+        private
+        returns (uint256 allocated)
+    {
+        uint256[] memory current = plan.current;
         uint256[] memory positions = vault.pools();
         uint256 freePositions = vault.MAX_POOLS();
         freePositions = freePositions > positions.length ? freePositions - positions.length : 0;
         for (uint256 i; i < pools_.length; ++i) {
-            uint256 shortfall = total * weights[i] / BPS;
+            uint256 shortfall = Math.min(plan.total * plan.weights[i] / BPS, plan.limits[i]);
             if (current[i] + drift >= shortfall) continue;
             uint256 amount = Math.min(shortfall - current[i], liquidity);
             if (amount == 0) break;
@@ -272,7 +296,16 @@ contract VaultAllocator is Ownable2Step {
     /// @notice The target weights (bps of the investable total) the rule would use with the
     /// performance recorded so far.
     function targetWeights() external view returns (uint256[] memory weights) {
-        (weights,) = _weights(_candidates, _params);
+        uint256[] memory pools_ = _candidates;
+        (uint256[] memory current, uint256 total) = _holdings(pools_, vault.availableLiquidity());
+        (weights,,) = _weights(pools_, _params, current, total);
+    }
+
+    /// @notice Each candidate's score (see the contract notes) with the performance recorded so far.
+    function scores() external view returns (uint256[] memory scores_) {
+        uint256[] memory pools_ = _candidates;
+        (uint256[] memory current, uint256 total) = _holdings(pools_, vault.availableLiquidity());
+        (scores_,,) = _scores(pools_, _params, current, total);
     }
 
     // ---------------------------------------------------------------- internals
@@ -288,35 +321,73 @@ contract VaultAllocator is Ownable2Step {
         vault.requestPoolWithdrawal(poolId, shares);
     }
 
-    /// @dev Scores and capped weights (bps, summing to at most BPS). Water-filling: each round caps
-    /// the pools over the cap and re-spreads the rest over the others in proportion to their score.
-    function _weights(uint256[] memory pools, Params memory p)
+    /// @dev The vault's stake in each candidate, the investable total, and the targets' inputs.
+    function _plan(uint256[] memory pools_, Params memory p, uint256 liquidity) private view returns (Plan memory plan) {
+        (plan.current, plan.total) = _holdings(pools_, liquidity);
+        (plan.weights, plan.rates, plan.limits) = _weights(pools_, p, plan.current, plan.total);
+    }
+
+    /// @dev The vault's active stake in each candidate, and the investable total.
+    function _holdings(uint256[] memory pools_, uint256 liquidity)
         private
         view
-        returns (uint256[] memory weights, int256[] memory rates)
+        returns (uint256[] memory current, uint256 total)
+    {
+        total = liquidity;
+        current = new uint256[](pools_.length);
+        for (uint256 i; i < pools_.length; ++i) {
+            current[i] = hub.stakeOf(pools_[i], address(vault));
+            total += current[i];
+        }
+    }
+
+    /// @dev Each candidate's score and measured rate (see the contract notes).
+    function _scores(uint256[] memory pools, Params memory p, uint256[] memory current, uint256 total)
+        private
+        view
+        returns (uint256[] memory scores_, int256[] memory rates, uint256[] memory limits)
+    {
+        uint256 n = pools.length;
+        scores_ = new uint256[](n);
+        rates = new int256[](n);
+        limits = new uint256[](n);
+        uint256 cap = total * p.maxPoolShareBps / BPS;
+        for (uint256 i; i < n; ++i) {
+            PoolPerformance.Window memory w = performance.windowOver(pools[i], p.window);
+            if (!w.ok) continue;
+            rates[i] = w.ratePerEpoch;
+            if (w.ratePerEpoch <= 0) continue;
+            uint256 other = w.newestStake > current[i] ? w.newestStake - current[i] : 0;
+            limits[i] = Math.max(other, 2 * current[i]);
+            uint256 spread = other + Math.max(current[i], cap);
+            // rate < 2^95 (an int96 difference per second, times an epoch) and minStake < 2^64 PHA.
+            if (spread != 0) scores_[i] = uint256(w.ratePerEpoch) * w.minStake / spread;
+        }
+    }
+
+    /// @dev Scores and capped weights (bps, summing to at most BPS). Water-filling: each round caps
+    /// the pools over the cap and re-spreads the rest over the others in proportion to their score.
+    function _weights(uint256[] memory pools, Params memory p, uint256[] memory current, uint256 total)
+        private
+        view
+        returns (uint256[] memory weights, int256[] memory rates, uint256[] memory limits)
     {
         uint256 n = pools.length;
         weights = new uint256[](n);
-        rates = new int256[](n);
-        uint256[] memory scores = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            (bool ok, int256 rate,) = performance.returnOver(pools[i], p.window);
-            if (!ok) continue;
-            rates[i] = rate;
-            if (rate > 0) scores[i] = uint256(rate);
-        }
+        uint256[] memory scores_;
+        (scores_, rates, limits) = _scores(pools, p, current, total);
         bool[] memory capped = new bool[](n);
         uint256 left = BPS;
         for (uint256 round; round <= n; ++round) {
             uint256 scoreSum;
             for (uint256 i; i < n; ++i) {
-                if (!capped[i]) scoreSum += scores[i];
+                if (!capped[i]) scoreSum += scores_[i];
             }
             if (scoreSum == 0) break;
             bool newlyCapped;
             for (uint256 i; i < n; ++i) {
                 if (capped[i]) continue;
-                weights[i] = left * scores[i] / scoreSum;
+                weights[i] = left * scores_[i] / scoreSum;
                 if (weights[i] > p.maxPoolShareBps) {
                     capped[i] = true;
                     newlyCapped = true;

@@ -64,6 +64,48 @@ contract GovernanceTimelockTest is GovernanceFixture {
         assertEq(router.feeConfig().protocolFeeBps, config.protocolFeeBps, "changed after the exit");
     }
 
+    /// The same for a vault depositor whose PHA the manager has staked in full (review s23, F4: the
+    /// queue waited up to QUEUE_GRACE_PERIOD, 3 days, for the manager before anyone could unbond, so
+    /// a depositor asking to leave when a change was queued was still unpaid when it ran). Redeeming
+    /// unbonds the shortfall at once: paid at the redemption's claimableAt, EXIT_MARGIN before the
+    /// change can run, whether or not the manager ever acts.
+    function test_ExitWindow_VaultDepositorLeavingAtQueueIsPaidBeforeTheChangeRuns() public {
+        _assertDepositorLeavingAtQueueIsPaidFirst();
+        _setUnbonding(LONG_UNBONDING);
+        _assertDepositorLeavingAtQueueIsPaidFirst();
+    }
+
+    function _assertDepositorLeavingAtQueueIsPaidFirst() internal {
+        uint256 shares = _deposit(BOB, 100_000 ether);
+        uint256 staked = vault.idleAssets();
+        vm.prank(MANAGER);
+        vault.allocate(workerPool, staked);
+        assertEq(vault.idleAssets(), 0, "everything staked");
+        AgentRouter.Config memory config = router.feeConfig();
+        config.protocolFeeBps = config.protocolFeeBps + 1;
+        uint256 id = _passAndQueue(address(router), abi.encodeCall(AgentRouter.setConfig, (config)), "Raise the protocol fee");
+        uint256 eta = governor.proposalEta(id);
+
+        // The depositor asks to leave in the queueing block; nobody else does anything for it.
+        uint256 before = pha.balanceOf(BOB);
+        vm.prank(BOB);
+        uint256 requestId = vault.requestRedeem(shares, BOB);
+        uint256 claimableAt = vault.redeemRequest(requestId).claimableAt;
+        assertEq(eta, claimableAt + timelock.EXIT_MARGIN(), "the change runs a margin after the redemption is claimable");
+
+        vm.warp(claimableAt);
+        vm.expectRevert();
+        governor.execute(id);
+        vm.startPrank(BOB);
+        vault.completePoolWithdrawals(vault.pendingWithdrawals());
+        assertEq(vault.processRedeemQueue(1), 1, "paid");
+        vm.stopPrank();
+        assertApproxEq(pha.balanceOf(BOB) - before, 100_000 ether, 2, "all PHA back while the change still waits");
+        vm.warp(eta);
+        governor.execute(id);
+        assertEq(router.feeConfig().protocolFeeBps, config.protocolFeeBps, "changed after the exit");
+    }
+
     /// Not even the proposer role can schedule inside the exit window.
     function test_ExitWindow_ScheduleBelowItIsRefused() public {
         _setUnbonding(LONG_UNBONDING);

@@ -146,11 +146,11 @@ contract StakingVaultTest is VaultFixture {
         assertEq(vault.queuedAssets(), 10_000 ether, "owed");
         assertEq(vault.processRedeemQueue(10), 0, "no idle yet");
 
-        vm.prank(MANAGER);
-        vault.requestPoolWithdrawal(poolA, 10_000 ether);
-        assertEq(vault.totalAssets(), 20_000 ether, "unbonding still counted");
+        // The request itself unbonded what idle PHA did not cover.
+        assertEq(vault.pendingWithdrawals().length, 1, "unbonding for the queue");
+        assertApproxEq(vault.totalAssets(), 20_000 ether, 1, "unbonding still counted");
         vm.warp(block.timestamp + UNBONDING);
-        assertEq(vault.completePoolWithdrawals(vault.pendingWithdrawals()), 10_000 ether, "collected");
+        assertApproxEq(vault.completePoolWithdrawals(vault.pendingWithdrawals()), 10_000 ether, 1, "collected");
         // New allocations cannot take the idle PHA owed to the queue.
         assertEq(vault.availableLiquidity(), 0, "idle owed to queue");
 
@@ -167,10 +167,8 @@ contract StakingVaultTest is VaultFixture {
         uint256 aliceShares = vault.balanceOf(ALICE);
         vm.prank(ALICE);
         vault.requestRedeem(aliceShares, ALICE);
+        assertEq(hub.sharesOf(poolA, address(vault)), 0, "all unbonding for the queue");
         router.slashForEquivocation(WORKER_A, 1, address(0), 0);
-        uint256 held = hub.sharesOf(poolA, address(vault));
-        vm.prank(MANAGER);
-        vault.requestPoolWithdrawal(poolA, held);
         vm.warp(block.timestamp + UNBONDING);
         vault.completePoolWithdrawals(vault.pendingWithdrawals());
         vault.processRedeemQueue(1);
@@ -220,25 +218,17 @@ contract StakingVaultTest is VaultFixture {
         vm.stopPrank();
     }
 
-    /// The manager walks away: after the grace period anyone unbonds, completes and pays the queue.
-    function test_ForceUnbond_VaultNeverLocks() public {
+    /// The manager walks away: the redemption itself unbonds what idle PHA does not cover (from the
+    /// positions in pool order), so anyone completes and pays the queue after the unbonding period.
+    function test_RequestRedeem_UnbondsTheShortfallAtOnce_VaultNeverLocks() public {
         depositAs(ALICE, 6_000 ether);
         allocate(poolA, 3_000 ether);
         allocate(poolB, 3_000 ether);
         uint256 aliceShares = vault.balanceOf(ALICE);
         vm.prank(ALICE);
         vault.requestRedeem(aliceShares, ALICE);
-
-        vm.expectRevert(
-            abi.encodeWithSelector(StakingVault.GracePeriodNotOver.selector, block.timestamp + vault.QUEUE_GRACE_PERIOD())
-        );
-        vault.forceUnbond(poolA);
-        vm.warp(block.timestamp + vault.QUEUE_GRACE_PERIOD());
-        vm.expectRevert(abi.encodeWithSelector(StakingVault.NoPosition.selector, 99));
-        vault.forceUnbond(99);
-
-        vault.forceUnbond(poolA);
-        vault.forceUnbond(poolB);
+        assertEq(vault.pendingWithdrawals().length, 2, "both positions unbonding");
+        assertEq(hub.sharesOf(poolA, address(vault)) + hub.sharesOf(poolB, address(vault)), 0, "nothing left staked");
         vm.expectRevert(StakingVault.NoShortfall.selector);
         vault.forceUnbond(poolA);
 
@@ -248,12 +238,51 @@ contract StakingVaultTest is VaultFixture {
         assertApproxEq(pha.balanceOf(ALICE), 6_000 ether, 2, "whole deposit back");
     }
 
+    /// Only the shortfall is unbonded: idle PHA covers first, and the first pool covers what it can.
+    function test_RequestRedeem_UnbondsOnlyTheShortfall() public {
+        depositAs(ALICE, 6_000 ether);
+        allocate(poolA, 2_000 ether);
+        allocate(poolB, 2_000 ether);
+        uint256 half = vault.balanceOf(ALICE) / 2;
+        vm.prank(ALICE);
+        vault.requestRedeem(half, ALICE); // 3,000: 2,000 idle + 1,000 from poolA
+        assertEq(vault.pendingWithdrawals().length, 1, "one position touched");
+        assertApproxEq(hub.stakeOf(poolA, address(vault)), 1_000 ether, 2, "poolA gives the rest");
+        assertEq(hub.stakeOf(poolB, address(vault)), 2_000 ether, "poolB untouched");
+        vm.warp(block.timestamp + UNBONDING);
+        vault.completePoolWithdrawals(vault.pendingWithdrawals());
+        assertEq(vault.processRedeemQueue(1), 1, "paid");
+        assertApproxEq(pha.balanceOf(ALICE), 3_000 ether, 2, "half back");
+    }
+
+    /// A shortfall that appears after the request (the unbonding PHA slashed harder than the vault as
+    /// a whole) is unbonded by anyone, at once.
+    function test_ForceUnbond_CoversALaterShortfall() public {
+        depositAs(ALICE, 6_000 ether);
+        allocate(poolA, 3_000 ether);
+        allocate(poolB, 3_000 ether);
+        uint256 half = vault.balanceOf(ALICE) / 2;
+        vm.prank(ALICE);
+        vault.requestRedeem(half, ALICE); // all from poolA
+        vm.expectRevert(StakingVault.NoShortfall.selector);
+        vault.forceUnbond(poolB);
+        router.slashForEquivocation(WORKER_A, 1, address(0), 0); // 20% of poolA, its unbonding PHA included
+        vm.expectRevert(abi.encodeWithSelector(StakingVault.NoPosition.selector, 99));
+        vault.forceUnbond(99);
+        vault.forceUnbond(poolB);
+        vm.expectRevert(StakingVault.NoShortfall.selector);
+        vault.forceUnbond(poolB);
+        vm.warp(block.timestamp + UNBONDING);
+        vault.completePoolWithdrawals(vault.pendingWithdrawals());
+        assertEq(vault.processRedeemQueue(1), 1, "paid");
+    }
+
     function test_ForceUnbond_QueueEmpty() public {
         vm.expectRevert(StakingVault.QueueEmpty.selector);
         vault.forceUnbond(poolA);
     }
 
-    function test_ForceUnbond_CountsUnclaimedRewardsAsCover() public {
+    function test_RequestRedeem_CountsUnclaimedRewardsAsCover() public {
         depositAs(ALICE, 1_000 ether);
         allocate(poolA, 1_000 ether);
         creditFees(WORKER_A, 10_000 ether);
@@ -261,7 +290,7 @@ contract StakingVaultTest is VaultFixture {
         uint256 tenth = vault.balanceOf(ALICE) / 10;
         vm.prank(ALICE);
         vault.requestRedeem(tenth, ALICE);
-        vm.warp(block.timestamp + vault.QUEUE_GRACE_PERIOD());
+        assertEq(vault.pendingWithdrawals().length, 0, "nothing unbonded");
         vm.expectRevert(StakingVault.NoShortfall.selector);
         vault.forceUnbond(poolA);
         vault.claimPoolRewards();

@@ -56,8 +56,16 @@ contract VaultAllocatorTest is VaultFixture {
         assertEq(w[0], CAP, "A capped");
         assertApproxEq(w[1], 4_000, 2, "B");
         assertApproxEq(w[2], 2_000, 2, "C");
-        assertApproxEq(hub.stakeOf(poolA, address(vault)), DEPOSIT * 4 / 10, 1e9, "A allocated");
-        assertApproxEq(hub.stakeOf(poolC, address(vault)), DEPOSIT * 2 / 10, 1e9, "C allocated");
+        // The vault enters each pool with at most the pool's own stake (2,000), then at most doubles.
+        assertEq(hub.stakeOf(poolA, address(vault)), 2_000 ether, "A entered with its own size");
+        assertEq(hub.stakeOf(poolC, address(vault)), 2_000 ether, "C entered with its own size");
+        _epochs(1, 30 ether, 20 ether, 10 ether);
+        assertEq(hub.stakeOf(poolA, address(vault)), 4_000 ether, "A doubled");
+        _epochs(WINDOW + 2, 30 ether, 20 ether, 10 ether);
+        w = allocator.targetWeights();
+        assertEq(w[0], CAP, "A still capped");
+        assertApproxEq(hub.stakeOf(poolA, address(vault)), DEPOSIT * w[0] / 10_000, DEPOSIT / 20, "A allocated (near target)");
+        assertApproxEq(hub.stakeOf(poolC, address(vault)), DEPOSIT * w[2] / 10_000, DEPOSIT / 20, "C allocated (near target)");
     }
 
     function test_NoHistory_NothingMoves() public {

@@ -51,6 +51,9 @@ contract AllocatorHandler is Test {
     uint256 public overAllocations;
     /// @dev Rebalances that spent PHA owed to queued redemptions.
     uint256 public queueSpent;
+    /// @dev Rebalances after which a pool given stake held more than the larger of its own
+    /// (non-vault) stake and twice the vault's stake before (the entry and growth limit).
+    uint256 public growthBreaches;
     /// @dev Failing pools still holding vault stake past the documented number of rebalances.
     uint256 public lateUnbonds;
 
@@ -239,6 +242,7 @@ contract AllocatorHandler is Test {
             held += stake_;
             // A pool given stake ends within the cap of the investable total (rounding: a wei).
             if (stake_ > before[i] && stake_ > total * p.maxPoolShareBps / BPS + 1) ++capBreaches;
+            if (stake_ > before[i] && stake_ > _growthLimit(ids[i], before[i]) + 1) ++growthBreaches;
         }
         if (held > total + ids.length) ++overAllocations;
         if (covered && vault.idleAssets() < vault.queuedAssets()) ++queueSpent;
@@ -250,6 +254,14 @@ contract AllocatorHandler is Test {
             if (!_contains(ids, id)) candidateSinceFailure[id] = false;
             if (hub.stakeOf(id, address(vault)) != 0 && since > failingLimit(id)) ++lateUnbonds;
         }
+    }
+
+    /// @dev max(the pool's stake at its newest snapshot (the one the rebalance took) less the
+    /// vault's, twice the vault's stake before the rebalance).
+    function _growthLimit(uint256 poolId, uint256 held) private view returns (uint256) {
+        uint256 recorded = uint256(performance.snapshot(poolId, 0).stake) * 1 ether;
+        uint256 other = recorded > held ? recorded - held : 0;
+        return other > 2 * held ? other : 2 * held;
     }
 
     /// @notice Rebalances within which a failing pool leaves the vault (ARCHITECTURE, "Vault
@@ -309,6 +321,12 @@ contract VaultAllocatorInvariantTest is StakingInvariantBase {
     /// No rebalance takes a pool above the cap of the investable total.
     function invariant_NoPoolGivenMoreThanTheCap() public view {
         assertEq(handler.capBreaches(), 0, "pool above the cap");
+    }
+
+    /// The vault enters a pool with at most the pool's own stake and at most doubles its stake in
+    /// one rebalance (review s23, F3: a history without the vault in it buys at most the pool's size).
+    function invariant_EntryAndGrowthLimited() public view {
+        assertEq(handler.growthBreaches(), 0, "pool given more than max(own stake, 2 x held)");
     }
 
     /// The candidates never hold more than the vault's investable total, and allocation never spends

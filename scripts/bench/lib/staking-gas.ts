@@ -226,8 +226,18 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     };
     for (let i = 0; i < 3; i++) await epoch(); // the window's history
     const places = await epoch();
-    const steady = await epoch();
+    // The vault enters each pool with at most the pool's own stake and then at most doubles it per
+    // rebalance: let it fill up before measuring a steady epoch.
+    const held = async () => Promise.all(pools.map((p) => hub.stakeOf(p.poolId, vault.getAddress())));
+    let before = await held();
+    for (let i = 0; i < 20; i++) {
+      await epoch();
+      const after = await held();
+      if (after.every((v, j) => v === before[j])) break;
+      before = after;
+    }
     if ((await vault.availableLiquidity()) > PHA(10_000)) throw new Error("allocator placed nothing");
+    const steady = await epoch();
     return { places, steady };
   };
 

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {VaultFixture} from "./VaultFixture.sol";
+import {PoolPerformance, IStakingHubPools} from "../../contracts/staking/PoolPerformance.sol";
+import {VaultAllocator, IManagedVault, IAllocatorHub} from "../../contracts/staking/VaultAllocator.sol";
+
+/// @notice Review s23, F3: a pool whose operator is its only shareholder pays fees to its own worker
+/// (its own agent, its own worker: the requests can be aimed, see DESIGN.md) and shows a return far
+/// above honest pools' at the cost of the protocol's cut, since the fees come back to it. On the old
+/// rule a 1,000 PHA pool paying itself 10 PHA a day showed 1 % a day and drew the vault's cap.
+/// Now (VaultAllocator): the score spreads the pool's reward stream over its stake with the vault at
+/// its cap, and the vault enters a pool with at most the pool's own stake, then at most doubles per
+/// rebalance. The attack is run against an honest baseline (same pools, same honest traffic, no
+/// self-paid fees) and must leave the attacker poorer, whether it stops paying as soon as the vault
+/// enters (the tail: the vault's stake stays while the score decays) or keeps paying.
+contract ReturnInflationTest is VaultFixture {
+    event Measured(string what, uint256 value);
+    event MeasuredSigned(string what, int256 value);
+
+    address internal constant CURATOR = address(0xC0);
+    address internal constant ATTACKER = address(0xBAD);
+    address internal constant WORKER_X = address(0x1BAD);
+    uint16 internal constant CAP = 4_000;
+    uint16 internal constant WINDOW = 3;
+    uint16 internal constant MIN_STAY = 2;
+    uint256 internal constant DEPOSIT = 30_000 ether;
+    /// @dev Honest traffic: fees per epoch per PHA of a pool's active stake (0.03 %, ~11 % a year),
+    /// what the router's stake-weighted assignment gives every pool.
+    uint256 internal constant FEES_PPM = 300;
+    uint256 internal constant HONEST_STAKE = 10_000 ether;
+    uint256 internal constant ATTACKER_STAKE = 1_000 ether;
+    uint16 internal constant ATTACKER_COMMISSION = 2_000;
+    /// @dev The review's figures: 100 self-paid requests a day put 10 PHA in the pool and cost the
+    /// requester 10.506 PHA (protocol fee and relay gas at the deployed configuration).
+    uint256 internal constant SELF_PAID = 10 ether;
+    uint256 internal constant SELF_PAID_COST = 10.506 ether;
+    uint256 internal constant EPOCHS = 30;
+
+    PoolPerformance internal performance;
+    VaultAllocator internal allocator;
+    uint256 internal poolX;
+
+    function setUp() public override {
+        super.setUp();
+        poolX = createPool(ATTACKER, ATTACKER_COMMISSION);
+        addWorker(poolX, ATTACKER, WORKER_X);
+        stakeAs(OPERATOR, poolA, HONEST_STAKE);
+        stakeAs(OPERATOR_B, poolB, HONEST_STAKE);
+        stakeAs(ATTACKER, poolX, ATTACKER_STAKE);
+        performance = new PoolPerformance(IStakingHubPools(address(hub)));
+        allocator = new VaultAllocator(
+            IManagedVault(address(vault)),
+            IAllocatorHub(address(hub)),
+            performance,
+            VaultAllocator.Bounds({maxPoolShareBps: 5_000, minWindow: 2, maxWindow: 10, minStay: 1, maxDriftBps: 500}),
+            VaultAllocator.Params({maxPoolShareBps: CAP, window: WINDOW, minStay: MIN_STAY, driftBps: 100}),
+            CURATOR,
+            GOVERNANCE
+        );
+        vm.prank(GOVERNANCE);
+        vault.setManager(address(allocator));
+        uint256[] memory ids = new uint256[](3);
+        (ids[0], ids[1], ids[2]) = (poolA, poolB, poolX);
+        vm.prank(CURATOR);
+        allocator.setCandidates(ids);
+        depositAs(ALICE, DEPOSIT);
+    }
+
+    /// The review's attack: 10 PHA a day paid to itself. The vault enters with at most the pool's own
+    /// 1,000 PHA, and the score is what that stream would pay over 1,000 + the cap (13,000 PHA).
+    function test_attack_selfPaidFees_EntryBoundedAndScoreDiluted() public {
+        uint256 maxHeld;
+        for (uint256 e; e <= WINDOW; ++e) {
+            maxHeld = _max(maxHeld, _epoch(true));
+        }
+        assertEq(maxHeld, ATTACKER_STAKE, "the vault enters with at most the pool's own stake");
+        (bool ok, int256 rate,) = performance.returnOver(poolX, WINDOW);
+        // 10 PHA a day on 1,000 PHA, less 20 % commission: 0.8 % a day (plus 0.024 % honest traffic).
+        assertTrue(ok && rate > 0.008e18, "the pool's own return still shows ~0.8 % a day");
+        uint256 score = allocator.scores()[2];
+        uint256 cap = (vault.availableLiquidity() + _held(poolA) + _held(poolB) + _held(poolX)) * CAP / 10_000;
+        // minStake ≤ 1,000 PHA; spread = the pool's other stake + max(held, cap) ≥ cap (12,000 PHA).
+        assertLe(score, uint256(rate) * ATTACKER_STAKE / cap, "score diluted by the vault's cap");
+        emit MeasuredSigned("pool's measured return per epoch (1e18 = 100%)", rate);
+        emit Measured("its score (1e18 = 100%)", score);
+    }
+
+    /// Stop paying as soon as the vault has entered (the cheapest way to buy its stake: the score
+    /// decays over the window while the vault's stake stays and keeps doubling).
+    function test_attack_stopWhenTheVaultEnters_NotProfitable() public {
+        _assertUnprofitable(WINDOW + 1);
+    }
+
+    /// Keep paying through the ramp (the vault takes its share of every self-paid fee).
+    function test_attack_keepPaying_NotProfitable() public {
+        _assertUnprofitable(EPOCHS);
+    }
+
+    /// Every length of the attack from one epoch to the whole run.
+    function test_attack_anyLength_NotProfitable() public {
+        for (uint256 paying = 1; paying <= 12; ++paying) {
+            _assertUnprofitable(paying);
+        }
+    }
+
+    function _assertUnprofitable(uint256 payingEpochs) internal {
+        uint256 start = vm.snapshotState();
+        (int256 honest,) = _run(0);
+        vm.revertToState(start);
+        (int256 attacked, uint256 maxHeld) = _run(payingEpochs);
+        vm.revertToState(start);
+        int256 profit = attacked - honest;
+        emit Measured("epochs paying", payingEpochs);
+        emit Measured("largest vault stake in the attacker's pool (wei)", maxHeld);
+        emit MeasuredSigned("attack profit over the honest baseline (wei)", profit);
+        assertTrue(profit < 0, "the attack costs more than it earns");
+    }
+
+    /// @return net What the attacker ends with beyond its stake (commission + its rewards − what
+    /// the self-paid fees cost it), over EPOCHS epochs of which the first `payingEpochs` self-paid.
+    function _run(uint256 payingEpochs) internal returns (int256 net, uint256 maxHeld) {
+        uint256 paid;
+        for (uint256 e; e < EPOCHS; ++e) {
+            bool paying = e < payingEpochs;
+            if (paying) paid += SELF_PAID_COST;
+            maxHeld = _max(maxHeld, _epoch(paying));
+        }
+        hub.harvestPool(poolX);
+        uint256 earned = hub.poolState(poolX).commissionAccrued + hub.pendingRewards(poolX, ATTACKER);
+        net = int256(earned) - int256(paid);
+    }
+
+    /// One epoch: honest traffic to every pool in proportion to its stake, the attacker's fees if
+    /// paying, a rebalance. Returns the vault's stake in the attacker's pool after it.
+    function _epoch(bool paying) internal returns (uint256) {
+        creditFees(WORKER_A, hub.poolState(poolA).activeStake * FEES_PPM / 1e6);
+        creditFees(WORKER_B, hub.poolState(poolB).activeStake * FEES_PPM / 1e6);
+        creditFees(WORKER_X, hub.poolState(poolX).activeStake * FEES_PPM / 1e6 + (paying ? SELF_PAID : 0));
+        allocator.rebalance();
+        vm.warp(block.timestamp + 1 days);
+        return _held(poolX);
+    }
+
+    function _held(uint256 poolId) internal view returns (uint256) {
+        return hub.stakeOf(poolId, address(vault));
+    }
+
+    function _max(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a > b ? a : b;
+    }
+}
