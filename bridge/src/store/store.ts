@@ -211,6 +211,8 @@ export interface BridgeStore {
   seenBlocks(blockNumber: number, limit: number): BlockRef[];
   /** Confirms the `seen` requests observed in `block` (same number and hash); returns how many. */
   confirmBlock(block: BlockRef, now: number): number;
+  /** confirmBlock for each of these blocks (one round trip on a shared database); returns how many requests. */
+  confirmBlocks(blocks: BlockRef[], now: number): number;
   get(id: bigint): RequestRecord | undefined;
   list(filter?: ListFilter): RequestRecord[];
   counts(): Record<RequestState, number>;
