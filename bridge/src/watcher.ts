@@ -85,6 +85,8 @@ export class Watcher {
     if (!head) throw new StaleNodeError("node returned no latest block");
     this.metrics.head.set(head.number);
     const orphaned: bigint[] = [];
+    // In a fleet one instance scans and confirms (the store's scanning lease); the others follow the head only.
+    if (!this.store.renewLeases().scanner) return { head, added: 0, settled: 0, confirmed: 0, orphaned, stale: false };
 
     let cursor = this.store.cursor() ?? this.genesisCursor();
     if (cursor.hash !== "") {

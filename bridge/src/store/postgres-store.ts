@@ -117,6 +117,8 @@ export class PostgresStore implements BridgeStore {
    * change (a reorg's rewind, a dead relayer's take-over) is seen within that time.
    */
   private txCache?: { at: number; txs: TxRecord[] };
+  /** When the leases were last renewed, and whether this instance held the scanning lease then. */
+  private leases?: { at: number; scanner: boolean };
   private nonceCache?: { at: number; nonces: number[] };
 
   private wake(): void {
@@ -768,7 +770,55 @@ export class PostgresStore implements BridgeStore {
     return { count: rows.length, gasUsed, feesPaid };
   }
 
+  renewLeases(): { scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } } {
+    const now = Date.now();
+    if (this.leases && now - this.leases.at < this.leaseMs / 3) return { scanner: this.leases.scanner };
+    const [renewed, handed] = this.db.batch([
+      {
+        text: `WITH me AS (INSERT INTO leases (name, owner, until) VALUES ('relayer:' || $1, $1, ${NOW} + $2)
+                 ON CONFLICT (name) DO UPDATE SET until = excluded.until RETURNING 1),
+               lead AS (INSERT INTO leases (name, owner, until) VALUES ('scanner', $1, ${NOW} + $2)
+                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                 WHERE leases.owner = excluded.owner OR leases.until < ${NOW} RETURNING 1)
+               SELECT (SELECT count(*) FROM me)::int AS alive, (SELECT count(*) FROM lead)::int AS scanner`,
+        values: [this.relayer, this.leaseMs],
+      },
+      // The scanner hands dead relayers' unfinished transactions to the fleet: abandoned (a
+      // returning relayer still resolves its nonces: resolved stays 0), their unsettled requests
+      // back to `signed` and free, or no longer held by a timeout transaction. The submitter that
+      // claims them checks on-chain that they are pending before it sends anything.
+      {
+        text: `WITH dead AS (SELECT owner AS relayer FROM leases WHERE name LIKE 'relayer:%' AND until < ${NOW} AND owner <> $1
+                   AND EXISTS (SELECT 1 FROM leases WHERE name = 'scanner' AND owner = $1)),
+               txs AS (UPDATE transactions t SET state = ${tx("abandoned")}, error = 'relayer ' || t.relayer || ' stopped renewing its lease; its requests were handed back to the fleet'
+                 WHERE t.relayer IN (SELECT relayer FROM dead) AND t.state IN ${literals(UNFINISHED_TX_STATES)} RETURNING t.id, t.relayer),
+               req AS (UPDATE requests r SET
+                   state = CASE WHEN r.fulfil_tx IN (SELECT id FROM txs) AND r.state = ${state("submitted")} THEN ${state("signed")} ELSE r.state END,
+                   lease_owner = CASE WHEN r.fulfil_tx IN (SELECT id FROM txs) THEN NULL ELSE r.lease_owner END,
+                   lease_until = CASE WHEN r.fulfil_tx IN (SELECT id FROM txs) THEN 0 ELSE r.lease_until END,
+                   fulfil_tx = CASE WHEN r.fulfil_tx IN (SELECT id FROM txs) THEN NULL ELSE r.fulfil_tx END,
+                   timeout_tx = CASE WHEN r.timeout_tx IN (SELECT id FROM txs) THEN NULL ELSE r.timeout_tx END
+                 WHERE (r.fulfil_tx IN (SELECT id FROM txs) OR r.timeout_tx IN (SELECT id FROM txs)) AND r.state IN ${states(UNSETTLED_STATES)} RETURNING r.id)
+               SELECT (SELECT count(*) FROM txs)::int AS txs, (SELECT count(*) FROM req)::int AS requests,
+                 (SELECT COALESCE(json_agg(DISTINCT relayer), '[]') FROM txs)::text AS relayers`,
+        values: [this.relayer],
+      },
+    ]);
+    const scanner = (renewed!.rows[0] as { scanner: number }).scanner > 0;
+    this.leases = { at: now, scanner };
+    const { txs, requests, relayers } = handed!.rows[0] as { txs: number; requests: number; relayers: string };
+    if (txs === 0) return { scanner };
+    this.wake();
+    return { scanner, handedOver: { relayers: JSON.parse(relayers) as string[], txs, requests } };
+  }
+
   close(): void {
+    // A clean stop gives the scanning lease up at once (a crash leaves it to expire).
+    try {
+      if (this.leases?.scanner) this.db.query("DELETE FROM leases WHERE name = 'scanner' AND owner = $1", [this.relayer]);
+    } catch {
+      // closing anyway: the lease expires
+    }
     this.db.close();
   }
 }
