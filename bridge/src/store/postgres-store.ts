@@ -201,16 +201,33 @@ export class PostgresStore implements BridgeStore {
       throw new StoreMismatchError("store belongs to another chain or router; use another database", { details: `holds ${existing}, configured ${identity}` });
   }
 
+  /**
+   * The cursor and its requestCount, read by every watcher pass: while this instance holds the
+   * scanning lease, kept for TX_CACHE_MS and moved by its own scans (another instance moves it only
+   * around a hand-over, when a stale cursor costs an idempotent re-scan).
+   */
+  private cursorCache?: { at: number; cursor?: BlockRef; count?: { hash: string; count: bigint } };
+
+  private cursors(): { cursor?: BlockRef; count?: { hash: string; count: bigint } } {
+    if (this.leases?.scanner && this.cursorCache && Date.now() - this.cursorCache.at < TX_CACHE_MS) return this.cursorCache;
+    const rows = this.db.query<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('cursor', 'cursor_request_count')");
+    const cursor = rows.find((r) => r.key === "cursor")?.value;
+    const count = rows.find((r) => r.key === "cursor_request_count")?.value;
+    const parsed = count ? (JSON.parse(count) as { hash: string; count: string }) : undefined;
+    this.cursorCache = {
+      at: Date.now(),
+      cursor: cursor ? (JSON.parse(cursor) as BlockRef) : undefined,
+      count: parsed && { hash: parsed.hash, count: BigInt(parsed.count) },
+    };
+    return this.cursorCache;
+  }
+
   cursor(): BlockRef | undefined {
-    const value = this.meta("cursor");
-    return value ? (JSON.parse(value) as BlockRef) : undefined;
+    return this.cursors().cursor;
   }
 
   cursorRequestCount(): { hash: string; count: bigint } | undefined {
-    const value = this.meta("cursor_request_count");
-    if (!value) return undefined;
-    const parsed = JSON.parse(value) as { hash: string; count: string };
-    return { hash: parsed.hash, count: BigInt(parsed.count) };
+    return this.cursors().count;
   }
 
   blockHash(number: number): string | undefined {
@@ -256,12 +273,20 @@ export class PostgresStore implements BridgeStore {
       ];
       return {
         commit,
-        result: (done) => ({
-          added: reobserved + (fresh.length > 0 ? done[0]!.rowCount : 0),
-          settled: settlements ? done[fresh.length > 0 ? 1 : 0]!.rowCount : 0,
-        }),
+        result: (done) => {
+          this.movedCursor(scan);
+          return { added: reobserved + (fresh.length > 0 ? done[0]!.rowCount : 0), settled: settlements ? done[fresh.length > 0 ? 1 : 0]!.rowCount : 0 };
+        },
       };
     });
+  }
+
+  /** The cursor as this scan left it (it moves forward only), without a read. */
+  private movedCursor(scan: ScanResult): void {
+    const cached = this.cursorCache;
+    if (!cached || (cached.cursor && cached.cursor.number >= scan.cursor.number)) return;
+    const count = scan.requestCount === undefined ? cached.count : { hash: scan.cursor.hash, count: scan.requestCount };
+    this.cursorCache = { at: cached.at, cursor: { number: scan.cursor.number, hash: scan.cursor.hash }, count };
   }
 
   observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number } {
@@ -400,6 +425,7 @@ export class PostgresStore implements BridgeStore {
   }
 
   rewind(ancestor: BlockRef): bigint[] {
+    this.cursorCache = undefined;
     this.wake();
     this.txsChanged();
     return this.db.transaction(() => {
