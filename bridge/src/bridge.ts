@@ -287,6 +287,14 @@ export class Bridge {
 
   private dispatchOnce(): void {
     try {
+      // The fleet's leases ride on the most frequent loop, which never waits on the chain: a live
+      // instance keeps its lease even while its RPC hangs (cheap: renewed a few times per lease).
+      const { handedOver } = this.store.renewLeases();
+      if (handedOver)
+        this.log.warn(
+          { event: "relayer_handed_over", relayers: handedOver.relayers, txs: handedOver.txs, requests: handedOver.requests },
+          "relayers stopped renewing their leases: their unmined transactions' requests go back to the fleet (checked on-chain before they are sent again)",
+        );
       this.dispatcher.tick(this.lastHead?.timestamp ?? 0n);
       this.stages.ok("dispatcher");
     } catch (error) {

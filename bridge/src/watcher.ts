@@ -85,6 +85,8 @@ export class Watcher {
     if (!head) throw new StaleNodeError("node returned no latest block");
     this.metrics.head.set(head.number);
     const orphaned: bigint[] = [];
+    // In a fleet one instance scans and confirms (the store's scanning lease); the others follow the head only.
+    if (!this.store.renewLeases().scanner) return { head, added: 0, settled: 0, confirmed: 0, orphaned, stale: false };
 
     let cursor = this.store.cursor() ?? this.genesisCursor();
     if (cursor.hash !== "") {
@@ -193,18 +195,25 @@ export class Watcher {
       if (blocks.length === 0) return confirmed;
       // Every header of the page in one round trip.
       const headers = this.options.confirmations === 0 ? blocks : await this.chain.headers(blocks.map((b) => b.number));
+      // The page's blocks up to the first that cannot be confirmed yet are confirmed in one store call.
+      const canonical: BlockRef[] = [];
       for (const [i, block] of blocks.entries()) {
         const header = headers[i];
-        if (header instanceof Error) throw header;
-        const canonical = header?.hash;
+        if (header instanceof Error) {
+          confirmed += this.store.confirmBlocks(canonical, Date.now());
+          throw header;
+        }
+        const hash = header?.hash;
         // A node without the block is behind, not proof of a reorg: confirm on a later pass.
-        if (canonical === undefined) return confirmed;
-        if (canonical !== block.hash) {
+        if (hash === undefined) return confirmed + this.store.confirmBlocks(canonical, Date.now());
+        if (hash !== block.hash) {
+          confirmed += this.store.confirmBlocks(canonical, Date.now());
           orphaned.push(...(await this.rewindBelow(block.number, head.number)));
           return confirmed;
         }
-        confirmed += this.store.confirmBlock(block, Date.now());
+        canonical.push(block);
       }
+      confirmed += this.store.confirmBlocks(canonical, Date.now());
     }
   }
 

@@ -7,8 +7,11 @@ import { loadConfig, parseConfig } from "../../bridge/src/config.js";
 import { ConfigError, LeaseLostError, StoreMismatchError } from "../../bridge/src/errors.js";
 import { openStore } from "../../bridge/src/store/open-store.js";
 import { PG_MIGRATIONS } from "../../bridge/src/store/pg-migrations.js";
+import { createLogger } from "../../bridge/src/logger.js";
+import { BridgeMetrics } from "../../bridge/src/metrics.js";
 import { PostgresStore } from "../../bridge/src/store/postgres-store.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
+import { Watcher } from "../../bridge/src/watcher.js";
 import { ANSWER } from "./fake-tx-chain.js";
 import { RELAYER_A, RELAYER_B, freshDatabase } from "./postgres.js";
 
@@ -186,6 +189,85 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     expect(b.expired(expiredAt, 10).map((r) => r.id)).to.deep.equal([4n, 5n, 6n]);
     b.createTx(timeout([4n, 5n, 6n]), attempt("c3"));
     expect(a.expired(expiredAt, 10)).to.have.length(0);
+  });
+
+  it("one instance scans the logs, the other follows the head only; the scan is taken over within the lease when the scanner dies", async function () {
+    this.timeout(20_000);
+    const own = new SyntheticChain({ requests: 4, perBlock: 2 });
+    const scans = { a: 0, b: 0 };
+    // The chain each instance's watcher sees, counting its eth_getLogs scans.
+    const counted = (key: keyof typeof scans) =>
+      new Proxy(own, {
+        get(target, prop) {
+          if (prop === "routerEvents") return (from: number, to: number) => (scans[key]++, target.routerEvents(from, to));
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    const leaseMs = 600;
+    const a = instance(RELAYER_A, leaseMs);
+    const b = instance(RELAYER_B, leaseMs);
+    const watcher = (store: PostgresStore, key: keyof typeof scans) =>
+      new Watcher(counted(key), store, { confirmations: 0, maxLogRange: 1_000, reorgHistory: 64, startBlock: 0 }, new BridgeMetrics(store, false), createLogger("silent"));
+    const [wa, wb] = [watcher(a, "a"), watcher(b, "b")];
+    expect(a.renewLeases().scanner).to.equal(true, "A started first: it takes the scanning lease");
+    expect(b.renewLeases().scanner).to.equal(false);
+    for (let round = 0; round < 3; round++) {
+      own.mine(2);
+      await wb.poll(); // B first: without the lease it would scan the new blocks itself
+      await wa.poll();
+    }
+    expect(scans.a).to.be.at.least(3);
+    expect(scans.b).to.equal(0, "the second instance never scans while the first holds the lease");
+    await wa.poll();
+    expect(b.counts().confirmed).to.equal(10, "the scanner recorded and confirmed every request for the fleet");
+    // A dies (no clean stop): its lease runs out and B scans from the shared cursor.
+    const died = Date.now();
+    let later = 0;
+    while (scans.b === 0) {
+      own.mine(1);
+      later++;
+      await wb.poll();
+      await sleep(25);
+      expect(Date.now() - died).to.be.below(leaseMs * 3, "taken over within a bounded time");
+    }
+    expect(Date.now() - died).to.be.below(leaseMs + leaseMs / 3 + 300, "within the lease and one renewal period");
+    await wb.poll();
+    expect(b.counts().confirmed).to.equal(10 + later, "nothing missed across the hand-over");
+  });
+
+  it("a relayer that dies for good with sent but unmined fulfilments: its requests go back to the fleet once its lease expired, never while it lives", async function () {
+    this.timeout(20_000);
+    const a = instance(RELAYER_A, 400);
+    const b = instance(RELAYER_B, 400);
+    await scanAndConfirm(a, b);
+    expect(b.renewLeases().scanner).to.equal(true, "B scans (and so hands work over)");
+    a.renewLeases();
+    for (const r of a.dueForWorker(worker, Date.now(), 3, new Set())) a.saveAnswer(r.id, ANSWER);
+    const txA = a.createTx(fulfil(0, [1n, 2n, 3n]), attempt("d1"));
+    a.markBroadcast(attempt("d1").hash, Date.now());
+    a.unfinishedTxs(); // flushes the deferred write
+    // A lives (renews): nothing is handed over, however long.
+    for (let i = 0; i < 6; i++) {
+      await sleep(150);
+      a.renewLeases();
+      expect(b.renewLeases().handedOver).to.equal(undefined);
+    }
+    expect(b.readyToSubmit(10)).to.have.length(0);
+    // A dies for good: after its lease, B's renewal hands its transaction's requests back, free for any instance.
+    const died = Date.now();
+    let handed: ReturnType<PostgresStore["renewLeases"]>["handedOver"];
+    while (!handed) {
+      await sleep(50);
+      handed = b.renewLeases().handedOver;
+      expect(Date.now() - died).to.be.below(2_000, "within the lease and one renewal period");
+    }
+    expect(handed).to.deep.include({ txs: 1, requests: 3 });
+    expect(handed.relayers).to.deep.equal([RELAYER_A.toLowerCase()]);
+    expect(a.txsWithNonce(0)[0]).to.include({ id: txA, state: "abandoned", resolved: false });
+    expect(b.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n, 3n], "B claims them (its submitter checks isPending before sending)");
+    expect(() => b.createTx(fulfil(0, [1n, 2n, 3n]), attempt("d2"))).to.not.throw();
+    expect(b.renewLeases().handedOver).to.equal(undefined, "handed over once");
   });
 
   it("scans by every instance are idempotent and the shared cursor never moves back except by a reorg", async () => {

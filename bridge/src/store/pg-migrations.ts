@@ -100,6 +100,14 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX tx_attempts_tx ON tx_attempts (tx_id);
     `,
   },
+  {
+    version: 2,
+    description: "leases: each relayer's liveness and the single log-scanning leader",
+    sql: `
+      -- 'relayer:<address>': renewed by a live instance; 'scanner': held by the one instance that scans logs. until: database clock, unix ms.
+      CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until BIGINT NOT NULL);
+    `,
+  },
 ];
 
 /** Any fixed key: every bridge migrating this database takes the same advisory lock. */

@@ -51,6 +51,9 @@ port.on("message", async ({ deferred, statements }) => {
     }
     reply = { ok: true, results, failed };
   } catch (error) {
+    // A statement failed inside a transaction the call opened (or an enclosing one): end it here,
+    // so the connection is usable at once (outside a transaction ROLLBACK only warns).
+    await client.query("ROLLBACK").catch(() => {});
     reply = { ok: false, message: String(error && error.message || error), code: error && error.code, detail: error && error.detail };
   }
   port.postMessage(reply);
@@ -61,6 +64,8 @@ port.on("message", async ({ deferred, statements }) => {
 
 /** BRIDGE_PG_TRACE_MS: calls slower than this many ms are written to stderr with their statements (diagnosis). */
 const TRACE_MS = process.env.BRIDGE_PG_TRACE_MS ? Number(process.env.BRIDGE_PG_TRACE_MS) : undefined;
+/** BRIDGE_PG_STATS=1: round trips counted and timed by their first statement, written to stderr every 5 s (diagnosis). */
+const STATS = process.env.BRIDGE_PG_STATS === "1";
 
 /** A Postgres error as the server reported it (`code` is the SQLSTATE). */
 export class PgError extends StoreError {
@@ -84,6 +89,7 @@ export class SyncPg {
   private readonly port: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private closed = false;
+  private inTransaction = false;
   private flushTimer?: NodeJS.Timeout;
   /** Writes nobody waits for (`defer`): collected by their owner and sent ahead of the next call. */
   deferredSource: () => Statement[] = () => [];
@@ -109,8 +115,9 @@ export class SyncPg {
   /** Runs the statements in order on the connection (not as a transaction unless they say so); results in order. */
   batch(statements: Statement[]): QueryResult<Record<string, unknown>>[] {
     if (this.closed) throw new StoreError("Postgres store is closed");
-    const deferred = this.deferredSource();
-    const started = TRACE_MS === undefined ? 0 : performance.now();
+    // Not inside `transaction`: the deferred writes' own BEGIN/COMMIT would commit it half-way.
+    const deferred = this.inTransaction ? [] : this.deferredSource();
+    const started = TRACE_MS === undefined && !STATS ? 0 : performance.now();
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage({ deferred, statements });
     if (Atomics.wait(this.flag, 0, 0, this.timeoutMs) === "timed-out") {
@@ -122,18 +129,69 @@ export class SyncPg {
     const reply = message.message as Reply;
     if (TRACE_MS !== undefined && performance.now() - started > TRACE_MS)
       process.stderr.write(`store call ${Math.round(performance.now() - started)} ms: ${[...deferred, ...statements].map((s) => s.text.replace(/\s+/g, " ").slice(0, 90)).join(" | ")}\n`);
+    if (STATS) this.count([...deferred, ...statements], performance.now() - started);
     if (!reply.ok) throw new PgError(reply.message, reply.code, reply.detail);
     for (const failure of reply.failed) this.onDeferredFailure(failure);
     return reply.results as QueryResult<Record<string, unknown>>[];
+  }
+
+  private stats?: { since: number; calls: Map<string, { n: number; ms: number }> };
+
+  private count(statements: Statement[], ms: number): void {
+    const key = statements.map((s) => s.text.replace(/\s+/g, " ").slice(0, 40)).join(" | ").slice(0, 120) || "(flush)";
+    this.stats ??= { since: performance.now(), calls: new Map() };
+    const entry = this.stats.calls.get(key) ?? { n: 0, ms: 0 };
+    entry.n++;
+    entry.ms += ms;
+    this.stats.calls.set(key, entry);
+    const elapsed = performance.now() - this.stats.since;
+    if (elapsed < 5_000) return;
+    const rows = [...this.stats.calls].sort((a, b) => b[1].ms - a[1].ms);
+    const total = rows.reduce((sum, [, e]) => sum + e.ms, 0);
+    const calls = rows.reduce((sum, [, e]) => sum + e.n, 0);
+    process.stderr.write(
+      `pg stats ${Math.round(elapsed)} ms: ${calls} calls, ${Math.round(total)} ms waiting\n` +
+        rows.slice(0, 15).map(([k, e]) => `  ${String(e.n).padStart(6)} ${e.ms.toFixed(0).padStart(6)} ms ${(e.ms / e.n).toFixed(2).padStart(6)} ms/call  ${k}`).join("\n") +
+        "\n",
+    );
+    this.stats = undefined;
   }
 
   query<Row = Record<string, unknown>>(text: string, values: unknown[] = []): Row[] {
     return this.batch([{ text, values }])[0]!.rows as Row[];
   }
 
+  /**
+   * The statements as one database transaction in one round trip (BEGIN and COMMIT travel with
+   * them; a failing statement rolls it back); their results in order.
+   */
+  atomic(statements: Statement[]): QueryResult<Record<string, unknown>>[] {
+    return this.batch([{ text: "BEGIN" }, ...statements, { text: "COMMIT" }]).slice(1, -1);
+  }
+
+  /**
+   * A database transaction in two round trips: BEGIN travels with `first` (e.g. rows locked and
+   * read), `then` decides from their results what to write, and COMMIT travels with that. ROLLBACK
+   * when `then` or a statement throws.
+   */
+  split<T>(first: Statement[], then: (opened: QueryResult<Record<string, unknown>>[]) => { commit: Statement[]; result: (committed: QueryResult<Record<string, unknown>>[]) => T }): T {
+    const opened = this.batch([{ text: "BEGIN" }, ...first]).slice(1);
+    this.inTransaction = true;
+    try {
+      const { commit, result } = then(opened);
+      return result(this.batch([...commit, { text: "COMMIT" }]).slice(0, -1));
+    } catch (error) {
+      if (!this.closed) this.query("ROLLBACK");
+      throw error;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
   /** Runs `fn` between BEGIN and COMMIT (ROLLBACK when it throws). */
   transaction<T>(fn: () => T): T {
     this.query("BEGIN");
+    this.inTransaction = true;
     try {
       const result = fn();
       this.query("COMMIT");
@@ -141,6 +199,8 @@ export class SyncPg {
     } catch (error) {
       if (!this.closed) this.query("ROLLBACK");
       throw error;
+    } finally {
+      this.inTransaction = false;
     }
   }
 

@@ -28,6 +28,22 @@ import {
 
 const tx = (value: TxState) => literal(value);
 
+/** What a scan needs to know of a request already stored. */
+interface FenceRow {
+  id: string;
+  state: string;
+  lease_owner: string | null;
+  fulfil_tx: number | null;
+  timeout_tx: number | null;
+}
+
+interface StoredIdentity {
+  id: string;
+  state: string;
+  previous_state: string | null;
+  request_hash: string;
+}
+
 /** The database's clock in unix ms: every lease is set and compared on one clock, whatever the instances' clocks say. */
 const NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
@@ -46,6 +62,9 @@ export const DEFAULT_LEASE_MS = 30_000;
 /** States in which a request is some instance's work (leased to it): only the holder may put it in a transaction. */
 /** How long an empty dispatch queue is taken at its word (ms). */
 const IDLE_POLL_MS = 100;
+
+/** How long this relayer's unfinished transactions are taken as read (ms); every own write clears them. */
+const TX_CACHE_MS = 1_000;
 
 const WORKED_STATES: ReadonlySet<string> = new Set<RequestState>([...DISPATCHABLE_STATES, "signed"]);
 
@@ -78,6 +97,7 @@ export class PostgresStore implements BridgeStore {
     dispatched: new Map<string, { attempts: number; nextAttemptAt: number }>(),
     failures: new Map<string, { error: string; nextAttemptAt: number }>(),
     answers: new Map<string, string>(),
+    broadcasts: new Map<string, number>(),
   };
 
   /**
@@ -87,10 +107,30 @@ export class PostgresStore implements BridgeStore {
    */
   private idleWorkers = new Map<string, number>();
   private workersCache?: { at: number; workers: string[] };
+  /** When the submitter's queue was last found empty (the same rule as idleWorkers). */
+  private submitIdleSince?: number;
+
+  /**
+   * This relayer's unfinished transactions and unresolved nonces, read by every submitter pass
+   * (pipeline room, resender, next nonce, confirmer) and written only by this instance: kept
+   * between its own writes (each clears them) for at most TX_CACHE_MS, so another instance's
+   * change (a reorg's rewind, a dead relayer's take-over) is seen within that time.
+   */
+  private txCache?: { at: number; txs: TxRecord[] };
+  /** When the leases were last renewed, and whether this instance held the scanning lease then. */
+  private leases?: { at: number; scanner: boolean };
+  private nonceCache?: { at: number; nonces: number[] };
 
   private wake(): void {
     this.idleWorkers.clear();
     this.workersCache = undefined;
+    this.submitIdleSince = undefined;
+  }
+
+  private txsChanged(): void {
+    this.txCache = undefined;
+    this.nonceCache = undefined;
+    this.submitIdleSince = undefined;
   }
 
   constructor(options: PostgresStoreOptions) {
@@ -113,9 +153,9 @@ export class PostgresStore implements BridgeStore {
    * crash before they land costs a repeated worker call, never a wrong state.
    */
   private takePending(): Statement[] {
-    const { dispatched, failures, answers } = this.pending;
-    if (dispatched.size + failures.size + answers.size === 0) return [];
-    this.pending = { dispatched: new Map(), failures: new Map(), answers: new Map() };
+    const { dispatched, failures, answers, broadcasts } = this.pending;
+    if (dispatched.size + failures.size + answers.size + broadcasts.size === 0) return [];
+    this.pending = { dispatched: new Map(), failures: new Map(), answers: new Map(), broadcasts: new Map() };
     const statements: Statement[] = [];
     if (dispatched.size > 0)
       statements.push({
@@ -136,6 +176,12 @@ export class PostgresStore implements BridgeStore {
                FROM unnest($1::text[], $2::text[]) AS u(id, answer) WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)}`,
         values: [[...answers.keys()], [...answers.values()], this.relayer, this.leaseMs],
       });
+    if (broadcasts.size > 0)
+      statements.push({
+        text: `WITH a AS (UPDATE tx_attempts t SET state = 'broadcast', broadcast_at = u.at FROM unnest($1::text[], $2::bigint[]) AS u(hash, at) WHERE t.hash = u.hash RETURNING t.tx_id)
+               UPDATE transactions SET state = ${tx("unconfirmed")} WHERE id IN (SELECT tx_id FROM a) AND state = ${tx("in_progress")}`,
+        values: [[...broadcasts.keys()], [...broadcasts.values()]],
+      });
     return statements;
   }
 
@@ -155,16 +201,33 @@ export class PostgresStore implements BridgeStore {
       throw new StoreMismatchError("store belongs to another chain or router; use another database", { details: `holds ${existing}, configured ${identity}` });
   }
 
+  /**
+   * The cursor and its requestCount, read by every watcher pass: while this instance holds the
+   * scanning lease, kept for TX_CACHE_MS and moved by its own scans (another instance moves it only
+   * around a hand-over, when a stale cursor costs an idempotent re-scan).
+   */
+  private cursorCache?: { at: number; cursor?: BlockRef; count?: { hash: string; count: bigint } };
+
+  private cursors(): { cursor?: BlockRef; count?: { hash: string; count: bigint } } {
+    if (this.leases?.scanner && this.cursorCache && Date.now() - this.cursorCache.at < TX_CACHE_MS) return this.cursorCache;
+    const rows = this.db.query<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('cursor', 'cursor_request_count')");
+    const cursor = rows.find((r) => r.key === "cursor")?.value;
+    const count = rows.find((r) => r.key === "cursor_request_count")?.value;
+    const parsed = count ? (JSON.parse(count) as { hash: string; count: string }) : undefined;
+    this.cursorCache = {
+      at: Date.now(),
+      cursor: cursor ? (JSON.parse(cursor) as BlockRef) : undefined,
+      count: parsed && { hash: parsed.hash, count: BigInt(parsed.count) },
+    };
+    return this.cursorCache;
+  }
+
   cursor(): BlockRef | undefined {
-    const value = this.meta("cursor");
-    return value ? (JSON.parse(value) as BlockRef) : undefined;
+    return this.cursors().cursor;
   }
 
   cursorRequestCount(): { hash: string; count: bigint } | undefined {
-    const value = this.meta("cursor_request_count");
-    if (!value) return undefined;
-    const parsed = JSON.parse(value) as { hash: string; count: string };
-    return { hash: parsed.hash, count: BigInt(parsed.count) };
+    return this.cursors().count;
   }
 
   blockHash(number: number): string | undefined {
@@ -178,27 +241,52 @@ export class PostgresStore implements BridgeStore {
   applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number } {
     const now = Date.now();
     if (scan.requests.length > 0) this.wake();
-    return this.db.transaction(() => {
-      const added = this.insertRequests(scan.requests, now);
-      const settled = this.insertSettlements(scan.settlements, now);
+    // Two round trips: the rows already known are locked and read with BEGIN; the inserts, block
+    // hashes, settlements and cursor go with COMMIT.
+    return this.db.split(scan.requests.length > 0 ? [this.lockStatement(scan.requests)] : [], (opened) => {
+      const existing = this.existingRows(opened[0]);
+      const fresh = scan.requests.filter((r) => !existing.has(r.request.id.toString()));
+      const reobserved = this.reobserveOrphans(scan.requests, existing, now);
       const cursor = JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash });
-      this.db.batch([
+      const settlements = this.settlementStatement(scan.settlements, now);
+      const commit: Statement[] = [
+        ...(fresh.length > 0 ? [this.insertStatement(fresh, now)] : []),
+        ...(settlements ? [settlements] : []),
         {
           text: "INSERT INTO blocks (number, hash) SELECT * FROM unnest($1::int[], $2::text[]) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash",
           values: [scan.blocks.map((b) => b.number), scan.blocks.map((b) => b.hash)],
         },
         { text: "DELETE FROM blocks WHERE number <= $1", values: [scan.cursor.number - historyToKeep] },
-      ]);
-      // Every instance may scan: the shared cursor only moves forward here (a reorg moves it back in `rewind`).
-      const moved = this.db.query(
-        `INSERT INTO meta (key, value) VALUES ('cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-         WHERE (meta.value::json->>'number')::bigint < $2 RETURNING key`,
-        [cursor, scan.cursor.number],
-      );
-      if (moved.length > 0 && scan.requestCount !== undefined)
-        this.setMeta("cursor_request_count", JSON.stringify({ hash: scan.cursor.hash, count: scan.requestCount.toString() }));
-      return { added, settled };
+        // Any instance may scan (the leader, or two around a hand-over): the shared cursor only
+        // moves forward here (a reorg moves it back in `rewind`), with its requestCount.
+        {
+          text: `WITH moved AS (INSERT INTO meta (key, value) VALUES ('cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                   WHERE (meta.value::json->>'number')::bigint < $2 RETURNING key)
+                 INSERT INTO meta (key, value) SELECT 'cursor_request_count', $3 FROM moved WHERE $3::text IS NOT NULL
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          values: [
+            cursor,
+            scan.cursor.number,
+            scan.requestCount === undefined ? null : JSON.stringify({ hash: scan.cursor.hash, count: scan.requestCount.toString() }),
+          ],
+        },
+      ];
+      return {
+        commit,
+        result: (done) => {
+          this.movedCursor(scan);
+          return { added: reobserved + (fresh.length > 0 ? done[0]!.rowCount : 0), settled: settlements ? done[fresh.length > 0 ? 1 : 0]!.rowCount : 0 };
+        },
+      };
     });
+  }
+
+  /** The cursor as this scan left it (it moves forward only), without a read. */
+  private movedCursor(scan: ScanResult): void {
+    const cached = this.cursorCache;
+    if (!cached || (cached.cursor && cached.cursor.number >= scan.cursor.number)) return;
+    const count = scan.requestCount === undefined ? cached.count : { hash: scan.cursor.hash, count: scan.requestCount };
+    this.cursorCache = { at: cached.at, cursor: { number: scan.cursor.number, hash: scan.cursor.hash }, count };
   }
 
   observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number } {
@@ -209,42 +297,48 @@ export class PostgresStore implements BridgeStore {
 
   private insertRequests(requests: ObservedRequest[], now: number): number {
     if (requests.length === 0) return 0;
-    const ids = requests.map((r) => r.request.id.toString());
-    const existing = new Map(
-      this.db
-        .query<{ id: string; state: string; previous_state: string | null; request_hash: string }>(
-          "SELECT id, state, previous_state, request_hash FROM requests WHERE id = ANY($1) FOR UPDATE",
-          [ids],
-        )
-        .map((row) => [row.id, row]),
-    );
+    const existing = this.existingRows(this.db.batch([this.lockStatement(requests)])[0]);
     const fresh = requests.filter((r) => !existing.has(r.request.id.toString()));
+    // ON CONFLICT: another instance's scan may insert the same request in between.
+    const added = fresh.length > 0 ? this.db.batch([this.insertStatement(fresh, now)])[0]!.rowCount : 0;
+    return added + this.reobserveOrphans(requests, existing, now);
+  }
+
+  /** Locks and reads the stored rows of these requests. */
+  private lockStatement(requests: ObservedRequest[]): Statement {
+    return { text: "SELECT id, state, previous_state, request_hash FROM requests WHERE id = ANY($1) FOR UPDATE", values: [requests.map((r) => r.request.id.toString())] };
+  }
+
+  private existingRows(result: { rows: Record<string, unknown>[] } | undefined): Map<string, StoredIdentity> {
+    return new Map(((result?.rows ?? []) as unknown as StoredIdentity[]).map((row) => [row.id, row]));
+  }
+
+  private insertStatement(fresh: ObservedRequest[], now: number): Statement {
+    return {
+      text: `INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at)
+             SELECT id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, ${state("seen")}, $11
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::text[])
+               AS t(id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash)
+             ON CONFLICT (id) DO NOTHING`,
+      values: [
+        fresh.map((r) => r.request.id.toString()),
+        fresh.map((r) => serializeRequest(r.request)),
+        fresh.map((r) => r.input),
+        fresh.map((r) => r.requestHash),
+        fresh.map((r) => r.request.worker.toLowerCase()),
+        fresh.map((r) => r.request.deadline.toString()),
+        fresh.map((r) => r.block.number),
+        fresh.map((r) => r.block.hash),
+        fresh.map((r) => r.logIndex),
+        fresh.map((r) => r.txHash),
+        now,
+      ],
+    };
+  }
+
+  /** Orphaned requests a scan finds again (rare: after a reorg), one statement each. */
+  private reobserveOrphans(requests: ObservedRequest[], existing: Map<string, StoredIdentity>, now: number): number {
     let added = 0;
-    if (fresh.length > 0) {
-      // ON CONFLICT: another instance's scan may insert the same request in between.
-      added += this.db.batch([
-        {
-          text: `INSERT INTO requests (id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, state, seen_at)
-                 SELECT id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash, ${state("seen")}, $11
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::text[])
-                   AS t(id, request, input, request_hash, worker, deadline, block_number, block_hash, log_index, tx_hash)
-                 ON CONFLICT (id) DO NOTHING`,
-          values: [
-            fresh.map((r) => r.request.id.toString()),
-            fresh.map((r) => serializeRequest(r.request)),
-            fresh.map((r) => r.input),
-            fresh.map((r) => r.requestHash),
-            fresh.map((r) => r.request.worker.toLowerCase()),
-            fresh.map((r) => r.request.deadline.toString()),
-            fresh.map((r) => r.block.number),
-            fresh.map((r) => r.block.hash),
-            fresh.map((r) => r.logIndex),
-            fresh.map((r) => r.txHash),
-            now,
-          ],
-        },
-      ])[0]!.rowCount;
-    }
     for (const observed of requests) {
       const row = existing.get(observed.request.id.toString());
       if (!row || row.state !== "orphaned") continue;
@@ -281,23 +375,27 @@ export class PostgresStore implements BridgeStore {
   }
 
   private insertSettlements(settlements: ObservedSettlement[], now: number): number {
-    if (settlements.length === 0) return 0;
-    return this.db.batch([
-      {
-        text: `UPDATE requests r SET state = s.outcome, settle_tx = s.tx, settle_block = s.block, fee = s.fee, refund = s.refund, settled_at = $7, previous_state = NULL
-               FROM (SELECT DISTINCT ON (id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS u(id, outcome, tx, block, fee, refund)) s
-               WHERE r.id = s.id AND r.state NOT IN ${states(SETTLED_STATES)}`,
-        values: [
-          settlements.map((s) => s.requestId.toString()),
-          settlements.map((s) => s.outcome),
-          settlements.map((s) => s.txHash),
-          settlements.map((s) => s.block.number),
-          settlements.map((s) => s.fee.toString()),
-          settlements.map((s) => s.refund.toString()),
-          now,
-        ],
-      },
-    ])[0]!.rowCount;
+    const statement = this.settlementStatement(settlements, now);
+    return statement ? this.db.batch([statement])[0]!.rowCount : 0;
+  }
+
+  /** Records settlements on requests not already settled (one statement; undefined when there are none). */
+  private settlementStatement(settlements: ObservedSettlement[], now: number): Statement | undefined {
+    if (settlements.length === 0) return undefined;
+    return {
+      text: `UPDATE requests r SET state = s.outcome, settle_tx = s.tx, settle_block = s.block, fee = s.fee, refund = s.refund, settled_at = $7, previous_state = NULL
+             FROM (SELECT DISTINCT ON (id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS u(id, outcome, tx, block, fee, refund)) s
+             WHERE r.id = s.id AND r.state NOT IN ${states(SETTLED_STATES)}`,
+      values: [
+        settlements.map((s) => s.requestId.toString()),
+        settlements.map((s) => s.outcome),
+        settlements.map((s) => s.txHash),
+        settlements.map((s) => s.block.number),
+        settlements.map((s) => s.fee.toString()),
+        settlements.map((s) => s.refund.toString()),
+        now,
+      ],
+    };
   }
 
   knownIds(ids: bigint[]): Set<bigint> {
@@ -327,7 +425,9 @@ export class PostgresStore implements BridgeStore {
   }
 
   rewind(ancestor: BlockRef): bigint[] {
+    this.cursorCache = undefined;
     this.wake();
+    this.txsChanged();
     return this.db.transaction(() => {
       const [, , , orphaned] = this.db.batch([
         {
@@ -369,6 +469,18 @@ export class PostgresStore implements BridgeStore {
       {
         text: `UPDATE requests SET state = ${state("confirmed")}, confirmed_at = $1 WHERE state = ${state("seen")} AND block_number = $2 AND block_hash = $3`,
         values: [now, block.number, block.hash],
+      },
+    ])[0]!.rowCount;
+  }
+
+  confirmBlocks(blocks: BlockRef[], now: number): number {
+    if (blocks.length === 0) return 0;
+    this.wake();
+    return this.db.batch([
+      {
+        text: `UPDATE requests r SET state = ${state("confirmed")}, confirmed_at = $1 FROM unnest($2::int[], $3::text[]) AS b(number, hash)
+               WHERE r.state = ${state("seen")} AND r.block_number = b.number AND r.block_hash = b.hash`,
+        values: [now, blocks.map((b) => b.number), blocks.map((b) => b.hash)],
       },
     ])[0]!.rowCount;
   }
@@ -458,11 +570,15 @@ export class PostgresStore implements BridgeStore {
     // A verified answer is kept whoever fetched it; the instance that stores it submits it. Deferred
     // like markDispatched: a crash before it lands costs one more worker call, never a wrong state.
     this.pending.answers.set(id.toString(), JSON.stringify(answer));
+    this.submitIdleSince = undefined;
     this.db.scheduleFlush();
   }
 
   readyToSubmit(limit: number): RequestRecord[] {
-    return this.claim(`state = ${state("signed")}`, "block_number, log_index", [], limit).sort(byEvent).map(toRecord);
+    if (this.submitIdleSince !== undefined && Date.now() - this.submitIdleSince < IDLE_POLL_MS) return [];
+    const rows = this.claim(`state = ${state("signed")}`, "block_number, log_index", [], limit);
+    this.submitIdleSince = rows.length === 0 ? Date.now() : undefined;
+    return rows.sort(byEvent).map(toRecord);
   }
 
   markSettledElsewhere(ids: bigint[]): void {
@@ -488,21 +604,61 @@ export class PostgresStore implements BridgeStore {
   }
 
   createTx(newTx: NewTx, attempt: NewAttempt): number {
+    this.txsChanged();
     const ids = newTx.requestIds.map(String);
-    return this.db.transaction(() => {
-      if (newTx.kind !== "purge" && ids.length > 0) this.fence(newTx.kind, ids);
-      const id = this.db.query<{ id: number }>(
-        `INSERT INTO transactions (relayer, kind, nonce, to_address, data, gas_limit, request_ids, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, ${tx("in_progress")}, $8) RETURNING id`,
-        [this.relayer, newTx.kind, newTx.nonce, newTx.to, newTx.data, newTx.gasLimit.toString(), JSON.stringify(ids), attempt.createdAt],
-      )[0]!.id;
-      this.insertAttempt(id, attempt);
-      if (newTx.kind === "fulfill")
-        this.db.query(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = $1 WHERE id = ANY($2) AND state = ${state("signed")}`, [id, ids]);
-      else if (newTx.kind === "timeout")
-        this.db.query(`UPDATE requests SET timeout_tx = $1 WHERE id = ANY($2) AND state IN ${states(UNSETTLED_STATES)}`, [id, ids]);
-      return id;
+    const fenced = newTx.kind !== "purge" && ids.length > 0;
+    // Two round trips: the requests locked and read with BEGIN (fencing), the rest with COMMIT.
+    return this.db.split(fenced ? [this.fenceStatement(ids)] : [], (opened) => {
+      if (fenced) this.fence(newTx.kind as "fulfill" | "timeout", opened[0]!.rows as unknown as FenceRow[]);
+      return { commit: [this.insertTxStatement(newTx, ids, attempt)], result: (done) => Number((done[0]!.rows[0] as { id: number }).id) };
     });
+  }
+
+  /**
+   * The transaction, its first attempt and its requests' link in one statement: a fulfilment takes
+   * its `signed` requests to `submitted` (and renews their lease, fencing's other half); a timeout
+   * holds its unsettled requests.
+   */
+  private insertTxStatement(newTx: NewTx, ids: string[], attempt: NewAttempt): Statement {
+    const link =
+      newTx.kind === "fulfill"
+        ? `UPDATE requests r SET state = CASE WHEN r.state = ${state("signed")} THEN ${state("submitted")} ELSE r.state END,
+             fulfil_tx = CASE WHEN r.state = ${state("signed")} THEN t.id ELSE r.fulfil_tx END, lease_until = ${NOW} + p.lease_ms
+           FROM t, p WHERE r.id = ANY(p.ids) AND r.state IN ${states(UNSETTLED_STATES)}`
+        : newTx.kind === "timeout"
+          ? `UPDATE requests r SET timeout_tx = t.id FROM t, p WHERE r.id = ANY(p.ids) AND r.state IN ${states(UNSETTLED_STATES)}`
+          : undefined;
+    return {
+      // p names every parameter, so each kind's statement declares them all whichever it uses.
+      text: `WITH p AS (SELECT $7::text[] AS ids, $13::bigint AS lease_ms),
+                  t AS (INSERT INTO transactions (relayer, kind, nonce, to_address, data, gas_limit, request_ids, state, created_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $8, ${tx("in_progress")}, $9) RETURNING id),
+                  a AS (INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) SELECT $10, t.id, $11, $12, 'in_progress', $9 FROM t)
+                  ${link ? `, l AS (${link})` : ""}
+             SELECT id FROM t`,
+      values: [
+        this.relayer,
+        newTx.kind,
+        newTx.nonce,
+        newTx.to,
+        newTx.data,
+        newTx.gasLimit.toString(),
+        ids,
+        JSON.stringify(ids),
+        attempt.createdAt,
+        attempt.hash,
+        attempt.maxFeePerGas.toString(),
+        attempt.maxPriorityFeePerGas.toString(),
+        this.leaseMs,
+      ],
+    };
+  }
+
+  private fenceStatement(ids: string[]): Statement {
+    return {
+      text: `SELECT id, state, lease_owner, fulfil_tx, timeout_tx FROM requests WHERE id = ANY($1) AND state IN ${states(UNSETTLED_STATES)} ORDER BY id FOR UPDATE`,
+      values: [ids],
+    };
   }
 
   /**
@@ -512,11 +668,7 @@ export class PostgresStore implements BridgeStore {
    * only of requests no other timeout transaction holds. Requests in other states are left out of
    * the link, as in the SQLite store.
    */
-  private fence(kind: "fulfill" | "timeout", ids: string[]): void {
-    const rows = this.db.query<{ id: string; state: string; lease_owner: string | null; fulfil_tx: number | null; timeout_tx: number | null }>(
-      `SELECT id, state, lease_owner, fulfil_tx, timeout_tx FROM requests WHERE id = ANY($1) AND state IN ${states(UNSETTLED_STATES)} ORDER BY id FOR UPDATE`,
-      [ids],
-    );
+  private fence(kind: "fulfill" | "timeout", rows: FenceRow[]): void {
     const lost =
       kind === "fulfill"
         ? rows.filter((r) => (WORKED_STATES.has(r.state) && r.lease_owner !== this.relayer) || (r.state === "submitted" && r.fulfil_tx !== null))
@@ -525,7 +677,6 @@ export class PostgresStore implements BridgeStore {
       throw new LeaseLostError(kind === "fulfill" ? "requests are no longer leased to this instance" : "requests are already held by another timeout transaction", {
         details: lost.map((r) => `${r.id} (${r.state}, ${kind === "fulfill" ? `lease ${r.lease_owner ?? "none"}` : `timeout tx ${r.timeout_tx}`})`).join(", "),
       });
-    if (kind === "fulfill") this.db.query(`UPDATE requests SET lease_until = ${NOW} + $2 WHERE id = ANY($1)`, [ids, this.leaseMs]);
   }
 
   private insertAttempt(txId: number, attempt: NewAttempt): void {
@@ -539,76 +690,90 @@ export class PostgresStore implements BridgeStore {
   }
 
   addAttempt(txId: number, attempt: NewAttempt): void {
+    this.txsChanged();
     this.insertAttempt(txId, attempt);
   }
 
   markBroadcast(hash: Hex, at: number): void {
-    this.db.query(
-      `WITH a AS (UPDATE tx_attempts SET state = 'broadcast', broadcast_at = $1 WHERE hash = $2 RETURNING tx_id)
-       UPDATE transactions SET state = ${tx("unconfirmed")} WHERE id IN (SELECT tx_id FROM a) AND state = ${tx("in_progress")}`,
-      [at, hash],
-    );
+    // Deferred (sent with the next call): lost in a crash, the attempt stays in_progress and is
+    // offered to a node again (the same signed bytes), which is what a crash before it does anyway.
+    this.pending.broadcasts.set(hash, at);
+    this.txsChanged();
+    this.db.scheduleFlush();
   }
 
   /** Puts a transaction's requests back in their queue: unsettled fulfilments to `signed`, timeouts released. */
-  private release(txId: number, keep: readonly bigint[] = []): void {
-    this.db.batch([
+  private releaseStatements(txId: number, keep: readonly bigint[] = []): Statement[] {
+    return [
       {
         text: `UPDATE requests SET state = ${state("signed")}, fulfil_tx = NULL WHERE fulfil_tx = $1 AND state = ${state("submitted")} AND NOT (id = ANY($2))`,
         values: [txId, keep.map(String)],
       },
       { text: "UPDATE requests SET timeout_tx = NULL WHERE timeout_tx = $1", values: [txId] },
-    ]);
+    ];
   }
 
   confirmTx(txId: number, mined: MinedAttempt): void {
-    this.db.transaction(() => {
-      this.db.query(
-        `UPDATE transactions SET state = ${tx("confirmed")}, error = NULL, mined_hash = $1, block_number = $2, gas_used = $3, effective_gas_price = $4, success = $5
-         WHERE id = $6`,
-        [mined.hash, mined.blockNumber, mined.gasUsed.toString(), mined.effectiveGasPrice.toString(), mined.success ? 1 : 0, txId],
-      );
-      if (mined.success) this.insertSettlements(mined.settlements, Date.now());
+    this.txsChanged();
+    const settlements = mined.success ? this.settlementStatement(mined.settlements, Date.now()) : undefined;
+    this.db.atomic([
+      {
+        text: `UPDATE transactions SET state = ${tx("confirmed")}, error = NULL, mined_hash = $1, block_number = $2, gas_used = $3, effective_gas_price = $4, success = $5
+               WHERE id = $6`,
+        values: [mined.hash, mined.blockNumber, mined.gasUsed.toString(), mined.effectiveGasPrice.toString(), mined.success ? 1 : 0, txId],
+      },
+      ...(settlements ? [settlements] : []),
       // What the transaction did not settle (it reverted, or skipped entries settled meanwhile) is handled afresh.
-      this.release(txId, mined.success ? mined.settlements.map((s) => s.requestId) : []);
-    });
+      ...this.releaseStatements(txId, mined.success ? mined.settlements.map((s) => s.requestId) : []),
+    ]);
   }
 
   abandonTx(txId: number, reason: string): void {
-    this.db.transaction(() => {
-      this.db.query(`UPDATE transactions SET state = ${tx("abandoned")}, error = $1 WHERE id = $2 AND state IN ${literals(UNFINISHED_TX_STATES)}`, [reason, txId]);
-      this.release(txId);
-    });
+    this.txsChanged();
+    this.db.atomic([
+      { text: `UPDATE transactions SET state = ${tx("abandoned")}, error = $1 WHERE id = $2 AND state IN ${literals(UNFINISHED_TX_STATES)}`, values: [reason, txId] },
+      ...this.releaseStatements(txId),
+    ]);
   }
 
-  private withAttempts(rows: TxRow[]): TxRecord[] {
-    if (rows.length === 0) return [];
+  /** Transactions and their attempts, read in one round trip (`where` selects transactions, with its values). */
+  private txsWhere(where: string, values: unknown[]): TxRecord[] {
+    const [txs, attemptRows] = this.db.batch([
+      { text: `SELECT * FROM transactions WHERE ${where} ORDER BY nonce, id`, values },
+      { text: `SELECT * FROM tx_attempts WHERE tx_id IN (SELECT id FROM transactions WHERE ${where}) ORDER BY created_at, seq`, values },
+    ]);
     const attempts = new Map<number, AttemptRow[]>();
-    for (const a of this.db.query<AttemptRow>("SELECT * FROM tx_attempts WHERE tx_id = ANY($1) ORDER BY created_at, seq", [rows.map((r) => r.id)])) {
+    for (const a of attemptRows!.rows as unknown as AttemptRow[]) {
       const list = attempts.get(a.tx_id) ?? [];
       list.push(a);
       attempts.set(a.tx_id, list);
     }
-    return rows.map((row) => toTx(row, (attempts.get(row.id) ?? []).map(toAttempt)));
+    return (txs!.rows as unknown as TxRow[]).map((row) => toTx(row, (attempts.get(row.id) ?? []).map(toAttempt)));
   }
 
   unfinishedTxs(): TxRecord[] {
-    return this.withAttempts(
-      this.db.query<TxRow>(`SELECT * FROM transactions WHERE relayer = $1 AND state IN ${literals(UNFINISHED_TX_STATES)} ORDER BY nonce, id`, [this.relayer]),
-    );
+    if (this.txCache && Date.now() - this.txCache.at < TX_CACHE_MS) return this.txCache.txs;
+    const txs = this.txsWhere(`relayer = $1 AND state IN ${literals(UNFINISHED_TX_STATES)}`, [this.relayer]);
+    this.txCache = { at: Date.now(), txs };
+    return txs;
   }
 
   txsWithNonce(nonce: number): TxRecord[] {
-    return this.withAttempts(this.db.query<TxRow>("SELECT * FROM transactions WHERE relayer = $1 AND nonce = $2 ORDER BY id", [this.relayer, nonce]));
+    return this.txsWhere("relayer = $1 AND nonce = $2", [this.relayer, nonce]);
   }
 
   unresolvedNonces(below: number): number[] {
-    return this.db
-      .query<{ nonce: number }>("SELECT DISTINCT nonce FROM transactions WHERE relayer = $1 AND resolved = 0 AND nonce < $2 ORDER BY nonce", [this.relayer, below])
-      .map((r) => r.nonce);
+    if (!this.nonceCache || Date.now() - this.nonceCache.at >= TX_CACHE_MS) {
+      const nonces = this.db
+        .query<{ nonce: number }>("SELECT DISTINCT nonce FROM transactions WHERE relayer = $1 AND resolved = 0 ORDER BY nonce", [this.relayer])
+        .map((r) => r.nonce);
+      this.nonceCache = { at: Date.now(), nonces };
+    }
+    return this.nonceCache.nonces.filter((nonce) => nonce < below);
   }
 
   resolveNonce(nonce: number): void {
+    this.txsChanged();
     this.db.query("UPDATE transactions SET resolved = 1 WHERE relayer = $1 AND nonce = $2 AND resolved = 0", [this.relayer, nonce]);
   }
 
@@ -631,7 +796,55 @@ export class PostgresStore implements BridgeStore {
     return { count: rows.length, gasUsed, feesPaid };
   }
 
+  renewLeases(): { scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } } {
+    const now = Date.now();
+    if (this.leases && now - this.leases.at < this.leaseMs / 3) return { scanner: this.leases.scanner };
+    const [renewed, handed] = this.db.batch([
+      {
+        text: `WITH me AS (INSERT INTO leases (name, owner, until) VALUES ('relayer:' || $1, $1, ${NOW} + $2)
+                 ON CONFLICT (name) DO UPDATE SET until = excluded.until RETURNING 1),
+               lead AS (INSERT INTO leases (name, owner, until) VALUES ('scanner', $1, ${NOW} + $2)
+                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                 WHERE leases.owner = excluded.owner OR leases.until < ${NOW} RETURNING 1)
+               SELECT (SELECT count(*) FROM me)::int AS alive, (SELECT count(*) FROM lead)::int AS scanner`,
+        values: [this.relayer, this.leaseMs],
+      },
+      // The scanner hands dead relayers' unfinished transactions to the fleet: abandoned (a
+      // returning relayer still resolves its nonces: resolved stays 0), their unsettled requests
+      // back to `signed` and free, or no longer held by a timeout transaction. The submitter that
+      // claims them checks on-chain that they are pending before it sends anything.
+      {
+        text: `WITH dead AS (SELECT owner AS relayer FROM leases WHERE name LIKE 'relayer:%' AND until < ${NOW} AND owner <> $1
+                   AND EXISTS (SELECT 1 FROM leases WHERE name = 'scanner' AND owner = $1)),
+               txs AS (UPDATE transactions t SET state = ${tx("abandoned")}, error = 'relayer ' || t.relayer || ' stopped renewing its lease; its requests were handed back to the fleet'
+                 WHERE t.relayer IN (SELECT relayer FROM dead) AND t.state IN ${literals(UNFINISHED_TX_STATES)} RETURNING t.id, t.relayer),
+               req AS (UPDATE requests r SET
+                   state = CASE WHEN r.fulfil_tx IN (SELECT id FROM txs) AND r.state = ${state("submitted")} THEN ${state("signed")} ELSE r.state END,
+                   lease_owner = CASE WHEN r.fulfil_tx IN (SELECT id FROM txs) THEN NULL ELSE r.lease_owner END,
+                   lease_until = CASE WHEN r.fulfil_tx IN (SELECT id FROM txs) THEN 0 ELSE r.lease_until END,
+                   fulfil_tx = CASE WHEN r.fulfil_tx IN (SELECT id FROM txs) THEN NULL ELSE r.fulfil_tx END,
+                   timeout_tx = CASE WHEN r.timeout_tx IN (SELECT id FROM txs) THEN NULL ELSE r.timeout_tx END
+                 WHERE (r.fulfil_tx IN (SELECT id FROM txs) OR r.timeout_tx IN (SELECT id FROM txs)) AND r.state IN ${states(UNSETTLED_STATES)} RETURNING r.id)
+               SELECT (SELECT count(*) FROM txs)::int AS txs, (SELECT count(*) FROM req)::int AS requests,
+                 (SELECT COALESCE(json_agg(DISTINCT relayer), '[]') FROM txs)::text AS relayers`,
+        values: [this.relayer],
+      },
+    ]);
+    const scanner = (renewed!.rows[0] as { scanner: number }).scanner > 0;
+    this.leases = { at: now, scanner };
+    const { txs, requests, relayers } = handed!.rows[0] as { txs: number; requests: number; relayers: string };
+    if (txs === 0) return { scanner };
+    this.wake();
+    return { scanner, handedOver: { relayers: JSON.parse(relayers) as string[], txs, requests } };
+  }
+
   close(): void {
+    // A clean stop gives the scanning lease up at once (a crash leaves it to expire).
+    try {
+      if (this.leases?.scanner) this.db.query("DELETE FROM leases WHERE name = 'scanner' AND owner = $1", [this.relayer]);
+    } catch {
+      // closing anyway: the lease expires
+    }
     this.db.close();
   }
 }

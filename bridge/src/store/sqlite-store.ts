@@ -254,6 +254,14 @@ export class SqliteStore implements BridgeStore {
     return Number(result.changes);
   }
 
+  confirmBlocks(blocks: BlockRef[], now: number): number {
+    return blocks.reduce((sum, block) => sum + this.confirmBlock(block, now), 0);
+  }
+
+  renewLeases(): { scanner: boolean } {
+    return { scanner: true };
+  }
+
   get(id: bigint): RequestRecord | undefined {
     const row = this.sql("SELECT * FROM requests WHERE id = ?").get(id.toString()) as unknown as RequestRow | undefined;
     return row ? toRecord(row) : undefined;

@@ -211,6 +211,8 @@ export interface BridgeStore {
   seenBlocks(blockNumber: number, limit: number): BlockRef[];
   /** Confirms the `seen` requests observed in `block` (same number and hash); returns how many. */
   confirmBlock(block: BlockRef, now: number): number;
+  /** confirmBlock for each of these blocks (one round trip on a shared database); returns how many requests. */
+  confirmBlocks(blocks: BlockRef[], now: number): number;
   get(id: bigint): RequestRecord | undefined;
   list(filter?: ListFilter): RequestRecord[];
   counts(): Record<RequestState, number>;
@@ -262,5 +264,14 @@ export interface BridgeStore {
   resolveNonce(nonce: number): void;
   hasAttempt(hash: Hex): boolean;
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint };
+  /**
+   * A fleet's leases, renewed when due (cheap otherwise; call it often): this instance's liveness,
+   * and the log-scanning lease, which one instance holds at a time (`scanner`: this one scans logs
+   * and confirms; the others only follow the head). The scanner also hands a relayer's unfinished
+   * transactions back to the fleet once that relayer's lease expired (it died for good): their
+   * unsettled requests return to `signed` for any instance to check on-chain and carry again
+   * (`handedOver`). A single store is its only instance: always the scanner.
+   */
+  renewLeases(): { scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } };
   close(): void;
 }
