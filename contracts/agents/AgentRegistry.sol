@@ -40,30 +40,6 @@ contract AgentRegistry is IAgentRegistry {
     mapping(uint256 agentId => mapping(bytes32 measurement => bool)) private _allowedMeasurements;
     mapping(uint256 agentId => Secrets) private _secrets;
 
-    event AgentRegistered(uint256 indexed agentId, address indexed owner, uint96 price, bool openToAllCallers);
-    event AgentCodeUpdated(uint256 indexed agentId, uint32 indexed version, bytes32 codeHash, string uri);
-    event AgentPriceUpdated(uint256 indexed agentId, uint96 price);
-    event AgentPaused(uint256 indexed agentId);
-    event AgentUnpaused(uint256 indexed agentId);
-    event AgentCallerPolicyUpdated(uint256 indexed agentId, bool openToAllCallers);
-    event AgentCallerAllowed(uint256 indexed agentId, address indexed caller, bool allowed);
-    event AgentMeasurementPolicyUpdated(uint256 indexed agentId, bool anyMeasurement);
-    event AgentMeasurementAllowed(uint256 indexed agentId, bytes32 indexed measurement, bool allowed);
-    event AgentSecretsUpdated(uint256 indexed agentId, uint32 keyEpoch, bytes32 ciphertextHash);
-    event AgentOwnershipTransferStarted(uint256 indexed agentId, address indexed from, address indexed to);
-    event AgentOwnershipTransferred(uint256 indexed agentId, address indexed from, address indexed to);
-
-    error UnknownAgent(uint256 agentId);
-    error NotAgentOwner(uint256 agentId, address caller);
-    error NotPendingAgentOwner(uint256 agentId, address caller);
-    error AgentIsPaused(uint256 agentId);
-    error AgentNotPaused(uint256 agentId);
-    error CallerNotAllowed(uint256 agentId, address caller);
-    error EmptyCodeHash();
-    error EmptyCodeURI();
-    error ZeroMeasurement();
-    error UnknownCodeVersion(uint256 agentId, uint32 version);
-
     modifier onlyAgentOwner(uint256 agentId) {
         address owner = _agents[agentId].owner;
         if (owner == address(0)) revert UnknownAgent(agentId);

@@ -122,7 +122,6 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     error RouteNotFound(bytes32 id);
     error UnsupportedRequestDataVersion(uint16 dataVersion);
     error OnlyCallableFromPha();
-    error OnlyAgentRouter(address caller);
     error UnknownAgent(uint256 agentId);
     error RequestNotTimedOut(bytes32 requestId);
     error InvalidMaxResponseBytes(uint32 maxResponseBytes);

@@ -152,52 +152,9 @@ contract AgentRouter is IAgentRouter, BillingAccounts, EIP712, Ownable2Step, Ree
     mapping(address worker => uint256) private _workerBooks;
     uint256 private _protocolFees = PAID_OUT_MARKER;
 
+    /// @dev Declared with {Config}, which it carries; the router's other events and errors are in
+    /// {IAgentRouter}.
     event ConfigUpdated(uint16 indexed version, Config config);
-    event MaxInputBytesUpdated(uint32 maxInputBytes);
-    event StakingUpdated(address indexed staking);
-    event KeyRegistryUpdated(address indexed keyRegistry);
-    event TreasuryUpdated(address indexed treasury);
-    /// @dev The output's hash, not the output: a log costs 8 gas per byte, which the reservation
-    /// would otherwise have to cover for every answer. The output is in the fulfil transaction.
-    event CallbackFailed(uint256 indexed requestId, bytes32 outputHash);
-    event SubAgentPaid(uint256 indexed requestId, uint256 indexed agentId, address indexed owner, uint256 amount);
-    event SlashFailed(uint256 indexed requestId, address indexed worker);
-    event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
-    event WorkerFeesCollected(address indexed worker, uint256 amount);
-    event ProtocolFeesWithdrawn(address indexed treasury, uint256 amount);
-    /// @dev Same signatures as OpenZeppelin's Pausable, whose flag would cost a slot of its own.
-    event Paused(address account);
-    event Unpaused(address account);
-
-    error InvalidConfig();
-    error ConsumerNotAllowed(uint64 accountId, address consumer);
-    error CallbackGasLimitTooHigh(uint32 callbackGasLimit, uint32 max);
-    error InputTooLarge(uint256 length, uint256 max);
-    error KeyEpochNotUsable(uint32 keyEpoch);
-    error MaxFeeTooLow(uint256 maxFee, uint256 required);
-    error NoEligibleWorker(uint256 agentId);
-    error WorkersBusy(uint256 agentId);
-    error StakingNotSet();
-    error StakingAlreadySet();
-    error InsufficientGasForSlash(uint256 slashGas);
-    error RequestNotPending(uint256 requestId);
-    error UnknownRequest(uint256 requestId);
-    error RequestMismatch(uint256 requestId);
-    error DeadlinePassed(uint256 requestId, uint64 deadline);
-    error DeadlineNotPassed(uint256 requestId, uint64 deadline);
-    error WrongSigner(uint256 requestId, address signer, address worker);
-    error WorkerBanned(uint256 requestId, address worker);
-    error UnknownAgent(uint256 agentId);
-    error TooManySubCalls(uint256 count);
-    error OutputTooLarge(uint256 requestId, uint256 length);
-    error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
-    error NonCanonicalCalldata();
-    error NotEquivocation(uint256 requestId);
-    error EquivocationAlreadyReported(uint256 requestId);
-    error NotStaking(address caller);
-    error NothingToWithdraw();
-    error EnforcedPause();
-    error ExpectedPause();
 
     constructor(
         IERC20 pha_,

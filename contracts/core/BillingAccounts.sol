@@ -6,13 +6,14 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {IERC1363Receiver} from "@openzeppelin/contracts/interfaces/IERC1363Receiver.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IBillingAccounts} from "../interfaces/IBillingAccounts.sol";
 
 /// @title BillingAccounts
 /// @notice Prepaid PHA accounts that pay for agent requests. An account has an owner, an allowlist
 /// of consumer contracts that may spend from it, a balance and the part of it reserved by pending
 /// requests. Top-up by `approve`+{fund}, by EIP-2612 permit ({fundWithPermit}) or by a single
 /// ERC-1363 `transferAndCall` with the account id as data. The owner withdraws the unreserved part.
-abstract contract BillingAccounts is IERC1363Receiver {
+abstract contract BillingAccounts is IBillingAccounts, IERC1363Receiver {
     using SafeERC20 for IERC20;
 
     /// @dev One storage slot: what a request and a settlement touch.
@@ -32,22 +33,6 @@ abstract contract BillingAccounts is IERC1363Receiver {
     mapping(uint64 accountId => address) public accountOwner;
     mapping(uint64 accountId => address) public pendingAccountOwner;
     mapping(uint64 accountId => mapping(address consumer => bool)) public isConsumer;
-
-    event AccountCreated(uint64 indexed accountId, address indexed owner);
-    event AccountFunded(uint64 indexed accountId, address indexed funder, uint256 amount);
-    event AccountWithdrawn(uint64 indexed accountId, address indexed to, uint256 amount);
-    event ConsumerAdded(uint64 indexed accountId, address indexed consumer);
-    event ConsumerRemoved(uint64 indexed accountId, address indexed consumer);
-    event AccountOwnershipTransferStarted(uint64 indexed accountId, address indexed from, address indexed to);
-    event AccountOwnershipTransferred(uint64 indexed accountId, address indexed from, address indexed to);
-
-    error UnknownAccount(uint64 accountId);
-    error NotAccountOwner(uint64 accountId, address caller);
-    error NotPendingAccountOwner(uint64 accountId, address caller);
-    error InsufficientBalance(uint64 accountId, uint256 available, uint256 required);
-    error ZeroAmount();
-    error ZeroAddress();
-    error UnexpectedToken(address token);
 
     modifier onlyAccountOwner(uint64 accountId) {
         address owner = accountOwner[accountId];

@@ -12,6 +12,7 @@ import {GovernorVotesQuorumFraction} from
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {IPhalaGovernor} from "./IPhalaGovernor.sol";
 
 /// @title PhalaGovernor
 /// @notice PHA holders' governor: OpenZeppelin's Governor with settings, simple counting (for,
@@ -24,6 +25,7 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 /// @dev Every setting has hard bounds, checked at deployment and at every change (a proposal that
 /// sets one outside them passes the vote and reverts when executed).
 contract PhalaGovernor is
+    IPhalaGovernor,
     Governor,
     GovernorSettings,
     GovernorCountingSimple,
@@ -53,13 +55,6 @@ contract PhalaGovernor is
 
     /// @notice Votes of staked PHA, added to PHA's.
     IERC5805 public immutable stakeVotes;
-
-    error VotingDelayOutOfBounds(uint256 value, uint256 min, uint256 max);
-    error VotingPeriodOutOfBounds(uint256 value, uint256 min, uint256 max);
-    error ProposalThresholdOutOfBounds(uint256 value, uint256 min, uint256 max);
-    error QuorumNumeratorOutOfBounds(uint256 value, uint256 min, uint256 max);
-    /// @notice The two vote sources must checkpoint on the same clock.
-    error ClockMismatch();
 
     /// @param pha PHA (ERC20Votes, timestamp clock).
     /// @param stakeVotes_ Votes of staked PHA (same clock).

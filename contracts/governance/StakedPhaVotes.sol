@@ -44,11 +44,6 @@ contract StakedPhaVotes is Votes, IStakeVotes {
     mapping(address account => mapping(uint256 position => uint256 value)) private _marked;
     mapping(address account => uint256) private _units;
 
-    /// @notice `account`'s votes for `position` were marked to `value` PHA.
-    event PositionMarked(address indexed account, uint256 indexed position, uint256 value);
-
-    error ZeroAddress();
-
     /// @param hub_ The staking hub.
     /// @param vault_ The staking vault over `hub_`, or zero.
     constructor(IStakingHub hub_, IERC4626 vault_) EIP712("StakedPhaVotes", "1") {

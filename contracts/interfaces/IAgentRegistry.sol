@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {ICommonErrors} from "./ICommonErrors.sol";
+
 /// @title IAgentRegistry
 /// @notice Agents as seen by the router and by workers.
-interface IAgentRegistry {
+interface IAgentRegistry is ICommonErrors {
     /// @notice What the router snapshots into a request.
     struct RequestTerms {
         address owner;
@@ -12,6 +14,29 @@ interface IAgentRegistry {
         uint32 version;
         bool anyMeasurement;
     }
+
+    event AgentRegistered(uint256 indexed agentId, address indexed owner, uint96 price, bool openToAllCallers);
+    event AgentCodeUpdated(uint256 indexed agentId, uint32 indexed version, bytes32 codeHash, string uri);
+    event AgentPriceUpdated(uint256 indexed agentId, uint96 price);
+    event AgentPaused(uint256 indexed agentId);
+    event AgentUnpaused(uint256 indexed agentId);
+    event AgentCallerPolicyUpdated(uint256 indexed agentId, bool openToAllCallers);
+    event AgentCallerAllowed(uint256 indexed agentId, address indexed caller, bool allowed);
+    event AgentMeasurementPolicyUpdated(uint256 indexed agentId, bool anyMeasurement);
+    event AgentMeasurementAllowed(uint256 indexed agentId, bytes32 indexed measurement, bool allowed);
+    event AgentSecretsUpdated(uint256 indexed agentId, uint32 keyEpoch, bytes32 ciphertextHash);
+    event AgentOwnershipTransferStarted(uint256 indexed agentId, address indexed from, address indexed to);
+    event AgentOwnershipTransferred(uint256 indexed agentId, address indexed from, address indexed to);
+
+    error UnknownAgent(uint256 agentId);
+    error NotAgentOwner(uint256 agentId, address caller);
+    error NotPendingAgentOwner(uint256 agentId, address caller);
+    error AgentIsPaused(uint256 agentId);
+    error AgentNotPaused(uint256 agentId);
+    error CallerNotAllowed(uint256 agentId, address caller);
+    error EmptyCodeHash();
+    error EmptyCodeURI();
+    error UnknownCodeVersion(uint256 agentId, uint32 version);
 
     /// @notice Terms for `caller` to request `agentId`; reverts if unknown, paused or `caller` not allowed.
     function requestTerms(uint256 agentId, address caller) external view returns (RequestTerms memory);

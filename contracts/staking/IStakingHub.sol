@@ -2,11 +2,12 @@
 pragma solidity 0.8.28;
 
 import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
+import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
 
 /// @title IStakingHub
 /// @notice The staking economy beyond what the router needs: stake pools run by operators, delegation
 /// by share, rewards from worker fees, an unbonding queue, slashing and governance parameters.
-interface IStakingHub is IWorkerStaking {
+interface IStakingHub is IWorkerStaking, ICommonErrors {
     /// @notice Governance parameters, bounded by the hub's constants.
     struct Params {
         /// @dev PHA a pool must hold per worker for its workers to be eligible.
@@ -108,8 +109,6 @@ interface IStakingHub is IWorkerStaking {
     event StakeVotesSet(address stakeVotes);
     event MiningRewardsSet(address miningRewards);
 
-    error ZeroAddress();
-    error ZeroAmount();
     error UnknownPool(uint256 poolId);
     error NotPoolOperator(uint256 poolId, address caller);
     error NotRouter(address caller);

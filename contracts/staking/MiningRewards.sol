@@ -127,18 +127,8 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
     mapping(uint256 epoch => uint256) private _releasedIn;
     mapping(uint256 poolId => PoolRecord) private _records;
 
+    /// @dev Declared with {Schedule}, which it carries; the other events and errors are in {IMiningRewards}.
     event ScheduleSet(Schedule schedule);
-    event ReserveShareSet(uint16 reserveShareBps);
-    event Funded(address indexed from, uint256 amount);
-    event MiningRewardPaid(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint256 reward);
-    event MiningRewardWithheld(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint64 lastFaultAt);
-
-    error NotHub(address caller);
-    error ZeroAddress();
-    error ZeroAmount();
-    error InvalidSchedule();
-    error InvalidReserveShare(uint256 reserveShareBps);
-    error ReserveCapExceeded(uint256 funded, uint256 cap);
 
     /// @param pha_ The reserve's token (PHA).
     /// @param hub_ The staking hub that settles pools.

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IStakingHub} from "./IStakingHub.sol";
+import {IPoolPerformance} from "./IPoolPerformance.sol";
 
 /// @notice The hub's pool views and settlement, as far as performance needs them.
 interface IStakingHubPools {
@@ -22,7 +23,7 @@ interface IStakingHubPools {
 /// Every snapshot settles the pool first (pulls its workers' fees from the router), so it counts
 /// all fees earned up to its block whoever chose the moment; rates divide by the actual time between
 /// snapshots, so recording early or late in an epoch changes no rate.
-contract PoolPerformance {
+contract PoolPerformance is IPoolPerformance {
     /// @notice One snapshot of a pool (one storage slot).
     struct Snapshot {
         uint64 epoch;
@@ -45,10 +46,6 @@ contract PoolPerformance {
 
     mapping(uint256 poolId => Snapshot[HISTORY]) private _snapshots;
     mapping(uint256 poolId => uint256) private _snapshotCount;
-
-    event Recorded(uint256 indexed poolId, uint256 indexed epoch, uint96 index);
-
-    error ZeroAddress();
 
     constructor(IStakingHubPools hub_) {
         if (address(hub_) == address(0)) revert ZeroAddress();

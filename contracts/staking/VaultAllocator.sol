@@ -6,6 +6,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakingHub} from "./IStakingHub.sol";
 import {PoolPerformance} from "./PoolPerformance.sol";
+import {IVaultAllocator} from "./IVaultAllocator.sol";
 
 /// @notice The vault's manager functions and views, as far as the allocator needs them.
 interface IManagedVault {
@@ -48,7 +49,7 @@ interface IAllocatorHub {
 /// exchange rates (stake and unbonding valued alike), so the vault's value does not move, and the
 /// vault streams gains and queues exits anyway. A pool's measured return is what its shares really
 /// earned: inflating it means paying its shareholders, the vault first among them.
-contract VaultAllocator is Ownable2Step {
+contract VaultAllocator is IVaultAllocator, Ownable2Step {
     /// @notice Governance's bounds on the curator's parameters.
     struct Bounds {
         uint16 maxPoolShareBps;
@@ -92,20 +93,9 @@ contract VaultAllocator is Ownable2Step {
     uint256[] private _candidates;
     mapping(uint256 poolId => uint256) public stayStartEpoch;
 
+    /// @dev Declared with the structs they carry; the other events and errors are in {IVaultAllocator}.
     event BoundsSet(Bounds bounds);
     event ParamsSet(Params params);
-    event CandidatesSet(uint256[] poolIds);
-    event CuratorSet(address curator);
-    event Rebalanced(uint256 indexed epoch, uint256 total, uint256 allocated, uint256 unbonded);
-
-    error ZeroAddress();
-    error NotCurator(address caller);
-    error InvalidBounds();
-    error ParamsOutOfBounds();
-    error TooManyCandidates(uint256 count);
-    error DuplicateCandidate(uint256 poolId);
-    error UnknownPool(uint256 poolId);
-    error AlreadyRebalanced(uint256 epoch);
 
     modifier onlyCurator() {
         if (msg.sender != curator) revert NotCurator(msg.sender);

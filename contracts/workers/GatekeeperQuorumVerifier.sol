@@ -8,6 +8,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {IAttestationVerifier} from "../interfaces/IAttestationVerifier.sol";
 import {IGatekeeperQuorum} from "../keys/IGatekeeperQuorum.sol";
+import {IGatekeeperQuorumVerifier} from "./IGatekeeperQuorumVerifier.sol";
 
 /// @title GatekeeperQuorumVerifier
 /// @notice Accepts a worker registration when M of N gatekeepers sign (EIP-712) that they verified
@@ -17,7 +18,7 @@ import {IGatekeeperQuorum} from "../keys/IGatekeeperQuorum.sol";
 /// chain id and this verifier, so signatures replay neither across chains nor across registries/verifiers.
 /// TCB status codes (also in attestation/tcb.ts): 0 UpToDate, 1 SWHardeningNeeded, 2 ConfigurationNeeded,
 /// 3 ConfigurationAndSWHardeningNeeded, 4 OutOfDate, 5 OutOfDateConfigurationNeeded, 6 Revoked, 7 Unknown.
-contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, EIP712, Ownable2Step {
+contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, IGatekeeperQuorumVerifier, EIP712, Ownable2Step {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     /// @notice EIP-712 type of what each gatekeeper signs.
@@ -41,35 +42,6 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, EI
     /// @dev Bit i set = TCB status code i accepted.
     uint8 private _allowedTcbStatuses;
     uint64 private _maxValidity;
-
-    /// @notice A gatekeeper joined the set.
-    event GatekeeperAdded(address indexed gatekeeper);
-    /// @notice A gatekeeper left the set; its signatures no longer count.
-    event GatekeeperRemoved(address indexed gatekeeper);
-    /// @notice The number of required signatures changed.
-    event ThresholdChanged(uint256 previousThreshold, uint256 newThreshold);
-    /// @notice A TCB status code was allowed or disallowed.
-    event TcbStatusPolicyChanged(uint8 indexed tcbStatus, bool allowed);
-    /// @notice The longest accepted attestation validity changed.
-    event MaxValidityChanged(uint64 previousMaxValidity, uint64 newMaxValidity);
-
-    error ZeroAddress();
-    error GatekeeperAlreadyAdded(address gatekeeper);
-    error TooManyGatekeepers(uint256 limit);
-    error UnknownGatekeeper(address gatekeeper);
-    /// @notice Threshold must be in [1, number of gatekeepers].
-    error InvalidThreshold(uint256 threshold, uint256 gatekeeperCount);
-    error TooFewSignatures(uint256 given, uint256 threshold);
-    error InvalidSignature(uint256 index);
-    error NotGatekeeper(address signer);
-    /// @notice Signers must be strictly ascending; an equal address is a duplicate signer.
-    error SignersNotStrictlyAscending(address previous, address signer);
-    error InvalidTcbStatus(uint8 tcbStatus);
-    error TcbStatusNotAllowed(uint8 tcbStatus);
-    error ZeroMeasurement();
-    error AttestationExpired(uint64 expiresAt, uint256 nowTimestamp);
-    error ValidityTooLong(uint64 expiresAt, uint256 latestAllowed);
-    error InvalidMaxValidity(uint64 maxValidity);
 
     /// @param initialOwner Governance (may be a timelock).
     /// @param initialGatekeepers The gatekeepers' signing addresses.

@@ -31,39 +31,6 @@ contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
     mapping(bytes32 measurement => bool) public isMeasurementApproved;
     mapping(address verifier => bool) public isVerifierApproved;
 
-    event WorkerRegistered(
-        address indexed worker,
-        address indexed operator,
-        address indexed verifier,
-        bytes32 measurement,
-        uint64 expiresAt,
-        bool simulated,
-        string endpoint
-    );
-    event WorkerEndpointUpdated(address indexed worker, string endpoint);
-    event WorkerDeregistered(address indexed worker, address indexed operator);
-    event WorkerRevoked(address indexed worker);
-    event WorkerJailed(address indexed worker);
-    event WorkerUnjailed(address indexed worker);
-    event MeasurementApproval(bytes32 indexed measurement, bool approved);
-    event VerifierApproval(address indexed verifier, bool approved);
-    event RouterUpdated(address indexed router);
-
-    error ZeroAddress();
-    error VerifierNotApproved(address verifier);
-    error MeasurementNotApproved(bytes32 measurement);
-    error AttestationExpired(uint64 expiresAt);
-    error WorkerKeyTaken(address worker, address operator);
-    error WorkerIsJailed(address worker);
-    error WorkerIsRevoked(address worker);
-    error UnknownWorker(address worker);
-    error NotWorkerOperator(address worker, address caller);
-    error NotRouter(address caller);
-    error WorkerNotJailed(address worker);
-    error RegistrationSignatureExpired(uint256 deadline);
-    /// @notice The registration is not signed by the enclave key for this operator (and deadline).
-    error NotSignedByWorker(address worker, address operator);
-
     /// @param initialOwner Governance (may be a timelock).
     constructor(address initialOwner) EIP712("WorkerRegistry", "1") Ownable(initialOwner) {}
 

@@ -30,10 +30,10 @@ contract AgentRouterGasPathsTest is RouterFixture {
     }
 
     function test_RevertWhen_PausingTwiceOrUnpausingWhenRunning() public {
-        vm.expectRevert(AgentRouter.ExpectedPause.selector);
+        vm.expectRevert(IAgentRouter.ExpectedPause.selector);
         router.unpause();
         router.pause();
-        vm.expectRevert(AgentRouter.EnforcedPause.selector);
+        vm.expectRevert(IAgentRouter.EnforcedPause.selector);
         router.pause();
     }
 
@@ -93,7 +93,7 @@ contract AgentRouterGasPathsTest is RouterFixture {
         batch[2] = _fulfillment(banned, "c");
         workers.revokeWorker(banned.worker);
         vmx.expectEmit(true, false, false, true, address(router));
-        emit IAgentRouter.FulfillmentRejected(banned.id, AgentRouter.WorkerBanned.selector);
+        emit IAgentRouter.FulfillmentRejected(banned.id, IAgentRouter.WorkerBanned.selector);
         router.fulfillBatch(batch);
         assertTrue(router.isPending(banned.id), "banned worker's answer refused");
         assertEq(consumer.responses(), 2, "the clean worker's answers settled");
@@ -103,7 +103,7 @@ contract AgentRouterGasPathsTest is RouterFixture {
         (IAgentRouter.Fulfillment[] memory batch, IAgentRouter.AgentRequest memory lastReq) = _distinctWorkerBatch();
         workers.revokeWorker(lastReq.worker);
         vmx.expectEmit(true, false, false, true, address(router));
-        emit IAgentRouter.FulfillmentRejected(lastReq.id, AgentRouter.WorkerBanned.selector);
+        emit IAgentRouter.FulfillmentRejected(lastReq.id, IAgentRouter.WorkerBanned.selector);
         router.fulfillBatch(batch);
         assertTrue(router.isPending(lastReq.id), "refused beyond the cache too");
         assertEq(consumer.responses(), batch.length - 1, "the others settled");

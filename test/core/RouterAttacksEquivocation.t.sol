@@ -26,7 +26,7 @@ contract RouterAttacksEquivocationTest is RouterFixture {
         fake.worker = vm.addr(THROWAWAY_KEY);
         IAgentRouter.SignedAnswer memory fakeA = _answer(THROWAWAY_KEY, fake, "x", 0);
         IAgentRouter.SignedAnswer memory fakeB = _answer(THROWAWAY_KEY, fake, "y", 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestMismatch.selector, real.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, real.id));
         vm.prank(ATTACKER);
         router.reportEquivocation(fake, fakeA, fakeB);
 
@@ -44,7 +44,7 @@ contract RouterAttacksEquivocationTest is RouterFixture {
         fake.worker = vm.addr(THROWAWAY_KEY);
         IAgentRouter.SignedAnswer memory fakeA = _answer(THROWAWAY_KEY, fake, "x", 0);
         IAgentRouter.SignedAnswer memory fakeB = _answer(THROWAWAY_KEY, fake, "y", 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.UnknownRequest.selector, futureId));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.UnknownRequest.selector, futureId));
         vm.prank(ATTACKER);
         router.reportEquivocation(fake, fakeA, fakeB);
 
@@ -69,7 +69,7 @@ contract RouterAttacksEquivocationTest is RouterFixture {
         fake.worker = vm.addr(THROWAWAY_KEY);
         IAgentRouter.SignedAnswer memory fakeA = _answer(THROWAWAY_KEY, fake, "x", 0);
         IAgentRouter.SignedAnswer memory fakeB = _answer(THROWAWAY_KEY, fake, "y", 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestMismatch.selector, real.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, real.id));
         router.reportEquivocation(fake, fakeA, fakeB);
 
         IAgentRouter.SignedAnswer memory a = _answer(key, real, "positive", 0);
@@ -94,7 +94,7 @@ contract RouterAttacksEquivocationTest is RouterFixture {
         router.fulfill(f);
         assertFalse(router.isPending(req.id), "settled");
         assertEq(router.commitmentOf(req.id), keccak256(abi.encode(req)), "still on record");
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
         router.fulfill(f);
     }
 

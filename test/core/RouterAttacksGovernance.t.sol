@@ -75,9 +75,9 @@ contract RouterAttacksGovernanceTest is RouterFixture {
     function test_StakingCannotBeRepointed() public {
         address worker = _settleOne();
         assertEq(router.workerFees(worker), WORKER_FEE, "accrued for the pool");
-        vm.expectRevert(AgentRouter.StakingAlreadySet.selector);
+        vm.expectRevert(IAgentRouter.StakingAlreadySet.selector);
         router.setStaking(IWorkerStaking(address(this)));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.NotStaking.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NotStaking.selector, address(this)));
         router.collectWorkerFees(worker);
         assertEq(staking.collect(router, worker), WORKER_FEE, "only the wired staking collects");
     }
@@ -93,7 +93,7 @@ contract RouterAttacksGovernanceTest is RouterFixture {
         config.fulfillOverheadGas = router.MAX_FULFILL_OVERHEAD_GAS() + 1;
         _expectInvalidConfig(config);
         uint32 inputLimit = router.MAX_INPUT_BYTES_LIMIT();
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setMaxInputBytes(inputLimit + 1);
 
         router.setConfig(_greedyConfig());
@@ -109,7 +109,7 @@ contract RouterAttacksGovernanceTest is RouterFixture {
     }
 
     function _expectInvalidConfig(AgentRouter.Config memory config) internal {
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setConfig(config);
     }
 }

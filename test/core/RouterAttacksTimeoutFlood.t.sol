@@ -121,7 +121,7 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         assertEq(sent, FLOOD, "every aimed request was opened, the victim's extra ones elsewhere");
         if (refused != 0) {
             // A full victim drawn 8 times in a row: refused, and the attacker's next sender tried.
-            assertEq(uint32(flooder.lastRefusal()), uint32(AgentRouter.WorkersBusy.selector), "refused as busy");
+            assertEq(uint32(flooder.lastRefusal()), uint32(IAgentRouter.WorkersBusy.selector), "refused as busy");
         }
 
         // The victim answers what it holds before the deadline (what the bound guarantees), so no
@@ -133,7 +133,7 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         }
         vm.warp(toVictim[0].deadline + 1);
         for (uint256 i; i < toVictim.length; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(AgentRouter.RequestNotPending.selector, toVictim[i].id));
+            vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, toVictim[i].id));
             router.timeout(toVictim[i]);
         }
         assertEq(_poolStake(victimPool), stakeBefore, "the victim was never slashed");
@@ -153,7 +153,7 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         assertEq(router.pendingOf(other), cap, "other full");
         uint256 reservedBefore = router.accountOf(account).reserved;
         vm.prank(flooder.senderAt(0));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.WorkersBusy.selector, agent));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WorkersBusy.selector, agent));
         router.request(account, agent, "x", 0, 0, fee);
         assertEq(router.accountOf(account).reserved, reservedBefore, "nothing reserved for the refused request");
 
@@ -181,10 +181,10 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
     function test_RevertWhen_GovernanceSetsNoRoomOrTooMuch() public {
         AgentRouter.Config memory config = router.feeConfig();
         config.maxPendingPerWorker = 0;
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setConfig(config);
         config.maxPendingPerWorker = router.MAX_PENDING_PER_WORKER_LIMIT() + 1;
-        vm.expectRevert(AgentRouter.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setConfig(config);
         config.maxPendingPerWorker = router.MAX_PENDING_PER_WORKER_LIMIT();
         router.setConfig(config);

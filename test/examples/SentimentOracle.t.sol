@@ -8,6 +8,7 @@ import {AgentStatus} from "../../contracts/core/AgentStatus.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IAgentConsumer} from "../../contracts/interfaces/IAgentConsumer.sol";
 
 contract SentimentOracleTest is RouterFixture {
     SentimentOracle internal oracle;
@@ -61,7 +62,7 @@ contract SentimentOracleTest is RouterFixture {
         oracle.setMaxFee(1);
         assertEq(oracle.maxFee(), 1, "stored");
         uint256 required = router.estimateFee(agentId, oracle.CALLBACK_GAS_LIMIT());
-        vm.expectRevert(abi.encodeWithSelector(AgentRouter.MaxFeeTooLow.selector, uint256(1), required));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, uint256(1), required));
         oracle.requestSentiment("text");
 
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
@@ -70,7 +71,7 @@ contract SentimentOracleTest is RouterFixture {
     }
 
     function test_RevertWhen_CallbackNotFromRouter() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentConsumer.OnlyAgentRouter.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IAgentConsumer.OnlyAgentRouter.selector, stranger));
         vm.prank(stranger);
         oracle.onAgentResponse(1, 0, "positive");
     }
