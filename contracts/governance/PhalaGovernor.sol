@@ -115,22 +115,34 @@ contract PhalaGovernor is
 
     // ---------------------------------------------------------------- overrides required by Solidity
 
+    /// @notice Seconds between a proposal and the start of its vote.
+    /// @return Seconds.
     function votingDelay() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.votingDelay();
     }
 
+    /// @notice Seconds a vote lasts.
+    /// @return Seconds.
     function votingPeriod() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.votingPeriod();
     }
 
+    /// @notice Votes needed to propose.
+    /// @return Votes.
     function proposalThreshold() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.proposalThreshold();
     }
 
+    /// @notice Votes needed at `timepoint` for a vote to count (for plus abstain).
+    /// @param timepoint A timestamp.
+    /// @return Votes.
     function quorum(uint256 timepoint) public view override(Governor, GovernorVotesQuorumFraction) returns (uint256) {
         return super.quorum(timepoint);
     }
 
+    /// @notice Where proposal `proposalId` stands.
+    /// @param proposalId The proposal.
+    /// @return Its state.
     function state(uint256 proposalId)
         public
         view
@@ -140,6 +152,9 @@ contract PhalaGovernor is
         return super.state(proposalId);
     }
 
+    /// @notice Whether the proposal must wait in the timelock (always: every proposal does).
+    /// @param proposalId The proposal.
+    /// @return True.
     function proposalNeedsQueuing(uint256 proposalId)
         public
         view

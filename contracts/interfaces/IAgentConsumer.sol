@@ -17,5 +17,6 @@ interface IAgentConsumer {
     /// @notice Tells the consumer that `requestId` timed out unanswered and its reservation was
     /// refunded. Called by the router with exactly `TIMEOUT_CALLBACK_GAS` gas after the refund and the
     /// slash; its failure (revert, out of gas, no such function) changes nothing.
+    /// @param requestId The id returned by {IAgentRouter-request}.
     function onAgentTimeout(uint256 requestId) external;
 }

@@ -40,5 +40,7 @@ interface IKeyRegistry is ICommonErrors {
     error RotationTooSoon(uint64 earliest);
 
     /// @notice True when `epoch` is the active epoch or a previous one still inside its grace window.
+    /// @param epoch A cluster-key epoch.
+    /// @return Whether inputs may still be encrypted to it.
     function isEpochUsable(uint32 epoch) external view returns (bool);
 }

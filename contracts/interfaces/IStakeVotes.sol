@@ -12,5 +12,7 @@ interface IStakeVotes is ICommonErrors {
 
     /// @notice Marks `account`'s voting power for `position` (a hub pool id, or 0 for the vault) to
     /// what the position is worth now. Anyone may call it: it only ever records the truth.
+    /// @param position A hub pool id, or 0 for the vault.
+    /// @param account The account whose votes are marked.
     function sync(uint256 position, address account) external;
 }

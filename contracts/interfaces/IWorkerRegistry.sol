@@ -49,21 +49,32 @@ interface IWorkerRegistry is ICommonErrors {
     error NotSignedByWorker(address worker, address operator);
 
     /// @notice The worker record (operator is zero for an unknown key).
+    /// @param worker The worker's enclave key address.
+    /// @return The worker's record.
     function workerOf(address worker) external view returns (Worker memory);
 
     /// @notice The operator that registered `worker` (zero for an unknown key).
+    /// @param worker The worker's enclave key address.
+    /// @return The operator (zero if unknown).
     function operatorOf(address worker) external view returns (address);
 
     /// @notice Registered, attestation unexpired, measurement still approved, not jailed or revoked.
+    /// @param worker The worker's enclave key address.
+    /// @return Whether the worker may be assigned requests.
     function isActive(address worker) external view returns (bool);
 
     /// @notice The worker's measurement when {isActive}, else zero (one call for the router's assignment).
+    /// @param worker The worker's enclave key address.
+    /// @return The worker's measurement, or zero when it is not active.
     function activeMeasurementOf(address worker) external view returns (bytes32);
 
     /// @notice True when the key is jailed or revoked, registered or not: its answers are no longer
     /// accepted and it cannot be registered again.
+    /// @param worker The worker's enclave key address.
+    /// @return Whether the key is jailed or revoked.
     function isBanned(address worker) external view returns (bool);
 
     /// @notice Jails a worker for a proven fault; only the router may call it.
+    /// @param worker The worker's enclave key address.
     function jail(address worker) external;
 }

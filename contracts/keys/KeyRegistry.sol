@@ -145,22 +145,28 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice The active epoch (0 before the first rotation activates).
+    /// @return epoch The active epoch.
     function currentEpoch() external view returns (uint32 epoch) {
         (epoch,,) = _effective();
     }
 
     /// @notice The epoch before the active one (0 if none); usable until `previousEpochGraceEndsAt()`.
+    /// @return epoch The previous epoch.
     function previousEpoch() external view returns (uint32 epoch) {
         (, epoch,) = _effective();
     }
 
     /// @notice When the previous epoch stops being usable (0 if there is no previous epoch).
+    /// @return Unix time.
     function previousEpochGraceEndsAt() external view returns (uint64) {
         (uint32 current, uint32 previous,) = _effective();
         return previous == 0 ? 0 : _graceEndOf(current);
     }
 
     /// @notice The pending rotation not yet active (epoch 0 if none).
+    /// @return epoch The pending epoch (0 if none).
+    /// @return publicKey Its cluster public key.
+    /// @return activatesAt When it activates.
     function pendingRotation() external view returns (uint32 epoch, bytes memory publicKey, uint64 activatesAt) {
         (,, epoch) = _effective();
         if (epoch != 0) {
@@ -170,6 +176,8 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice The cluster public key of `epoch` (active, previous, pending or older).
+    /// @param epoch The epoch.
+    /// @return The public key (empty if never proposed).
     function publicKeyOf(uint32 epoch) external view returns (bytes memory) {
         bytes storage key = _epochs[epoch].publicKey;
         if (key.length == 0) revert UnknownEpoch(epoch);
@@ -177,6 +185,8 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice When `epoch` activates or activated.
+    /// @param epoch The epoch.
+    /// @return Unix time.
     function activationTimeOf(uint32 epoch) external view returns (uint64) {
         EpochKey storage key = _epochs[epoch];
         if (key.publicKey.length == 0) revert UnknownEpoch(epoch);
@@ -184,31 +194,40 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice The last epoch number proposed (including a pending or cancelled one).
+    /// @return The epoch number.
     function lastProposedEpoch() external view returns (uint32) {
         return _lastProposed;
     }
 
     /// @notice The EIP-712 digest gatekeepers sign for a rotation.
+    /// @param epoch The proposed epoch.
+    /// @param publicKey The proposed cluster public key.
+    /// @param deadline Last second the signatures are accepted.
+    /// @return The digest.
     function rotationDigest(uint32 epoch, bytes calldata publicKey, uint64 deadline) public view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(KEY_ROTATION_TYPEHASH, epoch, keccak256(publicKey), deadline)));
     }
 
     /// @notice The gatekeeper set that signs rotations.
+    /// @return The quorum contract.
     function gatekeeperQuorum() external view returns (IGatekeeperQuorum) {
         return _gatekeepers;
     }
 
     /// @notice Seconds between a proposal and its activation (at least; see the grace-window rule).
+    /// @return Seconds.
     function activationDelay() external view returns (uint64) {
         return _activationDelay;
     }
 
     /// @notice Seconds the previous epoch stays usable after the next one activates.
+    /// @return Seconds.
     function gracePeriod() external view returns (uint64) {
         return _gracePeriod;
     }
 
     /// @notice Shortest time between the current epoch's activation and the next proposal.
+    /// @return Seconds.
     function minRotationInterval() external view returns (uint64) {
         return _minRotationInterval;
     }
@@ -216,16 +235,19 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     // ---------------------------------------------------------------- governance
 
     /// @notice Sets the delay between a proposal and its activation (applies to later proposals).
+    /// @param newDelay Seconds.
     function setActivationDelay(uint64 newDelay) external onlyOwner {
         _setActivationDelay(newDelay);
     }
 
     /// @notice Sets how long the previous epoch stays usable after a rotation (applies at once).
+    /// @param newGracePeriod Seconds.
     function setGracePeriod(uint64 newGracePeriod) external onlyOwner {
         _setGracePeriod(newGracePeriod);
     }
 
     /// @notice Sets the shortest time between an activation and the next proposal (0: no schedule).
+    /// @param newInterval Seconds.
     function setMinRotationInterval(uint64 newInterval) external onlyOwner {
         if (newInterval > MAX_ROTATION_INTERVAL) revert DelayTooLong(newInterval, MAX_ROTATION_INTERVAL);
         emit MinRotationIntervalChanged(_minRotationInterval, newInterval);
@@ -233,6 +255,7 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice Points rotations at another gatekeeper set.
+    /// @param newQuorum The new gatekeeper set.
     function setGatekeeperQuorum(IGatekeeperQuorum newQuorum) external onlyOwner {
         _setGatekeeperQuorum(newQuorum);
     }

@@ -22,5 +22,8 @@ interface IMiningRewards is ICommonErrors {
     /// @notice Records `fees` PHA of worker fees just settled for `poolId`, whose workers' last fault
     /// was at `lastFaultAt` (0 if never), and transfers to the hub (the only caller) any reward due.
     /// @return reward PHA transferred.
+    /// @param poolId The pool whose fees were settled.
+    /// @param fees PHA of worker fees settled.
+    /// @param lastFaultAt When the pool's workers last faulted (0 if never).
     function onFeesSettled(uint256 poolId, uint256 fees, uint64 lastFaultAt) external returns (uint256 reward);
 }

@@ -90,6 +90,11 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, IG
     }
 
     /// @notice The EIP-712 digest a gatekeeper signs for a worker attestation.
+    /// @param reportData The report data of the worker's quote.
+    /// @param measurement The measurement the quote attests.
+    /// @param tcbStatus The quote's TCB status code.
+    /// @param expiresAt When the attestation expires.
+    /// @return The digest.
     function attestationDigest(bytes32 reportData, bytes32 measurement, uint8 tcbStatus, uint64 expiresAt)
         public
         view
@@ -118,16 +123,20 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, IG
     }
 
     /// @notice All current gatekeepers.
+    /// @return The gatekeeper addresses.
     function gatekeepers() external view returns (address[] memory) {
         return _gatekeepers.values();
     }
 
     /// @notice True when attestations with TCB status code `tcbStatus` are accepted.
+    /// @param tcbStatus A TCB status code.
+    /// @return Whether it is accepted.
     function isTcbStatusAllowed(uint8 tcbStatus) public view returns (bool) {
         return tcbStatus < TCB_STATUS_COUNT && (_allowedTcbStatuses >> tcbStatus) & 1 == 1;
     }
 
     /// @notice Longest accepted attestation validity, in seconds.
+    /// @return Seconds.
     function maxValidity() external view returns (uint64) {
         return _maxValidity;
     }
@@ -135,12 +144,14 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, IG
     // ---------------------------------------------------------------- governance
 
     /// @notice Adds a gatekeeper. Does not change the threshold.
+    /// @param gatekeeper The new gatekeeper.
     function addGatekeeper(address gatekeeper) external onlyOwner {
         _addGatekeeper(gatekeeper);
     }
 
     /// @notice Removes a gatekeeper; its signatures stop counting at once. Lower the threshold first if
     /// the set would become smaller than it.
+    /// @param gatekeeper A current gatekeeper.
     function removeGatekeeper(address gatekeeper) external onlyOwner {
         if (!_gatekeepers.remove(gatekeeper)) revert UnknownGatekeeper(gatekeeper);
         if (_gatekeepers.length() < _threshold) revert InvalidThreshold(_threshold, _gatekeepers.length());
@@ -148,16 +159,20 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, IG
     }
 
     /// @notice Sets the number of signatures required (1..number of gatekeepers).
+    /// @param newThreshold Signatures required.
     function setThreshold(uint256 newThreshold) external onlyOwner {
         _setThreshold(newThreshold);
     }
 
     /// @notice Allows or disallows a TCB status code.
+    /// @param tcbStatus A TCB status code.
+    /// @param allowed True to accept it.
     function setTcbStatusAllowed(uint8 tcbStatus, bool allowed) external onlyOwner {
         _setTcbStatusAllowed(tcbStatus, allowed);
     }
 
     /// @notice Sets the longest accepted attestation validity (1 second .. MAX_VALIDITY_LIMIT).
+    /// @param newMaxValidity Seconds.
     function setMaxValidity(uint64 newMaxValidity) external onlyOwner {
         _setMaxValidity(newMaxValidity);
     }

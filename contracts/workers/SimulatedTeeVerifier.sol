@@ -55,6 +55,8 @@ contract SimulatedTeeVerifier is IAttestationVerifier, ISimulatedTeeVerifier {
     }
 
     /// @notice True for the chain ids this verifier may run on.
+    /// @param chainId A chain id.
+    /// @return Whether it is a development chain.
     function isDevelopmentChain(uint256 chainId) public pure returns (bool) {
         return chainId == HARDHAT_CHAIN_ID || chainId == GETH_DEV_CHAIN_ID;
     }
