@@ -6,7 +6,8 @@
  * `hardhat build`, which finds every root cached and builds what is left (the npm files). Every
  * npm script that needs artifacts runs this instead of `hardhat build`.
  *
- * TypeChain runs once, after the jobs, over every artifact of `contracts/`. Left to hardhat-typechain,
+ * TypeChain runs once, after the jobs, over every artifact of `contracts/` (hardhat.config.ts turns off
+ * hardhat-typechain's run after each compilation, `hardhat test`'s included). Left to hardhat-typechain,
  * each job would write types for the files it compiled under a path prefix that depends on that set
  * (`factories/core/...` from the contracts-only job, `factories/contracts/core/...` from a job that
  * also held tests), so an incremental build could leave the factories the TypeScript parts import
@@ -37,7 +38,7 @@ function solidityFiles(dir: string): string[] {
 }
 
 function build(files: string[]): void {
-  const args = ["hardhat", "--no-typechain", "build", ...process.argv.slice(2), ...files];
+  const args = ["hardhat", "build", ...process.argv.slice(2), ...files];
   const result = spawnSync(join(ROOT, "node_modules", ".bin", "hardhat"), args.slice(1), { cwd: ROOT, stdio: "inherit" });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
