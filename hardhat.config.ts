@@ -34,6 +34,9 @@ export default defineConfig({
   paths: {
     tests: { solidity: "test", mocha: "test" },
   },
+  // No TypeChain run after each compilation: its output paths would depend on which files that
+  // compilation held. scripts/hardhat/build.ts generates the types once over every contract.
+  typechain: { dontOverrideCompile: true },
   test: {
     // `npm test` keeps fuzzing light; `npm run test:deep` (TEST_PROFILE=deep, run before every
     // release) takes each fuzz test to 1,000 runs and each invariant to 200 x 50 = 10,000 calls.

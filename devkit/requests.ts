@@ -175,6 +175,7 @@ export function formatOutput(output: string | Uint8Array, abiTypes?: string): st
   }
   const text = utf8Decode(bytes);
   // Printable: no replacement characters and no control characters other than tab and newlines.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return bytes.length > 0 && !/[\ufffd\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(text) ? text : hexlify(bytes);
 }
 

@@ -27,7 +27,7 @@ export function artifact(name: string): { abi: InterfaceAbi; bytecode: string } 
   try {
     return JSON.parse(readFileSync(path, "utf8")) as { abi: InterfaceAbi; bytecode: string };
   } catch (error) {
-    throw new Error(`cannot read ${path} (run \`npx hardhat build\` first): ${(error as Error).message}`);
+    throw new Error(`cannot read ${path} (run \`npx hardhat build\` first): ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -40,30 +40,6 @@ contract AgentRegistry is IAgentRegistry {
     mapping(uint256 agentId => mapping(bytes32 measurement => bool)) private _allowedMeasurements;
     mapping(uint256 agentId => Secrets) private _secrets;
 
-    event AgentRegistered(uint256 indexed agentId, address indexed owner, uint96 price, bool openToAllCallers);
-    event AgentCodeUpdated(uint256 indexed agentId, uint32 indexed version, bytes32 codeHash, string uri);
-    event AgentPriceUpdated(uint256 indexed agentId, uint96 price);
-    event AgentPaused(uint256 indexed agentId);
-    event AgentUnpaused(uint256 indexed agentId);
-    event AgentCallerPolicyUpdated(uint256 indexed agentId, bool openToAllCallers);
-    event AgentCallerAllowed(uint256 indexed agentId, address indexed caller, bool allowed);
-    event AgentMeasurementPolicyUpdated(uint256 indexed agentId, bool anyMeasurement);
-    event AgentMeasurementAllowed(uint256 indexed agentId, bytes32 indexed measurement, bool allowed);
-    event AgentSecretsUpdated(uint256 indexed agentId, uint32 keyEpoch, bytes32 ciphertextHash);
-    event AgentOwnershipTransferStarted(uint256 indexed agentId, address indexed from, address indexed to);
-    event AgentOwnershipTransferred(uint256 indexed agentId, address indexed from, address indexed to);
-
-    error UnknownAgent(uint256 agentId);
-    error NotAgentOwner(uint256 agentId, address caller);
-    error NotPendingAgentOwner(uint256 agentId, address caller);
-    error AgentIsPaused(uint256 agentId);
-    error AgentNotPaused(uint256 agentId);
-    error CallerNotAllowed(uint256 agentId, address caller);
-    error EmptyCodeHash();
-    error EmptyCodeURI();
-    error ZeroMeasurement();
-    error UnknownCodeVersion(uint256 agentId, uint32 version);
-
     modifier onlyAgentOwner(uint256 agentId) {
         address owner = _agents[agentId].owner;
         if (owner == address(0)) revert UnknownAgent(agentId);
@@ -100,17 +76,23 @@ contract AgentRegistry is IAgentRegistry {
     }
 
     /// @notice Publishes a new code version; new requests run it, requests already made keep theirs.
+    /// @param agentId The caller's agent.
+    /// @param codeHash keccak256 of the new code bundle.
+    /// @param uri Where the bundle is published.
     function updateCode(uint256 agentId, bytes32 codeHash, string calldata uri) external onlyAgentOwner(agentId) {
         _setCode(agentId, _agents[agentId], codeHash, uri);
     }
 
     /// @notice Sets the PHA price of a successful request (requests already made keep their price).
+    /// @param agentId The caller's agent.
+    /// @param price PHA per request.
     function setPrice(uint256 agentId, uint96 price) external onlyAgentOwner(agentId) {
         _agents[agentId].price = price;
         emit AgentPriceUpdated(agentId, price);
     }
 
     /// @notice Stops new requests to the agent; pending ones still settle.
+    /// @param agentId The caller's agent.
     function pause(uint256 agentId) external onlyAgentOwner(agentId) {
         Agent storage agent = _agents[agentId];
         if (agent.paused) revert AgentIsPaused(agentId);
@@ -119,6 +101,7 @@ contract AgentRegistry is IAgentRegistry {
     }
 
     /// @notice Accepts new requests again.
+    /// @param agentId The caller's agent.
     function unpause(uint256 agentId) external onlyAgentOwner(agentId) {
         Agent storage agent = _agents[agentId];
         if (!agent.paused) revert AgentNotPaused(agentId);
@@ -127,24 +110,34 @@ contract AgentRegistry is IAgentRegistry {
     }
 
     /// @notice Opens the agent to any caller, or restricts it to the caller allowlist.
+    /// @param agentId The caller's agent.
+    /// @param open True to accept any caller.
     function setOpenToAllCallers(uint256 agentId, bool open) external onlyAgentOwner(agentId) {
         _agents[agentId].openToAllCallers = open;
         emit AgentCallerPolicyUpdated(agentId, open);
     }
 
     /// @notice Adds or removes `caller` (a consumer contract) from the allowlist.
+    /// @param agentId The caller's agent.
+    /// @param caller The consumer contract.
+    /// @param allowed True to add, false to remove.
     function setCallerAllowed(uint256 agentId, address caller, bool allowed) external onlyAgentOwner(agentId) {
         _allowedCallers[agentId][caller] = allowed;
         emit AgentCallerAllowed(agentId, caller, allowed);
     }
 
     /// @notice Lets any governance-approved measurement run the agent, or only its own allowlist.
+    /// @param agentId The caller's agent.
+    /// @param any True to accept every approved measurement.
     function setAnyMeasurement(uint256 agentId, bool any) external onlyAgentOwner(agentId) {
         _agents[agentId].anyMeasurement = any;
         emit AgentMeasurementPolicyUpdated(agentId, any);
     }
 
     /// @notice Adds or removes a runtime measurement from the agent's allowlist.
+    /// @param agentId The caller's agent.
+    /// @param measurement The runtime measurement.
+    /// @param allowed True to add, false to remove.
     function setMeasurementAllowed(uint256 agentId, bytes32 measurement, bool allowed)
         external
         onlyAgentOwner(agentId)
@@ -154,18 +147,24 @@ contract AgentRegistry is IAgentRegistry {
 
     /// @notice Stores the owner's secrets (e.g. an LLM API key) encrypted to the cluster key of `keyEpoch`.
     /// @dev Only ciphertext is stored; only attested workers hold the cluster key that opens it.
+    /// @param agentId The caller's agent.
+    /// @param keyEpoch The cluster-key epoch `ciphertext` is encrypted to.
+    /// @param ciphertext The encrypted secrets.
     function setSecrets(uint256 agentId, uint32 keyEpoch, bytes calldata ciphertext) external onlyAgentOwner(agentId) {
         _secrets[agentId] = Secrets(keyEpoch, ciphertext);
         emit AgentSecretsUpdated(agentId, keyEpoch, keccak256(ciphertext));
     }
 
     /// @notice Starts handing the agent to `newOwner`, who must accept; address(0) cancels.
+    /// @param agentId The caller's agent.
+    /// @param newOwner The proposed owner, or address(0) to cancel.
     function transferAgentOwnership(uint256 agentId, address newOwner) external onlyAgentOwner(agentId) {
         _agents[agentId].pendingOwner = newOwner;
         emit AgentOwnershipTransferStarted(agentId, msg.sender, newOwner);
     }
 
     /// @notice Completes a hand-over started by {transferAgentOwnership}.
+    /// @param agentId The agent handed to the caller.
     function acceptAgentOwnership(uint256 agentId) external {
         Agent storage agent = _agents[agentId];
         if (agent.pendingOwner != msg.sender || msg.sender == address(0)) {
@@ -178,11 +177,16 @@ contract AgentRegistry is IAgentRegistry {
     }
 
     /// @notice The full agent record.
+    /// @param agentId The agent.
+    /// @return The record (zero owner if unknown).
     function agentOf(uint256 agentId) external view returns (Agent memory) {
         return _agents[agentId];
     }
 
     /// @notice Whether `caller` is on the agent's allowlist (ignores the open policy).
+    /// @param agentId The agent.
+    /// @param caller The consumer contract.
+    /// @return Whether it is on the allowlist.
     function isCallerAllowed(uint256 agentId, address caller) external view returns (bool) {
         return _allowedCallers[agentId][caller];
     }

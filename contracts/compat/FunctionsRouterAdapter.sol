@@ -123,7 +123,6 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     error RouteNotFound(bytes32 id);
     error UnsupportedRequestDataVersion(uint16 dataVersion);
     error OnlyCallableFromPha();
-    error OnlyAgentRouter(address caller);
     error UnknownAgent(uint256 agentId);
     error RequestNotTimedOut(bytes32 requestId);
     error InvalidMaxResponseBytes(uint32 maxResponseBytes);
@@ -140,6 +139,11 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     /// @notice Chainlink `IFunctionsRouter.sendRequest`: runs `data` (FunctionsRequest CBOR) on the
     /// agent of `donId`, paid by `subscriptionId`, which must list the caller as a consumer.
     /// @return requestId bytes32(the router's request id): unique, as the router never reuses one.
+    /// @param subscriptionId The subscription that pays (a router billing account).
+    /// @param data The request, FunctionsRequest-encoded CBOR.
+    /// @param dataVersion The encoding version; only REQUEST_DATA_VERSION is accepted.
+    /// @param callbackGasLimit Gas for the client's `handleOracleFulfillment`.
+    /// @param donId The route, mapped to an agent by {setDonAgent}.
     function sendRequest(
         uint64 subscriptionId,
         bytes calldata data,
@@ -165,12 +169,14 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
 
     /// @notice Chainlink `IFunctionsRouter.isValidCallbackGasLimit`: reverts {GasLimitTooBig} above
     /// {maxCallbackGasLimit}.
+    /// @param callbackGasLimit The gas a request would give its client.
     function isValidCallbackGasLimit(uint64, uint32 callbackGasLimit) external view {
         _routerCallbackGas(callbackGasLimit, router.feeConfig().maxCallbackGasLimit);
     }
 
     /// @notice The largest `callbackGasLimit` a request may give its client: the router's maximum
     /// less what this adapter needs around the callback.
+    /// @return Gas.
     function maxCallbackGasLimit() public view returns (uint32) {
         uint256 routerMax = router.feeConfig().maxCallbackGasLimit;
         uint256 fixedGas = _adapterGas();
@@ -184,6 +190,9 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
 
     /// @notice PHA a request to `donId` with `callbackGasLimit` reserves from its subscription (what
     /// is not used is refunded at settlement).
+    /// @param donId The route.
+    /// @param callbackGasLimit The gas a request would give its client.
+    /// @return PHA.
     function estimateFee(bytes32 donId, uint32 callbackGasLimit) external view returns (uint256) {
         uint256 agentId = donAgent[donId];
         if (agentId == 0) revert RouteNotFound(donId);
@@ -204,6 +213,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
         (bytes memory response, bytes memory err) = _result(status, output);
         // Exactly the client's gas, its return data ignored: a reverting or gas-hungry client
         // cannot take the settlement down with it.
+        // solhint-disable-next-line avoid-low-level-calls -- ExactGasCall.call is our library, not address.call
         bool delivered = ExactGasCall.call(
             pending.client,
             pending.callbackGasLimit,
@@ -227,6 +237,8 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
 
     /// @notice Where `requestId` stands: pending, or timed out (the router settled it without an
     /// answer, refunding its fee to the subscription). Answered requests read as None.
+    /// @param requestId A request id {sendRequest} returned.
+    /// @return Its status.
     function requestStatus(bytes32 requestId) public view returns (RequestStatus) {
         uint256 routerRequestId = uint256(requestId);
         if (_pending[routerRequestId].client == address(0)) return RequestStatus.None;
@@ -236,6 +248,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     /// @notice Records requests the router timed out (anyone may call, e.g. the client): emits
     /// Chainlink's `RequestTimedOut(requestId)` for each and forgets them. The router refunds and
     /// slashes through its own `timeout`, which the bridge sends for every expired request.
+    /// @param requestIds Request ids {sendRequest} returned.
     function timeoutRequests(bytes32[] calldata requestIds) external {
         for (uint256 i; i < requestIds.length; ++i) {
             bytes32 requestId = requestIds[i];
@@ -250,6 +263,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     /// @notice Opens a subscription owned by the caller: a router billing account held by this
     /// adapter, whose id is the subscription id. Fund it with
     /// `pha.transferAndCall(adapter, amount, abi.encode(subscriptionId))`, or through the router.
+    /// @return subscriptionId The new subscription's id.
     function createSubscription() public returns (uint64 subscriptionId) {
         subscriptionId = router.createAccount();
         router.addConsumer(subscriptionId, address(this));
@@ -259,18 +273,24 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     }
 
     /// @notice {createSubscription} and {addConsumer} in one call.
+    /// @param consumer The client allowed to send requests.
+    /// @return subscriptionId The new subscription's id.
     function createSubscriptionWithConsumer(address consumer) external returns (uint64 subscriptionId) {
         subscriptionId = createSubscription();
         _addConsumer(subscriptionId, consumer);
     }
 
     /// @notice Lets `consumer` send requests paid by the subscription (idempotent).
+    /// @param subscriptionId The caller's subscription.
+    /// @param consumer The client allowed to send requests.
     function addConsumer(uint64 subscriptionId, address consumer) external {
         _onlySubscriptionOwner(subscriptionId);
         _addConsumer(subscriptionId, consumer);
     }
 
     /// @notice Stops `consumer` from sending requests; its pending ones are still answered.
+    /// @param subscriptionId The caller's subscription.
+    /// @param consumer The client removed.
     function removeConsumer(uint64 subscriptionId, address consumer) external {
         _onlySubscriptionOwner(subscriptionId);
         if (!_isConsumer[subscriptionId][consumer]) revert InvalidConsumer();
@@ -290,6 +310,8 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     /// @notice Closes the subscription once nothing is pending: its balance goes to `to` and its
     /// billing account is offered to the owner (`router.acceptAccountOwnership`), so PHA sent to the
     /// account later can still be withdrawn.
+    /// @param subscriptionId The caller's subscription.
+    /// @param to Where its balance goes.
     function cancelSubscription(uint64 subscriptionId, address to) external {
         _onlySubscriptionOwner(subscriptionId);
         BillingAccounts.Account memory account = router.accountOf(subscriptionId);
@@ -305,6 +327,10 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
         if (account.balance != 0) router.withdraw(subscriptionId, to, account.balance);
     }
 
+    /// @notice Chainlink `proposeSubscriptionOwnerTransfer`: offers the subscription to `newOwner`, who must
+    /// accept.
+    /// @param subscriptionId The caller's subscription.
+    /// @param newOwner The proposed owner.
     function proposeSubscriptionOwnerTransfer(uint64 subscriptionId, address newOwner) external {
         _onlySubscriptionOwner(subscriptionId);
         Subscription storage subscription = _subscriptions[subscriptionId];
@@ -313,6 +339,8 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
         emit SubscriptionOwnerTransferRequested(subscriptionId, msg.sender, newOwner);
     }
 
+    /// @notice Chainlink `acceptSubscriptionOwnerTransfer`: completes a hand-over to the caller.
+    /// @param subscriptionId The subscription offered to the caller.
     function acceptSubscriptionOwnerTransfer(uint64 subscriptionId) external {
         Subscription storage subscription = _subscriptions[subscriptionId];
         address proposedOwner = subscription.proposedOwner;
@@ -326,6 +354,9 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     /// @notice ERC-1363 hook: `pha.transferAndCall(adapter, amount, abi.encode(subscriptionId))`
     /// funds a subscription (Chainlink's LINK `transferAndCall` to its router, with PHA). Anyone may
     /// fund any subscription; the PHA goes straight on to its billing account.
+    /// @param value PHA received.
+    /// @param data abi.encode(uint64 subscriptionId).
+    /// @return The ERC-1363 receiver selector.
     function onTransferReceived(address, address, uint256 value, bytes calldata data) external returns (bytes4) {
         if (msg.sender != address(pha)) revert OnlyCallableFromPha();
         if (data.length != 32) revert InvalidCalldata();
@@ -339,6 +370,8 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
 
     /// @notice Chainlink `getSubscription`: balance and blocked (reserved) balance are the billing
     /// account's; flags are always zero (no tiers here).
+    /// @param subscriptionId The subscription.
+    /// @return The subscription, in Chainlink's layout.
     function getSubscription(uint64 subscriptionId) external view returns (IFunctionsSubscriptions.Subscription memory) {
         _requireSubscription(subscriptionId);
         Subscription storage subscription = _subscriptions[subscriptionId];
@@ -354,14 +387,22 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
     }
 
     /// @notice Subscriptions opened through this adapter (ids are billing account ids, not 1..n).
+    /// @return The count.
     function getSubscriptionCount() external view returns (uint64) {
         return _subscriptionCount;
     }
 
+    /// @notice Whether `client` may send requests paid by `subscriptionId`.
+    /// @param subscriptionId The subscription.
+    /// @param client The client.
+    /// @return Whether it is a consumer.
     function isConsumer(uint64 subscriptionId, address client) external view returns (bool) {
         return _isConsumer[subscriptionId][client];
     }
 
+    /// @notice Whether any request paid by `subscriptionId` is still pending at the router.
+    /// @param subscriptionId The subscription.
+    /// @return Whether one is pending.
     function pendingRequestExists(uint64 subscriptionId) external view returns (bool) {
         return router.accountOf(subscriptionId).pendingRequests != 0;
     }
@@ -370,6 +411,8 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
 
     /// @notice Routes `donId` to `agentId` (a functions runtime agent); 0 removes the route.
     /// Requests already sent keep the agent they were sent to.
+    /// @param donId The route.
+    /// @param agentId The agent, or 0 to remove the route.
     function setDonAgent(bytes32 donId, uint256 agentId) external onlyOwner {
         if (agentId != 0) {
             (address agentOwner,) = router.agentRegistry().ownerAndPrice(agentId);
@@ -381,6 +424,7 @@ contract FunctionsRouterAdapter is IAgentConsumer, IERC1363Receiver, Ownable2Ste
 
     /// @notice Sends PHA transferred here without `transferAndCall` (so credited to nobody) to `to`.
     /// The adapter holds no PHA otherwise: funding passes straight through to the router.
+    /// @param to Where the PHA goes.
     function recoverFunds(address to) external onlyOwner {
         uint256 amount = pha.balanceOf(address(this));
         emit FundsRecovered(to, amount);

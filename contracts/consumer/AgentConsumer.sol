@@ -14,9 +14,6 @@ abstract contract AgentConsumer is IAgentConsumer {
     /// @notice The router this consumer trusts for callbacks.
     IAgentRouter public immutable agentRouter;
 
-    /// @notice A callback came from somewhere other than the router.
-    error OnlyAgentRouter(address caller);
-
     constructor(IAgentRouter router) {
         agentRouter = router;
     }

@@ -49,10 +49,10 @@ contract AgentRouterExtension is AgentRouterState {
     {
         bytes32 requestHash = RequestCodec.hash(req);
         bytes32 commitment = _commitments[req.id];
-        if (commitment == bytes32(0)) revert UnknownRequest(req.id);
+        if (commitment == bytes32(0)) revert IAgentRouter.UnknownRequest(req.id);
         _requireCommitment(req.id, commitment, requestHash);
         // One proof per request suffices: the id now names one real request and its one worker.
-        if (equivocationReported[req.id]) revert EquivocationAlreadyReported(req.id);
+        if (equivocationReported[req.id]) revert IAgentRouter.EquivocationAlreadyReported(req.id);
         bytes32 digestA = _fulfillmentDigest(
             req.id,
             requestHash,
@@ -71,7 +71,7 @@ contract AgentRouterExtension is AgentRouterState {
             FulfillmentHash.wordsHash(b.subAgentPrices),
             req.worker
         );
-        if (digestA == digestB) revert NotEquivocation(req.id);
+        if (digestA == digestB) revert IAgentRouter.NotEquivocation(req.id);
         _requireSigner(req.id, digestA, a.signature, req.worker);
         _requireSigner(req.id, digestB, b.signature, req.worker);
 
@@ -84,7 +84,7 @@ contract AgentRouterExtension is AgentRouterState {
         try staking.slashForEquivocation{gas: SLASH_GAS}(req.worker, req.id, msg.sender, reward) returns (uint256 amount) {
             slashed = amount;
         } catch {
-            emit SlashFailed(req.id, req.worker);
+            emit IAgentRouter.SlashFailed(req.id, req.worker);
         }
         emit IAgentRouter.EquivocationReported(req.id, req.worker, msg.sender, slashed);
     }
@@ -93,7 +93,7 @@ contract AgentRouterExtension is AgentRouterState {
     /// single path of {timeout} and {timeoutBatch}.
     function _timeout(IAgentRouter.AgentRequest calldata req) private {
         _requireCommitment(req.id, _pendingCommitment(req.id), RequestCodec.hash(req));
-        if (block.timestamp <= req.deadline) revert DeadlineNotPassed(req.id, req.deadline);
+        if (block.timestamp <= req.deadline) revert IAgentRouter.DeadlineNotPassed(req.id, req.deadline);
         _markSettled(req.id, TIMED_OUT);
         _settleAccount(req.accountId, req.maxFee, 0);
         _releaseWorker(req.worker, 0);
@@ -111,7 +111,7 @@ contract AgentRouterExtension is AgentRouterState {
             // staking is set: the request exists, so staking was wired before it, and is never unset.
             try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, penalty, msg.sender, reward) {}
             catch {
-                emit SlashFailed(req.id, req.worker);
+                emit IAgentRouter.SlashFailed(req.id, req.worker);
             }
         }
         // Last, everything settled: the consumer sees a final state. Exactly TIMEOUT_CALLBACK_GAS or
@@ -124,7 +124,7 @@ contract AgentRouterExtension is AgentRouterState {
     /// call runs out while the 1/64 kept back (EIP-150) finishes the transaction, the caller would
     /// skip it. With SLASH_GAS guaranteed, only a genuine failure of the staking side is caught.
     function _requireGasForSlash() private view {
-        if (gasleft() < SLASH_GAS + SLASH_GAS / 63 + SLASH_CALL_OVERHEAD) revert InsufficientGasForSlash(SLASH_GAS);
+        if (gasleft() < SLASH_GAS + SLASH_GAS / 63 + SLASH_CALL_OVERHEAD) revert IAgentRouter.InsufficientGasForSlash(SLASH_GAS);
     }
 
     // ---------------------------------------------------------------- governance
@@ -145,23 +145,23 @@ contract AgentRouterExtension is AgentRouterState {
     /// could collect fees earned under the first, so moving to another one means a new router.
     function setStaking(IWorkerStaking newStaking) external onlyOwner {
         if (address(newStaking) == address(0)) revert ZeroAddress();
-        if (address(staking) != address(0)) revert StakingAlreadySet();
+        if (address(staking) != address(0)) revert IAgentRouter.StakingAlreadySet();
         staking = newStaking;
-        emit StakingUpdated(address(newStaking));
+        emit IAgentRouter.StakingUpdated(address(newStaking));
     }
 
     /// @notice Governance: sets the key registry that validates confidential inputs' epochs.
     function setKeyRegistry(IKeyRegistry newKeyRegistry) external onlyOwner {
         keyRegistry = newKeyRegistry;
-        emit KeyRegistryUpdated(address(newKeyRegistry));
+        emit IAgentRouter.KeyRegistryUpdated(address(newKeyRegistry));
     }
 
     /// @notice Governance: sets the relay gas per second the chain carries for this router's answers
     /// (docs/ARCHITECTURE.md, "Relay capacity"); pending requests keep their place.
     function setRelayGasPerSecond(uint64 newRate) external onlyOwner {
-        if (newRate == 0 || newRate > MAX_RELAY_GAS_PER_SECOND) revert InvalidConfig();
+        if (newRate == 0 || newRate > MAX_RELAY_GAS_PER_SECOND) revert IAgentRouter.InvalidConfig();
         _protocolBook = uint192(_protocolBook) | (uint256(newRate) << RELAY_RATE_SHIFT);
-        emit RelayGasPerSecondUpdated(newRate);
+        emit IAgentRouter.RelayGasPerSecondUpdated(newRate);
     }
 
     /// @notice Governance: sets where protocol fees go.
@@ -171,15 +171,15 @@ contract AgentRouterExtension is AgentRouterState {
 
     /// @notice Governance: stops new requests; settlement, timeouts and withdrawals keep working.
     function pause() external onlyOwner {
-        if (_paused) revert EnforcedPause();
+        if (_paused) revert IAgentRouter.EnforcedPause();
         _paused = true;
-        emit Paused(msg.sender);
+        emit IAgentRouter.Paused(msg.sender);
     }
 
     /// @notice Governance: accepts new requests again.
     function unpause() external onlyOwner {
-        if (!_paused) revert ExpectedPause();
+        if (!_paused) revert IAgentRouter.ExpectedPause();
         _paused = false;
-        emit Unpaused(msg.sender);
+        emit IAgentRouter.Unpaused(msg.sender);
     }
 }

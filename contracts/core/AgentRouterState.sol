@@ -10,6 +10,7 @@ import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
 import {IKeyRegistry} from "../interfaces/IKeyRegistry.sol";
+import {IAgentRouter} from "../interfaces/IAgentRouter.sol";
 import {BillingAccounts} from "./BillingAccounts.sol";
 import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
 
@@ -142,56 +143,9 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// governed relay gas per second from bit 192.
     uint256 internal _protocolBook = PAID_OUT_MARKER | (uint256(DEFAULT_RELAY_GAS_PER_SECOND) << RELAY_RATE_SHIFT);
 
+    /// @dev Declared with {Config}, which it carries; the router's other events and errors are in
+    /// {IAgentRouter}, named through it here (this base and {AgentRouterExtension} do not implement it).
     event ConfigUpdated(uint16 indexed version, Config config);
-    event MaxInputBytesUpdated(uint32 maxInputBytes);
-    event StakingUpdated(address indexed staking);
-    event KeyRegistryUpdated(address indexed keyRegistry);
-    event TreasuryUpdated(address indexed treasury);
-    event RelayGasPerSecondUpdated(uint64 relayGasPerSecond);
-    /// @dev The output's hash, not the output: a log costs 8 gas per byte, which the reservation
-    /// would otherwise have to cover for every answer. The output is in the fulfil transaction.
-    event CallbackFailed(uint256 indexed requestId, bytes32 outputHash);
-    event SubAgentPaid(uint256 indexed requestId, uint256 indexed agentId, address indexed owner, uint256 amount);
-    event SlashFailed(uint256 indexed requestId, address indexed worker);
-    event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
-    event WorkerFeesCollected(address indexed worker, uint256 amount);
-    event ProtocolFeesWithdrawn(address indexed treasury, uint256 amount);
-    /// @dev Same signatures as OpenZeppelin's Pausable, whose flag would cost a slot of its own.
-    event Paused(address account);
-    event Unpaused(address account);
-
-    error InvalidConfig();
-    error ConsumerNotAllowed(uint64 accountId, address consumer);
-    error CallbackGasLimitTooHigh(uint32 callbackGasLimit, uint32 max);
-    error InputTooLarge(uint256 length, uint256 max);
-    error KeyEpochNotUsable(uint32 keyEpoch);
-    error MaxFeeTooLow(uint256 maxFee, uint256 required);
-    error NoEligibleWorker(uint256 agentId);
-    error WorkersBusy(uint256 agentId);
-    /// @notice The relay gas of the pending requests and this one is more than relayers can put on
-    /// chain before this one's deadline (relayGasPerSecond * requestTimeout). Nothing was reserved.
-    error RelayCapacityFull(uint256 pendingRelayGas, uint256 requestRelayGas, uint256 maxPendingRelayGas);
-    error StakingNotSet();
-    error StakingAlreadySet();
-    error InsufficientGasForSlash(uint256 slashGas);
-    error RequestNotPending(uint256 requestId);
-    error UnknownRequest(uint256 requestId);
-    error RequestMismatch(uint256 requestId);
-    error DeadlinePassed(uint256 requestId, uint64 deadline);
-    error DeadlineNotPassed(uint256 requestId, uint64 deadline);
-    error WrongSigner(uint256 requestId, address signer, address worker);
-    error WorkerBanned(uint256 requestId, address worker);
-    error UnknownAgent(uint256 agentId);
-    error TooManySubCalls(uint256 count);
-    error OutputTooLarge(uint256 requestId, uint256 length);
-    error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
-    error NonCanonicalCalldata();
-    error NotEquivocation(uint256 requestId);
-    error EquivocationAlreadyReported(uint256 requestId);
-    error NotStaking(address caller);
-    error NothingToWithdraw();
-    error EnforcedPause();
-    error ExpectedPause();
 
     constructor(IERC20 pha_, IAgentRegistry agentRegistry_, IWorkerRegistry workerRegistry_, address initialOwner)
         BillingAccounts(pha_)
@@ -254,8 +208,8 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// pending) is the router's for `requestId`, and `requestHash` of the request given matches it.
     /// A match proves every field is the router's, cleanly encoded.
     function _requireCommitment(uint256 requestId, bytes32 commitment, bytes32 requestHash) internal pure {
-        if (commitment == bytes32(0)) revert RequestNotPending(requestId);
-        if (commitment != requestHash) revert RequestMismatch(requestId);
+        if (commitment == bytes32(0)) revert IAgentRouter.RequestNotPending(requestId);
+        if (commitment != requestHash) revert IAgentRouter.RequestMismatch(requestId);
     }
 
     function _requireSigner(uint256 requestId, bytes32 digest, bytes calldata signature, address worker)
@@ -263,7 +217,7 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
         pure
     {
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != worker) revert WrongSigner(requestId, signer, worker);
+        if (err != ECDSA.RecoverError.NoError || signer != worker) revert IAgentRouter.WrongSigner(requestId, signer, worker);
     }
 
     /// @dev The EIP-712 digest of a Fulfillment: its struct hash under this router's domain. The arrays
@@ -298,7 +252,7 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
                 || newConfig.fulfillOverheadGas > MAX_FULFILL_OVERHEAD_GAS
                 || newConfig.timeoutPenaltyBps > MAX_TIMEOUT_PENALTY_BPS || newConfig.maxPendingPerWorker == 0
                 || newConfig.maxPendingPerWorker > MAX_PENDING_PER_WORKER_LIMIT
-        ) revert InvalidConfig();
+        ) revert IAgentRouter.InvalidConfig();
         // Checked: after 65,535 changes governance needs a new router.
         uint16 version = _configVersion + 1;
         _configs[version] = newConfig;
@@ -307,14 +261,14 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     }
 
     function _setMaxInputBytes(uint32 newMax) internal {
-        if (newMax > MAX_INPUT_BYTES_LIMIT) revert InvalidConfig();
+        if (newMax > MAX_INPUT_BYTES_LIMIT) revert IAgentRouter.InvalidConfig();
         maxInputBytes = uint24(newMax);
-        emit MaxInputBytesUpdated(newMax);
+        emit IAgentRouter.MaxInputBytesUpdated(newMax);
     }
 
     function _setTreasury(address newTreasury) internal {
         if (newTreasury == address(0)) revert ZeroAddress();
         treasury = newTreasury;
-        emit TreasuryUpdated(newTreasury);
+        emit IAgentRouter.TreasuryUpdated(newTreasury);
     }
 }

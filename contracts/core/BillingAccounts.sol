@@ -6,13 +6,14 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {IERC1363Receiver} from "@openzeppelin/contracts/interfaces/IERC1363Receiver.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IBillingAccounts} from "../interfaces/IBillingAccounts.sol";
 
 /// @title BillingAccounts
 /// @notice Prepaid PHA accounts that pay for agent requests. An account has an owner, an allowlist
 /// of consumer contracts that may spend from it, a balance and the part of it reserved by pending
 /// requests. Top-up by `approve`+{fund}, by EIP-2612 permit ({fundWithPermit}) or by a single
 /// ERC-1363 `transferAndCall` with the account id as data. The owner withdraws the unreserved part.
-abstract contract BillingAccounts is IERC1363Receiver {
+abstract contract BillingAccounts is IBillingAccounts, IERC1363Receiver {
     using SafeERC20 for IERC20;
 
     /// @dev One storage slot: what a request and a settlement touch.
@@ -32,22 +33,6 @@ abstract contract BillingAccounts is IERC1363Receiver {
     mapping(uint64 accountId => address) public accountOwner;
     mapping(uint64 accountId => address) public pendingAccountOwner;
     mapping(uint64 accountId => mapping(address consumer => bool)) public isConsumer;
-
-    event AccountCreated(uint64 indexed accountId, address indexed owner);
-    event AccountFunded(uint64 indexed accountId, address indexed funder, uint256 amount);
-    event AccountWithdrawn(uint64 indexed accountId, address indexed to, uint256 amount);
-    event ConsumerAdded(uint64 indexed accountId, address indexed consumer);
-    event ConsumerRemoved(uint64 indexed accountId, address indexed consumer);
-    event AccountOwnershipTransferStarted(uint64 indexed accountId, address indexed from, address indexed to);
-    event AccountOwnershipTransferred(uint64 indexed accountId, address indexed from, address indexed to);
-
-    error UnknownAccount(uint64 accountId);
-    error NotAccountOwner(uint64 accountId, address caller);
-    error NotPendingAccountOwner(uint64 accountId, address caller);
-    error InsufficientBalance(uint64 accountId, uint256 available, uint256 required);
-    error ZeroAmount();
-    error ZeroAddress();
-    error UnexpectedToken(address token);
 
     modifier onlyAccountOwner(uint64 accountId) {
         address owner = accountOwner[accountId];
@@ -70,6 +55,8 @@ abstract contract BillingAccounts is IERC1363Receiver {
     }
 
     /// @notice Allows `consumer` (a contract or EOA) to make requests paid by the account.
+    /// @param accountId The caller's account.
+    /// @param consumer The address allowed to spend from it.
     function addConsumer(uint64 accountId, address consumer) external onlyAccountOwner(accountId) {
         if (consumer == address(0)) revert ZeroAddress();
         isConsumer[accountId][consumer] = true;
@@ -77,12 +64,16 @@ abstract contract BillingAccounts is IERC1363Receiver {
     }
 
     /// @notice Stops `consumer` from making new requests; its pending ones still settle.
+    /// @param accountId The caller's account.
+    /// @param consumer The address no longer allowed.
     function removeConsumer(uint64 accountId, address consumer) external onlyAccountOwner(accountId) {
         isConsumer[accountId][consumer] = false;
         emit ConsumerRemoved(accountId, consumer);
     }
 
     /// @notice Adds `amount` PHA from the caller (after `approve`) to any existing account.
+    /// @param accountId The account to credit.
+    /// @param amount PHA taken from the caller.
     function fund(uint64 accountId, uint256 amount) external {
         _credit(accountId, msg.sender, amount);
         pha.safeTransferFrom(msg.sender, address(this), amount);
@@ -90,6 +81,12 @@ abstract contract BillingAccounts is IERC1363Receiver {
 
     /// @notice {fund} with an EIP-2612 permit instead of a prior approval.
     /// @dev A permit front-run by someone else is tolerated: the allowance it set is used anyway.
+    /// @param accountId The account to credit.
+    /// @param amount PHA taken from the caller.
+    /// @param deadline The permit's deadline.
+    /// @param v The permit signature's recovery id.
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
     function fundWithPermit(uint64 accountId, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
     {
@@ -99,6 +96,10 @@ abstract contract BillingAccounts is IERC1363Receiver {
     }
 
     /// @notice ERC-1363 hook: `pha.transferAndCall(router, amount, abi.encode(uint64 accountId))` funds an account.
+    /// @param from Who sent the PHA.
+    /// @param value PHA received.
+    /// @param data abi.encode(uint64 accountId).
+    /// @return The ERC-1363 receiver selector.
     function onTransferReceived(address, address from, uint256 value, bytes calldata data) external returns (bytes4) {
         if (msg.sender != address(pha)) revert UnexpectedToken(msg.sender);
         _credit(abi.decode(data, (uint64)), from, value);
@@ -106,6 +107,9 @@ abstract contract BillingAccounts is IERC1363Receiver {
     }
 
     /// @notice Withdraws up to the unreserved balance to `to`.
+    /// @param accountId The caller's account.
+    /// @param to Where the PHA goes.
+    /// @param amount PHA to withdraw.
     function withdraw(uint64 accountId, address to, uint256 amount) external onlyAccountOwner(accountId) {
         if (to == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
@@ -119,12 +123,15 @@ abstract contract BillingAccounts is IERC1363Receiver {
     }
 
     /// @notice Starts handing the account to `newOwner`, who must accept; address(0) cancels.
+    /// @param accountId The caller's account.
+    /// @param newOwner The proposed owner, or address(0) to cancel.
     function transferAccountOwnership(uint64 accountId, address newOwner) external onlyAccountOwner(accountId) {
         pendingAccountOwner[accountId] = newOwner;
         emit AccountOwnershipTransferStarted(accountId, msg.sender, newOwner);
     }
 
     /// @notice Completes a hand-over started by {transferAccountOwnership}.
+    /// @param accountId The account handed to the caller.
     function acceptAccountOwnership(uint64 accountId) external {
         if (msg.sender == address(0) || pendingAccountOwner[accountId] != msg.sender) {
             revert NotPendingAccountOwner(accountId, msg.sender);
@@ -136,6 +143,8 @@ abstract contract BillingAccounts is IERC1363Receiver {
     }
 
     /// @notice Balance, reserved part and number of pending requests of an account.
+    /// @param accountId The account.
+    /// @return The account (zero owner if unknown).
     function accountOf(uint64 accountId) external view returns (Account memory) {
         return _accounts[accountId];
     }

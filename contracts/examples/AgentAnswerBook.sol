@@ -40,6 +40,8 @@ contract AgentAnswerBook is AgentConsumer {
     }
 
     /// @notice Asks the agent `question`; the answer arrives in a later transaction.
+    /// @param question The question, at most MAX_QUESTION_BYTES long.
+    /// @return requestId The router's request id.
     function ask(string calldata question) external returns (uint256 requestId) {
         uint256 length = bytes(question).length;
         if (length == 0) revert EmptyQuestion();
@@ -50,6 +52,8 @@ contract AgentAnswerBook is AgentConsumer {
     }
 
     /// @notice The entry of a question (answer is the error message when status != 0).
+    /// @param requestId The router's request id.
+    /// @return The entry.
     function entryOf(uint256 requestId) external view returns (Entry memory) {
         return _entries[requestId];
     }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.19;
 
+// Chainlink's example as published: its `s_` names and memory arguments are kept.
+// solhint-disable var-name-mixedcase, gas-calldata-parameters
+
 import {FunctionsClient} from "@chainlink/contracts/src/v0.8/functions/v1_0_0/FunctionsClient.sol";
 import {ConfirmedOwner} from "@chainlink/contracts/src/v0.8/shared/access/ConfirmedOwner.sol";
 import {FunctionsRequest} from "@chainlink/contracts/src/v0.8/functions/v1_0_0/libraries/FunctionsRequest.sol";
@@ -24,6 +27,16 @@ contract ChainlinkFunctionsConsumer is FunctionsClient, ConfirmedOwner {
     constructor(address router) FunctionsClient(router) ConfirmedOwner(msg.sender) {}
 
     /// @notice Sends a request with inline JavaScript `source`.
+    /// @param source The JavaScript to run.
+    /// @param encryptedSecretsUrls Encrypted secrets URLs (empty for none).
+    /// @param donHostedSecretsSlotID Slot of DON-hosted secrets (used when no URLs are given).
+    /// @param donHostedSecretsVersion Version of DON-hosted secrets (0 for none).
+    /// @param args String arguments.
+    /// @param bytesArgs Bytes arguments.
+    /// @param subscriptionId The subscription that pays.
+    /// @param gasLimit Gas for the fulfilment callback.
+    /// @param donID The DON (route) to send to.
+    /// @return requestId The request id.
     function sendRequest(
         string memory source,
         bytes memory encryptedSecretsUrls,
@@ -49,6 +62,11 @@ contract ChainlinkFunctionsConsumer is FunctionsClient, ConfirmedOwner {
     }
 
     /// @notice Sends a request already CBOR-encoded off-chain.
+    /// @param request The CBOR-encoded request.
+    /// @param subscriptionId The subscription that pays.
+    /// @param gasLimit Gas for the fulfilment callback.
+    /// @param donID The DON (route) to send to.
+    /// @return requestId The request id.
     function sendRequestCBOR(bytes memory request, uint64 subscriptionId, uint32 gasLimit, bytes32 donID)
         external
         onlyOwner

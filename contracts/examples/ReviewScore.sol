@@ -27,6 +27,8 @@ contract ReviewScore is AgentConsumer {
     }
 
     /// @notice Asks the agent to score `text`, paying the least fee the router accepts.
+    /// @param text The review to score.
+    /// @return requestId The router's request id.
     function ask(string calldata text) external returns (uint256 requestId) {
         uint96 maxFee = SafeCast.toUint96(agentRouter.estimateFee(agentId, CALLBACK_GAS_LIMIT));
         requestId = _requestAgent(accountId, agentId, abi.encode(text), CALLBACK_GAS_LIMIT, maxFee);

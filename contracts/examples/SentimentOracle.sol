@@ -47,6 +47,8 @@ contract SentimentOracle is AgentConsumer, Ownable {
     }
 
     /// @notice Asks the agent for the sentiment of `text`.
+    /// @param text The text to classify.
+    /// @return requestId The router's request id.
     function requestSentiment(string calldata text) external returns (uint256 requestId) {
         requestId = _requestAgent(accountId, agentId, bytes(text), CALLBACK_GAS_LIMIT, maxFee);
         bytes32 textHash = keccak256(bytes(text));
@@ -55,12 +57,15 @@ contract SentimentOracle is AgentConsumer, Ownable {
     }
 
     /// @notice Owner: sets the most PHA one request may cost.
+    /// @param newMaxFee PHA.
     function setMaxFee(uint96 newMaxFee) external onlyOwner {
         maxFee = newMaxFee;
         emit MaxFeeUpdated(newMaxFee);
     }
 
     /// @notice The label of an answered query (empty otherwise).
+    /// @param requestId The router's request id.
+    /// @return The label.
     function labelOf(uint256 requestId) external view returns (bytes memory) {
         return queries[requestId].label;
     }

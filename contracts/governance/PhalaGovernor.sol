@@ -12,6 +12,7 @@ import {GovernorVotesQuorumFraction} from
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {IPhalaGovernor} from "./IPhalaGovernor.sol";
 
 /// @title PhalaGovernor
 /// @notice PHA holders' governor: OpenZeppelin's Governor with settings, simple counting (for,
@@ -24,6 +25,7 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 /// @dev Every setting has hard bounds, checked at deployment and at every change (a proposal that
 /// sets one outside them passes the vote and reverts when executed).
 contract PhalaGovernor is
+    IPhalaGovernor,
     Governor,
     GovernorSettings,
     GovernorCountingSimple,
@@ -53,13 +55,6 @@ contract PhalaGovernor is
 
     /// @notice Votes of staked PHA, added to PHA's.
     IERC5805 public immutable stakeVotes;
-
-    error VotingDelayOutOfBounds(uint256 value, uint256 min, uint256 max);
-    error VotingPeriodOutOfBounds(uint256 value, uint256 min, uint256 max);
-    error ProposalThresholdOutOfBounds(uint256 value, uint256 min, uint256 max);
-    error QuorumNumeratorOutOfBounds(uint256 value, uint256 min, uint256 max);
-    /// @notice The two vote sources must checkpoint on the same clock.
-    error ClockMismatch();
 
     /// @param pha PHA (ERC20Votes, timestamp clock).
     /// @param stakeVotes_ Votes of staked PHA (same clock).
@@ -120,22 +115,34 @@ contract PhalaGovernor is
 
     // ---------------------------------------------------------------- overrides required by Solidity
 
+    /// @notice Seconds between a proposal and the start of its vote.
+    /// @return Seconds.
     function votingDelay() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.votingDelay();
     }
 
+    /// @notice Seconds a vote lasts.
+    /// @return Seconds.
     function votingPeriod() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.votingPeriod();
     }
 
+    /// @notice Votes needed to propose.
+    /// @return Votes.
     function proposalThreshold() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.proposalThreshold();
     }
 
+    /// @notice Votes needed at `timepoint` for a vote to count (for plus abstain).
+    /// @param timepoint A timestamp.
+    /// @return Votes.
     function quorum(uint256 timepoint) public view override(Governor, GovernorVotesQuorumFraction) returns (uint256) {
         return super.quorum(timepoint);
     }
 
+    /// @notice Where proposal `proposalId` stands.
+    /// @param proposalId The proposal.
+    /// @return Its state.
     function state(uint256 proposalId)
         public
         view
@@ -145,6 +152,9 @@ contract PhalaGovernor is
         return super.state(proposalId);
     }
 
+    /// @notice Whether the proposal must wait in the timelock (always: every proposal does).
+    /// @param proposalId The proposal.
+    /// @return True.
     function proposalNeedsQueuing(uint256 proposalId)
         public
         view

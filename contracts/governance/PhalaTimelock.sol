@@ -6,6 +6,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IPausable} from "../interfaces/IPausable.sol";
 import {IStakingHub} from "../staking/IStakingHub.sol";
+import {IPhalaTimelock} from "./IPhalaTimelock.sol";
 
 /// @title PhalaTimelock
 /// @notice Owner of the protocol's contracts. PhalaGovernor is its only proposer, canceller and
@@ -23,7 +24,7 @@ import {IStakingHub} from "../staking/IStakingHub.sol";
 /// gated by that role are proposals too. The deployer holds the admin role only while deploying:
 /// it wires roles, lists pausable contracts, has the timelock accept the ownerships offered to it
 /// ({acceptOwnerships}) and renounces the role in the same deployment.
-contract PhalaTimelock is TimelockController {
+contract PhalaTimelock is IPhalaTimelock, TimelockController {
     /// @notice May call {guardianPause}.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @notice Bounds of the configured delay (the exit window may make the effective one longer).
@@ -38,14 +39,6 @@ contract PhalaTimelock is TimelockController {
 
     /// @notice Contracts the guardian may pause.
     mapping(address target => bool) public isGuardianPausable;
-
-    event GuardianPausableSet(address indexed target, bool pausable);
-    event GuardianPaused(address indexed guardian, address indexed target);
-
-    error DelayOutOfBounds(uint256 delay, uint256 min, uint256 max);
-    error DelayWithinExitWindow(uint256 delay, uint256 minimum);
-    error NotGuardianPausable(address target);
-    error ZeroAddress();
 
     /// @param minDelay Configured delay, within [MIN_DELAY, MAX_DELAY] and at least the hub's
     /// unbonding period + EXIT_MARGIN.

@@ -44,11 +44,6 @@ contract StakedPhaVotes is Votes, IStakeVotes {
     mapping(address account => mapping(uint256 position => uint256 value)) private _marked;
     mapping(address account => uint256) private _units;
 
-    /// @notice `account`'s votes for `position` were marked to `value` PHA.
-    event PositionMarked(address indexed account, uint256 indexed position, uint256 value);
-
-    error ZeroAddress();
-
     /// @param hub_ The staking hub.
     /// @param vault_ The staking vault over `hub_`, or zero.
     constructor(IStakingHub hub_, IERC4626 vault_) EIP712("StakedPhaVotes", "1") {
@@ -74,6 +69,8 @@ contract StakedPhaVotes is Votes, IStakeVotes {
     }
 
     /// @notice {sync} for several accounts of one position (e.g. every staker of a slashed pool).
+    /// @param position A hub pool id, or 0 for the vault.
+    /// @param accounts The accounts whose votes are marked.
     function syncMany(uint256 position, address[] calldata accounts) external {
         for (uint256 i; i < accounts.length; ++i) {
             sync(position, accounts[i]);
@@ -81,6 +78,9 @@ contract StakedPhaVotes is Votes, IStakeVotes {
     }
 
     /// @notice What `account`'s `position` is worth now, in PHA (rounded down), as {sync} records it.
+    /// @param position A hub pool id, or 0 for the vault.
+    /// @param account The account.
+    /// @return PHA.
     function valueOf(uint256 position, address account) public view returns (uint256) {
         IERC4626 vault_ = vault;
         if (account == address(vault_)) return 0;
@@ -91,27 +91,36 @@ contract StakedPhaVotes is Votes, IStakeVotes {
     }
 
     /// @notice The value `account`'s `position` was last marked to (its votes from it).
+    /// @param account The account.
+    /// @param position A hub pool id, or 0 for the vault.
+    /// @return PHA.
     function markedValue(address account, uint256 position) external view returns (uint256) {
         return _marked[account][position];
     }
 
     /// @notice `account`'s votes from all its positions, wherever delegated.
+    /// @param account The account.
+    /// @return Votes.
     function votingUnitsOf(address account) external view returns (uint256) {
         return _units[account];
     }
 
     /// @notice The account's delegate; the account itself until it delegates.
+    /// @param account The account.
+    /// @return The delegate.
     function delegates(address account) public view override returns (address) {
         address delegatee = super.delegates(account);
         return delegatee == address(0) ? account : delegatee;
     }
 
     /// @notice Timestamps, as PHA's clock (PhalaGovernor refuses a ledger whose clock differs).
+    /// @return The current timestamp.
     function clock() public view override returns (uint48) {
         return Time.timestamp();
     }
 
     /// @notice ERC-6372 clock description.
+    /// @return "mode=timestamp".
     // solhint-disable-next-line func-name-mixedcase
     function CLOCK_MODE() public pure override returns (string memory) {
         return "mode=timestamp";

@@ -90,9 +90,65 @@ interface IAgentRouter {
     /// @notice Proof that `worker` signed two different answers to `requestId` was accepted.
     event EquivocationReported(uint256 indexed requestId, address indexed worker, address indexed reporter, uint256 slashed);
 
+    event MaxInputBytesUpdated(uint32 maxInputBytes);
+    event StakingUpdated(address indexed staking);
+    event KeyRegistryUpdated(address indexed keyRegistry);
+    event TreasuryUpdated(address indexed treasury);
+    event RelayGasPerSecondUpdated(uint64 relayGasPerSecond);
+    /// @dev The output's hash, not the output: a log costs 8 gas per byte, which the reservation
+    /// would otherwise have to cover for every answer. The output is in the fulfil transaction.
+    event CallbackFailed(uint256 indexed requestId, bytes32 outputHash);
+    event SubAgentPaid(uint256 indexed requestId, uint256 indexed agentId, address indexed owner, uint256 amount);
+    event SlashFailed(uint256 indexed requestId, address indexed worker);
+    event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
+    event WorkerFeesCollected(address indexed worker, uint256 amount);
+    event ProtocolFeesWithdrawn(address indexed treasury, uint256 amount);
+    /// @dev Same signatures as OpenZeppelin's Pausable, whose flag would cost a slot of its own.
+    event Paused(address account);
+    event Unpaused(address account);
+
+    error InvalidConfig();
+    error ConsumerNotAllowed(uint64 accountId, address consumer);
+    error CallbackGasLimitTooHigh(uint32 callbackGasLimit, uint32 max);
+    error InputTooLarge(uint256 length, uint256 max);
+    error KeyEpochNotUsable(uint32 keyEpoch);
+    error MaxFeeTooLow(uint256 maxFee, uint256 required);
+    error NoEligibleWorker(uint256 agentId);
+    error WorkersBusy(uint256 agentId);
+    /// @notice The relay gas of the pending requests and this one is more than relayers can put on
+    /// chain before this one's deadline (relayGasPerSecond * requestTimeout). Nothing was reserved.
+    error RelayCapacityFull(uint256 pendingRelayGas, uint256 requestRelayGas, uint256 maxPendingRelayGas);
+    error StakingNotSet();
+    error StakingAlreadySet();
+    error InsufficientGasForSlash(uint256 slashGas);
+    error RequestNotPending(uint256 requestId);
+    error UnknownRequest(uint256 requestId);
+    error RequestMismatch(uint256 requestId);
+    error DeadlinePassed(uint256 requestId, uint64 deadline);
+    error DeadlineNotPassed(uint256 requestId, uint64 deadline);
+    error WrongSigner(uint256 requestId, address signer, address worker);
+    error WorkerBanned(uint256 requestId, address worker);
+    error UnknownAgent(uint256 agentId);
+    error TooManySubCalls(uint256 count);
+    error OutputTooLarge(uint256 requestId, uint256 length);
+    error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
+    error NonCanonicalCalldata();
+    error NotEquivocation(uint256 requestId);
+    error EquivocationAlreadyReported(uint256 requestId);
+    error NotStaking(address caller);
+    error NothingToWithdraw();
+    error EnforcedPause();
+    error ExpectedPause();
+
     /// @notice Opens a request to `agentId`, paid from billing account `accountId` (caller must be
     /// an allowed consumer of it); `maxFee` is reserved until settlement.
+    /// @param accountId The billing account that pays.
+    /// @param agentId The agent to run.
+    /// @param input The agent's input (plaintext, or encrypted to the cluster key of `keyEpoch`).
     /// @param keyEpoch 0 for a plaintext input, else the cluster-key epoch `input` is encrypted to.
+    /// @param callbackGasLimit Exact gas the consumer's {IAgentConsumer-onAgentResponse} gets.
+    /// @param maxFee Most PHA the request may cost; reserved from the account until settlement.
+    /// @return requestId The new request's id.
     function request(
         uint64 accountId,
         uint256 agentId,
@@ -103,37 +159,55 @@ interface IAgentRouter {
     ) external returns (uint256 requestId);
 
     /// @notice Settles one request with its assigned worker's signed answer.
+    /// @param fulfillment The request as opened, the answer and the worker's EIP-712 signature.
     function fulfill(Fulfillment calldata fulfillment) external;
 
     /// @notice Settles many requests. Entries whose request is no longer pending are skipped
     /// ({FulfillmentSkipped}), and so are entries past their deadline or by a banned worker
     /// ({FulfillmentRejected}); any other bad entry (wrong signature, tampered request) reverts it all.
+    /// @param fulfillments Answers to settle, each as in {fulfill}.
     function fulfillBatch(Fulfillment[] calldata fulfillments) external;
 
     /// @notice After the deadline, refunds an unanswered request and slashes its worker.
+    /// @param request The request as opened (from its {AgentRequested} event).
     function timeout(AgentRequest calldata request) external;
 
     /// @notice {timeout} for many requests; entries whose request is no longer pending are skipped
     /// ({TimeoutSkipped}), any other failing entry reverts the whole batch.
+    /// @param requests Requests as opened, each as in {timeout}.
     function timeoutBatch(AgentRequest[] calldata requests) external;
 
     /// @notice Slashes and jails the worker that signed both `a` and `b` (different answers) for `request`.
+    /// @param request The request as opened.
+    /// @param a One answer the assigned worker signed.
+    /// @param b Another, different answer it signed.
     function reportEquivocation(AgentRequest calldata request, SignedAnswer calldata a, SignedAnswer calldata b)
         external;
 
     /// @notice True while `requestId` awaits fulfilment or timeout.
+    /// @param requestId The request.
+    /// @return Whether it is still pending.
     function isPending(uint256 requestId) external view returns (bool);
 
     /// @notice Where request `requestId` stands: never opened, awaiting an answer or a timeout, answered
     /// (fulfilled, whatever the status it carried) or timed out (refunded).
+    /// @param requestId The request.
+    /// @return Its status.
     function requestStatus(uint256 requestId) external view returns (RequestStatus);
 
     /// @notice The minimum `maxFee` a request to `agentId` with `callbackGasLimit` needs now.
+    /// @param agentId The agent.
+    /// @param callbackGasLimit The callback gas limit the request would set.
+    /// @return The smallest `maxFee` {request} accepts now.
     function estimateFee(uint256 agentId, uint32 callbackGasLimit) external view returns (uint256);
 
     /// @notice Workers' fees accrued for `worker` that the staking side may collect.
+    /// @param worker The worker.
+    /// @return PHA accrued and not yet collected.
     function workerFees(address worker) external view returns (uint256);
 
     /// @notice Transfers `worker`'s accrued fees to the staking contract; only staking may call it.
+    /// @param worker The worker whose fees are collected.
+    /// @return amount PHA transferred to the staking contract.
     function collectWorkerFees(address worker) external returns (uint256 amount);
 }

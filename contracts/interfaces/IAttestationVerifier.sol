@@ -19,5 +19,6 @@ interface IAttestationVerifier {
 
     /// @notice True when this verifier accepts simulated (non-hardware) enclaves; registrations
     /// through it are marked as simulated everywhere.
+    /// @return Whether registrations through this verifier are simulated.
     function isSimulated() external view returns (bool);
 }

@@ -17,12 +17,19 @@ interface IWorkerStaking {
     function setWorkerFull(address worker, bool full) external;
 
     /// @notice True while the worker's pool backs it with at least the minimum stake.
+    /// @param worker The worker.
+    /// @return Whether the worker may be sampled.
     function isEligible(address worker) external view returns (bool);
 
     /// @notice Slashes the worker's pool `amount` PHA (at most its whole stake) for missing the
     /// deadline of `requestId`: `reporterReward` of it to the caller of the timeout (capped by what
     /// was slashed), the rest to the treasury. The router sizes both by the request, not the pool.
     /// @return slashed PHA taken from the pool.
+    /// @param worker The worker that missed the deadline.
+    /// @param requestId The request it missed.
+    /// @param amount PHA to slash.
+    /// @param reporter Who timed the request out.
+    /// @param reporterReward PHA of the slash paid to `reporter`.
     function slashForTimeout(address worker, uint256 requestId, uint256 amount, address reporter, uint256 reporterReward)
         external
         returns (uint256 slashed);
@@ -31,6 +38,10 @@ interface IWorkerStaking {
     /// jails the worker: `reporterReward` (capped by what was slashed) to the prover, the rest to
     /// the treasury.
     /// @return slashed PHA taken from the pool.
+    /// @param worker The worker that signed two answers.
+    /// @param requestId The request it answered twice.
+    /// @param reporter Who proved it.
+    /// @param reporterReward PHA of the slash paid to `reporter`.
     function slashForEquivocation(address worker, uint256 requestId, address reporter, uint256 reporterReward)
         external
         returns (uint256 slashed);

@@ -15,8 +15,11 @@ interface IGatekeeperQuorum {
     function checkQuorum(bytes32 digest, bytes[] calldata signatures) external view;
 
     /// @notice True when `account` is a current gatekeeper.
+    /// @param account The address to check.
+    /// @return Whether it is a current gatekeeper.
     function isGatekeeper(address account) external view returns (bool);
 
     /// @notice Number of distinct gatekeeper signatures required (M).
+    /// @return The number of signatures required.
     function threshold() external view returns (uint256);
 }

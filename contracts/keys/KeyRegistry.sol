@@ -55,39 +55,6 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     uint64 private _gracePeriod;
     uint64 private _minRotationInterval;
 
-    /// @notice A gatekeeper-signed rotation to `epoch` was accepted; it activates at `activatesAt`.
-    event RotationProposed(uint32 indexed epoch, bytes publicKey, uint64 activatesAt);
-    /// @notice `epoch` became the active epoch (recorded lazily, at or after `activatesAt`).
-    event RotationActivated(uint32 indexed epoch, uint32 indexed previousEpoch, uint64 activatedAt);
-    /// @notice Governance cancelled the pending rotation; its epoch number is never reused.
-    event RotationCancelled(uint32 indexed epoch);
-    /// @notice Governance changed the activation delay.
-    event ActivationDelayChanged(uint64 previousDelay, uint64 newDelay);
-    /// @notice Governance changed the grace period.
-    event GracePeriodChanged(uint64 previousGracePeriod, uint64 newGracePeriod);
-    /// @notice Governance changed the shortest time between an activation and the next proposal.
-    event MinRotationIntervalChanged(uint64 previousInterval, uint64 newInterval);
-    /// @notice Governance pointed rotations at another gatekeeper set.
-    event GatekeeperQuorumChanged(address indexed previousQuorum, address indexed newQuorum);
-
-    error ZeroAddress();
-    error RotationAlreadyPending(uint32 pendingEpoch);
-    error NoPendingRotation();
-    error RotationNotReady(uint32 epoch, uint64 activatesAt);
-    /// @notice Epochs must be proposed consecutively.
-    error UnexpectedEpoch(uint32 epoch, uint32 expected);
-    error InvalidPublicKey();
-    error UnknownEpoch(uint32 epoch);
-    error DelayTooLong(uint64 value, uint64 limit);
-    /// @notice Only a current gatekeeper or governance may submit a rotation.
-    error NotRotationProposer(address caller);
-    /// @notice The gatekeepers' signatures expired at `deadline`.
-    error RotationSignatureExpired(uint64 deadline);
-    /// @notice A deadline further than MAX_SIGNATURE_VALIDITY ahead would make the signatures long-lived.
-    error RotationDeadlineTooFar(uint64 deadline, uint64 latestAllowed);
-    /// @notice The current epoch is younger than `minRotationInterval`.
-    error RotationTooSoon(uint64 earliest);
-
     /// @param initialOwner Governance (may be a timelock).
     /// @param initialGatekeeperQuorum The gatekeeper set whose quorum signs rotations (GatekeeperQuorumVerifier).
     /// @param initialActivationDelay Seconds between a proposal and its activation.
@@ -178,22 +145,28 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice The active epoch (0 before the first rotation activates).
+    /// @return epoch The active epoch.
     function currentEpoch() external view returns (uint32 epoch) {
         (epoch,,) = _effective();
     }
 
     /// @notice The epoch before the active one (0 if none); usable until `previousEpochGraceEndsAt()`.
+    /// @return epoch The previous epoch.
     function previousEpoch() external view returns (uint32 epoch) {
         (, epoch,) = _effective();
     }
 
     /// @notice When the previous epoch stops being usable (0 if there is no previous epoch).
+    /// @return Unix time.
     function previousEpochGraceEndsAt() external view returns (uint64) {
         (uint32 current, uint32 previous,) = _effective();
         return previous == 0 ? 0 : _graceEndOf(current);
     }
 
     /// @notice The pending rotation not yet active (epoch 0 if none).
+    /// @return epoch The pending epoch (0 if none).
+    /// @return publicKey Its cluster public key.
+    /// @return activatesAt When it activates.
     function pendingRotation() external view returns (uint32 epoch, bytes memory publicKey, uint64 activatesAt) {
         (,, epoch) = _effective();
         if (epoch != 0) {
@@ -203,6 +176,8 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice The cluster public key of `epoch` (active, previous, pending or older).
+    /// @param epoch The epoch.
+    /// @return The public key (empty if never proposed).
     function publicKeyOf(uint32 epoch) external view returns (bytes memory) {
         bytes storage key = _epochs[epoch].publicKey;
         if (key.length == 0) revert UnknownEpoch(epoch);
@@ -210,6 +185,8 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice When `epoch` activates or activated.
+    /// @param epoch The epoch.
+    /// @return Unix time.
     function activationTimeOf(uint32 epoch) external view returns (uint64) {
         EpochKey storage key = _epochs[epoch];
         if (key.publicKey.length == 0) revert UnknownEpoch(epoch);
@@ -217,31 +194,40 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice The last epoch number proposed (including a pending or cancelled one).
+    /// @return The epoch number.
     function lastProposedEpoch() external view returns (uint32) {
         return _lastProposed;
     }
 
     /// @notice The EIP-712 digest gatekeepers sign for a rotation.
+    /// @param epoch The proposed epoch.
+    /// @param publicKey The proposed cluster public key.
+    /// @param deadline Last second the signatures are accepted.
+    /// @return The digest.
     function rotationDigest(uint32 epoch, bytes calldata publicKey, uint64 deadline) public view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(KEY_ROTATION_TYPEHASH, epoch, keccak256(publicKey), deadline)));
     }
 
     /// @notice The gatekeeper set that signs rotations.
+    /// @return The quorum contract.
     function gatekeeperQuorum() external view returns (IGatekeeperQuorum) {
         return _gatekeepers;
     }
 
     /// @notice Seconds between a proposal and its activation (at least; see the grace-window rule).
+    /// @return Seconds.
     function activationDelay() external view returns (uint64) {
         return _activationDelay;
     }
 
     /// @notice Seconds the previous epoch stays usable after the next one activates.
+    /// @return Seconds.
     function gracePeriod() external view returns (uint64) {
         return _gracePeriod;
     }
 
     /// @notice Shortest time between the current epoch's activation and the next proposal.
+    /// @return Seconds.
     function minRotationInterval() external view returns (uint64) {
         return _minRotationInterval;
     }
@@ -249,16 +235,19 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     // ---------------------------------------------------------------- governance
 
     /// @notice Sets the delay between a proposal and its activation (applies to later proposals).
+    /// @param newDelay Seconds.
     function setActivationDelay(uint64 newDelay) external onlyOwner {
         _setActivationDelay(newDelay);
     }
 
     /// @notice Sets how long the previous epoch stays usable after a rotation (applies at once).
+    /// @param newGracePeriod Seconds.
     function setGracePeriod(uint64 newGracePeriod) external onlyOwner {
         _setGracePeriod(newGracePeriod);
     }
 
     /// @notice Sets the shortest time between an activation and the next proposal (0: no schedule).
+    /// @param newInterval Seconds.
     function setMinRotationInterval(uint64 newInterval) external onlyOwner {
         if (newInterval > MAX_ROTATION_INTERVAL) revert DelayTooLong(newInterval, MAX_ROTATION_INTERVAL);
         emit MinRotationIntervalChanged(_minRotationInterval, newInterval);
@@ -266,6 +255,7 @@ contract KeyRegistry is IKeyRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice Points rotations at another gatekeeper set.
+    /// @param newQuorum The new gatekeeper set.
     function setGatekeeperQuorum(IGatekeeperQuorum newQuorum) external onlyOwner {
         _setGatekeeperQuorum(newQuorum);
     }

@@ -1,14 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
+
 /// @title IMiningRewards
 /// @notice What the staking hub calls when it settles a pool's worker fees: the reserve records
 /// them as the pool's work in the current epoch and pays the pool's reward for its last finished
 /// epoch to the hub, which distributes it with the fees (commission, then reward per share), so
 /// delegators claim both with one constant-gas claim.
-interface IMiningRewards {
+interface IMiningRewards is ICommonErrors {
+    event ReserveShareSet(uint16 reserveShareBps);
+    event Funded(address indexed from, uint256 amount);
+    event MiningRewardPaid(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint256 reward);
+    event MiningRewardWithheld(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint64 lastFaultAt);
+
+    error NotHub(address caller);
+    error InvalidSchedule();
+    error InvalidReserveShare(uint256 reserveShareBps);
+    error ReserveCapExceeded(uint256 funded, uint256 cap);
+
     /// @notice Records `fees` PHA of worker fees just settled for `poolId`, whose workers' last fault
     /// was at `lastFaultAt` (0 if never), and transfers to the hub (the only caller) any reward due.
     /// @return reward PHA transferred.
+    /// @param poolId The pool whose fees were settled.
+    /// @param fees PHA of worker fees settled.
+    /// @param lastFaultAt When the pool's workers last faulted (0 if never).
     function onFeesSettled(uint256 poolId, uint256 fees, uint64 lastFaultAt) external returns (uint256 reward);
 }

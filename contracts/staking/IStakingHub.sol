@@ -2,11 +2,12 @@
 pragma solidity 0.8.28;
 
 import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
+import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
 
 /// @title IStakingHub
 /// @notice The staking economy beyond what the router needs: stake pools run by operators, delegation
 /// by share, rewards from worker fees, an unbonding queue, slashing and governance parameters.
-interface IStakingHub is IWorkerStaking {
+interface IStakingHub is IWorkerStaking, ICommonErrors {
     /// @notice Governance parameters, bounded by the hub's constants.
     struct Params {
         /// @dev PHA a pool must hold per worker for its workers to be eligible.
@@ -108,8 +109,6 @@ interface IStakingHub is IWorkerStaking {
     event StakeVotesSet(address stakeVotes);
     event MiningRewardsSet(address miningRewards);
 
-    error ZeroAddress();
-    error ZeroAmount();
     error UnknownPool(uint256 poolId);
     error NotPoolOperator(uint256 poolId, address caller);
     error NotRouter(address caller);
@@ -132,70 +131,120 @@ interface IStakingHub is IWorkerStaking {
     error StakeVotesAlreadySet();
 
     /// @notice Opens a pool run by the caller with an initial commission (applies at once).
+    /// @param commissionBps The pool's commission on rewards, in basis points.
+    /// @return poolId The new pool's id.
     function createPool(uint16 commissionBps) external returns (uint256 poolId);
 
     /// @notice Schedules a commission change for `poolId`; it applies after the commission delay.
+    /// @param poolId The caller's pool.
+    /// @param commissionBps The new commission, in basis points.
     function setCommission(uint256 poolId, uint16 commissionBps) external;
 
     /// @notice Binds a worker the pool's operator registered to the pool and makes it sampleable.
+    /// @param poolId The caller's pool.
+    /// @param worker A worker the caller registered.
     function addWorker(uint256 poolId, address worker) external;
 
     /// @notice Stops sampling `worker`; it stays bound to the pool so pending faults still slash it.
+    /// @param poolId The caller's pool.
+    /// @param worker A worker of the pool.
     function removeWorker(uint256 poolId, address worker) external;
 
     /// @notice Stakes `amount` PHA into `poolId` for the caller.
+    /// @param poolId The pool.
+    /// @param amount PHA to stake.
+    /// @return shares Active shares minted.
     function stake(uint256 poolId, uint256 amount) external returns (uint256 shares);
 
     /// @notice Stakes `amount` PHA from the caller into `poolId` for `beneficiary`.
+    /// @param poolId The pool.
+    /// @param amount PHA to stake.
+    /// @param beneficiary Who holds the shares.
+    /// @return shares Active shares minted.
     function stakeFor(uint256 poolId, uint256 amount, address beneficiary) external returns (uint256 shares);
 
     /// @notice Moves `shares` active shares into the unbonding queue.
+    /// @param poolId The pool.
+    /// @param shares Active shares to unbond.
+    /// @return requestId The withdrawal request's id.
     function requestWithdrawal(uint256 poolId, uint256 shares) external returns (uint256 requestId);
 
     /// @notice Pays out an unbonded withdrawal request to its owner.
+    /// @param requestId The caller's withdrawal request.
+    /// @return amount PHA paid.
     function withdraw(uint256 requestId) external returns (uint256 amount);
 
     /// @notice Pays the caller's accrued rewards in `poolId`.
+    /// @param poolId The pool.
+    /// @return amount PHA paid.
     function claimRewards(uint256 poolId) external returns (uint256 amount);
 
     /// @notice Settles the pool `worker` is bound to: pulls every fee its workers earned from the
     /// router and distributes them (see {harvestPool}).
+    /// @param worker A worker bound to the pool to settle.
+    /// @return amount PHA of fees pulled.
     function harvest(address worker) external returns (uint256 amount);
 
     /// @notice Pulls the fees of every active and retiring worker of `poolId` from the router and
     /// distributes them to the pool's current shares. Runs before every stake, withdrawal request
     /// and commission change, so shares never change while fees they did not earn are outstanding.
+    /// @param poolId The pool to settle.
+    /// @return amount PHA of fees pulled.
     function harvestPool(uint256 poolId) external returns (uint256 amount);
 
     /// @notice Re-reads each worker's registry record: a worker that can no longer serve (attestation
     /// expired, revoked, jailed, deregistered, measurement withdrawn) leaves sampling; a renewed
     /// attestation's expiry is mirrored. Anyone may call it.
+    /// @param workers Worker keys to re-read.
     function syncWorkers(address[] calldata workers) external;
 
     /// @notice Current governance parameters.
+    /// @return The parameters.
     function params() external view returns (Params memory);
 
     /// @notice PHA value of `account`'s active shares in `poolId` (rounded down).
+    /// @param poolId The pool.
+    /// @param account The staker.
+    /// @return PHA value of the staker's active shares.
     function stakeOf(uint256 poolId, address account) external view returns (uint256);
 
     /// @notice Active shares `account` holds in `poolId`.
+    /// @param poolId The pool.
+    /// @param account The staker.
+    /// @return Active shares held.
     function sharesOf(uint256 poolId, address account) external view returns (uint256);
 
     /// @notice {stakeOf} plus {pendingRewards}: what `account`'s position in `poolId` is worth now.
+    /// @param poolId The pool.
+    /// @param account The staker.
+    /// @return PHA value of stake plus pending rewards.
     function positionValue(uint256 poolId, address account) external view returns (uint256);
 
     /// @notice Rewards `account` could claim from `poolId` now.
+    /// @param poolId The pool.
+    /// @param account The staker.
+    /// @return PHA claimable.
     function pendingRewards(uint256 poolId, address account) external view returns (uint256);
 
     /// @notice PHA a withdrawal request would pay now (rounded down; zero if unknown).
+    /// @param requestId The withdrawal request.
+    /// @return PHA it would pay.
     function withdrawalValue(uint256 requestId) external view returns (uint256);
 
     /// @notice The withdrawal request `requestId` (zero owner if unknown or paid).
+    /// @param requestId The withdrawal request.
+    /// @return The request.
     function withdrawalRequest(uint256 requestId) external view returns (WithdrawalRequest memory);
 
     /// @notice PHA that `shares` of `poolId`'s unbonding queue are worth now (rounded down).
+    /// @param poolId The pool.
+    /// @param shares Unbonding shares.
+    /// @return Their PHA value.
     function unbondingValue(uint256 poolId, uint256 shares) external view returns (uint256);
 
     /// @notice Active shares that `amount` PHA of `poolId` is worth, rounded up.
+    /// @param poolId The pool.
+    /// @param amount PHA.
+    /// @return Active shares worth it.
     function sharesForStake(uint256 poolId, uint256 amount) external view returns (uint256);
 }

@@ -10,11 +10,15 @@ import {IMiningRewards} from "./IMiningRewards.sol";
 
 /// @notice The hub's router, as far as mining needs it.
 interface IStakingHubRouter {
+    /// @return The router the hub collects fees from.
     function router() external view returns (address);
 }
 
 /// @notice The router's fee terms, as far as mining needs them: the first three fields of its config.
 interface IRouterFeeTerms {
+    /// @return workerFee PHA to the worker's pool per settled request.
+    /// @return phaPerGas PHA per unit of gas reimbursed to relayers.
+    /// @return protocolFeeBps The protocol's share of fees.
     function feeConfig() external view returns (uint256 workerFee, uint256 phaPerGas, uint256 protocolFeeBps);
 }
 
@@ -127,18 +131,8 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
     mapping(uint256 epoch => uint256) private _releasedIn;
     mapping(uint256 poolId => PoolRecord) private _records;
 
+    /// @dev Declared with {Schedule}, which it carries; the other events and errors are in {IMiningRewards}.
     event ScheduleSet(Schedule schedule);
-    event ReserveShareSet(uint16 reserveShareBps);
-    event Funded(address indexed from, uint256 amount);
-    event MiningRewardPaid(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint256 reward);
-    event MiningRewardWithheld(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint64 lastFaultAt);
-
-    error NotHub(address caller);
-    error ZeroAddress();
-    error ZeroAmount();
-    error InvalidSchedule();
-    error InvalidReserveShare(uint256 reserveShareBps);
-    error ReserveCapExceeded(uint256 funded, uint256 cap);
 
     /// @param pha_ The reserve's token (PHA).
     /// @param hub_ The staking hub that settles pools.
@@ -162,17 +156,20 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
 
     /// @notice Replaces the schedule within the bounds; epochs that already recorded work keep the
     /// budget they were published with. Owner only.
+    /// @param schedule_ The new schedule.
     function setSchedule(Schedule calldata schedule_) external onlyOwner {
         _setSchedule(schedule_);
     }
 
     /// @notice Sets the share of supply the reserve may be funded with; lowering it stops further
     /// funding and takes back nothing already in. Owner only.
+    /// @param reserveShareBps_ Share of supply, in basis points.
     function setReserveShare(uint16 reserveShareBps_) external onlyOwner {
         _setReserveShare(reserveShareBps_);
     }
 
     /// @notice Moves `amount` PHA from the caller into the reserve, within the governed cap.
+    /// @param amount PHA taken from the caller.
     function fund(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         uint256 total = funded + amount;
@@ -228,42 +225,55 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
     // ---------------------------------------------------------------- views
 
     /// @notice The schedule in force.
+    /// @return The schedule.
     function schedule() external view returns (Schedule memory) {
         return _schedule;
     }
 
     /// @notice The most the reserve may be funded with: reserveShareBps of the token's supply.
+    /// @return PHA.
     function reserveCap() public view returns (uint256) {
         return Math.mulDiv(pha.totalSupply(), reserveShareBps, BPS);
     }
 
     /// @notice The epoch now (0 from deployment, one per EPOCH).
+    /// @return The epoch number.
     function currentEpoch() public view returns (uint256) {
         return (block.timestamp - genesis) / EPOCH;
     }
 
     /// @notice budget(epoch) under the schedule in force.
+    /// @param epoch An epoch number.
+    /// @return PHA.
     function budgetAt(uint256 epoch) external view returns (uint256) {
         return _budgetAt(_schedule, epoch);
     }
 
     /// @notice `epoch`'s totals (zero until its first work is recorded).
+    /// @param epoch An epoch number.
+    /// @return The totals.
     function epochTotals(uint256 epoch) external view returns (EpochTotals memory) {
         return _epochs[epoch];
     }
 
     /// @notice PHA paid for work of `epoch` so far (at most its budget).
+    /// @param epoch An epoch number.
+    /// @return PHA.
     function releasedIn(uint256 epoch) external view returns (uint256) {
         return _releasedIn[epoch];
     }
 
     /// @notice `poolId`'s mining record.
+    /// @param poolId The pool.
+    /// @return The record.
     function poolRecord(uint256 poolId) external view returns (PoolRecord memory) {
         return _records[poolId];
     }
 
     /// @notice What `poolId`'s unpaid work would earn once its epoch is over and nobody else adds
     /// work to it, before the fault check and the reserve's balance.
+    /// @param poolId The pool.
+    /// @return PHA.
     function pendingReward(uint256 poolId) external view returns (uint256) {
         PoolRecord memory record = _records[poolId];
         if (record.work == 0) return 0;

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakingHub} from "./IStakingHub.sol";
+import {IPoolPerformance} from "./IPoolPerformance.sol";
 
 /// @notice The hub's pool views and settlement, as far as performance needs them.
 interface IStakingHubPools {
@@ -26,7 +27,7 @@ interface IStakingHubPools {
 /// Each snapshot also keeps the pool's active stake: {windowOver} gives the smallest one of a window,
 /// so that a consumer can size the pool's reward stream from a stake that was there throughout
 /// (stake added only around snapshots does not count).
-contract PoolPerformance {
+contract PoolPerformance is IPoolPerformance {
     /// @notice One snapshot of a pool (one storage slot).
     struct Snapshot {
         uint64 epoch;
@@ -60,10 +61,6 @@ contract PoolPerformance {
 
     mapping(uint256 poolId => Snapshot[HISTORY]) private _snapshots;
     mapping(uint256 poolId => uint256) private _snapshotCount;
-
-    event Recorded(uint256 indexed poolId, uint256 indexed epoch, uint96 index);
-
-    error ZeroAddress();
 
     constructor(IStakingHubPools hub_) {
         if (address(hub_) == address(0)) revert ZeroAddress();

@@ -12,6 +12,7 @@ import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakingHub} from "./IStakingHub.sol";
 import {IStakeVotes} from "../interfaces/IStakeVotes.sol";
+import {IStakingVault} from "./IStakingVault.sol";
 
 /// @title StakingVault
 /// @notice ERC-4626 vault over PHA: depositors hold vault shares while a manager spreads the PHA over
@@ -38,7 +39,7 @@ import {IStakeVotes} from "../interfaces/IStakeVotes.sol";
 /// Inflation protection: OpenZeppelin's virtual shares with a decimals offset, and donations stream.
 /// Governance: the vault's own hub positions carry no votes; its holders' shares do, through the
 /// stake-votes ledger, which the vault syncs on every deposit, transfer and redemption request.
-contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
+contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.UintSet;
 
@@ -86,29 +87,6 @@ contract StakingVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
     uint256 private _recordedAssets;
     uint256 private _lockedProfit;
     uint256 private _checkpointAt;
-
-    event ManagerSet(address manager);
-    event StakeVotesSet(address stakeVotes);
-    event Allocated(uint256 indexed poolId, uint256 amount, uint256 shares);
-    event PoolWithdrawalRequested(uint256 indexed poolId, uint256 indexed hubRequestId, uint256 shares, bool forced);
-    event PoolWithdrawalCompleted(uint256 indexed hubRequestId, uint256 amount);
-    event PoolRewardsClaimed(uint256 indexed poolId, uint256 amount);
-    event RedeemRequested(
-        uint256 indexed requestId, address indexed owner, address indexed receiver, uint256 shares, uint256 assets, uint64 claimableAt
-    );
-    event RedeemProcessed(uint256 indexed requestId, address indexed receiver, uint256 shares, uint256 assets);
-    event Checkpoint(uint256 grossAssets, uint256 lockedProfit);
-
-    error NotManager(address caller);
-    error ZeroAddress();
-    error ZeroAmount();
-    error TooManyPools();
-    error InsufficientLiquidity(uint256 requested, uint256 available);
-    error QueueEmpty();
-    error NoShortfall();
-    error NoPosition(uint256 poolId);
-    error UnknownPoolWithdrawal(uint256 hubRequestId);
-    error StakeVotesAlreadySet();
 
     modifier onlyManager() {
         if (msg.sender != manager) revert NotManager(msg.sender);

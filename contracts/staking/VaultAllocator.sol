@@ -6,6 +6,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IStakingHub} from "./IStakingHub.sol";
 import {PoolPerformance} from "./PoolPerformance.sol";
+import {IVaultAllocator} from "./IVaultAllocator.sol";
 
 /// @notice The vault's manager functions and views, as far as the allocator needs them.
 interface IManagedVault {
@@ -63,7 +64,7 @@ interface IAllocatorHub {
 /// earned, and its score what it would pay the vault at the cap: inflating the score means paying
 /// the vault that return once it is in, and before it is in costs fees sized by the vault's cap,
 /// not by the pool's own stake.
-contract VaultAllocator is Ownable2Step {
+contract VaultAllocator is IVaultAllocator, Ownable2Step {
     /// @notice Governance's bounds on the curator's parameters.
     struct Bounds {
         uint16 maxPoolShareBps;
@@ -117,20 +118,9 @@ contract VaultAllocator is Ownable2Step {
     uint256[] private _candidates;
     mapping(uint256 poolId => uint256) public stayStartEpoch;
 
+    /// @dev Declared with the structs they carry; the other events and errors are in {IVaultAllocator}.
     event BoundsSet(Bounds bounds);
     event ParamsSet(Params params);
-    event CandidatesSet(uint256[] poolIds);
-    event CuratorSet(address curator);
-    event Rebalanced(uint256 indexed epoch, uint256 total, uint256 allocated, uint256 unbonded);
-
-    error ZeroAddress();
-    error NotCurator(address caller);
-    error InvalidBounds();
-    error ParamsOutOfBounds();
-    error TooManyCandidates(uint256 count);
-    error DuplicateCandidate(uint256 poolId);
-    error UnknownPool(uint256 poolId);
-    error AlreadyRebalanced(uint256 epoch);
 
     modifier onlyCurator() {
         if (msg.sender != curator) revert NotCurator(msg.sender);

@@ -30,11 +30,13 @@ contract PhalaToken is ERC20, ERC1363, ERC20Permit, ERC20Votes {
     }
 
     /// @notice ERC-6372 clock: the block timestamp.
+    /// @return The current timestamp.
     function clock() public view override returns (uint48) {
         return Time.timestamp();
     }
 
     /// @notice ERC-6372 clock description.
+    /// @return "mode=timestamp".
     // solhint-disable-next-line func-name-mixedcase
     function CLOCK_MODE() public pure override returns (string memory) {
         return "mode=timestamp";

@@ -8,6 +8,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {IAttestationVerifier} from "../interfaces/IAttestationVerifier.sol";
 import {IGatekeeperQuorum} from "../keys/IGatekeeperQuorum.sol";
+import {IGatekeeperQuorumVerifier} from "./IGatekeeperQuorumVerifier.sol";
 
 /// @title GatekeeperQuorumVerifier
 /// @notice Accepts a worker registration when M of N gatekeepers sign (EIP-712) that they verified
@@ -17,7 +18,7 @@ import {IGatekeeperQuorum} from "../keys/IGatekeeperQuorum.sol";
 /// chain id and this verifier, so signatures replay neither across chains nor across registries/verifiers.
 /// TCB status codes (also in attestation/tcb.ts): 0 UpToDate, 1 SWHardeningNeeded, 2 ConfigurationNeeded,
 /// 3 ConfigurationAndSWHardeningNeeded, 4 OutOfDate, 5 OutOfDateConfigurationNeeded, 6 Revoked, 7 Unknown.
-contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, EIP712, Ownable2Step {
+contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, IGatekeeperQuorumVerifier, EIP712, Ownable2Step {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     /// @notice EIP-712 type of what each gatekeeper signs.
@@ -41,35 +42,6 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, EI
     /// @dev Bit i set = TCB status code i accepted.
     uint8 private _allowedTcbStatuses;
     uint64 private _maxValidity;
-
-    /// @notice A gatekeeper joined the set.
-    event GatekeeperAdded(address indexed gatekeeper);
-    /// @notice A gatekeeper left the set; its signatures no longer count.
-    event GatekeeperRemoved(address indexed gatekeeper);
-    /// @notice The number of required signatures changed.
-    event ThresholdChanged(uint256 previousThreshold, uint256 newThreshold);
-    /// @notice A TCB status code was allowed or disallowed.
-    event TcbStatusPolicyChanged(uint8 indexed tcbStatus, bool allowed);
-    /// @notice The longest accepted attestation validity changed.
-    event MaxValidityChanged(uint64 previousMaxValidity, uint64 newMaxValidity);
-
-    error ZeroAddress();
-    error GatekeeperAlreadyAdded(address gatekeeper);
-    error TooManyGatekeepers(uint256 limit);
-    error UnknownGatekeeper(address gatekeeper);
-    /// @notice Threshold must be in [1, number of gatekeepers].
-    error InvalidThreshold(uint256 threshold, uint256 gatekeeperCount);
-    error TooFewSignatures(uint256 given, uint256 threshold);
-    error InvalidSignature(uint256 index);
-    error NotGatekeeper(address signer);
-    /// @notice Signers must be strictly ascending; an equal address is a duplicate signer.
-    error SignersNotStrictlyAscending(address previous, address signer);
-    error InvalidTcbStatus(uint8 tcbStatus);
-    error TcbStatusNotAllowed(uint8 tcbStatus);
-    error ZeroMeasurement();
-    error AttestationExpired(uint64 expiresAt, uint256 nowTimestamp);
-    error ValidityTooLong(uint64 expiresAt, uint256 latestAllowed);
-    error InvalidMaxValidity(uint64 maxValidity);
 
     /// @param initialOwner Governance (may be a timelock).
     /// @param initialGatekeepers The gatekeepers' signing addresses.
@@ -118,6 +90,11 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, EI
     }
 
     /// @notice The EIP-712 digest a gatekeeper signs for a worker attestation.
+    /// @param reportData The report data of the worker's quote.
+    /// @param measurement The measurement the quote attests.
+    /// @param tcbStatus The quote's TCB status code.
+    /// @param expiresAt When the attestation expires.
+    /// @return The digest.
     function attestationDigest(bytes32 reportData, bytes32 measurement, uint8 tcbStatus, uint64 expiresAt)
         public
         view
@@ -146,16 +123,20 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, EI
     }
 
     /// @notice All current gatekeepers.
+    /// @return The gatekeeper addresses.
     function gatekeepers() external view returns (address[] memory) {
         return _gatekeepers.values();
     }
 
     /// @notice True when attestations with TCB status code `tcbStatus` are accepted.
+    /// @param tcbStatus A TCB status code.
+    /// @return Whether it is accepted.
     function isTcbStatusAllowed(uint8 tcbStatus) public view returns (bool) {
         return tcbStatus < TCB_STATUS_COUNT && (_allowedTcbStatuses >> tcbStatus) & 1 == 1;
     }
 
     /// @notice Longest accepted attestation validity, in seconds.
+    /// @return Seconds.
     function maxValidity() external view returns (uint64) {
         return _maxValidity;
     }
@@ -163,12 +144,14 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, EI
     // ---------------------------------------------------------------- governance
 
     /// @notice Adds a gatekeeper. Does not change the threshold.
+    /// @param gatekeeper The new gatekeeper.
     function addGatekeeper(address gatekeeper) external onlyOwner {
         _addGatekeeper(gatekeeper);
     }
 
     /// @notice Removes a gatekeeper; its signatures stop counting at once. Lower the threshold first if
     /// the set would become smaller than it.
+    /// @param gatekeeper A current gatekeeper.
     function removeGatekeeper(address gatekeeper) external onlyOwner {
         if (!_gatekeepers.remove(gatekeeper)) revert UnknownGatekeeper(gatekeeper);
         if (_gatekeepers.length() < _threshold) revert InvalidThreshold(_threshold, _gatekeepers.length());
@@ -176,16 +159,20 @@ contract GatekeeperQuorumVerifier is IAttestationVerifier, IGatekeeperQuorum, EI
     }
 
     /// @notice Sets the number of signatures required (1..number of gatekeepers).
+    /// @param newThreshold Signatures required.
     function setThreshold(uint256 newThreshold) external onlyOwner {
         _setThreshold(newThreshold);
     }
 
     /// @notice Allows or disallows a TCB status code.
+    /// @param tcbStatus A TCB status code.
+    /// @param allowed True to accept it.
     function setTcbStatusAllowed(uint8 tcbStatus, bool allowed) external onlyOwner {
         _setTcbStatusAllowed(tcbStatus, allowed);
     }
 
     /// @notice Sets the longest accepted attestation validity (1 second .. MAX_VALIDITY_LIMIT).
+    /// @param newMaxValidity Seconds.
     function setMaxValidity(uint64 newMaxValidity) external onlyOwner {
         _setMaxValidity(newMaxValidity);
     }

@@ -3,13 +3,14 @@ pragma solidity 0.8.28;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IAttestationVerifier} from "../interfaces/IAttestationVerifier.sol";
+import {ISimulatedTeeVerifier} from "./ISimulatedTeeVerifier.sol";
 
 /// @title SimulatedTeeVerifier
 /// @notice Accepts "quotes" signed by a development attestation key, so a local chain can run the
 /// whole lifecycle without TEE hardware. It proves nothing about real hardware: it refuses to be
 /// deployed or used on any chain id outside the development list, and marks every registration
 /// made through it as simulated.
-contract SimulatedTeeVerifier is IAttestationVerifier {
+contract SimulatedTeeVerifier is IAttestationVerifier, ISimulatedTeeVerifier {
     /// @notice Tag of the digest the development key signs (mirrored in protocol/attestation.ts).
     bytes32 public constant SIMULATED_QUOTE_TAG = keccak256("PHALA_SIMULATED_TEE_QUOTE_V1");
     /// @notice Hardhat's and anvil's default chain id.
@@ -21,12 +22,6 @@ contract SimulatedTeeVerifier is IAttestationVerifier {
     address public immutable devAttestationSigner;
     /// @notice How long a simulated quote stays valid after it was issued.
     uint64 public immutable validity;
-
-    error NotDevelopmentChain(uint256 chainId);
-    error ZeroAddress();
-    error QuoteFromTheFuture(uint64 issuedAt);
-    error WrongAttestationSigner(address signer);
-    error ZeroMeasurement();
 
     constructor(address signer, uint64 validity_) {
         _requireDevelopmentChain();
@@ -60,6 +55,8 @@ contract SimulatedTeeVerifier is IAttestationVerifier {
     }
 
     /// @notice True for the chain ids this verifier may run on.
+    /// @param chainId A chain id.
+    /// @return Whether it is a development chain.
     function isDevelopmentChain(uint256 chainId) public pure returns (bool) {
         return chainId == HARDHAT_CHAIN_ID || chainId == GETH_DEV_CHAIN_ID;
     }

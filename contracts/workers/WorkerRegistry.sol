@@ -31,39 +31,6 @@ contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
     mapping(bytes32 measurement => bool) public isMeasurementApproved;
     mapping(address verifier => bool) public isVerifierApproved;
 
-    event WorkerRegistered(
-        address indexed worker,
-        address indexed operator,
-        address indexed verifier,
-        bytes32 measurement,
-        uint64 expiresAt,
-        bool simulated,
-        string endpoint
-    );
-    event WorkerEndpointUpdated(address indexed worker, string endpoint);
-    event WorkerDeregistered(address indexed worker, address indexed operator);
-    event WorkerRevoked(address indexed worker);
-    event WorkerJailed(address indexed worker);
-    event WorkerUnjailed(address indexed worker);
-    event MeasurementApproval(bytes32 indexed measurement, bool approved);
-    event VerifierApproval(address indexed verifier, bool approved);
-    event RouterUpdated(address indexed router);
-
-    error ZeroAddress();
-    error VerifierNotApproved(address verifier);
-    error MeasurementNotApproved(bytes32 measurement);
-    error AttestationExpired(uint64 expiresAt);
-    error WorkerKeyTaken(address worker, address operator);
-    error WorkerIsJailed(address worker);
-    error WorkerIsRevoked(address worker);
-    error UnknownWorker(address worker);
-    error NotWorkerOperator(address worker, address caller);
-    error NotRouter(address caller);
-    error WorkerNotJailed(address worker);
-    error RegistrationSignatureExpired(uint256 deadline);
-    /// @notice The registration is not signed by the enclave key for this operator (and deadline).
-    error NotSignedByWorker(address worker, address operator);
-
     /// @param initialOwner Governance (may be a timelock).
     constructor(address initialOwner) EIP712("WorkerRegistry", "1") Ownable(initialOwner) {}
 
@@ -108,12 +75,15 @@ contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice Publishes a new endpoint for the bridge.
+    /// @param worker The caller's worker.
+    /// @param endpoint The new endpoint.
     function setEndpoint(address worker, string calldata endpoint) external {
         _requireOperator(worker);
         emit WorkerEndpointUpdated(worker, endpoint);
     }
 
     /// @notice Removes the operator's worker. A jailed or revoked worker's record stays, so its key cannot return.
+    /// @param worker The caller's worker.
     function deregisterWorker(address worker) external {
         Worker storage record = _requireOperator(worker);
         if (record.jailed) revert WorkerIsJailed(worker);
@@ -126,6 +96,7 @@ contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
     /// @dev Any key, registered or not: an operator must not dodge revocation by deregistering first,
     /// and a key known to be leaked can be banned before anyone registers it. The record (and so the
     /// ban) can never be deleted: {deregisterWorker} refuses banned keys and there is no un-revoke.
+    /// @param worker The enclave key to ban.
     function revokeWorker(address worker) external onlyOwner {
         if (worker == address(0)) revert ZeroAddress();
         _workers[worker].revoked = true;
@@ -142,6 +113,7 @@ contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice Governance: lifts a jail (e.g. after an appeal).
+    /// @param worker The jailed worker.
     function unjail(address worker) external onlyOwner {
         Worker storage record = _workers[worker];
         if (!record.jailed) revert WorkerNotJailed(worker);
@@ -150,12 +122,16 @@ contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice Governance: approves or withdraws a runtime measurement. Withdrawing deactivates its workers at once.
+    /// @param measurement The runtime measurement.
+    /// @param approved True to approve, false to withdraw.
     function setMeasurementApproved(bytes32 measurement, bool approved) external onlyOwner {
         isMeasurementApproved[measurement] = approved;
         emit MeasurementApproval(measurement, approved);
     }
 
     /// @notice Governance: approves or withdraws an attestation verifier.
+    /// @param verifier The attestation verifier.
+    /// @param approved True to approve, false to withdraw.
     function setVerifierApproved(address verifier, bool approved) external onlyOwner {
         if (verifier == address(0)) revert ZeroAddress();
         isVerifierApproved[verifier] = approved;
@@ -163,6 +139,7 @@ contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
     }
 
     /// @notice Governance: sets the router (the only jailer).
+    /// @param newRouter The router.
     function setRouter(address newRouter) external onlyOwner {
         if (newRouter == address(0)) revert ZeroAddress();
         router = newRouter;
@@ -171,11 +148,17 @@ contract WorkerRegistry is IWorkerRegistry, EIP712, Ownable2Step {
 
     /// @notice The EIP-712 digest the enclave key `worker` signs to let `operator` register it until `deadline`.
     /// @dev The domain binds chain id and this registry, so the consent replays on no other deployment.
+    /// @param worker The enclave key that consents.
+    /// @param operator The operator it lets register it.
+    /// @param deadline Last second the consent is accepted.
+    /// @return The digest.
     function registrationDigest(address worker, address operator, uint256 deadline) public view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(WORKER_REGISTRATION_TYPEHASH, worker, operator, deadline)));
     }
 
     /// @notice The report data a worker's attestation must carry: binds key, chain id and this registry.
+    /// @param worker The enclave key.
+    /// @return The report data.
     function reportDataFor(address worker) public view returns (bytes32) {
         return keccak256(abi.encode(REPORT_DATA_TAG, worker, block.chainid, address(this)));
     }

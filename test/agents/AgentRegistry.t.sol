@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Test} from "../utils/Test.sol";
 import {AgentRegistry} from "../../contracts/agents/AgentRegistry.sol";
 import {IAgentRegistry} from "../../contracts/interfaces/IAgentRegistry.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
 
 contract AgentRegistryTest is Test {
     AgentRegistry internal agents;
@@ -26,7 +27,7 @@ contract AgentRegistryTest is Test {
     }
 
     function _notOwner() internal view returns (bytes memory) {
-        return abi.encodeWithSelector(AgentRegistry.NotAgentOwner.selector, id, STRANGER);
+        return abi.encodeWithSelector(IAgentRegistry.NotAgentOwner.selector, id, STRANGER);
     }
 
     // ---------------------------------------------------------------- register
@@ -35,13 +36,13 @@ contract AgentRegistryTest is Test {
         bytes32[] memory measurements = new bytes32[](1);
         measurements[0] = MEASUREMENT;
         vm.expectEmit();
-        emit AgentRegistry.AgentRegistered(2, OWNER, PRICE, false);
+        emit IAgentRegistry.AgentRegistered(2, OWNER, PRICE, false);
         vm.expectEmit();
-        emit AgentRegistry.AgentMeasurementPolicyUpdated(2, false);
+        emit IAgentRegistry.AgentMeasurementPolicyUpdated(2, false);
         vm.expectEmit();
-        emit AgentRegistry.AgentMeasurementAllowed(2, MEASUREMENT, true);
+        emit IAgentRegistry.AgentMeasurementAllowed(2, MEASUREMENT, true);
         vm.expectEmit();
-        emit AgentRegistry.AgentCodeUpdated(2, 1, CODE, "ipfs://code-v1");
+        emit IAgentRegistry.AgentCodeUpdated(2, 1, CODE, "ipfs://code-v1");
         uint256 second = _register(measurements, false);
 
         assertEq(second, 2, "id");
@@ -67,12 +68,12 @@ contract AgentRegistryTest is Test {
     }
 
     function test_RevertWhen_RegisterWithBadCode() public {
-        vm.expectRevert(AgentRegistry.EmptyCodeHash.selector);
+        vm.expectRevert(IAgentRegistry.EmptyCodeHash.selector);
         agents.registerAgent(bytes32(0), "ipfs://x", PRICE, new bytes32[](0), true);
-        vm.expectRevert(AgentRegistry.EmptyCodeURI.selector);
+        vm.expectRevert(IAgentRegistry.EmptyCodeURI.selector);
         agents.registerAgent(CODE, "", PRICE, new bytes32[](0), true);
         bytes32[] memory measurements = new bytes32[](1);
-        vm.expectRevert(AgentRegistry.ZeroMeasurement.selector);
+        vm.expectRevert(ICommonErrors.ZeroMeasurement.selector);
         agents.registerAgent(CODE, "ipfs://x", PRICE, measurements, true);
     }
 
@@ -81,7 +82,7 @@ contract AgentRegistryTest is Test {
     function test_UpdateCodeKeepsOldVersions() public {
         bytes32 v2 = keccak256("code-v2");
         vm.expectEmit();
-        emit AgentRegistry.AgentCodeUpdated(id, 2, v2, "ipfs://code-v2");
+        emit IAgentRegistry.AgentCodeUpdated(id, 2, v2, "ipfs://code-v2");
         vm.prank(OWNER);
         agents.updateCode(id, v2, "ipfs://code-v2");
 
@@ -96,24 +97,24 @@ contract AgentRegistryTest is Test {
 
     function test_RevertWhen_UpdateCodeInvalid() public {
         vm.startPrank(OWNER);
-        vm.expectRevert(AgentRegistry.EmptyCodeHash.selector);
+        vm.expectRevert(IAgentRegistry.EmptyCodeHash.selector);
         agents.updateCode(id, bytes32(0), "ipfs://x");
-        vm.expectRevert(AgentRegistry.EmptyCodeURI.selector);
+        vm.expectRevert(IAgentRegistry.EmptyCodeURI.selector);
         agents.updateCode(id, CODE, "");
         vm.stopPrank();
         vm.expectRevert(_notOwner());
         vm.prank(STRANGER);
         agents.updateCode(id, CODE, "ipfs://x");
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.UnknownAgent.selector, uint256(9)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.UnknownAgent.selector, uint256(9)));
         agents.updateCode(9, CODE, "ipfs://x");
     }
 
     function test_RevertWhen_CodeVersionUnknown() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.UnknownCodeVersion.selector, id, uint32(2)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.UnknownCodeVersion.selector, id, uint32(2)));
         agents.codeOf(id, 2);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.UnknownCodeVersion.selector, id, uint32(0)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.UnknownCodeVersion.selector, id, uint32(0)));
         agents.codeOf(id, 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.UnknownAgent.selector, uint256(9)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.UnknownAgent.selector, uint256(9)));
         agents.currentCode(9);
     }
 
@@ -121,7 +122,7 @@ contract AgentRegistryTest is Test {
 
     function test_SetPrice() public {
         vm.expectEmit();
-        emit AgentRegistry.AgentPriceUpdated(id, 5 ether);
+        emit IAgentRegistry.AgentPriceUpdated(id, 5 ether);
         vm.prank(OWNER);
         agents.setPrice(id, 5 ether);
         (address owner, uint96 price) = agents.ownerAndPrice(id);
@@ -140,22 +141,22 @@ contract AgentRegistryTest is Test {
 
     function test_PauseAndUnpause() public {
         vm.expectEmit();
-        emit AgentRegistry.AgentPaused(id);
+        emit IAgentRegistry.AgentPaused(id);
         vm.prank(OWNER);
         agents.pause(id);
         assertTrue(agents.agentOf(id).paused, "paused");
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.AgentIsPaused.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.AgentIsPaused.selector, id));
         agents.requestTerms(id, CALLER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.AgentIsPaused.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.AgentIsPaused.selector, id));
         vm.prank(OWNER);
         agents.pause(id);
 
         vm.expectEmit();
-        emit AgentRegistry.AgentUnpaused(id);
+        emit IAgentRegistry.AgentUnpaused(id);
         vm.prank(OWNER);
         agents.unpause(id);
         agents.requestTerms(id, CALLER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.AgentNotPaused.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.AgentNotPaused.selector, id));
         vm.prank(OWNER);
         agents.unpause(id);
     }
@@ -171,14 +172,14 @@ contract AgentRegistryTest is Test {
 
     function test_CallerPolicy() public {
         vm.expectEmit();
-        emit AgentRegistry.AgentCallerPolicyUpdated(id, false);
+        emit IAgentRegistry.AgentCallerPolicyUpdated(id, false);
         vm.prank(OWNER);
         agents.setOpenToAllCallers(id, false);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.CallerNotAllowed.selector, id, CALLER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.CallerNotAllowed.selector, id, CALLER));
         agents.requestTerms(id, CALLER);
 
         vm.expectEmit();
-        emit AgentRegistry.AgentCallerAllowed(id, CALLER, true);
+        emit IAgentRegistry.AgentCallerAllowed(id, CALLER, true);
         vm.prank(OWNER);
         agents.setCallerAllowed(id, CALLER, true);
         assertTrue(agents.isCallerAllowed(id, CALLER), "allowed");
@@ -188,12 +189,12 @@ contract AgentRegistryTest is Test {
         assertEq(terms.codeHash, CODE, "code");
         assertEq(terms.version, 1, "version");
         assertTrue(terms.anyMeasurement, "any measurement");
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.CallerNotAllowed.selector, id, STRANGER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.CallerNotAllowed.selector, id, STRANGER));
         agents.requestTerms(id, STRANGER);
 
         vm.prank(OWNER);
         agents.setCallerAllowed(id, CALLER, false);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.CallerNotAllowed.selector, id, CALLER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.CallerNotAllowed.selector, id, CALLER));
         agents.requestTerms(id, CALLER);
 
         vm.prank(OWNER);
@@ -211,7 +212,7 @@ contract AgentRegistryTest is Test {
     }
 
     function test_RevertWhen_RequestTermsOfUnknownAgent() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.UnknownAgent.selector, uint256(9)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.UnknownAgent.selector, uint256(9)));
         agents.requestTerms(9, CALLER);
     }
 
@@ -219,14 +220,14 @@ contract AgentRegistryTest is Test {
 
     function test_MeasurementPolicy() public {
         vm.expectEmit();
-        emit AgentRegistry.AgentMeasurementPolicyUpdated(id, false);
+        emit IAgentRegistry.AgentMeasurementPolicyUpdated(id, false);
         vm.prank(OWNER);
         agents.setAnyMeasurement(id, false);
         assertFalse(agents.isMeasurementAllowed(id, MEASUREMENT), "closed");
         assertFalse(agents.requestTerms(id, CALLER).anyMeasurement, "terms follow");
 
         vm.expectEmit();
-        emit AgentRegistry.AgentMeasurementAllowed(id, MEASUREMENT, true);
+        emit IAgentRegistry.AgentMeasurementAllowed(id, MEASUREMENT, true);
         vm.prank(OWNER);
         agents.setMeasurementAllowed(id, MEASUREMENT, true);
         assertTrue(agents.isMeasurementAllowed(id, MEASUREMENT), "allowed");
@@ -235,7 +236,7 @@ contract AgentRegistryTest is Test {
         agents.setMeasurementAllowed(id, MEASUREMENT, false);
         assertFalse(agents.isMeasurementAllowed(id, MEASUREMENT), "withdrawn");
 
-        vm.expectRevert(AgentRegistry.ZeroMeasurement.selector);
+        vm.expectRevert(ICommonErrors.ZeroMeasurement.selector);
         vm.prank(OWNER);
         agents.setMeasurementAllowed(id, bytes32(0), true);
     }
@@ -258,7 +259,7 @@ contract AgentRegistryTest is Test {
     function test_SetSecrets() public {
         bytes memory ciphertext = hex"c1f3e7";
         vm.expectEmit();
-        emit AgentRegistry.AgentSecretsUpdated(id, 4, keccak256(ciphertext));
+        emit IAgentRegistry.AgentSecretsUpdated(id, 4, keccak256(ciphertext));
         vm.prank(OWNER);
         agents.setSecrets(id, 4, ciphertext);
         (uint32 epoch, bytes memory stored) = agents.secretsOf(id);
@@ -280,25 +281,25 @@ contract AgentRegistryTest is Test {
 
     function test_OwnershipIsTwoStep() public {
         vm.expectEmit();
-        emit AgentRegistry.AgentOwnershipTransferStarted(id, OWNER, STRANGER);
+        emit IAgentRegistry.AgentOwnershipTransferStarted(id, OWNER, STRANGER);
         vm.prank(OWNER);
         agents.transferAgentOwnership(id, STRANGER);
         assertEq(agents.agentOf(id).owner, OWNER, "unchanged until accepted");
         assertEq(agents.agentOf(id).pendingOwner, STRANGER, "pending");
 
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.NotPendingAgentOwner.selector, id, CALLER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.NotPendingAgentOwner.selector, id, CALLER));
         vm.prank(CALLER);
         agents.acceptAgentOwnership(id);
 
         vm.expectEmit();
-        emit AgentRegistry.AgentOwnershipTransferred(id, OWNER, STRANGER);
+        emit IAgentRegistry.AgentOwnershipTransferred(id, OWNER, STRANGER);
         vm.prank(STRANGER);
         agents.acceptAgentOwnership(id);
         assertEq(agents.agentOf(id).owner, STRANGER, "new owner");
         assertEq(agents.agentOf(id).pendingOwner, address(0), "pending cleared");
         assertEq(agents.requestTerms(id, CALLER).owner, STRANGER, "new owner gets paid");
 
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.NotAgentOwner.selector, id, OWNER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.NotAgentOwner.selector, id, OWNER));
         vm.prank(OWNER);
         agents.setPrice(id, 0);
     }
@@ -308,7 +309,7 @@ contract AgentRegistryTest is Test {
         agents.transferAgentOwnership(id, STRANGER);
         agents.transferAgentOwnership(id, address(0));
         vm.stopPrank();
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.NotPendingAgentOwner.selector, id, STRANGER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.NotPendingAgentOwner.selector, id, STRANGER));
         vm.prank(STRANGER);
         agents.acceptAgentOwnership(id);
     }
@@ -317,7 +318,7 @@ contract AgentRegistryTest is Test {
         vm.expectRevert(_notOwner());
         vm.prank(STRANGER);
         agents.transferAgentOwnership(id, STRANGER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.NotPendingAgentOwner.selector, uint256(9), STRANGER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.NotPendingAgentOwner.selector, uint256(9), STRANGER));
         vm.prank(STRANGER);
         agents.acceptAgentOwnership(9);
     }

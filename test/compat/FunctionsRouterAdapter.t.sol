@@ -19,6 +19,8 @@ import {ChainlinkFunctionsConsumer} from "../../contracts/examples/ChainlinkFunc
 import {
     GasBurningClient, GasMeteringClient, ReturnBombClient, RevertingClient, SubscriptionOwnerClient
 } from "./FunctionsClientDoubles.sol";
+import {IAgentConsumer} from "../../contracts/interfaces/IAgentConsumer.sol";
+import {IBillingAccounts} from "../../contracts/interfaces/IBillingAccounts.sol";
 
 contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     using FunctionsRequest for FunctionsRequest.Request;
@@ -236,7 +238,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         uint256 maxInput = router.maxInputBytes();
         bytes memory huge = new bytes(maxInput);
         vm.prank(address(client));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.InputTooLarge.selector, maxInput + 24, maxInput));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.InputTooLarge.selector, maxInput + 24, maxInput));
         adapter.sendRequest(subId, huge, 1, GAS, DON);
     }
 
@@ -268,9 +270,9 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         vm.expectRevert(abi.encodeWithSelector(FunctionsRouterAdapter.MustBeProposedOwner.selector, address(0)));
         adapter.acceptSubscriptionOwnerTransfer(subId);
         // The billing account is the adapter's, so the router refuses its owner calls from anyone else.
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotAccountOwner.selector, subId, ATTACKER));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotAccountOwner.selector, subId, ATTACKER));
         router.withdraw(subId, ATTACKER, 1 ether);
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotAccountOwner.selector, subId, ATTACKER));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotAccountOwner.selector, subId, ATTACKER));
         router.addConsumer(subId, ATTACKER);
         vm.stopPrank();
         // The adapter's owner cannot either.
@@ -282,11 +284,11 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     function test_attack_theRouterAccountOnlyServesTheAdapter() public {
         // An attacker cannot make requests paid by a subscription's billing account at the router.
         vm.prank(ATTACKER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.ConsumerNotAllowed.selector, subId, ATTACKER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.ConsumerNotAllowed.selector, subId, ATTACKER));
         router.request(subId, functionsAgent, "x", 0, GAS, 10 ether);
         // Nor forge the runtime's answer to the adapter.
         vm.prank(ATTACKER);
-        vm.expectRevert(abi.encodeWithSelector(FunctionsRouterAdapter.OnlyAgentRouter.selector, ATTACKER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentConsumer.OnlyAgentRouter.selector, ATTACKER));
         adapter.onAgentResponse(1, 0, hex"00");
     }
 
@@ -393,10 +395,10 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
 
         // A replay of the same answer, or another signed answer to the same request.
         vm.prank(FIXTURE_RELAYER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, uint256(requestId)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, uint256(requestId)));
         router.fulfill(first);
         vm.prank(FIXTURE_RELAYER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, uint256(requestId)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, uint256(requestId)));
         router.fulfill(second);
         // The adapter forgets an answered request, so even a second delivery from the router reaches nobody.
         vm.prank(address(router));
@@ -564,7 +566,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     function test_RevertWhen_SomeoneOtherThanTheRouterSendsATimeoutNotice() public {
         bytes32 requestId = _ask();
         vm.prank(ATTACKER);
-        vm.expectRevert(abi.encodeWithSelector(FunctionsRouterAdapter.OnlyAgentRouter.selector, ATTACKER));
+        vm.expectRevert(abi.encodeWithSelector(IAgentConsumer.OnlyAgentRouter.selector, ATTACKER));
         adapter.onAgentTimeout(uint256(requestId));
         assertTrue(adapter.requestStatus(requestId) == FunctionsRouterAdapter.RequestStatus.Pending, "still pending");
     }

@@ -5,6 +5,7 @@ import {RouterFixture} from "../core/RouterFixture.sol";
 import {MockKeyRegistry} from "../core/TestDoubles.sol";
 import {AgentConsumer} from "../../contracts/consumer/AgentConsumer.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
+import {IAgentConsumer} from "../../contracts/interfaces/IAgentConsumer.sol";
 
 contract AgentConsumerTest is RouterFixture {
     function test_RouterIsTrusted() public view {
@@ -12,7 +13,7 @@ contract AgentConsumerTest is RouterFixture {
     }
 
     function test_RevertWhen_CallbackNotFromRouter() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentConsumer.OnlyAgentRouter.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IAgentConsumer.OnlyAgentRouter.selector, stranger));
         vm.prank(stranger);
         consumer.onAgentResponse(1, 0, "forged");
         assertEq(consumer.responses(), 0, "nothing recorded");

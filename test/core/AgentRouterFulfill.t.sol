@@ -132,7 +132,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         f.signature = _sign(0xBAD, req, OUTPUT, 0, f.subAgentIds);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
         router.fulfill(f);
     }
 
@@ -141,7 +141,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         address other = workerAddrs[0] == req.worker ? workerAddrs[1] : workerAddrs[0];
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         f.signature = _sign(workerKeyOf[other], req, OUTPUT, 0, f.subAgentIds);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, other, req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, other, req.worker));
         router.fulfill(f);
     }
 
@@ -155,7 +155,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         assertEq(ecrecover(_digest(req, OUTPUT, 0, f.subAgentIds), flipped, r, highS), req.worker, "twin recovers");
         // ...but the router accepts only the canonical low-s form.
         f.signature = abi.encodePacked(r, highS, flipped);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, address(0), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, address(0), req.worker));
         router.fulfill(f);
     }
 
@@ -166,13 +166,13 @@ contract AgentRouterFulfillTest is RouterFixture {
         // The 64-byte compact (EIP-2098) form and a truncated one are both refused.
         (bytes32 r, bytes32 s) = abi.decode(sig, (bytes32, bytes32));
         f.signature = abi.encodePacked(r, s);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, address(0), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, address(0), req.worker));
         router.fulfill(f);
         f.signature = "";
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, address(0), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, address(0), req.worker));
         router.fulfill(f);
         f.signature = abi.encodePacked(sig, uint8(0));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, address(0), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, address(0), req.worker));
         router.fulfill(f);
     }
 
@@ -212,7 +212,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f =
             _fulfillment(req, OUTPUT, 0, _ids(1, 1), new uint96[](1));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.SubCallPricesMismatch.selector, 2, 1));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.SubCallPricesMismatch.selector, 2, 1));
         router.fulfill(f);
     }
 
@@ -220,11 +220,11 @@ contract AgentRouterFulfillTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         f.request.agentPrice = 0;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, req.id));
         router.fulfill(f);
         f.request.agentPrice = req.agentPrice;
         f.request.maxFee = req.maxFee + 1;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, req.id));
         router.fulfill(f);
     }
 
@@ -238,14 +238,14 @@ contract AgentRouterFulfillTest is RouterFixture {
         data[consumerWord] = 0x01;
         (bool ok, bytes memory reason) = address(router).call(data);
         assertFalse(ok, "rejected");
-        assertEq(reason, abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, req.id), "mismatch");
+        assertEq(reason, abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, req.id), "mismatch");
 
         vm.warp(req.deadline + 1);
         data = abi.encodeCall(router.timeout, (req));
         data[4 + 2 * 32] = 0x01;
         (ok, reason) = address(router).call(data);
         assertFalse(ok, "timeout rejected");
-        assertEq(reason, abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, req.id), "timeout mismatch");
+        assertEq(reason, abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, req.id), "timeout mismatch");
         router.timeout(req);
     }
 
@@ -253,7 +253,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         req.id = 42;
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, uint256(42)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, uint256(42)));
         router.fulfill(f);
     }
 
@@ -261,7 +261,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         router.fulfill(f);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
         router.fulfill(f);
     }
 
@@ -269,7 +269,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         vm.warp(req.deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.DeadlinePassed.selector, req.id, req.deadline));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.DeadlinePassed.selector, req.id, req.deadline));
         router.fulfill(f);
     }
 
@@ -277,7 +277,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         workers.revokeWorker(req.worker);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WorkerBanned.selector, req.id, req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WorkerBanned.selector, req.id, req.worker));
         router.fulfill(f);
         vm.warp(req.deadline + 1);
         router.timeout(req);
@@ -289,12 +289,12 @@ contract AgentRouterFulfillTest is RouterFixture {
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         vm.prank(address(router));
         workers.jail(req.worker);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WorkerBanned.selector, req.id, req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WorkerBanned.selector, req.id, req.worker));
         router.fulfill(f);
     }
 
     function test_RevertWhen_EstimatingUnknownAgent() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.UnknownAgent.selector, 999));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.UnknownAgent.selector, 999));
         router.estimateFee(999, CALLBACK_GAS);
     }
 
@@ -340,7 +340,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         uint256 sub = _registerAgent(subOwner, 1 ether, new bytes32[](0));
         IAgentRouter.AgentRequest memory req = _request();
         vmx.expectEmit(true, true, true, true, address(router));
-        emit AgentRouterState.SubAgentPaid(req.id, sub, subOwner, 1 ether);
+        emit IAgentRouter.SubAgentPaid(req.id, sub, subOwner, 1 ether);
         vm.recordLogs();
         IAgentRouter.Fulfillment memory signed = _fulfillment(req, OUTPUT, 0, _ids(sub, sub));
         vm.prank(relayer);
@@ -392,7 +392,7 @@ contract AgentRouterFulfillTest is RouterFixture {
         uint256 sub = _registerAgent(subOwner, 1 ether, new bytes32[](0));
         IAgentRouter.AgentRequest memory req = _request();
         vmx.expectEmit(true, true, true, true, address(router));
-        emit AgentRouterState.SubAgentPaid(req.id, sub, subOwner, 1 ether);
+        emit IAgentRouter.SubAgentPaid(req.id, sub, subOwner, 1 ether);
         router.fulfill(_fulfillment(req, "agent threw after its sub-call", AgentStatus.AGENT_ERROR, _ids(sub)));
         assertEq(router.earnings(subOwner), 1 ether, "callee paid for its work");
         assertEq(router.earnings(agentOwner), 0, "failed caller unpaid");
@@ -406,7 +406,7 @@ contract AgentRouterFulfillTest is RouterFixture {
 
         req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT, 0, new uint256[](max + 1));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.TooManySubCalls.selector, max + 1));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.TooManySubCalls.selector, max + 1));
         router.fulfill(f);
     }
 
@@ -493,13 +493,13 @@ contract AgentRouterFulfillTest is RouterFixture {
         bytes32 digest = _digest(f.request, f.output, f.status, f.subAgentIds, f.subAgentPrices);
         (address signer,,) = ECDSA.tryRecover(digest, f.signature);
         assertTrue(signer != f.request.worker, "tampering must change the signer");
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, f.request.id, signer, f.request.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, f.request.id, signer, f.request.worker));
     }
 
     function _assertSettlesWithFailedCallback(IAgentRouter.AgentRequest memory req) internal {
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         vmx.expectEmit(true, false, false, true, address(router));
-        emit AgentRouterState.CallbackFailed(req.id, keccak256(OUTPUT));
+        emit IAgentRouter.CallbackFailed(req.id, keccak256(OUTPUT));
         vm.recordLogs();
         vm.prank(relayer);
         router.fulfill(f);

@@ -82,7 +82,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         agents.setPrice(agentId, price);
         uint256 estimate = router.estimateFee(agentId, callbackGasLimit);
         uint96 maxFee = uint96(estimate - bound(shortfall, 1, estimate));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.MaxFeeTooLow.selector, maxFee, estimate));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, maxFee, estimate));
         consumer.request(accountId, agentId, "x", 0, callbackGasLimit, maxFee);
     }
 
@@ -117,7 +117,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         vm.assume(vm.addr(key) != req.worker);
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         f.signature = _sign(key, req, OUTPUT, 0, f.subAgentIds);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(key), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, vm.addr(key), req.worker));
         router.fulfill(f);
     }
 
@@ -134,7 +134,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         f.signature = signature;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, address(0), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, address(0), req.worker));
         router.fulfill(f);
     }
 
@@ -167,7 +167,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         vm.assume(vm.addr(key) != req.worker);
         IAgentRouter.SignedAnswer memory honest = _answer(workerKeyOf[req.worker], req, OUTPUT, 0);
         IAgentRouter.SignedAnswer memory forged = _answer(key, req, otherOutput, 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(key), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, vm.addr(key), req.worker));
         router.reportEquivocation(req, honest, forged);
     }
 
@@ -176,6 +176,6 @@ contract AgentRouterFuzzTest is RouterFixture {
         (address signer,,) =
             ECDSA.tryRecover(_digest(f.request, f.output, f.status, f.subAgentIds, f.subAgentPrices), f.signature);
         vm.assume(signer != f.request.worker);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, f.request.id, signer, f.request.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, f.request.id, signer, f.request.worker));
     }
 }

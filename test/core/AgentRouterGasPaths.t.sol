@@ -31,10 +31,10 @@ contract AgentRouterGasPathsTest is RouterFixture {
     }
 
     function test_RevertWhen_PausingTwiceOrUnpausingWhenRunning() public {
-        vm.expectRevert(AgentRouterState.ExpectedPause.selector);
+        vm.expectRevert(IAgentRouter.ExpectedPause.selector);
         router.unpause();
         router.pause();
-        vm.expectRevert(AgentRouterState.EnforcedPause.selector);
+        vm.expectRevert(IAgentRouter.EnforcedPause.selector);
         router.pause();
     }
 
@@ -94,7 +94,7 @@ contract AgentRouterGasPathsTest is RouterFixture {
         batch[2] = _fulfillment(banned, "c");
         workers.revokeWorker(banned.worker);
         vmx.expectEmit(true, false, false, true, address(router));
-        emit IAgentRouter.FulfillmentRejected(banned.id, AgentRouterState.WorkerBanned.selector);
+        emit IAgentRouter.FulfillmentRejected(banned.id, IAgentRouter.WorkerBanned.selector);
         router.fulfillBatch(batch);
         assertTrue(router.isPending(banned.id), "banned worker's answer refused");
         assertEq(consumer.responses(), 2, "the clean worker's answers settled");
@@ -104,7 +104,7 @@ contract AgentRouterGasPathsTest is RouterFixture {
         (IAgentRouter.Fulfillment[] memory batch, IAgentRouter.AgentRequest memory lastReq) = _distinctWorkerBatch();
         workers.revokeWorker(lastReq.worker);
         vmx.expectEmit(true, false, false, true, address(router));
-        emit IAgentRouter.FulfillmentRejected(lastReq.id, AgentRouterState.WorkerBanned.selector);
+        emit IAgentRouter.FulfillmentRejected(lastReq.id, IAgentRouter.WorkerBanned.selector);
         router.fulfillBatch(batch);
         assertTrue(router.isPending(lastReq.id), "refused beyond the cache too");
         assertEq(consumer.responses(), batch.length - 1, "the others settled");

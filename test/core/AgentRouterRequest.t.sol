@@ -12,6 +12,9 @@ import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {IWorkerStaking} from "../../contracts/interfaces/IWorkerStaking.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IAgentRegistry} from "../../contracts/interfaces/IAgentRegistry.sol";
+import {IBillingAccounts} from "../../contracts/interfaces/IBillingAccounts.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
 
 contract AgentRouterRequestTest is RouterFixture {
     function test_RequestReservesMaxFeeAndCommitsToTheEventStruct() public {
@@ -52,20 +55,20 @@ contract AgentRouterRequestTest is RouterFixture {
 
     function test_RevertWhen_ConsumerNotAllowed() public {
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.ConsumerNotAllowed.selector, accountId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.ConsumerNotAllowed.selector, accountId, stranger));
         router.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_ConsumerRemoved() public {
         vm.prank(payer);
         router.removeConsumer(accountId, address(consumer));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.ConsumerNotAllowed.selector, accountId, address(consumer)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.ConsumerNotAllowed.selector, accountId, address(consumer)));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_CallbackGasTooHigh() public {
         vm.expectRevert(
-            abi.encodeWithSelector(AgentRouterState.CallbackGasLimitTooHigh.selector, MAX_CALLBACK_GAS + 1, MAX_CALLBACK_GAS)
+            abi.encodeWithSelector(IAgentRouter.CallbackGasLimitTooHigh.selector, MAX_CALLBACK_GAS + 1, MAX_CALLBACK_GAS)
         );
         consumer.request(accountId, agentId, "x", 0, MAX_CALLBACK_GAS + 1, type(uint96).max);
     }
@@ -77,20 +80,20 @@ contract AgentRouterRequestTest is RouterFixture {
 
     function test_RevertWhen_InputTooLarge() public {
         bytes memory input = new bytes(MAX_INPUT_BYTES + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.InputTooLarge.selector, MAX_INPUT_BYTES + 1, MAX_INPUT_BYTES));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.InputTooLarge.selector, MAX_INPUT_BYTES + 1, MAX_INPUT_BYTES));
         consumer.request(accountId, agentId, input, 0, CALLBACK_GAS, MAX_FEE);
         _request(new bytes(MAX_INPUT_BYTES), CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_KeyEpochWithoutKeyRegistry() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.KeyEpochNotUsable.selector, uint32(3)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.KeyEpochNotUsable.selector, uint32(3)));
         consumer.request(accountId, agentId, "ciphertext", 3, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_KeyEpochCheckedAgainstKeyRegistry() public {
         MockKeyRegistry keys = new MockKeyRegistry();
         router.setKeyRegistry(keys);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.KeyEpochNotUsable.selector, uint32(3)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.KeyEpochNotUsable.selector, uint32(3)));
         consumer.request(accountId, agentId, "ciphertext", 3, CALLBACK_GAS, MAX_FEE);
 
         keys.setUsable(3, true);
@@ -102,14 +105,14 @@ contract AgentRouterRequestTest is RouterFixture {
     function test_RevertWhen_AgentPaused() public {
         vm.prank(agentOwner);
         agents.pause(agentId);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.AgentIsPaused.selector, agentId));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.AgentIsPaused.selector, agentId));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_CallerNotAllowedByAgent() public {
         vm.prank(agentOwner);
         agents.setOpenToAllCallers(agentId, false);
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.CallerNotAllowed.selector, agentId, address(consumer)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.CallerNotAllowed.selector, agentId, address(consumer)));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
 
         vm.prank(agentOwner);
@@ -118,7 +121,7 @@ contract AgentRouterRequestTest is RouterFixture {
     }
 
     function test_RevertWhen_UnknownAgent() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.UnknownAgent.selector, uint256(99)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRegistry.UnknownAgent.selector, uint256(99)));
         consumer.request(accountId, 99, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -126,7 +129,7 @@ contract AgentRouterRequestTest is RouterFixture {
         uint256 estimate = router.estimateFee(agentId, CALLBACK_GAS);
         assertEq(estimate, _expectedMinimumFee(AGENT_PRICE, CALLBACK_GAS, _defaultConfig()), "formula");
 
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.MaxFeeTooLow.selector, estimate - 1, estimate));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, estimate - 1, estimate));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, uint96(estimate - 1));
 
         IAgentRouter.AgentRequest memory req = _request("x", CALLBACK_GAS, uint96(estimate));
@@ -135,20 +138,20 @@ contract AgentRouterRequestTest is RouterFixture {
 
     function test_RevertWhen_InsufficientBalance() public {
         uint64 poor = _openAccount(payer, address(consumer), 1 ether);
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.InsufficientBalance.selector, poor, 1 ether, MAX_FEE));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.InsufficientBalance.selector, poor, 1 ether, MAX_FEE));
         consumer.request(poor, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_ReservationsExhaustTheBalance() public {
         uint64 small = _openAccount(payer, address(consumer), 15 ether);
         consumer.request(small, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.InsufficientBalance.selector, small, 5 ether, MAX_FEE));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.InsufficientBalance.selector, small, 5 ether, MAX_FEE));
         consumer.request(small, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_NoWorkerInStaking() public {
         staking.clearWorkers();
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NoEligibleWorker.selector, agentId));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NoEligibleWorker.selector, agentId));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -157,13 +160,13 @@ contract AgentRouterRequestTest is RouterFixture {
             vm.prank(address(router));
             workers.jail(workerAddrs[i]);
         }
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NoEligibleWorker.selector, agentId));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NoEligibleWorker.selector, agentId));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
     function test_RevertWhen_AllWorkersExpired() public {
         vm.warp(block.timestamp + VALIDITY + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NoEligibleWorker.selector, agentId));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NoEligibleWorker.selector, agentId));
         consumer.request(accountId, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -171,7 +174,7 @@ contract AgentRouterRequestTest is RouterFixture {
         bytes32[] memory only = new bytes32[](1);
         only[0] = OTHER_MEASUREMENT;
         uint256 picky = _registerAgent(agentOwner, AGENT_PRICE, only);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NoEligibleWorker.selector, picky));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NoEligibleWorker.selector, picky));
         consumer.request(accountId, picky, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -201,7 +204,7 @@ contract AgentRouterRequestTest is RouterFixture {
         unwired.addConsumer(id, address(this));
         token.approve(address(unwired), MAX_FEE);
         unwired.fund(id, MAX_FEE);
-        vm.expectRevert(AgentRouterState.StakingNotSet.selector);
+        vm.expectRevert(IAgentRouter.StakingNotSet.selector);
         unwired.request(id, agentId, "x", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -229,16 +232,16 @@ contract AgentRouterRequestTest is RouterFixture {
 
     function test_ConstructorRejectsZeroAddresses() public {
         AgentRouterState.Config memory config = _defaultConfig();
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new AgentRouter(IERC20(address(0)), agents, workers, address(this), treasury, config, 1);
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new AgentRouter(IERC20(address(token)), AgentRegistry(address(0)), workers, address(this), treasury, config, 1);
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new AgentRouter(IERC20(address(token)), agents, WorkerRegistry(address(0)), address(this), treasury, config, 1);
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new AgentRouter(IERC20(address(token)), agents, workers, address(this), address(0), config, 1);
         config.protocolFeeBps = router.MAX_PROTOCOL_FEE_BPS() + 1;
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         new AgentRouter(IERC20(address(token)), agents, workers, address(this), treasury, config, 1);
     }
 }

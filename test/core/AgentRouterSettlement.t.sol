@@ -12,6 +12,8 @@ import {IWorkerStaking} from "../../contracts/interfaces/IWorkerStaking.sol";
 import {IKeyRegistry} from "../../contracts/interfaces/IKeyRegistry.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
+import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
 
 /// @notice Timeouts, equivocation reports, withdrawals of earnings and fees, governance.
 contract AgentRouterSettlementTest is RouterFixture {
@@ -26,7 +28,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     function test_RevertWhen_TimeoutBeforeDeadline() public {
         IAgentRouter.AgentRequest memory req = _request();
         vm.warp(req.deadline);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.DeadlineNotPassed.selector, req.id, req.deadline));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.DeadlineNotPassed.selector, req.id, req.deadline));
         router.timeout(req);
     }
 
@@ -53,7 +55,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         staking.setRevertOnSlash(true);
         vm.warp(req.deadline + 1);
         vmx.expectEmit(true, true, false, false, address(router));
-        emit AgentRouterState.SlashFailed(req.id, req.worker);
+        emit IAgentRouter.SlashFailed(req.id, req.worker);
         router.timeout(req);
         assertEq(_reservedOf(accountId), 0, "released");
         assertEq(_balanceOf(accountId), ACCOUNT_FUNDS, "refunded");
@@ -63,7 +65,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         vm.warp(req.deadline + 1);
         router.timeout(req);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
         router.timeout(req);
         assertEq(staking.timeoutSlashes(req.worker), 1, "slashed once");
     }
@@ -72,7 +74,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         vm.warp(req.deadline + 1);
         req.maxFee = MAX_FEE * 2;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, req.id));
         router.timeout(req);
     }
 
@@ -80,7 +82,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         router.fulfill(_fulfillment(req, OUTPUT));
         vm.warp(req.deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
         router.timeout(req);
     }
 
@@ -89,7 +91,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         vm.warp(req.deadline + 1);
         router.timeout(req);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
         router.fulfill(f);
     }
 
@@ -119,7 +121,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     function test_RevertWhen_SameAnswerTwice() public {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.SignedAnswer memory a = _answer(workerKeyOf[req.worker], req, OUTPUT, 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NotEquivocation.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NotEquivocation.selector, req.id));
         router.reportEquivocation(req, a, a);
     }
 
@@ -127,9 +129,9 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.SignedAnswer memory a = _answer(workerKeyOf[req.worker], req, "positive", 0);
         IAgentRouter.SignedAnswer memory forged = _answer(0xBAD, req, "negative", 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
         router.reportEquivocation(req, a, forged);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WrongSigner.selector, req.id, vm.addr(0xBAD), req.worker));
         router.reportEquivocation(req, forged, a);
         assertFalse(workers.workerOf(req.worker).jailed, "not jailed");
     }
@@ -140,7 +142,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         IAgentRouter.SignedAnswer memory a = _answer(key, req, "positive", 0);
         IAgentRouter.SignedAnswer memory b = _answer(key, req, "negative", 0);
         router.reportEquivocation(req, a, b);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.EquivocationAlreadyReported.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.EquivocationAlreadyReported.selector, req.id));
         router.reportEquivocation(req, b, a);
     }
 
@@ -157,7 +159,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         staking.setRevertOnSlash(true);
         uint256 key = workerKeyOf[req.worker];
         vmx.expectEmit(true, true, false, false, address(router));
-        emit AgentRouterState.SlashFailed(req.id, req.worker);
+        emit IAgentRouter.SlashFailed(req.id, req.worker);
         _report(req, _answer(key, req, "positive", 0), _answer(key, req, "negative", 0));
         assertTrue(workers.workerOf(req.worker).jailed, "jailed");
     }
@@ -176,7 +178,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         assertEq(staking.equivocationSlashes(req.worker), 1, "slashed");
         assertTrue(workers.workerOf(req.worker).jailed, "key banned");
         // The banned key cannot come back.
-        _registerKey(key, operator, MEASUREMENT, abi.encodeWithSelector(WorkerRegistry.WorkerIsJailed.selector, req.worker));
+        _registerKey(key, operator, MEASUREMENT, abi.encodeWithSelector(IWorkerRegistry.WorkerIsJailed.selector, req.worker));
     }
 
     // ---------------------------------------------------------------- earnings and fees
@@ -185,13 +187,13 @@ contract AgentRouterSettlementTest is RouterFixture {
         _settleOne();
         address to = address(0x70);
         vmx.expectEmit(true, true, false, true, address(router));
-        emit AgentRouterState.EarningsWithdrawn(agentOwner, to, AGENT_PRICE);
+        emit IAgentRouter.EarningsWithdrawn(agentOwner, to, AGENT_PRICE);
         vm.prank(agentOwner);
         router.withdrawEarnings(to);
         assertEq(token.balanceOf(to), AGENT_PRICE, "received");
         assertEq(router.earnings(agentOwner), 0, "cleared");
 
-        vm.expectRevert(AgentRouterState.NothingToWithdraw.selector);
+        vm.expectRevert(IAgentRouter.NothingToWithdraw.selector);
         vm.prank(agentOwner);
         router.withdrawEarnings(to);
     }
@@ -207,13 +209,13 @@ contract AgentRouterSettlementTest is RouterFixture {
 
     function test_RevertWhen_WithdrawEarningsToZero() public {
         _settleOne();
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         vm.prank(agentOwner);
         router.withdrawEarnings(address(0));
     }
 
     function test_RevertWhen_CollectWorkerFeesNotByStaking() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NotStaking.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NotStaking.selector, stranger));
         vm.prank(stranger);
         router.collectWorkerFees(workerAddrs[0]);
     }
@@ -221,7 +223,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     function test_StakingCollectsWorkerFees() public {
         address worker = _settleOne();
         vmx.expectEmit(true, false, false, true, address(router));
-        emit AgentRouterState.WorkerFeesCollected(worker, WORKER_FEE);
+        emit IAgentRouter.WorkerFeesCollected(worker, WORKER_FEE);
         uint256 amount = staking.collect(router, worker);
         assertEq(amount, WORKER_FEE, "returned");
         assertEq(token.balanceOf(address(staking)), WORKER_FEE, "transferred to staking");
@@ -234,12 +236,12 @@ contract AgentRouterSettlementTest is RouterFixture {
         uint256 fees = router.protocolFees();
         assertGe(fees, 1, "accrued");
         vmx.expectEmit(true, false, false, true, address(router));
-        emit AgentRouterState.ProtocolFeesWithdrawn(treasury, fees);
+        emit IAgentRouter.ProtocolFeesWithdrawn(treasury, fees);
         vm.prank(stranger);
         router.withdrawProtocolFees();
         assertEq(token.balanceOf(treasury), fees, "treasury paid");
         assertEq(router.protocolFees(), 0, "cleared");
-        vm.expectRevert(AgentRouterState.NothingToWithdraw.selector);
+        vm.expectRevert(IAgentRouter.NothingToWithdraw.selector);
         router.withdrawProtocolFees();
     }
 
@@ -293,10 +295,10 @@ contract AgentRouterSettlementTest is RouterFixture {
 
     function test_SetMaxInputBytes() public {
         vm.expectEmit();
-        emit AgentRouterState.MaxInputBytesUpdated(8);
+        emit IAgentRouter.MaxInputBytesUpdated(8);
         router.setMaxInputBytes(8);
         assertEq(router.maxInputBytes(), 8, "stored");
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.InputTooLarge.selector, uint256(9), uint256(8)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.InputTooLarge.selector, uint256(9), uint256(8)));
         consumer.request(accountId, agentId, "123456789", 0, CALLBACK_GAS, MAX_FEE);
     }
 
@@ -304,21 +306,21 @@ contract AgentRouterSettlementTest is RouterFixture {
         AgentRouter fresh = new AgentRouter(
             IERC20(address(token)), agents, workers, address(this), treasury, _defaultConfig(), MAX_INPUT_BYTES
         );
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         fresh.setStaking(IWorkerStaking(address(0)));
         vm.expectEmit();
-        emit AgentRouterState.StakingUpdated(address(0x51));
+        emit IAgentRouter.StakingUpdated(address(0x51));
         fresh.setStaking(IWorkerStaking(address(0x51)));
         assertEq(address(fresh.staking()), address(0x51), "staking");
         vm.expectEmit();
-        emit AgentRouterState.KeyRegistryUpdated(address(0x52));
+        emit IAgentRouter.KeyRegistryUpdated(address(0x52));
         router.setKeyRegistry(IKeyRegistry(address(0x52)));
         assertEq(address(router.keyRegistry()), address(0x52), "keys");
         vm.expectEmit();
-        emit AgentRouterState.TreasuryUpdated(address(0x53));
+        emit IAgentRouter.TreasuryUpdated(address(0x53));
         router.setTreasury(address(0x53));
         assertEq(router.treasury(), address(0x53), "treasury");
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         router.setTreasury(address(0));
     }
 
@@ -384,7 +386,7 @@ contract AgentRouterSettlementTest is RouterFixture {
     }
 
     function _expectInvalidConfig(AgentRouterState.Config memory config) internal {
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setConfig(config);
     }
 }

@@ -82,7 +82,7 @@ contract AgentRouterTimeoutBatchTest is RouterFixture {
         IAgentRouter.AgentRequest[] memory batch = new IAgentRouter.AgentRequest[](2);
         batch[0] = due;
         batch[1] = early;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.DeadlineNotPassed.selector, early.id, early.deadline));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.DeadlineNotPassed.selector, early.id, early.deadline));
         router.timeoutBatch(batch);
         assertTrue(router.isPending(due.id), "the due entry was rolled back too");
     }
@@ -93,7 +93,7 @@ contract AgentRouterTimeoutBatchTest is RouterFixture {
         req.maxFee = MAX_FEE * 2;
         IAgentRouter.AgentRequest[] memory batch = new IAgentRouter.AgentRequest[](1);
         batch[0] = req;
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, req.id));
         router.timeoutBatch(batch);
     }
 
@@ -111,7 +111,7 @@ contract AgentRouterTimeoutBatchTest is RouterFixture {
         IAgentRouter.AgentRequest[] memory batch = new IAgentRouter.AgentRequest[](1);
         batch[0] = req;
         router.timeoutBatch(batch);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
         router.fulfill(f);
     }
 }

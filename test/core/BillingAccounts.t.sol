@@ -6,6 +6,8 @@ import {BillingAccounts} from "../../contracts/core/BillingAccounts.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ERC1363Utils} from "@openzeppelin/contracts/token/ERC20/utils/ERC1363Utils.sol";
+import {IBillingAccounts} from "../../contracts/interfaces/IBillingAccounts.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
 
 contract BillingAccountsTest is RouterFixture {
     uint256 internal constant HOLDER_KEY = 0xF00D;
@@ -16,7 +18,7 @@ contract BillingAccountsTest is RouterFixture {
 
     function test_CreateAccountNumbersFromOne() public {
         vm.expectEmit();
-        emit BillingAccounts.AccountCreated(accountId + 1, stranger);
+        emit IBillingAccounts.AccountCreated(accountId + 1, stranger);
         vm.prank(stranger);
         uint64 id = router.createAccount();
         assertEq(id, accountId + 1, "next id");
@@ -28,34 +30,34 @@ contract BillingAccountsTest is RouterFixture {
 
     function test_AddAndRemoveConsumer() public {
         vm.expectEmit();
-        emit BillingAccounts.ConsumerAdded(accountId, stranger);
+        emit IBillingAccounts.ConsumerAdded(accountId, stranger);
         vm.prank(payer);
         router.addConsumer(accountId, stranger);
         assertTrue(router.isConsumer(accountId, stranger), "added");
 
         vm.expectEmit();
-        emit BillingAccounts.ConsumerRemoved(accountId, stranger);
+        emit IBillingAccounts.ConsumerRemoved(accountId, stranger);
         vm.prank(payer);
         router.removeConsumer(accountId, stranger);
         assertFalse(router.isConsumer(accountId, stranger), "removed");
     }
 
     function test_RevertWhen_ConsumerManagedByNonOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotAccountOwner.selector, accountId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotAccountOwner.selector, accountId, stranger));
         vm.prank(stranger);
         router.addConsumer(accountId, stranger);
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotAccountOwner.selector, accountId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotAccountOwner.selector, accountId, stranger));
         vm.prank(stranger);
         router.removeConsumer(accountId, address(consumer));
     }
 
     function test_RevertWhen_ConsumerOfUnknownAccount() public {
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.UnknownAccount.selector, uint64(99)));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.UnknownAccount.selector, uint64(99)));
         router.addConsumer(99, stranger);
     }
 
     function test_RevertWhen_ZeroConsumer() public {
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         vm.prank(payer);
         router.addConsumer(accountId, address(0));
     }
@@ -75,7 +77,7 @@ contract BillingAccountsTest is RouterFixture {
         vm.prank(stranger);
         token.approve(address(router), 5 ether);
         vm.expectEmit();
-        emit BillingAccounts.AccountFunded(accountId, stranger, 5 ether);
+        emit IBillingAccounts.AccountFunded(accountId, stranger, 5 ether);
         vm.prank(stranger);
         router.fund(accountId, 5 ether);
         assertEq(_balanceOf(accountId), ACCOUNT_FUNDS + 5 ether, "credited");
@@ -84,9 +86,9 @@ contract BillingAccountsTest is RouterFixture {
 
     function test_RevertWhen_FundUnknownAccountOrZero() public {
         token.approve(address(router), 1 ether);
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.UnknownAccount.selector, uint64(99)));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.UnknownAccount.selector, uint64(99)));
         router.fund(99, 1 ether);
-        vm.expectRevert(BillingAccounts.ZeroAmount.selector);
+        vm.expectRevert(ICommonErrors.ZeroAmount.selector);
         router.fund(accountId, 0);
     }
 
@@ -131,21 +133,21 @@ contract BillingAccountsTest is RouterFixture {
 
     function test_TopUpWithTransferAndCall() public {
         vm.expectEmit();
-        emit BillingAccounts.AccountFunded(accountId, address(this), 3 ether);
+        emit IBillingAccounts.AccountFunded(accountId, address(this), 3 ether);
         token.transferAndCall(address(router), 3 ether, abi.encode(accountId));
         assertEq(_balanceOf(accountId), ACCOUNT_FUNDS + 3 ether, "credited");
         assertEq(token.balanceOf(address(router)), ACCOUNT_FUNDS + 3 ether, "held");
     }
 
     function test_RevertWhen_TransferAndCallToUnknownAccount() public {
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.UnknownAccount.selector, uint64(99)));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.UnknownAccount.selector, uint64(99)));
         token.transferAndCall(address(router), 3 ether, abi.encode(uint64(99)));
         vm.expectRevert(abi.encodeWithSelector(ERC1363Utils.ERC1363InvalidReceiver.selector, address(router)));
         token.transferAndCall(address(router), 3 ether, "");
     }
 
     function test_RevertWhen_TransferReceivedFromAnotherToken() public {
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.UnexpectedToken.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.UnexpectedToken.selector, stranger));
         vm.prank(stranger);
         router.onTransferReceived(stranger, stranger, 1 ether, abi.encode(accountId));
         assertEq(_balanceOf(accountId), ACCOUNT_FUNDS, "nothing credited");
@@ -157,13 +159,13 @@ contract BillingAccountsTest is RouterFixture {
         _request();
         uint256 available = ACCOUNT_FUNDS - MAX_FEE;
         vm.expectRevert(
-            abi.encodeWithSelector(BillingAccounts.InsufficientBalance.selector, accountId, available, available + 1)
+            abi.encodeWithSelector(IBillingAccounts.InsufficientBalance.selector, accountId, available, available + 1)
         );
         vm.prank(payer);
         router.withdraw(accountId, payer, available + 1);
 
         vm.expectEmit();
-        emit BillingAccounts.AccountWithdrawn(accountId, payer, available);
+        emit IBillingAccounts.AccountWithdrawn(accountId, payer, available);
         vm.prank(payer);
         router.withdraw(accountId, payer, available);
         assertEq(token.balanceOf(payer), available, "paid out");
@@ -172,19 +174,19 @@ contract BillingAccountsTest is RouterFixture {
     }
 
     function test_RevertWhen_WithdrawByNonOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotAccountOwner.selector, accountId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotAccountOwner.selector, accountId, stranger));
         vm.prank(stranger);
         router.withdraw(accountId, stranger, 1);
     }
 
     function test_RevertWhen_WithdrawZeroOrToZero() public {
         vm.startPrank(payer);
-        vm.expectRevert(BillingAccounts.ZeroAmount.selector);
+        vm.expectRevert(ICommonErrors.ZeroAmount.selector);
         router.withdraw(accountId, payer, 0);
-        vm.expectRevert(BillingAccounts.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         router.withdraw(accountId, address(0), 1);
         vm.stopPrank();
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.UnknownAccount.selector, uint64(99)));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.UnknownAccount.selector, uint64(99)));
         router.withdraw(99, payer, 1);
     }
 
@@ -192,24 +194,24 @@ contract BillingAccountsTest is RouterFixture {
 
     function test_AccountOwnershipIsTwoStep() public {
         vm.expectEmit();
-        emit BillingAccounts.AccountOwnershipTransferStarted(accountId, payer, stranger);
+        emit IBillingAccounts.AccountOwnershipTransferStarted(accountId, payer, stranger);
         vm.prank(payer);
         router.transferAccountOwnership(accountId, stranger);
         assertEq(router.accountOwner(accountId), payer, "unchanged until accepted");
         assertEq(router.pendingAccountOwner(accountId), stranger, "pending");
 
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotPendingAccountOwner.selector, accountId, relayer));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotPendingAccountOwner.selector, accountId, relayer));
         vm.prank(relayer);
         router.acceptAccountOwnership(accountId);
 
         vm.expectEmit();
-        emit BillingAccounts.AccountOwnershipTransferred(accountId, payer, stranger);
+        emit IBillingAccounts.AccountOwnershipTransferred(accountId, payer, stranger);
         vm.prank(stranger);
         router.acceptAccountOwnership(accountId);
         assertEq(router.accountOwner(accountId), stranger, "new owner");
         assertEq(router.pendingAccountOwner(accountId), address(0), "pending cleared");
 
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotAccountOwner.selector, accountId, payer));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotAccountOwner.selector, accountId, payer));
         vm.prank(payer);
         router.withdraw(accountId, payer, 1);
         vm.prank(stranger);
@@ -222,19 +224,19 @@ contract BillingAccountsTest is RouterFixture {
         router.transferAccountOwnership(accountId, stranger);
         router.transferAccountOwnership(accountId, address(0));
         vm.stopPrank();
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotPendingAccountOwner.selector, accountId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotPendingAccountOwner.selector, accountId, stranger));
         vm.prank(stranger);
         router.acceptAccountOwnership(accountId);
     }
 
     function test_RevertWhen_TransferAccountOwnershipByNonOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotAccountOwner.selector, accountId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotAccountOwner.selector, accountId, stranger));
         vm.prank(stranger);
         router.transferAccountOwnership(accountId, stranger);
     }
 
     function test_RevertWhen_AcceptingAnUnknownAccount() public {
-        vm.expectRevert(abi.encodeWithSelector(BillingAccounts.NotPendingAccountOwner.selector, uint64(99), stranger));
+        vm.expectRevert(abi.encodeWithSelector(IBillingAccounts.NotPendingAccountOwner.selector, uint64(99), stranger));
         vm.prank(stranger);
         router.acceptAccountOwnership(99);
     }

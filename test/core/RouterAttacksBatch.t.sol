@@ -25,7 +25,7 @@ contract RouterAttacksBatchTest is RouterFixture {
         for (uint256 i; i < reqs.length; ++i) {
             if (reqs[i].worker == revoked) {
                 vmx.expectEmit(true, false, false, true, address(router));
-                emit IAgentRouter.FulfillmentRejected(reqs[i].id, AgentRouterState.WorkerBanned.selector);
+                emit IAgentRouter.FulfillmentRejected(reqs[i].id, IAgentRouter.WorkerBanned.selector);
             }
         }
         vm.prank(relayer);
@@ -48,7 +48,7 @@ contract RouterAttacksBatchTest is RouterFixture {
         vm.warp(early.deadline + 1); // the batch lands one block too late for the early request
 
         vmx.expectEmit(true, false, false, true, address(router));
-        emit IAgentRouter.FulfillmentRejected(early.id, AgentRouterState.DeadlinePassed.selector);
+        emit IAgentRouter.FulfillmentRejected(early.id, IAgentRouter.DeadlinePassed.selector);
         vm.prank(relayer);
         router.fulfillBatch(batch);
 
@@ -63,10 +63,10 @@ contract RouterAttacksBatchTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         IAgentRouter.Fulfillment memory f = _fulfillment(req, OUTPUT);
         workers.revokeWorker(req.worker);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WorkerBanned.selector, req.id, req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WorkerBanned.selector, req.id, req.worker));
         router.fulfill(f);
         vm.warp(req.deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.DeadlinePassed.selector, req.id, req.deadline));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.DeadlinePassed.selector, req.id, req.deadline));
         router.fulfill(f);
     }
 

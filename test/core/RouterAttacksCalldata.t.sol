@@ -141,7 +141,7 @@ contract RouterAttacksCalldataTest is RouterFixture {
         vm.prank(relayer);
         (bool ok, bytes memory reason) = address(router).call(data);
         assertFalse(ok, "refused");
-        assertEq(reason, abi.encodeWithSelector(AgentRouterState.NonCanonicalCalldata.selector), "NonCanonicalCalldata");
+        assertEq(reason, abi.encodeWithSelector(IAgentRouter.NonCanonicalCalldata.selector), "NonCanonicalCalldata");
     }
 
     function _word(bytes memory data, uint256 at) internal pure returns (uint256 value) {

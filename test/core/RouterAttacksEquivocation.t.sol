@@ -27,7 +27,7 @@ contract RouterAttacksEquivocationTest is RouterFixture {
         fake.worker = vm.addr(THROWAWAY_KEY);
         IAgentRouter.SignedAnswer memory fakeA = _answer(THROWAWAY_KEY, fake, "x", 0);
         IAgentRouter.SignedAnswer memory fakeB = _answer(THROWAWAY_KEY, fake, "y", 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, real.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, real.id));
         vm.prank(ATTACKER);
         router.reportEquivocation(fake, fakeA, fakeB);
 
@@ -45,7 +45,7 @@ contract RouterAttacksEquivocationTest is RouterFixture {
         fake.worker = vm.addr(THROWAWAY_KEY);
         IAgentRouter.SignedAnswer memory fakeA = _answer(THROWAWAY_KEY, fake, "x", 0);
         IAgentRouter.SignedAnswer memory fakeB = _answer(THROWAWAY_KEY, fake, "y", 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.UnknownRequest.selector, futureId));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.UnknownRequest.selector, futureId));
         vm.prank(ATTACKER);
         router.reportEquivocation(fake, fakeA, fakeB);
 
@@ -70,7 +70,7 @@ contract RouterAttacksEquivocationTest is RouterFixture {
         fake.worker = vm.addr(THROWAWAY_KEY);
         IAgentRouter.SignedAnswer memory fakeA = _answer(THROWAWAY_KEY, fake, "x", 0);
         IAgentRouter.SignedAnswer memory fakeB = _answer(THROWAWAY_KEY, fake, "y", 0);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestMismatch.selector, real.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestMismatch.selector, real.id));
         router.reportEquivocation(fake, fakeA, fakeB);
 
         IAgentRouter.SignedAnswer memory a = _answer(key, real, "positive", 0);
@@ -95,7 +95,7 @@ contract RouterAttacksEquivocationTest is RouterFixture {
         router.fulfill(f);
         assertFalse(router.isPending(req.id), "settled");
         assertEq(router.commitmentOf(req.id), keccak256(abi.encode(req)), "still on record");
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
         router.fulfill(f);
     }
 

@@ -76,9 +76,9 @@ contract RouterAttacksGovernanceTest is RouterFixture {
     function test_StakingCannotBeRepointed() public {
         address worker = _settleOne();
         assertEq(router.workerFees(worker), WORKER_FEE, "accrued for the pool");
-        vm.expectRevert(AgentRouterState.StakingAlreadySet.selector);
+        vm.expectRevert(IAgentRouter.StakingAlreadySet.selector);
         router.setStaking(IWorkerStaking(address(this)));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.NotStaking.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NotStaking.selector, address(this)));
         router.collectWorkerFees(worker);
         assertEq(staking.collect(router, worker), WORKER_FEE, "only the wired staking collects");
     }
@@ -94,7 +94,7 @@ contract RouterAttacksGovernanceTest is RouterFixture {
         config.fulfillOverheadGas = router.MAX_FULFILL_OVERHEAD_GAS() + 1;
         _expectInvalidConfig(config);
         uint32 inputLimit = router.MAX_INPUT_BYTES_LIMIT();
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setMaxInputBytes(inputLimit + 1);
 
         router.setConfig(_greedyConfig());
@@ -110,7 +110,7 @@ contract RouterAttacksGovernanceTest is RouterFixture {
     }
 
     function _expectInvalidConfig(AgentRouterState.Config memory config) internal {
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setConfig(config);
     }
 }

@@ -29,7 +29,7 @@ contract RouterAttacksOutputSizeTest is RouterFixture {
         uint256 calldataGas = _calldataGas(transaction);
 
         vmx.expectEmit(true, false, false, true, address(router));
-        emit AgentRouterState.CallbackFailed(req.id, keccak256(output));
+        emit IAgentRouter.CallbackFailed(req.id, keccak256(output));
         vm.recordLogs();
         vm.prank(relayer);
         // Encoded beforehand, so the gas measured is the router's (and a cold call's 2,600 on top).
@@ -54,7 +54,7 @@ contract RouterAttacksOutputSizeTest is RouterFixture {
         uint256 length = router.MAX_OUTPUT_BYTES() + 1;
         IAgentRouter.Fulfillment memory f = _fulfillment(req, _nonZeroBytes(length));
         vm.prank(relayer);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.OutputTooLarge.selector, req.id, length));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.OutputTooLarge.selector, req.id, length));
         router.fulfill(f);
         assertTrue(router.isPending(req.id), "still pending");
     }

@@ -170,7 +170,7 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
         }
         for (uint256 w; w < 4; ++w) assertEq(router.pendingOf(ws[w]), cap, "all full");
         vm.prank(ATTACKER);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WorkersBusy.selector, agent));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WorkersBusy.selector, agent));
         router.request(atk, agent, "x", 0, 0, fee);
     }
 
@@ -217,13 +217,13 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
             try burner.request(atkAccount, agent, cbGas, maxFeeCb) {
                 ++opened;
             } catch (bytes memory reason) {
-                if (bytes4(reason) != AgentRouterState.RelayCapacityFull.selector) {
+                if (bytes4(reason) != IAgentRouter.RelayCapacityFull.selector) {
                     vm.prevrandao(bytes32(i + 1));
                     continue;
                 }
                 ++refused;
                 bytes memory expected = abi.encodeWithSelector(
-                    AgentRouterState.RelayCapacityFull.selector, opened * perAnswer, perAnswer, capacity
+                    IAgentRouter.RelayCapacityFull.selector, opened * perAnswer, perAnswer, capacity
                 );
                 assertEq(keccak256(reason), keccak256(expected), "clear error");
             }
@@ -289,10 +289,10 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
         assertEq(router.relayGasPerSecond(), router.DEFAULT_RELAY_GAS_PER_SECOND(), "default");
         router.setRelayGasPerSecond(2_000_000);
         assertEq(router.relayGasPerSecond(), 2_000_000, "set");
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setRelayGasPerSecond(0);
         uint64 tooHigh = router.MAX_RELAY_GAS_PER_SECOND() + 1;
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setRelayGasPerSecond(tooHigh);
         vm.prank(ATTACKER);
         vm.expectRevert();

@@ -58,7 +58,7 @@ contract RouterAttacksSlashGasTest is RouterHubFixture {
         IAgentRouter.AgentRequest memory req = _requestAs(OPERATOR, operatorAccount, agent, 20 ether);
         vm.warp(req.deadline + 1);
         uint256 least = _leastGasThatSucceeds(abi.encodeCall(AgentRouter.timeout, (req)));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.InsufficientGasForSlash.selector, router.SLASH_GAS()));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.InsufficientGasForSlash.selector, router.SLASH_GAS()));
         vm.prank(OPERATOR);
         router.timeout{gas: least - 1_000}(req);
     }

@@ -135,7 +135,7 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         }
         vm.warp(toVictim[0].deadline + 1);
         for (uint256 i; i < toVictim.length; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, toVictim[i].id));
+            vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, toVictim[i].id));
             router.timeout(toVictim[i]);
         }
         assertEq(_poolStake(victimPool), stakeBefore, "the victim was never slashed");
@@ -155,7 +155,7 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         assertEq(router.pendingOf(other), cap, "other full");
         uint256 reservedBefore = router.accountOf(account).reserved;
         vm.prank(flooder.senderAt(0));
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WorkersBusy.selector, agent));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WorkersBusy.selector, agent));
         router.request(account, agent, "x", 0, 0, fee);
         assertEq(router.accountOf(account).reserved, reservedBefore, "nothing reserved for the refused request");
 
@@ -183,10 +183,10 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
     function test_RevertWhen_GovernanceSetsNoRoomOrTooMuch() public {
         AgentRouterState.Config memory config = router.feeConfig();
         config.maxPendingPerWorker = 0;
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setConfig(config);
         config.maxPendingPerWorker = router.MAX_PENDING_PER_WORKER_LIMIT() + 1;
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         router.setConfig(config);
         config.maxPendingPerWorker = router.MAX_PENDING_PER_WORKER_LIMIT();
         router.setConfig(config);

@@ -8,6 +8,7 @@ import {AgentConsumer} from "../../contracts/consumer/AgentConsumer.sol";
 import {ExactGasCall} from "../../contracts/core/ExactGasCall.sol";
 import {MockWorkerStaking} from "../../contracts/mocks/MockWorkerStaking.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
+import {IAgentConsumer} from "../../contracts/interfaces/IAgentConsumer.sol";
 
 /// @notice Consumer whose timeout hook records what it saw, or attacks the router in one of the ways
 /// a hostile consumer could: revert, burn every unit of gas it is given, or return a huge payload.
@@ -191,13 +192,13 @@ contract RouterTimeoutHookTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _hookedRequest();
         router.fulfill(_fulfillment(req, "on time"));
         vm.warp(req.deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.RequestNotPending.selector, req.id));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
         router.timeout(req);
         assertEq(hooked.notices(), 0, "no notice");
     }
 
     function test_Attack_ForgedTimeoutNoticeIsRefused() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentConsumer.OnlyAgentRouter.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IAgentConsumer.OnlyAgentRouter.selector, stranger));
         vm.prank(stranger);
         hooked.onAgentTimeout(1);
         assertEq(hooked.notices(), 0, "nothing recorded");

@@ -6,6 +6,7 @@ import {AgentAnswerBook} from "../../contracts/examples/AgentAnswerBook.sol";
 import {AgentConsumer} from "../../contracts/consumer/AgentConsumer.sol";
 import {AgentStatus} from "../../contracts/core/AgentStatus.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
+import {IAgentConsumer} from "../../contracts/interfaces/IAgentConsumer.sol";
 
 contract AgentAnswerBookTest is RouterFixture {
     AgentAnswerBook internal book;
@@ -76,7 +77,7 @@ contract AgentAnswerBookTest is RouterFixture {
     }
 
     function test_RevertWhen_CallbackNotFromRouter() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentConsumer.OnlyAgentRouter.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IAgentConsumer.OnlyAgentRouter.selector, stranger));
         vm.prank(stranger);
         book.onAgentResponse(1, 0, "forged");
     }

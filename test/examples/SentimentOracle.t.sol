@@ -9,6 +9,7 @@ import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
 import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IAgentConsumer} from "../../contracts/interfaces/IAgentConsumer.sol";
 
 contract SentimentOracleTest is RouterFixture {
     SentimentOracle internal oracle;
@@ -62,7 +63,7 @@ contract SentimentOracleTest is RouterFixture {
         oracle.setMaxFee(1);
         assertEq(oracle.maxFee(), 1, "stored");
         uint256 required = router.estimateFee(agentId, oracle.CALLBACK_GAS_LIMIT());
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.MaxFeeTooLow.selector, uint256(1), required));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, uint256(1), required));
         oracle.requestSentiment("text");
 
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
@@ -71,7 +72,7 @@ contract SentimentOracleTest is RouterFixture {
     }
 
     function test_RevertWhen_CallbackNotFromRouter() public {
-        vm.expectRevert(abi.encodeWithSelector(AgentConsumer.OnlyAgentRouter.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IAgentConsumer.OnlyAgentRouter.selector, stranger));
         vm.prank(stranger);
         oracle.onAgentResponse(1, 0, "positive");
     }

@@ -15,6 +15,9 @@ import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {PhalaGovernor} from "../../contracts/governance/PhalaGovernor.sol";
 import {PhalaTimelock} from "../../contracts/governance/PhalaTimelock.sol";
 import {StakingVault} from "../../contracts/staking/StakingVault.sol";
+import {IPhalaGovernor} from "../../contracts/governance/IPhalaGovernor.sol";
+import {IPhalaTimelock} from "../../contracts/governance/IPhalaTimelock.sol";
+import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
 /// @notice A router parameter changed through the whole governance path, proposals outside the
 /// contracts' hard bounds reverting at execution, and the hand-over leaving nobody else in charge.
@@ -57,7 +60,7 @@ contract GovernanceLifecycleTest is GovernanceFixture {
 
         vm.warp(governor.proposalEta(id));
         vm.expectEmit(address(router));
-        emit AgentRouterState.MaxInputBytesUpdated(wanted);
+        emit IAgentRouter.MaxInputBytesUpdated(wanted);
         governor.execute(id);
         assertEq(uint256(governor.state(id)), uint256(IGovernor.ProposalState.Executed), "executed");
         assertEq(router.maxInputBytes(), wanted, "changed");
@@ -68,7 +71,7 @@ contract GovernanceLifecycleTest is GovernanceFixture {
         config.protocolFeeBps = router.MAX_PROTOCOL_FEE_BPS() + 1;
         uint256 id = _passAndQueue(address(router), abi.encodeCall(AgentRouter.setConfig, (config)), "Protocol fee above the cap");
         vm.warp(governor.proposalEta(id));
-        vm.expectRevert(AgentRouterState.InvalidConfig.selector);
+        vm.expectRevert(IAgentRouter.InvalidConfig.selector);
         governor.execute(id);
         assertEq(uint256(governor.state(id)), uint256(IGovernor.ProposalState.Queued), "not executed");
         assertEq(router.feeConfig().protocolFeeBps, 500, "fee unchanged");
@@ -89,7 +92,7 @@ contract GovernanceLifecycleTest is GovernanceFixture {
         vm.warp(governor.proposalEta(id));
         vm.expectRevert(
             abi.encodeWithSelector(
-                PhalaGovernor.VotingPeriodOutOfBounds.selector, 1, governor.MIN_VOTING_PERIOD(), governor.MAX_VOTING_PERIOD()
+                IPhalaGovernor.VotingPeriodOutOfBounds.selector, 1, governor.MIN_VOTING_PERIOD(), governor.MAX_VOTING_PERIOD()
             )
         );
         governor.execute(id);
@@ -99,14 +102,14 @@ contract GovernanceLifecycleTest is GovernanceFixture {
     function test_OutOfBoundsQuorum_RevertsAtExecution() public {
         uint256 id = _passAndQueue(address(governor), abi.encodeCall(governor.updateQuorumNumerator, (0)), "No quorum");
         vm.warp(governor.proposalEta(id));
-        vm.expectRevert(abi.encodeWithSelector(PhalaGovernor.QuorumNumeratorOutOfBounds.selector, 0, 1, 10));
+        vm.expectRevert(abi.encodeWithSelector(IPhalaGovernor.QuorumNumeratorOutOfBounds.selector, 0, 1, 10));
         governor.execute(id);
     }
 
     function test_TimelockDelayOutsideBounds_RevertsAtExecution() public {
         uint256 id = _passAndQueue(address(timelock), abi.encodeCall(TimelockController.updateDelay, (0)), "No delay");
         vm.warp(governor.proposalEta(id));
-        vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.DelayOutOfBounds.selector, 0, 1 days, 30 days));
+        vm.expectRevert(abi.encodeWithSelector(IPhalaTimelock.DelayOutOfBounds.selector, 0, 1 days, 30 days));
         governor.execute(id);
         assertEq(timelock.configuredDelay(), TIMELOCK_DELAY, "delay unchanged");
     }
@@ -123,15 +126,15 @@ contract GovernanceLifecycleTest is GovernanceFixture {
     function test_Constructor_RefusesSettingsOutsideBounds() public {
         PhalaGovernor.Settings memory s = PhalaGovernor.Settings(VOTING_DELAY, VOTING_PERIOD, PROPOSAL_THRESHOLD, 4);
         s.votingDelay = 0;
-        vm.expectRevert(abi.encodeWithSelector(PhalaGovernor.VotingDelayOutOfBounds.selector, 0, 1 hours, 14 days));
+        vm.expectRevert(abi.encodeWithSelector(IPhalaGovernor.VotingDelayOutOfBounds.selector, 0, 1 hours, 14 days));
         new PhalaGovernor(pha, stakeVotes, timelock, s);
         s.votingDelay = VOTING_DELAY;
         s.proposalThreshold = 0;
         vm.expectRevert(
-            abi.encodeWithSelector(PhalaGovernor.ProposalThresholdOutOfBounds.selector, 0, 1_000 ether, 10_000_000 ether)
+            abi.encodeWithSelector(IPhalaGovernor.ProposalThresholdOutOfBounds.selector, 0, 1_000 ether, 10_000_000 ether)
         );
         new PhalaGovernor(pha, stakeVotes, timelock, s);
-        vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.DelayOutOfBounds.selector, 1 hours, 1 days, 30 days));
+        vm.expectRevert(abi.encodeWithSelector(IPhalaTimelock.DelayOutOfBounds.selector, 1 hours, 1 days, 30 days));
         new PhalaTimelock(1 hours, new address[](0), new address[](0), address(0), stakingHub);
     }
 
@@ -139,7 +142,7 @@ contract GovernanceLifecycleTest is GovernanceFixture {
     function test_Constructor_RefusesVoteSourcesOnDifferentClocks() public {
         BlockClockVotes blockVotes = new BlockClockVotes();
         PhalaGovernor.Settings memory s = PhalaGovernor.Settings(VOTING_DELAY, VOTING_PERIOD, PROPOSAL_THRESHOLD, 4);
-        vm.expectRevert(PhalaGovernor.ClockMismatch.selector);
+        vm.expectRevert(IPhalaGovernor.ClockMismatch.selector);
         new PhalaGovernor(pha, IERC5805(address(blockVotes)), timelock, s);
     }
 

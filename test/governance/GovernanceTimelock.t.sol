@@ -9,6 +9,8 @@ import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
 import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {PhalaTimelock} from "../../contracts/governance/PhalaTimelock.sol";
+import {IPhalaTimelock} from "../../contracts/governance/IPhalaTimelock.sol";
+import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
 /// @notice The timelock's exit window (no change runs before a staker who starts leaving when it is
 /// queued has its PHA back) and the guardian's pause-only power.
@@ -127,7 +129,7 @@ contract GovernanceTimelockTest is GovernanceFixture {
         vm.prank(address(timelock));
         timelock.updateDelay(2 days);
         vm.prank(address(timelock));
-        vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.DelayOutOfBounds.selector, 31 days, 1 days, 30 days));
+        vm.expectRevert(abi.encodeWithSelector(IPhalaTimelock.DelayOutOfBounds.selector, 31 days, 1 days, 30 days));
         timelock.updateDelay(31 days);
     }
 
@@ -137,10 +139,10 @@ contract GovernanceTimelockTest is GovernanceFixture {
         uint256 minimum = 1 days + timelock.EXIT_MARGIN();
         uint256[3] memory tooShort = [uint256(1 days), 1 days + 1, minimum - 1];
         for (uint256 i; i < tooShort.length; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.DelayWithinExitWindow.selector, tooShort[i], minimum));
+            vm.expectRevert(abi.encodeWithSelector(IPhalaTimelock.DelayWithinExitWindow.selector, tooShort[i], minimum));
             new PhalaTimelock(tooShort[i], new address[](0), new address[](0), address(0), stakingHub);
             vm.prank(address(timelock));
-            vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.DelayWithinExitWindow.selector, tooShort[i], minimum));
+            vm.expectRevert(abi.encodeWithSelector(IPhalaTimelock.DelayWithinExitWindow.selector, tooShort[i], minimum));
             timelock.updateDelay(tooShort[i]);
         }
         PhalaTimelock shortest = new PhalaTimelock(minimum, new address[](0), new address[](0), address(0), stakingHub);
@@ -151,14 +153,14 @@ contract GovernanceTimelockTest is GovernanceFixture {
 
     function test_Guardian_PausesTheRouterAtOnce() public {
         vm.expectEmit(address(timelock));
-        emit PhalaTimelock.GuardianPaused(GUARDIAN, address(router));
+        emit IPhalaTimelock.GuardianPaused(GUARDIAN, address(router));
         vm.prank(GUARDIAN);
         timelock.guardianPause(address(router));
         assertTrue(router.paused(), "paused in one transaction");
 
         uint256 agentId = _registerAgent(0);
         _addConsumer(address(this));
-        vm.expectRevert(AgentRouterState.EnforcedPause.selector);
+        vm.expectRevert(IAgentRouter.EnforcedPause.selector);
         router.request(accountId, agentId, "hello", 0, 100_000, 100 ether);
     }
 
@@ -170,7 +172,7 @@ contract GovernanceTimelockTest is GovernanceFixture {
         vm.startPrank(GUARDIAN);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, GUARDIAN));
         router.unpause();
-        vm.expectRevert(abi.encodeWithSelector(PhalaTimelock.NotGuardianPausable.selector, address(stakingHub)));
+        vm.expectRevert(abi.encodeWithSelector(IPhalaTimelock.NotGuardianPausable.selector, address(stakingHub)));
         timelock.guardianPause(address(stakingHub));
         bytes32 proposer = timelock.PROPOSER_ROLE();
         vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, GUARDIAN, proposer));

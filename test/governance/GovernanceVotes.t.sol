@@ -7,6 +7,7 @@ import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {StakingVault} from "../../contracts/staking/StakingVault.sol";
 import {StakedPhaVotes} from "../../contracts/governance/StakedPhaVotes.sol";
+import {IStakingVault} from "../../contracts/staking/IStakingVault.sol";
 
 /// @notice Voting power follows PHA delegation and staking, and the attacks on it fail: counting
 /// staked PHA twice, flash-staking into an open proposal, voting with unbonding stake, keeping the
@@ -189,7 +190,7 @@ contract GovernanceVotesTest is GovernanceFixture {
         vm.startPrank(address(timelock));
         vm.expectRevert(IStakingHub.StakeVotesAlreadySet.selector);
         stakingHub.setStakeVotes(other);
-        vm.expectRevert(StakingVault.StakeVotesAlreadySet.selector);
+        vm.expectRevert(IStakingVault.StakeVotesAlreadySet.selector);
         vault.setStakeVotes(other);
         vm.stopPrank();
         assertEq(address(stakingHub.stakeVotes()), address(stakeVotes), "hub's ledger");

@@ -5,6 +5,9 @@ import {Test} from "../utils/Test.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {GatekeeperQuorumVerifier} from "../../contracts/workers/GatekeeperQuorumVerifier.sol";
 import {KeyRegistry} from "../../contracts/keys/KeyRegistry.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
+import {IKeyRegistry} from "../../contracts/interfaces/IKeyRegistry.sol";
+import {IGatekeeperQuorumVerifier} from "../../contracts/workers/IGatekeeperQuorumVerifier.sol";
 
 contract KeyRegistryTest is Test {
     uint256 internal constant GATEKEEPERS = 3;
@@ -86,7 +89,7 @@ contract KeyRegistryTest is Test {
         bytes memory pk = _key(1);
         bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
         vm.expectEmit(address(registry));
-        emit KeyRegistry.RotationProposed(1, pk, uint64(START) + DELAY);
+        emit IKeyRegistry.RotationProposed(1, pk, uint64(START) + DELAY);
         uint64 activatesAt = _submit(registry, 1, pk, sigs);
         assertEq(activatesAt, START + DELAY, "activation time");
         (uint32 pending, bytes memory pendingKey, uint64 pendingAt) = registry.pendingRotation();
@@ -97,7 +100,7 @@ contract KeyRegistryTest is Test {
         assertEq(registry.currentEpoch(), 0, "not active yet");
         assertFalse(registry.isEpochUsable(1), "pending not usable");
 
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationNotReady.selector, 1, activatesAt));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.RotationNotReady.selector, 1, activatesAt));
         registry.activateRotation();
 
         vm.warp(activatesAt);
@@ -108,10 +111,10 @@ contract KeyRegistryTest is Test {
         assertEq(pending, 0, "nothing pending");
 
         vm.expectEmit(address(registry));
-        emit KeyRegistry.RotationActivated(1, 0, activatesAt);
+        emit IKeyRegistry.RotationActivated(1, 0, activatesAt);
         registry.activateRotation();
         assertEq(registry.currentEpoch(), 1, "still active");
-        vm.expectRevert(KeyRegistry.NoPendingRotation.selector);
+        vm.expectRevert(IKeyRegistry.NoPendingRotation.selector);
         registry.activateRotation();
     }
 
@@ -119,37 +122,37 @@ contract KeyRegistryTest is Test {
         _propose(1);
         bytes memory pk = _key(2);
         bytes[] memory sigs = _sigs(registry, 2, pk, THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationAlreadyPending.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.RotationAlreadyPending.selector, 1));
         _submit(registry, 2, pk, sigs);
         // Once the pending one has matured the next may be proposed (and the matured one is recorded).
         vm.warp(block.timestamp + DELAY);
         sigs = _sigs(registry, 2, pk, THRESHOLD);
         vm.expectEmit(address(registry));
-        emit KeyRegistry.RotationActivated(1, 0, uint64(START) + DELAY);
+        emit IKeyRegistry.RotationActivated(1, 0, uint64(START) + DELAY);
         _submit(registry, 2, pk, sigs);
     }
 
     function test_epochsAreConsecutive() public {
         bytes memory pk = _key(2);
         bytes[] memory sigs = _sigs(registry, 2, pk, THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.UnexpectedEpoch.selector, 2, 1));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.UnexpectedEpoch.selector, 2, 1));
         _submit(registry, 2, pk, sigs);
         _rotateTo(1);
         // Replaying the signatures of epoch 1 is impossible: 1 is no longer next.
         pk = _key(1);
         sigs = _sigs(registry, 1, pk, THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.UnexpectedEpoch.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.UnexpectedEpoch.selector, 1, 2));
         _submit(registry, 1, pk, sigs);
     }
 
     function test_rejectsMalformedPublicKey() public {
         bytes memory shortKey = abi.encodePacked(bytes1(0x02), bytes31(keccak256("x")));
         bytes[] memory sigs = _sigs(registry, 1, shortKey, THRESHOLD);
-        vm.expectRevert(KeyRegistry.InvalidPublicKey.selector);
+        vm.expectRevert(IKeyRegistry.InvalidPublicKey.selector);
         _submit(registry, 1, shortKey, sigs);
         bytes memory uncompressedPrefix = abi.encodePacked(bytes1(0x04), keccak256("x"));
         sigs = _sigs(registry, 1, uncompressedPrefix, THRESHOLD);
-        vm.expectRevert(KeyRegistry.InvalidPublicKey.selector);
+        vm.expectRevert(IKeyRegistry.InvalidPublicKey.selector);
         _submit(registry, 1, uncompressedPrefix, sigs);
     }
 
@@ -157,7 +160,7 @@ contract KeyRegistryTest is Test {
         bytes memory pk = _key(1);
         bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD - 1);
         vm.expectRevert(
-            abi.encodeWithSelector(GatekeeperQuorumVerifier.TooFewSignatures.selector, THRESHOLD - 1, THRESHOLD)
+            abi.encodeWithSelector(IGatekeeperQuorumVerifier.TooFewSignatures.selector, THRESHOLD - 1, THRESHOLD)
         );
         _submit(registry, 1, pk, sigs);
     }
@@ -191,7 +194,7 @@ contract KeyRegistryTest is Test {
         quorum.removeGatekeeper(signers[0]);
         bytes memory pk = _key(1);
         bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.NotGatekeeper.selector, signers[0]));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.NotGatekeeper.selector, signers[0]));
         _submit(registry, 1, pk, sigs);
     }
 
@@ -203,7 +206,7 @@ contract KeyRegistryTest is Test {
         address outsider = address(0xBAD);
         uint64 deadline = _deadline();
         vm.prank(outsider);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.NotRotationProposer.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.NotRotationProposer.selector, outsider));
         registry.proposeRotation(1, pk, deadline, sigs);
         assertEq(registry.lastProposedEpoch(), 0, "nothing proposed");
         // Governance may submit the same quorum (e.g. an emergency rotation).
@@ -218,7 +221,7 @@ contract KeyRegistryTest is Test {
         uint64 deadline = _deadline();
         vm.warp(deadline + 1);
         vm.prank(signers[0]);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationSignatureExpired.selector, deadline));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.RotationSignatureExpired.selector, deadline));
         registry.proposeRotation(1, pk, deadline, sigs);
         // The deadline is signed: moving it invalidates the quorum.
         uint64 moved = uint64(block.timestamp) + 1 hours;
@@ -237,7 +240,7 @@ contract KeyRegistryTest is Test {
             sigs[i] = abi.encodePacked(r, s, v);
         }
         vm.prank(signers[0]);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationDeadlineTooFar.selector, far, far - 1));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.RotationDeadlineTooFar.selector, far, far - 1));
         registry.proposeRotation(1, pk, far, sigs);
     }
 
@@ -246,10 +249,10 @@ contract KeyRegistryTest is Test {
         registry.setMinRotationInterval(1 days);
         vm.startPrank(owner);
         uint64 tooLong = registry.MAX_ROTATION_INTERVAL() + 1;
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.DelayTooLong.selector, tooLong, tooLong - 1));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.DelayTooLong.selector, tooLong, tooLong - 1));
         registry.setMinRotationInterval(tooLong);
         vm.expectEmit(address(registry));
-        emit KeyRegistry.MinRotationIntervalChanged(0, 7 days);
+        emit IKeyRegistry.MinRotationIntervalChanged(0, 7 days);
         registry.setMinRotationInterval(7 days);
         vm.stopPrank();
         // The first epoch has nothing to wait for.
@@ -257,7 +260,7 @@ contract KeyRegistryTest is Test {
         vm.warp(GRACE + activated);
         bytes memory pk = _key(2);
         bytes[] memory sigs = _sigs(registry, 2, pk, THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.RotationTooSoon.selector, activated + 7 days));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.RotationTooSoon.selector, activated + 7 days));
         _submit(registry, 2, pk, sigs);
         vm.warp(activated + 7 days);
         _propose(2);
@@ -273,7 +276,7 @@ contract KeyRegistryTest is Test {
             // EIP-2098: yParity folded into the top bit of s.
             sigs[i] = abi.encodePacked(r, bytes32(uint256(s) | (uint256(v - 27) << 255)));
         }
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.InvalidSignature.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.InvalidSignature.selector, 0));
         _submit(registry, 1, pk, sigs);
     }
 
@@ -325,16 +328,16 @@ contract KeyRegistryTest is Test {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
         registry.cancelRotation();
         vm.expectEmit(address(registry));
-        emit KeyRegistry.RotationCancelled(1);
+        emit IKeyRegistry.RotationCancelled(1);
         vm.prank(owner);
         registry.cancelRotation();
         vm.warp(block.timestamp + DELAY);
         assertEq(registry.currentEpoch(), 0, "cancelled never activates");
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.UnknownEpoch.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.UnknownEpoch.selector, 1));
         registry.publicKeyOf(1);
         bytes memory pk = _key(1);
         bytes[] memory sigs = _sigs(registry, 1, pk, THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.UnexpectedEpoch.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.UnexpectedEpoch.selector, 1, 2));
         _submit(registry, 1, pk, sigs);
         _rotateTo(2);
         assertEq(registry.currentEpoch(), 2, "next epoch works");
@@ -343,7 +346,7 @@ contract KeyRegistryTest is Test {
     function test_cannotCancelMaturedRotation() public {
         _rotateTo(1);
         vm.prank(owner);
-        vm.expectRevert(KeyRegistry.NoPendingRotation.selector);
+        vm.expectRevert(IKeyRegistry.NoPendingRotation.selector);
         registry.cancelRotation();
         assertEq(registry.currentEpoch(), 1, "still active");
     }
@@ -357,14 +360,14 @@ contract KeyRegistryTest is Test {
         registry.setGatekeeperQuorum(quorum);
         vm.startPrank(owner);
         uint64 tooLong = registry.MAX_ACTIVATION_DELAY() + 1;
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.DelayTooLong.selector, tooLong, tooLong - 1));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.DelayTooLong.selector, tooLong, tooLong - 1));
         registry.setActivationDelay(tooLong);
-        vm.expectRevert(abi.encodeWithSelector(KeyRegistry.DelayTooLong.selector, tooLong, tooLong - 1));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.DelayTooLong.selector, tooLong, tooLong - 1));
         registry.setGracePeriod(tooLong);
-        vm.expectRevert(KeyRegistry.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         registry.setGatekeeperQuorum(GatekeeperQuorumVerifier(address(0)));
         vm.expectEmit(address(registry));
-        emit KeyRegistry.ActivationDelayChanged(DELAY, 0);
+        emit IKeyRegistry.ActivationDelayChanged(DELAY, 0);
         registry.setActivationDelay(0);
         vm.stopPrank();
         _propose(1);

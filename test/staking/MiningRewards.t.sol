@@ -5,6 +5,7 @@ import {MiningFixture} from "./MiningFixture.sol";
 import {MiningRewards} from "../../contracts/staking/MiningRewards.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IMiningRewards} from "../../contracts/staking/IMiningRewards.sol";
 
 /// @notice A mining reserve whose payment burns all the gas it is given.
 contract GasBurningMining {
@@ -55,7 +56,7 @@ contract MiningRewardsTest is MiningFixture {
         uint256 reward = feeCap(100 ether); // 100 × 5% × 80% = 4 PHA, far under the 1,000 PHA budget
         assertEq(reward, 4 ether, "worked example");
         vm.expectEmit(address(mining));
-        emit MiningRewards.MiningRewardPaid(poolA, 0, 100 ether, reward);
+        emit IMiningRewards.MiningRewardPaid(poolA, 0, 100 ether, reward);
         hub.harvestPool(poolA);
 
         uint256 before = pha.balanceOf(ALICE);
@@ -159,17 +160,17 @@ contract MiningRewardsTest is MiningFixture {
         MiningRewards.Schedule memory s = defaultSchedule();
         s.shareBps = uint16(mining.MAX_SHARE_BPS() + 1);
         vm.prank(GOVERNANCE);
-        vm.expectRevert(MiningRewards.InvalidSchedule.selector);
+        vm.expectRevert(IMiningRewards.InvalidSchedule.selector);
         mining.setSchedule(s);
         s = defaultSchedule();
         s.faultPenalty = uint32(mining.MIN_FAULT_PENALTY() - 1);
         vm.prank(GOVERNANCE);
-        vm.expectRevert(MiningRewards.InvalidSchedule.selector);
+        vm.expectRevert(IMiningRewards.InvalidSchedule.selector);
         mining.setSchedule(s);
         s = defaultSchedule();
         s.decayBps = 0;
         vm.prank(GOVERNANCE);
-        vm.expectRevert(MiningRewards.InvalidSchedule.selector);
+        vm.expectRevert(IMiningRewards.InvalidSchedule.selector);
         mining.setSchedule(s);
         vm.prank(OPERATOR);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OPERATOR));
@@ -182,12 +183,12 @@ contract MiningRewardsTest is MiningFixture {
         uint256 cap = pha.totalSupply() * RESERVE_SHARE_BPS / 10_000;
         assertEq(mining.reserveCap(), cap, "cap");
         uint256 room = cap - mining.funded();
-        vm.expectRevert(abi.encodeWithSelector(MiningRewards.ReserveCapExceeded.selector, cap + 1, cap));
+        vm.expectRevert(abi.encodeWithSelector(IMiningRewards.ReserveCapExceeded.selector, cap + 1, cap));
         mining.fund(room + 1);
         mining.fund(room);
         assertEq(pha.balanceOf(address(mining)), cap, "funded to the cap");
         vm.prank(GOVERNANCE);
-        vm.expectRevert(abi.encodeWithSelector(MiningRewards.InvalidReserveShare.selector, 7_001));
+        vm.expectRevert(abi.encodeWithSelector(IMiningRewards.InvalidReserveShare.selector, 7_001));
         mining.setReserveShare(7_001);
     }
 
@@ -212,7 +213,7 @@ contract MiningRewardsTest is MiningFixture {
     }
 
     function test_OnlyHubMayReportFees() public {
-        vm.expectRevert(abi.encodeWithSelector(MiningRewards.NotHub.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IMiningRewards.NotHub.selector, address(this)));
         mining.onFeesSettled(poolA, 1_000_000 ether, 0);
     }
 
@@ -242,7 +243,7 @@ contract MiningRewardsTest is MiningFixture {
         vm.warp(epochStart(1));
         creditFees(WORKER, 1 ether);
         vm.expectEmit(address(mining));
-        emit MiningRewards.MiningRewardWithheld(poolA, 0, 100 ether, uint64(block.timestamp - 23 hours));
+        emit IMiningRewards.MiningRewardWithheld(poolA, 0, 100 ether, uint64(block.timestamp - 23 hours));
         hub.harvestPool(poolA);
         assertEq(mining.released(), 0, "nothing for the epoch of the fault");
         assertEq(mining.poolRecord(poolA).work, 0, "work within the penalty after the fault not counted");

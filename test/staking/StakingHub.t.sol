@@ -7,6 +7,7 @@ import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {IWorkerRegistry} from "../../contracts/interfaces/IWorkerRegistry.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
 
 contract StakingHubTest is StakingFixture {
     address internal constant WORKER = address(0x1001);
@@ -24,11 +25,11 @@ contract StakingHubTest is StakingFixture {
     // ------------------------------------------------------------ constructor and governance
 
     function test_Constructor_RevertsOnZeroAddresses() public {
-        vm.expectRevert(IStakingHub.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new StakingHub(IERC20(address(0)), IWorkerRegistry(address(registry)), TREASURY, defaultParams(), GOVERNANCE);
-        vm.expectRevert(IStakingHub.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new StakingHub(pha, IWorkerRegistry(address(0)), TREASURY, defaultParams(), GOVERNANCE);
-        vm.expectRevert(IStakingHub.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new StakingHub(pha, IWorkerRegistry(address(registry)), address(0), defaultParams(), GOVERNANCE);
     }
 
@@ -43,7 +44,7 @@ contract StakingHubTest is StakingFixture {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
         hub.setRouter(address(1));
         vm.prank(GOVERNANCE);
-        vm.expectRevert(IStakingHub.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         hub.setRouter(address(0));
         vm.prank(GOVERNANCE);
         vm.expectEmit(address(hub));
@@ -56,7 +57,7 @@ contract StakingHubTest is StakingFixture {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
         hub.setTreasury(address(1));
         vm.prank(GOVERNANCE);
-        vm.expectRevert(IStakingHub.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         hub.setTreasury(address(0));
         vm.prank(GOVERNANCE);
         hub.setTreasury(address(0xFEE));
@@ -274,11 +275,11 @@ contract StakingHubTest is StakingFixture {
     function test_Stake_Reverts() public {
         fund(ALICE, 10 ether);
         vm.startPrank(ALICE);
-        vm.expectRevert(IStakingHub.ZeroAmount.selector);
+        vm.expectRevert(ICommonErrors.ZeroAmount.selector);
         hub.stake(poolId, 0);
         vm.expectRevert(abi.encodeWithSelector(IStakingHub.UnknownPool.selector, 7));
         hub.stake(7, 1 ether);
-        vm.expectRevert(IStakingHub.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         hub.stakeFor(poolId, 1 ether, address(0));
         vm.stopPrank();
     }
@@ -362,7 +363,7 @@ contract StakingHubTest is StakingFixture {
     function test_RequestWithdrawal_Reverts() public {
         stakeAs(ALICE, poolId, 10 ether);
         vm.startPrank(ALICE);
-        vm.expectRevert(IStakingHub.ZeroAmount.selector);
+        vm.expectRevert(ICommonErrors.ZeroAmount.selector);
         hub.requestWithdrawal(poolId, 0);
         vm.expectRevert(abi.encodeWithSelector(IStakingHub.InsufficientShares.selector, 11 ether, 10 ether));
         hub.requestWithdrawal(poolId, 11 ether);

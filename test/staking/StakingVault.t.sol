@@ -7,12 +7,14 @@ import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
+import {IStakingVault} from "../../contracts/staking/IStakingVault.sol";
 
 contract StakingVaultTest is VaultFixture {
     function test_Constructor_RevertsOnZeroAddresses() public {
-        vm.expectRevert(StakingVault.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new StakingVault(pha, IStakingHub(address(0)), MANAGER, GOVERNANCE);
-        vm.expectRevert(StakingVault.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new StakingVault(pha, IStakingHub(address(hub)), address(0), GOVERNANCE);
     }
 
@@ -25,7 +27,7 @@ contract StakingVaultTest is VaultFixture {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
         vault.setManager(ALICE);
         vm.prank(GOVERNANCE);
-        vm.expectRevert(StakingVault.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         vault.setManager(address(0));
         vm.prank(GOVERNANCE);
         vault.setManager(ALICE);
@@ -46,12 +48,12 @@ contract StakingVaultTest is VaultFixture {
 
     function test_Allocate_Reverts() public {
         depositAs(ALICE, 1_000 ether);
-        vm.expectRevert(abi.encodeWithSelector(StakingVault.NotManager.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IStakingVault.NotManager.selector, address(this)));
         vault.allocate(poolA, 1 ether);
         vm.startPrank(MANAGER);
-        vm.expectRevert(StakingVault.ZeroAmount.selector);
+        vm.expectRevert(ICommonErrors.ZeroAmount.selector);
         vault.allocate(poolA, 0);
-        vm.expectRevert(abi.encodeWithSelector(StakingVault.InsufficientLiquidity.selector, 1_001 ether, 1_000 ether));
+        vm.expectRevert(abi.encodeWithSelector(IStakingVault.InsufficientLiquidity.selector, 1_001 ether, 1_000 ether));
         vault.allocate(poolA, 1_001 ether);
         vm.stopPrank();
     }
@@ -65,7 +67,7 @@ contract StakingVaultTest is VaultFixture {
         }
         uint256 extra = createPool(ALICE, 0);
         vm.prank(MANAGER);
-        vm.expectRevert(StakingVault.TooManyPools.selector);
+        vm.expectRevert(IStakingVault.TooManyPools.selector);
         vault.allocate(extra, 1 ether);
     }
 
@@ -140,7 +142,7 @@ contract StakingVaultTest is VaultFixture {
 
         vm.prank(ALICE);
         vm.expectEmit(address(vault));
-        emit StakingVault.RedeemRequested(1, ALICE, ALICE, shares, 10_000 ether, uint64(block.timestamp + UNBONDING));
+        emit IStakingVault.RedeemRequested(1, ALICE, ALICE, shares, 10_000 ether, uint64(block.timestamp + UNBONDING));
         uint256 id = vault.requestRedeem(shares, ALICE);
         assertEq(vault.balanceOf(address(vault)), shares, "escrowed");
         assertEq(vault.queuedAssets(), 10_000 ether, "owed");
@@ -211,9 +213,9 @@ contract StakingVaultTest is VaultFixture {
     function test_RequestRedeem_Reverts() public {
         depositAs(ALICE, 1 ether);
         vm.startPrank(ALICE);
-        vm.expectRevert(StakingVault.ZeroAmount.selector);
+        vm.expectRevert(ICommonErrors.ZeroAmount.selector);
         vault.requestRedeem(0, ALICE);
-        vm.expectRevert(StakingVault.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         vault.requestRedeem(1, address(0));
         vm.stopPrank();
     }
@@ -229,7 +231,7 @@ contract StakingVaultTest is VaultFixture {
         vault.requestRedeem(aliceShares, ALICE);
         assertEq(vault.pendingWithdrawals().length, 2, "both positions unbonding");
         assertEq(hub.sharesOf(poolA, address(vault)) + hub.sharesOf(poolB, address(vault)), 0, "nothing left staked");
-        vm.expectRevert(StakingVault.NoShortfall.selector);
+        vm.expectRevert(IStakingVault.NoShortfall.selector);
         vault.forceUnbond(poolA);
 
         vm.warp(block.timestamp + UNBONDING);
@@ -264,13 +266,13 @@ contract StakingVaultTest is VaultFixture {
         uint256 half = vault.balanceOf(ALICE) / 2;
         vm.prank(ALICE);
         vault.requestRedeem(half, ALICE); // all from poolA
-        vm.expectRevert(StakingVault.NoShortfall.selector);
+        vm.expectRevert(IStakingVault.NoShortfall.selector);
         vault.forceUnbond(poolB);
         router.slashForEquivocation(WORKER_A, 1, address(0), 0); // 20% of poolA, its unbonding PHA included
-        vm.expectRevert(abi.encodeWithSelector(StakingVault.NoPosition.selector, 99));
+        vm.expectRevert(abi.encodeWithSelector(IStakingVault.NoPosition.selector, 99));
         vault.forceUnbond(99);
         vault.forceUnbond(poolB);
-        vm.expectRevert(StakingVault.NoShortfall.selector);
+        vm.expectRevert(IStakingVault.NoShortfall.selector);
         vault.forceUnbond(poolB);
         vm.warp(block.timestamp + UNBONDING);
         vault.completePoolWithdrawals(vault.pendingWithdrawals());
@@ -278,7 +280,7 @@ contract StakingVaultTest is VaultFixture {
     }
 
     function test_ForceUnbond_QueueEmpty() public {
-        vm.expectRevert(StakingVault.QueueEmpty.selector);
+        vm.expectRevert(IStakingVault.QueueEmpty.selector);
         vault.forceUnbond(poolA);
     }
 
@@ -291,7 +293,7 @@ contract StakingVaultTest is VaultFixture {
         vm.prank(ALICE);
         vault.requestRedeem(tenth, ALICE);
         assertEq(vault.pendingWithdrawals().length, 0, "nothing unbonded");
-        vm.expectRevert(StakingVault.NoShortfall.selector);
+        vm.expectRevert(IStakingVault.NoShortfall.selector);
         vault.forceUnbond(poolA);
         vault.claimPoolRewards();
         vm.warp(block.timestamp + UNBONDING);
@@ -301,7 +303,7 @@ contract StakingVaultTest is VaultFixture {
     function test_RequestPoolWithdrawal_RevertsAndHasNoCap() public {
         depositAs(ALICE, 100 ether);
         allocate(poolA, 100 ether);
-        vm.expectRevert(abi.encodeWithSelector(StakingVault.NotManager.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IStakingVault.NotManager.selector, address(this)));
         vault.requestPoolWithdrawal(poolA, 1 ether);
         vm.startPrank(MANAGER);
         for (uint256 i; i < 50; ++i) vault.requestPoolWithdrawal(poolA, 1 ether);
@@ -320,7 +322,7 @@ contract StakingVaultTest is VaultFixture {
         vault.completePoolWithdrawals(ids);
         vm.warp(block.timestamp + UNBONDING);
         assertEq(vault.completePoolWithdrawals(ids), 10 ether, "collected");
-        vm.expectRevert(abi.encodeWithSelector(StakingVault.UnknownPoolWithdrawal.selector, ids[0]));
+        vm.expectRevert(abi.encodeWithSelector(IStakingVault.UnknownPoolWithdrawal.selector, ids[0]));
         vault.completePoolWithdrawals(ids);
     }
 

@@ -5,6 +5,7 @@ import {VaultFixture} from "./VaultFixture.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {PoolPerformance, IStakingHubPools} from "../../contracts/staking/PoolPerformance.sol";
 import {VaultAllocator, IManagedVault, IAllocatorHub} from "../../contracts/staking/VaultAllocator.sol";
+import {IVaultAllocator} from "../../contracts/staking/IVaultAllocator.sol";
 
 /// @notice The permissionless allocation rule: weights from realised returns, the per-pool cap,
 /// minimum stay, failing pools, the curator's bounds and rebalance timing.
@@ -75,7 +76,7 @@ contract VaultAllocatorTest is VaultFixture {
 
     function test_Rebalance_OncePerEpoch() public {
         allocator.rebalance();
-        vm.expectRevert(abi.encodeWithSelector(VaultAllocator.AlreadyRebalanced.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IVaultAllocator.AlreadyRebalanced.selector, 0));
         allocator.rebalance();
     }
 
@@ -165,16 +166,16 @@ contract VaultAllocatorTest is VaultFixture {
 
     function test_Curator_CannotSetParamsBeyondGovernanceBounds() public {
         vm.prank(CURATOR);
-        vm.expectRevert(VaultAllocator.ParamsOutOfBounds.selector);
+        vm.expectRevert(IVaultAllocator.ParamsOutOfBounds.selector);
         allocator.setParams(VaultAllocator.Params({maxPoolShareBps: 5_001, window: WINDOW, minStay: MIN_STAY, driftBps: 100}));
         vm.prank(CURATOR);
-        vm.expectRevert(VaultAllocator.ParamsOutOfBounds.selector);
+        vm.expectRevert(IVaultAllocator.ParamsOutOfBounds.selector);
         allocator.setParams(VaultAllocator.Params({maxPoolShareBps: CAP, window: WINDOW, minStay: 0, driftBps: 100}));
         vm.prank(OPERATOR);
-        vm.expectRevert(abi.encodeWithSelector(VaultAllocator.NotCurator.selector, OPERATOR));
+        vm.expectRevert(abi.encodeWithSelector(IVaultAllocator.NotCurator.selector, OPERATOR));
         allocator.setParams(VaultAllocator.Params({maxPoolShareBps: CAP, window: WINDOW, minStay: MIN_STAY, driftBps: 100}));
         vm.prank(GOVERNANCE);
-        vm.expectRevert(VaultAllocator.InvalidBounds.selector);
+        vm.expectRevert(IVaultAllocator.InvalidBounds.selector);
         allocator.setBounds(VaultAllocator.Bounds({maxPoolShareBps: 5_001, minWindow: 2, maxWindow: 10, minStay: 1, maxDriftBps: 500}));
     }
 
@@ -221,11 +222,11 @@ contract VaultAllocatorTest is VaultFixture {
         uint256[] memory ids = new uint256[](2);
         (ids[0], ids[1]) = (poolA, poolA);
         vm.prank(CURATOR);
-        vm.expectRevert(abi.encodeWithSelector(VaultAllocator.DuplicateCandidate.selector, poolA));
+        vm.expectRevert(abi.encodeWithSelector(IVaultAllocator.DuplicateCandidate.selector, poolA));
         allocator.setCandidates(ids);
         ids[1] = 99;
         vm.prank(CURATOR);
-        vm.expectRevert(abi.encodeWithSelector(VaultAllocator.UnknownPool.selector, 99));
+        vm.expectRevert(abi.encodeWithSelector(IVaultAllocator.UnknownPool.selector, 99));
         allocator.setCandidates(ids);
     }
 

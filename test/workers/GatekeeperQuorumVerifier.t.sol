@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {Test} from "../utils/Test.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {GatekeeperQuorumVerifier} from "../../contracts/workers/GatekeeperQuorumVerifier.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
+import {IGatekeeperQuorumVerifier} from "../../contracts/workers/IGatekeeperQuorumVerifier.sol";
 
 contract GatekeeperQuorumVerifierTest is Test {
     uint256 internal constant GATEKEEPERS = 4;
@@ -95,7 +97,7 @@ contract GatekeeperQuorumVerifierTest is Test {
     function test_rejectsThresholdMinusOne() public {
         bytes memory evidence = _evidence(_first(THRESHOLD - 1), UP_TO_DATE, _expiry());
         vm.expectRevert(
-            abi.encodeWithSelector(GatekeeperQuorumVerifier.TooFewSignatures.selector, THRESHOLD - 1, THRESHOLD)
+            abi.encodeWithSelector(IGatekeeperQuorumVerifier.TooFewSignatures.selector, THRESHOLD - 1, THRESHOLD)
         );
         verifier.verifyAttestation(REPORT_DATA, evidence);
     }
@@ -106,7 +108,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         bytes memory evidence = _evidence(idx, UP_TO_DATE, _expiry());
         vm.expectRevert(
             abi.encodeWithSelector(
-                GatekeeperQuorumVerifier.SignersNotStrictlyAscending.selector, signers[1], signers[1]
+                IGatekeeperQuorumVerifier.SignersNotStrictlyAscending.selector, signers[1], signers[1]
             )
         );
         verifier.verifyAttestation(REPORT_DATA, evidence);
@@ -118,7 +120,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         bytes memory evidence = _evidence(idx, UP_TO_DATE, _expiry());
         vm.expectRevert(
             abi.encodeWithSelector(
-                GatekeeperQuorumVerifier.SignersNotStrictlyAscending.selector, signers[2], signers[1]
+                IGatekeeperQuorumVerifier.SignersNotStrictlyAscending.selector, signers[2], signers[1]
             )
         );
         verifier.verifyAttestation(REPORT_DATA, evidence);
@@ -132,7 +134,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         sigs[0] = _sign(keys[0], digest);
         sigs[1] = _sign(keys[1], digest);
         sigs[2] = _sign(outsider, digest);
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.NotGatekeeper.selector, vm.addr(outsider)));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.NotGatekeeper.selector, vm.addr(outsider)));
         verifier.verifyAttestation(REPORT_DATA, abi.encode(MEASUREMENT, UP_TO_DATE, expiresAt, sigs));
     }
 
@@ -142,7 +144,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         vm.prank(owner);
         verifier.removeGatekeeper(signers[0]);
         assertFalse(verifier.isGatekeeper(signers[0]), "removed");
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.NotGatekeeper.selector, signers[0]));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.NotGatekeeper.selector, signers[0]));
         verifier.verifyAttestation(REPORT_DATA, evidence);
         // The remaining three still form a quorum.
         uint256[] memory idx = new uint256[](3);
@@ -192,7 +194,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         vm.chainId(signedChain + 1);
         // The domain separator changes with the chain, so the signatures recover to strangers.
         address stranger = _strangerUnder(verifier, signedChain, expiresAt);
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.NotGatekeeper.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.NotGatekeeper.selector, stranger));
         verifier.verifyAttestation(REPORT_DATA, evidence);
     }
 
@@ -202,7 +204,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         bytes memory evidence = _evidence(_first(THRESHOLD), UP_TO_DATE, expiresAt);
         verifier.verifyAttestation(REPORT_DATA, evidence);
         vm.expectRevert(
-            abi.encodeWithSelector(GatekeeperQuorumVerifier.NotGatekeeper.selector, _strangerUnder(other, block.chainid, expiresAt))
+            abi.encodeWithSelector(IGatekeeperQuorumVerifier.NotGatekeeper.selector, _strangerUnder(other, block.chainid, expiresAt))
         );
         other.verifyAttestation(REPORT_DATA, evidence);
     }
@@ -218,7 +220,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         bytes memory evidence = _evidence(_first(THRESHOLD), UP_TO_DATE, expiresAt);
         vm.warp(expiresAt);
         vm.expectRevert(
-            abi.encodeWithSelector(GatekeeperQuorumVerifier.AttestationExpired.selector, expiresAt, expiresAt)
+            abi.encodeWithSelector(IGatekeeperQuorumVerifier.AttestationExpired.selector, expiresAt, expiresAt)
         );
         verifier.verifyAttestation(REPORT_DATA, evidence);
     }
@@ -228,7 +230,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         bytes memory evidence = _evidence(_first(THRESHOLD), UP_TO_DATE, expiresAt);
         vm.expectRevert(
             abi.encodeWithSelector(
-                GatekeeperQuorumVerifier.ValidityTooLong.selector, expiresAt, block.timestamp + MAX_VALIDITY
+                IGatekeeperQuorumVerifier.ValidityTooLong.selector, expiresAt, block.timestamp + MAX_VALIDITY
             )
         );
         verifier.verifyAttestation(REPORT_DATA, evidence);
@@ -237,7 +239,7 @@ contract GatekeeperQuorumVerifierTest is Test {
     function test_rejectsDisallowedTcbStatusUntilGovernanceAllowsIt() public {
         bytes memory evidence = _evidence(_first(THRESHOLD), SW_HARDENING_NEEDED, _expiry());
         vm.expectRevert(
-            abi.encodeWithSelector(GatekeeperQuorumVerifier.TcbStatusNotAllowed.selector, SW_HARDENING_NEEDED)
+            abi.encodeWithSelector(IGatekeeperQuorumVerifier.TcbStatusNotAllowed.selector, SW_HARDENING_NEEDED)
         );
         verifier.verifyAttestation(REPORT_DATA, evidence);
         vm.prank(owner);
@@ -246,22 +248,22 @@ contract GatekeeperQuorumVerifierTest is Test {
         vm.prank(owner);
         verifier.setTcbStatusAllowed(UP_TO_DATE, false);
         bytes memory upToDate = _evidence(_first(THRESHOLD), UP_TO_DATE, _expiry());
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.TcbStatusNotAllowed.selector, UP_TO_DATE));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.TcbStatusNotAllowed.selector, UP_TO_DATE));
         verifier.verifyAttestation(REPORT_DATA, upToDate);
     }
 
     function test_rejectsOutOfDateAndUnknownCodes() public {
         bytes memory evidence = _evidence(_first(THRESHOLD), OUT_OF_DATE, _expiry());
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.TcbStatusNotAllowed.selector, OUT_OF_DATE));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.TcbStatusNotAllowed.selector, OUT_OF_DATE));
         verifier.verifyAttestation(REPORT_DATA, evidence);
         bytes memory bogus = _evidence(_first(THRESHOLD), 8, _expiry());
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.InvalidTcbStatus.selector, uint8(8)));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.InvalidTcbStatus.selector, uint8(8)));
         verifier.verifyAttestation(REPORT_DATA, bogus);
     }
 
     function test_rejectsZeroMeasurement() public {
         bytes[] memory sigs = new bytes[](0);
-        vm.expectRevert(GatekeeperQuorumVerifier.ZeroMeasurement.selector);
+        vm.expectRevert(ICommonErrors.ZeroMeasurement.selector);
         verifier.verifyAttestation(REPORT_DATA, abi.encode(bytes32(0), UP_TO_DATE, _expiry(), sigs));
     }
 
@@ -272,7 +274,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         sigs[0] = _sign(keys[0], digest);
         sigs[1] = hex"1234";
         sigs[2] = _sign(keys[2], digest);
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.InvalidSignature.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.InvalidSignature.selector, 1));
         verifier.verifyAttestation(REPORT_DATA, abi.encode(MEASUREMENT, UP_TO_DATE, expiresAt, sigs));
     }
 
@@ -293,21 +295,21 @@ contract GatekeeperQuorumVerifierTest is Test {
 
     function test_thresholdBounds() public {
         vm.startPrank(owner);
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.InvalidThreshold.selector, 0, GATEKEEPERS));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.InvalidThreshold.selector, 0, GATEKEEPERS));
         verifier.setThreshold(0);
         vm.expectRevert(
-            abi.encodeWithSelector(GatekeeperQuorumVerifier.InvalidThreshold.selector, GATEKEEPERS + 1, GATEKEEPERS)
+            abi.encodeWithSelector(IGatekeeperQuorumVerifier.InvalidThreshold.selector, GATEKEEPERS + 1, GATEKEEPERS)
         );
         verifier.setThreshold(GATEKEEPERS + 1);
         verifier.setThreshold(GATEKEEPERS);
         // Removing one would leave fewer gatekeepers than the threshold.
         vm.expectRevert(
-            abi.encodeWithSelector(GatekeeperQuorumVerifier.InvalidThreshold.selector, GATEKEEPERS, GATEKEEPERS - 1)
+            abi.encodeWithSelector(IGatekeeperQuorumVerifier.InvalidThreshold.selector, GATEKEEPERS, GATEKEEPERS - 1)
         );
         verifier.removeGatekeeper(signers[0]);
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.GatekeeperAlreadyAdded.selector, signers[0]));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.GatekeeperAlreadyAdded.selector, signers[0]));
         verifier.addGatekeeper(signers[0]);
-        vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.UnknownGatekeeper.selector, address(0xBEEF)));
+        vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.UnknownGatekeeper.selector, address(0xBEEF)));
         verifier.removeGatekeeper(address(0xBEEF));
         vm.stopPrank();
         assertEq(verifier.threshold(), GATEKEEPERS, "threshold");
@@ -336,7 +338,7 @@ contract GatekeeperQuorumVerifierTest is Test {
         for (uint256 i = 0; i < GATEKEEPERS; ++i) if ((mask >> i) & 1 == 1) idx[k++] = i;
         bytes memory evidence = _evidence(idx, UP_TO_DATE, _expiry());
         if (n < THRESHOLD) {
-            vm.expectRevert(abi.encodeWithSelector(GatekeeperQuorumVerifier.TooFewSignatures.selector, n, THRESHOLD));
+            vm.expectRevert(abi.encodeWithSelector(IGatekeeperQuorumVerifier.TooFewSignatures.selector, n, THRESHOLD));
         }
         verifier.verifyAttestation(REPORT_DATA, evidence);
     }

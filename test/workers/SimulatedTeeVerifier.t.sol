@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {Test} from "../utils/Test.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SimulatedTeeVerifier} from "../../contracts/workers/SimulatedTeeVerifier.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
+import {ISimulatedTeeVerifier} from "../../contracts/workers/ISimulatedTeeVerifier.sol";
 
 contract SimulatedTeeVerifierTest is Test {
     uint256 internal constant DEV_KEY = 0xDE7A77E57;
@@ -50,38 +52,38 @@ contract SimulatedTeeVerifierTest is Test {
 
     function test_RevertWhen_DeployedOnProductionChain() public {
         vm.chainId(1);
-        vm.expectRevert(abi.encodeWithSelector(SimulatedTeeVerifier.NotDevelopmentChain.selector, uint256(1)));
+        vm.expectRevert(abi.encodeWithSelector(ISimulatedTeeVerifier.NotDevelopmentChain.selector, uint256(1)));
         new SimulatedTeeVerifier(vm.addr(DEV_KEY), VALIDITY);
     }
 
     function test_RevertWhen_UsedOnProductionChain() public {
         bytes memory evidence = _evidence(DEV_KEY, MEASUREMENT, uint64(block.timestamp));
         vm.chainId(1);
-        vm.expectRevert(abi.encodeWithSelector(SimulatedTeeVerifier.NotDevelopmentChain.selector, uint256(1)));
+        vm.expectRevert(abi.encodeWithSelector(ISimulatedTeeVerifier.NotDevelopmentChain.selector, uint256(1)));
         verifier.verifyAttestation(REPORT_DATA, evidence);
     }
 
     function test_RevertWhen_ZeroSigner() public {
-        vm.expectRevert(SimulatedTeeVerifier.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         new SimulatedTeeVerifier(address(0), VALIDITY);
     }
 
     function test_RevertWhen_WrongSigner() public {
         bytes memory evidence = _evidence(0xBAD, MEASUREMENT, uint64(block.timestamp));
-        vm.expectRevert(abi.encodeWithSelector(SimulatedTeeVerifier.WrongAttestationSigner.selector, vm.addr(0xBAD)));
+        vm.expectRevert(abi.encodeWithSelector(ISimulatedTeeVerifier.WrongAttestationSigner.selector, vm.addr(0xBAD)));
         verifier.verifyAttestation(REPORT_DATA, evidence);
     }
 
     function test_RevertWhen_QuoteFromTheFuture() public {
         uint64 issuedAt = uint64(block.timestamp) + 1;
         bytes memory evidence = _evidence(DEV_KEY, MEASUREMENT, issuedAt);
-        vm.expectRevert(abi.encodeWithSelector(SimulatedTeeVerifier.QuoteFromTheFuture.selector, issuedAt));
+        vm.expectRevert(abi.encodeWithSelector(ISimulatedTeeVerifier.QuoteFromTheFuture.selector, issuedAt));
         verifier.verifyAttestation(REPORT_DATA, evidence);
     }
 
     function test_RevertWhen_ZeroMeasurement() public {
         bytes memory evidence = _evidence(DEV_KEY, bytes32(0), uint64(block.timestamp));
-        vm.expectRevert(SimulatedTeeVerifier.ZeroMeasurement.selector);
+        vm.expectRevert(ICommonErrors.ZeroMeasurement.selector);
         verifier.verifyAttestation(REPORT_DATA, evidence);
     }
 
@@ -94,7 +96,7 @@ contract SimulatedTeeVerifierTest is Test {
             keccak256(abi.encode(keccak256("PHALA_SIMULATED_TEE_QUOTE_V1"), REPORT_DATA, other, issuedAt)), sig
         );
         assertTrue(signer != vm.addr(DEV_KEY), "swap changes the signer");
-        vm.expectRevert(abi.encodeWithSelector(SimulatedTeeVerifier.WrongAttestationSigner.selector, signer));
+        vm.expectRevert(abi.encodeWithSelector(ISimulatedTeeVerifier.WrongAttestationSigner.selector, signer));
         verifier.verifyAttestation(REPORT_DATA, swapped);
     }
 }

@@ -13,6 +13,8 @@ import {StakingHub} from "../../contracts/staking/StakingHub.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
+import {ISimulatedTeeVerifier} from "../../contracts/workers/ISimulatedTeeVerifier.sol";
 
 contract WorkerRegistryTest is RouterFixture {
     uint256 internal constant KEY = 0xC0FFEE;
@@ -47,14 +49,14 @@ contract WorkerRegistryTest is RouterFixture {
 
     function _expectWrongSigner(bytes memory evidence) internal {
         address signer = _recovered(workers.reportDataFor(worker), evidence);
-        vm.expectRevert(abi.encodeWithSelector(SimulatedTeeVerifier.WrongAttestationSigner.selector, signer));
+        vm.expectRevert(abi.encodeWithSelector(ISimulatedTeeVerifier.WrongAttestationSigner.selector, signer));
     }
 
     // ---------------------------------------------------------------- registration
 
     function test_RegisterWithSimulatedEvidence() public {
         vm.expectEmit();
-        emit WorkerRegistry.WorkerRegistered(
+        emit IWorkerRegistry.WorkerRegistered(
             worker, operator, address(verifier), MEASUREMENT, uint64(block.timestamp) + VALIDITY, true, "http://worker:8000"
         );
         _register(operator, _evidenceFor(worker, MEASUREMENT));
@@ -111,37 +113,37 @@ contract WorkerRegistryTest is RouterFixture {
         SimulatedTeeVerifier rogue = new SimulatedTeeVerifier(vm.addr(DEV_KEY), VALIDITY);
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
         (uint256 deadline, bytes memory consent) = _consent(KEY, operator);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.VerifierNotApproved.selector, address(rogue)));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.VerifierNotApproved.selector, address(rogue)));
         vm.prank(operator);
         workers.registerWorker(worker, rogue, evidence, "", deadline, consent);
 
         workers.setVerifierApproved(address(verifier), false);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.VerifierNotApproved.selector, address(verifier)));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.VerifierNotApproved.selector, address(verifier)));
         _register(operator, evidence);
     }
 
     function test_RevertWhen_MeasurementNotApproved() public {
         bytes memory evidence = _evidenceFor(worker, OTHER_MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.MeasurementNotApproved.selector, OTHER_MEASUREMENT));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.MeasurementNotApproved.selector, OTHER_MEASUREMENT));
         _register(operator, evidence);
     }
 
     function test_RevertWhen_AttestationExpired() public {
         uint64 issuedAt = uint64(block.timestamp) - VALIDITY;
         bytes memory evidence = _evidence(DEV_KEY, workers.reportDataFor(worker), MEASUREMENT, issuedAt);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.AttestationExpired.selector, issuedAt + VALIDITY));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.AttestationExpired.selector, issuedAt + VALIDITY));
         _register(operator, evidence);
     }
 
     function test_RevertWhen_ZeroWorker() public {
-        vm.expectRevert(WorkerRegistry.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         workers.registerWorker(address(0), verifier, "", "", block.timestamp, "");
     }
 
     function test_RevertWhen_KeyTakenByAnotherOperator() public {
         _register(operator, _evidenceFor(worker, MEASUREMENT));
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerKeyTaken.selector, worker, operator));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerKeyTaken.selector, worker, operator));
         _register(OTHER_OPERATOR, evidence);
     }
 
@@ -158,7 +160,7 @@ contract WorkerRegistryTest is RouterFixture {
 
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
         (uint256 deadline, bytes memory consent) = _consent(KEY, operator);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotSignedByWorker.selector, worker, attacker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotSignedByWorker.selector, worker, attacker));
         _registerWith(attacker, evidence, deadline, consent);
         assertEq(workers.operatorOf(worker), address(0), "not squatted");
         vm.expectRevert(abi.encodeWithSelector(IStakingHub.WorkerNotOwnedByOperator.selector, worker, attacker));
@@ -177,7 +179,7 @@ contract WorkerRegistryTest is RouterFixture {
     function test_RevertWhen_KeyConsentedToAnotherOperator() public {
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
         (uint256 deadline, bytes memory consent) = _consent(KEY, OTHER_OPERATOR);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotSignedByWorker.selector, worker, operator));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotSignedByWorker.selector, worker, operator));
         _registerWith(operator, evidence, deadline, consent);
     }
 
@@ -185,7 +187,7 @@ contract WorkerRegistryTest is RouterFixture {
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory consent = _signDigest(KEY + 1, _registrationDigest(workers, worker, operator, deadline));
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotSignedByWorker.selector, worker, operator));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotSignedByWorker.selector, worker, operator));
         _registerWith(operator, evidence, deadline, consent);
     }
 
@@ -194,13 +196,13 @@ contract WorkerRegistryTest is RouterFixture {
         uint256 deadline = block.timestamp + 1 hours;
         WorkerRegistry other = new WorkerRegistry(address(this));
         bytes memory consent = _signDigest(KEY, _registrationDigest(other, worker, operator, deadline));
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotSignedByWorker.selector, worker, operator));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotSignedByWorker.selector, worker, operator));
         _registerWith(operator, evidence, deadline, consent);
 
         vm.chainId(1337);
         consent = _signDigest(KEY, _registrationDigest(workers, worker, operator, deadline));
         vm.chainId(31337);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotSignedByWorker.selector, worker, operator));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotSignedByWorker.selector, worker, operator));
         _registerWith(operator, evidence, deadline, consent);
     }
 
@@ -208,7 +210,7 @@ contract WorkerRegistryTest is RouterFixture {
     function test_RevertWhen_DeadlineChanged() public {
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
         (uint256 deadline, bytes memory consent) = _consent(KEY, operator);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotSignedByWorker.selector, worker, operator));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotSignedByWorker.selector, worker, operator));
         _registerWith(operator, evidence, deadline + 365 days, consent);
     }
 
@@ -216,7 +218,7 @@ contract WorkerRegistryTest is RouterFixture {
         (uint256 deadline, bytes memory consent) = _consent(KEY, operator);
         vm.warp(deadline + 1);
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.RegistrationSignatureExpired.selector, deadline));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.RegistrationSignatureExpired.selector, deadline));
         _registerWith(operator, evidence, deadline, consent);
         // Usable up to and including the deadline.
         vm.warp(deadline);
@@ -230,7 +232,7 @@ contract WorkerRegistryTest is RouterFixture {
         (, bytes memory good) = _consent(KEY, operator);
         bytes[3] memory bad = [bytes(""), bytes(hex"1234"), _highS(good)];
         for (uint256 i; i < bad.length; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotSignedByWorker.selector, worker, operator));
+            vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotSignedByWorker.selector, worker, operator));
             _registerWith(operator, evidence, deadline, bad[i]);
         }
     }
@@ -242,7 +244,7 @@ contract WorkerRegistryTest is RouterFixture {
         _registerWith(operator, _evidenceFor(worker, MEASUREMENT), deadline, consent);
         vm.warp(deadline + 1);
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.RegistrationSignatureExpired.selector, deadline));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.RegistrationSignatureExpired.selector, deadline));
         _registerWith(operator, evidence, deadline, consent);
     }
 
@@ -293,7 +295,7 @@ contract WorkerRegistryTest is RouterFixture {
     function test_WithdrawnMeasurementDeactivatesAtOnce() public {
         _register(operator, _evidenceFor(worker, MEASUREMENT));
         vm.expectEmit();
-        emit WorkerRegistry.MeasurementApproval(MEASUREMENT, false);
+        emit IWorkerRegistry.MeasurementApproval(MEASUREMENT, false);
         workers.setMeasurementApproved(MEASUREMENT, false);
         assertFalse(workers.isActive(worker), "inactive");
         assertEq(workers.activeMeasurementOf(worker), bytes32(0), "no measurement");
@@ -310,20 +312,20 @@ contract WorkerRegistryTest is RouterFixture {
 
     function test_JailOnlyByRouter() public {
         _register(operator, _evidenceFor(worker, MEASUREMENT));
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotRouter.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotRouter.selector, address(this)));
         workers.jail(worker);
 
         vm.expectEmit();
-        emit WorkerRegistry.WorkerJailed(worker);
+        emit IWorkerRegistry.WorkerJailed(worker);
         vm.prank(address(router));
         workers.jail(worker);
         assertTrue(workers.workerOf(worker).jailed, "jailed");
         assertFalse(workers.isActive(worker), "inactive");
 
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsJailed.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsJailed.selector, worker));
         _register(operator, evidence);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsJailed.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsJailed.selector, worker));
         vm.prank(operator);
         workers.deregisterWorker(worker);
     }
@@ -333,7 +335,7 @@ contract WorkerRegistryTest is RouterFixture {
         workers.jail(worker);
         assertFalse(workers.isActive(worker), "inactive");
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsJailed.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsJailed.selector, worker));
         _register(OTHER_OPERATOR, evidence);
     }
 
@@ -346,10 +348,10 @@ contract WorkerRegistryTest is RouterFixture {
         workers.unjail(worker);
 
         vm.expectEmit();
-        emit WorkerRegistry.WorkerUnjailed(worker);
+        emit IWorkerRegistry.WorkerUnjailed(worker);
         workers.unjail(worker);
         assertTrue(workers.isActive(worker), "active again");
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerNotJailed.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerNotJailed.selector, worker));
         workers.unjail(worker);
     }
 
@@ -360,15 +362,15 @@ contract WorkerRegistryTest is RouterFixture {
         workers.revokeWorker(worker);
 
         vm.expectEmit();
-        emit WorkerRegistry.WorkerRevoked(worker);
+        emit IWorkerRegistry.WorkerRevoked(worker);
         workers.revokeWorker(worker);
         assertTrue(workers.workerOf(worker).revoked, "revoked");
         assertFalse(workers.isActive(worker), "inactive");
 
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsRevoked.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsRevoked.selector, worker));
         _register(operator, evidence);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsRevoked.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsRevoked.selector, worker));
         vm.prank(operator);
         workers.deregisterWorker(worker);
     }
@@ -384,23 +386,23 @@ contract WorkerRegistryTest is RouterFixture {
         bytes memory oldEvidence = _evidenceFor(req.worker, MEASUREMENT);
 
         vm.expectEmit();
-        emit WorkerRegistry.WorkerRevoked(req.worker);
+        emit IWorkerRegistry.WorkerRevoked(req.worker);
         workers.revokeWorker(req.worker);
         assertTrue(workers.isBanned(req.worker), "banned while unregistered");
 
         // The forged answer no longer settles.
         IAgentRouter.Fulfillment memory forged = _fulfillment(req, "forged");
-        vm.expectRevert(abi.encodeWithSelector(AgentRouterState.WorkerBanned.selector, req.id, req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.WorkerBanned.selector, req.id, req.worker));
         vm.prank(relayer);
         router.fulfill(forged);
 
         // Neither the old evidence nor new evidence brings the key back, for any operator.
         (uint256 deadline, bytes memory consent) = _consent(key, operator);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsRevoked.selector, req.worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsRevoked.selector, req.worker));
         vm.prank(operator);
         workers.registerWorker(req.worker, verifier, oldEvidence, "", deadline, consent);
         vm.warp(block.timestamp + 1 days);
-        _registerKey(key, OTHER_OPERATOR, MEASUREMENT, abi.encodeWithSelector(WorkerRegistry.WorkerIsRevoked.selector, req.worker));
+        _registerKey(key, OTHER_OPERATOR, MEASUREMENT, abi.encodeWithSelector(IWorkerRegistry.WorkerIsRevoked.selector, req.worker));
         assertEq(workers.operatorOf(req.worker), address(0), "still unregistered");
         assertTrue(workers.isBanned(req.worker), "still banned");
 
@@ -416,7 +418,7 @@ contract WorkerRegistryTest is RouterFixture {
         assertTrue(workers.isBanned(worker), "banned");
         assertFalse(workers.isActive(worker), "inactive");
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsRevoked.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsRevoked.selector, worker));
         _register(operator, evidence);
     }
 
@@ -425,7 +427,7 @@ contract WorkerRegistryTest is RouterFixture {
         _register(operator, _evidenceFor(worker, MEASUREMENT));
         workers.revokeWorker(worker);
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsRevoked.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsRevoked.selector, worker));
         _register(OTHER_OPERATOR, evidence);
     }
 
@@ -438,27 +440,27 @@ contract WorkerRegistryTest is RouterFixture {
         workers.unjail(worker);
         assertTrue(workers.isBanned(worker), "still banned");
         assertFalse(workers.isActive(worker), "inactive");
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsRevoked.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsRevoked.selector, worker));
         vm.prank(operator);
         workers.deregisterWorker(worker);
         bytes memory evidence = _evidenceFor(worker, MEASUREMENT);
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.WorkerIsRevoked.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerIsRevoked.selector, worker));
         _register(operator, evidence);
     }
 
     function test_RevertWhen_RevokeZeroAddress() public {
-        vm.expectRevert(WorkerRegistry.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         workers.revokeWorker(address(0));
     }
 
     function test_Deregister() public {
         _register(operator, _evidenceFor(worker, MEASUREMENT));
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotWorkerOperator.selector, worker, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotWorkerOperator.selector, worker, stranger));
         vm.prank(stranger);
         workers.deregisterWorker(worker);
 
         vm.expectEmit();
-        emit WorkerRegistry.WorkerDeregistered(worker, operator);
+        emit IWorkerRegistry.WorkerDeregistered(worker, operator);
         vm.prank(operator);
         workers.deregisterWorker(worker);
         assertEq(workers.operatorOf(worker), address(0), "gone");
@@ -470,7 +472,7 @@ contract WorkerRegistryTest is RouterFixture {
     }
 
     function test_RevertWhen_DeregisterUnknown() public {
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.UnknownWorker.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.UnknownWorker.selector, worker));
         vm.prank(operator);
         workers.deregisterWorker(worker);
     }
@@ -478,13 +480,13 @@ contract WorkerRegistryTest is RouterFixture {
     function test_SetEndpoint() public {
         _register(operator, _evidenceFor(worker, MEASUREMENT));
         vm.expectEmit();
-        emit WorkerRegistry.WorkerEndpointUpdated(worker, "https://new:443");
+        emit IWorkerRegistry.WorkerEndpointUpdated(worker, "https://new:443");
         vm.prank(operator);
         workers.setEndpoint(worker, "https://new:443");
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.NotWorkerOperator.selector, worker, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotWorkerOperator.selector, worker, stranger));
         vm.prank(stranger);
         workers.setEndpoint(worker, "https://evil");
-        vm.expectRevert(abi.encodeWithSelector(WorkerRegistry.UnknownWorker.selector, vm.addr(KEY + 1)));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.UnknownWorker.selector, vm.addr(KEY + 1)));
         workers.setEndpoint(vm.addr(KEY + 1), "x");
     }
 
@@ -518,17 +520,17 @@ contract WorkerRegistryTest is RouterFixture {
 
     function test_GovernanceSetters() public {
         vm.expectEmit();
-        emit WorkerRegistry.VerifierApproval(address(0x99), true);
+        emit IWorkerRegistry.VerifierApproval(address(0x99), true);
         workers.setVerifierApproved(address(0x99), true);
         assertTrue(workers.isVerifierApproved(address(0x99)), "verifier");
-        vm.expectRevert(WorkerRegistry.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         workers.setVerifierApproved(address(0), true);
 
         vm.expectEmit();
-        emit WorkerRegistry.RouterUpdated(address(0x98));
+        emit IWorkerRegistry.RouterUpdated(address(0x98));
         workers.setRouter(address(0x98));
         assertEq(workers.router(), address(0x98), "router");
-        vm.expectRevert(WorkerRegistry.ZeroAddress.selector);
+        vm.expectRevert(ICommonErrors.ZeroAddress.selector);
         workers.setRouter(address(0));
     }
 

@@ -54,7 +54,7 @@ export class LlmClient {
     try {
       body = await readLimited(response, MAX_COMPLETION_BYTES);
     } catch (error) {
-      if (error instanceof BodyTooLarge) throw new Error("llm.chat: completion too large");
+      if (error instanceof BodyTooLarge) throw new Error("llm.chat: completion too large", { cause: error });
       throw error;
     }
     if (!response.ok) throw new Error(`llm.chat: endpoint answered HTTP ${response.status}`);

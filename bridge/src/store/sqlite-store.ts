@@ -24,7 +24,7 @@ import {
   type ScanResult,
   type TxRecord,
 } from "./store.js";
-import { type AttemptRow, type RequestRow, type TxRow, opt, serializeRequest, toAttempt, toRecord, toTx } from "./rows.js";
+import { type AttemptRow, type RequestRow, type TxRow, serializeRequest, toAttempt, toRecord, toTx } from "./rows.js";
 
 const tx = (value: TxState) => literal(value);
 
