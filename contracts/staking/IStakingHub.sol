@@ -112,6 +112,8 @@ interface IStakingHub is IWorkerStaking, ICommonErrors {
     error UnknownPool(uint256 poolId);
     error NotPoolOperator(uint256 poolId, address caller);
     error NotRouter(address caller);
+    /// @notice The router cannot change while it has `count` workers marked full; see {setRouter}.
+    error WorkersMarkedFull(uint256 count);
     error CommissionOutOfBounds(uint16 commissionBps, uint16 minBps, uint16 maxBps);
     error InvalidParams();
     error WorkerNotOwnedByOperator(address worker, address operator);

@@ -66,6 +66,10 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     IWorkerRegistry public immutable registry;
     /// @notice The only caller of the slash functions and the source of worker fees.
     address public router;
+    /// @notice Workers the router has marked full ({setWorkerFull}); shares the router's slot. The
+    /// router may not change while any is marked: a retired router could no longer clear its marks
+    /// (its refunds would revert on the call) and the new one would never draw those workers.
+    uint96 public fullWorkers;
     /// @notice Receives the part of slashed PHA not paid to reporters and wronged parties.
     address public treasury;
     /// @notice The mining reserve told of the fees each settlement distributes, which pays the pool's
@@ -161,8 +165,11 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- governance
 
     /// @notice Sets the router (the only slasher and the fee source). Owner only.
+    /// @dev Refused while the current router has workers marked full: pause it first, and its
+    /// pending requests settle (each answer or timeout clears its worker's mark) within its timeout.
     function setRouter(address router_) external onlyOwner {
         if (router_ == address(0)) revert ZeroAddress();
+        if (fullWorkers != 0) revert WorkersMarkedFull(fullWorkers);
         router = router_;
         emit RouterSet(router_);
     }
@@ -431,7 +438,15 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IWorkerStaking
     function setWorkerFull(address worker, bool full) external onlyRouter {
-        _workers[worker].full = full;
+        WorkerInfo storage info = _workers[worker];
+        if (info.full == full) return;
+        info.full = full;
+        // Unchecked: a mark is counted once when set and once when cleared (the line above), and
+        // there are fewer workers than 2^96.
+        unchecked {
+            if (full) ++fullWorkers;
+            else --fullWorkers;
+        }
     }
 
     /// @inheritdoc IWorkerStaking

@@ -174,6 +174,33 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
         router.request(atk, agent, "x", 0, 0, fee);
     }
 
+    /// Review s24: a hub moved to another router while a worker was marked full left the retired
+    /// router's refunds reverting on its `setWorkerFull(false)` (`NotRouter`) and the worker out of
+    /// every later draw. The hub now refuses the move while any mark stands: pause, let the pending
+    /// requests settle (each clears its worker's mark), then move.
+    function test_Attack_RouterMoveWhileAWorkerIsFullIsRefusedUntilItsRequestsSettle() public {
+        _heavyAndThreeSmall();
+        uint64 atk = _openAccount(ATTACKER, ATTACKER, uint256(fee) * 200);
+        (IAgentRouter.AgentRequest[] memory reqs, uint256 opened) = _fill(atk, ws[0]);
+        assertEq(hub.fullWorkers(), 1, "one worker marked");
+        vm.expectRevert(abi.encodeWithSelector(IStakingHub.WorkersMarkedFull.selector, 1));
+        hub.setRouter(address(0xBEEF));
+
+        router.pause();
+        vm.warp(reqs[0].deadline + 1);
+        for (uint256 i; i < opened; ++i) {
+            if (router.requestStatus(reqs[i].id) == IAgentRouter.RequestStatus.Pending) router.timeout(reqs[i]);
+        }
+        assertEq(router.accountOf(atk).reserved, 0, "every refund went through");
+        assertEq(hub.fullWorkers(), 0, "marks cleared by settlement");
+        hub.setRouter(address(0xBEEF));
+        bool sampled;
+        for (uint256 s; s < 16 && !sampled; ++s) {
+            sampled = hub.sampleWorker(uint256(keccak256(abi.encode("moved", s)))) == ws[0];
+        }
+        assertTrue(sampled, "the worker is drawn again under the new router");
+    }
+
     function test_RevertWhen_NotRouterMarksAWorkerFull() public {
         _heavyAndThreeSmall();
         vm.prank(ATTACKER);
