@@ -29,10 +29,14 @@ contract AgentRouterExtension is AgentRouterState {
         AgentRouterState(pha_, agentRegistry_, workerRegistry_, msg.sender)
     {}
 
+    /// @notice The router's {IAgentRouter-timeout}, run here by DELEGATECALL.
+    /// @param req The request as opened (from its {IAgentRouter-AgentRequested} event).
     function timeout(IAgentRouter.AgentRequest calldata req) external {
         _timeout(req);
     }
 
+    /// @notice The router's {IAgentRouter-timeoutBatch}, run here by DELEGATECALL.
+    /// @param requests The requests as opened; settled ones are skipped.
     function timeoutBatch(IAgentRouter.AgentRequest[] calldata requests) external {
         for (uint256 i; i < requests.length; ++i) {
             IAgentRouter.AgentRequest calldata req = requests[i];
@@ -44,6 +48,10 @@ contract AgentRouterExtension is AgentRouterState {
         }
     }
 
+    /// @notice The router's {IAgentRouter-reportEquivocation}, run here by DELEGATECALL.
+    /// @param req The request as opened.
+    /// @param a One answer the worker signed for it.
+    /// @param b Another, different answer the same worker signed for it.
     function reportEquivocation(IAgentRouter.AgentRequest calldata req, IAgentRouter.SignedAnswer calldata a, IAgentRouter.SignedAnswer calldata b)
         external
     {
@@ -131,11 +139,13 @@ contract AgentRouterExtension is AgentRouterState {
 
     /// @notice Governance: sets fees and limits (bounded) for new requests, as a new config version;
     /// pending requests keep the terms they were opened with.
+    /// @param newConfig The new terms, checked against the governance bounds.
     function setConfig(Config calldata newConfig) external onlyOwner {
         _setConfig(newConfig);
     }
 
     /// @notice Governance: sets the largest accepted request input.
+    /// @param newMax Largest input in bytes, at most MAX_INPUT_BYTES_LIMIT.
     function setMaxInputBytes(uint32 newMax) external onlyOwner {
         _setMaxInputBytes(newMax);
     }
@@ -143,6 +153,7 @@ contract AgentRouterExtension is AgentRouterState {
     /// @notice Governance: wires the staking contract (worker sampling, slashing, fee collection), once.
     /// @dev Worker fees accrue here for the staking contract to collect: a second staking contract
     /// could collect fees earned under the first, so moving to another one means a new router.
+    /// @param newStaking The staking contract.
     function setStaking(IWorkerStaking newStaking) external onlyOwner {
         if (address(newStaking) == address(0)) revert ZeroAddress();
         if (address(staking) != address(0)) revert IAgentRouter.StakingAlreadySet();
@@ -151,6 +162,7 @@ contract AgentRouterExtension is AgentRouterState {
     }
 
     /// @notice Governance: sets the key registry that validates confidential inputs' epochs.
+    /// @param newKeyRegistry The key registry (zero: confidential inputs refused).
     function setKeyRegistry(IKeyRegistry newKeyRegistry) external onlyOwner {
         keyRegistry = newKeyRegistry;
         emit IAgentRouter.KeyRegistryUpdated(address(newKeyRegistry));
@@ -158,6 +170,7 @@ contract AgentRouterExtension is AgentRouterState {
 
     /// @notice Governance: sets the relay gas per second the chain carries for this router's answers
     /// (docs/ARCHITECTURE.md, "Relay capacity"); pending requests keep their place.
+    /// @param newRate Gas per second, 1 to MAX_RELAY_GAS_PER_SECOND.
     function setRelayGasPerSecond(uint64 newRate) external onlyOwner {
         if (newRate == 0 || newRate > MAX_RELAY_GAS_PER_SECOND) revert IAgentRouter.InvalidConfig();
         _protocolBook = uint192(_protocolBook) | (uint256(newRate) << RELAY_RATE_SHIFT);
@@ -165,6 +178,7 @@ contract AgentRouterExtension is AgentRouterState {
     }
 
     /// @notice Governance: sets where protocol fees go.
+    /// @param newTreasury The treasury address.
     function setTreasury(address newTreasury) external onlyOwner {
         _setTreasury(newTreasury);
     }

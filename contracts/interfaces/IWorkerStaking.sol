@@ -14,6 +14,8 @@ interface IWorkerStaking {
     /// @notice The router's word that `worker` holds as many unsettled requests as it may (`full`), or
     /// has room again: a full worker is not sampled, as one whose attestation expired. Sent only on
     /// those transitions.
+    /// @param worker The worker.
+    /// @param full True when it just filled, false when it has room again.
     function setWorkerFull(address worker, bool full) external;
 
     /// @notice True while the worker's pool backs it with at least the minimum stake.
