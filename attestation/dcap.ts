@@ -57,9 +57,7 @@ export function verifyDcapQuote(options: VerifyQuoteOptions): VerifiedQuote {
   }
   let verified: DcapQvl.VerifiedReport;
   try {
-    const verifier = options.rootCaDer
-      ? dcap.QuoteVerifier.newWithRootCa(Buffer.from(options.rootCaDer))
-      : dcap.QuoteVerifier.newProd();
+    const verifier = options.rootCaDer ? dcap.QuoteVerifier.newWithRootCa(Buffer.from(options.rootCaDer)) : dcap.QuoteVerifier.newProd();
     verified = verifier.verify(options.quote, options.collateral, options.nowSeconds);
   } catch (error) {
     throw new QuoteVerificationError(`DCAP quote verification failed: ${(error as Error).message}`, { cause: error });

@@ -2,8 +2,7 @@ import { concat, getBytes, hexlify, keccak256 } from "ethers";
 
 /** Measurement registers read from a verified quote (0x-hex). */
 export type QuoteRegisters =
-  | { tee: "tdx"; mrTd: string; rtmr0: string; rtmr1: string; rtmr2: string; rtmr3: string }
-  | { tee: "sgx"; mrEnclave: string; mrSigner: string };
+  { tee: "tdx"; mrTd: string; rtmr0: string; rtmr1: string; rtmr2: string; rtmr3: string } | { tee: "sgx"; mrEnclave: string; mrSigner: string };
 
 /**
  * The single bytes32 runtime measurement that WorkerRegistry and AgentRegistry approve:
@@ -14,9 +13,7 @@ export type QuoteRegisters =
  */
 export function measurementOf(registers: QuoteRegisters): string {
   const parts =
-    registers.tee === "tdx"
-      ? [registers.mrTd, registers.rtmr0, registers.rtmr1, registers.rtmr2, registers.rtmr3]
-      : [registers.mrEnclave, registers.mrSigner];
+    registers.tee === "tdx" ? [registers.mrTd, registers.rtmr0, registers.rtmr1, registers.rtmr2, registers.rtmr3] : [registers.mrEnclave, registers.mrSigner];
   return keccak256(concat(parts.map((p) => getBytes(p))));
 }
 

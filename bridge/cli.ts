@@ -50,7 +50,9 @@ program
   .action(() => {
     const store = openStore(config(program.opts()));
     try {
-      console.log(json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.unfinishedTxs().length, transactions: store.txStats() }));
+      console.log(
+        json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.unfinishedTxs().length, transactions: store.txStats() }),
+      );
     } finally {
       store.close();
     }
@@ -74,18 +76,21 @@ program
       const counts = store.counts();
       const total = options.state ? counts[options.state] : Object.values(counts).reduce((a, b) => a + b, 0);
       const offset = Math.max(0, total - options.limit);
-      const rows = store.list({ state: options.state, limit: options.limit, offset }).reverse().map((r) => ({
-        id: r.id,
-        state: r.state,
-        worker: r.request.worker,
-        block: r.block.number,
-        deadline: deadlineText(r.request.deadline),
-        attempts: r.attempts,
-        lastError: r.lastError,
-        fulfilTx: r.fulfilTx,
-        timeoutTx: r.timeoutTx,
-        settleTx: r.settleTx,
-      }));
+      const rows = store
+        .list({ state: options.state, limit: options.limit, offset })
+        .reverse()
+        .map((r) => ({
+          id: r.id,
+          state: r.state,
+          worker: r.request.worker,
+          block: r.block.number,
+          deadline: deadlineText(r.request.deadline),
+          attempts: r.attempts,
+          lastError: r.lastError,
+          fulfilTx: r.fulfilTx,
+          timeoutTx: r.timeoutTx,
+          settleTx: r.settleTx,
+        }));
       console.log(json(rows));
     } finally {
       store.close();

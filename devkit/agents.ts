@@ -95,7 +95,12 @@ export async function registerAgent(net: AgentNetwork, entry: string, options: R
 }
 
 /** Bundles `entry` and publishes it as agent `agentId`'s next code version (new requests run it). */
-export async function updateAgent(net: AgentNetwork, agentId: bigint, entry: string, options: Pick<RegisterOptions, "uri" | "bundleStore"> = {}): Promise<RegisteredAgent> {
+export async function updateAgent(
+  net: AgentNetwork,
+  agentId: bigint,
+  entry: string,
+  options: Pick<RegisterOptions, "uri" | "bundleStore"> = {},
+): Promise<RegisteredAgent> {
   const bundle = await bundleAgent(entry, { store: options.bundleStore });
   const uri = registeredUri(bundle, options.uri);
   const receipt = await sendTx(`agentRegistry.updateCode(${agentId})`, () => net.agentRegistry.updateCode(agentId, bundle.codeHash, uri));

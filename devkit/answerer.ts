@@ -50,7 +50,14 @@ export async function answerPending(net: AgentNetwork, workers: RunningWorker[],
     });
     // The struct goes back as the event carried it, so the kit follows the router's format.
     const receipt = await sendTx(`router.fulfill(${request.id})`, () =>
-      router.fulfill({ request: raw.toObject(), status: signed.status, output: signed.output, subAgentIds: signed.subAgentIds, subAgentPrices: signed.subAgentPrices, signature: signed.signature }),
+      router.fulfill({
+        request: raw.toObject(),
+        status: signed.status,
+        output: signed.output,
+        subAgentIds: signed.subAgentIds,
+        subAgentPrices: signed.subAgentPrices,
+        signature: signed.signature,
+      }),
     );
     const settled = eventIn(receipt, net.router, "RequestFulfilled").args;
     answers.push({

@@ -31,7 +31,8 @@ const HINTS: Record<string, (args: readonly unknown[]) => string> = {
     `the router's relay capacity is full (${pending} + ${needed} > ${max} gas of pending answers): retry once answers land, or ask for less callback gas`,
   CallerNotAllowed: ([agentId, caller]) => `agent ${agentId} is not open to ${caller} (its owner restricts callers)`,
   AgentIsPaused: ([agentId]) => `agent ${agentId} is paused by its owner`,
-  QuoteFromTheFuture: ([issuedAt]) => `the evidence was issued at ${issuedAt}, after the chain's latest block: the worker's clock is ahead of chain time (mine a block, or wait, and retry)`,
+  QuoteFromTheFuture: ([issuedAt]) =>
+    `the evidence was issued at ${issuedAt}, after the chain's latest block: the worker's clock is ahead of chain time (mine a block, or wait, and retry)`,
   WorkerKeyTaken: ([worker, operator]) => `worker ${worker} is already registered by operator ${operator}`,
   ERC20InsufficientBalance: ([sender, balance, needed]) => `${sender} holds ${balance} wei PHA, needs ${needed}`,
 };

@@ -319,7 +319,10 @@ export function formatVotes(wei: bigint): string {
 
 /** "2025-01-01 12:00:00 UTC (in 59 min)" for a unix time, relative to chain time. */
 export function formatTime(timestamp: bigint, now: bigint): string {
-  const when = new Date(Number(timestamp) * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  const when = new Date(Number(timestamp) * 1000)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, " UTC");
   const delta = Number(timestamp - now);
   return `${when} (${delta >= 0 ? `in ${formatDuration(delta)}` : `${formatDuration(-delta)} ago`})`;
 }

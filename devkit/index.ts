@@ -32,9 +32,24 @@ function chainTask(id: string, description: string) {
 
 const inputOptions = {
   input: { name: "input", description: "Input as UTF-8 text", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined },
-  inputHex: { name: "inputHex", description: "Input as 0x-hex bytes (e.g. from `cast abi-encode`)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined },
-  inputTypes: { name: "inputTypes", description: 'ABI-encode the input: types, e.g. "string,uint256"', type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined },
-  inputValues: { name: "inputValues", description: "ABI-encode the input: a JSON array of values for --input-types", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined },
+  inputHex: {
+    name: "inputHex",
+    description: "Input as 0x-hex bytes (e.g. from `cast abi-encode`)",
+    type: ArgumentType.STRING_WITHOUT_DEFAULT,
+    defaultValue: undefined,
+  },
+  inputTypes: {
+    name: "inputTypes",
+    description: 'ABI-encode the input: types, e.g. "string,uint256"',
+    type: ArgumentType.STRING_WITHOUT_DEFAULT,
+    defaultValue: undefined,
+  },
+  inputValues: {
+    name: "inputValues",
+    description: "ABI-encode the input: a JSON array of values for --input-types",
+    type: ArgumentType.STRING_WITHOUT_DEFAULT,
+    defaultValue: undefined,
+  },
   decode: {
     name: "decode",
     description: 'ABI types to decode an answer with, e.g. "int256,string"',
@@ -51,7 +66,12 @@ function proposalTask(id: string, description: string) {
 }
 
 const bundleOptions = {
-  uri: { name: "uri", description: "https:// URI where workers fetch the bundle (not needed on a local network)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined },
+  uri: {
+    name: "uri",
+    description: "https:// URI where workers fetch the bundle (not needed on a local network)",
+    type: ArgumentType.STRING_WITHOUT_DEFAULT,
+    defaultValue: undefined,
+  },
   bundles: {
     name: "bundles",
     description: "Bundle store of local workers to copy the bundle into (default: the local network's, from the deployment file)",
@@ -71,9 +91,19 @@ export default definePlugin({
       .addOption(inputOptions.inputTypes)
       .addOption(inputOptions.inputValues)
       .addOption(inputOptions.decode)
-      .addOption({ name: "secrets", description: "JSON file of the agent's secrets ({\"NAME\": \"value\"})", type: ArgumentType.FILE_WITHOUT_DEFAULT, defaultValue: undefined })
-      .addOption({ name: "allow", description: "Comma-separated hosts the agent may fetch (\"*\" for any)", defaultValue: "" })
-      .addOption({ name: "llmUrl", description: "OpenAI-compatible base URL for ctx.llm.chat (key: env WORKER_LLM_API_KEY)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({
+        name: "secrets",
+        description: 'JSON file of the agent\'s secrets ({"NAME": "value"})',
+        type: ArgumentType.FILE_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
+      .addOption({ name: "allow", description: 'Comma-separated hosts the agent may fetch ("*" for any)', defaultValue: "" })
+      .addOption({
+        name: "llmUrl",
+        description: "OpenAI-compatible base URL for ctx.llm.chat (key: env WORKER_LLM_API_KEY)",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
       .addOption({ name: "llmModel", description: "Model for ctx.llm.chat", defaultValue: "llama3.2" })
       .addOption({ name: "wallTimeMs", description: "Wall-time limit of the run", type: ArgumentType.INT, defaultValue: 10_000 })
       .setAction(() => import("./tasks/agent-run.js"))
@@ -109,14 +139,24 @@ export default definePlugin({
       .build(),
     chainTask("agent:request", "Send a request from the signer's address and wait for the decoded answer")
       .addOption({ name: "agent", description: "Agent id", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
-      .addOption({ name: "account", description: "Billing account id (default: the local network's)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({
+        name: "account",
+        description: "Billing account id (default: the local network's)",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
       .addOption(inputOptions.input)
       .addOption(inputOptions.inputHex)
       .addOption(inputOptions.inputTypes)
       .addOption(inputOptions.inputValues)
       .addOption(inputOptions.decode)
       .addOption({ name: "callbackGas", description: "Callback gas limit", type: ArgumentType.INT, defaultValue: 100_000 })
-      .addOption({ name: "maxFee", description: "Most PHA the request may cost (default: the router's estimate)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({
+        name: "maxFee",
+        description: "Most PHA the request may cost (default: the router's estimate)",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
       .addFlag({ name: "noWait", description: "Return once the request is sent" })
       .addOption({ name: "timeout", description: "Seconds to wait for the answer", type: ArgumentType.INT, defaultValue: 180 })
       .setAction(() => import("./tasks/agent-request.js"))
@@ -147,11 +187,36 @@ export default definePlugin({
       .setAction(() => import("./tasks/staking-add-worker.js"))
       .build(),
     chainTask("gov:propose", "Propose calls the timelock makes once PHA holders pass them (one action, or a JSON file of them)")
-      .addOption({ name: "contract", description: "Target: a deployment name (router, stakingHub, ...) or an address", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
-      .addOption({ name: "function", description: 'Function name, or full signature ("setFoo(uint256)") for a target outside the deployment', type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
-      .addOption({ name: "args", description: "The function's arguments as a JSON array (big numbers as strings)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
-      .addOption({ name: "actions", description: 'JSON file: [{"contract": "router", "function": "setMaxInputBytes", "args": [32768]}, ...]', type: ArgumentType.FILE_WITHOUT_DEFAULT, defaultValue: undefined })
-      .addOption({ name: "description", description: "What the proposal does and why (its first line is its title)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({
+        name: "contract",
+        description: "Target: a deployment name (router, stakingHub, ...) or an address",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
+      .addOption({
+        name: "function",
+        description: 'Function name, or full signature ("setFoo(uint256)") for a target outside the deployment',
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
+      .addOption({
+        name: "args",
+        description: "The function's arguments as a JSON array (big numbers as strings)",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
+      .addOption({
+        name: "actions",
+        description: 'JSON file: [{"contract": "router", "function": "setMaxInputBytes", "args": [32768]}, ...]',
+        type: ArgumentType.FILE_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
+      .addOption({
+        name: "description",
+        description: "What the proposal does and why (its first line is its title)",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
       .setAction(() => import("./tasks/gov-propose.js"))
       .build(),
     proposalTask("gov:vote", "Vote on an active proposal with the signer's PHA and staked-PHA votes at its snapshot")
@@ -171,7 +236,12 @@ export default definePlugin({
       .setAction(() => import("./tasks/gov-status.js"))
       .build(),
     chainTask("gov:delegate", "Delegate the signer's PHA votes and staked-PHA votes (to itself by default)")
-      .addOption({ name: "to", description: "The delegate's address (default: the signer)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({
+        name: "to",
+        description: "The delegate's address (default: the signer)",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
       .setAction(() => import("./tasks/gov-delegate.js"))
       .build(),
   ],

@@ -165,7 +165,12 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     deployment.local = {
       rpcUrl: node.url,
       accountId: accountId.toString(),
-      workers: Object.entries(workers).map(([name, { worker, poolId }]) => ({ name, address: worker.enclave.address, url: worker.url, poolId: poolId.toString() })),
+      workers: Object.entries(workers).map(([name, { worker, poolId }]) => ({
+        name,
+        address: worker.enclave.address,
+        url: worker.url,
+        poolId: poolId.toString(),
+      })),
       bridge: { account: bridge.chain.account, http: `http://127.0.0.1:${bridge.httpPort}`, log: bridgeLogFile },
       agents: Object.fromEntries(Object.entries(agents).map(([name, agent]) => [name, agent.agentId.toString()])),
       bundles: bundleStore,
@@ -179,4 +184,3 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     throw error;
   }
 }
-

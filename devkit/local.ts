@@ -25,7 +25,10 @@ const PORT = Number(process.env.LOCAL_PORT ?? 8545);
 const BLOCK_TIME = Number(process.env.LOCAL_BLOCK_TIME ?? 1);
 const WORK_DIR = process.env.LOCAL_DIR ?? ".local";
 const DEPLOYMENTS_DIR = process.env.LOCAL_DEPLOYMENTS ?? "deployments";
-const EGRESS_ALLOW = (process.env.LOCAL_EGRESS_ALLOW ?? "").split(",").map((host) => host.trim()).filter((host) => host !== "");
+const EGRESS_ALLOW = (process.env.LOCAL_EGRESS_ALLOW ?? "")
+  .split(",")
+  .map((host) => host.trim())
+  .filter((host) => host !== "");
 
 const bold = (text: string) => `\x1b[1m${text}\x1b[0m`;
 const dim = (text: string) => `\x1b[2m${text}\x1b[0m`;
@@ -52,11 +55,17 @@ function printSummary(local: LocalNetwork): void {
   for (const [name, agent] of Object.entries(local.agents)) console.log(`  ${`agent ${name}`.padEnd(18)} #${agent.agentId} (${agent.bundlePath})`);
   if (local.functions !== undefined) {
     const { adapter, agent, donName } = local.functions;
-    console.log(`  ${"Chainlink Functions".padEnd(18)} router ${adapter.target} (FunctionsRouterAdapter), DON id "${donName}" -> functions agent #${agent.agentId}`);
+    console.log(
+      `  ${"Chainlink Functions".padEnd(18)} router ${adapter.target} (FunctionsRouterAdapter), DON id "${donName}" -> functions agent #${agent.agentId}`,
+    );
   }
   console.log(`  ${"agent egress".padEnd(18)} ${EGRESS_ALLOW.length === 0 ? "none (set LOCAL_EGRESS_ALLOW to let agents fetch)" : EGRESS_ALLOW.join(", ")}`);
-  console.log(`  ${"bridge".padEnd(18)} ${local.bridge.chain.account}, health ${deployment.local?.bridge.http}/healthz, config ${local.bridgeConfigFile}, log ${local.bridgeLogFile}`);
-  console.log(`  ${"governance".padEnd(18)} the timelock owns every contract; proposals by PHA votes (account 0 holds the supply, self-delegated); guardian account ${DEV_ROLES.guardian} may pause the router`);
+  console.log(
+    `  ${"bridge".padEnd(18)} ${local.bridge.chain.account}, health ${deployment.local?.bridge.http}/healthz, config ${local.bridgeConfigFile}, log ${local.bridgeLogFile}`,
+  );
+  console.log(
+    `  ${"governance".padEnd(18)} the timelock owns every contract; proposals by PHA votes (account 0 holds the supply, self-delegated); guardian account ${DEV_ROLES.guardian} may pause the router`,
+  );
   console.log(`  ${"deployment".padEnd(18)} ${deploymentPath("localhost", DEPLOYMENTS_DIR)}`);
   console.log("");
   console.log(bold("Next, in another terminal:"));
@@ -67,7 +76,9 @@ function printSummary(local: LocalNetwork): void {
   console.log(`  npx hardhat request:status <request id> ${network}`);
   console.log(`  npx hardhat gov:propose --contract router --function setMaxInputBytes --args '[32768]' --description "Longer inputs" ${network}`);
   console.log(`  npx hardhat gov:status ${network}   ${dim("(then gov:vote / gov:queue / gov:execute <id> --fast-forward)")}`);
-  console.log(`  ${examplePrefix}npx hardhat run scripts/examples/chainlink-functions.ts --network localhost   ${dim("(an unmodified Chainlink Functions consumer)")}`);
+  console.log(
+    `  ${examplePrefix}npx hardhat run scripts/examples/chainlink-functions.ts --network localhost   ${dim("(an unmodified Chainlink Functions consumer)")}`,
+  );
   console.log(`  npm run bridge -- --config ${local.bridgeConfigFile} requests`);
   console.log("");
   console.log(bold("Requests as they happen (Ctrl-C stops everything):"));
@@ -113,7 +124,9 @@ async function watchRequests(local: LocalNetwork, stopped: () => boolean): Promi
 
 async function main(): Promise<void> {
   if (await portAnswers(PORT)) {
-    throw new Error(`something already listens on 127.0.0.1:${PORT} (another \`npm run local\`, or a node?). Stop it, or pick another port: LOCAL_PORT=8546 npm run local, then RPC_URL=http://127.0.0.1:8546 for the tasks.`);
+    throw new Error(
+      `something already listens on 127.0.0.1:${PORT} (another \`npm run local\`, or a node?). Stop it, or pick another port: LOCAL_PORT=8546 npm run local, then RPC_URL=http://127.0.0.1:8546 for the tasks.`,
+    );
   }
   console.log(dim(`Starting ${NODE}, deploying, bringing a worker and the bridge up...`));
   const local = await startLocalNetwork({

@@ -62,7 +62,12 @@ export async function runAgentLocally(entry: string, options: LocalRunOptions): 
     const binding = { chainId: LOCAL_CHAIN_ID, agentRegistry: LOCAL_AGENT_REGISTRY, agentId: LOCAL_AGENT_ID };
     sealedSecrets = { keyEpoch: 1, ciphertext: encryptAgentSecrets(clusterKey.publicKey, options.secrets, binding) };
   }
-  directory.set(LOCAL_AGENT_ID, { owner: LOCAL_CONSUMER, price: 0n, versions: [{ codeHash: bundle.codeHash, uri: devBundleUri(bundle.codeHash) }], secrets: sealedSecrets });
+  directory.set(LOCAL_AGENT_ID, {
+    owner: LOCAL_CONSUMER,
+    price: 0n,
+    versions: [{ codeHash: bundle.codeHash, uri: devBundleUri(bundle.codeHash) }],
+    secrets: sealedSecrets,
+  });
 
   const seed = devWorkerSeed(0);
   const request: AgentRequest = {
@@ -104,7 +109,10 @@ export async function runAgentLocally(entry: string, options: LocalRunOptions): 
     egressAllow: options.egressAllow,
     llm: options.llm,
     limits: options.limits,
-    logger: pino({ level: "info" }, agentLogLines((line) => logs.push(line))),
+    logger: pino(
+      { level: "info" },
+      agentLogLines((line) => logs.push(line)),
+    ),
   });
   try {
     const started = performance.now();

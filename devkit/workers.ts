@@ -66,7 +66,9 @@ export async function registerWorker(
     throw new DevkitError(`worker ${credentials.worker} gives no registration consent: set its config's "operator" to your address ${operator} and restart it`);
   }
   if (consent.operator.toLowerCase() !== operator.toLowerCase()) {
-    throw new DevkitError(`worker ${credentials.worker} consents to be registered by ${consent.operator}, not by ${operator} (choose that account with --signer, or change the worker's "operator")`);
+    throw new DevkitError(
+      `worker ${credentials.worker} consents to be registered by ${consent.operator}, not by ${operator} (choose that account with --signer, or change the worker's "operator")`,
+    );
   }
   const quorum = credentials.gatekeeperEvidence;
   const useQuorum = verifier === "quorum" || (verifier === "auto" && quorum !== undefined);
@@ -76,7 +78,8 @@ export async function registerWorker(
     if (quorum === undefined) throw new DevkitError(`worker ${credentials.worker} has no gatekeeper quorum evidence (is it configured with gatekeepers?)`);
     [verifierAddress, evidence] = [quorum.verifier, quorum.evidence];
   } else {
-    if (!credentials.simulated) throw new DevkitError(`worker ${credentials.worker} runs in a real enclave: register it with gatekeeper evidence (--verifier quorum)`);
+    if (!credentials.simulated)
+      throw new DevkitError(`worker ${credentials.worker} runs in a real enclave: register it with gatekeeper evidence (--verifier quorum)`);
     [verifierAddress, evidence] = [await net.simulatedVerifier.getAddress(), credentials.evidence];
   }
   const receipt = await sendTx(`workerRegistry.registerWorker(${credentials.worker})`, () =>

@@ -105,10 +105,7 @@ export class AttestationService {
           ? "worker is not registered and active in WorkerRegistry"
           : "worker is registered with another measurement";
     const keys = keysWithheld === undefined ? await this.provision(request) : [];
-    log.info(
-      { measurement: verified.measurement, tcbStatus: verified.tcbStatusName, epochs: keys.map((k) => k.epoch), keysWithheld },
-      "attested",
-    );
+    log.info({ measurement: verified.measurement, tcbStatus: verified.tcbStatusName, epochs: keys.map((k) => k.epoch), keysWithheld }, "attested");
     return {
       gatekeeper: await o.signer.getAddress(),
       simulated: request.simulated,

@@ -85,9 +85,7 @@ export async function provisionFromGatekeepers(options: ProvisionOptions): Promi
   if (!first) throw new ProvisioningError(`no gatekeeper attested this worker (${errors.join("; ")})`);
 
   const domain = verifierDomain(options.chainId, options.quorumVerifier);
-  const agreeing = responses.filter(
-    (r) => r.measurement === first.measurement && r.tcbStatus === first.tcbStatus && BigInt(r.expiresAt) === options.expiresAt,
-  );
+  const agreeing = responses.filter((r) => r.measurement === first.measurement && r.tcbStatus === first.tcbStatus && BigInt(r.expiresAt) === options.expiresAt);
   const signed = agreeing
     .map((r) => ({
       signer: recoverWorkerAttestationSigner(

@@ -40,9 +40,7 @@ export class MasterKeyDeriver implements ClusterKeyDeriver {
 
   privateKey(epoch: number): Uint8Array {
     if (!Number.isInteger(epoch) || epoch <= 0) throw new RangeError(`invalid epoch ${epoch}`);
-    const info = getBytes(
-      AbiCoder.defaultAbiCoder().encode(["uint256", "address", "uint32"], [this.deployment.chainId, this.deployment.keyRegistry, epoch]),
-    );
+    const info = getBytes(AbiCoder.defaultAbiCoder().encode(["uint256", "address", "uint32"], [this.deployment.chainId, this.deployment.keyRegistry, epoch]));
     return mapHashToField(hkdf(sha256, this.master, SALT, info, DERIVED_BYTES), secp256k1.CURVE.n);
   }
 

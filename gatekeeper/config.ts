@@ -25,8 +25,16 @@ export const GatekeeperConfig = z.object({
   masterKey: key32,
   tcbAccept: z.array(tcbStatus).nonempty().default(["UpToDate"]),
   /** Longest validity a gatekeeper signs; requests may ask for less. */
-  attestationValiditySeconds: z.coerce.number().int().positive().default(7 * 24 * 3600),
-  simulatedQuoteMaxAgeSeconds: z.coerce.number().int().positive().default(24 * 3600),
+  attestationValiditySeconds: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(7 * 24 * 3600),
+  simulatedQuoteMaxAgeSeconds: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
   /** Collateral JSON file used when a DCAP request brings none (refresh it from a PCCS out of band). */
   collateralFile: z.string().optional(),
   /** Base URLs of all gatekeepers (including this one) asked to sign a rotation. */

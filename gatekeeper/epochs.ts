@@ -47,9 +47,7 @@ export class KeyRegistryEpochSource implements EpochSource {
     const previousUsable = previous !== 0n && (await c.isEpochUsable!(previous));
     return {
       current: current === 0n ? null : { epoch: Number(current), publicKey: hexlify(await c.publicKeyOf!(current)) },
-      previous: previousUsable
-        ? { epoch: Number(previous), publicKey: hexlify(await c.publicKeyOf!(previous)), usableUntil: Number(graceEnd) }
-        : null,
+      previous: previousUsable ? { epoch: Number(previous), publicKey: hexlify(await c.publicKeyOf!(previous)), usableUntil: Number(graceEnd) } : null,
       pending: pending[0] === 0n ? null : { epoch: Number(pending[0]), publicKey: hexlify(pending[1]), activatesAt: Number(pending[2]) },
       lastProposed: Number(lastProposed),
     };

@@ -46,9 +46,7 @@ export function createGatekeeper(config: GatekeeperConfig, deps: GatekeeperDeps 
   const wallet = new Wallet(config.signerPrivateKey, provider);
   const deriver = new MasterKeyDeriver(config.masterKey, { chainId: config.chainId, keyRegistry: config.keyRegistry });
   const epochs = deps.epochs ?? new KeyRegistryEpochSource(config.keyRegistry, provider!);
-  const defaultCollateral = config.collateralFile
-    ? (JSON.parse(readFileSync(config.collateralFile, "utf8")) as Collateral)
-    : undefined;
+  const defaultCollateral = config.collateralFile ? (JSON.parse(readFileSync(config.collateralFile, "utf8")) as Collateral) : undefined;
 
   const attestation = new AttestationService({
     chainId: config.chainId,

@@ -49,8 +49,7 @@ export const keyRegistryDomain = (chainId: bigint, verifyingContract: string): T
 export const signWorkerAttestation = (signer: Signer, domain: TypedDataDomain, value: WorkerAttestation) =>
   signer.signTypedData(domain, WORKER_ATTESTATION_TYPES, value);
 
-export const signKeyRotation = (signer: Signer, domain: TypedDataDomain, value: KeyRotation) =>
-  signer.signTypedData(domain, KEY_ROTATION_TYPES, value);
+export const signKeyRotation = (signer: Signer, domain: TypedDataDomain, value: KeyRotation) => signer.signTypedData(domain, KEY_ROTATION_TYPES, value);
 
 export const recoverWorkerAttestationSigner = (domain: TypedDataDomain, value: WorkerAttestation, signature: string) =>
   verifyTypedData(domain, WORKER_ATTESTATION_TYPES, value, signature);
@@ -58,8 +57,7 @@ export const recoverWorkerAttestationSigner = (domain: TypedDataDomain, value: W
 export const recoverKeyRotationSigner = (domain: TypedDataDomain, value: KeyRotation, signature: string) =>
   verifyTypedData(domain, KEY_ROTATION_TYPES, value, signature);
 
-export const workerAttestationDigest = (domain: TypedDataDomain, value: WorkerAttestation) =>
-  TypedDataEncoder.hash(domain, WORKER_ATTESTATION_TYPES, value);
+export const workerAttestationDigest = (domain: TypedDataDomain, value: WorkerAttestation) => TypedDataEncoder.hash(domain, WORKER_ATTESTATION_TYPES, value);
 
 export interface SignerSignature {
   signer: string;
@@ -70,16 +68,11 @@ export interface SignerSignature {
 export function sortBySigner(signatures: readonly SignerSignature[]): string[] {
   const unique = new Map<string, SignerSignature>();
   for (const s of signatures) unique.set(getAddress(s.signer), s);
-  return [...unique.values()]
-    .sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1))
-    .map((s) => s.signature);
+  return [...unique.values()].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1)).map((s) => s.signature);
 }
 
 /** GatekeeperQuorumVerifier evidence: abi.encode(bytes32 measurement, uint8 tcbStatus, uint64 expiresAt, bytes[] signatures). */
-export function encodeQuorumEvidence(
-  attestation: Omit<WorkerAttestation, "reportData">,
-  signatures: readonly SignerSignature[],
-): string {
+export function encodeQuorumEvidence(attestation: Omit<WorkerAttestation, "reportData">, signatures: readonly SignerSignature[]): string {
   return AbiCoder.defaultAbiCoder().encode(
     ["bytes32", "uint8", "uint64", "bytes[]"],
     [attestation.measurement, attestation.tcbStatus, attestation.expiresAt, sortBySigner(signatures)],

@@ -9,12 +9,7 @@ export const REPORT_DATA_TAG = keccak256(toUtf8Bytes("PHALA_AGENT_WORKER_V1"));
  * In a 64-byte TDX/SGX report data field it is followed by 32 zero bytes.
  */
 export function reportDataFor(enclaveKey: string, chainId: bigint | number, workerRegistry: string): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(
-      ["bytes32", "address", "uint256", "address"],
-      [REPORT_DATA_TAG, enclaveKey, chainId, workerRegistry],
-    ),
-  );
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "address", "uint256", "address"], [REPORT_DATA_TAG, enclaveKey, chainId, workerRegistry]));
 }
 
 /** The 64-byte report data field of a real quote for `reportData`. */
@@ -36,12 +31,7 @@ export const SIMULATED_MEASUREMENT = keccak256(toUtf8Bytes("phala-agent-worker/s
 
 /** Digest the development key signs: keccak256(abi.encode(tag, reportData, measurement, issuedAt)). */
 export function simulatedQuoteDigest(reportData: string, measurement: string, issuedAt: bigint | number): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(
-      ["bytes32", "bytes32", "bytes32", "uint64"],
-      [SIMULATED_QUOTE_TAG, reportData, measurement, issuedAt],
-    ),
-  );
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32", "bytes32", "uint64"], [SIMULATED_QUOTE_TAG, reportData, measurement, issuedAt]));
 }
 
 /** Evidence for SimulatedTeeVerifier: abi.encode(bytes32 measurement, uint64 issuedAt, bytes signature). */

@@ -205,12 +205,7 @@ const EPOCH_BYTES = 4;
  * client, in the requested agent itself (never a sub-agent) and, with `codeHash`, only for that code.
  * Wire format: keyEpoch (uint32, big-endian) || envelope (Purpose.Input).
  */
-export function sealForwardedInput(
-  clusterPublicKey: BytesLike,
-  keyEpoch: number,
-  plaintext: BytesLike,
-  binding: ForwardedInputBinding,
-): Uint8Array {
+export function sealForwardedInput(clusterPublicKey: BytesLike, keyEpoch: number, plaintext: BytesLike, binding: ForwardedInputBinding): Uint8Array {
   if (!Number.isInteger(keyEpoch) || keyEpoch <= 0 || keyEpoch > 0xffffffff) throw new RangeError(`invalid key epoch ${keyEpoch}`);
   const envelope = seal(clusterPublicKey, plaintext, Purpose.Input, inputContext(binding));
   const out = new Uint8Array(EPOCH_BYTES + envelope.length);
@@ -257,10 +252,7 @@ export type AgentSecrets = z.infer<typeof SecretsJson>;
 
 export function agentSecretsContext(binding: AgentSecretsBinding): Uint8Array {
   return getBytes(
-    AbiCoder.defaultAbiCoder().encode(
-      ["bytes32", "uint256", "address", "uint256"],
-      [SECRETS_TAG, binding.chainId, binding.agentRegistry, binding.agentId],
-    ),
+    AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256", "address", "uint256"], [SECRETS_TAG, binding.chainId, binding.agentRegistry, binding.agentId]),
   );
 }
 

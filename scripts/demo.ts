@@ -96,11 +96,16 @@ async function main(): Promise<void> {
     const aliceAddress = alice.worker.enclave.address;
     const bobAddress = bob.worker.enclave.address;
     const fee = await net.router.estimateFee(agentId, 120_000);
-    const oracle = (await local.connection.ethers.deployContract("SentimentOracle", [net.router, accountId, agentId, fee * 2n, net.signer], net.signer)) as unknown as SentimentOracle;
+    const oracle = (await local.connection.ethers.deployContract(
+      "SentimentOracle",
+      [net.router, accountId, agentId, fee * 2n, net.signer],
+      net.signer,
+    )) as unknown as SentimentOracle;
     await oracle.waitForDeployment();
     await (await net.router.addConsumer(accountId, oracle)).wait();
     const routerAddress = await net.router.getAddress();
-    for (const [name, address] of Object.entries({ ...local.deployment.contracts, sentimentOracle: await oracle.getAddress() })) say(`    ${name.padEnd(17)} ${address}`);
+    for (const [name, address] of Object.entries({ ...local.deployment.contracts, sentimentOracle: await oracle.getAddress() }))
+      say(`    ${name.padEnd(17)} ${address}`);
     say(`    workers           alice ${aliceAddress}, bob ${bobAddress} (simulated TEE), each in its own StakingHub pool of ${pha(POOL_STAKE)}`);
     say(`    billing account   #${accountId} funded with ${pha((await net.router.accountOf(accountId)).balance)}; max fee per request ${pha(fee * 2n)}`);
     await node.rpc("evm_setIntervalMining", [NODE_KIND === "anvil" ? BLOCK_TIME_S : BLOCK_TIME_S * 1000]);
@@ -108,7 +113,9 @@ async function main(): Promise<void> {
 
     step("The workers (simulated TEE: NOT a real enclave) and the bridge");
     for (const [name, { worker }] of Object.entries(local.workers)) say(`    ${name} ${worker.url}`);
-    say(`    bridge ${bridge.chain.account}, confirmations ${CONFIRMATIONS}; /healthz and /metrics on http://127.0.0.1:${bridge.httpPort}; JSON logs in ${local.bridgeLogFile}`);
+    say(
+      `    bridge ${bridge.chain.account}, confirmations ${CONFIRMATIONS}; /healthz and /metrics on http://127.0.0.1:${bridge.httpPort}; JSON logs in ${local.bridgeLogFile}`,
+    );
 
     const router = net.router.interface;
     const accountBefore = await net.router.accountOf(accountId);
@@ -154,7 +161,9 @@ async function main(): Promise<void> {
           }
           moved += parsed.args.totalFee as bigint;
           const summary = label.length > 60 ? `${label.slice(0, 57)}...` : label;
-          say(`    ${c.green}✔${c.reset} #${id} ${c.dim}"${sent?.text ?? "?"}"${c.reset} → ${summary} ${c.dim}(+${blocks} blocks, fee ${pha(parsed.args.totalFee as bigint)}, refund ${pha(parsed.args.refund as bigint)})${c.reset}`);
+          say(
+            `    ${c.green}✔${c.reset} #${id} ${c.dim}"${sent?.text ?? "?"}"${c.reset} → ${summary} ${c.dim}(+${blocks} blocks, fee ${pha(parsed.args.totalFee as bigint)}, refund ${pha(parsed.args.refund as bigint)})${c.reset}`,
+          );
         } else if (parsed.name === "RequestTimedOut") {
           shown.add(id);
           say(`    ${c.yellow}⏱${c.reset} #${id} timed out: ${pha(parsed.args.refund as bigint)} refunded to the billing account`);
@@ -186,7 +195,9 @@ async function main(): Promise<void> {
     await (await operatorNet.stakingHub.removeWorker(alice.poolId, aliceAddress)).wait();
     await (await operatorNet.stakingHub.addWorker(bob.poolId, bobAddress)).wait();
     const receipt = (await (await requestSentiment("Will anyone answer this?")).wait())!;
-    const requested = receipt.logs.map((l: Log) => (l.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(l) : null)).find((p) => p?.name === "AgentRequested");
+    const requested = receipt.logs
+      .map((l: Log) => (l.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(l) : null))
+      .find((p) => p?.name === "AgentRequested");
     const lostId = requested!.args.requestId as bigint;
     say(`    #${lostId} assigned to bob ${requested!.args.worker}; the bridge retries his endpoint with backoff...`);
     await sleep(4_000);
@@ -237,14 +248,16 @@ async function main(): Promise<void> {
       }
     }
     const exactlyOnce = settlements.size === requestedCount && [...settlements.values()].every((n) => n === 1);
-    if (!exactlyOnce) throw new Error(`settlement check failed: ${requestedCount} requested, ${JSON.stringify([...settlements].map(([k, v]) => [String(k), v]))}`);
+    if (!exactlyOnce)
+      throw new Error(`settlement check failed: ${requestedCount} requested, ${JSON.stringify([...settlements].map(([k, v]) => [String(k), v]))}`);
 
     step("Governance: every contract belongs to the timelock; the guardian may only pause");
     const guardian = (await local.connection.ethers.getSigners())[DEV_ROLES.guardian]!;
     await guardianPause(net, guardian, routerAddress);
     const refused = await requestSentiment("Is anyone there?").then(
       () => "accepted",
-      (error: unknown) => (String((error as Error).message).includes("EnforcedPause") || String(error).includes("0xd93c0665") ? "EnforcedPause" : String(error)),
+      (error: unknown) =>
+        String((error as Error).message).includes("EnforcedPause") || String(error).includes("0xd93c0665") ? "EnforcedPause" : String(error),
     );
     if (!(await net.router.paused()) || refused !== "EnforcedPause") throw new Error(`the guardian's pause did not stop requests: ${refused}`);
     say(`    guardian ${guardian.address} paused the router in one transaction; a new request reverts with ${refused}`);
@@ -259,10 +272,18 @@ async function main(): Promise<void> {
     );
 
     step("Summary");
-    say(`    requests         ${requestedCount} (${counts.fulfilled} fulfilled, ${counts.timed_out} timed out and refunded); on-chain check: each settled exactly once`);
-    say(`    latency          p50 ${percentile(latencyBlocks, 50)} / p99 ${percentile(latencyBlocks, 99)} blocks from request to answer (confirmations ${CONFIRMATIONS}, ${BLOCK_TIME_S}s blocks); p50 ${(percentile(latencyMs, 50) / 1000).toFixed(1)} s wall clock`);
-    say(`    bridge gas       ${txs.gasUsed} gas in ${txs.count} transactions (${(Number(txs.gasUsed) / Math.max(1, counts.fulfilled + counts.timed_out)).toFixed(0)} per settlement; fulfilments batched)`);
-    say(`    PHA moved        ${pha(moved)} charged for answers: agent owner ${pha(ownerEarnings)}, alice's pool ${pha(workerFees)}, protocol ${pha(protocolFees)}, bridge gas reimbursement ${pha(relayerEarnings)}`);
+    say(
+      `    requests         ${requestedCount} (${counts.fulfilled} fulfilled, ${counts.timed_out} timed out and refunded); on-chain check: each settled exactly once`,
+    );
+    say(
+      `    latency          p50 ${percentile(latencyBlocks, 50)} / p99 ${percentile(latencyBlocks, 99)} blocks from request to answer (confirmations ${CONFIRMATIONS}, ${BLOCK_TIME_S}s blocks); p50 ${(percentile(latencyMs, 50) / 1000).toFixed(1)} s wall clock`,
+    );
+    say(
+      `    bridge gas       ${txs.gasUsed} gas in ${txs.count} transactions (${(Number(txs.gasUsed) / Math.max(1, counts.fulfilled + counts.timed_out)).toFixed(0)} per settlement; fulfilments batched)`,
+    );
+    say(
+      `    PHA moved        ${pha(moved)} charged for answers: agent owner ${pha(ownerEarnings)}, alice's pool ${pha(workerFees)}, protocol ${pha(protocolFees)}, bridge gas reimbursement ${pha(relayerEarnings)}`,
+    );
     say(`    billing account  ${pha(accountBefore.balance)} → ${pha(accountAfter.balance)}, reserved ${pha(accountAfter.reserved)}`);
     say(`    bob              pool slashed ${pha(slashTotal)} (2 worker fees, whatever its stake) for the missed deadline`);
     step("Shutting down");

@@ -80,9 +80,11 @@ describe("README examples", function () {
       block.body.split("\n").forEach((text, offset) => {
         const where = `${block.document}:${block.line + 1 + offset}`;
         const command = text.replace(/#.*$/, "").trim();
-        for (const [, script] of command.matchAll(/\bnpm run ([\w:-]+)/g)) if (scripts[script!] === undefined) problems.push(`${where}: no npm script "${script}"`);
+        for (const [, script] of command.matchAll(/\bnpm run ([\w:-]+)/g))
+          if (scripts[script!] === undefined) problems.push(`${where}: no npm script "${script}"`);
         if (/\bnpm test\b/.test(command) && scripts.test === undefined) problems.push(`${where}: no npm test script`);
-        for (const file of command.match(/[\w./-]+\.(ts|sol|json)\b/g) ?? []) if (!file.startsWith("http") && !existsSync(file)) problems.push(`${where}: no file ${file}`);
+        for (const file of command.match(/[\w./-]+\.(ts|sol|json)\b/g) ?? [])
+          if (!file.startsWith("http") && !existsSync(file)) problems.push(`${where}: no file ${file}`);
         const hardhat = /\bnpx hardhat (.*)$/.exec(command);
         if (hardhat === null) return;
         const words = hardhat[1]!.split(/\s+/).filter((w) => !w.startsWith("--"));

@@ -78,7 +78,9 @@ function isEngineError(e: unknown): boolean {
 async function openSecrets(request: FunctionsRequestData, open: AgentContext["openForwardedInput"]): Promise<Record<string, string>> {
   const { location, reference } = request.secrets!;
   if (location === Location.DONHosted) {
-    throw new RequestError("DON-hosted secrets are not supported: seal the secrets to the cluster key (sealFunctionsSecrets) and send them with addSecretsReference");
+    throw new RequestError(
+      "DON-hosted secrets are not supported: seal the secrets to the cluster key (sealFunctionsSecrets) and send them with addSecretsReference",
+    );
   }
   if (location !== Location.Remote) throw new RequestError(`secrets location ${location} is not supported`);
   let plaintext: Uint8Array;

@@ -23,7 +23,15 @@ function cliBundle(): Promise<string> {
     mkdirSync(BUNDLE_DIR, { recursive: true });
     const target = join(BUNDLE_DIR, "cli.mjs");
     const staging = join(BUNDLE_DIR, `cli.${process.pid}.mjs`);
-    await build({ entryPoints: [join(ROOT, "bridge", "cli.ts")], bundle: true, platform: "node", format: "esm", packages: "external", outfile: staging, logLevel: "warning" });
+    await build({
+      entryPoints: [join(ROOT, "bridge", "cli.ts")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      packages: "external",
+      outfile: staging,
+      logLevel: "warning",
+    });
     renameSync(staging, target); // atomic: a concurrent test process never runs a half-written file
     return target;
   })();

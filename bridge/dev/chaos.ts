@@ -327,7 +327,9 @@ export function formatReport(report: ChaosReport): string {
     `reserved left          ${report.reservedLeft} wei`,
     `drain after last kill  ${report.drainMs === undefined ? "did not drain" : `${(report.drainMs / 1000).toFixed(1)} s`}`,
     `kills                  ${report.kills} (bridge started ${report.bridgeStarts} times)`,
-    `faults injected        ${Object.entries(report.faults).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+    `faults injected        ${Object.entries(report.faults)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
     `by worker              ${roles}`,
     `run time               ${(report.elapsedMs / 1000).toFixed(0)} s; bridge log ${report.logPath}`,
   ].join("\n");

@@ -166,7 +166,16 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
     const address = enclave.address;
     const evidence = encodeSimulatedEvidence(reportDataFor(address, chainId, registryAddress), SIMULATED_MEASUREMENT, latest!.timestamp);
     const consent = await signWorkerRegistration(enclave, chainId, registryAddress, await operator.getAddress(), BigInt(latest!.timestamp + 3600));
-    await send(registry.connect(operator) as Contract, "registerWorker", address, await verifier.getAddress(), evidence, worker.endpoint, consent.deadline, consent.signature);
+    await send(
+      registry.connect(operator) as Contract,
+      "registerWorker",
+      address,
+      await verifier.getAddress(),
+      evidence,
+      worker.endpoint,
+      consent.deadline,
+      consent.signature,
+    );
     if (!useHub) {
       await send(staking, "addWorker", address);
       continue;
@@ -181,7 +190,15 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
   }
 
   const code = options.agentCode ?? "export default function agent(input) { return 'echo:' + input; }";
-  await send(agents.connect(agentOwner) as Contract, "registerAgent", options.agentCodeHash ?? keccak256(toUtf8Bytes(code)), options.agentUri ?? "data:,echo", options.agentPrice ?? PHA(1), [], true);
+  await send(
+    agents.connect(agentOwner) as Contract,
+    "registerAgent",
+    options.agentCodeHash ?? keccak256(toUtf8Bytes(code)),
+    options.agentUri ?? "data:,echo",
+    options.agentPrice ?? PHA(1),
+    [],
+    true,
+  );
   const agentId = 1n;
   const accountId = 1n;
   await send(router, "createAccount");

@@ -55,7 +55,16 @@ export class FaultProxy {
   private head = 0;
   private headAt = 0;
   rule?: FaultRule;
-  readonly stats: Record<Fault | "forwarded" | "lagged", number> = { http500: 0, rpcError: 0, hang: 0, drop: 0, lostAnswer: 0, blackhole: 0, forwarded: 0, lagged: 0 };
+  readonly stats: Record<Fault | "forwarded" | "lagged", number> = {
+    http500: 0,
+    rpcError: 0,
+    hang: 0,
+    drop: 0,
+    lostAnswer: 0,
+    blackhole: 0,
+    forwarded: 0,
+    lagged: 0,
+  };
   url = "";
 
   constructor(

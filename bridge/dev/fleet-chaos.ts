@@ -101,9 +101,12 @@ export async function runFleetChaos(options: FleetChaosOptions): Promise<FleetCh
     await Promise.all(bridges.map((b) => b.waitServing()));
     log(`${bridges.length} instances serving; load: ${options.requests} requests over ${options.loadSeconds} s`);
     let loadDone = false;
-    const load = produce(stack.requester, stack.provider, { requests: options.requests, perTx: options.perTx, loadSeconds: options.loadSeconds } as ChaosOptions, log).finally(
-      () => (loadDone = true),
-    );
+    const load = produce(
+      stack.requester,
+      stack.provider,
+      { requests: options.requests, perTx: options.perTx, loadSeconds: options.loadSeconds } as ChaosOptions,
+      log,
+    ).finally(() => (loadDone = true));
     let killUntil = Infinity;
     while (Date.now() < killUntil) {
       await sleep(between(options.killEveryMs));
@@ -129,7 +132,9 @@ export async function runFleetChaos(options: FleetChaosOptions): Promise<FleetCh
     let drainMs: number | undefined;
     try {
       const done = async () =>
-        settledOf(await settlements(), everything) === everything.size && (await reserved(stack.router, stack.accountId)) === 0n && (await unsettledInStore()) === 0;
+        settledOf(await settlements(), everything) === everything.size &&
+        (await reserved(stack.router, stack.accountId)) === 0n &&
+        (await unsettledInStore()) === 0;
       if (await until(done, lastRestart + options.drainLimitMs)) drainMs = Date.now() - lastRestart;
       const seen = await settlements();
       const answered = (await stack.requester.getFunction("answered")()) as bigint;

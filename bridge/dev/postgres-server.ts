@@ -97,9 +97,24 @@ export async function startPostgres(): Promise<PostgresServer> {
   const child: ChildProcess = spawn(
     postgres,
     [
-      "-D", data, "-p", String(port), "-k", dir,
-      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-      "-c", "max_connections=200", "-c", "shared_buffers=64MB",
+      "-D",
+      data,
+      "-p",
+      String(port),
+      "-k",
+      dir,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      "max_connections=200",
+      "-c",
+      "shared_buffers=64MB",
     ],
     { ...user, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C" } },
   );
@@ -112,7 +127,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   };
   process.once("exit", kill);
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  for (let started = Date.now(); ; ) {
+  for (let started = Date.now(); ;) {
     const client = new pg.Client({ connectionString: admin });
     try {
       await client.connect();

@@ -247,7 +247,14 @@ export class Bridge {
     }
     this.loop = this.run();
     this.log.info(
-      { event: "started", account: this.chain.account, router: this.chain.router, chainId: this.parts.chainId.toString(), httpPort: this.httpPort, automine: this.parts.automine },
+      {
+        event: "started",
+        account: this.chain.account,
+        router: this.chain.router,
+        chainId: this.parts.chainId.toString(),
+        httpPort: this.httpPort,
+        automine: this.parts.automine,
+      },
       this.parts.automine
         ? `bridge started; the chain mines only on transactions (automine): requests are confirmed at the head after ${this.config.idleConfirmMs} ms without a block, timeouts judged by the pending block's time`
         : "bridge started",
@@ -409,7 +416,11 @@ export class Bridge {
       lastError: sweep.lastError ?? null,
     };
     const reconcile = this.stages.get("reconciler");
-    report.stages.reconciler = { ok: reconcile.consecutiveFailures < SWEEP_FAILURES, consecutiveFailures: reconcile.consecutiveFailures, lastError: reconcile.lastError ?? null };
+    report.stages.reconciler = {
+      ok: reconcile.consecutiveFailures < SWEEP_FAILURES,
+      consecutiveFailures: reconcile.consecutiveFailures,
+      lastError: reconcile.lastError ?? null,
+    };
     report.ok = Object.values(report.stages).every((stage) => stage.ok);
     return report;
   }

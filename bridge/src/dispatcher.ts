@@ -26,10 +26,7 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
 }
 
 /** How one attempt (every endpoint of the worker, hedged) ended. */
-type AttemptOutcome =
-  | { kind: "answer"; answer: ExecuteResponse; endpoint: string }
-  | { kind: "final"; reason: string }
-  | { kind: "retry"; reason: string };
+type AttemptOutcome = { kind: "answer"; answer: ExecuteResponse; endpoint: string } | { kind: "final"; reason: string } | { kind: "retry"; reason: string };
 
 /** An endpoint's failure, with what it means for the request. */
 class EndpointFailure {
@@ -233,7 +230,12 @@ export class Dispatcher {
       text = await response.text();
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      throw new WorkerCallError(timedOut ? `no answer within ${this.options.timeoutMs} ms` : "unreachable", endpoint, "retry", timedOut ? {} : { cause: error });
+      throw new WorkerCallError(
+        timedOut ? `no answer within ${this.options.timeoutMs} ms` : "unreachable",
+        endpoint,
+        "retry",
+        timedOut ? {} : { cause: error },
+      );
     }
     if (!response.ok) {
       const code = refusalCode(text);

@@ -23,9 +23,18 @@ export class BridgeMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly hedges = new Counter({ name: "bridge_dispatch_hedges_total", help: "Replica endpoints called because the primary was slow or failed", registers: [this.registry] });
+  readonly hedges = new Counter({
+    name: "bridge_dispatch_hedges_total",
+    help: "Replica endpoints called because the primary was slow or failed",
+    registers: [this.registry],
+  });
   readonly breakersOpen = new Gauge({ name: "bridge_worker_breakers_open", help: "Workers whose circuit is open or probing", registers: [this.registry] });
-  readonly txs = new Counter({ name: "bridge_transactions_total", help: "Transactions sent, by kind", labelNames: ["kind"] as const, registers: [this.registry] });
+  readonly txs = new Counter({
+    name: "bridge_transactions_total",
+    help: "Transactions sent, by kind",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly sendErrors = new Counter({
     name: "bridge_send_errors_total",
     help: "eth_sendRawTransaction refusals, by class (nonce_too_low, underpriced, insufficient_funds, already_known, transport, fatal...)",

@@ -57,7 +57,7 @@ export class Reconciler {
   private async recoverUnseen(cursor: BlockRef): Promise<number> {
     const count = await this.chain.requestCount(cursor);
     let recovered = 0;
-    for (let from = this.store.reconciledThrough() + 1n; from <= count; ) {
+    for (let from = this.store.reconciledThrough() + 1n; from <= count;) {
       const to = from + BigInt(PAGE) - 1n < count ? from + BigInt(PAGE) - 1n : count;
       const ids = Array.from({ length: Number(to - from) + 1 }, (_, i) => from + BigInt(i));
       const known = this.store.knownIds(ids);
@@ -69,7 +69,10 @@ export class Reconciler {
         if (missing.length > 0) {
           const events = await this.search(missing, this.lowerBound(missing[0]!), cursor.number);
           const found = new Set(events.requests.map((r) => r.request.id));
-          recovered += this.store.observe(events.requests.filter((r) => missing.includes(r.request.id)), []).added;
+          recovered += this.store.observe(
+            events.requests.filter((r) => missing.includes(r.request.id)),
+            [],
+          ).added;
           const lost = missing.filter((id) => !found.has(id));
           if (lost.length > 0) {
             // The answering node may lack them (behind, or a reorg): keep the watermark, look again next run.

@@ -115,7 +115,7 @@ export class Submitter {
         // signing and its broadcast wait on the node. One at a time, each waited for two more
         // round trips, and a restarted bridge on a loaded machine sent a few before it was killed.
         const planned: RequestRecord[][] = [];
-        for (let gasLeft = room.gas; planned.length < room.count && gasLeft > 0n; ) {
+        for (let gasLeft = room.gas; planned.length < room.count && gasLeft > 0n;) {
           if (queue.length === 0) {
             if (!more) break;
             const read = this.store.readyToSubmit(this.options.maxBatchSize + handled.size);
@@ -131,7 +131,12 @@ export class Submitter {
         }
         if (planned.length === 0) break;
         const live = new Set((await this.filterSubmittable(planned.flat(), chainTime)).map((r) => r.id));
-        const batches = planned.flatMap((batch) => this.splitLate(batch.filter((r) => live.has(r.id)), chainTime));
+        const batches = planned.flatMap((batch) =>
+          this.splitLate(
+            batch.filter((r) => live.has(r.id)),
+            chainTime,
+          ),
+        );
         // Splitting may make more transactions than there is room for: the rest wait at the front.
         for (const record of batches.splice(room.count).flat()) handled.delete(record.id);
         queue = [...planned.flat().filter((r) => live.has(r.id) && !handled.has(r.id)), ...queue];
@@ -141,7 +146,10 @@ export class Submitter {
           // A batch whose simulation failed (RPC error) waits for the next pass; the others go.
           if (result.status === "rejected") {
             this.metrics.loopErrors.inc({ component: "submitter" });
-            this.log.warn({ event: "simulation_failed", requests: batches[i]!.length, err: errorMessage(result.reason) }, "could not simulate a batch; next pass");
+            this.log.warn(
+              { event: "simulation_failed", requests: batches[i]!.length, err: errorMessage(result.reason) },
+              "could not simulate a batch; next pass",
+            );
             continue;
           }
           if (result.value.length === 0) continue;
@@ -255,7 +263,11 @@ export class Submitter {
   /** Sends one batch; its gas limit, or undefined when no node took it (its requests are queued again) and this pass should stop. */
   private async sendFulfillments(records: RequestRecord[]): Promise<bigint | undefined> {
     const data = this.chain.encodeFulfillBatch(records.map(toFulfillment));
-    const gasLimit = gasLimitFor(data, records.reduce((sum, r) => sum + this.executionBudget(r), BATCH_EXECUTION_GAS), this.schedule);
+    const gasLimit = gasLimitFor(
+      data,
+      records.reduce((sum, r) => sum + this.executionBudget(r), BATCH_EXECUTION_GAS),
+      this.schedule,
+    );
     const result = await this.txm.send({ kind: "fulfill", to: this.chain.router, data, gasLimit, requestIds: records.map((r) => r.id) });
     if (result.sent) {
       this.batchCap = Math.min(this.options.maxBatchSize, this.batchCap * 2);

@@ -89,7 +89,9 @@ export class Sweeper {
   }
 
   private async sendTimeouts(expired: RequestRecord[]): Promise<SweepResult> {
-    await this.txm.track().catch((error: unknown) => this.log.warn({ event: "track_failed", err: errorMessage(error) }, "transaction tracking failed; sweeping anyway"));
+    await this.txm
+      .track()
+      .catch((error: unknown) => this.log.warn({ event: "track_failed", err: errorMessage(error) }, "transaction tracking failed; sweeping anyway"));
     const size = this.chunkSize();
     const result: SweepResult = { sent: 0, failed: 0 };
     for (let i = 0; i < expired.length; i += size) {

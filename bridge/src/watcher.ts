@@ -162,7 +162,9 @@ export class Watcher {
       throw error;
     }
     if (after - before !== BigInt(found)) {
-      throw new StaleNodeError("event scan incomplete", { details: `blocks ${cursor.number + 1}-${end.number}: ${after - before} requests issued, ${found} returned` });
+      throw new StaleNodeError("event scan incomplete", {
+        details: `blocks ${cursor.number + 1}-${end.number}: ${after - before} requests issued, ${found} returned`,
+      });
     }
     return after;
   }
@@ -242,9 +244,15 @@ export class Watcher {
           // Said once at info; afterwards each idle head is routine on such a chain.
           const level = this.automineExplained ? "debug" : "info";
           this.automineExplained = true;
-          this.log[level](context, `no block for ${idleMs} ms on a chain that mines only on transactions (automine): confirming requests at the head instead of waiting for ${confirmations} more block(s)`);
+          this.log[level](
+            context,
+            `no block for ${idleMs} ms on a chain that mines only on transactions (automine): confirming requests at the head instead of waiting for ${confirmations} more block(s)`,
+          );
         } else {
-          this.log.warn(context, `requests wait for ${oldest.number + confirmations - head.number} more block(s), but the head has not moved for ${Math.round(idleMs / 1000)} s`);
+          this.log.warn(
+            context,
+            `requests wait for ${oldest.number + confirmations - head.number} more block(s), but the head has not moved for ${Math.round(idleMs / 1000)} s`,
+          );
         }
       }
     }

@@ -17,7 +17,10 @@ export class StaticWorkerDirectory implements WorkerDirectory {
 
   /** Adds or replaces a worker's endpoints (e.g. learned from a registry at start-up). */
   set(worker: string, urls: string[]): void {
-    this.byWorker.set(worker.toLowerCase(), urls.map((u) => u.replace(/\/+$/, "")));
+    this.byWorker.set(
+      worker.toLowerCase(),
+      urls.map((u) => u.replace(/\/+$/, "")),
+    );
   }
 }
 

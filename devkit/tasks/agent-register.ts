@@ -24,7 +24,8 @@ export default async function agentRegister(args: Args, hre: HardhatRuntimeEnvir
     ["callers", args.restricted ? "only those the owner allows (AgentRegistry.setCallerAllowed)" : "any contract"],
     ["tx", agent.txHash],
   ]);
-  if (args.uri !== undefined) console.log(`Workers check the bytes at ${args.uri} against the code hash: upload ${displayPath(agent.bundlePath)} there unchanged.`);
+  if (args.uri !== undefined)
+    console.log(`Workers check the bytes at ${args.uri} against the code hash: upload ${displayPath(agent.bundlePath)} there unchanged.`);
   console.log(`Next: npx hardhat agent:request --agent ${agent.agentId} --input "..."${networkFlag(connection)}`);
   return agent;
 }

@@ -26,7 +26,10 @@ export default async function agentRun(args: Args, _hre: HardhatRuntimeEnvironme
   const input = inputBytes(args);
   const secrets = args.secrets === undefined ? undefined : await readSecrets(args.secrets);
   const llm = args.llmUrl === undefined ? undefined : { baseUrl: args.llmUrl, model: args.llmModel, apiKey: process.env.WORKER_LLM_API_KEY };
-  const egressAllow = args.allow.split(",").map((h) => h.trim()).filter((h) => h !== "");
+  const egressAllow = args.allow
+    .split(",")
+    .map((h) => h.trim())
+    .filter((h) => h !== "");
   const run = await runAgentLocally(args.entry, { input, secrets, egressAllow, llm, limits: { wallTimeMs: args.wallTimeMs } });
   console.log(`Ran ${displayPath(run.bundlePath)} (code hash ${run.codeHash}) in the worker's sandbox, ${run.ms} ms`);
   for (const line of run.logs) console.log(`  log: ${line}`);

@@ -47,7 +47,8 @@ export function formatPha(wei: bigint): string {
 
 /** A positive integer id given as text (account, agent, request, pool ids). */
 export function parseId(text: string | undefined, option: string): bigint {
-  if (text === undefined || !/^\d+$/.test(text.trim()) || BigInt(text.trim()) === 0n) throw new DevkitError(`${option} must be a positive integer id, not "${text ?? ""}"`);
+  if (text === undefined || !/^\d+$/.test(text.trim()) || BigInt(text.trim()) === 0n)
+    throw new DevkitError(`${option} must be a positive integer id, not "${text ?? ""}"`);
   return BigInt(text.trim());
 }
 

@@ -12,6 +12,8 @@ export default async function govDelegate(args: Args, hre: HardhatRuntimeEnviron
   await delegateVotes(net, delegatee);
   const power = await votingPower(net, delegatee);
   console.log(`${signerAddress} delegated its PHA votes and staked-PHA votes to ${delegatee === signerAddress ? "itself" : delegatee}`);
-  console.log(`  ${delegatee} now has ${formatVotes(power.total)} (PHA ${formatVotes(power.pha)}, staked PHA ${formatVotes(power.staked)}); they count in proposals whose snapshot is later than now`);
+  console.log(
+    `  ${delegatee} now has ${formatVotes(power.total)} (PHA ${formatVotes(power.pha)}, staked PHA ${formatVotes(power.staked)}); they count in proposals whose snapshot is later than now`,
+  );
   return power.total;
 }

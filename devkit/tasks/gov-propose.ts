@@ -16,14 +16,18 @@ interface Args extends ChainTaskArgs {
 /** The actions: one from --contract/--function/--args, or a JSON file of them (--actions). */
 async function actionSpecs(args: Args): Promise<ActionSpec[]> {
   if (args.actions !== undefined) {
-    if (args.contract !== undefined || args.function !== undefined) throw new DevkitError("give either --actions <file> or --contract and --function, not both");
+    if (args.contract !== undefined || args.function !== undefined)
+      throw new DevkitError("give either --actions <file> or --contract and --function, not both");
     let parsed: unknown;
     try {
       parsed = JSON.parse(await readFile(args.actions, "utf8"));
     } catch (error) {
       throw new DevkitError(`--actions ${args.actions}: ${(error as Error).message}`);
     }
-    if (!Array.isArray(parsed) || parsed.some((a) => typeof a?.contract !== "string" || typeof a?.function !== "string" || (a.args !== undefined && !Array.isArray(a.args)))) {
+    if (
+      !Array.isArray(parsed) ||
+      parsed.some((a) => typeof a?.contract !== "string" || typeof a?.function !== "string" || (a.args !== undefined && !Array.isArray(a.args)))
+    ) {
       throw new DevkitError(`--actions ${args.actions} must be a JSON array of {"contract": "router", "function": "setMaxInputBytes", "args": [32768]}`);
     }
     return parsed as ActionSpec[];

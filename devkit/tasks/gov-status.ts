@@ -45,13 +45,17 @@ export default async function govStatus(args: Args, hre: HardhatRuntimeEnvironme
   report(`Governance: PhalaGovernor ${await governor.getAddress()}, timelock ${await timelock.getAddress()}`, [
     ["voting delay", formatDuration(Number(votingDelay))],
     ["voting period", formatDuration(Number(votingPeriod))],
-    ["timelock delay", `${formatDuration(Number(delay))} (configured ${formatDuration(Number(configured))}, exit window = unbonding period ${formatDuration(Number(exitWindow))})`],
+    [
+      "timelock delay",
+      `${formatDuration(Number(delay))} (configured ${formatDuration(Number(configured))}, exit window = unbonding period ${formatDuration(Number(exitWindow))})`,
+    ],
     ["threshold", `${formatVotes(threshold)} to propose`],
     ["quorum", `${quorumPercent}% of PHA's supply (for + abstain)`],
     ["your votes", `${formatVotes(power.total)} (delegated PHA ${formatVotes(power.pha)}, staked PHA ${formatVotes(power.staked)}) for ${signerAddress}`],
   ]);
   const proposals = await listProposals(net);
-  if (proposals.length === 0) console.log("No proposals yet: `npx hardhat gov:propose --contract <name> --function <name> --args '[...]' --description <text>`");
+  if (proposals.length === 0)
+    console.log("No proposals yet: `npx hardhat gov:propose --contract <name> --function <name> --args '[...]' --description <text>`");
   for (const info of proposals) console.log(`  ${info.state.padEnd(9)} ${info.id}  ${info.described.join("; ")}`);
   return proposals;
 }

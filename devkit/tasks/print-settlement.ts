@@ -14,7 +14,14 @@ export function printSettlement(state: RequestState, decode: string | undefined)
   report(`Request ${state.requestId} answered`, [
     ["status", `${state.statusName} (${state.status})`],
     ["output", output],
-    ["callback", !state.consumerIsContract ? "none (the consumer is an account, not a contract)" : state.callbackSucceeded ? "succeeded" : "FAILED (the consumer reverted or ran out of callback gas)"],
+    [
+      "callback",
+      !state.consumerIsContract
+        ? "none (the consumer is an account, not a contract)"
+        : state.callbackSucceeded
+          ? "succeeded"
+          : "FAILED (the consumer reverted or ran out of callback gas)",
+    ],
     ["fee", `${formatPha(state.totalFee ?? 0n)} charged, ${formatPha(state.refund ?? 0n)} refunded`],
     ["tx", state.settledIn?.tx ?? "?"],
   ]);

@@ -13,6 +13,8 @@ export default async function stakingAddWorker(args: Args, hre: HardhatRuntimeEn
   const { net } = await taskNetwork(hre, args);
   await addPoolWorker(net, poolId, worker);
   const eligible = await net.stakingHub.isEligible(worker);
-  console.log(`Worker ${worker} joined pool ${poolId}; ${eligible ? "it is eligible for requests" : "NOT yet eligible: the pool needs more stake per worker, or the attestation expired"}`);
+  console.log(
+    `Worker ${worker} joined pool ${poolId}; ${eligible ? "it is eligible for requests" : "NOT yet eligible: the pool needs more stake per worker, or the attestation expired"}`,
+  );
   return eligible;
 }

@@ -15,6 +15,8 @@ export default async function stakingCreatePool(args: Args, hre: HardhatRuntimeE
   const poolId = await createPool(net, args.commission);
   const { minStakePerWorker } = await net.stakingHub.params();
   console.log(`Opened staking pool ${poolId}, operated by ${signerAddress}, commission ${args.commission / 100}%`);
-  console.log(`Each worker in it needs ${minStakePerWorker / 10n ** 18n} PHA of stake: npx hardhat staking:stake --pool ${poolId} --amount <PHA>${networkFlag(connection)}`);
+  console.log(
+    `Each worker in it needs ${minStakePerWorker / 10n ** 18n} PHA of stake: npx hardhat staking:stake --pool ${poolId} --amount <PHA>${networkFlag(connection)}`,
+  );
   return poolId;
 }

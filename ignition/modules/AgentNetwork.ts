@@ -106,19 +106,8 @@ export default buildModule("AgentNetwork", (m) => {
   const pha = m.contract("PhalaToken", [deployer]);
   const agentRegistry = m.contract("AgentRegistry");
   const workerRegistry = m.contract("WorkerRegistry", [deployer]);
-  const simulatedVerifier = m.contract("SimulatedTeeVerifier", [
-    new Wallet(DEV_ATTESTATION_PRIVATE_KEY).address,
-    attestationValidity,
-  ]);
-  const router = m.contract("AgentRouter", [
-    pha,
-    agentRegistry,
-    workerRegistry,
-    deployer,
-    treasury,
-    routerConfig,
-    maxInputBytes,
-  ]);
+  const simulatedVerifier = m.contract("SimulatedTeeVerifier", [new Wallet(DEV_ATTESTATION_PRIVATE_KEY).address, attestationValidity]);
+  const router = m.contract("AgentRouter", [pha, agentRegistry, workerRegistry, deployer, treasury, routerConfig, maxInputBytes]);
 
   const stakingParams = m.getParameter("stakingParams", {
     minStakePerWorker: 1_000n * 10n ** 18n,
@@ -129,13 +118,7 @@ export default buildModule("AgentNetwork", (m) => {
     maxCommissionBps: 5_000,
   });
   const stakingHub = m.contract("StakingHub", [pha, workerRegistry, treasury, stakingParams, deployer]);
-  const timelock = m.contract("PhalaTimelock", [
-    m.getParameter("timelockDelay", DEFAULT_TIMELOCK_DELAY),
-    [],
-    [],
-    deployer,
-    stakingHub,
-  ]);
+  const timelock = m.contract("PhalaTimelock", [m.getParameter("timelockDelay", DEFAULT_TIMELOCK_DELAY), [], [], deployer, stakingHub]);
   // The vault's manager is the allocator below; the deployer only until it is wired.
   const stakingVault = m.contract("StakingVault", [pha, stakingHub, deployer, deployer]);
 
@@ -166,12 +149,7 @@ export default buildModule("AgentNetwork", (m) => {
     [deployer, [m.getAccount(7), m.getAccount(8), m.getAccount(9)], gatekeeperThreshold, 30n * 24n * 3600n],
     { id: "GatekeeperQuorumVerifier" },
   );
-  const keyRegistry = m.contract("KeyRegistry", [
-    deployer,
-    quorumVerifier,
-    m.getParameter("keyActivationDelay", 60n),
-    m.getParameter("keyGracePeriod", 600n),
-  ]);
+  const keyRegistry = m.contract("KeyRegistry", [deployer, quorumVerifier, m.getParameter("keyActivationDelay", 60n), m.getParameter("keyGracePeriod", 600n)]);
 
   const wiring: Future[] = [
     m.call(workerRegistry, "setRouter", [router]),

@@ -46,7 +46,11 @@ export async function startEchoWorker(): Promise<{ child: ChildProcess; key: str
 }
 
 /** The load (scripts/bench/load-producer.ts) in its own process; resolves with what it offered once it is sent. */
-export function startProducer(rpcUrl: string, requester: string, load: { rate: number; seconds: number; perTx: number }): Promise<{ requests: number; seconds: number }> {
+export function startProducer(
+  rpcUrl: string,
+  requester: string,
+  load: { rate: number; seconds: number; perTx: number },
+): Promise<{ requests: number; seconds: number }> {
   const producer = spawn(process.execPath, [...process.execArgv, "scripts/bench/load-producer.ts"], {
     env: {
       ...process.env,

@@ -216,7 +216,8 @@ function limit(row: Row): string {
   const [name, pct] = candidates.sort((a, b) => b[1] - a[1])[0]!;
   // Nothing of ours near its ceiling: the instances waited (store round trips, each a context switch
   // to Postgres and back, slow when other processes hold the cores).
-  if (pct < 80) return `none of ours saturated (highest: ${name} ${pct.toFixed(0)}%): waiting on store round trips; machine load average ${row.loadAverage.toFixed(1)} on ${cores} cores`;
+  if (pct < 80)
+    return `none of ours saturated (highest: ${name} ${pct.toFixed(0)}%): waiting on store round trips; machine load average ${row.loadAverage.toFixed(1)} on ${cores} cores`;
   return `${name} (${pct.toFixed(0)}%)`;
 }
 

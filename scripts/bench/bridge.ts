@@ -60,7 +60,13 @@ async function startBridge(dir: string, rpcUrl: string, addresses: Record<string
   });
   const status = async () => (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as BridgeStatus;
   for (let started = Date.now(); ; await sleep(100)) {
-    if (await status().then(() => true, () => false)) break;
+    if (
+      await status().then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() - started > 30_000) throw new Error("bridge did not start");
   }
   const stop = async () => {
@@ -137,12 +143,22 @@ async function throughput(): Promise<void> {
   const steadyBlocks = Math.max(1, lastRequestBlock - steadyFrom + 1);
   const txs = status.transactions;
   console.log(`\n== end-to-end throughput (anvil, ${BLOCK_TIME_S}s interval mining, block gas limit ${GAS_LIMIT}, confirmations ${CONFIRMATIONS}) ==`);
-  console.log(`offered         ${offered.requests} requests in ${offered.seconds.toFixed(1)} s (${(offered.requests / offered.seconds).toFixed(0)}/s, ${PER_TX} per requestMany tx, producer in its own process)`);
-  console.log(`fulfilled       ${latencies.length} of ${requestBlock.size} requested (each exactly once: ${[...requestBlock.keys()].every((id) => fulfilments.get(id) === 1)})`);
-  console.log(`sustained       ${(steadyFulfilled / (steadyBlocks * BLOCK_TIME_S)).toFixed(0)} requests/s in steady state (blocks ${steadyFrom}-${lastRequestBlock}, while load arrived); ${(latencies.length / ((finished - started) / 1000)).toFixed(0)}/s wall clock and ${(latencies.length / (blocks * BLOCK_TIME_S)).toFixed(0)}/s chain time from first request to last fulfilment (${blocks} blocks)`);
+  console.log(
+    `offered         ${offered.requests} requests in ${offered.seconds.toFixed(1)} s (${(offered.requests / offered.seconds).toFixed(0)}/s, ${PER_TX} per requestMany tx, producer in its own process)`,
+  );
+  console.log(
+    `fulfilled       ${latencies.length} of ${requestBlock.size} requested (each exactly once: ${[...requestBlock.keys()].every((id) => fulfilments.get(id) === 1)})`,
+  );
+  console.log(
+    `sustained       ${(steadyFulfilled / (steadyBlocks * BLOCK_TIME_S)).toFixed(0)} requests/s in steady state (blocks ${steadyFrom}-${lastRequestBlock}, while load arrived); ${(latencies.length / ((finished - started) / 1000)).toFixed(0)}/s wall clock and ${(latencies.length / (blocks * BLOCK_TIME_S)).toFixed(0)}/s chain time from first request to last fulfilment (${blocks} blocks)`,
+  );
   console.log(`latency         p50 ${percentile(latencies, 50)} blocks, p99 ${percentile(latencies, 99)} blocks after confirmation (max ${latencies.at(-1)})`);
-  console.log(`bridge txs      ${txs.count} (${(latencies.length / Math.max(1, txs.count)).toFixed(1)} fulfilments per tx), gas ${txs.gasUsed} (${(Number(txs.gasUsed) / Math.max(1, latencies.length)).toFixed(0)} per fulfilment)`);
-  console.log(`bridge CPU      ${cpu.toFixed(1)} s for ${latencies.length} requests (${((cpu * 1000) / Math.max(1, latencies.length)).toFixed(2)} ms per request, ${((cpu / ((finished - started) / 1000)) * 100).toFixed(0)}% of one core)`);
+  console.log(
+    `bridge txs      ${txs.count} (${(latencies.length / Math.max(1, txs.count)).toFixed(1)} fulfilments per tx), gas ${txs.gasUsed} (${(Number(txs.gasUsed) / Math.max(1, latencies.length)).toFixed(0)} per fulfilment)`,
+  );
+  console.log(
+    `bridge CPU      ${cpu.toFixed(1)} s for ${latencies.length} requests (${((cpu * 1000) / Math.max(1, latencies.length)).toFixed(2)} ms per request, ${((cpu / ((finished - started) / 1000)) * 100).toFixed(0)}% of one core)`,
+  );
   console.log(`bridge RSS      ${mb(memory.rss)} at the end, ${mb(Math.max(peak, memory.peak))} peak (VmHWM)`);
 
   await bridge.stop();

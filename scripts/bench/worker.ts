@@ -13,7 +13,11 @@ import type { HostServices } from "../../worker/src/sandbox/host-api.js";
 import { SandboxPool } from "../../worker/src/sandbox/pool.js";
 import { Sandbox, type SandboxRunOptions, type SandboxRunner } from "../../worker/src/sandbox/sandbox.js";
 
-const opts = new Command().option("--runs <n>", "cold starts to time", "2000").option("--seconds <s>", "throughput window", "3").parse().opts<{ runs: string; seconds: string }>();
+const opts = new Command()
+  .option("--runs <n>", "cold starts to time", "2000")
+  .option("--seconds <s>", "throughput window", "3")
+  .parse()
+  .opts<{ runs: string; seconds: string }>();
 const RUNS = Number(opts.runs);
 const WINDOW_MS = Number(opts.seconds) * 1000;
 
@@ -118,7 +122,8 @@ for (let round = 0; round < 3; round++) {
   for (const source of BOMBS) {
     const started = performance.now();
     const out = await sandbox.run({ ...options(source), limits: { ...options().limits, memoryBytes: 4 << 20 }, deadline: Date.now() + 20_000 });
-    if (round === 0) bombResults.push(`${out.status === AgentStatus.MEMORY_LIMIT ? "MEMORY_LIMIT" : out.status} in ${(performance.now() - started).toFixed(0)} ms`);
+    if (round === 0)
+      bombResults.push(`${out.status === AgentStatus.MEMORY_LIMIT ? "MEMORY_LIMIT" : out.status} in ${(performance.now() - started).toFixed(0)} ms`);
   }
 }
 const rssPeak = process.memoryUsage().rss;

@@ -27,7 +27,8 @@ console.log(`ReviewScore deployed at ${await consumer.getAddress()} and added to
 const text = process.env.TEXT ?? "A great launch, users love it";
 // The worker draw follows prevrandao, which differs between the gas estimate and the transaction.
 const receipt = await (await consumer.ask(text, { gasLimit: (await consumer.ask.estimateGas(text)) + REQUEST_GAS_MARGIN })).wait();
-const requestId = router.interface.parseLog(receipt!.logs.find((log) => log.address.toLowerCase() === deployment.contracts.router!.toLowerCase())!)!.args.requestId as bigint;
+const requestId = router.interface.parseLog(receipt!.logs.find((log) => log.address.toLowerCase() === deployment.contracts.router!.toLowerCase())!)!.args
+  .requestId as bigint;
 console.log(`Asked agent ${agentId} to score "${text}": request ${requestId}; waiting for the answer...`);
 
 for (const started = Date.now(); Date.now() - started < 120_000; await new Promise((resolve) => setTimeout(resolve, 1_000))) {
@@ -40,4 +41,6 @@ for (const started = Date.now(); Date.now() - started < 120_000; await new Promi
   }
   if (failed[0] !== undefined) throw new Error(`the agent answered with an error: ${failed[0].args.message}`);
 }
-throw new Error(`no answer to request ${requestId} after 120 s: is \`npm run local\` running? \`npx hardhat request:status ${requestId} --network ${connection.networkName}\``);
+throw new Error(
+  `no answer to request ${requestId} after 120 s: is \`npm run local\` running? \`npx hardhat request:status ${requestId} --network ${connection.networkName}\``,
+);

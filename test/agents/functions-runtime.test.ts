@@ -73,8 +73,7 @@ describe("functions runtime agent (agents/functions)", function () {
     await close();
   });
 
-  const cbor = (r: Encoded) =>
-    encoder.encode.staticCall(r.source, r.args ?? [], r.bytesArgs ?? [], r.secretsLocation ?? 0, r.secrets ?? "0x");
+  const cbor = (r: Encoded) => encoder.encode.staticCall(r.source, r.args ?? [], r.bytesArgs ?? [], r.secretsLocation ?? 0, r.secrets ?? "0x");
 
   /** Runs CBOR `data` as the adapter forwards it from `client`; returns the run's status and decoded result. */
   async function runData(data: string, options: { client?: string; consumer?: string; maxResponseBytes?: number } = {}) {
@@ -154,7 +153,9 @@ describe("functions runtime agent (agents/functions)", function () {
     });
 
     it("stays within the worker's host-call limit: the request after it ends the run", async () => {
-      const out = await run({ source: `for (let i = 0; i < 10; i++) await Functions.makeHttpRequest({ url: "${server.url}/text" }); return new Uint8Array(1)` });
+      const out = await run({
+        source: `for (let i = 0; i < 10; i++) await Functions.makeHttpRequest({ url: "${server.url}/text" }); return new Uint8Array(1)`,
+      });
       expect(out.status).to.equal(AgentStatus.HOST_CALL_LIMIT);
     });
   });
@@ -188,9 +189,7 @@ describe("functions runtime agent (agents/functions)", function () {
       expect((await runData(await encoder.encodeWithLocation.staticCall(1, "https://example.com/source.js"))).error).to.match(
         /^code location Remote is not supported/,
       );
-      expect((await run({ source: "return new Uint8Array(1)", secretsLocation: 2, secrets: "0x05" })).error).to.match(
-        /^DON-hosted secrets are not supported/,
-      );
+      expect((await run({ source: "return new Uint8Array(1)", secretsLocation: 2, secrets: "0x05" })).error).to.match(/^DON-hosted secrets are not supported/);
       expect((await runData("0x6361")).error).to.match(/^invalid request data: /);
       expect((await runData("0x")).error).to.equal("invalid request: no request data after the client address and response limit");
     });
@@ -228,7 +227,11 @@ describe("functions runtime agent (agents/functions)", function () {
       );
 
     it("gives the source its client's secrets", async () => {
-      const out = await run({ source: "return Functions.encodeString(secrets.apiKey + ':' + Object.keys(secrets).length)", secretsLocation: 1, secrets: sealed() });
+      const out = await run({
+        source: "return Functions.encodeString(secrets.apiKey + ':' + Object.keys(secrets).length)",
+        secretsLocation: 1,
+        secrets: sealed(),
+      });
       expect(toUtf8String(out.response!)).to.equal("sk-live-123:1");
       // No secrets in the request: an empty object, as on Chainlink.
       const none = await run({ source: "return Functions.encodeString(JSON.stringify(secrets))" });

@@ -65,7 +65,10 @@ describe("attestation: DCAP quotes (real Intel fixtures)", () => {
   });
 
   it("attack: a quote with a byte cut off or bytes appended does not verify (exact declared length)", () => {
-    for (const [name, fixture, time] of [["sgx", sgx, SGX_TIME], ["tdx", tdx, TDX_TIME]] as const) {
+    for (const [name, fixture, time] of [
+      ["sgx", sgx, SGX_TIME],
+      ["tdx", tdx, TDX_TIME],
+    ] as const) {
       expect(declaredQuoteLength(fixture.quote), name).to.equal(fixture.quote.byteLength);
       const policy = HARDENING_TOLERANT_TCB_POLICY;
       const cut = fixture.quote.subarray(0, fixture.quote.byteLength - 1);
@@ -74,15 +77,20 @@ describe("attestation: DCAP quotes (real Intel fixtures)", () => {
         const longer = new Uint8Array([...fixture.quote, ...tail]);
         expect(() => verifyDcapQuote({ ...fixture, quote: longer, nowSeconds: time, policy }), `${name} +100`).to.throw(QuoteVerificationError, /declares/);
       }
-      expect(() => verifyDcapQuote({ ...fixture, quote: fixture.quote.subarray(0, 40), nowSeconds: time, policy })).to.throw(QuoteVerificationError, /truncated/);
+      expect(() => verifyDcapQuote({ ...fixture, quote: fixture.quote.subarray(0, 40), nowSeconds: time, policy })).to.throw(
+        QuoteVerificationError,
+        /truncated/,
+      );
       // The canonical quote still verifies.
       expect(verifyDcapQuote({ ...fixture, nowSeconds: time, policy }).tee).to.equal(name);
     }
   });
 
   it("refuses the SGX quote under the strict policy", () => {
-    expect(() => verifyDcapQuote({ ...sgx, nowSeconds: SGX_TIME, policy: STRICT_TCB_POLICY }))
-      .to.throw(TcbStatusRejectedError, /ConfigurationAndSWHardeningNeeded.*INTEL-SA-00289/);
+    expect(() => verifyDcapQuote({ ...sgx, nowSeconds: SGX_TIME, policy: STRICT_TCB_POLICY })).to.throw(
+      TcbStatusRejectedError,
+      /ConfigurationAndSWHardeningNeeded.*INTEL-SA-00289/,
+    );
   });
 
   it("verifies the TDX quote: UpToDate, mr_td and the five-register measurement", () => {
@@ -92,9 +100,7 @@ describe("attestation: DCAP quotes (real Intel fixtures)", () => {
     expect(verified.tcbStatusCode).to.equal(0);
     expect(verified.advisoryIds).to.deep.equal([]);
     if (verified.registers.tee !== "tdx") throw new Error("expected TDX registers");
-    expect(verified.registers.mrTd).to.equal(
-      "0x91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7",
-    );
+    expect(verified.registers.mrTd).to.equal("0x91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7");
     const r = verified.registers;
     for (const reg of [r.rtmr0, r.rtmr1, r.rtmr2, r.rtmr3]) expect(reg).to.match(/^0x[0-9a-f]{96}$/);
     expect(verified.measurement).to.equal(keccak256(concat([r.mrTd, r.rtmr0, r.rtmr1, r.rtmr2, r.rtmr3])));
@@ -105,13 +111,11 @@ describe("attestation: DCAP quotes (real Intel fixtures)", () => {
   it("refuses expired collateral at the current time", () => {
     const now = Math.floor(Date.now() / 1000);
     expect(() => verifyDcapQuote({ ...tdx, nowSeconds: now })).to.throw(QuoteVerificationError, "TCBInfo expired");
-    expect(() => verifyDcapQuote({ ...sgx, nowSeconds: now, policy: HARDENING_TOLERANT_TCB_POLICY }))
-      .to.throw(QuoteVerificationError, "TCBInfo expired");
+    expect(() => verifyDcapQuote({ ...sgx, nowSeconds: now, policy: HARDENING_TOLERANT_TCB_POLICY })).to.throw(QuoteVerificationError, "TCBInfo expired");
   });
 
   it("refuses collateral whose issue date is in the future", () => {
-    expect(() => verifyDcapQuote({ ...tdx, nowSeconds: 1_600_000_000 }))
-      .to.throw(QuoteVerificationError, "TCBInfo issue date is in the future");
+    expect(() => verifyDcapQuote({ ...tdx, nowSeconds: 1_600_000_000 })).to.throw(QuoteVerificationError, "TCBInfo issue date is in the future");
   });
 
   it("refuses a tampered quote", () => {
@@ -121,8 +125,10 @@ describe("attestation: DCAP quotes (real Intel fixtures)", () => {
     ] as const) {
       const tampered = Uint8Array.from(fixture.quote);
       tampered[offset]! ^= 0x01;
-      expect(() => verifyDcapQuote({ ...fixture, quote: tampered, nowSeconds: time, policy: HARDENING_TOLERANT_TCB_POLICY }))
-        .to.throw(QuoteVerificationError, /signature is invalid/);
+      expect(() => verifyDcapQuote({ ...fixture, quote: tampered, nowSeconds: time, policy: HARDENING_TOLERANT_TCB_POLICY })).to.throw(
+        QuoteVerificationError,
+        /signature is invalid/,
+      );
     }
   });
 
@@ -135,8 +141,10 @@ describe("attestation: DCAP quotes (real Intel fixtures)", () => {
 
   it("refuses both real quotes at the key-binding step: their report data does not bind our key", () => {
     expect(() => verifyWorkerQuote({ ...tdx, nowSeconds: TDX_TIME, binding })).to.throw(KeyBindingError);
-    expect(() => verifyWorkerQuote({ ...sgx, nowSeconds: SGX_TIME, policy: HARDENING_TOLERANT_TCB_POLICY, binding }))
-      .to.throw(KeyBindingError, /does not bind/);
+    expect(() => verifyWorkerQuote({ ...sgx, nowSeconds: SGX_TIME, policy: HARDENING_TOLERANT_TCB_POLICY, binding })).to.throw(
+      KeyBindingError,
+      /does not bind/,
+    );
   });
 
   it("refuses garbage", () => {

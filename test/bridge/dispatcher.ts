@@ -167,11 +167,15 @@ describe("bridge Dispatcher", () => {
       await d.drain();
       expect(store.get(1n)!.state).to.equal("dispatched");
       w.options.refuse = undefined;
-      await waitFor(async () => {
-        d.tick(0n);
-        await d.drain();
-        return store.counts().signed === 2;
-      }, 5_000, "answers after the worker caught up");
+      await waitFor(
+        async () => {
+          d.tick(0n);
+          await d.drain();
+          return store.counts().signed === 2;
+        },
+        5_000,
+        "answers after the worker caught up",
+      );
     });
 
     it("a misrouted endpoint (421 WRONG_WORKER) hands over to the next endpoint", async () => {
@@ -195,10 +199,14 @@ describe("bridge Dispatcher", () => {
       const started = Date.now();
       d.tick(0n);
       expect(d.busy).to.equal(8);
-      await waitFor(async () => {
-        d.tick(0n);
-        return store.counts().signed === 10;
-      }, 1_500, "the healthy worker's 10 answers while the hung one holds 4 slots");
+      await waitFor(
+        async () => {
+          d.tick(0n);
+          return store.counts().signed === 10;
+        },
+        1_500,
+        "the healthy worker's 10 answers while the hung one holds 4 slots",
+      );
       expect(Date.now() - started).to.be.lessThan(1_500);
       expect(hung.received).to.equal(4);
       await d.drain();
@@ -221,11 +229,15 @@ describe("bridge Dispatcher", () => {
       expect(d.health.state(chain.worker)).to.equal("open", "the probe failed: open again, longer");
       w.options.down = false;
       await new Promise((r) => setTimeout(r, 650));
-      await waitFor(async () => {
-        d.tick(0n);
-        await d.drain();
-        return store.counts().signed === 20;
-      }, 5_000, "all answered once the worker is back");
+      await waitFor(
+        async () => {
+          d.tick(0n);
+          await d.drain();
+          return store.counts().signed === 20;
+        },
+        5_000,
+        "all answered once the worker is back",
+      );
       expect(d.health.state(chain.worker)).to.equal("closed");
     });
 

@@ -60,8 +60,7 @@ describe("bridge end to end (anvil)", function () {
     const bridge = await scenario.startBridge({ workers: { [healthy.address]: [replica.url] } });
     await scenario.request(30);
     await waitFor(() => bridge.store.list({ limit: 1_000 }).length === 30, 30_000, "30 requests stored");
-    const assigned = async (worker: string) =>
-      bridge.store.list({ limit: 1_000 }).filter((r) => r.request.worker === worker).length;
+    const assigned = async (worker: string) => bridge.store.list({ limit: 1_000 }).filter((r) => r.request.worker === worker).length;
     await waitFor(async () => (await assigned(healthy.address)) === bridge.store.counts().fulfilled, 60_000, "healthy worker's requests fulfilled");
     const deadCount = bridge.store.list({ limit: 1_000 }).filter((r) => r.request.worker === dead.address).length;
     expect(deadCount).to.be.greaterThan(0);
@@ -125,18 +124,18 @@ describe("bridge end to end (anvil)", function () {
   });
 
   for (const logsOnly of [false, true]) {
-  it(`behind an RPC whose ${logsOnly ? "log index trails (eth_getLogs clamped, headers current)" : "backends lag (clamped logs, missing blocks)"}: every request fulfilled, no false reorg`, async () => {
-    scenario = await startScenario();
-    const proxy = new FaultProxy(scenario.node.url, { rate: 0, lag: { rate: 0.5, blocks: 3, logsOnly } });
-    const url = await proxy.listen();
-    cleanups.push(() => proxy.close());
-    const bridge = await scenario.startBridge({}, url);
-    for (let i = 0; i < 12; i++) await scenario.request(1, `lag${i}-`);
-    await waitFor(() => bridge.store.counts().fulfilled === 12, 60_000, "12 fulfilments behind a lagging RPC");
-    expect(proxy.stats.lagged).to.be.greaterThan(10);
-    expect((await bridge.metrics.reorgs.get()).values[0]?.value ?? 0).to.equal(0, "a lagging node is not a reorg");
-    expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 12, timedOut: 0 });
-  });
+    it(`behind an RPC whose ${logsOnly ? "log index trails (eth_getLogs clamped, headers current)" : "backends lag (clamped logs, missing blocks)"}: every request fulfilled, no false reorg`, async () => {
+      scenario = await startScenario();
+      const proxy = new FaultProxy(scenario.node.url, { rate: 0, lag: { rate: 0.5, blocks: 3, logsOnly } });
+      const url = await proxy.listen();
+      cleanups.push(() => proxy.close());
+      const bridge = await scenario.startBridge({}, url);
+      for (let i = 0; i < 12; i++) await scenario.request(1, `lag${i}-`);
+      await waitFor(() => bridge.store.counts().fulfilled === 12, 60_000, "12 fulfilments behind a lagging RPC");
+      expect(proxy.stats.lagged).to.be.greaterThan(10);
+      expect((await bridge.metrics.reorgs.get()).values[0]?.value ?? 0).to.equal(0, "a lagging node is not a reorg");
+      expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 12, timedOut: 0 });
+    });
   }
 
   it("drops requests whose block was reorganised away and serves the new chain's requests", async () => {

@@ -67,8 +67,11 @@ describe("bridge fleet: an instance that dies for good with unmined fulfilments 
       const relayerA = computeAddress(keyA!).toLowerCase();
       const carriedByA = async () =>
         Number(
-          (await db.query("SELECT COUNT(*) AS n FROM requests r JOIN transactions t ON t.id = r.fulfil_tx WHERE r.state = 'submitted' AND t.relayer = $1", [relayerA]))
-            .rows[0].n,
+          (
+            await db.query("SELECT COUNT(*) AS n FROM requests r JOIN transactions t ON t.id = r.fulfil_tx WHERE r.state = 'submitted' AND t.relayer = $1", [
+              relayerA,
+            ])
+          ).rows[0].n,
         );
       const started = Date.now();
       while ((await carriedByA()) < REQUESTS) {
@@ -88,10 +91,18 @@ describe("bridge fleet: an instance that dies for good with unmined fulfilments 
       const fulfilledAfterMs = Date.now() - died;
       for (const id of ids.keys()) expect(seen.get(id), `request ${id}`).to.deep.equal({ kind: "fulfilled", count: 1 });
       expect(fulfilledAfterMs).to.be.at.least(LEASE_MS, "not before A's lease ran out");
-      const byRelayer = await db.query("SELECT relayer, state, COUNT(*) AS n FROM transactions WHERE kind = 'fulfill' GROUP BY relayer, state ORDER BY relayer, state");
+      const byRelayer = await db.query(
+        "SELECT relayer, state, COUNT(*) AS n FROM transactions WHERE kind = 'fulfill' GROUP BY relayer, state ORDER BY relayer, state",
+      );
       const rows = byRelayer.rows.map((r: { relayer: string; state: string; n: string }) => `${r.relayer === relayerA ? "A" : "B"} ${r.state} ${r.n}`);
-      expect(rows.some((r) => r.startsWith("B confirmed")), rows.join(", ")).to.equal(true, "B carried them in its own transactions");
-      expect(rows.filter((r) => r.startsWith("A ")).every((r) => r.startsWith("A abandoned")), rows.join(", ")).to.equal(true, "A's were handed over");
+      expect(
+        rows.some((r) => r.startsWith("B confirmed")),
+        rows.join(", "),
+      ).to.equal(true, "B carried them in its own transactions");
+      expect(
+        rows.filter((r) => r.startsWith("A ")).every((r) => r.startsWith("A abandoned")),
+        rows.join(", "),
+      ).to.equal(true, "A's were handed over");
     } finally {
       await db.end().catch(() => undefined);
       await Promise.all([a.stop(), b.stop()]);

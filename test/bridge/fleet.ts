@@ -51,7 +51,14 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
   }
 
   const attempt = (byte: string) => ({ hash: `0x${byte.repeat(32)}` as const, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: Date.now() });
-  const fulfil = (nonce: number, requestIds: bigint[]) => ({ kind: "fulfill" as const, nonce, to: chain.router, data: "0x01" as const, gasLimit: 100_000n, requestIds });
+  const fulfil = (nonce: number, requestIds: bigint[]) => ({
+    kind: "fulfill" as const,
+    nonce,
+    to: chain.router,
+    data: "0x01" as const,
+    gasLimit: 100_000n,
+    requestIds,
+  });
 
   it("two instances claiming the same queue get disjoint requests, and a request is put in one transaction only", async () => {
     const a = instance(RELAYER_A);
@@ -208,7 +215,13 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     const a = instance(RELAYER_A, leaseMs);
     const b = instance(RELAYER_B, leaseMs);
     const watcher = (store: PostgresStore, key: keyof typeof scans) =>
-      new Watcher(counted(key), store, { confirmations: 0, maxLogRange: 1_000, reorgHistory: 64, startBlock: 0 }, new BridgeMetrics(store, false), createLogger("silent"));
+      new Watcher(
+        counted(key),
+        store,
+        { confirmations: 0, maxLogRange: 1_000, reorgHistory: 64, startBlock: 0 },
+        new BridgeMetrics(store, false),
+        createLogger("silent"),
+      );
     const [wa, wb] = [watcher(a, "a"), watcher(b, "b")];
     expect(a.renewLeases().scanner).to.equal(true, "A started first: it takes the scanning lease");
     expect(b.renewLeases().scanner).to.equal(false);
@@ -304,7 +317,12 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     sqlite.close();
     expect(() => parseConfig({ ...base, store: { kind: "postgres", url: "mysql://x" } })).to.throw(ConfigError, /postgres:\/\//);
     expect(() => parseConfig({ ...base, store: { kind: "postgres", url, lease: 5 } })).to.throw(ConfigError);
-    const config = loadConfig(undefined, { BRIDGE_RPC_URL: base.rpcUrl, BRIDGE_ROUTER: base.router, BRIDGE_PRIVATE_KEY: base.privateKey, BRIDGE_POSTGRES_URL: url });
+    const config = loadConfig(undefined, {
+      BRIDGE_RPC_URL: base.rpcUrl,
+      BRIDGE_ROUTER: base.router,
+      BRIDGE_PRIVATE_KEY: base.privateKey,
+      BRIDGE_POSTGRES_URL: url,
+    });
     expect(config.store).to.deep.equal({ kind: "postgres", url, leaseMs: 30_000, statementTimeoutMs: 30_000 });
     const store = openStore(config);
     open.push(store as PostgresStore);

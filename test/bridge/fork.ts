@@ -48,11 +48,16 @@ describe("bridge against a fork of a running local node", function () {
 
     // The consumer sends its request on the fork (same addresses, same state as the origin).
     const data = stack.requester.interface.encodeFunctionData("requestMany", ["fork-", 3]);
-    const hash = (await fork.rpc("eth_sendTransaction", [{ from: new Wallet(devKey(DEV_ROLES.deployer)).address, to: stack.addresses.requester, data }])) as string;
+    const hash = (await fork.rpc("eth_sendTransaction", [
+      { from: new Wallet(devKey(DEV_ROLES.deployer)).address, to: stack.addresses.requester, data },
+    ])) as string;
     await waitFor(async () => (await fork.rpc("eth_getTransactionReceipt", [hash])) !== null, 10_000, "request mined on the fork");
     await waitFor(() => bridge!.store.counts().fulfilled === 3, 30_000, "3 fulfilments on the fork");
 
-    const answeredOnFork = (await fork.rpc("eth_call", [{ to: stack.addresses.requester, data: stack.requester.interface.encodeFunctionData("answered") }, "latest"])) as string;
+    const answeredOnFork = (await fork.rpc("eth_call", [
+      { to: stack.addresses.requester, data: stack.requester.interface.encodeFunctionData("answered") },
+      "latest",
+    ])) as string;
     expect(BigInt(answeredOnFork)).to.equal(3n);
     expect(await stack.requester.getFunction("answered")()).to.equal(0n, "origin untouched");
     stack.provider.destroy();

@@ -51,7 +51,10 @@ describe("bridge health and start-up", function () {
     }
     expect(consoleLines).to.deep.equal([]);
     expect(lines.every((line) => JSON.parse(line))).to.equal(true);
-    expect(lines.map((line) => JSON.parse(line) as { event?: string }).some((entry) => entry.event === "cron")).to.equal(true, "the overlap was logged as JSON");
+    expect(lines.map((line) => JSON.parse(line) as { event?: string }).some((entry) => entry.event === "cron")).to.equal(
+      true,
+      "the overlap was logged as JSON",
+    );
   });
 
   it("starts while its RPC fails: serves /healthz (503, with the error) and retries until the chain answers", async () => {

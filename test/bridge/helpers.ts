@@ -35,7 +35,11 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   const node = await startLocalNode(options.node);
   const workers = Array.from({ length: options.workerCount ?? 1 }, () => new FakeWorker({ key: Wallet.createRandom().privateKey }));
   for (const w of workers) await w.listen();
-  const stack = await deployStack(node.url, workers.map((w) => ({ key: w.options.key, endpoint: w.url })), options.stack);
+  const stack = await deployStack(
+    node.url,
+    workers.map((w) => ({ key: w.options.key, endpoint: w.url })),
+    options.stack,
+  );
   const dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
   const bridges: Bridge[] = [];
   const iface = new Interface(ROUTER_ABI);

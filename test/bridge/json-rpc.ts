@@ -5,7 +5,7 @@ import { JsonRpc } from "../../bridge/src/chain/json-rpc.js";
 import { RpcError } from "../../bridge/src/errors.js";
 
 /** A JSON-RPC endpoint that answers each HTTP request as `script` says, by its arrival order. */
-async function endpoint(script: ((n: number) => "hang" | "500" | "drop" | "transient" | "ok")): Promise<{ url: string; server: Server; hits: () => number }> {
+async function endpoint(script: (n: number) => "hang" | "500" | "drop" | "transient" | "ok"): Promise<{ url: string; server: Server; hits: () => number }> {
   let count = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -89,7 +89,9 @@ describe("bridge JsonRpc (hedged calls)", () => {
     for (const e of [failing, refusing]) {
       const error = await new JsonRpc(`${e.url}/v3/SECRETKEY?key=SECRET2`, 10_000, 5_000).call("eth_blockNumber", []).catch((err: unknown) => err);
       expect(error).to.be.instanceOf(RpcError).and.to.include({ code: "RPC_FAILED" });
-      expect((error as RpcError).message).to.include(`eth_blockNumber failed (${e.url})`).and.not.match(/SECRET/);
+      expect((error as RpcError).message)
+        .to.include(`eth_blockNumber failed (${e.url})`)
+        .and.not.match(/SECRET/);
     }
   });
 });

@@ -14,10 +14,7 @@ describe("bridge Reconciler", () => {
   async function scanMissing(missed: bigint[]) {
     const events = await chain.routerEvents(0, 3);
     const head = { number: 3, hash: chain.blocks[3]!.hash };
-    store.applyScan(
-      { requests: events.requests.filter((r) => !missed.includes(r.request.id)), settlements: [], blocks: [head], cursor: head },
-      64,
-    );
+    store.applyScan({ requests: events.requests.filter((r) => !missed.includes(r.request.id)), settlements: [], blocks: [head], cursor: head }, 64);
   }
 
   beforeEach(() => {
@@ -58,7 +55,14 @@ describe("bridge Reconciler", () => {
   it("settles an open request whose settlement event a scan missed", async () => {
     await scanMissing([]);
     const block = chain.mine(0);
-    chain.blocks[block]!.settlements.push({ requestId: 2n, outcome: "timed_out", block: { number: block, hash: chain.blocks[block]!.hash }, txHash: "0xt", fee: 0n, refund: 9n });
+    chain.blocks[block]!.settlements.push({
+      requestId: 2n,
+      outcome: "timed_out",
+      block: { number: block, hash: chain.blocks[block]!.hash },
+      txHash: "0xt",
+      fee: 0n,
+      refund: 9n,
+    });
     chain.settled.add(2n);
     const head = { number: block, hash: chain.blocks[block]!.hash };
     store.applyScan({ requests: [], settlements: [], blocks: [head], cursor: head }, 64); // scanned, but without the event

@@ -18,106 +18,106 @@ const STORES: [string, () => Promise<BridgeStore>][] = [
 ];
 
 for (const [name, open] of STORES)
-describe(`bridge ${name}`, () => {
-  let store: BridgeStore;
-  const chain = new SyntheticChain({ requests: 6, perBlock: 2 }); // blocks 1..3 hold ids 1..6
+  describe(`bridge ${name}`, () => {
+    let store: BridgeStore;
+    const chain = new SyntheticChain({ requests: 6, perBlock: 2 }); // blocks 1..3 hold ids 1..6
 
-  beforeEach(async () => {
-    store = await open();
-    store.bind(31337n, chain.router);
+    beforeEach(async () => {
+      store = await open();
+      store.bind(31337n, chain.router);
+    });
+    afterEach(() => store.close());
+
+    async function scanAll() {
+      const events = await chain.routerEvents(0, 3);
+      const head = (await chain.block(3))!;
+      return store.applyScan({ ...events, blocks: [1, 2, 3].map((n) => ({ number: n, hash: chain.blocks[n]!.hash })), cursor: head }, 256);
+    }
+
+    it("refuses to serve another chain or router", () => {
+      expect(() => store.bind(1n, chain.router)).to.throw(StoreMismatchError);
+    });
+
+    it("stores each request once however often its range is scanned", async () => {
+      expect((await scanAll()).added).to.equal(6);
+      expect((await scanAll()).added).to.equal(0);
+      expect(store.counts().seen).to.equal(6);
+      expect(store.cursor()?.number).to.equal(3);
+    });
+
+    it("walks a request through its states and keeps the answer", async () => {
+      await scanAll();
+      expect(store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now())).to.equal(2);
+      expect(store.confirmBlock({ number: 2, hash: "0xdead" }, Date.now())).to.equal(0, "a different hash is not confirmed");
+      store.markDispatched(1n, 1, 0);
+      store.saveAnswer(1n, ANSWER);
+      expect(store.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n]);
+      const txId = store.createTx(
+        { kind: "fulfill", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
+        { hash: `0x${"aa".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
+      );
+      expect(store.get(1n)!.state).to.equal("submitted");
+      expect(store.get(1n)!.fulfilTx).to.equal(txId);
+      store.abandonTx(txId, "test");
+      expect(store.get(1n)!.state).to.equal("signed");
+      expect(store.get(1n)!.answer).to.deep.equal(ANSWER);
+    });
+
+    it("applies settlements and never reopens a settled request except through a reorg", async () => {
+      await scanAll();
+      store.applyScan(
+        {
+          requests: [],
+          settlements: [{ requestId: 2n, outcome: "timed_out", block: { number: 4, hash: "0x04" }, txHash: "0xt", fee: 0n, refund: 5n }],
+          blocks: [{ number: 4, hash: "0x04" }],
+          cursor: { number: 4, hash: "0x04" },
+        },
+        256,
+      );
+      expect(store.get(2n)!.state).to.equal("timed_out");
+      store.markFailed(2n, "late");
+      expect(store.get(2n)!.state).to.equal("timed_out");
+      // Reorg to block 3: the settlement (block 4) is reopened; requests of block 3 are orphaned.
+      const orphaned = store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
+      expect(orphaned.sort()).to.deep.equal([5n, 6n]);
+      expect(store.get(2n)!.state).to.equal("confirmed", "reopened: the submitter re-checks isPending");
+      expect(store.get(5n)!.state).to.equal("orphaned");
+      expect(store.cursor()?.number).to.equal(2);
+    });
+
+    it("does not count the gas of a transaction whose block was reorganised away: it is tracked again until re-mined", async () => {
+      await scanAll();
+      const txId = store.createTx(
+        { kind: "timeout", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
+        { hash: `0x${"cc".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
+      );
+      store.confirmTx(txId, { hash: `0x${"cc".repeat(32)}`, blockNumber: 3, gasUsed: 70_000n, effectiveGasPrice: 2n, success: true, settlements: [] });
+      store.resolveNonce(0);
+      expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 70_000n, feesPaid: 140_000n });
+      store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
+      expect(store.txStats()).to.deep.equal({ count: 0, gasUsed: 0n, feesPaid: 0n });
+      expect(store.unfinishedTxs().map((t) => [t.id, t.state, t.resolved])).to.deep.equal([[txId, "unconfirmed", false]]);
+      expect(store.unresolvedNonces(10)).to.deep.equal([0]);
+    });
+
+    it("lists expired unsettled requests by deadline", async () => {
+      await scanAll();
+      const deadline = chain.makeRequest(1n).request.deadline;
+      expect(store.expired(deadline, 10)).to.have.length(0);
+      expect(store.expired(deadline + 1n, 10)).to.have.length(6);
+    });
+
+    if (name === "SqliteStore")
+      it("reads its queues through their partial indexes (the SQL state lists match the indexes')", () => {
+        // INDEXED BY makes SQLite refuse the query when the WHERE no longer implies the index's predicate.
+        expect(() => store.expired(1n, 10)).to.not.throw();
+        expect(() => store.seenBlocks(10, 10)).to.not.throw();
+        expect(() => store.dueForWorker("0x01", Date.now(), 10, new Set())).to.not.throw();
+        expect(() => store.dispatchWorkers()).to.not.throw();
+        const db = (store as unknown as { db: DatabaseSync }).db;
+        expect(() => db.prepare("SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ('seen') AND deadline < 1")).to.throw(/no query solution/);
+      });
   });
-  afterEach(() => store.close());
-
-  async function scanAll() {
-    const events = await chain.routerEvents(0, 3);
-    const head = (await chain.block(3))!;
-    return store.applyScan({ ...events, blocks: [1, 2, 3].map((n) => ({ number: n, hash: chain.blocks[n]!.hash })), cursor: head }, 256);
-  }
-
-  it("refuses to serve another chain or router", () => {
-    expect(() => store.bind(1n, chain.router)).to.throw(StoreMismatchError);
-  });
-
-  it("stores each request once however often its range is scanned", async () => {
-    expect((await scanAll()).added).to.equal(6);
-    expect((await scanAll()).added).to.equal(0);
-    expect(store.counts().seen).to.equal(6);
-    expect(store.cursor()?.number).to.equal(3);
-  });
-
-  it("walks a request through its states and keeps the answer", async () => {
-    await scanAll();
-    expect(store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now())).to.equal(2);
-    expect(store.confirmBlock({ number: 2, hash: "0xdead" }, Date.now())).to.equal(0, "a different hash is not confirmed");
-    store.markDispatched(1n, 1, 0);
-    store.saveAnswer(1n, ANSWER);
-    expect(store.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n]);
-    const txId = store.createTx(
-      { kind: "fulfill", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
-      { hash: `0x${"aa".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
-    );
-    expect(store.get(1n)!.state).to.equal("submitted");
-    expect(store.get(1n)!.fulfilTx).to.equal(txId);
-    store.abandonTx(txId, "test");
-    expect(store.get(1n)!.state).to.equal("signed");
-    expect(store.get(1n)!.answer).to.deep.equal(ANSWER);
-  });
-
-  it("applies settlements and never reopens a settled request except through a reorg", async () => {
-    await scanAll();
-    store.applyScan(
-      {
-        requests: [],
-        settlements: [{ requestId: 2n, outcome: "timed_out", block: { number: 4, hash: "0x04" }, txHash: "0xt", fee: 0n, refund: 5n }],
-        blocks: [{ number: 4, hash: "0x04" }],
-        cursor: { number: 4, hash: "0x04" },
-      },
-      256,
-    );
-    expect(store.get(2n)!.state).to.equal("timed_out");
-    store.markFailed(2n, "late");
-    expect(store.get(2n)!.state).to.equal("timed_out");
-    // Reorg to block 3: the settlement (block 4) is reopened; requests of block 3 are orphaned.
-    const orphaned = store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
-    expect(orphaned.sort()).to.deep.equal([5n, 6n]);
-    expect(store.get(2n)!.state).to.equal("confirmed", "reopened: the submitter re-checks isPending");
-    expect(store.get(5n)!.state).to.equal("orphaned");
-    expect(store.cursor()?.number).to.equal(2);
-  });
-
-  it("does not count the gas of a transaction whose block was reorganised away: it is tracked again until re-mined", async () => {
-    await scanAll();
-    const txId = store.createTx(
-      { kind: "timeout", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
-      { hash: `0x${"cc".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
-    );
-    store.confirmTx(txId, { hash: `0x${"cc".repeat(32)}`, blockNumber: 3, gasUsed: 70_000n, effectiveGasPrice: 2n, success: true, settlements: [] });
-    store.resolveNonce(0);
-    expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 70_000n, feesPaid: 140_000n });
-    store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
-    expect(store.txStats()).to.deep.equal({ count: 0, gasUsed: 0n, feesPaid: 0n });
-    expect(store.unfinishedTxs().map((t) => [t.id, t.state, t.resolved])).to.deep.equal([[txId, "unconfirmed", false]]);
-    expect(store.unresolvedNonces(10)).to.deep.equal([0]);
-  });
-
-  it("lists expired unsettled requests by deadline", async () => {
-    await scanAll();
-    const deadline = chain.makeRequest(1n).request.deadline;
-    expect(store.expired(deadline, 10)).to.have.length(0);
-    expect(store.expired(deadline + 1n, 10)).to.have.length(6);
-  });
-
-  if (name === "SqliteStore")
-  it("reads its queues through their partial indexes (the SQL state lists match the indexes')", () => {
-    // INDEXED BY makes SQLite refuse the query when the WHERE no longer implies the index's predicate.
-    expect(() => store.expired(1n, 10)).to.not.throw();
-    expect(() => store.seenBlocks(10, 10)).to.not.throw();
-    expect(() => store.dueForWorker("0x01", Date.now(), 10, new Set())).to.not.throw();
-    expect(() => store.dispatchWorkers()).to.not.throw();
-    const db = (store as unknown as { db: DatabaseSync }).db;
-    expect(() => db.prepare("SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ('seen') AND deadline < 1")).to.throw(/no query solution/);
-  });
-});
 
 describe("bridge store migrations", () => {
   let dir: string;
@@ -206,4 +206,3 @@ describe("bridge store migrations", () => {
     db.close();
   });
 });
-

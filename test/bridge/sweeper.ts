@@ -16,9 +16,18 @@ describe("bridge Sweeper (timeoutBatch)", () => {
   let store: SqliteStore;
   let txm: TxManager;
   const sweeper = (perTx = 100) =>
-    new Sweeper(chain, store, txm, { sweepAll: true, gasPerTimeout: 100_000, maxTxGas: 21_000 + Number(BATCH_EXECUTION_GAS) + perTx * (100_000 + 16 * ENTRY_BYTES) }, new BridgeMetrics(store, false), createLogger("silent"), PRAGUE);
+    new Sweeper(
+      chain,
+      store,
+      txm,
+      { sweepAll: true, gasPerTimeout: 100_000, maxTxGas: 21_000 + Number(BATCH_EXECUTION_GAS) + perTx * (100_000 + 16 * ENTRY_BYTES) },
+      new BridgeMetrics(store, false),
+      createLogger("silent"),
+      PRAGUE,
+    );
   /** Request ids of each timeout transaction offered, in order. */
-  const timeoutTxs = () => chain.offered.filter((t) => t.to?.toLowerCase() === chain.router.toLowerCase()).map((t) => FakeTxChain.decodeIds(t.data).map(Number));
+  const timeoutTxs = () =>
+    chain.offered.filter((t) => t.to?.toLowerCase() === chain.router.toLowerCase()).map((t) => FakeTxChain.decodeIds(t.data).map(Number));
 
   beforeEach(async () => {
     chain = new FakeTxChain({ requests: 6, perBlock: 6 });

@@ -11,7 +11,6 @@ import { TxManager } from "../../bridge/src/txm/tx-manager.js";
 import type { Hex } from "../../protocol/hex.js";
 import { ANSWER, FakeTxChain, lostAnswer, refusal } from "./fake-tx-chain.js";
 
-
 const OPTIONS = { maxFeePerGas: 1_000n, gasBumpAfterMs: 60_000, gasBumpPercent: 15, rebroadcastAfterMs: 10_000, missingReceiptGraceMs: 5_000 };
 
 describe("bridge send-error classification", () => {
@@ -237,7 +236,10 @@ describe("bridge transaction manager", () => {
       chain.pool.clear();
       // Two logical transactions on one nonce, as a process that reused it after a crash would leave.
       const other = await chain.sign({ to: chain.router, data: "0x99", nonce: 0, gasLimit: 100_000n, ...chain.fee });
-      store.createTx({ kind: "fulfill", nonce: 0, to: chain.router, data: "0x99", gasLimit: 100_000n, requestIds: [3n] }, { hash: other.hash, ...chain.fee, createdAt: Date.now() });
+      store.createTx(
+        { kind: "fulfill", nonce: 0, to: chain.router, data: "0x99", gasLimit: 100_000n, requestIds: [3n] },
+        { hash: other.hash, ...chain.fee, createdAt: Date.now() },
+      );
       await chain.broadcast(other.raw);
       chain.mineTx(other.hash, { settled: [3n] });
       await txm.exclusive(() => txm.track());
@@ -278,9 +280,17 @@ describe("bridge transaction manager", () => {
 
   describe("fulfilment batches", () => {
     it("a batch no node accepts is retried in halves until the culprit stands alone; the culprit is given up", async () => {
-      const culprit = (3n).toString(16).padStart(64, "0");
+      const culprit = 3n.toString(16).padStart(64, "0");
       chain.always = () => (chain.offered.at(-1)!.data.includes(culprit) ? refusal("oversized data") : undefined);
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(
+        chain,
+        store,
+        txm,
+        { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 },
+        metrics(),
+        createLogger("silent"),
+        PRAGUE,
+      );
       for (let pass = 0; pass < 6; pass++) await submitter.tick(0n);
       expect(store.get(3n)!.state).to.equal("failed");
       expect(store.get(3n)!.lastError).to.match(/no node accepts its fulfilment/);
@@ -290,7 +300,15 @@ describe("bridge transaction manager", () => {
       // Requests 1 and 2 carry 3,000-byte outputs; the byte limit holds one of them plus the four small answers.
       store.close();
       await setUp((id) => (id <= 2n ? `0x${"ab".repeat(3_000)}` : "0x"));
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 7_076, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(
+        chain,
+        store,
+        txm,
+        { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 7_076, deadlineMarginSeconds: 24 },
+        metrics(),
+        createLogger("silent"),
+        PRAGUE,
+      );
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 3n, 4n, 5n, 6n], [2n]]);
     });
@@ -303,14 +321,34 @@ describe("bridge transaction manager", () => {
         return rows;
       };
       // Each empty-output entry is 800 bytes with its offset: two fit under 1,800 bytes, so three transactions.
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 10, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_800, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(
+        chain,
+        store,
+        txm,
+        { maxBatchSize: 10, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_800, deadlineMarginSeconds: 24 },
+        metrics(),
+        createLogger("silent"),
+        PRAGUE,
+      );
       await submitter.tick(0n);
-      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n], [3n, 4n], [5n, 6n]]);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([
+        [1n, 2n],
+        [3n, 4n],
+        [5n, 6n],
+      ]);
       expect(reads).to.deep.equal([6], "one read of all six answers");
     });
 
     it("an answer that may expire before inclusion travels alone (one expired entry reverts a whole fulfillBatch)", async () => {
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(
+        chain,
+        store,
+        txm,
+        { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 },
+        metrics(),
+        createLogger("silent"),
+        PRAGUE,
+      );
       const deadline = store.get(1n)!.request.deadline;
       await submitter.tick(deadline - 10n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n], [5n], [6n]]);
@@ -347,7 +385,15 @@ describe("bridge transaction manager", () => {
       chain.isPending = (ids) => (calls.push("isPending"), isPending(ids));
       chain.simulate = (data) => (calls.push("simulate"), simulate(data));
       chain.broadcast = (raw) => (calls.push("broadcast"), broadcast(raw));
-      const options = { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 4_000, deadlineMarginSeconds: 24 };
+      const options = {
+        maxBatchSize: 6,
+        maxInFlight: 100,
+        maxInFlightGas: 1e12,
+        gasPerFulfillment: 1,
+        maxTxGas: 1e9,
+        maxTxBytes: 4_000,
+        deadlineMarginSeconds: 24,
+      };
       await new Submitter(chain, store, txm, options, metrics(), createLogger("silent"), PRAGUE).tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n], [5n], [6n]]);
       expect(calls).to.deep.equal(["isPending", ...Array(6).fill("simulate"), ...Array(6).fill("broadcast")]);
@@ -357,7 +403,15 @@ describe("bridge transaction manager", () => {
       store.close();
       await setUp(() => `0x${"ab".repeat(3_000)}`);
       chain.failSimulate = new RpcError("eth_call", { transport: true }, { details: "no answer" });
-      const options = { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 4_000, deadlineMarginSeconds: 24 };
+      const options = {
+        maxBatchSize: 6,
+        maxInFlight: 100,
+        maxInFlightGas: 1e12,
+        gasPerFulfillment: 1,
+        maxTxGas: 1e9,
+        maxTxBytes: 4_000,
+        deadlineMarginSeconds: 24,
+      };
       const submitter = new Submitter(chain, store, txm, options, metrics(), createLogger("silent"), PRAGUE);
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data)[0])).to.deep.equal([2n, 3n, 4n, 5n, 6n]);
@@ -367,7 +421,15 @@ describe("bridge transaction manager", () => {
     });
 
     it("answers with time to spare share one transaction", async () => {
-      const submitter = new Submitter(chain, store, txm, { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 }, metrics(), createLogger("silent"), PRAGUE);
+      const submitter = new Submitter(
+        chain,
+        store,
+        txm,
+        { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 },
+        metrics(),
+        createLogger("silent"),
+        PRAGUE,
+      );
       await submitter.tick(store.get(1n)!.request.deadline - 25n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n, 3n, 4n, 5n, 6n]]);
     });

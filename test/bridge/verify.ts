@@ -95,7 +95,12 @@ describe("bridge AnswerVerifier", () => {
   });
 
   it("rejects an answer signed for another router (EIP-712 domain)", async () => {
-    const elsewhere = await worker.answer({ chainId: CHAIN_ID.toString(), router: Wallet.createRandom().address, request: agentRequestToJson(record.request), input: record.input });
+    const elsewhere = await worker.answer({
+      chainId: CHAIN_ID.toString(),
+      router: Wallet.createRandom().address,
+      request: agentRequestToJson(record.request),
+      input: record.input,
+    });
     rejects(elsewhere, /signed by 0x[0-9a-f]{40}, but the request is assigned to/);
   });
 });

@@ -44,13 +44,19 @@ describe("Chainlink Functions end to end (anvil, bridge, worker, adapter, unmodi
     });
     const { adapter, donId } = local.functions!;
     const { ethers } = local.connection;
-    const consumer = (await ethers.deployContract("ChainlinkFunctionsConsumer", [adapter.target], local.net.signer as Signer)) as unknown as ChainlinkFunctionsConsumer;
+    const consumer = (await ethers.deployContract(
+      "ChainlinkFunctionsConsumer",
+      [adapter.target],
+      local.net.signer as Signer,
+    )) as unknown as ChainlinkFunctionsConsumer;
     await consumer.waitForDeployment();
     const subscriptionId = await createSubscription(local.net, adapter, { funding: parseEther("20"), consumers: [await consumer.getAddress()] });
 
     const ask = async (source: string, args: string[], gasLimit: number) => {
       const estimate = await consumer.sendRequest.estimateGas(source, "0x", 0, 0, args, [], subscriptionId, gasLimit, donId);
-      const receipt = await (await consumer.sendRequest(source, "0x", 0, 0, args, [], subscriptionId, gasLimit, donId, { gasLimit: estimate + REQUEST_GAS_MARGIN })).wait();
+      const receipt = await (
+        await consumer.sendRequest(source, "0x", 0, 0, args, [], subscriptionId, gasLimit, donId, { gasLimit: estimate + REQUEST_GAS_MARGIN })
+      ).wait();
       const requestId = await consumer.s_lastRequestId();
       expect(receipt!.status).to.equal(1);
       for (const started = Date.now(); Date.now() - started < 60_000; await new Promise((resolve) => setTimeout(resolve, 250))) {

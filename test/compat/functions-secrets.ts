@@ -25,9 +25,13 @@ describe("Chainlink Functions secrets through the adapter (test kit: real worker
     try {
       const agent = await kit.registerAgent(FUNCTIONS_AGENT_ENTRY);
       const { adapter, donId } = await setUpFunctions(connection, kit.net, { agent });
-      const deploy = async () => (await connection.ethers.deployContract("ChainlinkFunctionsConsumer", [adapter.target])) as unknown as ChainlinkFunctionsConsumer;
+      const deploy = async () =>
+        (await connection.ethers.deployContract("ChainlinkFunctionsConsumer", [adapter.target])) as unknown as ChainlinkFunctionsConsumer;
       const [victim, thief] = [await deploy(), await deploy()];
-      const subscriptionId = await createSubscription(kit.net, adapter, { funding: parseEther("10"), consumers: [await victim.getAddress(), await thief.getAddress()] });
+      const subscriptionId = await createSubscription(kit.net, adapter, {
+        funding: parseEther("10"),
+        consumers: [await victim.getAddress(), await thief.getAddress()],
+      });
 
       const sealed = sealFunctionsSecrets(
         { apiKey: "sk-live-4242" },

@@ -46,11 +46,7 @@ async function deploy() {
   const enclave = Wallet.createRandom();
   const { chainId } = await ethers.provider.getNetwork();
   const now = BigInt(await networkHelpers.time.latest());
-  const evidence = encodeSimulatedEvidence(
-    reportDataFor(enclave.address, chainId, await workers.getAddress()),
-    SIMULATED_MEASUREMENT,
-    now,
-  );
+  const evidence = encodeSimulatedEvidence(reportDataFor(enclave.address, chainId, await workers.getAddress()), SIMULATED_MEASUREMENT, now);
   const consent = await signWorkerRegistration(enclave, chainId, await workers.getAddress(), operator.address, now + 3600n);
   await workers
     .connect(operator)
@@ -97,8 +93,10 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
     );
 
     const before = await router.accountOf(1);
-    await expect(router.connect(relayer).fulfill({ request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature }))
-      .to.emit(router, "RequestFulfilled");
+    await expect(router.connect(relayer).fulfill({ request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature })).to.emit(
+      router,
+      "RequestFulfilled",
+    );
     const after = await router.accountOf(1);
     expect(after.reserved).to.equal(0n);
     expect(await router.earnings(agentOwner.address)).to.equal(PHA(2));
@@ -109,9 +107,7 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
     expect(before.balance - after.balance).to.equal(PHA("2.625") + relayerFee);
     expect(await router.isPending(req.id)).to.equal(false);
     // The router holds exactly what it owes.
-    expect(await token.balanceOf(await router.getAddress())).to.equal(
-      after.balance + PHA(2) + PHA("0.5") + PHA("0.125") + relayerFee,
-    );
+    expect(await token.balanceOf(await router.getAddress())).to.equal(after.balance + PHA(2) + PHA("0.5") + PHA("0.125") + relayerFee);
   });
 
   it("signs the enclave key's registration consent as the registry expects, for its operator only", async function () {
@@ -125,9 +121,7 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
     const evidence = encodeSimulatedEvidence(reportDataFor(enclave.address, chainId, registry), SIMULATED_MEASUREMENT, deadline - 3600n);
     const consent = await signWorkerRegistration(enclave, chainId, registry, operator.address, deadline);
     // Anyone else sending the same arguments (a front-runner) is refused.
-    await expect(
-      workers.connect(deployer).registerWorker(enclave.address, await verifier.getAddress(), evidence, "", consent.deadline, consent.signature),
-    )
+    await expect(workers.connect(deployer).registerWorker(enclave.address, await verifier.getAddress(), evidence, "", consent.deadline, consent.signature))
       .to.be.revertedWithCustomError(workers, "NotSignedByWorker")
       .withArgs(enclave.address, deployer.address);
     await expect(

@@ -34,7 +34,10 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     net = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
     enclave = Wallet.createRandom() as unknown as Wallet;
     await (await net.pha.transfer(operator!, PHA(10_000))).wait();
-    await bringWorkerOnline(withSigner(net, operator!), await simulatedAttestation(net, enclave, operator!.address), { endpoint: "http://127.0.0.1:1", stake: PHA(10_000) });
+    await bringWorkerOnline(withSigner(net, operator!), await simulatedAttestation(net, enclave, operator!.address), {
+      endpoint: "http://127.0.0.1:1",
+      stake: PHA(10_000),
+    });
     await (await net.agentRegistry.connect(agentOwner!).registerAgent(keccak256(toUtf8Bytes("code")), "file:///a.js", PHA(1), [], true)).wait();
     accountId = await createAccount(net);
     await addConsumer(net, accountId, deployer!.address);
@@ -63,7 +66,11 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     const guardian = signers[6]!.address;
     const timelock = await net.timelock.getAddress();
     const governor = await net.governor.getAddress();
-    const contracts = Object.entries(net.deployment.contracts).map(([key, address]) => ({ key, address, contract: (net as unknown as Record<string, BaseContract>)[key]! }));
+    const contracts = Object.entries(net.deployment.contracts).map(([key, address]) => ({
+      key,
+      address,
+      contract: (net as unknown as Record<string, BaseContract>)[key]!,
+    }));
 
     // Every contract created so far is one of the deployment's (none escapes the checks below).
     const created: string[] = [];
@@ -78,7 +85,9 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     expect(new Set(created)).to.deep.equal(new Set(contracts.map((c) => c.address)));
 
     const views = (contract: BaseContract) =>
-      contract.interface.fragments.filter((f): f is FunctionFragment => f.type === "function" && (f as FunctionFragment).constant && (f as FunctionFragment).inputs.length === 0) as FunctionFragment[];
+      contract.interface.fragments.filter(
+        (f): f is FunctionFragment => f.type === "function" && (f as FunctionFragment).constant && (f as FunctionFragment).inputs.length === 0,
+      ) as FunctionFragment[];
     const deployerAddresses: string[] = [];
     let owned = 0;
     let roleHolders = 0;
@@ -100,7 +109,9 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
       for (const f of views(contract).filter((f) => f.name.endsWith("_ROLE") && f.outputs[0]?.type === "bytes32")) named.set(await call(f.name), f.name);
       const adminRole = [...named].find(([, n]) => n === "DEFAULT_ADMIN_ROLE")?.[0];
       expect(adminRole, `${key}: no DEFAULT_ADMIN_ROLE`).to.not.equal(undefined);
-      const events = [...(await contract.queryFilter("RoleGranted")), ...(await contract.queryFilter("RoleRevoked"))].sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+      const events = [...(await contract.queryFilter("RoleGranted")), ...(await contract.queryFilter("RoleRevoked"))].sort(
+        (a, b) => a.blockNumber - b.blockNumber || a.index - b.index,
+      );
       const holders = new Map<string, Set<string>>();
       for (const event of events as EventLog[]) {
         const [role, account] = event.args as unknown as [string, string];
@@ -120,7 +131,13 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
         for (const account of current) expect(await call("hasRole", role, account), `${key}: ${account} holds ${name}`).to.equal(true);
         roleHolders += current.length;
         // Who holds it: the timelock administers, the governor alone proposes, cancels and executes.
-        const want = { DEFAULT_ADMIN_ROLE: [timelock], PROPOSER_ROLE: [governor], CANCELLER_ROLE: [governor], EXECUTOR_ROLE: [governor], GUARDIAN_ROLE: [guardian] }[name];
+        const want = {
+          DEFAULT_ADMIN_ROLE: [timelock],
+          PROPOSER_ROLE: [governor],
+          CANCELLER_ROLE: [governor],
+          EXECUTOR_ROLE: [governor],
+          GUARDIAN_ROLE: [guardian],
+        }[name];
         expect(want, `${key}: unexpected role ${name}`).to.not.equal(undefined);
         expect(current.sort(), `${key}: holders of ${name}`).to.deep.equal([...want!].sort());
       }
@@ -136,7 +153,10 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     expect(await net.governor.stakeVotes()).to.equal(await net.stakeVotes.getAddress());
     // The deployer, owner until the hand-over, can change nothing directly any more.
     await expect(net.router.setMaxInputBytes(1)).to.be.revertedWithCustomError(net.router, "OwnableUnauthorizedAccount");
-    await expect(net.workerRegistry.setMeasurementApproved(ethers.ZeroHash, true)).to.be.revertedWithCustomError(net.workerRegistry, "OwnableUnauthorizedAccount");
+    await expect(net.workerRegistry.setMeasurementApproved(ethers.ZeroHash, true)).to.be.revertedWithCustomError(
+      net.workerRegistry,
+      "OwnableUnauthorizedAccount",
+    );
     await expect(net.timelock.grantRole(TIMELOCK_ROLES.proposer, deployer)).to.be.revertedWithCustomError(net.timelock, "AccessControlUnauthorizedAccount");
   });
 
@@ -172,7 +192,12 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     expect(await net.stakeVotes.getVotes(operator!.address)).to.equal(PHA(10_000));
     expect(await net.pha.delegates(await net.stakingHub.getAddress())).to.equal(ethers.ZeroAddress);
     const wanted = (await net.router.maxInputBytes()) * 2n;
-    const info = await govern(connection, net, [encodeAction(net, { contract: "router", function: "setMaxInputBytes", args: [wanted] })], "Double the input limit");
+    const info = await govern(
+      connection,
+      net,
+      [encodeAction(net, { contract: "router", function: "setMaxInputBytes", args: [wanted] })],
+      "Double the input limit",
+    );
     expect(info.state).to.equal("Executed");
     expect(await net.router.maxInputBytes()).to.equal(wanted);
     expect(await net.pha.delegates(deployer!.address)).to.equal(deployer!.address, "govern delegated first");
@@ -184,7 +209,13 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     const output = toUtf8Bytes("ok");
     const { chainId } = await ethers.provider.getNetwork();
     const signature = await enclave.signTypedData(routerDomain(chainId, await net.router.getAddress()), FULFILLMENT_TYPES as never, {
-      requestId: req.id, requestHash: requestHash(req), outputHash: keccak256(output), status: 0, subAgentIds: [], subAgentPrices: [], worker: enclave.address,
+      requestId: req.id,
+      requestHash: requestHash(req),
+      outputHash: keccak256(output),
+      status: 0,
+      subAgentIds: [],
+      subAgentPrices: [],
+      worker: enclave.address,
     });
     await (await net.router.fulfill({ request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature })).wait();
     const fee = await net.router.workerFees(enclave.address);

@@ -70,15 +70,25 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
       expect(out).to.include(`RPC_URL=${rpcUrl}`);
 
       // A task through the Hardhat CLI: the bridge and the worker answer it.
-      const request = await runToEnd([HARDHAT, "agent:request", "--agent", "1", "--input", "A great launch", "--network", "localhost", "--deployment", file, "--timeout", "90"], env);
-      expect(request.out, request.out).to.match(/Request 1 answered/).and.match(/status\s+OK \(0\)/).and.match(/"label":"positive"/);
+      const request = await runToEnd(
+        [HARDHAT, "agent:request", "--agent", "1", "--input", "A great launch", "--network", "localhost", "--deployment", file, "--timeout", "90"],
+        env,
+      );
+      expect(request.out, request.out)
+        .to.match(/Request 1 answered/)
+        .and.match(/status\s+OK \(0\)/)
+        .and.match(/"label":"positive"/);
       expect(request.code).to.equal(0);
 
       // The README path: register your own agent, then your own consumer asks it.
       const registered = await runToEnd([HARDHAT, "agent:register", "agents/review-score/index.ts", "--network", "localhost", "--deployment", file], env);
       const agentId = /Registered agent (\d+)/.exec(registered.out)?.[1];
       expect(agentId, registered.out).to.equal("3");
-      const example = await runToEnd([HARDHAT, "run", "scripts/examples/review-score.ts", "--network", "localhost"], { ...env, AGENT_ID: agentId, DEPLOYMENT: file });
+      const example = await runToEnd([HARDHAT, "run", "scripts/examples/review-score.ts", "--network", "localhost"], {
+        ...env,
+        AGENT_ID: agentId,
+        DEPLOYMENT: file,
+      });
       expect(example.out, example.out).to.match(/Answered on-chain: score \d+ \(thousandths\), label "positive"/);
       expect(example.code).to.equal(0);
       await waitForOutput(local, () => out, "#2 answered: OK", 10_000);
@@ -86,7 +96,17 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
       // Governance through the CLI: the timelock owns the router, the deployer's PHA passes a
       // proposal, and --fast-forward moves the node's time past each wait.
       const gov = (task: string, ...args: string[]) => runToEnd([HARDHAT, task, ...args, "--network", "localhost", "--deployment", file], env);
-      const proposed = await gov("gov:propose", "--contract", "router", "--function", "setMaxInputBytes", "--args", "[32768]", "--description", "Longer inputs");
+      const proposed = await gov(
+        "gov:propose",
+        "--contract",
+        "router",
+        "--function",
+        "setMaxInputBytes",
+        "--args",
+        "[32768]",
+        "--description",
+        "Longer inputs",
+      );
       const proposalId = /Proposal (\d+): Pending/.exec(proposed.out)?.[1];
       expect(proposalId, proposed.out).to.be.a("string");
       for (const [task, expected] of [
@@ -110,7 +130,11 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
       // local network's worker, whose development key it knows.
       // Pinned to the node's latest block: unpinned, Hardhat forks a chain it does not know up to
       // ~128 blocks back, before the agents above were registered.
-      const latest = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }) });
+      const latest = await fetch(rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+      });
       const blockNumber = Number(((await latest.json()) as { result: string }).result);
       const fork = await network.create({ override: { forking: { url: rpcUrl, blockNumber } } });
       const kit = await startAgentTestbed(fork, { deployment, agents: { score: "agents/review-score/index.ts" } });
@@ -137,9 +161,17 @@ describe("npm run local (devkit/local.ts), driven as a user would", function () 
         }
       };
       interrupt();
-      await waitFor(() => out.includes("SIGINT: stopping"), 10_000, () => out);
+      await waitFor(
+        () => out.includes("SIGINT: stopping"),
+        10_000,
+        () => out,
+      );
       interrupt();
-      await waitFor(() => out.includes("Stopped."), 30_000, () => out);
+      await waitFor(
+        () => out.includes("Stopped."),
+        30_000,
+        () => out,
+      );
     }
     expect(out).to.not.include("unclean stop");
     const stillUp = await fetch(rpcUrl, { method: "POST" }).then(

@@ -93,8 +93,12 @@ describe("devkit tasks (run for real on the in-process network)", function () {
     });
 
     it("worker:register refuses an endpoint that is not a worker, and quorum evidence the worker lacks", async function () {
-      expect((await failure("worker:register", { deployment, signer: 3, endpoint: "http://127.0.0.1:1", verifier: "auto" })).message).to.match(/cannot read the worker's attestation/);
-      expect((await failure("worker:register", { deployment, signer: 3, endpoint: worker.url, verifier: "quorum" })).message).to.match(/no gatekeeper quorum evidence/);
+      expect((await failure("worker:register", { deployment, signer: 3, endpoint: "http://127.0.0.1:1", verifier: "auto" })).message).to.match(
+        /cannot read the worker's attestation/,
+      );
+      expect((await failure("worker:register", { deployment, signer: 3, endpoint: worker.url, verifier: "quorum" })).message).to.match(
+        /no gatekeeper quorum evidence/,
+      );
       expect((await failure("worker:register", { deployment, signer: 3, endpoint: worker.url, verifier: "tdx" })).message).to.match(/--verifier must be/);
     });
 
@@ -103,12 +107,16 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       poolId = (await run("staking:create-pool", { deployment, signer: 3, commission: 500 })).result as bigint;
       expect((await net.stakingHub.poolState(poolId)).operator).to.equal(await signers[3]!.getAddress());
 
-      expect((await failure("staking:stake", { deployment, signer: 3, pool: String(poolId), amount: "lots" })).message).to.match(/--amount must be an amount of PHA/);
+      expect((await failure("staking:stake", { deployment, signer: 3, pool: String(poolId), amount: "lots" })).message).to.match(
+        /--amount must be an amount of PHA/,
+      );
       const staked = await run("staking:stake", { deployment, signer: 3, pool: String(poolId), amount: "10000" });
       expect(staked.result).to.equal(parseEther("10000"));
 
       // Only the pool's operator may add workers to it.
-      expect((await failure("staking:add-worker", { deployment, signer: 4, pool: String(poolId), worker: worker.enclave.address })).message).to.match(/reverted with/);
+      expect((await failure("staking:add-worker", { deployment, signer: 4, pool: String(poolId), worker: worker.enclave.address })).message).to.match(
+        /reverted with/,
+      );
       const added = await run("staking:add-worker", { deployment, signer: 3, pool: String(poolId), worker: worker.enclave.address });
       expect(added.result).to.equal(true);
       expect(await net.stakingHub.isEligible(worker.enclave.address)).to.equal(true);
@@ -117,7 +125,14 @@ describe("devkit tasks (run for real on the in-process network)", function () {
 
   describe("agent and billing tasks", function () {
     it("agent:register bundles and registers an agent owned by the signer", async function () {
-      const { result, output } = await run("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "1.5", bundles, restricted: false });
+      const { result, output } = await run("agent:register", {
+        deployment,
+        signer: 0,
+        entry: "agents/sentiment/index.ts",
+        price: "1.5",
+        bundles,
+        restricted: false,
+      });
       const agent = result as { agentId: bigint; codeHash: string; uri: string };
       agentId = agent.agentId;
       const [codeHash, uri] = await net.agentRegistry.codeOf(agentId, 1);
@@ -131,10 +146,16 @@ describe("devkit tasks (run for real on the in-process network)", function () {
 
     it("agent:register refuses a missing entry and a malformed price before sending anything", async function () {
       const count = await net.agentRegistry.agentCount();
-      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/none.ts", price: "0", restricted: false })).message).to.match(/does not exist/);
-      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "-1", restricted: false })).message).to.match(/--price/);
+      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/none.ts", price: "0", restricted: false })).message).to.match(
+        /does not exist/,
+      );
+      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "-1", restricted: false })).message).to.match(
+        /--price/,
+      );
       // No URI and no local store: no worker could fetch the bundle, so nothing is registered.
-      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "0", restricted: false })).message).to.match(/where do workers fetch/);
+      expect((await failure("agent:register", { deployment, signer: 0, entry: "agents/sentiment/index.ts", price: "0", restricted: false })).message).to.match(
+        /where do workers fetch/,
+      );
       expect(await net.agentRegistry.agentCount()).to.equal(count);
     });
 
@@ -161,9 +182,20 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       const consumer = await signers[0]!.getAddress();
       expect((await failure("account:add-consumer", { deployment, signer: 5, account: String(accountId), consumer })).message).to.match(/NotAccountOwner/);
       expect(await net.router.isConsumer(accountId, consumer)).to.equal(false);
-      expect((await failure("agent:request", { deployment, signer: 0, agent: String(agentId), account: String(accountId), input: "x", callbackGas: 100_000, noWait: true, timeout: 1 })).message).to.match(
-        /ConsumerNotAllowed.*account:add-consumer --account/,
-      );
+      expect(
+        (
+          await failure("agent:request", {
+            deployment,
+            signer: 0,
+            agent: String(agentId),
+            account: String(accountId),
+            input: "x",
+            callbackGas: 100_000,
+            noWait: true,
+            timeout: 1,
+          })
+        ).message,
+      ).to.match(/ConsumerNotAllowed.*account:add-consumer --account/);
       await run("account:add-consumer", { deployment, signer: 0, account: String(accountId), consumer });
       expect(await net.router.isConsumer(accountId, consumer)).to.equal(true);
     });
@@ -211,23 +243,45 @@ describe("devkit tasks (run for real on the in-process network)", function () {
 
       const status = await run("request:status", { deployment, signer: 0, request: String(state.requestId), decode: "int256,string", fromBlock: 0 });
       expect((status.result as RequestState).phase).to.equal("fulfilled");
-      expect(status.output).to.include(`Request ${state.requestId}: fulfilled`).and.include('["' + String(score) + '","positive"]');
+      expect(status.output)
+        .to.include(`Request ${state.requestId}: fulfilled`)
+        .and.include('["' + String(score) + '","positive"]');
     });
 
     it("an answer with an error status is a failed Result (the CLI exits 1), with the message", async function () {
       const fromBlock = await connection.ethers.provider.getBlockNumber();
       // Plain text is not an ABI-encoded string: the agent throws and the worker signs AGENT_ERROR.
-      const requested = run("agent:request", { deployment, signer: 0, agent: String(agentId), account: String(accountId), input: "not abi", callbackGas: 100_000, noWait: false, timeout: 30 });
+      const requested = run("agent:request", {
+        deployment,
+        signer: 0,
+        agent: String(agentId),
+        account: String(accountId),
+        input: "not abi",
+        callbackGas: 100_000,
+        noWait: false,
+        timeout: 30,
+      });
       const { result, output } = await answering(requested, fromBlock);
       expect((result as { success: boolean }).success).to.equal(false);
       expect(output).to.include("AGENT_ERROR").and.include("data too short");
     });
 
     it("request:status tells pending, expired and timed-out requests apart", async function () {
-      const sent = await run("agent:request", { deployment, signer: 0, agent: String(agentId), account: String(accountId), input: "late", callbackGas: 100_000, noWait: true, timeout: 1 });
-      const requestId = ((sent.result as { value: RequestState }).value).requestId;
+      const sent = await run("agent:request", {
+        deployment,
+        signer: 0,
+        agent: String(agentId),
+        account: String(accountId),
+        input: "late",
+        callbackGas: 100_000,
+        noWait: true,
+        timeout: 1,
+      });
+      const requestId = (sent.result as { value: RequestState }).value.requestId;
       expect(sent.output).to.include(`request:status ${requestId}`);
-      expect(((await run("request:status", { deployment, signer: 0, request: String(requestId), fromBlock: 0 })).result as RequestState).phase).to.equal("pending");
+      expect(((await run("request:status", { deployment, signer: 0, request: String(requestId), fromBlock: 0 })).result as RequestState).phase).to.equal(
+        "pending",
+      );
 
       await connection.networkHelpers.time.increase(3600);
       const expired = await run("request:status", { deployment, signer: 0, request: String(requestId), fromBlock: 0 });
@@ -249,7 +303,9 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       const contracts = Object.fromEntries(Object.keys(net.deployment.contracts).map((k) => [k, "0x000000000000000000000000000000000000dEaD"]));
       writeFileSync(stale, JSON.stringify({ ...net.deployment, contracts }));
       expect((await failure("request:status", { deployment: stale, signer: 0, request: "1", fromBlock: 0 })).message).to.match(/stale/);
-      expect((await failure("request:status", { deployment: join(dir, "none.json"), signer: 0, request: "1", fromBlock: 0 })).message).to.match(/npm run local/);
+      expect((await failure("request:status", { deployment: join(dir, "none.json"), signer: 0, request: "1", fromBlock: 0 })).message).to.match(
+        /npm run local/,
+      );
     });
   });
 
@@ -284,17 +340,32 @@ describe("devkit tasks (run for real on the in-process network)", function () {
     });
 
     it("gov:propose, gov:vote, gov:queue and gov:execute change a router parameter through the timelock", async function () {
-      const proposed = await run("gov:propose", { deployment, signer: 0, contract: "router", function: "setMaxInputBytes", args: "[32768]", description: "Raise the input limit\nLonger inputs for agents." });
+      const proposed = await run("gov:propose", {
+        deployment,
+        signer: 0,
+        contract: "router",
+        function: "setMaxInputBytes",
+        args: "[32768]",
+        description: "Raise the input limit\nLonger inputs for agents.",
+      });
       const info = proposed.result as ProposalInfo;
       proposalId = info.id.toString();
       expect(info.state).to.equal("Pending");
-      expect(proposed.output).to.include(`Proposal ${proposalId}: Pending`).and.include("action 1").and.include("router.setMaxInputBytes(32768)").and.include(`gov:vote ${proposalId}`);
+      expect(proposed.output)
+        .to.include(`Proposal ${proposalId}: Pending`)
+        .and.include("action 1")
+        .and.include("router.setMaxInputBytes(32768)")
+        .and.include(`gov:vote ${proposalId}`);
 
       // Each step refuses until its time has come, saying when that is.
-      expect((await failure("gov:vote", vote({ proposal: proposalId, support: "for" }))).message).to.match(/is Pending, not Active: cannot vote on it; voting opens after .* \(in 1 h\).*--fast-forward/);
+      expect((await failure("gov:vote", vote({ proposal: proposalId, support: "for" }))).message).to.match(
+        /is Pending, not Active: cannot vote on it; voting opens after .* \(in 1 h\).*--fast-forward/,
+      );
       expect((await failure("gov:vote", vote({ proposal: proposalId, support: "maybe" }))).message).to.match(/--support must be for, against or abstain/);
       const voted = await run("gov:vote", vote({ proposal: proposalId, support: "for", reason: "longer inputs", fastForward: true }));
-      expect(voted.output).to.match(/voted for on proposal \d+ with [\d,.]+ votes/).and.include("40,000,000 votes of for + abstain: reached");
+      expect(voted.output)
+        .to.match(/voted for on proposal \d+ with [\d,.]+ votes/)
+        .and.include("40,000,000 votes of for + abstain: reached");
       expect((await failure("gov:vote", vote({ proposal: proposalId, support: "against" }))).message).to.match(/has already voted/);
       expect((await failure("gov:queue", gov({ proposal: proposalId }))).message).to.match(/is Active, not Succeeded: cannot queue it; voting closes after/);
 
@@ -320,7 +391,10 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       const actions = join(dir, "actions.json");
       // Every field as read, the fee above MAX_PROTOCOL_FEE_BPS (2,000).
       const tooHigh = { ...(config as unknown as { toObject(): Record<string, unknown> }).toObject(), protocolFeeBps: 5_000 };
-      writeFileSync(actions, JSON.stringify([{ contract: "router", function: "setConfig", args: [Object.fromEntries(Object.entries(tooHigh).map(([k, v]) => [k, String(v)]))] }]));
+      writeFileSync(
+        actions,
+        JSON.stringify([{ contract: "router", function: "setConfig", args: [Object.fromEntries(Object.entries(tooHigh).map(([k, v]) => [k, String(v)]))] }]),
+      );
       const { result } = await run("gov:propose", { deployment, signer: 0, actions, description: "A 50% protocol fee" });
       const id = (result as ProposalInfo).id.toString();
       await run("gov:vote", vote({ proposal: id, support: "for", fastForward: true }));
@@ -352,13 +426,19 @@ describe("devkit tasks (run for real on the in-process network)", function () {
   describe("agent:run (no chain)", function () {
     const agentFile = (name: string, body: string) => {
       const file = join(dir, `${name}.ts`);
-      writeFileSync(file, `import { abi, defineAgent } from ${JSON.stringify(join(process.cwd(), "worker/sdk/index.js"))};\nexport default defineAgent(${body});\n`);
+      writeFileSync(
+        file,
+        `import { abi, defineAgent } from ${JSON.stringify(join(process.cwd(), "worker/sdk/index.js"))};\nexport default defineAgent(${body});\n`,
+      );
       return file;
     };
     const runArgs = { allow: "", llmModel: "m", wallTimeMs: 5_000 };
 
     it("runs the agent in the sandbox, prints its logs and decodes its output", async function () {
-      const entry = agentFile("scorer", `(input, ctx) => { ctx.log("scoring", input); return abi.encode(["uint256", "string"], [BigInt(input.length), input.toUpperCase()]); }`);
+      const entry = agentFile(
+        "scorer",
+        `(input, ctx) => { ctx.log("scoring", input); return abi.encode(["uint256", "string"], [BigInt(input.length), input.toUpperCase()]); }`,
+      );
       const { result, output } = await run("agent:run", { ...runArgs, entry, input: "hello", decode: "uint256,string" });
       expect((result as { success: boolean }).success).to.equal(true);
       expect(output).to.include("log: scoring hello").and.include('output: ["5","HELLO"]');

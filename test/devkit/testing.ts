@@ -72,7 +72,10 @@ describe("devkit test kit (startAgentTestbed)", function () {
     // The same operator swaps its workers: every new request now goes to a key the kit lacks.
     await (await operatorNet.stakingHub.removeWorker(poolId, kitWorker)).wait();
     await (await kit.net.pha.transfer(operator, ethers.parseEther("1000"))).wait();
-    await bringWorkerOnline(operatorNet, await simulatedAttestation(kit.net, stranger, operator.address), { endpoint: "http://127.0.0.1:1", stake: ethers.parseEther("1000") });
+    await bringWorkerOnline(operatorNet, await simulatedAttestation(kit.net, stranger, operator.address), {
+      endpoint: "http://127.0.0.1:1",
+      stake: ethers.parseEther("1000"),
+    });
     await (await consumer.ask("who answers?")).wait();
     let refused: Error | undefined;
     await kit.answerPending().catch((error: Error) => (refused = error));

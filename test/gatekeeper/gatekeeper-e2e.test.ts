@@ -215,10 +215,10 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     });
     expect(provisioned.signers.length).to.equal(3);
     expect(provisioned.measurement).to.equal(SIMULATED_MEASUREMENT);
-    const [measurement, expiresAt] = (await verifier.verifyAttestation!(
-      reportDataFor(worker.address, chainId, workerRegistry),
-      provisioned.evidence,
-    )) as [string, bigint];
+    const [measurement, expiresAt] = (await verifier.verifyAttestation!(reportDataFor(worker.address, chainId, workerRegistry), provisioned.evidence)) as [
+      string,
+      bigint,
+    ];
     expect(measurement).to.equal(SIMULATED_MEASUREMENT);
     expect(expiresAt).to.equal(BigInt(chainNow + 3600));
     // Evidence for another worker key does not verify.
@@ -397,7 +397,10 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     expect(logs.text).to.contain("attested");
     const chainLogs = await ethers.provider.getLogs({ address: [String(keyRegistry.target), String(verifier.target)], fromBlock: 0 });
     expect(chainLogs.length).to.be.greaterThan(3);
-    const emitted = chainLogs.map((l) => l.data + l.topics.join("")).join("").toLowerCase();
+    const emitted = chainLogs
+      .map((l) => l.data + l.topics.join(""))
+      .join("")
+      .toLowerCase();
     for (const needle of forbidden) {
       expect(logs.text.toLowerCase()).to.not.contain(needle.toLowerCase());
       expect(emitted).to.not.contain(needle.toLowerCase());

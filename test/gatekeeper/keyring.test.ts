@@ -153,7 +153,7 @@ describe("ClusterKeyring", () => {
       // A consumer encrypts to the epoch it saw as current; the request waits up to 120 s for execution.
       const plaintext = `input at ${now}`;
       inFlight.push({ epoch: current, sentAt: now, ct: seal(deriver.publicKey(current), plaintext), plaintext });
-      for (const item of inFlight.filter((i) => now - i.sentAt >= (i.sentAt % 120))) {
+      for (const item of inFlight.filter((i) => now - i.sentAt >= i.sentAt % 120)) {
         expect(str(await keyring.decryptInput(item.epoch, item.ct, BINDING))).to.equal(item.plaintext);
         inFlight.splice(inFlight.indexOf(item), 1);
         delivered += 1;

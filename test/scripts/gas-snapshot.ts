@@ -15,7 +15,9 @@ describe("gas snapshots (scripts/bench/lib)", function () {
       expect(within.failures).to.deep.equal([]);
       const beyond = compareSnapshots(committed, { "t / a": 101_001, "t / b": 50_000, "t / gone": 1_000 }, 1);
       expect(beyond.failures.map((r) => [r.key, r.status])).to.deep.equal([["t / a", "grew"]]);
-      expect(formatComparison("router", beyond, 1)).to.contain("+1,001 (+1.00%)  GREW").and.contain(UPDATE_COMMAND);
+      expect(formatComparison("router", beyond, 1))
+        .to.contain("+1,001 (+1.00%)  GREW")
+        .and.contain(UPDATE_COMMAND);
     });
 
     it("fails a figure without a committed value and tells how to add it", function () {
@@ -45,7 +47,12 @@ describe("gas snapshots (scripts/bench/lib)", function () {
     it("names figures table / row / column and refuses names that would split wrongly", function () {
       expect(figureKey({ table: "T", row: "r", column: "c" })).to.equal("T / r / c");
       expect(() => figureKey({ table: "T", row: "a/b" })).to.throw(/contains "\/"/);
-      expect(() => toSnapshot([{ table: "T", row: "r", gas: 1n }, { table: "T", row: "r", gas: 2n }])).to.throw(/measured twice/);
+      expect(() =>
+        toSnapshot([
+          { table: "T", row: "r", gas: 1n },
+          { table: "T", row: "r", gas: 2n },
+        ]),
+      ).to.throw(/measured twice/);
     });
 
     it("refuses a snapshot file whose values are not gas figures", function () {

@@ -32,7 +32,12 @@ describe("request gas limit: eth_estimateGas + REQUEST_GAS_MARGIN", function () 
     net = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
     caller = deployer!.address;
     // The registry belongs to the timelock: approving a measurement is a proposal (the deployer holds the votes).
-    await govern(connection, net, [encodeAction(net, { contract: "workerRegistry", function: "setMeasurementApproved", args: [RESTRICTED, true] })], "Approve a restricted runtime");
+    await govern(
+      connection,
+      net,
+      [encodeAction(net, { contract: "workerRegistry", function: "setMeasurementApproved", args: [RESTRICTED, true] })],
+      "Approve a restricted runtime",
+    );
     for (let i = 0; i < 8; i++) {
       const enclave = new Wallet(keccak256(toUtf8Bytes(`margin worker ${i}`)));
       await addSimulatedWorker(net, operator!, enclave, PHA(10_000), "http://127.0.0.1:1", i === 0 ? RESTRICTED : SIMULATED_MEASUREMENT);
@@ -56,7 +61,12 @@ describe("request gas limit: eth_estimateGas + REQUEST_GAS_MARGIN", function () 
     const estimate = await net.router.request.estimateGas(1, agentId, toUtf8Bytes("hi"), 0, 100_000, PHA(5));
 
     await setPrevrandao(lastDraw);
-    const failure = await send(estimate).then((tx) => tx.wait()).then(() => undefined, (error: unknown) => error);
+    const failure = await send(estimate)
+      .then((tx) => tx.wait())
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     expect(String(failure)).to.match(/out of gas/i);
     expect(await net.router.requestCount()).to.equal(requestId - 1n, "nothing requested");
 

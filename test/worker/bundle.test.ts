@@ -89,7 +89,13 @@ describe("worker bundles", () => {
 
   it("attack: no private or loopback hosts unless listed, directly or through a redirect", async () => {
     const strict = new UriBundleFetcher({ maxBytes: 1024, timeoutMs: 2000 });
-    for (const uri of [`${server.url}/agent.js`, "http://localhost:1/a.js", "http://[::1]:1/a.js", "http://169.254.169.254/latest/meta-data", "http://10.0.0.1/a.js"]) {
+    for (const uri of [
+      `${server.url}/agent.js`,
+      "http://localhost:1/a.js",
+      "http://[::1]:1/a.js",
+      "http://169.254.169.254/latest/meta-data",
+      "http://10.0.0.1/a.js",
+    ]) {
       expect(await refusal(uri, strict), uri).to.equal("bundle host is a private or loopback address");
     }
     expect(await refusal(`${server.url}/to-loopback`)).to.equal("bundle host is a private or loopback address");

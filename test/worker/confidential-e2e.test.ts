@@ -112,7 +112,20 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     await router.addConsumer(1, otherConsumer!.address);
     await token.approve(await router.getAddress(), PHA(100));
     await router.fund(1, PHA(100));
-    return { token, agents, workers, router, staking, quorum, keyRegistry, deployer: deployer!, operator: operator!, agentOwner: agentOwner!, relayer: relayer!, otherConsumer: otherConsumer! };
+    return {
+      token,
+      agents,
+      workers,
+      router,
+      staking,
+      quorum,
+      keyRegistry,
+      deployer: deployer!,
+      operator: operator!,
+      agentOwner: agentOwner!,
+      relayer: relayer!,
+      otherConsumer: otherConsumer!,
+    };
   }
 
   before(async () => {
@@ -194,7 +207,14 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     await expect(
       workers
         .connect(operator)
-        .registerWorker(attestation.worker, addresses.quorumVerifier, attestation.gatekeeperEvidence!.evidence, worker.url, consent.deadline, consent.signature),
+        .registerWorker(
+          attestation.worker,
+          addresses.quorumVerifier,
+          attestation.gatekeeperEvidence!.evidence,
+          worker.url,
+          consent.deadline,
+          consent.signature,
+        ),
     ).to.emit(workers, "WorkerRegistered");
     expect((await workers.workerOf(attestation.worker)).simulated).to.equal(false);
     await staking.addWorker(attestation.worker);
@@ -261,7 +281,15 @@ describe("confidential input end to end: gatekeepers, KeyRegistry, worker, route
     const fulfillment = { request: req, status: answer.status, output: answer.output, subAgentIds: [], subAgentPrices: [], signature: answer.signature };
     await expect(contracts.router.connect(contracts.relayer).fulfill(fulfillment))
       .to.emit(contracts.router, "RequestFulfilled")
-      .withArgs(req.id, req.worker, answer.status, (v: boolean) => typeof v === "boolean", keccak256(answer.output), (v: bigint) => v > 0n, (v: bigint) => v > 0n);
+      .withArgs(
+        req.id,
+        req.worker,
+        answer.status,
+        (v: boolean) => typeof v === "boolean",
+        keccak256(answer.output),
+        (v: bigint) => v > 0n,
+        (v: bigint) => v > 0n,
+      );
     expect(await contracts.router.isPending(req.id)).to.equal(false);
   }
 

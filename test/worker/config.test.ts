@@ -58,9 +58,7 @@ describe("worker config", () => {
     expect(parseConfig({ ...VALID, gatekeeper: { ...gatekeeper, refresh: "*/5 * * * *" } }).gatekeeper?.refresh).to.equal("*/5 * * * *");
     expect(configError({ ...VALID, gatekeeper: { ...gatekeeper, refresh: "every now and then" } })).to.match(/gatekeeper.refresh/);
     expect(configError({ ...VALID, gatekeeper: { ...gatekeeper, urls: [] } })).to.match(/gatekeeper.urls/);
-    expect(configError({ ...VALID, gatekeeper: { urls: gatekeeper.urls, quorumVerifier: gatekeeper.quorumVerifier } })).to.match(
-      /gatekeeper.minSignatures/,
-    );
+    expect(configError({ ...VALID, gatekeeper: { urls: gatekeeper.urls, quorumVerifier: gatekeeper.quorumVerifier } })).to.match(/gatekeeper.minSignatures/);
     // The KeyRegistry check needs an RPC: the chain directory's, or its own with a file directory.
     const keyRegistry = "0x00000000000000000000000000000000000000B2";
     expect(parseConfig({ ...VALID, gatekeeper: { ...gatekeeper, keyRegistry } }).gatekeeper?.keyRegistry).to.equal(keyRegistry);
@@ -68,7 +66,9 @@ describe("worker config", () => {
     expect(configError({ ...VALID, directory: file, gatekeeper: { ...gatekeeper, keyRegistry } })).to.match(/gatekeeper.rpcUrl/);
     // The router's commitments are read on-chain: a file directory needs an RPC for them too.
     expect(configError({ ...VALID, directory: file })).to.match(/rpcUrl: required with a file directory/);
-    expect(parseConfig({ ...VALID, rpcUrl: "http://127.0.0.1:8545", directory: file, gatekeeper: { ...gatekeeper, keyRegistry, rpcUrl: "http://127.0.0.1:8545" } })).to.be.an("object");
+    expect(
+      parseConfig({ ...VALID, rpcUrl: "http://127.0.0.1:8545", directory: file, gatekeeper: { ...gatekeeper, keyRegistry, rpcUrl: "http://127.0.0.1:8545" } }),
+    ).to.be.an("object");
   });
 
   it("loads a file and applies environment overrides", () => {
@@ -92,7 +92,13 @@ describe("worker config", () => {
     const agents = join(tempDir(), "agents.json");
     writeFileSync(agents, "{}");
     const worker = await startWorker(
-      parseConfig({ ...VALID, port: 0, rpcUrl: "http://127.0.0.1:1", directory: { kind: "file", path: agents }, enclave: { kind: "simulator", seed: keccak256(toUtf8Bytes("log")) } }),
+      parseConfig({
+        ...VALID,
+        port: 0,
+        rpcUrl: "http://127.0.0.1:1",
+        directory: { kind: "file", path: agents },
+        enclave: { kind: "simulator", seed: keccak256(toUtf8Bytes("log")) },
+      }),
       { logger: pino({ level: "info" }, sink), sandboxThreads: 1 },
     );
     await fetch(`${worker.url}/nope`);

@@ -2,13 +2,7 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import dcap from "@phala/dcap-qvl";
 import { AbiCoder, SigningKey, Wallet, computeAddress, getBytes, hexlify, keccak256, recoverAddress, toUtf8Bytes } from "ethers";
-import {
-  DEV_ATTESTATION_PRIVATE_KEY,
-  SIMULATED_MEASUREMENT,
-  reportDataField,
-  reportDataFor,
-  simulatedQuoteDigest,
-} from "../../protocol/attestation.js";
+import { DEV_ATTESTATION_PRIVATE_KEY, SIMULATED_MEASUREMENT, reportDataField, reportDataFor, simulatedQuoteDigest } from "../../protocol/attestation.js";
 import { verifyDcapQuote } from "../../attestation/dcap.js";
 import { trimQuotePadding } from "../../attestation/quote-length.js";
 import { DstackEnclave, tdxMeasurement } from "../../worker/src/enclave/dstack.js";

@@ -11,7 +11,21 @@ import { DecryptionError, type InputDecryptor } from "../../protocol/decryptor.j
 import { requestHash } from "../../protocol/request.js";
 import { AgentStatus } from "../../protocol/status.js";
 import { buildAgent } from "../../worker/cli/build-agent.js";
-import { AGENT_REGISTRY, BUNDLE_STORE, OWNER, TEST_CHAIN_ID, bundleOf, harness, makeRequest, startFakeLlm, startServer, storeBundle, text, type Harness, type TestServer } from "./helpers.js";
+import {
+  AGENT_REGISTRY,
+  BUNDLE_STORE,
+  OWNER,
+  TEST_CHAIN_ID,
+  bundleOf,
+  harness,
+  makeRequest,
+  startFakeLlm,
+  startServer,
+  storeBundle,
+  text,
+  type Harness,
+  type TestServer,
+} from "./helpers.js";
 
 const CHAIN_ID = TEST_CHAIN_ID;
 
@@ -137,7 +151,7 @@ describe("worker executor", function () {
       const v1Hash = h.register(1n, v1);
       const debugHash = keccak256(toUtf8Bytes(debug));
       h.register(9n, debug);
-      h.directory.set(1n, { owner: OWNER, price: 1n, versions: [(await h.directory.codeOf(1n, 1n)), (await h.directory.codeOf(9n, 1n))] });
+      h.directory.set(1n, { owner: OWNER, price: 1n, versions: [await h.directory.codeOf(1n, 1n), await h.directory.codeOf(9n, 1n)] });
       const binding = { chainId: CHAIN_ID, consumer: CONSUMER, agentId: 1n };
       const pinned = encryptToClusterKey(hexlify(publicKeyOf(clusterKey)), toUtf8Bytes("PIN-SECRET"), { ...binding, codeHash: v1Hash });
       const run = (agentVersion: bigint, codeHash: string) => {
@@ -234,7 +248,15 @@ describe("worker executor", function () {
       const h = await harness({ decryptor: keyring });
       const codeHash = h.register(1n, bundleOf(OPENER));
       const sealFor = (binding: Partial<ForwardedInputBinding>, plain = "top secret", epoch = 5) =>
-        hexlify(sealForwardedInput(publicKeyOf(clusterKey), epoch, toUtf8Bytes(plain), { chainId: CHAIN_ID, consumer: CONSUMER, agentId: 1n, client: CLIENT, ...binding })).slice(2);
+        hexlify(
+          sealForwardedInput(publicKeyOf(clusterKey), epoch, toUtf8Bytes(plain), {
+            chainId: CHAIN_ID,
+            consumer: CONSUMER,
+            agentId: 1n,
+            client: CLIENT,
+            ...binding,
+          }),
+        ).slice(2);
       const ask = (sealed: string, client: string, overrides: Parameters<typeof makeRequest>[0] = {}) =>
         execute(h, 1n, JSON.stringify({ sealed, client }), { codeHash, ...overrides });
       return { h, clusterKey, codeHash, sealFor, ask };
@@ -266,7 +288,9 @@ describe("worker executor", function () {
       const { h, clusterKey, sealFor, ask, codeHash } = await setUp();
       // A request input (bound to consumer and agent, no client) dressed up as a forwarded one.
       const input = encryptToClusterKey(publicKeyOf(clusterKey), toUtf8Bytes("input"), { chainId: CHAIN_ID, consumer: CONSUMER, agentId: 1n });
-      expect(text((await ask("00000005" + hexlify(input).slice(2), CLIENT)).output)).to.equal("DECRYPTION_FAILED: cannot decrypt forwarded input (key epoch 5)");
+      expect(text((await ask("00000005" + hexlify(input).slice(2), CLIENT)).output)).to.equal(
+        "DECRYPTION_FAILED: cannot decrypt forwarded input (key epoch 5)",
+      );
       // A forwarded input sent as the request's confidential input.
       const forwarded = getBytes("0x" + sealFor({})).subarray(4);
       const request = makeRequest({ codeHash, keyEpoch: 5n, inputHash: keccak256(forwarded) });
@@ -297,7 +321,12 @@ describe("worker executor", function () {
   describe("sub-agent calls", () => {
     it("runs callees in their own sandbox and lists nested sub-calls", async () => {
       const h = await harness();
-      h.register(1n, bundleOf(`async (i, ctx) => { const a = await ctx.callAgent(2, "a"); const b = await ctx.callAgent(3, "b"); return a.text + "|" + b.text + "|" + typeof secretOfTwo; }`));
+      h.register(
+        1n,
+        bundleOf(
+          `async (i, ctx) => { const a = await ctx.callAgent(2, "a"); const b = await ctx.callAgent(3, "b"); return a.text + "|" + b.text + "|" + typeof secretOfTwo; }`,
+        ),
+      );
       h.register(2n, bundleOf(`async (input, ctx) => { globalThis.secretOfTwo = 1; return "two(" + input + "," + ctx.request.caller + ")"; }`));
       h.register(3n, bundleOf(`async (input, ctx) => "three(" + (await ctx.callAgent(2, input)).text + ")"`));
       const result = await execute(h, 1n, "x");
@@ -356,7 +385,12 @@ describe("worker executor", function () {
 
     it("enforces the budget: maxFee - agentPrice - feeReserve", async () => {
       const h = await harness({ feeReserve: 100n });
-      h.register(1n, bundleOf(`async (i, ctx) => { const out = []; for (const id of [2, 2, 2]) { try { out.push((await ctx.callAgent(id, "")).text); } catch (e) { out.push(e.code); } } return out.join(","); }`));
+      h.register(
+        1n,
+        bundleOf(
+          `async (i, ctx) => { const out = []; for (const id of [2, 2, 2]) { try { out.push((await ctx.callAgent(id, "")).text); } catch (e) { out.push(e.code); } } return out.join(","); }`,
+        ),
+      );
       h.register(2n, bundleOf(`() => "ok"`), { price: 40n });
       // 200 - 10 - 100 = 90 leaves room for two calls at 40.
       const result = await execute(h, 1n, "x", { maxFee: 200n, agentPrice: 10n });
@@ -428,9 +462,12 @@ describe("worker executor", function () {
 
     it("gives up on a fetch after its timeoutMs, and the agent carries on", async () => {
       const h = await harness({ egressAllow: [new URL(server.url).host] });
-      h.register(1n, bundleOf(`async (i, ctx) => {
+      h.register(
+        1n,
+        bundleOf(`async (i, ctx) => {
         try { await ctx.fetch("${server.url}/slow", { timeoutMs: 50 }); } catch (e) { return e.code + ": " + e.message; }
-      }`));
+      }`),
+      );
       const started = Date.now();
       expect(text((await execute(h, 1n, "x")).output)).to.equal("HOST_CALL_FAILED: fetch timed out after 50 ms");
       expect(Date.now() - started).to.be.lessThan(500);
@@ -477,10 +514,16 @@ describe("worker executor", function () {
       }
     });
 
-    it("attack: egress \"*\" does not reach loopback or private addresses; an exactly listed host does", async () => {
+    it('attack: egress "*" does not reach loopback or private addresses; an exactly listed host does', async () => {
       const open = await harness({ egressAllow: ["*"] });
       const port = new URL(server.url).port;
-      for (const url of [`${server.url}/ok`, `http://localhost:${port}/ok`, `http://[::1]:${port}/ok`, "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/"]) {
+      for (const url of [
+        `${server.url}/ok`,
+        `http://localhost:${port}/ok`,
+        `http://[::1]:${port}/ok`,
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/",
+      ]) {
         open.register(1n, bundleOf(`async (i, ctx) => (await ctx.fetch(${JSON.stringify(url)})).text()`));
         const result = await execute(open, 1n, "x");
         expect(result.status, url).to.equal(AgentStatus.HOST_CALL_DENIED);
@@ -536,7 +579,11 @@ describe("worker executor", function () {
     it("the offline sentiment agent classifies text", async () => {
       const h = await harness();
       const built = await buildAgent("agents/sentiment/index.ts", join(h.dir, "s.js"));
-      h.directory.set(1n, { owner: "0x00000000000000000000000000000000000000A1", price: 1n, versions: [{ codeHash: built.codeHash, uri: stored(built.bundlePath) }] });
+      h.directory.set(1n, {
+        owner: "0x00000000000000000000000000000000000000A1",
+        price: 1n,
+        versions: [{ codeHash: built.codeHash, uri: stored(built.bundlePath) }],
+      });
       const positive = JSON.parse(text((await execute(h, 1n, "The launch was great and the team is very reliable")).output));
       const negative = JSON.parse(text((await execute(h, 1n, JSON.stringify({ text: "not good, a terrible scam" }))).output));
       const neutral = JSON.parse(text((await execute(h, 1n, "the block was mined")).output));

@@ -32,7 +32,10 @@ async function fakeRpc(): Promise<{ url: string; mode: Mode; server: Server }> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return Object.defineProperty({ url, server } as { url: string; mode: Mode; server: Server }, "mode", { get: () => state.mode, set: (m: Mode) => (state.mode = m) });
+  return Object.defineProperty({ url, server } as { url: string; mode: Mode; server: Server }, "mode", {
+    get: () => state.mode,
+    set: (m: Mode) => (state.mode = m),
+  });
 }
 
 describe("worker /health reflects its RPC", function () {
@@ -53,7 +56,12 @@ describe("worker /health reflects its RPC", function () {
       bundleCacheDir: BUNDLE_STORE,
     });
     // The real commitment reader over rpcUrl (no fake): /health reads the router through it.
-    worker = await startWorker(config, { directory: new InMemoryAgentDirectory(), enclave: new SimulatorEnclave(WORKER_KEY), logger: silentLogger, sandboxThreads: 1 });
+    worker = await startWorker(config, {
+      directory: new InMemoryAgentDirectory(),
+      enclave: new SimulatorEnclave(WORKER_KEY),
+      logger: silentLogger,
+      sandboxThreads: 1,
+    });
   });
   after(async () => {
     await worker?.close();
@@ -64,7 +72,11 @@ describe("worker /health reflects its RPC", function () {
   const health = async () => {
     const started = performance.now();
     const response = await fetch(`${worker.url}/health`);
-    return { status: response.status, ms: performance.now() - started, body: (await response.json()) as { ok: boolean; chain?: { ok: boolean; error?: string; requestCount?: string } } };
+    return {
+      status: response.status,
+      ms: performance.now() - started,
+      body: (await response.json()) as { ok: boolean; chain?: { ok: boolean; error?: string; requestCount?: string } },
+    };
   };
 
   it("is ok (200) while the RPC answers, with the router's requestCount", async () => {

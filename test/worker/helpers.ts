@@ -94,16 +94,18 @@ export interface Harness {
   register(id: bigint, source: string, options?: { price?: bigint; uri?: string }): string;
 }
 
-export async function harness(options: {
-  limits?: Partial<LimitsConfig>;
-  egressAllow?: string[];
-  llm?: LlmEndpoint;
-  decryptor?: InputDecryptor;
-  feeReserve?: bigint;
-  runner?: SandboxRunner;
-  /** The registry agents' secrets are bound to; null: none known. */
-  agentRegistry?: string | null;
-} = {}): Promise<Harness> {
+export async function harness(
+  options: {
+    limits?: Partial<LimitsConfig>;
+    egressAllow?: string[];
+    llm?: LlmEndpoint;
+    decryptor?: InputDecryptor;
+    feeReserve?: bigint;
+    runner?: SandboxRunner;
+    /** The registry agents' secrets are bound to; null: none known. */
+    agentRegistry?: string | null;
+  } = {},
+): Promise<Harness> {
   const dir = tempDir();
   const directory = new InMemoryAgentDirectory(options.agentRegistry === null ? undefined : (options.agentRegistry ?? AGENT_REGISTRY));
   const limits = testLimits(options.limits);
@@ -146,9 +148,7 @@ export interface TestServer {
 }
 
 /** An HTTP server on 127.0.0.1 with a handler; records every request. */
-export async function startServer(
-  handler: (req: IncomingMessage, body: string, res: ServerResponse) => void,
-): Promise<TestServer> {
+export async function startServer(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void): Promise<TestServer> {
   const requests: TestServer["requests"] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -65,7 +65,11 @@ describe("worker HTTP API (end to end on loopback)", function () {
   }
 
   async function post(payload: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-    const response = await fetch(`${worker.url}/v1/execute`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
+    const response = await fetch(`${worker.url}/v1/execute`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
   }
 
@@ -129,8 +133,18 @@ describe("worker HTTP API (end to end on loopback)", function () {
     const response = ExecuteResponse.parse(json);
     expect(response.status).to.equal(AgentStatus.TIME_LIMIT);
     expect(Buffer.from(response.output.slice(2), "hex").toString()).to.equal("wall time limit exceeded");
-    const message = { requestId: 101n, requestHash: response.requestHash, outputHash: response.outputHash, status: response.status, subAgentIds: [], subAgentPrices: [], worker: WORKER_ADDRESS };
-    expect(verifyTypedData(routerDomain(CHAIN_ID, ROUTER), { Fulfillment: [...FULFILLMENT_TYPES.Fulfillment] }, message, response.signature)).to.equal(WORKER_ADDRESS);
+    const message = {
+      requestId: 101n,
+      requestHash: response.requestHash,
+      outputHash: response.outputHash,
+      status: response.status,
+      subAgentIds: [],
+      subAgentPrices: [],
+      worker: WORKER_ADDRESS,
+    };
+    expect(verifyTypedData(routerDomain(CHAIN_ID, ROUTER), { Fulfillment: [...FULFILLMENT_TYPES.Fulfillment] }, message, response.signature)).to.equal(
+      WORKER_ADDRESS,
+    );
   });
 
   it("answers a retried request with the identical signed answer", async () => {

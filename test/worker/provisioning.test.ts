@@ -141,7 +141,10 @@ describe("worker: provisioning from the gatekeepers", function () {
     expect(caught).to.be.instanceOf(ProvisioningError);
     expect((caught as Error).message).to.equal("the key provisioned for epoch 1 is not the one KeyRegistry publishes");
     // With the published keys it starts.
-    const worker = await start({ keyRegistry: KEY_REGISTRY, rpcUrl: "http://127.0.0.1:1" }, { publishedKeys: { publicKeyOf: async (e) => deriver.publicKey(e) } });
+    const worker = await start(
+      { keyRegistry: KEY_REGISTRY, rpcUrl: "http://127.0.0.1:1" },
+      { publishedKeys: { publicKeyOf: async (e) => deriver.publicKey(e) } },
+    );
     await worker.close();
   });
 });

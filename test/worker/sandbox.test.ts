@@ -268,8 +268,14 @@ describe("worker sandbox", function () {
 
     it("passes fetch's timeoutMs to the host and its statusText back", async () => {
       const seen: unknown[] = [];
-      const host = { ...echoHost, fetch: async (args: FetchArgs) => (seen.push(args.timeoutMs), { url: args.url, status: 404, statusText: "Not Found", headers: {}, body: "" }) };
-      const out = await run(bundleOf(`async (i, ctx) => { const r = await ctx.fetch("https://a.test", { timeoutMs: 1500 }); return [r.status, r.statusText, r.ok]; }`), { host });
+      const host = {
+        ...echoHost,
+        fetch: async (args: FetchArgs) => (seen.push(args.timeoutMs), { url: args.url, status: 404, statusText: "Not Found", headers: {}, body: "" }),
+      };
+      const out = await run(
+        bundleOf(`async (i, ctx) => { const r = await ctx.fetch("https://a.test", { timeoutMs: 1500 }); return [r.status, r.statusText, r.ok]; }`),
+        { host },
+      );
       expect(JSON.parse(text(out.output))).to.deep.equal([404, "Not Found", false]);
       expect(seen).to.deep.equal([1500]);
     });
@@ -290,14 +296,24 @@ describe("worker sandbox", function () {
     });
 
     it("lets an agent catch a denied host call and carry on", async () => {
-      const host = { ...echoHost, fetch: async () => { throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, "denied: x.test"); } };
+      const host = {
+        ...echoHost,
+        fetch: async () => {
+          throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, "denied: x.test");
+        },
+      };
       const out = await run(bundleOf(`async (i, ctx) => { try { await ctx.fetch("https://x.test"); } catch (e) { return e.name + ":" + e.code; } }`), { host });
       expect(out.status).to.equal(AgentStatus.OK);
       expect(text(out.output)).to.equal("HostCallError:HOST_CALL_DENIED");
     });
 
     it("ends with the host call's status when the agent does not catch it", async () => {
-      const host = { ...echoHost, fetch: async () => { throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, "denied: x.test"); } };
+      const host = {
+        ...echoHost,
+        fetch: async () => {
+          throw new HostCallFailure(AgentStatus.HOST_CALL_DENIED, "denied: x.test");
+        },
+      };
       const out = await run(bundleOf(`async (i, ctx) => (await ctx.fetch("https://x.test")).status`), { host });
       expect(out.status).to.equal(AgentStatus.HOST_CALL_DENIED);
       expect(out.message).to.equal("denied: x.test");
@@ -387,10 +403,7 @@ describe("worker sandbox", function () {
     });
 
     it("cannot make the host read a hostile error", async () => {
-      const out = await run(
-        bundleOf(`() => { throw { get message() { for (;;) {} }, get name() { throw new Error("no"); } }; }`),
-        { wallMs: 200 },
-      );
+      const out = await run(bundleOf(`() => { throw { get message() { for (;;) {} }, get name() { throw new Error("no"); } }; }`), { wallMs: 200 });
       expect([AgentStatus.TIME_LIMIT, AgentStatus.AGENT_ERROR]).to.include(out.status);
     });
 

@@ -201,7 +201,20 @@ describe("agent SDK: abi.encode / abi.decode", function () {
       const bytes = Uint8Array.from({ length: Math.floor(rand() * 12) }, () => (rand() < 0.5 ? 0x80 + Math.floor(rand() * 0x80) : Math.floor(rand() * 256)));
       expect(utf8Decode(bytes), `decode ${hexlify(bytes)}`).to.equal(decoder.decode(bytes));
     }
-    for (const edge of ["0xe0a080", "0xe09f80", "0xeda080", "0xed9fbf", "0xf0908080", "0xf08f8080", "0xf48fbfbf", "0xf4908080", "0xc0af", "0xc280", "0xf0", "0xe2"]) {
+    for (const edge of [
+      "0xe0a080",
+      "0xe09f80",
+      "0xeda080",
+      "0xed9fbf",
+      "0xf0908080",
+      "0xf08f8080",
+      "0xf48fbfbf",
+      "0xf4908080",
+      "0xc0af",
+      "0xc280",
+      "0xf0",
+      "0xe2",
+    ]) {
       expect(utf8Decode(getBytes(edge)), edge).to.equal(decoder.decode(getBytes(edge)));
     }
   });
@@ -232,13 +245,29 @@ describe("agent SDK: abi.encode / abi.decode", function () {
       secrets: {},
       limits: { memoryBytes: 16 * 1024 * 1024, stackBytes: 256 * 1024, maxHostCalls: 4, maxOutputBytes: 4096, maxLogLines: 4, maxLogLineBytes: 100 },
       deadline: Date.now() + 5_000,
-      host: { fetch: async () => Promise.reject(new Error("no")), llmChat: async () => Promise.reject(new Error("no")), callAgent: async () => new Uint8Array(), openForwardedInput: async () => new Uint8Array() },
+      host: {
+        fetch: async () => Promise.reject(new Error("no")),
+        llmChat: async () => Promise.reject(new Error("no")),
+        callAgent: async () => new Uint8Array(),
+        openForwardedInput: async () => new Uint8Array(),
+      },
       log: () => undefined,
     });
     expect(outcome.message).to.equal("");
     expect(outcome.status).to.equal(AgentStatus.OK);
     expect(hexlify(outcome.output)).to.equal(
-      coder.encode(["int256", "string", "tuple(uint8,bool)[]", "bytes"], [-15n, "héllo ✓", [[1, true], [2, false]], input.slice(0, 3)]),
+      coder.encode(
+        ["int256", "string", "tuple(uint8,bool)[]", "bytes"],
+        [
+          -15n,
+          "héllo ✓",
+          [
+            [1, true],
+            [2, false],
+          ],
+          input.slice(0, 3),
+        ],
+      ),
     );
     expect(built.bytes, "the SDK adds a few KB to a bundle").to.be.lessThan(12_000);
   });

@@ -19,26 +19,52 @@ describe("worker: work bounds and fairness between tenants", function () {
   before(async () => {
     pool = await SandboxPool.start({ threads: 1, maxThreads: 3, graceMs: 1000 });
     // Warm up: the first run starts the spare thread.
-    await pool.run({ source: bundleOf(`() => 1`), input: new Uint8Array(), agentId: 1n, request: {}, now: 0, seed: `0x${"00".repeat(32)}`, secrets: {}, limits: { memoryBytes: 1 << 24, stackBytes: 1 << 18, maxHostCalls: 1, maxOutputBytes: 64, maxLogLines: 1, maxLogLineBytes: 64 }, deadline: Date.now() + 5000, host: {} as never, log: () => {} });
+    await pool.run({
+      source: bundleOf(`() => 1`),
+      input: new Uint8Array(),
+      agentId: 1n,
+      request: {},
+      now: 0,
+      seed: `0x${"00".repeat(32)}`,
+      secrets: {},
+      limits: { memoryBytes: 1 << 24, stackBytes: 1 << 18, maxHostCalls: 1, maxOutputBytes: 64, maxLogLines: 1, maxLogLineBytes: 64 },
+      deadline: Date.now() + 5000,
+      host: {} as never,
+      log: () => {},
+    });
     await pool.whenReady();
   });
   after(() => pool.close());
 
   it("attack: a fan-out through free sub-agents stops at maxRunsPerRequest", async () => {
     const h = await harness({ limits: { maxRunsPerRequest: 5, maxHostCalls: 32, wallTimeMs: 10_000 } });
-    h.register(1n, bundleOf(`async (i, ctx) => { const codes = []; for (let k = 0; k < 20; k++) { try { await ctx.callAgent(2, ""); codes.push("ok"); } catch (e) { codes.push(e.code); } } return codes.join(","); }`), { price: 0n });
-    h.register(2n, bundleOf(`async (i, ctx) => { for (let k = 0; k < 3; k++) { try { await ctx.callAgent(3, ""); } catch (e) {} } return "two"; }`), { price: 0n });
+    h.register(
+      1n,
+      bundleOf(
+        `async (i, ctx) => { const codes = []; for (let k = 0; k < 20; k++) { try { await ctx.callAgent(2, ""); codes.push("ok"); } catch (e) { codes.push(e.code); } } return codes.join(","); }`,
+      ),
+      { price: 0n },
+    );
+    h.register(2n, bundleOf(`async (i, ctx) => { for (let k = 0; k < 3; k++) { try { await ctx.callAgent(3, ""); } catch (e) {} } return "two"; }`), {
+      price: 0n,
+    });
     h.register(3n, bundleOf(`() => "three"`), { price: 0n });
     const result = await execute(h, 1n, "x");
     expect(result.status, text(result.output)).to.equal(AgentStatus.OK);
     // 5 runs in all: the main run and 4 callees, whichever level they are at.
     expect(result.subAgentIds.length).to.equal(4);
-    expect(text(result.output).split(",").filter((c) => c === "HOST_CALL_DENIED").length).to.be.greaterThan(15);
+    expect(
+      text(result.output)
+        .split(",")
+        .filter((c) => c === "HOST_CALL_DENIED").length,
+    ).to.be.greaterThan(15);
   });
 
   it("attack: parallel busy sub-agents share one CPU budget across threads", async () => {
     const h = await harness({ runner: pool, limits: { wallTimeMs: 8000, maxCpuMsPerRequest: 400 } });
-    h.register(1n, bundleOf(`async (i, ctx) => { await Promise.all([ctx.callAgent(2, ""), ctx.callAgent(2, ""), ctx.callAgent(2, "")]); return "never"; }`), { price: 0n });
+    h.register(1n, bundleOf(`async (i, ctx) => { await Promise.all([ctx.callAgent(2, ""), ctx.callAgent(2, ""), ctx.callAgent(2, "")]); return "never"; }`), {
+      price: 0n,
+    });
     h.register(2n, bundleOf(`() => { for (;;) {} }`), { price: 0n });
     const started = Date.now();
     const result = await execute(h, 1n, "x");

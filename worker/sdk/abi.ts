@@ -206,7 +206,11 @@ function encodeValue(type: AbiType, value: AbiValue, path: string): Uint8Array[]
       if (type.length !== undefined && value.length !== type.length) {
         throw new AbiError(`abi.encode: ${path} (${type.name}) has ${value.length} elements`);
       }
-      const body = encodeSequence(value.map(() => type.element), value, path);
+      const body = encodeSequence(
+        value.map(() => type.element),
+        value,
+        path,
+      );
       return type.length === undefined ? [uintWord(BigInt(value.length)), ...body] : body;
     }
     case "tuple":
@@ -299,9 +303,16 @@ function decodeValue(type: AbiType, data: Uint8Array, at: number, budget: { left
         length = readOffset(data, at, path);
         start = at + WORD;
         // Every element takes at least one head word: a larger count cannot be valid.
-        if (length * headSize(type.element) > data.length - start) throw new AbiError(`abi.decode: ${path} (${type.name}) claims ${length} elements, more than the data holds`);
+        if (length * headSize(type.element) > data.length - start)
+          throw new AbiError(`abi.decode: ${path} (${type.name}) claims ${length} elements, more than the data holds`);
       }
-      return decodeSequence(Array.from({ length }, () => type.element), data, start, budget, path);
+      return decodeSequence(
+        Array.from({ length }, () => type.element),
+        data,
+        start,
+        budget,
+        path,
+      );
     }
     case "tuple":
       return decodeSequence(type.components, data, at, budget, path);

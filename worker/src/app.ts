@@ -51,15 +51,11 @@ const BUNDLE_MEMORY_ENTRIES = 256;
 const BODY_OVERHEAD_BYTES = 64 * 1024;
 
 export async function createEnclave(config: WorkerConfig["enclave"]): Promise<Enclave> {
-  return config.kind === "simulator"
-    ? new SimulatorEnclave(config.seed)
-    : DstackEnclave.create({ endpoint: config.endpoint, keyPath: config.keyPath });
+  return config.kind === "simulator" ? new SimulatorEnclave(config.seed) : DstackEnclave.create({ endpoint: config.endpoint, keyPath: config.keyPath });
 }
 
 export function createDirectory(config: WorkerConfig["directory"]): AgentDirectory {
-  return config.kind === "chain"
-    ? new ChainAgentDirectory(config.rpcUrl, config.agentRegistry)
-    : loadAgentFile(config.path, config.agentRegistry);
+  return config.kind === "chain" ? new ChainAgentDirectory(config.rpcUrl, config.agentRegistry) : loadAgentFile(config.path, config.agentRegistry);
 }
 
 /** Provisioning from the gatekeepers, when configured: the enclave's keyring and quorum evidence. */
@@ -111,15 +107,18 @@ async function startServices(
       logger.warn({ reason }, "sandbox thread replaced");
     },
   });
-  const bundles = new BundleStore(new UriBundleFetcher({
+  const bundles = new BundleStore(
+    new UriBundleFetcher({
       maxBytes: config.limits.maxBundleBytes,
       timeoutMs: config.bundleFetchTimeoutMs,
       allowPrivateHosts: config.bundleAllowPrivateHosts,
-    }), {
-    maxEntries: BUNDLE_MEMORY_ENTRIES,
-    dir: config.bundleCacheDir,
-    onHit: (tier) => metrics.bundleLoads.inc({ tier }),
-  });
+    }),
+    {
+      maxEntries: BUNDLE_MEMORY_ENTRIES,
+      dir: config.bundleCacheDir,
+      onHit: (tier) => metrics.bundleLoads.inc({ tier }),
+    },
+  );
   const executor = new Executor({
     runner: pool,
     directory: overrides.directory ?? createDirectory(config.directory),

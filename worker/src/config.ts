@@ -68,7 +68,7 @@ const FileDirectory = z
   })
   .strict();
 
-const cronExpression = z.string().refine((expr) => cron.validate(expr), "node-cron expression (e.g. \"*/5 * * * *\")");
+const cronExpression = z.string().refine((expr) => cron.validate(expr), 'node-cron expression (e.g. "*/5 * * * *")');
 
 /** Attestation to, and cluster-key provisioning from, the gatekeepers (confidential inputs and secrets). */
 export const GatekeeperSection = z

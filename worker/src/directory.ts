@@ -158,4 +158,3 @@ export function loadAgentFile(path: string, agentRegistry?: string): InMemoryAge
   }
   return directory;
 }
-

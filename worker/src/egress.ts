@@ -65,8 +65,7 @@ export class AgentFetcher {
       throw new TypeError(`fetch: invalid URL`);
     }
     this.policy.check(url);
-    const denied = () =>
-      new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `fetch denied: ${url.hostname} is a private or loopback address`);
+    const denied = () => new HostCallFailure(AgentStatus.HOST_CALL_DENIED, `fetch denied: ${url.hostname} is a private or loopback address`);
     try {
       checkHost(url.hostname, this.policy.explicitHosts);
     } catch {

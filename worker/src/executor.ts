@@ -111,10 +111,7 @@ export class Executor {
       const plain = request.keyEpoch === 0n ? input : await this.#input(request, input);
       const registered = await this.#registry(() => this.deps.directory.codeOf(request.agentId, request.agentVersion));
       if (registered.codeHash.toLowerCase() !== request.codeHash.toLowerCase()) {
-        throw new ExecutionFailure(
-          AgentStatus.CODE_HASH_MISMATCH,
-          `registry code hash of version ${request.agentVersion} differs from the request's`,
-        );
+        throw new ExecutionFailure(AgentStatus.CODE_HASH_MISMATCH, `registry code hash of version ${request.agentVersion} differs from the request's`);
       }
       const result = await this.#runFrame(tree, {
         agentId: request.agentId,
@@ -143,14 +140,10 @@ export class Executor {
       let nextChild = 0;
       const host: HostServices = {
         fetch: (args, signal) => this.#counted("fetch", () => this.deps.fetcher.fetch(args, signal)),
-        llmChat: (args, signal) =>
-          this.#counted("llm.chat", () => this.deps.llm.chat(args, Number.parseInt(seed.slice(2, 10), 16), signal)),
+        llmChat: (args, signal) => this.#counted("llm.chat", () => this.deps.llm.chat(args, Number.parseInt(seed.slice(2, 10), 16), signal)),
         callAgent: (agentId, input, signal) =>
-          this.#counted("callAgent", () =>
-            this.#callAgent(tree, frame, listed, agentId, input, `${frame.path}.${nextChild++}`, signal),
-          ),
-        openForwardedInput: (sealed, client) =>
-          this.#counted("openForwardedInput", () => this.#forwardedInput(tree.request, frame, sealed, client)),
+          this.#counted("callAgent", () => this.#callAgent(tree, frame, listed, agentId, input, `${frame.path}.${nextChild++}`, signal)),
+        openForwardedInput: (sealed, client) => this.#counted("openForwardedInput", () => this.#forwardedInput(tree.request, frame, sealed, client)),
       };
       const outcome = await this.deps.runner.run({
         source: bundle.source,
@@ -187,15 +180,7 @@ export class Executor {
     return { ...result, subAgentIds: [...listed.ids], subAgentPrices: [...listed.prices], cost: listed.cost };
   }
 
-  async #callAgent(
-    tree: Tree,
-    caller: Frame,
-    listed: Listed,
-    agentId: bigint,
-    input: Uint8Array,
-    path: string,
-    signal: AbortSignal,
-  ): Promise<Uint8Array> {
+  async #callAgent(tree: Tree, caller: Frame, listed: Listed, agentId: bigint, input: Uint8Array, path: string, signal: AbortSignal): Promise<Uint8Array> {
     const { maxCallDepth } = this.deps.limits;
     if (caller.stack.includes(agentId)) {
       const cycle = [...caller.stack, agentId].join(" -> ");
@@ -238,10 +223,7 @@ export class Executor {
       listed.ids.push(...result.subAgentIds);
       listed.prices.push(...result.subAgentPrices);
       listed.cost += result.cost;
-      throw new HostCallFailure(
-        AgentStatus.SUB_AGENT_FAILED,
-        `agent ${agentId} failed with ${statusName(result.status)}: ${result.message}`,
-      );
+      throw new HostCallFailure(AgentStatus.SUB_AGENT_FAILED, `agent ${agentId} failed with ${statusName(result.status)}: ${result.message}`);
     }
     listed.ids.push(agentId, ...result.subAgentIds);
     listed.prices.push(price, ...result.subAgentPrices);
@@ -291,9 +273,7 @@ export class Executor {
     // Lower case: an address names the client whatever its checksum casing.
     const binding = { chainId: this.deps.chainId, consumer: request.consumer, agentId: frame.agentId, client: client.toLowerCase() };
     try {
-      return await this.#decrypting(parsed.keyEpoch, "forwarded input", () =>
-        this.#openInput(parsed.keyEpoch, parsed.ciphertext, binding, request.codeHash),
-      );
+      return await this.#decrypting(parsed.keyEpoch, "forwarded input", () => this.#openInput(parsed.keyEpoch, parsed.ciphertext, binding, request.codeHash));
     } catch (error) {
       if (error instanceof ExecutionFailure) throw new HostCallFailure(error.status, error.message);
       throw error;
@@ -353,11 +333,6 @@ export class Executor {
   }
 }
 
-function errorResult(
-  status: AgentStatusCode,
-  message: string,
-  subAgentIds: bigint[] = [],
-  subAgentPrices: bigint[] = [],
-): ExecutionResult {
+function errorResult(status: AgentStatusCode, message: string, subAgentIds: bigint[] = [], subAgentPrices: bigint[] = []): ExecutionResult {
   return { status, output: getBytes(toUtf8Bytes(message)), subAgentIds, subAgentPrices };
 }

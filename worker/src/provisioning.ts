@@ -74,7 +74,10 @@ export class GatekeeperProvisioner {
   start(): void {
     const tick = () =>
       void this.refresh().catch((error: unknown) =>
-        this.#options.logger.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, "cluster key refresh failed; keeping the keys held"),
+        this.#options.logger.warn(
+          { err: { name: (error as Error).name, message: (error as Error).message } },
+          "cluster key refresh failed; keeping the keys held",
+        ),
       );
     const { refresh } = this.#options.config;
     if (typeof refresh === "number") this.#timer = setInterval(tick, refresh * 1000);

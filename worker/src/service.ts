@@ -77,8 +77,7 @@ export class WorkerService {
     const own = await enclave.attest(chainId, workerRegistry);
     const gatekeeperEvidence = this.deps.gatekeeper?.evidence();
     const deadline = BigInt(Math.floor(Date.now() / 1000) + REGISTRATION_SIGNATURE_LIFETIME_SECONDS);
-    const registration =
-      operator === undefined ? undefined : await signWorkerRegistration(enclave, chainId, workerRegistry, operator, deadline);
+    const registration = operator === undefined ? undefined : await signWorkerRegistration(enclave, chainId, workerRegistry, operator, deadline);
     return {
       ...own,
       ...(gatekeeperEvidence && { gatekeeperEvidence }),
@@ -111,15 +110,11 @@ export class WorkerService {
     }
     const requestHash = hashRequest(request);
     const started = performance.now();
-    const { response, replayed } = await answers.answer(
-      { chainId, router: body.router, requestHash },
-      request.deadline,
-      async () => {
-        // Only a request the router committed to runs, is signed or takes a place in the answer store.
-        await commitments.requirePending(request, requestHash);
-        return signer.sign(chainId, body.router, request, requestHash, await executor.execute(request, input, requestHash));
-      },
-    );
+    const { response, replayed } = await answers.answer({ chainId, router: body.router, requestHash }, request.deadline, async () => {
+      // Only a request the router committed to runs, is signed or takes a place in the answer store.
+      await commitments.requirePending(request, requestHash);
+      return signer.sign(chainId, body.router, request, requestHash, await executor.execute(request, input, requestHash));
+    });
     const log = { requestId: response.requestId, agentId: request.agentId.toString(), status: response.statusName };
     if (replayed) {
       metrics.replays.inc();

@@ -10,13 +10,7 @@ import type { ExecutionResult } from "./executor.js";
 export class FulfillmentSigner {
   constructor(private readonly enclave: Enclave) {}
 
-  async sign(
-    chainId: bigint,
-    router: string,
-    request: AgentRequest,
-    requestHash: string,
-    result: ExecutionResult,
-  ): Promise<ExecuteResponse> {
+  async sign(chainId: bigint, router: string, request: AgentRequest, requestHash: string, result: ExecutionResult): Promise<ExecuteResponse> {
     const outputHash = keccak256(result.output);
     const message: FulfillmentMessage = {
       requestId: request.id,

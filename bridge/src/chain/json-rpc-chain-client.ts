@@ -197,7 +197,10 @@ export class JsonRpcChainClient implements ChainClient {
   }
 
   async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
-    const calls = requestIds.map((id) => ({ method: "eth_call", params: [{ to: this.router, data: routerInterface.encodeFunctionData("isPending", [id]) }, "latest"] }));
+    const calls = requestIds.map((id) => ({
+      method: "eth_call",
+      params: [{ to: this.router, data: routerInterface.encodeFunctionData("isPending", [id]) }, "latest"],
+    }));
     const answers = await this.rpc.batch(calls);
     return answers.map((answer) => (answer instanceof RpcError ? answer : (routerInterface.decodeFunctionResult("isPending", answer as string)[0] as boolean)));
   }

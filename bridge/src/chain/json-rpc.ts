@@ -99,13 +99,22 @@ export class JsonRpc {
       text = await response.text();
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: timedOut ? `no answer within ${this.timeoutMs} ms` : errorMessage(error), cause: error });
+      throw new RpcError(
+        method,
+        { transport: true, endpoint: this.endpoint },
+        { details: timedOut ? `no answer within ${this.timeoutMs} ms` : errorMessage(error), cause: error },
+      );
     }
-    if (!response.ok) throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: `HTTP ${response.status}: ${text.slice(0, PREVIEW_CHARS)}` });
+    if (!response.ok)
+      throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: `HTTP ${response.status}: ${text.slice(0, PREVIEW_CHARS)}` });
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: `answer is not JSON: ${text.slice(0, PREVIEW_CHARS)}`, cause: error });
+      throw new RpcError(
+        method,
+        { transport: true, endpoint: this.endpoint },
+        { details: `answer is not JSON: ${text.slice(0, PREVIEW_CHARS)}`, cause: error },
+      );
     }
   }
 
@@ -116,7 +125,8 @@ export class JsonRpc {
   async call<T>(method: string, params: unknown[]): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const answer = (await this.post(method, { jsonrpc: "2.0", id: ++this.nextId, method, params })) as RpcAnswer;
-      if (typeof answer !== "object" || answer === null) throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: "answer is not a JSON-RPC object" });
+      if (typeof answer !== "object" || answer === null)
+        throw new RpcError(method, { transport: true, endpoint: this.endpoint }, { details: "answer is not a JSON-RPC object" });
       if (!answer.error) return answer.result as T;
       if (attempt > 1 || !TRANSIENT_CODES.has(answer.error.code)) throw JsonRpc.failure(method, answer.error, this.endpoint);
     }
@@ -132,7 +142,10 @@ export class JsonRpc {
     const first = this.nextId + 1;
     this.nextId += calls.length;
     const label = calls.length === 1 ? calls[0]!.method : `batch of ${calls.length} (${calls[0]!.method}, ...)`;
-    const body = (await this.post(label, calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, ...call })))) as RpcAnswer[];
+    const body = (await this.post(
+      label,
+      calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, ...call })),
+    )) as RpcAnswer[];
     if (!Array.isArray(body)) throw new RpcError(label, { transport: true, endpoint: this.endpoint }, { details: "node does not support JSON-RPC batches" });
     const byId = new Map(body.map((entry) => [entry.id, entry]));
     return calls.map((call, i) => {

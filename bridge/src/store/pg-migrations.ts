@@ -122,10 +122,13 @@ export function migratePg(db: SyncPg, migrations: readonly PgMigration[] = PG_MI
   const current = () => db.query<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations")[0]!.v ?? 0;
   db.transaction(() => {
     db.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-    db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+    db.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    );
   });
   const from = current();
-  if (from > latest) throw new StoreMismatchError("store was written by a newer bridge", { details: `the database has schema ${from}, this bridge knows up to ${latest}` });
+  if (from > latest)
+    throw new StoreMismatchError("store was written by a newer bridge", { details: `the database has schema ${from}, this bridge knows up to ${latest}` });
   for (const migration of migrations) {
     if (migration.version <= from) continue;
     try {

@@ -128,7 +128,9 @@ export class SyncPg {
     if (!message) throw new StoreError("Postgres worker replied without a message");
     const reply = message.message as Reply;
     if (TRACE_MS !== undefined && performance.now() - started > TRACE_MS)
-      process.stderr.write(`store call ${Math.round(performance.now() - started)} ms: ${[...deferred, ...statements].map((s) => s.text.replace(/\s+/g, " ").slice(0, 90)).join(" | ")}\n`);
+      process.stderr.write(
+        `store call ${Math.round(performance.now() - started)} ms: ${[...deferred, ...statements].map((s) => s.text.replace(/\s+/g, " ").slice(0, 90)).join(" | ")}\n`,
+      );
     if (STATS) this.count([...deferred, ...statements], performance.now() - started);
     if (!reply.ok) throw new PgError(reply.message, reply.code, reply.detail);
     for (const failure of reply.failed) this.onDeferredFailure(failure);
@@ -138,7 +140,11 @@ export class SyncPg {
   private stats?: { since: number; calls: Map<string, { n: number; ms: number }> };
 
   private count(statements: Statement[], ms: number): void {
-    const key = statements.map((s) => s.text.replace(/\s+/g, " ").slice(0, 40)).join(" | ").slice(0, 120) || "(flush)";
+    const key =
+      statements
+        .map((s) => s.text.replace(/\s+/g, " ").slice(0, 40))
+        .join(" | ")
+        .slice(0, 120) || "(flush)";
     this.stats ??= { since: performance.now(), calls: new Map() };
     const entry = this.stats.calls.get(key) ?? { n: 0, ms: 0 };
     entry.n++;
@@ -151,7 +157,10 @@ export class SyncPg {
     const calls = rows.reduce((sum, [, e]) => sum + e.n, 0);
     process.stderr.write(
       `pg stats ${Math.round(elapsed)} ms: ${calls} calls, ${Math.round(total)} ms waiting\n` +
-        rows.slice(0, 15).map(([k, e]) => `  ${String(e.n).padStart(6)} ${e.ms.toFixed(0).padStart(6)} ms ${(e.ms / e.n).toFixed(2).padStart(6)} ms/call  ${k}`).join("\n") +
+        rows
+          .slice(0, 15)
+          .map(([k, e]) => `  ${String(e.n).padStart(6)} ${e.ms.toFixed(0).padStart(6)} ms ${(e.ms / e.n).toFixed(2).padStart(6)} ms/call  ${k}`)
+          .join("\n") +
         "\n",
     );
     this.stats = undefined;
@@ -174,7 +183,10 @@ export class SyncPg {
    * read), `then` decides from their results what to write, and COMMIT travels with that. ROLLBACK
    * when `then` or a statement throws.
    */
-  split<T>(first: Statement[], then: (opened: QueryResult<Record<string, unknown>>[]) => { commit: Statement[]; result: (committed: QueryResult<Record<string, unknown>>[]) => T }): T {
+  split<T>(
+    first: Statement[],
+    then: (opened: QueryResult<Record<string, unknown>>[]) => { commit: Statement[]; result: (committed: QueryResult<Record<string, unknown>>[]) => T },
+  ): T {
     const opened = this.batch([{ text: "BEGIN" }, ...first]).slice(1);
     this.inTransaction = true;
     try {

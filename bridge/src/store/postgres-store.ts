@@ -162,7 +162,13 @@ export class PostgresStore implements BridgeStore {
         text: `UPDATE requests r SET state = ${state("dispatched")}, attempts = u.attempts, next_attempt_at = u.next_at, lease_until = GREATEST(r.lease_until, ${NOW} + $5)
                FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, attempts, next_at)
                WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)} AND r.lease_owner = $4`,
-        values: [[...dispatched.keys()], [...dispatched.values()].map((d) => d.attempts), [...dispatched.values()].map((d) => d.nextAttemptAt), this.relayer, this.leaseMs],
+        values: [
+          [...dispatched.keys()],
+          [...dispatched.values()].map((d) => d.attempts),
+          [...dispatched.values()].map((d) => d.nextAttemptAt),
+          this.relayer,
+          this.leaseMs,
+        ],
       });
     if (failures.size > 0)
       statements.push({
@@ -306,7 +312,10 @@ export class PostgresStore implements BridgeStore {
 
   /** Locks and reads the stored rows of these requests. */
   private lockStatement(requests: ObservedRequest[]): Statement {
-    return { text: "SELECT id, state, previous_state, request_hash FROM requests WHERE id = ANY($1) FOR UPDATE", values: [requests.map((r) => r.request.id.toString())] };
+    return {
+      text: "SELECT id, state, previous_state, request_hash FROM requests WHERE id = ANY($1) FOR UPDATE",
+      values: [requests.map((r) => r.request.id.toString())],
+    };
   }
 
   private existingRows(result: { rows: Record<string, unknown>[] } | undefined): Map<string, StoredIdentity> {
@@ -417,10 +426,10 @@ export class PostgresStore implements BridgeStore {
 
   unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[] {
     return this.db
-      .query<{ id: string; block_number: number }>(`SELECT id, block_number FROM requests WHERE id > $1 AND state IN ${states(UNSETTLED_STATES)} ORDER BY id LIMIT $2`, [
-        afterId,
-        limit,
-      ])
+      .query<{ id: string; block_number: number }>(
+        `SELECT id, block_number FROM requests WHERE id > $1 AND state IN ${states(UNSETTLED_STATES)} ORDER BY id LIMIT $2`,
+        [afterId, limit],
+      )
       .map((r) => ({ id: BigInt(r.id), blockNumber: r.block_number }));
   }
 
@@ -587,7 +596,10 @@ export class PostgresStore implements BridgeStore {
   }
 
   markFailed(id: bigint, reason: string): void {
-    this.db.query(`UPDATE requests SET state = ${state("failed")}, last_error = $1 WHERE id = $2 AND state IN ${states(UNSETTLED_STATES)}`, [reason, id.toString()]);
+    this.db.query(`UPDATE requests SET state = ${state("failed")}, last_error = $1 WHERE id = $2 AND state IN ${states(UNSETTLED_STATES)}`, [
+      reason,
+      id.toString(),
+    ]);
   }
 
   expired(chainTime: bigint, limit: number): RequestRecord[] {
@@ -674,9 +686,14 @@ export class PostgresStore implements BridgeStore {
         ? rows.filter((r) => (WORKED_STATES.has(r.state) && r.lease_owner !== this.relayer) || (r.state === "submitted" && r.fulfil_tx !== null))
         : rows.filter((r) => r.timeout_tx !== null);
     if (lost.length > 0)
-      throw new LeaseLostError(kind === "fulfill" ? "requests are no longer leased to this instance" : "requests are already held by another timeout transaction", {
-        details: lost.map((r) => `${r.id} (${r.state}, ${kind === "fulfill" ? `lease ${r.lease_owner ?? "none"}` : `timeout tx ${r.timeout_tx}`})`).join(", "),
-      });
+      throw new LeaseLostError(
+        kind === "fulfill" ? "requests are no longer leased to this instance" : "requests are already held by another timeout transaction",
+        {
+          details: lost
+            .map((r) => `${r.id} (${r.state}, ${kind === "fulfill" ? `lease ${r.lease_owner ?? "none"}` : `timeout tx ${r.timeout_tx}`})`)
+            .join(", "),
+        },
+      );
   }
 
   private insertAttempt(txId: number, attempt: NewAttempt): void {
@@ -731,7 +748,10 @@ export class PostgresStore implements BridgeStore {
   abandonTx(txId: number, reason: string): void {
     this.txsChanged();
     this.db.atomic([
-      { text: `UPDATE transactions SET state = ${tx("abandoned")}, error = $1 WHERE id = $2 AND state IN ${literals(UNFINISHED_TX_STATES)}`, values: [reason, txId] },
+      {
+        text: `UPDATE transactions SET state = ${tx("abandoned")}, error = $1 WHERE id = $2 AND state IN ${literals(UNFINISHED_TX_STATES)}`,
+        values: [reason, txId],
+      },
       ...this.releaseStatements(txId),
     ]);
   }

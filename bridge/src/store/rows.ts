@@ -60,7 +60,6 @@ export interface AttemptRow {
   broadcast_at: number | null;
 }
 
-
 export const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
 export function toRecord(row: RequestRow): RequestRecord {

@@ -107,7 +107,8 @@ export class SqliteStore implements BridgeStore {
       for (const block of scan.blocks) insertBlock.run(block.number, block.hash);
       this.sql("DELETE FROM blocks WHERE number <= ?").run(scan.cursor.number - historyToKeep);
       this.setMeta("cursor", JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash }));
-      if (scan.requestCount !== undefined) this.setMeta("cursor_request_count", JSON.stringify({ hash: scan.cursor.hash, count: scan.requestCount.toString() }));
+      if (scan.requestCount !== undefined)
+        this.setMeta("cursor_request_count", JSON.stringify({ hash: scan.cursor.hash, count: scan.requestCount.toString() }));
       return { added, settled };
     });
   }
@@ -122,8 +123,7 @@ export class SqliteStore implements BridgeStore {
     for (const observed of requests) {
       const id = observed.request.id.toString();
       const existing = this.sql("SELECT state, previous_state, request_hash FROM requests WHERE id = ?").get(id) as
-        | { state: string; previous_state: string | null; request_hash: string }
-        | undefined;
+        { state: string; previous_state: string | null; request_hash: string } | undefined;
       const location = [observed.block.number, observed.block.hash, observed.logIndex, observed.txHash] as const;
       if (!existing) {
         this.sql(
@@ -144,9 +144,11 @@ export class SqliteStore implements BridgeStore {
         if (existing.request_hash === observed.requestHash) {
           // The same request came back in another block: keep its progress (a signed answer stays valid).
           const restored = existing.previous_state === "seen" || existing.previous_state === null ? "seen" : existing.previous_state;
-          this.sql(
-            `UPDATE requests SET state = ?, previous_state = NULL, block_number = ?, block_hash = ?, log_index = ?, tx_hash = ? WHERE id = ?`,
-          ).run(restored === "submitted" ? "signed" : restored, ...location, id);
+          this.sql(`UPDATE requests SET state = ?, previous_state = NULL, block_number = ?, block_hash = ?, log_index = ?, tx_hash = ? WHERE id = ?`).run(
+            restored === "submitted" ? "signed" : restored,
+            ...location,
+            id,
+          );
         } else {
           // Same id, different request (another worker or terms): start over.
           this.sql(
@@ -246,11 +248,9 @@ export class SqliteStore implements BridgeStore {
   }
 
   confirmBlock(block: BlockRef, now: number): number {
-    const result = this.sql(`UPDATE requests SET state = ${state("confirmed")}, confirmed_at = ? WHERE state = ${state("seen")} AND block_number = ? AND block_hash = ?`).run(
-      now,
-      block.number,
-      block.hash,
-    );
+    const result = this.sql(
+      `UPDATE requests SET state = ${state("confirmed")}, confirmed_at = ? WHERE state = ${state("seen")} AND block_number = ? AND block_hash = ?`,
+    ).run(now, block.number, block.hash);
     return Number(result.changes);
   }
 
@@ -299,19 +299,24 @@ export class SqliteStore implements BridgeStore {
       `SELECT * FROM requests INDEXED BY requests_due_worker WHERE state IN ${states(DISPATCHABLE_STATES)} AND worker = ? AND next_attempt_at <= ?
        ORDER BY next_attempt_at, block_number, log_index LIMIT ?`,
     ).all(worker.toLowerCase(), now, limit + exclude.size) as unknown as RequestRow[];
-    return rows.filter((r) => !exclude.has(r.id)).slice(0, limit).map(toRecord);
+    return rows
+      .filter((r) => !exclude.has(r.id))
+      .slice(0, limit)
+      .map(toRecord);
   }
 
   markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void {
-    this.sql(`UPDATE requests SET state = ${state("dispatched")}, attempts = ?, next_attempt_at = ? WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`).run(
-      attempts,
-      nextAttemptAt,
-      id.toString(),
-    );
+    this.sql(
+      `UPDATE requests SET state = ${state("dispatched")}, attempts = ?, next_attempt_at = ? WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`,
+    ).run(attempts, nextAttemptAt, id.toString());
   }
 
   recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void {
-    this.sql(`UPDATE requests SET last_error = ?, next_attempt_at = ? WHERE id = ? AND state = ${state("dispatched")}`).run(error, nextAttemptAt, id.toString());
+    this.sql(`UPDATE requests SET last_error = ?, next_attempt_at = ? WHERE id = ? AND state = ${state("dispatched")}`).run(
+      error,
+      nextAttemptAt,
+      id.toString(),
+    );
   }
 
   saveAnswer(id: bigint, answer: ExecuteResponse): void {
@@ -322,7 +327,9 @@ export class SqliteStore implements BridgeStore {
   }
 
   readyToSubmit(limit: number): RequestRecord[] {
-    return (this.sql(`SELECT * FROM requests WHERE state = ${state("signed")} ORDER BY block_number, log_index LIMIT ?`).all(limit) as unknown as RequestRow[]).map(toRecord);
+    return (
+      this.sql(`SELECT * FROM requests WHERE state = ${state("signed")} ORDER BY block_number, log_index LIMIT ?`).all(limit) as unknown as RequestRow[]
+    ).map(toRecord);
   }
 
   markSettledElsewhere(ids: bigint[]): void {
@@ -341,10 +348,7 @@ export class SqliteStore implements BridgeStore {
       this.sql(
         `SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ${states(UNSETTLED_STATES)} AND deadline < ? AND timeout_tx IS NULL
          ORDER BY deadline LIMIT ?`,
-      ).all(
-        Number(chainTime),
-        limit,
-      ) as unknown as RequestRow[]
+      ).all(Number(chainTime), limit) as unknown as RequestRow[]
     ).map(toRecord);
   }
 
@@ -386,7 +390,8 @@ export class SqliteStore implements BridgeStore {
 
   markBroadcast(hash: Hex, at: number): void {
     this.transaction(() => {
-      const row = this.sql("UPDATE tx_attempts SET state = 'broadcast', broadcast_at = ? WHERE hash = ? RETURNING tx_id").get(at, hash) as { tx_id: number } | undefined;
+      const row = this.sql("UPDATE tx_attempts SET state = 'broadcast', broadcast_at = ? WHERE hash = ? RETURNING tx_id").get(at, hash) as
+        { tx_id: number } | undefined;
       if (row) this.sql(`UPDATE transactions SET state = ${tx("unconfirmed")} WHERE id = ? AND state = ${tx("in_progress")}`).run(row.tx_id);
     });
   }
@@ -395,7 +400,9 @@ export class SqliteStore implements BridgeStore {
   private release(txId: number, keep: readonly bigint[] = []): void {
     const kept = new Set(keep.map(String));
     const linked = this.sql(`SELECT id FROM requests WHERE fulfil_tx = ? AND state = ${state("submitted")}`).all(txId) as { id: string }[];
-    const reopen = this.sql(`UPDATE requests SET state = ${state("signed")}, fulfil_tx = NULL WHERE id = ? AND fulfil_tx = ? AND state = ${state("submitted")}`);
+    const reopen = this.sql(
+      `UPDATE requests SET state = ${state("signed")}, fulfil_tx = NULL WHERE id = ? AND fulfil_tx = ? AND state = ${state("submitted")}`,
+    );
     for (const { id } of linked) if (!kept.has(id)) reopen.run(id, txId);
     this.sql("UPDATE requests SET timeout_tx = NULL WHERE timeout_tx = ?").run(txId);
   }
@@ -426,7 +433,9 @@ export class SqliteStore implements BridgeStore {
 
   unfinishedTxs(): TxRecord[] {
     return this.withAttempts(
-      this.sql(`SELECT * FROM transactions INDEXED BY transactions_unfinished WHERE state IN ${literals(UNFINISHED_TX_STATES)} ORDER BY nonce, id`).all() as unknown as TxRow[],
+      this.sql(
+        `SELECT * FROM transactions INDEXED BY transactions_unfinished WHERE state IN ${literals(UNFINISHED_TX_STATES)} ORDER BY nonce, id`,
+      ).all() as unknown as TxRow[],
     );
   }
 
@@ -435,9 +444,11 @@ export class SqliteStore implements BridgeStore {
   }
 
   unresolvedNonces(below: number): number[] {
-    return (this.sql("SELECT DISTINCT nonce FROM transactions INDEXED BY transactions_unresolved WHERE resolved = 0 AND nonce < ? ORDER BY nonce").all(below) as { nonce: number }[]).map(
-      (r) => r.nonce,
-    );
+    return (
+      this.sql("SELECT DISTINCT nonce FROM transactions INDEXED BY transactions_unresolved WHERE resolved = 0 AND nonce < ? ORDER BY nonce").all(below) as {
+        nonce: number;
+      }[]
+    ).map((r) => r.nonce);
   }
 
   resolveNonce(nonce: number): void {

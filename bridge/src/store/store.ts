@@ -9,17 +9,7 @@ import type { ExecuteResponse } from "../../../protocol/worker-api.js";
  * (its AgentRequested event left the canonical chain; never dispatched or submitted unless
  * a re-scan finds it again).
  */
-export const REQUEST_STATES = [
-  "seen",
-  "confirmed",
-  "dispatched",
-  "signed",
-  "submitted",
-  "fulfilled",
-  "timed_out",
-  "failed",
-  "orphaned",
-] as const;
+export const REQUEST_STATES = ["seen", "confirmed", "dispatched", "signed", "submitted", "fulfilled", "timed_out", "failed", "orphaned"] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
 /** Settled on-chain (from the router's events): nothing more to do. */

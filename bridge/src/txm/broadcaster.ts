@@ -112,7 +112,10 @@ export class Broadcaster {
       }
     }
     this.store.markBroadcast(signed.hash, Date.now());
-    this.log.info({ event: "tx_sent", kind: intent.kind, txId, hash: signed.hash, nonce, requests: intent.requestIds.length }, `${intent.kind} transaction sent`);
+    this.log.info(
+      { event: "tx_sent", kind: intent.kind, txId, hash: signed.hash, nonce, requests: intent.requestIds.length },
+      `${intent.kind} transaction sent`,
+    );
     return { sent: true, txId, hash: signed.hash, nonce, acknowledged: true };
   }
 }

@@ -34,7 +34,9 @@ export class Confirmer {
     const byNonce = used.map((nonce) => ({ nonce, txs: this.store.txsWithNonce(nonce) }));
     // Every attempt of every transaction of the used nonces (abandoned ones included: a node may
     // still have held one), in one round trip.
-    const lookups = byNonce.flatMap(({ txs }) => (txs.some((tx) => tx.state === "confirmed") ? [] : txs.flatMap((tx) => tx.attempts.map((a) => ({ tx, hash: a.hash })))));
+    const lookups = byNonce.flatMap(({ txs }) =>
+      txs.some((tx) => tx.state === "confirmed") ? [] : txs.flatMap((tx) => tx.attempts.map((a) => ({ tx, hash: a.hash }))),
+    );
     const receipts = lookups.length === 0 ? [] : await this.chain.receipts(lookups.map((l) => l.hash));
     for (const { nonce, txs } of byNonce) {
       const mine = lookups.map((lookup, i) => ({ ...lookup, receipt: receipts[i] })).filter((l) => l.tx.nonce === nonce);
@@ -55,7 +57,8 @@ export class Confirmer {
     if (winner) {
       this.missingSince.delete(nonce);
       for (const tx of txs) {
-        if (tx.id !== winner.id && (tx.state === "in_progress" || tx.state === "unconfirmed")) this.abandon(tx, `nonce ${nonce} was used by transaction ${winner.id}`);
+        if (tx.id !== winner.id && (tx.state === "in_progress" || tx.state === "unconfirmed"))
+          this.abandon(tx, `nonce ${nonce} was used by transaction ${winner.id}`);
       }
       this.store.resolveNonce(nonce);
       return;
@@ -83,6 +86,9 @@ export class Confirmer {
   private abandon(tx: TxRecord, reason: string): void {
     this.store.abandonTx(tx.id, reason);
     this.metrics.txsAbandoned.inc({ kind: tx.kind });
-    this.log.warn({ event: "tx_abandoned", txId: tx.id, kind: tx.kind, nonce: tx.nonce, requests: tx.requestIds.length, reason }, "transaction will not be mined; its requests are queued again");
+    this.log.warn(
+      { event: "tx_abandoned", txId: tx.id, kind: tx.kind, nonce: tx.nonce, requests: tx.requestIds.length, reason },
+      "transaction will not be mined; its requests are queued again",
+    );
   }
 }

@@ -90,7 +90,10 @@ export class Resender {
       await this.purge(tx, `dropped by the node ${drops} times`, now);
       return;
     }
-    this.log.warn({ event: "tx_dropped", txId: tx.id, hash: latest.hash, nonce: tx.nonce, drops }, "the node no longer knows this transaction; offering it again");
+    this.log.warn(
+      { event: "tx_dropped", txId: tx.id, hash: latest.hash, nonce: tx.nonce, drops },
+      "the node no longer knows this transaction; offering it again",
+    );
     await this.offer(tx, latest, now);
   }
 
@@ -154,7 +157,10 @@ export class Resender {
     const { hash, raw } = await this.broadcaster.signUnique(tx, fees);
     this.store.addAttempt(tx.id, { hash, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, createdAt: now });
     this.metrics.gasBumps.inc();
-    this.log.info({ event: "gas_bump", txId: tx.id, old: attempt.hash, hash, nonce: tx.nonce, maxFeePerGas: fees.maxFeePerGas.toString() }, "replacing a stuck transaction with higher fees");
+    this.log.info(
+      { event: "gas_bump", txId: tx.id, old: attempt.hash, hash, nonce: tx.nonce, maxFeePerGas: fees.maxFeePerGas.toString() },
+      "replacing a stuck transaction with higher fees",
+    );
     await this.broadcast(tx, hash, raw, now);
   }
 
@@ -165,7 +171,10 @@ export class Resender {
   async purge(tx: TxRecord, reason: string, now: number): Promise<void> {
     this.store.abandonTx(tx.id, reason);
     this.metrics.txsAbandoned.inc({ kind: tx.kind });
-    this.log.warn({ event: "tx_purged", txId: tx.id, kind: tx.kind, nonce: tx.nonce, requests: tx.requestIds.length, reason }, "transaction abandoned; its nonce is taken over by a self-transfer");
+    this.log.warn(
+      { event: "tx_purged", txId: tx.id, kind: tx.kind, nonce: tx.nonce, requests: tx.requestIds.length, reason },
+      "transaction abandoned; its nonce is taken over by a self-transfer",
+    );
     // A self-transfer no node takes leaves a gap: fillGaps tries again on the next full pass.
     if (tx.kind === "purge") return;
     const highest = tx.attempts.reduce((a, b) => (b.maxFeePerGas > a.maxFeePerGas ? b : a));
@@ -176,7 +185,10 @@ export class Resender {
     const purge = { to: this.chain.account, data: "0x" as Hex, nonce, gasLimit: SELF_TRANSFER_GAS, requestIds: [] };
     fees = { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
     const { hash, raw } = await this.broadcaster.signUnique(purge, fees);
-    const id = this.store.createTx({ kind: "purge", ...purge }, { hash, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, createdAt: now });
+    const id = this.store.createTx(
+      { kind: "purge", ...purge },
+      { hash, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, createdAt: now },
+    );
     await this.broadcast({ ...purge, id, kind: "purge", state: "in_progress", createdAt: now, resolved: false, attempts: [] }, hash, raw, now);
   }
 }

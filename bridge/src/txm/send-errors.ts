@@ -25,7 +25,10 @@ const BY_MESSAGE: readonly (readonly [SendErrorKind, RegExp])[] = [
   ["already_known", /already known|known transaction|already imported|AlreadyKnown|OwnNonceAlreadyUsed|already in (?:the )?(?:mempool|pool)/i],
   ["nonce_too_low", /nonce too low|OldNonce|nonce has already been used|invalid transaction nonce|Transaction nonce is too low/i],
   ["nonce_too_high", /nonce too high|NonceGap|nonce gap/i],
-  ["insufficient_funds", /insufficient funds|InsufficientFunds|not enough funds|doesn't have enough funds|insufficient balance|exceeds account balance|would cause overdraft/i],
+  [
+    "insufficient_funds",
+    /insufficient funds|InsufficientFunds|not enough funds|doesn't have enough funds|insufficient balance|exceeds account balance|would cause overdraft/i,
+  ],
   [
     "underpriced",
     /underpriced|FeeTooLow|fee too low|less than (?:the )?block base fee|gas price too low|gasprice is less than|below configured minimum gas price|does not satisfy your node's minimal gas price|max fee per gas less than/i,

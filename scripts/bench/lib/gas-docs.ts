@@ -77,7 +77,9 @@ export function renderGasDoc(doc: string, snapshots: Record<string, Snapshot>): 
   });
   const missing = [...tables.keys()].filter((id) => !placed.has(id));
   if (missing.length !== 0) {
-    throw new Error(`${GAS_DOC} has no place for the snapshot table(s) ${missing.map((m) => `"${m}"`).join(", ")}: add "<!-- gas: <bench> / <table> -->" ... "<!-- /gas -->"`);
+    throw new Error(
+      `${GAS_DOC} has no place for the snapshot table(s) ${missing.map((m) => `"${m}"`).join(", ")}: add "<!-- gas: <bench> / <table> -->" ... "<!-- /gas -->"`,
+    );
   }
   return rendered;
 }

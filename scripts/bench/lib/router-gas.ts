@@ -36,7 +36,8 @@ const TX_GAS_LIMIT = 1_000_000;
 const BATCH_SIZES = [1, 10, 50];
 /** The Chainlink Functions path: a client on Chainlink's FunctionsClient through FunctionsRouterAdapter. */
 const FUNCTIONS_TABLE = "Chainlink Functions adapter next to the native path, 8 pools of one worker";
-const FUNCTIONS_SOURCE = "const r = await Functions.makeHttpRequest({ url: 'https://api.example.com/eth' }); return Functions.encodeUint256(Math.round(r.data.usd * 100));";
+const FUNCTIONS_SOURCE =
+  "const r = await Functions.makeHttpRequest({ url: 'https://api.example.com/eth' }); return Functions.encodeUint256(Math.round(r.data.usd * 100));";
 /** The functions runtime's output for a uint256 answer: 0x00 || 32 bytes. */
 const FUNCTIONS_OUTPUT = getBytes(concat(["0x00", AbiCoder.defaultAbiCoder().encode(["uint256"], [314_159n])]));
 const TIMEOUT_BATCH_SIZES = [10, 50];
@@ -95,7 +96,9 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
     measurementOf.set(enclave.address, measurement);
   }
   const agentId = 1n;
-  await (await agentRegistry.connect(agentOwner).registerAgent(keccak256(toUtf8Bytes("bench agent")), "file:///bench.js", ethers.parseEther("1"), [], true)).wait();
+  await (
+    await agentRegistry.connect(agentOwner).registerAgent(keccak256(toUtf8Bytes("bench agent")), "file:///bench.js", ethers.parseEther("1"), [], true)
+  ).wait();
   await openFundedAccount(net, [deployer.address, await consumer.getAddress()], ethers.parseEther("1000000"));
 
   const parseRequest = (receipt: TransactionReceipt | null): AgentRequest => {
@@ -116,7 +119,15 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
   // Hand-hashed EIP-712 digest (tested equal to ethers') and a raw signature: the warm-up signs hundreds.
   const digester = new FulfillmentDigester(routerDomain(chainId, routerAddress));
   const answer = (req: AgentRequest, output: Uint8Array = OUTPUT) => {
-    const digest = digester.digest({ requestId: req.id, requestHash: requestHash(req), outputHash: keccak256(output), status: 0, subAgentIds: [], subAgentPrices: [], worker: req.worker });
+    const digest = digester.digest({
+      requestId: req.id,
+      requestHash: requestHash(req),
+      outputHash: keccak256(output),
+      status: 0,
+      subAgentIds: [],
+      subAgentPrices: [],
+      worker: req.worker,
+    });
     const signature = enclaves.get(req.worker)!.signingKey.sign(digest).serialized;
     return { request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature };
   };
@@ -143,7 +154,10 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
   const row = (name: string, gas: bigint) => figures.push({ table: shape.table, row: name, gas });
   const mean = (values: bigint[]) => values.reduce((a, b) => a + b, 0n) / BigInt(values.length);
 
-  const eoaRequest: bigint[] = [], eoaFulfil: bigint[] = [], contractRequest: bigint[] = [], contractFulfil: bigint[] = [];
+  const eoaRequest: bigint[] = [],
+    eoaFulfil: bigint[] = [],
+    contractRequest: bigint[] = [],
+    contractFulfil: bigint[] = [];
   for (let i = 0; i < SAMPLES; i++) {
     const eoa = await requestFromEoa();
     eoaRequest.push(eoa.gas);
@@ -166,7 +180,11 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
 
   if (shape.restrictedPools !== 0) {
     // An agent that runs only on RESTRICTED_MEASUREMENT: most draws find an ineligible worker.
-    await (await agentRegistry.connect(agentOwner).registerAgent(keccak256(toUtf8Bytes("bench restricted agent")), "file:///r.js", ethers.parseEther("1"), [RESTRICTED_MEASUREMENT], true)).wait();
+    await (
+      await agentRegistry
+        .connect(agentOwner)
+        .registerAgent(keccak256(toUtf8Bytes("bench restricted agent")), "file:///r.js", ethers.parseEther("1"), [RESTRICTED_MEASUREMENT], true)
+    ).wait();
     const restrictedAgent = await agentRegistry.agentCount();
     const isRestricted = (worker: string) => measurementOf.get(worker) === RESTRICTED_MEASUREMENT;
     const requestAtDraw = async (draw: number): Promise<bigint> => {
@@ -189,7 +207,10 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
       const expired = [];
       for (let i = 0; i < size; i++) expired.push((await requestFromContract()).req);
       await networkHelpers.time.increase(Number(requestTimeout) + 1);
-      row(`timeoutBatch(${size}), per request`, (await (await router.connect(relayer).timeoutBatch(expired, { gasLimit: 16_000_000 })).wait())!.gasUsed / BigInt(size));
+      row(
+        `timeoutBatch(${size}), per request`,
+        (await (await router.connect(relayer).timeoutBatch(expired, { gasLimit: 16_000_000 })).wait())!.gasUsed / BigInt(size),
+      );
     }
 
     // Payouts leave a marker in each fee slot, so the next credit still rewrites a slot rather than creating one.
@@ -207,7 +228,13 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
     await (await adapter.setDonAgent(donId, agentId)).wait();
     const subscriptionId = await adapter.createSubscription.staticCall();
     await (await adapter.createSubscription()).wait();
-    await (await net.pha.getFunction("transferAndCall(address,uint256,bytes)")(adapter, ethers.parseEther("1000000"), AbiCoder.defaultAbiCoder().encode(["uint64"], [subscriptionId]))).wait();
+    await (
+      await net.pha.getFunction("transferAndCall(address,uint256,bytes)")(
+        adapter,
+        ethers.parseEther("1000000"),
+        AbiCoder.defaultAbiCoder().encode(["uint64"], [subscriptionId]),
+      )
+    ).wait();
     const client = await ethers.deployContract("EmptyFunctionsClient", [adapter]);
     await (await adapter.addConsumer(subscriptionId, client)).wait();
     const encoder = await ethers.deployContract("FunctionsRequestEncoder");

@@ -38,7 +38,9 @@ function modeOf(argv: string[]): Mode {
 /** Every committed snapshot, by bench name. */
 export function committedSnapshots(root = process.cwd()): Record<string, Snapshot> {
   const snapshots: Record<string, Snapshot> = {};
-  for (const file of readdirSync(path.join(root, SNAPSHOT_DIR)).filter((f) => f.endsWith(".json")).sort()) {
+  for (const file of readdirSync(path.join(root, SNAPSHOT_DIR))
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const name = file.slice(0, -".json".length);
     snapshots[name] = readSnapshot(name, root)!;
   }

@@ -147,9 +147,11 @@ export function formatComparison(bench: string, comparison: Comparison, toleranc
   }
   const grew = comparison.failures.filter((r) => r.status === "grew").length;
   const added = comparison.failures.filter((r) => r.status === "new").length;
-  if (grew !== 0) lines.push(`  ${grew} figure(s) grew by more than ${tolerancePercent}%: if intended, run \`${UPDATE_COMMAND}\` and commit gas/ and docs/ARCHITECTURE.md`);
+  if (grew !== 0)
+    lines.push(`  ${grew} figure(s) grew by more than ${tolerancePercent}%: if intended, run \`${UPDATE_COMMAND}\` and commit gas/ and docs/ARCHITECTURE.md`);
   if (added !== 0) lines.push(`  ${added} figure(s) have no committed snapshot: run \`${UPDATE_COMMAND}\` and commit gas/ and docs/ARCHITECTURE.md`);
-  if (comparison.notices.length !== 0) lines.push(`  ${comparison.notices.length} figure(s) shrank or were removed: the snapshot is stale, \`${UPDATE_COMMAND}\` refreshes it`);
+  if (comparison.notices.length !== 0)
+    lines.push(`  ${comparison.notices.length} figure(s) shrank or were removed: the snapshot is stale, \`${UPDATE_COMMAND}\` refreshes it`);
   return lines.join("\n");
 }
 

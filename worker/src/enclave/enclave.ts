@@ -27,11 +27,7 @@ export interface Enclave {
   readonly simulated: boolean;
   readonly address: string;
   readonly publicKey: string;
-  signTypedData(
-    domain: TypedDataDomain,
-    types: Record<string, TypedDataField[]>,
-    value: Record<string, unknown>,
-  ): Promise<string>;
+  signTypedData(domain: TypedDataDomain, types: Record<string, TypedDataField[]>, value: Record<string, unknown>): Promise<string>;
   attest(chainId: bigint, workerRegistry: string): Promise<Attestation>;
   /**
    * Attests this enclave to the gatekeepers (evidence for `request.chainId`/`workerRegistry`) and

@@ -22,11 +22,7 @@ export abstract class KeyHoldingEnclave implements Enclave {
     return this.#wallet.signingKey.publicKey;
   }
 
-  signTypedData(
-    domain: TypedDataDomain,
-    types: Record<string, TypedDataField[]>,
-    value: Record<string, unknown>,
-  ): Promise<string> {
+  signTypedData(domain: TypedDataDomain, types: Record<string, TypedDataField[]>, value: Record<string, unknown>): Promise<string> {
     return this.#wallet.signTypedData(domain, types, value);
   }
 

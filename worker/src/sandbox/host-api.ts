@@ -38,9 +38,7 @@ export interface FetchReply {
 
 export const ChatArgs = z.object({
   model: z.string().optional(),
-  messages: z
-    .array(z.object({ role: z.enum(["system", "user", "assistant", "tool"]), content: z.string() }))
-    .min(1),
+  messages: z.array(z.object({ role: z.enum(["system", "user", "assistant", "tool"]), content: z.string() })).min(1),
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().optional(),
   response_format: z.object({ type: z.enum(["text", "json_object"]) }).optional(),
@@ -81,12 +79,7 @@ export interface HostServices {
 export type HostOp = "fetch" | "llm.chat" | "callAgent" | "openForwardedInput";
 
 /** Parses a guest's JSON arguments for `op` and calls the matching service. */
-export async function dispatchHostCall(
-  services: HostServices,
-  op: string,
-  argsJson: string,
-  signal: AbortSignal,
-): Promise<unknown> {
+export async function dispatchHostCall(services: HostServices, op: string, argsJson: string, signal: AbortSignal): Promise<unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(argsJson);

@@ -160,8 +160,7 @@ export class SandboxPool implements SandboxRunner {
       if (message.type === "ready") {
         slot.started = true;
         markReady();
-      }
-      else this.#onMessage(slot, message);
+      } else this.#onMessage(slot, message);
     });
     worker.on("error", () => this.#onCrash(slot));
     worker.on("exit", () => this.#onCrash(slot));

@@ -1,13 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { getBytes } from "ethers";
-import {
-  type QuickJSContext,
-  type QuickJSDeferredPromise,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-  type QuickJSWASMModule,
-} from "quickjs-emscripten";
+import { type QuickJSContext, type QuickJSDeferredPromise, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from "quickjs-emscripten";
 import { AgentStatus, type AgentStatusCode, statusName } from "../../../protocol/status.js";
 import { HostCallFailure, dispatchHostCall, type HostServices } from "./host-api.js";
 import type { SandboxLimits } from "./limits.js";
@@ -319,10 +313,13 @@ class SandboxRun {
 
   #waitForHost(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#timedOut = true;
-        done();
-      }, Math.max(0, this.options.deadline - Date.now()) + 1);
+      const timer = setTimeout(
+        () => {
+          this.#timedOut = true;
+          done();
+        },
+        Math.max(0, this.options.deadline - Date.now()) + 1,
+      );
       const done = () => {
         clearTimeout(timer);
         this.#wake = undefined;
@@ -472,7 +469,6 @@ function seedWords(seed: string): number[] {
 function clip(message: string): string {
   return message.length > 300 ? `${message.slice(0, 297)}...` : message;
 }
-
 
 function isOutcome(value: Stop | SandboxOutcome): value is SandboxOutcome {
   return "hostCalls" in value;

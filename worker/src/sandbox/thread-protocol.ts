@@ -3,9 +3,7 @@ import type { RunSpec, SandboxOutcome } from "./sandbox.js";
 
 /** Messages between SandboxPool (main thread) and a sandbox thread. */
 export type ToThread =
-  | { type: "run"; runId: number; spec: RunSpec }
-  | { type: "abort"; runId: number }
-  | { type: "host-reply"; runId: number; callId: number; reply: HostReply };
+  { type: "run"; runId: number; spec: RunSpec } | { type: "abort"; runId: number } | { type: "host-reply"; runId: number; callId: number; reply: HostReply };
 
 export type FromThread =
   | { type: "ready" }
@@ -13,7 +11,4 @@ export type FromThread =
   | { type: "log"; runId: number; line: string }
   | { type: "done"; runId: number; outcome: SandboxOutcome };
 
-export type HostReply =
-  | { ok: true; value: unknown }
-  | { ok: false; failure: { status: AgentStatusCode; message: string } }
-  | { ok: false; error: string };
+export type HostReply = { ok: true; value: unknown } | { ok: false; failure: { status: AgentStatusCode; message: string } } | { ok: false; error: string };
