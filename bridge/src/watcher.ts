@@ -202,7 +202,8 @@ export class Watcher {
       for (const [i, block] of blocks.entries()) {
         const header = headers[i];
         if (header instanceof Error) {
-          confirmed += this.store.confirmBlocks(canonical, Date.now());
+          // The canonical blocks before the failed header are confirmed all the same.
+          this.store.confirmBlocks(canonical, Date.now());
           throw header;
         }
         const hash = header?.hash;
