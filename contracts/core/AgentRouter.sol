@@ -448,13 +448,13 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             // Bytes rounded up to whole words (the ABI pads to 32); `length` is bounded below.
             let padded := and(add(length, 31), not(31))
             // Bytes of the output in its last word (0: the output ends on a word boundary).
-            let partial := and(length, 31)
+            let partialWord := and(length, 31)
             // The last word's bytes past the output are zero (its data is left-aligned): shifting
-            // it left by the `partial` data bytes leaves only the padding, which must be zero.
+            // it left by the `partialWord` data bytes leaves only the padding, which must be zero.
             canonical :=
                 and(
                     and(canonical, lt(length, 0x100000000)),
-                    or(iszero(partial), iszero(shl(shl(3, partial), calldataload(add(add(start, at), padded)))))
+                    or(iszero(partialWord), iszero(shl(shl(3, partialWord), calldataload(add(add(start, at), padded)))))
                 )
             // Past output: its length word and its padded bytes.
             at := add(at, add(0x20, padded))
@@ -473,11 +473,11 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             canonical := and(canonical, eq(calldataload(add(start, 0x260)), at))
             length := calldataload(add(start, at))
             padded := and(add(length, 31), not(31))
-            partial := and(length, 31)
+            partialWord := and(length, 31)
             canonical :=
                 and(
                     and(canonical, lt(length, 0x10000)),
-                    or(iszero(partial), iszero(shl(shl(3, partial), calldataload(add(add(start, at), padded)))))
+                    or(iszero(partialWord), iszero(shl(shl(3, partialWord), calldataload(add(add(start, at), padded)))))
                 )
             size := add(at, add(0x20, padded))
         }
