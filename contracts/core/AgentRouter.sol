@@ -154,6 +154,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     // ---------------------------------------------------------------- earnings
 
     /// @notice Withdraws the caller's earnings (agent prices, relayer gas reimbursement) to `to`.
+    /// @param to Receiver of the PHA.
     function withdrawEarnings(address to) external nonReentrant {
         if (to == address(0)) revert ZeroAddress();
         uint256 amount = _owed(_earnings[msg.sender]);
@@ -188,6 +189,8 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     // ---------------------------------------------------------------- views
 
     /// @notice PHA owed to `account` (agent prices, relayer gas reimbursement), withdrawn with {withdrawEarnings}.
+    /// @param account Agent owner or relayer.
+    /// @return PHA wei owed.
     function earnings(address account) external view returns (uint256) {
         return _owed(_earnings[account]);
     }
@@ -198,32 +201,39 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     }
 
     /// @notice Requests assigned to `worker` and not yet answered or timed out.
+    /// @param worker The worker.
+    /// @return Number of its open requests.
     function pendingOf(address worker) external view returns (uint256) {
         return _pendingCount(_workerBooks[worker]);
     }
 
     /// @notice Relay gas (see {_relayGas}) of all requests not yet answered or timed out; new
     /// requests are refused past relayGasPerSecond * requestTimeout.
+    /// @return Gas units.
     function pendingRelayGas() external view returns (uint256) {
         return uint64(_protocolBook >> RELAY_GAS_SHIFT);
     }
 
     /// @notice Gas per second relayers are assumed to put on chain for this router.
+    /// @return Gas units per second.
     function relayGasPerSecond() external view returns (uint64) {
         return uint64(_protocolBook >> RELAY_RATE_SHIFT);
     }
 
     /// @notice Protocol fees not yet sent to the treasury.
+    /// @return PHA wei.
     function protocolFees() external view returns (uint256) {
         return _owed(uint128(_protocolBook));
     }
 
     /// @notice Number of requests made; request ids run from 1.
+    /// @return Requests made so far (the latest request id).
     function requestCount() external view returns (uint64) {
         return _requestCount;
     }
 
     /// @notice True while new requests are refused.
+    /// @return Whether the router is paused.
     function paused() external view returns (bool) {
         return _paused;
     }
@@ -243,6 +253,8 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @notice The commitment keccak256(abi.encode(request)) of request `requestId`, pending or settled
     /// (zero if never opened).
+    /// @param requestId The request.
+    /// @return The commitment, or zero.
     function commitmentOf(uint256 requestId) external view returns (bytes32) {
         return _commitments[requestId];
     }
@@ -255,21 +267,33 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     }
 
     /// @notice Current fee and limit parameters, the terms of new requests.
+    /// @return The config of the current version.
     function feeConfig() external view returns (Config memory) {
         return _configs[_configVersion];
     }
 
     /// @notice The current config version, recorded in each new request as `configVersion`.
+    /// @return The version number.
     function configVersion() external view returns (uint16) {
         return _configVersion;
     }
 
     /// @notice The terms of config `version`, those its requests settle on (zero if never set).
+    /// @param version A config version.
+    /// @return Its config.
     function configAt(uint16 version) external view returns (Config memory) {
         return _configs[version];
     }
 
     /// @notice The EIP-712 digest a worker signs for an answer.
+    /// @param requestId The request answered.
+    /// @param requestHash Its commitment keccak256(abi.encode(request)).
+    /// @param outputHash keccak256 of the answer's output.
+    /// @param status The answer's status (as in Fulfillment.status).
+    /// @param subAgentIds Agents called on the way, in call order.
+    /// @param subAgentPrices Price the worker budgeted for each call, PHA wei (a callee is paid at most that).
+    /// @param worker The worker answering.
+    /// @return The digest to sign.
     function fulfillmentDigest(
         uint256 requestId,
         bytes32 requestHash,
@@ -448,13 +472,13 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             // Bytes rounded up to whole words (the ABI pads to 32); `length` is bounded below.
             let padded := and(add(length, 31), not(31))
             // Bytes of the output in its last word (0: the output ends on a word boundary).
-            let partial := and(length, 31)
+            let partialWord := and(length, 31)
             // The last word's bytes past the output are zero (its data is left-aligned): shifting
-            // it left by the `partial` data bytes leaves only the padding, which must be zero.
+            // it left by the `partialWord` data bytes leaves only the padding, which must be zero.
             canonical :=
                 and(
                     and(canonical, lt(length, 0x100000000)),
-                    or(iszero(partial), iszero(shl(shl(3, partial), calldataload(add(add(start, at), padded)))))
+                    or(iszero(partialWord), iszero(shl(shl(3, partialWord), calldataload(add(add(start, at), padded)))))
                 )
             // Past output: its length word and its padded bytes.
             at := add(at, add(0x20, padded))
@@ -473,11 +497,11 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             canonical := and(canonical, eq(calldataload(add(start, 0x260)), at))
             length := calldataload(add(start, at))
             padded := and(add(length, 31), not(31))
-            partial := and(length, 31)
+            partialWord := and(length, 31)
             canonical :=
                 and(
                     and(canonical, lt(length, 0x10000)),
-                    or(iszero(partial), iszero(shl(shl(3, partial), calldataload(add(add(start, at), padded)))))
+                    or(iszero(partialWord), iszero(shl(shl(3, partialWord), calldataload(add(add(start, at), padded)))))
                 )
             size := add(at, add(0x20, padded))
         }

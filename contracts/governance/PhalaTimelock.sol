@@ -57,22 +57,26 @@ contract PhalaTimelock is IPhalaTimelock, TimelockController {
 
     /// @notice The delay every operation waits: the configured delay, or the exit window plus
     /// EXIT_MARGIN if longer (the hub's unbonding period may have been raised since the delay was set).
+    /// @return Seconds.
     function getMinDelay() public view override returns (uint256) {
         return Math.max(super.getMinDelay(), exitWindow() + EXIT_MARGIN);
     }
 
     /// @notice The configured delay (see {getMinDelay} for the one in force).
+    /// @return Seconds.
     function configuredDelay() external view returns (uint256) {
         return super.getMinDelay();
     }
 
     /// @notice How long a staker waits from asking to leave until its PHA is back: the hub's
     /// unbonding period (vault holders: the same when the vault has the liquidity, see StakingVault).
+    /// @return Seconds.
     function exitWindow() public view returns (uint256) {
         return stakingHub.params().unbondingPeriod;
     }
 
     /// @notice Changes the configured delay, within the bounds. Only the timelock itself (a proposal).
+    /// @param newDelay The new configured delay, seconds.
     function updateDelay(uint256 newDelay) public override {
         super.updateDelay(newDelay);
         _checkDelay(newDelay);
@@ -80,6 +84,8 @@ contract PhalaTimelock is IPhalaTimelock, TimelockController {
 
     /// @notice Lists or delists a contract the guardian may pause. Admin only: the timelock itself
     /// (a proposal), or the deployer during deployment.
+    /// @param target The pausable contract.
+    /// @param pausable True to list it, false to delist it.
     function setGuardianPausable(address target, bool pausable) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (target == address(0)) revert ZeroAddress();
         isGuardianPausable[target] = pausable;
@@ -87,6 +93,7 @@ contract PhalaTimelock is IPhalaTimelock, TimelockController {
     }
 
     /// @notice Pauses `target` now (it must be listed and owned by this timelock). Guardian only.
+    /// @param target The contract to pause.
     function guardianPause(address target) external onlyRole(GUARDIAN_ROLE) {
         if (!isGuardianPausable[target]) revert NotGuardianPausable(target);
         emit GuardianPaused(msg.sender, target);
@@ -95,6 +102,7 @@ contract PhalaTimelock is IPhalaTimelock, TimelockController {
 
     /// @notice Accepts the ownership of contracts that offered it to the timelock (Ownable2Step).
     /// Admin only: the deployer during deployment, later a proposal.
+    /// @param targets Contracts whose pending owner is this timelock.
     function acceptOwnerships(Ownable2Step[] calldata targets) external onlyRole(DEFAULT_ADMIN_ROLE) {
         for (uint256 i; i < targets.length; ++i) {
             targets[i].acceptOwnership();

@@ -7,7 +7,13 @@ import {IPoolPerformance} from "./IPoolPerformance.sol";
 
 /// @notice The hub's pool views and settlement, as far as performance needs them.
 interface IStakingHubPools {
+    /// @notice Settles `poolId`: pulls its workers' fees from the router and distributes them.
+    /// @param poolId The pool.
+    /// @return amount PHA wei pulled.
     function harvestPool(uint256 poolId) external returns (uint256 amount);
+    /// @notice `poolId`'s state (its returnIndex and active stake among it).
+    /// @param poolId The pool.
+    /// @return The pool.
     function poolState(uint256 poolId) external view returns (IStakingHub.Pool memory);
 }
 
@@ -70,6 +76,7 @@ contract PoolPerformance is IPoolPerformance {
 
     /// @notice Settles and snapshots each listed pool, once per epoch (pools already recorded this
     /// epoch are skipped). Anyone may call it; reverts for an unknown pool or while the hub has no router.
+    /// @param poolIds Pools to record.
     function record(uint256[] calldata poolIds) external {
         for (uint256 i; i < poolIds.length; ++i) {
             _record(poolIds[i]);
@@ -77,16 +84,22 @@ contract PoolPerformance is IPoolPerformance {
     }
 
     /// @notice The epoch now.
+    /// @return Epochs elapsed since genesis.
     function currentEpoch() public view returns (uint256) {
         return (block.timestamp - genesis) / EPOCH;
     }
 
     /// @notice Snapshots taken of `poolId` so far (the newest HISTORY are kept).
+    /// @param poolId The pool.
+    /// @return Count of snapshots ever taken.
     function snapshotCount(uint256 poolId) external view returns (uint256) {
         return _snapshotCount[poolId];
     }
 
     /// @notice `poolId`'s newest snapshot but `back` (0 = newest).
+    /// @param poolId The pool.
+    /// @param back Snapshots back from the newest, below min(HISTORY, snapshotCount).
+    /// @return The snapshot.
     function snapshot(uint256 poolId, uint256 back) external view returns (Snapshot memory) {
         return _snapshots[poolId][(_snapshotCount[poolId] - 1 - back) % HISTORY];
     }
@@ -94,6 +107,11 @@ contract PoolPerformance is IPoolPerformance {
     /// @notice The return per epoch (1e18 = 100%) of one unit of `poolId`'s active stake from the
     /// newest snapshot at least `epochs` epochs older than its newest snapshot to the newest, and the
     /// epoch of the newest; ok is false without such a pair (too little history).
+    /// @param poolId The pool.
+    /// @param epochs Window length, epochs (at most HISTORY - 1).
+    /// @return ok Whether the history holds such a window.
+    /// @return ratePerEpoch Return per epoch, RATE_ONE = 100% (negative after slashes).
+    /// @return newestEpoch Epoch of the newest snapshot.
     function returnOver(uint256 poolId, uint256 epochs)
         external
         view
@@ -104,6 +122,9 @@ contract PoolPerformance is IPoolPerformance {
 
     /// @notice {returnOver} and the pool's active stake (wei, whole PHA rounded down): the smallest
     /// recorded in that window, both of its ends included, and the newest.
+    /// @param poolId The pool.
+    /// @param epochs Window length, epochs (at most HISTORY - 1).
+    /// @return w The window (w.ok false: too little history, rate and stakes zero).
     function windowOver(uint256 poolId, uint256 epochs) external view returns (Window memory w) {
         uint256 start;
         (w.ok, w.ratePerEpoch, w.newestEpoch, start) = _window(poolId, epochs);

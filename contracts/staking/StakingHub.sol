@@ -167,6 +167,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// @notice Sets the router (the only slasher and the fee source). Owner only.
     /// @dev Refused while the current router has workers marked full: pause it first, and its
     /// pending requests settle (each answer or timeout clears its worker's mark) within its timeout.
+    /// @param router_ The new router.
     function setRouter(address router_) external onlyOwner {
         if (router_ == address(0)) revert ZeroAddress();
         if (fullWorkers != 0) revert WorkersMarkedFull(fullWorkers);
@@ -175,6 +176,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @notice Sets the treasury. Owner only.
+    /// @param treasury_ The new treasury.
     function setTreasury(address treasury_) external onlyOwner {
         if (treasury_ == address(0)) revert ZeroAddress();
         treasury = treasury_;
@@ -182,6 +184,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @notice Wires the voting-power ledger, once (a replaced ledger would keep stale votes). Owner only.
+    /// @param stakeVotes_ The voting-power ledger.
     function setStakeVotes(IStakeVotes stakeVotes_) external onlyOwner {
         if (address(stakeVotes_) == address(0)) revert ZeroAddress();
         if (address(stakeVotes) != address(0)) revert StakeVotesAlreadySet();
@@ -191,6 +194,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice Sets the mining reserve (zero stops mining; a replaced reserve's unpaid epochs are
     /// not paid). Owner only.
+    /// @param miningRewards_ The new mining reserve, or zero.
     function setMiningRewards(address miningRewards_) external onlyOwner {
         miningRewards = miningRewards_;
         emit MiningRewardsSet(miningRewards_);
@@ -202,6 +206,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// and lowers every pool's commission above it for good (persisted at its next settlement);
     /// raising the cap again raises no pool's commission. A raised floor applies to fees earned after
     /// each pool's next settlement.
+    /// @param params_ The new parameters.
     function setParams(Params calldata params_) external onlyOwner {
         _setParams(params_);
     }
@@ -278,6 +283,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @notice Pays the pool's accrued commission to its operator. Operator only.
+    /// @param poolId The operator's pool.
+    /// @return amount PHA wei paid.
     function claimCommission(uint256 poolId) external nonReentrant returns (uint256 amount) {
         Pool storage pool = _operatorPool(poolId);
         amount = pool.commissionAccrued;
@@ -305,6 +312,13 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice {stake} with an EIP-2612 permit for the transfer. A permit that fails (for example
     /// because someone already submitted it) is ignored; the transfer then needs an allowance.
+    /// @param poolId The pool to stake in.
+    /// @param amount PHA wei to stake.
+    /// @param deadline The permit's deadline (unix seconds).
+    /// @param v The permit signature's v.
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
+    /// @return shares Active shares minted.
     function stakeWithPermit(uint256 poolId, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
         nonReentrant
@@ -490,6 +504,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice Recomputes the sampling weight of each listed pool (anyone; needed after a change of
     /// minStakePerWorker, which cannot loop over all pools itself).
+    /// @param poolIds Pools to update.
     function syncPools(uint256[] calldata poolIds) external {
         for (uint256 i; i < poolIds.length; ++i) {
             _syncWeight(poolIds[i], _existingPool(poolIds[i]));
@@ -499,17 +514,23 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- views
 
     /// @notice The full state of pool `poolId` (zero operator if unknown).
+    /// @param poolId The pool.
+    /// @return The pool.
     function poolState(uint256 poolId) external view returns (Pool memory) {
         return _pools[poolId];
     }
 
     /// @notice The highest commission fees `poolId` earns now can be charged (a later fall lowers it).
+    /// @param poolId The pool.
+    /// @return Commission, bps.
     function commissionOf(uint256 poolId) external view returns (uint16) {
         return _settlementCommission(_pools[poolId]);
     }
 
 
     /// @notice The active workers of `poolId`.
+    /// @param poolId The pool.
+    /// @return workers Its active workers.
     function poolWorkers(uint256 poolId) external view returns (address[] memory workers) {
         Pool storage pool = _pools[poolId];
         uint256 count = pool.workerCount;
@@ -522,6 +543,11 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// @notice The pool `worker` is bound to (0 if none), whether it is sampled now, whether it is
     /// jailed, and whether its late fees are still settled with the pool (removed or jailed within
     /// RETIRE_DELAY; pool.retiringCount counts them).
+    /// @param worker The worker.
+    /// @return poolId Its pool, 0 if none.
+    /// @return active Whether it is sampled now.
+    /// @return jailed Whether it is jailed.
+    /// @return retiring Whether its late fees are still settled with the pool.
     function workerInfo(address worker) external view returns (uint256 poolId, bool active, bool jailed, bool retiring) {
         WorkerInfo memory info = _workers[worker];
         return (info.poolId, info.active, info.jailed, info.retiring);
@@ -529,6 +555,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
 
 
     /// @notice Sum of all pools' sampling weights (eligible active stake in WEIGHT_UNITs).
+    /// @return The total weight, WEIGHT_UNITs.
     function totalWeight() external view returns (uint256) {
         return _weights.total();
     }

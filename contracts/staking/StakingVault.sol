@@ -109,6 +109,7 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     }
 
     /// @notice Replaces the manager. Owner only.
+    /// @param manager_ The new manager.
     function setManager(address manager_) external onlyOwner {
         if (manager_ == address(0)) revert ZeroAddress();
         manager = manager_;
@@ -116,6 +117,7 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     }
 
     /// @notice Wires the voting-power ledger, once (a replaced ledger would keep stale votes). Owner only.
+    /// @param stakeVotes_ The voting-power ledger.
     function setStakeVotes(IStakeVotes stakeVotes_) external onlyOwner {
         if (address(stakeVotes_) == address(0)) revert ZeroAddress();
         if (address(stakeVotes) != address(0)) revert StakeVotesAlreadySet();
@@ -157,21 +159,25 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     // ---------------------------------------------------------------- accounting views
 
     /// @notice PHA held by the vault itself.
+    /// @return PHA wei.
     function idleAssets() public view returns (uint256) {
         return IERC20(asset()).balanceOf(address(this));
     }
 
     /// @notice Idle PHA plus {allocatedAssets}, before locked gains are taken off.
+    /// @return PHA wei.
     function grossAssets() public view returns (uint256) {
         return idleAssets() + allocatedAssets();
     }
 
     /// @notice Gains seen but not yet unlocked into the share price.
+    /// @return PHA wei.
     function lockedProfit() external view returns (uint256) {
         return _lockedProfitAt(grossAssets());
     }
 
     /// @notice Value of the vault's pool positions, unclaimed rewards and unbonding requests.
+    /// @return total PHA wei.
     function allocatedAssets() public view returns (uint256 total) {
         uint256 count = _pools.length();
         for (uint256 i; i < count; ++i) {
@@ -181,6 +187,7 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     }
 
     /// @notice Value of the vault's requests in the hub's unbonding queues.
+    /// @return total PHA wei.
     function unbondingAssets() public view returns (uint256 total) {
         uint256 count = _pools.length();
         for (uint256 i; i < count; ++i) {
@@ -190,6 +197,7 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
 
     /// @notice The most the queued redemptions can take now (each pays at most its value when
     /// requested and at most its value now; rounded up: the queue is served first).
+    /// @return PHA wei.
     function queuedAssets() public view returns (uint256) {
         // Valuing the queue values every position (a hub call per pool): skipped when it is empty.
         if (queuedShares == 0) return 0;
@@ -197,6 +205,7 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     }
 
     /// @notice Idle PHA not owed to queued redemptions: what allocation may use.
+    /// @return PHA wei.
     function availableLiquidity() public view returns (uint256) {
         uint256 idle = idleAssets();
         uint256 owed = queuedAssets();
@@ -204,16 +213,20 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     }
 
     /// @notice Pools the vault holds a position or unbonding request in.
+    /// @return The pool ids.
     function pools() external view returns (uint256[] memory) {
         return _pools.values();
     }
 
     /// @notice The vault's unbonding request ids in the hub.
+    /// @return The hub request ids.
     function pendingWithdrawals() external view returns (uint256[] memory) {
         return _pendingWithdrawals.values();
     }
 
     /// @notice Redemption request `requestId` (zero owner once paid).
+    /// @param requestId The redemption request.
+    /// @return The request.
     function redeemRequest(uint256 requestId) external view returns (RedeemRequest memory) {
         return _redeemRequests[requestId];
     }
@@ -221,6 +234,8 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     // ---------------------------------------------------------------- manager
 
     /// @notice Stakes `amount` idle PHA into `poolId`. Manager only; never touches PHA owed to the queue.
+    /// @param poolId The pool.
+    /// @param amount PHA wei to stake.
     function allocate(uint256 poolId, uint256 amount) external onlyManager nonReentrant {
         if (amount == 0) revert ZeroAmount();
         uint256 available = availableLiquidity();
@@ -232,6 +247,8 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     }
 
     /// @notice Moves `shares` of the vault's position in `poolId` into the hub's unbonding queue. Manager only.
+    /// @param poolId The pool.
+    /// @param shares Active hub shares to unbond.
     function requestPoolWithdrawal(uint256 poolId, uint256 shares) external onlyManager nonReentrant {
         _requestPoolWithdrawal(poolId, shares, false);
     }
@@ -246,6 +263,8 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
 
     /// @notice Collects the listed unbonding requests (see {pendingWithdrawals}); each must be the
     /// vault's and unlocked. Returns the PHA received.
+    /// @param hubRequestIds The hub unbonding requests to collect.
+    /// @return total PHA wei received.
     function completePoolWithdrawals(uint256[] calldata hubRequestIds) external nonReentrant returns (uint256 total) {
         for (uint256 i; i < hubRequestIds.length; ++i) {
             uint256 hubRequestId = hubRequestIds[i];
@@ -260,6 +279,7 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     }
 
     /// @notice Claims the vault's rewards from every pool and forgets pools it no longer holds.
+    /// @return total PHA wei claimed.
     function claimPoolRewards() external nonReentrant returns (uint256 total) {
         for (uint256 i = _pools.length(); i > 0; --i) {
             uint256 poolId = _pools.at(i - 1);
@@ -275,6 +295,9 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     /// what the vault's idle PHA, unclaimed rewards and unbonding requests do not cover (from its
     /// positions in pool order), so the PHA is there when the request becomes claimable.
     /// A request is final: it cannot be cancelled.
+    /// @param shares Vault shares to redeem.
+    /// @param receiver Receiver of the PHA.
+    /// @return requestId The redemption request.
     function requestRedeem(uint256 shares, address receiver) external nonReentrant returns (uint256 requestId) {
         if (receiver == address(0)) revert ZeroAddress();
         uint256 assets = previewRedeem(shares);
@@ -303,6 +326,7 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     /// idle PHA covers them. What a request's shares are worth above what it pays stays with the
     /// remaining holders, streamed like any gain.
     /// @return paid Number of requests paid.
+    /// @param maxRequests The most requests to pay.
     function processRedeemQueue(uint256 maxRequests) external nonReentrant returns (uint256 paid) {
         _checkpoint();
         uint256 head = queueHead;
@@ -332,6 +356,8 @@ contract StakingVault is IStakingVault, ERC4626, Ownable2Step, ReentrancyGuardTr
     /// @notice Unbonds enough of the vault's position in `poolId` to cover what the queue is owed
     /// beyond idle PHA, unclaimed rewards and unbonding requests. Anyone, whenever there is such a
     /// shortfall ({requestRedeem} unbonds it itself; one can appear later if unbonding PHA is slashed).
+    /// @param poolId The pool to unbond from.
+    /// @return hubRequestId The hub unbonding request opened.
     function forceUnbond(uint256 poolId) external nonReentrant returns (uint256 hubRequestId) {
         if (queuedShares == 0) revert QueueEmpty();
         uint256 shortfall = _shortfall();

@@ -10,18 +10,45 @@ import {IVaultAllocator} from "./IVaultAllocator.sol";
 
 /// @notice The vault's manager functions and views, as far as the allocator needs them.
 interface IManagedVault {
+    /// @notice Stakes `amount` idle PHA of the vault into `poolId`.
+    /// @param poolId The pool.
+    /// @param amount PHA wei.
     function allocate(uint256 poolId, uint256 amount) external;
+    /// @notice Unbonds `shares` of the vault's position in `poolId`.
+    /// @param poolId The pool.
+    /// @param shares Active hub shares.
     function requestPoolWithdrawal(uint256 poolId, uint256 shares) external;
+    /// @notice Idle PHA of the vault not owed to queued redemptions.
+    /// @return PHA wei.
     function availableLiquidity() external view returns (uint256);
+    /// @notice Pools the vault holds a position or unbonding request in.
+    /// @return The pool ids.
     function pools() external view returns (uint256[] memory);
+    /// @notice The most pools the vault may hold.
+    /// @return The limit.
     function MAX_POOLS() external view returns (uint256);
 }
 
 /// @notice The hub's views the allocator reads.
 interface IAllocatorHub {
+    /// @notice The full state of pool `poolId`.
+    /// @param poolId The pool.
+    /// @return The pool.
     function poolState(uint256 poolId) external view returns (IStakingHub.Pool memory);
+    /// @notice PHA value of `account`'s active shares in `poolId` (rounded down).
+    /// @param poolId The pool.
+    /// @param account The staker.
+    /// @return PHA wei.
     function stakeOf(uint256 poolId, address account) external view returns (uint256);
+    /// @notice Active shares `account` holds in `poolId`.
+    /// @param poolId The pool.
+    /// @param account The staker.
+    /// @return Active shares.
     function sharesOf(uint256 poolId, address account) external view returns (uint256);
+    /// @notice Active shares that `amount` PHA of `poolId` is worth, rounded up.
+    /// @param poolId The pool.
+    /// @param amount PHA wei.
+    /// @return Active shares.
     function sharesForStake(uint256 poolId, uint256 amount) external view returns (uint256);
 }
 
@@ -150,23 +177,27 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
     // ---------------------------------------------------------------- governance and curator
 
     /// @notice Sets the bounds within the constant limits; the parameters must still fit. Owner only.
+    /// @param bounds_ The new bounds.
     function setBounds(Bounds calldata bounds_) external onlyOwner {
         _setBounds(bounds_);
         _checkParams(_params);
     }
 
     /// @notice Replaces the curator. Owner only.
+    /// @param curator_ The new curator.
     function setCurator(address curator_) external onlyOwner {
         _setCurator(curator_);
     }
 
     /// @notice Sets the rule's parameters within the bounds. Curator only.
+    /// @param params_ The new parameters.
     function setParams(Params calldata params_) external onlyCurator {
         _setParams(params_);
     }
 
     /// @notice Sets the candidate pools (existing, distinct, at most MAX_CANDIDATES). Pools dropped
     /// from the list are unbonded by the next rebalances (after their minimum stay). Curator only.
+    /// @param poolIds The candidate pools.
     function setCandidates(uint256[] calldata poolIds) external onlyCurator {
         if (poolIds.length > MAX_CANDIDATES) revert TooManyCandidates(poolIds.length);
         for (uint256 i; i < poolIds.length; ++i) {
@@ -271,20 +302,27 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
 
     // ---------------------------------------------------------------- views
 
+    /// @notice The bounds the curator's parameters must fit.
+    /// @return The bounds.
     function bounds() external view returns (Bounds memory) {
         return _bounds;
     }
 
+    /// @notice The rule's parameters, set by the curator.
+    /// @return The parameters.
     function params() external view returns (Params memory) {
         return _params;
     }
 
+    /// @notice The candidate pools.
+    /// @return The pool ids.
     function candidates() external view returns (uint256[] memory) {
         return _candidates;
     }
 
     /// @notice The target weights (bps of the investable total) the rule would use with the
     /// performance recorded so far.
+    /// @return weights One per candidate, in candidate order, bps.
     function targetWeights() external view returns (uint256[] memory weights) {
         uint256[] memory pools_ = _candidates;
         (uint256[] memory current, uint256 total) = _holdings(pools_, vault.availableLiquidity());
@@ -292,6 +330,7 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
     }
 
     /// @notice Each candidate's score (see the contract notes) with the performance recorded so far.
+    /// @return scores_ One per candidate, in candidate order.
     function scores() external view returns (uint256[] memory scores_) {
         uint256[] memory pools_ = _candidates;
         (uint256[] memory current, uint256 total) = _holdings(pools_, vault.availableLiquidity());

@@ -8,15 +8,6 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-/** Files other branches are editing at the time of writing; their NatSpec is completed when merged. */
-const PENDING = new Set([
-  "contracts/core/AgentRouter.sol",
-  "contracts/staking/StakingHub.sol",
-  "contracts/staking/PoolPerformance.sol",
-  "contracts/staking/VaultAllocator.sol",
-  "contracts/staking/StakingVault.sol",
-  "contracts/governance/PhalaTimelock.sol",
-]);
 /** Test doubles, not part of the system. */
 const SKIPPED_DIRS = ["contracts/mocks/"];
 
@@ -57,7 +48,7 @@ function main(): void {
   const files = readdirSync(join(ROOT, "contracts"), { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith(".sol"))
     .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)))
-    .filter((file) => !PENDING.has(file) && !SKIPPED_DIRS.some((dir) => file.startsWith(dir)))
+    .filter((file) => !SKIPPED_DIRS.some((dir) => file.startsWith(dir)))
     .sort();
   const gaps = files.flatMap((file) => natspecGaps(file, readFileSync(join(ROOT, file), "utf8")));
   for (const gap of gaps) console.error(gap);
