@@ -64,6 +64,17 @@ describe("bridge transaction manager", () => {
   const intent = (ids: bigint[], data: Hex = "0x1234") => ({ kind: "fulfill" as const, to: chain.router, data, gasLimit: 100_000n, requestIds: ids });
   const send = (ids: bigint[]) => txm.exclusive(() => txm.send(intent(ids)));
   const states = (ids: bigint[]) => ids.map((id) => store.get(id)!.state);
+  /** A submitter with room for everything but what a test limits (batch size, bytes per transaction). */
+  const batchSubmitter = (limits: { maxBatchSize?: number; maxTxBytes?: number } = {}) =>
+    new Submitter(
+      chain,
+      store,
+      txm,
+      { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24, ...limits },
+      metrics(),
+      createLogger("silent"),
+      PRAGUE,
+    );
 
   /** Six requests with signed answers (output by id, empty unless given). */
   const setUp = async (outputOf: (id: bigint) => Hex = () => "0x") => {
@@ -282,15 +293,7 @@ describe("bridge transaction manager", () => {
     it("a batch no node accepts is retried in halves until the culprit stands alone; the culprit is given up", async () => {
       const culprit = 3n.toString(16).padStart(64, "0");
       chain.always = () => (chain.offered.at(-1)!.data.includes(culprit) ? refusal("oversized data") : undefined);
-      const submitter = new Submitter(
-        chain,
-        store,
-        txm,
-        { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 },
-        metrics(),
-        createLogger("silent"),
-        PRAGUE,
-      );
+      const submitter = batchSubmitter();
       for (let pass = 0; pass < 6; pass++) await submitter.tick(0n);
       expect(store.get(3n)!.state).to.equal("failed");
       expect(store.get(3n)!.lastError).to.match(/no node accepts its fulfilment/);
@@ -300,15 +303,7 @@ describe("bridge transaction manager", () => {
       // Requests 1 and 2 carry 3,000-byte outputs; the byte limit holds one of them plus the four small answers.
       store.close();
       await setUp((id) => (id <= 2n ? `0x${"ab".repeat(3_000)}` : "0x"));
-      const submitter = new Submitter(
-        chain,
-        store,
-        txm,
-        { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 7_076, deadlineMarginSeconds: 24 },
-        metrics(),
-        createLogger("silent"),
-        PRAGUE,
-      );
+      const submitter = batchSubmitter({ maxTxBytes: 7_076 });
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 3n, 4n, 5n, 6n], [2n]]);
     });
@@ -321,15 +316,7 @@ describe("bridge transaction manager", () => {
         return rows;
       };
       // Each empty-output entry is 800 bytes with its offset: two fit under 1,800 bytes, so three transactions.
-      const submitter = new Submitter(
-        chain,
-        store,
-        txm,
-        { maxBatchSize: 10, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1_800, deadlineMarginSeconds: 24 },
-        metrics(),
-        createLogger("silent"),
-        PRAGUE,
-      );
+      const submitter = batchSubmitter({ maxBatchSize: 10, maxTxBytes: 1_800 });
       await submitter.tick(0n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([
         [1n, 2n],
@@ -340,15 +327,7 @@ describe("bridge transaction manager", () => {
     });
 
     it("an answer that may expire before inclusion travels alone (one expired entry reverts a whole fulfillBatch)", async () => {
-      const submitter = new Submitter(
-        chain,
-        store,
-        txm,
-        { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 },
-        metrics(),
-        createLogger("silent"),
-        PRAGUE,
-      );
+      const submitter = batchSubmitter();
       const deadline = store.get(1n)!.request.deadline;
       await submitter.tick(deadline - 10n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n], [2n], [3n], [4n], [5n], [6n]]);
@@ -421,15 +400,7 @@ describe("bridge transaction manager", () => {
     });
 
     it("answers with time to spare share one transaction", async () => {
-      const submitter = new Submitter(
-        chain,
-        store,
-        txm,
-        { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 },
-        metrics(),
-        createLogger("silent"),
-        PRAGUE,
-      );
+      const submitter = batchSubmitter();
       await submitter.tick(store.get(1n)!.request.deadline - 25n);
       expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 2n, 3n, 4n, 5n, 6n]]);
     });
