@@ -15,7 +15,8 @@ import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
 
 /// @title AgentRouterExtension
 /// @notice The router's cold paths: {IAgentRouter-timeout}, {IAgentRouter-timeoutBatch},
-/// {IAgentRouter-reportEquivocation} and the governance setters. Deployed by the {AgentRouter}
+/// {IAgentRouter-reportEquivocation}, {IAgentRouter-reportBackupEquivocation}, the failover's draw
+/// ({drawBackup}) and handover ({handOver}), and the governance setters. Deployed by the {AgentRouter}
 /// constructor and run by DELEGATECALL from it, on the router's storage and with the caller's
 /// `msg.sender` (so `onlyOwner` checks the router's owner), with the router as `msg.sender` to the
 /// registries and the staking side; the router holds the reentrancy lock around the fault paths.
