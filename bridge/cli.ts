@@ -83,6 +83,9 @@ program
           id: r.id,
           state: r.state,
           worker: r.request.worker,
+          // Failover: the backup the request was handed over to (its rank), and whose answer settled it.
+          ...(r.rank > 0 && { backup: { rank: r.rank, worker: r.assignee } }),
+          answeredBy: r.answeredBy,
           block: r.block.number,
           deadline: deadlineText(r.request.deadline),
           attempts: r.attempts,
