@@ -33,17 +33,24 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @dev What the answers of one fulfil transaction share: the workers already found not banned,
     /// and whether an answer refused for a reason that may arise after the relayer simulated its
-    /// transaction (deadline passed, key banned) is skipped (a batch) or reverts (a single fulfil).
+    /// transaction (deadline passed, key banned) is skipped (a batch) or reverts (a single fulfil);
+    /// the answers in the transaction, which share its fixed overhead; for {fulfillAsBackup}, the
+    /// backup answering and its rank (zero for the primary).
     struct Settling {
         address[] cleanWorkers;
         uint256 cleanCount;
         bool batch;
+        uint256 count;
+        address backup;
+        uint256 rank;
     }
 
     /// @dev Distinct workers whose ban status a batch remembers; later ones are checked per answer.
     uint256 private constant BATCH_WORKER_CACHE_SIZE = 16;
     /// @dev fulfill(Fulfillment): selector and the struct's offset, then the struct.
     uint256 private constant FULFILL_HEADER = 4 + 32;
+    /// @dev fulfillAsBackup(Fulfillment,uint256): selector, the struct's offset and the rank, then the struct.
+    uint256 private constant BACKUP_HEADER = 4 + 32 + 32;
     /// @dev fulfillBatch(Fulfillment[]): selector, the array's offset and length, then its offsets.
     uint256 private constant BATCH_HEADER = 4 + 32 + 32;
 
@@ -95,8 +102,9 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             revert NonCanonicalCalldata();
         }
         Settling memory single;
+        single.count = 1;
         (uint256 protocolFee, uint256 relayerFee) = _fulfillOne(
-            fulfillment, _pendingCommitment(fulfillment.request.id), startGas + CalldataCost.gasOf(0, msg.data.length), 1, single
+            fulfillment, _pendingCommitment(fulfillment.request.id), startGas + CalldataCost.gasOf(0, msg.data.length), single
         );
         _creditTransactionFees(protocolFee, relayerFee);
     }
@@ -114,7 +122,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         uint256 headShare = CalldataCost.gasOf(0, BATCH_HEADER + count * 32) / count;
         uint256 totalProtocolFee;
         uint256 totalRelayerFee;
-        Settling memory batch = Settling(new address[](BATCH_WORKER_CACHE_SIZE), 0, true);
+        Settling memory batch = Settling(new address[](BATCH_WORKER_CACHE_SIZE), 0, true, count, address(0), 0);
         uint256 freeMemory = _freeMemoryPointer();
         // Where the next entry must start, relative to the array's offsets: right after the previous one.
         uint256 next = count * 32;
@@ -125,12 +133,35 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             uint256 calldataGas;
             (next, calldataGas) = _meterBatchEntry(fulfillments, i, next);
             (uint256 protocolFee, uint256 relayerFee) =
-                _fulfillBatchEntry(fulfillments[i], startGas + calldataGas + headShare, count, batch);
+                _fulfillBatchEntry(fulfillments[i], startGas + calldataGas + headShare, batch);
             totalProtocolFee += protocolFee;
             totalRelayerFee += relayerFee;
         }
         if (msg.data.length != BATCH_HEADER + next) revert NonCanonicalCalldata();
         _creditTransactionFees(totalProtocolFee, totalRelayerFee);
+    }
+
+    /// @inheritdoc IAgentRouter
+    /// @dev Canonical calldata only, billed as in {fulfill}; the relayer is reimbursed the whole
+    /// metered transaction (the draw and the primary's slash included) from the reservation.
+    function fulfillAsBackup(Fulfillment calldata fulfillment, uint256 rank) external nonReentrant {
+        uint256 startGas = gasleft();
+        if (_calldataAt(fulfillment) != BACKUP_HEADER || msg.data.length != BACKUP_HEADER + _encodedSize(BACKUP_HEADER)) {
+            revert NonCanonicalCalldata();
+        }
+        AgentRequest calldata req = fulfillment.request;
+        bytes32 commitment = _pendingCommitment(req.id);
+        bytes32 requestHash = RequestCodec.hash(req);
+        _requireCommitment(req.id, commitment, requestHash);
+        uint64 opensAt = _backupOpensAt(req.id, req.deadline, req.configVersion, rank);
+        if (block.timestamp < opensAt) revert BackupWindowNotOpen(req.id, opensAt);
+        Settling memory settling;
+        settling.count = 1;
+        settling.backup = _drawBackup(req, requestHash, rank);
+        settling.rank = rank;
+        (uint256 protocolFee, uint256 relayerFee) =
+            _fulfillOne(fulfillment, commitment, startGas + CalldataCost.gasOf(0, msg.data.length), settling);
+        _creditTransactionFees(protocolFee, relayerFee);
     }
 
     /// @inheritdoc IAgentRouter
@@ -260,6 +291,18 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     }
 
     /// @inheritdoc IAgentRouter
+    function backupWorker(AgentRequest calldata req, uint256 rank)
+        external
+        view
+        returns (address worker, uint64 opensAt)
+    {
+        bytes32 requestHash = RequestCodec.hash(req);
+        _requireCommitment(req.id, _pendingCommitment(req.id), requestHash);
+        opensAt = _backupOpensAt(req.id, req.deadline, req.configVersion, rank);
+        worker = _drawBackup(req, requestHash, rank);
+    }
+
+    /// @inheritdoc IAgentRouter
     function estimateFee(uint256 agentId, uint32 callbackGasLimit) external view returns (uint256) {
         (address owner, uint96 price) = agentRegistry.ownerAndPrice(agentId);
         if (owner == address(0)) revert UnknownAgent(agentId);
@@ -363,12 +406,23 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     /// The functions it serves return nothing; returning here (not from assembly) lets the
     /// reentrancy lock be released.
     function _runExtension() private {
-        (bool ok, bytes memory reason) = extension.delegatecall(msg.data);
+        _delegate(msg.data);
+    }
+
+    /// @dev Runs `data` on {extension} on this storage, its revert bubbled up unchanged.
+    function _delegate(bytes memory data) private {
+        (bool ok, bytes memory reason) = extension.delegatecall(data);
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(reason, 0x20), mload(reason))
             }
         }
+    }
+
+    /// @dev Backup `rank` of `req` (whose commitment is checked), drawn by the extension's
+    /// {AgentRouterExtension-drawBackup}: a cold path, kept out of the router's code.
+    function _drawBackup(AgentRequest calldata req, bytes32 requestHash, uint256 rank) private view returns (address) {
+        return AgentRouterExtension(extension).drawBackup(staking, req.id, req.agentId, req.worker, requestHash, rank);
     }
 
     /// @dev Reserves `maxFee`, assigns a worker and stores the commitment of the new request, on the
@@ -419,7 +473,6 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     function _fulfillBatchEntry(
         Fulfillment calldata fulfillment,
         uint256 meterBase,
-        uint256 count,
         Settling memory batch
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
         uint256 requestId = fulfillment.request.id;
@@ -428,7 +481,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             emit FulfillmentSkipped(requestId);
             return (0, 0);
         }
-        return _fulfillOne(fulfillment, commitment, meterBase, count, batch);
+        return _fulfillOne(fulfillment, commitment, meterBase, batch);
     }
 
     /// @dev Checks that batch entry `index` starts at `at` (relative to the array's offsets, as the
@@ -523,13 +576,12 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @dev Settles one answer on the terms of its request's config version. The relayer is reimbursed
     /// `meterBase - gasleft()` (gas since the answer's metering started, plus its calldata) and a
-    /// `count`-th of the config's fixed transaction overhead. A batch entry refused for a reason that
+    /// `settling.count`-th of the config's fixed transaction overhead. A batch entry refused for a reason that
     /// could arise after the relayer's simulation is skipped with {FulfillmentRejected}, no fees.
     function _fulfillOne(
         Fulfillment calldata fulfillment,
         bytes32 commitment,
         uint256 meterBase,
-        uint256 count,
         Settling memory settling
     ) private returns (uint256 protocolFee, uint256 relayerFee) {
         (AgentRequest memory req, uint16 status, bytes32 outputHash, bytes4 refusal) =
@@ -539,12 +591,23 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             return (0, 0);
         }
         _markSettled(req.id, ANSWERED);
+        // The worker fee goes to whoever answered: the assigned worker, or the backup after its handover.
+        address answerer = req.worker;
+        if (settling.backup != address(0)) answerer = _handOver(req, settling);
 
         bool callbackSucceeded = _callConsumer(req, status, fulfillment.output, outputHash);
 
         uint256 refund;
-        (protocolFee, relayerFee, refund) = _charge(req, status, fulfillment, meterBase, count);
-        emit RequestFulfilled(req.id, req.worker, status, callbackSucceeded, outputHash, req.maxFee - refund, refund);
+        (protocolFee, relayerFee, refund) = _charge(req, status, fulfillment, meterBase, settling);
+        emit RequestFulfilled(req.id, answerer, status, callbackSucceeded, outputHash, req.maxFee - refund, refund);
+    }
+
+    /// @dev A backup answers: {AgentRouterExtension-handOver} releases the primary and slashes it.
+    function _handOver(AgentRequest memory req, Settling memory settling) private returns (address backup) {
+        backup = settling.backup;
+        _delegate(
+            abi.encodeCall(AgentRouterExtension.handOver, (req.id, req.worker, req.configVersion, backup, settling.rank))
+        );
     }
 
     /// @dev Pays everyone from the reservation on the terms of the request's config version, the
@@ -555,11 +618,12 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         uint16 status,
         Fulfillment calldata fulfillment,
         uint256 meterBase,
-        uint256 count
+        Settling memory settling
     ) private returns (uint256 protocolFee, uint256 relayerFee, uint256 refund) {
         Config memory config = _configs[req.configVersion];
-        (protocolFee, refund) = _payFees(req, status, fulfillment, config);
-        relayerFee = Math.min((meterBase - gasleft() + config.fulfillOverheadGas / count) * config.phaPerGas, refund);
+        (protocolFee, refund) = _payFees(req, settling.backup, status, fulfillment, config);
+        relayerFee =
+            Math.min((meterBase - gasleft() + config.fulfillOverheadGas / settling.count) * config.phaPerGas, refund);
         refund -= relayerFee;
         _settleAccount(req.accountId, req.maxFee, req.maxFee - refund);
         // The request leaves the relay capacity with the protocol fee's write (see {_creditTransactionFees}).
@@ -597,19 +661,22 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         // to refuse before sending, as a worker must never sign one.
         if (fulfillment.output.length > MAX_OUTPUT_BYTES) revert OutputTooLarge(req.id, fulfillment.output.length);
         outputHash = FulfillmentHash.calldataHash(fulfillment.output);
-        _requireSigner(req.id, _answerDigest(fulfillment, req, requestHash, outputHash), fulfillment.signature, req.worker);
-        if (_isBanned(req.worker, settling)) {
+        address worker = settling.backup;
+        if (worker == address(0)) worker = req.worker;
+        _requireSigner(req.id, _answerDigest(fulfillment, req, requestHash, outputHash, worker), fulfillment.signature, worker);
+        if (_isBanned(worker, settling)) {
             if (settling.batch) return (req, status, outputHash, WorkerBanned.selector);
-            revert WorkerBanned(req.id, req.worker);
+            revert WorkerBanned(req.id, worker);
         }
     }
 
-    /// @dev The EIP-712 digest the assigned worker must have signed for `fulfillment`.
+    /// @dev The EIP-712 digest `worker` (the assigned one, or a backup) must have signed for `fulfillment`.
     function _answerDigest(
         Fulfillment calldata fulfillment,
         AgentRequest memory req,
         bytes32 requestHash,
-        bytes32 outputHash
+        bytes32 outputHash,
+        address worker
     ) private view returns (bytes32) {
         uint256[] calldata subAgentIds = fulfillment.subAgentIds;
         uint96[] calldata subAgentPrices = fulfillment.subAgentPrices;
@@ -624,7 +691,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             fulfillment.status,
             FulfillmentHash.wordsHash(subAgentIds),
             FulfillmentHash.wordsHash(subAgentPrices),
-            req.worker
+            worker
         );
     }
 
@@ -646,14 +713,20 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @dev Takes fees in priority order, each capped by what is left of the reservation, so a
     /// governance change between request and answer can never make settlement revert.
-    function _payFees(AgentRequest memory req, uint16 status, Fulfillment calldata fulfillment, Config memory config)
-        private
-        returns (uint256 protocolFee, uint256 remaining)
-    {
+    /// The worker fee goes to the assigned worker, whose pending request it settles, or to `backup`
+    /// (when not zero), on which the request was never counted.
+    function _payFees(
+        AgentRequest memory req,
+        address backup,
+        uint16 status,
+        Fulfillment calldata fulfillment,
+        Config memory config
+    ) private returns (uint256 protocolFee, uint256 remaining) {
         remaining = req.maxFee;
         uint256 workerFee = Math.min(config.workerFee, remaining);
         remaining -= workerFee;
-        _releaseWorker(req.worker, workerFee);
+        if (backup == address(0)) _releaseWorker(req.worker, workerFee, ONE_PENDING);
+        else _releaseWorker(backup, workerFee, 0);
         uint256 agentFee;
         if (status == AgentStatus.OK) {
             agentFee = Math.min(req.agentPrice, remaining);

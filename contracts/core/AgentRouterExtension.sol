@@ -97,6 +97,76 @@ contract AgentRouterExtension is AgentRouterState {
         emit IAgentRouter.EquivocationReported(req.id, req.worker, msg.sender, slashed);
     }
 
+    /// @notice The handover of {IAgentRouter-fulfillAsBackup}, run here by DELEGATECALL once the
+    /// backup's answer is verified and its request marked answered: the primary's pending slot is
+    /// released (no fee; its full mark cleared) and its pool slashed the request's penalty, all of it
+    /// to the treasury, so that nobody who could cause a handover (the backup, its operator, the
+    /// relayer) gets any of it. The slash gets its gas whatever the caller's gas limit.
+    /// @dev Called directly, no request of the extension's own storage is answered: it reverts.
+    /// @param requestId The request.
+    /// @param primary Its assigned worker.
+    /// @param version Its config version (the penalty's terms).
+    /// @param backup The backup that answered.
+    /// @param rank The backup's rank.
+    function handOver(uint256 requestId, address primary, uint16 version, address backup, uint256 rank) external {
+        if (_settledState(requestId) != ANSWERED) revert IAgentRouter.RequestNotPending(requestId);
+        _releaseWorker(primary, 0, ONE_PENDING);
+        uint256 slashed = _slashMissed(primary, requestId, _missPenalty(_configs[version]), address(0), 0);
+        emit IAgentRouter.BackupAnswered(requestId, primary, backup, rank, slashed);
+    }
+
+    /// @notice Backup `rank` of request `requestId` as the router's {IAgentRouter-backupWorker} and
+    /// {IAgentRouter-fulfillAsBackup} draw it (by STATICCALL, with the router's `staking_`): rank r is
+    /// the first worker drawn from the seeds keccak256(requestHash, r), keccak256(seed), ... that can
+    /// serve the agent, is not banned and is neither the primary nor a lower rank. A pure function of
+    /// its arguments and the staking side's and registries' state: called directly, it reads nothing
+    /// of the extension's own storage.
+    /// @param staking_ The router's staking side.
+    /// @param requestId The request (for the error).
+    /// @param agentId Its agent, whose allowed measurements a backup must run.
+    /// @param primary Its assigned worker.
+    /// @param requestHash Its commitment, which fixes the seeds.
+    /// @param rank 1 to MAX_BACKUPS (checked by the router).
+    /// @return backup The backup, or a revert {IAgentRouter-NoBackup} if none could be drawn.
+    function drawBackup(
+        IWorkerStaking staking_,
+        uint256 requestId,
+        uint256 agentId,
+        address primary,
+        bytes32 requestHash,
+        uint256 rank
+    ) external view returns (address backup) {
+        if (rank == 0 || rank > MAX_BACKUPS) revert IAgentRouter.NoBackup(requestId, rank);
+        address[] memory taken = new address[](rank + 1);
+        taken[0] = primary;
+        for (uint256 r = 1; r <= rank; ++r) {
+            backup = address(0);
+            uint256 seed = uint256(keccak256(abi.encode(requestHash, r)));
+            for (uint256 attempt; attempt < MAX_BACKUP_DRAWS && backup == address(0); ++attempt) {
+                address worker = staking_.sampleWorker(seed);
+                if (worker == address(0)) break;
+                if (_canBackUp(worker, agentId, taken, r)) backup = worker;
+                seed = uint256(keccak256(abi.encode(seed)));
+            }
+            if (backup == address(0)) revert IAgentRouter.NoBackup(requestId, rank);
+            taken[r] = backup;
+        }
+    }
+
+    /// @dev `worker` is none of `taken[0..count)`, runs a measurement the agent allows and is not banned.
+    function _canBackUp(address worker, uint256 agentId, address[] memory taken, uint256 count)
+        private
+        view
+        returns (bool)
+    {
+        for (uint256 i; i < count; ++i) {
+            if (taken[i] == worker) return false;
+        }
+        bytes32 measurement = workerRegistry.activeMeasurementOf(worker);
+        return measurement != bytes32(0) && agentRegistry.isMeasurementAllowed(agentId, measurement)
+            && !workerRegistry.isBanned(worker);
+    }
+
     /// @dev Refunds an unanswered request in full after its deadline and slashes its worker; the
     /// single path of {timeout} and {timeoutBatch}.
     function _timeout(IAgentRouter.AgentRequest calldata req) private {
@@ -104,7 +174,7 @@ contract AgentRouterExtension is AgentRouterState {
         if (block.timestamp <= req.deadline) revert IAgentRouter.DeadlineNotPassed(req.id, req.deadline);
         _markSettled(req.id, TIMED_OUT);
         _settleAccount(req.accountId, req.maxFee, 0);
-        _releaseWorker(req.worker, 0);
+        _releaseWorker(req.worker, 0, ONE_PENDING);
         Config memory config = _configs[req.configVersion];
         _protocolBook -= _relayGas(req.callbackGasLimit, config) << RELAY_GAS_SHIFT;
         emit IAgentRouter.RequestTimedOut(req.id, req.worker, msg.sender, req.maxFee);
@@ -112,27 +182,11 @@ contract AgentRouterExtension is AgentRouterState {
         // The penalty follows the request (its config's worker fee), not the pool's size; the caller
         // gets back its gas at most and the rest goes to the treasury. The requester's compensation is
         // the full refund: anything more could be farmed by a requester colluding with the operator.
-        uint256 penalty = uint256(config.workerFee) * config.timeoutPenaltyBps / BPS;
-        if (penalty != 0) {
-            uint256 reward = TIMEOUT_REWARD_GAS * config.phaPerGas;
-            _requireGasForSlash();
-            // staking is set: the request exists, so staking was wired before it, and is never unset.
-            try staking.slashForTimeout{gas: SLASH_GAS}(req.worker, req.id, penalty, msg.sender, reward) {}
-            catch {
-                emit IAgentRouter.SlashFailed(req.id, req.worker);
-            }
-        }
+        _slashMissed(req.worker, req.id, _missPenalty(config), msg.sender, TIMEOUT_REWARD_GAS * config.phaPerGas);
         // Last, everything settled: the consumer sees a final state. Exactly TIMEOUT_CALLBACK_GAS or
         // the transaction reverts, so no chosen gas limit skips the notice; its outcome is ignored, so
         // a reverting, gas-burning or return-data-bombing consumer cannot block the refund or the slash.
         ExactGasCall.call(req.consumer, TIMEOUT_CALLBACK_GAS, abi.encodeCall(IAgentConsumer.onAgentTimeout, (req.id)));
-    }
-
-    /// @dev A slash in a try/catch could otherwise be starved: with a gas limit chosen so that the
-    /// call runs out while the 1/64 kept back (EIP-150) finishes the transaction, the caller would
-    /// skip it. With SLASH_GAS guaranteed, only a genuine failure of the staking side is caught.
-    function _requireGasForSlash() private view {
-        if (gasleft() < SLASH_GAS + SLASH_GAS / 63 + SLASH_CALL_OVERHEAD) revert IAgentRouter.InsufficientGasForSlash(SLASH_GAS);
     }
 
     // ---------------------------------------------------------------- governance

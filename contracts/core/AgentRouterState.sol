@@ -100,6 +100,13 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     uint64 public constant DEFAULT_RELAY_GAS_PER_SECOND = 1_500_000;
     /// @notice Bound of {relayGasPerSecond}: far above any chain's throughput today.
     uint64 public constant MAX_RELAY_GAS_PER_SECOND = 1_000_000_000;
+    /// @notice Backups a request has, ranks 1 to this. Backup `rank` may answer from
+    /// `BPS - BPS >> rank` of the request timeout on: rank 1 from 50 %, rank 2 from 75 %.
+    uint256 public constant MAX_BACKUPS = 2;
+    /// @notice Sampling attempts per backup rank before {IAgentRouter-NoBackup}: more than for the
+    /// primary, as the primary and the lower ranks are drawn again and skipped (with one worker of 90 %
+    /// of the stake as primary, 16 draws all miss the others with probability 0.9^16 = 18.5 %).
+    uint256 public constant MAX_BACKUP_DRAWS = 16;
     /// @dev Values of a request's two bits in {_settled}.
     uint256 internal constant ANSWERED = 1;
     uint256 internal constant TIMED_OUT = 3;
@@ -184,16 +191,59 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Settles one of `worker`'s requests: one fewer pending (it was counted when assigned, so
     /// the subtraction cannot underflow into {AT_CAPACITY}), `fee` more to collect, in one write. A
     /// worker the staking side was told is full has room again: it is told so, on this transition only.
-    function _releaseWorker(address worker, uint256 fee) internal {
+    /// `released` is ONE_PENDING, or 0 for a backup, paid for a request that was never counted on it.
+    function _releaseWorker(address worker, uint256 fee, uint256 released) internal {
         uint256 book = _workerBooks[worker];
         if (fee != 0 && uint224(book) == 0) book += PAID_OUT_MARKER;
-        book = book + fee - ONE_PENDING;
-        if (book & AT_CAPACITY != 0) {
+        book = book + fee - released;
+        if (released != 0 && book & AT_CAPACITY != 0) {
             book ^= AT_CAPACITY;
             // staking is set: the worker was assigned a request, so staking was wired before it.
             staking.setWorkerFull(worker, false);
         }
         _workerBooks[worker] = book;
+    }
+
+    /// @dev The slash of a worker that missed its part of request `requestId` (its deadline, or its
+    /// window when a backup answered), sized by the request (`penalty`), `reward` of it to `reporter`
+    /// and the rest to the treasury. Returns what was slashed; a failing staking side cannot block
+    /// the settlement ({IAgentRouter-SlashFailed}), but no chosen gas limit can starve it.
+    function _slashMissed(address worker, uint256 requestId, uint256 penalty, address reporter, uint256 reward)
+        internal
+        returns (uint256 slashed)
+    {
+        if (penalty == 0) return 0;
+        _requireGasForSlash();
+        // staking is set: the request exists, so staking was wired before it, and is never unset.
+        try staking.slashForTimeout{gas: SLASH_GAS}(worker, requestId, penalty, reporter, reward) returns (uint256 amount) {
+            slashed = amount;
+        } catch {
+            emit IAgentRouter.SlashFailed(requestId, worker);
+        }
+    }
+
+    /// @dev A slash in a try/catch could otherwise be starved: with a gas limit chosen so that the
+    /// call runs out while the 1/64 kept back (EIP-150) finishes the transaction, the caller would
+    /// skip it. With SLASH_GAS guaranteed, only a genuine failure of the staking side is caught.
+    function _requireGasForSlash() internal view {
+        if (gasleft() < SLASH_GAS + SLASH_GAS / 63 + SLASH_CALL_OVERHEAD) revert IAgentRouter.InsufficientGasForSlash(SLASH_GAS);
+    }
+
+    /// @dev The request-sized penalty of a worker that missed its deadline or its window.
+    function _missPenalty(Config memory config) internal pure returns (uint256) {
+        return uint256(config.workerFee) * config.timeoutPenaltyBps / BPS;
+    }
+
+    /// @dev When backup `rank` of a request (deadline, config version) may answer: `BPS - BPS >> rank`
+    /// of the timeout after the request was opened. Reverts {IAgentRouter-NoBackup} for a rank out of range.
+    function _backupOpensAt(uint256 requestId, uint64 deadline, uint16 version, uint256 rank)
+        internal
+        view
+        returns (uint64)
+    {
+        if (rank == 0 || rank > MAX_BACKUPS) revert IAgentRouter.NoBackup(requestId, rank);
+        uint256 requestTimeout = _configs[version].requestTimeout;
+        return uint64(deadline - requestTimeout + requestTimeout * (BPS - (BPS >> rank)) / BPS);
     }
 
     /// @dev Gas a relayer may need to settle a request: its callback, the longest output's calldata

@@ -84,6 +84,12 @@ interface IAgentRouter {
     /// {fulfill} reverts with (`DeadlinePassed` or `WorkerBanned`).
     event FulfillmentRejected(uint256 indexed requestId, bytes4 reason);
 
+    /// @notice Backup `backup` (rank `rank`) answered `requestId` in place of its `primary`, whose pool
+    /// was slashed `penalty` (to the treasury) for missing its window; see {fulfillAsBackup}.
+    event BackupAnswered(
+        uint256 indexed requestId, address indexed primary, address indexed backup, uint256 rank, uint256 penalty
+    );
+
     /// @notice A {timeoutBatch} entry was skipped because its request was no longer pending.
     event TimeoutSkipped(uint256 indexed requestId);
 
@@ -133,6 +139,10 @@ interface IAgentRouter {
     error OutputTooLarge(uint256 requestId, uint256 length);
     error SubCallPricesMismatch(uint256 subAgentIds, uint256 subAgentPrices);
     error NonCanonicalCalldata();
+    /// @notice Backup `rank` of `requestId` may answer only from `opensAt` (see {backupWorker}).
+    error BackupWindowNotOpen(uint256 requestId, uint64 opensAt);
+    /// @notice `rank` is not 1 to MAX_BACKUPS, or no eligible worker distinct from the lower ranks could be drawn.
+    error NoBackup(uint256 requestId, uint256 rank);
     error NotEquivocation(uint256 requestId);
     error EquivocationAlreadyReported(uint256 requestId);
     error NotStaking(address caller);
@@ -167,6 +177,28 @@ interface IAgentRouter {
     /// ({FulfillmentRejected}); any other bad entry (wrong signature, tampered request) reverts it all.
     /// @param fulfillments Answers to settle, each as in {fulfill}.
     function fulfillBatch(Fulfillment[] calldata fulfillments) external;
+
+    /// @notice Settles a pending request with the answer of its backup `rank`, once that backup's
+    /// window has opened (a share of the request timeout, see {backupWorker}) and before the deadline.
+    /// The answer is signed as in {fulfill} with `worker` = the backup's address. The backup's pool
+    /// earns the worker fee; the primary's pending slot is released and its pool slashed the request's
+    /// timeout penalty, all of it to the treasury ({BackupAnswered}).
+    /// @param fulfillment The request as opened, the answer and the backup's EIP-712 signature.
+    /// @param rank The backup's rank, 1 to MAX_BACKUPS.
+    function fulfillAsBackup(Fulfillment calldata fulfillment, uint256 rank) external;
+
+    /// @notice Backup `rank` of a request and when its window opens. Drawn stake-weighted from the
+    /// seed keccak256(requestHash, rank) (re-hashed on a miss, a bounded number of times) among workers
+    /// eligible for the agent's measurements, not banned, distinct from the primary and lower ranks.
+    /// Read from the staking side's current weights: a stake change may change the draw.
+    /// @param req The request as opened (must be pending).
+    /// @param rank 1 to MAX_BACKUPS.
+    /// @return worker The backup.
+    /// @return opensAt Time from which it may answer.
+    function backupWorker(AgentRequest calldata req, uint256 rank)
+        external
+        view
+        returns (address worker, uint64 opensAt);
 
     /// @notice After the deadline, refunds an unanswered request and slashes its worker.
     /// @param request The request as opened (from its {AgentRequested} event).
