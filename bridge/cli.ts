@@ -51,7 +51,13 @@ program
     const store = openStore(config(program.opts()));
     try {
       console.log(
-        json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.unfinishedTxs().length, transactions: store.txStats() }),
+        json({
+          cursor: store.cursor() ?? null,
+          requests: store.counts(),
+          failover: store.failoverStats(),
+          pendingTransactions: store.unfinishedTxs().length,
+          transactions: store.txStats(),
+        }),
       );
     } finally {
       store.close();

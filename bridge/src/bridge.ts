@@ -453,6 +453,7 @@ export class Bridge {
       head: this.lastHead?.number ?? null,
       cursor: this.store.cursor() ?? null,
       requests: this.store.counts(),
+      failover: this.store.failoverStats(),
       dispatchesInFlight: this.connected?.dispatcher.busy ?? 0,
       pendingTransactions: this.store.unfinishedTxs().length,
       transactions: this.store.txStats(),

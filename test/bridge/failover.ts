@@ -117,45 +117,79 @@ describe("bridge Failover", () => {
     expect(store.dueForWorker(BACKUPS[1]!, Date.now(), 100, new Set())).to.have.length(50);
   });
 
-  it("dispatches a handed-over request to the backup with its rank and keeps the answer with that rank; a late primary answer is kept as the primary's", async () => {
+  function dispatcherFor(endpoints: Record<string, string[]>): Dispatcher {
+    return new Dispatcher(
+      store,
+      new StaticWorkerDirectory(endpoints),
+      new AnswerVerifier(31337n, chain.router),
+      { chainId: 31337n, router: chain.router },
+      {
+        timeoutMs: 10_000,
+        concurrency: 100,
+        perWorkerConcurrency: 100,
+        backoffBaseMs: 60_000,
+        backoffMaxMs: 60_000,
+        breakerThreshold: 100,
+        breakerCooldownMs: 1_000,
+        breakerMaxCooldownMs: 1_000,
+        hedgeMinMs: 50,
+      },
+      new BridgeMetrics(store, false),
+      silent,
+    );
+  }
+
+  /** Passes until nothing more is handed over. */
+  async function handOver(f: Failover, chainTime: bigint): Promise<number> {
+    let total = 0;
+    for (let pass = 0; pass < 3; pass++) total += await f.tick(chainTime);
+    return total;
+  }
+
+  it("dispatches a handed-over request to the backup with its rank; the answer is the backup's, kept with that rank", async () => {
     const request = store.get(1n)!.request;
-    const primary = new FakeWorker({ key: PRIMARY_KEY, hang: true });
+    const primary = new FakeWorker({ key: PRIMARY_KEY, down: true });
     const backup = new FakeWorker({ key: BACKUP_KEYS[0]! });
     await primary.listen();
     await backup.listen();
     try {
-      const directory = new StaticWorkerDirectory({ [chain.worker]: [primary.url], [BACKUPS[0]!]: [backup.url] });
-      const dispatcher = new Dispatcher(
-        store,
-        directory,
-        new AnswerVerifier(31337n, chain.router),
-        { chainId: 31337n, router: chain.router },
-        {
-          timeoutMs: 500,
-          concurrency: 100,
-          perWorkerConcurrency: 100,
-          backoffBaseMs: 60_000,
-          backoffMaxMs: 60_000,
-          breakerThreshold: 100,
-          breakerCooldownMs: 1_000,
-          breakerMaxCooldownMs: 1_000,
-          hedgeMinMs: 50,
-        },
-        new BridgeMetrics(store, false),
-        silent,
-      );
-      // The primary hangs: every request is dispatched to it and waits.
+      const dispatcher = dispatcherFor({ [chain.worker]: [primary.url], [BACKUPS[0]!]: [backup.url] });
+      // The primary is down: every request is tried on it and waits for its backoff.
       dispatcher.tick(request.deadline - TIMEOUT);
-      await waitFor(() => primary.received === 50, 5_000, "50 calls to the primary");
-      await failover().tick(opensAt(request, 1));
       await dispatcher.drain();
-      expect(store.counts().signed).to.equal(0, "the hung primary's calls timed out");
+      expect(primary.received).to.equal(50);
+      expect(store.counts().dispatched).to.equal(50);
+      expect(await handOver(failover(), opensAt(request, 1))).to.equal(50);
       dispatcher.tick(opensAt(request, 1));
       await dispatcher.drain();
       expect(store.counts().signed).to.equal(50);
-      expect(backup.asBackup.get("1")).to.equal("1");
+      expect(backup.asBackup.size).to.equal(50);
+      expect(backup.asBackup.get("1")).to.equal("1", "asked as backup 1");
       const record = store.get(1n)!;
       expect([record.answerRank, record.answer!.worker.toLowerCase()]).to.deep.equal([1, BACKUPS[0]]);
+    } finally {
+      await primary.close();
+      await backup.close();
+    }
+  });
+
+  it("keeps a slow primary's answer that arrives after the handover as the primary's (rank 0: fulfillBatch), and asks the backup nothing", async () => {
+    const request = store.get(1n)!.request;
+    const primary = new FakeWorker({ key: PRIMARY_KEY, delayMs: 300 });
+    const backup = new FakeWorker({ key: BACKUP_KEYS[0]! });
+    await primary.listen();
+    await backup.listen();
+    try {
+      const dispatcher = dispatcherFor({ [chain.worker]: [primary.url], [BACKUPS[0]!]: [backup.url] });
+      dispatcher.tick(request.deadline - TIMEOUT);
+      await waitFor(() => primary.received === 50, 5_000, "50 calls to the primary");
+      expect(await handOver(failover(), opensAt(request, 1))).to.equal(50, "handed over while the primary's calls are in flight");
+      dispatcher.tick(opensAt(request, 1)); // in flight: not dispatched twice
+      await dispatcher.drain();
+      expect(store.counts().signed).to.equal(50);
+      expect(backup.received).to.equal(0);
+      const record = store.get(1n)!;
+      expect([record.answerRank, record.answer!.worker]).to.deep.equal([0, chain.worker]);
     } finally {
       await primary.close();
       await backup.close();

@@ -154,6 +154,7 @@ for (const [name, open] of STORES)
       };
       store.observe([], [settlement]);
       expect([store.get(1n)!.state, store.get(1n)!.answeredBy]).to.deep.equal(["fulfilled", backup]);
+      expect(store.failoverStats()).to.deep.equal({ handedOver: 1, answeredByBackup: 1 });
     });
 
     if (name === "SqliteStore")

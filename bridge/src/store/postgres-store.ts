@@ -835,6 +835,13 @@ export class PostgresStore implements BridgeStore {
     return this.db.query("SELECT 1 FROM tx_attempts WHERE hash = $1", [hash]).length > 0;
   }
 
+  failoverStats(): { handedOver: number; answeredByBackup: number } {
+    const row = this.db.query<{ handed_over: number; by_backup: number }>(
+      "SELECT COUNT(*) FILTER (WHERE worker_rank > 0) AS handed_over, COUNT(*) FILTER (WHERE worker_rank > 0 AND answered_by = worker) AS by_backup FROM requests",
+    )[0]!;
+    return { handedOver: Number(row.handed_over), answeredByBackup: Number(row.by_backup) };
+  }
+
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {
     const rows = this.db.query<{ gas_used: string; effective_gas_price: string }>(
       `SELECT gas_used, effective_gas_price FROM transactions WHERE relayer = $1 AND state = ${tx("confirmed")}`,

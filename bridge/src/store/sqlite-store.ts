@@ -485,6 +485,13 @@ export class SqliteStore implements BridgeStore {
     return this.sql("SELECT 1 FROM tx_attempts WHERE hash = ?").get(hash) !== undefined;
   }
 
+  failoverStats(): { handedOver: number; answeredByBackup: number } {
+    const row = this.sql(
+      "SELECT COALESCE(SUM(worker_rank > 0), 0) AS handed_over, COALESCE(SUM(worker_rank > 0 AND answered_by = worker), 0) AS by_backup FROM requests",
+    ).get() as { handed_over: number; by_backup: number };
+    return { handedOver: row.handed_over, answeredByBackup: row.by_backup };
+  }
+
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {
     const rows = this.sql(`SELECT gas_used, effective_gas_price FROM transactions WHERE state = ${tx("confirmed")}`).all() as {
       gas_used: string;

@@ -287,6 +287,8 @@ export interface BridgeStore {
   resolveNonce(nonce: number): void;
   hasAttempt(hash: Hex): boolean;
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint };
+  /** Requests handed over to a backup, and those of them the backup's answer settled. */
+  failoverStats(): { handedOver: number; answeredByBackup: number };
   /**
    * A fleet's leases, renewed when due (cheap otherwise; call it often): this instance's liveness,
    * and the log-scanning lease, which one instance holds at a time (`scanner`: this one scans logs
