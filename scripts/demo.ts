@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       },
     });
     cleanups.push(() => local.stop());
-    const { node, net, operatorNet, accountId, bridge } = local;
+    const { node, net, accountId, bridge } = local;
     const provider = local.connection.ethers.provider;
     say(`    ${node.url}`);
     const agent = local.agents.sentiment!;
