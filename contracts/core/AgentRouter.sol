@@ -182,6 +182,14 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         _runExtension();
     }
 
+    /// @inheritdoc IAgentRouter
+    function reportBackupEquivocation(AgentRequest calldata, address, SignedAnswer calldata, SignedAnswer calldata)
+        external
+        nonReentrant
+    {
+        _runExtension();
+    }
+
     // ---------------------------------------------------------------- earnings
 
     /// @notice Withdraws the caller's earnings (agent prices, relayer gas reimbursement) to `to`.

@@ -55,46 +55,82 @@ contract AgentRouterExtension is AgentRouterState {
     function reportEquivocation(IAgentRouter.AgentRequest calldata req, IAgentRouter.SignedAnswer calldata a, IAgentRouter.SignedAnswer calldata b)
         external
     {
+        _reportEquivocation(req, req.worker, a, b);
+    }
+
+    /// @notice The router's {IAgentRouter-reportBackupEquivocation}, run here by DELEGATECALL.
+    /// @param req The request as opened.
+    /// @param worker The registered worker whose key signed both answers.
+    /// @param a One answer it signed for the request.
+    /// @param b Another, different answer it signed for the request.
+    function reportBackupEquivocation(
+        IAgentRouter.AgentRequest calldata req,
+        address worker,
+        IAgentRouter.SignedAnswer calldata a,
+        IAgentRouter.SignedAnswer calldata b
+    ) external {
+        _reportEquivocation(req, worker, a, b);
+    }
+
+    /// @dev Slashes and jails `worker` for two different answers to `req` signed by its key, each
+    /// naming it as the answering worker. The primary's proof is recorded per request (one worker per
+    /// request, see {equivocationReported}), any other worker's per request and worker: backups are
+    /// drawn from the staking side's current weights, so which worker was a backup cannot be checked
+    /// later, but an attested key that signed two answers to a real request misbehaved whatever its rank.
+    function _reportEquivocation(
+        IAgentRouter.AgentRequest calldata req,
+        address worker,
+        IAgentRouter.SignedAnswer calldata a,
+        IAgentRouter.SignedAnswer calldata b
+    ) private {
         bytes32 requestHash = RequestCodec.hash(req);
         bytes32 commitment = _commitments[req.id];
         if (commitment == bytes32(0)) revert IAgentRouter.UnknownRequest(req.id);
         _requireCommitment(req.id, commitment, requestHash);
-        // One proof per request suffices: the id now names one real request and its one worker.
-        if (equivocationReported[req.id]) revert IAgentRouter.EquivocationAlreadyReported(req.id);
-        bytes32 digestA = _fulfillmentDigest(
-            req.id,
-            requestHash,
-            a.outputHash,
-            a.status,
-            FulfillmentHash.wordsHash(a.subAgentIds),
-            FulfillmentHash.wordsHash(a.subAgentPrices),
-            req.worker
-        );
-        bytes32 digestB = _fulfillmentDigest(
-            req.id,
-            requestHash,
-            b.outputHash,
-            b.status,
-            FulfillmentHash.wordsHash(b.subAgentIds),
-            FulfillmentHash.wordsHash(b.subAgentPrices),
-            req.worker
-        );
-        if (digestA == digestB) revert IAgentRouter.NotEquivocation(req.id);
-        _requireSigner(req.id, digestA, a.signature, req.worker);
-        _requireSigner(req.id, digestB, b.signature, req.worker);
+        if (worker == req.worker) {
+            // One proof per request suffices: the id names one real request and its one primary.
+            if (equivocationReported[req.id]) revert IAgentRouter.EquivocationAlreadyReported(req.id);
+            equivocationReported[req.id] = true;
+        } else {
+            // Only a registered key is a worker that can answer (and be jailed).
+            if (workerRegistry.operatorOf(worker) == address(0)) revert IAgentRouter.NotEquivocation(req.id);
+            if (_otherEquivocationReported[req.id][worker]) revert IAgentRouter.EquivocationAlreadyReported(req.id);
+            _otherEquivocationReported[req.id][worker] = true;
+        }
+        bytes32 digestA = _signedAnswerDigest(req.id, requestHash, a, worker);
+        if (digestA == _signedAnswerDigest(req.id, requestHash, b, worker)) revert IAgentRouter.NotEquivocation(req.id);
+        _requireSigner(req.id, digestA, a.signature, worker);
+        _requireSigner(req.id, _signedAnswerDigest(req.id, requestHash, b, worker), b.signature, worker);
 
-        equivocationReported[req.id] = true;
-        workerRegistry.jail(req.worker);
+        workerRegistry.jail(worker);
         uint256 slashed;
         uint256 reward = EQUIVOCATION_REWARD_GAS * _configs[req.configVersion].phaPerGas;
         _requireGasForSlash();
         // staking is set: the request exists, so staking was wired before it, and is never unset.
-        try staking.slashForEquivocation{gas: SLASH_GAS}(req.worker, req.id, msg.sender, reward) returns (uint256 amount) {
+        try staking.slashForEquivocation{gas: SLASH_GAS}(worker, req.id, msg.sender, reward) returns (uint256 amount) {
             slashed = amount;
         } catch {
-            emit IAgentRouter.SlashFailed(req.id, req.worker);
+            emit IAgentRouter.SlashFailed(req.id, worker);
         }
-        emit IAgentRouter.EquivocationReported(req.id, req.worker, msg.sender, slashed);
+        emit IAgentRouter.EquivocationReported(req.id, worker, msg.sender, slashed);
+    }
+
+    /// @dev The EIP-712 digest of `answer` to request `requestId` signed as `worker`.
+    function _signedAnswerDigest(
+        uint256 requestId,
+        bytes32 requestHash,
+        IAgentRouter.SignedAnswer calldata answer,
+        address worker
+    ) private view returns (bytes32) {
+        return _fulfillmentDigest(
+            requestId,
+            requestHash,
+            answer.outputHash,
+            answer.status,
+            FulfillmentHash.wordsHash(answer.subAgentIds),
+            FulfillmentHash.wordsHash(answer.subAgentPrices),
+            worker
+        );
     }
 
     /// @notice The handover of {IAgentRouter-fulfillAsBackup}, run here by DELEGATECALL once the
@@ -139,13 +175,14 @@ contract AgentRouterExtension is AgentRouterState {
         if (rank == 0 || rank > MAX_BACKUPS) revert IAgentRouter.NoBackup(requestId, rank);
         address[] memory taken = new address[](rank + 1);
         taken[0] = primary;
+        address primaryOperator = workerRegistry.operatorOf(primary);
         for (uint256 r = 1; r <= rank; ++r) {
             backup = address(0);
             uint256 seed = uint256(keccak256(abi.encode(requestHash, r)));
             for (uint256 attempt; attempt < MAX_BACKUP_DRAWS && backup == address(0); ++attempt) {
                 address worker = staking_.sampleWorker(seed);
                 if (worker == address(0)) break;
-                if (_canBackUp(worker, agentId, taken, r)) backup = worker;
+                if (_canBackUp(worker, agentId, primaryOperator, taken, r)) backup = worker;
                 seed = uint256(keccak256(abi.encode(seed)));
             }
             if (backup == address(0)) revert IAgentRouter.NoBackup(requestId, rank);
@@ -153,18 +190,22 @@ contract AgentRouterExtension is AgentRouterState {
         }
     }
 
-    /// @dev `worker` is none of `taken[0..count)`, runs a measurement the agent allows and is not banned.
-    function _canBackUp(address worker, uint256 agentId, address[] memory taken, uint256 count)
-        private
-        view
-        returns (bool)
-    {
+    /// @dev `worker` is none of `taken[0..count)`, runs a measurement the agent allows, is not banned
+    /// and is not run by the primary's operator: an operator's second pool never takes over from its
+    /// first, so skipping a window cannot move the fee between two pools of one operator.
+    function _canBackUp(
+        address worker,
+        uint256 agentId,
+        address primaryOperator,
+        address[] memory taken,
+        uint256 count
+    ) private view returns (bool) {
         for (uint256 i; i < count; ++i) {
             if (taken[i] == worker) return false;
         }
         bytes32 measurement = workerRegistry.activeMeasurementOf(worker);
         return measurement != bytes32(0) && agentRegistry.isMeasurementAllowed(agentId, measurement)
-            && !workerRegistry.isBanned(worker);
+            && !workerRegistry.isBanned(worker) && workerRegistry.operatorOf(worker) != primaryOperator;
     }
 
     /// @dev Refunds an unanswered request in full after its deadline and slashes its worker; the

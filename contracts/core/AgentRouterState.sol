@@ -135,6 +135,9 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// a word, so a batch writes one mostly warm slot.
     mapping(uint256 word => uint256 bits) internal _settled;
     mapping(uint256 requestId => bool) public equivocationReported;
+    /// @dev Equivocations proven against workers other than a request's primary (its backups): once
+    /// per request and worker, so that no report about one key can pre-empt the proof about another.
+    mapping(uint256 requestId => mapping(address worker => bool)) internal _otherEquivocationReported;
     /// @dev The three balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited: paying
     /// out leaves the slot non-zero, so the next credit rewrites a slot (2,900 gas) instead of
     /// creating one (20,000 gas). Read them through {earnings}, {workerFees} and {protocolFees}.

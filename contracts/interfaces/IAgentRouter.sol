@@ -216,6 +216,20 @@ interface IAgentRouter {
     function reportEquivocation(AgentRequest calldata request, SignedAnswer calldata a, SignedAnswer calldata b)
         external;
 
+    /// @notice {reportEquivocation} for any worker's key, a backup's in particular: slashes and jails
+    /// `worker` for signing both `a` and `b` (different answers naming itself) for `request`. Once per
+    /// request and worker; provable after settlement, as the commitment stays.
+    /// @param request The request as opened.
+    /// @param worker The registered worker whose key signed both answers.
+    /// @param a One answer it signed.
+    /// @param b Another, different answer it signed.
+    function reportBackupEquivocation(
+        AgentRequest calldata request,
+        address worker,
+        SignedAnswer calldata a,
+        SignedAnswer calldata b
+    ) external;
+
     /// @notice True while `requestId` awaits fulfilment or timeout.
     /// @param requestId The request.
     /// @return Whether it is still pending.

@@ -11,6 +11,17 @@ import {Vm} from "../utils/Vm.sol";
 /// answer settles, the backup earns the worker fee, the primary loses its slot and is slashed.
 contract RouterFailoverTest is RouterFixture {
     bytes internal constant OUTPUT = "positive";
+    address internal constant REPORTER = address(0x4E9);
+
+    /// @dev The fixture's workers share one operator, and a backup is never run by its primary's
+    /// operator: the draw here is among three workers of three operators.
+    function setUp() public override {
+        super.setUp();
+        staking.clearWorkers();
+        for (uint256 i; i < WORKER_COUNT; ++i) {
+            staking.addWorker(_registerWorker(FIRST_WORKER_KEY + 100 + i, address(uint160(0x0E00 + i)), MEASUREMENT));
+        }
+    }
 
     // ---------------------------------------------------------------- the draw and the windows
 
@@ -52,14 +63,14 @@ contract RouterFailoverTest is RouterFixture {
         allowed[0] = MEASUREMENT;
         agentId = _registerAgent(agentOwner, AGENT_PRICE, allowed);
         workers.setMeasurementApproved(OTHER_MEASUREMENT, true);
-        address otherRuntime = _registerWorker(FIRST_WORKER_KEY + 10, operator, OTHER_MEASUREMENT);
+        address otherRuntime = _registerWorker(FIRST_WORKER_KEY + 10, address(0x0E10), OTHER_MEASUREMENT);
         staking.addWorker(otherRuntime);
-        address fifth = _registerWorker(FIRST_WORKER_KEY + 11, operator, MEASUREMENT);
+        address fifth = _registerWorker(FIRST_WORKER_KEY + 11, address(0x0E11), MEASUREMENT);
         staking.addWorker(fifth);
         for (uint256 i; i < 20; ++i) {
             IAgentRouter.AgentRequest memory req = _request();
             // Revoke one worker that is not the primary; the draw must skip it.
-            address revoked = req.worker == fifth ? workerAddrs[0] : fifth;
+            address revoked = req.worker == fifth ? staking.workers(0) : fifth;
             uint256 snapshot = vm.snapshotState();
             workers.revokeWorker(revoked);
             for (uint256 rank = 1; rank <= 2; ++rank) {
@@ -314,7 +325,96 @@ contract RouterFailoverTest is RouterFixture {
         router.fulfillAsBackup(answer, 1);
     }
 
+    function test_TheprimarysOperatorNeverRunsItsBackup() public {
+        // A second worker for every operator: each could be drawn, but never for its sibling's request.
+        for (uint256 i; i < WORKER_COUNT; ++i) {
+            staking.addWorker(_registerWorker(FIRST_WORKER_KEY + 200 + i, address(uint160(0x0E00 + i)), MEASUREMENT));
+        }
+        for (uint256 i; i < 20; ++i) {
+            vm.prevrandao(bytes32(i));
+            IAgentRouter.AgentRequest memory req = _request();
+            for (uint256 rank = 1; rank <= 2; ++rank) {
+                (address backup,) = router.backupWorker(req, rank);
+                assertTrue(workers.operatorOf(backup) != workers.operatorOf(req.worker), "another operator's worker");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- equivocation by a backup key
+
+    function test_ABackupsTwoAnswersAreProvableAndSlashed() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        (address backup, uint64 opensAt) = router.backupWorker(req, 1);
+        IAgentRouter.SignedAnswer memory a = _answerAs(req, backup, "positive");
+        IAgentRouter.SignedAnswer memory b = _answerAs(req, backup, "negative");
+        // One of them settles the request; the proof stays valid after settlement.
+        vm.warp(opensAt);
+        router.fulfillAsBackup(_backupFulfillment(req, backup, "positive"), 1);
+
+        // The primary's proof path names the primary: the backup's answers are not its.
+        _expectRevertSelector(abi.encodeCall(AgentRouter.reportEquivocation, (req, a, b)), IAgentRouter.WrongSigner.selector);
+        vm.prank(REPORTER);
+        router.reportBackupEquivocation(req, backup, a, b);
+        assertTrue(workers.workerOf(backup).jailed, "the backup is jailed");
+        assertEq(staking.equivocationSlashes(backup), 1, "and slashed");
+        assertFalse(router.equivocationReported(req.id), "the primary's record is untouched");
+
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.EquivocationAlreadyReported.selector, req.id));
+        router.reportBackupEquivocation(req, backup, a, b);
+    }
+
+    function test_RevertWhen_BackupEquivocationProofIsNotOne() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        (address backup,) = router.backupWorker(req, 1);
+        IAgentRouter.SignedAnswer memory a = _answerAs(req, backup, "positive");
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NotEquivocation.selector, req.id));
+        router.reportBackupEquivocation(req, backup, a, a);
+        // Two answers by two different keys prove nothing about either.
+        (address second,) = router.backupWorker(req, 2);
+        IAgentRouter.SignedAnswer memory other = _answerAs(req, second, "negative");
+        _expectRevertSelector(
+            abi.encodeCall(AgentRouter.reportBackupEquivocation, (req, backup, a, other)), IAgentRouter.WrongSigner.selector
+        );
+    }
+
+    /// @dev The pre-emption attack of RouterAttacksEquivocation, against a backup: a throwaway key
+    /// (not a registered worker) reporting itself cannot use up the request's proof, and a proof
+    /// against the primary does not block the one against a backup, or the other way round.
+    function test_NoReportPreemptsTheProofAgainstABackup() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        (address backup,) = router.backupWorker(req, 1);
+        address throwaway = vm.addr(0x7A7);
+        workerKeyOf[throwaway] = 0x7A7;
+        IAgentRouter.SignedAnswer memory x = _answerAs(req, throwaway, "x");
+        IAgentRouter.SignedAnswer memory y = _answerAs(req, throwaway, "y");
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NotEquivocation.selector, req.id));
+        router.reportBackupEquivocation(req, throwaway, x, y);
+
+        uint256 primaryKey = workerKeyOf[req.worker];
+        router.reportEquivocation(req, _answer(primaryKey, req, "x", 0), _answer(primaryKey, req, "y", 0));
+        assertTrue(router.equivocationReported(req.id), "the primary's proof is recorded");
+        router.reportBackupEquivocation(req, backup, _answerAs(req, backup, "x"), _answerAs(req, backup, "y"));
+        assertTrue(workers.workerOf(backup).jailed, "the backup's proof is still accepted");
+        assertTrue(workers.workerOf(req.worker).jailed, "and the primary's was");
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    /// @dev An answer to `req` signed by `worker`'s key naming `worker`.
+    function _answerAs(IAgentRouter.AgentRequest memory req, address worker, bytes memory output)
+        internal
+        view
+        returns (IAgentRouter.SignedAnswer memory)
+    {
+        IAgentRouter.Fulfillment memory f = _signedAs(req, workerKeyOf[worker], worker, output);
+        return IAgentRouter.SignedAnswer({
+            outputHash: keccak256(output),
+            status: 0,
+            subAgentIds: f.subAgentIds,
+            subAgentPrices: f.subAgentPrices,
+            signature: f.signature
+        });
+    }
 
     function _expectRevertSelector(bytes memory call, bytes4 selector) internal {
         (bool ok, bytes memory reason) = address(router).call(call);

@@ -8,6 +8,10 @@
  * creates its storage slot, a one-off per address). Single-request figures are means over
  * SAMPLES requests, since the sampled worker (from prevrandao) varies the cost slightly.
  *
+ * Failover (8 pools): a backup's answer through fulfillAsBackup at ranks 1 and 2, the draw, the
+ * primary's StakingHub slash and an empty contract callback included. Pools are run by OPERATORS
+ * operators in turn, as a backup is never run by its primary's operator.
+ *
  * The 64-pool network also measures the assignment margin: an agent that allows one measurement
  * held by 1/8 of the stake, with prevrandao chosen (hardhat_setPrevRandao) so the first eligible
  * worker comes at the 1st and at the 8th (last) draw. eth_estimateGas simulates a request with the
@@ -41,6 +45,8 @@ const FUNCTIONS_SOURCE =
 /** The functions runtime's output for a uint256 answer: 0x00 || 32 bytes. */
 const FUNCTIONS_OUTPUT = getBytes(concat(["0x00", AbiCoder.defaultAbiCoder().encode(["uint256"], [314_159n])]));
 const TIMEOUT_BATCH_SIZES = [10, 50];
+/** Operator accounts the pools are spread over (signers 10 to 17). */
+const OPERATORS = 8;
 /** Second runtime measurement held by some workers in the 64-pool network (assignment margin). */
 const RESTRICTED_MEASUREMENT = keccak256(toUtf8Bytes("bench: restricted runtime"));
 
@@ -72,7 +78,6 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
   const { ethers, networkHelpers } = connection;
   const signers = await ethers.getSigners();
   const [deployer, , agentOwner, relayer] = signers;
-  const operator = signers[10]!;
   const net: AgentNetwork = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
   const { router, agentRegistry, stakingHub } = net;
   const consumer = await ethers.deployContract("EmptyConsumer", [router]);
@@ -91,7 +96,7 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
     // Fixed keys: addresses and signatures (calldata bytes) are the same on every run.
     const enclave = new Wallet(keccak256(toUtf8Bytes(`bench worker ${i}`)));
     const measurement = i < shape.restrictedPools ? RESTRICTED_MEASUREMENT : SIMULATED_MEASUREMENT;
-    await addSimulatedWorker(net, operator, enclave, shape.stakeOf(i), `http://127.0.0.1:${9000 + i}`, measurement);
+    await addSimulatedWorker(net, signers[10 + (i % OPERATORS)]!, enclave, shape.stakeOf(i), `http://127.0.0.1:${9000 + i}`, measurement);
     enclaves.set(enclave.address, enclave);
     measurementOf.set(enclave.address, measurement);
   }
@@ -118,7 +123,7 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
   };
   // Hand-hashed EIP-712 digest (tested equal to ethers') and a raw signature: the warm-up signs hundreds.
   const digester = new FulfillmentDigester(routerDomain(chainId, routerAddress));
-  const answer = (req: AgentRequest, output: Uint8Array = OUTPUT) => {
+  const answer = (req: AgentRequest, output: Uint8Array = OUTPUT, worker: string = req.worker) => {
     const digest = digester.digest({
       requestId: req.id,
       requestHash: requestHash(req),
@@ -126,9 +131,9 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
       status: 0,
       subAgentIds: [],
       subAgentPrices: [],
-      worker: req.worker,
+      worker,
     });
-    const signature = enclaves.get(req.worker)!.signingKey.sign(digest).serialized;
+    const signature = enclaves.get(worker)!.signingKey.sign(digest).serialized;
     return { request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature };
   };
   const fulfil = async (req: AgentRequest, output?: Uint8Array) =>
@@ -211,6 +216,20 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
         `timeoutBatch(${size}), per request`,
         (await (await router.connect(relayer).timeoutBatch(expired, { gasLimit: 16_000_000 })).wait())!.gasUsed / BigInt(size),
       );
+    }
+
+    // Failover: the primary stays silent, backup `rank` answers once its window opens. Means over
+    // SAMPLES requests (the backups drawn vary); every backup was paid before (warm-up).
+    for (const rank of [1, 2]) {
+      const gas: bigint[] = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        const { req } = await requestFromContract();
+        const [backup, opensAt] = await router.backupWorker(req, rank);
+        await networkHelpers.time.increaseTo(opensAt);
+        const tx = await router.connect(relayer).fulfillAsBackup(answer(req, OUTPUT, backup), rank, { gasLimit: TX_GAS_LIMIT });
+        gas.push((await tx.wait())!.gasUsed);
+      }
+      row(`fulfillAsBackup, rank ${rank} (contract consumer, empty callback, primary slashed)`, mean(gas));
     }
 
     // Payouts leave a marker in each fee slot, so the next credit still rewrites a slot rather than creating one.
