@@ -73,9 +73,10 @@ async function main(): Promise<void> {
       blockTime: BLOCK_TIME_S,
       parameters: { routerConfig: { ...DEFAULT_ROUTER_CONFIG, requestTimeout: REQUEST_TIMEOUT_S } },
       workers: [
+        // Three operators: a request's backups are never its worker's operator's other workers.
         { name: "alice", n: 1, stake: POOL_STAKE },
-        { name: "bob", n: 2, stake: POOL_STAKE },
-        { name: "carol", n: 3, stake: POOL_STAKE },
+        { name: "bob", n: 2, stake: POOL_STAKE, operator: 10 },
+        { name: "carol", n: 3, stake: POOL_STAKE, operator: 11 },
       ],
       agents: { sentiment: { entry: "agents/sentiment/index.ts", price: AGENT_PRICE } },
       workDir: work,

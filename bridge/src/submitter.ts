@@ -289,7 +289,8 @@ export class Submitter {
    * A backup's answer, estimated (eth_estimateGas runs it as it would be mined): kept with its
    * estimate, or left out. Settled meanwhile (the primary's answer landed first): recorded as settled
    * elsewhere, the watcher records by whom. Window not open yet at the node's latest block: tried
-   * again next pass. Any other revert: failed (Failover may hand it to the next backup).
+   * again next pass. WrongSigner (a stake change moved the draw): the rank is handed over again.
+   * Any other revert: failed (Failover may hand it to the next backup).
    */
   private async simulateBackup(record: RequestRecord): Promise<RequestRecord[]> {
     try {
@@ -302,6 +303,10 @@ export class Submitter {
       if (error.revert.name === "RequestNotPending") {
         this.store.markSettledElsewhere([record.id]);
         this.log.info({ event: "backup_answer_superseded", requestId: id }, "request settled before the backup's answer was sent");
+      } else if (error.revert.name === "WrongSigner") {
+        // The draw moved (stake changed since the handover): that rank's backup is read again.
+        this.store.redrawBackup(record.id, `backup ${record.answerRank} is no longer the router's draw: ${error.reason}`);
+        this.log.warn({ event: "backup_redrawn", requestId: id, reason: error.reason }, "the backup's rank is now another worker's; handed over again");
       } else if (error.revert.name !== "BackupWindowNotOpen") {
         this.metrics.simulationRejects.inc();
         this.store.markFailed(record.id, `fulfilAsBackup simulation reverted: ${error.reason}`);

@@ -26,7 +26,7 @@ describe("bridge failover chaos: one of three workers killed mid-stream", functi
   });
 
   it("answers every request, none twice, through a killed worker and a bridge restart mid-window", async () => {
-    scenario = await startScenario({ workerCount: 3, stack: { requestTimeout: REQUEST_TIMEOUT_S } });
+    scenario = await startScenario({ workerCount: 3, separateOperators: true, stack: { requestTimeout: REQUEST_TIMEOUT_S } });
     const [, , victim] = scenario.workers as [FakeWorker, FakeWorker, FakeWorker];
     const victimAddress = victim.address.toLowerCase();
     const first = await scenario.startBridge();

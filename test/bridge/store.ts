@@ -139,6 +139,11 @@ for (const [name, open] of STORES)
       expect(store.dueForWorker(primary, Date.now(), 10, new Set()).map((r) => r.id)).to.deep.equal([2n]);
       store.saveAnswer(1n, ANSWER, 1);
       expect(store.readyToSubmit(10).map((r) => [r.id, r.answerRank])).to.deep.equal([[1n, 1]]);
+      // The draw moved (WrongSigner): the answer is dropped and rank 1 is read again.
+      store.redrawBackup(1n, "moved");
+      expect([store.get(1n)!.state, store.get(1n)!.rank, store.get(1n)!.answer]).to.deep.equal(["failed", 0, undefined]);
+      expect(store.assignBackup(1n, 1, backup, 0)).to.equal(true);
+      store.saveAnswer(1n, ANSWER, 1);
       expect(store.failoverDue(deadline - 1n, 10).map((r) => r.id)).to.deep.equal([2n], "an answered request is not handed over");
       store.scheduleBackups([{ id: 2n, at: NO_MORE_BACKUPS }]);
       expect(store.failoverDue(deadline - 1n, 10)).to.have.length(0, "no further backup");

@@ -325,6 +325,20 @@ describe("bridge transaction manager", () => {
       expect(FakeTxChain.decodeIds(chain.offered.at(-1)!.data)).to.deep.equal([5n]);
     });
 
+    it("failover: a backup no longer drawn for its rank (WrongSigner: stake moved) is dropped and the rank handed over again", async () => {
+      const backup = `0x${"b1".repeat(20)}`;
+      store.markFailed(2n, "worker down");
+      store.assignBackup(2n, 1, backup, 0);
+      store.saveAnswer(2n, { ...ANSWER, requestId: "2", worker: backup }, 1);
+      chain.backupReverts.set(2n, "WrongSigner");
+      await batchSubmitter().tick(0n);
+      const record = store.get(2n)!;
+      expect([record.state, record.rank, record.backupAt, record.answer, record.answerRank]).to.deep.equal(["failed", 0, 0, undefined, undefined]);
+      expect(record.lastError).to.match(/backup 1 is no longer the router's draw: WrongSigner\(2\)/);
+      expect(store.failoverDue(0n, 10).map((r) => r.id)).to.include(2n, "Failover reads backup 1 again");
+      expect(store.assignBackup(2n, 1, `0x${"b2".repeat(20)}`, 0)).to.equal(true);
+    });
+
     it("packs a transaction with every answer that fits, oldest first: a large output does not cut the batch short", async () => {
       // Requests 1 and 2 carry 3,000-byte outputs; the byte limit holds one of them plus the four small answers.
       store.close();

@@ -633,6 +633,14 @@ export class PostgresStore implements BridgeStore {
     );
   }
 
+  redrawBackup(id: bigint, reason: string): void {
+    this.db.query(
+      `UPDATE requests SET state = ${state("failed")}, worker_rank = worker_rank - 1, backup_at = 0, answer = NULL, answer_rank = NULL, last_error = $1
+       WHERE id = $2 AND state = ${state("signed")} AND answer_rank > 0 AND worker_rank = answer_rank`,
+      [reason, id.toString()],
+    );
+  }
+
   assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean {
     this.wake();
     // Free for any instance to dispatch: the lease of the worker call to the previous worker ends here.

@@ -344,6 +344,13 @@ export class SqliteStore implements BridgeStore {
     });
   }
 
+  redrawBackup(id: bigint, reason: string): void {
+    this.sql(
+      `UPDATE requests SET state = ${state("failed")}, worker_rank = worker_rank - 1, backup_at = 0, answer = NULL, answer_rank = NULL, last_error = ?
+       WHERE id = ? AND state = ${state("signed")} AND answer_rank > 0 AND worker_rank = answer_rank`,
+    ).run(reason, id.toString());
+  }
+
   assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean {
     const result = this.sql(
       `UPDATE requests SET worker = ?, worker_rank = ?, backup_at = ?, state = ${state("confirmed")}, attempts = 0, next_attempt_at = 0,

@@ -246,6 +246,12 @@ export interface BridgeStore {
    * dropped, the next backup looked at from `nextAt`. Returns whether it was handed over.
    */
   assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean;
+  /**
+   * The backup whose answer is signed is no longer the router's draw for its rank (a stake change
+   * moved it: fulfillAsBackup reverts WrongSigner): the answer is dropped and the request `failed`
+   * one rank lower with its next window due now, so Failover reads that rank's backup again.
+   */
+  redrawBackup(id: bigint, reason: string): void;
   /** Signed requests not yet in a transaction, oldest first. */
   readyToSubmit(limit: number): RequestRecord[];
   /**
