@@ -245,7 +245,7 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     // one position) and one of 90% of what is left (every position).
     const vaultAddress = await vault.getAddress();
     const redeem = async (fraction: number) => {
-      const shares = (await vault.balanceOf(deployer!.address)) * BigInt(Math.round(fraction * 1e6)) / 1_000_000n;
+      const shares = ((await vault.balanceOf(deployer!.address)) * BigInt(Math.round(fraction * 1e6))) / 1_000_000n;
       const opened = (await vault.pendingWithdrawals()).length;
       const gas = await gasOf(vault.requestRedeem(shares, deployer!.address));
       return { gas, unbonded: (await vault.pendingWithdrawals()).length - opened };
