@@ -51,7 +51,13 @@ program
     const store = openStore(config(program.opts()));
     try {
       console.log(
-        json({ cursor: store.cursor() ?? null, requests: store.counts(), pendingTransactions: store.unfinishedTxs().length, transactions: store.txStats() }),
+        json({
+          cursor: store.cursor() ?? null,
+          requests: store.counts(),
+          failover: store.failoverStats(),
+          pendingTransactions: store.unfinishedTxs().length,
+          transactions: store.txStats(),
+        }),
       );
     } finally {
       store.close();
@@ -83,6 +89,9 @@ program
           id: r.id,
           state: r.state,
           worker: r.request.worker,
+          // Failover: the backup the request was handed over to (its rank), and whose answer settled it.
+          ...(r.rank > 0 && { backup: { rank: r.rank, worker: r.assignee } }),
+          answeredBy: r.answeredBy,
           block: r.block.number,
           deadline: deadlineText(r.request.deadline),
           attempts: r.attempts,

@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Signer } from "ethers";
+import { Wallet, type Signer } from "ethers";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import { pino, type DestinationStream } from "pino";
@@ -28,6 +28,13 @@ export interface LocalWorkerSpec {
   stake?: bigint;
   /** Put the worker in its pool now (default), or leave the staked pool out of sampling. */
   inPool?: boolean;
+  /**
+   * Development account (HD index) that registers the worker and operates its pool; default the
+   * shared operator (account 3). A request's backups are never drawn among its worker's operator's
+   * workers, so workers meant to back each other up need different operators. An account the node
+   * did not fund gets gas money from the deployer.
+   */
+  operator?: number;
 }
 
 export interface LocalNetworkOptions {
@@ -79,6 +86,14 @@ export interface LocalNetwork {
   stop(): Promise<void>;
 }
 
+/** The network's handles bound to development account `index` (an operator), funded with gas money if the node did not. */
+async function devOperator(connection: NetworkConnection, net: AgentNetwork, index: number): Promise<AgentNetwork> {
+  const wallet = new Wallet(devKey(index), connection.ethers.provider);
+  if ((await connection.ethers.provider.getBalance(wallet.address)) === 0n)
+    await (await net.signer.sendTransaction({ to: wallet.address, value: 10n ** 19n })).wait();
+  return withSigner(net, wallet);
+}
+
 /**
  * A local agent network on its own chain, the way `npm run local` and the demo run it: anvil (or
  * `hardhat node`), every contract deployed through the Ignition module, simulated-TEE workers
@@ -112,6 +127,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     const bundleStore = path.resolve(options.workDir, "bundles");
     const workers: LocalNetwork["workers"] = {};
     for (const spec of options.workers ?? [{ name: "worker-1", n: 1 }]) {
+      const workerOperator =
+        spec.operator === undefined || spec.operator === DEV_ROLES.operator ? operatorNet : await devOperator(connection, net, spec.operator);
       const worker = await startDevWorker({
         seed: devWorkerSeed(spec.n),
         chainId,
@@ -120,14 +137,14 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
         router: deployment.contracts.router as string,
         bundleStore,
         rpc: node.url,
-        operator: await operatorNet.signer.getAddress(),
+        operator: await workerOperator.signer.getAddress(),
         egressAllow: options.egressAllow,
         logger: pino({ level: "info", name: spec.name }, pino.destination({ dest: path.join(options.workDir, `${spec.name}.log`), sync: false })),
       });
       stops.push(() => worker.close());
       const stakeAmount = spec.stake ?? 10_000n * PHA;
-      await sendTx("pha.transfer", () => net.pha.transfer(operatorNet.signer, stakeAmount));
-      const poolId = await bringWorkerOnline(operatorNet, await worker.attest(), { endpoint: worker.url, stake: stakeAmount, inPool: spec.inPool });
+      await sendTx("pha.transfer", () => net.pha.transfer(workerOperator.signer, stakeAmount));
+      const poolId = await bringWorkerOnline(workerOperator, await worker.attest(), { endpoint: worker.url, stake: stakeAmount, inPool: spec.inPool });
       workers[spec.name] = { worker, poolId };
     }
 

@@ -94,6 +94,9 @@ export async function runAgentLocally(entry: string, options: LocalRunOptions): 
     async requirePending(_request, hash) {
       if (hash !== pending) throw new Error("agent:run executes only its own request");
     },
+    async requireBackup() {
+      throw new Error("agent:run executes its request as the primary");
+    },
   };
   const logs: string[] = [];
   const worker = await startDevWorker({

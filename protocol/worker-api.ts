@@ -52,8 +52,12 @@ export const WORKER_ERRORS = {
   REQUEST_NOT_VISIBLE: { http: 503, retryable: true },
   /** The worker could not read the router (RPC down). */
   CHAIN_UNAVAILABLE: { http: 503, retryable: true },
-  /** request.worker is another worker. */
+  /** request.worker is another worker (a primary dispatch), or this worker is the request's primary (a backup dispatch). */
   WRONG_WORKER: { http: 421, retryable: false },
+  /** Backup dispatch: router.backupWorker(request, backupRank) is another worker, or the request has no such backup (NoBackup). */
+  NOT_BACKUP: { http: 409, retryable: false },
+  /** Backup dispatch: the backup's window opens after the chain time of the worker RPC's latest block. */
+  BACKUP_WINDOW_NOT_OPEN: { http: 425, retryable: true },
   /** chainId is not the worker's chain. */
   WRONG_CHAIN: { http: 421, retryable: false },
   /** router is not the router this worker serves. */
@@ -70,6 +74,12 @@ export const ExecuteRequest = z.object({
   router: address,
   request: AgentRequestJson,
   input: hex,
+  /**
+   * Absent: the request is executed by its primary, `request.worker`. Set: the receiving worker is
+   * asked as the request's backup of this rank (router.backupWorker(request, backupRank)); it executes
+   * only once that backup's window is open on-chain, and signs with `worker` = itself.
+   */
+  backupRank: uint(256).optional(),
 });
 export type ExecuteRequest = z.infer<typeof ExecuteRequest>;
 

@@ -1,11 +1,13 @@
 /**
  * The whole lifecycle on a local chain, in one command (npm run demo):
- * local chain -> deploy -> two simulated-TEE workers -> bridge -> register the sentiment agent ->
+ * local chain -> deploy -> three simulated-TEE workers -> bridge -> register the sentiment agent ->
  * a stream of requests from the SentimentOracle example consumer, each answer written back and
- * its fees settled -> one request to a worker that is down: timed out, refunded, worker slashed ->
- * the guardian pauses the router and a governance proposal unpauses it (every contract belongs to
- * the timelock) -> summary -> clean exit. Built on the same path as `npm run local` (devkit/local-network.ts).
- * Env: DEMO_NODE=anvil|hardhat (default anvil), DEMO_REQUESTS (default 12).
+ * its fees settled -> a worker goes down mid-stream: its requests are answered by their backups once
+ * their windows open, its pool penalised (failover) -> all of a request's workers down: handed from
+ * backup to backup, refunded at the deadline, its worker slashed -> the guardian pauses the router
+ * and a governance proposal unpauses it (every contract belongs to the timelock) -> summary -> clean
+ * exit. Built on the same path as `npm run local` (devkit/local-network.ts).
+ * Env: DEMO_NODE=anvil|hardhat (default anvil), DEMO_REQUESTS (default 12), DEMO_FAILOVER_REQUESTS (default 6).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +24,9 @@ import type { SentimentOracle } from "../types/ethers-contracts/index.js";
 
 const NODE_KIND = (process.env.DEMO_NODE ?? "anvil") as "anvil" | "hardhat";
 const REQUESTS = Number(process.env.DEMO_REQUESTS ?? 12);
+/** Requests sent while a worker is down (more if none of them lands on it). */
+const FAILOVER_REQUESTS = Number(process.env.DEMO_FAILOVER_REQUESTS ?? 6);
+const MAX_FAILOVER_REQUESTS = 30;
 const REQUEST_TIMEOUT_S = 30;
 const BLOCK_TIME_S = 1;
 const CONFIRMATIONS = 1;
@@ -61,16 +66,17 @@ async function main(): Promise<void> {
     void cleanup().then(() => process.exit(130));
   });
   try {
-    step(`Starting a local chain (${NODE_KIND}, ${BLOCK_TIME_S}s blocks), deploying, registering two workers and the agent`);
+    step(`Starting a local chain (${NODE_KIND}, ${BLOCK_TIME_S}s blocks), deploying, registering three workers and the agent`);
     const local = await startLocalNetwork({
       node: NODE_KIND,
       port: await freePort(),
       blockTime: BLOCK_TIME_S,
       parameters: { routerConfig: { ...DEFAULT_ROUTER_CONFIG, requestTimeout: REQUEST_TIMEOUT_S } },
       workers: [
+        // Three operators: a request's backups are never its worker's operator's other workers.
         { name: "alice", n: 1, stake: POOL_STAKE },
-        // Bob's pool is staked but his worker joins it later, so the stream goes to alice.
-        { name: "bob", n: 2, stake: POOL_STAKE, inPool: false },
+        { name: "bob", n: 2, stake: POOL_STAKE, operator: 10 },
+        { name: "carol", n: 3, stake: POOL_STAKE, operator: 11 },
       ],
       agents: { sentiment: { entry: "agents/sentiment/index.ts", price: AGENT_PRICE } },
       workDir: work,
@@ -83,18 +89,20 @@ async function main(): Promise<void> {
       },
     });
     cleanups.push(() => local.stop());
-    const { node, net, operatorNet, accountId, bridge } = local;
+    const { node, net, accountId, bridge } = local;
     const provider = local.connection.ethers.provider;
     say(`    ${node.url}`);
     const agent = local.agents.sentiment!;
     const agentId = agent.agentId;
     step("Bundled the example agent (agents/sentiment)");
     say(`    ${agent.bundlePath} (${agent.bytes} bytes), code hash ${agent.codeHash}`);
-    step("Deployed PHA, registries, simulated-TEE verifier, router, staking (Ignition module AgentNetwork); registered two workers and the agent");
+    step("Deployed PHA, registries, simulated-TEE verifier, router, staking (Ignition module AgentNetwork); registered three workers and the agent");
     const alice = local.workers.alice!;
     const bob = local.workers.bob!;
-    const aliceAddress = alice.worker.enclave.address;
+    const carol = local.workers.carol!;
     const bobAddress = bob.worker.enclave.address;
+    const names = new Map(Object.entries(local.workers).map(([name, { worker }]) => [worker.enclave.address.toLowerCase(), name]));
+    const nameOf = (address: string) => names.get(address.toLowerCase()) ?? address;
     const fee = await net.router.estimateFee(agentId, 120_000);
     const oracle = (await local.connection.ethers.deployContract(
       "SentimentOracle",
@@ -106,7 +114,9 @@ async function main(): Promise<void> {
     const routerAddress = await net.router.getAddress();
     for (const [name, address] of Object.entries({ ...local.deployment.contracts, sentimentOracle: await oracle.getAddress() }))
       say(`    ${name.padEnd(17)} ${address}`);
-    say(`    workers           alice ${aliceAddress}, bob ${bobAddress} (simulated TEE), each in its own StakingHub pool of ${pha(POOL_STAKE)}`);
+    say(
+      `    workers           ${[...names].map(([address, name]) => `${name} ${address}`).join(", ")} (simulated TEE), each in its own StakingHub pool of ${pha(POOL_STAKE)}`,
+    );
     say(`    billing account   #${accountId} funded with ${pha((await net.router.accountOf(accountId)).balance)}; max fee per request ${pha(fee * 2n)}`);
     await node.rpc("evm_setIntervalMining", [NODE_KIND === "anvil" ? BLOCK_TIME_S : BLOCK_TIME_S * 1000]);
     await node.rpc("evm_setAutomine", [false]);
@@ -119,23 +129,25 @@ async function main(): Promise<void> {
 
     const router = net.router.interface;
     const accountBefore = await net.router.accountOf(accountId);
-    step(`Sending ${REQUESTS} requests from SentimentOracle`);
-    const sentAt = new Map<bigint, { text: string; at: number; block: number }>();
+    const sentAt = new Map<bigint, { text: string; at: number; block: number; worker: string }>();
     // The worker draw follows prevrandao, which differs between the estimate and the transaction.
     const requestSentiment = async (text: string) =>
       oracle.requestSentiment(text, { gasLimit: (await oracle.requestSentiment.estimateGas(text)) + REQUEST_GAS_MARGIN });
-    const pending: Promise<void>[] = [];
+    /** Sends one request; its id and the worker it was assigned to. */
+    const send = async (text: string): Promise<{ id: bigint; worker: string }> => {
+      const receipt = (await (await requestSentiment(text)).wait())!;
+      const requested = receipt.logs
+        .map((l: Log) => (l.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(l) : null))
+        .find((p) => p?.name === "AgentRequested")!;
+      const id = requested.args.requestId as bigint;
+      const worker = requested.args.worker as string;
+      sentAt.set(id, { text, at: Date.now(), block: receipt.blockNumber, worker });
+      return { id, worker };
+    };
+    step(`Sending ${REQUESTS} requests from SentimentOracle`);
+    const pending: Promise<unknown>[] = [];
     for (let i = 0; i < REQUESTS; i++) {
-      const text = TEXTS[i % TEXTS.length]!;
-      pending.push(
-        (async () => {
-          const receipt = (await (await requestSentiment(text)).wait())!;
-          for (const log of receipt.logs) {
-            const parsed = log.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(log) : null;
-            if (parsed?.name === "AgentRequested") sentAt.set(parsed.args.requestId as bigint, { text, at: Date.now(), block: receipt.blockNumber });
-          }
-        })(),
-      );
+      pending.push(send(TEXTS[i % TEXTS.length]!));
       await sleep(STREAM_INTERVAL_MS);
     }
     await Promise.all(pending);
@@ -144,15 +156,20 @@ async function main(): Promise<void> {
     const latencyMs: number[] = [];
     let moved = 0n;
     const shown = new Set<bigint>();
+    /** BackupAnswered by request: who answered in place of whom, and the primary's penalty. */
+    const backups = new Map<bigint, { primary: string; backup: string; rank: bigint; penalty: bigint; latencyMs: number }>();
     const showSettlements = async (): Promise<void> => {
       const logs = await provider.getLogs({ address: routerAddress, fromBlock: 0, toBlock: "latest" });
       for (const log of logs) {
         const parsed = router.parseLog(log);
         if (!parsed || shown.has(parsed.args.requestId as bigint)) continue;
         const id = parsed.args.requestId as bigint;
-        if (parsed.name === "RequestFulfilled") {
+        const sent = sentAt.get(id);
+        if (parsed.name === "BackupAnswered" && !backups.has(id)) {
+          const { primary, backup, rank, penalty } = parsed.args as unknown as { primary: string; backup: string; rank: bigint; penalty: bigint };
+          backups.set(id, { primary, backup, rank, penalty, latencyMs: sent ? Date.now() - sent.at : 0 });
+        } else if (parsed.name === "RequestFulfilled") {
           shown.add(id);
-          const sent = sentAt.get(id);
           const label = toUtf8String(await oracle.labelOf(id).catch(() => "0x")) || "(error)";
           const blocks = sent ? log.blockNumber - sent.block : 0;
           if (sent) {
@@ -161,8 +178,13 @@ async function main(): Promise<void> {
           }
           moved += parsed.args.totalFee as bigint;
           const summary = label.length > 60 ? `${label.slice(0, 57)}...` : label;
+          const by = nameOf(parsed.args.worker as string);
+          const failover = backups.get(id);
+          const who = failover
+            ? `${c.yellow}answered by ${by} (backup ${failover.rank}) for ${nameOf(failover.primary)}, ${(failover.latencyMs / 1000).toFixed(1)} s after the request; ${nameOf(failover.primary)}'s pool penalised ${pha(failover.penalty)}${c.reset}`
+            : `${c.dim}by ${by}${c.reset}`;
           say(
-            `    ${c.green}✔${c.reset} #${id} ${c.dim}"${sent?.text ?? "?"}"${c.reset} → ${summary} ${c.dim}(+${blocks} blocks, fee ${pha(parsed.args.totalFee as bigint)}, refund ${pha(parsed.args.refund as bigint)})${c.reset}`,
+            `    ${c.green}✔${c.reset} #${id} ${c.dim}"${sent?.text ?? "?"}"${c.reset} → ${summary} ${who} ${c.dim}(+${blocks} blocks, fee ${pha(parsed.args.totalFee as bigint)}, refund ${pha(parsed.args.refund as bigint)})${c.reset}`,
           );
         } else if (parsed.name === "RequestTimedOut") {
           shown.add(id);
@@ -178,58 +200,106 @@ async function main(): Promise<void> {
       const filled = Math.round((done / total) * width);
       process.stdout.write(`\r    [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} answered  `);
     };
-    const started = Date.now();
-    while (shown.size < REQUESTS) {
-      const before = shown.size;
-      await showSettlements();
-      if (shown.size !== before) lastProgress = -1;
-      progress(shown.size, REQUESTS);
-      if (Date.now() - started > 120_000) throw new Error(`only ${shown.size}/${REQUESTS} answered after 120 s: ${JSON.stringify(bridge.store.counts())}`);
-      await sleep(300);
-    }
-    process.stdout.write("\n");
+    /** Shows settlements until `ids` are all settled. */
+    const settle = async (ids: bigint[], limitMs: number): Promise<void> => {
+      const started = Date.now();
+      lastProgress = -1;
+      for (;;) {
+        const before = shown.size;
+        await showSettlements();
+        if (shown.size !== before) lastProgress = -1;
+        const done = ids.filter((id) => shown.has(id)).length;
+        if (done === ids.length) break;
+        progress(done, ids.length);
+        if (Date.now() - started > limitMs)
+          throw new Error(`only ${done}/${ids.length} settled after ${limitMs / 1000} s: ${JSON.stringify(bridge.store.counts())}`);
+        await sleep(300);
+      }
+      process.stdout.write("\r\x1b[K");
+    };
+    await settle([...sentAt.keys()], 120_000);
 
-    step("One request to a worker that is down: bob stops, the next request is assigned to him");
+    step("A worker goes down mid-stream: bob stops; its requests are answered by their backups (failover)");
     await bob.worker.close();
-    // The operator moves sampling from alice's pool to bob's, as an operator rotating workers would.
-    await (await operatorNet.stakingHub.removeWorker(alice.poolId, aliceAddress)).wait();
-    await (await operatorNet.stakingHub.addWorker(bob.poolId, bobAddress)).wait();
-    const receipt = (await (await requestSentiment("Will anyone answer this?")).wait())!;
-    const requested = receipt.logs
-      .map((l: Log) => (l.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(l) : null))
-      .find((p) => p?.name === "AgentRequested");
-    const lostId = requested!.args.requestId as bigint;
-    say(`    #${lostId} assigned to bob ${requested!.args.worker}; the bridge retries his endpoint with backoff...`);
-    await sleep(4_000);
-    const record = bridge.store.get(lostId);
-    say(`    ${c.dim}bridge: state ${record?.state}, ${record?.attempts} attempts, last error: ${record?.lastError?.slice(0, 100)}${c.reset}`);
-    say(`    fast-forwarding chain time ${REQUEST_TIMEOUT_S + 5}s past the deadline (evm_increaseTime)`);
-    await node.rpc("evm_increaseTime", [REQUEST_TIMEOUT_S + 5]);
-    await node.rpc("evm_mine", []);
-    const sweepStarted = Date.now();
-    while (!shown.has(lostId)) {
-      await showSettlements();
-      if (Date.now() - sweepStarted > 60_000) throw new Error("the sweep did not time out the request");
-      await sleep(300);
+    say(
+      `    bob ${bobAddress} no longer answers. A request's backups (router.backupWorker: drawn stake-weighted, distinct, eligible) may answer from ` +
+        `${REQUEST_TIMEOUT_S / 2} s (backup 1, 50 % of the ${REQUEST_TIMEOUT_S} s timeout) and ${(REQUEST_TIMEOUT_S * 3) / 4} s (backup 2); bob alone may answer before`,
+    );
+    const duringOutage: { id: bigint; worker: string }[] = [];
+    while (duringOutage.length < FAILOVER_REQUESTS || (!duringOutage.some((r) => r.worker === bobAddress) && duringOutage.length < MAX_FAILOVER_REQUESTS)) {
+      const sent = await send(TEXTS[duringOutage.length % TEXTS.length]!);
+      duringOutage.push(sent);
+      say(`    #${sent.id} assigned to ${nameOf(sent.worker)}${sent.worker === bobAddress ? ` ${c.red}(down)${c.reset}` : ""}`);
+      await sleep(STREAM_INTERVAL_MS);
     }
+    const bobsRequests = duringOutage.filter((r) => r.worker === bobAddress).map((r) => r.id);
+    if (bobsRequests.length === 0) throw new Error(`none of ${duringOutage.length} requests was assigned to bob`);
+    say(
+      `    ${bobsRequests.length} of ${duringOutage.length} requests went to bob: the bridge retries him, then hands each to its backup when the window opens...`,
+    );
+    await settle(
+      duringOutage.map((r) => r.id),
+      REQUEST_TIMEOUT_S * 1000 + 30_000,
+    );
+    const answeredByBackup = bobsRequests.filter((id) => backups.has(id));
+    if (answeredByBackup.length !== bobsRequests.length)
+      throw new Error(`only ${answeredByBackup.length}/${bobsRequests.length} of bob's requests were answered by a backup`);
+    const record = bridge.store.get(bobsRequests[0]!)!;
+    say(
+      `    ${c.dim}bridge: #${record.id} ${record.state}, handed over to backup ${record.rank} ${nameOf(record.assignee)}, answered by ${nameOf(record.answeredBy ?? "?")} (npm run bridge -- requests)${c.reset}`,
+    );
+
+    step("All of a request's workers down: alice and carol stop too; nobody answers, the request is refunded at its deadline");
+    await alice.worker.close();
+    await carol.worker.close();
+    const lost = await send("Will anyone answer this?");
+    say(`    #${lost.id} assigned to ${nameOf(lost.worker)} ${c.red}(down)${c.reset}; its backups are the other two ${c.red}(down)${c.reset}`);
+    const createdAt = (await provider.getBlock(sentAt.get(lost.id)!.block))!.timestamp;
+    for (const [rank, shareOfTimeout] of [
+      [1, 0.5],
+      [2, 0.75],
+    ] as const) {
+      const jump = Math.max(0, Math.ceil(createdAt + REQUEST_TIMEOUT_S * shareOfTimeout - (await provider.getBlock("latest"))!.timestamp));
+      await node.rpc("evm_increaseTime", [jump]);
+      await node.rpc("evm_mine", []);
+      const waited = Date.now();
+      while ((bridge.store.get(lost.id)?.rank ?? 0) < rank) {
+        if (Date.now() - waited > 30_000) throw new Error(`the bridge did not hand #${lost.id} over to backup ${rank}`);
+        await sleep(200);
+      }
+      const now = bridge.store.get(lost.id)!;
+      say(`    fast-forwarded ${jump} s to backup ${rank}'s window: handed over to ${nameOf(now.assignee)} ${c.red}(down)${c.reset}`);
+    }
+    await sleep(2_000);
+    const tried = bridge.store.get(lost.id)!;
+    say(
+      `    ${c.dim}bridge: state ${tried.state}, ${tried.attempts} attempts on ${nameOf(tried.assignee)}, last error: ${tried.lastError?.slice(0, 100)}${c.reset}`,
+    );
+    say(`    fast-forwarding chain time past the deadline (evm_increaseTime)`);
+    await node.rpc("evm_increaseTime", [REQUEST_TIMEOUT_S]);
+    await node.rpc("evm_mine", []);
+    await settle([lost.id], 60_000);
     const hub = net.stakingHub.interface;
     const slashed = (await provider.getLogs({ address: await net.stakingHub.getAddress(), fromBlock: 0, toBlock: "latest" }))
       .map((log) => hub.parseLog(log))
-      .filter((parsed) => parsed?.name === "Slashed" && parsed.args.worker === bobAddress);
-    if (slashed.length !== 1) throw new Error(`expected one slash of bob's pool, found ${slashed.length}`);
+      .filter((parsed) => parsed?.name === "Slashed" && (parsed.args.requestId as bigint) === lost.id);
+    if (slashed.length !== 1) throw new Error(`expected one slash for #${lost.id}, found ${slashed.length}`);
     const slash = slashed[0]!.args;
     const slashTotal = (slash.fromActive as bigint) + (slash.fromUnbonding as bigint);
     say(
-      `    ${c.red}✖${c.reset} bob's pool slashed ${pha(slashTotal)} for the missed deadline: ${pha(slash.toReporter as bigint)} to the caller of timeout() (its gas), ` +
+      `    ${c.red}✖${c.reset} ${nameOf(lost.worker)}'s pool slashed ${pha(slashTotal)} for the missed deadline: ${pha(slash.toReporter as bigint)} to the caller of timeout() (its gas), ` +
         `${pha(slash.toTreasury as bigint)} to the treasury; the request was refunded in full`,
     );
-
     const accountAfter = await net.router.accountOf(accountId);
     const ownerEarnings = await net.router.earnings(net.signer);
     const relayerEarnings = await net.router.earnings(bridge.chain.account);
-    const workerFees = await net.router.workerFees(aliceAddress);
-    // Anyone may move accrued worker fees into the pool (commission to the operator, rest to stakers).
-    await (await net.stakingHub.harvest(aliceAddress)).wait();
+    let workerFees = 0n;
+    for (const address of names.keys()) {
+      const fees = await net.router.workerFees(address);
+      workerFees += fees;
+      // Anyone may move accrued worker fees into the pool (commission to the operator, rest to stakers).
+      if (fees > 0n) await (await net.stakingHub.harvest(address)).wait();
+    }
     const protocolFees = await net.router.protocolFees();
     const txs = bridge.store.txStats();
     latencyBlocks.sort((a, b) => a - b);
@@ -271,21 +341,32 @@ async function main(): Promise<void> {
         `queued, executed by the timelock ${formatDuration(Number(delay))} later (chain time fast-forwarded); the router takes requests again`,
     );
 
+    const outageIds = duringOutage.map((r) => r.id);
+    const outageAnswered = outageIds.filter((id) => bridge.store.get(id)?.state === "fulfilled").length;
+    const penalties = answeredByBackup.reduce((sum, id) => sum + backups.get(id)!.penalty, 0n);
+    const failoverMs = answeredByBackup.map((id) => backups.get(id)!.latencyMs).sort((a, b) => a - b);
     step("Summary");
     say(
       `    requests         ${requestedCount} (${counts.fulfilled} fulfilled, ${counts.timed_out} timed out and refunded); on-chain check: each settled exactly once`,
     );
     say(
-      `    latency          p50 ${percentile(latencyBlocks, 50)} / p99 ${percentile(latencyBlocks, 99)} blocks from request to answer (confirmations ${CONFIRMATIONS}, ${BLOCK_TIME_S}s blocks); p50 ${(percentile(latencyMs, 50) / 1000).toFixed(1)} s wall clock`,
+      `    worker down      ${outageAnswered}/${outageIds.length} requests sent while bob was down answered: every one, ${answeredByBackup.length} of them by a backup ` +
+        `(${answeredByBackup.map((id) => `#${id} by ${nameOf(backups.get(id)!.backup)}`).join(", ")}), p50 ${(percentile(failoverMs, 50) / 1000).toFixed(1)} s after the request ` +
+        `(backup 1 may answer from ${REQUEST_TIMEOUT_S / 2} s); bob's pool penalised ${pha(penalties)} in all`,
+    );
+    say(
+      `    all down         #${lost.id}: its worker and both backups down, refunded in full at the deadline; ${nameOf(lost.worker)}'s pool slashed ${pha(slashTotal)}`,
+    );
+    say(
+      `    latency          p50 ${percentile(latencyBlocks, 50)} / p99 ${percentile(latencyBlocks, 99)} blocks from request to answer (backups' answers included) (confirmations ${CONFIRMATIONS}, ${BLOCK_TIME_S}s blocks); p50 ${(percentile(latencyMs, 50) / 1000).toFixed(1)} s wall clock`,
     );
     say(
       `    bridge gas       ${txs.gasUsed} gas in ${txs.count} transactions (${(Number(txs.gasUsed) / Math.max(1, counts.fulfilled + counts.timed_out)).toFixed(0)} per settlement; fulfilments batched)`,
     );
     say(
-      `    PHA moved        ${pha(moved)} charged for answers: agent owner ${pha(ownerEarnings)}, alice's pool ${pha(workerFees)}, protocol ${pha(protocolFees)}, bridge gas reimbursement ${pha(relayerEarnings)}`,
+      `    PHA moved        ${pha(moved)} charged for answers: agent owner ${pha(ownerEarnings)}, the workers' pools ${pha(workerFees)}, protocol ${pha(protocolFees)}, bridge gas reimbursement ${pha(relayerEarnings)}`,
     );
     say(`    billing account  ${pha(accountBefore.balance)} → ${pha(accountAfter.balance)}, reserved ${pha(accountAfter.reserved)}`);
-    say(`    bob              pool slashed ${pha(slashTotal)} (2 worker fees, whatever its stake) for the missed deadline`);
     step("Shutting down");
   } finally {
     await cleanup();

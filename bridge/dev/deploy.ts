@@ -71,6 +71,12 @@ export interface StackOptions {
 export interface WorkerSpec {
   key: string;
   endpoint: string;
+  /**
+   * Private key of the account that registers (and with "hub" staking operates) this worker; default
+   * the stack's shared operator. The deployer gives it gas money. Backups are never drawn among the
+   * primary's operator's workers, so workers that back each other up need different operators.
+   */
+  operatorKey?: string;
   /** "hub" staking only: add the worker to its pool now (default) or leave it out of sampling. */
   inPool?: boolean;
 }
@@ -86,7 +92,7 @@ export interface Stack {
   workers: Contract;
   router: Contract;
   staking: Contract;
-  /** The operator of every worker (and of every pool with "hub" staking). */
+  /** The operator of every worker without an `operatorKey` (and of its pool with "hub" staking). */
   operator: NonceManager;
   /** Pool id of each worker's pool, by worker address ("hub" staking only). */
   pools: Record<string, bigint>;
@@ -116,7 +122,7 @@ export async function send(contract: Contract, method: string, ...args: unknown[
 export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options: StackOptions = {}): Promise<Stack> {
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, polling: true, pollingInterval: 50 });
   const deployer = new NonceManager(new Wallet(devKey(DEV_ROLES.deployer), provider));
-  const operator = new NonceManager(new Wallet(devKey(DEV_ROLES.operator), provider));
+  const sharedOperator = new NonceManager(new Wallet(devKey(DEV_ROLES.operator), provider));
   const agentOwner = new NonceManager(new Wallet(devKey(DEV_ROLES.agentOwner), provider));
   const treasury = new Wallet(devKey(DEV_ROLES.treasury)).address;
   const { chainId } = await provider.getNetwork();
@@ -159,11 +165,13 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
   const latest = await provider.getBlock("latest");
   const pools: Record<string, bigint> = {};
   const poolStake = options.poolStake ?? PHA(10_000);
-  const asOperator = staking.connect(operator) as Contract;
   const registryAddress = await registry.getAddress();
   for (const worker of workers) {
     const enclave = new Wallet(worker.key);
     const address = enclave.address;
+    const operator = worker.operatorKey === undefined ? sharedOperator : new NonceManager(new Wallet(worker.operatorKey, provider));
+    if (worker.operatorKey !== undefined) await (await deployer.sendTransaction({ to: await operator.getAddress(), value: 10n ** 19n })).wait();
+    const asOperator = staking.connect(operator) as Contract;
     const evidence = encodeSimulatedEvidence(reportDataFor(address, chainId, registryAddress), SIMULATED_MEASUREMENT, latest!.timestamp);
     const consent = await signWorkerRegistration(enclave, chainId, registryAddress, await operator.getAddress(), BigInt(latest!.timestamp + 3600));
     await send(
@@ -221,7 +229,7 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
     workers: registry,
     router,
     staking,
-    operator,
+    operator: sharedOperator,
     pools,
     requester,
     accountId,

@@ -26,12 +26,16 @@ export interface FakeWorkerOptions {
 
 /**
  * A stand-in for the TEE worker's HTTP API (protocol/worker-api.ts) for tests and benchmarks:
- * the "agent" echoes its input; answers are signed EIP-712 Fulfillments. Simulated, and says so.
+ * the "agent" echoes its input; answers are signed EIP-712 Fulfillments with `worker` = its own
+ * address (as a backup too: it trusts the bridge to ask only once the window is open, where the real
+ * worker checks the router). Simulated, and says so.
  */
 export class FakeWorker {
   readonly address: string;
   private server?: Server;
   executed = 0;
+  /** Answers to backup dispatches (`backupRank` set), by request id: the ranks asked. */
+  readonly asBackup = new Map<string, string>();
   /** Execute calls received, answered or not. */
   received = 0;
   url = "";
@@ -104,6 +108,7 @@ export class FakeWorker {
         const run = async () => {
           if (this.options.delayMs) await new Promise((r) => setTimeout(r, this.options.delayMs));
           this.executed++;
+          if (parsed.data.backupRank !== undefined) this.asBackup.set(parsed.data.request.id, parsed.data.backupRank);
           reply(200, await this.answer(parsed.data));
         };
         run().catch((error: Error) => reply(500, { error: error.message }));

@@ -160,6 +160,31 @@ export class SyntheticChain implements ChainClient {
     return "0x";
   }
 
+  encodeFulfillAsBackup(_fulfillment: Fulfillment, _rank: number): Hex {
+    return "0x";
+  }
+
+  /** The router's backups (default: none, NoBackup); `backupCalls` counts backupWorker reads. */
+  backupFor?: (request: AgentRequest, rank: number) => { worker: string; opensAt: bigint } | undefined;
+  backupCalls = 0;
+
+  /** The router's MAX_BACKUPS. */
+  maxBackupRank = 2;
+
+  async maxBackups(): Promise<number> {
+    return this.maxBackupRank;
+  }
+
+  async backupWorker(request: AgentRequest, rank: number): Promise<{ worker: string; opensAt: bigint }> {
+    this.maybeFail();
+    this.backupCalls++;
+    if (this.settled.has(request.id))
+      throw new SimulationError("eth_call", { data: "0x", name: "RequestNotPending", reason: `RequestNotPending(${request.id})` });
+    const backup = this.backupFor?.(request, rank);
+    if (!backup) throw new SimulationError("eth_call", { data: "0x", name: "NoBackup", reason: `NoBackup(${request.id}, ${rank})` });
+    return { worker: backup.worker.toLowerCase(), opensAt: backup.opensAt };
+  }
+
   async simulate(_data: Hex): Promise<void> {
     throw new SimulationError("eth_call", { data: "0x", reason: "synthetic chain accepts no transactions" });
   }

@@ -4,6 +4,7 @@ import { PRAGUE, probeGasSchedule, type GasSchedule } from "./chain/gas-schedule
 import { JsonRpcChainClient } from "./chain/json-rpc-chain-client.js";
 import type { BridgeConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
+import { Failover } from "./failover.js";
 import { BridgeError, RpcError, SimulationError, errorMessage } from "./errors.js";
 import { HealthServer } from "./health-server.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -49,6 +50,7 @@ interface Connected {
   automine: boolean;
   directory: WorkerDirectory;
   watcher: Watcher;
+  failover: Failover;
   dispatcher: Dispatcher;
   txm: TxManager;
   submitter: Submitter;
@@ -122,6 +124,9 @@ export class Bridge {
   get watcher(): Watcher {
     return this.parts.watcher;
   }
+  get failover(): Failover {
+    return this.parts.failover;
+  }
   get dispatcher(): Dispatcher {
     return this.parts.dispatcher;
   }
@@ -173,6 +178,7 @@ export class Bridge {
       directory,
       automine,
       watcher: new Watcher(chain, store, { ...config, automine }, this.metrics, log.child({ component: "watcher" })),
+      failover: new Failover(chain, store, this.metrics, log.child({ component: "failover" })),
       dispatcher: new Dispatcher(
         store,
         directory,
@@ -262,7 +268,7 @@ export class Bridge {
   }
 
   /**
-   * Three independent loops, so a slow stage (e.g. the submitter waiting on a slow RPC) never
+   * Four independent loops, so a slow stage (e.g. the submitter waiting on a slow RPC) never
    * starves the others; the dispatcher's tick is a cheap store query and runs more often to keep
    * the workers busy.
    */
@@ -275,6 +281,7 @@ export class Bridge {
     };
     await Promise.all([
       loop(this.config.pollIntervalMs, () => this.watchOnce()),
+      loop(this.config.pollIntervalMs, () => this.failoverOnce()),
       loop(Math.min(this.config.pollIntervalMs, DISPATCH_TICK_MS), async () => this.dispatchOnce()),
       loop(this.config.pollIntervalMs, () => this.submitOnce()),
     ]);
@@ -289,6 +296,17 @@ export class Bridge {
       this.log.debug({ event: "poll", head: head.number, added, settled, confirmed, stale, ms: Math.round(performance.now() - started) }, "watcher pass");
     } catch (error) {
       this.stageFailed("watcher", error);
+    }
+  }
+
+  /** Hands requests whose worker has not answered over to the backup whose window opened (Failover). */
+  private async failoverOnce(): Promise<void> {
+    if (!this.lastHead) return;
+    try {
+      await this.failover.tick(this.lastHead.timestamp);
+      this.stages.ok("failover");
+    } catch (error) {
+      this.stageFailed("failover", error);
     }
   }
 
@@ -324,6 +342,7 @@ export class Bridge {
   /** One pass of every stage in order (the CLI's one-shot commands); a failing stage does not block the others. */
   async runOnce(): Promise<void> {
     await this.watchOnce();
+    await this.failoverOnce();
     this.dispatchOnce();
     await this.submitOnce();
   }
@@ -381,7 +400,7 @@ export class Bridge {
 
   /**
    * Every stage's health (/healthz is 503 unless all are ok): start-up reached the chain; watcher,
-   * dispatcher and submitter passes succeeded recently; no transaction of ours has been unmined for
+   * failover, dispatcher and submitter passes succeeded recently; no transaction of ours has been unmined for
    * long (the submitter is not jammed); no request expired long ago is still unsettled and sweeps
    * are not failing (the sweeper keeps up).
    */
@@ -406,6 +425,7 @@ export class Bridge {
     const overdue = this.lastHead ? this.store.expired(this.lastHead.timestamp - OVERDUE_S, 1).length : 0;
     const sweep = this.stages.get("sweeper");
     report.stages.watcher = loopStage("watcher");
+    report.stages.failover = loopStage("failover");
     report.stages.dispatcher = { ...loopStage("dispatcher"), inFlight: this.dispatcher.busy, openCircuits: this.dispatcher.health.unhealthy() };
     const submitter = loopStage("submitter");
     report.stages.submitter = { ...submitter, ok: submitter.ok && oldestTxMs < stuckAfter, unminedTransactions: unmined.length, oldestUnminedMs: oldestTxMs };
@@ -433,6 +453,7 @@ export class Bridge {
       head: this.lastHead?.number ?? null,
       cursor: this.store.cursor() ?? null,
       requests: this.store.counts(),
+      failover: this.store.failoverStats(),
       dispatchesInFlight: this.connected?.dispatcher.busy ?? 0,
       pendingTransactions: this.store.unfinishedTxs().length,
       transactions: this.store.txStats(),

@@ -37,11 +37,12 @@ class EndpointFailure {
 }
 
 /**
- * Sends confirmed requests to their assigned worker. Slots are shared fairly: each worker has its
+ * Sends confirmed requests to their worker: the assigned one, or the backup Failover handed the
+ * request over to (asked with its `backupRank`). Slots are shared fairly: each worker has its
  * own concurrency limit and circuit breaker (WorkerHealth), so a hung or dead worker holds at most
  * its own slots and, once its circuit opens, only a probe. Each attempt calls the worker's primary
  * endpoint and hedges in its replicas (other endpoints of the same enclave key) when the primary is
- * slower than usual or fails. Only an answer signed by the assigned worker is stored; a final
+ * slower than usual or fails. Only an answer signed by the worker called is stored; a final
  * refusal marks the request failed at once; anything else is retried with backoff until the
  * deadline, then left to the timeout sweep.
  */
@@ -107,7 +108,8 @@ export class Dispatcher {
 
   private async dispatch(record: RequestRecord, chainTime: bigint): Promise<void> {
     const id = record.id.toString();
-    const worker = record.request.worker;
+    // The primary, or the backup the request was handed over to (Failover).
+    const worker = record.assignee;
     if (record.request.deadline < chainTime) {
       this.store.markFailed(record.id, `deadline passed without a valid answer${record.lastError ? `: ${record.lastError}` : ""}`);
       this.log.warn({ event: "dispatch_expired", requestId: id }, "deadline passed before an answer; left to the timeout sweep");
@@ -129,7 +131,8 @@ export class Dispatcher {
     const elapsed = performance.now() - started;
     if (outcome.kind === "answer") {
       this.health.succeeded(worker, elapsed);
-      this.store.saveAnswer(record.id, outcome.answer);
+      // Kept even if the request was handed over meanwhile: a late primary answer settles it as well.
+      this.store.saveAnswer(record.id, outcome.answer, record.rank);
       this.metrics.dispatches.inc({ result: "ok" });
       this.metrics.dispatchSeconds.observe(elapsed / 1000);
       this.log.debug({ event: "signed", requestId: id, endpoint: outcome.endpoint, status: outcome.answer.status }, "worker answer verified");
@@ -137,7 +140,8 @@ export class Dispatcher {
       // The worker answered, and will never sign: no reason to doubt its health.
       this.health.succeeded(worker, elapsed);
       this.metrics.dispatches.inc({ result: "refused" });
-      this.store.markFailed(record.id, `worker refused: ${outcome.reason}`);
+      // Unless the request was handed over to a backup meanwhile: this worker's refusal is not the backup's.
+      if (this.store.get(record.id)?.rank === record.rank) this.store.markFailed(record.id, `worker refused: ${outcome.reason}`);
       this.log.warn({ event: "dispatch_refused", requestId: id, reason: outcome.reason }, "worker refused the request for good; left to the timeout sweep");
     } else {
       this.health.failed(worker, Date.now());
@@ -163,8 +167,9 @@ export class Dispatcher {
       router: this.context.router,
       request: agentRequestToJson(record.request),
       input: record.input,
+      ...(record.rank > 0 && { backupRank: String(record.rank) }),
     };
-    const hedgeMs = this.health.hedgeDelayMs(record.request.worker);
+    const hedgeMs = this.health.hedgeDelayMs(record.assignee);
     const controllers: AbortController[] = [];
     const errors: string[] = [];
     return new Promise<AttemptOutcome>((resolve) => {

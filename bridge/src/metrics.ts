@@ -28,6 +28,12 @@ export class BridgeMetrics {
     help: "Replica endpoints called because the primary was slow or failed",
     registers: [this.registry],
   });
+  readonly handovers = new Counter({
+    name: "bridge_backup_handovers_total",
+    help: "Requests handed over to a backup worker (by rank) because the previous worker had not answered by its window",
+    labelNames: ["rank"] as const,
+    registers: [this.registry],
+  });
   readonly breakersOpen = new Gauge({ name: "bridge_worker_breakers_open", help: "Workers whose circuit is open or probing", registers: [this.registry] });
   readonly txs = new Counter({
     name: "bridge_transactions_total",

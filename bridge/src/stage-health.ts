@@ -1,4 +1,4 @@
-export const STAGES = ["startup", "watcher", "dispatcher", "submitter", "sweeper", "reconciler"] as const;
+export const STAGES = ["startup", "watcher", "failover", "dispatcher", "submitter", "sweeper", "reconciler"] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface StageRecord {

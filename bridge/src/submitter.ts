@@ -1,4 +1,4 @@
-import { byteLength, toHex } from "../../protocol/hex.js";
+import { byteLength, toHex, type Hex } from "../../protocol/hex.js";
 import { AGENT_REQUEST_FIELDS } from "../../protocol/request.js";
 import type { ChainClient, Fulfillment } from "./chain/chain-client.js";
 import { gasLimitBound, gasLimitFor, type GasSchedule } from "./chain/gas-schedule.js";
@@ -25,6 +25,11 @@ export interface SubmitterOptions {
 /** The router's per-batch work, on top of intrinsic and calldata gas. */
 const BATCH_EXECUTION_GAS = 79_000n;
 /**
+ * What fulfillAsBackup adds, for planning the pipeline's gas only (the transaction's limit is
+ * estimated): the draw of the backup (a few sampling rounds) and the primary's slash (SLASH_GAS).
+ */
+const BACKUP_EXECUTION_GAS = 500_000n;
+/**
  * Execution gas per byte of output: the router counts, hashes and copies it (~3.5 gas per byte;
  * CallbackFailed logs only its hash), with margin.
  */
@@ -41,6 +46,14 @@ function entryBytes(record: RequestRecord): number {
   const padded = (hex: string) => Math.ceil((hex.length - 2) / 2 / WORD_BYTES);
   return (ENTRY_FIXED_WORDS + padded(answer.output) + answer.subAgentIds.length + padded(answer.signature)) * WORD_BYTES;
 }
+
+/** An answer signed by a backup: it goes on-chain alone, with fulfillAsBackup(fulfillment, rank). */
+function isBackup(record: RequestRecord): boolean {
+  return (record.answerRank ?? 0) > 0;
+}
+
+/** Gas estimates of backup answers are taken with this margin (the draw reads staking weights that may move before inclusion). */
+const BACKUP_GAS_MARGIN_PERCENT = 30n;
 
 function toFulfillment(record: RequestRecord): Fulfillment {
   const answer = record.answer!;
@@ -64,10 +77,15 @@ function toFulfillment(record: RequestRecord): Fulfillment {
  * alone, so answers that travel one per transaction (64 KiB outputs: two exceed a node's
  * transaction size limit) are sent several per block on consecutive nonces instead of a few per
  * block. A request already settled is never paid twice: fulfillBatch skips settled entries.
+ * A backup's answer (Failover) travels alone in fulfillAsBackup, its gas limit estimated: the draw
+ * of the backup and the primary's slash cost what the staking side makes them cost. If the primary's
+ * answer lands first it reverts RequestNotPending, which is a settlement, not a failure.
  */
 export class Submitter {
   /** Largest batch to try next: halved when a node refuses a batch outright (fatal), grown back after a success. */
   private batchCap: number;
+  /** eth_estimateGas of simulated backup answers, by request id, until they are sent. */
+  private readonly backupGas = new Map<bigint, bigint>();
   /** Calldata pricing of the chain's fork; Bridge probes it at start-up and on the refresh schedule. */
   schedule: GasSchedule;
 
@@ -91,6 +109,7 @@ export class Submitter {
 
   private async submitReady(chainTime: bigint): Promise<number> {
     const started = performance.now();
+    this.backupGas.clear();
     try {
       await this.txm.track();
     } catch (error) {
@@ -227,6 +246,11 @@ export class Submitter {
     const maxGas = BigInt(this.options.maxTxGas);
     const fit: RequestRecord[] = [];
     for (const record of records) {
+      if (isBackup(record)) {
+        // Alone in its transaction: the first entry goes as it is, later ones head a batch of their own.
+        if (fit.length > 0) continue;
+        return { fit: [record], gas: gasLimitBound(BATCH_HEAD_BYTES + entryBytes(record), this.executionBudget(record) + BACKUP_EXECUTION_GAS, this.schedule) };
+      }
       const nextExecution = execution + this.executionBudget(record);
       const nextBytes = bytes + entryBytes(record);
       if (fit.length > 0 && (nextBytes > this.options.maxTxBytes || gasLimitBound(nextBytes, nextExecution, this.schedule) > maxGas)) continue;
@@ -243,6 +267,7 @@ export class Submitter {
    * it a dozen times in its binary search; the gas limit comes from the per-entry budget instead.
    */
   private async simulateBatch(records: RequestRecord[]): Promise<RequestRecord[]> {
+    if (records.length === 1 && isBackup(records[0]!)) return this.simulateBackup(records[0]!);
     try {
       await this.chain.simulate(this.chain.encodeFulfillBatch(records.map(toFulfillment)));
       return records;
@@ -260,14 +285,56 @@ export class Submitter {
     }
   }
 
+  /**
+   * A backup's answer, estimated (eth_estimateGas runs it as it would be mined): kept with its
+   * estimate, or left out. Settled meanwhile (the primary's answer landed first): recorded as settled
+   * elsewhere, the watcher records by whom. Window not open yet at the node's latest block: tried
+   * again next pass. WrongSigner (a stake change moved the draw): the rank is handed over again.
+   * Any other revert: failed (Failover may hand it to the next backup).
+   */
+  private async simulateBackup(record: RequestRecord): Promise<RequestRecord[]> {
+    try {
+      const estimate = await this.chain.estimateGas(this.encode([record]));
+      this.backupGas.set(record.id, estimate + (estimate * BACKUP_GAS_MARGIN_PERCENT) / 100n);
+      return [record];
+    } catch (error) {
+      if (!(error instanceof SimulationError)) throw error;
+      const id = record.id.toString();
+      if (error.revert.name === "RequestNotPending") {
+        this.store.markSettledElsewhere([record.id]);
+        this.log.info({ event: "backup_answer_superseded", requestId: id }, "request settled before the backup's answer was sent");
+      } else if (error.revert.name === "WrongSigner") {
+        // The draw moved (stake changed since the handover): that rank's backup is read again.
+        this.store.redrawBackup(record.id, `backup ${record.answerRank} is no longer the router's draw: ${error.reason}`);
+        this.log.warn({ event: "backup_redrawn", requestId: id, reason: error.reason }, "the backup's rank is now another worker's; handed over again");
+      } else if (error.revert.name !== "BackupWindowNotOpen") {
+        this.metrics.simulationRejects.inc();
+        this.store.markFailed(record.id, `fulfilAsBackup simulation reverted: ${error.reason}`);
+        this.log.warn({ event: "simulation_rejected", requestId: id, reason: error.reason }, "backup fulfilment would revert; not sent");
+      }
+      return [];
+    }
+  }
+
+  private encode(records: RequestRecord[]): Hex {
+    const first = records[0]!;
+    return records.length === 1 && isBackup(first)
+      ? this.chain.encodeFulfillAsBackup(toFulfillment(first), first.answerRank!)
+      : this.chain.encodeFulfillBatch(records.map(toFulfillment));
+  }
+
   /** Sends one batch; its gas limit, or undefined when no node took it (its requests are queued again) and this pass should stop. */
   private async sendFulfillments(records: RequestRecord[]): Promise<bigint | undefined> {
-    const data = this.chain.encodeFulfillBatch(records.map(toFulfillment));
-    const gasLimit = gasLimitFor(
-      data,
-      records.reduce((sum, r) => sum + this.executionBudget(r), BATCH_EXECUTION_GAS),
-      this.schedule,
-    );
+    const data = this.encode(records);
+    const estimated = records.length === 1 ? this.backupGas.get(records[0]!.id) : undefined;
+    if (estimated !== undefined) this.backupGas.delete(records[0]!.id);
+    const gasLimit =
+      estimated ??
+      gasLimitFor(
+        data,
+        records.reduce((sum, r) => sum + this.executionBudget(r), BATCH_EXECUTION_GAS),
+        this.schedule,
+      );
     const result = await this.txm.send({ kind: "fulfill", to: this.chain.router, data, gasLimit, requestIds: records.map((r) => r.id) });
     if (result.sent) {
       this.batchCap = Math.min(this.options.maxBatchSize, this.batchCap * 2);

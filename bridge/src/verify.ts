@@ -7,7 +7,7 @@ import type { RequestRecord } from "./store/store.js";
 
 /**
  * Checks a worker's answer the way the router will: same request, output hash of the output,
- * and an EIP-712 signature by the request's assigned worker under the router's acceptance rules
+ * and an EIP-712 signature by the worker it was dispatched to (the assigned one, or its backup) under the router's acceptance rules
  * (protocol/ecrecover.ts). Only answers that pass are stored as `signed`, so no gas is ever spent
  * on one the router would reject for its signature.
  */
@@ -27,7 +27,8 @@ export class AnswerVerifier {
     const outputHash = `0x${keccakHex(answer.output)}`;
     if (answer.subAgentPrices.length !== answer.subAgentIds.length) fail("subAgentPrices does not match subAgentIds");
     if (outputHash !== answer.outputHash.toLowerCase()) fail("outputHash is not keccak256(output)");
-    const worker = record.request.worker.toLowerCase();
+    // The primary, or the backup the request was dispatched to: each signs with `worker` = itself.
+    const worker = record.assignee.toLowerCase();
     let digest: Uint8Array;
     try {
       digest = this.digester.digest({
@@ -44,6 +45,7 @@ export class AnswerVerifier {
     }
     const recovered = ecrecover(digest, answer.signature);
     if ("error" in recovered) fail(`malformed signature (${recovered.error})`);
-    else if (recovered.signer !== worker) fail(`signed by ${recovered.signer}, but the request is assigned to ${worker}`);
+    else if (recovered.signer !== worker)
+      fail(`signed by ${recovered.signer}, but the request is ${record.rank > 0 ? `handed over to backup ${record.rank},` : "assigned to"} ${worker}`);
   }
 }

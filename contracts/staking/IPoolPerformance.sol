@@ -6,5 +6,5 @@ import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
 /// @title IPoolPerformance
 /// @notice Events and errors of PoolPerformance.
 interface IPoolPerformance is ICommonErrors {
-    event Recorded(uint256 indexed poolId, uint256 indexed epoch, uint96 index);
+    event Recorded(uint256 indexed poolId, uint256 indexed epoch, uint96 netRewards);
 }

@@ -46,12 +46,14 @@ interface IStakingHub is IWorkerStaking, ICommonErrors {
         /// @dev When the router last reported a fault (timeout or equivocation) of one of the pool's
         /// workers; mining rewards are withheld around it (see MiningRewards).
         uint64 lastFaultAt;
-        /// @dev What one unit of active stake has gained: the sum over every reward distribution of
-        /// (rewards to stakers / active stake) minus, over every slash, (active stake slashed / active
-        /// stake), each at its moment, scaled by RETURN_PRECISION (1e18 = 100%). Exits and re-stakes
-        /// never move it, so a return read from it cannot be faked by emptying a slashed pool (whose
-        /// share value would restart at 1). Wraps modulo 2^96: read differences as int96.
-        uint96 returnIndex;
+        /// @dev What the pool has paid its stakers, net: the sum of every reward distribution's rewards
+        /// to stakers (after commission) minus the active stake every slash took, PHA wei. Exits and
+        /// stakes never move it, and it counts PHA, not PHA per share, so no movement of stake between
+        /// two readings can change the difference (review s24: a per-stake index grew by the fees over
+        /// the stake at the moment of the harvest, so 1 PHA harvested over 1 PHA of stake looked like
+        /// 100 %). Wraps modulo 2^96: read differences as int96 (|Δ| < 2^95 wei ≈ 4e10 PHA, 40 times
+        /// the supply).
+        uint96 netRewards;
         uint256 activeStake;
         uint256 activeShares;
         uint256 unbondingStake;
@@ -203,6 +205,13 @@ interface IStakingHub is IWorkerStaking, ICommonErrors {
     /// @notice Current governance parameters.
     /// @return The parameters.
     function params() external view returns (Params memory);
+
+    /// @notice The pool's active stake integrated over time since its creation (wei × seconds, up to
+    /// now): its difference over an interval divided by the interval's length is the pool's
+    /// time-weighted active stake, which stake present only for moments (around a snapshot) barely moves.
+    /// @param poolId The pool.
+    /// @return Wei-seconds.
+    function stakeSeconds(uint256 poolId) external view returns (uint256);
 
     /// @notice PHA value of `account`'s active shares in `poolId` (rounded down).
     /// @param poolId The pool.

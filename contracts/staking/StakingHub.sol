@@ -38,8 +38,6 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public constant WEIGHT_UNIT = 100 ether;
     /// @notice Scale of the reward-per-share accumulator.
     uint256 public constant REWARD_PRECISION = 1e27;
-    /// @notice Scale of a pool's returnIndex (1e18 = 100% of its active stake).
-    uint256 public constant RETURN_PRECISION = 1e18;
     /// @notice Bound on a pool's active plus retiring workers, keeping the fee settlement that runs
     /// before every stake and withdrawal request (one router call per worker) bounded.
     uint256 public constant MAX_WORKERS_PER_POOL = 32;
@@ -94,6 +92,14 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     mapping(address worker => WorkerInfo) private _workers;
     mapping(uint256 poolId => mapping(address account => Position)) private _positions;
     mapping(uint256 requestId => WithdrawalRequest) private _withdrawals;
+    /// @dev Per pool, its active stake integrated over time up to `at` (see {stakeSeconds}).
+    mapping(uint256 poolId => StakeClock) private _stakeClocks;
+
+    /// @dev One slot. Wei × seconds stays below 2^192: the supply (1e27 wei) for 1e30 seconds.
+    struct StakeClock {
+        uint64 at;
+        uint192 stakeSeconds;
+    }
 
     /// @dev One slot. A worker stays bound to its pool after removal so late faults still slash it.
     /// `index` is its place in the active list while active, in the retiring list while retiring.
@@ -342,6 +348,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         _settleRewards(pool, position);
         position.shares -= shares;
         position.rewardDebt = _rewardDebt(pool, position.shares);
+        _tickStakeClock(poolId, pool.activeStake);
         pool.activeStake -= amount;
         pool.activeShares -= shares;
         pool.unbondingStake += amount;
@@ -561,6 +568,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStakingHub
+    function stakeSeconds(uint256 poolId) external view returns (uint256) {
+        StakeClock memory clock = _stakeClocks[poolId];
+        return clock.stakeSeconds + _pools[poolId].activeStake * (block.timestamp - clock.at);
+    }
+
+    /// @inheritdoc IStakingHub
     function stakeOf(uint256 poolId, address account) external view returns (uint256) {
         return _stakeOf(poolId, account);
     }
@@ -627,6 +640,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         _settleRewards(pool, position);
         position.shares += shares;
         position.rewardDebt = _rewardDebt(pool, position.shares);
+        _tickStakeClock(poolId, pool.activeStake);
         pool.activeStake += amount;
         pool.activeShares += shares;
         emit Staked(poolId, msg.sender, beneficiary, amount, shares);
@@ -682,14 +696,9 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
             pool.commissionAccrued += commission;
             if (toStakers != 0) {
                 pool.rewardPerShare += Math.mulDiv(toStakers, REWARD_PRECISION, pool.activeShares);
-                // Per unit of the stake that earned it; shares left with no stake (slashed to zero)
-                // have no return to measure. Wrapping by design (see IStakingHub.Pool.returnIndex):
-                // the truncating cast is the modulo.
-                uint256 active = pool.activeStake;
-                if (active != 0) {
-                    unchecked {
-                        pool.returnIndex += uint96(Math.mulDiv(toStakers, RETURN_PRECISION, active));
-                    }
+                // Wrapping by design (see IStakingHub.Pool.netRewards): the truncating cast is the modulo.
+                unchecked {
+                    pool.netRewards += uint96(toStakers);
                 }
             }
             emit RewardsDistributed(poolId, amount, commission);
@@ -776,13 +785,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         if (slashed == 0) return 0;
         split.fromActive = Math.mulDiv(slashed, active, stakeTotal);
         split.fromUnbonding = slashed - split.fromActive;
+        _tickStakeClock(poolId, active);
         pool.activeStake = active - split.fromActive;
         pool.unbondingStake -= split.fromUnbonding;
-        // At most RETURN_PRECISION (fromActive <= active); rounded up against the pool. Wrapping by design.
-        if (split.fromActive != 0) {
-            unchecked {
-                pool.returnIndex -= uint96(Math.mulDiv(split.fromActive, RETURN_PRECISION, active, Math.Rounding.Ceil));
-            }
+        // Wrapping by design (see IStakingHub.Pool.netRewards).
+        unchecked {
+            pool.netRewards -= uint96(split.fromActive);
         }
 
         if (reporter != address(0)) split.toReporter = Math.min(reporterReward, slashed);
@@ -894,6 +902,16 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     function _setWorkerAt(uint256 poolId, Pool storage pool, uint256 index, address worker) private {
         if (index == 0) pool.firstWorker = worker;
         else _poolWorkers[poolId][index] = worker;
+    }
+
+    /// @dev Integrates the pool's active stake up to now; call before every change of it, with its
+    /// value until now. A pool's first tick (its first stake) integrates zero.
+    function _tickStakeClock(uint256 poolId, uint256 activeStake) private {
+        StakeClock storage clock = _stakeClocks[poolId];
+        uint256 elapsed = block.timestamp - clock.at;
+        if (elapsed == 0) return;
+        clock.stakeSeconds += uint192(activeStake * elapsed);
+        clock.at = uint64(block.timestamp);
     }
 
     function _settleRewards(Pool storage pool, Position storage position) private {

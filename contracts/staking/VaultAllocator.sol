@@ -54,29 +54,35 @@ interface IAllocatorHub {
 
 /// @title VaultAllocator
 /// @notice The StakingVault's manager, turned into a rule anyone can run: once per epoch
-/// {rebalance} moves the vault's stake toward weights set by each candidate pool's realised return
-/// per stake over a trailing window (rewards after commission, minus slashes, from {PoolPerformance}),
-/// capped per pool, with a minimum stay before a pool's stake is reduced. The curator (the human
-/// manager) only sets the candidate pools and the rule's parameters, within bounds governance sets;
-/// governance sets the bounds within constant limits.
+/// {rebalance} moves the vault's stake toward weights set by the PHA each candidate pool actually
+/// paid its stakers over a trailing window (rewards after commission, minus slashes, from
+/// {PoolPerformance}), spread over the stake it would have with the vault at its cap, capped per
+/// pool, with a minimum stay before a pool's stake is reduced. The curator (the human manager) only
+/// sets the candidate pools and the rule's parameters, within bounds governance sets; governance sets
+/// the bounds within constant limits.
 ///
 ///     total     = vault's active stake in candidates + its available liquidity
-///     rate(p)   = return per epoch of one unit of p's active stake over the last `window` epochs
-///     score(p)  = max(0, rate(p)) × minStake(p) / (other(p) + max(held(p), cap))
+///     paid(p)   = PHA p paid its stakers per epoch over the last `window` epochs, net of slashes
+///     mean(p)   = p's time-weighted active stake over that window; least(p) its smallest at the
+///                 window's snapshots
+///     other(p)  = mean(p) − held(p);  own(p) = min(least(p), mean(p)) − held(p)  (each at least 0)
+///     score(p)  = max(0, paid(p)) / (other(p) + max(held(p), cap))
 ///     weight(p) = score(p) / Σ score, then capped at maxPoolShareBps (excess re-spread over the
 ///                 uncapped pools in proportion; what no pool can take stays idle)
-///     target(p) = weight(p) × total
+///     target(p) = min(weight(p) × total, max(own(p), 2 × held(p)))
 ///
-/// where minStake(p) is p's smallest active stake recorded in the window, held(p) the vault's stake
-/// in p, other(p) the rest of p's stake now, cap = maxPoolShareBps × total. rate × minStake is (at
-/// most) the rewards p paid its stakers per epoch; the score is that stream spread over the stake p
-/// would have with the vault at its cap: the return the vault would get there if the stream did not
-/// grow with its stake. A pool's rewards paid to itself therefore count for what they would pay the
-/// vault, not for what they paid the few shareholders there were (review s23, F3: a 1,000 PHA pool
-/// paying itself 10 PHA of fees a day showed 1 % a day and drew the vault's cap); an honest pool's
-/// fees, which grow with its stake (the router samples workers by stake), bring it to its full rate
-/// as the vault's stake in it reaches the cap. See contracts/staking/README.md for the attacker's
-/// costs and gains.
+/// where held(p) is the vault's stake in p now and cap = maxPoolShareBps × total. The score is the
+/// PHA p really paid, spread over the stake p would have with the vault at its cap: the return the
+/// vault would get there if the stream did not grow with its stake. It reads PHA, not a per-stake
+/// return, so no movement of stake between snapshots changes it (review s24: unbonding all but 1 PHA,
+/// harvesting 1 PHA of self-paid fees and re-staking before the next snapshot made a per-stake index
+/// show 0.27 a day); and it reads stake over time, so stake brought in only around the snapshots
+/// neither lowers a pool's denominator nor raises its entry limit, nor does a griefer's stake parked
+/// in a competitor at the rebalance lower the competitor's score. A pool's rewards paid to itself count for
+/// what they would pay the vault, not for what they paid the few shareholders there were (review
+/// s23, F3); an honest pool's fees, which grow with its stake (the router samples workers by stake),
+/// bring it to its full rate as the vault's stake in it reaches the cap. See
+/// contracts/staking/README.md for the attacker's costs and gains.
 ///
 /// A pool above target by more than `driftBps` of the total is unbonded down to target once it has
 /// held its stake `minStay` epochs — at once if its return is negative (it was slashed beyond its
@@ -87,10 +93,9 @@ interface IAllocatorHub {
 ///
 /// Nobody can profit from a rebalance's timing: it moves stake between pools at the hub's own
 /// exchange rates (stake and unbonding valued alike), so the vault's value does not move, and the
-/// vault streams gains and queues exits anyway. A pool's measured return is what its shares really
-/// earned, and its score what it would pay the vault at the cap: inflating the score means paying
-/// the vault that return once it is in, and before it is in costs fees sized by the vault's cap,
-/// not by the pool's own stake.
+/// vault streams gains and queues exits anyway. A pool's score is PHA it really paid, spread as it
+/// would pay the vault at the cap: inflating the score means paying the vault that return once it is
+/// in, and before it is in costs fees sized by the vault's cap, not by the pool's own stake.
 contract VaultAllocator is IVaultAllocator, Ownable2Step {
     /// @notice Governance's bounds on the curator's parameters.
     struct Bounds {
@@ -114,16 +119,19 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
     }
 
     /// @dev One rebalance's inputs: the vault's stake per candidate, the investable total, and per
-    /// candidate the target weight (bps), the measured rate and the most the vault may hold after it.
+    /// candidate the target weight (bps), the PHA it paid per epoch (net of slashes) and the most the
+    /// vault may hold after it.
     struct Plan {
         uint256[] current;
         uint256 total;
         uint256[] weights;
-        int256[] rates;
+        int256[] paid;
         uint256[] limits;
     }
 
     uint256 public constant BPS = 10_000;
+    /// @notice Scale of scores: 1e18 = a stream of 100 % of the spread stake per epoch.
+    uint256 public constant SCORE_ONE = 1e18;
     /// @notice Candidate pools at most (the vault tracks at most 16 pools, unbonding included).
     uint256 public constant MAX_CANDIDATES = 8;
     /// @notice Constant limits of governance's bounds.
@@ -239,15 +247,16 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
         for (uint256 i; i < pools_.length; ++i) {
             uint256 target = plan.total * plan.weights[i] / BPS;
             if (plan.current[i] > target + drift) {
-                unbonded += _reduce(pools_[i], plan.current[i], target, epoch, p, plan.rates[i] < 0);
+                unbonded += _reduce(pools_[i], plan.current[i], target, epoch, p, plan.paid[i] < 0);
             }
         }
     }
 
     /// @dev Tops up the pools below target by more than `drift`, in candidate order, from the
     /// vault's available liquidity, each to at most its limit: the larger of the pool's own (non-vault)
-    /// stake and twice the vault's stake in it. So the vault enters a pool with at most what its
-    /// operator and delegators have there and at most doubles its stake per rebalance: a pool's
+    /// stake, counted as it was throughout the window (the smaller of its smallest snapshot and its
+    /// time-weighted stake), and twice the vault's stake in it. So the vault enters a pool with at
+    /// most what its operator and delegators kept there and at most doubles its stake per rebalance: a pool's
     /// history without the vault in it (cheap to fake: its own shareholders get the fees back) buys at
     /// most its own size; every doubling after that is bought with returns paid to the vault too.
     /// A pool the vault does not hold yet takes one of its MAX_POOLS
@@ -295,8 +304,8 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
             if (stake_ == 0) continue;
             one[0] = poolId;
             performance.record(one);
-            (bool ok, int256 rate,) = performance.returnOver(poolId, p.window);
-            unbonded += _reduce(poolId, stake_, 0, epoch, p, ok && rate < 0);
+            (bool ok, int256 paid,) = performance.rewardsOver(poolId, p.window);
+            unbonded += _reduce(poolId, stake_, 0, epoch, p, ok && paid < 0);
         }
     }
 
@@ -353,7 +362,7 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
     /// @dev The vault's stake in each candidate, the investable total, and the targets' inputs.
     function _plan(uint256[] memory pools_, Params memory p, uint256 liquidity) private view returns (Plan memory plan) {
         (plan.current, plan.total) = _holdings(pools_, liquidity);
-        (plan.weights, plan.rates, plan.limits) = _weights(pools_, p, plan.current, plan.total);
+        (plan.weights, plan.paid, plan.limits) = _weights(pools_, p, plan.current, plan.total);
     }
 
     /// @dev The vault's active stake in each candidate, and the investable total.
@@ -370,27 +379,29 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
         }
     }
 
-    /// @dev Each candidate's score and measured rate (see the contract notes).
+    /// @dev Each candidate's score, the PHA it paid per epoch and its limit (see the contract notes).
     function _scores(uint256[] memory pools, Params memory p, uint256[] memory current, uint256 total)
         private
         view
-        returns (uint256[] memory scores_, int256[] memory rates, uint256[] memory limits)
+        returns (uint256[] memory scores_, int256[] memory paid, uint256[] memory limits)
     {
         uint256 n = pools.length;
         scores_ = new uint256[](n);
-        rates = new int256[](n);
+        paid = new int256[](n);
         limits = new uint256[](n);
         uint256 cap = total * p.maxPoolShareBps / BPS;
         for (uint256 i; i < n; ++i) {
             PoolPerformance.Window memory w = performance.windowOver(pools[i], p.window);
             if (!w.ok) continue;
-            rates[i] = w.ratePerEpoch;
-            if (w.ratePerEpoch <= 0) continue;
-            uint256 other = w.newestStake > current[i] ? w.newestStake - current[i] : 0;
-            limits[i] = Math.max(other, 2 * current[i]);
-            uint256 spread = other + Math.max(current[i], cap);
-            // rate < 2^95 (an int96 difference per second, times an epoch) and minStake < 2^64 PHA.
-            if (spread != 0) scores_[i] = uint256(w.ratePerEpoch) * w.minStake / spread;
+            paid[i] = w.rewardsPerEpoch;
+            if (w.rewardsPerEpoch <= 0) continue;
+            uint256 held = current[i];
+            uint256 other = w.meanStake > held ? w.meanStake - held : 0;
+            uint256 kept = Math.min(w.minStake, w.meanStake);
+            limits[i] = Math.max(kept > held ? kept - held : 0, 2 * held);
+            uint256 spread = other + Math.max(held, cap);
+            // paid < 2^95 wei (an int96 difference per second, times an epoch): the product fits.
+            if (spread != 0) scores_[i] = uint256(w.rewardsPerEpoch) * SCORE_ONE / spread;
         }
     }
 
@@ -399,12 +410,12 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
     function _weights(uint256[] memory pools, Params memory p, uint256[] memory current, uint256 total)
         private
         view
-        returns (uint256[] memory weights, int256[] memory rates, uint256[] memory limits)
+        returns (uint256[] memory weights, int256[] memory paid, uint256[] memory limits)
     {
         uint256 n = pools.length;
         weights = new uint256[](n);
         uint256[] memory scores_;
-        (scores_, rates, limits) = _scores(pools, p, current, total);
+        (scores_, paid, limits) = _scores(pools, p, current, total);
         bool[] memory capped = new bool[](n);
         uint256 left = BPS;
         for (uint256 round; round <= n; ++round) {

@@ -67,6 +67,25 @@ export class FakeTxChain extends SyntheticChain {
     return FakeTxChain.ids(requests.map((r) => r.id));
   }
 
+  /** Request ids encoded with fulfillAsBackup (rank by id); their calldata lists the id like a batch of one. */
+  readonly backupEncoded = new Map<bigint, number>();
+  /** The revert (custom error name) of a backup answer's estimate, by request id. */
+  readonly backupReverts = new Map<bigint, string>();
+  /** What eth_estimateGas answers for a backup answer. */
+  backupEstimate = 400_000n;
+
+  override encodeFulfillAsBackup(fulfillment: Fulfillment, rank: number): Hex {
+    this.backupEncoded.set(fulfillment.request.id, rank);
+    return FakeTxChain.ids([fulfillment.request.id]);
+  }
+
+  override async estimateGas(data: Hex): Promise<bigint> {
+    const id = FakeTxChain.decodeIds(data)[0]!;
+    const name = this.backupReverts.get(id);
+    if (name !== undefined) throw new SimulationError("eth_estimateGas", { data: "0x", name, reason: `${name}(${id})` });
+    return this.backupEstimate;
+  }
+
   private static ids(ids: bigint[]): Hex {
     return `0x${ids.map((id) => id.toString(16).padStart(64, "0")).join("")}`;
   }

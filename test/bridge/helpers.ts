@@ -26,6 +26,8 @@ export interface Scenario {
 
 export interface ScenarioOptions {
   workerCount?: number;
+  /** Each worker registered by an operator of its own (backups are never drawn among the primary's operator's workers). */
+  separateOperators?: boolean;
   node?: LocalNodeOptions;
   stack?: StackOptions;
 }
@@ -37,7 +39,7 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
   for (const w of workers) await w.listen();
   const stack = await deployStack(
     node.url,
-    workers.map((w) => ({ key: w.options.key, endpoint: w.url })),
+    workers.map((w) => ({ key: w.options.key, endpoint: w.url, ...(options.separateOperators && { operatorKey: Wallet.createRandom().privateKey }) })),
     options.stack,
   );
   const dir = mkdtempSync(join(tmpdir(), "bridge-test-"));

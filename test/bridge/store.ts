@@ -7,7 +7,7 @@ import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
 import { StoreMismatchError } from "../../bridge/src/errors.js";
 import { MIGRATIONS, migrate, type Migration } from "../../bridge/src/store/migrations.js";
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
-import type { BridgeStore } from "../../bridge/src/store/store.js";
+import { NO_MORE_BACKUPS, type BridgeStore } from "../../bridge/src/store/store.js";
 import { ANSWER } from "./fake-tx-chain.js";
 import { openPostgresStore } from "./postgres.js";
 
@@ -107,6 +107,61 @@ for (const [name, open] of STORES)
       expect(store.expired(deadline + 1n, 10)).to.have.length(6);
     });
 
+    it("failover: hands an unanswered request to a backup, re-queued under the backup, and records who answered", async () => {
+      await scanAll();
+      store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now());
+      const primary = chain.worker.toLowerCase();
+      const backup = `0x${"b1".repeat(20)}`;
+      const deadline = chain.makeRequest(1n).request.deadline;
+      // Confirmed requests with no answer are due for a look at their backup (backup_at 0: not known yet).
+      expect(store.failoverDue(deadline - 100n, 10).map((r) => r.id)).to.deep.equal([1n, 2n]);
+      store.scheduleBackups([
+        { id: 1n, at: Number(deadline - 50n) },
+        { id: 2n, at: Number(deadline - 50n) },
+      ]);
+      expect(store.failoverDue(deadline - 100n, 10)).to.have.length(0, "not before their window");
+      expect(store.failoverDue(deadline - 50n, 10).map((r) => r.id)).to.deep.equal([1n, 2n]);
+      store.markDispatched(1n, 3, Date.now() + 60_000);
+      expect(store.assignBackup(1n, 1, backup, 0)).to.equal(true);
+      expect(store.assignBackup(1n, 1, backup, 0)).to.equal(false, "only upward in rank");
+      const handed = store.get(1n)!;
+      expect([handed.state, handed.assignee, handed.rank, handed.attempts, handed.nextAttemptAt, handed.request.worker.toLowerCase()]).to.deep.equal([
+        "confirmed",
+        backup,
+        1,
+        0,
+        0,
+        primary,
+      ]);
+      // The dispatcher's queue: request 1 under the backup now, request 2 under the primary.
+      expect(store.dispatchWorkers().sort()).to.deep.equal([backup, primary].sort());
+      expect(store.dueForWorker(backup, Date.now(), 10, new Set()).map((r) => r.id)).to.deep.equal([1n]);
+      expect(store.dueForWorker(primary, Date.now(), 10, new Set()).map((r) => r.id)).to.deep.equal([2n]);
+      store.saveAnswer(1n, ANSWER, 1);
+      expect(store.readyToSubmit(10).map((r) => [r.id, r.answerRank])).to.deep.equal([[1n, 1]]);
+      // The draw moved (WrongSigner): the answer is dropped and rank 1 is read again.
+      store.redrawBackup(1n, "moved");
+      expect([store.get(1n)!.state, store.get(1n)!.rank, store.get(1n)!.answer]).to.deep.equal(["failed", 0, undefined]);
+      expect(store.assignBackup(1n, 1, backup, 0)).to.equal(true);
+      store.saveAnswer(1n, ANSWER, 1);
+      expect(store.failoverDue(deadline - 1n, 10).map((r) => r.id)).to.deep.equal([2n], "an answered request is not handed over");
+      store.scheduleBackups([{ id: 2n, at: NO_MORE_BACKUPS }]);
+      expect(store.failoverDue(deadline - 1n, 10)).to.have.length(0, "no further backup");
+      expect(store.failoverDue(deadline, 10)).to.have.length(0);
+      const settlement = {
+        requestId: 1n,
+        outcome: "fulfilled" as const,
+        block: { number: 4, hash: "0x04" },
+        txHash: "0x05",
+        fee: 1n,
+        refund: 0n,
+        worker: backup,
+      };
+      store.observe([], [settlement]);
+      expect([store.get(1n)!.state, store.get(1n)!.answeredBy]).to.deep.equal(["fulfilled", backup]);
+      expect(store.failoverStats()).to.deep.equal({ handedOver: 1, answeredByBackup: 1 });
+    });
+
     if (name === "SqliteStore")
       it("reads its queues through their partial indexes (the SQL state lists match the indexes')", () => {
         // INDEXED BY makes SQLite refuse the query when the WHERE no longer implies the index's predicate.
@@ -114,6 +169,7 @@ for (const [name, open] of STORES)
         expect(() => store.seenBlocks(10, 10)).to.not.throw();
         expect(() => store.dueForWorker("0x01", Date.now(), 10, new Set())).to.not.throw();
         expect(() => store.dispatchWorkers()).to.not.throw();
+        expect(() => store.failoverDue(1n, 10)).to.not.throw();
         const db = (store as unknown as { db: DatabaseSync }).db;
         expect(() => db.prepare("SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ('seen') AND deadline < 1")).to.throw(/no query solution/);
       });

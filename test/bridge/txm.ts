@@ -299,6 +299,46 @@ describe("bridge transaction manager", () => {
       expect(store.get(3n)!.lastError).to.match(/no node accepts its fulfilment/);
       expect(states([1n, 2n, 4n, 5n, 6n])).to.deep.equal(Array(5).fill("submitted"));
     });
+    it("failover: a backup's answer travels alone in fulfillAsBackup with its estimated gas; superseded by the primary's, it is settled, not failed", async () => {
+      const backup = `0x${"b1".repeat(20)}`;
+      for (const id of [2n, 4n, 5n]) {
+        store.markFailed(id, "worker down");
+        expect(store.assignBackup(id, 1, backup, 0)).to.equal(true);
+        store.saveAnswer(id, { ...ANSWER, requestId: id.toString(), worker: backup }, 1);
+      }
+      // 4: the primary's answer landed first; 5: the node's latest block is still before the window.
+      chain.backupReverts.set(4n, "RequestNotPending");
+      chain.backupReverts.set(5n, "BackupWindowNotOpen");
+      await batchSubmitter().tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data))).to.deep.equal([[1n, 3n, 6n], [2n]]);
+      expect([...chain.backupEncoded]).to.deep.equal([
+        [2n, 1],
+        [4n, 1],
+        [5n, 1],
+      ]);
+      expect(chain.offered[1]!.gasLimit).to.equal(520_000n, "the estimate plus 30 %");
+      expect(states([2n, 4n, 5n])).to.deep.equal(["submitted", "submitted", "signed"]);
+      expect(store.get(4n)!.fulfilTx).to.equal(undefined, "settled elsewhere: waits for the event, in no transaction");
+      expect(store.get(4n)!.lastError).to.equal(undefined);
+      chain.backupReverts.delete(5n);
+      await batchSubmitter().tick(0n);
+      expect(FakeTxChain.decodeIds(chain.offered.at(-1)!.data)).to.deep.equal([5n]);
+    });
+
+    it("failover: a backup no longer drawn for its rank (WrongSigner: stake moved) is dropped and the rank handed over again", async () => {
+      const backup = `0x${"b1".repeat(20)}`;
+      store.markFailed(2n, "worker down");
+      store.assignBackup(2n, 1, backup, 0);
+      store.saveAnswer(2n, { ...ANSWER, requestId: "2", worker: backup }, 1);
+      chain.backupReverts.set(2n, "WrongSigner");
+      await batchSubmitter().tick(0n);
+      const record = store.get(2n)!;
+      expect([record.state, record.rank, record.backupAt, record.answer, record.answerRank]).to.deep.equal(["failed", 0, 0, undefined, undefined]);
+      expect(record.lastError).to.match(/backup 1 is no longer the router's draw: WrongSigner\(2\)/);
+      expect(store.failoverDue(0n, 10).map((r) => r.id)).to.include(2n, "Failover reads backup 1 again");
+      expect(store.assignBackup(2n, 1, `0x${"b2".repeat(20)}`, 0)).to.equal(true);
+    });
+
     it("packs a transaction with every answer that fits, oldest first: a large output does not cut the batch short", async () => {
       // Requests 1 and 2 carry 3,000-byte outputs; the byte limit holds one of them plus the four small answers.
       store.close();

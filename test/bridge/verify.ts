@@ -48,6 +48,9 @@ describe("bridge AnswerVerifier", () => {
       state: "dispatched",
       attempts: 1,
       nextAttemptAt: 0,
+      assignee: request.worker.toLowerCase(),
+      rank: 0,
+      backupAt: 0,
       seenAt: 0,
     };
     answer = await worker.answer({ chainId: CHAIN_ID.toString(), router: ROUTER, request: agentRequestToJson(request), input });
@@ -92,6 +95,18 @@ describe("bridge AnswerVerifier", () => {
     const impostor = new FakeWorker({ key, signWith: Wallet.createRandom().privateKey });
     const forged = await impostor.answer({ chainId: CHAIN_ID.toString(), router: ROUTER, request: agentRequestToJson(record.request), input: record.input });
     rejects(forged, /signed by 0x[0-9a-f]{40}, but the request is assigned to/);
+  });
+
+  it("after a handover, accepts only the backup's own signature (worker = the backup), not the primary's", async () => {
+    const backup = new FakeWorker({ key: Wallet.createRandom().privateKey });
+    const handedOver: RequestRecord = { ...record, assignee: backup.address.toLowerCase(), rank: 1 };
+    const body = { chainId: CHAIN_ID.toString(), router: ROUTER, request: agentRequestToJson(record.request), input: record.input, backupRank: "1" };
+    const backupAnswer = await backup.answer(body);
+    expect(() => verifier.verify(handedOver, backupAnswer, "http://b")).to.not.throw();
+    // The primary's answer is valid for fulfil, but not as the backup's: fulfillAsBackup would revert.
+    expect(() => verifier.verify(handedOver, answer, "http://b")).to.throw(InvalidWorkerAnswerError, /but the request is handed over to backup 1, 0x/);
+    // And the backup's answer is not the primary's.
+    rejects(backupAnswer, /signed by 0x[0-9a-f]{40}, but the request is assigned to/);
   });
 
   it("rejects an answer signed for another router (EIP-712 domain)", async () => {

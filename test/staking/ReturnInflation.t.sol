@@ -75,14 +75,14 @@ contract ReturnInflationTest is VaultFixture {
             maxHeld = _max(maxHeld, _epoch(true));
         }
         assertEq(maxHeld, ATTACKER_STAKE, "the vault enters with at most the pool's own stake");
-        (bool ok, int256 rate,) = performance.returnOver(poolX, WINDOW);
-        // 10 PHA a day on 1,000 PHA, less 20 % commission: 0.8 % a day (plus 0.024 % honest traffic).
-        assertTrue(ok && rate > 0.008e18, "the pool's own return still shows ~0.8 % a day");
+        (bool ok, int256 paid,) = performance.rewardsOver(poolX, WINDOW);
+        // 10 PHA a day less 20 % commission: 8 PHA a day to stakers (0.8 % of the pool's 1,000 PHA).
+        assertTrue(ok && paid > 8 ether, "the pool pays its stakers ~8 PHA a day");
         uint256 score = allocator.scores()[2];
         uint256 cap = (vault.availableLiquidity() + _held(poolA) + _held(poolB) + _held(poolX)) * CAP / 10_000;
-        // minStake ≤ 1,000 PHA; spread = the pool's other stake + max(held, cap) ≥ cap (12,000 PHA).
-        assertLe(score, uint256(rate) * ATTACKER_STAKE / cap, "score diluted by the vault's cap");
-        emit MeasuredSigned("pool's measured return per epoch (1e18 = 100%)", rate);
+        // spread = the pool's other stake + max(held, cap) ≥ cap (12,000 PHA).
+        assertLe(score, uint256(paid) * 1e18 / cap, "score diluted by the vault's cap");
+        emit MeasuredSigned("PHA the pool paid its stakers per epoch (wei)", paid);
         emit Measured("its score (1e18 = 100%)", score);
     }
 

@@ -96,8 +96,8 @@ contract VaultAllocatorTest is VaultFixture {
 
     /// Attack (review finding): a pool slashed to half its value, emptied by its stakers and re-staked
     /// used to show its share value reset to 1 as a gain (+11% per epoch over the window), so the rule
-    /// gave it the 40% cap and placed the vault's idle PHA in it, though it earned nothing. The return is now read from the hub's per-stake index of rewards minus
-    /// slashes, which no exit or re-stake moves.
+    /// gave it the 40% cap and placed the vault's idle PHA in it, though it earned nothing. The score now reads the PHA the pool paid its
+    /// stakers minus slashes (the hub's running total), which no exit or re-stake moves.
     function test_EmptiedAndRestakedSlashedPool_ShowsNoFakeReturn() public {
         _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
         router.slashForTimeout(WORKER_C, 1, hub.poolState(poolC).activeStake / 2, BOB, 0);
@@ -112,8 +112,8 @@ contract VaultAllocatorTest is VaultFixture {
         vault.completePoolWithdrawals(vault.pendingWithdrawals()); // the vault has idle PHA to place
         for (uint256 e; e <= WINDOW; ++e) {
             _epochs(1, 30 ether, 20 ether, 0); // C earns nothing
-            (bool ok, int256 rate,) = performance.returnOver(poolC, WINDOW);
-            assertTrue(!ok || rate <= 0, "no positive return for a pool that earned nothing");
+            (bool ok, int256 paid,) = performance.rewardsOver(poolC, WINDOW);
+            assertTrue(!ok || paid <= 0, "nothing paid by a pool that earned nothing");
             assertEq(allocator.targetWeights()[2], 0, "no weight");
             assertEq(hub.stakeOf(poolC, address(vault)), 0, "no allocation");
         }

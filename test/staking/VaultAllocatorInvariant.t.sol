@@ -256,11 +256,13 @@ contract AllocatorHandler is Test {
         }
     }
 
-    /// @dev max(the pool's stake at its newest snapshot (the one the rebalance took) less the
-    /// vault's, twice the vault's stake before the rebalance).
+    /// @dev max(the pool's stake kept through the rebalance's window (the smaller of its smallest
+    /// snapshot and its time-weighted stake) less the vault's, twice the vault's stake before the
+    /// rebalance).
     function _growthLimit(uint256 poolId, uint256 held) private view returns (uint256) {
-        uint256 recorded = uint256(performance.snapshot(poolId, 0).stake) * 1 ether;
-        uint256 other = recorded > held ? recorded - held : 0;
+        PoolPerformance.Window memory w = performance.windowOver(poolId, allocator.params().window);
+        uint256 kept = w.minStake < w.meanStake ? w.minStake : w.meanStake;
+        uint256 other = kept > held ? kept - held : 0;
         return other > 2 * held ? other : 2 * held;
     }
 

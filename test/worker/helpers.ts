@@ -209,4 +209,20 @@ export class FakeCommitments implements RequestCommitments {
   async requirePending(_request: AgentRequest, hash: string): Promise<void> {
     if (!this.#pending.has(hash)) throw new RequestRejected(409, "REQUEST_NOT_PENDING", "request is not pending on the router");
   }
+
+  /** The router's backups by `requestHash:rank`, and its chain time (unix s). */
+  readonly backups = new Map<string, { worker: string; opensAt: bigint }>();
+  chainTime = 0n;
+
+  /** Records `worker` as backup `rank` of a committed request, its window opening at `opensAt`. */
+  setBackup(request: AgentRequest, rank: bigint, worker: string, opensAt: bigint): void {
+    this.backups.set(`${requestHash(request)}:${rank}`, { worker, opensAt });
+  }
+
+  async requireBackup(_request: AgentRequest, hash: string, rank: bigint, worker: string): Promise<void> {
+    const backup = this.backups.get(`${hash}:${rank}`);
+    if (backup === undefined || backup.worker.toLowerCase() !== worker.toLowerCase())
+      throw new RequestRejected(409, "NOT_BACKUP", `this worker is not backup ${rank}`);
+    if (backup.opensAt > this.chainTime) throw new RequestRejected(425, "BACKUP_WINDOW_NOT_OPEN", `backup ${rank} may answer from ${backup.opensAt}`);
+  }
 }

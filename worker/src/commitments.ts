@@ -1,5 +1,6 @@
-import { Contract, JsonRpcProvider, Network, type ContractRunner, type Provider } from "ethers";
+import { Contract, JsonRpcProvider, Network, isCallException, type ContractRunner, type Provider } from "ethers";
 import type { AgentRequest } from "../../protocol/request.js";
+import { AgentRouter__factory } from "../../types/ethers-contracts/factories/core/AgentRouter__factory.js";
 import { RequestRejected } from "./errors.js";
 
 /** Whether a request is pending on the router this worker serves, as the chain says. */
@@ -12,6 +13,13 @@ export interface RequestCommitments {
    * CHAIN_UNAVAILABLE (503, retry later).
    */
   requirePending(request: AgentRequest, requestHash: string): Promise<void>;
+  /**
+   * Resolves when `router.backupWorker(request, rank)` is `worker` and its window is open at the
+   * chain time of the RPC's latest block (call after requirePending); otherwise throws
+   * RequestRejected: NOT_BACKUP / REQUEST_NOT_PENDING (409, final), BACKUP_WINDOW_NOT_OPEN (425,
+   * retry at the window) or CHAIN_UNAVAILABLE (503).
+   */
+  requireBackup(request: AgentRequest, requestHash: string, rank: bigint, worker: string): Promise<void>;
   /** Whether the chain answers the worker's reads within `timeoutMs` (for /health); never waits longer. */
   check?(timeoutMs: number): Promise<ChainCheck>;
 }
@@ -25,10 +33,8 @@ export interface ChainCheck {
   error?: string;
 }
 
-export const ROUTER_COMMITMENT_ABI = [
-  "function commitmentOf(uint256 requestId) view returns (bytes32)",
-  "function requestCount() view returns (uint64)",
-] as const;
+/** The router's views the worker reads (commitmentOf, requestCount, backupWorker) and its errors, from the compiled artifact. */
+export const ROUTER_COMMITMENT_ABI = AgentRouter__factory.abi;
 
 const ZERO = `0x${"00".repeat(32)}`;
 /** Verified commitments remembered (by request hash) so retries and duplicates cost no RPC call. */
@@ -59,6 +65,8 @@ export class ChainRequestCommitments implements RequestCommitments {
   /** Request hashes refused for good (settled, timed out, or not the committed request). */
   readonly #refused = new Map<string, string>();
   #count: { value: bigint; at: number } | undefined;
+  /** `requestHash:rank` of backup dispatches verified for this worker with their window open (it never closes before the deadline). */
+  readonly #backups = new Map<string, number>();
   /** The health read in flight: a hung RPC holds one call, however often /health is asked. */
   #probe: Promise<bigint> | undefined;
 
@@ -110,6 +118,47 @@ export class ChainRequestCommitments implements RequestCommitments {
         : `request ${request.id} differs from the request the router committed to`;
     remember(this.#refused, key, reason);
     throw new RequestRejected(409, "REQUEST_NOT_PENDING", reason);
+  }
+
+  async requireBackup(request: AgentRequest, requestHash: string, rank: bigint, worker: string): Promise<void> {
+    const key = `${requestHash.toLowerCase()}:${rank}`;
+    const known = this.#backups.get(key);
+    if (known !== undefined && known * 1000 >= this.clock()) return;
+    let drawn: string;
+    let opensAt: bigint;
+    let now: bigint;
+    try {
+      // The draw and the clock at one block: the window is open at a time the chain has reached.
+      const block = await this.#provider.getBlock("latest");
+      if (block === null) throw new Error("no latest block");
+      now = BigInt(block.timestamp);
+      [drawn, opensAt] = (await this.#router.getFunction("backupWorker").staticCall(request, rank, { blockTag: block.number })) as [string, bigint];
+    } catch (error) {
+      const revert = this.#revertName(error);
+      if (revert === "NoBackup") throw new RequestRejected(409, "NOT_BACKUP", `request ${request.id} has no backup of rank ${rank}`);
+      if (revert !== undefined) {
+        // backupWorker reverts only for a request that is not the pending one (settled, or altered).
+        throw new RequestRejected(409, "REQUEST_NOT_PENDING", `request ${request.id} is not pending on the router (${revert})`);
+      }
+      throw new RequestRejected(503, "CHAIN_UNAVAILABLE", "cannot read the request's backup from the router; retry later");
+    }
+    if (drawn.toLowerCase() !== worker.toLowerCase()) {
+      throw new RequestRejected(409, "NOT_BACKUP", `backup ${rank} of request ${request.id} is ${drawn}, not this worker ${worker}`);
+    }
+    if (opensAt > now) {
+      throw new RequestRejected(425, "BACKUP_WINDOW_NOT_OPEN", `backup ${rank} of request ${request.id} may answer from ${opensAt}; chain time is ${now}`);
+    }
+    remember(this.#backups, key, Number(request.deadline));
+  }
+
+  /** The custom error a reverted call returned, by name (undefined: not a revert, e.g. the RPC failed). */
+  #revertName(error: unknown): string | undefined {
+    if (!isCallException(error) || error.data === undefined || error.data === null) return undefined;
+    try {
+      return this.#router.interface.parseError(error.data)?.name ?? "revert";
+    } catch {
+      return "revert";
+    }
   }
 
   /** Reads requestCount() (the RPC serves the router, not only blocks), giving up after `timeoutMs`. */

@@ -88,7 +88,8 @@ export class WorkerService {
   /**
    * Executes and signs one request, or returns the answer already signed for it. Requests not
    * meant for this worker, not pending on its router, or whose input does not match the committed
-   * hash are refused unsigned.
+   * hash are refused unsigned; so is a backup dispatch (`backupRank`) unless the router draws this
+   * worker as that backup and its window is open. Answers are always signed as this worker.
    */
   async execute(body: ExecuteRequest): Promise<ExecuteResponse> {
     const { enclave, answers, executor, signer, metrics, logger, commitments } = this.deps;
@@ -98,8 +99,14 @@ export class WorkerService {
     if (chainId !== this.deps.chainId) {
       throw new RequestRejected(421, "WRONG_CHAIN", `this worker serves chain ${this.deps.chainId}, not ${chainId}`);
     }
-    if (request.worker.toLowerCase() !== enclave.address.toLowerCase()) {
+    const rank = body.backupRank === undefined ? undefined : BigInt(body.backupRank);
+    const primary = request.worker.toLowerCase() === enclave.address.toLowerCase();
+    if (rank === undefined && !primary) {
       throw new RequestRejected(421, "WRONG_WORKER", `request is assigned to ${request.worker}, this worker is ${enclave.address}`);
+    }
+    // A backup is never the primary: this worker answers its own requests as the primary, with fulfil.
+    if (rank !== undefined && primary) {
+      throw new RequestRejected(421, "WRONG_WORKER", `request is assigned to this worker ${enclave.address}: asked as its primary, not as backup ${rank}`);
     }
     if (body.router.toLowerCase() !== commitments.router.toLowerCase()) {
       throw new RequestRejected(421, "WRONG_ROUTER", `this worker serves router ${commitments.router}, not ${body.router}`);
@@ -111,11 +118,18 @@ export class WorkerService {
     const requestHash = hashRequest(request);
     const started = performance.now();
     const { response, replayed } = await answers.answer({ chainId, router: body.router, requestHash }, request.deadline, async () => {
-      // Only a request the router committed to runs, is signed or takes a place in the answer store.
+      // Only a request the router committed to runs, is signed or takes a place in the answer store;
+      // as a backup, only once the router would take this worker's answer (no work before its window).
       await commitments.requirePending(request, requestHash);
+      if (rank !== undefined) await commitments.requireBackup(request, requestHash, rank, enclave.address);
       return signer.sign(chainId, body.router, request, requestHash, await executor.execute(request, input, requestHash));
     });
-    const log = { requestId: response.requestId, agentId: request.agentId.toString(), status: response.statusName };
+    const log = {
+      requestId: response.requestId,
+      agentId: request.agentId.toString(),
+      status: response.statusName,
+      ...(rank !== undefined && { backupRank: Number(rank) }),
+    };
     if (replayed) {
       metrics.replays.inc();
       logger.info(log, "request answered again with its stored answer");

@@ -76,6 +76,15 @@ export interface ChainClient {
   /** isPending for each id (one round trip); an entry is an Error when its call failed. */
   isPending(requestIds: bigint[]): Promise<(boolean | Error)[]>;
   encodeFulfillBatch(fulfillments: Fulfillment[]): Hex;
+  /** fulfillAsBackup(fulfillment, rank): a backup's answer, one per transaction. */
+  encodeFulfillAsBackup(fulfillment: Fulfillment, rank: number): Hex;
+  /**
+   * AgentRouter.backupWorker(request, rank) at the latest block: the backup of that rank and when its
+   * window opens. Throws SimulationError when it reverts (NoBackup, RequestNotPending, RequestMismatch).
+   */
+  backupWorker(request: AgentRequest, rank: number): Promise<{ worker: string; opensAt: bigint }>;
+  /** AgentRouter.MAX_BACKUPS(): backup ranks are 1 to this. */
+  maxBackups(): Promise<number>;
   /** timeoutBatch(requests): the router skips (TimeoutSkipped) entries no longer pending. */
   encodeTimeoutBatch(requests: AgentRequest[]): Hex;
   /** eth_call of router calldata from the bridge account (at `tag`, default latest); throws SimulationError with the decoded reason. */

@@ -188,7 +188,8 @@ export class JsonRpcChainClient implements ChainClient {
         const logIndex = Number((log as unknown as { logIndex?: string }).logIndex ?? log.index);
         requests.push({ request, input, requestHash, block, logIndex, txHash });
       } else if (topic === this.topics.fulfilled) {
-        settlements.push({ requestId: BigInt(log.topics[1]!), outcome: "fulfilled", block, txHash, fee: word(log.data, 3), refund: word(log.data, 4) });
+        const worker = `0x${log.topics[2]!.slice(-40)}`;
+        settlements.push({ requestId: BigInt(log.topics[1]!), outcome: "fulfilled", block, txHash, fee: word(log.data, 3), refund: word(log.data, 4), worker });
       } else if (topic === this.topics.timedOut) {
         settlements.push({ requestId: BigInt(log.topics[1]!), outcome: "timed_out", block, txHash, fee: 0n, refund: word(log.data, 0) });
       }
@@ -207,6 +208,22 @@ export class JsonRpcChainClient implements ChainClient {
 
   encodeFulfillBatch(fulfillments: Fulfillment[]): Hex {
     return encodeFulfillBatchCalldata(this.fulfillBatchSelector, fulfillments);
+  }
+
+  encodeFulfillAsBackup(fulfillment: Fulfillment, rank: number): Hex {
+    // Rare (only after a worker missed its window): ethers' canonical encoding from the ABI.
+    return routerInterface.encodeFunctionData("fulfillAsBackup", [fulfillment, rank]) as Hex;
+  }
+
+  async backupWorker(request: AgentRequest, rank: number): Promise<{ worker: string; opensAt: bigint }> {
+    const data = routerInterface.encodeFunctionData("backupWorker", [request, rank]);
+    const [worker, opensAt] = routerInterface.decodeFunctionResult("backupWorker", await this.call("eth_call", [{ to: this.router, data }, "latest"]));
+    return { worker: (worker as string).toLowerCase(), opensAt: opensAt as bigint };
+  }
+
+  async maxBackups(): Promise<number> {
+    const data = routerInterface.encodeFunctionData("MAX_BACKUPS");
+    return Number(routerInterface.decodeFunctionResult("MAX_BACKUPS", await this.rpc.call<string>("eth_call", [{ to: this.router, data }, "latest"]))[0]);
   }
 
   encodeTimeoutBatch(requests: AgentRequest[]): Hex {

@@ -1,7 +1,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { StoreMismatchError } from "../errors.js";
 import { literal, literals, state, states } from "./sql.js";
-import { DISPATCHABLE_STATES, UNFINISHED_TX_STATES, UNSETTLED_STATES, type TxState } from "./store.js";
+import { DISPATCHABLE_STATES, FAILOVER_STATES, UNFINISHED_TX_STATES, UNSETTLED_STATES, type TxState } from "./store.js";
 
 const tx = (value: TxState) => literal(value);
 
@@ -153,6 +153,21 @@ export const MIGRATIONS: readonly Migration[] = [
         DROP INDEX requests_due;
         -- One worker's queue in its order, and the distinct workers with a queue, each read without scanning the others'.
         CREATE INDEX requests_due_worker ON requests (worker, next_attempt_at, block_number, log_index) WHERE state IN ${states(DISPATCHABLE_STATES)};
+      `);
+    },
+  },
+  {
+    version: 4,
+    description: "failover: the rank of the worker a request is dispatched to, when its next backup is due, who answered",
+    up(db) {
+      db.exec(`
+        -- worker: the worker the request is dispatched to, the primary (rank 0) or the backup of worker_rank.
+        ALTER TABLE requests ADD COLUMN worker_rank INTEGER NOT NULL DEFAULT 0;
+        -- Chain time (unix s) from which backup worker_rank + 1 is looked at; 0 not known yet; -1 none left.
+        ALTER TABLE requests ADD COLUMN backup_at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE requests ADD COLUMN answer_rank INTEGER;
+        ALTER TABLE requests ADD COLUMN answered_by TEXT;
+        CREATE INDEX requests_failover ON requests (backup_at) WHERE state IN ${states(FAILOVER_STATES)};
       `);
     },
   },

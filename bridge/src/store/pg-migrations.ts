@@ -1,7 +1,7 @@
 import { StoreMismatchError } from "../errors.js";
 import type { SyncPg } from "./pg-sync.js";
 import { literals, states } from "./sql.js";
-import { DISPATCHABLE_STATES, UNFINISHED_TX_STATES, UNSETTLED_STATES } from "./store.js";
+import { DISPATCHABLE_STATES, FAILOVER_STATES, UNFINISHED_TX_STATES, UNSETTLED_STATES } from "./store.js";
 
 /**
  * One step of the Postgres store's schema, recorded in `schema_migrations`. Steps are applied in
@@ -15,7 +15,7 @@ export interface PgMigration {
   readonly sql: string;
 }
 
-/** Same columns as the SQLite store at its version 3 (rows.ts maps both), plus the fleet's: leases and the relayer of each transaction. */
+/** Same columns as the SQLite store at its version 4 (rows.ts maps both), plus the fleet's: leases and the relayer of each transaction. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
     version: 1,
@@ -106,6 +106,17 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     sql: `
       -- 'relayer:<address>': renewed by a live instance; 'scanner': held by the one instance that scans logs. until: database clock, unix ms.
       CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until BIGINT NOT NULL);
+    `,
+  },
+  {
+    version: 3,
+    description: "failover: the rank of the worker a request is dispatched to, when its next backup is due, who answered",
+    sql: `
+      ALTER TABLE requests ADD COLUMN worker_rank INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE requests ADD COLUMN backup_at BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE requests ADD COLUMN answer_rank INTEGER;
+      ALTER TABLE requests ADD COLUMN answered_by TEXT;
+      CREATE INDEX requests_failover ON requests (backup_at) WHERE state IN ${states(FAILOVER_STATES)};
     `,
   },
 ];

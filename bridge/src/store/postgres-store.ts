@@ -7,6 +7,7 @@ import { type AttemptRow, type RequestRow, type TxRow, serializeRequest, toAttem
 import { literal, literals, state, states } from "./sql.js";
 import {
   DISPATCHABLE_STATES,
+  FAILOVER_STATES,
   REQUEST_STATES,
   SETTLED_STATES,
   UNFINISHED_TX_STATES,
@@ -96,7 +97,7 @@ export class PostgresStore implements BridgeStore {
   private pending = {
     dispatched: new Map<string, { attempts: number; nextAttemptAt: number }>(),
     failures: new Map<string, { error: string; nextAttemptAt: number }>(),
-    answers: new Map<string, string>(),
+    answers: new Map<string, { answer: string; rank: number }>(),
     broadcasts: new Map<string, number>(),
   };
 
@@ -178,9 +179,9 @@ export class PostgresStore implements BridgeStore {
       });
     if (answers.size > 0)
       statements.push({
-        text: `UPDATE requests r SET state = ${state("signed")}, answer = u.answer, last_error = NULL, lease_owner = $3, lease_until = ${NOW} + $4
-               FROM unnest($1::text[], $2::text[]) AS u(id, answer) WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)}`,
-        values: [[...answers.keys()], [...answers.values()], this.relayer, this.leaseMs],
+        text: `UPDATE requests r SET state = ${state("signed")}, answer = u.answer, answer_rank = u.rank, last_error = NULL, lease_owner = $4, lease_until = ${NOW} + $5
+               FROM unnest($1::text[], $2::text[], $3::int[]) AS u(id, answer, rank) WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)}`,
+        values: [[...answers.keys()], [...answers.values()].map((a) => a.answer), [...answers.values()].map((a) => a.rank), this.relayer, this.leaseMs],
       });
     if (broadcasts.size > 0)
       statements.push({
@@ -365,7 +366,8 @@ export class PostgresStore implements BridgeStore {
         this.db.query(
           `UPDATE requests SET request = $1, input = $2, request_hash = $3, worker = $4, deadline = $5, block_number = $6, block_hash = $7,
            log_index = $8, tx_hash = $9, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
-           answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, seen_at = $10, lease_owner = NULL, lease_until = 0 WHERE id = $11`,
+           answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, worker_rank = 0, backup_at = 0, answer_rank = NULL, answered_by = NULL, seen_at = $10,
+           lease_owner = NULL, lease_until = 0 WHERE id = $11`,
           [
             serializeRequest(observed.request),
             observed.input,
@@ -392,8 +394,10 @@ export class PostgresStore implements BridgeStore {
   private settlementStatement(settlements: ObservedSettlement[], now: number): Statement | undefined {
     if (settlements.length === 0) return undefined;
     return {
-      text: `UPDATE requests r SET state = s.outcome, settle_tx = s.tx, settle_block = s.block, fee = s.fee, refund = s.refund, settled_at = $7, previous_state = NULL
-             FROM (SELECT DISTINCT ON (id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS u(id, outcome, tx, block, fee, refund)) s
+      text: `UPDATE requests r SET state = s.outcome, settle_tx = s.tx, settle_block = s.block, fee = s.fee, refund = s.refund, settled_at = $7, previous_state = NULL,
+             answered_by = s.worker
+             FROM (SELECT DISTINCT ON (id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $8::text[])
+                   AS u(id, outcome, tx, block, fee, refund, worker)) s
              WHERE r.id = s.id AND r.state NOT IN ${states(SETTLED_STATES)}`,
       values: [
         settlements.map((s) => s.requestId.toString()),
@@ -403,6 +407,7 @@ export class PostgresStore implements BridgeStore {
         settlements.map((s) => s.fee.toString()),
         settlements.map((s) => s.refund.toString()),
         now,
+        settlements.map((s) => s.worker?.toLowerCase() ?? null),
       ],
     };
   }
@@ -441,7 +446,7 @@ export class PostgresStore implements BridgeStore {
       const [, , , orphaned] = this.db.batch([
         {
           text: `UPDATE requests SET state = CASE WHEN answer IS NULL THEN ${state("confirmed")} ELSE ${state("signed")} END, settle_tx = NULL, settle_block = NULL,
-                 fee = NULL, refund = NULL, settled_at = NULL, fulfil_tx = NULL WHERE settle_block > $1`,
+                 fee = NULL, refund = NULL, settled_at = NULL, fulfil_tx = NULL, answered_by = NULL WHERE settle_block > $1`,
           values: [ancestor.number],
         },
         // Every relayer's transactions: the chain is the same for the whole fleet; each instance's confirmer re-checks its own.
@@ -575,10 +580,10 @@ export class PostgresStore implements BridgeStore {
     this.db.scheduleFlush();
   }
 
-  saveAnswer(id: bigint, answer: ExecuteResponse): void {
+  saveAnswer(id: bigint, answer: ExecuteResponse, rank = 0): void {
     // A verified answer is kept whoever fetched it; the instance that stores it submits it. Deferred
     // like markDispatched: a crash before it lands costs one more worker call, never a wrong state.
-    this.pending.answers.set(id.toString(), JSON.stringify(answer));
+    this.pending.answers.set(id.toString(), { answer: JSON.stringify(answer), rank });
     this.submitIdleSince = undefined;
     this.db.scheduleFlush();
   }
@@ -609,6 +614,43 @@ export class PostgresStore implements BridgeStore {
         [chainTime.toString(), limit],
       )
       .map(toRecord);
+  }
+
+  failoverDue(chainTime: bigint, limit: number): RequestRecord[] {
+    return this.db
+      .query<RequestRow>(
+        `SELECT * FROM requests WHERE state IN ${states(FAILOVER_STATES)} AND backup_at >= 0 AND backup_at <= $1 AND deadline > $1 ORDER BY deadline, block_number, log_index LIMIT $2`,
+        [chainTime.toString(), limit],
+      )
+      .map(toRecord);
+  }
+
+  scheduleBackups(entries: { id: bigint; at: number }[]): void {
+    if (entries.length === 0) return;
+    this.db.query(
+      `UPDATE requests r SET backup_at = u.at FROM unnest($1::text[], $2::bigint[]) AS u(id, at) WHERE r.id = u.id AND r.state IN ${states(FAILOVER_STATES)}`,
+      [entries.map((e) => e.id.toString()), entries.map((e) => e.at)],
+    );
+  }
+
+  redrawBackup(id: bigint, reason: string): void {
+    this.db.query(
+      `UPDATE requests SET state = ${state("failed")}, worker_rank = worker_rank - 1, backup_at = 0, answer = NULL, answer_rank = NULL, last_error = $1
+       WHERE id = $2 AND state = ${state("signed")} AND answer_rank > 0 AND worker_rank = answer_rank`,
+      [reason, id.toString()],
+    );
+  }
+
+  assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean {
+    this.wake();
+    // Free for any instance to dispatch: the lease of the worker call to the previous worker ends here.
+    const rows = this.db.query(
+      `UPDATE requests SET worker = $1, worker_rank = $2, backup_at = $3, state = ${state("confirmed")}, attempts = 0, next_attempt_at = 0,
+       last_error = NULL, answer = NULL, answer_rank = NULL, lease_owner = NULL, lease_until = 0
+       WHERE id = $4 AND state IN ${states(FAILOVER_STATES)} AND worker_rank < $2 RETURNING id`,
+      [worker.toLowerCase(), rank, nextAt, id.toString()],
+    );
+    return rows.length === 1;
   }
 
   activeWorkers(): string[] {
@@ -799,6 +841,13 @@ export class PostgresStore implements BridgeStore {
 
   hasAttempt(hash: Hex): boolean {
     return this.db.query("SELECT 1 FROM tx_attempts WHERE hash = $1", [hash]).length > 0;
+  }
+
+  failoverStats(): { handedOver: number; answeredByBackup: number } {
+    const row = this.db.query<{ handed_over: number; by_backup: number }>(
+      "SELECT COUNT(*) FILTER (WHERE worker_rank > 0) AS handed_over, COUNT(*) FILTER (WHERE worker_rank > 0 AND answered_by = worker) AS by_backup FROM requests",
+    )[0]!;
+    return { handedOver: Number(row.handed_over), answeredByBackup: Number(row.by_backup) };
   }
 
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {

@@ -19,7 +19,12 @@ export interface RequestRow {
   attempts: number;
   next_attempt_at: number;
   last_error: string | null;
+  worker: string;
+  worker_rank: number;
+  backup_at: number;
   answer: string | null;
+  answer_rank: number | null;
+  answered_by: string | null;
   fulfil_tx: number | null;
   timeout_tx: number | null;
   settle_tx: string | null;
@@ -76,7 +81,12 @@ export function toRecord(row: RequestRow): RequestRecord {
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
     lastError: opt(row.last_error),
+    assignee: row.worker,
+    rank: row.worker_rank,
+    backupAt: row.backup_at,
     answer: row.answer ? (JSON.parse(row.answer) as ExecuteResponse) : undefined,
+    answerRank: opt(row.answer_rank),
+    answeredBy: opt(row.answered_by),
     fulfilTx: opt(row.fulfil_tx),
     timeoutTx: opt(row.timeout_tx),
     settleTx: opt(row.settle_tx),

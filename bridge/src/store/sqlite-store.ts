@@ -6,6 +6,7 @@ import { migrate } from "./migrations.js";
 import { literal, literals, state, states } from "./sql.js";
 import {
   DISPATCHABLE_STATES,
+  FAILOVER_STATES,
   REQUEST_STATES,
   SETTLED_STATES,
   UNFINISHED_TX_STATES,
@@ -154,7 +155,8 @@ export class SqliteStore implements BridgeStore {
           this.sql(
             `UPDATE requests SET request = ?, input = ?, request_hash = ?, worker = ?, deadline = ?, block_number = ?, block_hash = ?,
              log_index = ?, tx_hash = ?, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
-             answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, seen_at = ? WHERE id = ?`,
+             answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, worker_rank = 0, backup_at = 0, answer_rank = NULL, answered_by = NULL, seen_at = ?
+             WHERE id = ?`,
           ).run(
             serializeRequest(observed.request),
             observed.input,
@@ -176,9 +178,9 @@ export class SqliteStore implements BridgeStore {
     let settled = 0;
     for (const s of settlements) {
       const result = this.sql(
-        `UPDATE requests SET state = ?, settle_tx = ?, settle_block = ?, fee = ?, refund = ?, settled_at = ?, previous_state = NULL
+        `UPDATE requests SET state = ?, settle_tx = ?, settle_block = ?, fee = ?, refund = ?, settled_at = ?, previous_state = NULL, answered_by = ?
          WHERE id = ? AND state NOT IN ${states(SETTLED_STATES)}`,
-      ).run(s.outcome, s.txHash, s.block.number, s.fee.toString(), s.refund.toString(), now, s.requestId.toString());
+      ).run(s.outcome, s.txHash, s.block.number, s.fee.toString(), s.refund.toString(), now, s.worker?.toLowerCase() ?? null, s.requestId.toString());
       settled += Number(result.changes);
     }
     return settled;
@@ -218,7 +220,7 @@ export class SqliteStore implements BridgeStore {
       // A settlement that left the chain is reopened; the submitter re-checks isPending before paying gas again.
       this.sql(
         `UPDATE requests SET state = CASE WHEN answer IS NULL THEN ${state("confirmed")} ELSE ${state("signed")} END, settle_tx = NULL, settle_block = NULL,
-         fee = NULL, refund = NULL, settled_at = NULL, fulfil_tx = NULL WHERE settle_block > ?`,
+         fee = NULL, refund = NULL, settled_at = NULL, fulfil_tx = NULL, answered_by = NULL WHERE settle_block > ?`,
       ).run(ancestor.number);
       // Our transactions mined above the ancestor may be gone with their blocks: tracked (and counted) again until
       // re-mined, and any transaction of those nonces may be the one mined on the new chain.
@@ -319,11 +321,42 @@ export class SqliteStore implements BridgeStore {
     );
   }
 
-  saveAnswer(id: bigint, answer: ExecuteResponse): void {
-    this.sql(`UPDATE requests SET state = ${state("signed")}, answer = ?, last_error = NULL WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`).run(
-      JSON.stringify(answer),
-      id.toString(),
-    );
+  saveAnswer(id: bigint, answer: ExecuteResponse, rank = 0): void {
+    this.sql(
+      `UPDATE requests SET state = ${state("signed")}, answer = ?, answer_rank = ?, last_error = NULL WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`,
+    ).run(JSON.stringify(answer), rank, id.toString());
+  }
+
+  failoverDue(chainTime: bigint, limit: number): RequestRecord[] {
+    const time = Number(chainTime);
+    return (
+      this.sql(
+        `SELECT * FROM requests INDEXED BY requests_failover WHERE state IN ${states(FAILOVER_STATES)} AND backup_at >= 0 AND backup_at <= ? AND deadline > ?
+         ORDER BY deadline, block_number, log_index LIMIT ?`,
+      ).all(time, time, limit) as unknown as RequestRow[]
+    ).map(toRecord);
+  }
+
+  scheduleBackups(entries: { id: bigint; at: number }[]): void {
+    this.transaction(() => {
+      const update = this.sql(`UPDATE requests SET backup_at = ? WHERE id = ? AND state IN ${states(FAILOVER_STATES)}`);
+      for (const { id, at } of entries) update.run(at, id.toString());
+    });
+  }
+
+  redrawBackup(id: bigint, reason: string): void {
+    this.sql(
+      `UPDATE requests SET state = ${state("failed")}, worker_rank = worker_rank - 1, backup_at = 0, answer = NULL, answer_rank = NULL, last_error = ?
+       WHERE id = ? AND state = ${state("signed")} AND answer_rank > 0 AND worker_rank = answer_rank`,
+    ).run(reason, id.toString());
+  }
+
+  assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean {
+    const result = this.sql(
+      `UPDATE requests SET worker = ?, worker_rank = ?, backup_at = ?, state = ${state("confirmed")}, attempts = 0, next_attempt_at = 0,
+       last_error = NULL, answer = NULL, answer_rank = NULL WHERE id = ? AND state IN ${states(FAILOVER_STATES)} AND worker_rank < ?`,
+    ).run(worker.toLowerCase(), rank, nextAt, id.toString(), rank);
+    return Number(result.changes) === 1;
   }
 
   readyToSubmit(limit: number): RequestRecord[] {
@@ -457,6 +490,13 @@ export class SqliteStore implements BridgeStore {
 
   hasAttempt(hash: Hex): boolean {
     return this.sql("SELECT 1 FROM tx_attempts WHERE hash = ?").get(hash) !== undefined;
+  }
+
+  failoverStats(): { handedOver: number; answeredByBackup: number } {
+    const row = this.sql(
+      "SELECT COALESCE(SUM(worker_rank > 0), 0) AS handed_over, COALESCE(SUM(worker_rank > 0 AND answered_by = worker), 0) AS by_backup FROM requests",
+    ).get() as { handed_over: number; by_backup: number };
+    return { handedOver: row.handed_over, answeredByBackup: row.by_backup };
   }
 
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {

@@ -16,6 +16,13 @@ export type RequestState = (typeof REQUEST_STATES)[number];
 export const SETTLED_STATES = ["fulfilled", "timed_out"] as const satisfies readonly RequestState[];
 /** The dispatcher's queue. */
 export const DISPATCHABLE_STATES = ["confirmed", "dispatched"] as const satisfies readonly RequestState[];
+/**
+ * Unsettled with no answer on its way to the chain: a backup may take the request over when its
+ * window opens (failed: the worker refused for good, or its answer would revert).
+ */
+export const FAILOVER_STATES = ["confirmed", "dispatched", "failed"] as const satisfies readonly RequestState[];
+/** `backupAt` of a request with no further backup to try. */
+export const NO_MORE_BACKUPS = -1;
 /** Still open on-chain as far as the bridge knows: the sweep times these out after their deadline. */
 export const UNSETTLED_STATES: readonly RequestState[] = REQUEST_STATES.filter(
   (state) => !(SETTLED_STATES as readonly RequestState[]).includes(state) && state !== "orphaned",
@@ -45,6 +52,8 @@ export interface ObservedSettlement {
   /** RequestFulfilled: totalFee; RequestTimedOut: 0. */
   fee: bigint;
   refund: bigint;
+  /** RequestFulfilled: the worker whose answer settled it (the primary or a backup). */
+  worker?: string;
 }
 
 export interface RequestRecord {
@@ -62,7 +71,17 @@ export interface RequestRecord {
   /** Unix ms before which the dispatcher leaves the request alone (backoff). */
   nextAttemptAt: number;
   lastError?: string;
+  /** The worker the request is dispatched to (lower case): the primary, `request.worker`, or the backup of `rank`. */
+  assignee: string;
+  /** 0: dispatched to the primary; k: handed over to backup k (its window opened, the lower ranks had not answered). */
+  rank: number;
+  /** Chain time (unix s) from which backup `rank + 1` is looked at; 0: not known yet; NO_MORE_BACKUPS: none. */
+  backupAt: number;
   answer?: ExecuteResponse;
+  /** Rank of the worker that signed `answer`: 0 goes on-chain with fulfillBatch, k with fulfillAsBackup(answer, k). */
+  answerRank?: number;
+  /** The worker whose answer settled the request (from RequestFulfilled). */
+  answeredBy?: string;
   /** The logical transaction (fulfillBatch) a `submitted` request is in. */
   fulfilTx?: number;
   /** An unfinished timeout transaction holding the request. */
@@ -212,7 +231,27 @@ export interface BridgeStore {
   dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[];
   markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void;
   recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void;
-  saveAnswer(id: bigint, answer: ExecuteResponse): void;
+  /** Stores a verified answer signed by the worker of `rank` (0: the primary). */
+  saveAnswer(id: bigint, answer: ExecuteResponse, rank?: number): void;
+  /**
+   * Requests in FAILOVER_STATES whose next backup is due (`backupAt` at or before `chainTime`, 0
+   * included) and whose deadline is after `chainTime`, soonest deadline first.
+   */
+  failoverDue(chainTime: bigint, limit: number): RequestRecord[];
+  /** Sets when each request's next backup is looked at again (unix s, or NO_MORE_BACKUPS). */
+  scheduleBackups(entries: { id: bigint; at: number }[]): void;
+  /**
+   * Hands a request in FAILOVER_STATES over to backup `rank` (higher than its current one), `worker`:
+   * back in the dispatch queue as `confirmed` under that worker, attempts reset, any refused answer
+   * dropped, the next backup looked at from `nextAt`. Returns whether it was handed over.
+   */
+  assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean;
+  /**
+   * The backup whose answer is signed is no longer the router's draw for its rank (a stake change
+   * moved it: fulfillAsBackup reverts WrongSigner): the answer is dropped and the request `failed`
+   * one rank lower with its next window due now, so Failover reads that rank's backup again.
+   */
+  redrawBackup(id: bigint, reason: string): void;
   /** Signed requests not yet in a transaction, oldest first. */
   readyToSubmit(limit: number): RequestRecord[];
   /**
@@ -223,7 +262,7 @@ export interface BridgeStore {
   markFailed(id: bigint, reason: string): void;
   /** Unsettled, non-orphaned requests whose deadline (unix s) is before `chainTime` and that no unfinished timeout transaction holds. */
   expired(chainTime: bigint, limit: number): RequestRecord[];
-  /** Distinct workers assigned to unsettled requests. */
+  /** Distinct workers (primaries, or the backups they were handed over to) of unsettled requests. */
   activeWorkers(): string[];
 
   /**
@@ -254,6 +293,8 @@ export interface BridgeStore {
   resolveNonce(nonce: number): void;
   hasAttempt(hash: Hex): boolean;
   txStats(): { count: number; gasUsed: bigint; feesPaid: bigint };
+  /** Requests handed over to a backup, and those of them the backup's answer settled. */
+  failoverStats(): { handedOver: number; answeredByBackup: number };
   /**
    * A fleet's leases, renewed when due (cheap otherwise; call it often): this instance's liveness,
    * and the log-scanning lease, which one instance holds at a time (`scanner`: this one scans logs

@@ -11,7 +11,9 @@
  * With a MiningRewards reserve wired in: the fee settlement that records a pool's work, the one that
  * also pays its previous epoch's reward, one withheld after a fault, and the delegator's claim after.
  * The vault's allocator: rebalance (records every candidate's performance, settling it) with 3 and 8
- * candidate pools, when it places the vault's PHA and in a steady epoch when nothing moves.
+ * candidate pools, when it places the vault's PHA and in a steady epoch when nothing moves; then the
+ * vault's requestRedeem with those positions: 0.01%, 2% and 90% of the vault (the last unbonds from
+ * every position).
  */
 import { network } from "hardhat";
 import type { GasFigure } from "./snapshot.js";
@@ -238,7 +240,22 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     }
     if ((await vault.availableLiquidity()) > PHA(10_000)) throw new Error("allocator placed nothing");
     const steady = await epoch();
-    return { places, steady };
+    // requestRedeem unbonds the shortfall (what idle PHA, unclaimed rewards and unbonding requests do
+    // not cover) from the vault's positions in pool order: a small redemption, one of 2% (part of
+    // one position) and one of 90% of what is left (every position).
+    const vaultAddress = await vault.getAddress();
+    const redeem = async (fraction: number) => {
+      const shares = ((await vault.balanceOf(deployer!.address)) * BigInt(Math.round(fraction * 1e6))) / 1_000_000n;
+      const opened = (await vault.pendingWithdrawals()).length;
+      const gas = await gasOf(vault.requestRedeem(shares, deployer!.address));
+      return { gas, unbonded: (await vault.pendingWithdrawals()).length - opened };
+    };
+    const small = await redeem(0.0001);
+    const one = await redeem(0.02);
+    const all = await redeem(0.9);
+    if (all.unbonded < pools.length - 1) throw new Error(`90% redemption unbonded from ${all.unbonded} pools (vault ${vaultAddress})`);
+    console.log(`requestRedeem with ${pools.length} positions: pools unbonded ${small.unbonded} / ${one.unbonded} / ${all.unbonded}`);
+    return { places, steady, redeemIdle: small.gas, redeemOne: one.gas, redeemAll: all.gas };
   };
 
   const figures: GasFigure[] = [];
@@ -247,6 +264,12 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     const table = "VaultAllocator.rebalance (records and settles every candidate)";
     const row = `${candidates} candidate pools`;
     figures.push({ table, row, column: "places the vault's PHA", gas: r.places }, { table, row, column: "steady epoch", gas: r.steady });
+    const redeemTable = "StakingVault.requestRedeem (unbonds the shortfall across the vault's positions)";
+    figures.push(
+      { table: redeemTable, row, column: "0.01% of the vault", gas: r.redeemIdle },
+      { table: redeemTable, row, column: "2% of the vault", gas: r.redeemOne },
+      { table: redeemTable, row, column: "90% of the vault", gas: r.redeemAll },
+    );
   }
   {
     const r = await benchMining();

@@ -1,0 +1,103 @@
+import type { ChainClient } from "./chain/chain-client.js";
+import { SimulationError, errorMessage } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { BridgeMetrics } from "./metrics.js";
+import { NO_MORE_BACKUPS, type BridgeStore, type RequestRecord } from "./store/store.js";
+
+/** Requests looked at per pass. */
+const PASS_LIMIT = 500;
+
+/**
+ * Hands requests whose worker has not answered over to their backups (AgentRouter.backupWorker):
+ * once backup k's window opens on-chain (chain time of the latest head) and the request still has no
+ * answer on its way (confirmed, dispatched or failed in the store), it is queued for backup k under
+ * that worker's address, and the dispatcher calls it like any worker (with `backupRank`); its answer
+ * goes on-chain with fulfillAsBackup. Everything it decides is in the store (`worker`, `worker_rank`,
+ * `backup_at`), so a restarted bridge carries on where the last one stopped.
+ *
+ * When a window opens is learned from the router, not computed here: a window opens a fixed time
+ * before the deadline for a given config version and rank (a share of that version's timeout), so
+ * the first backupWorker answer for a (version, rank) tells it for every request of that version,
+ * and requests answered on the happy path cost no call at all.
+ */
+export class Failover {
+  /** deadline - opensAt by `configVersion:rank`, as backupWorker answered. */
+  private readonly offsets = new Map<string, bigint>();
+  /** The router's MAX_BACKUPS, read once. */
+  private maxRank?: number;
+
+  constructor(
+    private readonly chain: ChainClient,
+    private readonly store: BridgeStore,
+    private readonly metrics: BridgeMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** One pass at chain time `chainTime`: returns how many requests were handed over to a backup. */
+  async tick(chainTime: bigint): Promise<number> {
+    const due = this.store.failoverDue(chainTime, PASS_LIMIT);
+    if (due.length === 0) return 0;
+    this.maxRank ??= await this.chain.maxBackups();
+    const schedule: { id: bigint; at: number }[] = [];
+    const ask: RequestRecord[] = [];
+    const learning = new Set<string>();
+    for (const record of due) {
+      if (record.rank >= this.maxRank) {
+        schedule.push({ id: record.id, at: NO_MORE_BACKUPS });
+        continue;
+      }
+      const key = offsetKey(record, record.rank + 1);
+      const opensAt = this.opensAt(record, record.rank + 1);
+      if (opensAt !== undefined && opensAt > chainTime) schedule.push({ id: record.id, at: Number(opensAt) });
+      else if (opensAt !== undefined || !learning.has(key)) {
+        // Unknown windows are learned from one request per (version, rank); the others wait a pass.
+        if (opensAt === undefined) learning.add(key);
+        ask.push(record);
+      }
+    }
+    const answers = await Promise.allSettled(ask.map((record) => this.chain.backupWorker(record.request, record.rank + 1)));
+    let handedOver = 0;
+    answers.forEach((answer, i) => {
+      const record = ask[i]!;
+      const rank = record.rank + 1;
+      const id = record.id.toString();
+      if (answer.status === "rejected") {
+        // NoBackup (no eligible worker left, or past the last rank), RequestNotPending / RequestMismatch
+        // (settled meanwhile: the watcher records how): nobody to hand it to. An RPC failure is retried next pass.
+        if (answer.reason instanceof SimulationError) {
+          schedule.push({ id: record.id, at: NO_MORE_BACKUPS });
+          this.log.info({ event: "no_backup", requestId: id, rank, reason: answer.reason.reason }, "no backup to hand the request over to");
+        } else {
+          this.log.warn({ event: "backup_lookup_failed", requestId: id, rank, err: errorMessage(answer.reason) }, "could not read the request's backup");
+        }
+        return;
+      }
+      const { worker, opensAt } = answer.value;
+      this.offsets.set(offsetKey(record, rank), record.request.deadline - opensAt);
+      if (opensAt > chainTime) {
+        schedule.push({ id: record.id, at: Number(opensAt) });
+        return;
+      }
+      // The next rank is looked at from its window (0: not known yet, asked in the next pass).
+      const next = rank >= this.maxRank! ? NO_MORE_BACKUPS : Number(this.opensAt(record, rank + 1) ?? 0n);
+      if (!this.store.assignBackup(record.id, rank, worker, next)) return;
+      handedOver++;
+      this.metrics.handovers.inc({ rank: String(rank) });
+      this.log.info(
+        { event: "handed_over", requestId: id, rank, backup: worker, from: record.assignee, opensAt: opensAt.toString() },
+        `worker ${record.assignee} has not answered by the window of backup ${rank}: handed over to ${worker}`,
+      );
+    });
+    if (schedule.length > 0) this.store.scheduleBackups(schedule);
+    return handedOver;
+  }
+
+  private opensAt(record: RequestRecord, rank: number): bigint | undefined {
+    const offset = this.offsets.get(offsetKey(record, rank));
+    return offset === undefined ? undefined : record.request.deadline - offset;
+  }
+}
+
+function offsetKey(record: RequestRecord, rank: number): string {
+  return `${record.request.configVersion}:${rank}`;
+}
