@@ -23,11 +23,13 @@ import {CallbackCodec} from "./lib/CallbackCodec.sol";
 /// the router assigns a stake-weighted worker, keeps only a commitment, and settles the worker's
 /// EIP-712-signed answer: consumer callback with an exact gas limit, then fees to the agent owner,
 /// sub-agent owners, the worker's pool, the protocol and the relayer (gas at a governance-set
-/// PHA-per-gas rate), refunding the rest. Unanswered requests are refunded after their deadline and
-/// the worker slashed; workers that sign two different answers are slashed hard and jailed.
+/// PHA-per-gas rate), refunding the rest. If the worker is silent, its backups (drawn from the
+/// request, {backupWorker}) may answer once their windows open ({fulfillAsBackup}): the backup is
+/// paid the worker fee and the silent worker slashed. Unanswered requests are refunded after their
+/// deadline and the worker slashed; workers that sign two different answers are slashed hard and jailed.
 /// @dev Storage and shared bookkeeping live in {AgentRouterState}; the cold paths (timeouts,
-/// equivocation proofs, governance) in {AgentRouterExtension}, deployed by the constructor and
-/// DELEGATECALLed.
+/// equivocation proofs, governance, the backups' draw and handover) in {AgentRouterExtension},
+/// deployed by the constructor and DELEGATECALLed (the draw, a view, is STATICCALLed).
 contract AgentRouter is IAgentRouter, AgentRouterState {
     using SafeERC20 for IERC20;
 

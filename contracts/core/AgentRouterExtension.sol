@@ -15,7 +15,8 @@ import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
 
 /// @title AgentRouterExtension
 /// @notice The router's cold paths: {IAgentRouter-timeout}, {IAgentRouter-timeoutBatch},
-/// {IAgentRouter-reportEquivocation} and the governance setters. Deployed by the {AgentRouter}
+/// {IAgentRouter-reportEquivocation}, {IAgentRouter-reportBackupEquivocation}, the failover's draw
+/// ({drawBackup}) and handover ({handOver}), and the governance setters. Deployed by the {AgentRouter}
 /// constructor and run by DELEGATECALL from it, on the router's storage and with the caller's
 /// `msg.sender` (so `onlyOwner` checks the router's owner), with the router as `msg.sender` to the
 /// registries and the staking side; the router holds the reentrancy lock around the fault paths.
@@ -98,9 +99,10 @@ contract AgentRouterExtension is AgentRouterState {
             _otherEquivocationReported[req.id][worker] = true;
         }
         bytes32 digestA = _signedAnswerDigest(req.id, requestHash, a, worker);
-        if (digestA == _signedAnswerDigest(req.id, requestHash, b, worker)) revert IAgentRouter.NotEquivocation(req.id);
+        bytes32 digestB = _signedAnswerDigest(req.id, requestHash, b, worker);
+        if (digestA == digestB) revert IAgentRouter.NotEquivocation(req.id);
         _requireSigner(req.id, digestA, a.signature, worker);
-        _requireSigner(req.id, _signedAnswerDigest(req.id, requestHash, b, worker), b.signature, worker);
+        _requireSigner(req.id, digestB, b.signature, worker);
 
         workerRegistry.jail(worker);
         uint256 slashed;

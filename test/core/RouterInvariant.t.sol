@@ -11,8 +11,8 @@ import {BillingAccounts} from "../../contracts/core/BillingAccounts.sol";
 import {MockWorkerStaking} from "../../contracts/mocks/MockWorkerStaking.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
-/// @notice Random actors funding accounts, requesting, fulfilling (validly and not), timing out,
-/// withdrawing and collecting fees. Tracks pending requests and every address that can earn.
+/// @notice Random actors funding accounts, requesting, fulfilling (validly and not, by the primary
+/// or a backup), timing out, withdrawing and collecting fees. Tracks pending requests and every address that can earn.
 contract RouterHandler is Test {
     uint256 internal constant MAX_FUND = 100 ether;
     uint256 internal constant MAX_EXTRA_FEE = 5 ether;
@@ -33,6 +33,7 @@ contract RouterHandler is Test {
     IAgentRouter.AgentRequest[] internal _pending;
 
     uint256 public fulfilled;
+    uint256 public backupAnswers;
     uint256 public timedOut;
     uint256 public badRejected;
     bool public badAccepted;
@@ -125,6 +126,32 @@ contract RouterHandler is Test {
         ++fulfilled;
     }
 
+    /// @dev Backup `rank` answers once its window opens (time moves there if needed).
+    function fulfillAsBackup(uint256 indexSeed, uint256 rankSeed, uint256 relayerSeed) external {
+        if (_pending.length == 0) return;
+        uint256 index = indexSeed % _pending.length;
+        IAgentRouter.AgentRequest memory req = _pending[index];
+        if (block.timestamp > req.deadline) return;
+        uint256 rank = rankSeed % router.MAX_BACKUPS() + 1;
+        (address backup, uint64 opensAt) = router.backupWorker(req, rank);
+        if (block.timestamp < opensAt) vm.warp(opensAt);
+        bytes memory output = abi.encode("backup answer", indexSeed);
+        uint256[] memory none = new uint256[](0);
+        IAgentRouter.Fulfillment memory f = IAgentRouter.Fulfillment({
+            request: req,
+            status: 0,
+            output: output,
+            subAgentIds: none,
+            subAgentPrices: new uint96[](0),
+            signature: _signature(_workerKeys[backup], req, output, 0, none, backup)
+        });
+        vm.prank(actors[relayerSeed % actors.length]);
+        router.fulfillAsBackup(f, rank);
+        _removePending(index);
+        ++fulfilled;
+        ++backupAnswers;
+    }
+
     function fulfillBatch(uint256 indexSeed, uint256 relayerSeed) external {
         if (_pending.length < 2) return;
         uint256 first = indexSeed % _pending.length;
@@ -150,7 +177,7 @@ contract RouterHandler is Test {
         IAgentRouter.Fulfillment memory f = _signed(req, "honest", 0, new uint256[](0));
         mode %= 4;
         if (mode == 0) f.output = "tampered";
-        else if (mode == 1) f.signature = _signature(0xBAD, req, "honest", 0, f.subAgentIds);
+        else if (mode == 1) f.signature = _signature(0xBAD, req, "honest", 0, f.subAgentIds, req.worker);
         else if (mode == 2) f.request.maxFee += 1;
         else f.status = 1;
         try router.fulfill(f) {
@@ -215,6 +242,12 @@ contract RouterHandler is Test {
         }
     }
 
+    function sumPendingOfWorkers() external view returns (uint256 sum) {
+        for (uint256 i; i < workers.length; ++i) {
+            sum += router.pendingOf(workers[i]);
+        }
+    }
+
     function sumWorkerFees() external view returns (uint256 sum) {
         for (uint256 i; i < workers.length; ++i) {
             sum += router.workerFees(workers[i]);
@@ -238,7 +271,7 @@ contract RouterHandler is Test {
             output: output,
             subAgentIds: subs,
             subAgentPrices: _prices(subs),
-            signature: _signature(_workerKeys[req.worker], req, output, status, subs)
+            signature: _signature(_workerKeys[req.worker], req, output, status, subs, req.worker)
         });
     }
 
@@ -247,10 +280,11 @@ contract RouterHandler is Test {
         IAgentRouter.AgentRequest memory req,
         bytes memory output,
         uint16 status,
-        uint256[] memory subs
+        uint256[] memory subs,
+        address worker
     ) internal view returns (bytes memory) {
         bytes32 digest = router.fulfillmentDigest(
-            req.id, keccak256(abi.encode(req)), keccak256(output), status, subs, _prices(subs), req.worker
+            req.id, keccak256(abi.encode(req)), keccak256(output), status, subs, _prices(subs), worker
         );
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
@@ -281,6 +315,15 @@ contract RouterInvariantTest is RouterFixture {
 
     function setUp() public override {
         super.setUp();
+        // Workers of distinct operators, so that each can back the others up.
+        staking.clearWorkers();
+        address[] memory pool = new address[](WORKER_COUNT);
+        uint256[] memory keys = new uint256[](WORKER_COUNT);
+        for (uint256 i; i < WORKER_COUNT; ++i) {
+            keys[i] = FIRST_WORKER_KEY + 100 + i;
+            pool[i] = _registerWorker(keys[i], address(uint160(0x0E00 + i)), MEASUREMENT);
+            staking.addWorker(pool[i]);
+        }
         uint256 sub = _registerAgent(SUB_AGENT_OWNER, 1 ether, new bytes32[](0));
 
         address[] memory actors = new address[](ACTOR_COUNT + 1);
@@ -299,12 +342,7 @@ contract RouterInvariantTest is RouterFixture {
         address[] memory owners = new address[](2);
         owners[0] = agentOwner;
         owners[1] = SUB_AGENT_OWNER;
-        uint256[] memory keys = new uint256[](workerAddrs.length);
-        for (uint256 i; i < keys.length; ++i) {
-            keys[i] = workerKeyOf[workerAddrs[i]];
-        }
-
-        handler = new RouterHandler(router, token, staking, consumer, actors, accountIds, agentIds, owners, workerAddrs, keys);
+        handler = new RouterHandler(router, token, staking, consumer, actors, accountIds, agentIds, owners, pool, keys);
         token.transfer(address(handler), HANDLER_FUNDS);
         targetContract(address(handler));
     }
@@ -332,6 +370,12 @@ contract RouterInvariantTest is RouterFixture {
         }
         assertEq(reserved, handler.sumPendingMaxFee(), "reserved = sum of pending maxFee");
         assertEq(pendingRequests, handler.pendingCount(), "pending counts");
+    }
+
+    /// @dev Every pending request is counted on its primary and nowhere else: a backup's answer
+    /// releases the primary's slot and takes none on the backup.
+    function invariant_WorkerBooksCountPendingRequests() public view {
+        assertEq(handler.sumPendingOfWorkers(), handler.pendingCount(), "pending slots = pending requests");
     }
 
     function invariant_BadFulfilmentsNeverAccepted() public view {
