@@ -99,9 +99,10 @@ contract AgentRouterExtension is AgentRouterState {
             _otherEquivocationReported[req.id][worker] = true;
         }
         bytes32 digestA = _signedAnswerDigest(req.id, requestHash, a, worker);
-        if (digestA == _signedAnswerDigest(req.id, requestHash, b, worker)) revert IAgentRouter.NotEquivocation(req.id);
+        bytes32 digestB = _signedAnswerDigest(req.id, requestHash, b, worker);
+        if (digestA == digestB) revert IAgentRouter.NotEquivocation(req.id);
         _requireSigner(req.id, digestA, a.signature, worker);
-        _requireSigner(req.id, _signedAnswerDigest(req.id, requestHash, b, worker), b.signature, worker);
+        _requireSigner(req.id, digestB, b.signature, worker);
 
         workerRegistry.jail(worker);
         uint256 slashed;

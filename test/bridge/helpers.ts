@@ -11,6 +11,7 @@ import { deployStack, type Stack, type StackOptions } from "../../bridge/dev/dep
 import { FakeWorker } from "../../bridge/dev/fake-worker.js";
 import { startLocalNode, type LocalNode, type LocalNodeOptions } from "../../bridge/dev/local-node.js";
 import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
+import { REQUEST_GAS_MARGIN } from "../../protocol/request.js";
 
 export interface Scenario {
   node: LocalNode;
@@ -77,7 +78,10 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       return bridge;
     },
     async request(count, prefix = "q") {
-      const tx = (await stack.requester.getFunction("requestMany")(prefix, count)) as { wait(): Promise<unknown> };
+      const requestMany = stack.requester.getFunction("requestMany");
+      // The worker draw follows prevrandao, which differs between the estimate and the transaction (protocol/request.ts).
+      const gasLimit = ((await requestMany.estimateGas(prefix, count)) as bigint) + REQUEST_GAS_MARGIN * BigInt(count);
+      const tx = (await requestMany(prefix, count, { gasLimit })) as { wait(): Promise<unknown> };
       await tx.wait();
     },
     async settledCounts() {

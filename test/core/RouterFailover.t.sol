@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {RouterFixture} from "./RouterFixture.sol";
 import {AgentRouter} from "../../contracts/core/AgentRouter.sol";
 import {AgentRouterState} from "../../contracts/core/AgentRouterState.sol";
+import {AgentRouterExtension} from "../../contracts/core/AgentRouterExtension.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 import {Vm} from "../utils/Vm.sol";
 
@@ -338,6 +339,19 @@ contract RouterFailoverTest is RouterFixture {
                 assertTrue(workers.operatorOf(backup) != workers.operatorOf(req.worker), "another operator's worker");
             }
         }
+    }
+
+    /// @dev The extension's handover, called directly rather than by the router's DELEGATECALL, acts on
+    /// the extension's own storage, where no request was answered: nobody can release or slash with it.
+    function test_RevertWhen_TheHandoverIsCalledOnTheExtension() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        (address backup, uint64 opensAt) = router.backupWorker(req, 1);
+        vm.warp(opensAt);
+        AgentRouterExtension extension = AgentRouterExtension(router.extension());
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, req.id));
+        extension.handOver(req.id, req.worker, req.configVersion, backup, 1);
+        assertEq(router.pendingOf(req.worker), 1, "the router's books are untouched");
+        assertEq(staking.timeoutSlashes(req.worker), 0, "and nobody slashed");
     }
 
     // ---------------------------------------------------------------- equivocation by a backup key
