@@ -252,13 +252,21 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     /// requests are refused past relayGasPerSecond * requestTimeout.
     /// @return Gas units.
     function pendingRelayGas() external view returns (uint256) {
-        return uint64(_protocolBook >> RELAY_GAS_SHIFT);
+        return uint48(_protocolBook >> RELAY_GAS_SHIFT);
     }
 
     /// @notice Gas per second relayers are assumed to put on chain for this router.
     /// @return Gas units per second.
     function relayGasPerSecond() external view returns (uint64) {
-        return uint64(_protocolBook >> RELAY_RATE_SHIFT);
+        return uint32(_protocolBook >> RELAY_RATE_SHIFT);
+    }
+
+    /// @notice PHA per relay gas per second of request timeout charged at full relay capacity (see
+    /// {_capacityFee}); the capacity fee of a request is this times its relay gas, the timeout and
+    /// the fourth power of the utilisation with it admitted.
+    /// @return PHA wei per gas-second.
+    function capacityPrice() external view returns (uint64) {
+        return uint64(_protocolBook >> CAPACITY_PRICE_SHIFT);
     }
 
     /// @notice Protocol fees not yet sent to the treasury.
@@ -316,7 +324,10 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     function estimateFee(uint256 agentId, uint32 callbackGasLimit) external view returns (uint256) {
         (address owner, uint96 price) = agentRegistry.ownerAndPrice(agentId);
         if (owner == address(0)) revert UnknownAgent(agentId);
-        return _minimumFee(price, callbackGasLimit, _configs[_configVersion]);
+        Config memory config = _configs[_configVersion];
+        uint256 relayGas = _relayGas(callbackGasLimit, config);
+        (uint256 capacityFee,,) = _capacityFee(_protocolBook, relayGas, config.requestTimeout);
+        return _minimumFee(price, relayGas, config) + capacityFee;
     }
 
     /// @notice Current fee and limit parameters, the terms of new requests.
@@ -395,6 +406,11 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         _runExtension();
     }
 
+    /// @notice Governance: sets the price of the relay capacity at full utilisation.
+    function setCapacityPrice(uint64) external {
+        _runExtension();
+    }
+
     /// @notice Governance: sets where protocol fees go.
     function setTreasury(address) external {
         _runExtension();
@@ -452,11 +468,14 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         }
         IAgentRegistry.RequestTerms memory terms = agentRegistry.requestTerms(agentId, msg.sender);
         {
-            uint256 required = _minimumFee(terms.price, callbackGasLimit, config);
+            uint256 relayGas = _relayGas(callbackGasLimit, config);
+            uint256 capacityFee = _reserveRelayGas(relayGas, config.requestTimeout);
+            uint256 required = _minimumFee(terms.price, relayGas, config) + capacityFee;
             if (maxFee < required) revert MaxFeeTooLow(maxFee, required);
+            _reserve(accountId, maxFee, capacityFee);
+            // What stays reserved for settlement; required covers the rest of the fees.
+            maxFee -= uint96(capacityFee);
         }
-        _reserveRelayGas(_relayGas(callbackGasLimit, config), config.requestTimeout);
-        _reserve(accountId, maxFee);
 
         uint256 requestId = ++_requestCount;
         req = AgentRequest({
@@ -824,21 +843,28 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @dev Counts `relayGas` more against the relay capacity, or reverts {RelayCapacityFull}: the
     /// pending requests' relay gas may not exceed what relayers can put on chain within one request
-    /// timeout, so no flood of requests can make honest workers miss deadlines (docs/ARCHITECTURE.md,
-    /// "Relay capacity").
-    function _reserveRelayGas(uint256 relayGas, uint256 requestTimeout) private {
+    /// timeout, so no flood of requests can make honest workers miss deadlines. Books the request's
+    /// capacity fee ({_capacityFee}) as a protocol fee in the same write and returns it: holding the
+    /// capacity costs its holder, whoever answers and however late (docs/ARCHITECTURE.md, "Relay
+    /// capacity").
+    function _reserveRelayGas(uint256 relayGas, uint256 requestTimeout) private returns (uint256 capacityFee) {
         uint256 book = _protocolBook;
-        uint256 pending = uint64(book >> RELAY_GAS_SHIFT);
-        uint256 capacity = (book >> RELAY_RATE_SHIFT) * requestTimeout;
+        (uint256 fee, uint256 pending, uint256 capacity) = _capacityFee(book, relayGas, requestTimeout);
         if (pending + relayGas > capacity) revert RelayCapacityFull(pending, relayGas, capacity);
-        _protocolBook = book + (relayGas << RELAY_GAS_SHIFT);
+        // The fee is below 2^96 (it is part of a uint96 maxFee, else the request reverts), so the
+        // protocol fees cannot carry into the relay gas.
+        _protocolBook = book + (relayGas << RELAY_GAS_SHIFT) + fee;
+        return fee;
     }
 
-    function _reserve(uint64 accountId, uint96 amount) private {
+    /// @dev Reserves `amount` of the account for a new request, of which `charged` (its capacity fee)
+    /// leaves the account now; `charged <= amount`.
+    function _reserve(uint64 accountId, uint96 amount, uint256 charged) private {
         Account memory account = _accounts[accountId];
         uint256 available = account.balance - account.reserved;
         if (available < amount) revert InsufficientBalance(accountId, available, amount);
-        account.reserved += amount;
+        account.balance -= uint96(charged);
+        account.reserved += amount - uint96(charged);
         ++account.pendingRequests;
         _accounts[accountId] = account;
     }
@@ -875,9 +901,11 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         }
     }
 
-    function _minimumFee(uint256 price, uint32 callbackGasLimit, Config memory config) private pure returns (uint256) {
+    /// @dev The least reservation settlement needs (capacity fee aside): price, worker fee, protocol
+    /// share and the relayer's gas.
+    function _minimumFee(uint256 price, uint256 relayGas, Config memory config) private pure returns (uint256) {
         uint256 base = price + config.workerFee;
-        return base + base * config.protocolFeeBps / BPS + _relayGas(callbackGasLimit, config) * config.phaPerGas;
+        return base + base * config.protocolFeeBps / BPS + relayGas * config.phaPerGas;
     }
 
 }

@@ -270,8 +270,18 @@ contract AgentRouterExtension is AgentRouterState {
     /// @param newRate Gas per second, 1 to MAX_RELAY_GAS_PER_SECOND.
     function setRelayGasPerSecond(uint64 newRate) external onlyOwner {
         if (newRate == 0 || newRate > MAX_RELAY_GAS_PER_SECOND) revert IAgentRouter.InvalidConfig();
-        _protocolBook = uint192(_protocolBook) | (uint256(newRate) << RELAY_RATE_SHIFT);
+        _protocolBook = (_protocolBook & ~(uint256(type(uint32).max) << RELAY_RATE_SHIFT)) | (uint256(newRate) << RELAY_RATE_SHIFT);
         emit IAgentRouter.RelayGasPerSecondUpdated(newRate);
+    }
+
+    /// @notice Governance: sets the PHA per relay gas per second of timeout a request pays for the
+    /// relay capacity at full utilisation (docs/ARCHITECTURE.md, "Relay capacity"); zero makes
+    /// holding capacity free. Pending requests paid their fee already.
+    /// @param newPrice PHA wei per gas-second, at most MAX_CAPACITY_PRICE.
+    function setCapacityPrice(uint64 newPrice) external onlyOwner {
+        if (newPrice > MAX_CAPACITY_PRICE) revert IAgentRouter.InvalidConfig();
+        _protocolBook = uint208(_protocolBook) | (uint256(newPrice) << CAPACITY_PRICE_SHIFT);
+        emit IAgentRouter.CapacityPriceUpdated(newPrice);
     }
 
     /// @notice Governance: sets where protocol fees go.

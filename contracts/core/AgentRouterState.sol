@@ -6,6 +6,7 @@ import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IAgentRegistry} from "../interfaces/IAgentRegistry.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
@@ -91,14 +92,15 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Top bit of a worker's book: set while the staking side has been told the worker is full
     /// (see {_assignWorker}); the pending count lives in the bits between it and the fees.
     uint256 internal constant AT_CAPACITY = 1 << 255;
-    /// @dev {_protocolBook}: protocol fees below bit 128, pending relay gas from 128, the governed
-    /// relay gas per second from 192.
+    /// @dev {_protocolBook}: protocol fees below bit 128, pending relay gas from 128 (48 bits), the
+    /// governed relay gas per second from 176 (32 bits) and capacity price from 208 (48 bits).
     uint256 internal constant RELAY_GAS_SHIFT = 128;
-    uint256 internal constant RELAY_RATE_SHIFT = 192;
+    uint256 internal constant RELAY_RATE_SHIFT = 176;
+    uint256 internal constant CAPACITY_PRICE_SHIFT = 208;
     /// @notice Relay gas per second a new router assumes: half of what a 36M-gas, 12-second L1 block
     /// carries (3M gas/s), the rest left to everyone else. See docs/ARCHITECTURE.md, "Relay capacity".
     uint64 public constant DEFAULT_RELAY_GAS_PER_SECOND = 1_500_000;
-    /// @notice Bound of {relayGasPerSecond}: far above any chain's throughput today.
+    /// @notice Bound of {relayGasPerSecond}: far above any chain's throughput today (and below 2^32).
     uint64 public constant MAX_RELAY_GAS_PER_SECOND = 1_000_000_000;
     /// @notice Backups a request has, ranks 1 to this. Backup `rank` may answer from
     /// `BPS - BPS >> rank` of the request timeout on: rank 1 from 50 %, rank 2 from 75 %.
@@ -107,6 +109,12 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// primary, as the primary and the lower ranks are drawn again and skipped (with one worker of 90 %
     /// of the stake as primary, 16 draws all miss the others with probability 0.9^16 = 18.5 %).
     uint256 public constant MAX_BACKUP_DRAWS = 16;
+    /// @notice PHA (wei) per relay gas per second of request timeout a new router charges at full
+    /// utilisation: holding the whole default capacity costs ~1,300 PHA an hour, a request at 10 %
+    /// utilisation ~0.0002 PHA. See docs/ARCHITECTURE.md, "Relay capacity".
+    uint64 public constant DEFAULT_CAPACITY_PRICE = 10_000_000_000;
+    /// @notice Bound of {capacityPrice}: a thousand times the default.
+    uint64 public constant MAX_CAPACITY_PRICE = 10_000_000_000_000;
     /// @dev Values of a request's two bits in {_settled}.
     uint256 internal constant ANSWERED = 1;
     uint256 internal constant TIMED_OUT = 3;
@@ -147,11 +155,12 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// is fits in 90 bits, so fees never carry into the count) and, above them, its requests not yet
     /// settled, at most the config's `maxPendingPerWorker` when one is assigned, and {AT_CAPACITY}.
     mapping(address worker => uint256) internal _workerBooks;
-    /// @dev One slot, as every request and answer touches all three: the protocol fees (plus
+    /// @dev One slot, as every request and answer touches it: the protocol fees (plus
     /// {PAID_OUT_MARKER}) in the low 128 bits, the relay gas of all pending requests (see
-    /// {_relayGas}; at most relayGasPerSecond * MAX_REQUEST_TIMEOUT < 2^47) from bit 128, and the
-    /// governed relay gas per second from bit 192.
-    uint256 internal _protocolBook = PAID_OUT_MARKER | (uint256(DEFAULT_RELAY_GAS_PER_SECOND) << RELAY_RATE_SHIFT);
+    /// {_relayGas}; at most relayGasPerSecond * MAX_REQUEST_TIMEOUT < 2^47) from bit 128, the
+    /// governed relay gas per second from bit 176 and the governed capacity price from bit 208.
+    uint256 internal _protocolBook = PAID_OUT_MARKER | (uint256(DEFAULT_RELAY_GAS_PER_SECOND) << RELAY_RATE_SHIFT)
+        | (uint256(DEFAULT_CAPACITY_PRICE) << CAPACITY_PRICE_SHIFT);
 
     /// @dev Declared with {Config}, which it carries; the router's other events and errors are in
     /// {IAgentRouter}, named through it here (this base and {AgentRouterExtension} do not implement it).
@@ -255,6 +264,24 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     function _relayGas(uint256 callbackGasLimit, Config memory config) internal pure returns (uint256) {
         return callbackGasLimit + config.fulfillOverheadGas + ESTIMATED_FULFIL_EXECUTION_GAS
             + MAX_OUTPUT_BYTES * OUTPUT_GAS_PER_BYTE;
+    }
+
+    /// @dev The non-refundable fee for holding `relayGas` of the relay capacity for a whole request
+    /// timeout, when `pending` relay gas is held already, out of `book` ({_protocolBook}):
+    /// relayGas * timeout * price * u^4, u the utilisation with the request admitted. Cheap while
+    /// the router is mostly empty, steep near full; filling the capacity from empty costs a fifth of
+    /// capacity * timeout * price (docs/ARCHITECTURE.md, "Relay capacity"). Also returns the capacity.
+    function _capacityFee(uint256 book, uint256 relayGas, uint256 timeout)
+        internal
+        pure
+        returns (uint256 fee, uint256 pending, uint256 capacity)
+    {
+        pending = uint48(book >> RELAY_GAS_SHIFT);
+        capacity = uint32(book >> RELAY_RATE_SHIFT) * timeout;
+        // u in 1e18 units, at most 1 (a request past the capacity is refused anyway): nothing overflows.
+        uint256 u = Math.min((pending + relayGas) * 1e18 / capacity, 1e18);
+        u = u * u / 1e18;
+        fee = relayGas * timeout * (book >> CAPACITY_PRICE_SHIFT) * (u * u / 1e18) / 1e18;
     }
 
     /// @dev The one check of a request passed in calldata: `commitment` (zero if none, or none

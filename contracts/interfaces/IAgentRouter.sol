@@ -101,6 +101,7 @@ interface IAgentRouter {
     event KeyRegistryUpdated(address indexed keyRegistry);
     event TreasuryUpdated(address indexed treasury);
     event RelayGasPerSecondUpdated(uint64 relayGasPerSecond);
+    event CapacityPriceUpdated(uint64 capacityPrice);
     /// @dev The output's hash, not the output: a log costs 8 gas per byte, which the reservation
     /// would otherwise have to cover for every answer. The output is in the fulfil transaction.
     event CallbackFailed(uint256 indexed requestId, bytes32 outputHash);
@@ -157,7 +158,8 @@ interface IAgentRouter {
     /// @param input The agent's input (plaintext, or encrypted to the cluster key of `keyEpoch`).
     /// @param keyEpoch 0 for a plaintext input, else the cluster-key epoch `input` is encrypted to.
     /// @param callbackGasLimit Exact gas the consumer's {IAgentConsumer-onAgentResponse} gets.
-    /// @param maxFee Most PHA the request may cost; reserved from the account until settlement.
+    /// @param maxFee Most PHA the request may cost: its capacity fee is charged at once (not refunded),
+    /// the rest (the request's `maxFee`) reserved from the account until settlement.
     /// @return requestId The new request's id.
     function request(
         uint64 accountId,

@@ -24,6 +24,15 @@ export const DEFAULT_ROUTER_CONFIG = {
 export const DEFAULT_RELAY_GAS_PER_SECOND = 1_500_000n;
 
 /**
+ * PHA wei per relay gas per second of timeout a request pays for the relay capacity at full
+ * utilisation, unless the `capacityPrice` parameter replaces it. A request pays relayGas * timeout *
+ * price * u^4 (u: utilisation with it admitted), at once and to the treasury: ~0.0002 PHA at 10 %,
+ * while holding the whole default capacity costs an attacker ~1,300 PHA an hour
+ * (docs/ARCHITECTURE.md, "Relay capacity").
+ */
+export const DEFAULT_CAPACITY_PRICE = 10_000_000_000n;
+
+/**
  * Governor settings unless the `governance` parameter replaces them (all fields at once), in
  * seconds and PHA wei; PhalaGovernor's hard bounds apply. Production values (docs/ARCHITECTURE.md):
  * voting delay 2 days, voting period 5 days, threshold 100,000 PHA, quorum 4%.
@@ -159,6 +168,7 @@ export default buildModule("AgentNetwork", (m) => {
     m.call(router, "setStaking", [stakingHub]),
     m.call(router, "setKeyRegistry", [keyRegistry]),
     m.call(router, "setRelayGasPerSecond", [m.getParameter("relayGasPerSecond", DEFAULT_RELAY_GAS_PER_SECOND)]),
+    m.call(router, "setCapacityPrice", [m.getParameter("capacityPrice", DEFAULT_CAPACITY_PRICE)]),
     m.call(stakingHub, "setRouter", [router]),
     m.call(stakingHub, "setMiningRewards", [miningRewards]),
     m.call(miningRewards, "fund", [miningFunding], { after: [approveMining] }),

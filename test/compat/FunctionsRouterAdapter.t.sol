@@ -296,7 +296,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         uint256 fee = adapter.estimateFee(DON, GAS);
         bytes32 requestId = _ask();
         IFunctionsSubscriptions.Subscription memory pending = _subscriptionOf(subId);
-        assertEq(pending.blockedBalance, fee, "reserved: the router's fee for the request");
+        assertEq(pending.blockedBalance + (100 ether - pending.balance), fee, "reserved or charged: the router's fee");
         _answer(requestId, "ok");
         IFunctionsSubscriptions.Subscription memory settled = _subscriptionOf(subId);
         assertEq(settled.blockedBalance, 0, "released");
@@ -455,12 +455,13 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         pha.transferAndCall(address(adapter), 10 ether, abi.encode(ownSub));
         bytes32 requestId = owning.send(_cbor("x"), ownSub, GAS, DON);
         uint256 reserved = _subscriptionOf(ownSub).blockedBalance;
+        uint256 capacityFee = 10 ether - _subscriptionOf(ownSub).balance; // charged at request
         _answer(requestId, "ok");
 
         assertEq(owning.refusal(), FunctionsRouterAdapter.CannotRemoveWithPendingRequests.selector, "cancel refused mid-settlement");
         (, uint256 totalFee,) = _lastSettlement();
         IFunctionsSubscriptions.Subscription memory sub = _subscriptionOf(ownSub);
-        assertEq(sub.balance, 10 ether - totalFee, "the fee was paid from the subscription");
+        assertEq(sub.balance, 10 ether - capacityFee - totalFee, "the fee was paid from the subscription");
         assertGe(totalFee, AGENT_PRICE, "including the agent's price");
         assertLe(totalFee, reserved, "within the reservation");
         assertEq(pha.balanceOf(address(owning)), 0, "nothing paid out to the owner");
@@ -545,6 +546,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
     function test_aTimedOutRequestIsRefundedAndVisible() public {
         bytes32 requestId = _ask();
         assertGe(_subscriptionOf(subId).blockedBalance, 1, "reserved");
+        uint256 capacityFee = 100 ether - _subscriptionOf(subId).balance; // charged at request, kept
         vm.expectRevert(abi.encodeWithSelector(FunctionsRouterAdapter.RequestNotTimedOut.selector, requestId));
         adapter.timeoutRequests(_ids(requestId));
 
@@ -552,7 +554,7 @@ contract FunctionsRouterAdapterTest is AgentNetworkFixture {
         assertTrue(adapter.requestStatus(requestId) == FunctionsRouterAdapter.RequestStatus.TimedOut, "visible as timed out");
         IFunctionsSubscriptions.Subscription memory sub = _subscriptionOf(subId);
         assertEq(sub.blockedBalance, 0, "reservation released");
-        assertEq(sub.balance, 100 ether, "refunded in full");
+        assertEq(sub.balance, 100 ether - capacityFee, "refunded in full but the capacity fee");
 
         vm.expectEmit(address(adapter));
         emit FunctionsRouterAdapter.RequestTimedOut(requestId);

@@ -50,7 +50,7 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
             ws.push(w);
         }
         agent = _registerAgent(agentOwner, 0, new bytes32[](0));
-        fee = uint96(router.estimateFee(agent, 0));
+        fee = uint96(router.estimateFee(agent, 0) + 0.5 ether); // headroom for the capacity fee, which rises as they fill
     }
 
     function _heavyAndThreeSmall() internal {
@@ -141,7 +141,7 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
         AgentRouterState.Config memory c = router.feeConfig();
         c.maxPendingPerWorker = 4;
         router.setConfig(c);
-        fee = uint96(router.estimateFee(agent, 0));
+        fee = uint96(router.estimateFee(agent, 0) + 0.5 ether); // headroom for the capacity fee, which rises as they fill
         uint64 honest = _openAccount(HONEST, HONEST, uint256(fee) * 50);
         for (uint256 i; i < 20; ++i) {
             vm.prevrandao(bytes32(uint256(keccak256(abi.encode("lowered", i)))));
@@ -219,11 +219,13 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
         _setupPools(stakes);
         burner = new GasBurner(router);
         cbGas = router.feeConfig().maxCallbackGasLimit;
-        maxFeeCb = uint96(router.estimateFee(agent, cbGas));
+        // Headroom for the capacity fee, which rises as the flood fills the router (at most ~4.1 PHA).
+        maxFeeCb = uint96(router.estimateFee(agent, cbGas) + 5 ether);
         atkAccount = _openAccount(ATTACKER, address(burner), uint256(maxFeeCb) * 200);
         perAnswer = uint256(cbGas) + router.MAX_OUTPUT_BYTES() * router.OUTPUT_GAS_PER_BYTE()
             + router.ESTIMATED_FULFIL_EXECUTION_GAS() + router.feeConfig().fulfillOverheadGas;
 
+        accountFunds = router.accountOf(atkAccount).balance;
         vm.recordLogs();
         uint256 opened = _flood(8 * 16);
         _answerAll(_requests(opened));
@@ -236,6 +238,7 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
     uint96 internal maxFeeCb;
     uint64 internal atkAccount;
     uint256 internal perAnswer;
+    uint256 internal accountFunds;
 
     function _flood(uint256 attempts) internal returns (uint256 opened) {
         uint256 capacity = uint256(router.relayGasPerSecond()) * router.feeConfig().requestTimeout;
@@ -262,7 +265,11 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
         assertTrue(refused > 0, "the flood is refused past capacity");
         assertEq(router.pendingRelayGas(), opened * perAnswer, "pending relay gas");
         assertTrue(router.pendingRelayGas() <= 360_000_000 / 2, "at most half the L1 gas of the window");
-        assertEq(router.accountOf(atkAccount).reserved, uint256(maxFeeCb) * opened, "refused requests reserved nothing");
+        assertEq(
+            router.accountOf(atkAccount).reserved + (accountFunds - router.accountOf(atkAccount).balance),
+            uint256(maxFeeCb) * opened,
+            "refused requests reserved nothing"
+        );
     }
 
     /// @dev Every admitted request is answered with a 64 KiB output (non-zero bytes, the dearest

@@ -87,6 +87,9 @@ abstract contract RouterFixture is Test {
         router = new AgentRouter(
             IERC20(address(token)), agents, workers, address(this), treasury, _defaultConfig(), MAX_INPUT_BYTES
         );
+        // The settlement arithmetic these tests check exactly is the same with or without the capacity
+        // fee, which is charged at request: RouterAttacksCapacityHold.t.sol (deployed parameters) covers it.
+        router.setCapacityPrice(0);
         staking = new MockWorkerStaking();
         router.setStaking(staking);
         workers.setRouter(address(router));
@@ -373,15 +376,29 @@ abstract contract RouterFixture is Test {
         return router.accountOf(id).reserved;
     }
 
-    /// @dev The minimum fee the router charges for the agent price and config: price + worker fee +
-    /// protocol share + metered gas (recomputed here independently of the router).
+    /// @dev The minimum fee the router charges for the agent price and config now: price + worker fee +
+    /// protocol share + metered gas + the capacity fee (recomputed here independently of the router).
     function _expectedMinimumFee(uint256 price, uint32 callbackGasLimit, AgentRouterState.Config memory c)
         internal
-        pure
+        view
         returns (uint256)
     {
         uint256 base = price + c.workerFee;
-        return base + base * c.protocolFeeBps / 10_000 + (uint256(callbackGasLimit) + c.fulfillOverheadGas + 60_000 + 65_536 * 20) * c.phaPerGas;
+        uint256 relayGas = uint256(callbackGasLimit) + c.fulfillOverheadGas + 60_000 + 65_536 * 20;
+        return base + base * c.protocolFeeBps / 10_000 + relayGas * c.phaPerGas
+            + _expectedCapacityFee(relayGas, router.pendingRelayGas(), c.requestTimeout);
+    }
+
+    /// @dev relayGas x timeout x capacityPrice x u^4, u = (pending + relayGas) / capacity at most 1.
+    function _expectedCapacityFee(uint256 relayGas, uint256 pendingBefore, uint256 timeout)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 u = (pendingBefore + relayGas) * 1e18 / (uint256(router.relayGasPerSecond()) * timeout);
+        if (u > 1e18) u = 1e18;
+        uint256 u2 = u * u / 1e18;
+        return relayGas * timeout * router.capacityPrice() * (u2 * u2 / 1e18) / 1e18;
     }
 
     function _ids(uint256 a) internal pure returns (uint256[] memory ids) {

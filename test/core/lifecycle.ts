@@ -93,6 +93,9 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
     );
 
     const before = await router.accountOf(1);
+    // The capacity fee, charged at request (docs/ARCHITECTURE.md, "Relay capacity is priced").
+    const capacityFee = await router.protocolFees();
+    expect(capacityFee).to.equal(PHA(100) - before.balance);
     await expect(router.connect(relayer).fulfill({ request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature })).to.emit(
       router,
       "RequestFulfilled",
@@ -101,13 +104,13 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
     expect(after.reserved).to.equal(0n);
     expect(await router.earnings(agentOwner.address)).to.equal(PHA(2));
     expect(await router.workerFees(enclave.address)).to.equal(PHA("0.5"));
-    expect(await router.protocolFees()).to.equal(PHA("0.125"));
+    expect(await router.protocolFees()).to.equal(PHA("0.125") + capacityFee);
     const relayerFee = await router.earnings(relayer.address);
     expect(relayerFee).to.be.greaterThan(0n);
     expect(before.balance - after.balance).to.equal(PHA("2.625") + relayerFee);
     expect(await router.isPending(req.id)).to.equal(false);
     // The router holds exactly what it owes.
-    expect(await token.balanceOf(await router.getAddress())).to.equal(after.balance + PHA(2) + PHA("0.5") + PHA("0.125") + relayerFee);
+    expect(await token.balanceOf(await router.getAddress())).to.equal(after.balance + PHA(2) + PHA("0.5") + PHA("0.125") + capacityFee + relayerFee);
   });
 
   it("signs the enclave key's registration consent as the registry expects, for its operator only", async function () {
