@@ -93,8 +93,11 @@ contract AgentRouterExtension is AgentRouterState {
             if (equivocationReported[req.id]) revert IAgentRouter.EquivocationAlreadyReported(req.id);
             equivocationReported[req.id] = true;
         } else {
-            // Only a registered key is a worker that can answer (and be jailed).
-            if (workerRegistry.operatorOf(worker) == address(0)) revert IAgentRouter.NotEquivocation(req.id);
+            // Any key that signed two answers to a real request is jailed, and the pool the staking side
+            // binds it to slashed: no "still registered" check, which its operator could dodge by
+            // deregistering the key before the proof lands. A throwaway key reporting itself jails only
+            // itself, earns nothing (no pool, no slash, no reward) and pre-empts no proof: the record is
+            // per request and worker.
             if (_otherEquivocationReported[req.id][worker]) revert IAgentRouter.EquivocationAlreadyReported(req.id);
             _otherEquivocationReported[req.id][worker] = true;
         }

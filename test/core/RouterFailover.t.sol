@@ -377,6 +377,24 @@ contract RouterFailoverTest is RouterFixture {
         router.reportBackupEquivocation(req, backup, a, b);
     }
 
+    /// @dev Review s25 F6: the operator deregisters the backup's key when it sees the proof coming
+    /// (front-running the report); the key is still jailed and its pool still slashed.
+    function test_Attack_ABackupCannotEscapeItsProofByDeregisteringItsKey() public {
+        IAgentRouter.AgentRequest memory req = _request();
+        (address backup, uint64 opensAt) = router.backupWorker(req, 1);
+        IAgentRouter.SignedAnswer memory a = _answerAs(req, backup, "positive");
+        IAgentRouter.SignedAnswer memory b = _answerAs(req, backup, "negative");
+        vm.warp(opensAt);
+        router.fulfillAsBackup(_backupFulfillment(req, backup, "positive"), 1);
+
+        vm.prank(workers.operatorOf(backup));
+        workers.deregisterWorker(backup);
+        vm.prank(REPORTER);
+        router.reportBackupEquivocation(req, backup, a, b);
+        assertTrue(workers.workerOf(backup).jailed, "the deregistered key is jailed");
+        assertEq(staking.equivocationSlashes(backup), 1, "and its pool slashed");
+    }
+
     function test_RevertWhen_BackupEquivocationProofIsNotOne() public {
         IAgentRouter.AgentRequest memory req = _request();
         (address backup,) = router.backupWorker(req, 1);
@@ -401,8 +419,8 @@ contract RouterFailoverTest is RouterFixture {
         workerKeyOf[throwaway] = 0x7A7;
         IAgentRouter.SignedAnswer memory x = _answerAs(req, throwaway, "x");
         IAgentRouter.SignedAnswer memory y = _answerAs(req, throwaway, "y");
-        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.NotEquivocation.selector, req.id));
         router.reportBackupEquivocation(req, throwaway, x, y);
+        assertTrue(workers.workerOf(throwaway).jailed, "the throwaway key jails only itself");
 
         uint256 primaryKey = workerKeyOf[req.worker];
         router.reportEquivocation(req, _answer(primaryKey, req, "x", 0), _answer(primaryKey, req, "y", 0));
