@@ -61,7 +61,7 @@ contract AgentRouterExtension is AgentRouterState {
 
     /// @notice The router's {IAgentRouter-reportBackupEquivocation}, run here by DELEGATECALL.
     /// @param req The request as opened.
-    /// @param worker The registered worker whose key signed both answers.
+    /// @param worker The worker key that signed both answers (registered or since deregistered).
     /// @param a One answer it signed for the request.
     /// @param b Another, different answer it signed for the request.
     function reportBackupEquivocation(

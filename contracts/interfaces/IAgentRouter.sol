@@ -222,7 +222,7 @@ interface IAgentRouter {
     /// `worker` for signing both `a` and `b` (different answers naming itself) for `request`. Once per
     /// request and worker; provable after settlement, as the commitment stays.
     /// @param request The request as opened.
-    /// @param worker The registered worker whose key signed both answers.
+    /// @param worker The worker key that signed both answers (registered or since deregistered).
     /// @param a One answer it signed.
     /// @param b Another, different answer it signed.
     function reportBackupEquivocation(
