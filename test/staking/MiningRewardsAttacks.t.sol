@@ -34,6 +34,8 @@ contract MiningRewardsAttacksTest is RouterFixture {
         hub = new StakingHub(token, workers, treasury, _stakingParams(), address(this));
         hub.setRouter(address(router));
         router.setStaking(IWorkerStaking(address(hub)));
+        // Mining's arithmetic alone: a capacity fee would only add to the self-dealer's loss.
+        router.setCapacityPrice(0);
         consumer = new RecordingConsumer(router);
         accountId = _openAccount(payer, address(consumer), ACCOUNT_FUNDS);
         mining = new MiningRewards(
