@@ -151,7 +151,8 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         uint16 cap = router.feeConfig().maxPendingPerWorker;
         // Fill both workers (no aiming needed: a full worker is skipped).
         IAgentRouter.AgentRequest memory first = _requestAs(flooder.senderAt(0), account, agent, fee, false);
-        for (uint256 i; router.pendingOf(victim) + router.pendingOf(other) < 2 * cap; ++i) {
+        // Bounded: a refused request (e.g. a fee quote that fell behind) must fail the test, not loop.
+        for (uint256 i; router.pendingOf(victim) + router.pendingOf(other) < 2 * cap && i < 4 * uint256(cap); ++i) {
             _requestAs(flooder.senderAt(i % SENDERS), account, agent, fee, true);
         }
         assertEq(router.pendingOf(victim), cap, "victim full");
@@ -166,7 +167,9 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         vm.warp(first.deadline + 1);
         router.timeout(first);
         IAgentRouter.AgentRequest memory next;
-        for (uint256 i; next.id == 0; ++i) next = _requestAs(flooder.senderAt(i % SENDERS), account, agent, fee, true);
+        for (uint256 i; next.id == 0 && i < 4 * SENDERS; ++i) {
+            next = _requestAs(flooder.senderAt(i % SENDERS), account, agent, fee, true);
+        }
         assertEq(next.worker, first.worker, "the freed slot is the only room");
     }
 
