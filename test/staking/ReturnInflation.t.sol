@@ -45,7 +45,7 @@ contract ReturnInflationTest is AllocatorFixture {
     }
 
     /// Stop paying as soon as the vault has entered (the cheapest way to buy its stake: the score
-    /// decays over the window while the vault's stake stays and keeps doubling).
+    /// decays over the window while the vault's stake stays).
     function test_attack_stopWhenTheVaultEnters_NotProfitable() public {
         _assertUnprofitable(WINDOW + 1);
     }
