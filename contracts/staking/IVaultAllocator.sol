@@ -10,6 +10,7 @@ interface IVaultAllocator is ICommonErrors {
     event CandidatesSet(uint256[] poolIds);
     event CuratorSet(address curator);
     event Rebalanced(uint256 indexed epoch, uint256 total, uint256 allocated, uint256 unbonded);
+    event ReducedToLimit(uint256 indexed poolId, uint256 held, uint256 limit);
 
     error NotCurator(address caller);
     error InvalidBounds();
@@ -18,4 +19,5 @@ interface IVaultAllocator is ICommonErrors {
     error DuplicateCandidate(uint256 poolId);
     error UnknownPool(uint256 poolId);
     error AlreadyRebalanced(uint256 epoch);
+    error WithinLimit(uint256 poolId, uint256 held, uint256 limit);
 }

@@ -65,13 +65,21 @@ interface IAllocatorHub {
 ///     paid(p)   = PHA p paid its stakers per epoch over the last `window` epochs, net of slashes
 ///     mean(p)   = p's time-weighted active stake over that window; least(p) its smallest at the
 ///                 window's snapshots
-///     other(p)  = mean(p) − held(p);  own(p) = min(least(p), mean(p)) − held(p)  (each at least 0)
+///     other(p)  = mean(p) − held(p)  (at least 0)
 ///     score(p)  = max(0, paid(p)) / (other(p) + max(held(p), cap))
-///     weight(p) = score(p) / Σ score, then capped at maxPoolShareBps (excess re-spread over the
-///                 uncapped pools in proportion; what no pool can take stays idle)
-///     target(p) = min(weight(p) × total, max(own(p), 2 × held(p)))
+///     weight(p) = score(p) / Σ score, each capped at maxPoolShareBps × score(p) / best score (excess
+///                 re-spread over the uncapped pools in proportion; what no pool can take stays idle)
+///     limit(p)  = min(active(p) − held(p), min(least(p), mean(p)) / 2)
+///     target(p) = min(weight(p) × total, limit(p))
 ///
-/// where held(p) is the vault's stake in p now and cap = maxPoolShareBps × total. The score is the
+/// where held(p) is the vault's stake in p now, active(p) p's active stake now and cap =
+/// maxPoolShareBps × total. The limit holds for the whole stay, not only the entry (review s25, E1):
+/// the vault never holds more than the rest of the pool (its operator and delegators) holds now, so
+/// when they unbond anyone can bring the vault down to it at once ({reduceToLimit}), and every
+/// rebalance does; and never more than half the pool's stake kept through the window, so stake
+/// brought in just before a snapshot or the rebalance raises nothing. The vault's own stake counts
+/// in that half only as far as it was kept too: the vault enters with half what the pool kept, and
+/// its limit closes half the gap to the rest's stake per window. The score is the
 /// PHA p really paid, spread over the stake p would have with the vault at its cap: the return the
 /// vault would get there if the stream did not grow with its stake. It reads PHA, not a per-stake
 /// return, so no movement of stake between snapshots changes it (review s24: unbonding all but 1 PHA,
@@ -84,9 +92,10 @@ interface IAllocatorHub {
 /// bring it to its full rate as the vault's stake in it reaches the cap. See
 /// contracts/staking/README.md for the attacker's costs and gains.
 ///
-/// A pool above target by more than `driftBps` of the total is unbonded down to target once it has
-/// held its stake `minStay` epochs — at once if its return is negative (it was slashed beyond its
-/// rewards). A pool below target by more than the drift gets idle PHA. Unbonded PHA comes back
+/// A pool above its limit is brought down to it at once (by a rebalance or anyone's
+/// {reduceToLimit}). A pool above target by more than `driftBps` of the total is unbonded down to
+/// target once it has held its stake `minStay` epochs — at once if its return is negative (it was
+/// slashed beyond its rewards). A pool below target by more than the drift gets idle PHA. Unbonded PHA comes back
 /// after the hub's unbonding period (anyone: vault.completePoolWithdrawals) and is placed by a later
 /// rebalance. A pool that stops earning loses its weight within `window` epochs (its score falls
 /// linearly to zero), a slashed one at the next rebalance.
@@ -138,6 +147,8 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
     uint256 public constant LIMIT_POOL_SHARE_BPS = 5_000;
     uint256 public constant LIMIT_MIN_WINDOW = 2;
     uint256 public constant LIMIT_MIN_STAY = 1;
+    /// @notice Stake above a pool's limit that {reduceToLimit} leaves (snapshots count whole PHA).
+    uint256 public constant LIMIT_TOLERANCE = 1 ether;
 
     IManagedVault public immutable vault;
     IAllocatorHub public immutable hub;
@@ -239,26 +250,29 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
         emit Rebalanced(epoch, plan.total, allocated, unbonded);
     }
 
-    /// @dev Unbonds the candidates above target by more than the drift down to target (see {_reduce}).
+    /// @dev Brings every candidate above its limit back to it at once (see {reduceToLimit}), then
+    /// unbonds those above target by more than the drift down to target (see {_reduce}).
     function _reduceOver(uint256[] memory pools_, Plan memory plan, uint256 drift, uint256 epoch, Params memory p)
         private
         returns (uint256 unbonded)
     {
         for (uint256 i; i < pools_.length; ++i) {
-            uint256 target = plan.total * plan.weights[i] / BPS;
-            if (plan.current[i] > target + drift) {
-                unbonded += _reduce(pools_[i], plan.current[i], target, epoch, p, plan.paid[i] < 0);
+            uint256 current = plan.current[i];
+            if (plan.paid[i] >= 0 && current > plan.limits[i] + LIMIT_TOLERANCE) {
+                unbonded += _unbond(pools_[i], current - plan.limits[i]);
+                current = plan.limits[i];
+                plan.current[i] = current;
+            }
+            uint256 target = Math.min(plan.total * plan.weights[i] / BPS, plan.limits[i]);
+            if (current > target + drift) {
+                unbonded += _reduce(pools_[i], current, target, epoch, p, plan.paid[i] < 0);
             }
         }
     }
 
     /// @dev Tops up the pools below target by more than `drift`, in candidate order, from the
-    /// vault's available liquidity, each to at most its limit: the larger of the pool's own (non-vault)
-    /// stake, counted as it was throughout the window (the smaller of its smallest snapshot and its
-    /// time-weighted stake), and twice the vault's stake in it. So the vault enters a pool with at
-    /// most what its operator and delegators kept there and at most doubles its stake per rebalance: a pool's
-    /// history without the vault in it (cheap to fake: its own shareholders get the fees back) buys at
-    /// most its own size; every doubling after that is bought with returns paid to the vault too.
+    /// vault's available liquidity, each to at most its limit ({limitOf}): never above the rest of the
+    /// pool's stake now, nor above half the pool's stake kept through the window.
     /// A pool the vault does not hold yet takes one of its MAX_POOLS
     /// positions; with all taken (earlier candidates still unbonding) it is skipped rather than let
     /// `allocate` revert the whole rebalance, and with it the unbonding of failing pools.
@@ -304,12 +318,40 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
             if (stake_ == 0) continue;
             one[0] = poolId;
             performance.record(one);
-            (bool ok, int256 paid,) = performance.rewardsOver(poolId, p.window);
-            unbonded += _reduce(poolId, stake_, 0, epoch, p, ok && paid < 0);
+            PoolPerformance.Window memory w = performance.windowOver(poolId, p.window);
+            uint256 limit = _limit(poolId, stake_, w);
+            if (stake_ > limit + LIMIT_TOLERANCE) {
+                unbonded += _unbond(poolId, stake_ - limit);
+                stake_ = limit;
+            }
+            if (stake_ != 0) unbonded += _reduce(poolId, stake_, 0, epoch, p, w.ok && w.rewardsPerEpoch < 0);
         }
     }
 
+    /// @notice Unbonds, at once, the vault's stake in `poolId` above the pool's limit ({limitOf}):
+    /// whenever the rest of the pool's stake falls (its operator unbonds), the vault's exposure
+    /// behind it falls with it, without waiting for the next rebalance or the minimum stay. Anyone;
+    /// pays nothing. Reverts unless the vault holds more than the limit plus LIMIT_TOLERANCE, so it
+    /// moves only stake the rule already refuses: no pool within its limit can be touched.
+    /// @param poolId A pool the vault holds stake in (candidate or not).
+    /// @return unbonded PHA wei moved to the hub's unbonding queue.
+    function reduceToLimit(uint256 poolId) external returns (uint256 unbonded) {
+        uint256 held = hub.stakeOf(poolId, address(vault));
+        uint256 limit = _limit(poolId, held, performance.windowOver(poolId, _params.window));
+        if (held <= limit + LIMIT_TOLERANCE) revert WithinLimit(poolId, held, limit);
+        unbonded = _unbond(poolId, held - limit);
+        emit ReducedToLimit(poolId, held, limit);
+    }
+
     // ---------------------------------------------------------------- views
+
+    /// @notice The most the vault may hold in `poolId` now (see the contract notes): the smaller of
+    /// the pool's non-vault active stake now and half its stake kept through the window.
+    /// @param poolId The pool.
+    /// @return PHA wei.
+    function limitOf(uint256 poolId) external view returns (uint256) {
+        return _limit(poolId, hub.stakeOf(poolId, address(vault)), performance.windowOver(poolId, _params.window));
+    }
 
     /// @notice The bounds the curator's parameters must fit.
     /// @return The bounds.
@@ -353,10 +395,29 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
         returns (uint256 amount)
     {
         if (!failing && epoch < stayStartEpoch[poolId] + p.minStay) return 0;
-        amount = current - target;
+        return _unbond(poolId, current - target);
+    }
+
+    /// @dev Unbonds `amount` PHA of the vault's active stake in `poolId` (at most all of it).
+    function _unbond(uint256 poolId, uint256 amount) private returns (uint256) {
         uint256 shares = Math.min(hub.sharesForStake(poolId, amount), hub.sharesOf(poolId, address(vault)));
         if (shares == 0) return 0;
         vault.requestPoolWithdrawal(poolId, shares);
+        return amount;
+    }
+
+    /// @dev The rule's one limit on the vault's stake in a pool, used for the entry, every increase,
+    /// every rebalance and {reduceToLimit}: at most the rest of the pool's active stake now (a drop
+    /// counts at once), and at most half the pool's stake kept through the window (the smaller of its
+    /// smallest snapshot and its time-weighted stake: stake brought in around the snapshots does not
+    /// count). The vault's own stake is in that half only as far as it was kept too, so the vault
+    /// never holds more than the rest of the pool held throughout. `held` is the vault's stake now.
+    /// Without a window of history (a curator just lengthened the window), the rest's stake now alone:
+    /// such a pool has no score, so nothing is added to it, and what it holds waits its minimum stay.
+    function _limit(uint256 poolId, uint256 held, PoolPerformance.Window memory w) private view returns (uint256) {
+        uint256 active = hub.poolState(poolId).activeStake;
+        uint256 rest = active > held ? active - held : 0;
+        return w.ok ? Math.min(rest, Math.min(w.minStake, w.meanStake) / 2) : rest;
     }
 
     /// @dev The vault's stake in each candidate, the investable total, and the targets' inputs.
@@ -394,19 +455,21 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
             PoolPerformance.Window memory w = performance.windowOver(pools[i], p.window);
             if (!w.ok) continue;
             paid[i] = w.rewardsPerEpoch;
-            if (w.rewardsPerEpoch <= 0) continue;
             uint256 held = current[i];
+            limits[i] = _limit(pools[i], held, w);
+            if (w.rewardsPerEpoch <= 0) continue;
             uint256 other = w.meanStake > held ? w.meanStake - held : 0;
-            uint256 kept = Math.min(w.minStake, w.meanStake);
-            limits[i] = Math.max(kept > held ? kept - held : 0, 2 * held);
             uint256 spread = other + Math.max(held, cap);
             // paid < 2^95 wei (an int96 difference per second, times an epoch): the product fits.
             if (spread != 0) scores_[i] = uint256(w.rewardsPerEpoch) * SCORE_ONE / spread;
         }
     }
 
-    /// @dev Scores and capped weights (bps, summing to at most BPS). Water-filling: each round caps
-    /// the pools over the cap and re-spreads the rest over the others in proportion to their score.
+    /// @dev Scores and capped weights (bps, summing to at most BPS). Each pool's weight is capped at
+    /// maxPoolShareBps × score / best score: the best pool may take the cap, a pool scoring a tenth of
+    /// it a tenth of the cap. Water-filling: each round caps the pools over their cap and re-spreads
+    /// the rest over the others in proportion to their score; what no pool can take stays idle, rather
+    /// than go to weak pools because the strong ones are full.
     function _weights(uint256[] memory pools, Params memory p, uint256[] memory current, uint256 total)
         private
         view
@@ -416,6 +479,15 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
         weights = new uint256[](n);
         uint256[] memory scores_;
         (scores_, paid, limits) = _scores(pools, p, current, total);
+        uint256 best;
+        for (uint256 i; i < n; ++i) {
+            best = Math.max(best, scores_[i]);
+        }
+        if (best == 0) return (weights, paid, limits);
+        uint256[] memory caps = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            caps[i] = uint256(p.maxPoolShareBps) * scores_[i] / best;
+        }
         bool[] memory capped = new bool[](n);
         uint256 left = BPS;
         for (uint256 round; round <= n; ++round) {
@@ -428,7 +500,7 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
             for (uint256 i; i < n; ++i) {
                 if (capped[i]) continue;
                 weights[i] = left * scores_[i] / scoreSum;
-                if (weights[i] > p.maxPoolShareBps) {
+                if (weights[i] > caps[i]) {
                     capped[i] = true;
                     newlyCapped = true;
                 }
@@ -437,8 +509,8 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
             left = BPS;
             for (uint256 i; i < n; ++i) {
                 if (capped[i]) {
-                    weights[i] = p.maxPoolShareBps;
-                    left -= p.maxPoolShareBps;
+                    weights[i] = caps[i];
+                    left -= caps[i];
                 }
             }
             for (uint256 i; i < n; ++i) {

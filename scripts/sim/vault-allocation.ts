@@ -18,7 +18,11 @@ const FAIL_AT = Math.floor(EPOCHS / 2);
 const QUALITY_PPM = [300, 200, 150, 100, 60];
 const DAY = 24 * 3600;
 const DEPOSIT = 100_000;
-const OPERATOR_STAKE = 2_000;
+/**
+ * Each pool's own (operator and delegator) stake: the allocator never holds more than that in a pool
+ * (its limit), so pools as large as the vault's cap (40% of 100,000) let it place the cap.
+ */
+const OPERATOR_STAKE = 40_000;
 const PRINT_EVERY = 25;
 const PARAMS = { maxPoolShareBps: 4_000, window: 5, minStay: 3, driftBps: 100 };
 const BOUNDS = { maxPoolShareBps: 5_000, minWindow: 2, maxWindow: 10, minStay: 1, maxDriftBps: 500 };

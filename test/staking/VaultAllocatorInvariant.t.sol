@@ -51,9 +51,11 @@ contract AllocatorHandler is Test {
     uint256 public overAllocations;
     /// @dev Rebalances that spent PHA owed to queued redemptions.
     uint256 public queueSpent;
-    /// @dev Rebalances after which a pool given stake held more than the larger of its own
-    /// (non-vault) stake and twice the vault's stake before (the entry and growth limit).
-    uint256 public growthBreaches;
+    /// @dev Rebalances or reduceToLimit calls after which the vault held more in a pool than the
+    /// pool's limit (VaultAllocator.limitOf) plus its tolerance.
+    uint256 public limitBreaches;
+    /// @dev Successful reduceToLimit calls.
+    uint256 public reductions;
     /// @dev Failing pools still holding vault stake past the documented number of rebalances.
     uint256 public lateUnbonds;
 
@@ -181,6 +183,29 @@ contract AllocatorHandler is Test {
         }
     }
 
+    /// The rest of a pool (the handler: its operator and delegators) unbonds part of its stake, or
+    /// stakes more; then anyone brings the vault down to the new limit.
+    function moveOwnStake(uint256 poolSeed, uint256 fraction, bool add) external {
+        uint256 id = poolIds[poolSeed % POOLS];
+        if (add) {
+            hub.stake(id, bound(fraction, 1, 5_000) * 1 ether);
+        } else {
+            uint256 shares = hub.sharesOf(id, address(this)) * bound(fraction, 1, 100) / 100;
+            if (shares == 0) return;
+            try hub.requestWithdrawal(id, shares) {} catch {}
+        }
+        reduceToLimit(poolSeed);
+    }
+
+    /// Anyone's trigger: it moves stake only when the vault is above the limit, and leaves it there.
+    function reduceToLimit(uint256 poolSeed) public {
+        uint256 id = poolIds[poolSeed % POOLS];
+        try allocator.reduceToLimit(id) {
+            ++reductions;
+        } catch {}
+        _checkLimit(id);
+    }
+
     // ---------------------------------------------------------------- curator
 
     function setCandidates(uint256 mask) external {
@@ -242,8 +267,8 @@ contract AllocatorHandler is Test {
             held += stake_;
             // A pool given stake ends within the cap of the investable total (rounding: a wei).
             if (stake_ > before[i] && stake_ > total * p.maxPoolShareBps / BPS + 1) ++capBreaches;
-            if (stake_ > before[i] && stake_ > _growthLimit(ids[i], before[i]) + 1) ++growthBreaches;
         }
+        _checkLimits();
         if (held > total + ids.length) ++overAllocations;
         if (covered && vault.idleAssets() < vault.queuedAssets()) ++queueSpent;
 
@@ -256,14 +281,21 @@ contract AllocatorHandler is Test {
         }
     }
 
-    /// @dev max(the pool's stake kept through the rebalance's window (the smaller of its smallest
-    /// snapshot and its time-weighted stake) less the vault's, twice the vault's stake before the
-    /// rebalance).
-    function _growthLimit(uint256 poolId, uint256 held) private view returns (uint256) {
-        PoolPerformance.Window memory w = performance.windowOver(poolId, allocator.params().window);
-        uint256 kept = w.minStake < w.meanStake ? w.minStake : w.meanStake;
-        uint256 other = kept > held ? kept - held : 0;
-        return other > 2 * held ? other : 2 * held;
+    /// @dev Counts the pools the vault holds above their limit.
+    function _checkLimits() private {
+        uint256[] memory held = vault.pools();
+        for (uint256 i; i < held.length; ++i) {
+            _checkLimit(held[i]);
+        }
+    }
+
+    /// @dev Above the rule's limit, or above the rest of the pool's active stake now (the limit's
+    /// meaning, checked without the rule's own arithmetic).
+    function _checkLimit(uint256 poolId) private {
+        uint256 held = hub.stakeOf(poolId, address(vault));
+        uint256 active = hub.poolState(poolId).activeStake;
+        uint256 tolerance = allocator.LIMIT_TOLERANCE();
+        if (held > allocator.limitOf(poolId) + tolerance || held > active - held + tolerance) ++limitBreaches;
     }
 
     /// @notice Rebalances within which a failing pool leaves the vault (ARCHITECTURE, "Vault
@@ -325,10 +357,11 @@ contract VaultAllocatorInvariantTest is StakingInvariantBase {
         assertEq(handler.capBreaches(), 0, "pool above the cap");
     }
 
-    /// The vault enters a pool with at most the pool's own stake and at most doubles its stake in
-    /// one rebalance (review s23, F3: a history without the vault in it buys at most the pool's size).
-    function invariant_EntryAndGrowthLimited() public view {
-        assertEq(handler.growthBreaches(), 0, "pool given more than max(own stake, 2 x held)");
+    /// After any rebalance and any stake move of a pool's other stakers followed by anyone's
+    /// reduceToLimit, the vault holds at most the pool's limit in every pool: the rest's stake now
+    /// and half the pool's stake kept through the window (review s25, E1; s23, F3).
+    function invariant_VaultWithinEveryPoolsLimit() public view {
+        assertEq(handler.limitBreaches(), 0, "vault above a pool's limit");
     }
 
     /// The candidates never hold more than the vault's investable total, and allocation never spends

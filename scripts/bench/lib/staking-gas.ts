@@ -11,7 +11,8 @@
  * With a MiningRewards reserve wired in: the fee settlement that records a pool's work, the one that
  * also pays its previous epoch's reward, one withheld after a fault, and the delegator's claim after.
  * The vault's allocator: rebalance (records every candidate's performance, settling it) with 3 and 8
- * candidate pools, when it places the vault's PHA and in a steady epoch when nothing moves; then the
+ * candidate pools, when it places the vault's PHA and in a steady epoch when nothing moves; its
+ * reduceToLimit after the first pool's other stakers unbonded down to half the vault's stake; then the
  * vault's requestRedeem with those positions: 0.01%, 2% and 90% of the vault (the last unbonds from
  * every position).
  */
@@ -194,6 +195,9 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     return { firstWork, moreWork, payAndWork, withheld, claim };
   };
 
+  // The vault holds at most the rest of a pool's stake (VaultAllocator's limit): pools as large as
+  // the vault let the rule place it.
+  const POOL_STAKE = PHA(100_000);
   const benchAllocator = async (candidates: number) => {
     const deployment = await deployHub();
     const { hub, router, pha } = deployment;
@@ -213,7 +217,7 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     const pools: { poolId: bigint; worker: string }[] = [];
     for (let i = 0; i < candidates; i++) {
       const p = await newPoolWithWorker(deployment);
-      await (await hub.stake(p.poolId, STAKE)).wait();
+      await (await hub.stake(p.poolId, POOL_STAKE)).wait();
       pools.push(p);
     }
     await (await allocator.setCandidates(pools.map((p) => p.poolId))).wait();
@@ -228,22 +232,30 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     };
     for (let i = 0; i < 3; i++) await epoch(); // the window's history
     const places = await epoch();
-    // The vault enters each pool with at most the pool's own stake and then at most doubles it per
-    // rebalance: let it fill up before measuring a steady epoch.
+    // The vault enters each pool with at most half the pool's kept stake, then closes half the gap to
+    // the rest's stake per window: let it fill up (the window's length, 3, without a move) before
+    // measuring a steady epoch.
     const held = async () => Promise.all(pools.map((p) => hub.stakeOf(p.poolId, vault.getAddress())));
     let before = await held();
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0, still = 0; i < 20 && still < 4; i++) {
       await epoch();
       const after = await held();
-      if (after.every((v, j) => v === before[j])) break;
+      still = after.every((v, j) => v === before[j]) ? still + 1 : 0;
       before = after;
     }
-    if ((await vault.availableLiquidity()) > PHA(10_000)) throw new Error("allocator placed nothing");
+    // Weights are capped at 40% x score / best score: with 3 pools paying 1 : 2 : 3, 20% stays idle.
+    if ((await vault.availableLiquidity()) > PHA(25_000)) throw new Error("allocator placed too little");
     const steady = await epoch();
+    const vaultAddress = await vault.getAddress();
+    // The rest of the first pool unbonds all but half the vault's stake there: anyone brings the vault
+    // down to the new limit.
+    const first = pools[0]!.poolId;
+    const keep = await hub.sharesForStake(first, (await hub.stakeOf(first, vaultAddress)) / 2n);
+    await (await hub.requestWithdrawal(first, (await hub.sharesOf(first, deployer!.address)) - keep)).wait();
+    const reduce = await gasOf(allocator.reduceToLimit(first));
     // requestRedeem unbonds the shortfall (what idle PHA, unclaimed rewards and unbonding requests do
     // not cover) from the vault's positions in pool order: a small redemption, one of 2% (part of
     // one position) and one of 90% of what is left (every position).
-    const vaultAddress = await vault.getAddress();
     const redeem = async (fraction: number) => {
       const shares = ((await vault.balanceOf(deployer!.address)) * BigInt(Math.round(fraction * 1e6))) / 1_000_000n;
       const opened = (await vault.pendingWithdrawals()).length;
@@ -255,7 +267,7 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     const all = await redeem(0.9);
     if (all.unbonded < pools.length - 1) throw new Error(`90% redemption unbonded from ${all.unbonded} pools (vault ${vaultAddress})`);
     console.log(`requestRedeem with ${pools.length} positions: pools unbonded ${small.unbonded} / ${one.unbonded} / ${all.unbonded}`);
-    return { places, steady, redeemIdle: small.gas, redeemOne: one.gas, redeemAll: all.gas };
+    return { places, steady, reduce, redeemIdle: small.gas, redeemOne: one.gas, redeemAll: all.gas };
   };
 
   const figures: GasFigure[] = [];
@@ -264,6 +276,7 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     const table = "VaultAllocator.rebalance (records and settles every candidate)";
     const row = `${candidates} candidate pools`;
     figures.push({ table, row, column: "places the vault's PHA", gas: r.places }, { table, row, column: "steady epoch", gas: r.steady });
+    figures.push({ table: "VaultAllocator.reduceToLimit (the pool's other stakers left to half the vault's stake)", row, column: "gas", gas: r.reduce });
     const redeemTable = "StakingVault.requestRedeem (unbonds the shortfall across the vault's positions)";
     figures.push(
       { table: redeemTable, row, column: "0.01% of the vault", gas: r.redeemIdle },
