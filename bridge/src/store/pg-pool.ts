@@ -187,7 +187,8 @@ export class PgPool {
       return result;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => (broken = true));
-      throw error instanceof StoreError ? error : pgError(error);
+      // The caller's own errors (fencing's LeaseLostError) pass unchanged; the server's are typed.
+      throw error instanceof pg.DatabaseError ? pgError(error) : error;
     } finally {
       client.release(broken);
     }
