@@ -47,20 +47,20 @@ program
 program
   .command("status")
   .description("print cursor, request counts by state and transaction totals from the store")
-  .action(() => {
-    const store = openStore(config(program.opts()));
+  .action(async () => {
+    const store = await openStore(config(program.opts()));
     try {
       console.log(
         json({
-          cursor: store.cursor() ?? null,
-          requests: store.counts(),
-          failover: store.failoverStats(),
-          pendingTransactions: store.unfinishedTxs().length,
-          transactions: store.txStats(),
+          cursor: (await store.cursor()) ?? null,
+          requests: await store.counts(),
+          failover: await store.failoverStats(),
+          pendingTransactions: (await store.unfinishedTxs()).length,
+          transactions: await store.txStats(),
         }),
       );
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -75,34 +75,31 @@ program
   .description("list stored requests, newest first")
   .option("-s, --state <state>", `filter: ${REQUEST_STATES.join("|")}`, parseState)
   .option("-n, --limit <n>", "at most n rows", (v) => Number.parseInt(v, 10), 50)
-  .action((options: { state?: RequestState; limit: number }) => {
-    const store = openStore(config(program.opts()));
+  .action(async (options: { state?: RequestState; limit: number }) => {
+    const store = await openStore(config(program.opts()));
     try {
       // The store lists oldest first: take the last `limit` rows and turn them around.
-      const counts = store.counts();
+      const counts = await store.counts();
       const total = options.state ? counts[options.state] : Object.values(counts).reduce((a, b) => a + b, 0);
       const offset = Math.max(0, total - options.limit);
-      const rows = store
-        .list({ state: options.state, limit: options.limit, offset })
-        .reverse()
-        .map((r) => ({
-          id: r.id,
-          state: r.state,
-          worker: r.request.worker,
-          // Failover: the backup the request was handed over to (its rank), and whose answer settled it.
-          ...(r.rank > 0 && { backup: { rank: r.rank, worker: r.assignee } }),
-          answeredBy: r.answeredBy,
-          block: r.block.number,
-          deadline: deadlineText(r.request.deadline),
-          attempts: r.attempts,
-          lastError: r.lastError,
-          fulfilTx: r.fulfilTx,
-          timeoutTx: r.timeoutTx,
-          settleTx: r.settleTx,
-        }));
+      const rows = (await store.list({ state: options.state, limit: options.limit, offset })).reverse().map((r) => ({
+        id: r.id,
+        state: r.state,
+        worker: r.request.worker,
+        // Failover: the backup the request was handed over to (its rank), and whose answer settled it.
+        ...(r.rank > 0 && { backup: { rank: r.rank, worker: r.assignee } }),
+        answeredBy: r.answeredBy,
+        block: r.block.number,
+        deadline: deadlineText(r.request.deadline),
+        attempts: r.attempts,
+        lastError: r.lastError,
+        fulfilTx: r.fulfilTx,
+        timeoutTx: r.timeoutTx,
+        settleTx: r.settleTx,
+      }));
       console.log(json(rows));
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

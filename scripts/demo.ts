@@ -212,7 +212,7 @@ async function main(): Promise<void> {
         if (done === ids.length) break;
         progress(done, ids.length);
         if (Date.now() - started > limitMs)
-          throw new Error(`only ${done}/${ids.length} settled after ${limitMs / 1000} s: ${JSON.stringify(bridge.store.counts())}`);
+          throw new Error(`only ${done}/${ids.length} settled after ${limitMs / 1000} s: ${JSON.stringify(await bridge.store.counts())}`);
         await sleep(300);
       }
       process.stdout.write("\r\x1b[K");
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
     const answeredByBackup = bobsRequests.filter((id) => backups.has(id));
     if (answeredByBackup.length !== bobsRequests.length)
       throw new Error(`only ${answeredByBackup.length}/${bobsRequests.length} of bob's requests were answered by a backup`);
-    const record = bridge.store.get(bobsRequests[0]!)!;
+    const record = (await bridge.store.get(bobsRequests[0]!))!;
     say(
       `    ${c.dim}bridge: #${record.id} ${record.state}, handed over to backup ${record.rank} ${nameOf(record.assignee)}, answered by ${nameOf(record.answeredBy ?? "?")} (npm run bridge -- requests)${c.reset}`,
     );
@@ -263,15 +263,15 @@ async function main(): Promise<void> {
       await node.rpc("evm_increaseTime", [jump]);
       await node.rpc("evm_mine", []);
       const waited = Date.now();
-      while ((bridge.store.get(lost.id)?.rank ?? 0) < rank) {
+      while (((await bridge.store.get(lost.id))?.rank ?? 0) < rank) {
         if (Date.now() - waited > 30_000) throw new Error(`the bridge did not hand #${lost.id} over to backup ${rank}`);
         await sleep(200);
       }
-      const now = bridge.store.get(lost.id)!;
+      const now = (await bridge.store.get(lost.id))!;
       say(`    fast-forwarded ${jump} s to backup ${rank}'s window: handed over to ${nameOf(now.assignee)} ${c.red}(down)${c.reset}`);
     }
     await sleep(2_000);
-    const tried = bridge.store.get(lost.id)!;
+    const tried = (await bridge.store.get(lost.id))!;
     say(
       `    ${c.dim}bridge: state ${tried.state}, ${tried.attempts} attempts on ${nameOf(tried.assignee)}, last error: ${tried.lastError?.slice(0, 100)}${c.reset}`,
     );
@@ -301,10 +301,10 @@ async function main(): Promise<void> {
       if (fees > 0n) await (await net.stakingHub.harvest(address)).wait();
     }
     const protocolFees = await net.router.protocolFees();
-    const txs = bridge.store.txStats();
+    const txs = await bridge.store.txStats();
     latencyBlocks.sort((a, b) => a - b);
     latencyMs.sort((a, b) => a - b);
-    const counts = bridge.store.counts();
+    const counts = await bridge.store.counts();
 
     // Checked from the chain, not assumed: every request settled exactly once.
     const settlements = new Map<bigint, number>();
@@ -342,7 +342,7 @@ async function main(): Promise<void> {
     );
 
     const outageIds = duringOutage.map((r) => r.id);
-    const outageAnswered = outageIds.filter((id) => bridge.store.get(id)?.state === "fulfilled").length;
+    const outageAnswered = (await Promise.all(outageIds.map((id) => bridge.store.get(id)))).filter((r) => r?.state === "fulfilled").length;
     const penalties = answeredByBackup.reduce((sum, id) => sum + backups.get(id)!.penalty, 0n);
     const failoverMs = answeredByBackup.map((id) => backups.get(id)!.latencyMs).sort((a, b) => a - b);
     step("Summary");

@@ -109,7 +109,7 @@ export class Bridge {
         rpcTimeoutMs: config.rpcTimeoutMs,
         rpcHedgeMs: config.rpcHedgeMs,
       });
-    return new Bridge(config, chain, deps.store ?? openStore(config), log, deps);
+    return new Bridge(config, chain, deps.store ?? (await openStore(config)), log, deps);
   }
 
   private get background(): boolean {
@@ -153,7 +153,7 @@ export class Bridge {
       Bridge.gasSchedule(chain),
       chain.automine?.() ?? false,
     ]);
-    store.bind(chainId, config.router);
+    await store.bind(chainId, config.router);
     let directory = this.deps.directory;
     if (!directory) {
       const layered = new LayeredWorkerDirectory(new StaticWorkerDirectory(config.workers));
@@ -310,17 +310,17 @@ export class Bridge {
     }
   }
 
-  private dispatchOnce(): void {
+  private async dispatchOnce(): Promise<void> {
     try {
       // The fleet's leases ride on the most frequent loop, which never waits on the chain: a live
       // instance keeps its lease even while its RPC hangs (cheap: renewed a few times per lease).
-      const { handedOver } = this.store.renewLeases();
+      const { handedOver } = await this.store.renewLeases();
       if (handedOver)
         this.log.warn(
           { event: "relayer_handed_over", relayers: handedOver.relayers, txs: handedOver.txs, requests: handedOver.requests },
           "relayers stopped renewing their leases: their unmined transactions' requests go back to the fleet (checked on-chain before they are sent again)",
         );
-      this.dispatcher.tick(this.lastHead?.timestamp ?? 0n);
+      await this.dispatcher.tick(this.lastHead?.timestamp ?? 0n);
       this.stages.ok("dispatcher");
     } catch (error) {
       this.stageFailed("dispatcher", error);
@@ -343,7 +343,7 @@ export class Bridge {
   async runOnce(): Promise<void> {
     await this.watchOnce();
     await this.failoverOnce();
-    this.dispatchOnce();
+    await this.dispatchOnce();
     await this.submitOnce();
   }
 
@@ -387,7 +387,7 @@ export class Bridge {
   /** Re-checks the attestation of workers with open requests (WorkerRegistry.isActive). */
   async checkAttestations(): Promise<string[]> {
     const inactive: string[] = [];
-    for (const worker of this.store.activeWorkers()) {
+    for (const worker of await this.store.activeWorkers()) {
       if ((await this.chain.isWorkerActive(worker)) === false) inactive.push(worker);
     }
     this.inactiveWorkers = inactive;
@@ -404,13 +404,13 @@ export class Bridge {
    * long (the submitter is not jammed); no request expired long ago is still unsettled and sweeps
    * are not failing (the sweeper keeps up).
    */
-  health(now = Date.now()): HealthReport {
+  async health(now = Date.now()): Promise<HealthReport> {
     const startup = this.stages.get("startup");
     const report: HealthReport = {
       ok: false,
       stages: { startup: { ok: this.connected !== undefined, ...(this.connected ? {} : { error: startup.lastError ?? "connecting" }) } },
       head: this.lastHead?.number ?? null,
-      cursor: this.store.cursor()?.number ?? null,
+      cursor: (await this.store.cursor())?.number ?? null,
     };
     if (!this.connected || !this.running) return report;
     const staleAfter = Math.max(MIN_STALE_MS, STALE_POLLS * this.config.pollIntervalMs);
@@ -419,10 +419,10 @@ export class Bridge {
       const age = record.lastOkAt === undefined ? null : now - record.lastOkAt;
       return { ok: age !== null && age < staleAfter, lastOkMsAgo: age, lastError: record.lastError ?? null };
     };
-    const unmined = this.store.unfinishedTxs();
+    const unmined = await this.store.unfinishedTxs();
     const oldestTxMs = unmined.length === 0 ? 0 : now - Math.min(...unmined.map((tx) => tx.createdAt));
     const stuckAfter = Math.max(MIN_STUCK_TX_MS, 4 * this.config.submit.gasBumpAfterMs);
-    const overdue = this.lastHead ? this.store.expired(this.lastHead.timestamp - OVERDUE_S, 1).length : 0;
+    const overdue = this.lastHead ? (await this.store.expired(this.lastHead.timestamp - OVERDUE_S, 1)).length : 0;
     const sweep = this.stages.get("sweeper");
     report.stages.watcher = loopStage("watcher");
     report.stages.failover = loopStage("failover");
@@ -445,20 +445,20 @@ export class Bridge {
     return report;
   }
 
-  status() {
+  async status() {
     return {
       chainId: this.connected?.chainId ?? null,
       router: this.chain.router,
       account: this.chain.account,
       head: this.lastHead?.number ?? null,
-      cursor: this.store.cursor() ?? null,
-      requests: this.store.counts(),
-      failover: this.store.failoverStats(),
+      cursor: (await this.store.cursor()) ?? null,
+      requests: await this.store.counts(),
+      failover: await this.store.failoverStats(),
       dispatchesInFlight: this.connected?.dispatcher.busy ?? 0,
-      pendingTransactions: this.store.unfinishedTxs().length,
-      transactions: this.store.txStats(),
+      pendingTransactions: (await this.store.unfinishedTxs()).length,
+      transactions: await this.store.txStats(),
       inactiveWorkers: this.inactiveWorkers,
-      health: this.health(),
+      health: await this.health(),
     };
   }
 
@@ -471,7 +471,7 @@ export class Bridge {
     await this.loop;
     await this.connected?.dispatcher.drain();
     await this.http.close();
-    this.store.close();
+    await this.store.close();
     this.log.info({ event: "stopped" }, "bridge stopped");
   }
 }

@@ -33,6 +33,8 @@ export const BridgeConfigSchema = z
             url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection URL"),
             leaseMs: z.number().int().min(100).default(30_000),
             statementTimeoutMs: z.number().int().positive().default(30_000),
+            /** Connections this instance keeps at most: its stages' store calls run side by side on them. */
+            poolSize: z.number().int().min(1).max(100).default(8),
           })
           .strict(),
       ])

@@ -69,10 +69,10 @@ export class Dispatcher {
   }
 
   /** Starts dispatches for due requests within the global and per-worker limits; does not wait for them. */
-  tick(chainTime: bigint, now = Date.now()): number {
+  async tick(chainTime: bigint, now = Date.now()): Promise<number> {
     let free = this.options.concurrency - this.inFlight.size;
     if (free <= 0) return 0;
-    const workers = this.store.dispatchWorkers();
+    const workers = await this.store.dispatchWorkers();
     if (workers.length === 0) return 0;
     this.rotation = (this.rotation + 1) % workers.length;
     let started = 0;
@@ -80,7 +80,7 @@ export class Dispatcher {
       const worker = workers[(this.rotation + i) % workers.length]!;
       const capacity = Math.min(free, this.health.capacity(worker, now));
       if (capacity <= 0) continue;
-      for (const record of this.store.dueForWorker(worker, now, capacity, new Set(this.inFlight.keys()))) {
+      for (const record of await this.store.dueForWorker(worker, now, capacity, new Set(this.inFlight.keys()))) {
         this.start(record, chainTime);
         free--;
         started++;
@@ -111,7 +111,7 @@ export class Dispatcher {
     // The primary, or the backup the request was handed over to (Failover).
     const worker = record.assignee;
     if (record.request.deadline < chainTime) {
-      this.store.markFailed(record.id, `deadline passed without a valid answer${record.lastError ? `: ${record.lastError}` : ""}`);
+      await this.store.markFailed(record.id, `deadline passed without a valid answer${record.lastError ? `: ${record.lastError}` : ""}`);
       this.log.warn({ event: "dispatch_expired", requestId: id }, "deadline passed before an answer; left to the timeout sweep");
       return;
     }
@@ -119,9 +119,9 @@ export class Dispatcher {
     const endpoints = this.directory.endpoints(worker);
     // Lease: if this process dies mid-call, another instance (or a restart) retries after the calls could have timed out.
     const lease = Date.now() + this.options.timeoutMs * Math.max(1, endpoints.length) + this.options.backoffBaseMs;
-    this.store.markDispatched(record.id, attempt, lease);
+    await this.store.markDispatched(record.id, attempt, lease);
     if (endpoints.length === 0) {
-      this.retryLater(record, attempt, chainTime, `no endpoint configured for worker ${worker}`);
+      await this.retryLater(record, attempt, chainTime, `no endpoint configured for worker ${worker}`);
       return;
     }
 
@@ -132,7 +132,7 @@ export class Dispatcher {
     if (outcome.kind === "answer") {
       this.health.succeeded(worker, elapsed);
       // Kept even if the request was handed over meanwhile: a late primary answer settles it as well.
-      this.store.saveAnswer(record.id, outcome.answer, record.rank);
+      await this.store.saveAnswer(record.id, outcome.answer, record.rank);
       this.metrics.dispatches.inc({ result: "ok" });
       this.metrics.dispatchSeconds.observe(elapsed / 1000);
       this.log.debug({ event: "signed", requestId: id, endpoint: outcome.endpoint, status: outcome.answer.status }, "worker answer verified");
@@ -140,20 +140,21 @@ export class Dispatcher {
       // The worker answered, and will never sign: no reason to doubt its health.
       this.health.succeeded(worker, elapsed);
       this.metrics.dispatches.inc({ result: "refused" });
-      // Unless the request was handed over to a backup meanwhile: this worker's refusal is not the backup's.
-      if (this.store.get(record.id)?.rank === record.rank) this.store.markFailed(record.id, `worker refused: ${outcome.reason}`);
+      // Unless the request was handed over to a backup meanwhile: this worker's refusal is not the
+      // backup's. Checked in the write itself: a read first would leave a gap for the hand-over.
+      await this.store.markFailed(record.id, `worker refused: ${outcome.reason}`, record.rank);
       this.log.warn({ event: "dispatch_refused", requestId: id, reason: outcome.reason }, "worker refused the request for good; left to the timeout sweep");
     } else {
       this.health.failed(worker, Date.now());
-      this.retryLater(record, attempt, chainTime, outcome.reason);
+      await this.retryLater(record, attempt, chainTime, outcome.reason);
     }
   }
 
   /** Backoff, but never past the last moment an answer could still be submitted before the deadline. */
-  private retryLater(record: RequestRecord, attempt: number, chainTime: bigint, reason: string): void {
+  private async retryLater(record: RequestRecord, attempt: number, chainTime: bigint, reason: string): Promise<void> {
     const remainingMs = Number(record.request.deadline - chainTime) * 1000;
     const delay = Math.min(backoffDelay(attempt, this.options.backoffBaseMs, this.options.backoffMaxMs), Math.max(this.options.backoffBaseMs, remainingMs / 4));
-    this.store.recordDispatchFailure(record.id, reason, Date.now() + delay);
+    await this.store.recordDispatchFailure(record.id, reason, Date.now() + delay);
   }
 
   /**

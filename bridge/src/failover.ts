@@ -35,7 +35,7 @@ export class Failover {
 
   /** One pass at chain time `chainTime`: returns how many requests were handed over to a backup. */
   async tick(chainTime: bigint): Promise<number> {
-    const due = this.store.failoverDue(chainTime, PASS_LIMIT);
+    const due = await this.store.failoverDue(chainTime, PASS_LIMIT);
     if (due.length === 0) return 0;
     this.maxRank ??= await this.chain.maxBackups();
     const schedule: { id: bigint; at: number }[] = [];
@@ -57,7 +57,7 @@ export class Failover {
     }
     const answers = await Promise.allSettled(ask.map((record) => this.chain.backupWorker(record.request, record.rank + 1)));
     let handedOver = 0;
-    answers.forEach((answer, i) => {
+    for (const [i, answer] of answers.entries()) {
       const record = ask[i]!;
       const rank = record.rank + 1;
       const id = record.id.toString();
@@ -70,25 +70,25 @@ export class Failover {
         } else {
           this.log.warn({ event: "backup_lookup_failed", requestId: id, rank, err: errorMessage(answer.reason) }, "could not read the request's backup");
         }
-        return;
+        continue;
       }
       const { worker, opensAt } = answer.value;
       this.offsets.set(offsetKey(record, rank), record.request.deadline - opensAt);
       if (opensAt > chainTime) {
         schedule.push({ id: record.id, at: Number(opensAt) });
-        return;
+        continue;
       }
       // The next rank is looked at from its window (0: not known yet, asked in the next pass).
       const next = rank >= this.maxRank! ? NO_MORE_BACKUPS : Number(this.opensAt(record, rank + 1) ?? 0n);
-      if (!this.store.assignBackup(record.id, rank, worker, next)) return;
+      if (!(await this.store.assignBackup(record.id, rank, worker, next))) continue;
       handedOver++;
       this.metrics.handovers.inc({ rank: String(rank) });
       this.log.info(
         { event: "handed_over", requestId: id, rank, backup: worker, from: record.assignee, opensAt: opensAt.toString() },
         `worker ${record.assignee} has not answered by the window of backup ${rank}: handed over to ${worker}`,
       );
-    });
-    if (schedule.length > 0) this.store.scheduleBackups(schedule);
+    }
+    if (schedule.length > 0) await this.store.scheduleBackups(schedule);
     return handedOver;
   }
 

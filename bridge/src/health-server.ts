@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import type { BridgeMetrics } from "./metrics.js";
 
 export interface HealthSource {
-  health(): { ok: boolean };
-  status(): unknown;
+  health(): Promise<{ ok: boolean }>;
+  status(): Promise<unknown>;
 }
 
 /** GET /healthz (200 or 503), GET /metrics (Prometheus), GET /status (JSON). */
@@ -24,11 +24,22 @@ export class HealthServer {
       };
       const json = (value: unknown) => JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
       if (req.method !== "GET") return send(405, "text/plain", "method not allowed\n");
+      // Both read the store: a store that does not answer makes the bridge unhealthy, not the server crash.
+      const failed = (error: unknown) => send(503, "application/json", json({ ok: false, error: error instanceof Error ? error.message : String(error) }));
       if (req.url === "/healthz") {
-        const health = this.source.health();
-        return send(health.ok ? 200 : 503, "application/json", json(health));
+        this.source
+          .health()
+          .then((health) => send(health.ok ? 200 : 503, "application/json", json(health)))
+          .catch(failed);
+        return;
       }
-      if (req.url === "/status") return send(200, "application/json", json(this.source.status()));
+      if (req.url === "/status") {
+        this.source
+          .status()
+          .then((status) => send(200, "application/json", json(status)))
+          .catch(failed);
+        return;
+      }
       if (req.url === "/metrics") {
         this.metrics
           .render()

@@ -102,8 +102,8 @@ export class BridgeMetrics {
       labelNames: ["state"] as const,
       registers: [this.registry],
       // Read from the store at scrape time: the store is the truth, so the gauge never drifts.
-      collect() {
-        const counts = store.counts();
+      async collect() {
+        const counts = await store.counts();
         for (const state of REQUEST_STATES) this.set({ state }, counts[state]);
       },
     });

@@ -44,7 +44,7 @@ export class Reconciler {
   ) {}
 
   async run(): Promise<ReconcileResult> {
-    const cursor = this.store.cursor();
+    const cursor = await this.store.cursor();
     if (!cursor || cursor.hash === "") return { recovered: 0, settled: 0 };
     const recovered = await this.recoverUnseen(cursor);
     const settled = await this.recoverSettlements(cursor);
@@ -57,21 +57,23 @@ export class Reconciler {
   private async recoverUnseen(cursor: BlockRef): Promise<number> {
     const count = await this.chain.requestCount(cursor);
     let recovered = 0;
-    for (let from = this.store.reconciledThrough() + 1n; from <= count;) {
+    for (let from = (await this.store.reconciledThrough()) + 1n; from <= count;) {
       const to = from + BigInt(PAGE) - 1n < count ? from + BigInt(PAGE) - 1n : count;
       const ids = Array.from({ length: Number(to - from) + 1 }, (_, i) => from + BigInt(i));
-      const known = this.store.knownIds(ids);
+      const known = await this.store.knownIds(ids);
       const unknown = ids.filter((id) => !known.has(id));
       if (unknown.length > 0) {
         const pending = await this.chain.isPending(unknown);
         if (pending.some((p) => p instanceof Error)) return recovered; // next run
         const missing = unknown.filter((_, i) => pending[i] === true);
         if (missing.length > 0) {
-          const events = await this.search(missing, this.lowerBound(missing[0]!), cursor.number);
+          const events = await this.search(missing, await this.lowerBound(missing[0]!), cursor.number);
           const found = new Set(events.requests.map((r) => r.request.id));
-          recovered += this.store.observe(
-            events.requests.filter((r) => missing.includes(r.request.id)),
-            [],
+          recovered += (
+            await this.store.observe(
+              events.requests.filter((r) => missing.includes(r.request.id)),
+              [],
+            )
           ).added;
           const lost = missing.filter((id) => !found.has(id));
           if (lost.length > 0) {
@@ -81,23 +83,23 @@ export class Reconciler {
           }
         }
       }
-      this.store.setReconciledThrough(to);
+      await this.store.setReconciledThrough(to);
       from = to + 1n;
     }
     return recovered;
   }
 
   /** The block of the nearest known request below `id` (events are in id order), else the start block. */
-  private lowerBound(id: bigint): number {
+  private async lowerBound(id: bigint): Promise<number> {
     for (let below = id - 1n; below > 0n && below >= id - BigInt(NEIGHBOURS); below--) {
-      const block = this.store.blockOf(below);
+      const block = await this.store.blockOf(below);
       if (block !== undefined) return block;
     }
     return this.options.startBlock;
   }
 
   private async recoverSettlements(cursor: BlockRef): Promise<number> {
-    const page = this.store.unsettledPage(this.openCursor, PAGE);
+    const page = await this.store.unsettledPage(this.openCursor, PAGE);
     this.openCursor = page.length < PAGE ? "" : page.at(-1)!.id.toString();
     if (page.length === 0) return 0;
     const pending = await this.chain.isPending(page.map((r) => r.id));
@@ -109,7 +111,7 @@ export class Reconciler {
       from,
       cursor.number,
     );
-    return this.store.observe([], events.settlements).settled;
+    return (await this.store.observe([], events.settlements)).settled;
   }
 
   /** The router's events of these ids in [from, to], in ranges of at most maxLogRange blocks. */

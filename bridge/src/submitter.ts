@@ -128,7 +128,7 @@ export class Submitter {
     try {
       // The pipeline's room is read from the store once per round (a read copies every unmined
       // transaction's calldata: 64 KiB each with large outputs) and counted down as batches go.
-      for (let room = this.pipelineRoom(); room.count > 0 && room.gas > 0n; room = this.pipelineRoom()) {
+      for (let room = await this.pipelineRoom(); room.count > 0 && room.gas > 0n; room = await this.pipelineRoom()) {
         // The transactions the pipeline has room for are planned together, checked with one
         // isPending batch and simulated concurrently, then sent in order: per transaction only
         // signing and its broadcast wait on the node. One at a time, each waited for two more
@@ -137,7 +137,7 @@ export class Submitter {
         for (let gasLeft = room.gas; planned.length < room.count && gasLeft > 0n;) {
           if (queue.length === 0) {
             if (!more) break;
-            const read = this.store.readyToSubmit(this.options.maxBatchSize + handled.size);
+            const read = await this.store.readyToSubmit(this.options.maxBatchSize + handled.size);
             more = read.length === this.options.maxBatchSize + handled.size;
             queue = read.filter((r) => !handled.has(r.id));
             if (queue.length === 0) break;
@@ -190,8 +190,8 @@ export class Submitter {
     return sent;
   }
 
-  private pipelineRoom(): { count: number; gas: bigint } {
-    const { count, gas } = this.txm.inFlight();
+  private async pipelineRoom(): Promise<{ count: number; gas: bigint }> {
+    const { count, gas } = await this.txm.inFlight();
     return { count: this.options.maxInFlight - count, gas: BigInt(this.options.maxInFlightGas) - gas };
   }
 
@@ -213,15 +213,15 @@ export class Submitter {
     const pending = await this.chain.isPending(records.map((r) => r.id));
     const keep: RequestRecord[] = [];
     const settled: bigint[] = [];
-    records.forEach((record, i) => {
+    for (const [i, record] of records.entries()) {
       const result = pending[i]!;
-      if (result instanceof Error) return;
+      if (result instanceof Error) continue;
       // Settled by another bridge or a timeout; the watcher records the outcome from the event.
       if (!result) settled.push(record.id);
-      else if (record.request.deadline < chainTime) this.store.markFailed(record.id, "deadline passed before submission");
+      else if (record.request.deadline < chainTime) await this.store.markFailed(record.id, "deadline passed before submission");
       else keep.push(record);
-    });
-    if (settled.length > 0) this.store.markSettledElsewhere(settled);
+    }
+    if (settled.length > 0) await this.store.markSettledElsewhere(settled);
     if (keep.length === 0 && pending.some((p) => p instanceof Error)) throw pending.find((p) => p instanceof Error);
     return keep;
   }
@@ -276,7 +276,7 @@ export class Submitter {
       if (records.length === 1) {
         const record = records[0]!;
         this.metrics.simulationRejects.inc();
-        this.store.markFailed(record.id, `fulfil simulation reverted: ${error.reason}`);
+        await this.store.markFailed(record.id, `fulfil simulation reverted: ${error.reason}`);
         this.log.warn({ event: "simulation_rejected", requestId: record.id.toString(), reason: error.reason }, "fulfilment would revert; not sent");
         return [];
       }
@@ -301,15 +301,15 @@ export class Submitter {
       if (!(error instanceof SimulationError)) throw error;
       const id = record.id.toString();
       if (error.revert.name === "RequestNotPending") {
-        this.store.markSettledElsewhere([record.id]);
+        await this.store.markSettledElsewhere([record.id]);
         this.log.info({ event: "backup_answer_superseded", requestId: id }, "request settled before the backup's answer was sent");
       } else if (error.revert.name === "WrongSigner") {
         // The draw moved (stake changed since the handover): that rank's backup is read again.
-        this.store.redrawBackup(record.id, `backup ${record.answerRank} is no longer the router's draw: ${error.reason}`);
+        await this.store.redrawBackup(record.id, `backup ${record.answerRank} is no longer the router's draw: ${error.reason}`);
         this.log.warn({ event: "backup_redrawn", requestId: id, reason: error.reason }, "the backup's rank is now another worker's; handed over again");
       } else if (error.revert.name !== "BackupWindowNotOpen") {
         this.metrics.simulationRejects.inc();
-        this.store.markFailed(record.id, `fulfilAsBackup simulation reverted: ${error.reason}`);
+        await this.store.markFailed(record.id, `fulfilAsBackup simulation reverted: ${error.reason}`);
         this.log.warn({ event: "simulation_rejected", requestId: id, reason: error.reason }, "backup fulfilment would revert; not sent");
       }
       return [];
@@ -343,7 +343,7 @@ export class Submitter {
     if (result.kind === "fatal") {
       // No node takes this transaction as it is: a single answer is given up (the sweep times it
       // out), a batch is retried in halves until the culprit stands alone.
-      if (records.length === 1) this.store.markFailed(records[0]!.id, `no node accepts its fulfilment: ${String(result.error)}`);
+      if (records.length === 1) await this.store.markFailed(records[0]!.id, `no node accepts its fulfilment: ${String(result.error)}`);
       else this.batchCap = Math.ceil(records.length / 2);
     }
     return undefined;

@@ -65,7 +65,7 @@ export class Sweeper {
   async sweep(): Promise<SweepResult> {
     const now = await this.chainTime();
     if (now === undefined) return { sent: 0, failed: 0 };
-    let expired = this.store.expired(now, SWEEP_LIMIT);
+    let expired = await this.store.expired(now, SWEEP_LIMIT);
     if (!this.options.sweepAll) expired = expired.filter((r) => r.state !== "seen");
     if (expired.length === 0) return { sent: 0, failed: 0 };
     const result = await this.txm.exclusive(() => this.sendTimeouts(expired));

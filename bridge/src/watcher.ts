@@ -86,9 +86,9 @@ export class Watcher {
     this.metrics.head.set(head.number);
     const orphaned: bigint[] = [];
     // In a fleet one instance scans and confirms (the store's scanning lease); the others follow the head only.
-    if (!this.store.renewLeases().scanner) return { head, added: 0, settled: 0, confirmed: 0, orphaned, stale: false };
+    if (!(await this.store.renewLeases()).scanner) return { head, added: 0, settled: 0, confirmed: 0, orphaned, stale: false };
 
-    let cursor = this.store.cursor() ?? this.genesisCursor();
+    let cursor = (await this.store.cursor()) ?? this.genesisCursor();
     if (cursor.hash !== "") {
       const reorged = await this.cursorReorged(cursor, head);
       if (reorged === undefined) {
@@ -98,7 +98,7 @@ export class Watcher {
       }
       if (reorged) {
         orphaned.push(...(await this.rewindBelow(cursor.number + 1, head.number)));
-        cursor = this.store.cursor() ?? this.genesisCursor();
+        cursor = (await this.store.cursor()) ?? this.genesisCursor();
       }
     }
 
@@ -117,7 +117,7 @@ export class Watcher {
       const blocks = new Map<number, string>([[end.number, end.hash]]);
       for (const e of [...events.requests, ...events.settlements]) blocks.set(e.block.number, e.block.hash);
       const cursorRef = { number: end.number, hash: end.hash };
-      const result = this.store.applyScan(
+      const result = await this.store.applyScan(
         { ...events, blocks: [...blocks].map(([number, hash]) => ({ number, hash })), cursor: cursorRef, requestCount },
         this.options.reorgHistory,
       );
@@ -136,7 +136,7 @@ export class Watcher {
   /** requestCount() as of a scanned block: 0 before the first block, else read by the block's hash. */
   private async requestCountAt(ref: BlockRef): Promise<bigint> {
     if (ref.number < 0) return 0n;
-    const recorded = this.store.cursorRequestCount();
+    const recorded = await this.store.cursorRequestCount();
     if (recorded && ref.hash !== "" && recorded.hash === ref.hash) return recorded.count;
     const hash = ref.hash !== "" ? ref.hash : (await this.chain.block(ref.number))?.hash;
     if (!hash) throw new StaleNodeError("node does not have the block before the start block", { details: `block ${ref.number}` });
@@ -180,7 +180,7 @@ export class Watcher {
       const canonical = await this.chain.block(cursor.number);
       return canonical === undefined ? undefined : canonical.hash !== cursor.hash;
     }
-    const stored = this.store.blockHash(head.number);
+    const stored = await this.store.blockHash(head.number);
     if (stored === undefined || stored === head.hash) return undefined;
     return true;
   }
@@ -190,10 +190,10 @@ export class Watcher {
    * changed hash means a reorg below the cursor). Works on block refs, never loads request rows.
    */
   private async confirm(head: BlockHeader, orphaned: bigint[]): Promise<number> {
-    const safe = this.safeBlock(head);
+    const safe = await this.safeBlock(head);
     let confirmed = 0;
     for (;;) {
-      const blocks = this.store.seenBlocks(safe, CONFIRM_PAGE);
+      const blocks = await this.store.seenBlocks(safe, CONFIRM_PAGE);
       if (blocks.length === 0) return confirmed;
       // Every header of the page in one round trip.
       const headers = this.options.confirmations === 0 ? blocks : await this.chain.headers(blocks.map((b) => b.number));
@@ -203,20 +203,20 @@ export class Watcher {
         const header = headers[i];
         if (header instanceof Error) {
           // The canonical blocks before the failed header are confirmed all the same.
-          this.store.confirmBlocks(canonical, Date.now());
+          await this.store.confirmBlocks(canonical, Date.now());
           throw header;
         }
         const hash = header?.hash;
         // A node without the block is behind, not proof of a reorg: confirm on a later pass.
-        if (hash === undefined) return confirmed + this.store.confirmBlocks(canonical, Date.now());
+        if (hash === undefined) return confirmed + (await this.store.confirmBlocks(canonical, Date.now()));
         if (hash !== block.hash) {
-          confirmed += this.store.confirmBlocks(canonical, Date.now());
+          confirmed += await this.store.confirmBlocks(canonical, Date.now());
           orphaned.push(...(await this.rewindBelow(block.number, head.number)));
           return confirmed;
         }
         canonical.push(block);
       }
-      confirmed += this.store.confirmBlocks(canonical, Date.now());
+      confirmed += await this.store.confirmBlocks(canonical, Date.now());
     }
   }
 
@@ -228,7 +228,7 @@ export class Watcher {
    * would change the user's chain under their scripts and tests). A wait on an idle head is
    * logged once per head, saying why.
    */
-  private safeBlock(head: BlockHeader): number {
+  private async safeBlock(head: BlockHeader): Promise<number> {
     const now = Date.now();
     if (this.idle?.hash !== head.hash) this.idle = { hash: head.hash, since: now, logged: false };
     const { confirmations, automine = false, idleConfirmMs = 0 } = this.options;
@@ -237,7 +237,7 @@ export class Watcher {
     const idleMs = now - this.idle.since;
     const atHead = automine && idleMs >= idleConfirmMs;
     if (!this.idle.logged && idleMs >= (automine ? idleConfirmMs : STALLED_HEAD_MS)) {
-      const oldest = this.store.seenBlocks(head.number, 1)[0];
+      const oldest = (await this.store.seenBlocks(head.number, 1))[0];
       if (oldest !== undefined && oldest.number > byDepth) {
         this.idle.logged = true;
         const context = { event: "confirm_wait", head: head.number, block: oldest.number, confirmations, idleMs };
@@ -263,7 +263,7 @@ export class Watcher {
   /** Rewinds the cursor to the newest stored block below `below` that is still canonical. */
   private async rewindBelow(below: number, headNumber: number): Promise<bigint[]> {
     let ancestor = this.genesisCursor();
-    for (const block of this.store.recentBlocks(Math.min(below - 1, headNumber), this.options.reorgHistory)) {
+    for (const block of await this.store.recentBlocks(Math.min(below - 1, headNumber), this.options.reorgHistory)) {
       const canonical = await this.chain.block(block.number);
       if (canonical === undefined) throw new StaleNodeError("node lost a block during the reorg walk", { details: `block ${block.number}` });
       if (canonical.hash === block.hash) {
@@ -271,7 +271,7 @@ export class Watcher {
         break;
       }
     }
-    const orphaned = this.store.rewind(ancestor);
+    const orphaned = await this.store.rewind(ancestor);
     this.metrics.reorgs.inc();
     this.metrics.orphaned.inc(orphaned.length);
     this.log.warn({ event: "reorg", ancestor: ancestor.number, orphaned: orphaned.map(String) }, "chain reorganisation: rewound to common ancestor");

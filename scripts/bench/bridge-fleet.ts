@@ -214,10 +214,10 @@ function limit(row: Row): string {
     [`this machine's ${cores} cores`, (machine / cores) * (cores > 0 ? 1 : 0)],
   ];
   const [name, pct] = candidates.sort((a, b) => b[1] - a[1])[0]!;
-  // Nothing of ours near its ceiling: the instances waited (store round trips, each a context switch
-  // to Postgres and back, slow when other processes hold the cores).
+  // Nothing of ours near its ceiling: the instances waited (store round trips, RPC answers, the
+  // submit pipeline's steps; each a context switch, slow when other processes hold the cores).
   if (pct < 80)
-    return `none of ours saturated (highest: ${name} ${pct.toFixed(0)}%): waiting on store round trips; machine load average ${row.loadAverage.toFixed(1)} on ${cores} cores`;
+    return `none of ours saturated (highest: ${name} ${pct.toFixed(0)}%): the instances waited (store, RPC, submit pipeline); machine load average ${row.loadAverage.toFixed(1)} on ${cores} cores`;
   return `${name} (${pct.toFixed(0)}%)`;
 }
 

@@ -34,7 +34,7 @@ for (const kind of ["anvil", "hardhat"] as const) {
 
       await scenario.request(1, "idle-");
       const head = await blockNumber(scenario);
-      await waitFor(() => bridge!.store.counts().fulfilled === 1, 20_000, "the request answered");
+      await waitFor(async () => (await bridge!.store.counts()).fulfilled === 1, 20_000, "the request answered");
       // Only the bridge's own fulfilment transaction was mined after the request.
       expect(await blockNumber(scenario)).to.equal(head + 1);
       const waits = lines.filter((l) => l.event === "confirm_wait");
@@ -43,11 +43,11 @@ for (const kind of ["anvil", "hardhat"] as const) {
 
       scenario.workers[0]!.options.down = true;
       await scenario.request(1, "late-");
-      await waitFor(() => bridge!.store.list({ limit: 10 }).length === 2, 20_000, "request stored");
+      await waitFor(async () => (await bridge!.store.list({ limit: 10 })).length === 2, 20_000, "request stored");
       // The deadline passes on the chain's clock without a block (evm_increaseTime mines nothing).
       const before = await blockNumber(scenario);
       await scenario.node.rpc("evm_increaseTime", [600]);
-      await waitFor(() => bridge!.store.counts().timed_out === 1, 30_000, "the expired request swept");
+      await waitFor(async () => (await bridge!.store.counts()).timed_out === 1, 30_000, "the expired request swept");
       expect(await blockNumber(scenario)).to.equal(before + 1);
       expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 1, timedOut: 1 });
       // One explanation at info, not a line per poll.

@@ -17,10 +17,10 @@ describe("bridge CLI: requests", function () {
     const dbPath = join(dir, "bridge.sqlite");
     const chain = new SyntheticChain({ requests: 6, perBlock: 2 });
     const store = new SqliteStore(dbPath);
-    store.bind(31337n, chain.router);
+    await store.bind(31337n, chain.router);
     const events = await chain.routerEvents(0, 3);
-    store.applyScan({ ...events, blocks: [1, 2, 3].map((n) => ({ number: n, hash: chain.blocks[n]!.hash })), cursor: (await chain.block(3))! }, 256);
-    store.close();
+    await store.applyScan({ ...events, blocks: [1, 2, 3].map((n) => ({ number: n, hash: chain.blocks[n]!.hash })), cursor: (await chain.block(3))! }, 256);
+    await store.close();
     const config = join(dir, "bridge.json");
     writeFileSync(config, JSON.stringify({ rpcUrl: "http://127.0.0.1:1", router: chain.router, privateKey: `0x${"11".repeat(32)}`, dbPath }));
 

@@ -58,17 +58,17 @@ describe("bridge Dispatcher", () => {
     chain.workerFor = workerFor;
     chain.mine(requests);
     store = new SqliteStore(":memory:");
-    store.bind(31337n, chain.router);
+    await store.bind(31337n, chain.router);
     const events = await chain.routerEvents(0, 1);
-    store.applyScan({ ...events, blocks: [{ number: 1, hash: chain.blocks[1]!.hash }], cursor: { number: 1, hash: chain.blocks[1]!.hash } }, 64);
-    store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now());
+    await store.applyScan({ ...events, blocks: [{ number: 1, hash: chain.blocks[1]!.hash }], cursor: { number: 1, hash: chain.blocks[1]!.hash } }, 64);
+    await store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now());
   }
 
   beforeEach(() => load(2));
 
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.close();
-    store.close();
+    await store.close();
   });
 
   it("backs off exponentially with jitter, capped", () => {
@@ -81,18 +81,18 @@ describe("bridge Dispatcher", () => {
   it("stores a verified answer as signed", async () => {
     const w = await worker();
     const d = dispatcher([w.url]);
-    d.tick(0n);
+    await d.tick(0n);
     await d.drain();
-    expect(store.counts().signed).to.equal(2);
+    expect((await store.counts()).signed).to.equal(2);
   });
 
   it("fails over to the next endpoint of the same worker", async () => {
     const down = await worker({ down: true });
     const replica = await worker();
     const d = dispatcher([down.url, replica.url]);
-    d.tick(0n);
+    await d.tick(0n);
     await d.drain();
-    expect(store.counts().signed).to.equal(2);
+    expect((await store.counts()).signed).to.equal(2);
     expect(replica.executed).to.equal(2);
   });
 
@@ -100,31 +100,31 @@ describe("bridge Dispatcher", () => {
     const w = await worker({ signWith: Wallet.createRandom().privateKey });
     const d = dispatcher([w.url]);
     const before = Date.now();
-    d.tick(0n);
+    await d.tick(0n);
     await d.drain();
-    const record = store.get(1n)!;
+    const record = (await store.get(1n))!;
     expect(record.state).to.equal("dispatched");
     expect(record.lastError).to.match(/signed by .* but the request is assigned to/);
     expect(record.nextAttemptAt).to.be.at.least(before + 5_000);
-    d.tick(0n);
+    await d.tick(0n);
     await d.drain();
-    expect(store.get(1n)!.attempts).to.equal(1, "not retried before its backoff");
+    expect((await store.get(1n))!.attempts).to.equal(1, "not retried before its backoff");
   });
 
   it("gives up on a worker that does not answer within the timeout", async () => {
     const slow = await worker({ delayMs: 2_000 });
     const d = dispatcher([slow.url], { timeoutMs: 100 });
-    d.tick(0n);
+    await d.tick(0n);
     await d.drain();
-    expect(store.get(1n)!.lastError).to.match(/no answer within 100 ms/);
+    expect((await store.get(1n))!.lastError).to.match(/no answer within 100 ms/);
   });
 
   it("leaves a request past its deadline to the timeout sweep", async () => {
     const w = await worker();
     const d = dispatcher([w.url]);
-    d.tick(store.get(1n)!.request.deadline + 1n);
+    await d.tick((await store.get(1n))!.request.deadline + 1n);
     await d.drain();
-    expect(store.counts().failed).to.equal(2);
+    expect((await store.counts()).failed).to.equal(2);
     expect(w.executed).to.equal(0);
   });
 
@@ -152,26 +152,26 @@ describe("bridge Dispatcher", () => {
       const w = await worker({ refuse: { status: 409, code: "REQUEST_NOT_PENDING" } });
       const d = dispatcher([w.url], { backoffBaseMs: 1, backoffMaxMs: 1 });
       for (let i = 0; i < 3; i++) {
-        d.tick(0n);
+        await d.tick(0n);
         await d.drain();
       }
-      expect(store.get(1n)!.state).to.equal("failed");
-      expect(store.get(1n)!.lastError).to.match(/worker refused: HTTP 409 REQUEST_NOT_PENDING/);
+      expect((await store.get(1n))!.state).to.equal("failed");
+      expect((await store.get(1n))!.lastError).to.match(/worker refused: HTTP 409 REQUEST_NOT_PENDING/);
       expect(w.received).to.equal(2, "one call per request");
     });
 
     it("a retryable refusal (503 REQUEST_NOT_VISIBLE) is retried with backoff until answered", async () => {
       const w = await worker({ refuse: { status: 503, code: "REQUEST_NOT_VISIBLE" } });
       const d = dispatcher([w.url], { backoffBaseMs: 1, backoffMaxMs: 1 });
-      d.tick(0n);
+      await d.tick(0n);
       await d.drain();
-      expect(store.get(1n)!.state).to.equal("dispatched");
+      expect((await store.get(1n))!.state).to.equal("dispatched");
       w.options.refuse = undefined;
       await waitFor(
         async () => {
-          d.tick(0n);
+          await d.tick(0n);
           await d.drain();
-          return store.counts().signed === 2;
+          return (await store.counts()).signed === 2;
         },
         5_000,
         "answers after the worker caught up",
@@ -182,9 +182,9 @@ describe("bridge Dispatcher", () => {
       const wrong = await worker({ refuse: { status: 421, code: "WRONG_WORKER" } });
       const right = await worker();
       const d = dispatcher([wrong.url, right.url]);
-      d.tick(0n);
+      await d.tick(0n);
       await d.drain();
-      expect(store.counts().signed).to.equal(2);
+      expect((await store.counts()).signed).to.equal(2);
     });
   });
 
@@ -197,12 +197,12 @@ describe("bridge Dispatcher", () => {
       const hung = await worker({ key: OTHER_KEY, hang: true });
       const d = dispatcher({ [chain.worker]: [healthy.url], [other]: [hung.url] }, { concurrency: 8, perWorkerConcurrency: 4, timeoutMs: 2_000 });
       const started = Date.now();
-      d.tick(0n);
+      await d.tick(0n);
       expect(d.busy).to.equal(8);
       await waitFor(
         async () => {
-          d.tick(0n);
-          return store.counts().signed === 10;
+          await d.tick(0n);
+          return (await store.counts()).signed === 10;
         },
         1_500,
         "the healthy worker's 10 answers while the hung one holds 4 slots",
@@ -217,13 +217,13 @@ describe("bridge Dispatcher", () => {
       const w = await worker({ down: true });
       const d = dispatcher([w.url], { backoffBaseMs: 1, backoffMaxMs: 1, breakerThreshold: 3, breakerCooldownMs: 300, perWorkerConcurrency: 1 });
       for (let i = 0; i < 10; i++) {
-        d.tick(0n);
+        await d.tick(0n);
         await d.drain();
       }
       expect(w.received).to.equal(3, "the circuit opened after 3 failures");
       expect(d.health.state(chain.worker)).to.equal("open");
       await new Promise((r) => setTimeout(r, 350));
-      d.tick(0n);
+      await d.tick(0n);
       expect(d.busy).to.equal(1, "one probe");
       await d.drain();
       expect(d.health.state(chain.worker)).to.equal("open", "the probe failed: open again, longer");
@@ -231,9 +231,9 @@ describe("bridge Dispatcher", () => {
       await new Promise((r) => setTimeout(r, 650));
       await waitFor(
         async () => {
-          d.tick(0n);
+          await d.tick(0n);
           await d.drain();
-          return store.counts().signed === 20;
+          return (await store.counts()).signed === 20;
         },
         5_000,
         "all answered once the worker is back",
@@ -246,9 +246,9 @@ describe("bridge Dispatcher", () => {
       const replica = await worker();
       const d = dispatcher([slow.url, replica.url], { timeoutMs: 5_000, hedgeMinMs: 100 });
       const started = Date.now();
-      d.tick(0n);
+      await d.tick(0n);
       await d.drain();
-      expect(store.counts().signed).to.equal(2);
+      expect((await store.counts()).signed).to.equal(2);
       expect(Date.now() - started).to.be.lessThan(2_000, "hedged after timeoutMs/4 without history, not after 5 s");
       expect(replica.executed).to.equal(2);
     });

@@ -27,10 +27,10 @@ describe("bridge end to end (anvil)", function () {
     scenario = await startScenario();
     const bridge = await scenario.startBridge();
     for (let i = 0; i < 5; i++) await scenario.request(20, `s${i}-`);
-    await waitFor(() => bridge.store.counts().fulfilled === 100, 60_000, "100 fulfilments");
+    await waitFor(async () => (await bridge.store.counts()).fulfilled === 100, 60_000, "100 fulfilments");
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 100, timedOut: 0 });
     expect(await scenario.stack.requester.getFunction("answered")()).to.equal(100n);
-    expect(bridge.store.txStats().count).to.be.lessThan(100, "fulfilments were batched");
+    expect((await bridge.store.txStats()).count).to.be.lessThan(100, "fulfilments were batched");
   });
 
   it("resumes from its store after being stopped mid-stream, paying each request once", async () => {
@@ -38,13 +38,13 @@ describe("bridge end to end (anvil)", function () {
     scenario.workers[0]!.options.delayMs = 20;
     const first = await scenario.startBridge({ submit: { maxBatchSize: 5 } });
     for (let i = 0; i < 6; i++) await scenario.request(25, `r${i}-`);
-    await waitFor(() => first.store.counts().fulfilled >= 20, 60_000, "some fulfilments");
+    await waitFor(async () => (await first.store.counts()).fulfilled >= 20, 60_000, "some fulfilments");
     await first.stop();
     const settledBefore = (await scenario.settledCounts()).fulfilled.size;
     expect(settledBefore).to.be.lessThan(150, "bridge was stopped mid-stream");
     await scenario.request(25, "after-");
     const second = await scenario.startBridge({ submit: { maxBatchSize: 5 } });
-    await waitFor(() => second.store.counts().fulfilled === 175, 90_000, "175 fulfilments after restart");
+    await waitFor(async () => (await second.store.counts()).fulfilled === 175, 90_000, "175 fulfilments after restart");
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 175, timedOut: 0 });
     expect(await scenario.stack.requester.getFunction("answered")()).to.equal(175n);
   });
@@ -59,17 +59,17 @@ describe("bridge end to end (anvil)", function () {
     dead.options.down = true;
     const bridge = await scenario.startBridge({ workers: { [healthy.address]: [replica.url] } });
     await scenario.request(30);
-    await waitFor(() => bridge.store.list({ limit: 1_000 }).length === 30, 30_000, "30 requests stored");
-    const assigned = async (worker: string) => bridge.store.list({ limit: 1_000 }).filter((r) => r.request.worker === worker).length;
-    await waitFor(async () => (await assigned(healthy.address)) === bridge.store.counts().fulfilled, 60_000, "healthy worker's requests fulfilled");
-    const deadCount = bridge.store.list({ limit: 1_000 }).filter((r) => r.request.worker === dead.address).length;
+    await waitFor(async () => (await bridge.store.list({ limit: 1_000 })).length === 30, 30_000, "30 requests stored");
+    const assigned = async (worker: string) => (await bridge.store.list({ limit: 1_000 })).filter((r) => r.request.worker === worker).length;
+    await waitFor(async () => (await assigned(healthy.address)) === (await bridge.store.counts()).fulfilled, 60_000, "healthy worker's requests fulfilled");
+    const deadCount = (await bridge.store.list({ limit: 1_000 })).filter((r) => r.request.worker === dead.address).length;
     expect(deadCount).to.be.greaterThan(0);
     expect(replica.executed).to.be.greaterThan(0);
 
     const before = (await scenario.stack.router.getFunction("accountOf")(1n)) as { reserved: bigint };
     expect(before.reserved).to.be.greaterThan(0n);
     await passDeadlines(scenario);
-    await waitFor(() => bridge.store.counts().timed_out === deadCount, 60_000, "dead worker's requests timed out");
+    await waitFor(async () => (await bridge.store.counts()).timed_out === deadCount, 60_000, "dead worker's requests timed out");
     const settled = assertExactlyOnce(await scenario.settledCounts());
     expect(settled).to.deep.equal({ fulfilled: 30 - deadCount, timedOut: deadCount });
     expect(await scenario.stack.staking.getFunction("timeoutSlashes")(dead.address)).to.equal(BigInt(deadCount));
@@ -84,12 +84,16 @@ describe("bridge end to end (anvil)", function () {
     worker.options.signWith = Wallet.createRandom().privateKey;
     const bridge = await scenario.startBridge();
     await scenario.request(3);
-    await waitFor(() => bridge.store.list().length === 3 && bridge.store.list().every((r) => r.attempts >= 2), 30_000, "retries of rejected answers");
-    expect(bridge.store.counts().signed + bridge.store.counts().submitted).to.equal(0);
-    expect(bridge.store.txStats().count).to.equal(0, "no gas spent");
-    expect(bridge.store.list()[0]!.lastError).to.match(/signed by 0x[0-9a-fA-F]{40}, but the request is assigned to/);
+    await waitFor(
+      async () => (await bridge.store.list()).length === 3 && (await bridge.store.list()).every((r) => r.attempts >= 2),
+      30_000,
+      "retries of rejected answers",
+    );
+    expect((await bridge.store.counts()).signed + (await bridge.store.counts()).submitted).to.equal(0);
+    expect((await bridge.store.txStats()).count).to.equal(0, "no gas spent");
+    expect((await bridge.store.list())[0]!.lastError).to.match(/signed by 0x[0-9a-fA-F]{40}, but the request is assigned to/);
     await passDeadlines(scenario);
-    await waitFor(() => bridge.store.counts().timed_out === 3, 30_000, "timeouts");
+    await waitFor(async () => (await bridge.store.counts()).timed_out === 3, 30_000, "timeouts");
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 0, timedOut: 3 });
   });
 
@@ -98,9 +102,9 @@ describe("bridge end to end (anvil)", function () {
     scenario.workers[0]!.options.outputBytes = 64 * 1024;
     const bridge = await scenario.startBridge();
     await scenario.request(6, "big-");
-    await waitFor(() => bridge.store.counts().fulfilled === 6, 60_000, "6 fulfilments with 64 KiB outputs");
+    await waitFor(async () => (await bridge.store.counts()).fulfilled === 6, 60_000, "6 fulfilments with 64 KiB outputs");
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 6, timedOut: 0 });
-    const sent = bridge.store.txsWithNonce(0).concat(...Array.from({ length: 20 }, (_, n) => bridge.store.txsWithNonce(n + 1)));
+    const sent = (await Promise.all(Array.from({ length: 21 }, (_, n) => bridge.store.txsWithNonce(n)))).flat();
     const fulfils = sent.filter((tx) => tx.kind === "fulfill" && tx.state === "confirmed");
     expect(fulfils.length).to.be.greaterThan(0);
     for (const tx of fulfils) {
@@ -117,7 +121,7 @@ describe("bridge end to end (anvil)", function () {
     cleanups.push(() => proxy.close());
     const bridge = await scenario.startBridge({ submit: { maxBatchSize: 10 } }, url);
     for (let i = 0; i < 4; i++) await scenario.request(25, `f${i}-`);
-    await waitFor(() => bridge.store.counts().fulfilled === 100, 90_000, "100 fulfilments through a flaky RPC");
+    await waitFor(async () => (await bridge.store.counts()).fulfilled === 100, 90_000, "100 fulfilments through a flaky RPC");
     expect(proxy.stats.http500 + proxy.stats.lostAnswer).to.be.greaterThan(10);
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 100, timedOut: 0 });
     expect(await scenario.stack.requester.getFunction("answered")()).to.equal(100n);
@@ -131,7 +135,7 @@ describe("bridge end to end (anvil)", function () {
       cleanups.push(() => proxy.close());
       const bridge = await scenario.startBridge({}, url);
       for (let i = 0; i < 12; i++) await scenario.request(1, `lag${i}-`);
-      await waitFor(() => bridge.store.counts().fulfilled === 12, 60_000, "12 fulfilments behind a lagging RPC");
+      await waitFor(async () => (await bridge.store.counts()).fulfilled === 12, 60_000, "12 fulfilments behind a lagging RPC");
       expect(proxy.stats.lagged).to.be.greaterThan(10);
       expect((await bridge.metrics.reorgs.get()).values[0]?.value ?? 0).to.equal(0, "a lagging node is not a reorg");
       expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 12, timedOut: 0 });
@@ -143,7 +147,7 @@ describe("bridge end to end (anvil)", function () {
     const bridge = await scenario.startBridge({ confirmations: 3 });
     const snapshot = await scenario.node.rpc("evm_snapshot", []);
     await scenario.request(5, "old-");
-    await waitFor(() => bridge.store.counts().seen === 5, 10_000, "5 seen");
+    await waitFor(async () => (await bridge.store.counts()).seen === 5, 10_000, "5 seen");
     await scenario.node.rpc("evm_revert", [snapshot]);
     // The new chain: other requests (same ids, other inputs), then enough blocks to confirm them.
     // Sent through the node's unlocked account: a client-side nonce cache would not know of the revert.
@@ -152,10 +156,10 @@ describe("bridge end to end (anvil)", function () {
     const from = new Wallet(devKey(DEV_ROLES.agentOwner)).address;
     await scenario.node.rpc("eth_sendTransaction", [{ from, to: scenario.stack.addresses.requester, data }]);
     for (let i = 0; i < 3; i++) await scenario.node.rpc("evm_mine", []);
-    await waitFor(() => bridge.store.counts().fulfilled === 5, 30_000, "new chain's requests fulfilled");
+    await waitFor(async () => (await bridge.store.counts()).fulfilled === 5, 30_000, "new chain's requests fulfilled");
     expect(bridge.metrics.reorgs.get).to.exist;
     expect((await bridge.metrics.reorgs.get()).values[0]!.value).to.be.greaterThan(0);
-    const inputs = bridge.store.list().map((r) => Buffer.from(r.input.slice(2), "hex").toString());
+    const inputs = (await bridge.store.list()).map((r) => Buffer.from(r.input.slice(2), "hex").toString());
     expect(inputs.every((i) => i.startsWith("new-"))).to.equal(true, `only the new chain's requests: ${inputs.join(",")}`);
     expect(scenario.workers[0]!.executed).to.equal(5, "orphaned requests were never dispatched");
     expect(assertExactlyOnce(await scenario.settledCounts())).to.deep.equal({ fulfilled: 5, timedOut: 0 });

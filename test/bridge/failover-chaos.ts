@@ -34,26 +34,26 @@ describe("bridge failover chaos: one of three workers killed mid-stream", functi
       if (batch === 2) await victim.close();
       await scenario.request(PER_BATCH, `f${batch}-`);
     }
-    const records = () => first.store.list({ limit: 1_000 });
-    await waitFor(() => records().length === TOTAL, 30_000, `${TOTAL} requests stored`);
+    const records = async () => await first.store.list({ limit: 1_000 });
+    await waitFor(async () => (await records()).length === TOTAL, 30_000, `${TOTAL} requests stored`);
     // Everything the two live workers were given is answered by them; the victim's wait for their backups.
     await waitFor(
-      () => records().every((r) => r.request.worker.toLowerCase() === victimAddress || r.state === "fulfilled"),
+      async () => (await records()).every((r) => r.request.worker.toLowerCase() === victimAddress || r.state === "fulfilled"),
       60_000,
       "the live workers' requests fulfilled",
     );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const stranded = records().filter((r) => r.state !== "fulfilled");
+    const stranded = (await records()).filter((r) => r.state !== "fulfilled");
     expect(stranded.length).to.be.greaterThan(0, "the victim had requests when it died");
     expect(stranded.every((r) => r.request.worker.toLowerCase() === victimAddress && r.rank === 0)).to.equal(true);
 
     // Chain time to backup 1's window: the bridge hands the stranded requests over; it is restarted meanwhile.
     await scenario.node.rpc("evm_increaseTime", [REQUEST_TIMEOUT_S / 2 + 1]);
     await scenario.node.rpc("evm_mine", []);
-    await waitFor(() => records().some((r) => r.rank === 1), 30_000, "a handover");
+    await waitFor(async () => (await records()).some((r) => r.rank === 1), 30_000, "a handover");
     await first.stop();
     const second = await scenario.startBridge();
-    await waitFor(() => second.store.counts().fulfilled === TOTAL, 60_000, `${TOTAL} fulfilled after the restart`);
+    await waitFor(async () => (await second.store.counts()).fulfilled === TOTAL, 60_000, `${TOTAL} fulfilled after the restart`);
 
     const settled = assertExactlyOnce(await scenario.settledCounts());
     expect(settled).to.deep.equal({ fulfilled: TOTAL, timedOut: 0 });
@@ -63,7 +63,7 @@ describe("bridge failover chaos: one of three workers killed mid-stream", functi
       .filter((parsed) => parsed?.name === "BackupAnswered");
     expect(handovers.map((h) => h!.args.requestId as bigint).sort()).to.deep.equal(stranded.map((r) => r.id).sort());
     for (const record of stranded) {
-      const after = second.store.get(record.id)!;
+      const after = (await second.store.get(record.id))!;
       expect(after.answeredBy, `#${record.id}`).to.not.equal(victimAddress);
       expect(after.answeredBy).to.equal(after.assignee, "answered by the backup it was handed over to");
     }

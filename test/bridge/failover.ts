@@ -40,81 +40,81 @@ describe("bridge Failover", () => {
     chain.backupFor = (request, rank) => (rank <= 2 ? { worker: BACKUPS[rank - 1]!, opensAt: opensAt(request, rank) } : undefined);
     chain.mine(50);
     store = new SqliteStore(join(dir, "bridge.sqlite"));
-    store.bind(31337n, chain.router);
+    await store.bind(31337n, chain.router);
     const events = await chain.routerEvents(0, 1);
     const block = { number: 1, hash: chain.blocks[1]!.hash };
-    store.applyScan({ ...events, blocks: [block], cursor: block }, 64);
-    store.confirmBlock(block, Date.now());
+    await store.applyScan({ ...events, blocks: [block], cursor: block }, 64);
+    await store.confirmBlock(block, Date.now());
   });
 
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const deadline = () => store.get(1n)!.request.deadline;
+  const deadline = async () => (await store.get(1n))!.request.deadline;
 
   it("learns when windows open from one backupWorker read per config version and rank: the happy path costs no call per request", async () => {
-    const early = deadline() - TIMEOUT + 1n;
+    const early = (await deadline()) - TIMEOUT + 1n;
     expect(await failover().tick(early)).to.equal(0);
     expect(chain.backupCalls).to.equal(1, "one read to learn the window");
     const f = failover();
     await f.tick(early);
     await f.tick(early);
     expect(chain.backupCalls).to.equal(2, "one read per Failover instance (a restart relearns it), then none");
-    expect(store.failoverDue(early, 100)).to.have.length(0, "every request waits for its window");
-    expect(store.get(7n)!.backupAt).to.equal(Number(opensAt(store.get(7n)!.request, 1)));
-    expect(store.get(7n)!.rank).to.equal(0);
+    expect(await store.failoverDue(early, 100)).to.have.length(0, "every request waits for its window");
+    expect((await store.get(7n))!.backupAt).to.equal(Number(opensAt((await store.get(7n))!.request, 1)));
+    expect((await store.get(7n))!.rank).to.equal(0);
   });
 
   it("hands an unanswered request over to backup 1 when its window opens, then to backup 2, then stops (NoBackup)", async () => {
     const f = failover();
-    const request = store.get(1n)!.request;
-    store.markDispatched(2n, 1, 0);
-    store.saveAnswer(2n, { ...answerOf(2n) });
+    const request = (await store.get(1n))!.request;
+    await store.markDispatched(2n, 1, 0);
+    await store.saveAnswer(2n, { ...answerOf(2n) });
     expect(await f.tick(opensAt(request, 1) - 1n)).to.equal(0);
     expect(await f.tick(opensAt(request, 1))).to.equal(49, "all but the answered request");
-    const handed = store.get(1n)!;
+    const handed = (await store.get(1n))!;
     expect([handed.state, handed.assignee, handed.rank]).to.deep.equal(["confirmed", BACKUPS[0], 1]);
-    expect(store.get(2n)!.rank).to.equal(0, "its primary answered: no handover");
+    expect((await store.get(2n))!.rank).to.equal(0, "its primary answered: no handover");
     // Backup 2's window: learned, then due.
     expect(await f.tick(opensAt(request, 1))).to.equal(0);
     expect(await f.tick(opensAt(request, 2))).to.equal(49);
-    expect([store.get(1n)!.assignee, store.get(1n)!.rank]).to.deep.equal([BACKUPS[1], 2]);
+    expect([(await store.get(1n))!.assignee, (await store.get(1n))!.rank]).to.deep.equal([BACKUPS[1], 2]);
     // No backup 3 (MAX_BACKUPS = 2): nothing more to look at, and nothing asked again.
     const calls = chain.backupCalls;
-    expect(store.get(1n)!.backupAt).to.equal(NO_MORE_BACKUPS);
+    expect((await store.get(1n))!.backupAt).to.equal(NO_MORE_BACKUPS);
     await f.tick(request.deadline - 1n);
     expect(chain.backupCalls).to.equal(calls);
   });
 
   it("does not hand over a request settled meanwhile (backupWorker reverts RequestNotPending), nor after the deadline", async () => {
-    const request = store.get(1n)!.request;
+    const request = (await store.get(1n))!.request;
     chain.settled.add(1n);
     await failover().tick(opensAt(request, 1));
-    expect(store.get(1n)!.rank).to.equal(0);
-    expect(store.get(1n)!.backupAt).to.equal(NO_MORE_BACKUPS);
-    expect(store.failoverDue(request.deadline, 100)).to.have.length(0);
+    expect((await store.get(1n))!.rank).to.equal(0);
+    expect((await store.get(1n))!.backupAt).to.equal(NO_MORE_BACKUPS);
+    expect(await store.failoverDue(request.deadline, 100)).to.have.length(0);
   });
 
   it("survives a restart mid-window: the handover and the next window are in the store", async () => {
-    const request = store.get(1n)!.request;
+    const request = (await store.get(1n))!.request;
     const before = failover();
     expect(await before.tick(opensAt(request, 1))).to.equal(1, "one request teaches the window");
     expect(await before.tick(opensAt(request, 1))).to.equal(49);
     expect(await before.tick(opensAt(request, 1))).to.equal(0, "learns backup 2's window...");
     expect(await before.tick(opensAt(request, 1))).to.equal(0, "...and schedules every request's");
-    store.close();
+    await store.close();
     store = new SqliteStore(join(dir, "bridge.sqlite"));
-    store.bind(31337n, chain.router);
-    expect([store.get(1n)!.assignee, store.get(1n)!.rank]).to.deep.equal([BACKUPS[0], 1]);
-    expect(store.failoverDue(opensAt(request, 2) - 1n, 100)).to.have.length(0, "every next window is in the store");
-    expect(store.dueForWorker(BACKUPS[0]!, Date.now(), 100, new Set())).to.have.length(50);
+    await store.bind(31337n, chain.router);
+    expect([(await store.get(1n))!.assignee, (await store.get(1n))!.rank]).to.deep.equal([BACKUPS[0], 1]);
+    expect(await store.failoverDue(opensAt(request, 2) - 1n, 100)).to.have.length(0, "every next window is in the store");
+    expect(await store.dueForWorker(BACKUPS[0]!, Date.now(), 100, new Set())).to.have.length(50);
     const after = failover();
     let handedOver = 0;
     for (let pass = 0; pass < 3; pass++) handedOver += await after.tick(opensAt(request, 2));
     expect(handedOver).to.equal(50);
-    expect(store.dueForWorker(BACKUPS[1]!, Date.now(), 100, new Set())).to.have.length(50);
+    expect(await store.dueForWorker(BACKUPS[1]!, Date.now(), 100, new Set())).to.have.length(50);
   });
 
   function dispatcherFor(endpoints: Record<string, string[]>): Dispatcher {
@@ -147,7 +147,7 @@ describe("bridge Failover", () => {
   }
 
   it("dispatches a handed-over request to the backup with its rank; the answer is the backup's, kept with that rank", async () => {
-    const request = store.get(1n)!.request;
+    const request = (await store.get(1n))!.request;
     const primary = new FakeWorker({ key: PRIMARY_KEY, down: true });
     const backup = new FakeWorker({ key: BACKUP_KEYS[0]! });
     await primary.listen();
@@ -155,17 +155,17 @@ describe("bridge Failover", () => {
     try {
       const dispatcher = dispatcherFor({ [chain.worker]: [primary.url], [BACKUPS[0]!]: [backup.url] });
       // The primary is down: every request is tried on it and waits for its backoff.
-      dispatcher.tick(request.deadline - TIMEOUT);
+      await dispatcher.tick(request.deadline - TIMEOUT);
       await dispatcher.drain();
       expect(primary.received).to.equal(50);
-      expect(store.counts().dispatched).to.equal(50);
+      expect((await store.counts()).dispatched).to.equal(50);
       expect(await handOver(failover(), opensAt(request, 1))).to.equal(50);
-      dispatcher.tick(opensAt(request, 1));
+      await dispatcher.tick(opensAt(request, 1));
       await dispatcher.drain();
-      expect(store.counts().signed).to.equal(50);
+      expect((await store.counts()).signed).to.equal(50);
       expect(backup.asBackup.size).to.equal(50);
       expect(backup.asBackup.get("1")).to.equal("1", "asked as backup 1");
-      const record = store.get(1n)!;
+      const record = (await store.get(1n))!;
       expect([record.answerRank, record.answer!.worker.toLowerCase()]).to.deep.equal([1, BACKUPS[0]]);
     } finally {
       await primary.close();
@@ -174,21 +174,21 @@ describe("bridge Failover", () => {
   });
 
   it("keeps a slow primary's answer that arrives after the handover as the primary's (rank 0: fulfillBatch), and asks the backup nothing", async () => {
-    const request = store.get(1n)!.request;
+    const request = (await store.get(1n))!.request;
     const primary = new FakeWorker({ key: PRIMARY_KEY, delayMs: 300 });
     const backup = new FakeWorker({ key: BACKUP_KEYS[0]! });
     await primary.listen();
     await backup.listen();
     try {
       const dispatcher = dispatcherFor({ [chain.worker]: [primary.url], [BACKUPS[0]!]: [backup.url] });
-      dispatcher.tick(request.deadline - TIMEOUT);
+      await dispatcher.tick(request.deadline - TIMEOUT);
       await waitFor(() => primary.received === 50, 5_000, "50 calls to the primary");
       expect(await handOver(failover(), opensAt(request, 1))).to.equal(50, "handed over while the primary's calls are in flight");
-      dispatcher.tick(opensAt(request, 1)); // in flight: not dispatched twice
+      await dispatcher.tick(opensAt(request, 1)); // in flight: not dispatched twice
       await dispatcher.drain();
-      expect(store.counts().signed).to.equal(50);
+      expect((await store.counts()).signed).to.equal(50);
       expect(backup.received).to.equal(0);
-      const record = store.get(1n)!;
+      const record = (await store.get(1n))!;
       expect([record.answerRank, record.answer!.worker]).to.deep.equal([0, chain.worker]);
     } finally {
       await primary.close();

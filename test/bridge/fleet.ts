@@ -14,6 +14,7 @@ import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
 import { Watcher } from "../../bridge/src/watcher.js";
 import { ANSWER } from "./fake-tx-chain.js";
 import { RELAYER_A, RELAYER_B, freshDatabase } from "./postgres.js";
+import { rejection } from "./rejection.js";
 
 /**
  * A fleet: several bridge instances (stores with their own relayer address) on one Postgres
@@ -26,18 +27,18 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
   let url: string;
   const open: PostgresStore[] = [];
 
-  function instance(relayer: string, leaseMs = 30_000): PostgresStore {
-    const store = new PostgresStore({ url, relayer, leaseMs });
-    store.bind(31337n, chain.router);
+  async function instance(relayer: string, leaseMs = 30_000): Promise<PostgresStore> {
+    const store = await PostgresStore.open({ url, relayer, leaseMs });
     open.push(store);
+    await store.bind(31337n, chain.router);
     return store;
   }
 
   beforeEach(async () => {
     url = await freshDatabase();
   });
-  afterEach(() => {
-    for (const store of open.splice(0)) store.close();
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
   });
 
   /** Both instances scan the same range (every instance scans): each request is stored once. */
@@ -45,9 +46,9 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     const events = await chain.routerEvents(0, 3);
     const blocks = [1, 2, 3].map((n) => ({ number: n, hash: chain.blocks[n]!.hash }));
     let added = 0;
-    for (const store of stores) added += store.applyScan({ ...events, blocks, cursor: blocks[2]! }, 256).added;
+    for (const store of stores) added += (await store.applyScan({ ...events, blocks, cursor: blocks[2]! }, 256)).added;
     expect(added).to.equal(6, "six requests stored once, however many instances scanned them");
-    for (const block of blocks) stores[0]!.confirmBlock(block, Date.now());
+    for (const block of blocks) await stores[0]!.confirmBlock(block, Date.now());
   }
 
   const attempt = (byte: string) => ({ hash: `0x${byte.repeat(32)}` as const, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: Date.now() });
@@ -61,33 +62,36 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
   });
 
   it("two instances claiming the same queue get disjoint requests, and a request is put in one transaction only", async () => {
-    const a = instance(RELAYER_A);
-    const b = instance(RELAYER_B);
+    const a = await instance(RELAYER_A);
+    const b = await instance(RELAYER_B);
     await scanAndConfirm(a, b);
-    const claimedA = a.dueForWorker(worker, Date.now(), 4, new Set()).map((r) => r.id);
-    const claimedB = b.dueForWorker(worker, Date.now(), 10, new Set()).map((r) => r.id);
+    const claimedA = (await a.dueForWorker(worker, Date.now(), 4, new Set())).map((r) => r.id);
+    const claimedB = (await b.dueForWorker(worker, Date.now(), 10, new Set())).map((r) => r.id);
     expect(claimedA).to.deep.equal([1n, 2n, 3n, 4n]);
     expect(claimedB).to.deep.equal([5n, 6n], "B gets only what A did not claim");
-    expect(b.dueForWorker(worker, Date.now(), 10, new Set(["5", "6"]))).to.have.length(0, "nothing left to B while A's leases last");
-    for (const id of claimedA) a.saveAnswer(id, ANSWER);
-    for (const id of claimedB) b.saveAnswer(id, ANSWER);
-    expect(b.readyToSubmit(10).map((r) => r.id)).to.deep.equal([5n, 6n], "B's submitter sees only its own answers");
+    expect(await b.dueForWorker(worker, Date.now(), 10, new Set(["5", "6"]))).to.have.length(0, "nothing left to B while A's leases last");
+    for (const id of claimedA) await a.saveAnswer(id, ANSWER);
+    for (const id of claimedB) await b.saveAnswer(id, ANSWER);
+    expect((await b.readyToSubmit(10)).map((r) => r.id)).to.deep.equal([5n, 6n], "B's submitter sees only its own answers");
     // B tries to put A's requests in its own transaction anyway: refused, nothing persisted.
-    expect(() => b.createTx(fulfil(0, [1n, 5n]), attempt("bb"))).to.throw(LeaseLostError, /no longer leased/);
-    expect(b.unfinishedTxs()).to.have.length(0);
-    expect(a.get(1n)!.state).to.equal("signed");
-    const txA = a.createTx(fulfil(0, claimedA), attempt("aa"));
-    const txB = b.createTx(fulfil(0, claimedB), attempt("bc"));
-    expect(a.get(1n)!.fulfilTx).to.equal(txA);
-    expect(a.get(5n)!.fulfilTx).to.equal(txB);
+    expect(await rejection(b.createTx(fulfil(0, [1n, 5n]), attempt("bb"))))
+      .to.be.instanceOf(LeaseLostError)
+      .with.property("message")
+      .that.matches(/no longer leased/);
+    expect(await b.unfinishedTxs()).to.have.length(0);
+    expect((await a.get(1n))!.state).to.equal("signed");
+    const txA = await a.createTx(fulfil(0, claimedA), attempt("aa"));
+    const txB = await b.createTx(fulfil(0, claimedB), attempt("bc"));
+    expect((await a.get(1n))!.fulfilTx).to.equal(txA);
+    expect((await a.get(5n))!.fulfilTx).to.equal(txB);
     // Each relayer has its own nonce sequence: both used nonce 0, each sees only its own.
-    expect(a.unfinishedTxs().map((t) => t.id)).to.deep.equal([txA]);
-    expect(b.unfinishedTxs().map((t) => t.id)).to.deep.equal([txB]);
-    expect(b.txsWithNonce(0).map((t) => t.id)).to.deep.equal([txB]);
+    expect((await a.unfinishedTxs()).map((t) => t.id)).to.deep.equal([txA]);
+    expect((await b.unfinishedTxs()).map((t) => t.id)).to.deep.equal([txB]);
+    expect((await b.txsWithNonce(0)).map((t) => t.id)).to.deep.equal([txB]);
   });
 
   it("claims taken at the same moment on two connections never overlap (FOR UPDATE SKIP LOCKED)", async () => {
-    const a = instance(RELAYER_A);
+    const a = await instance(RELAYER_A);
     await scanAndConfirm(a);
     // Two raw connections run the claim concurrently, as two processes would.
     const claim = async (relayer: string) => {
@@ -114,88 +118,91 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
 
   it("takes over a dead instance's requests once its lease runs out, not before", async function () {
     this.timeout(20_000);
-    const a = instance(RELAYER_A, 400);
-    const b = instance(RELAYER_B, 400);
+    const a = await instance(RELAYER_A, 400);
+    const b = await instance(RELAYER_B, 400);
     await scanAndConfirm(a, b);
-    expect(a.dueForWorker(worker, Date.now(), 3, new Set())).to.have.length(3);
-    const answered = a.dueForWorker(worker, Date.now(), 3, new Set(["1", "2", "3"]));
+    expect(await a.dueForWorker(worker, Date.now(), 3, new Set())).to.have.length(3);
+    const answered = await a.dueForWorker(worker, Date.now(), 3, new Set(["1", "2", "3"]));
     expect(answered.map((r) => r.id)).to.deep.equal([4n, 5n, 6n]);
-    for (const r of answered) a.saveAnswer(r.id, ANSWER);
-    a.close(); // killed: it holds leases on 1-3 (dispatching) and 4-6 (answered, not yet submitted)
+    for (const r of answered) await a.saveAnswer(r.id, ANSWER);
+    await a.close(); // killed: it holds leases on 1-3 (dispatching) and 4-6 (answered, not yet submitted)
     const started = Date.now();
-    expect(b.dueForWorker(worker, Date.now(), 10, new Set())).to.have.length(0);
-    expect(b.readyToSubmit(10)).to.have.length(0);
+    expect(await b.dueForWorker(worker, Date.now(), 10, new Set())).to.have.length(0);
+    expect(await b.readyToSubmit(10)).to.have.length(0);
     let dispatch: bigint[] = [];
     let submit: bigint[] = [];
     while (dispatch.length < 3 || submit.length < 3) {
       await sleep(50);
-      dispatch = [...dispatch, ...b.dueForWorker(worker, Date.now(), 10, new Set(dispatch.map(String))).map((r) => r.id)];
-      if (submit.length < 3) submit = b.readyToSubmit(10).map((r) => r.id);
+      dispatch = [...dispatch, ...(await b.dueForWorker(worker, Date.now(), 10, new Set(dispatch.map(String)))).map((r) => r.id)];
+      if (submit.length < 3) submit = (await b.readyToSubmit(10)).map((r) => r.id);
       expect(Date.now() - started).to.be.below(5_000, "taken over within a bounded time");
     }
     expect(Date.now() - started).to.be.at.least(350, "not before the lease ran out");
     expect(dispatch.sort()).to.deep.equal([1n, 2n, 3n]);
     expect(submit).to.deep.equal([4n, 5n, 6n]);
-    expect(() => b.createTx(fulfil(0, submit), attempt("b1"))).to.not.throw();
-    expect(b.get(4n)!.state).to.equal("submitted");
+    await b.createTx(fulfil(0, submit), attempt("b1"));
+    expect((await b.get(4n))!.state).to.equal("submitted");
   });
 
   it("fencing: an instance that stalled past its lease cannot submit requests another instance took over", async function () {
     this.timeout(20_000);
-    const a = instance(RELAYER_A, 300);
-    const b = instance(RELAYER_B, 300);
+    const a = await instance(RELAYER_A, 300);
+    const b = await instance(RELAYER_B, 300);
     await scanAndConfirm(a, b);
-    for (const r of a.dueForWorker(worker, Date.now(), 2, new Set())) a.saveAnswer(r.id, ANSWER);
-    expect(a.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n]);
+    for (const r of await a.dueForWorker(worker, Date.now(), 2, new Set())) await a.saveAnswer(r.id, ANSWER);
+    expect((await a.readyToSubmit(10)).map((r) => r.id)).to.deep.equal([1n, 2n]);
     await sleep(400); // A stalls (GC pause, partition) past its lease...
-    expect(b.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n], "...and B takes the answers over");
-    expect(() => a.createTx(fulfil(0, [1n, 2n]), attempt("a2"))).to.throw(LeaseLostError);
-    expect(a.unfinishedTxs()).to.have.length(0, "A persisted nothing, so its broadcaster sends nothing");
-    const txB = b.createTx(fulfil(0, [1n, 2n]), attempt("b2"));
-    expect(a.get(1n)).to.include({ state: "submitted", fulfilTx: txB });
+    expect((await b.readyToSubmit(10)).map((r) => r.id)).to.deep.equal([1n, 2n], "...and B takes the answers over");
+    expect(await rejection(a.createTx(fulfil(0, [1n, 2n]), attempt("a2")))).to.be.instanceOf(LeaseLostError);
+    expect(await a.unfinishedTxs()).to.have.length(0, "A persisted nothing, so its broadcaster sends nothing");
+    const txB = await b.createTx(fulfil(0, [1n, 2n]), attempt("b2"));
+    expect(await a.get(1n)).to.include({ state: "submitted", fulfilTx: txB });
     // Once in B's transaction, A cannot re-claim them even with its lease expired and B's too.
     await sleep(400);
-    expect(a.readyToSubmit(10)).to.have.length(0);
-    expect(() => a.createTx(fulfil(1, [1n]), attempt("a3"))).to.throw(LeaseLostError);
+    expect(await a.readyToSubmit(10)).to.have.length(0);
+    expect(await rejection(a.createTx(fulfil(1, [1n]), attempt("a3")))).to.be.instanceOf(LeaseLostError);
   });
 
   it("sends the dispatcher's per-request writes in bulk ahead of its next call, or within the flush window for the other instances", async () => {
-    const a = instance(RELAYER_A);
-    const b = instance(RELAYER_B);
+    const a = await instance(RELAYER_A);
+    const b = await instance(RELAYER_B);
     await scanAndConfirm(a, b);
-    for (const r of a.dueForWorker(worker, Date.now(), 3, new Set())) {
-      a.markDispatched(r.id, 1, Date.now() + 60_000);
-      a.saveAnswer(r.id, ANSWER);
+    for (const r of await a.dueForWorker(worker, Date.now(), 3, new Set())) {
+      await a.markDispatched(r.id, 1, Date.now() + 60_000);
+      await a.saveAnswer(r.id, ANSWER);
     }
-    expect(a.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n, 3n], "its own next call sees them");
-    a.markDispatched(4n, 1, 0); // not A's: it never claimed 4
+    expect((await a.readyToSubmit(10)).map((r) => r.id)).to.deep.equal([1n, 2n, 3n], "its own next call sees them");
+    await a.markDispatched(4n, 1, 0); // not A's: it never claimed 4
     await sleep(100);
-    expect(b.get(1n)).to.include({ state: "signed", attempts: 1 });
-    expect(b.get(4n)).to.include({ state: "confirmed", attempts: 0 }, "a write on a request another instance may hold is dropped");
+    expect(await b.get(1n)).to.include({ state: "signed", attempts: 1 });
+    expect(await b.get(4n)).to.include({ state: "confirmed", attempts: 0 }, "a write on a request another instance may hold is dropped");
   });
 
   it("an instance whose lease lapsed with nobody claiming keeps its work (its own lease is renewed)", async function () {
-    const a = instance(RELAYER_A, 200);
+    const a = await instance(RELAYER_A, 200);
     await scanAndConfirm(a);
-    for (const r of a.dueForWorker(worker, Date.now(), 1, new Set())) a.saveAnswer(r.id, ANSWER);
+    for (const r of await a.dueForWorker(worker, Date.now(), 1, new Set())) await a.saveAnswer(r.id, ANSWER);
     await sleep(300);
-    expect(() => a.createTx(fulfil(0, [1n]), attempt("a4"))).to.not.throw();
+    await a.createTx(fulfil(0, [1n]), attempt("a4"));
   });
 
   it("times out an expired request once: a second instance's timeout transaction for it is refused", async () => {
-    const a = instance(RELAYER_A);
-    const b = instance(RELAYER_B);
+    const a = await instance(RELAYER_A);
+    const b = await instance(RELAYER_B);
     await scanAndConfirm(a, b);
     const expiredAt = chain.makeRequest(1n).request.deadline + 1n;
-    const seenByA = a.expired(expiredAt, 10).map((r) => r.id);
-    const seenByB = b.expired(expiredAt, 10).map((r) => r.id);
+    const seenByA = (await a.expired(expiredAt, 10)).map((r) => r.id);
+    const seenByB = (await b.expired(expiredAt, 10)).map((r) => r.id);
     expect(seenByB).to.deep.equal(seenByA, "both sweepers see the same expired requests");
     const timeout = (requestIds: bigint[]) => ({ kind: "timeout" as const, nonce: 0, to: chain.router, data: "0x02" as const, gasLimit: 500_000n, requestIds });
-    a.createTx(timeout(seenByA.slice(0, 3)), attempt("c1"));
-    expect(() => b.createTx(timeout(seenByB), attempt("c2"))).to.throw(LeaseLostError, /another timeout transaction/);
-    expect(b.expired(expiredAt, 10).map((r) => r.id)).to.deep.equal([4n, 5n, 6n]);
-    b.createTx(timeout([4n, 5n, 6n]), attempt("c3"));
-    expect(a.expired(expiredAt, 10)).to.have.length(0);
+    await a.createTx(timeout(seenByA.slice(0, 3)), attempt("c1"));
+    expect(await rejection(b.createTx(timeout(seenByB), attempt("c2"))))
+      .to.be.instanceOf(LeaseLostError)
+      .with.property("message")
+      .that.matches(/another timeout transaction/);
+    expect((await b.expired(expiredAt, 10)).map((r) => r.id)).to.deep.equal([4n, 5n, 6n]);
+    await b.createTx(timeout([4n, 5n, 6n]), attempt("c3"));
+    expect(await a.expired(expiredAt, 10)).to.have.length(0);
   });
 
   it("one instance scans the logs, the other follows the head only; the scan is taken over within the lease when the scanner dies", async function () {
@@ -212,8 +219,8 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
         },
       });
     const leaseMs = 600;
-    const a = instance(RELAYER_A, leaseMs);
-    const b = instance(RELAYER_B, leaseMs);
+    const a = await instance(RELAYER_A, leaseMs);
+    const b = await instance(RELAYER_B, leaseMs);
     const watcher = (store: PostgresStore, key: keyof typeof scans) =>
       new Watcher(
         counted(key),
@@ -223,8 +230,8 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
         createLogger("silent"),
       );
     const [wa, wb] = [watcher(a, "a"), watcher(b, "b")];
-    expect(a.renewLeases().scanner).to.equal(true, "A started first: it takes the scanning lease");
-    expect(b.renewLeases().scanner).to.equal(false);
+    expect((await a.renewLeases()).scanner).to.equal(true, "A started first: it takes the scanning lease");
+    expect((await b.renewLeases()).scanner).to.equal(false);
     for (let round = 0; round < 3; round++) {
       own.mine(2);
       await wb.poll(); // B first: without the lease it would scan the new blocks itself
@@ -233,7 +240,7 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     expect(scans.a).to.be.at.least(3);
     expect(scans.b).to.equal(0, "the second instance never scans while the first holds the lease");
     await wa.poll();
-    expect(b.counts().confirmed).to.equal(10, "the scanner recorded and confirmed every request for the fleet");
+    expect((await b.counts()).confirmed).to.equal(10, "the scanner recorded and confirmed every request for the fleet");
     // A dies (no clean stop): its lease runs out and B scans from the shared cursor.
     const died = Date.now();
     let later = 0;
@@ -246,56 +253,56 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     }
     expect(Date.now() - died).to.be.below(leaseMs + leaseMs / 3 + 300, "within the lease and one renewal period");
     await wb.poll();
-    expect(b.counts().confirmed).to.equal(10 + later, "nothing missed across the hand-over");
+    expect((await b.counts()).confirmed).to.equal(10 + later, "nothing missed across the hand-over");
   });
 
   it("a relayer that dies for good with sent but unmined fulfilments: its requests go back to the fleet once its lease expired, never while it lives", async function () {
     this.timeout(20_000);
-    const a = instance(RELAYER_A, 400);
-    const b = instance(RELAYER_B, 400);
+    const a = await instance(RELAYER_A, 400);
+    const b = await instance(RELAYER_B, 400);
     await scanAndConfirm(a, b);
-    expect(b.renewLeases().scanner).to.equal(true, "B scans (and so hands work over)");
-    a.renewLeases();
-    for (const r of a.dueForWorker(worker, Date.now(), 3, new Set())) a.saveAnswer(r.id, ANSWER);
-    const txA = a.createTx(fulfil(0, [1n, 2n, 3n]), attempt("d1"));
-    a.markBroadcast(attempt("d1").hash, Date.now());
-    a.unfinishedTxs(); // flushes the deferred write
+    expect((await b.renewLeases()).scanner).to.equal(true, "B scans (and so hands work over)");
+    await a.renewLeases();
+    for (const r of await a.dueForWorker(worker, Date.now(), 3, new Set())) await a.saveAnswer(r.id, ANSWER);
+    const txA = await a.createTx(fulfil(0, [1n, 2n, 3n]), attempt("d1"));
+    await a.markBroadcast(attempt("d1").hash, Date.now());
+    await a.unfinishedTxs(); // flushes the deferred write
     // A lives (renews): nothing is handed over, however long.
     for (let i = 0; i < 6; i++) {
       await sleep(150);
-      a.renewLeases();
-      expect(b.renewLeases().handedOver).to.equal(undefined);
+      await a.renewLeases();
+      expect((await b.renewLeases()).handedOver).to.equal(undefined);
     }
-    expect(b.readyToSubmit(10)).to.have.length(0);
+    expect(await b.readyToSubmit(10)).to.have.length(0);
     // A dies for good: after its lease, B's renewal hands its transaction's requests back, free for any instance.
     const died = Date.now();
-    let handed: ReturnType<PostgresStore["renewLeases"]>["handedOver"];
+    let handed: Awaited<ReturnType<PostgresStore["renewLeases"]>>["handedOver"];
     while (!handed) {
       await sleep(50);
-      handed = b.renewLeases().handedOver;
+      handed = (await b.renewLeases()).handedOver;
       expect(Date.now() - died).to.be.below(2_000, "within the lease and one renewal period");
     }
     expect(handed).to.deep.include({ txs: 1, requests: 3 });
     expect(handed.relayers).to.deep.equal([RELAYER_A.toLowerCase()]);
-    expect(a.txsWithNonce(0)[0]).to.include({ id: txA, state: "abandoned", resolved: false });
-    expect(b.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n, 2n, 3n], "B claims them (its submitter checks isPending before sending)");
-    expect(() => b.createTx(fulfil(0, [1n, 2n, 3n]), attempt("d2"))).to.not.throw();
-    expect(b.renewLeases().handedOver).to.equal(undefined, "handed over once");
+    expect((await a.txsWithNonce(0))[0]).to.include({ id: txA, state: "abandoned", resolved: false });
+    expect((await b.readyToSubmit(10)).map((r) => r.id)).to.deep.equal([1n, 2n, 3n], "B claims them (its submitter checks isPending before sending)");
+    await b.createTx(fulfil(0, [1n, 2n, 3n]), attempt("d2"));
+    expect((await b.renewLeases()).handedOver).to.equal(undefined, "handed over once");
   });
 
   it("scans by every instance are idempotent and the shared cursor never moves back except by a reorg", async () => {
-    const a = instance(RELAYER_A);
-    const b = instance(RELAYER_B);
+    const a = await instance(RELAYER_A);
+    const b = await instance(RELAYER_B);
     await scanAndConfirm(a, b);
     // B, behind, records an older range: the cursor stays at A's.
-    b.applyScan({ requests: [], settlements: [], blocks: [], cursor: { number: 2, hash: chain.blocks[2]!.hash } }, 256);
-    expect(a.cursor()?.number).to.equal(3);
-    b.rewind({ number: 1, hash: chain.blocks[1]!.hash });
-    expect(a.cursor()?.number).to.equal(1);
+    await b.applyScan({ requests: [], settlements: [], blocks: [], cursor: { number: 2, hash: chain.blocks[2]!.hash } }, 256);
+    expect((await a.cursor())?.number).to.equal(3);
+    await b.rewind({ number: 1, hash: chain.blocks[1]!.hash });
+    expect((await a.cursor())?.number).to.equal(1);
   });
 
   it("applies its numbered migrations once when instances start together, and refuses a newer schema", async () => {
-    const stores = [new PostgresStore({ url, relayer: RELAYER_A }), new PostgresStore({ url, relayer: RELAYER_B })];
+    const stores = await Promise.all([PostgresStore.open({ url, relayer: RELAYER_A }), PostgresStore.open({ url, relayer: RELAYER_B })]);
     open.push(...stores);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -306,15 +313,18 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     } finally {
       await client.end();
     }
-    expect(() => new PostgresStore({ url, relayer: RELAYER_A })).to.throw(StoreMismatchError, /written by a newer bridge/);
+    expect(await rejection(PostgresStore.open({ url, relayer: RELAYER_A })))
+      .to.be.instanceOf(StoreMismatchError)
+      .with.property("message")
+      .that.matches(/written by a newer bridge/);
   });
 
-  it("is chosen by config (store.kind, or BRIDGE_POSTGRES_URL); SQLite stays the default; a bad URL is a config error", () => {
+  it("is chosen by config (store.kind, or BRIDGE_POSTGRES_URL); SQLite stays the default; a bad URL is a config error", async () => {
     const base = { rpcUrl: "http://127.0.0.1:8545", router: chain.router, privateKey: `0x${"11".repeat(32)}`, dbPath: ":memory:" };
     expect(parseConfig(base).store).to.deep.equal({ kind: "sqlite" });
-    const sqlite = openStore(parseConfig(base));
+    const sqlite = await openStore(parseConfig(base));
     expect(sqlite).to.be.instanceOf(SqliteStore);
-    sqlite.close();
+    await sqlite.close();
     expect(() => parseConfig({ ...base, store: { kind: "postgres", url: "mysql://x" } })).to.throw(ConfigError, /postgres:\/\//);
     expect(() => parseConfig({ ...base, store: { kind: "postgres", url, lease: 5 } })).to.throw(ConfigError);
     const config = loadConfig(undefined, {
@@ -323,8 +333,8 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
       BRIDGE_PRIVATE_KEY: base.privateKey,
       BRIDGE_POSTGRES_URL: url,
     });
-    expect(config.store).to.deep.equal({ kind: "postgres", url, leaseMs: 30_000, statementTimeoutMs: 30_000 });
-    const store = openStore(config);
+    expect(config.store).to.deep.equal({ kind: "postgres", url, leaseMs: 30_000, statementTimeoutMs: 30_000, poolSize: 8 });
+    const store = await openStore(config);
     open.push(store as PostgresStore);
     expect(store).to.be.instanceOf(PostgresStore);
     expect((store as PostgresStore).relayer).to.equal(computeAddress(base.privateKey).toLowerCase());

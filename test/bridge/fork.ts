@@ -52,7 +52,7 @@ describe("bridge against a fork of a running local node", function () {
       { from: new Wallet(devKey(DEV_ROLES.deployer)).address, to: stack.addresses.requester, data },
     ])) as string;
     await waitFor(async () => (await fork.rpc("eth_getTransactionReceipt", [hash])) !== null, 10_000, "request mined on the fork");
-    await waitFor(() => bridge!.store.counts().fulfilled === 3, 30_000, "3 fulfilments on the fork");
+    await waitFor(async () => (await bridge!.store.counts()).fulfilled === 3, 30_000, "3 fulfilments on the fork");
 
     const answeredOnFork = (await fork.rpc("eth_call", [
       { to: stack.addresses.requester, data: stack.requester.interface.encodeFunctionData("answered") },

@@ -47,7 +47,7 @@ describe("bridge health and start-up", function () {
     } finally {
       Object.assign(console, saved);
       await scheduler.stop();
-      store.close();
+      await store.close();
     }
     expect(consoleLines).to.deep.equal([]);
     expect(lines.every((line) => JSON.parse(line))).to.equal(true);
@@ -75,7 +75,7 @@ describe("bridge health and start-up", function () {
     proxy.plan = { rate: 0 };
     await started;
     await scenario.request(3, "late-");
-    await waitFor(() => bridge.store.counts().fulfilled === 3, 30_000, "fulfilments once the chain answers");
+    await waitFor(async () => (await bridge.store.counts()).fulfilled === 3, 30_000, "fulfilments once the chain answers");
     await waitFor(async () => (await fetch(`http://127.0.0.1:${bridge.httpPort}/healthz`)).status === 200, 10_000, "healthy");
   });
 
@@ -84,25 +84,25 @@ describe("bridge health and start-up", function () {
     // No scheduled sweep: the test runs it.
     const bridge = await scenario.startBridge({ schedule: { sweep: "0 0 0 1 1 *", retryStuck: "* * * * * *", attestation: "0 0 0 1 1 *" } });
     bridges.push(bridge);
-    await waitFor(() => bridge.health().ok, 10_000, "healthy");
+    await waitFor(async () => (await bridge.health()).ok, 10_000, "healthy");
 
-    const jammed = bridge.store.createTx(
+    const jammed = await bridge.store.createTx(
       { kind: "fulfill", nonce: 1_000, to: bridge.chain.router, data: "0x", gasLimit: 21_000n, requestIds: [] },
       { hash: `0x${"ab".repeat(32)}`, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n, createdAt: Date.now() - 10 * 60_000 },
     );
-    expect(bridge.health().stages.submitter).to.include({ ok: false, unminedTransactions: 1 });
-    bridge.store.abandonTx(jammed, "test");
-    expect(bridge.health().stages.submitter!.ok).to.equal(true);
+    expect((await bridge.health()).stages.submitter).to.include({ ok: false, unminedTransactions: 1 });
+    await bridge.store.abandonTx(jammed, "test");
+    expect((await bridge.health()).stages.submitter!.ok).to.equal(true);
 
     scenario.workers[0]!.options.down = true;
     await scenario.request(2, "expiring-");
-    await waitFor(() => bridge.store.list().length === 2, 10_000, "requests seen");
+    await waitFor(async () => (await bridge.store.list()).length === 2, 10_000, "requests seen");
     await scenario.node.rpc("evm_increaseTime", [600]);
     await scenario.node.rpc("evm_mine", []);
-    await waitFor(() => bridge.health().stages.sweeper!.ok === false, 10_000, "sweeper behind");
-    expect(bridge.health().ok).to.equal(false);
+    await waitFor(async () => (await bridge.health()).stages.sweeper!.ok === false, 10_000, "sweeper behind");
+    expect((await bridge.health()).ok).to.equal(false);
     await bridge.sweep();
-    await waitFor(() => bridge.store.counts().timed_out === 2, 20_000, "swept");
-    await waitFor(() => bridge.health().ok, 10_000, "healthy again");
+    await waitFor(async () => (await bridge.store.counts()).timed_out === 2, 20_000, "swept");
+    await waitFor(async () => (await bridge.health()).ok, 10_000, "healthy again");
   });
 });

@@ -10,7 +10,7 @@ export const RELAYER_A = `0x${"a1".repeat(20)}`;
 export const RELAYER_B = `0x${"b2".repeat(20)}`;
 
 export async function openPostgresStore(options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
-  return new PostgresStore({ url: options.url ?? (await freshDatabase()), relayer: RELAYER_A, ...options });
+  return PostgresStore.open({ url: options.url ?? (await freshDatabase()), relayer: RELAYER_A, ...options });
 }
 
 // A root hook (this module is loaded with the test files): the server stops once the run is over.

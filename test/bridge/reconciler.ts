@@ -14,23 +14,23 @@ describe("bridge Reconciler", () => {
   async function scanMissing(missed: bigint[]) {
     const events = await chain.routerEvents(0, 3);
     const head = { number: 3, hash: chain.blocks[3]!.hash };
-    store.applyScan({ requests: events.requests.filter((r) => !missed.includes(r.request.id)), settlements: [], blocks: [head], cursor: head }, 64);
+    await store.applyScan({ requests: events.requests.filter((r) => !missed.includes(r.request.id)), settlements: [], blocks: [head], cursor: head }, 64);
   }
 
-  beforeEach(() => {
+  beforeEach(async () => {
     chain = new SyntheticChain({ requests: 6, perBlock: 2 });
     store = new SqliteStore(":memory:");
-    store.bind(31337n, chain.router);
+    await store.bind(31337n, chain.router);
     reconciler = new Reconciler(chain, store, { startBlock: 0, maxLogRange: 2 }, new BridgeMetrics(store, false), createLogger("silent"));
   });
-  afterEach(() => store.close());
+  afterEach(async () => await store.close());
 
   it("adds the pending requests a scan missed, found by id, and checks each id once", async () => {
     await scanMissing([3n, 4n]);
     expect(await reconciler.run()).to.deep.equal({ recovered: 2, settled: 0 });
-    expect(store.list().map((r) => [r.id, r.state])).to.deep.equal([1n, 2n, 3n, 4n, 5n, 6n].map((id) => [id, "seen"]));
-    expect(store.get(3n)!.block.number).to.equal(2);
-    expect(store.reconciledThrough()).to.equal(6n);
+    expect((await store.list()).map((r) => [r.id, r.state])).to.deep.equal([1n, 2n, 3n, 4n, 5n, 6n].map((id) => [id, "seen"]));
+    expect((await store.get(3n))!.block.number).to.equal(2);
+    expect(await store.reconciledThrough()).to.equal(6n);
     expect(await reconciler.run()).to.deep.equal({ recovered: 0, settled: 0 });
   });
 
@@ -38,18 +38,18 @@ describe("bridge Reconciler", () => {
     await scanMissing([3n]);
     chain.settled.add(3n);
     expect(await reconciler.run()).to.deep.equal({ recovered: 0, settled: 0 });
-    expect(store.get(3n)).to.equal(undefined);
-    expect(store.reconciledThrough()).to.equal(6n);
+    expect(await store.get(3n)).to.equal(undefined);
+    expect(await store.reconciledThrough()).to.equal(6n);
   });
 
   it("keeps its watermark below a pending request its node cannot find yet, and finds it later", async () => {
     await scanMissing([5n]);
     chain.lagBy = 1; // block 3, with request 5, is beyond the answering node
     expect(await reconciler.run()).to.deep.equal({ recovered: 0, settled: 0 });
-    expect(store.reconciledThrough()).to.equal(0n);
+    expect(await store.reconciledThrough()).to.equal(0n);
     chain.lagBy = 0;
     expect(await reconciler.run()).to.deep.equal({ recovered: 1, settled: 0 });
-    expect(store.reconciledThrough()).to.equal(6n);
+    expect(await store.reconciledThrough()).to.equal(6n);
   });
 
   it("settles an open request whose settlement event a scan missed", async () => {
@@ -65,8 +65,8 @@ describe("bridge Reconciler", () => {
     });
     chain.settled.add(2n);
     const head = { number: block, hash: chain.blocks[block]!.hash };
-    store.applyScan({ requests: [], settlements: [], blocks: [head], cursor: head }, 64); // scanned, but without the event
+    await store.applyScan({ requests: [], settlements: [], blocks: [head], cursor: head }, 64); // scanned, but without the event
     expect(await reconciler.run()).to.deep.equal({ recovered: 0, settled: 1 });
-    expect(store.get(2n)).to.include({ state: "timed_out", refund: 9n });
+    expect(await store.get(2n)).to.include({ state: "timed_out", refund: 9n });
   });
 });

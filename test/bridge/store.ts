@@ -9,13 +9,8 @@ import { MIGRATIONS, migrate, type Migration } from "../../bridge/src/store/migr
 import { SqliteStore } from "../../bridge/src/store/sqlite-store.js";
 import { NO_MORE_BACKUPS, type BridgeStore } from "../../bridge/src/store/store.js";
 import { ANSWER } from "./fake-tx-chain.js";
-import { openPostgresStore } from "./postgres.js";
-
-/** The store contract, run against both implementations (Postgres: a real server, a fresh database per test). */
-const STORES: [string, () => Promise<BridgeStore>][] = [
-  ["SqliteStore", async () => new SqliteStore(":memory:")],
-  ["PostgresStore", () => openPostgresStore()],
-];
+import { rejection } from "./rejection.js";
+import { STORES } from "./stores.js";
 
 for (const [name, open] of STORES)
   describe(`bridge ${name}`, () => {
@@ -24,9 +19,9 @@ for (const [name, open] of STORES)
 
     beforeEach(async () => {
       store = await open();
-      store.bind(31337n, chain.router);
+      await store.bind(31337n, chain.router);
     });
-    afterEach(() => store.close());
+    afterEach(async () => await store.close());
 
     async function scanAll() {
       const events = await chain.routerEvents(0, 3);
@@ -34,38 +29,38 @@ for (const [name, open] of STORES)
       return store.applyScan({ ...events, blocks: [1, 2, 3].map((n) => ({ number: n, hash: chain.blocks[n]!.hash })), cursor: head }, 256);
     }
 
-    it("refuses to serve another chain or router", () => {
-      expect(() => store.bind(1n, chain.router)).to.throw(StoreMismatchError);
+    it("refuses to serve another chain or router", async () => {
+      expect(await rejection(store.bind(1n, chain.router))).to.be.instanceOf(StoreMismatchError);
     });
 
     it("stores each request once however often its range is scanned", async () => {
       expect((await scanAll()).added).to.equal(6);
       expect((await scanAll()).added).to.equal(0);
-      expect(store.counts().seen).to.equal(6);
-      expect(store.cursor()?.number).to.equal(3);
+      expect((await store.counts()).seen).to.equal(6);
+      expect((await store.cursor())?.number).to.equal(3);
     });
 
     it("walks a request through its states and keeps the answer", async () => {
       await scanAll();
-      expect(store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now())).to.equal(2);
-      expect(store.confirmBlock({ number: 2, hash: "0xdead" }, Date.now())).to.equal(0, "a different hash is not confirmed");
-      store.markDispatched(1n, 1, 0);
-      store.saveAnswer(1n, ANSWER);
-      expect(store.readyToSubmit(10).map((r) => r.id)).to.deep.equal([1n]);
-      const txId = store.createTx(
+      expect(await store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now())).to.equal(2);
+      expect(await store.confirmBlock({ number: 2, hash: "0xdead" }, Date.now())).to.equal(0, "a different hash is not confirmed");
+      await store.markDispatched(1n, 1, 0);
+      await store.saveAnswer(1n, ANSWER);
+      expect((await store.readyToSubmit(10)).map((r) => r.id)).to.deep.equal([1n]);
+      const txId = await store.createTx(
         { kind: "fulfill", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
         { hash: `0x${"aa".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
       );
-      expect(store.get(1n)!.state).to.equal("submitted");
-      expect(store.get(1n)!.fulfilTx).to.equal(txId);
-      store.abandonTx(txId, "test");
-      expect(store.get(1n)!.state).to.equal("signed");
-      expect(store.get(1n)!.answer).to.deep.equal(ANSWER);
+      expect((await store.get(1n))!.state).to.equal("submitted");
+      expect((await store.get(1n))!.fulfilTx).to.equal(txId);
+      await store.abandonTx(txId, "test");
+      expect((await store.get(1n))!.state).to.equal("signed");
+      expect((await store.get(1n))!.answer).to.deep.equal(ANSWER);
     });
 
     it("applies settlements and never reopens a settled request except through a reorg", async () => {
       await scanAll();
-      store.applyScan(
+      await store.applyScan(
         {
           requests: [],
           settlements: [{ requestId: 2n, outcome: "timed_out", block: { number: 4, hash: "0x04" }, txHash: "0xt", fee: 0n, refund: 5n }],
@@ -74,57 +69,57 @@ for (const [name, open] of STORES)
         },
         256,
       );
-      expect(store.get(2n)!.state).to.equal("timed_out");
-      store.markFailed(2n, "late");
-      expect(store.get(2n)!.state).to.equal("timed_out");
+      expect((await store.get(2n))!.state).to.equal("timed_out");
+      await store.markFailed(2n, "late");
+      expect((await store.get(2n))!.state).to.equal("timed_out");
       // Reorg to block 3: the settlement (block 4) is reopened; requests of block 3 are orphaned.
-      const orphaned = store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
+      const orphaned = await store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
       expect(orphaned.sort()).to.deep.equal([5n, 6n]);
-      expect(store.get(2n)!.state).to.equal("confirmed", "reopened: the submitter re-checks isPending");
-      expect(store.get(5n)!.state).to.equal("orphaned");
-      expect(store.cursor()?.number).to.equal(2);
+      expect((await store.get(2n))!.state).to.equal("confirmed", "reopened: the submitter re-checks isPending");
+      expect((await store.get(5n))!.state).to.equal("orphaned");
+      expect((await store.cursor())?.number).to.equal(2);
     });
 
     it("does not count the gas of a transaction whose block was reorganised away: it is tracked again until re-mined", async () => {
       await scanAll();
-      const txId = store.createTx(
+      const txId = await store.createTx(
         { kind: "timeout", nonce: 0, to: chain.router, data: "0x01", gasLimit: 100_000n, requestIds: [1n] },
         { hash: `0x${"cc".repeat(32)}`, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 },
       );
-      store.confirmTx(txId, { hash: `0x${"cc".repeat(32)}`, blockNumber: 3, gasUsed: 70_000n, effectiveGasPrice: 2n, success: true, settlements: [] });
-      store.resolveNonce(0);
-      expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 70_000n, feesPaid: 140_000n });
-      store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
-      expect(store.txStats()).to.deep.equal({ count: 0, gasUsed: 0n, feesPaid: 0n });
-      expect(store.unfinishedTxs().map((t) => [t.id, t.state, t.resolved])).to.deep.equal([[txId, "unconfirmed", false]]);
-      expect(store.unresolvedNonces(10)).to.deep.equal([0]);
+      await store.confirmTx(txId, { hash: `0x${"cc".repeat(32)}`, blockNumber: 3, gasUsed: 70_000n, effectiveGasPrice: 2n, success: true, settlements: [] });
+      await store.resolveNonce(0);
+      expect(await store.txStats()).to.deep.equal({ count: 1, gasUsed: 70_000n, feesPaid: 140_000n });
+      await store.rewind({ number: 2, hash: chain.blocks[2]!.hash });
+      expect(await store.txStats()).to.deep.equal({ count: 0, gasUsed: 0n, feesPaid: 0n });
+      expect((await store.unfinishedTxs()).map((t) => [t.id, t.state, t.resolved])).to.deep.equal([[txId, "unconfirmed", false]]);
+      expect(await store.unresolvedNonces(10)).to.deep.equal([0]);
     });
 
     it("lists expired unsettled requests by deadline", async () => {
       await scanAll();
       const deadline = chain.makeRequest(1n).request.deadline;
-      expect(store.expired(deadline, 10)).to.have.length(0);
-      expect(store.expired(deadline + 1n, 10)).to.have.length(6);
+      expect(await store.expired(deadline, 10)).to.have.length(0);
+      expect(await store.expired(deadline + 1n, 10)).to.have.length(6);
     });
 
     it("failover: hands an unanswered request to a backup, re-queued under the backup, and records who answered", async () => {
       await scanAll();
-      store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now());
+      await store.confirmBlock({ number: 1, hash: chain.blocks[1]!.hash }, Date.now());
       const primary = chain.worker.toLowerCase();
       const backup = `0x${"b1".repeat(20)}`;
       const deadline = chain.makeRequest(1n).request.deadline;
       // Confirmed requests with no answer are due for a look at their backup (backup_at 0: not known yet).
-      expect(store.failoverDue(deadline - 100n, 10).map((r) => r.id)).to.deep.equal([1n, 2n]);
-      store.scheduleBackups([
+      expect((await store.failoverDue(deadline - 100n, 10)).map((r) => r.id)).to.deep.equal([1n, 2n]);
+      await store.scheduleBackups([
         { id: 1n, at: Number(deadline - 50n) },
         { id: 2n, at: Number(deadline - 50n) },
       ]);
-      expect(store.failoverDue(deadline - 100n, 10)).to.have.length(0, "not before their window");
-      expect(store.failoverDue(deadline - 50n, 10).map((r) => r.id)).to.deep.equal([1n, 2n]);
-      store.markDispatched(1n, 3, Date.now() + 60_000);
-      expect(store.assignBackup(1n, 1, backup, 0)).to.equal(true);
-      expect(store.assignBackup(1n, 1, backup, 0)).to.equal(false, "only upward in rank");
-      const handed = store.get(1n)!;
+      expect(await store.failoverDue(deadline - 100n, 10)).to.have.length(0, "not before their window");
+      expect((await store.failoverDue(deadline - 50n, 10)).map((r) => r.id)).to.deep.equal([1n, 2n]);
+      await store.markDispatched(1n, 3, Date.now() + 60_000);
+      expect(await store.assignBackup(1n, 1, backup, 0)).to.equal(true);
+      expect(await store.assignBackup(1n, 1, backup, 0)).to.equal(false, "only upward in rank");
+      const handed = (await store.get(1n))!;
       expect([handed.state, handed.assignee, handed.rank, handed.attempts, handed.nextAttemptAt, handed.request.worker.toLowerCase()]).to.deep.equal([
         "confirmed",
         backup,
@@ -134,20 +129,20 @@ for (const [name, open] of STORES)
         primary,
       ]);
       // The dispatcher's queue: request 1 under the backup now, request 2 under the primary.
-      expect(store.dispatchWorkers().sort()).to.deep.equal([backup, primary].sort());
-      expect(store.dueForWorker(backup, Date.now(), 10, new Set()).map((r) => r.id)).to.deep.equal([1n]);
-      expect(store.dueForWorker(primary, Date.now(), 10, new Set()).map((r) => r.id)).to.deep.equal([2n]);
-      store.saveAnswer(1n, ANSWER, 1);
-      expect(store.readyToSubmit(10).map((r) => [r.id, r.answerRank])).to.deep.equal([[1n, 1]]);
+      expect((await store.dispatchWorkers()).sort()).to.deep.equal([backup, primary].sort());
+      expect((await store.dueForWorker(backup, Date.now(), 10, new Set())).map((r) => r.id)).to.deep.equal([1n]);
+      expect((await store.dueForWorker(primary, Date.now(), 10, new Set())).map((r) => r.id)).to.deep.equal([2n]);
+      await store.saveAnswer(1n, ANSWER, 1);
+      expect((await store.readyToSubmit(10)).map((r) => [r.id, r.answerRank])).to.deep.equal([[1n, 1]]);
       // The draw moved (WrongSigner): the answer is dropped and rank 1 is read again.
-      store.redrawBackup(1n, "moved");
-      expect([store.get(1n)!.state, store.get(1n)!.rank, store.get(1n)!.answer]).to.deep.equal(["failed", 0, undefined]);
-      expect(store.assignBackup(1n, 1, backup, 0)).to.equal(true);
-      store.saveAnswer(1n, ANSWER, 1);
-      expect(store.failoverDue(deadline - 1n, 10).map((r) => r.id)).to.deep.equal([2n], "an answered request is not handed over");
-      store.scheduleBackups([{ id: 2n, at: NO_MORE_BACKUPS }]);
-      expect(store.failoverDue(deadline - 1n, 10)).to.have.length(0, "no further backup");
-      expect(store.failoverDue(deadline, 10)).to.have.length(0);
+      await store.redrawBackup(1n, "moved");
+      expect([(await store.get(1n))!.state, (await store.get(1n))!.rank, (await store.get(1n))!.answer]).to.deep.equal(["failed", 0, undefined]);
+      expect(await store.assignBackup(1n, 1, backup, 0)).to.equal(true);
+      await store.saveAnswer(1n, ANSWER, 1);
+      expect((await store.failoverDue(deadline - 1n, 10)).map((r) => r.id)).to.deep.equal([2n], "an answered request is not handed over");
+      await store.scheduleBackups([{ id: 2n, at: NO_MORE_BACKUPS }]);
+      expect(await store.failoverDue(deadline - 1n, 10)).to.have.length(0, "no further backup");
+      expect(await store.failoverDue(deadline, 10)).to.have.length(0);
       const settlement = {
         requestId: 1n,
         outcome: "fulfilled" as const,
@@ -157,19 +152,19 @@ for (const [name, open] of STORES)
         refund: 0n,
         worker: backup,
       };
-      store.observe([], [settlement]);
-      expect([store.get(1n)!.state, store.get(1n)!.answeredBy]).to.deep.equal(["fulfilled", backup]);
-      expect(store.failoverStats()).to.deep.equal({ handedOver: 1, answeredByBackup: 1 });
+      await store.observe([], [settlement]);
+      expect([(await store.get(1n))!.state, (await store.get(1n))!.answeredBy]).to.deep.equal(["fulfilled", backup]);
+      expect(await store.failoverStats()).to.deep.equal({ handedOver: 1, answeredByBackup: 1 });
     });
 
     if (name === "SqliteStore")
-      it("reads its queues through their partial indexes (the SQL state lists match the indexes')", () => {
+      it("reads its queues through their partial indexes (the SQL state lists match the indexes')", async () => {
         // INDEXED BY makes SQLite refuse the query when the WHERE no longer implies the index's predicate.
-        expect(() => store.expired(1n, 10)).to.not.throw();
-        expect(() => store.seenBlocks(10, 10)).to.not.throw();
-        expect(() => store.dueForWorker("0x01", Date.now(), 10, new Set())).to.not.throw();
-        expect(() => store.dispatchWorkers()).to.not.throw();
-        expect(() => store.failoverDue(1n, 10)).to.not.throw();
+        await store.expired(1n, 10);
+        await store.seenBlocks(10, 10);
+        await store.dueForWorker("0x01", Date.now(), 10, new Set());
+        await store.dispatchWorkers();
+        await store.failoverDue(1n, 10);
         const db = (store as unknown as { db: DatabaseSync }).db;
         expect(() => db.prepare("SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ('seen') AND deadline < 1")).to.throw(/no query solution/);
       });
@@ -189,15 +184,15 @@ describe("bridge store migrations", () => {
     }
   };
 
-  it("upgrades a store written before numbered migrations (schema_version 1 in meta), keeping its rows", () => {
+  it("upgrades a store written before numbered migrations (schema_version 1 in meta), keeping its rows", async () => {
     const path = join(dir, "legacy.sqlite");
     const legacy = new DatabaseSync(path);
     MIGRATIONS[0]!.up(legacy);
     legacy.exec(`INSERT INTO meta (key, value) VALUES ('schema_version', '1'), ('cursor', '{"number":7,"hash":"0x07"}')`);
     legacy.close();
     const store = new SqliteStore(path);
-    expect(store.cursor()).to.deep.equal({ number: 7, hash: "0x07" });
-    store.close();
+    expect(await store.cursor()).to.deep.equal({ number: 7, hash: "0x07" });
+    await store.close();
     expect(userVersion(path)).to.equal(MIGRATIONS.at(-1)!.version);
   });
 
@@ -221,21 +216,21 @@ describe("bridge store migrations", () => {
     v1.close();
     const store = new SqliteStore(path);
     try {
-      const [confirmed] = store.txsWithNonce(0);
+      const [confirmed] = await store.txsWithNonce(0);
       expect(confirmed).to.include({ state: "confirmed", minedHash: "0xa1", gasUsed: 50_000n, success: true, resolved: true });
       expect(confirmed!.attempts.map((a) => a.hash)).to.deep.equal(["0xa0", "0xa1"]);
-      const [pending] = store.unfinishedTxs();
+      const [pending] = await store.unfinishedTxs();
       expect(pending).to.include({ nonce: 1, state: "unconfirmed", resolved: false });
       expect(pending!.attempts.map((a) => [a.hash, a.maxFeePerGas])).to.deep.equal([
         ["0xb0", 10n],
         ["0xb1", 12n],
       ]);
-      expect(store.txsWithNonce(2)[0]).to.include({ kind: "timeout", state: "abandoned" });
-      expect(store.txStats()).to.deep.equal({ count: 1, gasUsed: 50_000n, feesPaid: 150_000n });
+      expect((await store.txsWithNonce(2))[0]).to.include({ kind: "timeout", state: "abandoned" });
+      expect(await store.txStats()).to.deep.equal({ count: 1, gasUsed: 50_000n, feesPaid: 150_000n });
       const db = (store as unknown as { db: DatabaseSync }).db;
       expect(db.prepare("SELECT fulfil_tx FROM requests WHERE id = '2'").get()).to.deep.equal({ fulfil_tx: pending!.id });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

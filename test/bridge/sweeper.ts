@@ -32,20 +32,20 @@ describe("bridge Sweeper (timeoutBatch)", () => {
   beforeEach(async () => {
     chain = new FakeTxChain({ requests: 6, perBlock: 6 });
     store = new SqliteStore(":memory:");
-    store.bind(31337n, chain.router);
+    await store.bind(31337n, chain.router);
     const events = await chain.routerEvents(0, 1);
     const block = { number: 1, hash: chain.blocks[1]!.hash };
-    store.applyScan({ ...events, blocks: [block], cursor: block }, 64);
+    await store.applyScan({ ...events, blocks: [block], cursor: block }, 64);
     chain.clock = 100_000_000n; // every deadline passed
     txm = new TxManager(chain, store, TXM, new BridgeMetrics(store, false), createLogger("silent"));
   });
-  afterEach(() => store.close());
+  afterEach(async () => await store.close());
 
   it("times out expired requests many per transaction, and does not sweep them again while their transaction is unmined", async () => {
     expect(await sweeper().sweep()).to.deep.equal({ sent: 6, failed: 0 });
     expect(timeoutTxs()).to.deep.equal([[1, 2, 3, 4, 5, 6]]);
     expect(await sweeper().sweep()).to.deep.equal({ sent: 0, failed: 0 });
-    expect(store.get(1n)!.timeoutTx).to.equal(store.unfinishedTxs()[0]!.id);
+    expect((await store.get(1n))!.timeoutTx).to.equal((await store.unfinishedTxs())[0]!.id);
   });
 
   it("cuts the expired requests into transactions by the gas cap", async () => {
@@ -65,7 +65,7 @@ describe("bridge Sweeper (timeoutBatch)", () => {
   it("retries a timeout whose send failed before broadcast (fees RPC error) on the next sweep of the same process", async () => {
     chain.failFees = rpcFailure();
     expect(await sweeper().sweep()).to.deep.equal({ sent: 0, failed: 1 });
-    expect(store.get(1n)!.timeoutTx).to.equal(undefined);
+    expect((await store.get(1n))!.timeoutTx).to.equal(undefined);
     expect(await sweeper().sweep()).to.deep.equal({ sent: 6, failed: 0 });
   });
 
@@ -80,7 +80,7 @@ describe("bridge Sweeper (timeoutBatch)", () => {
 
   it("sweeps again the requests of a timeout transaction that was abandoned", async () => {
     await sweeper().sweep();
-    store.abandonTx(store.unfinishedTxs()[0]!.id, "test");
+    await store.abandonTx((await store.unfinishedTxs())[0]!.id, "test");
     expect(await sweeper().sweep()).to.deep.equal({ sent: 6, failed: 0 });
   });
 });

@@ -5,13 +5,14 @@ import { SqliteStore } from "./sqlite-store.js";
 import type { BridgeStore } from "./store.js";
 
 /** The configured store: SQLite at `dbPath` unless `store.kind` is postgres (a fleet member, its relayer address owning its leases and transactions). */
-export function openStore(config: Pick<BridgeConfig, "dbPath" | "store" | "privateKey">): BridgeStore {
+export async function openStore(config: Pick<BridgeConfig, "dbPath" | "store" | "privateKey">): Promise<BridgeStore> {
   if (config.store.kind === "postgres")
-    return new PostgresStore({
+    return PostgresStore.open({
       url: config.store.url,
       relayer: computeAddress(config.privateKey),
       leaseMs: config.store.leaseMs,
       timeoutMs: config.store.statementTimeoutMs,
+      poolSize: config.store.poolSize,
     });
   return new SqliteStore(config.dbPath);
 }

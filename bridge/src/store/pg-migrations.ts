@@ -1,5 +1,5 @@
 import { StoreMismatchError } from "../errors.js";
-import type { SyncPg } from "./pg-sync.js";
+import type { PgPool } from "./pg-pool.js";
 import { literals, states } from "./sql.js";
 import { DISPATCHABLE_STATES, FAILOVER_STATES, UNFINISHED_TX_STATES, UNSETTLED_STATES } from "./store.js";
 
@@ -119,6 +119,16 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX requests_failover ON requests (backup_at) WHERE state IN ${states(FAILOVER_STATES)};
     `,
   },
+  {
+    version: 4,
+    description: "one unfinished transaction per relayer nonce",
+    sql: `
+      -- A nonce is allocated in memory by the one broadcaster of a relayer key; the database makes the
+      -- allocation atomic whatever runs: two instances started with the same key (a misconfiguration),
+      -- or two sends racing, get a unique violation on createTx instead of two transactions on one nonce.
+      CREATE UNIQUE INDEX transactions_open_nonce ON transactions (relayer, nonce) WHERE state IN ${literals(UNFINISHED_TX_STATES)};
+    `,
+  },
 ];
 
 /** Any fixed key: every bridge migrating this database takes the same advisory lock. */
@@ -128,26 +138,26 @@ const MIGRATION_LOCK = 0x62726467; // "brdg"
  * Brings the database to the latest schema; returns the versions before and after. A database
  * migrated by a newer bridge is refused rather than guessed at.
  */
-export function migratePg(db: SyncPg, migrations: readonly PgMigration[] = PG_MIGRATIONS): { from: number; to: number } {
+export async function migratePg(db: PgPool, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<{ from: number; to: number }> {
   const latest = migrations.at(-1)?.version ?? 0;
-  const current = () => db.query<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations")[0]!.v ?? 0;
-  db.transaction(() => {
-    db.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-    db.query(
+  const current = async () => (await db.query<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations"))[0]!.v ?? 0;
+  await db.transaction(async () => {
+    await db.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await db.query(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     );
   });
-  const from = current();
+  const from = await current();
   if (from > latest)
     throw new StoreMismatchError("store was written by a newer bridge", { details: `the database has schema ${from}, this bridge knows up to ${latest}` });
   for (const migration of migrations) {
     if (migration.version <= from) continue;
     try {
-      db.transaction(() => {
-        db.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-        if (current() >= migration.version) return; // another instance applied it meanwhile
-        db.query(migration.sql);
-        db.query("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)", [migration.version, migration.description]);
+      await db.transaction(async () => {
+        await db.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+        if ((await current()) >= migration.version) return; // another instance applied it meanwhile
+        await db.query(migration.sql);
+        await db.query("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)", [migration.version, migration.description]);
       });
     } catch (error) {
       throw new StoreMismatchError(`store migration ${migration.version} (${migration.description}) failed`, { cause: error });

@@ -2,7 +2,7 @@ import type { Hex } from "../../../protocol/hex.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
 import { LeaseLostError, StoreMismatchError } from "../errors.js";
 import { migratePg } from "./pg-migrations.js";
-import { SyncPg, type Statement } from "./pg-sync.js";
+import { PgPool, type Statement } from "./pg-pool.js";
 import { type AttemptRow, type RequestRow, type TxRow, serializeRequest, toAttempt, toRecord, toTx } from "./rows.js";
 import { literal, literals, state, states } from "./sql.js";
 import {
@@ -54,8 +54,10 @@ export interface PostgresStoreOptions {
   relayer: string;
   /** How long a claim on a request lasts without being renewed; a dead instance's work is taken over after it (ms). */
   leaseMs?: number;
-  /** A statement unanswered this long fails (and closes the connection). */
+  /** A statement unanswered this long fails. */
   timeoutMs?: number;
+  /** Connections this instance keeps open at most (its stages' store calls run side by side on them). */
+  poolSize?: number;
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
@@ -89,11 +91,11 @@ const byEvent = (a: RequestRow, b: RequestRow) => a.block_number - b.block_numbe
  *   once, and the shared cursor only moves forward (or back through a reorg's `rewind`).
  */
 export class PostgresStore implements BridgeStore {
-  private readonly db: SyncPg;
+  private readonly db: PgPool;
   readonly relayer: string;
   readonly leaseMs: number;
 
-  /** The dispatcher's per-request writes, sent as three bulk statements ahead of the next call (SyncPg.scheduleFlush). */
+  /** The dispatcher's per-request writes, sent as three bulk statements ahead of the next call (PgPool.scheduleFlush). */
   private pending = {
     dispatched: new Map<string, { attempts: number; nextAttemptAt: number }>(),
     failures: new Map<string, { error: string; nextAttemptAt: number }>(),
@@ -134,17 +136,23 @@ export class PostgresStore implements BridgeStore {
     this.submitIdleSince = undefined;
   }
 
-  constructor(options: PostgresStoreOptions) {
+  private constructor(options: PostgresStoreOptions) {
     this.relayer = options.relayer.toLowerCase();
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    this.db = new SyncPg(options.url, options.timeoutMs, `bridge ${this.relayer}`);
+    this.db = new PgPool(options.url, { timeoutMs: options.timeoutMs, applicationName: `bridge ${this.relayer}`, size: options.poolSize });
     this.db.deferredSource = () => this.takePending();
+  }
+
+  /** Connects and brings the schema to the latest migration. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
     try {
-      migratePg(this.db);
+      await migratePg(store.db);
     } catch (error) {
-      this.db.close();
+      await store.db.close();
       throw error;
     }
+    return store;
   }
 
   /**
@@ -192,18 +200,18 @@ export class PostgresStore implements BridgeStore {
     return statements;
   }
 
-  private meta(key: string): string | undefined {
-    return this.db.query<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key])[0]?.value;
+  private async meta(key: string): Promise<string | undefined> {
+    return (await this.db.query<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key]))[0]?.value;
   }
 
-  private setMeta(key: string, value: string): void {
-    this.db.query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]);
+  private async setMeta(key: string, value: string): Promise<void> {
+    await this.db.query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]);
   }
 
-  bind(chainId: bigint, router: string): void {
+  async bind(chainId: bigint, router: string): Promise<void> {
     const identity = `${chainId}:${router.toLowerCase()}`;
-    this.db.query("INSERT INTO meta (key, value) VALUES ('identity', $1) ON CONFLICT (key) DO NOTHING", [identity]);
-    const existing = this.meta("identity");
+    await this.db.query("INSERT INTO meta (key, value) VALUES ('identity', $1) ON CONFLICT (key) DO NOTHING", [identity]);
+    const existing = await this.meta("identity");
     if (existing !== identity)
       throw new StoreMismatchError("store belongs to another chain or router; use another database", { details: `holds ${existing}, configured ${identity}` });
   }
@@ -215,9 +223,9 @@ export class PostgresStore implements BridgeStore {
    */
   private cursorCache?: { at: number; cursor?: BlockRef; count?: { hash: string; count: bigint } };
 
-  private cursors(): { cursor?: BlockRef; count?: { hash: string; count: bigint } } {
+  private async cursors(): Promise<{ cursor?: BlockRef; count?: { hash: string; count: bigint } }> {
     if (this.leases?.scanner && this.cursorCache && Date.now() - this.cursorCache.at < TX_CACHE_MS) return this.cursorCache;
-    const rows = this.db.query<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('cursor', 'cursor_request_count')");
+    const rows = await this.db.query<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('cursor', 'cursor_request_count')");
     const cursor = rows.find((r) => r.key === "cursor")?.value;
     const count = rows.find((r) => r.key === "cursor_request_count")?.value;
     const parsed = count ? (JSON.parse(count) as { hash: string; count: string }) : undefined;
@@ -229,31 +237,31 @@ export class PostgresStore implements BridgeStore {
     return this.cursorCache;
   }
 
-  cursor(): BlockRef | undefined {
-    return this.cursors().cursor;
+  async cursor(): Promise<BlockRef | undefined> {
+    return (await this.cursors()).cursor;
   }
 
-  cursorRequestCount(): { hash: string; count: bigint } | undefined {
-    return this.cursors().count;
+  async cursorRequestCount(): Promise<{ hash: string; count: bigint } | undefined> {
+    return (await this.cursors()).count;
   }
 
-  blockHash(number: number): string | undefined {
-    return this.db.query<{ hash: string }>("SELECT hash FROM blocks WHERE number = $1", [number])[0]?.hash;
+  async blockHash(number: number): Promise<string | undefined> {
+    return (await this.db.query<{ hash: string }>("SELECT hash FROM blocks WHERE number = $1", [number]))[0]?.hash;
   }
 
-  recentBlocks(maxNumber: number, limit: number): BlockRef[] {
-    return this.db.query<BlockRef>("SELECT number, hash FROM blocks WHERE number <= $1 ORDER BY number DESC LIMIT $2", [maxNumber, limit]);
+  async recentBlocks(maxNumber: number, limit: number): Promise<BlockRef[]> {
+    return await this.db.query<BlockRef>("SELECT number, hash FROM blocks WHERE number <= $1 ORDER BY number DESC LIMIT $2", [maxNumber, limit]);
   }
 
-  applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number } {
+  async applyScan(scan: ScanResult, historyToKeep: number): Promise<{ added: number; settled: number }> {
     const now = Date.now();
     if (scan.requests.length > 0) this.wake();
     // Two round trips: the rows already known are locked and read with BEGIN; the inserts, block
     // hashes, settlements and cursor go with COMMIT.
-    return this.db.split(scan.requests.length > 0 ? [this.lockStatement(scan.requests)] : [], (opened) => {
+    return await this.db.split(scan.requests.length > 0 ? [this.lockStatement(scan.requests)] : [], async (opened) => {
       const existing = this.existingRows(opened[0]);
       const fresh = scan.requests.filter((r) => !existing.has(r.request.id.toString()));
-      const reobserved = this.reobserveOrphans(scan.requests, existing, now);
+      const reobserved = await this.reobserveOrphans(scan.requests, existing, now);
       const cursor = JSON.stringify({ number: scan.cursor.number, hash: scan.cursor.hash });
       const settlements = this.settlementStatement(scan.settlements, now);
       const commit: Statement[] = [
@@ -296,19 +304,22 @@ export class PostgresStore implements BridgeStore {
     this.cursorCache = { at: cached.at, cursor: { number: scan.cursor.number, hash: scan.cursor.hash }, count };
   }
 
-  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number } {
+  async observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): Promise<{ added: number; settled: number }> {
     const now = Date.now();
     if (requests.length > 0) this.wake();
-    return this.db.transaction(() => ({ added: this.insertRequests(requests, now), settled: this.insertSettlements(settlements, now) }));
+    return await this.db.transaction(async () => ({
+      added: await this.insertRequests(requests, now),
+      settled: await this.insertSettlements(settlements, now),
+    }));
   }
 
-  private insertRequests(requests: ObservedRequest[], now: number): number {
+  private async insertRequests(requests: ObservedRequest[], now: number): Promise<number> {
     if (requests.length === 0) return 0;
-    const existing = this.existingRows(this.db.batch([this.lockStatement(requests)])[0]);
+    const existing = this.existingRows((await this.db.batch([this.lockStatement(requests)]))[0]);
     const fresh = requests.filter((r) => !existing.has(r.request.id.toString()));
     // ON CONFLICT: another instance's scan may insert the same request in between.
-    const added = fresh.length > 0 ? this.db.batch([this.insertStatement(fresh, now)])[0]!.rowCount : 0;
-    return added + this.reobserveOrphans(requests, existing, now);
+    const added = fresh.length > 0 ? (await this.db.batch([this.insertStatement(fresh, now)]))[0]!.rowCount : 0;
+    return added + (await this.reobserveOrphans(requests, existing, now));
   }
 
   /** Locks and reads the stored rows of these requests. */
@@ -347,7 +358,7 @@ export class PostgresStore implements BridgeStore {
   }
 
   /** Orphaned requests a scan finds again (rare: after a reorg), one statement each. */
-  private reobserveOrphans(requests: ObservedRequest[], existing: Map<string, StoredIdentity>, now: number): number {
+  private async reobserveOrphans(requests: ObservedRequest[], existing: Map<string, StoredIdentity>, now: number): Promise<number> {
     let added = 0;
     for (const observed of requests) {
       const row = existing.get(observed.request.id.toString());
@@ -356,14 +367,13 @@ export class PostgresStore implements BridgeStore {
       if (row.request_hash === observed.requestHash) {
         // The same request came back in another block: keep its progress (a signed answer stays valid).
         const restored = row.previous_state === "seen" || row.previous_state === null ? "seen" : row.previous_state;
-        this.db.query(`UPDATE requests SET state = $1, previous_state = NULL, block_number = $2, block_hash = $3, log_index = $4, tx_hash = $5 WHERE id = $6`, [
-          restored === "submitted" ? "signed" : restored,
-          ...location,
-          row.id,
-        ]);
+        await this.db.query(
+          `UPDATE requests SET state = $1, previous_state = NULL, block_number = $2, block_hash = $3, log_index = $4, tx_hash = $5 WHERE id = $6`,
+          [restored === "submitted" ? "signed" : restored, ...location, row.id],
+        );
       } else {
         // Same id, different request (another worker or terms): start over.
-        this.db.query(
+        await this.db.query(
           `UPDATE requests SET request = $1, input = $2, request_hash = $3, worker = $4, deadline = $5, block_number = $6, block_hash = $7,
            log_index = $8, tx_hash = $9, state = ${state("seen")}, previous_state = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL,
            answer = NULL, fulfil_tx = NULL, timeout_tx = NULL, worker_rank = 0, backup_at = 0, answer_rank = NULL, answered_by = NULL, seen_at = $10,
@@ -385,9 +395,9 @@ export class PostgresStore implements BridgeStore {
     return added;
   }
 
-  private insertSettlements(settlements: ObservedSettlement[], now: number): number {
+  private async insertSettlements(settlements: ObservedSettlement[], now: number): Promise<number> {
     const statement = this.settlementStatement(settlements, now);
-    return statement ? this.db.batch([statement])[0]!.rowCount : 0;
+    return statement ? (await this.db.batch([statement]))[0]!.rowCount : 0;
   }
 
   /** Records settlements on requests not already settled (one statement; undefined when there are none). */
@@ -412,38 +422,38 @@ export class PostgresStore implements BridgeStore {
     };
   }
 
-  knownIds(ids: bigint[]): Set<bigint> {
+  async knownIds(ids: bigint[]): Promise<Set<bigint>> {
     if (ids.length === 0) return new Set();
-    return new Set(this.db.query<{ id: string }>("SELECT id FROM requests WHERE id = ANY($1)", [ids.map(String)]).map((r) => BigInt(r.id)));
+    return new Set((await this.db.query<{ id: string }>("SELECT id FROM requests WHERE id = ANY($1)", [ids.map(String)])).map((r) => BigInt(r.id)));
   }
 
-  blockOf(id: bigint): number | undefined {
-    return this.db.query<{ block_number: number }>("SELECT block_number FROM requests WHERE id = $1", [id.toString()])[0]?.block_number;
+  async blockOf(id: bigint): Promise<number | undefined> {
+    return (await this.db.query<{ block_number: number }>("SELECT block_number FROM requests WHERE id = $1", [id.toString()]))[0]?.block_number;
   }
 
-  reconciledThrough(): bigint {
-    return BigInt(this.meta("reconciled_through") ?? "0");
+  async reconciledThrough(): Promise<bigint> {
+    return BigInt((await this.meta("reconciled_through")) ?? "0");
   }
 
-  setReconciledThrough(id: bigint): void {
-    this.setMeta("reconciled_through", id.toString());
+  async setReconciledThrough(id: bigint): Promise<void> {
+    await this.setMeta("reconciled_through", id.toString());
   }
 
-  unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[] {
-    return this.db
-      .query<{ id: string; block_number: number }>(
+  async unsettledPage(afterId: string, limit: number): Promise<{ id: bigint; blockNumber: number }[]> {
+    return (
+      await this.db.query<{ id: string; block_number: number }>(
         `SELECT id, block_number FROM requests WHERE id > $1 AND state IN ${states(UNSETTLED_STATES)} ORDER BY id LIMIT $2`,
         [afterId, limit],
       )
-      .map((r) => ({ id: BigInt(r.id), blockNumber: r.block_number }));
+    ).map((r) => ({ id: BigInt(r.id), blockNumber: r.block_number }));
   }
 
-  rewind(ancestor: BlockRef): bigint[] {
+  async rewind(ancestor: BlockRef): Promise<bigint[]> {
     this.cursorCache = undefined;
     this.wake();
     this.txsChanged();
-    return this.db.transaction(() => {
-      const [, , , orphaned] = this.db.batch([
+    return await this.db.transaction(async () => {
+      const [, , , orphaned] = await this.db.batch([
         {
           text: `UPDATE requests SET state = CASE WHEN answer IS NULL THEN ${state("confirmed")} ELSE ${state("signed")} END, settle_tx = NULL, settle_block = NULL,
                  fee = NULL, refund = NULL, settled_at = NULL, fulfil_tx = NULL, answered_by = NULL WHERE settle_block > $1`,
@@ -465,71 +475,80 @@ export class PostgresStore implements BridgeStore {
         },
         { text: "DELETE FROM blocks WHERE number > $1", values: [ancestor.number] },
       ]);
-      this.setMeta("cursor", JSON.stringify({ number: ancestor.number, hash: ancestor.hash }));
+      await this.setMeta("cursor", JSON.stringify({ number: ancestor.number, hash: ancestor.hash }));
       return (orphaned!.rows as { id: string }[]).map((r) => BigInt(r.id));
     });
   }
 
-  seenBlocks(blockNumber: number, limit: number): BlockRef[] {
-    return this.db.query<BlockRef>(
+  async seenBlocks(blockNumber: number, limit: number): Promise<BlockRef[]> {
+    return await this.db.query<BlockRef>(
       `SELECT DISTINCT block_number AS number, block_hash AS hash FROM requests WHERE state = ${state("seen")} AND block_number <= $1 ORDER BY block_number LIMIT $2`,
       [blockNumber, limit],
     );
   }
 
-  confirmBlock(block: BlockRef, now: number): number {
+  async confirmBlock(block: BlockRef, now: number): Promise<number> {
     this.wake();
-    return this.db.batch([
-      {
-        text: `UPDATE requests SET state = ${state("confirmed")}, confirmed_at = $1 WHERE state = ${state("seen")} AND block_number = $2 AND block_hash = $3`,
-        values: [now, block.number, block.hash],
-      },
-    ])[0]!.rowCount;
+    return (
+      await this.db.batch([
+        {
+          text: `UPDATE requests SET state = ${state("confirmed")}, confirmed_at = $1 WHERE state = ${state("seen")} AND block_number = $2 AND block_hash = $3`,
+          values: [now, block.number, block.hash],
+        },
+      ])
+    )[0]!.rowCount;
   }
 
-  confirmBlocks(blocks: BlockRef[], now: number): number {
+  async confirmBlocks(blocks: BlockRef[], now: number): Promise<number> {
     if (blocks.length === 0) return 0;
     this.wake();
-    return this.db.batch([
-      {
-        text: `UPDATE requests r SET state = ${state("confirmed")}, confirmed_at = $1 FROM unnest($2::int[], $3::text[]) AS b(number, hash)
+    return (
+      await this.db.batch([
+        {
+          text: `UPDATE requests r SET state = ${state("confirmed")}, confirmed_at = $1 FROM unnest($2::int[], $3::text[]) AS b(number, hash)
                WHERE r.state = ${state("seen")} AND r.block_number = b.number AND r.block_hash = b.hash`,
-        values: [now, blocks.map((b) => b.number), blocks.map((b) => b.hash)],
-      },
-    ])[0]!.rowCount;
+          values: [now, blocks.map((b) => b.number), blocks.map((b) => b.hash)],
+        },
+      ])
+    )[0]!.rowCount;
   }
 
-  get(id: bigint): RequestRecord | undefined {
-    const row = this.db.query<RequestRow>("SELECT * FROM requests WHERE id = $1", [id.toString()])[0];
+  async get(id: bigint): Promise<RequestRecord | undefined> {
+    const row = (await this.db.query<RequestRow>("SELECT * FROM requests WHERE id = $1", [id.toString()]))[0];
     return row ? toRecord(row) : undefined;
   }
 
-  list(filter: ListFilter = {}): RequestRecord[] {
+  async list(filter: ListFilter = {}): Promise<RequestRecord[]> {
     const limit = filter.limit ?? 100;
     const offset = filter.offset ?? 0;
     const rows = filter.state
-      ? this.db.query<RequestRow>("SELECT * FROM requests WHERE state = $1 ORDER BY block_number, log_index LIMIT $2 OFFSET $3", [filter.state, limit, offset])
-      : this.db.query<RequestRow>("SELECT * FROM requests ORDER BY block_number, log_index LIMIT $1 OFFSET $2", [limit, offset]);
+      ? await this.db.query<RequestRow>("SELECT * FROM requests WHERE state = $1 ORDER BY block_number, log_index LIMIT $2 OFFSET $3", [
+          filter.state,
+          limit,
+          offset,
+        ])
+      : await this.db.query<RequestRow>("SELECT * FROM requests ORDER BY block_number, log_index LIMIT $1 OFFSET $2", [limit, offset]);
     return rows.map(toRecord);
   }
 
-  counts(): Record<RequestState, number> {
+  async counts(): Promise<Record<RequestState, number>> {
     const counts = Object.fromEntries(REQUEST_STATES.map((s) => [s, 0])) as Record<RequestState, number>;
-    for (const row of this.db.query<{ state: RequestState; n: number }>("SELECT state, COUNT(*) AS n FROM requests GROUP BY state")) counts[row.state] = row.n;
+    for (const row of await this.db.query<{ state: RequestState; n: number }>("SELECT state, COUNT(*) AS n FROM requests GROUP BY state"))
+      counts[row.state] = row.n;
     return counts;
   }
 
-  dispatchWorkers(): string[] {
+  async dispatchWorkers(): Promise<string[]> {
     const now = Date.now();
     if (this.workersCache && now - this.workersCache.at < IDLE_POLL_MS) return this.workersCache.workers;
-    this.workersCache = { at: now, workers: this.queryDispatchWorkers() };
+    this.workersCache = { at: now, workers: await this.queryDispatchWorkers() };
     return this.workersCache.workers;
   }
 
-  private queryDispatchWorkers(): string[] {
+  private async queryDispatchWorkers(): Promise<string[]> {
     // A skip-scan over the per-worker queue index: one probe per worker, however many requests each has queued.
-    return this.db
-      .query<{ worker: string }>(
+    return (
+      await this.db.query<{ worker: string }>(
         `WITH RECURSIVE w(worker) AS (
            (SELECT worker FROM requests WHERE state IN ${states(DISPATCHABLE_STATES)} ORDER BY worker LIMIT 1)
            UNION ALL
@@ -537,13 +556,13 @@ export class PostgresStore implements BridgeStore {
            FROM w WHERE w.worker IS NOT NULL)
          SELECT worker FROM w WHERE worker IS NOT NULL`,
       )
-      .map((r) => r.worker);
+    ).map((r) => r.worker);
   }
 
   /** Claims (leases to this instance) up to `limit` rows the subquery selects among free, expired or own leases. */
-  private claim(where: string, order: string, values: unknown[], limit: number): RequestRow[] {
+  private async claim(where: string, order: string, values: unknown[], limit: number): Promise<RequestRow[]> {
     const n = values.length;
-    return this.db.query<RequestRow>(
+    return await this.db.query<RequestRow>(
       `UPDATE requests r SET lease_owner = $${n + 1}, lease_until = ${NOW} + $${n + 2}
        FROM (SELECT id FROM requests WHERE ${where} AND (lease_owner = $${n + 1} OR lease_until < ${NOW} OR lease_owner IS NULL)
              ORDER BY ${order} LIMIT $${n + 3} FOR UPDATE SKIP LOCKED) c
@@ -552,12 +571,12 @@ export class PostgresStore implements BridgeStore {
     );
   }
 
-  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
+  async dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): Promise<RequestRecord[]> {
     if (limit <= 0) return [];
     const key = worker.toLowerCase();
     const idleSince = this.idleWorkers.get(key);
     if (idleSince !== undefined && Date.now() - idleSince < IDLE_POLL_MS) return [];
-    const rows = this.claim(
+    const rows = await this.claim(
       `state IN ${states(DISPATCHABLE_STATES)} AND worker = $1 AND next_attempt_at <= $2 AND NOT (id = ANY($3))`,
       "next_attempt_at, block_number, log_index",
       [key, now, [...exclude]],
@@ -568,19 +587,19 @@ export class PostgresStore implements BridgeStore {
     return rows.sort(byQueue).map(toRecord);
   }
 
-  markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void {
+  async markDispatched(id: bigint, attempts: number, nextAttemptAt: number): Promise<void> {
     // Only while the request is this instance's: a stale instance must not reset the new owner's backoff.
     // Deferred (sent with the next call): per-request progress that a crash may lose and the next claim redoes.
     this.pending.dispatched.set(id.toString(), { attempts, nextAttemptAt });
     this.db.scheduleFlush();
   }
 
-  recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void {
+  async recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): Promise<void> {
     this.pending.failures.set(id.toString(), { error, nextAttemptAt });
     this.db.scheduleFlush();
   }
 
-  saveAnswer(id: bigint, answer: ExecuteResponse, rank = 0): void {
+  async saveAnswer(id: bigint, answer: ExecuteResponse, rank = 0): Promise<void> {
     // A verified answer is kept whoever fetched it; the instance that stores it submits it. Deferred
     // like markDispatched: a crash before it lands costs one more worker call, never a wrong state.
     this.pending.answers.set(id.toString(), { answer: JSON.stringify(answer), rank });
@@ -588,63 +607,65 @@ export class PostgresStore implements BridgeStore {
     this.db.scheduleFlush();
   }
 
-  readyToSubmit(limit: number): RequestRecord[] {
+  async readyToSubmit(limit: number): Promise<RequestRecord[]> {
     if (this.submitIdleSince !== undefined && Date.now() - this.submitIdleSince < IDLE_POLL_MS) return [];
-    const rows = this.claim(`state = ${state("signed")}`, "block_number, log_index", [], limit);
+    const rows = await this.claim(`state = ${state("signed")}`, "block_number, log_index", [], limit);
     this.submitIdleSince = rows.length === 0 ? Date.now() : undefined;
     return rows.sort(byEvent).map(toRecord);
   }
 
-  markSettledElsewhere(ids: bigint[]): void {
+  async markSettledElsewhere(ids: bigint[]): Promise<void> {
     if (ids.length === 0) return;
-    this.db.query(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = NULL WHERE id = ANY($1) AND state = ${state("signed")}`, [ids.map(String)]);
-  }
-
-  markFailed(id: bigint, reason: string): void {
-    this.db.query(`UPDATE requests SET state = ${state("failed")}, last_error = $1 WHERE id = $2 AND state IN ${states(UNSETTLED_STATES)}`, [
-      reason,
-      id.toString(),
+    await this.db.query(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = NULL WHERE id = ANY($1) AND state = ${state("signed")}`, [
+      ids.map(String),
     ]);
   }
 
-  expired(chainTime: bigint, limit: number): RequestRecord[] {
-    return this.db
-      .query<RequestRow>(
+  async markFailed(id: bigint, reason: string, rank?: number): Promise<void> {
+    await this.db.query(
+      `UPDATE requests SET state = ${state("failed")}, last_error = $1 WHERE id = $2 AND state IN ${states(UNSETTLED_STATES)} AND ($3::int IS NULL OR worker_rank = $3)`,
+      [reason, id.toString(), rank ?? null],
+    );
+  }
+
+  async expired(chainTime: bigint, limit: number): Promise<RequestRecord[]> {
+    return (
+      await this.db.query<RequestRow>(
         `SELECT * FROM requests WHERE state IN ${states(UNSETTLED_STATES)} AND deadline < $1 AND timeout_tx IS NULL ORDER BY deadline, block_number, log_index LIMIT $2`,
         [chainTime.toString(), limit],
       )
-      .map(toRecord);
+    ).map(toRecord);
   }
 
-  failoverDue(chainTime: bigint, limit: number): RequestRecord[] {
-    return this.db
-      .query<RequestRow>(
+  async failoverDue(chainTime: bigint, limit: number): Promise<RequestRecord[]> {
+    return (
+      await this.db.query<RequestRow>(
         `SELECT * FROM requests WHERE state IN ${states(FAILOVER_STATES)} AND backup_at >= 0 AND backup_at <= $1 AND deadline > $1 ORDER BY deadline, block_number, log_index LIMIT $2`,
         [chainTime.toString(), limit],
       )
-      .map(toRecord);
+    ).map(toRecord);
   }
 
-  scheduleBackups(entries: { id: bigint; at: number }[]): void {
+  async scheduleBackups(entries: { id: bigint; at: number }[]): Promise<void> {
     if (entries.length === 0) return;
-    this.db.query(
+    await this.db.query(
       `UPDATE requests r SET backup_at = u.at FROM unnest($1::text[], $2::bigint[]) AS u(id, at) WHERE r.id = u.id AND r.state IN ${states(FAILOVER_STATES)}`,
       [entries.map((e) => e.id.toString()), entries.map((e) => e.at)],
     );
   }
 
-  redrawBackup(id: bigint, reason: string): void {
-    this.db.query(
+  async redrawBackup(id: bigint, reason: string): Promise<void> {
+    await this.db.query(
       `UPDATE requests SET state = ${state("failed")}, worker_rank = worker_rank - 1, backup_at = 0, answer = NULL, answer_rank = NULL, last_error = $1
        WHERE id = $2 AND state = ${state("signed")} AND answer_rank > 0 AND worker_rank = answer_rank`,
       [reason, id.toString()],
     );
   }
 
-  assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean {
+  async assignBackup(id: bigint, rank: number, worker: string, nextAt: number): Promise<boolean> {
     this.wake();
     // Free for any instance to dispatch: the lease of the worker call to the previous worker ends here.
-    const rows = this.db.query(
+    const rows = await this.db.query(
       `UPDATE requests SET worker = $1, worker_rank = $2, backup_at = $3, state = ${state("confirmed")}, attempts = 0, next_attempt_at = 0,
        last_error = NULL, answer = NULL, answer_rank = NULL, lease_owner = NULL, lease_until = 0
        WHERE id = $4 AND state IN ${states(FAILOVER_STATES)} AND worker_rank < $2 RETURNING id`,
@@ -653,16 +674,16 @@ export class PostgresStore implements BridgeStore {
     return rows.length === 1;
   }
 
-  activeWorkers(): string[] {
-    return this.db.query<{ worker: string }>(`SELECT DISTINCT worker FROM requests WHERE state IN ${states(UNSETTLED_STATES)}`).map((r) => r.worker);
+  async activeWorkers(): Promise<string[]> {
+    return (await this.db.query<{ worker: string }>(`SELECT DISTINCT worker FROM requests WHERE state IN ${states(UNSETTLED_STATES)}`)).map((r) => r.worker);
   }
 
-  createTx(newTx: NewTx, attempt: NewAttempt): number {
+  async createTx(newTx: NewTx, attempt: NewAttempt): Promise<number> {
     this.txsChanged();
     const ids = newTx.requestIds.map(String);
     const fenced = newTx.kind !== "purge" && ids.length > 0;
     // Two round trips: the requests locked and read with BEGIN (fencing), the rest with COMMIT.
-    return this.db.split(fenced ? [this.fenceStatement(ids)] : [], (opened) => {
+    return await this.db.split(fenced ? [this.fenceStatement(ids)] : [], (opened) => {
       if (fenced) this.fence(newTx.kind as "fulfill" | "timeout", opened[0]!.rows as unknown as FenceRow[]);
       return { commit: [this.insertTxStatement(newTx, ids, attempt)], result: (done) => Number((done[0]!.rows[0] as { id: number }).id) };
     });
@@ -738,8 +759,8 @@ export class PostgresStore implements BridgeStore {
       );
   }
 
-  private insertAttempt(txId: number, attempt: NewAttempt): void {
-    this.db.query("INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) VALUES ($1, $2, $3, $4, 'in_progress', $5)", [
+  private async insertAttempt(txId: number, attempt: NewAttempt): Promise<void> {
+    await this.db.query("INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) VALUES ($1, $2, $3, $4, 'in_progress', $5)", [
       attempt.hash,
       txId,
       attempt.maxFeePerGas.toString(),
@@ -748,12 +769,12 @@ export class PostgresStore implements BridgeStore {
     ]);
   }
 
-  addAttempt(txId: number, attempt: NewAttempt): void {
+  async addAttempt(txId: number, attempt: NewAttempt): Promise<void> {
     this.txsChanged();
-    this.insertAttempt(txId, attempt);
+    await this.insertAttempt(txId, attempt);
   }
 
-  markBroadcast(hash: Hex, at: number): void {
+  async markBroadcast(hash: Hex, at: number): Promise<void> {
     // Deferred (sent with the next call): lost in a crash, the attempt stays in_progress and is
     // offered to a node again (the same signed bytes), which is what a crash before it does anyway.
     this.pending.broadcasts.set(hash, at);
@@ -772,10 +793,10 @@ export class PostgresStore implements BridgeStore {
     ];
   }
 
-  confirmTx(txId: number, mined: MinedAttempt): void {
+  async confirmTx(txId: number, mined: MinedAttempt): Promise<void> {
     this.txsChanged();
     const settlements = mined.success ? this.settlementStatement(mined.settlements, Date.now()) : undefined;
-    this.db.atomic([
+    await this.db.atomic([
       {
         text: `UPDATE transactions SET state = ${tx("confirmed")}, error = NULL, mined_hash = $1, block_number = $2, gas_used = $3, effective_gas_price = $4, success = $5
                WHERE id = $6`,
@@ -787,9 +808,9 @@ export class PostgresStore implements BridgeStore {
     ]);
   }
 
-  abandonTx(txId: number, reason: string): void {
+  async abandonTx(txId: number, reason: string): Promise<void> {
     this.txsChanged();
-    this.db.atomic([
+    await this.db.atomic([
       {
         text: `UPDATE transactions SET state = ${tx("abandoned")}, error = $1 WHERE id = $2 AND state IN ${literals(UNFINISHED_TX_STATES)}`,
         values: [reason, txId],
@@ -799,8 +820,8 @@ export class PostgresStore implements BridgeStore {
   }
 
   /** Transactions and their attempts, read in one round trip (`where` selects transactions, with its values). */
-  private txsWhere(where: string, values: unknown[]): TxRecord[] {
-    const [txs, attemptRows] = this.db.batch([
+  private async txsWhere(where: string, values: unknown[]): Promise<TxRecord[]> {
+    const [txs, attemptRows] = await this.db.batch([
       { text: `SELECT * FROM transactions WHERE ${where} ORDER BY nonce, id`, values },
       { text: `SELECT * FROM tx_attempts WHERE tx_id IN (SELECT id FROM transactions WHERE ${where}) ORDER BY created_at, seq`, values },
     ]);
@@ -813,45 +834,47 @@ export class PostgresStore implements BridgeStore {
     return (txs!.rows as unknown as TxRow[]).map((row) => toTx(row, (attempts.get(row.id) ?? []).map(toAttempt)));
   }
 
-  unfinishedTxs(): TxRecord[] {
+  async unfinishedTxs(): Promise<TxRecord[]> {
     if (this.txCache && Date.now() - this.txCache.at < TX_CACHE_MS) return this.txCache.txs;
-    const txs = this.txsWhere(`relayer = $1 AND state IN ${literals(UNFINISHED_TX_STATES)}`, [this.relayer]);
+    const txs = await this.txsWhere(`relayer = $1 AND state IN ${literals(UNFINISHED_TX_STATES)}`, [this.relayer]);
     this.txCache = { at: Date.now(), txs };
     return txs;
   }
 
-  txsWithNonce(nonce: number): TxRecord[] {
-    return this.txsWhere("relayer = $1 AND nonce = $2", [this.relayer, nonce]);
+  async txsWithNonce(nonce: number): Promise<TxRecord[]> {
+    return await this.txsWhere("relayer = $1 AND nonce = $2", [this.relayer, nonce]);
   }
 
-  unresolvedNonces(below: number): number[] {
+  async unresolvedNonces(below: number): Promise<number[]> {
     if (!this.nonceCache || Date.now() - this.nonceCache.at >= TX_CACHE_MS) {
-      const nonces = this.db
-        .query<{ nonce: number }>("SELECT DISTINCT nonce FROM transactions WHERE relayer = $1 AND resolved = 0 ORDER BY nonce", [this.relayer])
-        .map((r) => r.nonce);
+      const nonces = (
+        await this.db.query<{ nonce: number }>("SELECT DISTINCT nonce FROM transactions WHERE relayer = $1 AND resolved = 0 ORDER BY nonce", [this.relayer])
+      ).map((r) => r.nonce);
       this.nonceCache = { at: Date.now(), nonces };
     }
     return this.nonceCache.nonces.filter((nonce) => nonce < below);
   }
 
-  resolveNonce(nonce: number): void {
+  async resolveNonce(nonce: number): Promise<void> {
     this.txsChanged();
-    this.db.query("UPDATE transactions SET resolved = 1 WHERE relayer = $1 AND nonce = $2 AND resolved = 0", [this.relayer, nonce]);
+    await this.db.query("UPDATE transactions SET resolved = 1 WHERE relayer = $1 AND nonce = $2 AND resolved = 0", [this.relayer, nonce]);
   }
 
-  hasAttempt(hash: Hex): boolean {
-    return this.db.query("SELECT 1 FROM tx_attempts WHERE hash = $1", [hash]).length > 0;
+  async hasAttempt(hash: Hex): Promise<boolean> {
+    return (await this.db.query("SELECT 1 FROM tx_attempts WHERE hash = $1", [hash])).length > 0;
   }
 
-  failoverStats(): { handedOver: number; answeredByBackup: number } {
-    const row = this.db.query<{ handed_over: number; by_backup: number }>(
-      "SELECT COUNT(*) FILTER (WHERE worker_rank > 0) AS handed_over, COUNT(*) FILTER (WHERE worker_rank > 0 AND answered_by = worker) AS by_backup FROM requests",
+  async failoverStats(): Promise<{ handedOver: number; answeredByBackup: number }> {
+    const row = (
+      await this.db.query<{ handed_over: number; by_backup: number }>(
+        "SELECT COUNT(*) FILTER (WHERE worker_rank > 0) AS handed_over, COUNT(*) FILTER (WHERE worker_rank > 0 AND answered_by = worker) AS by_backup FROM requests",
+      )
     )[0]!;
     return { handedOver: Number(row.handed_over), answeredByBackup: Number(row.by_backup) };
   }
 
-  txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {
-    const rows = this.db.query<{ gas_used: string; effective_gas_price: string }>(
+  async txStats(): Promise<{ count: number; gasUsed: bigint; feesPaid: bigint }> {
+    const rows = await this.db.query<{ gas_used: string; effective_gas_price: string }>(
       `SELECT gas_used, effective_gas_price FROM transactions WHERE relayer = $1 AND state = ${tx("confirmed")}`,
       [this.relayer],
     );
@@ -865,10 +888,10 @@ export class PostgresStore implements BridgeStore {
     return { count: rows.length, gasUsed, feesPaid };
   }
 
-  renewLeases(): { scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } } {
+  async renewLeases(): Promise<{ scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } }> {
     const now = Date.now();
     if (this.leases && now - this.leases.at < this.leaseMs / 3) return { scanner: this.leases.scanner };
-    const [renewed, handed] = this.db.batch([
+    const [renewed, handed] = await this.db.batch([
       {
         text: `WITH me AS (INSERT INTO leases (name, owner, until) VALUES ('relayer:' || $1, $1, ${NOW} + $2)
                  ON CONFLICT (name) DO UPDATE SET until = excluded.until RETURNING 1),
@@ -907,13 +930,13 @@ export class PostgresStore implements BridgeStore {
     return { scanner, handedOver: { relayers: JSON.parse(relayers) as string[], txs, requests } };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     // A clean stop gives the scanning lease up at once (a crash leaves it to expire).
     try {
-      if (this.leases?.scanner) this.db.query("DELETE FROM leases WHERE name = 'scanner' AND owner = $1", [this.relayer]);
+      if (this.leases?.scanner) await this.db.query("DELETE FROM leases WHERE name = 'scanner' AND owner = $1", [this.relayer]);
     } catch {
       // closing anyway: the lease expires
     }
-    this.db.close();
+    await this.db.close();
   }
 }

@@ -29,7 +29,12 @@ import { type AttemptRow, type RequestRow, type TxRow, serializeRequest, toAttem
 
 const tx = (value: TxState) => literal(value);
 
-/** BridgeStore on node:sqlite (WAL, synchronous=NORMAL: a crash loses at most the last commits, never consistency). */
+/**
+ * BridgeStore on node:sqlite (WAL, synchronous=NORMAL: a crash loses at most the last commits, never
+ * consistency). node:sqlite is synchronous: each method runs to its end inside one call, with no
+ * await in it, so it is as atomic as the database transaction it opens; the async signatures only
+ * match the shared interface (a local file answers in microseconds, not worth a thread).
+ */
 export class SqliteStore implements BridgeStore {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
@@ -70,7 +75,7 @@ export class SqliteStore implements BridgeStore {
     this.sql("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value);
   }
 
-  bind(chainId: bigint, router: string): void {
+  async bind(chainId: bigint, router: string): Promise<void> {
     const identity = `${chainId}:${router.toLowerCase()}`;
     const existing = this.meta("identity");
     if (existing === undefined) this.setMeta("identity", identity);
@@ -78,28 +83,28 @@ export class SqliteStore implements BridgeStore {
       throw new StoreMismatchError("store belongs to another chain or router; use another dbPath", { details: `holds ${existing}, configured ${identity}` });
   }
 
-  cursor(): BlockRef | undefined {
+  async cursor(): Promise<BlockRef | undefined> {
     const value = this.meta("cursor");
     return value ? (JSON.parse(value) as BlockRef) : undefined;
   }
 
-  cursorRequestCount(): { hash: string; count: bigint } | undefined {
+  async cursorRequestCount(): Promise<{ hash: string; count: bigint } | undefined> {
     const value = this.meta("cursor_request_count");
     if (!value) return undefined;
     const parsed = JSON.parse(value) as { hash: string; count: string };
     return { hash: parsed.hash, count: BigInt(parsed.count) };
   }
 
-  blockHash(number: number): string | undefined {
+  async blockHash(number: number): Promise<string | undefined> {
     const row = this.sql("SELECT hash FROM blocks WHERE number = ?").get(number) as { hash: string } | undefined;
     return row?.hash;
   }
 
-  recentBlocks(maxNumber: number, limit: number): BlockRef[] {
+  async recentBlocks(maxNumber: number, limit: number): Promise<BlockRef[]> {
     return this.sql("SELECT number, hash FROM blocks WHERE number <= ? ORDER BY number DESC LIMIT ?").all(maxNumber, limit) as unknown as BlockRef[];
   }
 
-  applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number } {
+  async applyScan(scan: ScanResult, historyToKeep: number): Promise<{ added: number; settled: number }> {
     const now = Date.now();
     return this.transaction(() => {
       const added = this.insertRequests(scan.requests, now);
@@ -114,7 +119,7 @@ export class SqliteStore implements BridgeStore {
     });
   }
 
-  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number } {
+  async observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): Promise<{ added: number; settled: number }> {
     const now = Date.now();
     return this.transaction(() => ({ added: this.insertRequests(requests, now), settled: this.insertSettlements(settlements, now) }));
   }
@@ -186,27 +191,27 @@ export class SqliteStore implements BridgeStore {
     return settled;
   }
 
-  knownIds(ids: bigint[]): Set<bigint> {
+  async knownIds(ids: bigint[]): Promise<Set<bigint>> {
     const known = new Set<bigint>();
     const lookup = this.sql("SELECT 1 FROM requests WHERE id = ?");
     for (const id of ids) if (lookup.get(id.toString())) known.add(id);
     return known;
   }
 
-  blockOf(id: bigint): number | undefined {
+  async blockOf(id: bigint): Promise<number | undefined> {
     const row = this.sql("SELECT block_number FROM requests WHERE id = ?").get(id.toString()) as { block_number: number } | undefined;
     return row?.block_number;
   }
 
-  reconciledThrough(): bigint {
+  async reconciledThrough(): Promise<bigint> {
     return BigInt(this.meta("reconciled_through") ?? "0");
   }
 
-  setReconciledThrough(id: bigint): void {
+  async setReconciledThrough(id: bigint): Promise<void> {
     this.setMeta("reconciled_through", id.toString());
   }
 
-  unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[] {
+  async unsettledPage(afterId: string, limit: number): Promise<{ id: bigint; blockNumber: number }[]> {
     return (
       this.sql(`SELECT id, block_number FROM requests WHERE id > ? AND state IN ${states(UNSETTLED_STATES)} ORDER BY id LIMIT ?`).all(afterId, limit) as {
         id: string;
@@ -215,7 +220,7 @@ export class SqliteStore implements BridgeStore {
     ).map((r) => ({ id: BigInt(r.id), blockNumber: r.block_number }));
   }
 
-  rewind(ancestor: BlockRef): bigint[] {
+  async rewind(ancestor: BlockRef): Promise<bigint[]> {
     return this.transaction(() => {
       // A settlement that left the chain is reopened; the submitter re-checks isPending before paying gas again.
       this.sql(
@@ -243,33 +248,37 @@ export class SqliteStore implements BridgeStore {
     });
   }
 
-  seenBlocks(blockNumber: number, limit: number): BlockRef[] {
+  async seenBlocks(blockNumber: number, limit: number): Promise<BlockRef[]> {
     return this.sql(
       `SELECT DISTINCT block_number AS number, block_hash AS hash FROM requests INDEXED BY requests_seen WHERE state = ${state("seen")} AND block_number <= ? ORDER BY block_number LIMIT ?`,
     ).all(blockNumber, limit) as unknown as BlockRef[];
   }
 
-  confirmBlock(block: BlockRef, now: number): number {
+  async confirmBlock(block: BlockRef, now: number): Promise<number> {
+    return this.confirmOne(block, now);
+  }
+
+  private confirmOne(block: BlockRef, now: number): number {
     const result = this.sql(
       `UPDATE requests SET state = ${state("confirmed")}, confirmed_at = ? WHERE state = ${state("seen")} AND block_number = ? AND block_hash = ?`,
     ).run(now, block.number, block.hash);
     return Number(result.changes);
   }
 
-  confirmBlocks(blocks: BlockRef[], now: number): number {
-    return blocks.reduce((sum, block) => sum + this.confirmBlock(block, now), 0);
+  async confirmBlocks(blocks: BlockRef[], now: number): Promise<number> {
+    return this.transaction(() => blocks.reduce((sum, block) => sum + this.confirmOne(block, now), 0));
   }
 
-  renewLeases(): { scanner: boolean } {
+  async renewLeases(): Promise<{ scanner: boolean }> {
     return { scanner: true };
   }
 
-  get(id: bigint): RequestRecord | undefined {
+  async get(id: bigint): Promise<RequestRecord | undefined> {
     const row = this.sql("SELECT * FROM requests WHERE id = ?").get(id.toString()) as unknown as RequestRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
-  list(filter: ListFilter = {}): RequestRecord[] {
+  async list(filter: ListFilter = {}): Promise<RequestRecord[]> {
     const limit = filter.limit ?? 100;
     const offset = filter.offset ?? 0;
     const rows = filter.state
@@ -278,7 +287,7 @@ export class SqliteStore implements BridgeStore {
     return (rows as unknown as RequestRow[]).map(toRecord);
   }
 
-  counts(): Record<RequestState, number> {
+  async counts(): Promise<Record<RequestState, number>> {
     const counts = Object.fromEntries(REQUEST_STATES.map((s) => [s, 0])) as Record<RequestState, number>;
     for (const row of this.sql("SELECT state, COUNT(*) AS n FROM requests GROUP BY state").all() as { state: RequestState; n: number }[]) {
       counts[row.state] = row.n;
@@ -286,7 +295,7 @@ export class SqliteStore implements BridgeStore {
     return counts;
   }
 
-  dispatchWorkers(): string[] {
+  async dispatchWorkers(): Promise<string[]> {
     // A skip-scan: one index probe per worker, however many requests each has queued.
     const next = this.sql(
       `SELECT worker FROM requests INDEXED BY requests_due_worker WHERE state IN ${states(DISPATCHABLE_STATES)} AND worker > ? ORDER BY worker LIMIT 1`,
@@ -296,7 +305,7 @@ export class SqliteStore implements BridgeStore {
     return workers;
   }
 
-  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[] {
+  async dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): Promise<RequestRecord[]> {
     const rows = this.sql(
       `SELECT * FROM requests INDEXED BY requests_due_worker WHERE state IN ${states(DISPATCHABLE_STATES)} AND worker = ? AND next_attempt_at <= ?
        ORDER BY next_attempt_at, block_number, log_index LIMIT ?`,
@@ -307,13 +316,13 @@ export class SqliteStore implements BridgeStore {
       .map(toRecord);
   }
 
-  markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void {
+  async markDispatched(id: bigint, attempts: number, nextAttemptAt: number): Promise<void> {
     this.sql(
       `UPDATE requests SET state = ${state("dispatched")}, attempts = ?, next_attempt_at = ? WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`,
     ).run(attempts, nextAttemptAt, id.toString());
   }
 
-  recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void {
+  async recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): Promise<void> {
     this.sql(`UPDATE requests SET last_error = ?, next_attempt_at = ? WHERE id = ? AND state = ${state("dispatched")}`).run(
       error,
       nextAttemptAt,
@@ -321,13 +330,13 @@ export class SqliteStore implements BridgeStore {
     );
   }
 
-  saveAnswer(id: bigint, answer: ExecuteResponse, rank = 0): void {
+  async saveAnswer(id: bigint, answer: ExecuteResponse, rank = 0): Promise<void> {
     this.sql(
       `UPDATE requests SET state = ${state("signed")}, answer = ?, answer_rank = ?, last_error = NULL WHERE id = ? AND state IN ${states(DISPATCHABLE_STATES)}`,
     ).run(JSON.stringify(answer), rank, id.toString());
   }
 
-  failoverDue(chainTime: bigint, limit: number): RequestRecord[] {
+  async failoverDue(chainTime: bigint, limit: number): Promise<RequestRecord[]> {
     const time = Number(chainTime);
     return (
       this.sql(
@@ -337,21 +346,21 @@ export class SqliteStore implements BridgeStore {
     ).map(toRecord);
   }
 
-  scheduleBackups(entries: { id: bigint; at: number }[]): void {
+  async scheduleBackups(entries: { id: bigint; at: number }[]): Promise<void> {
     this.transaction(() => {
       const update = this.sql(`UPDATE requests SET backup_at = ? WHERE id = ? AND state IN ${states(FAILOVER_STATES)}`);
       for (const { id, at } of entries) update.run(at, id.toString());
     });
   }
 
-  redrawBackup(id: bigint, reason: string): void {
+  async redrawBackup(id: bigint, reason: string): Promise<void> {
     this.sql(
       `UPDATE requests SET state = ${state("failed")}, worker_rank = worker_rank - 1, backup_at = 0, answer = NULL, answer_rank = NULL, last_error = ?
        WHERE id = ? AND state = ${state("signed")} AND answer_rank > 0 AND worker_rank = answer_rank`,
     ).run(reason, id.toString());
   }
 
-  assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean {
+  async assignBackup(id: bigint, rank: number, worker: string, nextAt: number): Promise<boolean> {
     const result = this.sql(
       `UPDATE requests SET worker = ?, worker_rank = ?, backup_at = ?, state = ${state("confirmed")}, attempts = 0, next_attempt_at = 0,
        last_error = NULL, answer = NULL, answer_rank = NULL WHERE id = ? AND state IN ${states(FAILOVER_STATES)} AND worker_rank < ?`,
@@ -359,24 +368,26 @@ export class SqliteStore implements BridgeStore {
     return Number(result.changes) === 1;
   }
 
-  readyToSubmit(limit: number): RequestRecord[] {
+  async readyToSubmit(limit: number): Promise<RequestRecord[]> {
     return (
       this.sql(`SELECT * FROM requests WHERE state = ${state("signed")} ORDER BY block_number, log_index LIMIT ?`).all(limit) as unknown as RequestRow[]
     ).map(toRecord);
   }
 
-  markSettledElsewhere(ids: bigint[]): void {
+  async markSettledElsewhere(ids: bigint[]): Promise<void> {
     this.transaction(() => {
       const update = this.sql(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = NULL WHERE id = ? AND state = ${state("signed")}`);
       for (const id of ids) update.run(id.toString());
     });
   }
 
-  markFailed(id: bigint, reason: string): void {
-    this.sql(`UPDATE requests SET state = ${state("failed")}, last_error = ? WHERE id = ? AND state IN ${states(UNSETTLED_STATES)}`).run(reason, id.toString());
+  async markFailed(id: bigint, reason: string, rank?: number): Promise<void> {
+    this.sql(
+      `UPDATE requests SET state = ${state("failed")}, last_error = ? WHERE id = ? AND state IN ${states(UNSETTLED_STATES)} AND (? IS NULL OR worker_rank = ?)`,
+    ).run(reason, id.toString(), rank ?? null, rank ?? null);
   }
 
-  expired(chainTime: bigint, limit: number): RequestRecord[] {
+  async expired(chainTime: bigint, limit: number): Promise<RequestRecord[]> {
     return (
       this.sql(
         `SELECT * FROM requests INDEXED BY requests_deadline WHERE state IN ${states(UNSETTLED_STATES)} AND deadline < ? AND timeout_tx IS NULL
@@ -385,11 +396,11 @@ export class SqliteStore implements BridgeStore {
     ).map(toRecord);
   }
 
-  activeWorkers(): string[] {
+  async activeWorkers(): Promise<string[]> {
     return (this.sql(`SELECT DISTINCT worker FROM requests WHERE state IN ${states(UNSETTLED_STATES)}`).all() as { worker: string }[]).map((r) => r.worker);
   }
 
-  createTx(newTx: NewTx, attempt: NewAttempt): number {
+  async createTx(newTx: NewTx, attempt: NewAttempt): Promise<number> {
     return this.transaction(() => {
       const { lastInsertRowid } = this.sql(
         `INSERT INTO transactions (kind, nonce, to_address, data, gas_limit, request_ids, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ${tx("in_progress")}, ?)`,
@@ -417,11 +428,11 @@ export class SqliteStore implements BridgeStore {
     );
   }
 
-  addAttempt(txId: number, attempt: NewAttempt): void {
+  async addAttempt(txId: number, attempt: NewAttempt): Promise<void> {
     this.insertAttempt(txId, attempt);
   }
 
-  markBroadcast(hash: Hex, at: number): void {
+  async markBroadcast(hash: Hex, at: number): Promise<void> {
     this.transaction(() => {
       const row = this.sql("UPDATE tx_attempts SET state = 'broadcast', broadcast_at = ? WHERE hash = ? RETURNING tx_id").get(at, hash) as
         { tx_id: number } | undefined;
@@ -440,7 +451,7 @@ export class SqliteStore implements BridgeStore {
     this.sql("UPDATE requests SET timeout_tx = NULL WHERE timeout_tx = ?").run(txId);
   }
 
-  confirmTx(txId: number, mined: MinedAttempt): void {
+  async confirmTx(txId: number, mined: MinedAttempt): Promise<void> {
     this.transaction(() => {
       this.sql(
         `UPDATE transactions SET state = ${tx("confirmed")}, error = NULL, mined_hash = ?, block_number = ?, gas_used = ?, effective_gas_price = ?, success = ?
@@ -452,7 +463,7 @@ export class SqliteStore implements BridgeStore {
     });
   }
 
-  abandonTx(txId: number, reason: string): void {
+  async abandonTx(txId: number, reason: string): Promise<void> {
     this.transaction(() => {
       this.sql(`UPDATE transactions SET state = ${tx("abandoned")}, error = ? WHERE id = ? AND state IN ${literals(UNFINISHED_TX_STATES)}`).run(reason, txId);
       this.release(txId);
@@ -464,7 +475,7 @@ export class SqliteStore implements BridgeStore {
     return rows.map((row) => toTx(row, (attempts.all(row.id) as unknown as AttemptRow[]).map(toAttempt)));
   }
 
-  unfinishedTxs(): TxRecord[] {
+  async unfinishedTxs(): Promise<TxRecord[]> {
     return this.withAttempts(
       this.sql(
         `SELECT * FROM transactions INDEXED BY transactions_unfinished WHERE state IN ${literals(UNFINISHED_TX_STATES)} ORDER BY nonce, id`,
@@ -472,11 +483,11 @@ export class SqliteStore implements BridgeStore {
     );
   }
 
-  txsWithNonce(nonce: number): TxRecord[] {
+  async txsWithNonce(nonce: number): Promise<TxRecord[]> {
     return this.withAttempts(this.sql("SELECT * FROM transactions WHERE nonce = ? ORDER BY id").all(nonce) as unknown as TxRow[]);
   }
 
-  unresolvedNonces(below: number): number[] {
+  async unresolvedNonces(below: number): Promise<number[]> {
     return (
       this.sql("SELECT DISTINCT nonce FROM transactions INDEXED BY transactions_unresolved WHERE resolved = 0 AND nonce < ? ORDER BY nonce").all(below) as {
         nonce: number;
@@ -484,22 +495,22 @@ export class SqliteStore implements BridgeStore {
     ).map((r) => r.nonce);
   }
 
-  resolveNonce(nonce: number): void {
+  async resolveNonce(nonce: number): Promise<void> {
     this.sql("UPDATE transactions SET resolved = 1 WHERE nonce = ? AND resolved = 0").run(nonce);
   }
 
-  hasAttempt(hash: Hex): boolean {
+  async hasAttempt(hash: Hex): Promise<boolean> {
     return this.sql("SELECT 1 FROM tx_attempts WHERE hash = ?").get(hash) !== undefined;
   }
 
-  failoverStats(): { handedOver: number; answeredByBackup: number } {
+  async failoverStats(): Promise<{ handedOver: number; answeredByBackup: number }> {
     const row = this.sql(
       "SELECT COALESCE(SUM(worker_rank > 0), 0) AS handed_over, COALESCE(SUM(worker_rank > 0 AND answered_by = worker), 0) AS by_backup FROM requests",
     ).get() as { handed_over: number; by_backup: number };
     return { handedOver: row.handed_over, answeredByBackup: row.by_backup };
   }
 
-  txStats(): { count: number; gasUsed: bigint; feesPaid: bigint } {
+  async txStats(): Promise<{ count: number; gasUsed: bigint; feesPaid: bigint }> {
     const rows = this.sql(`SELECT gas_used, effective_gas_price FROM transactions WHERE state = ${tx("confirmed")}`).all() as {
       gas_used: string;
       effective_gas_price: string;
@@ -514,7 +525,7 @@ export class SqliteStore implements BridgeStore {
     return { count: rows.length, gasUsed, feesPaid };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.statements.clear();
     if (this.db.isOpen) this.db.close();
   }

@@ -184,117 +184,125 @@ export interface ListFilter {
 }
 
 /**
- * Everything the bridge persists. One implementation is embedded SQLite; the interface is narrow
- * and every multi-row change is one method so a shared SQL database (several bridge instances)
- * can implement each as one transaction.
+ * Everything the bridge persists. Two implementations: embedded SQLite (node:sqlite) and Postgres
+ * (a fleet). The interface is narrow and every multi-row change is one method, so a shared SQL
+ * database (several bridge instances) implements each as one transaction. Every method is
+ * asynchronous: a Postgres round trip never holds the event loop, so between two awaits another
+ * stage (or another instance) may change any row; callers re-check state through the store's
+ * guarded writes (each write names the state it expects), never through what they read before.
  */
 export interface BridgeStore {
   /** Binds the store to one chain and router; throws StoreMismatchError if it holds another's. */
-  bind(chainId: bigint, router: string): void;
-  cursor(): BlockRef | undefined;
+  bind(chainId: bigint, router: string): Promise<void>;
+  cursor(): Promise<BlockRef | undefined>;
   /** requestCount() as of the cursor's block, as recorded with the scan that set the cursor (keyed by its hash). */
-  cursorRequestCount(): { hash: string; count: bigint } | undefined;
-  blockHash(number: number): string | undefined;
+  cursorRequestCount(): Promise<{ hash: string; count: bigint } | undefined>;
+  blockHash(number: number): Promise<string | undefined>;
   /** Stored block hashes at or below `maxNumber`, newest first. */
-  recentBlocks(maxNumber: number, limit: number): BlockRef[];
+  recentBlocks(maxNumber: number, limit: number): Promise<BlockRef[]>;
   /** Atomically records a scanned range: new requests (as `seen`), settlements, block hashes, cursor. */
-  applyScan(scan: ScanResult, historyToKeep: number): { added: number; settled: number };
+  applyScan(scan: ScanResult, historyToKeep: number): Promise<{ added: number; settled: number }>;
   /** Records requests and settlements found outside a range scan (the reconciler's), without moving the cursor. */
-  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): { added: number; settled: number };
+  observe(requests: ObservedRequest[], settlements: ObservedSettlement[]): Promise<{ added: number; settled: number }>;
   /** Which of these request ids the store holds (in any state). */
-  knownIds(ids: bigint[]): Set<bigint>;
+  knownIds(ids: bigint[]): Promise<Set<bigint>>;
   /** Block of a stored request's event. */
-  blockOf(id: bigint): number | undefined;
+  blockOf(id: bigint): Promise<number | undefined>;
   /** Every request id up to this one is known or was found settled (the reconciler's watermark). */
-  reconciledThrough(): bigint;
-  setReconciledThrough(id: bigint): void;
+  reconciledThrough(): Promise<bigint>;
+  setReconciledThrough(id: bigint): Promise<void>;
   /** Unsettled requests with ids after `afterId` (string order; "" from the start), a page at a time. */
-  unsettledPage(afterId: string, limit: number): { id: bigint; blockNumber: number }[];
+  unsettledPage(afterId: string, limit: number): Promise<{ id: bigint; blockNumber: number }[]>;
   /**
    * Reorg: forgets blocks above `ancestor`, orphans unsettled requests observed above it, reopens
    * settlements observed above it, tracks the bridge's transactions mined above it as unconfirmed
    * again, and moves the cursor to `ancestor`. Returns the orphaned ids.
    */
-  rewind(ancestor: BlockRef): bigint[];
+  rewind(ancestor: BlockRef): Promise<bigint[]>;
   /** Distinct blocks (number and hash as observed) holding `seen` requests, at or below `blockNumber`, oldest first. */
-  seenBlocks(blockNumber: number, limit: number): BlockRef[];
+  seenBlocks(blockNumber: number, limit: number): Promise<BlockRef[]>;
   /** Confirms the `seen` requests observed in `block` (same number and hash); returns how many. */
-  confirmBlock(block: BlockRef, now: number): number;
+  confirmBlock(block: BlockRef, now: number): Promise<number>;
   /** confirmBlock for each of these blocks (one round trip on a shared database); returns how many requests. */
-  confirmBlocks(blocks: BlockRef[], now: number): number;
-  get(id: bigint): RequestRecord | undefined;
-  list(filter?: ListFilter): RequestRecord[];
-  counts(): Record<RequestState, number>;
+  confirmBlocks(blocks: BlockRef[], now: number): Promise<number>;
+  get(id: bigint): Promise<RequestRecord | undefined>;
+  list(filter?: ListFilter): Promise<RequestRecord[]>;
+  counts(): Promise<Record<RequestState, number>>;
   /** Workers with confirmed or dispatched requests (due or not). */
-  dispatchWorkers(): string[];
+  dispatchWorkers(): Promise<string[]>;
   /** One worker's confirmed or dispatched requests whose backoff has elapsed, oldest first, leaving out `exclude` (ids). */
-  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): RequestRecord[];
-  markDispatched(id: bigint, attempts: number, nextAttemptAt: number): void;
-  recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): void;
+  dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): Promise<RequestRecord[]>;
+  markDispatched(id: bigint, attempts: number, nextAttemptAt: number): Promise<void>;
+  recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): Promise<void>;
   /** Stores a verified answer signed by the worker of `rank` (0: the primary). */
-  saveAnswer(id: bigint, answer: ExecuteResponse, rank?: number): void;
+  saveAnswer(id: bigint, answer: ExecuteResponse, rank?: number): Promise<void>;
   /**
    * Requests in FAILOVER_STATES whose next backup is due (`backupAt` at or before `chainTime`, 0
    * included) and whose deadline is after `chainTime`, soonest deadline first.
    */
-  failoverDue(chainTime: bigint, limit: number): RequestRecord[];
+  failoverDue(chainTime: bigint, limit: number): Promise<RequestRecord[]>;
   /** Sets when each request's next backup is looked at again (unix s, or NO_MORE_BACKUPS). */
-  scheduleBackups(entries: { id: bigint; at: number }[]): void;
+  scheduleBackups(entries: { id: bigint; at: number }[]): Promise<void>;
   /**
    * Hands a request in FAILOVER_STATES over to backup `rank` (higher than its current one), `worker`:
    * back in the dispatch queue as `confirmed` under that worker, attempts reset, any refused answer
    * dropped, the next backup looked at from `nextAt`. Returns whether it was handed over.
    */
-  assignBackup(id: bigint, rank: number, worker: string, nextAt: number): boolean;
+  assignBackup(id: bigint, rank: number, worker: string, nextAt: number): Promise<boolean>;
   /**
    * The backup whose answer is signed is no longer the router's draw for its rank (a stake change
    * moved it: fulfillAsBackup reverts WrongSigner): the answer is dropped and the request `failed`
    * one rank lower with its next window due now, so Failover reads that rank's backup again.
    */
-  redrawBackup(id: bigint, reason: string): void;
+  redrawBackup(id: bigint, reason: string): Promise<void>;
   /** Signed requests not yet in a transaction, oldest first. */
-  readyToSubmit(limit: number): RequestRecord[];
+  readyToSubmit(limit: number): Promise<RequestRecord[]>;
   /**
    * Marks requests found settled on-chain (isPending false) before the watcher has seen the event;
    * they wait in `submitted`, outside any transaction, for the event.
    */
-  markSettledElsewhere(ids: bigint[]): void;
-  markFailed(id: bigint, reason: string): void;
+  markSettledElsewhere(ids: bigint[]): Promise<void>;
+  /**
+   * Marks an unsettled request `failed`. With `rank`: only while it is still with the worker of
+   * that rank, in the same statement, so a hand-over to a backup that lands while the caller awaits
+   * (Failover.assignBackup) is never undone by the previous worker's refusal.
+   */
+  markFailed(id: bigint, reason: string, rank?: number): Promise<void>;
   /** Unsettled, non-orphaned requests whose deadline (unix s) is before `chainTime` and that no unfinished timeout transaction holds. */
-  expired(chainTime: bigint, limit: number): RequestRecord[];
+  expired(chainTime: bigint, limit: number): Promise<RequestRecord[]>;
   /** Distinct workers (primaries, or the backups they were handed over to) of unsettled requests. */
-  activeWorkers(): string[];
+  activeWorkers(): Promise<string[]>;
 
   /**
    * Persists a new logical transaction with its first attempt, and links its requests (fulfill:
    * `signed` -> `submitted`; timeout: held by it), in one atomic step: after a crash the transaction
    * is known whether or not it reached a node. Returns its id.
    */
-  createTx(tx: NewTx, attempt: NewAttempt): number;
+  createTx(tx: NewTx, attempt: NewAttempt): Promise<number>;
   /** A new attempt (bumped fees) of a logical transaction, persisted before its broadcast. */
-  addAttempt(txId: number, attempt: NewAttempt): void;
+  addAttempt(txId: number, attempt: NewAttempt): Promise<void>;
   /** A node accepted the attempt: the attempt is `broadcast`, its transaction at least `unconfirmed`. */
-  markBroadcast(hash: Hex, at: number): void;
+  markBroadcast(hash: Hex, at: number): Promise<void>;
   /**
    * An attempt of the transaction was mined: it is confirmed, the settlements in its receipt are
    * recorded (a log scan that missed them cannot leave them open), requests it did not settle go
    * back to their queue.
    */
-  confirmTx(txId: number, mined: MinedAttempt): void;
+  confirmTx(txId: number, mined: MinedAttempt): Promise<void>;
   /** The transaction will never be mined: its requests go back to their queue. */
-  abandonTx(txId: number, reason: string): void;
+  abandonTx(txId: number, reason: string): Promise<void>;
   /** In-progress and unconfirmed transactions, by nonce. */
-  unfinishedTxs(): TxRecord[];
+  unfinishedTxs(): Promise<TxRecord[]>;
   /** Every transaction (any state) that used `nonce`. */
-  txsWithNonce(nonce: number): TxRecord[];
+  txsWithNonce(nonce: number): Promise<TxRecord[]>;
   /** Nonces below `below` some transaction of which is not resolved (not known which transaction used the nonce). */
-  unresolvedNonces(below: number): number[];
+  unresolvedNonces(below: number): Promise<number[]>;
   /** Records that it is known which transaction used `nonce`: none of its transactions is looked at again. */
-  resolveNonce(nonce: number): void;
-  hasAttempt(hash: Hex): boolean;
-  txStats(): { count: number; gasUsed: bigint; feesPaid: bigint };
+  resolveNonce(nonce: number): Promise<void>;
+  hasAttempt(hash: Hex): Promise<boolean>;
+  txStats(): Promise<{ count: number; gasUsed: bigint; feesPaid: bigint }>;
   /** Requests handed over to a backup, and those of them the backup's answer settled. */
-  failoverStats(): { handedOver: number; answeredByBackup: number };
+  failoverStats(): Promise<{ handedOver: number; answeredByBackup: number }>;
   /**
    * A fleet's leases, renewed when due (cheap otherwise; call it often): this instance's liveness,
    * and the log-scanning lease, which one instance holds at a time (`scanner`: this one scans logs
@@ -303,6 +311,6 @@ export interface BridgeStore {
    * unsettled requests return to `signed` for any instance to check on-chain and carry again
    * (`handedOver`). A single store is its only instance: always the scanner.
    */
-  renewLeases(): { scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } };
-  close(): void;
+  renewLeases(): Promise<{ scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } }>;
+  close(): Promise<void>;
 }

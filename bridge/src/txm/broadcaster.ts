@@ -55,7 +55,7 @@ export class Broadcaster {
    */
   private async takeNonce(): Promise<number> {
     if (this.nextNonce === undefined) {
-      const tracked = this.store.unfinishedTxs().reduce((max, tx) => Math.max(max, tx.nonce + 1), 0);
+      const tracked = (await this.store.unfinishedTxs()).reduce((max, tx) => Math.max(max, tx.nonce + 1), 0);
       this.nextNonce = Math.max(await this.chain.nonce("pending"), tracked);
     }
     return this.nextNonce++;
@@ -69,7 +69,7 @@ export class Broadcaster {
   async signUnique(tx: Omit<TxRequest, keyof Fees>, fees: Fees): Promise<{ hash: Hex; raw: Hex }> {
     for (;;) {
       const signed = await this.chain.sign({ ...tx, ...fees });
-      if (!this.store.hasAttempt(signed.hash)) return signed;
+      if (!(await this.store.hasAttempt(signed.hash))) return signed;
       fees.maxPriorityFeePerGas += 1n;
       if (fees.maxPriorityFeePerGas > fees.maxFeePerGas) fees.maxFeePerGas = fees.maxPriorityFeePerGas;
     }
@@ -87,7 +87,7 @@ export class Broadcaster {
     let signed: { hash: Hex; raw: Hex };
     try {
       signed = await this.signUnique({ to: intent.to, data: intent.data, nonce, gasLimit: intent.gasLimit }, fees);
-      txId = this.store.createTx({ ...intent, nonce }, { hash: signed.hash, ...fees, createdAt: Date.now() });
+      txId = await this.store.createTx({ ...intent, nonce }, { hash: signed.hash, ...fees, createdAt: Date.now() });
     } catch (error) {
       this.resetNonce();
       throw error;
@@ -105,13 +105,13 @@ export class Broadcaster {
       }
       if (kind !== "already_known") {
         // Certainly in no pool: the nonce is free again and the requests go back to their queue.
-        this.store.abandonTx(txId, `not accepted (${kind}): ${errorMessage(error)}`);
+        await this.store.abandonTx(txId, `not accepted (${kind}): ${errorMessage(error)}`);
         this.resetNonce();
         this.log.warn(context, "transaction refused by the node; abandoned, its requests are queued again");
         return { sent: false, kind, error };
       }
     }
-    this.store.markBroadcast(signed.hash, Date.now());
+    await this.store.markBroadcast(signed.hash, Date.now());
     this.log.info(
       { event: "tx_sent", kind: intent.kind, txId, hash: signed.hash, nonce, requests: intent.requestIds.length },
       `${intent.kind} transaction sent`,

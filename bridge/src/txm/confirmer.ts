@@ -22,7 +22,7 @@ export class Confirmer {
   ) {}
 
   async check(now = Date.now()): Promise<void> {
-    const open = this.store.unresolvedNonces(Number.MAX_SAFE_INTEGER);
+    const open = await this.store.unresolvedNonces(Number.MAX_SAFE_INTEGER);
     if (open.length === 0) {
       this.missingSince.clear();
       return;
@@ -31,7 +31,7 @@ export class Confirmer {
     const used = open.filter((nonce) => nonce < mined);
     for (const nonce of this.missingSince.keys()) if (!used.includes(nonce)) this.missingSince.delete(nonce);
     if (used.length === 0) return;
-    const byNonce = used.map((nonce) => ({ nonce, txs: this.store.txsWithNonce(nonce) }));
+    const byNonce = await Promise.all(used.map(async (nonce) => ({ nonce, txs: await this.store.txsWithNonce(nonce) })));
     // Every attempt of every transaction of the used nonces (abandoned ones included: a node may
     // still have held one), in one round trip.
     const lookups = byNonce.flatMap(({ txs }) =>
@@ -43,24 +43,24 @@ export class Confirmer {
       // A failed lookup proves nothing: this nonce waits for the next pass, the others go on.
       if (mine.some((l) => l.receipt instanceof Error)) continue;
       const found = mine.find((l) => l.receipt !== undefined);
-      this.settleNonce(nonce, txs, found && { tx: found.tx, receipt: found.receipt as TxReceipt }, now);
+      await this.settleNonce(nonce, txs, found && { tx: found.tx, receipt: found.receipt as TxReceipt }, now);
     }
   }
 
   /** Whichever transaction of a used nonce was mined is confirmed and counted; the unfinished others are abandoned. */
-  private settleNonce(nonce: number, txs: TxRecord[], found: { tx: TxRecord; receipt: TxReceipt } | undefined, now: number): void {
+  private async settleNonce(nonce: number, txs: TxRecord[], found: { tx: TxRecord; receipt: TxReceipt } | undefined, now: number): Promise<void> {
     let winner = txs.find((tx) => tx.state === "confirmed");
     if (!winner && found) {
       winner = found.tx;
-      this.confirm(found.tx, found.receipt);
+      await this.confirm(found.tx, found.receipt);
     }
     if (winner) {
       this.missingSince.delete(nonce);
       for (const tx of txs) {
         if (tx.id !== winner.id && (tx.state === "in_progress" || tx.state === "unconfirmed"))
-          this.abandon(tx, `nonce ${nonce} was used by transaction ${winner.id}`);
+          await this.abandon(tx, `nonce ${nonce} was used by transaction ${winner.id}`);
       }
-      this.store.resolveNonce(nonce);
+      await this.store.resolveNonce(nonce);
       return;
     }
     const since = this.missingSince.get(nonce) ?? now;
@@ -68,13 +68,13 @@ export class Confirmer {
     if (now - since < this.missingReceiptGraceMs) return;
     this.missingSince.delete(nonce);
     for (const tx of txs) {
-      if (tx.state === "in_progress" || tx.state === "unconfirmed") this.abandon(tx, `nonce ${nonce} was used by a transaction this bridge did not send`);
+      if (tx.state === "in_progress" || tx.state === "unconfirmed") await this.abandon(tx, `nonce ${nonce} was used by a transaction this bridge did not send`);
     }
-    this.store.resolveNonce(nonce);
+    await this.store.resolveNonce(nonce);
   }
 
-  private confirm(tx: TxRecord, receipt: TxReceipt): void {
-    this.store.confirmTx(tx.id, { ...receipt, hash: receipt.hash });
+  private async confirm(tx: TxRecord, receipt: TxReceipt): Promise<void> {
+    await this.store.confirmTx(tx.id, { ...receipt, hash: receipt.hash });
     this.metrics.gasUsed.inc(Number(receipt.gasUsed));
     if (!receipt.success) {
       this.log.warn({ event: "tx_reverted", txId: tx.id, hash: receipt.hash, kind: tx.kind }, "transaction reverted; its requests are queued again");
@@ -83,8 +83,8 @@ export class Confirmer {
     }
   }
 
-  private abandon(tx: TxRecord, reason: string): void {
-    this.store.abandonTx(tx.id, reason);
+  private async abandon(tx: TxRecord, reason: string): Promise<void> {
+    await this.store.abandonTx(tx.id, reason);
     this.metrics.txsAbandoned.inc({ kind: tx.kind });
     this.log.warn(
       { event: "tx_abandoned", txId: tx.id, kind: tx.kind, nonce: tx.nonce, requests: tx.requestIds.length, reason },

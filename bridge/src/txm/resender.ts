@@ -49,7 +49,7 @@ export class Resender {
    * node has acknowledged are offered again (every submitter pass, cheap when there are none).
    */
   async run(options: { full: boolean }, now = Date.now()): Promise<void> {
-    const unfinished = this.store.unfinishedTxs();
+    const unfinished = await this.store.unfinishedTxs();
     const due = unfinished.filter((tx) => this.latest(tx).state === "in_progress" || options.full);
     if (due.length === 0) return;
     const mined = await this.chain.nonce("latest");
@@ -79,7 +79,7 @@ export class Resender {
     if (known.some(Boolean)) {
       this.drops.delete(tx.id);
       if (now - latest.createdAt >= this.options.gasBumpAfterMs) await this.bump(tx, latest, now);
-      else this.store.markBroadcast(latest.hash, now);
+      else await this.store.markBroadcast(latest.hash, now);
       return;
     }
     const drops = (this.drops.get(tx.id) ?? 0) + 1;
@@ -128,14 +128,14 @@ export class Resender {
       const kind = classifySendError(error);
       this.metrics.sendErrors.inc({ kind });
       if (kind === "already_known") {
-        this.store.markBroadcast(hash, now);
+        await this.store.markBroadcast(hash, now);
         return undefined;
       }
       this.log.warn({ event: "resend_failed", kind, txId: tx.id, hash, nonce: tx.nonce, err: errorMessage(error) }, "re-broadcast refused");
       if (kind === "fatal") await this.purge(tx, `no node will take it: ${errorMessage(error)}`, now);
       return kind;
     }
-    this.store.markBroadcast(hash, now);
+    await this.store.markBroadcast(hash, now);
     return undefined;
   }
 
@@ -155,7 +155,7 @@ export class Resender {
       return;
     }
     const { hash, raw } = await this.broadcaster.signUnique(tx, fees);
-    this.store.addAttempt(tx.id, { hash, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, createdAt: now });
+    await this.store.addAttempt(tx.id, { hash, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, createdAt: now });
     this.metrics.gasBumps.inc();
     this.log.info(
       { event: "gas_bump", txId: tx.id, old: attempt.hash, hash, nonce: tx.nonce, maxFeePerGas: fees.maxFeePerGas.toString() },
@@ -169,7 +169,7 @@ export class Resender {
    * self-transfer priced above every attempt, so a pool that still holds one replaces it.
    */
   async purge(tx: TxRecord, reason: string, now: number): Promise<void> {
-    this.store.abandonTx(tx.id, reason);
+    await this.store.abandonTx(tx.id, reason);
     this.metrics.txsAbandoned.inc({ kind: tx.kind });
     this.log.warn(
       { event: "tx_purged", txId: tx.id, kind: tx.kind, nonce: tx.nonce, requests: tx.requestIds.length, reason },
@@ -185,7 +185,7 @@ export class Resender {
     const purge = { to: this.chain.account, data: "0x" as Hex, nonce, gasLimit: SELF_TRANSFER_GAS, requestIds: [] };
     fees = { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
     const { hash, raw } = await this.broadcaster.signUnique(purge, fees);
-    const id = this.store.createTx(
+    const id = await this.store.createTx(
       { kind: "purge", ...purge },
       { hash, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, createdAt: now },
     );

@@ -61,9 +61,9 @@ export class TxManager {
   }
 
   /** Nonces held by unmined transactions of ours, and the gas they may use (the largest limit per nonce: one of them is mined). */
-  inFlight(): { count: number; gas: bigint } {
+  async inFlight(): Promise<{ count: number; gas: bigint }> {
     const byNonce = new Map<number, bigint>();
-    for (const tx of this.store.unfinishedTxs()) {
+    for (const tx of await this.store.unfinishedTxs()) {
       const held = byNonce.get(tx.nonce);
       if (held === undefined || tx.gasLimit > held) byNonce.set(tx.nonce, tx.gasLimit);
     }
