@@ -303,7 +303,7 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
     }
 
     function _totalStake() internal view returns (uint256 total) {
-        for (uint256 i; i < pools.length; ++i) total += _poolStake(pools[i]);
+        for (uint256 i; i < pools.length; ++i) total += _atStake(pools[i]);
     }
 
     function test_TimeoutReleasesRelayCapacity() public {

@@ -131,7 +131,7 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
 
         // The victim answers what it holds before the deadline (what the bound guarantees), so no
         // timeout can slash it: the attack only bought it paid work.
-        uint256 stakeBefore = _poolStake(victimPool);
+        uint256 stakeBefore = _atStake(victimPool);
         for (uint256 i; i < toVictim.length; ++i) {
             vm.prank(relayer);
             router.fulfill(_fulfillment(toVictim[i], "done"));
@@ -141,7 +141,7 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
             vm.expectRevert(abi.encodeWithSelector(IAgentRouter.RequestNotPending.selector, toVictim[i].id));
             router.timeout(toVictim[i]);
         }
-        assertEq(_poolStake(victimPool), stakeBefore, "the victim was never slashed");
+        assertEq(_atStake(victimPool), stakeBefore, "the victim was never slashed");
         assertEq(router.pendingOf(victim), 0, "answers release the victim's slots");
         assertGe(router.earnings(agentOwner), toVictim.length * PRICE, "and the attacker paid for every answer");
     }
