@@ -151,7 +151,7 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         uint16 cap = router.feeConfig().maxPendingPerWorker;
         // Fill both workers (no aiming needed: a full worker is skipped).
         IAgentRouter.AgentRequest memory first = _requestAs(flooder.senderAt(0), account, agent, fee, false);
-        for (uint256 i; router.pendingOf(victim) + router.pendingOf(other) < 2 * cap; ++i) {
+        for (uint256 i; router.pendingOf(victim) + router.pendingOf(other) < 2 * cap && i < 8 * cap; ++i) {
             _requestAs(flooder.senderAt(i % SENDERS), account, agent, fee, true);
         }
         assertEq(router.pendingOf(victim), cap, "victim full");
@@ -165,8 +165,15 @@ contract RouterAttacksTimeoutFloodTest is RouterHubFixture {
         // A settled request (here a real timeout) frees its worker's slot for the next request.
         vm.warp(first.deadline + 1);
         router.timeout(first);
+        // The timeout's slash took its pool's operator bond below the minimum, which takes the pool
+        // out of the draw until its operator tops the bond up (StakingHub "operator bond").
+        (uint256 firstPool,,,) = hub.workerInfo(first.worker);
+        _postBond(hub.poolState(firstPool).operator, firstPool, 0.2 ether);
         IAgentRouter.AgentRequest memory next;
-        for (uint256 i; next.id == 0; ++i) next = _requestAs(flooder.senderAt(i % SENDERS), account, agent, fee, true);
+        // Bounded (a fill loop without a bound once ran out of memory): SENDERS draws are plenty.
+        for (uint256 i; next.id == 0 && i < 4 * SENDERS; ++i) {
+            next = _requestAs(flooder.senderAt(i % SENDERS), account, agent, fee, true);
+        }
         assertEq(next.worker, first.worker, "the freed slot is the only room");
     }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { AbiCoder, hexlify, keccak256, parseEther, toUtf8Bytes, type Signer } from "ethers";
+import { AbiCoder, formatEther, hexlify, keccak256, parseEther, toUtf8Bytes, type Signer } from "ethers";
 import hre from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import { answerPending, timeOutExpired } from "../../devkit/answerer.js";
@@ -102,7 +102,7 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       expect((await failure("worker:register", { deployment, signer: 3, endpoint: worker.url, verifier: "tdx" })).message).to.match(/--verifier must be/);
     });
 
-    it("staking:create-pool, staking:stake and staking:add-worker make the worker eligible", async function () {
+    it("staking:create-pool, staking:stake, staking:post-bond and staking:add-worker make the worker eligible", async function () {
       expect((await failure("staking:create-pool", { deployment, signer: 3, commission: 20_000 })).message).to.match(/basis points/);
       poolId = (await run("staking:create-pool", { deployment, signer: 3, commission: 500 })).result as bigint;
       expect((await net.stakingHub.poolState(poolId)).operator).to.equal(await signers[3]!.getAddress());
@@ -112,6 +112,9 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       );
       const staked = await run("staking:stake", { deployment, signer: 3, pool: String(poolId), amount: "10000" });
       expect(staked.result).to.equal(parseEther("10000"));
+      const { minBondPerWorker } = await net.stakingHub.params();
+      const bond = await run("staking:post-bond", { deployment, signer: 3, pool: String(poolId), amount: formatEther(minBondPerWorker) });
+      expect(bond.result).to.equal(minBondPerWorker);
 
       // Only the pool's operator may add workers to it.
       expect((await failure("staking:add-worker", { deployment, signer: 4, pool: String(poolId), worker: worker.enclave.address })).message).to.match(
