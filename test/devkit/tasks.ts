@@ -408,16 +408,18 @@ describe("devkit tasks (run for real on the in-process network)", function () {
     });
 
     it("gov:delegate moves the signer's PHA and staked-PHA votes; a staker votes with its stake", async function () {
-      // Account 3 staked 10,000 PHA (operator tasks above) and holds 10,000 more, undelegated.
+      // Account 3 staked 10,000 PHA (operator tasks above), posted its pool's operator bond (which
+      // votes nothing) and holds the rest of its 10,000 more, undelegated.
       const operator = await signers[3]!.getAddress();
+      const { minBondPerWorker: bond } = await net.stakingHub.params();
       expect(await net.stakeVotes.getVotes(operator)).to.equal(parseEther("10000"));
       expect(await net.pha.getVotes(operator)).to.equal(0n);
       const { result, output } = await run("gov:delegate", { deployment, signer: 3 });
-      expect(result).to.equal(parseEther("20000"));
+      expect(result).to.equal(parseEther("20000") - bond);
       expect(output).to.include("delegated its PHA votes and staked-PHA votes to itself");
       const carol = await signers[6]!.getAddress();
       await run("gov:delegate", { deployment, signer: 3, to: carol });
-      expect(await net.pha.getVotes(carol)).to.equal(parseEther("10000"));
+      expect(await net.pha.getVotes(carol)).to.equal(parseEther("10000") - bond);
       expect(await net.stakeVotes.getVotes(carol)).to.equal(parseEther("10000"));
       expect(await net.stakeVotes.getVotes(operator)).to.equal(0n);
       expect((await failure("gov:delegate", { deployment, signer: 3, to: "nobody" })).message).to.match(/--to must be a 0x address/);

@@ -103,7 +103,6 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     // A timeout's slash as the router makes it with the deployed parameters: 0.2 PHA, 30,000 gas at 1 gwei to the caller.
     const slash = await gasOf(router.slashForTimeout(worker, 1, PHA(0.2), deployer!.address, 30_000n * 1_000_000_000n));
     // The same with an operator bond that covers it (the deployed case): stakers untouched.
-    await (await pha.approve(await hub.getAddress(), PHA(1))).wait();
     await (await hub.postBond(poolId, PHA(1))).wait();
     const slashBond = await gasOf(router.slashForTimeout(worker, 1, PHA(0.2), deployer!.address, 30_000n * 1_000_000_000n));
     const unbond = await gasOf(asStaker.requestWithdrawal(poolId, PHA(100)));
