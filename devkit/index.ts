@@ -6,7 +6,7 @@
  *   agent:register  bundle an agent and register it          agent:update   publish a new code version
  *   account:create  open (and fund) a billing account         account:fund / account:add-consumer
  *   agent:request   send a request and wait for the answer    request:status show a request's state
- *   worker:register register a running worker's enclave key   staking:create-pool / staking:stake / staking:add-worker
+ *   worker:register register a running worker's enclave key   staking:create-pool / staking:stake / staking:post-bond / staking:add-worker
  *   gov:propose / gov:vote / gov:queue / gov:execute / gov:status / gov:delegate   PHA governance
  *
  * Tasks that talk to a chain read the addresses from deployments/<network>.json (written by
@@ -180,6 +180,11 @@ export default definePlugin({
       .addOption({ name: "pool", description: "Pool id", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
       .addOption({ name: "amount", description: "PHA to stake", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
       .setAction(() => import("./tasks/staking-stake.js"))
+      .build(),
+    chainTask("staking:post-bond", "Post PHA to a pool's operator bond (slashed before any staker; each worker needs minBondPerWorker)")
+      .addOption({ name: "pool", description: "Pool id", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addOption({ name: "amount", description: "PHA to post", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .setAction(() => import("./tasks/staking-post-bond.js"))
       .build(),
     chainTask("staking:add-worker", "Operator: put a registered worker into the pool (it becomes eligible for requests)")
       .addOption({ name: "pool", description: "Pool id", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })

@@ -16,7 +16,7 @@ import { deployAgentNetwork, deploymentPath, writeDeployment, type AgentNetworkP
 import { devWorkerSeed, startDevWorker, type DevWorker } from "./dev-worker.js";
 import { sendTx } from "./errors.js";
 import { setUpFunctions, type FunctionsSetup } from "./functions.js";
-import { bringWorkerOnline } from "./workers.js";
+import { bringWorkerOnline, fundOperator } from "./workers.js";
 
 const PHA = 10n ** 18n;
 
@@ -143,7 +143,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       });
       stops.push(() => worker.close());
       const stakeAmount = spec.stake ?? 10_000n * PHA;
-      await sendTx("pha.transfer", () => net.pha.transfer(workerOperator.signer, stakeAmount));
+      await fundOperator(net, workerOperator.signer, stakeAmount);
       const poolId = await bringWorkerOnline(workerOperator, await worker.attest(), { endpoint: worker.url, stake: stakeAmount, inPool: spec.inPool });
       workers[spec.name] = { worker, poolId };
     }

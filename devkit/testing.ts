@@ -25,9 +25,8 @@ import { addConsumer, createAccount, fundAccount } from "./billing.js";
 import { attachAgentNetwork, withSigner, type AgentNetwork } from "./contracts.js";
 import { registerAgent, type RegisterOptions, type RegisteredAgent } from "./agents.js";
 import { deployAgentNetwork, type AgentNetworkParameters, type Deployment } from "./deployment.js";
-import { sendTx } from "./errors.js";
 import { devWorkerSeed, startDevWorker, type DevWorker } from "./dev-worker.js";
-import { bringWorkerOnline } from "./workers.js";
+import { bringWorkerOnline, fundOperator } from "./workers.js";
 
 export type { Answer } from "./answerer.js";
 export type { RegisteredAgent } from "./agents.js";
@@ -109,7 +108,7 @@ export async function startAgentTestbed(connection: NetworkConnection, options: 
       workers.push(worker);
       const stakeAmount = 10_000n * PHA;
       // The deployer holds the PHA supply on a fresh deployment: it pays the operator's stake.
-      await sendTx("pha.transfer", () => net.pha.transfer(operator, stakeAmount));
+      await fundOperator(net, operator, stakeAmount);
       const attestation = await worker.attest();
       await bringWorkerOnline(withSigner(net, operator), attestation, { endpoint: worker.url, stake: stakeAmount });
     } else {

@@ -100,6 +100,28 @@ export async function stake(net: AgentNetwork, poolId: bigint, amount: bigint): 
   await sendTx(`stakingHub.stake(${poolId})`, () => net.stakingHub.stake(poolId, amount));
 }
 
+/**
+ * The operator bond {bringWorkerOnline} posts for one worker: a margin of BOND_MARGIN times the hub's
+ * minimum, since a pool whose bond falls below the minimum (one missed window at exactly the minimum)
+ * leaves the draw until its operator tops the bond up.
+ */
+const BOND_MARGIN = 4n;
+async function bondToPost(net: AgentNetwork): Promise<bigint> {
+  return (await net.stakingHub.params()).minBondPerWorker * BOND_MARGIN;
+}
+
+/** Gives `operator` what {bringWorkerOnline} spends: `stakeAmount` and the bond of one worker. */
+export async function fundOperator(net: AgentNetwork, operator: Signer | string, stakeAmount: bigint): Promise<void> {
+  const bond = await bondToPost(net);
+  await sendTx("pha.transfer", () => net.pha.transfer(operator, stakeAmount + bond));
+}
+
+/** Posts `amount` PHA wei of the signer's as pool `poolId`'s operator bond (approve + postBond). */
+export async function postBond(net: AgentNetwork, poolId: bigint, amount: bigint): Promise<void> {
+  await allowPha(net, await net.stakingHub.getAddress(), amount);
+  await sendTx(`stakingHub.postBond(${poolId})`, () => net.stakingHub.postBond(poolId, amount));
+}
+
 /** Puts a registered worker of the pool's operator into the pool: it becomes eligible for requests. */
 export async function addPoolWorker(net: AgentNetwork, poolId: bigint, worker: string): Promise<void> {
   await sendTx(`stakingHub.addWorker(${poolId}, ${worker})`, () => net.stakingHub.addWorker(poolId, worker));
@@ -107,8 +129,9 @@ export async function addPoolWorker(net: AgentNetwork, poolId: bigint, worker: s
 
 /**
  * Brings a worker online as an operator does: register its attestation, open a pool, self-stake
- * `stakeAmount` (which the operator must hold), and add the worker to the pool unless `inPool` is
- * false (a staked pool kept out of sampling).
+ * `stakeAmount` and post four times the hub's minimum operator bond for one worker (both of which
+ * the operator must hold: {fundOperator}), and add the worker to the pool unless `inPool` is false (a staked pool kept out of
+ * sampling).
  */
 export async function bringWorkerOnline(
   operatorNet: AgentNetwork,
@@ -118,13 +141,16 @@ export async function bringWorkerOnline(
   await registerWorker(operatorNet, credentials, options.endpoint);
   const poolId = await createPool(operatorNet, options.commissionBps ?? 1_000);
   await stake(operatorNet, poolId, options.stake);
+  const bond = await bondToPost(operatorNet);
+  if (bond !== 0n) await postBond(operatorNet, poolId, bond);
   if (options.inPool ?? true) await addPoolWorker(operatorNet, poolId, credentials.worker);
   return poolId;
 }
 
 /**
  * A simulated worker whose key a test or benchmark holds (a Wallet), brought online by `operator`
- * in its own pool with `stakeAmount`, which the network's signer gives the operator first.
+ * in its own pool with `stakeAmount` and the minimum bond, which the network's signer gives the
+ * operator first.
  */
 export async function addSimulatedWorker(
   net: AgentNetwork,
@@ -134,7 +160,7 @@ export async function addSimulatedWorker(
   endpoint: string,
   measurement: string = SIMULATED_MEASUREMENT,
 ): Promise<bigint> {
-  await sendTx("pha.transfer", () => net.pha.transfer(operator, stakeAmount));
+  await fundOperator(net, operator, stakeAmount);
   const credentials = await simulatedAttestation(net, enclave, await operator.getAddress(), measurement);
   return bringWorkerOnline(withSigner(net, operator), credentials, { endpoint, stake: stakeAmount });
 }

@@ -285,9 +285,9 @@ async function main(): Promise<void> {
       .filter((parsed) => parsed?.name === "Slashed" && (parsed.args.requestId as bigint) === lost.id);
     if (slashed.length !== 1) throw new Error(`expected one slash for #${lost.id}, found ${slashed.length}`);
     const slash = slashed[0]!.args;
-    const slashTotal = (slash.fromActive as bigint) + (slash.fromUnbonding as bigint);
+    const slashTotal = (slash.fromBond as bigint) + (slash.fromActive as bigint) + (slash.fromUnbonding as bigint);
     say(
-      `    ${c.red}✖${c.reset} ${nameOf(lost.worker)}'s pool slashed ${pha(slashTotal)} for the missed deadline: ${pha(slash.toReporter as bigint)} to the caller of timeout() (its gas), ` +
+      `    ${c.red}✖${c.reset} ${nameOf(lost.worker)}'s pool slashed ${pha(slashTotal)} for the missed deadline (${pha(slash.fromBond as bigint)} of it from its operator's bond, before any staker): ${pha(slash.toReporter as bigint)} to the caller of timeout() (its gas), ` +
         `${pha(slash.toTreasury as bigint)} to the treasury; the request was refunded in full`,
     );
     const accountAfter = await net.router.accountOf(accountId);

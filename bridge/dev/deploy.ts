@@ -43,7 +43,11 @@ const STAKING_PARAMS = {
   equivocationSlashBps: 2_000,
   minCommissionBps: 0,
   maxCommissionBps: 5_000,
+  /** Operator bond per worker, slashed before any staker (StakingHub "operator bond"). */
+  minBondPerWorker: PHA(10),
 };
+/** The bond each dev pool posts: ten times the minimum, so a pool stays drawn through a few missed windows. */
+const POOL_BOND = PHA(100);
 
 export interface StackOptions {
   /** Seconds from request to deadline (router config; minimum 30). */
@@ -190,9 +194,10 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
     }
     const poolId = (await asOperator.getFunction("createPool").staticCall(POOL_COMMISSION_BPS)) as bigint;
     await send(asOperator, "createPool", POOL_COMMISSION_BPS);
-    await send(token, "transfer", await operator.getAddress(), poolStake);
-    await send(token.connect(operator) as Contract, "approve", await staking.getAddress(), poolStake);
+    await send(token, "transfer", await operator.getAddress(), poolStake + POOL_BOND);
+    await send(token.connect(operator) as Contract, "approve", await staking.getAddress(), poolStake + POOL_BOND);
     await send(asOperator, "stake", poolId, poolStake);
+    await send(asOperator, "postBond", poolId, POOL_BOND);
     if (worker.inPool ?? true) await send(asOperator, "addWorker", poolId, address);
     pools[address] = poolId;
   }

@@ -23,6 +23,9 @@ interface IStakingHub is IWorkerStaking, ICommonErrors {
         uint16 minCommissionBps;
         /// @dev Highest commission an operator may set.
         uint16 maxCommissionBps;
+        /// @dev Operator bond a pool must hold per worker (active or retiring) for its workers to be
+        /// eligible; see {bondOf}.
+        uint128 minBondPerWorker;
     }
 
     /// @notice A stake pool. Active stake and the unbonding queue are two share pools with their own
@@ -100,6 +103,7 @@ interface IStakingHub is IWorkerStaking, ICommonErrors {
         address indexed worker,
         uint256 indexed requestId,
         SlashKind kind,
+        uint256 fromBond,
         uint256 fromActive,
         uint256 fromUnbonding,
         uint256 toReporter,
@@ -110,6 +114,8 @@ interface IStakingHub is IWorkerStaking, ICommonErrors {
     event TreasurySet(address treasury);
     event StakeVotesSet(address stakeVotes);
     event MiningRewardsSet(address miningRewards);
+    event BondPosted(uint256 indexed poolId, address indexed payer, uint256 amount);
+    event BondWithdrawn(uint256 indexed poolId, uint256 amount);
 
     error UnknownPool(uint256 poolId);
     error NotPoolOperator(uint256 poolId, address caller);
@@ -133,6 +139,9 @@ interface IStakingHub is IWorkerStaking, ICommonErrors {
     error WorkerCannotServe(address worker);
     error FeeCollectionOutOfGas();
     error StakeVotesAlreadySet();
+    /// @notice The bond `held` less the amount asked would be below `required` (minBondPerWorker per
+    /// active or retiring worker), or negative.
+    error BondBelowMinimum(uint256 poolId, uint256 held, uint256 required);
 
     /// @notice Opens a pool run by the caller with an initial commission (applies at once).
     /// @param commissionBps The pool's commission on rewards, in basis points.
@@ -153,6 +162,24 @@ interface IStakingHub is IWorkerStaking, ICommonErrors {
     /// @param poolId The caller's pool.
     /// @param worker A worker of the pool.
     function removeWorker(uint256 poolId, address worker) external;
+
+    /// @notice Adds `amount` PHA from the caller to the operator bond of `poolId` (anyone may pay it;
+    /// only the operator can take it out).
+    /// @param poolId The pool.
+    /// @param amount PHA to post.
+    function postBond(uint256 poolId, uint256 amount) external;
+
+    /// @notice Pays `amount` of the caller's pool bond back to it, as long as the bond left covers
+    /// minBondPerWorker for every active or retiring worker of the pool.
+    /// @param poolId The caller's pool.
+    /// @param amount PHA to take out.
+    function withdrawBond(uint256 poolId, uint256 amount) external;
+
+    /// @notice The operator bond of `poolId`: PHA its operator (or anyone for it) posted, slashed
+    /// before any staker for every fault of the pool's workers. Not shares: it earns and votes nothing.
+    /// @param poolId The pool.
+    /// @return PHA wei.
+    function bondOf(uint256 poolId) external view returns (uint256);
 
     /// @notice Stakes `amount` PHA into `poolId` for the caller.
     /// @param poolId The pool.

@@ -57,6 +57,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     uint256 public constant MIN_COMMISSION_CHANGE_DELAY = 1 days;
     uint256 public constant MAX_COMMISSION_CHANGE_DELAY = 30 days;
     uint256 public constant MAX_MIN_STAKE_PER_WORKER = 100_000_000 ether;
+    uint256 public constant MAX_MIN_BOND_PER_WORKER = 1_000_000 ether;
 
     /// @notice The staking and fee token.
     IERC20 public immutable pha;
@@ -94,6 +95,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     mapping(uint256 requestId => WithdrawalRequest) private _withdrawals;
     /// @dev Per pool, its active stake integrated over time up to `at` (see {stakeSeconds}).
     mapping(uint256 poolId => StakeClock) private _stakeClocks;
+    /// @inheritdoc IStakingHub
+    mapping(uint256 poolId => uint256) public bondOf;
 
     /// @dev One slot. Wei × seconds stays below 2^192: the supply (1e27 wei) for 1e30 seconds.
     struct StakeClock {
@@ -133,6 +136,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     struct SlashSplit {
+        uint256 fromBond;
         uint256 fromActive;
         uint256 fromUnbonding;
         uint256 toReporter;
@@ -207,8 +211,8 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @notice Replaces all governance parameters at once, within the hard bounds. Owner only.
-    /// @dev A new minStakePerWorker applies to a pool's sampling weight at its next update; call
-    /// {syncPools} over all pools right after changing it. A lowered commission cap applies at once
+    /// @dev A new minStakePerWorker or minBondPerWorker applies to a pool's sampling weight at its
+    /// next update; call {syncPools} over all pools right after changing it. A lowered commission cap applies at once
     /// and lowers every pool's commission above it for good (persisted at its next settlement);
     /// raising the cap again raises no pool's commission. A raised floor applies to fees earned after
     /// each pool's next settlement.
@@ -297,6 +301,37 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         pool.commissionAccrued = 0;
         emit CommissionClaimed(poolId, msg.sender, amount);
         if (amount != 0) pha.safeTransfer(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- operator bond
+
+    /// @inheritdoc IStakingHub
+    /// @dev Anyone may pay a pool's bond (as {stakeFor}); it is the operator's from then on.
+    /// No reentrancy guard: nothing is called before the last line's transfer from the payer.
+    function postBond(uint256 poolId, uint256 amount) external {
+        Pool storage pool = _existingPool(poolId);
+        if (amount == 0) revert ZeroAmount();
+        bondOf[poolId] += amount;
+        emit BondPosted(poolId, msg.sender, amount);
+        _syncWeight(poolId, pool);
+        pha.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IStakingHub
+    /// @dev No unbonding queue is needed: the part that covers work stays. A worker holds at most
+    /// maxPendingPerWorker requests, all assigned while it was active, and a removed or jailed one
+    /// stays bound (retiring) for RETIRE_DELAY, the longest request timeout, so the minimum of every
+    /// worker that may still miss a window or a deadline stays posted; the surplus above it covers
+    /// nothing and may leave at once. Call {harvestPool} first to drop workers whose retirement is
+    /// over. No reentrancy guard: the bond is written before the only call, the transfer.
+    function withdrawBond(uint256 poolId, uint256 amount) external {
+        Pool storage pool = _operatorPool(poolId);
+        uint256 held = bondOf[poolId];
+        uint256 required = _requiredBond(pool);
+        if (amount > held || held - amount < required) revert BondBelowMinimum(poolId, held, required);
+        bondOf[poolId] = held - amount;
+        emit BondWithdrawn(poolId, amount);
+        pha.safeTransfer(msg.sender, amount);
     }
 
     // ---------------------------------------------------------------- stakers
@@ -763,10 +798,12 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         if (!ok && gasleft() <= gasBefore / 64) revert FeeCollectionOutOfGas();
     }
 
-    /// @dev Takes `amount` (at most everything) from the pool's active plus unbonding stake, from each
-    /// in proportion, and pays `reporterReward` of it to the reporter (none to a zero address) and the
-    /// rest to the treasury. Nobody else is paid: a party able to cause the fault (the pool's operator,
-    /// a requester colluding with it) could otherwise profit from it at its delegators' expense.
+    /// @dev Takes `amount` (at most everything) first from the operator's bond, only the rest from the pool's active plus unbonding stake, from each in proportion, and
+    /// pays `reporterReward` of it to the reporter (none to a zero address) and the rest to the
+    /// treasury. Every fault of a pool's worker is its operator's (its host, its key, its uptime), so
+    /// its bond pays before any delegator: an operator cannot gain from its own fault at its
+    /// delegators' expense (review s25 F2). Nobody else is paid: a party able to cause the fault (the
+    /// operator, a requester colluding with it) could otherwise profit from it.
     function _slash(
         uint256 poolId,
         address worker,
@@ -779,24 +816,38 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         Pool storage pool = _pools[poolId];
         pool.lastFaultAt = uint64(block.timestamp);
         SlashSplit memory split;
+        uint256 bond = bondOf[poolId];
+        split.fromBond = Math.min(amount, bond);
+        if (split.fromBond != 0) bondOf[poolId] = bond - split.fromBond;
         uint256 active = pool.activeStake;
         uint256 stakeTotal = active + pool.unbondingStake;
-        slashed = Math.min(amount, stakeTotal);
+        uint256 fromStake = Math.min(amount - split.fromBond, stakeTotal);
+        slashed = split.fromBond + fromStake;
         if (slashed == 0) return 0;
-        split.fromActive = Math.mulDiv(slashed, active, stakeTotal);
-        split.fromUnbonding = slashed - split.fromActive;
-        _tickStakeClock(poolId, active);
-        pool.activeStake = active - split.fromActive;
-        pool.unbondingStake -= split.fromUnbonding;
-        // Wrapping by design (see IStakingHub.Pool.netRewards).
-        unchecked {
-            pool.netRewards -= uint96(split.fromActive);
+        if (fromStake != 0) {
+            split.fromActive = Math.mulDiv(fromStake, active, stakeTotal);
+            split.fromUnbonding = fromStake - split.fromActive;
+            _tickStakeClock(poolId, active);
+            pool.activeStake = active - split.fromActive;
+            pool.unbondingStake -= split.fromUnbonding;
+            // Wrapping by design (see IStakingHub.Pool.netRewards).
+            unchecked {
+                pool.netRewards -= uint96(split.fromActive);
+            }
         }
 
         if (reporter != address(0)) split.toReporter = Math.min(reporterReward, slashed);
         split.toTreasury = slashed - split.toReporter;
         emit Slashed(
-            poolId, worker, requestId, kind, split.fromActive, split.fromUnbonding, split.toReporter, split.toTreasury
+            poolId,
+            worker,
+            requestId,
+            kind,
+            split.fromBond,
+            split.fromActive,
+            split.fromUnbonding,
+            split.toReporter,
+            split.toTreasury
         );
         _syncWeight(poolId, pool);
 
@@ -804,18 +855,26 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         if (split.toTreasury != 0) pha.safeTransfer(treasury, split.toTreasury);
     }
 
-    /// @dev A pool is sampled, with weight = active stake in WEIGHT_UNITs, while it has workers and at
-    /// least minStakePerWorker per worker; otherwise its weight is zero.
+    /// @dev A pool is sampled, with weight = active stake in WEIGHT_UNITs, while it has workers, at
+    /// least minStakePerWorker of stake per worker and its required operator bond ({_requiredBond});
+    /// otherwise its weight is zero (neither drawn as a primary nor as a backup).
     function _syncWeight(uint256 poolId, Pool storage pool) private {
         uint256 count = pool.workerCount;
         uint256 active = pool.activeStake;
-        uint256 weight = count != 0 && active >= uint256(_params.minStakePerWorker) * count ? active / WEIGHT_UNIT : 0;
+        uint256 weight = count != 0 && active >= uint256(_params.minStakePerWorker) * count
+            && bondOf[poolId] >= _requiredBond(pool) ? active / WEIGHT_UNIT : 0;
         uint256 previous = pool.weight;
         if (weight == previous) return;
         _weights.update(poolId - 1, previous, weight);
         // Fits: the tree reverts on totals above 2^24-1.
         pool.weight = uint48(weight);
         emit PoolWeightUpdated(poolId, weight);
+    }
+
+    /// @dev The operator bond a pool must hold: minBondPerWorker for each worker that may still miss
+    /// a window or a deadline, active or retiring.
+    function _requiredBond(Pool storage pool) private view returns (uint256) {
+        return uint256(_params.minBondPerWorker) * (pool.workerCount + pool.retiringCount);
     }
 
     /// @dev Marks `account`'s votes for the pool to its stake now (unbonding stake does not vote).
@@ -950,7 +1009,7 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                 || p.commissionChangeDelay < MIN_COMMISSION_CHANGE_DELAY
                 || p.commissionChangeDelay > MAX_COMMISSION_CHANGE_DELAY
                 || p.equivocationSlashBps > MAX_EQUIVOCATION_SLASH_BPS || p.minCommissionBps > p.maxCommissionBps
-                || p.maxCommissionBps > BPS
+                || p.maxCommissionBps > BPS || p.minBondPerWorker > MAX_MIN_BOND_PER_WORKER
         ) revert InvalidParams();
         if (
             _boundsHistory.length == 0 || p.maxCommissionBps != _params.maxCommissionBps

@@ -47,6 +47,8 @@ abstract contract AgentNetworkFixture is Test {
     address internal constant FIXTURE_RELAYER = address(0x4E1A7);
     uint256 internal constant FIXTURE_ACCOUNT_FUNDS = 1_000 ether;
     uint256 internal constant FIXTURE_POOL_STAKE = 10_000 ether;
+    /// @dev The deployed minBondPerWorker (ignition/modules/AgentNetwork.ts), posted by the operator.
+    uint128 internal constant FIXTURE_POOL_BOND = 3.2 ether;
 
     PhalaToken internal pha;
     AgentRegistry internal agentRegistry;
@@ -99,7 +101,8 @@ abstract contract AgentNetworkFixture is Test {
                 commissionChangeDelay: 1 days,
                 equivocationSlashBps: 2_000,
                 minCommissionBps: 0,
-                maxCommissionBps: 5_000
+                maxCommissionBps: 5_000,
+                minBondPerWorker: FIXTURE_POOL_BOND
             }),
             address(this)
         );
@@ -192,14 +195,15 @@ abstract contract AgentNetworkFixture is Test {
         // The enclave key's consent to be registered by the fixture's operator, valid this second.
         (v, r, s) = vm.sign(FIXTURE_WORKER_KEY, workerRegistry.registrationDigest(worker, FIXTURE_OPERATOR, issuedAt));
         bytes memory consent = abi.encodePacked(r, s, v);
-        pha.transfer(FIXTURE_OPERATOR, FIXTURE_POOL_STAKE);
+        pha.transfer(FIXTURE_OPERATOR, FIXTURE_POOL_STAKE + FIXTURE_POOL_BOND);
         vm.startPrank(FIXTURE_OPERATOR);
         workerRegistry.registerWorker(
             worker, IAttestationVerifier(address(simulatedVerifier)), evidence, "http://127.0.0.1:1", issuedAt, consent
         );
         uint256 poolId = stakingHub.createPool(1_000);
-        pha.approve(address(stakingHub), FIXTURE_POOL_STAKE);
+        pha.approve(address(stakingHub), FIXTURE_POOL_STAKE + FIXTURE_POOL_BOND);
         stakingHub.stake(poolId, FIXTURE_POOL_STAKE);
+        stakingHub.postBond(poolId, FIXTURE_POOL_BOND);
         stakingHub.addWorker(poolId, worker);
         vm.stopPrank();
     }

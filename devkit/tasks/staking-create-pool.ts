@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { DevkitError } from "../errors.js";
 import { createPool } from "../workers.js";
-import { networkFlag, taskNetwork, type ChainTaskArgs } from "./context.js";
+import { formatPha, networkFlag, taskNetwork, type ChainTaskArgs } from "./context.js";
 
 interface Args extends ChainTaskArgs {
   commission: number;
@@ -13,10 +13,13 @@ export default async function stakingCreatePool(args: Args, hre: HardhatRuntimeE
   }
   const { net, connection, signerAddress } = await taskNetwork(hre, args);
   const poolId = await createPool(net, args.commission);
-  const { minStakePerWorker } = await net.stakingHub.params();
+  const { minStakePerWorker, minBondPerWorker } = await net.stakingHub.params();
   console.log(`Opened staking pool ${poolId}, operated by ${signerAddress}, commission ${args.commission / 100}%`);
   console.log(
     `Each worker in it needs ${minStakePerWorker / 10n ** 18n} PHA of stake: npx hardhat staking:stake --pool ${poolId} --amount <PHA>${networkFlag(connection)}`,
+  );
+  console.log(
+    `and ${formatPha(minBondPerWorker)} of operator bond (post a margin: a miss below it takes the pool out of the draw): npx hardhat staking:post-bond --pool ${poolId} --amount <PHA>${networkFlag(connection)}`,
   );
   return poolId;
 }

@@ -125,6 +125,9 @@ export default buildModule("AgentNetwork", (m) => {
     equivocationSlashBps: 2_000,
     minCommissionBps: 0,
     maxCommissionBps: 5_000,
+    // Operator bond per worker, slashed before any staker: maxPendingPerWorker (16) miss penalties
+    // of 2 worker fees (0.2 PHA), so a worker's whole queue can fail without touching delegators.
+    minBondPerWorker: 32n * 10n ** 17n,
   });
   const stakingHub = m.contract("StakingHub", [pha, workerRegistry, treasury, stakingParams, deployer]);
   const timelock = m.contract("PhalaTimelock", [m.getParameter("timelockDelay", DEFAULT_TIMELOCK_DELAY), [], [], deployer, stakingHub]);

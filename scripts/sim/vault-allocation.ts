@@ -59,6 +59,7 @@ async function simulate(strategy: Strategy): Promise<Row[]> {
       equivocationSlashBps: 2_000,
       minCommissionBps: 0,
       maxCommissionBps: 5_000,
+      minBondPerWorker: 0n,
     },
     me,
   ]);

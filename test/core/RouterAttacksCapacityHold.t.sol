@@ -42,7 +42,8 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
     /// @dev A request by ATTACKER drawn to one of its own workers (a contract can aim: the seed is
     /// known in the block), paying exactly the router's estimate.
     function _aimedRequest(uint64 account, uint32 cbGas) internal returns (IAgentRouter.AgentRequest memory r) {
-        for (uint256 i; ; ++i) {
+        // Bounded: a fill loop without a bound once ran out of memory.
+        for (uint256 i; i < 4_096; ++i) {
             bytes32 rnd = keccak256(abi.encode("aim", router.requestCount(), i));
             uint256 seed = uint256(keccak256(abi.encode(uint256(rnd), uint256(router.requestCount()) + 1, ATTACKER)));
             if (!_isAttackers(hub.sampleWorker(seed))) continue;
@@ -53,6 +54,7 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
             router.request(account, atkAgent, "x", 0, cbGas, maxFee);
             return _requestFromLogs();
         }
+        revert("no draw onto the attacker's workers");
     }
 
     function _expectedCapacityFee(uint256 relayGas, uint256 pendingBefore) internal view returns (uint256) {

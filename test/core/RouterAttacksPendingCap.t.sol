@@ -194,6 +194,10 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
         assertEq(router.accountOf(atk).reserved, 0, "every refund went through");
         assertEq(hub.fullWorkers(), 0, "marks cleared by settlement");
         hub.setRouter(address(0xBEEF));
+        // Its timeouts used up its operator bond (0.2 PHA each, 3.2 posted): out of the draw until
+        // topped up (StakingHub "operator bond"); topped up, it is drawn again.
+        (uint256 pool,,,) = hub.workerInfo(ws[0]);
+        _postBond(address(0xB0D), pool, MIN_BOND);
         bool sampled;
         for (uint256 s; s < 16 && !sampled; ++s) {
             sampled = hub.sampleWorker(uint256(keccak256(abi.encode("moved", s)))) == ws[0];
@@ -303,7 +307,7 @@ contract RouterAttacksPendingCapTest is RouterHubFixture {
     }
 
     function _totalStake() internal view returns (uint256 total) {
-        for (uint256 i; i < pools.length; ++i) total += _poolStake(pools[i]);
+        for (uint256 i; i < pools.length; ++i) total += _atStake(pools[i]);
     }
 
     function test_TimeoutReleasesRelayCapacity() public {

@@ -68,10 +68,10 @@ contract RouterAttacksSlashGasTest is RouterHubFixture {
     /// @dev Outcome of `call` from the operator with exactly `gasLimit` gas, then rolled back.
     function _run(bytes memory call, uint256 gasLimit) internal returns (bool ok, bool slashed) {
         uint256 snapshot = vm.snapshotState();
-        uint256 before = _poolStake(pool);
+        uint256 before = _atStake(pool);
         vm.prank(OPERATOR);
         (ok,) = address(router).call{gas: gasLimit}(call);
-        slashed = _poolStake(pool) < before;
+        slashed = _atStake(pool) < before;
         vm.revertToState(snapshot);
     }
 

@@ -9,9 +9,14 @@ import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 /// (worker fee 0.1 PHA, timeout penalty 2 worker fees, 1 gwei of PHA per gas, 120 s timeout). A
 /// backup's operator that causes the handover (say, by DoS-ing the primary) earns the worker fee for
 /// the work it did and nothing else; the primary's pool pays a request-sized penalty, all of it to the
-/// treasury; an operator's own second pool is never its backup; no gas limit skips the slash.
+/// treasury, from its operator's bond before any staker; an operator's own second pool is never its
+/// backup, and one under a second address (a Sybil, which no address rule can catch) gains its
+/// operator nothing either (review s25 F2); no gas limit skips the slash.
 contract RouterFailoverIncentivesTest is RouterHubFixture {
+    event MeasuredSigned(string what, int256 value);
+
     address internal constant OPERATOR_A = address(0xA0);
+    address internal constant OPERATOR_A_SYBIL = address(0xA1);
     address internal constant OPERATOR_B = address(0xB0);
     address internal constant OPERATOR_C = address(0xC0);
     address internal constant DELEGATOR = address(0xDE1E);
@@ -43,7 +48,7 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
         vm.warp(opensAt);
         IAgentRouter.Fulfillment memory answer = _backupAnswer(req, backup);
         uint256 tokensBefore = token.balanceOf(backupOperator);
-        uint256 backupStakeBefore = _poolStake(poolOf[backup]);
+        uint256 backupStakeBefore = _atStake(poolOf[backup]);
         uint256 gasBefore = gasleft();
         vm.prank(backupOperator);
         router.fulfillAsBackup(answer, 1);
@@ -51,7 +56,7 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
 
         assertEq(router.workerFees(backup), deployedConfig().workerFee, "its pool earns the worker fee");
         assertEq(token.balanceOf(backupOperator), tokensBefore, "no PHA of the penalty to the operator");
-        assertEq(_poolStake(poolOf[backup]), backupStakeBefore, "its pool's stake is untouched");
+        assertEq(_atStake(poolOf[backup]), backupStakeBefore, "its pool's stake is untouched");
         // As relayer it is reimbursed the gas it metered, at the request's rate, and not a wei more:
         // what any relayer of any answer gets.
         uint256 gasPaid = router.earnings(backupOperator) / deployedConfig().phaPerGas;
@@ -66,13 +71,15 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
         vm.warp(opensAt);
         IAgentRouter.Fulfillment memory answer = _backupAnswer(req, backup);
         uint256 primaryStake = _poolStake(poolOf[req.worker]);
+        uint256 primaryBond = _bond(poolOf[req.worker]);
         uint256 treasuryBefore = token.balanceOf(GOVERNANCE_TREASURY);
         vm.prank(workers.operatorOf(backup));
         router.fulfillAsBackup(answer, 1);
 
         uint256 penalty = uint256(deployedConfig().workerFee) * deployedConfig().timeoutPenaltyBps / 10_000;
         assertEq(penalty, 0.2 ether, "two worker fees");
-        assertEq(primaryStake - _poolStake(poolOf[req.worker]), penalty, "the primary's pool pays the penalty");
+        assertEq(primaryBond - _bond(poolOf[req.worker]), penalty, "the primary's operator bond pays the penalty");
+        assertEq(_poolStake(poolOf[req.worker]), primaryStake, "and none of its stakers");
         assertEq(token.balanceOf(GOVERNANCE_TREASURY) - treasuryBefore, penalty, "all of it to the treasury");
         assertEq(router.pendingOf(req.worker), 0, "and its slot is free");
     }
@@ -98,8 +105,8 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
                     assertEq(bytes4(reason), IAgentRouter.NoBackup.selector, "only NoBackup");
                 }
             }
-            vm.warp(req.deadline + 1);
-            router.timeout(req);
+            // Answered, not timed out: 40 slashes would use up the bonds and take pools out of the draw.
+            router.fulfill(_primaryAnswer(req));
         }
         assertTrue(seen > 0, "the second pool is a backup of the other operators' requests");
     }
@@ -131,6 +138,64 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
         assertApproxEq(honestPaid, skippedPaid, 200_000 gwei, "the consumer pays about the same");
     }
 
+    /// @dev Review s25 F2, the attack: operator A runs P1 (10,000 PHA own + 100,000 delegated, 10 %
+    /// commission) and, under a second address, P2 (10,000 PHA own). On a request of P1's whose
+    /// rank-1 backup is P2 it skips its window and relays P2's answer. Before the operator bond the
+    /// 0.2 PHA penalty came pro rata out of P1's stake (91 % from its delegators) while P2 took the
+    /// 0.1 PHA fee: A gained 0.064 PHA, its delegators lost 0.264. Now the bond pays the penalty.
+    /// Measured against the same request answered by the primary: A −0.1182 PHA (0.1 fee in P2,
+    /// −0.2 of its bond, −0.0182 of commission and own share of P1's fee), the delegators' stake
+    /// untouched (they miss only the fee their pool did not earn, 0.0818 PHA, as with any downtime).
+    function test_Attack_F2_SkippingForASybilBackupCostsTheOperatorNotItsDelegators() public {
+        address primary = _firstWorkerOf(OPERATOR_A);
+        address sybil = _sybilPool(OPERATOR_A_SYBIL, FIRST_WORKER_KEY + 3, 10_000 ether);
+        assertTrue(workers.operatorOf(sybil) != workers.operatorOf(primary), "the rule sees two operators");
+        IAgentRouter.AgentRequest memory req = _requestWithBackup(primary, sybil);
+        (, uint64 opensAt) = router.backupWorker(req, 1);
+        vm.warp(opensAt);
+        uint256 delegatorStake = hub.stakeOf(poolOf[primary], DELEGATOR);
+
+        uint256 snapshot = vm.snapshotState();
+        router.fulfill(_primaryAnswer(req));
+        (int256 operatorHonest,) = _operatorAndDelegators(primary, sybil);
+        vm.revertToState(snapshot);
+
+        vm.prank(OPERATOR_A_SYBIL);
+        router.fulfillAsBackup(_backupAnswer(req, sybil), 1);
+        (int256 operatorSkip, int256 delegatorsSkip) = _operatorAndDelegators(primary, sybil);
+
+        int256 gain = operatorSkip - operatorHonest;
+        emit MeasuredSigned("operator A (both addresses) gains by skipping, PHA wei", gain);
+        assertTrue(gain <= -0.1 ether, "skipping costs the operator at least the worker fee");
+        assertEq(hub.stakeOf(poolOf[primary], DELEGATOR), delegatorStake, "its delegators lose no stake");
+        assertGe(uint256(delegatorsSkip), delegatorStake, "and their position is worth no less");
+    }
+
+    /// @dev The same operator lets its own worker's request time out (no backup answers) and calls the
+    /// timeout itself for the caller's gas reward: its bond pays the 0.2 PHA, its delegators nothing.
+    function test_Attack_ASelfCausedTimeoutCostsTheOperatorNotItsDelegators() public {
+        address primary = _firstWorkerOf(OPERATOR_A);
+        address sybil = _sybilPool(OPERATOR_A_SYBIL, FIRST_WORKER_KEY + 3, 10_000 ether);
+        IAgentRouter.AgentRequest memory req = _requestWithBackup(primary, sybil);
+        uint256 delegatorStake = hub.stakeOf(poolOf[primary], DELEGATOR);
+
+        uint256 snapshot = vm.snapshotState();
+        router.fulfill(_primaryAnswer(req));
+        (int256 operatorHonest,) = _operatorAndDelegators(primary, sybil);
+        vm.revertToState(snapshot);
+
+        vm.warp(req.deadline + 1);
+        uint256 walletBefore = token.balanceOf(OPERATOR_A);
+        vm.prank(OPERATOR_A);
+        router.timeout(req);
+        (int256 operatorTimedOut,) = _operatorAndDelegators(primary, sybil);
+        int256 gain = operatorTimedOut + int256(token.balanceOf(OPERATOR_A) - walletBefore) - operatorHonest;
+
+        emit MeasuredSigned("operator A gains by timing its own request out, PHA wei", gain);
+        assertTrue(gain <= -0.1 ether, "a self-caused timeout costs the operator at least the worker fee");
+        assertEq(hub.stakeOf(poolOf[primary], DELEGATOR), delegatorStake, "its delegators lose no stake");
+    }
+
     // ---------------------------------------------------------------- (d) no gas limit skips the slash
 
     function test_StarvedHandoverNeverSucceedsWithoutTheSlash() public {
@@ -160,9 +225,60 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
         poolOf[worker] = poolId;
     }
 
-    /// @dev A pool's stake plus the fees its worker has accrued in the router.
+    /// @dev A pool of `op` holding only `own` of its stake (a second identity's), with the bond posted.
+    function _sybilPool(address op, uint256 key, uint256 own) internal returns (address worker) {
+        uint256 poolId;
+        (poolId, worker) = _poolWithWorker(op, 1_000, key);
+        _stake(op, poolId, own);
+        poolOf[worker] = poolId;
+    }
+
+    function _firstWorkerOf(address op) internal view returns (address) {
+        for (uint256 i = 1; i <= hub.poolCount(); ++i) {
+            if (hub.poolState(i).operator == op) return hub.poolState(i).firstWorker;
+        }
+        revert("no pool");
+    }
+
+    /// @dev A request whose primary is `primary` and whose rank-1 backup is `backup`; the requests
+    /// drawn otherwise are answered by their primaries (no slash moves any bond). Bounded.
+    function _requestWithBackup(address primary, address backup)
+        internal
+        returns (IAgentRouter.AgentRequest memory req)
+    {
+        for (uint256 i; i < 200; ++i) {
+            vm.prevrandao(bytes32(i));
+            req = _requestAs(REQUESTER, account, agent, REQUEST_MAX_FEE);
+            if (req.worker == primary) {
+                try router.backupWorker(req, 1) returns (address drawn, uint64) {
+                    if (drawn == backup) return req;
+                } catch {}
+            }
+            router.fulfill(_primaryAnswer(req));
+        }
+        revert("no such request");
+    }
+
+    /// @dev Operator A's value over both addresses (positions with claimable rewards, commission and
+    /// bonds) and P1's delegators' (position with claimable rewards), both workers' fees harvested.
+    function _operatorAndDelegators(address primary, address sybil)
+        internal
+        returns (int256 operator, int256 delegators)
+    {
+        hub.harvest(primary);
+        hub.harvest(sybil);
+        uint256 p1 = poolOf[primary];
+        uint256 p2 = poolOf[sybil];
+        operator = int256(
+            hub.positionValue(p1, OPERATOR_A) + hub.poolState(p1).commissionAccrued + _bond(p1)
+                + hub.positionValue(p2, OPERATOR_A_SYBIL) + hub.poolState(p2).commissionAccrued + _bond(p2)
+        );
+        delegators = int256(hub.positionValue(p1, DELEGATOR));
+    }
+
+    /// @dev A pool's stake and bond plus the fees its worker has accrued in the router.
     function _value(address worker) internal view returns (int256) {
-        return int256(_poolStake(poolOf[worker]) + router.workerFees(worker));
+        return int256(_atStake(poolOf[worker]) + router.workerFees(worker));
     }
 
     function _primaryAnswer(IAgentRouter.AgentRequest memory req) internal view returns (IAgentRouter.Fulfillment memory) {
@@ -199,9 +315,9 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
     /// @dev Outcome of `call` with exactly `gasLimit` gas, then rolled back.
     function _run(bytes memory call, uint256 gasLimit, uint256 pool) internal returns (bool ok, bool slashed) {
         uint256 snapshot = vm.snapshotState();
-        uint256 before = _poolStake(pool);
+        uint256 before = _atStake(pool);
         (ok,) = address(router).call{gas: gasLimit}(call);
-        slashed = _poolStake(pool) < before;
+        slashed = _atStake(pool) < before;
         vm.revertToState(snapshot);
     }
 

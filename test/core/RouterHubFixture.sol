@@ -21,6 +21,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 abstract contract RouterHubFixture is RouterFixture {
     address internal constant GOVERNANCE_TREASURY = address(0x7EA5);
     address internal constant VAULT_MANAGER = address(0x3A4);
+    /// @dev minBondPerWorker of ignition/modules/AgentNetwork.ts: maxPendingPerWorker (16) miss
+    /// penalties (2 worker fees, 0.2 PHA) per worker.
+    uint128 internal constant MIN_BOND = 3.2 ether;
 
     StakingHub internal hub;
     StakingVault internal vault;
@@ -66,17 +69,28 @@ abstract contract RouterHubFixture is RouterFixture {
             commissionChangeDelay: 1 days,
             equivocationSlashBps: 2_000,
             minCommissionBps: 0,
-            maxCommissionBps: 5_000
+            maxCommissionBps: 5_000,
+            minBondPerWorker: MIN_BOND
         });
     }
 
-    /// @dev A pool run by `op` with one registered worker (key `key`) bound to it.
+    /// @dev A pool run by `op` with one registered worker (key `key`) bound to it, and the operator
+    /// bond one worker needs posted by `op`.
     function _poolWithWorker(address op, uint16 commissionBps, uint256 key) internal returns (uint256 poolId, address worker) {
         vm.prank(op);
         poolId = hub.createPool(commissionBps);
         worker = _registerWorker(key, op, MEASUREMENT);
+        _postBond(op, poolId, MIN_BOND);
         vm.prank(op);
         hub.addWorker(poolId, worker);
+    }
+
+    function _postBond(address payer, uint256 poolId, uint256 amount) internal {
+        token.transfer(payer, amount);
+        vm.startPrank(payer);
+        token.approve(address(hub), amount);
+        hub.postBond(poolId, amount);
+        vm.stopPrank();
     }
 
     function _stake(address staker, uint256 poolId, uint256 amount) internal {
@@ -98,9 +112,20 @@ abstract contract RouterHubFixture is RouterFixture {
         return _requestFromLogs();
     }
 
-    /// @dev Active plus unbonding stake of `poolId`: what slashes take from.
+    /// @dev Active plus unbonding stake of `poolId`: the stakers' part, which slashes reach only
+    /// once the operator bond is used up.
     function _poolStake(uint256 poolId) internal view returns (uint256) {
         IStakingHub.Pool memory pool = hub.poolState(poolId);
         return pool.activeStake + pool.unbondingStake;
+    }
+
+    /// @dev The operator bond of `poolId`.
+    function _bond(uint256 poolId) internal view returns (uint256) {
+        return hub.bondOf(poolId);
+    }
+
+    /// @dev Everything a slash of `poolId` takes from: its operator bond, then its stake.
+    function _atStake(uint256 poolId) internal view returns (uint256) {
+        return _bond(poolId) + _poolStake(poolId);
     }
 }

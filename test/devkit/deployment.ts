@@ -6,7 +6,7 @@ import { attachAgentNetwork, withSigner, type AgentNetwork } from "../../devkit/
 import { deployAgentNetwork } from "../../devkit/deployment.js";
 import { encodeAction, govern } from "../../devkit/governance.js";
 import { TIMELOCK_ROLES } from "../../ignition/modules/AgentNetwork.js";
-import { bringWorkerOnline, simulatedAttestation } from "../../devkit/workers.js";
+import { bringWorkerOnline, fundOperator, simulatedAttestation } from "../../devkit/workers.js";
 import { FULFILLMENT_TYPES, routerDomain } from "../../protocol/fulfillment.js";
 import { requestHash, toAgentRequest, type AgentRequest } from "../../protocol/request.js";
 import { SIMULATED_MEASUREMENT } from "../../protocol/attestation.js";
@@ -33,7 +33,7 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     const [deployer, operator, agentOwner] = await ethers.getSigners();
     net = await attachAgentNetwork(connection, await deployAgentNetwork(connection, { outDir: null }), deployer!);
     enclave = Wallet.createRandom() as unknown as Wallet;
-    await (await net.pha.transfer(operator!, PHA(10_000))).wait();
+    await fundOperator(net, operator!, PHA(10_000));
     await bringWorkerOnline(withSigner(net, operator!), await simulatedAttestation(net, enclave, operator!.address), {
       endpoint: "http://127.0.0.1:1",
       stake: PHA(10_000),

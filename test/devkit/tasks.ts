@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { AbiCoder, hexlify, keccak256, parseEther, toUtf8Bytes, type Signer } from "ethers";
+import { AbiCoder, formatEther, hexlify, keccak256, parseEther, toUtf8Bytes, type Signer } from "ethers";
 import hre from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import { answerPending, timeOutExpired } from "../../devkit/answerer.js";
@@ -102,7 +102,7 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       expect((await failure("worker:register", { deployment, signer: 3, endpoint: worker.url, verifier: "tdx" })).message).to.match(/--verifier must be/);
     });
 
-    it("staking:create-pool, staking:stake and staking:add-worker make the worker eligible", async function () {
+    it("staking:create-pool, staking:stake, staking:post-bond and staking:add-worker make the worker eligible", async function () {
       expect((await failure("staking:create-pool", { deployment, signer: 3, commission: 20_000 })).message).to.match(/basis points/);
       poolId = (await run("staking:create-pool", { deployment, signer: 3, commission: 500 })).result as bigint;
       expect((await net.stakingHub.poolState(poolId)).operator).to.equal(await signers[3]!.getAddress());
@@ -112,6 +112,9 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       );
       const staked = await run("staking:stake", { deployment, signer: 3, pool: String(poolId), amount: "10000" });
       expect(staked.result).to.equal(parseEther("10000"));
+      const { minBondPerWorker } = await net.stakingHub.params();
+      const bond = await run("staking:post-bond", { deployment, signer: 3, pool: String(poolId), amount: formatEther(minBondPerWorker) });
+      expect(bond.result).to.equal(minBondPerWorker);
 
       // Only the pool's operator may add workers to it.
       expect((await failure("staking:add-worker", { deployment, signer: 4, pool: String(poolId), worker: worker.enclave.address })).message).to.match(
@@ -405,16 +408,18 @@ describe("devkit tasks (run for real on the in-process network)", function () {
     });
 
     it("gov:delegate moves the signer's PHA and staked-PHA votes; a staker votes with its stake", async function () {
-      // Account 3 staked 10,000 PHA (operator tasks above) and holds 10,000 more, undelegated.
+      // Account 3 staked 10,000 PHA (operator tasks above), posted its pool's operator bond (which
+      // votes nothing) and holds the rest of its 10,000 more, undelegated.
       const operator = await signers[3]!.getAddress();
+      const { minBondPerWorker: bond } = await net.stakingHub.params();
       expect(await net.stakeVotes.getVotes(operator)).to.equal(parseEther("10000"));
       expect(await net.pha.getVotes(operator)).to.equal(0n);
       const { result, output } = await run("gov:delegate", { deployment, signer: 3 });
-      expect(result).to.equal(parseEther("20000"));
+      expect(result).to.equal(parseEther("20000") - bond);
       expect(output).to.include("delegated its PHA votes and staked-PHA votes to itself");
       const carol = await signers[6]!.getAddress();
       await run("gov:delegate", { deployment, signer: 3, to: carol });
-      expect(await net.pha.getVotes(carol)).to.equal(parseEther("10000"));
+      expect(await net.pha.getVotes(carol)).to.equal(parseEther("10000") - bond);
       expect(await net.stakeVotes.getVotes(carol)).to.equal(parseEther("10000"));
       expect(await net.stakeVotes.getVotes(operator)).to.equal(0n);
       expect((await failure("gov:delegate", { deployment, signer: 3, to: "nobody" })).message).to.match(/--to must be a 0x address/);

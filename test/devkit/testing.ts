@@ -6,7 +6,7 @@ import { Wallet } from "ethers";
 import { network } from "hardhat";
 import { withSigner } from "../../devkit/contracts.js";
 import { startAgentTestbed, runAgentLocally, type AgentTestbed } from "../../devkit/testing.js";
-import { bringWorkerOnline, simulatedAttestation } from "../../devkit/workers.js";
+import { bringWorkerOnline, fundOperator, simulatedAttestation } from "../../devkit/workers.js";
 import type { ReviewScore } from "../../types/ethers-contracts/index.js";
 
 const connection = await network.create();
@@ -71,7 +71,7 @@ describe("devkit test kit (startAgentTestbed)", function () {
     const operatorNet = withSigner(kit.net, operator);
     // The same operator swaps its workers: every new request now goes to a key the kit lacks.
     await (await operatorNet.stakingHub.removeWorker(poolId, kitWorker)).wait();
-    await (await kit.net.pha.transfer(operator, ethers.parseEther("1000"))).wait();
+    await fundOperator(kit.net, operator, ethers.parseEther("1000"));
     await bringWorkerOnline(operatorNet, await simulatedAttestation(kit.net, stranger, operator.address), {
       endpoint: "http://127.0.0.1:1",
       stake: ethers.parseEther("1000"),

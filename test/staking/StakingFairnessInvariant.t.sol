@@ -52,6 +52,13 @@ contract FairnessHandler is Test {
     mapping(uint256 poolId => mapping(address actor => uint256)) public expectedValue;
     mapping(address actor => uint256[]) internal _requests;
 
+    /// @dev The operator bonds' books: posted, withdrawn and slashed per pool, and the slashes that
+    /// took from stakers more than the part of the penalty the bond could not pay.
+    mapping(uint256 poolId => uint256) public bondPosted;
+    mapping(uint256 poolId => uint256) public bondWithdrawn;
+    mapping(uint256 poolId => uint256) public bondSlashed;
+    uint256 public stakersOverCharged;
+
     constructor(
         PhalaToken pha_,
         StakingHub hub_,
@@ -65,6 +72,7 @@ contract FairnessHandler is Test {
         registry = registry_;
         governance = governance_;
         pha.approve(address(router), type(uint256).max);
+        pha.approve(address(hub), type(uint256).max);
         for (uint256 i; i < ACTORS; ++i) {
             address actor = address(uint160(0xA000 + i));
             actors.push(actor);
@@ -226,6 +234,27 @@ contract FairnessHandler is Test {
         hub.setParams(p);
     }
 
+    // ---------------------------------------------------------------- operator bond
+
+    /// @dev Anyone (here the handler) posts to a pool's bond.
+    function postBond(uint256 poolSeed, uint256 amount) external {
+        ++calls;
+        uint256 id = poolIds[poolSeed % POOLS];
+        amount = bound(amount, 1, 500 ether);
+        hub.postBond(id, amount);
+        bondPosted[id] += amount;
+    }
+
+    function withdrawBond(uint256 poolSeed, uint256 fraction) external {
+        ++calls;
+        uint256 id = poolIds[poolSeed % POOLS];
+        uint256 amount = hub.bondOf(id) * bound(fraction, 1, 100) / 100;
+        vm.prank(operatorOf[id]);
+        try hub.withdrawBond(id, amount) {
+            bondWithdrawn[id] += amount;
+        } catch {}
+    }
+
     // ---------------------------------------------------------------- faults
 
     function slashTimeout(uint256 poolSeed) external {
@@ -233,7 +262,10 @@ contract FairnessHandler is Test {
         uint256 id = poolIds[poolSeed % POOLS];
         if (_earners[id].length == 0) return;
         uint256 before = _poolTotal(id);
-        router.slashForTimeout(_earners[id][0], 1, before / 20, address(0xE0), before / 200); // 5% of the pool
+        uint256 bondBefore = _bondTotal(id);
+        uint256 amount = before / 20; // 5% of the pool's stake
+        router.slashForTimeout(_earners[id][0], 1, amount, address(0xE0), before / 200);
+        _checkBondFirst(id, amount, before, bondBefore);
         _scaleExpected(id, before, _poolTotal(id));
     }
 
@@ -243,7 +275,10 @@ contract FairnessHandler is Test {
         address[] memory active = hub.poolWorkers(id);
         if (active.length == 0) return;
         uint256 before = _poolTotal(id);
+        uint256 bondBefore = _bondTotal(id);
+        uint256 amount = before * hub.params().equivocationSlashBps / BPS;
         router.slashForEquivocation(active[0], 2, address(0xE0), 1 ether);
+        _checkBondFirst(id, amount, before, bondBefore);
         _scaleExpected(id, before, _poolTotal(id));
         // A jailed worker answers nothing more; its earlier fees are still settled with the pool.
         _dropEarner(id, active[0]);
@@ -275,6 +310,18 @@ contract FairnessHandler is Test {
             address actor = actors[i];
             expectedValue[id][actor] = Math.mulDiv(expectedValue[id][actor], afterSlash, before);
         }
+    }
+
+    /// @dev Stakers pay only what the bond could not: min(stake, amount − bond) when positive.
+    function _checkBondFirst(uint256 id, uint256 amount, uint256 before, uint256 bondBefore) private {
+        uint256 fromBond = bondBefore - _bondTotal(id);
+        bondSlashed[id] += fromBond;
+        uint256 owedByStakers = amount > bondBefore ? Math.min(amount - bondBefore, before) : 0;
+        if (before - _poolTotal(id) != owedByStakers || fromBond != Math.min(amount, bondBefore)) ++stakersOverCharged;
+    }
+
+    function _bondTotal(uint256 id) private view returns (uint256) {
+        return hub.bondOf(id);
     }
 
     function _poolTotal(uint256 id) private view returns (uint256) {
@@ -374,6 +421,18 @@ contract StakingFairnessInvariantTest is StakingInvariantBase {
                 uint256 expected = handler.expectedValue(id, actor);
                 assertApproxEq(value, expected, 8 * handler.calls() + expected / 1e12, "slash share");
             }
+        }
+    }
+
+    /// Fairness of the operator bond (review s25 F2): every slash takes the pool's operator bond
+    /// first, and stakers pay only what the bond could not; the bond's books balance.
+    function invariant_BondPaysBeforeStakers() public view {
+        assertEq(handler.stakersOverCharged(), 0, "a slash reached stakers while the bond could pay");
+        for (uint256 p; p < handler.poolCount(); ++p) {
+            uint256 id = handler.poolIds(p);
+            assertEq(
+                hub.bondOf(id), handler.bondPosted(id) - handler.bondWithdrawn(id) - handler.bondSlashed(id), "bond books"
+            );
         }
     }
 }

@@ -47,7 +47,8 @@ abstract contract StakingFixture is Test {
             commissionChangeDelay: COMMISSION_DELAY,
             equivocationSlashBps: EQUIVOCATION_BPS,
             minCommissionBps: 0,
-            maxCommissionBps: MAX_COMMISSION
+            maxCommissionBps: MAX_COMMISSION,
+            minBondPerWorker: 0
         });
     }
 

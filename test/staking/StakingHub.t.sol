@@ -494,7 +494,7 @@ contract StakingHubTest is StakingFixture {
         uint256 id = hub.requestWithdrawal(poolId, 2_000 ether);
 
         vm.expectEmit(address(hub));
-        emit IStakingHub.Slashed(poolId, WORKER, 7, IStakingHub.SlashKind.Timeout, 40 ether, 20 ether, 6 ether, 54 ether);
+        emit IStakingHub.Slashed(poolId, WORKER, 7, IStakingHub.SlashKind.Timeout, 0, 40 ether, 20 ether, 6 ether, 54 ether);
         uint256 slashed = router.slashForTimeout(WORKER, 7, 60 ether, REPORTER, 6 ether);
         assertEq(slashed, 60 ether, "the router's amount");
         assertEq(pha.balanceOf(REPORTER), 6 ether, "the router's reward");

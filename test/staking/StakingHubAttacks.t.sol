@@ -30,7 +30,8 @@ contract StakingHubAttacksTest is StakingFixture {
             commissionChangeDelay: 1 days,
             equivocationSlashBps: 2_000,
             minCommissionBps: 0,
-            maxCommissionBps: 5_000
+            maxCommissionBps: 5_000,
+            minBondPerWorker: 0
         });
     }
 

@@ -37,7 +37,8 @@ abstract contract StakingInvariantBase is Test {
                 commissionChangeDelay: commissionChangeDelay,
                 equivocationSlashBps: 3_000,
                 minCommissionBps: 0,
-                maxCommissionBps: 5_000
+                maxCommissionBps: 5_000,
+                minBondPerWorker: 0
             }),
             hubOwner
         );

@@ -20,7 +20,8 @@ contract StakingVaultAttacksTest is VaultFixture {
             commissionChangeDelay: 1 days,
             equivocationSlashBps: 2_000,
             minCommissionBps: 0,
-            maxCommissionBps: 5_000
+            maxCommissionBps: 5_000,
+            minBondPerWorker: 0
         });
         vm.prank(GOVERNANCE);
         hub.setParams(p);

@@ -46,7 +46,8 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         // All but the capacity fee taken at request (req.maxFee is what stayed reserved): review s25 C1, open.
         assertEq(router.accountOf(account).balance, req.maxFee, "refunded in full but the capacity fee");
         assertEq(token.balanceOf(REQUESTER), 0, "and nothing more");
-        assertEq(_poolStake(pool), 125_000 ether - PENALTY, "the pool lost 0.2 PHA, not 1,250");
+        assertEq(_atStake(pool), 125_000 ether + MIN_BOND - PENALTY, "the pool lost 0.2 PHA, not 1,250");
+        assertEq(_poolStake(pool), 125_000 ether, "from its operator's bond, none from its stakers");
         assertEq(token.balanceOf(CALLER), REWARD, "the caller got its gas back, 0.00003 PHA");
         assertEq(token.balanceOf(GOVERNANCE_TREASURY) - treasuryBefore, PENALTY - REWARD, "the rest to the treasury");
     }
@@ -56,22 +57,24 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         (uint256 pool,) = _poolWithWorker(OPERATOR, 1_000, FIRST_WORKER_KEY);
         _stake(OPERATOR, pool, 10_000 ether);
         _stake(DELEGATOR, pool, 100_000 ether);
+        _postBond(OPERATOR, pool, 10 * PENALTY); // a margin: the minimum stays posted throughout
         uint64 account = _openAccount(OPERATOR, OPERATOR, 100 ether);
         (uint256 operatorLoss, uint256 delegatorLoss) = _selfTimeouts(pool, account, 10);
 
-        // Own stake: 10 * 0.2 * 10k/110k = 0.18 PHA; rewards: 10 * 0.00003; gas: 10 requests and timeouts.
-        assertGe(operatorLoss, 0.18 ether, "the operator loses its share of every slash, and its gas");
-        assertApproxEq(delegatorLoss, 10 * PENALTY * 100_000 / 110_000, 10, "delegators lose 1.82 PHA, not 9,466");
+        // Its bond pays every slash: 10 * 0.2 PHA, less 10 * 0.00003 of rewards; plus its gas.
+        assertGe(operatorLoss, 10 * (PENALTY - REWARD), "the operator pays every slash, and its gas");
+        assertEq(delegatorLoss, 0, "delegators lose nothing (before the bond: 1.82 PHA; before s24: 9,466)");
     }
 
     /// @dev The same with no stake of the operator's own: the rewards still do not cover its gas.
     function test_OperatorWithoutStakeStillLosesMoney() public {
         (uint256 pool,) = _poolWithWorker(OPERATOR, 5_000, FIRST_WORKER_KEY);
         _stake(DELEGATOR, pool, 100_000 ether);
+        _postBond(OPERATOR, pool, 10 * PENALTY);
         uint64 account = _openAccount(OPERATOR, OPERATOR, 100 ether);
         (uint256 operatorLoss, uint256 delegatorLoss) = _selfTimeouts(pool, account, 10);
-        assertGe(operatorLoss, 1, "rewards never cover the gas of the requests and timeouts");
-        assertEq(delegatorLoss, 10 * PENALTY, "2 PHA in all");
+        assertGe(operatorLoss, 10 * (PENALTY - REWARD), "its bond pays the slashes; rewards never cover them");
+        assertEq(delegatorLoss, 0, "delegators lose nothing (before the bond: 2 PHA)");
     }
 
     /// @dev A vault manager runs its own pool at 50% commission, puts the whole vault in it and has
@@ -85,11 +88,12 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         vm.stopPrank();
         vm.prank(VAULT_MANAGER);
         vault.allocate(pool, 100_000 ether);
+        _postBond(VAULT_MANAGER, pool, 50 * PENALTY);
         uint64 account = _openAccount(VAULT_MANAGER, VAULT_MANAGER, 100 ether);
 
         (uint256 managerLoss,) = _selfTimeouts(pool, account, 50);
-        assertEq(vault.totalAssets(), 100_000 ether - 50 * PENALTY, "the vault lost 10 PHA, not 39,500");
-        assertGe(managerLoss, 1, "and the manager paid for it");
+        assertEq(vault.totalAssets(), 100_000 ether, "the vault lost nothing (before the bond: 10 PHA; s23: 39,500)");
+        assertGe(managerLoss, 50 * (PENALTY - REWARD), "the manager's bond paid for it");
     }
 
     // ---------------------------------------------------------------- helpers
@@ -127,6 +131,7 @@ contract TimeoutEconomicsTest is RouterHubFixture {
     }
 
     function _holdings(address who, uint256 pool, uint64 account) internal view returns (uint256) {
-        return token.balanceOf(who) + router.accountOf(account).balance + hub.stakeOf(pool, who);
+        // The pool's operator bond is `who`'s (it is the pool's operator).
+        return token.balanceOf(who) + router.accountOf(account).balance + hub.stakeOf(pool, who) + _bond(pool);
     }
 }

@@ -499,7 +499,8 @@ contract WorkerRegistryTest is RouterFixture {
             commissionChangeDelay: 1 days,
             equivocationSlashBps: 2_000,
             minCommissionBps: 0,
-            maxCommissionBps: 5_000
+            maxCommissionBps: 5_000,
+            minBondPerWorker: 0
         });
     }
 

@@ -42,6 +42,7 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     equivocationSlashBps: 2000,
     minCommissionBps: 0,
     maxCommissionBps: 5000,
+    minBondPerWorker: 0n,
   };
 
   const deployHub = async () => {
@@ -102,8 +103,11 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
     const claim = await gasOf(asStaker.claimRewards(poolId));
     // A timeout's slash as the router makes it with the deployed parameters: 0.2 PHA, 30,000 gas at 1 gwei to the caller.
     const slash = await gasOf(router.slashForTimeout(worker, 1, PHA(0.2), deployer!.address, 30_000n * 1_000_000_000n));
+    // The same with an operator bond that covers it (the deployed case): stakers untouched.
+    await (await hub.postBond(poolId, PHA(1))).wait();
+    const slashBond = await gasOf(router.slashForTimeout(worker, 1, PHA(0.2), deployer!.address, 30_000n * 1_000_000_000n));
     const unbond = await gasOf(asStaker.requestWithdrawal(poolId, PHA(100)));
-    return { stake, harvest, claim, slash, unbond };
+    return { stake, harvest, claim, slash, slashBond, unbond };
   };
 
   const benchWorkers = async (deployment: Hub, workers: number) => {
@@ -308,6 +312,7 @@ export async function measureStakingGas(): Promise<GasFigure[]> {
       { table, row, column: "harvest (distribute)", gas: r.harvest },
       { table, row, column: "claimRewards", gas: r.claim },
       { table, row, column: "slashForTimeout", gas: r.slash },
+      { table, row, column: "slashForTimeout, bond pays", gas: r.slashBond },
       { table, row, column: "requestWithdrawal", gas: r.unbond },
     );
   }
