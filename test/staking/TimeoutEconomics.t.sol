@@ -43,12 +43,17 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         vm.prank(CALLER);
         router.timeout(req);
 
-        // All but the capacity fee taken at request (req.maxFee is what stayed reserved): review s25 C1, open.
-        assertEq(router.accountOf(account).balance, req.maxFee, "refunded in full but the capacity fee");
+        // Review s25 C1: the capacity fee (priced at request, part of maxFee) is refunded with the rest.
+        assertTrue(req.capacityFee != 0, "the request was priced a capacity fee");
+        assertEq(req.maxFee, REQUEST_FEE, "maxFee is the whole reservation");
+        assertEq(router.accountOf(account).balance, REQUEST_FEE, "refunded in full, the capacity fee too");
+        assertEq(router.accountOf(account).reserved, 0, "nothing left reserved");
         assertEq(token.balanceOf(REQUESTER), 0, "and nothing more");
-        assertEq(_poolStake(pool), 125_000 ether - PENALTY, "the pool lost 0.2 PHA, not 1,250");
+        // The penalty and the capacity fee the requester got back (0.0000064 PHA on this empty router).
+        uint256 slash = PENALTY + req.capacityFee;
+        assertEq(_poolStake(pool), 125_000 ether - slash, "the pool lost 0.2 PHA and the capacity fee, not 1,250");
         assertEq(token.balanceOf(CALLER), REWARD, "the caller got its gas back, 0.00003 PHA");
-        assertEq(token.balanceOf(GOVERNANCE_TREASURY) - treasuryBefore, PENALTY - REWARD, "the rest to the treasury");
+        assertEq(token.balanceOf(GOVERNANCE_TREASURY) - treasuryBefore, slash - REWARD, "the rest to the treasury");
     }
 
     /// @dev The operator requests from its own account and times its own worker out 10 times.
@@ -57,11 +62,11 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         _stake(OPERATOR, pool, 10_000 ether);
         _stake(DELEGATOR, pool, 100_000 ether);
         uint64 account = _openAccount(OPERATOR, OPERATOR, 100 ether);
-        (uint256 operatorLoss, uint256 delegatorLoss) = _selfTimeouts(pool, account, 10);
+        (uint256 operatorLoss, uint256 delegatorLoss, uint256 slashes) = _selfTimeouts(pool, account, 10);
 
         // Own stake: 10 * 0.2 * 10k/110k = 0.18 PHA; rewards: 10 * 0.00003; gas: 10 requests and timeouts.
         assertGe(operatorLoss, 0.18 ether, "the operator loses its share of every slash, and its gas");
-        assertApproxEq(delegatorLoss, 10 * PENALTY * 100_000 / 110_000, 10, "delegators lose 1.82 PHA, not 9,466");
+        assertApproxEq(delegatorLoss, slashes * 100_000 / 110_000, 10, "delegators lose 1.82 PHA, not 9,466");
     }
 
     /// @dev The same with no stake of the operator's own: the rewards still do not cover its gas.
@@ -69,9 +74,9 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         (uint256 pool,) = _poolWithWorker(OPERATOR, 5_000, FIRST_WORKER_KEY);
         _stake(DELEGATOR, pool, 100_000 ether);
         uint64 account = _openAccount(OPERATOR, OPERATOR, 100 ether);
-        (uint256 operatorLoss, uint256 delegatorLoss) = _selfTimeouts(pool, account, 10);
+        (uint256 operatorLoss, uint256 delegatorLoss, uint256 slashes) = _selfTimeouts(pool, account, 10);
         assertGe(operatorLoss, 1, "rewards never cover the gas of the requests and timeouts");
-        assertEq(delegatorLoss, 10 * PENALTY, "2 PHA in all");
+        assertEq(delegatorLoss, slashes, "2 PHA and the capacity fees in all");
     }
 
     /// @dev A vault manager runs its own pool at 50% commission, puts the whole vault in it and has
@@ -87,8 +92,8 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         vault.allocate(pool, 100_000 ether);
         uint64 account = _openAccount(VAULT_MANAGER, VAULT_MANAGER, 100 ether);
 
-        (uint256 managerLoss,) = _selfTimeouts(pool, account, 50);
-        assertEq(vault.totalAssets(), 100_000 ether - 50 * PENALTY, "the vault lost 10 PHA, not 39,500");
+        (uint256 managerLoss,, uint256 slashes) = _selfTimeouts(pool, account, 50);
+        assertEq(vault.totalAssets(), 100_000 ether - slashes, "the vault lost 10 PHA and the capacity fees, not 39,500");
         assertGe(managerLoss, 1, "and the manager paid for it");
     }
 
@@ -96,11 +101,11 @@ contract TimeoutEconomicsTest is RouterHubFixture {
 
     /// @dev `count` requests by `op` (the pool's operator or manager) from its account, each left
     /// unanswered and timed out by `op`. Returns what op lost in PHA (wallet, account and own stake,
-    /// its gas counted at 1 gwei of PHA per gas), failing if it gained, and what the pool's other
-    /// stake lost.
+    /// its gas counted at 1 gwei of PHA per gas), failing if it gained, what the pool's other stake
+    /// lost, and the slashes due: each request's penalty plus its (refunded) capacity fee.
     function _selfTimeouts(uint256 pool, uint64 account, uint256 count)
         internal
-        returns (uint256 opLoss, uint256 othersLoss)
+        returns (uint256 opLoss, uint256 othersLoss, uint256 slashes)
     {
         address op = hub.poolState(pool).operator;
         uint256 opBefore = _holdings(op, pool, account);
@@ -113,6 +118,7 @@ contract TimeoutEconomicsTest is RouterHubFixture {
             router.request(account, agent, "hello", 0, 0, REQUEST_FEE);
             gasUsed += start - gasleft() + TX_GAS;
             IAgentRouter.AgentRequest memory req = _requestFromLogs();
+            slashes += PENALTY + req.capacityFee;
             vm.warp(req.deadline + 1);
             vm.prank(op);
             start = gasleft();
