@@ -755,8 +755,11 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         Config memory config
     ) private returns (uint256 protocolFee, uint256 remaining) {
         // The capacity fee first: it is part of the least reservation (see {_openRequest}), so it is
-        // always paid in full, however late the answer and whoever gives it.
-        remaining = req.maxFee - req.capacityFee;
+        // always paid in full, however late the answer and whoever gives it. Unchecked: the request
+        // matched its commitment, so capacityFee <= maxFee as {_openRequest} required, both < 2^96.
+        unchecked {
+            remaining = req.maxFee - req.capacityFee;
+        }
         uint256 workerFee = Math.min(config.workerFee, remaining);
         remaining -= workerFee;
         if (backup == address(0)) _releaseWorker(req.worker, workerFee, ONE_PENDING);
@@ -769,7 +772,10 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         }
         protocolFee = Math.min((agentFee + workerFee) * config.protocolFeeBps / BPS, remaining);
         remaining -= protocolFee;
-        protocolFee += req.capacityFee;
+        unchecked {
+            // Both below maxFee < 2^96.
+            protocolFee += req.capacityFee;
+        }
         // Callees did their work whatever became of the caller, whose agent had their outputs.
         if (fulfillment.subAgentIds.length != 0) {
             remaining = _paySubAgents(req.id, fulfillment.subAgentIds, fulfillment.subAgentPrices, remaining);
