@@ -12,7 +12,7 @@ export interface RequestOptions {
   input: Uint8Array;
   /** Gas the router gives the consumer's callback (an EOA consumer needs none; default 100,000). */
   callbackGasLimit?: bigint;
-  /** Most PHA wei the request may cost; default the router's estimateFee (the least it accepts). */
+  /** Most PHA wei the request may cost; default the router's estimateFee (the least it accepts now plus headroom for requests landing first; the unused part is refunded). */
   maxFee?: bigint;
 }
 

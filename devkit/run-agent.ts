@@ -86,6 +86,7 @@ export async function runAgentLocally(entry: string, options: LocalRunOptions): 
     codeHash: bundle.codeHash,
     inputHash: keccak256(options.input),
     configVersion: 1n,
+    capacityFee: 0n,
   };
   // Stands in for the router's commitment: this one request is the pending one.
   const pending = requestHash(request);

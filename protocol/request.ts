@@ -18,10 +18,9 @@ export interface AgentRequest {
   inputHash: string;
   /** The router config version whose fee terms the request settles on. */
   configVersion: bigint;
+  /** Relay capacity fee priced at request time, part of maxFee: paid with the answer, refunded on a timeout. */
+  capacityFee: bigint;
 }
-
-export const AGENT_REQUEST_TUPLE =
-  "tuple(uint256 id,uint256 agentId,address consumer,uint64 accountId,address worker,uint32 agentVersion,uint32 keyEpoch,uint32 callbackGasLimit,address agentOwner,uint96 agentPrice,uint96 maxFee,uint64 deadline,bytes32 codeHash,bytes32 inputHash,uint16 configVersion)";
 
 /** AgentRequest's fields in struct (ABI) order. */
 export const AGENT_REQUEST_FIELDS: readonly (keyof AgentRequest)[] = [
@@ -40,10 +39,11 @@ export const AGENT_REQUEST_FIELDS: readonly (keyof AgentRequest)[] = [
   "codeHash",
   "inputHash",
   "configVersion",
+  "capacityFee",
 ];
 
 /**
- * abi.encode(request) as hex without 0x: the struct is static, so its encoding is its 15 fields as
+ * abi.encode(request) as hex without 0x: the struct is static, so its encoding is its 16 fields as
  * 32-byte words. Built by hand because the bridge and the worker encode every request they handle.
  */
 export function encodeAgentRequest(request: AgentRequest): string {
@@ -62,6 +62,9 @@ export function requestHash(request: AgentRequest): string {
 
 /** Converts an ethers Result / plain object (numbers as bigint, number or decimal string) into an AgentRequest. */
 export function toAgentRequest(value: Record<string, unknown>): AgentRequest {
+  // A missing field would hash to another request; say which (a request of an older router format, say).
+  const missing = AGENT_REQUEST_FIELDS.find((f) => value[f] === undefined || value[f] === null);
+  if (missing !== undefined) throw new TypeError(`request.${missing} is missing`);
   const big = (k: keyof AgentRequest) => BigInt(value[k] as bigint | number | string);
   const str = (k: keyof AgentRequest) => String(value[k]);
   return {
@@ -80,6 +83,7 @@ export function toAgentRequest(value: Record<string, unknown>): AgentRequest {
     codeHash: str("codeHash"),
     inputHash: str("inputHash"),
     configVersion: big("configVersion"),
+    capacityFee: big("capacityFee"),
   };
 }
 

@@ -37,6 +37,7 @@ export const AgentRequestJson = z.object({
   codeHash: bytes32,
   inputHash: bytes32,
   configVersion: uint(16),
+  capacityFee: uint(96),
 });
 
 /** Unsigned refusals of POST /v1/execute: HTTP status and whether retrying can ever succeed. */

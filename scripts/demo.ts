@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     const requestSentiment = async (text: string) =>
       oracle.requestSentiment(text, { gasLimit: (await oracle.requestSentiment.estimateGas(text)) + REQUEST_GAS_MARGIN });
     /** Sends one request; its id and the worker it was assigned to. */
-    const send = async (text: string): Promise<{ id: bigint; worker: string }> => {
+    const send = async (text: string): Promise<{ id: bigint; worker: string; maxFee: bigint; capacityFee: bigint }> => {
       const receipt = (await (await requestSentiment(text)).wait())!;
       const requested = receipt.logs
         .map((l: Log) => (l.address.toLowerCase() === routerAddress.toLowerCase() ? router.parseLog(l) : null))
@@ -142,7 +142,8 @@ async function main(): Promise<void> {
       const id = requested.args.requestId as bigint;
       const worker = requested.args.worker as string;
       sentAt.set(id, { text, at: Date.now(), block: receipt.blockNumber, worker });
-      return { id, worker };
+      const request = requested.args.request as { maxFee: bigint; capacityFee: bigint };
+      return { id, worker, maxFee: request.maxFee, capacityFee: request.capacityFee };
     };
     step(`Sending ${REQUESTS} requests from SentimentOracle`);
     const pending: Promise<unknown>[] = [];
@@ -286,9 +287,15 @@ async function main(): Promise<void> {
     if (slashed.length !== 1) throw new Error(`expected one slash for #${lost.id}, found ${slashed.length}`);
     const slash = slashed[0]!.args;
     const slashTotal = (slash.fromBond as bigint) + (slash.fromActive as bigint) + (slash.fromUnbonding as bigint);
+    // "In full" checked, not assumed: the refund is the whole max fee the request reserved, its capacity fee included.
+    const timedOut = (await provider.getLogs({ address: routerAddress, fromBlock: 0, toBlock: "latest" }))
+      .map((log) => router.parseLog(log))
+      .find((parsed) => parsed?.name === "RequestTimedOut" && (parsed.args.requestId as bigint) === lost.id);
+    const lostRefund = timedOut?.args.refund as bigint | undefined;
+    if (lostRefund !== lost.maxFee) throw new Error(`#${lost.id} refunded ${lostRefund}, not its whole max fee ${lost.maxFee}`);
     say(
       `    ${c.red}✖${c.reset} ${nameOf(lost.worker)}'s pool slashed ${pha(slashTotal)} for the missed deadline (${pha(slash.fromBond as bigint)} of it from its operator's bond, before any staker): ${pha(slash.toReporter as bigint)} to the caller of timeout() (its gas), ` +
-        `${pha(slash.toTreasury as bigint)} to the treasury; the request was refunded in full`,
+        `${pha(slash.toTreasury as bigint)} to the treasury; the request was refunded in full: ${pha(lostRefund)}, its capacity fee of ${formatEther(lost.capacityFee)} PHA included`,
     );
     const accountAfter = await net.router.accountOf(accountId);
     const ownerEarnings = await net.router.earnings(net.signer);
@@ -355,7 +362,7 @@ async function main(): Promise<void> {
         `(backup 1 may answer from ${REQUEST_TIMEOUT_S / 2} s); bob's pool penalised ${pha(penalties)} in all`,
     );
     say(
-      `    all down         #${lost.id}: its worker and both backups down, refunded in full at the deadline; ${nameOf(lost.worker)}'s pool slashed ${pha(slashTotal)}`,
+      `    all down         #${lost.id}: its worker and both backups down, refunded in full at the deadline (${pha(lostRefund)}, its capacity fee included); ${nameOf(lost.worker)}'s pool slashed ${pha(slashTotal)}`,
     );
     say(
       `    latency          p50 ${percentile(latencyBlocks, 50)} / p99 ${percentile(latencyBlocks, 99)} blocks from request to answer (backups' answers included) (confirmations ${CONFIRMATIONS}, ${BLOCK_TIME_S}s blocks); p50 ${(percentile(latencyMs, 50) / 1000).toFixed(1)} s wall clock`,

@@ -51,6 +51,7 @@ export class SyntheticChain implements ChainClient {
         codeHash: keccak256(toUtf8Bytes("code")),
         inputHash: keccak256(inputHex),
         configVersion: 1n,
+        capacityFee: 1n,
       },
     };
   }

@@ -326,7 +326,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         if (owner == address(0)) revert UnknownAgent(agentId);
         Config memory config = _configs[_configVersion];
         uint256 relayGas = _relayGas(callbackGasLimit, config);
-        (uint256 capacityFee,,) = _capacityFee(_protocolBook, relayGas, config.requestTimeout);
+        (uint256 capacityFee,,) = _capacityFee(_protocolBook, relayGas, config.requestTimeout, true);
         return _minimumFee(price, relayGas, config) + capacityFee;
     }
 
@@ -452,7 +452,9 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     }
 
     /// @dev Reserves `maxFee`, assigns a worker and stores the commitment of the new request, on the
-    /// agent's current terms and the current config version.
+    /// agent's current terms and the current config version. The capacity fee is priced now (at the
+    /// utilisation with the request admitted) and carried in the request: charged with its answer,
+    /// refunded with the rest of the reservation if it times out.
     function _openRequest(
         uint64 accountId,
         uint256 agentId,
@@ -461,6 +463,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         uint32 callbackGasLimit,
         uint96 maxFee
     ) private returns (AgentRequest memory req) {
+        uint256 capacityFee;
         uint16 version = _configVersion;
         Config memory config = _configs[version];
         if (callbackGasLimit > config.maxCallbackGasLimit) {
@@ -469,12 +472,10 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         IAgentRegistry.RequestTerms memory terms = agentRegistry.requestTerms(agentId, msg.sender);
         {
             uint256 relayGas = _relayGas(callbackGasLimit, config);
-            uint256 capacityFee = _reserveRelayGas(relayGas, config.requestTimeout);
+            capacityFee = _reserveRelayGas(relayGas, config.requestTimeout);
             uint256 required = _minimumFee(terms.price, relayGas, config) + capacityFee;
             if (maxFee < required) revert MaxFeeTooLow(maxFee, required);
-            _reserve(accountId, maxFee, capacityFee);
-            // What stays reserved for settlement; required covers the rest of the fees.
-            maxFee -= uint96(capacityFee);
+            _reserve(accountId, maxFee);
         }
 
         uint256 requestId = ++_requestCount;
@@ -493,7 +494,9 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             deadline: uint64(block.timestamp) + config.requestTimeout,
             codeHash: terms.codeHash,
             inputHash: inputHash,
-            configVersion: version
+            configVersion: version,
+            // Below maxFee (it is part of `required`), so it fits 96 bits.
+            capacityFee: uint96(capacityFee)
         });
         _commitments[requestId] = keccak256(abi.encode(req));
     }
@@ -541,15 +544,15 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     function _encodedSize(uint256 start) private pure returns (uint256 size) {
         bool canonical;
         assembly ("memory-safe") {
-            // Head: 15 request words and the status, then the offsets of output, subAgentIds,
-            // subAgentPrices and signature (words 16 to 19); the tails follow in that order. Every
+            // Head: 16 request words and the status, then the offsets of output, subAgentIds,
+            // subAgentPrices and signature (words 17 to 20); the tails follow in that order. Every
             // offset is checked equal to where the canonical encoding puts its tail. `at` grows by
             // lengths checked below (< 2^32 bytes, < 2^16 words); if one is out of range, `at` may
             // be garbage but `canonical` is already false and the function reverts. A read past the
             // calldata's end gives zero, so nothing here can read out of bounds.
-            let at := 0x280
-            // output's offset: right after the 20-word head.
-            canonical := eq(calldataload(add(start, 0x200)), at)
+            let at := 0x2a0
+            // output's offset: right after the 21-word head.
+            canonical := eq(calldataload(add(start, 0x220)), at)
             let length := calldataload(add(start, at))
             // Bytes rounded up to whole words (the ABI pads to 32); `length` is bounded below.
             let padded := and(add(length, 31), not(31))
@@ -565,18 +568,18 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
             // Past output: its length word and its padded bytes.
             at := add(at, add(0x20, padded))
             // subAgentIds: offset, then a length below 2^16 and that many words after it.
-            canonical := and(canonical, eq(calldataload(add(start, 0x220)), at))
+            canonical := and(canonical, eq(calldataload(add(start, 0x240)), at))
             let count := calldataload(add(start, at))
             canonical := and(canonical, lt(count, 0x10000))
             // Past the array: (count + 1) words, the length word included.
             at := add(at, shl(5, add(count, 1)))
             // subAgentPrices, the same.
-            canonical := and(canonical, eq(calldataload(add(start, 0x240)), at))
+            canonical := and(canonical, eq(calldataload(add(start, 0x260)), at))
             count := calldataload(add(start, at))
             canonical := and(canonical, lt(count, 0x10000))
             at := add(at, shl(5, add(count, 1)))
             // signature: bytes like output, shorter than 2^16.
-            canonical := and(canonical, eq(calldataload(add(start, 0x260)), at))
+            canonical := and(canonical, eq(calldataload(add(start, 0x280)), at))
             length := calldataload(add(start, at))
             padded := and(add(length, 31), not(31))
             partialWord := and(length, 31)
@@ -751,7 +754,12 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         Fulfillment calldata fulfillment,
         Config memory config
     ) private returns (uint256 protocolFee, uint256 remaining) {
-        remaining = req.maxFee;
+        // The capacity fee first: it is part of the least reservation (see {_openRequest}), so it is
+        // always paid in full, however late the answer and whoever gives it. Unchecked: the request
+        // matched its commitment, so capacityFee <= maxFee as {_openRequest} required, both < 2^96.
+        unchecked {
+            remaining = req.maxFee - req.capacityFee;
+        }
         uint256 workerFee = Math.min(config.workerFee, remaining);
         remaining -= workerFee;
         if (backup == address(0)) _releaseWorker(req.worker, workerFee, ONE_PENDING);
@@ -764,6 +772,10 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
         }
         protocolFee = Math.min((agentFee + workerFee) * config.protocolFeeBps / BPS, remaining);
         remaining -= protocolFee;
+        unchecked {
+            // Both below maxFee < 2^96.
+            protocolFee += req.capacityFee;
+        }
         // Callees did their work whatever became of the caller, whose agent had their outputs.
         if (fulfillment.subAgentIds.length != 0) {
             remaining = _paySubAgents(req.id, fulfillment.subAgentIds, fulfillment.subAgentPrices, remaining);
@@ -843,28 +855,24 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @dev Counts `relayGas` more against the relay capacity, or reverts {RelayCapacityFull}: the
     /// pending requests' relay gas may not exceed what relayers can put on chain within one request
-    /// timeout, so no flood of requests can make honest workers miss deadlines. Books the request's
-    /// capacity fee ({_capacityFee}) as a protocol fee in the same write and returns it: holding the
-    /// capacity costs its holder, whoever answers and however late (docs/ARCHITECTURE.md, "Relay
-    /// capacity").
+    /// timeout, so no flood of requests can make honest workers miss deadlines. Returns the request's
+    /// capacity fee ({_capacityFee}), priced now and paid with its answer: holding the capacity costs
+    /// its holder, whoever answers and however late (docs/ARCHITECTURE.md, "Relay capacity").
     function _reserveRelayGas(uint256 relayGas, uint256 requestTimeout) private returns (uint256 capacityFee) {
         uint256 book = _protocolBook;
-        (uint256 fee, uint256 pending, uint256 capacity) = _capacityFee(book, relayGas, requestTimeout);
+        uint256 pending;
+        uint256 capacity;
+        (capacityFee, pending, capacity) = _capacityFee(book, relayGas, requestTimeout, false);
         if (pending + relayGas > capacity) revert RelayCapacityFull(pending, relayGas, capacity);
-        // The fee is below 2^96 (it is part of a uint96 maxFee, else the request reverts), so the
-        // protocol fees cannot carry into the relay gas.
-        _protocolBook = book + (relayGas << RELAY_GAS_SHIFT) + fee;
-        return fee;
+        _protocolBook = book + (relayGas << RELAY_GAS_SHIFT);
     }
 
-    /// @dev Reserves `amount` of the account for a new request, of which `charged` (its capacity fee)
-    /// leaves the account now; `charged <= amount`.
-    function _reserve(uint64 accountId, uint96 amount, uint256 charged) private {
+    /// @dev Reserves `amount` of the account for a new request.
+    function _reserve(uint64 accountId, uint96 amount) private {
         Account memory account = _accounts[accountId];
         uint256 available = account.balance - account.reserved;
         if (available < amount) revert InsufficientBalance(accountId, available, amount);
-        account.balance -= uint96(charged);
-        account.reserved += amount - uint96(charged);
+        account.reserved += amount;
         ++account.pendingRequests;
         _accounts[accountId] = account;
     }

@@ -213,8 +213,8 @@ contract AgentRouterExtension is AgentRouterState {
             && !workerRegistry.isBanned(worker) && workerRegistry.operatorOf(worker) != primaryOperator;
     }
 
-    /// @dev Refunds an unanswered request in full after its deadline and slashes its worker; the
-    /// single path of {timeout} and {timeoutBatch}.
+    /// @dev Refunds an unanswered request in full after its deadline (its capacity fee included) and
+    /// slashes its worker; the single path of {timeout} and {timeoutBatch}.
     function _timeout(IAgentRouter.AgentRequest calldata req) private {
         _requireCommitment(req.id, _pendingCommitment(req.id), RequestCodec.hash(req));
         if (block.timestamp <= req.deadline) revert IAgentRouter.DeadlineNotPassed(req.id, req.deadline);
@@ -228,7 +228,11 @@ contract AgentRouterExtension is AgentRouterState {
         // The penalty follows the request (its config's worker fee), not the pool's size; the caller
         // gets back its gas at most and the rest goes to the treasury. The requester's compensation is
         // the full refund: anything more could be farmed by a requester colluding with the operator.
-        _slashMissed(req.worker, req.id, _missPenalty(config), msg.sender, TIMEOUT_REWARD_GAS * config.phaPerGas);
+        // The request's capacity fee, refunded to the requester, is slashed from the worker whose miss
+        // held the capacity to the deadline: holding it by timeouts costs no less than by answers.
+        _slashMissed(
+            req.worker, req.id, _missPenalty(config) + req.capacityFee, msg.sender, TIMEOUT_REWARD_GAS * config.phaPerGas
+        );
         // Last, everything settled: the consumer sees a final state. Exactly TIMEOUT_CALLBACK_GAS or
         // the transaction reverts, so no chosen gas limit skips the notice; its outcome is ignored, so
         // a reverting, gas-burning or return-data-bombing consumer cannot block the refund or the slash.

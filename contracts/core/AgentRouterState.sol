@@ -113,6 +113,12 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// utilisation: holding the whole default capacity costs ~1,300 PHA an hour, a request at 10 %
     /// utilisation ~0.0002 PHA. See docs/ARCHITECTURE.md, "Relay capacity".
     uint64 public constant DEFAULT_CAPACITY_PRICE = 10_000_000_000;
+    /// @notice {estimateFee} prices the capacity fee as if 2^-3 = an eighth of the relay capacity more
+    /// were held than now: a max fee quoted with it survives other requests holding up to that much
+    /// landing first (~10 of the longest callbacks, ~80 of the shortest, at the defaults). The unused
+    /// part of a max fee is refunded at settlement, so the headroom costs the caller nothing.
+    uint256 public constant QUOTE_HEADROOM_SHIFT = 3;
+
     /// @notice Bound of {capacityPrice}: a thousand times the default.
     uint64 public constant MAX_CAPACITY_PRICE = 10_000_000_000_000;
     /// @dev Values of a request's two bits in {_settled}.
@@ -271,13 +277,16 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// relayGas * timeout * price * u^4, u the utilisation with the request admitted. Cheap while
     /// the router is mostly empty, steep near full; filling the capacity from empty costs a fifth of
     /// capacity * timeout * price (docs/ARCHITECTURE.md, "Relay capacity"). Also returns the capacity.
-    function _capacityFee(uint256 book, uint256 relayGas, uint256 timeout)
+    /// `withHeadroom` prices it as if {QUOTE_HEADROOM_SHIFT}'s share of the capacity more were held:
+    /// a quote that stays enough while other requests land first.
+    function _capacityFee(uint256 book, uint256 relayGas, uint256 timeout, bool withHeadroom)
         internal
         pure
         returns (uint256 fee, uint256 pending, uint256 capacity)
     {
         pending = uint48(book >> RELAY_GAS_SHIFT);
         capacity = uint32(book >> RELAY_RATE_SHIFT) * timeout;
+        if (withHeadroom) pending += capacity >> QUOTE_HEADROOM_SHIFT;
         // u in 1e18 units, at most 1 (a request past the capacity is refused anyway): nothing overflows.
         uint256 u = Math.min((pending + relayGas) * 1e18 / capacity, 1e18);
         u = u * u / 1e18;

@@ -8,6 +8,8 @@ interface IAgentRouter {
     /// struct travels in the {AgentRequested} event and back in {fulfill}/{timeout} calldata.
     /// `configVersion` names the router's fee terms (worker fee, PHA per gas, protocol fee, overhead)
     /// in force when the request was opened: it settles on those, whatever governance sets later.
+    /// `maxFee` is the caller's whole reservation; `capacityFee`, part of it, is the relay capacity's
+    /// price at request time, paid to the protocol with the answer and refunded if the request times out.
     struct AgentRequest {
         uint256 id;
         uint256 agentId;
@@ -24,6 +26,7 @@ interface IAgentRouter {
         bytes32 codeHash;
         bytes32 inputHash;
         uint16 configVersion;
+        uint96 capacityFee;
     }
 
     /// @notice A worker's signed answer. The EIP-712 struct signed by the worker's enclave key is
@@ -158,8 +161,10 @@ interface IAgentRouter {
     /// @param input The agent's input (plaintext, or encrypted to the cluster key of `keyEpoch`).
     /// @param keyEpoch 0 for a plaintext input, else the cluster-key epoch `input` is encrypted to.
     /// @param callbackGasLimit Exact gas the consumer's {IAgentConsumer-onAgentResponse} gets.
-    /// @param maxFee Most PHA the request may cost: its capacity fee is charged at once (not refunded),
-    /// the rest (the request's `maxFee`) reserved from the account until settlement.
+    /// @param maxFee Most PHA the request may cost, reserved from the account until settlement (the
+    /// unused part and, on a timeout, all of it refunded). At least the fee now, which rises with each
+    /// request the router holds: {estimateFee} quotes with headroom so that requests landing first do
+    /// not make this one revert {MaxFeeTooLow}.
     /// @return requestId The new request's id.
     function request(
         uint64 accountId,
@@ -202,7 +207,8 @@ interface IAgentRouter {
         view
         returns (address worker, uint64 opensAt);
 
-    /// @notice After the deadline, refunds an unanswered request and slashes its worker.
+    /// @notice After the deadline, refunds an unanswered request in full (its whole `maxFee`, the
+    /// capacity fee included) and slashes its worker the miss penalty plus the request's capacity fee.
     /// @param request The request as opened (from its {AgentRequested} event).
     function timeout(AgentRequest calldata request) external;
 
@@ -243,10 +249,15 @@ interface IAgentRouter {
     /// @return Its status.
     function requestStatus(uint256 requestId) external view returns (RequestStatus);
 
-    /// @notice The minimum `maxFee` a request to `agentId` with `callbackGasLimit` needs now.
+    /// @notice A `maxFee` for a request to `agentId` with `callbackGasLimit`, with headroom: the least
+    /// settlement needs plus the capacity fee priced as if an eighth of the relay capacity more were
+    /// held than now (QUOTE_HEADROOM_SHIFT), so the request still goes through when others land first.
+    /// {request} accepts less (down to the fee now, which {MaxFeeTooLow} reports); what is unused is
+    /// refunded at settlement.
     /// @param agentId The agent.
     /// @param callbackGasLimit The callback gas limit the request would set.
-    /// @return The smallest `maxFee` {request} accepts now.
+    /// @return A `maxFee` that {request} accepts now and after other requests holding up to an eighth
+    /// of the relay capacity.
     function estimateFee(uint256 agentId, uint32 callbackGasLimit) external view returns (uint256);
 
     /// @notice Workers' fees accrued for `worker` that the staking side may collect.

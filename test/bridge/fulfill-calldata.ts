@@ -27,6 +27,7 @@ function randomRequest(): AgentRequest {
     codeHash: hexlify(randomBytes(32)),
     inputHash: hexlify(randomBytes(32)),
     configVersion: uint(16),
+    capacityFee: uint(96),
   };
 }
 

@@ -35,6 +35,7 @@ describe("bridge AnswerVerifier", () => {
       codeHash: hexlify(randomBytes(32)),
       inputHash: hexlify(randomBytes(32)),
       configVersion: 1n,
+      capacityFee: 10n ** 15n,
     };
     const input = hexlify(toUtf8Bytes("hello"));
     record = {

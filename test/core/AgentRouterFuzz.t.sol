@@ -45,7 +45,7 @@ contract AgentRouterFuzzTest is RouterFixture {
         _boundCase(c);
         AgentRouterState.Config memory config = _configure(c);
         uint256 estimate = router.estimateFee(agentId, c.callbackGasLimit);
-        assertEq(estimate, _expectedMinimumFee(c.price, c.callbackGasLimit, config), "estimate formula");
+        assertEq(estimate, _expectedEstimate(c.price, c.callbackGasLimit, config), "estimate formula");
         uint96 maxFee = uint96(estimate + c.extra);
         _fund(accountId, maxFee);
         uint256 balanceBefore = _balanceOf(accountId);
@@ -80,9 +80,9 @@ contract AgentRouterFuzzTest is RouterFixture {
         callbackGasLimit = uint32(bound(callbackGasLimit, 0, MAX_CALLBACK_GAS));
         vm.prank(agentOwner);
         agents.setPrice(agentId, price);
-        uint256 estimate = router.estimateFee(agentId, callbackGasLimit);
-        uint96 maxFee = uint96(estimate - bound(shortfall, 1, estimate));
-        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, maxFee, estimate));
+        uint256 required = _expectedMinimumFee(price, callbackGasLimit, router.feeConfig());
+        uint96 maxFee = uint96(required - bound(shortfall, 1, required));
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, maxFee, required));
         consumer.request(accountId, agentId, "x", 0, callbackGasLimit, maxFee);
     }
 

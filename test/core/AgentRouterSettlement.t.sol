@@ -275,7 +275,7 @@ contract AgentRouterSettlementTest is RouterFixture {
         config.requestTimeout = router.MIN_REQUEST_TIMEOUT();
         router.setConfig(config);
         assertEq(router.feeConfig().requestTimeout, router.MIN_REQUEST_TIMEOUT(), "lower bound accepted");
-        assertEq(router.estimateFee(agentId, 0), _expectedMinimumFee(AGENT_PRICE, 0, config), "estimate follows");
+        assertEq(router.estimateFee(agentId, 0), _expectedEstimate(AGENT_PRICE, 0, config), "estimate follows");
     }
 
     function test_RevertWhen_ConfigOutOfBounds() public {

@@ -5,9 +5,10 @@ import {RouterHubFixture} from "./RouterHubFixture.sol";
 import {IAgentRouter} from "../../contracts/interfaces/IAgentRouter.sol";
 
 /// @notice The relay capacity (relayGasPerSecond x requestTimeout of pending relay gas) is priced:
-/// each request pays relayGas x timeout x capacityPrice x u^4 at once, to the protocol, u being the
-/// utilisation with it admitted (docs/ARCHITECTURE.md, "Relay capacity"). Review s24 F1 held the
-/// whole capacity for 120 s for ~0.27 PHA with its own pools, agent and relays.
+/// each request is priced relayGas x timeout x capacityPrice x u^4 when it is opened, u being the
+/// utilisation with it admitted, and pays it to the protocol with its answer; a timeout refunds it to
+/// the requester and slashes it from the worker that missed (docs/ARCHITECTURE.md, "Relay capacity").
+/// Review s24 F1 held the whole capacity for 120 s for ~0.27 PHA with its own pools, agent and relays.
 contract RouterAttacksCapacityHoldTest is RouterHubFixture {
     event Measured(string what, uint256 value);
 
@@ -16,6 +17,8 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
     uint256 internal constant ATTACKER_KEY = 0xA11CE100;
 
     address[] internal attackerWorkers;
+    uint256[] internal attackerPoolIds;
+    uint256[] internal honestPoolIds;
     uint256 internal atkAgent;
 
     function _setup(uint256 honestPools, uint256 attackerPools) internal {
@@ -23,11 +26,13 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
             address op = address(uint160(0x1000 + i));
             (uint256 p,) = _poolWithWorker(op, 1_000, FIRST_WORKER_KEY + i);
             _stake(op, p, 10_000 ether);
+            honestPoolIds.push(p);
         }
         for (uint256 i; i < attackerPools; ++i) {
             (uint256 p, address w) = _poolWithWorker(ATTACKER, 0, ATTACKER_KEY + i);
             _stake(ATTACKER, p, 1_000 ether); // the minimum per worker
             attackerWorkers.push(w);
+            attackerPoolIds.push(p);
         }
         atkAgent = _registerAgent(ATTACKER, 0, new bytes32[](0)); // its own agent, price 0
     }
@@ -40,7 +45,7 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
     }
 
     /// @dev A request by ATTACKER drawn to one of its own workers (a contract can aim: the seed is
-    /// known in the block), paying exactly the router's estimate.
+    /// known in the block), with the router's estimate as its max fee.
     function _aimedRequest(uint64 account, uint32 cbGas) internal returns (IAgentRouter.AgentRequest memory r) {
         // Bounded: a fill loop without a bound once ran out of memory.
         for (uint256 i; i < 4_096; ++i) {
@@ -81,6 +86,7 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
         uint256 balanceBefore = router.accountOf(atk).balance;
         uint256 protocolBefore = router.protocolFees();
         uint256 capacityFees = _fillCapacity(atk, capacity);
+        assertEq(_carriedCapacityFees(), capacityFees, "each request carries the fee priced when it was opened");
 
         // Honest requests are still refused while it holds: the attack's effect is unchanged, its price is not.
         vm.warp(held[0].deadline - 60);
@@ -103,6 +109,48 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
         // At least the fees the honest requests it displaced could have paid (capacity / smallest
         // request's relay gas, 30 windows an hour, at the smallest request's estimate on an empty router).
         assertGe(net * 30, 30 * (capacity / _relayGasOf(0)) * 0.105 ether, "dearer than the honest demand");
+    }
+
+    /// Review s25 C1's fix must not open a cheaper hold: the attacker's workers never answer (their
+    /// backups down too, the worst case) and it times its requests out itself. It gets every max fee
+    /// back, but each missing worker's pool is slashed the miss penalty plus the request's capacity fee:
+    /// holding by timeouts costs more than by answers.
+    function test_Attack_HoldingTheCapacityByTimeoutsCostsNoLess() public {
+        _setup(8, 4);
+        uint64 atk = _openAccount(ATTACKER, ATTACKER, 200 ether);
+        uint256 capacity = uint256(router.relayGasPerSecond()) * router.feeConfig().requestTimeout;
+        uint256 balanceBefore = router.accountOf(atk).balance;
+        uint256 stakeBefore = _attackerStake();
+        uint256 capacityFees = _fillCapacity(atk, capacity);
+
+        vm.warp(held[0].deadline + 1);
+        for (uint256 i; i < held.length; ++i) {
+            vm.prank(ATTACKER);
+            router.timeout(held[i]);
+        }
+        assertEq(router.accountOf(atk).balance, balanceBefore, "every max fee refunded in full");
+        assertEq(router.accountOf(atk).reserved, 0, "nothing left reserved");
+        uint256 slashed = stakeBefore - _attackerStake();
+        uint256 penalty = uint256(router.feeConfig().workerFee) * router.feeConfig().timeoutPenaltyBps / 10_000;
+        assertEq(slashed, capacityFees + held.length * penalty, "its pools paid the capacity fees and the penalties");
+        uint256 net = slashed - token.balanceOf(ATTACKER); // the timeout callers' gas rewards came back to it
+        emit Measured("attacker requests holding the router", held.length);
+        emit Measured("slashed from its pools (wei)", slashed);
+        emit Measured("net PHA cost of 120 s held by timeouts (wei)", net);
+        assertGe(net, capacityFees, "no cheaper than paying the capacity fees with answers");
+        assertGe(net, 40 ether, ">= 40 PHA per 120 s held");
+    }
+
+    function _attackerStake() internal view returns (uint256) {
+        return _totalStake(attackerPoolIds);
+    }
+
+    function _totalStake(uint256[] storage pools) internal view returns (uint256 total) {
+        for (uint256 i; i < pools.length; ++i) total += _poolStake(pools[i]);
+    }
+
+    function _carriedCapacityFees() internal view returns (uint256 total) {
+        for (uint256 i; i < held.length; ++i) total += held[i].capacityFee;
     }
 
     IAgentRouter.AgentRequest[] internal held;
@@ -137,7 +185,8 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
     }
 
     /// An honest request at 10 % utilisation answered in 5 s: its capacity fee is a few ten-thousandths
-    /// of a PHA, under 0.3 % of its estimate, and the rest of its reservation comes back as before.
+    /// of a PHA, under 0.3 % of its estimate, paid with the answer; the rest of its reservation comes
+    /// back as before.
     function test_HonestRequestAtLowUtilisationPaysLittle() public {
         _setup(8, 0);
         uint256 honestAgent = _registerAgent(agentOwner, 0.01 ether, new bytes32[](0));
@@ -153,13 +202,17 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
         uint256 capacityFee = _expectedCapacityFee(_relayGasOf(0), pendingBefore);
         uint256 balanceBefore = router.accountOf(honest).balance;
         IAgentRouter.AgentRequest memory r = _requestAs(HONEST, honest, honestAgent, uint96(estimate));
-        assertEq(balanceBefore - router.accountOf(honest).balance, capacityFee, "capacity fee charged at once");
-        assertEq(r.maxFee, estimate - capacityFee, "the rest is reserved for settlement");
+        assertEq(router.accountOf(honest).balance, balanceBefore, "nothing charged before the answer");
+        assertEq(r.maxFee, estimate, "the whole max fee is reserved");
+        assertEq(r.capacityFee, capacityFee, "priced at request");
 
         vm.warp(block.timestamp + 5);
+        uint256 protocolBefore = router.protocolFees();
         vm.prank(relayer);
         router.fulfill(_fulfillment(r, "ok"));
         uint256 paid = balanceBefore - router.accountOf(honest).balance;
+        uint256 share = (0.01 ether + router.feeConfig().workerFee) * router.feeConfig().protocolFeeBps / 10_000;
+        assertEq(router.protocolFees() - protocolBefore, share + capacityFee, "the capacity fee paid with the answer");
         emit Measured("capacity fee at 10% utilisation (wei)", capacityFee);
         emit Measured("estimate (wei)", estimate);
         emit Measured("paid in all, answered in 5 s (wei)", paid);
@@ -168,26 +221,93 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
         assertGe(paid, capacityFee + 0.11 ether, "price, worker fee, protocol share and gas paid as before");
     }
 
-    /// The estimate is exact: one wei less is refused, before anything is charged; the capacity fee
-    /// rises with the utilisation and is not refunded by a timeout (the worker's penalty is unchanged).
-    function test_EstimateIncludesTheCapacityFeeAndATimeoutKeepsIt() public {
+    /// The minimum is exact (one wei less is refused, before anything is charged) and includes the
+    /// capacity fee, which rises with the utilisation. Review s25 C1: a timeout refunds the request in
+    /// full, capacity fee included; the worker that missed is slashed the penalty plus that fee.
+    function test_ATimeoutRefundsTheCapacityFeeAndSlashesItFromTheWorker() public {
         _setup(4, 0);
         uint64 honest = _openAccount(HONEST, HONEST, 100 ether);
         uint256 agent = _registerAgent(agentOwner, 0, new bytes32[](0));
-        uint256 estimate = router.estimateFee(agent, 0);
-        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, estimate - 1, estimate));
+        uint256 required = _expectedMinimumFee(0, 0, router.feeConfig());
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, required - 1, required));
         vm.prank(HONEST);
-        router.request(honest, agent, "x", 0, 0, uint96(estimate - 1));
+        router.request(honest, agent, "x", 0, 0, uint96(required - 1));
 
         uint256 balanceBefore = router.accountOf(honest).balance;
-        IAgentRouter.AgentRequest memory r = _requestAs(HONEST, honest, agent, uint96(estimate));
-        uint256 capacityFee = estimate - r.maxFee;
-        assertTrue(capacityFee != 0, "charged");
-        assertTrue(router.estimateFee(agent, 0) > estimate, "dearer once the router holds more");
+        uint256 capacityFee = _expectedCapacityFee(_relayGasOf(0), router.pendingRelayGas());
+        IAgentRouter.AgentRequest memory r = _requestAs(HONEST, honest, agent, uint96(required));
+        assertEq(r.capacityFee, capacityFee, "priced at request");
+        assertTrue(capacityFee != 0, "not free");
+        assertTrue(_expectedMinimumFee(0, 0, router.feeConfig()) > required, "dearer once the router holds more");
+        uint256 stakeBefore = _totalStake(honestPoolIds);
         vm.warp(r.deadline + 1);
         router.timeout(r);
-        assertEq(balanceBefore - router.accountOf(honest).balance, capacityFee, "all but the capacity fee refunded");
+        assertEq(router.accountOf(honest).balance, balanceBefore, "refunded in full, the capacity fee too");
         assertEq(router.accountOf(honest).reserved, 0, "nothing left reserved");
+        uint256 penalty = uint256(router.feeConfig().workerFee) * router.feeConfig().timeoutPenaltyBps / 10_000;
+        assertEq(stakeBefore - _totalStake(honestPoolIds), penalty + capacityFee, "the worker pays the penalty and the capacity fee");
+    }
+
+    /// A batch pays each answer's capacity fee, as priced when its request was opened.
+    function test_ABatchPaysEachRequestsCapacityFee() public {
+        _setup(4, 0);
+        uint64 honest = _openAccount(HONEST, HONEST, 100 ether);
+        uint256 agent = _registerAgent(agentOwner, 0, new bytes32[](0));
+        IAgentRouter.Fulfillment[] memory batch = new IAgentRouter.Fulfillment[](2);
+        batch[0] = _fulfillment(_requestAs(HONEST, honest, agent, uint96(router.estimateFee(agent, 0))), "a");
+        batch[1] = _fulfillment(_requestAs(HONEST, honest, agent, uint96(router.estimateFee(agent, 0))), "b");
+        assertTrue(batch[1].request.capacityFee > batch[0].request.capacityFee, "the second was priced fuller");
+        uint256 protocolBefore = router.protocolFees();
+        vm.prank(relayer);
+        router.fulfillBatch(batch);
+        uint256 share = uint256(router.feeConfig().workerFee) * router.feeConfig().protocolFeeBps / 10_000;
+        assertEq(
+            router.protocolFees() - protocolBefore,
+            2 * share + batch[0].request.capacityFee + batch[1].request.capacityFee,
+            "each answer's share and capacity fee"
+        );
+    }
+
+    /// Review s25 C2: a request quoted at the fee now reverts once another lands first; one quoted with
+    /// estimateFee (headroom of an eighth of the capacity) survives others holding that much landing first.
+    function test_AQuoteSurvivesRequestsLandingFirst() public {
+        _setup(8, 0);
+        uint64 honest = _openAccount(HONEST, HONEST, 100 ether);
+        uint64 others = _openAccount(address(0x07E), address(0x07E), 100 ether);
+        uint256 agent = _registerAgent(agentOwner, 0, new bytes32[](0));
+        uint256 capacity = uint256(router.relayGasPerSecond()) * router.feeConfig().requestTimeout;
+        // Others already hold a third of the capacity: the fee rises steeply from here.
+        _holdUntil(others, agent, capacity / 3);
+        uint256 feeNow = _expectedMinimumFee(0, 0, router.feeConfig());
+        uint96 quote = uint96(router.estimateFee(agent, 0));
+        assertTrue(quote > feeNow, "the quote has headroom");
+
+        // Others land first, up to an eighth of the capacity more.
+        _holdUntil(others, agent, router.pendingRelayGas() + capacity / 8 - _relayGasOf(0));
+        uint256 required = _expectedMinimumFee(0, 0, router.feeConfig());
+        vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, feeNow, required));
+        vm.prank(HONEST);
+        router.request(honest, agent, "x", 0, 0, uint96(feeNow));
+        IAgentRouter.AgentRequest memory r = _requestAs(HONEST, honest, agent, quote);
+        assertEq(r.maxFee, quote, "the quoted request went through");
+
+        vm.recordLogs();
+        vm.prank(relayer);
+        router.fulfill(_fulfillment(r, "ok"));
+        (uint256 paid,,) = _settlementFromLogs();
+        emit Measured("fee now when quoted (wei)", feeNow);
+        emit Measured("quote with headroom (wei)", quote);
+        emit Measured("paid when answered, the rest refunded (wei)", paid);
+        assertLe(paid, required, "the headroom was refunded");
+    }
+
+    /// @dev Requests of `account` (price-0 agent, no callback, twice the estimate) until `pending` relay gas is held.
+    function _holdUntil(uint64 account, uint256 agent, uint256 pending) internal {
+        address owner = address(0x07E);
+        for (uint256 i; router.pendingRelayGas() + _relayGasOf(0) <= pending; ++i) {
+            assertLe(i, 200, "bounded fill");
+            _requestAs(owner, account, agent, uint96(router.estimateFee(agent, 0)));
+        }
     }
 
     function test_GovernanceSetsCapacityPriceWithinBounds() public {

@@ -63,7 +63,7 @@ contract RouterAttacksOutputSizeTest is RouterFixture {
         AgentRouterState.Config memory config = router.feeConfig();
         assertEq(
             router.estimateFee(agentId, CALLBACK_GAS),
-            _expectedMinimumFee(AGENT_PRICE, CALLBACK_GAS, config),
+            _expectedEstimate(AGENT_PRICE, CALLBACK_GAS, config),
             "price, worker fee, protocol fee and the gas of a max-size answer"
         );
         assertEq(router.MAX_OUTPUT_BYTES(), 65_536, "the worker's default output limit");

@@ -113,6 +113,19 @@ contract RouterFailoverTest is RouterFixture {
         assertEq(_reservedOf(accountId), 0, "reservation released");
     }
 
+    /// Review s25 C1: the capacity fee, priced at request, is paid with a backup's answer as with the primary's.
+    function test_ABackupsAnswerPaysTheCapacityFee() public {
+        router.setCapacityPrice(router.MAX_CAPACITY_PRICE());
+        IAgentRouter.AgentRequest memory req = _request();
+        assertTrue(req.capacityFee != 0, "priced");
+        (address backup, uint64 opensAt) = router.backupWorker(req, 1);
+        vm.warp(opensAt);
+        uint256 protocolBefore = router.protocolFees();
+        router.fulfillAsBackup(_backupFulfillment(req, backup, OUTPUT), 1);
+        uint256 share = (uint256(AGENT_PRICE) + WORKER_FEE) * PROTOCOL_FEE_BPS / 10_000;
+        assertEq(router.protocolFees() - protocolBefore, share + req.capacityFee, "protocol share and capacity fee");
+    }
+
     function test_TheBackupsFeeIsCollectedLikeAPrimarys() public {
         IAgentRouter.AgentRequest memory req = _request();
         (address backup, uint64 opensAt) = router.backupWorker(req, 1);

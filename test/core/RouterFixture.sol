@@ -88,7 +88,8 @@ abstract contract RouterFixture is Test {
             IERC20(address(token)), agents, workers, address(this), treasury, _defaultConfig(), MAX_INPUT_BYTES
         );
         // The settlement arithmetic these tests check exactly is the same with or without the capacity
-        // fee, which is charged at request: RouterAttacksCapacityHold.t.sol (deployed parameters) covers it.
+        // fee, which is one more protocol fee at settlement: RouterAttacksCapacityHold.t.sol (deployed
+        // parameters) covers it.
         router.setCapacityPrice(0);
         staking = new MockWorkerStaking();
         router.setStaking(staking);
@@ -383,10 +384,28 @@ abstract contract RouterFixture is Test {
         view
         returns (uint256)
     {
+        return _expectedFeeAt(price, callbackGasLimit, c, router.pendingRelayGas());
+    }
+
+    /// @dev What estimateFee quotes: the minimum fee with the capacity fee priced as if an eighth of the
+    /// relay capacity more were held (the quote's headroom).
+    function _expectedEstimate(uint256 price, uint32 callbackGasLimit, AgentRouterState.Config memory c)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 headroom = uint256(router.relayGasPerSecond()) * c.requestTimeout / 8;
+        return _expectedFeeAt(price, callbackGasLimit, c, router.pendingRelayGas() + headroom);
+    }
+
+    function _expectedFeeAt(uint256 price, uint32 callbackGasLimit, AgentRouterState.Config memory c, uint256 pending)
+        internal
+        view
+        returns (uint256)
+    {
         uint256 base = price + c.workerFee;
         uint256 relayGas = uint256(callbackGasLimit) + c.fulfillOverheadGas + 60_000 + 65_536 * 20;
-        return base + base * c.protocolFeeBps / 10_000 + relayGas * c.phaPerGas
-            + _expectedCapacityFee(relayGas, router.pendingRelayGas(), c.requestTimeout);
+        return base + base * c.protocolFeeBps / 10_000 + relayGas * c.phaPerGas + _expectedCapacityFee(relayGas, pending, c.requestTimeout);
     }
 
     /// @dev relayGas x timeout x capacityPrice x u^4, u = (pending + relayGas) / capacity at most 1.

@@ -93,9 +93,11 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
     );
 
     const before = await router.accountOf(1);
-    // The capacity fee, charged at request (docs/ARCHITECTURE.md, "Relay capacity is priced").
-    const capacityFee = await router.protocolFees();
-    expect(capacityFee).to.equal(PHA(100) - before.balance);
+    // The capacity fee is priced at request and carried in it, paid with the answer (docs/ARCHITECTURE.md, "Relay capacity is priced").
+    const capacityFee = req.capacityFee;
+    expect(capacityFee).to.be.greaterThan(0n);
+    expect(before.balance).to.equal(PHA(100), "nothing charged before the answer");
+    expect(await router.protocolFees()).to.equal(0n);
     await expect(router.connect(relayer).fulfill({ request: req, status: 0, output, subAgentIds: [], subAgentPrices: [], signature })).to.emit(
       router,
       "RequestFulfilled",
@@ -107,7 +109,7 @@ describe("request lifecycle (TS protocol module against the contracts)", functio
     expect(await router.protocolFees()).to.equal(PHA("0.125") + capacityFee);
     const relayerFee = await router.earnings(relayer.address);
     expect(relayerFee).to.be.greaterThan(0n);
-    expect(before.balance - after.balance).to.equal(PHA("2.625") + relayerFee);
+    expect(before.balance - after.balance).to.equal(PHA("2.625") + capacityFee + relayerFee);
     expect(await router.isPending(req.id)).to.equal(false);
     // The router holds exactly what it owes.
     expect(await token.balanceOf(await router.getAddress())).to.equal(after.balance + PHA(2) + PHA("0.5") + PHA("0.125") + capacityFee + relayerFee);

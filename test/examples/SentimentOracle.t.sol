@@ -62,7 +62,7 @@ contract SentimentOracleTest is RouterFixture {
         emit SentimentOracle.MaxFeeUpdated(1);
         oracle.setMaxFee(1);
         assertEq(oracle.maxFee(), 1, "stored");
-        uint256 required = router.estimateFee(agentId, oracle.CALLBACK_GAS_LIMIT());
+        uint256 required = _expectedMinimumFee(AGENT_PRICE, oracle.CALLBACK_GAS_LIMIT(), router.feeConfig());
         vm.expectRevert(abi.encodeWithSelector(IAgentRouter.MaxFeeTooLow.selector, uint256(1), required));
         oracle.requestSentiment("text");
 

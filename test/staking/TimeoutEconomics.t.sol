@@ -43,13 +43,19 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         vm.prank(CALLER);
         router.timeout(req);
 
-        // All but the capacity fee taken at request (req.maxFee is what stayed reserved): review s25 C1, open.
-        assertEq(router.accountOf(account).balance, req.maxFee, "refunded in full but the capacity fee");
+        // Review s25 C1: the capacity fee (priced at request, part of maxFee) is refunded with the rest.
+        assertTrue(req.capacityFee != 0, "the request was priced a capacity fee");
+        assertEq(req.maxFee, REQUEST_FEE, "maxFee is the whole reservation");
+        assertEq(router.accountOf(account).balance, REQUEST_FEE, "refunded in full, the capacity fee too");
+        assertEq(router.accountOf(account).reserved, 0, "nothing left reserved");
         assertEq(token.balanceOf(REQUESTER), 0, "and nothing more");
-        assertEq(_atStake(pool), 125_000 ether + MIN_BOND - PENALTY, "the pool lost 0.2 PHA, not 1,250");
+        // The penalty and the capacity fee the requester got back (0.0000064 PHA on this empty router),
+        // both from the operator's bond.
+        uint256 slash = PENALTY + req.capacityFee;
+        assertEq(_atStake(pool), 125_000 ether + MIN_BOND - slash, "the pool lost 0.2 PHA and the capacity fee, not 1,250");
         assertEq(_poolStake(pool), 125_000 ether, "from its operator's bond, none from its stakers");
         assertEq(token.balanceOf(CALLER), REWARD, "the caller got its gas back, 0.00003 PHA");
-        assertEq(token.balanceOf(GOVERNANCE_TREASURY) - treasuryBefore, PENALTY - REWARD, "the rest to the treasury");
+        assertEq(token.balanceOf(GOVERNANCE_TREASURY) - treasuryBefore, slash - REWARD, "the rest to the treasury");
     }
 
     /// @dev The operator requests from its own account and times its own worker out 10 times.
@@ -59,10 +65,10 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         _stake(DELEGATOR, pool, 100_000 ether);
         _postBond(OPERATOR, pool, 10 * PENALTY); // a margin: the minimum stays posted throughout
         uint64 account = _openAccount(OPERATOR, OPERATOR, 100 ether);
-        (uint256 operatorLoss, uint256 delegatorLoss) = _selfTimeouts(pool, account, 10);
+        (uint256 operatorLoss, uint256 delegatorLoss, uint256 slashes) = _selfTimeouts(pool, account, 10);
 
-        // Its bond pays every slash: 10 * 0.2 PHA, less 10 * 0.00003 of rewards; plus its gas.
-        assertGe(operatorLoss, 10 * (PENALTY - REWARD), "the operator pays every slash, and its gas");
+        // Its bond pays every slash (10 * (0.2 PHA + capacity fee)), less 10 * 0.00003 of rewards; plus its gas.
+        assertGe(operatorLoss, slashes - 10 * REWARD, "the operator pays every slash, and its gas");
         assertEq(delegatorLoss, 0, "delegators lose nothing (before the bond: 1.82 PHA; before s24: 9,466)");
     }
 
@@ -72,9 +78,9 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         _stake(DELEGATOR, pool, 100_000 ether);
         _postBond(OPERATOR, pool, 10 * PENALTY);
         uint64 account = _openAccount(OPERATOR, OPERATOR, 100 ether);
-        (uint256 operatorLoss, uint256 delegatorLoss) = _selfTimeouts(pool, account, 10);
-        assertGe(operatorLoss, 10 * (PENALTY - REWARD), "its bond pays the slashes; rewards never cover them");
-        assertEq(delegatorLoss, 0, "delegators lose nothing (before the bond: 2 PHA)");
+        (uint256 operatorLoss, uint256 delegatorLoss, uint256 slashes) = _selfTimeouts(pool, account, 10);
+        assertGe(operatorLoss, slashes - 10 * REWARD, "its bond pays the slashes; rewards never cover them");
+        assertEq(delegatorLoss, 0, "delegators lose nothing (before the bond: 2 PHA and the capacity fees)");
     }
 
     /// @dev A vault manager runs its own pool at 50% commission, puts the whole vault in it and has
@@ -91,20 +97,20 @@ contract TimeoutEconomicsTest is RouterHubFixture {
         _postBond(VAULT_MANAGER, pool, 50 * PENALTY);
         uint64 account = _openAccount(VAULT_MANAGER, VAULT_MANAGER, 100 ether);
 
-        (uint256 managerLoss,) = _selfTimeouts(pool, account, 50);
+        (uint256 managerLoss,, uint256 slashes) = _selfTimeouts(pool, account, 50);
         assertEq(vault.totalAssets(), 100_000 ether, "the vault lost nothing (before the bond: 10 PHA; s23: 39,500)");
-        assertGe(managerLoss, 50 * (PENALTY - REWARD), "the manager's bond paid for it");
+        assertGe(managerLoss, slashes - 50 * REWARD, "the manager's bond paid for it");
     }
 
     // ---------------------------------------------------------------- helpers
 
     /// @dev `count` requests by `op` (the pool's operator or manager) from its account, each left
     /// unanswered and timed out by `op`. Returns what op lost in PHA (wallet, account and own stake,
-    /// its gas counted at 1 gwei of PHA per gas), failing if it gained, and what the pool's other
-    /// stake lost.
+    /// its gas counted at 1 gwei of PHA per gas), failing if it gained, what the pool's other stake
+    /// lost, and the slashes due: each request's penalty plus its (refunded) capacity fee.
     function _selfTimeouts(uint256 pool, uint64 account, uint256 count)
         internal
-        returns (uint256 opLoss, uint256 othersLoss)
+        returns (uint256 opLoss, uint256 othersLoss, uint256 slashes)
     {
         address op = hub.poolState(pool).operator;
         uint256 opBefore = _holdings(op, pool, account);
@@ -117,6 +123,7 @@ contract TimeoutEconomicsTest is RouterHubFixture {
             router.request(account, agent, "hello", 0, 0, REQUEST_FEE);
             gasUsed += start - gasleft() + TX_GAS;
             IAgentRouter.AgentRequest memory req = _requestFromLogs();
+            slashes += PENALTY + req.capacityFee;
             vm.warp(req.deadline + 1);
             vm.prank(op);
             start = gasleft();

@@ -399,6 +399,22 @@ describe("worker executor", function () {
       expect(result.subAgentPrices).to.deep.equal([40n, 40n], "each call signed at the price it was budgeted at");
     });
 
+    it("keeps the capacity fee out of the budget: maxFee - capacityFee - agentPrice - feeReserve", async () => {
+      const h = await harness({ feeReserve: 100n });
+      h.register(
+        1n,
+        bundleOf(
+          `async (i, ctx) => { const out = []; for (const id of [2, 2, 2]) { try { out.push((await ctx.callAgent(id, "")).text); } catch (e) { out.push(e.code); } } return out.join(","); }`,
+        ),
+      );
+      h.register(2n, bundleOf(`() => "ok"`), { price: 40n });
+      // 240 - 40 - 10 - 100 = 90: two calls at 40, not the three 130 would allow. The router takes the
+      // capacity fee first at settlement, so budgeting it would leave the last callee unpaid.
+      const result = await execute(h, 1n, "x", { maxFee: 240n, capacityFee: 40n, agentPrice: 10n });
+      expect(text(result.output)).to.equal("ok,ok,BUDGET_EXCEEDED");
+      expect(result.subAgentPrices).to.deep.equal([40n, 40n]);
+    });
+
     it("signs BUDGET_EXCEEDED when the agent does not catch the refusal", async () => {
       const h = await harness();
       h.register(1n, bundleOf(`async (i, ctx) => (await ctx.callAgent(2, "")).text`));

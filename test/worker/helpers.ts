@@ -82,6 +82,7 @@ export function makeRequest(overrides: Partial<AgentRequest> = {}): AgentRequest
     codeHash: `0x${"00".repeat(32)}`,
     inputHash: keccak256(new Uint8Array()),
     configVersion: 1n,
+    capacityFee: 0n,
     ...overrides,
   };
 }

@@ -95,7 +95,8 @@ export class Executor {
 
   async execute(request: AgentRequest, input: Uint8Array, requestHash: string): Promise<ExecutionResult> {
     const { limits, feeReserve } = this.deps;
-    const spare = request.maxFee - request.agentPrice - feeReserve;
+    // The capacity fee is paid from maxFee at settlement like the agent's price: never budget it to callees.
+    const spare = request.maxFee - request.capacityFee - request.agentPrice - feeReserve;
     const tree: Tree = {
       request,
       requestHash,

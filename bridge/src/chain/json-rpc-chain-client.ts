@@ -83,6 +83,7 @@ export function decodeAgentRequested(data: string): { request: AgentRequest; inp
     codeHash: bytes32Word(data, 12),
     inputHash: bytes32Word(data, 13),
     configVersion: word(data, 14),
+    capacityFee: word(data, 15),
   };
   const offsetWords = Number(word(data, REQUEST_WORDS)) / 32;
   const length = Number(word(data, offsetWords));

@@ -5,13 +5,13 @@ import {IAgentRouter} from "../../interfaces/IAgentRouter.sol";
 
 /// @title RequestCodec
 /// @notice A request's commitment, keccak256(abi.encode(request)), computed straight from calldata.
-/// @dev AgentRequest has only static members, so its calldata encoding is its abi.encode: 15 words,
+/// @dev AgentRequest has only static members, so its calldata encoding is its abi.encode: 16 words,
 /// each value right-aligned in its word. The router's own commitments are of cleanly encoded
 /// requests; a calldata copy with a dirty word (bits above a member's width) hashes differently,
 /// so it can only fail the comparison with the commitment, never pass as another request.
 library RequestCodec {
-    /// @dev abi.encode(AgentRequest): 15 static words.
-    uint256 internal constant ENCODED_SIZE = 15 * 32;
+    /// @dev abi.encode(AgentRequest): 16 static words.
+    uint256 internal constant ENCODED_SIZE = 16 * 32;
 
     /// @notice keccak256(abi.encode(req)) of the request at `encoded`, hashed in scratch memory past
     /// the free memory pointer (nothing is allocated).
@@ -25,7 +25,7 @@ library RequestCodec {
     }
 
     /// @notice The request at `encoded` copied to memory, and its hash. A memory AgentRequest of only
-    /// static members is laid out as 15 words in member order, its abi.encode: the copy is the struct,
+    /// static members is laid out as 16 words in member order, its abi.encode: the copy is the struct,
     /// and it is hashed in place.
     /// @dev The copy is not cleaned: a dirty word would give a memory struct whose member reads
     /// differ from its bytes. Callers compare `requestHash` with the router's commitment before using
@@ -36,7 +36,7 @@ library RequestCodec {
         returns (IAgentRouter.AgentRequest memory req, bytes32 requestHash)
     {
         assembly ("memory-safe") {
-            // Solidity has already allocated `req` (a return variable gets its zeroed 15 words):
+            // Solidity has already allocated `req` (a return variable gets its zeroed 16 words):
             // fill those words rather than allocate a second copy.
             calldatacopy(req, encoded, ENCODED_SIZE)
             requestHash := keccak256(req, ENCODED_SIZE)

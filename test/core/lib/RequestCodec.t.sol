@@ -65,7 +65,7 @@ contract RequestCodecTest is Test {
         assertEq(requestHash, keccak256(abi.encode(req)), "hash of the copy = commitment");
         assertEq(keccak256(abi.encode(copy)), keccak256(abi.encode(req)), "every member copied");
         assertEq(copyHash, requestHash, "the copy survives later allocations");
-        assertEq(grew, RequestCodec.ENCODED_SIZE, "exactly the 15 words allocated");
+        assertEq(grew, RequestCodec.ENCODED_SIZE, "exactly the 16 words allocated");
     }
 
     /// @dev A dirty word (bits above a member's width) cannot pass for the clean request.
@@ -73,10 +73,11 @@ contract RequestCodecTest is Test {
         IAgentRouter.AgentRequest memory req = _request(1, 2, address(3), 4, address(5), 6, bytes32(uint256(7)));
         bytes memory encoded = abi.encode(req);
         // Members narrower than a word: consumer(2) accountId(3) worker(4) agentVersion(5) keyEpoch(6)
-        // callbackGasLimit(7) agentOwner(8) agentPrice(9) maxFee(10) deadline(11) configVersion(14).
-        uint8[11] memory narrow = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14];
-        uint256[11] memory widths = [uint256(160), 64, 160, 32, 32, 32, 160, 96, 96, 64, 16];
-        uint256 pick = bound(word, 0, 10);
+        // callbackGasLimit(7) agentOwner(8) agentPrice(9) maxFee(10) deadline(11) configVersion(14)
+        // capacityFee(15).
+        uint8[12] memory narrow = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15];
+        uint256[12] memory widths = [uint256(160), 64, 160, 32, 32, 32, 160, 96, 96, 64, 16, 96];
+        uint256 pick = bound(word, 0, 11);
         uint256 high = bound(dirt, 1, type(uint256).max >> widths[pick]) << widths[pick];
         uint256 at = 32 + uint256(narrow[pick]) * 32;
         assembly ("memory-safe") {
@@ -106,7 +107,8 @@ contract RequestCodecTest is Test {
             deadline: uint64(uint256(keccak256(abi.encode(salt, 1)))),
             codeHash: keccak256(abi.encode(salt, 2)),
             inputHash: salt,
-            configVersion: uint16(uint256(salt) >> 240)
+            configVersion: uint16(uint256(salt) >> 240),
+            capacityFee: uint96(uint256(keccak256(abi.encode(salt, 3))))
         });
     }
 }
