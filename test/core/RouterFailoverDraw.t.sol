@@ -120,6 +120,22 @@ contract RouterFailoverDrawTest is RouterHubFixture {
         _assertBackups(req, honest, second, "after a new pool");
     }
 
+    /// @dev The drawn pool had weight at the day's start but its only worker left since: the draw
+    /// steps over it (by the fixed seeds, over the weights at the day's start), never a revert.
+    function test_APoolDrawnWhoseWorkersAllLeftIsSteppedOver() public {
+        IAgentRouter.AgentRequest memory req;
+        for (uint256 i; i < 100; ++i) {
+            vm.prevrandao(bytes32(i));
+            req = _requestAs(REQUESTER, account, agent, REQUEST_MAX_FEE);
+            if (req.worker != mine && _backupOrNone(req, 1) == mine) break;
+        }
+        assertEq(_backupOrNone(req, 1), mine, "the attacker's pool is backup 1");
+        vm.prank(ATTACKER);
+        hub.removeWorker(poolOf[mine], mine);
+        (address b1,) = router.backupWorker(req, 1);
+        assertTrue(b1 != mine && b1 != req.worker && b1 != address(0), "another pool's worker");
+    }
+
     /// @dev A backup takes no pending slot, so a full mark (which a requester can cause by aiming
     /// requests at a worker) does not take it out of the backup draw.
     function test_Attack_FillingTheHonestBackupDoesNotMoveTheDraw() public {
