@@ -53,9 +53,10 @@ library StakeSumTree {
         return _sumLanes(tree.root);
     }
 
-    /// @notice Sum of all leaf weights at the start of `period` ({CURRENT}: now); see {readable}.
+    /// @notice Sum of all leaf weights at the start of `period` ({CURRENT}: now); see {periodOf}.
     function totalAt(Tree storage tree, uint256 period) internal view returns (uint256) {
-        return _sumLanes(_lanesAt(tree, ROOT_KEY, tree.root, period, true));
+        uint256 root = tree.root;
+        return _sumLanes(period == CURRENT ? root : _lanesAt(tree, ROOT_KEY, root, period, true));
     }
 
     /// @notice Number of levels (1 for up to ten leaves).
@@ -152,7 +153,7 @@ library StakeSumTree {
 
     /// @notice The leaf whose cumulative weight range contains `target` (which must be below the
     /// total), `target`'s offset within that range (`target - offset` is where the range starts) and
-    /// the leaf's weight; all as of the start of `period` ({CURRENT}: now; else see {readable}).
+    /// the leaf's weight; all as of the start of `period` ({CURRENT}: now; else see {periodOf}).
     function find(Tree storage tree, uint256 target, uint256 period)
         internal
         view
@@ -160,33 +161,33 @@ library StakeSumTree {
     {
         uint256 node = tree.root;
         uint256 level = _depth(node);
-        node = _lanesAt(tree, ROOT_KEY, node, period, true);
+        if (period != CURRENT) node = _lanesAt(tree, ROOT_KEY, node, period, true);
         // Bounded by the depth and lane count; a lane weight never exceeds the remaining target sum.
         unchecked {
             while (true) {
                 --level;
                 uint256 lane;
-                for (; ; ++lane) {
-                    weight = (node >> (lane * LANE_BITS)) & LANE_MASK;
-                    if (target < weight || lane == BRANCHING - 1) break;
-                    target -= weight;
+                for (; lane < BRANCHING - 1; ++lane) {
+                    uint256 laneWeight = (node >> (lane * LANE_BITS)) & LANE_MASK;
+                    if (target < laneWeight) break;
+                    target -= laneWeight;
                 }
                 leaf = leaf * BRANCHING + lane;
-                if (level == 0) return (leaf, target, weight);
+                if (level == 0) return (leaf, target, (node >> (lane * LANE_BITS)) & LANE_MASK);
                 uint256 key = _key(level - 1, leaf);
-                node = _lanesAt(tree, key, tree.nodes[key], period, false);
+                node = tree.nodes[key];
+                if (period != CURRENT) node = _lanesAt(tree, key, node, period, false);
             }
         }
     }
 
-    /// @dev The lanes of node `key` (whose current word is `word`) at the start of `period`. Reads no
-    /// history for {CURRENT}, nor for a node whose tag shows no update since that period began.
+    /// @dev The lanes of node `key` (whose current word is `word`) at the start of `period` (not
+    /// {CURRENT}). Reads no history for a node whose tag shows no update since that period began.
     function _lanesAt(Tree storage tree, uint256 key, uint256 word, uint256 period, bool isRoot)
         private
         view
         returns (uint256)
     {
-        if (period == CURRENT) return word;
         // periodOf bounds period to the current one or the one before.
         bool previous = period < block.timestamp / PERIOD;
         uint256 tag = word >> TAG_SHIFT;
