@@ -147,6 +147,10 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       const poolId = await bringWorkerOnline(workerOperator, await worker.attest(), { endpoint: worker.url, stake: stakeAmount, inPool: spec.inPool });
       workers[spec.name] = { worker, poolId };
     }
+    // A request's backups are drawn on the pools' weights at the start of its day (StakingHub.sampleWorkerAt):
+    // a day on, the stake just placed backs them.
+    await node.rpc("evm_increaseTime", [24 * 3600]);
+    await node.rpc("evm_mine", []);
 
     const accountId = await createAccount(net);
     await fundAccount(net, accountId, options.accountFunding ?? 10_000n * PHA);

@@ -448,7 +448,10 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     /// @dev Backup `rank` of `req` (whose commitment is checked), drawn by the extension's
     /// {AgentRouterExtension-drawBackup}: a cold path, kept out of the router's code.
     function _drawBackup(AgentRequest calldata req, bytes32 requestHash, uint256 rank) private view returns (address) {
-        return AgentRouterExtension(extension).drawBackup(staking, req.id, req.agentId, req.worker, requestHash, rank);
+        uint256 openedAt = req.deadline - _configs[req.configVersion].requestTimeout;
+        return AgentRouterExtension(extension).drawBackup(
+            staking, req.id, req.agentId, req.worker, requestHash, openedAt, rank
+        );
     }
 
     /// @dev Reserves `maxFee`, assigns a worker and stores the commitment of the new request, on the

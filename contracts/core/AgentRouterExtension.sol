@@ -161,12 +161,14 @@ contract AgentRouterExtension is AgentRouterState {
     /// the first worker drawn from the seeds keccak256(requestHash, r), keccak256(seed), ... that can
     /// serve the agent, is not banned and is neither the primary nor a lower rank. A pure function of
     /// its arguments and the staking side's and registries' state: called directly, it reads nothing
-    /// of the extension's own storage.
+    /// of the extension's own storage. The pools are drawn on their weights at the start of the day of
+    /// `openedAt` ({IWorkerStaking-sampleWorkerAt}): no stake move after the request steers the draw.
     /// @param staking_ The router's staking side.
     /// @param requestId The request (for the error).
     /// @param agentId Its agent, whose allowed measurements a backup must run.
     /// @param primary Its assigned worker.
     /// @param requestHash Its commitment, which fixes the seeds.
+    /// @param openedAt When it was opened (its deadline less its config's timeout).
     /// @param rank 1 to MAX_BACKUPS (checked by the router).
     /// @return backup The backup, or a revert {IAgentRouter-NoBackup} if none could be drawn.
     function drawBackup(
@@ -175,6 +177,7 @@ contract AgentRouterExtension is AgentRouterState {
         uint256 agentId,
         address primary,
         bytes32 requestHash,
+        uint256 openedAt,
         uint256 rank
     ) external view returns (address backup) {
         if (rank == 0 || rank > MAX_BACKUPS) revert IAgentRouter.NoBackup(requestId, rank);
@@ -185,7 +188,7 @@ contract AgentRouterExtension is AgentRouterState {
             backup = address(0);
             uint256 seed = uint256(keccak256(abi.encode(requestHash, r)));
             for (uint256 attempt; attempt < MAX_BACKUP_DRAWS && backup == address(0); ++attempt) {
-                address worker = staking_.sampleWorker(seed);
+                address worker = staking_.sampleWorkerAt(seed, openedAt);
                 if (worker == address(0)) break;
                 if (_canBackUp(worker, agentId, primaryOperator, taken, r)) backup = worker;
                 seed = uint256(keccak256(abi.encode(seed)));

@@ -11,6 +11,13 @@ interface IWorkerStaking {
     /// @return worker The sampled worker, or address(0) when no worker is eligible.
     function sampleWorker(uint256 seed) external view returns (address worker);
 
+    /// @notice {sampleWorker} over the stake weights as they were before `asOf` (the router passes a
+    /// request's opening time), for drawing its backups: no stake move after `asOf` changes the result.
+    /// @param seed Uniform random seed chosen by the router.
+    /// @param asOf A time at most one request timeout (one day) ago.
+    /// @return worker The sampled worker, or address(0) when none is eligible or `asOf` is too old.
+    function sampleWorkerAt(uint256 seed, uint256 asOf) external view returns (address worker);
+
     /// @notice The router's word that `worker` holds as many unsettled requests as it may (`full`), or
     /// has room again: a full worker is not sampled, as one whose attestation expired. Sent only on
     /// those transitions.

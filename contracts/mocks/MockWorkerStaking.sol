@@ -53,9 +53,14 @@ contract MockWorkerStaking is IWorkerStaking {
         isFull[worker] = full;
     }
 
-    function sampleWorker(uint256 seed) external view returns (address) {
+    function sampleWorker(uint256 seed) public view returns (address) {
         uint256 count = workers.length;
         return count == 0 ? address(0) : workers[seed % count];
+    }
+
+    /// @dev No history here: the list as it is now.
+    function sampleWorkerAt(uint256 seed, uint256) external view returns (address) {
+        return sampleWorker(seed);
     }
 
     function slashForTimeout(address worker, uint256 requestId, uint256 amount, address reporter, uint256 reporterReward)

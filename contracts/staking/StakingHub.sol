@@ -475,19 +475,35 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     /// exhaust the call (it then returns the last worker tried, which the router rejects and draws
     /// again). Revocations reach sampling through
     /// {syncWorkers}; the router re-checks every sampled worker against the registry anyway.
-    function sampleWorker(uint256 seed) external view returns (address worker) {
-        uint256 total = _weights.total();
+    function sampleWorker(uint256 seed) external view returns (address) {
+        return _sample(seed, StakeSumTree.CURRENT);
+    }
+
+    /// @inheritdoc IWorkerStaking
+    /// @dev {sampleWorker} over the pools' weights at the start of `asOf`'s day, which no stake move
+    /// after `asOf` changes (see {StakeSumTree}); zero once that is more than a day ago. A pool
+    /// created since weighs 0. Full marks are ignored: they guard pending slots, which a backup does
+    /// not take, and a requester could set them on honest workers.
+    function sampleWorkerAt(uint256 seed, uint256 asOf) external view returns (address) {
+        (uint256 period, bool readable) = StakeSumTree.periodOf(asOf);
+        return readable ? _sample(seed, period) : address(0);
+    }
+
+    /// @dev Both samplers: a pool drawn without a servable worker is taken out of the draw (as a dead
+    /// range of its weight at `period`) and the draw repeated over the remaining weight.
+    function _sample(uint256 seed, uint256 period) private view returns (address worker) {
+        uint256 total = _weights.totalAt(period);
         if (total == 0) return address(0);
         DeadRanges memory dead;
         for (uint256 draw; draw < MAX_SAMPLE_DRAWS && dead.total < total; ++draw) {
             uint256 live = total - dead.total;
             uint256 target = _skipDead(dead, seed % live);
-            (uint256 leaf, uint256 offset) = _weights.find(target);
+            (uint256 leaf, uint256 offset, uint256 weight) = _weights.find(target, period);
             bool servable;
             // The high part of the seed picks uniformly within the pool.
-            (servable, worker) = _servableWorker(leaf + 1, seed / live);
+            (servable, worker) = _servableWorker(leaf + 1, seed / live, period != StakeSumTree.CURRENT);
             if (servable) return worker;
-            _addDead(dead, target - offset, _pools[leaf + 1].weight);
+            _addDead(dead, target - offset, weight);
             seed = uint256(keccak256(abi.encode(seed, draw)));
         }
     }
@@ -884,15 +900,17 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev The first worker of `poolId` from index `pick % count` on whose attestation has not
-    /// expired and that is not full, or (false, the last one tried). Weight > 0 implies workers.
-    function _servableWorker(uint256 poolId, uint256 pick) private view returns (bool, address worker) {
+    /// expired and that is not full (unless `ignoreFull`), or (false, the last one tried). A pool may
+    /// have weight at a past period's start and no workers now.
+    function _servableWorker(uint256 poolId, uint256 pick, bool ignoreFull) private view returns (bool, address worker) {
         Pool storage pool = _pools[poolId];
         uint256 count = pool.workerCount;
+        if (count == 0) return (false, address(0));
         uint256 start = pick % count;
         for (uint256 i; i < count; ++i) {
             worker = _workerAt(poolId, pool, (start + i) % count);
             WorkerInfo storage info = _workers[worker];
-            if (info.expiresAt >= block.timestamp && !info.full) return (true, worker);
+            if (info.expiresAt >= block.timestamp && (ignoreFull || !info.full)) return (true, worker);
         }
         return (false, worker);
     }

@@ -36,6 +36,8 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
         _pool(OPERATOR_C, FIRST_WORKER_KEY + 2, 10_000 ether, 20_000 ether);
         agent = _registerAgent(agentOwner, PRICE, new bytes32[](0));
         account = _openAccount(REQUESTER, REQUESTER, 1_000 ether);
+        // Backups are drawn on the weights at the start of the request's day: let the stake count.
+        vm.warp(block.timestamp + 1 days);
     }
 
     // ---------------------------------------------------------------- (a) the backup gains its fee only
@@ -91,6 +93,7 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
     function test_AnOperatorsOtherPoolIsNeverItsBackup() public {
         // OPERATOR_A's second pool, the heaviest of all: without the rule it would be drawn most.
         address second = _pool(OPERATOR_A, FIRST_WORKER_KEY + 3, 10_000 ether, 500_000 ether);
+        vm.warp(block.timestamp + 1 days); // its stake backs backups from the next day
         uint256 seen;
         for (uint256 i; i < 40; ++i) {
             vm.prevrandao(bytes32(i));

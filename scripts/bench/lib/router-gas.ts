@@ -100,6 +100,9 @@ async function measureShape(shape: Shape): Promise<GasFigure[]> {
     enclaves.set(enclave.address, enclave);
     measurementOf.set(enclave.address, measurement);
   }
+  // Backups (measured with the extras) are drawn on the pools' weights at the start of the request's
+  // day: let the stake count.
+  if (shape.extras) await networkHelpers.time.increase(24 * 3600);
   const agentId = 1n;
   await (
     await agentRegistry.connect(agentOwner).registerAgent(keccak256(toUtf8Bytes("bench agent")), "file:///bench.js", ethers.parseEther("1"), [], true)
