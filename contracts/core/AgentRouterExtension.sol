@@ -189,8 +189,11 @@ contract AgentRouterExtension is AgentRouterState {
             uint256 seed = uint256(keccak256(abi.encode(requestHash, r)));
             for (uint256 attempt; attempt < MAX_BACKUP_DRAWS && backup == address(0); ++attempt) {
                 address worker = staking_.sampleWorkerAt(seed, openedAt);
-                if (worker == address(0)) break;
-                if (_canBackUp(worker, agentId, primaryOperator, taken, r)) backup = worker;
+                // No worker from this seed (its draws met only pools that have since lost their
+                // workers) ends nothing: the next seed may meet a live pool (review s26 D-2).
+                if (worker != address(0) && _canBackUp(staking_, worker, agentId, primaryOperator, taken, r)) {
+                    backup = worker;
+                }
                 seed = uint256(keccak256(abi.encode(seed)));
             }
             if (backup == address(0)) revert IAgentRouter.NoBackup(requestId, rank);
@@ -200,8 +203,13 @@ contract AgentRouterExtension is AgentRouterState {
 
     /// @dev `worker` is none of `taken[0..count)`, runs a measurement the agent allows, is not banned
     /// and is not run by the primary's operator: an operator's second pool never takes over from its
-    /// first, so skipping a window cannot move the fee between two pools of one operator.
+    /// first, so skipping a window cannot move the fee between two pools of one operator. It must also
+    /// be eligible now (active, attestation not expired, its pool's stake and bond at their minimums):
+    /// the day's-start weights say which pool is drawn, not that its worker can still be held to
+    /// account (review s26 D-2, D-3). Only a pool's own operator can make its worker ineligible, which
+    /// only gives away a draw it had won.
     function _canBackUp(
+        IWorkerStaking staking_,
         address worker,
         uint256 agentId,
         address primaryOperator,
@@ -213,7 +221,8 @@ contract AgentRouterExtension is AgentRouterState {
         }
         bytes32 measurement = workerRegistry.activeMeasurementOf(worker);
         return measurement != bytes32(0) && agentRegistry.isMeasurementAllowed(agentId, measurement)
-            && !workerRegistry.isBanned(worker) && workerRegistry.operatorOf(worker) != primaryOperator;
+            && !workerRegistry.isBanned(worker) && workerRegistry.operatorOf(worker) != primaryOperator
+            && staking_.isEligible(worker);
     }
 
     /// @dev Refunds an unanswered request in full after its deadline (its capacity fee included) and

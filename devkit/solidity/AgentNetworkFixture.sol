@@ -48,7 +48,7 @@ abstract contract AgentNetworkFixture is Test {
     uint256 internal constant FIXTURE_ACCOUNT_FUNDS = 1_000 ether;
     uint256 internal constant FIXTURE_POOL_STAKE = 10_000 ether;
     /// @dev The deployed minBondPerWorker (ignition/modules/AgentNetwork.ts), posted by the operator.
-    uint128 internal constant FIXTURE_POOL_BOND = 3.2 ether;
+    uint128 internal constant FIXTURE_POOL_BOND = 70 ether;
 
     PhalaToken internal pha;
     AgentRegistry internal agentRegistry;

@@ -125,9 +125,13 @@ export default buildModule("AgentNetwork", (m) => {
     equivocationSlashBps: 2_000,
     minCommissionBps: 0,
     maxCommissionBps: 5_000,
-    // Operator bond per worker, slashed before any staker: maxPendingPerWorker (16) miss penalties
-    // of 2 worker fees (0.2 PHA), so a worker's whole queue can fail without touching delegators.
-    minBondPerWorker: 32n * 10n ** 17n,
+    // Operator bond per worker, slashed before any staker: a worker's whole queue (maxPendingPerWorker,
+    // 16) can time out without touching delegators. Each timeout slashes the miss penalty (2 worker
+    // fees, 0.2 PHA) plus the request's capacity fee, at most relayGas * timeout * capacityPrice with
+    // the longest callback (3,410,720 gas * 120 s * 1e10 = 4.093 PHA): 16 * 4.293 = 68.69 PHA, rounded
+    // up (review s26 C-3; test/devkit/deployment.ts checks it against the deployed router). Governance
+    // raising the capacity price, the penalty or the queue must raise this with it.
+    minBondPerWorker: 70n * 10n ** 18n,
   });
   const stakingHub = m.contract("StakingHub", [pha, workerRegistry, treasury, stakingParams, deployer]);
   const timelock = m.contract("PhalaTimelock", [m.getParameter("timelockDelay", DEFAULT_TIMELOCK_DELAY), [], [], deployer, stakingHub]);

@@ -43,7 +43,7 @@ contract RouterAttacksCalldataTest is RouterFixture {
         IAgentRouter.AgentRequest memory req = _request();
         bytes memory data = abi.encodeCall(AgentRouter.fulfill, (_fulfillment(req, OUTPUT)));
         uint256 tuple = 4 + 32;
-        uint256 signatureOffsetAt = tuple + 19 * 32; // after 15 request words, status and 3 offsets
+        uint256 signatureOffsetAt = tuple + 20 * 32; // after 16 request words, status and 3 offsets
         uint256 signatureAt = _word(data, signatureOffsetAt);
         _setWord(data, signatureOffsetAt, signatureAt + 32);
         bytes memory head = _slice(data, 0, tuple + signatureAt);
@@ -54,7 +54,7 @@ contract RouterAttacksCalldataTest is RouterFixture {
     function test_RevertWhen_PaddingBytesAreNotZero() public {
         IAgentRouter.AgentRequest memory req = _request();
         bytes memory data = abi.encodeCall(AgentRouter.fulfill, (_fulfillment(req, OUTPUT)));
-        uint256 outputAt = 4 + 32 + _word(data, 4 + 32 + 16 * 32);
+        uint256 outputAt = 4 + 32 + _word(data, 4 + 32 + 17 * 32); // after 16 request words and status
         data[outputAt + 32 + OUTPUT.length] = 0xff; // first padding byte after the 8-byte output
         _expectNonCanonical(data);
     }

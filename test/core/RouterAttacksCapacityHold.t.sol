@@ -145,8 +145,9 @@ contract RouterAttacksCapacityHoldTest is RouterHubFixture {
         return _totalStake(attackerPoolIds);
     }
 
+    /// @dev What slashes take from: the pools' operator bonds, then their stake.
     function _totalStake(uint256[] storage pools) internal view returns (uint256 total) {
-        for (uint256 i; i < pools.length; ++i) total += _poolStake(pools[i]);
+        for (uint256 i; i < pools.length; ++i) total += _atStake(pools[i]);
     }
 
     function _carriedCapacityFees() internal view returns (uint256 total) {

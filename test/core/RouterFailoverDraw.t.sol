@@ -136,6 +136,52 @@ contract RouterFailoverDrawTest is RouterHubFixture {
         assertTrue(b1 != mine && b1 != req.worker && b1 != address(0), "another pool's worker");
     }
 
+    /// @dev Review s26 D-2: pools that had weight at the day's start and lost their workers since are
+    /// dead ranges all day. When one hub sample's draws met only such pools, the draw used to stop
+    /// (`NoBackup`) although live pools remained (9 of 12 requests here); the next seed now goes on.
+    /// Residual: each of the 16 seeds starts a fresh hub sample of 16 draws, so with dead pools holding
+    /// 99 % of the day's weight a request can still exhaust them (1 of 12 here).
+    function test_Attack_WorkerlessPoolsOfTheDaysStartDoNotMakeBackupsVanish() public {
+        uint256[] memory ids = new uint256[](20);
+        address[] memory ws = new address[](20);
+        for (uint256 i; i < 20; ++i) {
+            address op = address(uint160(0xD200 + i));
+            (ids[i], ws[i]) = _poolWithWorker(op, 1_000, nextKey++);
+            _stake(op, ids[i], 1_000_000 ether); // together ~99 % of the day's-start weight
+        }
+        vm.warp(block.timestamp + 1 days);
+        for (uint256 i; i < 20; ++i) {
+            vm.prank(address(uint160(0xD200 + i)));
+            hub.removeWorker(ids[i], ws[i]);
+        }
+        uint256 none;
+        for (uint256 i; i < 12; ++i) {
+            vm.prevrandao(bytes32(i + 9_000));
+            IAgentRouter.AgentRequest memory req = _requestAs(REQUESTER, account, agent, REQUEST_MAX_FEE);
+            if (_backupOrNone(req, 1) == address(0)) ++none;
+        }
+        assertLe(none, 1, "all but 1 of 12 requests have a live backup 1 (9 of 12 had none before)");
+    }
+
+    /// @dev Review s26 D-3: the day's-start weights choose the pool, but the backup must still be
+    /// eligible now: a pool drawn as backup whose stake left since (here its operator withdrew all) is
+    /// stepped over rather than named a backup nobody can hold to account.
+    function test_ABackupWhosePoolIsNoLongerEligibleIsSteppedOver() public {
+        IAgentRouter.AgentRequest memory req;
+        for (uint256 i; i < 100; ++i) {
+            vm.prevrandao(bytes32(i));
+            req = _requestAs(REQUESTER, account, agent, REQUEST_MAX_FEE);
+            if (req.worker != mine && _backupOrNone(req, 1) == mine) break;
+        }
+        assertEq(_backupOrNone(req, 1), mine, "the attacker's pool is backup 1");
+        uint256 shares = hub.sharesOf(poolOf[mine], ATTACKER);
+        vm.prank(ATTACKER);
+        hub.requestWithdrawal(poolOf[mine], shares);
+        assertFalse(hub.isEligible(mine), "its pool is below the minimum stake now");
+        (address b1,) = router.backupWorker(req, 1);
+        assertTrue(b1 != mine && b1 != req.worker && b1 != address(0), "another pool's worker");
+    }
+
     /// @dev A backup takes no pending slot, so a full mark (which a requester can cause by aiming
     /// requests at a worker) does not take it out of the backup draw.
     function test_Attack_FillingTheHonestBackupDoesNotMoveTheDraw() public {
@@ -177,6 +223,9 @@ contract RouterFailoverDrawTest is RouterHubFixture {
         (poolId, worker) = _poolWithWorker(op, 1_000, key);
         _stake(op, poolId, own);
         if (delegated != 0) _stake(DELEGATOR, poolId, delegated);
+        // A margin over the minimum bond: the tests time requests out, and a pool whose bond fell
+        // below the minimum would leave the draw.
+        _postBond(op, poolId, 10 * MIN_BOND);
         poolOf[worker] = poolId;
     }
 

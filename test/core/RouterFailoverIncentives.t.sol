@@ -152,6 +152,7 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
     function test_Attack_F2_SkippingForASybilBackupCostsTheOperatorNotItsDelegators() public {
         address primary = _firstWorkerOf(OPERATOR_A);
         address sybil = _sybilPool(OPERATOR_A_SYBIL, FIRST_WORKER_KEY + 3, 10_000 ether);
+        vm.warp(block.timestamp + 1 days); // the new pool backs requests from the next day on
         assertTrue(workers.operatorOf(sybil) != workers.operatorOf(primary), "the rule sees two operators");
         IAgentRouter.AgentRequest memory req = _requestWithBackup(primary, sybil);
         (, uint64 opensAt) = router.backupWorker(req, 1);
@@ -179,6 +180,7 @@ contract RouterFailoverIncentivesTest is RouterHubFixture {
     function test_Attack_ASelfCausedTimeoutCostsTheOperatorNotItsDelegators() public {
         address primary = _firstWorkerOf(OPERATOR_A);
         address sybil = _sybilPool(OPERATOR_A_SYBIL, FIRST_WORKER_KEY + 3, 10_000 ether);
+        vm.warp(block.timestamp + 1 days); // the new pool backs requests from the next day on
         IAgentRouter.AgentRequest memory req = _requestWithBackup(primary, sybil);
         uint256 delegatorStake = hub.stakeOf(poolOf[primary], DELEGATOR);
 

@@ -21,8 +21,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 abstract contract RouterHubFixture is RouterFixture {
     address internal constant GOVERNANCE_TREASURY = address(0x7EA5);
     address internal constant VAULT_MANAGER = address(0x3A4);
-    /// @dev minBondPerWorker of ignition/modules/AgentNetwork.ts: maxPendingPerWorker (16) miss
-    /// penalties (2 worker fees, 0.2 PHA) per worker.
+    /// @dev maxPendingPerWorker (16) miss penalties (2 worker fees, 0.2 PHA) per worker: small enough
+    /// that tests see a bond run out. The deployed minBondPerWorker (ignition/modules/AgentNetwork.ts,
+    /// 70 PHA) also covers each request's capacity fee, which a timeout slashes too.
     uint128 internal constant MIN_BOND = 3.2 ether;
 
     StakingHub internal hub;

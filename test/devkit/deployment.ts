@@ -185,6 +185,21 @@ describe("devkit deployment: router + real StakingHub (Ignition module), worker 
     await (await net.vaultAllocator.rebalance()).wait();
   });
 
+  it("sizes the operator bond for a worker's whole queue timing out at full utilisation (review s26 C-3)", async function () {
+    const config = await net.router.feeConfig();
+    // The longest relay a request can hold (the router's _relayGas for the largest callback) and the
+    // capacity fee it pays at utilisation 1: what a timeout slashes on top of the miss penalty.
+    const relayGas =
+      config.maxCallbackGasLimit +
+      config.fulfillOverheadGas +
+      (await net.router.ESTIMATED_FULFIL_EXECUTION_GAS()) +
+      (await net.router.MAX_OUTPUT_BYTES()) * (await net.router.OUTPUT_GAS_PER_BYTE());
+    const maxCapacityFee = relayGas * config.requestTimeout * (await net.router.capacityPrice());
+    const penalty = (config.workerFee * config.timeoutPenaltyBps) / 10_000n;
+    const worstQueue = config.maxPendingPerWorker * (penalty + maxCapacityFee);
+    expect((await net.stakingHub.params()).minBondPerWorker).to.be.at.least(worstQueue);
+  });
+
   it("credits the operator's stake with votes, and the deployer's PHA, once delegated, passes proposals", async function () {
     const [deployer] = await ethers.getSigners();
     expect(await net.pha.delegates(deployer!.address)).to.equal(ethers.ZeroAddress, "nobody's PHA is delegated at deployment");

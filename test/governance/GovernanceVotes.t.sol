@@ -216,7 +216,16 @@ contract GovernanceVotesTest is GovernanceFixture {
     // ---------------------------------------------------------------- helpers
 
     /// @dev A request to the pool's worker that times out: the router slashes the pool.
+    /// @dev A timeout's slash that reaches the stakers: the operator bond (slashed first) is taken out
+    /// beforehand (the minimum set to 0 by the hub's owner, the timelock, then withdrawn).
     function _slashWorkerPool() internal {
+        IStakingHub.Params memory p = stakingHub.params();
+        p.minBondPerWorker = 0;
+        vm.prank(address(timelock));
+        stakingHub.setParams(p);
+        uint256 bond = stakingHub.bondOf(workerPool);
+        vm.prank(FIXTURE_OPERATOR);
+        stakingHub.withdrawBond(workerPool, bond);
         uint256 agentId = _registerAgent(0);
         _addConsumer(address(this));
         uint256 requestId = router.request(accountId, agentId, "hello", 0, 100_000, 100 ether);
