@@ -476,26 +476,6 @@ contract RouterFailoverTest is RouterFixture {
         return _signedAs(req, workerKeyOf[backup], backup, output);
     }
 
-    /// @dev An answer to `req` naming `worker` in the signed struct, signed with `key`.
-    function _signedAs(IAgentRouter.AgentRequest memory req, uint256 key, address worker, bytes memory output)
-        internal
-        view
-        returns (IAgentRouter.Fulfillment memory)
-    {
-        uint256[] memory none = new uint256[](0);
-        uint96[] memory noPrices = new uint96[](0);
-        bytes32 digest =
-            router.fulfillmentDigest(req.id, _requestHash(req), keccak256(output), 0, none, noPrices, worker);
-        return IAgentRouter.Fulfillment({
-            request: req,
-            status: 0,
-            output: output,
-            subAgentIds: none,
-            subAgentPrices: noPrices,
-            signature: _signDigest(key, digest)
-        });
-    }
-
     /// @dev The logs since vm.recordLogs() hold RequestFulfilled by `backup` and BackupAnswered(primary, backup, rank).
     function _expectSettledBy(address backup, address primary, uint256 rank) internal {
         Vm.Log[] memory logs = vm.getRecordedLogs();

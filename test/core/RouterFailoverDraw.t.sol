@@ -268,17 +268,6 @@ contract RouterFailoverDrawTest is RouterHubFixture {
         view
         returns (IAgentRouter.Fulfillment memory)
     {
-        uint256[] memory none = new uint256[](0);
-        uint96[] memory noPrices = new uint96[](0);
-        bytes32 digest =
-            router.fulfillmentDigest(req.id, _requestHash(req), keccak256(ANSWER), 0, none, noPrices, worker);
-        return IAgentRouter.Fulfillment({
-            request: req,
-            status: 0,
-            output: ANSWER,
-            subAgentIds: none,
-            subAgentPrices: noPrices,
-            signature: _signDigest(workerKeyOf[worker], digest)
-        });
+        return _signedAs(req, workerKeyOf[worker], worker, ANSWER);
     }
 }

@@ -316,6 +316,26 @@ abstract contract RouterFixture is Test {
         return _sign(key, req, output, status, subAgentIds, _pricesOf(subAgentIds));
     }
 
+    /// @dev An answer to `req` naming `worker` (a backup, or anyone a test impersonates) in the signed struct, signed with `key`.
+    function _signedAs(IAgentRouter.AgentRequest memory req, uint256 key, address worker, bytes memory output)
+        internal
+        view
+        returns (IAgentRouter.Fulfillment memory)
+    {
+        uint256[] memory none = new uint256[](0);
+        uint96[] memory noPrices = new uint96[](0);
+        bytes32 digest =
+            router.fulfillmentDigest(req.id, _requestHash(req), keccak256(output), 0, none, noPrices, worker);
+        return IAgentRouter.Fulfillment({
+            request: req,
+            status: 0,
+            output: output,
+            subAgentIds: none,
+            subAgentPrices: noPrices,
+            signature: _signDigest(key, digest)
+        });
+    }
+
     /// @dev A fulfilment signed by the request's assigned worker, with explicit sub-call prices.
     function _fulfillment(
         IAgentRouter.AgentRequest memory req,
