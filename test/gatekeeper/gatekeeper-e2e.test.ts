@@ -83,7 +83,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
           adminToken,
           attestationValiditySeconds: 24 * 3600,
         }),
-        { provider: ethers.provider, logger, now: () => chainNow },
+        { provider: ethers.provider, logger, now: () => chainNow }
       );
     // Gatekeeper 0 coordinates rotations and asks the other two over HTTP (it signs itself in-process).
     const others = gatekeeperKeys.slice(1).map((key) => make(key, []));
@@ -115,9 +115,9 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     return { simulated: true, evidence: encodeSimulatedEvidence(reportData, measurement, chainNow) };
   }
 
-  /** What a new worker does: attest (no keys yet), register with the quorum evidence. */
-  async function register(worker: BaseWallet): Promise<void> {
-    const attested = await provisionFromGatekeepers({
+  /** A worker asks every gatekeeper for its attestation and keys, as `worker` does at start. */
+  function provisionAs(worker: BaseWallet, options: { keyring?: ClusterKeyring; minSignatures?: number } = {}) {
+    return provisionFromGatekeepers({
       gatekeepers: urls,
       chainId,
       workerRegistry,
@@ -125,8 +125,13 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
       enclavePrivateKey: worker.privateKey,
       attestation: workerAttestation(worker),
       expiresAt: BigInt(chainNow + 3600),
-      minSignatures: 2,
+      ...options,
     });
+  }
+
+  /** What a new worker does: attest (no keys yet), register with the quorum evidence. */
+  async function register(worker: BaseWallet): Promise<void> {
+    const attested = await provisionAs(worker, { minSignatures: 2 });
     expect(attested.keyring.epochs()).to.deep.equal([]);
     expect(attested.keysWithheld).to.equal("worker is not registered and active in WorkerRegistry");
     const [, operator] = await ethers.getSigners();
@@ -137,7 +142,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
       attested.evidence,
       "http://worker",
       consent.deadline,
-      consent.signature,
+      consent.signature
     );
   }
 
@@ -179,7 +184,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     expect((await ask("0x")).status).to.equal(403);
     // Even holding a real quorum (here: the gatekeepers' keys), it may not submit the proposal.
     const sigs = await Promise.all(
-      gatekeeperKeys.slice(0, 2).map(async (k) => ({ signer: k.address, signature: await signKeyRotation(k, domain, { epoch, publicKey, deadline }) })),
+      gatekeeperKeys.slice(0, 2).map(async (k) => ({ signer: k.address, signature: await signKeyRotation(k, domain, { epoch, publicKey, deadline }) }))
     );
     await expect((keyRegistry.connect(outsider) as Contract).proposeRotation!(epoch, publicKey, deadline, sortBySigner(sigs)))
       .to.be.revertedWithCustomError(keyRegistry, "NotRotationProposer")
@@ -203,27 +208,18 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
   it("attests a simulated worker: quorum evidence verifies on-chain, keys decrypt consumer inputs and agent secrets", async () => {
     const worker = Wallet.createRandom();
     await register(worker);
-    const provisioned = await provisionFromGatekeepers({
-      gatekeepers: urls,
-      chainId,
-      workerRegistry,
-      quorumVerifier: String(verifier.target),
-      enclavePrivateKey: worker.privateKey,
-      attestation: workerAttestation(worker),
-      expiresAt: BigInt(chainNow + 3600),
-      minSignatures: 2,
-    });
+    const provisioned = await provisionAs(worker, { minSignatures: 2 });
     expect(provisioned.signers.length).to.equal(3);
     expect(provisioned.measurement).to.equal(SIMULATED_MEASUREMENT);
     const [measurement, expiresAt] = (await verifier.verifyAttestation!(reportDataFor(worker.address, chainId, workerRegistry), provisioned.evidence)) as [
       string,
-      bigint,
+      bigint
     ];
     expect(measurement).to.equal(SIMULATED_MEASUREMENT);
     expect(expiresAt).to.equal(BigInt(chainNow + 3600));
     // Evidence for another worker key does not verify.
     await expect(
-      verifier.verifyAttestation!(reportDataFor(Wallet.createRandom().address, chainId, workerRegistry), provisioned.evidence),
+      verifier.verifyAttestation!(reportDataFor(Wallet.createRandom().address, chainId, workerRegistry), provisioned.evidence)
     ).to.be.revertedWithCustomError(verifier, "NotGatekeeper");
 
     const clusterPublicKey = hexlify(await keyRegistry.publicKeyOf!(1));
@@ -238,17 +234,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     const worker = Wallet.createRandom();
     await register(worker);
     const keyring = new ClusterKeyring({ now: () => chainNow });
-    const provision = () =>
-      provisionFromGatekeepers({
-        gatekeepers: urls,
-        chainId,
-        workerRegistry,
-        quorumVerifier: String(verifier.target),
-        enclavePrivateKey: worker.privateKey,
-        attestation: workerAttestation(worker),
-        expiresAt: BigInt(chainNow + 3600),
-        keyring,
-      });
+    const provision = () => provisionAs(worker, { keyring });
     await provision();
     const oldInput = encryptToClusterKey(hexlify(await keyRegistry.publicKeyOf!(1)), new TextEncoder().encode("old epoch"), inputBinding);
 
@@ -281,15 +267,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
       expect((error as Error).message).to.equal(`epoch 1 is retired: its grace window ended at ${graceEnd}`);
     }
     // A fresh keyring provisioned after the window never receives epoch 1.
-    const fresh = await provisionFromGatekeepers({
-      gatekeepers: urls,
-      chainId,
-      workerRegistry,
-      quorumVerifier: String(verifier.target),
-      enclavePrivateKey: worker.privateKey,
-      attestation: workerAttestation(worker),
-      expiresAt: BigInt(chainNow + 3600),
-    });
+    const fresh = await provisionAs(worker);
     try {
       await fresh.keyring.decryptInput(1, oldInput, inputBinding);
       expect.fail("epoch 1 must not decrypt after its grace window");
@@ -325,16 +303,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
 
   it("attack: keys only to a registered, active worker key (not before registration, not after revocation)", async () => {
     const worker = Wallet.createRandom();
-    const provision = () =>
-      provisionFromGatekeepers({
-        gatekeepers: urls,
-        chainId,
-        workerRegistry,
-        quorumVerifier: String(verifier.target),
-        enclavePrivateKey: worker.privateKey,
-        attestation: workerAttestation(worker),
-        expiresAt: BigInt(chainNow + 3600),
-      });
+    const provision = () => provisionAs(worker);
     await register(worker);
     expect((await provision()).keyring.epochs().length).to.be.greaterThan(0);
     const [owner] = await ethers.getSigners();
@@ -429,7 +398,7 @@ describe("gatekeeper: simulated evidence outside development chains", () => {
         logger: pino({ level: "info" }, logs),
         workers: new FakeWorkerRegistry().approve(SIMULATED_MEASUREMENT),
         epochs: { schedule: async () => ({ current: null, previous: null, pending: null, lastProposed: 0 }) },
-      },
+      }
     );
     const url = await gatekeeper.start();
     try {
