@@ -1,43 +1,21 @@
 import { expect } from "chai";
-import { Interface, Wallet, hexlify, randomBytes } from "ethers";
+import { Interface, hexlify, randomBytes } from "ethers";
 import type { Fulfillment } from "../../bridge/src/chain/chain-client.js";
 import { encodeFulfillBatchCalldata } from "../../bridge/src/chain/fulfill-calldata.js";
 import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
 import type { Hex } from "../../protocol/hex.js";
-import type { AgentRequest } from "../../protocol/request.js";
+import { randomRequest, randomUint } from "../protocol/random-request.js";
 
 const iface = new Interface(ROUTER_ABI);
 const selector = iface.getFunction("fulfillBatch")!.selector;
-const uint = (bits: number) => BigInt(hexlify(randomBytes(bits / 8)));
-
-function randomRequest(): AgentRequest {
-  return {
-    id: uint(256),
-    agentId: uint(256),
-    consumer: Wallet.createRandom().address,
-    accountId: uint(64),
-    worker: Wallet.createRandom().address.toLowerCase(),
-    agentVersion: uint(32),
-    keyEpoch: uint(32),
-    callbackGasLimit: uint(32),
-    agentOwner: Wallet.createRandom().address,
-    agentPrice: uint(96),
-    maxFee: uint(96),
-    deadline: uint(64),
-    codeHash: hexlify(randomBytes(32)),
-    inputHash: hexlify(randomBytes(32)),
-    configVersion: uint(16),
-    capacityFee: uint(96),
-  };
-}
 
 function randomFulfillment(outputBytes: number, subAgents: number): Fulfillment {
   return {
     request: randomRequest(),
-    status: Number(uint(16) & 0xffffn),
+    status: Number(randomUint(16) & 0xffffn),
     output: hexlify(randomBytes(outputBytes)) as Hex,
-    subAgentIds: Array.from({ length: subAgents }, () => uint(256)),
-    subAgentPrices: Array.from({ length: subAgents }, () => uint(96)),
+    subAgentIds: Array.from({ length: subAgents }, () => randomUint(256)),
+    subAgentPrices: Array.from({ length: subAgents }, () => randomUint(96)),
     signature: hexlify(randomBytes(65)) as Hex,
   };
 }

@@ -1,34 +1,13 @@
 import { expect } from "chai";
-import { AbiCoder, Interface, Wallet, hexlify, keccak256, randomBytes } from "ethers";
+import { AbiCoder, Interface, hexlify, keccak256, randomBytes } from "ethers";
 import { decodeAgentRequested } from "../../bridge/src/chain/json-rpc-chain-client.js";
 import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
-import { AGENT_REQUEST_FIELDS, agentRequestToJson, encodeAgentRequest, requestHash, toAgentRequest, type AgentRequest } from "../../protocol/request.js";
+import { randomRequest } from "./random-request.js";
+import { AGENT_REQUEST_FIELDS, agentRequestToJson, encodeAgentRequest, requestHash, toAgentRequest } from "../../protocol/request.js";
 
 const iface = new Interface(ROUTER_ABI);
 /** The compiled AgentRequest tuple, as the router's AgentRequested event declares it. */
 const requestParam = iface.getEvent("AgentRequested")!.inputs.find((input) => input.name === "request")!;
-const uint = (bits: number) => BigInt(hexlify(randomBytes(bits / 8)));
-
-function randomRequest(): AgentRequest {
-  return {
-    id: uint(256),
-    agentId: uint(256),
-    consumer: Wallet.createRandom().address,
-    accountId: uint(64),
-    worker: Wallet.createRandom().address,
-    agentVersion: uint(32),
-    keyEpoch: uint(32),
-    callbackGasLimit: uint(32),
-    agentOwner: Wallet.createRandom().address,
-    agentPrice: uint(96),
-    maxFee: uint(96),
-    deadline: uint(64),
-    codeHash: hexlify(randomBytes(32)),
-    inputHash: hexlify(randomBytes(32)),
-    configVersion: uint(16),
-    capacityFee: uint(96),
-  };
-}
 
 describe("protocol/request", () => {
   it("lists the fields of the compiled AgentRequest, in order", () => {
