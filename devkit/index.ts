@@ -7,6 +7,7 @@
  *   account:create  open (and fund) a billing account         account:fund / account:add-consumer
  *   agent:request   send a request and wait for the answer    request:status show a request's state
  *   worker:register register a running worker's enclave key   staking:create-pool / staking:stake / staking:post-bond / staking:add-worker
+ *   staking:harvest collect pools' fees and mining rewards (--watch: once per mining epoch)
  *   gov:propose / gov:vote / gov:queue / gov:execute / gov:status / gov:delegate   PHA governance
  *
  * Tasks that talk to a chain read the addresses from deployments/<network>.json (written by
@@ -190,6 +191,12 @@ export default definePlugin({
       .addOption({ name: "pool", description: "Pool id", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
       .addOption({ name: "worker", description: "The worker's enclave address", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
       .setAction(() => import("./tasks/staking-add-worker.js"))
+      .build(),
+    chainTask("staking:harvest", "Collect pools' fees and due mining rewards (anyone); --watch: once per mining epoch, as mining needs")
+      .addOption({ name: "pools", description: "Pool ids, comma-separated", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+      .addFlag({ name: "watch", description: "Keep running: harvest at the start of every mining epoch" })
+      .addOption({ name: "pollSeconds", description: "With --watch: how often the chain's epoch is read", type: ArgumentType.INT, defaultValue: 60 })
+      .setAction(() => import("./tasks/staking-harvest.js"))
       .build(),
     chainTask("gov:propose", "Propose calls the timelock makes once PHA holders pass them (one action, or a JSON file of them)")
       .addOption({

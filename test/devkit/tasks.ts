@@ -10,6 +10,7 @@ import { attachAgentNetwork, type AgentNetwork } from "../../devkit/contracts.js
 import { deployAgentNetwork } from "../../devkit/deployment.js";
 import { devWorkerSeed, startDevWorker, type DevWorker } from "../../devkit/dev-worker.js";
 import type { ProposalInfo } from "../../devkit/governance.js";
+import { keepHarvested, type PoolHarvest } from "../../devkit/keeper.js";
 import type { RequestState } from "../../devkit/requests.js";
 import { AgentStatus } from "../../protocol/status.js";
 
@@ -52,6 +53,8 @@ describe("devkit tasks (run for real on the in-process network)", function () {
   const bundles = join(dir, "bundles");
 
   before(async function () {
+    // The whole network is deployed (~15 s on a quiet machine): room for a loaded one.
+    this.timeout(180_000);
     // The tasks use Hardhat's cached connection of their network: the test shares it.
     connection = await hre.network.getOrCreate();
     signers = await connection.ethers.getSigners();
@@ -269,6 +272,19 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       expect(output).to.include("AGENT_ERROR").and.include("data too short");
     });
 
+    it("staking:harvest collects the pool's fees from the router into its distribution, for anyone", async function () {
+      const owed = await net.router.workerFees(worker.enclave.address);
+      expect(owed).to.be.greaterThan(0n);
+      expect((await failure("staking:harvest", { deployment, signer: 5, pools: "1,x", watch: false, pollSeconds: 60 })).message).to.match(
+        /--pools must be a positive integer id, not "x"/,
+      );
+      const { result, output } = await run("staking:harvest", { deployment, signer: 5, pools: String(poolId), watch: false, pollSeconds: 60 });
+      const [harvest] = result as PoolHarvest[];
+      expect(harvest!.distributed).to.equal(owed);
+      expect(await net.router.workerFees(worker.enclave.address)).to.equal(0n);
+      expect(output).to.include(`pool ${poolId}: ${formatEther(owed)} PHA distributed`);
+    });
+
     it("request:status tells pending, expired and timed-out requests apart", async function () {
       const sent = await run("agent:request", {
         deployment,
@@ -425,6 +441,40 @@ describe("devkit tasks (run for real on the in-process network)", function () {
       expect((await failure("gov:delegate", { deployment, signer: 3, to: "nobody" })).message).to.match(/--to must be a 0x address/);
       expect((await failure("gov:status", { deployment, signer: 0, proposal: "abc", fromBlock: 0 })).message).to.match(/proposal id must be/);
       expect((await failure("gov:status", { deployment, signer: 0, proposal: "12345", fromBlock: 0 })).message).to.match(/there is no proposal 12345/);
+    });
+  });
+
+  describe("staking keeper", function () {
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(done()).to.equal(true);
+    };
+
+    it("harvests each pool once per mining epoch, as the epoch begins", async function () {
+      const stop = new AbortController();
+      const epochs: bigint[] = [];
+      const keeper = keepHarvested(net, [poolId], { pollMs: 20, signal: stop.signal, onHarvest: (epoch) => void epochs.push(epoch) });
+      await until(() => epochs.length === 1);
+      const first = await net.miningRewards.currentEpoch();
+      expect(epochs).to.deep.equal([first]);
+      // Polls within the epoch send nothing.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(epochs).to.deep.equal([first]);
+      await connection.networkHelpers.time.increase(86_400);
+      await until(() => epochs.length === 2);
+      expect(epochs).to.deep.equal([first, first + 1n]);
+      stop.abort();
+      await keeper;
+    });
+
+    it("retries a failed round at the next poll instead of skipping the epoch", async function () {
+      const stop = new AbortController();
+      const errors: Error[] = [];
+      const keeper = keepHarvested(net, [999n], { pollMs: 20, signal: stop.signal, onError: (error) => void errors.push(error as Error) });
+      await until(() => errors.length >= 2);
+      stop.abort();
+      await keeper;
+      expect(errors[0]!.message).to.match(/stakingHub.harvestPool\(999\) reverted with UnknownPool\(999\)/);
     });
   });
 
