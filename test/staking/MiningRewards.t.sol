@@ -5,6 +5,7 @@ import {MiningFixture} from "./MiningFixture.sol";
 import {MiningRewards} from "../../contracts/staking/MiningRewards.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IMiningRewards} from "../../contracts/staking/IMiningRewards.sol";
 
 /// @notice A mining reserve whose payment burns all the gas it is given.
@@ -21,6 +22,25 @@ contract RefusingMining {
 
     function onFeesSettled(uint256, uint256, uint256, uint64) external pure returns (uint256) {
         revert Refused();
+    }
+}
+
+/// @notice A router that pays the fees it holds but claims unbounded work for them.
+contract InflatingRouter {
+    IERC20 public immutable pha;
+
+    constructor(IERC20 pha_) {
+        pha = pha_;
+    }
+
+    function feeConfig() external pure returns (uint256, uint256, uint256) {
+        return (0, 0, 500);
+    }
+
+    function collectWorkerFees(address) external returns (uint256 amount, uint256, uint256) {
+        amount = pha.balanceOf(address(this));
+        if (amount != 0) pha.transfer(msg.sender, amount);
+        return (amount, type(uint256).max, type(uint256).max);
     }
 }
 
@@ -214,6 +234,19 @@ contract MiningRewardsTest is MiningFixture {
         hub.harvestPool(poolA);
         assertEq(small.released(), 1 ether, "nothing more");
         assertApproxEq(hub.pendingRewards(poolA, ALICE), 301 ether, 1, "fees still distributed");
+    }
+
+    /// The hub reports no more work than the fees it received, whatever the router claims, and a
+    /// claim that would overflow a sum does not block the settlement.
+    function test_RouterClaimingMoreWork_CappedByTheFeesReceived() public {
+        InflatingRouter inflating = new InflatingRouter(IERC20(address(pha)));
+        vm.prank(GOVERNANCE);
+        hub.setRouter(address(inflating));
+        vm.warp(epochStart(1));
+        pha.transfer(address(inflating), 3 ether);
+        hub.harvestPool(poolA);
+        assertEq(mining.epochTotals(0).work + mining.epochTotals(1).work, 3 ether, "work = fees received");
+        assertApproxEq(hub.pendingRewards(poolA, ALICE), 3 ether, 1, "fees distributed");
     }
 
     function test_OnlyHubMayReportFees() public {
