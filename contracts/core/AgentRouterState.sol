@@ -153,9 +153,10 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Equivocations proven against workers other than a request's primary (its backups): once
     /// per request and worker, so that no report about one key can pre-empt the proof about another.
     mapping(uint256 requestId => mapping(address worker => bool)) internal _otherEquivocationReported;
-    /// @dev The three balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited: paying
-    /// out leaves the slot non-zero, so the next credit rewrites a slot (2,900 gas) instead of
-    /// creating one (20,000 gas). Read them through {earnings}, {workerFees} and {protocolFees}.
+    /// @dev The balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited (a worker's
+    /// book a used bit instead, see {WorkerFeeBook}): paying out leaves the slot non-zero, so the next
+    /// credit rewrites a slot (2,900 gas) instead of creating one (20,000 gas). Read them through
+    /// {earnings}, {workerFees} and {protocolFees}.
     mapping(address account => uint256) internal _earnings;
     /// @dev Per worker, one slot written by each of its requests, answers and timeouts: fees accrued
     /// for the staking side in the low 224 bits, by mining epoch ({WorkerFeeBook}: the current
