@@ -11,6 +11,7 @@ import {IWorkerStaking} from "../interfaces/IWorkerStaking.sol";
 import {IKeyRegistry} from "../interfaces/IKeyRegistry.sol";
 import {AgentStatus} from "./AgentStatus.sol";
 import {AgentRouterState} from "./AgentRouterState.sol";
+import {WorkerFeeBook} from "./lib/WorkerFeeBook.sol";
 import {AgentRouterExtension} from "./AgentRouterExtension.sol";
 import {ExactGasCall} from "./ExactGasCall.sol";
 import {CalldataCost} from "./CalldataCost.sol";
@@ -206,13 +207,16 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
     }
 
     /// @inheritdoc IAgentRouter
-    function collectWorkerFees(address worker) external nonReentrant returns (uint256 amount) {
+    function collectWorkerFees(address worker)
+        external
+        nonReentrant
+        returns (uint256 amount, uint256 current, uint256 previous)
+    {
         if (msg.sender != address(staking)) revert NotStaking(msg.sender);
-        uint256 book = _workerBooks[worker];
-        amount = _owed(uint224(book));
-        if (amount == 0) return 0;
-        // Keep the pending count, reset the fees to the marker.
-        _workerBooks[worker] = book - amount;
+        uint256 kept;
+        (kept, amount, current, previous) = WorkerFeeBook.collect(_workerBooks[worker]);
+        if (amount == 0) return (0, 0, 0);
+        _workerBooks[worker] = kept;
         emit WorkerFeesCollected(worker, amount);
         pha.safeTransfer(msg.sender, amount);
     }
@@ -238,7 +242,7 @@ contract AgentRouter is IAgentRouter, AgentRouterState {
 
     /// @inheritdoc IAgentRouter
     function workerFees(address worker) external view returns (uint256) {
-        return _owed(uint224(_workerBooks[worker]));
+        return WorkerFeeBook.owed(_workerBooks[worker]);
     }
 
     /// @notice Requests assigned to `worker` and not yet answered or timed out.

@@ -14,6 +14,7 @@ import {IKeyRegistry} from "../interfaces/IKeyRegistry.sol";
 import {IAgentRouter} from "../interfaces/IAgentRouter.sol";
 import {BillingAccounts} from "./BillingAccounts.sol";
 import {FulfillmentHash} from "./lib/FulfillmentHash.sol";
+import {WorkerFeeBook} from "./lib/WorkerFeeBook.sol";
 
 /// @title AgentRouterState
 /// @notice The router's storage, parameters, errors and events, and the bookkeeping both of its code
@@ -152,14 +153,16 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// @dev Equivocations proven against workers other than a request's primary (its backups): once
     /// per request and worker, so that no report about one key can pre-empt the proof about another.
     mapping(uint256 requestId => mapping(address worker => bool)) internal _otherEquivocationReported;
-    /// @dev The three balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited: paying
-    /// out leaves the slot non-zero, so the next credit rewrites a slot (2,900 gas) instead of
-    /// creating one (20,000 gas). Read them through {earnings}, {workerFees} and {protocolFees}.
+    /// @dev The balances below hold what is owed plus {PAID_OUT_MARKER} once ever credited (a worker's
+    /// book a used bit instead, see {WorkerFeeBook}): paying out leaves the slot non-zero, so the next
+    /// credit rewrites a slot (2,900 gas) instead of creating one (20,000 gas). Read them through
+    /// {earnings}, {workerFees} and {protocolFees}.
     mapping(address account => uint256) internal _earnings;
     /// @dev Per worker, one slot written by each of its requests, answers and timeouts: fees accrued
-    /// for the staking side in the low 224 bits (plus {PAID_OUT_MARKER}, as above; all the PHA there
-    /// is fits in 90 bits, so fees never carry into the count) and, above them, its requests not yet
-    /// settled, at most the config's `maxPendingPerWorker` when one is assigned, and {AT_CAPACITY}.
+    /// for the staking side in the low 224 bits, by mining epoch ({WorkerFeeBook}: the current
+    /// epoch's, the earlier ones', the day, a used marker as above; all the PHA there is fits in 90
+    /// bits, so fees never carry into the count) and, above them, its requests not yet settled, at
+    /// most the config's `maxPendingPerWorker` when one is assigned, and {AT_CAPACITY}.
     mapping(address worker => uint256) internal _workerBooks;
     /// @dev One slot, as every request and answer touches it: the protocol fees (plus
     /// {PAID_OUT_MARKER}) in the low 128 bits, the relay gas of all pending requests (see
@@ -212,8 +215,8 @@ abstract contract AgentRouterState is BillingAccounts, EIP712, Ownable2Step, Ree
     /// `released` is ONE_PENDING, or 0 for a backup, paid for a request that was never counted on it.
     function _releaseWorker(address worker, uint256 fee, uint256 released) internal {
         uint256 book = _workerBooks[worker];
-        if (fee != 0 && uint224(book) == 0) book += PAID_OUT_MARKER;
-        book = book + fee - released;
+        if (fee != 0) book = WorkerFeeBook.credit(book, fee);
+        book -= released;
         if (released != 0 && book & AT_CAPACITY != 0) {
             book ^= AT_CAPACITY;
             // staking is set: the worker was assigned a request, so staking was wired before it.

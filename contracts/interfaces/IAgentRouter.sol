@@ -266,7 +266,11 @@ interface IAgentRouter {
     function workerFees(address worker) external view returns (uint256);
 
     /// @notice Transfers `worker`'s accrued fees to the staking contract; only staking may call it.
+    /// Also says in which mining epoch (UTC day, see WorkerFeeBook) that work was done, for the
+    /// mining reserve: `current` + `previous` ≤ `amount`, the rest was earned earlier.
     /// @param worker The worker whose fees are collected.
     /// @return amount PHA transferred to the staking contract.
-    function collectWorkerFees(address worker) external returns (uint256 amount);
+    /// @return current Of which earned in the epoch now.
+    /// @return previous Of which earned in the epoch before.
+    function collectWorkerFees(address worker) external returns (uint256 amount, uint256 current, uint256 previous);
 }

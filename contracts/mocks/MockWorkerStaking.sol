@@ -43,7 +43,8 @@ contract MockWorkerStaking is IWorkerStaking {
     }
 
     function collect(IAgentRouter router, address worker) external returns (uint256) {
-        return router.collectWorkerFees(worker);
+        (uint256 amount,,) = router.collectWorkerFees(worker);
+        return amount;
     }
 
     /// @notice Workers the router last reported full.

@@ -7,6 +7,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IMiningRewards} from "./IMiningRewards.sol";
+import {WorkerFeeBook} from "../core/lib/WorkerFeeBook.sol";
 
 /// @notice The hub's router, as far as mining needs it.
 interface IStakingHubRouter {
@@ -26,14 +27,22 @@ interface IRouterFeeTerms {
 /// @notice A reserve of PHA (at most a governed share of the fixed supply) released epoch by epoch on
 /// a published decaying schedule to the stake pools whose workers did the work. Work is what the
 /// router settled: every answer pays its worker's pool a worker fee, which the staking hub collects
-/// and reports here when it settles the pool. An epoch's budget is split among the pools by the work
-/// each settled in it, and paid at the pool's first settlement after the epoch ended, into the same
+/// and reports here when it settles the pool. Epochs are UTC days, the router's ({WorkerFeeBook}):
+/// the router books each fee in the epoch of its answer and the hub reports the work of the epoch
+/// now and of the one before (`current`, `previous`). An epoch's budget is split among the pools by
+/// the work each did in it; its work is final once the next epoch is over (no report can add to it
+/// after), so epoch e is paid from epoch e + 2, at the pool's first settlement then, into the same
 /// distribution as its fees (operator commission, then reward per share), so delegators claim both
 /// with the hub's one constant-gas claim. A pool that earns no more fees is paid at its next
 /// explicit harvest (`hub.harvestPool`, anyone, any time later): no reward is stranded.
 ///
 ///     budget(e)    = initialEpochBudget × (1 − decay)^⌊e / decayEpochs⌋
 ///     reward(p, e) = min( budget(e) × work(p, e) / work(e),  shareBps × Σ fee × protocolFeeBps )
+///
+/// Work reported late (collected two epochs or more after it was done) earns nothing: counted in its
+/// own epoch it would change shares already paid, counted in a later one it could be moved into a
+/// quiet epoch by timing a harvest. Its share of its epoch's budget stays in the reserve. A pool
+/// settled (or harvested, by anyone) at least once per epoch has all its work counted in its epoch.
 ///
 /// Why the second term (the self-dealing cap): an answer can be bought. An operator can send
 /// requests from its own billing account to its own zero-price agent and, since a contract can
@@ -82,25 +91,30 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
         uint16 shareBps;
     }
 
-    /// @notice A pool's mining record. Two slots.
+    /// @notice A pool's mining record: its unpaid work in at most two consecutive epochs (work is
+    /// reported for the epoch now and the one before, and paid two epochs later). Three slots.
     struct PoolRecord {
-        /// @dev The epoch of the pool's unpaid work (meaningful while `work` is non-zero).
+        /// @dev The epoch of `work` (and `epoch + 1` of `nextWork`).
         uint64 epoch;
         /// @dev The router's protocol fee (bps) at the pool's previous settlement.
         uint16 protocolFeeBps;
         /// @dev Whether the pool was ever settled here (its previous fee rate is known).
         bool seen;
-        /// @dev Worker fees settled in `epoch`, not paid for yet.
-        uint128 work;
-        /// @dev Σ fee × protocolFeeBps over that work: the protocol fee it paid, scaled by BPS.
-        uint128 feePaid;
         /// @dev PHA paid to the pool so far.
         uint128 mined;
+        /// @dev Worker fees earned in `epoch`, not paid for yet.
+        uint96 work;
+        /// @dev Σ fee × protocolFeeBps over that work: the protocol fee it paid, scaled by BPS.
+        uint128 feePaid;
+        /// @dev Worker fees earned in `epoch + 1`, not paid for yet.
+        uint96 nextWork;
+        /// @dev Σ fee × protocolFeeBps over `nextWork`.
+        uint128 nextFeePaid;
     }
 
     uint256 public constant BPS = 10_000;
-    /// @notice Length of an epoch of the schedule.
-    uint256 public constant EPOCH = 1 days;
+    /// @notice Length of an epoch of the schedule: the router's, which books fees by it.
+    uint256 public constant EPOCH = WorkerFeeBook.EPOCH;
     /// @notice The reward per unit of work is at most this share of the protocol fee that work paid.
     uint256 public constant MAX_SHARE_BPS = 8_000;
     /// @notice The reserve may hold at most this share of the token's supply (the governed cap).
@@ -117,7 +131,7 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
     IERC20 public immutable pha;
     /// @notice The staking hub: the only caller of {onFeesSettled} and the receiver of rewards.
     address public immutable hub;
-    /// @notice Start of epoch 0.
+    /// @notice Start of epoch 0: the start of the deployment's epoch of the router (a UTC day).
     uint256 public immutable genesis;
     /// @notice Governed share of the token's supply the reserve may be funded with, in bps.
     uint16 public reserveShareBps;
@@ -149,7 +163,7 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
         if (address(pha_) == address(0) || hub_ == address(0)) revert ZeroAddress();
         pha = pha_;
         hub = hub_;
-        genesis = block.timestamp;
+        genesis = WorkerFeeBook.today() * EPOCH;
         _setSchedule(schedule_);
         _setReserveShare(reserveShareBps_);
     }
@@ -181,39 +195,64 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
     }
 
     /// @inheritdoc IMiningRewards
-    /// @dev Called with `fees` = 0 by an explicit harvest (anyone's): it then only pays a reward due,
-    /// so a pool that stops earning is still paid for its last epoch of work.
-    function onFeesSettled(uint256 poolId, uint256 fees, uint64 lastFaultAt) external returns (uint256 reward) {
+    /// @dev Called with no work by an explicit harvest (anyone's): it then only pays rewards due, so
+    /// a pool that stops earning is still paid for its last epochs of work.
+    function onFeesSettled(uint256 poolId, uint256 current, uint256 previous, uint64 lastFaultAt)
+        external
+        returns (uint256 reward)
+    {
         if (msg.sender != hub) revert NotHub(msg.sender);
         PoolRecord memory record = _records[poolId];
         uint256 epoch = currentEpoch();
-        bool due = record.work != 0 && record.epoch < epoch;
-        if (fees == 0 && !due) return 0;
+        // Before epoch 0 there is no budget.
+        if (epoch == 0) previous = 0;
+        bool due = (record.work != 0 && record.epoch + 2 <= epoch) || (record.nextWork != 0 && record.epoch + 3 <= epoch);
+        if (current == 0 && previous == 0 && !due) return 0;
         Schedule memory published = _schedule;
 
         if (due) {
-            reward = _payFor(poolId, record, published, lastFaultAt);
-            record.work = 0;
-            record.feePaid = 0;
+            // Every epoch older than the one before now is final, hence due: what stays unpaid below
+            // is from the epoch before or this one.
+            if (record.epoch + 2 <= epoch) {
+                reward = _payFor(poolId, record.epoch, record.work, record.feePaid, published, lastFaultAt, 0);
+                (record.work, record.feePaid) = (0, 0);
+            }
+            if (record.epoch + 3 <= epoch) {
+                reward += _payFor(
+                    poolId, record.epoch + 1, record.nextWork, record.nextFeePaid, published, lastFaultAt, reward
+                );
+                (record.nextWork, record.nextFeePaid) = (0, 0);
+            }
             record.mined += uint128(reward);
         }
+        // Rebase the window on the epoch before now (or 0), keeping what is unpaid.
+        uint256 base = epoch == 0 ? 0 : epoch - 1;
+        if (record.epoch != base) {
+            if (record.epoch + 1 == base) (record.work, record.feePaid) = (record.nextWork, record.nextFeePaid);
+            (record.nextWork, record.nextFeePaid) = (0, 0);
+            record.epoch = uint64(base);
+        }
 
-        if (fees != 0) {
+        if (current != 0 || previous != 0) {
             uint256 feeNow = _protocolFeeBps();
-            if (!_faulted(lastFaultAt, epoch, published)) {
-                EpochTotals memory totals = _epochs[epoch];
-                if (totals.work == 0) {
-                    totals.budget = uint112(_budgetAt(published, epoch));
-                    totals.shareBps = published.shareBps;
-                }
-                // Fits: worker fees are PHA, whose whole supply (1e27) is far below 2^128 / 1e4.
-                totals.work += uint128(fees);
-                _epochs[epoch] = totals;
-                record.epoch = uint64(epoch);
-                record.work += uint128(fees);
-                record.feePaid += uint128(fees * (record.seen ? Math.min(feeNow, record.protocolFeeBps) : feeNow));
+            uint256 rate = record.seen ? Math.min(feeNow, record.protocolFeeBps) : feeNow;
+            // Fits: worker fees are PHA, whose whole supply (1e27) is far below 2^96 and 2^128 / 1e4.
+            if (previous != 0 && !_faulted(lastFaultAt, base, published)) {
+                _addWork(base, previous, published);
+                record.work += uint96(previous);
+                record.feePaid += uint128(previous * rate);
             }
-            // The rate at the pool's last settlement with fees: an idle harvest settles no work.
+            if (current != 0 && !_faulted(lastFaultAt, epoch, published)) {
+                _addWork(epoch, current, published);
+                if (epoch == base) {
+                    record.work += uint96(current);
+                    record.feePaid += uint128(current * rate);
+                } else {
+                    record.nextWork += uint96(current);
+                    record.nextFeePaid += uint128(current * rate);
+                }
+            }
+            // The rate at the pool's last settlement with work: an idle harvest settles none.
             record.protocolFeeBps = uint16(feeNow);
             record.seen = true;
         }
@@ -270,38 +309,57 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
         return _records[poolId];
     }
 
-    /// @notice What `poolId`'s unpaid work would earn once its epoch is over and nobody else adds
-    /// work to it, before the fault check and the reserve's balance.
+    /// @notice What `poolId`'s unpaid work would earn once its epochs are final and nobody else adds
+    /// work to them, before the fault check and the reserve's balance.
     /// @param poolId The pool.
     /// @return PHA.
     function pendingReward(uint256 poolId) external view returns (uint256) {
         PoolRecord memory record = _records[poolId];
-        if (record.work == 0) return 0;
-        return _rewardOf(record, _epochs[record.epoch]);
+        return _rewardOf(record.work, record.feePaid, _epochs[record.epoch])
+            + _rewardOf(record.nextWork, record.nextFeePaid, _epochs[record.epoch + 1]);
     }
 
     // ---------------------------------------------------------------- internals
 
-    function _payFor(uint256 poolId, PoolRecord memory record, Schedule memory published, uint64 lastFaultAt)
-        private
-        returns (uint256 reward)
-    {
-        if (_faulted(lastFaultAt, record.epoch, published)) {
-            emit MiningRewardWithheld(poolId, record.epoch, record.work, lastFaultAt);
+    /// @dev Pays `work` (with `feePaid`) done in `epoch`, final by now, out of the balance less the
+    /// `spent` this settlement already owes; nothing when there is no work.
+    function _payFor(
+        uint256 poolId,
+        uint256 epoch,
+        uint256 work,
+        uint256 feePaid,
+        Schedule memory published,
+        uint64 lastFaultAt,
+        uint256 spent
+    ) private returns (uint256 reward) {
+        if (work == 0) return 0;
+        if (_faulted(lastFaultAt, epoch, published)) {
+            emit MiningRewardWithheld(poolId, epoch, work, lastFaultAt);
             return 0;
         }
-        reward = Math.min(_rewardOf(record, _epochs[record.epoch]), pha.balanceOf(address(this)));
+        reward = Math.min(_rewardOf(work, feePaid, _epochs[epoch]), pha.balanceOf(address(this)) - spent);
         released += reward;
-        _releasedIn[record.epoch] += reward;
-        emit MiningRewardPaid(poolId, record.epoch, record.work, reward);
+        _releasedIn[epoch] += reward;
+        emit MiningRewardPaid(poolId, epoch, work, reward);
     }
 
     /// @dev Both terms rounded down, so an epoch's payments never sum above its budget.
-    function _rewardOf(PoolRecord memory record, EpochTotals memory totals) private pure returns (uint256) {
+    function _rewardOf(uint256 work, uint256 feePaid, EpochTotals memory totals) private pure returns (uint256) {
+        if (work == 0) return 0;
         return Math.min(
-            Math.mulDiv(totals.budget, record.work, totals.work),
-            Math.mulDiv(record.feePaid, totals.shareBps, BPS * BPS)
+            Math.mulDiv(totals.budget, work, totals.work), Math.mulDiv(feePaid, totals.shareBps, BPS * BPS)
         );
+    }
+
+    /// @dev Counts `work` in `epoch`'s totals, fixing its budget with its first work.
+    function _addWork(uint256 epoch, uint256 work, Schedule memory published) private {
+        EpochTotals memory totals = _epochs[epoch];
+        if (totals.work == 0) {
+            totals.budget = uint112(_budgetAt(published, epoch));
+            totals.shareBps = published.shareBps;
+        }
+        totals.work += uint128(work);
+        _epochs[epoch] = totals;
     }
 
     /// @dev A fault at or after `faultPenalty` before the epoch's start costs the epoch (faults are

@@ -713,13 +713,15 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         address router_ = router;
         if (router_ != address(0)) {
             uint256 balanceBefore = _balance();
+            // The work of those fees in the mining epoch now and in the one before (the rest is older).
+            uint256[2] memory work;
             uint256 count = pool.workerCount;
             for (uint256 i; i < count; ++i) {
-                _collect(router_, _workerAt(poolId, pool, i));
+                _collect(router_, _workerAt(poolId, pool, i), work);
             }
             for (uint256 i = pool.retiringCount; i > 0; --i) {
                 address worker = _retiringWorkers[poolId][i - 1];
-                _collect(router_, worker);
+                _collect(router_, worker, work);
                 WorkerInfo storage info = _workers[worker];
                 // Strictly after: a fulfilment in the retirement block itself may still pay this worker.
                 if (block.timestamp > info.retireAt) {
@@ -728,13 +730,18 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
                 }
             }
             amount = _balance() - balanceBefore;
-            // The reserve records these fees as the pool's work and pays any reward due into this
-            // same distribution. Like a router refusal, its failure costs the pool the reward but
-            // blocks nothing. Read only when there are fees or on a harvest: the idle settlements
-            // of stakes and withdrawal requests stay as cheap.
+            // The reserve records these fees as the pool's work in the epochs the router did it and
+            // pays any reward due into this same distribution. Like a router refusal, its failure
+            // costs the pool the reward but blocks nothing. Read only when there are fees or on a
+            // harvest: the idle settlements of stakes and withdrawal requests stay as cheap. The work
+            // reported is never more than the fees received.
             address mining = amount != 0 || harvested ? miningRewards : address(0);
             if (mining != address(0)) {
-                _settlementCall(mining, abi.encodeCall(IMiningRewards.onFeesSettled, (poolId, amount, pool.lastFaultAt)));
+                uint256 previous = Math.min(work[1], amount);
+                uint256 current = Math.min(work[0], amount - previous);
+                _settlementCall(
+                    mining, abi.encodeCall(IMiningRewards.onFeesSettled, (poolId, current, previous, pool.lastFaultAt))
+                );
                 amount = _balance() - balanceBefore;
             }
         }
@@ -798,8 +805,27 @@ contract StakingHub is IStakingHub, Ownable2Step, ReentrancyGuardTransient {
         return pha.balanceOf(address(this));
     }
 
-    function _collect(address router_, address worker) private {
-        _settlementCall(router_, abi.encodeCall(IAgentRouter.collectWorkerFees, (worker)));
+    /// @dev Collects `worker`'s fees and adds the work the router reports for the epoch now and the
+    /// one before to `work[0]` and `work[1]`. Reads at most those three return words (none from a
+    /// refusal or a shorter answer), so a router cannot make the hub pay for a large return.
+    function _collect(address router_, address worker, uint256[2] memory work) private {
+        bytes memory data = abi.encodeCall(IAgentRouter.collectWorkerFees, (worker));
+        uint256 gasBefore = gasleft();
+        bool ok;
+        uint256 current;
+        uint256 previous;
+        assembly ("memory-safe") {
+            let out := mload(0x40)
+            ok := call(gas(), router_, 0, add(data, 0x20), mload(data), out, 0x60)
+            if and(ok, iszero(lt(returndatasize(), 0x60))) {
+                current := mload(add(out, 0x20))
+                previous := mload(add(out, 0x40))
+            }
+        }
+        if (!ok && gasleft() <= gasBefore / 64) revert FeeCollectionOutOfGas();
+        // Saturating: a faulty router's huge words only meet the cap by the fees received, never revert.
+        work[0] = Math.saturatingAdd(work[0], current);
+        work[1] = Math.saturatingAdd(work[1], previous);
     }
 
     /// @dev A call whose failure settlement survives (the callee's loss), unless the caller starved

@@ -5,11 +5,12 @@ import {MiningFixture} from "./MiningFixture.sol";
 import {MiningRewards} from "../../contracts/staking/MiningRewards.sol";
 import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IMiningRewards} from "../../contracts/staking/IMiningRewards.sol";
 
 /// @notice A mining reserve whose payment burns all the gas it is given.
 contract GasBurningMining {
-    function onFeesSettled(uint256, uint256, uint64) external view returns (uint256) {
+    function onFeesSettled(uint256, uint256, uint256, uint64) external view returns (uint256) {
         while (gasleft() > 0) {}
         return 0;
     }
@@ -19,8 +20,27 @@ contract GasBurningMining {
 contract RefusingMining {
     error Refused();
 
-    function onFeesSettled(uint256, uint256, uint64) external pure returns (uint256) {
+    function onFeesSettled(uint256, uint256, uint256, uint64) external pure returns (uint256) {
         revert Refused();
+    }
+}
+
+/// @notice A router that pays the fees it holds but claims unbounded work for them.
+contract InflatingRouter {
+    IERC20 public immutable pha;
+
+    constructor(IERC20 pha_) {
+        pha = pha_;
+    }
+
+    function feeConfig() external pure returns (uint256, uint256, uint256) {
+        return (0, 0, 500);
+    }
+
+    function collectWorkerFees(address) external returns (uint256 amount, uint256, uint256) {
+        amount = pha.balanceOf(address(this));
+        if (amount != 0) pha.transfer(msg.sender, amount);
+        return (amount, type(uint256).max, type(uint256).max);
     }
 }
 
@@ -45,13 +65,17 @@ contract MiningRewardsTest is MiningFixture {
 
     // ---------------------------------------------------------------- payment
 
-    function test_EpochWork_PaidAtFirstSettlementAfterItAndClaimedWithFees() public {
+    function test_EpochWork_PaidOnceFinalAndClaimedWithFees() public {
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
         assertEq(mining.released(), 0, "nothing before the epoch ends");
         assertEq(mining.pendingReward(poolA), feeCap(100 ether), "capped by the protocol fee paid");
-
+        // Epoch 0's work can still be reported during epoch 1: not final, not paid.
         vm.warp(epochStart(1));
+        hub.harvestPool(poolA);
+        assertEq(mining.released(), 0, "nothing while the epoch's work may still be reported");
+
+        vm.warp(epochStart(2));
         creditFees(WORKER, 10 ether);
         uint256 reward = feeCap(100 ether); // 100 × 5% × 80% = 4 PHA, far under the 1,000 PHA budget
         assertEq(reward, 4 ether, "worked example");
@@ -66,7 +90,8 @@ contract MiningRewardsTest is MiningFixture {
         assertEq(mining.released(), reward, "released");
         assertEq(mining.releasedIn(0), reward, "released for epoch 0");
         assertEq(mining.poolRecord(poolA).mined, reward, "mined");
-        assertEq(mining.poolRecord(poolA).work, 10 ether, "epoch 1 work pending");
+        assertEq(mining.poolRecord(poolA).nextWork, 10 ether, "epoch 2 work pending");
+        assertEq(mining.poolRecord(poolA).epoch, 1, "the window starts at the epoch before now");
     }
 
     function test_Budget_SplitByWorkAcrossPools() public {
@@ -77,9 +102,7 @@ contract MiningRewardsTest is MiningFixture {
         hub.harvestPool(poolB);
         assertEq(mining.epochTotals(0).work, 400 ether, "epoch work");
 
-        vm.warp(epochStart(1));
-        creditFees(WORKER, 1);
-        creditFees(WORKER_B, 1);
+        vm.warp(epochStart(2));
         hub.harvestPool(poolA);
         hub.harvestPool(poolB);
         assertEq(mining.poolRecord(poolA).mined, 0.75 ether, "three quarters");
@@ -94,7 +117,8 @@ contract MiningRewardsTest is MiningFixture {
         creditFees(WORKER, 1 ether);
         hub.harvestPool(poolA);
         assertEq(mining.releasedIn(0), feeCap(100 ether), "epoch 0 paid at the next fee settlement");
-        assertEq(mining.poolRecord(poolA).epoch, 5, "new work in epoch 5");
+        assertEq(mining.poolRecord(poolA).nextWork, 1 ether, "new work in epoch 5");
+        assertEq(mining.poolRecord(poolA).epoch, 4, "the window starts at the epoch before now");
     }
 
     /// Stranded rewards: a pool that earns no fee after its epoch of work (its workers left, its
@@ -121,7 +145,7 @@ contract MiningRewardsTest is MiningFixture {
     function test_IdleSettlement_RecordsNothing() public {
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
-        vm.warp(epochStart(1));
+        vm.warp(epochStart(2));
         stakeAs(BOB, poolA, 1_000 ether); // idle settlement: not paid yet
         assertEq(mining.released(), 0, "a stake does not call the reserve");
         hub.harvestPool(poolA);
@@ -130,7 +154,7 @@ contract MiningRewardsTest is MiningFixture {
         router.setProtocolFeeBps(feeBps + 100);
         hub.harvestPool(poolA); // nothing due, no fees
         assertEq(mining.poolRecord(poolA).protocolFeeBps, feeBps, "an idle harvest settles no work and keeps the rate");
-        assertEq(mining.epochTotals(1).work, 0, "no work recorded");
+        assertEq(mining.epochTotals(2).work, 0, "no work recorded");
     }
 
     // ---------------------------------------------------------------- schedule
@@ -149,11 +173,11 @@ contract MiningRewardsTest is MiningFixture {
         hub.harvestPool(poolA);
         setSchedule(_schedule(50 ether, SHARE_BPS, FAULT_PENALTY));
         assertEq(mining.epochTotals(0).budget, 1 ether, "published budget kept");
-        vm.warp(epochStart(1));
+        vm.warp(epochStart(2));
         creditFees(WORKER, 1);
         hub.harvestPool(poolA);
         assertEq(mining.releasedIn(0), 1 ether, "paid at the budget in force when the epoch began to count");
-        assertEq(mining.epochTotals(1).budget, 50 ether, "the new budget from the next epoch");
+        assertEq(mining.epochTotals(2).budget, 50 ether, "the new budget from the next epoch");
     }
 
     function test_Schedule_OutOfBoundsRefused() public {
@@ -200,21 +224,34 @@ contract MiningRewardsTest is MiningFixture {
         small.fund(1 ether);
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
-        vm.warp(epochStart(1));
+        vm.warp(epochStart(2));
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
         assertEq(small.released(), 1 ether, "all it held");
         assertEq(pha.balanceOf(address(small)), 0, "empty");
-        vm.warp(epochStart(2));
+        vm.warp(epochStart(4));
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
         assertEq(small.released(), 1 ether, "nothing more");
         assertApproxEq(hub.pendingRewards(poolA, ALICE), 301 ether, 1, "fees still distributed");
     }
 
+    /// The hub reports no more work than the fees it received, whatever the router claims, and a
+    /// claim that would overflow a sum does not block the settlement.
+    function test_RouterClaimingMoreWork_CappedByTheFeesReceived() public {
+        InflatingRouter inflating = new InflatingRouter(IERC20(address(pha)));
+        vm.prank(GOVERNANCE);
+        hub.setRouter(address(inflating));
+        vm.warp(epochStart(1));
+        pha.transfer(address(inflating), 3 ether);
+        hub.harvestPool(poolA);
+        assertEq(mining.epochTotals(0).work + mining.epochTotals(1).work, 3 ether, "work = fees received");
+        assertApproxEq(hub.pendingRewards(poolA, ALICE), 3 ether, 1, "fees distributed");
+    }
+
     function test_OnlyHubMayReportFees() public {
         vm.expectRevert(abi.encodeWithSelector(IMiningRewards.NotHub.selector, address(this)));
-        mining.onFeesSettled(poolA, 1_000_000 ether, 0);
+        mining.onFeesSettled(poolA, 1_000_000 ether, 0, 0);
     }
 
     // ---------------------------------------------------------------- protocol fee
@@ -227,7 +264,7 @@ contract MiningRewardsTest is MiningFixture {
         router.setProtocolFeeBps(2_000); // ...then the fee is raised before settlement
         hub.harvestPool(poolA);
         assertEq(mining.poolRecord(poolA).feePaid, 0, "priced at the lower rate");
-        vm.warp(epochStart(1));
+        vm.warp(epochStart(2));
         creditFees(WORKER, 1);
         hub.harvestPool(poolA);
         assertEq(mining.released(), 0, "no reward for work that paid no protocol fee");
@@ -239,14 +276,18 @@ contract MiningRewardsTest is MiningFixture {
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
         vm.warp(block.timestamp + 1 hours);
+        uint64 faultAt = uint64(block.timestamp);
         router.slashForTimeout(WORKER, 1, 1 ether, BOB, 0);
         vm.warp(epochStart(1));
         creditFees(WORKER, 1 ether);
+        hub.harvestPool(poolA);
+        assertEq(mining.epochTotals(1).work, 0, "work within the penalty after the fault not counted");
+        vm.warp(epochStart(2));
         vm.expectEmit(address(mining));
-        emit IMiningRewards.MiningRewardWithheld(poolA, 0, 100 ether, uint64(block.timestamp - 23 hours));
+        emit IMiningRewards.MiningRewardWithheld(poolA, 0, 100 ether, faultAt);
         hub.harvestPool(poolA);
         assertEq(mining.released(), 0, "nothing for the epoch of the fault");
-        assertEq(mining.poolRecord(poolA).work, 0, "work within the penalty after the fault not counted");
+        assertEq(mining.poolRecord(poolA).work, 0, "nothing left to pay");
     }
 
     function test_FaultReportedAfterTheEpoch_StillWithholdsIt() public {
@@ -254,6 +295,7 @@ contract MiningRewardsTest is MiningFixture {
         hub.harvestPool(poolA);
         vm.warp(epochStart(1) + 10);
         router.slashForTimeout(WORKER, 1, 1 ether, BOB, 0); // a request of epoch 0 timed out, reported late
+        vm.warp(epochStart(2));
         creditFees(WORKER, 1 ether);
         hub.harvestPool(poolA);
         assertEq(mining.released(), 0, "withheld");
@@ -269,7 +311,7 @@ contract MiningRewardsTest is MiningFixture {
         hub.harvestPool(poolA);
         hub.harvestPool(poolB);
         assertEq(mining.epochTotals(1).work, 100 ether, "the faulty pool's work is not counted");
-        vm.warp(epochStart(2));
+        vm.warp(epochStart(3));
         creditFees(WORKER, 1);
         creditFees(WORKER_B, 1);
         hub.harvestPool(poolA);
@@ -283,7 +325,7 @@ contract MiningRewardsTest is MiningFixture {
         vm.warp(epochStart(2));
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
-        vm.warp(epochStart(3));
+        vm.warp(epochStart(4));
         creditFees(WORKER, 1);
         hub.harvestPool(poolA);
         assertEq(mining.releasedIn(2), feeCap(100 ether), "paid again once the penalty is over");
@@ -314,10 +356,10 @@ contract MiningRewardsTest is MiningFixture {
     function test_AnyGasLimit_EitherRevertsOrPaysTheReward() public {
         creditFees(WORKER, 100 ether);
         hub.harvestPool(poolA);
-        vm.warp(epochStart(1));
+        vm.warp(epochStart(2));
         creditFees(WORKER, 1 ether);
         uint256 paid;
-        for (uint256 gasLimit = 60_000; gasLimit < 260_000; gasLimit += 1_500) {
+        for (uint256 gasLimit = 60_000; gasLimit < 300_000; gasLimit += 1_500) {
             uint256 snapshot = vm.snapshotState();
             try hub.harvestPool{gas: gasLimit}(poolA) {
                 assertEq(mining.released(), feeCap(100 ether), "a settlement that succeeds pays the reward");
@@ -343,7 +385,7 @@ contract MiningRewardsTest is MiningFixture {
         uint256 workB = router.workerFees(WORKER_B);
         hub.harvestPool(poolA);
         hub.harvestPool(poolB);
-        vm.warp(epochStart(1));
+        vm.warp(epochStart(2));
         creditFees(WORKER, 1);
         creditFees(WORKER_B, 1);
         hub.harvestPool(poolA);

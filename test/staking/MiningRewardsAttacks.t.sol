@@ -83,8 +83,8 @@ contract MiningRewardsAttacksTest is RouterFixture {
             _buyAnswer();
         }
         hub.harvestPool(poolId);
-        vm.warp(mining.genesis() + mining.EPOCH());
-        _buyAnswer(); // any later fee settles the epoch's reward
+        vm.warp(mining.genesis() + 2 * mining.EPOCH());
+        _buyAnswer(); // any later fee settles the epoch's reward, final two epochs after
         hub.harvestPool(poolId);
 
         uint256 protocolPaid = router.protocolFees() - protocolBefore;
@@ -96,6 +96,23 @@ contract MiningRewardsAttacksTest is RouterFixture {
         uint256 after_ = _attackerWorth();
         assertLe(after_ + 1, before, "self-dealing loses");
         assertApproxEq(before - after_, protocolPaid - mined, 2, "loss = protocol fee - reward");
+    }
+
+    /// Through the real router: answers of epoch 0 collected during epoch 1, after an answer of
+    /// epoch 1, are counted in epoch 0 and the new one in epoch 1 (the router's book splits them).
+    function test_WorkCollectedNextEpoch_CountedInTheEpochOfTheAnswers() public {
+        _buyAnswer();
+        _buyAnswer();
+        vm.warp(mining.genesis() + mining.EPOCH() + 1 hours);
+        _buyAnswer();
+        hub.harvestPool(poolId);
+        assertEq(mining.epochTotals(0).work, 2 * WORKER_FEE, "epoch 0: its two answers");
+        assertEq(mining.epochTotals(1).work, WORKER_FEE, "epoch 1: its one answer");
+        assertEq(router.workerFees(worker), 0, "all fees collected");
+        vm.warp(mining.genesis() + 2 * mining.EPOCH());
+        hub.harvestPool(poolId);
+        assertEq(mining.releasedIn(0), uint256(WORKER_FEE) * 2 * PROTOCOL_FEE_BPS * 8_000 / 1e8, "epoch 0 paid from epoch 2");
+        assertEq(mining.releasedIn(1), 0, "epoch 1 not final yet");
     }
 
     /// A worker jailed for two different answers: its pool earns nothing for the epoch.

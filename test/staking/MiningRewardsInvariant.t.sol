@@ -25,6 +25,8 @@ contract MiningHandler is Test {
     /// @dev PHA the hub received from the reserve, measured at the hub's balance.
     uint256 public hubReceived;
     uint256 public maxEpoch;
+    /// @dev Worker fees earned in each epoch (by the time of the router's credit).
+    mapping(uint256 epoch => uint256) public workDoneIn;
 
     constructor(PhalaToken pha_, StakingHub hub_, MockRouter router_, MockWorkerRegistry registry, MiningRewards mining_) {
         pha = pha_;
@@ -60,7 +62,9 @@ contract MiningHandler is Test {
     }
 
     function earn(uint256 poolSeed, uint256 amount) external {
-        router.creditFees(workerOf[poolSeed % POOLS], bound(amount, 1, 50_000 ether));
+        amount = bound(amount, 1, 50_000 ether);
+        router.creditFees(workerOf[poolSeed % POOLS], amount);
+        workDoneIn[mining.currentEpoch()] += amount;
     }
 
     function settle(uint256 poolSeed) external {
@@ -142,6 +146,16 @@ contract MiningRewardsInvariantTest is StakingInvariantBase {
         }
         assertEq(byEpoch, mining.released(), "sum over epochs");
         assertEq(handler.hubReceived(), mining.released(), "paid to the hub");
+    }
+
+    /// Work is counted in the epoch it was done in, never in a later one: no epoch's work exceeds
+    /// what was earned in it, and an epoch is paid only once no more work can be added to it.
+    function invariant_WorkCountedInItsOwnEpoch() public view {
+        uint256 now_ = mining.currentEpoch();
+        for (uint256 e; e <= handler.maxEpoch(); ++e) {
+            assertLe(mining.epochTotals(e).work, handler.workDoneIn(e), "epoch work within the work done in it");
+            if (e + 2 > now_) assertEq(mining.releasedIn(e), 0, "nothing paid before the epoch is final");
+        }
     }
 
     /// No epoch pays more than the budget it was published with.

@@ -3,13 +3,15 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IWorkerStaking} from "../../../contracts/interfaces/IWorkerStaking.sol";
+import {WorkerFeeBook} from "../../../contracts/core/lib/WorkerFeeBook.sol";
 
 /// @notice Stand-in for the AgentRouter's staking seam: holds credited worker fees, hands them to the
-/// staking contract through collectWorkerFees, and forwards slashes as the router would.
+/// staking contract through collectWorkerFees, and forwards slashes as the router would. Books fees
+/// by mining epoch exactly as the router does ({WorkerFeeBook}).
 contract MockRouter {
     IERC20 public immutable pha;
     address public staking;
-    mapping(address worker => uint256) public workerFees;
+    mapping(address worker => uint256) private _books;
     /// @notice The protocol fee the mining reserve reads through {feeConfig}.
     uint16 public protocolFeeBps = 500;
 
@@ -35,13 +37,18 @@ contract MockRouter {
     /// @notice Pulls `amount` PHA from the caller as fees earned by `worker`.
     function creditFees(address worker, uint256 amount) external {
         pha.transferFrom(msg.sender, address(this), amount);
-        workerFees[worker] += amount;
+        if (amount != 0) _books[worker] = WorkerFeeBook.credit(_books[worker], amount);
     }
 
-    function collectWorkerFees(address worker) external returns (uint256 amount) {
+    function workerFees(address worker) external view returns (uint256) {
+        return WorkerFeeBook.owed(_books[worker]);
+    }
+
+    function collectWorkerFees(address worker) external returns (uint256 amount, uint256 current, uint256 previous) {
         if (msg.sender != staking) revert NotStaking(msg.sender);
-        amount = workerFees[worker];
-        workerFees[worker] = 0;
+        uint256 kept;
+        (kept, amount, current, previous) = WorkerFeeBook.collect(_books[worker]);
+        _books[worker] = kept;
         if (amount != 0) pha.transfer(msg.sender, amount);
     }
 
