@@ -67,9 +67,13 @@ interface IAllocatorHub {
 ///                 window's snapshots
 ///     other(p)  = mean(p) − held(p)  (at least 0)
 ///     score(p)  = max(0, paid(p)) / (other(p) + max(held(p), cap))
-///     weight(p) = score(p) / Σ score, each capped at maxPoolShareBps × score(p) / best score (excess
-///                 re-spread over the uncapped pools in proportion; what no pool can take stays idle)
 ///     limit(p)  = min(active(p) − held(p), min(least(p), mean(p)) / 2)
+///     room(p)   = min(limit(p), cap), or 0 if limit(p) is within the drift
+///     ref       = the stake-weighted score of the best placement of the total: pools taken best
+///                 score first, each for its room, until the total is placed or the rooms run out
+///     weight(p) = score(p) / Σ score, each capped at min(maxPoolShareBps × min(1, score(p) / ref),
+///                 room(p) / total) (excess re-spread over the uncapped pools in proportion; what no
+///                 pool can take stays idle)
 ///     target(p) = min(weight(p) × total, limit(p))
 ///
 /// where held(p) is the vault's stake in p now, active(p) p's active stake now and cap =
@@ -388,6 +392,18 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
         (scores_,,) = _scores(pools_, _params, current, total);
     }
 
+    /// @notice The reference score the weights' caps are relative to, with the performance recorded
+    /// so far: the stake-weighted score of the best placement of the vault's total, each candidate
+    /// counting for its room only (see the contract notes).
+    /// @return The reference (SCORE_ONE scale); 0 when no candidate both scores and has room.
+    function referenceScore() external view returns (uint256) {
+        uint256[] memory pools_ = _candidates;
+        Params memory p = _params;
+        (uint256[] memory current, uint256 total) = _holdings(pools_, vault.availableLiquidity());
+        (uint256[] memory scores_,, uint256[] memory limits) = _scores(pools_, p, current, total);
+        return _referenceScore(scores_, _rooms(limits, p, total), total);
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _reduce(uint256 poolId, uint256 current, uint256 target, uint256 epoch, Params memory p, bool failing)
@@ -466,10 +482,12 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
     }
 
     /// @dev Scores and capped weights (bps, summing to at most BPS). Each pool's weight is capped at
-    /// maxPoolShareBps × score / best score: the best pool may take the cap, a pool scoring a tenth of
-    /// it a tenth of the cap. Water-filling: each round caps the pools over their cap and re-spreads
-    /// the rest over the others in proportion to their score; what no pool can take stays idle, rather
-    /// than go to weak pools because the strong ones are full.
+    /// the smallest of maxPoolShareBps, maxPoolShareBps × score / reference score (a pool scoring a
+    /// tenth of the reference takes at most a tenth of the cap) and its room: what the vault can hold
+    /// there ({_rooms}). Water-filling: each round caps the pools over their cap and re-spreads the
+    /// rest over the others in proportion to their score; what no pool can take stays idle, rather
+    /// than go to weak pools because the strong ones are full. A pool's weight never exceeds what the
+    /// vault can put in it, so weight it cannot take goes to the others (review s26, V-1).
     function _weights(uint256[] memory pools, Params memory p, uint256[] memory current, uint256 total)
         private
         view
@@ -479,15 +497,7 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
         weights = new uint256[](n);
         uint256[] memory scores_;
         (scores_, paid, limits) = _scores(pools, p, current, total);
-        uint256 best;
-        for (uint256 i; i < n; ++i) {
-            best = Math.max(best, scores_[i]);
-        }
-        if (best == 0) return (weights, paid, limits);
-        uint256[] memory caps = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            caps[i] = uint256(p.maxPoolShareBps) * scores_[i] / best;
-        }
+        uint256[] memory caps = _caps(scores_, limits, p, total);
         bool[] memory capped = new bool[](n);
         uint256 left = BPS;
         for (uint256 round; round <= n; ++round) {
@@ -517,6 +527,76 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
                 if (!capped[i]) weights[i] = 0;
             }
         }
+    }
+
+    /// @dev Each candidate's largest weight (bps): min(maxPoolShareBps × min(1, score / reference),
+    /// room / total), all zero without a reference (no pool both scoring and with room).
+    function _caps(uint256[] memory scores_, uint256[] memory limits, Params memory p, uint256 total)
+        private
+        pure
+        returns (uint256[] memory caps)
+    {
+        uint256[] memory rooms = _rooms(limits, p, total);
+        caps = new uint256[](scores_.length);
+        uint256 reference_ = _referenceScore(scores_, rooms, total);
+        if (reference_ == 0) return caps;
+        for (uint256 i; i < scores_.length; ++i) {
+            // Rounded up, so that the room caps the target at the limit exactly.
+            caps[i] = Math.min(
+                Math.min(p.maxPoolShareBps, uint256(p.maxPoolShareBps) * scores_[i] / reference_),
+                Math.mulDiv(rooms[i], BPS, total, Math.Rounding.Ceil)
+            );
+        }
+    }
+
+    /// @dev What the vault can hold in each candidate: its limit, up to the cap, and nothing when the
+    /// limit is within the drift (the vault never enters for so little).
+    function _rooms(uint256[] memory limits, Params memory p, uint256 total)
+        private
+        pure
+        returns (uint256[] memory rooms)
+    {
+        uint256 cap = total * p.maxPoolShareBps / BPS;
+        uint256 drift = total * p.driftBps / BPS;
+        rooms = new uint256[](limits.length);
+        for (uint256 i; i < limits.length; ++i) {
+            if (limits[i] > drift) rooms[i] = Math.min(limits[i], cap);
+        }
+    }
+
+    /// @dev The reference score the weights are capped against: the stake-weighted score of the best
+    /// placement of the vault's `total` (pools taken best score first, each for its room, until the
+    /// total is placed or the rooms run out). A pool counts in it only as far as the vault can hold
+    /// stake in it: one with no room (say, a limit zeroed by a snapshot it took itself at 0 stake)
+    /// moves it by nothing; one with room r and score s raises it by less than s × r / P (P what is
+    /// placed), so the other pools' caps fall by less than that share: what the vault gives up in
+    /// them is below s × r, what it earns on its r in that pool while the pool keeps paying
+    /// (review s26, V-1: a pool the vault could not enter set the reference alone and cut every
+    /// other pool's cap 17 ×).
+    function _referenceScore(uint256[] memory scores_, uint256[] memory rooms, uint256 total)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256 n = scores_.length;
+        bool[] memory taken = new bool[](n);
+        uint256 filled;
+        uint256 weighted;
+        while (filled < total) {
+            uint256 next = n;
+            for (uint256 i; i < n; ++i) {
+                if (taken[i] || rooms[i] == 0 || scores_[i] == 0) continue;
+                if (next == n || scores_[i] > scores_[next]) next = i;
+            }
+            if (next == n) break;
+            taken[next] = true;
+            uint256 take = Math.min(rooms[next], total - filled);
+            // score < 2^95 × 1e18 (paid over a spread of at least 1 wei) and take ≤ the PHA supply
+            // (< 2^90): eight such products fit in 256 bits.
+            weighted += scores_[next] * take;
+            filled += take;
+        }
+        return filled == 0 ? 0 : weighted / filled;
     }
 
     function _contains(uint256[] memory list, uint256 value) private pure returns (bool) {

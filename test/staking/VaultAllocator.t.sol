@@ -50,15 +50,38 @@ contract VaultAllocatorTest is VaultFixture {
 
     // ---------------------------------------------------------------- weights
 
+    /// Pools large enough for the vault's cap (32,000 PHA each, room 16,000 > the 12,000 cap): the
+    /// weights follow the scores. The reference is the stake-weighted score of the best placement of
+    /// the 30,000 PHA (12,000 in A, 12,000 in B, 6,000 in C); A, above it, takes the cap; B and C take
+    /// the cap times their score over the reference; what none can take stays idle.
     function test_Weights_FollowReturnsAndAreCapped() public {
-        _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
+        stakeAs(OPERATOR, poolA, 30_000 ether);
+        stakeAs(OPERATOR_B, poolB, 30_000 ether);
+        stakeAs(OPERATOR_C, poolC, 30_000 ether);
+        _epochs(WINDOW + 1, 300 ether, 200 ether, 100 ether);
         uint256[] memory w = allocator.targetWeights();
         uint256[] memory s = allocator.scores();
-        // A (27 PHA a day to stakers after its 10 % commission) is the best: the cap, 40 %. B and C
-        // are capped at 40 % times their score over A's; what none can take stays idle.
+        uint256 ref = allocator.referenceScore();
+        assertTrue(s[0] > s[1] && s[1] > s[2], "scores follow the PHA paid");
+        // ref = (12,000 × s_A + 12,000 × s_B + 6,000 × s_C) / 30,000, within rounding.
+        assertApproxEq(ref, (12 * s[0] + 12 * s[1] + 6 * s[2]) / 30, ref / 1_000, "the best placement's score");
         assertEq(w[0], CAP, "A capped");
-        assertApproxEq(w[1], CAP * s[1] / s[0], 1, "B: the cap x its score / A's");
-        assertApproxEq(w[2], CAP * s[2] / s[0], 1, "C: the cap x its score / A's");
+        assertApproxEq(w[1], CAP * s[1] / ref, 1, "B: the cap x its score / the reference");
+        assertApproxEq(w[2], CAP * s[2] / ref, 1, "C: the cap x its score / the reference");
+        assertTrue(w[0] > w[1] && w[1] > w[2], "weights follow the scores");
+        assertTrue(w[0] + w[1] + w[2] < 10_000, "the rest stays idle");
+    }
+
+    /// Pools smaller than the vault's cap (2,000 PHA each): each takes its room, the stake the vault
+    /// may hold there, and the vault ramps into each as the stake kept through the window allows.
+    function test_Weights_RoomBoundsAndRamp() public {
+        _epochs(WINDOW + 1, 30 ether, 20 ether, 10 ether);
+        uint256[] memory w = allocator.targetWeights();
+        uint256 total = vault.totalAssets();
+        for (uint256 i; i < 3; ++i) {
+            uint256 room = allocator.limitOf(allocator.candidates()[i]);
+            assertLe(w[i], (room * 10_000 + total - 1) / total, "no weight beyond the room");
+        }
         assertTrue(w[0] + w[1] + w[2] < 10_000, "the rest stays idle");
         // The vault enters each pool with at most half the stake the pool kept through the window
         // (2,000 PHA), then its limit closes half the gap to the rest's 2,000 per window.
@@ -79,14 +102,13 @@ contract VaultAllocatorTest is VaultFixture {
 
     /// A barely positive pool next to two strong ones used to get all the room the cap left them
     /// (water-filling's remainder: 20 % of the vault). Its weight is now capped at the cap times its
-    /// score over the best score, and the rest of the vault stays idle.
+    /// score over the reference score, and the rest of the vault stays idle.
     function test_Weights_WeakPoolGetsNoRemainder() public {
         _epochs(WINDOW + 1, 30 ether, 30 ether, 0.3 ether);
         uint256[] memory w = allocator.targetWeights();
         uint256[] memory s = allocator.scores();
-        uint256 best = s[0] > s[1] ? s[0] : s[1];
         assertTrue(s[2] > 0, "C's score is positive");
-        assertLe(w[2], CAP * s[2] / best, "C at most the cap x its score / the best");
+        assertLe(w[2], CAP * s[2] / allocator.referenceScore(), "C at most the cap x its score / the reference");
         assertLe(w[2], 100, "C: at most 1 % (was the 20 % remainder)");
         assertTrue(w[0] + w[1] + w[2] <= 8_000 + 100, "the remainder stays idle");
         assertLe(hub.stakeOf(poolC, address(vault)), DEPOSIT * 100 / 10_000, "and the vault's stake in C with it");
