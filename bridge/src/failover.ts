@@ -13,7 +13,7 @@ const PASS_LIMIT = 500;
  * answer on its way (confirmed, dispatched or failed in the store), it is queued for backup k under
  * that worker's address, and the dispatcher calls it like any worker (with `backupRank`); its answer
  * goes on-chain with fulfillAsBackup. Everything it decides is in the store (`worker`, `worker_rank`,
- * `backup_at`), so a restarted bridge carries on where the last one stopped.
+ * `backup_at`), so a restarted bridge (or the fleet's next scanner) carries on where the last one stopped.
  *
  * When a window opens is learned from the router, not computed here: a window opens a fixed time
  * before the deadline for a given config version and rank (a share of that version's timeout), so
@@ -35,6 +35,11 @@ export class Failover {
 
   /** One pass at chain time `chainTime`: returns how many requests were handed over to a backup. */
   async tick(chainTime: bigint): Promise<number> {
+    // In a fleet the scanner alone hands requests over (as it alone scans and confirms): every
+    // instance would read each new request's row to schedule its backup window and write the same
+    // schedule, work that grows with the fleet. Its decisions are in the store, so a new scanner
+    // carries on. A single store is always the scanner.
+    if (!(await this.store.renewLeases()).scanner) return 0;
     const due = await this.store.failoverDue(chainTime, PASS_LIMIT);
     if (due.length === 0) return 0;
     this.maxRank ??= await this.chain.maxBackups();
