@@ -112,7 +112,10 @@ export async function startBenchStack(
   try {
     const stack = await deployStack(
       rpcUrl,
-      workers.map((w) => ({ key: w.key, endpoint: w.url })),
+      // Each worker under an operator of its own, as on a network of many operators: every
+      // request has backups (never drawn among its primary's operator's workers), so the bridge's
+      // failover learns the windows once instead of being refused (NoBackup) request by request.
+      workers.map((w) => ({ key: w.key, endpoint: w.url, operatorKey: Wallet.createRandom().privateKey })),
       { requestTimeout: BENCH_REQUEST_TIMEOUT_S, maxPendingPerWorker: MAX_PENDING_PER_WORKER, relayGasPerSecond: load.gasLimit / load.blockTimeS },
     );
     return { worker: child, stack };

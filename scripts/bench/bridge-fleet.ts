@@ -4,7 +4,7 @@
  * (each its own relayer key), under the same offered load from its own process. Prints, side by
  * side: end-to-end requests/s, p50/p99 latency in blocks after confirmation, each instance's CPU and
  * RSS and share of the fulfilments, the node's and Postgres' CPU and the fullest block's gas, and
- * which limit was hit. Env: BENCH_RATE (requests/s offered, default 400), BENCH_SECONDS (default 15),
+ * which limit was hit. Env: BENCH_RATE (requests/s offered, default 400), BENCH_SECONDS (default 10),
  * BENCH_KEEP=1 (keep the instances' logs), BENCH_LOG_LEVEL=debug (their per-pass timings).
  */
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -21,7 +21,7 @@ import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
 import { cpuSeconds, percentile, procStatus, startBenchStack, startProducer } from "./bench-processes.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 400);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const PER_TX = 50;
 const GAS_LIMIT = 300_000_000;
 const CONFIRMATIONS = 1;
@@ -78,6 +78,8 @@ interface Row {
   perInstance: { cpuPct: number; rssMb: number; share: number }[];
   nodeCpuPct: number;
   dbCpuPct: number;
+  /** The echo workers' process (signs every answer). */
+  workerCpuPct: number;
   fullestBlockGasPct: number;
   wallS: number;
   /** os.loadavg()'s 1-minute figure at the start and the end: every process on the machine, not only the benchmark's. */
@@ -107,7 +109,8 @@ async function runOnce(instances: number): Promise<Row> {
         confirmations: CONFIRMATIONS,
         pollIntervalMs: 100,
         logLevel: process.env.BENCH_LOG_LEVEL === "debug" ? "debug" : "warn",
-        dispatch: { concurrency: 256, perWorkerConcurrency: 256 },
+        // Per instance: a fleet of 4 holds 4x as many worker calls open at once (one echo process).
+        dispatch: { concurrency: 64, perWorkerConcurrency: 64 },
         submit: { maxBatchSize: 200, maxInFlight: 16 },
       },
       undefined,
@@ -120,6 +123,7 @@ async function runOnce(instances: number): Promise<Row> {
     const pids = bridges.map((b) => b.pid!);
     const cpuBefore = pids.map(cpuOf);
     const nodeBefore = cpuOf(node.pid!);
+    const workerBefore = cpuOf(worker.pid!);
     const dbBefore = treeCpu(server.pid);
     const loadBefore = loadavg()[0]!;
     const offeredLoad = startProducer(
@@ -141,6 +145,7 @@ async function runOnce(instances: number): Promise<Row> {
     const wallS = (Date.now() - started) / 1000;
     const cpu = pids.map((pid, i) => cpuOf(pid) - cpuBefore[i]!);
     const nodeCpu = cpuOf(node.pid!) - nodeBefore;
+    const workerCpu = cpuOf(worker.pid!) - workerBefore;
     const dbCpu = treeCpu(server.pid) - dbBefore;
     const peaks = pids.map(peakRss);
 
@@ -208,6 +213,7 @@ async function runOnce(instances: number): Promise<Row> {
         share: (perRelayer.get(computeAddress(key).toLowerCase()) ?? 0) / Math.max(1, latencies.length),
       })),
       nodeCpuPct: (nodeCpu / wallS) * 100,
+      workerCpuPct: (workerCpu / wallS) * 100,
       dbCpuPct: (dbCpu / wallS) * 100,
       fullestBlockGasPct: fullest * 100,
       wallS,
@@ -233,11 +239,12 @@ export function limit(row: Row, cores = cpus().length): string {
   const landedRate = (row.offered * row.landed) / Math.max(1, row.sent);
   if (row.throughput >= landedRate * 0.95) return "none: kept up with the offered load (raise BENCH_RATE to find the limit)";
   const busiest = Math.max(...row.perInstance.map((p) => p.cpuPct));
-  const ours = row.perInstance.reduce((sum, p) => sum + p.cpuPct, 0) + row.nodeCpuPct + row.dbCpuPct;
+  const ours = row.perInstance.reduce((sum, p) => sum + p.cpuPct, 0) + row.nodeCpuPct + row.dbCpuPct + row.workerCpuPct;
   const machine = Math.max(ours, Math.max(...row.loadAverage) * 100) / cores;
   const candidates: [string, number][] = [
     ["chain gas per block (fullest block)", row.fullestBlockGasPct],
     ["the RPC node's CPU (one core)", row.nodeCpuPct],
+    ["the echo workers' CPU (one process, one core)", row.workerCpuPct],
     [`Postgres' CPU (of ${cores} cores)`, row.dbCpuPct / cores],
     ["the busiest bridge instance's CPU (one core)", busiest],
     [
@@ -277,6 +284,7 @@ export async function fleetBench(sizes: number[]): Promise<void> {
   console.log(`${"share of fulfilments %".padEnd(28)}${col((r) => r.perInstance.map((p) => (p.share * 100).toFixed(0)).join("/"))}`);
   console.log(`${"anvil CPU %".padEnd(28)}${col((r) => r.nodeCpuPct.toFixed(0))}`);
   console.log(`${"Postgres CPU %".padEnd(28)}${col((r) => r.dbCpuPct.toFixed(0))}`);
+  console.log(`${"echo workers CPU %".padEnd(28)}${col((r) => r.workerCpuPct.toFixed(0))}`);
   console.log(`${"fullest block gas %".padEnd(28)}${col((r) => r.fullestBlockGasPct.toFixed(1))}`);
   console.log(`${"wall time s".padEnd(28)}${col((r) => r.wallS.toFixed(0))}`);
   console.log(`${"load average start/end".padEnd(28)}${col((r) => r.loadAverage.map((l) => l.toFixed(1)).join(" / "))}`);
