@@ -56,6 +56,8 @@ export class BridgeProcess {
     readonly dir: string,
     private readonly config: BridgeConfigInput,
     readonly logPath = join(dir, "bridge.log"),
+    /** Extra node arguments (a benchmark's --cpu-prof). */
+    private readonly nodeArgs: string[] = [],
   ) {
     this.configPath = join(dir, "bridge.json");
   }
@@ -76,7 +78,7 @@ export class BridgeProcess {
     const log = openSync(this.logPath, "a");
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [cli, "--config", this.configPath, "start"], {
+      child = spawn(process.execPath, [...this.nodeArgs, cli, "--config", this.configPath, "start"], {
         cwd: ROOT,
         stdio: ["ignore", log, log],
       });

@@ -70,6 +70,13 @@ export interface StackOptions {
   staking?: "mock" | "hub";
   /** PHA the operator self-stakes in each worker's pool ("hub" only). */
   poolStake?: bigint;
+  /**
+   * Router relayGasPerSecond (governance): the gas per second the chain carries for answers, which
+   * bounds the relay gas pending requests may hold (times the request timeout) and prices the
+   * capacity fee. Default the router's own (a public L1's share); a benchmark on a local chain
+   * sets what its blocks carry, so the offered load fits the capacity as it would on such a chain.
+   */
+  relayGasPerSecond?: number;
 }
 
 export interface WorkerSpec {
@@ -161,6 +168,7 @@ export async function deployStack(rpcUrl: string, workers: WorkerSpec[], options
     : await deploy("MockWorkerStaking", deployer, []);
   const routerAddress = await router.getAddress();
   await send(router, "setStaking", await staking.getAddress());
+  if (options.relayGasPerSecond !== undefined) await send(router, "setRelayGasPerSecond", options.relayGasPerSecond);
   if (useHub) await send(staking, "setRouter", routerAddress);
   await send(registry, "setRouter", routerAddress);
   await send(registry, "setVerifierApproved", await verifier.getAddress(), true);

@@ -21,7 +21,7 @@ import { deployStack, waitMined } from "../../bridge/dev/deploy.js";
 import { freePort, startLocalNode } from "../../bridge/dev/local-node.js";
 import { ROUTER_ABI } from "../../bridge/src/chain/contracts.js";
 import type { BridgeConfigInput } from "../../bridge/src/config.js";
-import { cpuSeconds, percentile, procStatus, startEchoWorker, startProducer } from "./bench-processes.js";
+import { cpuSeconds, percentile, procStatus, startBenchStack, startProducer } from "./bench-processes.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 400);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -78,8 +78,7 @@ async function startBridge(dir: string, rpcUrl: string, addresses: Record<string
 
 async function throughput(): Promise<void> {
   const node = await startLocalNode({ gasLimit: GAS_LIMIT });
-  const { child: worker, key: workerKey, url: workerUrl } = await startEchoWorker();
-  const stack = await deployStack(node.url, [{ key: workerKey, endpoint: workerUrl }], { requestTimeout: 600 });
+  const { worker, stack } = await startBenchStack(node.url, { rate: RATE, seconds: SECONDS, gasLimit: GAS_LIMIT, blockTimeS: BLOCK_TIME_S });
   await node.rpc("evm_setIntervalMining", [BLOCK_TIME_S]);
   await node.rpc("evm_setAutomine", [false]);
   const dir = mkdtempSync(join(tmpdir(), "bench-bridge-"));
@@ -90,7 +89,11 @@ async function throughput(): Promise<void> {
   });
   const cpuBefore = cpuSeconds(bridge.pid);
 
-  const offeredLoad = startProducer(node.url, stack.addresses.requester!, { rate: RATE, seconds: SECONDS, perTx: PER_TX });
+  const offeredLoad = startProducer(
+    node.url,
+    { requester: stack.addresses.requester!, router: stack.addresses.router! },
+    { rate: RATE, seconds: SECONDS, perTx: PER_TX },
+  );
   const started = Date.now();
   let peak = 0;
   const offered = await offeredLoad;
@@ -144,7 +147,7 @@ async function throughput(): Promise<void> {
   const txs = status.transactions;
   console.log(`\n== end-to-end throughput (anvil, ${BLOCK_TIME_S}s interval mining, block gas limit ${GAS_LIMIT}, confirmations ${CONFIRMATIONS}) ==`);
   console.log(
-    `offered         ${offered.requests} requests in ${offered.seconds.toFixed(1)} s (${(offered.requests / offered.seconds).toFixed(0)}/s, ${PER_TX} per requestMany tx, producer in its own process)`,
+    `offered         ${offered.offered} requests in ${offered.seconds.toFixed(1)} s (${(offered.offered / offered.seconds).toFixed(0)}/s, ${PER_TX} per requestMany tx, producer in its own process); ${offered.requests} landed (AgentRequested)`,
   );
   console.log(
     `fulfilled       ${latencies.length} of ${requestBlock.size} requested (each exactly once: ${[...requestBlock.keys()].every((id) => fulfilments.get(id) === 1)})`,

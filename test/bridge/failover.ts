@@ -58,13 +58,25 @@ describe("bridge Failover", () => {
     const early = (await deadline()) - TIMEOUT + 1n;
     expect(await failover().tick(early)).to.equal(0);
     expect(chain.backupCalls).to.equal(1, "one read to learn the window");
+    expect(await store.failoverDue(early, 100)).to.have.length(0, "every request scheduled from it in the same pass: each waits for its window");
     const f = failover();
     await f.tick(early);
     await f.tick(early);
-    expect(chain.backupCalls).to.equal(2, "one read per Failover instance (a restart relearns it), then none");
-    expect(await store.failoverDue(early, 100)).to.have.length(0, "every request waits for its window");
+    expect(chain.backupCalls).to.equal(1, "nothing left to ask after a restart either");
     expect((await store.get(7n))!.backupAt).to.equal(Number(opensAt((await store.get(7n))!.request, 1)));
     expect((await store.get(7n))!.rank).to.equal(0);
+  });
+
+  it("where the router has no backup for a request (NoBackup: one operator's workers), one pass asks for every due request, not one per pass", async () => {
+    chain.backupFor = () => undefined;
+    const early = (await deadline()) - TIMEOUT + 1n;
+    const due = (await store.failoverDue(early, 100)).length;
+    expect(due).to.be.above(2);
+    await failover().tick(early);
+    // Each pass reads the whole due queue: one request settled per pass would read it once per request.
+    expect(await store.failoverDue(early, 100)).to.have.length(0, "every request's NoBackup recorded in the first pass");
+    expect(chain.backupCalls).to.equal(due, "one read per request (the router's draw is per request)");
+    expect((await store.get(1n))!.backupAt).to.equal(NO_MORE_BACKUPS);
   });
 
   it("hands an unanswered request over to backup 1 when its window opens, then to backup 2, then stops (NoBackup)", async () => {

@@ -5,6 +5,7 @@ import pg from "pg";
 import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
 import { loadConfig, parseConfig } from "../../bridge/src/config.js";
 import { ConfigError, LeaseLostError, StoreMismatchError } from "../../bridge/src/errors.js";
+import { Failover } from "../../bridge/src/failover.js";
 import { openStore } from "../../bridge/src/store/open-store.js";
 import { PG_MIGRATIONS } from "../../bridge/src/store/pg-migrations.js";
 import { createLogger } from "../../bridge/src/logger.js";
@@ -254,6 +255,35 @@ describe("bridge fleet on one Postgres (leases, fencing, per-relayer transaction
     expect(Date.now() - died).to.be.below(leaseMs + leaseMs / 3 + 300, "within the lease and one renewal period");
     await wb.poll();
     expect((await b.counts()).confirmed).to.equal(10 + later, "nothing missed across the hand-over");
+  });
+
+  it("failover runs on the scanner only: the other instances neither read every request's backup window nor ask the router", async () => {
+    const a = await instance(RELAYER_A);
+    const b = await instance(RELAYER_B);
+    expect((await a.renewLeases()).scanner).to.equal(true);
+    await scanAndConfirm(a);
+    const own = new SyntheticChain({ requests: 6, perBlock: 2 });
+    // Reads of the failover queue per instance: each would load every open request's row.
+    const reads = { a: 0, b: 0 };
+    const counted = (store: PostgresStore, key: keyof typeof reads) =>
+      new Proxy(store, {
+        get(target, prop) {
+          if (prop === "failoverDue") return (...args: Parameters<PostgresStore["failoverDue"]>) => (reads[key]++, target.failoverDue(...args));
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    const failover = (store: PostgresStore, key: keyof typeof reads) =>
+      new Failover(own, counted(store, key), new BridgeMetrics(store, false), createLogger("silent"));
+    const chainTime = BigInt(Math.floor(Date.now() / 1000));
+    expect(await failover(b, "b").tick(chainTime)).to.equal(0);
+    expect(reads.b).to.equal(0, "the non-scanner leaves failover to the scanner");
+    expect(own.backupCalls).to.equal(0);
+    const scanner = failover(a, "a");
+    for (let pass = 0; pass < 10 && (await b.failoverDue(chainTime, 10)).length > 0; pass++) await scanner.tick(chainTime);
+    expect(reads.a).to.be.above(0);
+    expect(own.backupCalls).to.be.above(0, "the scanner looks the windows up (NoBackup here: nothing more to try)");
+    expect(await b.failoverDue(chainTime, 10)).to.have.length(0, "and its decisions are the fleet's");
   });
 
   it("a relayer that dies for good with sent but unmined fulfilments: its requests go back to the fleet once its lease expired, never while it lives", async function () {

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
 import { Wallet } from "ethers";
+import pg from "pg";
 import { FakeWorker } from "../../bridge/dev/fake-worker.js";
 import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
 import { Dispatcher } from "../../bridge/src/dispatcher.js";
@@ -169,6 +171,36 @@ describe("bridge PostgresStore: one relayer key, concurrent instances", () => {
     await a.abandonTx(first!.id, "test");
     await a.createTx(purge, attempt("c4"));
     expect(await rejection(a.createTx(purge, attempt("c5")))).to.match(/duplicate key|transactions_open_nonce/);
+  });
+
+  it("a transaction finished between the reads of the transactions and their attempts is read whole (one snapshot)", async function () {
+    this.timeout(20_000);
+    const url = await freshDatabase();
+    const a = await instance(url, RELAYER_A);
+    const attempt = { hash: `0x${"d1".repeat(32)}` as const, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: 1 };
+    await a.createTx({ kind: "purge", nonce: 3, to: RELAYER_A, data: "0x", gasLimit: 21_000n, requestIds: [] }, attempt);
+    // Another session (the confirmer of a concurrent pass, a take-over) holds tx_attempts: the
+    // read of the transactions goes through, the read of their attempts waits for it...
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query("LOCK TABLE tx_attempts IN ACCESS EXCLUSIVE MODE");
+      const read = a.unfinishedTxs();
+      for (let i = 0; ; i++) {
+        const waiting = await other.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()");
+        if (waiting.rows.length > 0) break;
+        expect(i).to.be.below(200, "the read never waited");
+        await sleep(20);
+      }
+      // ...which finishes the transaction meanwhile.
+      await other.query("UPDATE transactions SET state = 'confirmed' WHERE nonce = 3");
+      await other.query("COMMIT");
+      const txs = await read;
+      for (const tx of txs) expect(tx.attempts, `transaction ${tx.id} (${tx.state}) read without its attempts`).to.not.be.empty;
+    } finally {
+      await other.end();
+    }
   });
 
   it("claims taken at the same moment by two instances on their pools never overlap", async () => {

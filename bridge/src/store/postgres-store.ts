@@ -819,12 +819,20 @@ export class PostgresStore implements BridgeStore {
     ]);
   }
 
-  /** Transactions and their attempts, read in one round trip (`where` selects transactions, with its values). */
+  /**
+   * Transactions and their attempts (`where` selects transactions, with its values), read in one
+   * snapshot: under READ COMMITTED each statement sees its own, and a transaction finished between
+   * the two reads (by this instance's confirmer while /healthz reads, or a take-over) would come
+   * back without attempts.
+   */
   private async txsWhere(where: string, values: unknown[]): Promise<TxRecord[]> {
-    const [txs, attemptRows] = await this.db.batch([
+    const reads = [
       { text: `SELECT * FROM transactions WHERE ${where} ORDER BY nonce, id`, values },
       { text: `SELECT * FROM tx_attempts WHERE tx_id IN (SELECT id FROM transactions WHERE ${where}) ORDER BY created_at, seq`, values },
-    ]);
+    ];
+    const [txs, attemptRows] = this.db.inTransaction
+      ? await this.db.batch(reads)
+      : (await this.db.batch([{ text: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" }, ...reads, { text: "COMMIT" }])).slice(1, -1);
     const attempts = new Map<number, AttemptRow[]>();
     for (const a of attemptRows!.rows as unknown as AttemptRow[]) {
       const list = attempts.get(a.tx_id) ?? [];
