@@ -304,8 +304,14 @@ contract VaultAllocatorTest is VaultFixture {
             sum += w[i];
         }
         assertLe(sum, 10_000, "at most everything");
+        uint256[] memory ids = allocator.candidates();
+        uint256 total = vault.availableLiquidity();
+        for (uint256 i; i < ids.length; ++i) {
+            total += hub.stakeOf(ids[i], address(vault));
+        }
         for (uint256 i; i < w.length; ++i) {
-            assertLe(hub.stakeOf(allocator.candidates()[i], address(vault)), DEPOSIT * CAP / 10_000 + 1, "stake within the cap");
+            assertLe(hub.stakeOf(ids[i], address(vault)), DEPOSIT * CAP / 10_000 + 1, "stake within the cap");
+            assertLe(w[i], (allocator.limitOf(ids[i]) * 10_000 + total - 1) / total, "weight within the room");
         }
     }
 
