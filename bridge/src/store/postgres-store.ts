@@ -621,6 +621,18 @@ export class PostgresStore implements BridgeStore {
     ]);
   }
 
+  async requeueParked(ids: bigint[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    // Free for any instance's submitter to claim.
+    const rows = await this.db.query(
+      `UPDATE requests SET state = ${state("signed")}, lease_owner = NULL, lease_until = 0
+       WHERE id = ANY($1) AND state = ${state("submitted")} AND fulfil_tx IS NULL AND answer IS NOT NULL RETURNING id`,
+      [ids.map(String)],
+    );
+    if (rows.length > 0) this.submitIdleSince = undefined;
+    return rows.length;
+  }
+
   async markFailed(id: bigint, reason: string, rank?: number): Promise<void> {
     await this.db.query(
       `UPDATE requests SET state = ${state("failed")}, last_error = $1 WHERE id = $2 AND state IN ${states(UNSETTLED_STATES)} AND ($3::int IS NULL OR worker_rank = $3)`,

@@ -1,0 +1,153 @@
+import { expect } from "chai";
+import { setTimeout as sleep } from "node:timers/promises";
+import { PRAGUE } from "../../bridge/src/chain/gas-schedule.js";
+import { RpcError, SimulationError } from "../../bridge/src/errors.js";
+import { Failover } from "../../bridge/src/failover.js";
+import { createLogger } from "../../bridge/src/logger.js";
+import { BridgeMetrics } from "../../bridge/src/metrics.js";
+import { Reconciler } from "../../bridge/src/reconciler.js";
+import type { BridgeStore } from "../../bridge/src/store/store.js";
+import { Submitter } from "../../bridge/src/submitter.js";
+import { TxManager } from "../../bridge/src/txm/tx-manager.js";
+import type { AgentRequest } from "../../protocol/request.js";
+import { ANSWER, FakeTxChain } from "./fake-tx-chain.js";
+import { STORES } from "./stores.js";
+
+const OPTIONS = { maxFeePerGas: 1_000n, gasBumpAfterMs: 60_000, gasBumpPercent: 15, rebroadcastAfterMs: 10_000, missingReceiptGraceMs: 5_000 };
+const SUBMIT = { maxBatchSize: 6, maxInFlight: 100, maxInFlightGas: 1e12, gasPerFulfillment: 1, maxTxGas: 1e9, maxTxBytes: 1e9, deadlineMarginSeconds: 24 };
+const log = createLogger("silent");
+
+/**
+ * The node answering state reads is `lagBy` blocks behind the chain the scanner read, as a real
+ * node is: at "latest" (its head) the router holds no commitment for a request opened in a newer
+ * block (isPending false, backupWorker reverts RequestNotPending), and a read at a block it does not
+ * have fails (geth: "header not found"). `headLags`: eth_blockNumber goes to that node too (else,
+ * as behind a load balancer, to a current one).
+ */
+class LaggingNode extends FakeTxChain {
+  headLags = false;
+
+  private get nodeHead(): number {
+    return Math.max(0, this.blocks.length - 1 - this.lagBy);
+  }
+
+  private openedBy(id: bigint, block: number): boolean {
+    const opened = this.blocks.findIndex((b) => id >= b.firstId && id < b.firstId + BigInt(b.count));
+    return opened >= 0 && opened <= block;
+  }
+
+  private readAt(atBlock: number | undefined): number {
+    const at = atBlock ?? this.nodeHead;
+    if (at > this.nodeHead) throw new RpcError("eth_call", { transport: false, rpcCode: -32000 }, { details: "header not found" });
+    return at;
+  }
+
+  override async blockNumber(): Promise<number> {
+    return this.headLags ? this.nodeHead : this.blocks.length - 1;
+  }
+
+  override async isPending(requestIds: bigint[], atBlock?: number): Promise<(boolean | Error)[]> {
+    let at: number;
+    try {
+      at = this.readAt(atBlock);
+    } catch (error) {
+      return requestIds.map(() => error as Error);
+    }
+    return requestIds.map((id) => this.openedBy(id, at) && !this.settled.has(id));
+  }
+
+  override async backupWorker(request: AgentRequest, rank: number, atBlock?: number): Promise<{ worker: string; opensAt: bigint }> {
+    if (!this.openedBy(request.id, this.readAt(atBlock)))
+      throw new SimulationError("eth_call", { data: "0x", name: "RequestNotPending", reason: `RequestNotPending(${request.id})` });
+    return super.backupWorker(request, rank);
+  }
+}
+
+/** A chain whose requests (6 per block) are in block 1, head 3, scanned and confirmed into `store`. */
+async function scanned(store: BridgeStore, requests: number): Promise<LaggingNode> {
+  const chain = new LaggingNode({ requests, perBlock: requests });
+  chain.mine(0);
+  chain.mine(0);
+  await store.bind(31337n, chain.router);
+  const events = await chain.routerEvents(0, 3);
+  const blocks = [1, 2, 3].map((n) => ({ number: n, hash: chain.blocks[n]!.hash }));
+  await store.applyScan({ ...events, blocks, cursor: blocks[2]! }, 64);
+  await store.confirmBlocks(blocks, Date.now());
+  return chain;
+}
+
+for (const [name, open] of STORES)
+  describe(`bridge fleet safety on ${name}: a lagging node's "not pending" is not final (R-1)`, () => {
+    let store: BridgeStore;
+    afterEach(async () => await store.close());
+
+    for (const headLags of [false, true])
+      it(`verified answers are not parked by a submitter pass on a node 3 blocks behind (eth_blockNumber ${headLags ? "lagging too" : "current"}); sent once it catches up`, async function () {
+        this.timeout(60_000);
+        store = await open();
+        const chain = await scanned(store, 6);
+        for (let id = 1n; id <= 6n; id++) await store.saveAnswer(id, { ...ANSWER, requestId: id.toString() });
+        const metrics = new BridgeMetrics(store, false);
+        const submitter = new Submitter(chain, store, new TxManager(chain, store, OPTIONS, metrics, log), SUBMIT, metrics, log, PRAGUE);
+        chain.lagBy = 3;
+        chain.headLags = headLags;
+        // The node refuses a read at the request's block: the pass fails as on any RPC error, and is retried.
+        expect(
+          await submitter.tick(0n).then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
+        ).to.be.instanceOf(RpcError);
+        expect(chain.offered).to.have.length(0);
+        const states = await Promise.all([1n, 2n, 3n, 4n, 5n, 6n].map(async (id) => (await store.get(id))!.state));
+        expect(states).to.deep.equal(Array(6).fill("signed"), "not marked settled elsewhere");
+        chain.lagBy = 0;
+        await sleep(150); // the Postgres store's idle-queue cache
+        await submitter.tick(0n);
+        expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data)).flat()).to.deep.equal([1n, 2n, 3n, 4n, 5n, 6n]);
+      });
+
+    it("the reconciler puts answers parked as settled back in the queue while the router still holds their requests", async function () {
+      this.timeout(60_000);
+      store = await open();
+      const chain = await scanned(store, 6);
+      for (let id = 1n; id <= 6n; id++) await store.saveAnswer(id, { ...ANSWER, requestId: id.toString() });
+      expect((await store.readyToSubmit(6)).map((r) => r.id)).to.have.length(6);
+      // Parked on a lagging node's word (as a bridge before this fix did); 5 and 6 really are settled.
+      await store.markSettledElsewhere([1n, 2n, 3n, 4n, 5n, 6n]);
+      chain.settled.add(5n);
+      chain.settled.add(6n);
+      const metrics = new BridgeMetrics(store, false);
+      // A reconciler pass on a lagging node leaves them alone (its reads fail)...
+      chain.lagBy = 3;
+      await new Reconciler(chain, store, { startBlock: 0, maxLogRange: 100 }, metrics, log).run();
+      expect((await store.get(1n))!.state).to.equal("submitted");
+      chain.lagBy = 0;
+      await new Reconciler(chain, store, { startBlock: 0, maxLogRange: 100 }, metrics, log).run();
+      const states = await Promise.all([1n, 2n, 3n, 4n, 5n, 6n].map(async (id) => (await store.get(id))!.state));
+      expect(states).to.deep.equal(["signed", "signed", "signed", "signed", "submitted", "submitted"]);
+      await sleep(150);
+      const submitter = new Submitter(chain, store, new TxManager(chain, store, OPTIONS, metrics, log), SUBMIT, metrics, log, PRAGUE);
+      await submitter.tick(0n);
+      expect(chain.offered.map((tx) => FakeTxChain.decodeIds(tx.data)).flat()).to.deep.equal([1n, 2n, 3n, 4n]);
+    });
+
+    it("R-1b: a failover pass on a node behind the request does not end its failover: the backup is asked again and takes over", async function () {
+      this.timeout(60_000);
+      store = await open();
+      const chain = await scanned(store, 1);
+      chain.backupFor = () => ({ worker: `0x${"bb".repeat(20)}`, opensAt: 0n }); // rank 1's window is open
+      const failover = new Failover(chain, store, new BridgeMetrics(store, false), log);
+      const now = (await chain.block("latest"))!.timestamp;
+      for (const headLags of [false, true]) {
+        chain.lagBy = 3;
+        chain.headLags = headLags;
+        expect(await failover.tick(now)).to.equal(0);
+        expect((await store.get(1n))!.backupAt).to.not.equal(-1, "not NO_MORE_BACKUPS");
+      }
+      chain.lagBy = 0;
+      expect(await failover.tick(now)).to.equal(1);
+      const record = (await store.get(1n))!;
+      expect([record.rank, record.assignee]).to.deep.equal([1, `0x${"bb".repeat(20)}`]);
+    });
+  });
