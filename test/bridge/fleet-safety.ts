@@ -6,11 +6,15 @@ import { Failover } from "../../bridge/src/failover.js";
 import { createLogger } from "../../bridge/src/logger.js";
 import { BridgeMetrics } from "../../bridge/src/metrics.js";
 import { Reconciler } from "../../bridge/src/reconciler.js";
+import { PostgresStore } from "../../bridge/src/store/postgres-store.js";
 import type { BridgeStore } from "../../bridge/src/store/store.js";
 import { Submitter } from "../../bridge/src/submitter.js";
 import { TxManager } from "../../bridge/src/txm/tx-manager.js";
+import { SyntheticChain } from "../../bridge/dev/synthetic-chain.js";
+import type { Hex } from "../../protocol/hex.js";
 import type { AgentRequest } from "../../protocol/request.js";
 import { ANSWER, FakeTxChain } from "./fake-tx-chain.js";
+import { RELAYER_A, RELAYER_B, freshDatabase } from "./postgres.js";
 import { STORES } from "./stores.js";
 
 const OPTIONS = { maxFeePerGas: 1_000n, gasBumpAfterMs: 60_000, gasBumpPercent: 15, rebroadcastAfterMs: 10_000, missingReceiptGraceMs: 5_000 };
@@ -151,3 +155,92 @@ for (const [name, open] of STORES)
       expect([record.rank, record.assignee]).to.deep.equal([1, `0x${"bb".repeat(20)}`]);
     });
   });
+
+/**
+ * Fleet safety against the instances' clocks and identities (review s27, R-2 to R-5): attacks on
+ * a real Postgres, each shown refused.
+ */
+describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
+  const chain = new SyntheticChain({ requests: 6, perBlock: 6 });
+  const worker = chain.makeRequest(1n).request.worker;
+  const opened: PostgresStore[] = [];
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+  });
+
+  async function instance(url: string, relayer: string, leaseMs = 30_000): Promise<PostgresStore> {
+    const store = await PostgresStore.open({ url, relayer, leaseMs });
+    opened.push(store);
+    await store.bind(31337n, chain.router);
+    return store;
+  }
+
+  async function seeded(store: BridgeStore): Promise<void> {
+    const events = await chain.routerEvents(0, 1);
+    const block = { number: 1, hash: chain.blocks[1]!.hash };
+    await store.applyScan({ ...events, blocks: [block], cursor: block }, 64);
+    await store.confirmBlock(block, Date.now());
+  }
+
+  /** Runs `fn` with this process's wall clock moved by `skewMs` (another host's clock). */
+  async function skewed<T>(skewMs: number, fn: () => Promise<T>): Promise<T> {
+    const realNow = Date.now;
+    Date.now = () => realNow() + skewMs;
+    try {
+      return await fn();
+    } finally {
+      Date.now = realNow;
+    }
+  }
+
+  it("R-2: an instance whose clock runs 10 min ahead dies holding a request: another takes it over within the lease and its in-flight mark, on the database's clock", async function () {
+    this.timeout(30_000);
+    const url = await freshDatabase();
+    const leaseMs = 300;
+    const [a, b] = [await instance(url, RELAYER_A, leaseMs), await instance(url, RELAYER_B, leaseMs)];
+    await seeded(a);
+    // A's dispatcher claims the request and marks it in flight for 200 ms, on its own (skewed) clock.
+    await skewed(10 * 60_000, async () => {
+      expect((await a.dueForWorker(worker, Date.now(), 1, new Set())).map((r) => r.id)).to.deep.equal([1n]);
+      await a.markDispatched(1n, 1, Date.now() + 200);
+      await a.recordDispatchFailure(1n, "worker unreachable", Date.now() + 200);
+    });
+    expect((await a.get(1n))!.state).to.equal("dispatched");
+    // A dies. Within its lease and mark B leaves the request alone; after them, B takes it over.
+    expect((await b.dueForWorker(worker, Date.now(), 6, new Set())).map((r) => r.id)).to.not.include(1n);
+    await sleep(leaseMs * 3);
+    expect((await b.dueForWorker(worker, Date.now(), 6, new Set())).map((r) => r.id)).to.include(1n);
+  });
+
+  it("R-5: a wall-clock step back on one host does not freeze its lease renewal (monotonic throttle): it keeps its relayer and scanning leases", async function () {
+    this.timeout(30_000);
+    const url = await freshDatabase();
+    const leaseMs = 300;
+    const a = await instance(url, RELAYER_A, leaseMs);
+    await seeded(a);
+    expect((await a.renewLeases()).scanner).to.equal(true);
+    await a.dueForWorker(worker, Date.now(), 1, new Set());
+    await a.saveAnswer(1n, { ...ANSWER, requestId: "1" });
+    await a.readyToSubmit(1);
+    await a.createTx(
+      { kind: "fulfill", nonce: 0, to: chain.router, data: "0x01", gasLimit: 1n, requestIds: [1n] },
+      { hash: `0x${"a1".repeat(32)}` as Hex, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: Date.now() },
+    );
+    const realNow = Date.now;
+    Date.now = () => realNow() - 3_600_000; // NTP steps A's host back one hour
+    let renewed: Awaited<ReturnType<PostgresStore["renewLeases"]>>;
+    try {
+      for (let i = 0; i < 10; i++) {
+        await a.renewLeases();
+        await sleep(100);
+      }
+      const b = await instance(url, RELAYER_B, leaseMs);
+      renewed = await b.renewLeases();
+    } finally {
+      Date.now = realNow;
+    }
+    expect(renewed.scanner).to.equal(false, "A still holds the scanning lease: one scanner");
+    expect(renewed.handedOver).to.equal(undefined, "the live relayer A is not declared dead");
+    expect((await a.get(1n))!.state).to.equal("submitted", "A's in-flight fulfilment stays A's");
+  });
+});

@@ -47,6 +47,11 @@ interface StoredIdentity {
 
 /** The database's clock in unix ms: every lease is set and compared on one clock, whatever the instances' clocks say. */
 const NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+/**
+ * A monotonic clock (ms) for this instance's own throttles and caches (lease renewal, idle polls):
+ * a wall-clock step back (NTP, VM resume) must not freeze them, nor a step forward expire them.
+ */
+const elapsedMs = (): number => performance.now();
 
 export interface PostgresStoreOptions {
   url: string;
@@ -97,8 +102,8 @@ export class PostgresStore implements BridgeStore {
 
   /** The dispatcher's per-request writes, sent as three bulk statements ahead of the next call (PgPool.scheduleFlush). */
   private pending = {
-    dispatched: new Map<string, { attempts: number; nextAttemptAt: number }>(),
-    failures: new Map<string, { error: string; nextAttemptAt: number }>(),
+    dispatched: new Map<string, { attempts: number; delayMs: number }>(),
+    failures: new Map<string, { error: string; delayMs: number }>(),
     answers: new Map<string, { answer: string; rank: number }>(),
     broadcasts: new Map<string, number>(),
   };
@@ -168,22 +173,22 @@ export class PostgresStore implements BridgeStore {
     const statements: Statement[] = [];
     if (dispatched.size > 0)
       statements.push({
-        text: `UPDATE requests r SET state = ${state("dispatched")}, attempts = u.attempts, next_attempt_at = u.next_at, lease_until = GREATEST(r.lease_until, ${NOW} + $5)
-               FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, attempts, next_at)
+        text: `UPDATE requests r SET state = ${state("dispatched")}, attempts = u.attempts, next_attempt_at = ${NOW} + u.delay, lease_until = GREATEST(r.lease_until, ${NOW} + $5)
+               FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, attempts, delay)
                WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)} AND r.lease_owner = $4`,
         values: [
           [...dispatched.keys()],
           [...dispatched.values()].map((d) => d.attempts),
-          [...dispatched.values()].map((d) => d.nextAttemptAt),
+          [...dispatched.values()].map((d) => d.delayMs),
           this.relayer,
           this.leaseMs,
         ],
       });
     if (failures.size > 0)
       statements.push({
-        text: `UPDATE requests r SET last_error = u.error, next_attempt_at = u.next_at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, error, next_at)
+        text: `UPDATE requests r SET last_error = u.error, next_attempt_at = ${NOW} + u.delay FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, error, delay)
                WHERE r.id = u.id AND r.state = ${state("dispatched")} AND r.lease_owner = $4`,
-        values: [[...failures.keys()], [...failures.values()].map((f) => f.error), [...failures.values()].map((f) => f.nextAttemptAt), this.relayer],
+        values: [[...failures.keys()], [...failures.values()].map((f) => f.error), [...failures.values()].map((f) => f.delayMs), this.relayer],
       });
     if (answers.size > 0)
       statements.push({
@@ -224,13 +229,13 @@ export class PostgresStore implements BridgeStore {
   private cursorCache?: { at: number; cursor?: BlockRef; count?: { hash: string; count: bigint } };
 
   private async cursors(): Promise<{ cursor?: BlockRef; count?: { hash: string; count: bigint } }> {
-    if (this.leases?.scanner && this.cursorCache && Date.now() - this.cursorCache.at < TX_CACHE_MS) return this.cursorCache;
+    if (this.leases?.scanner && this.cursorCache && elapsedMs() - this.cursorCache.at < TX_CACHE_MS) return this.cursorCache;
     const rows = await this.db.query<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('cursor', 'cursor_request_count')");
     const cursor = rows.find((r) => r.key === "cursor")?.value;
     const count = rows.find((r) => r.key === "cursor_request_count")?.value;
     const parsed = count ? (JSON.parse(count) as { hash: string; count: string }) : undefined;
     this.cursorCache = {
-      at: Date.now(),
+      at: elapsedMs(),
       cursor: cursor ? (JSON.parse(cursor) as BlockRef) : undefined,
       count: parsed && { hash: parsed.hash, count: BigInt(parsed.count) },
     };
@@ -539,7 +544,7 @@ export class PostgresStore implements BridgeStore {
   }
 
   async dispatchWorkers(): Promise<string[]> {
-    const now = Date.now();
+    const now = elapsedMs();
     if (this.workersCache && now - this.workersCache.at < IDLE_POLL_MS) return this.workersCache.workers;
     this.workersCache = { at: now, workers: await this.queryDispatchWorkers() };
     return this.workersCache.workers;
@@ -575,27 +580,29 @@ export class PostgresStore implements BridgeStore {
     if (limit <= 0) return [];
     const key = worker.toLowerCase();
     const idleSince = this.idleWorkers.get(key);
-    if (idleSince !== undefined && Date.now() - idleSince < IDLE_POLL_MS) return [];
+    if (idleSince !== undefined && elapsedMs() - idleSince < IDLE_POLL_MS) return [];
     const rows = await this.claim(
-      `state IN ${states(DISPATCHABLE_STATES)} AND worker = $1 AND next_attempt_at <= $2 AND NOT (id = ANY($3))`,
+      `state IN ${states(DISPATCHABLE_STATES)} AND worker = $1 AND next_attempt_at <= ${NOW} + $2 AND NOT (id = ANY($3))`,
       "next_attempt_at, block_number, log_index",
-      [key, now, [...exclude]],
+      [key, Math.round(now - Date.now()), [...exclude]],
       limit,
     );
-    if (rows.length < limit) this.idleWorkers.set(key, Date.now());
+    if (rows.length < limit) this.idleWorkers.set(key, elapsedMs());
     else this.idleWorkers.delete(key);
     return rows.sort(byQueue).map(toRecord);
   }
 
   async markDispatched(id: bigint, attempts: number, nextAttemptAt: number): Promise<void> {
     // Only while the request is this instance's: a stale instance must not reset the new owner's backoff.
+    // Kept on the database's clock (as a delay from this instance's now): an instance whose clock runs
+    // ahead would otherwise hold the request for other instances until THEIR clocks reach its mark.
     // Deferred (sent with the next call): per-request progress that a crash may lose and the next claim redoes.
-    this.pending.dispatched.set(id.toString(), { attempts, nextAttemptAt });
+    this.pending.dispatched.set(id.toString(), { attempts, delayMs: Math.round(nextAttemptAt - Date.now()) });
     this.db.scheduleFlush();
   }
 
   async recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): Promise<void> {
-    this.pending.failures.set(id.toString(), { error, nextAttemptAt });
+    this.pending.failures.set(id.toString(), { error, delayMs: Math.round(nextAttemptAt - Date.now()) });
     this.db.scheduleFlush();
   }
 
@@ -608,9 +615,9 @@ export class PostgresStore implements BridgeStore {
   }
 
   async readyToSubmit(limit: number): Promise<RequestRecord[]> {
-    if (this.submitIdleSince !== undefined && Date.now() - this.submitIdleSince < IDLE_POLL_MS) return [];
+    if (this.submitIdleSince !== undefined && elapsedMs() - this.submitIdleSince < IDLE_POLL_MS) return [];
     const rows = await this.claim(`state = ${state("signed")}`, "block_number, log_index", [], limit);
-    this.submitIdleSince = rows.length === 0 ? Date.now() : undefined;
+    this.submitIdleSince = rows.length === 0 ? elapsedMs() : undefined;
     return rows.sort(byEvent).map(toRecord);
   }
 
@@ -847,9 +854,9 @@ export class PostgresStore implements BridgeStore {
   }
 
   async unfinishedTxs(): Promise<TxRecord[]> {
-    if (this.txCache && Date.now() - this.txCache.at < TX_CACHE_MS) return this.txCache.txs;
+    if (this.txCache && elapsedMs() - this.txCache.at < TX_CACHE_MS) return this.txCache.txs;
     const txs = await this.txsWhere(`relayer = $1 AND state IN ${literals(UNFINISHED_TX_STATES)}`, [this.relayer]);
-    this.txCache = { at: Date.now(), txs };
+    this.txCache = { at: elapsedMs(), txs };
     return txs;
   }
 
@@ -858,11 +865,11 @@ export class PostgresStore implements BridgeStore {
   }
 
   async unresolvedNonces(below: number): Promise<number[]> {
-    if (!this.nonceCache || Date.now() - this.nonceCache.at >= TX_CACHE_MS) {
+    if (!this.nonceCache || elapsedMs() - this.nonceCache.at >= TX_CACHE_MS) {
       const nonces = (
         await this.db.query<{ nonce: number }>("SELECT DISTINCT nonce FROM transactions WHERE relayer = $1 AND resolved = 0 ORDER BY nonce", [this.relayer])
       ).map((r) => r.nonce);
-      this.nonceCache = { at: Date.now(), nonces };
+      this.nonceCache = { at: elapsedMs(), nonces };
     }
     return this.nonceCache.nonces.filter((nonce) => nonce < below);
   }
@@ -901,7 +908,7 @@ export class PostgresStore implements BridgeStore {
   }
 
   async renewLeases(): Promise<{ scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } }> {
-    const now = Date.now();
+    const now = elapsedMs();
     if (this.leases && now - this.leases.at < this.leaseMs / 3) return { scanner: this.leases.scanner };
     const [renewed, handed] = await this.db.batch([
       {
