@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PRAGUE } from "../../bridge/src/chain/gas-schedule.js";
-import { RpcError, SimulationError } from "../../bridge/src/errors.js";
+import { RelayerInUseError, RpcError, SimulationError } from "../../bridge/src/errors.js";
 import { Failover } from "../../bridge/src/failover.js";
 import { createLogger } from "../../bridge/src/logger.js";
 import { BridgeMetrics } from "../../bridge/src/metrics.js";
@@ -210,6 +210,44 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
     expect((await b.dueForWorker(worker, Date.now(), 6, new Set())).map((r) => r.id)).to.not.include(1n);
     await sleep(leaseMs * 3);
     expect((await b.dueForWorker(worker, Date.now(), 6, new Set())).map((r) => r.id)).to.include(1n);
+  });
+
+  it("R-3: a second live instance given the same relayer key is refused at start (RelayerInUseError) and takes nothing; a dead one's successor takes the key once its lease lapsed", async function () {
+    this.timeout(30_000);
+    const url = await freshDatabase();
+    const leaseMs = 300;
+    const a = await instance(url, RELAYER_A, leaseMs);
+    await seeded(a);
+    expect((await a.renewLeases()).scanner).to.equal(true);
+    const twin = await instance(url, RELAYER_A, leaseMs);
+    // A stays alive (renews as its dispatch loop does) while the twin starts.
+    let alive = true;
+    const renewing = (async () => {
+      while (alive) {
+        await a.renewLeases();
+        await sleep(20);
+      }
+    })();
+    const started = performance.now();
+    const refused = await twin.renewLeases().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    alive = false;
+    await renewing;
+    expect(refused).to.be.instanceOf(RelayerInUseError);
+    expect(performance.now() - started).to.be.lessThan(leaseMs * 4, "refused within about one lease");
+    expect((await a.renewLeases()).scanner).to.equal(true, "A keeps the scanning lease");
+    // A crashes (no clean stop): a new process on the key waits its lease out and carries on.
+    const successor = await instance(url, RELAYER_A, leaseMs);
+    expect((await successor.renewLeases()).scanner).to.equal(true);
+    // A clean stop hands the key over at once.
+    await successor.close();
+    opened.splice(opened.indexOf(successor), 1);
+    const next = await instance(url, RELAYER_A, leaseMs);
+    const at = performance.now();
+    await next.renewLeases();
+    expect(performance.now() - at).to.be.lessThan(leaseMs, "no wait after a clean stop");
   });
 
   it("R-5: a wall-clock step back on one host does not freeze its lease renewal (monotonic throttle): it keeps its relayer and scanning leases", async function () {

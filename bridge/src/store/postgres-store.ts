@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Hex } from "../../../protocol/hex.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
-import { LeaseLostError, StoreMismatchError } from "../errors.js";
+import { LeaseLostError, RelayerInUseError, StoreMismatchError } from "../errors.js";
 import { migratePg } from "./pg-migrations.js";
 import { PgPool, type Statement } from "./pg-pool.js";
 import { type AttemptRow, type RequestRow, type TxRow, serializeRequest, toAttempt, toRecord, toTx } from "./rows.js";
@@ -66,6 +68,8 @@ export interface PostgresStoreOptions {
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
+/** A starting instance waits this long past a lease for its key's previous holder to let it lapse. */
+const LEASE_WAIT_MARGIN_MS = 100;
 
 /** States in which a request is some instance's work (leased to it): only the holder may put it in a transaction. */
 /** How long an empty dispatch queue is taken at its word (ms). */
@@ -99,6 +103,11 @@ export class PostgresStore implements BridgeStore {
   private readonly db: PgPool;
   readonly relayer: string;
   readonly leaseMs: number;
+  /**
+   * This process (random per start): it holds its relayer key's lease and the scanning lease, so a
+   * second live process given the same key is refused (RelayerInUseError) instead of sharing them.
+   */
+  readonly instance = randomUUID();
 
   /** The dispatcher's per-request writes, sent as three bulk statements ahead of the next call (PgPool.scheduleFlush). */
   private pending = {
@@ -910,23 +919,42 @@ export class PostgresStore implements BridgeStore {
   async renewLeases(): Promise<{ scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } }> {
     const now = elapsedMs();
     if (this.leases && now - this.leases.at < this.leaseMs / 3) return { scanner: this.leases.scanner };
+    // The first renewal (at start) waits out a dead predecessor's lease on this key, never a live one's.
+    const giveUpAt = this.leases ? now : now + this.leaseMs + LEASE_WAIT_MARGIN_MS;
+    for (;;) {
+      const renewed = await this.renewOnce();
+      if (renewed) return renewed;
+      if (this.leases) this.leases = { at: this.leases.at, scanner: false };
+      if (elapsedMs() >= giveUpAt)
+        throw new RelayerInUseError(`another live bridge instance holds relayer ${this.relayer}'s lease`, {
+          details: "each instance needs its own relayer key (its own nonces); this one claims and sends nothing",
+        });
+      await sleep(Math.max(10, Math.min(this.leaseMs / 3, giveUpAt - elapsedMs())));
+    }
+  }
+
+  private async renewOnce(): Promise<{ scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } } | undefined> {
+    const now = elapsedMs();
     const [renewed, handed] = await this.db.batch([
       {
-        text: `WITH me AS (INSERT INTO leases (name, owner, until) VALUES ('relayer:' || $1, $1, ${NOW} + $2)
-                 ON CONFLICT (name) DO UPDATE SET until = excluded.until RETURNING 1),
-               lead AS (INSERT INTO leases (name, owner, until) VALUES ('scanner', $1, ${NOW} + $2)
+        // The key's lease is this process's (or free: expired, or given up by a clean stop); the
+        // scanning lease is taken only with it.
+        text: `WITH me AS (INSERT INTO leases (name, owner, until) VALUES ('relayer:' || $1, $3, ${NOW} + $2)
+                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                 WHERE leases.owner = excluded.owner OR leases.owner = '' OR leases.until < ${NOW} RETURNING 1),
+               lead AS (INSERT INTO leases (name, owner, until) SELECT 'scanner', $3, ${NOW} + $2 WHERE EXISTS (SELECT 1 FROM me)
                  ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
                  WHERE leases.owner = excluded.owner OR leases.until < ${NOW} RETURNING 1)
                SELECT (SELECT count(*) FROM me)::int AS alive, (SELECT count(*) FROM lead)::int AS scanner`,
-        values: [this.relayer, this.leaseMs],
+        values: [this.relayer, this.leaseMs, this.instance],
       },
       // The scanner hands dead relayers' unfinished transactions to the fleet: abandoned (a
       // returning relayer still resolves its nonces: resolved stays 0), their unsettled requests
       // back to `signed` and free, or no longer held by a timeout transaction. The submitter that
       // claims them checks on-chain that they are pending before it sends anything.
       {
-        text: `WITH dead AS (SELECT owner AS relayer FROM leases WHERE name LIKE 'relayer:%' AND until < ${NOW} AND owner <> $1
-                   AND EXISTS (SELECT 1 FROM leases WHERE name = 'scanner' AND owner = $1)),
+        text: `WITH dead AS (SELECT substr(name, 9) AS relayer FROM leases WHERE name LIKE 'relayer:%' AND until < ${NOW} AND name <> 'relayer:' || $1
+                   AND EXISTS (SELECT 1 FROM leases WHERE name = 'scanner' AND owner = $2)),
                txs AS (UPDATE transactions t SET state = ${tx("abandoned")}, error = 'relayer ' || t.relayer || ' stopped renewing its lease; its requests were handed back to the fleet'
                  WHERE t.relayer IN (SELECT relayer FROM dead) AND t.state IN ${literals(UNFINISHED_TX_STATES)} RETURNING t.id, t.relayer),
                req AS (UPDATE requests r SET
@@ -938,9 +966,10 @@ export class PostgresStore implements BridgeStore {
                  WHERE (r.fulfil_tx IN (SELECT id FROM txs) OR r.timeout_tx IN (SELECT id FROM txs)) AND r.state IN ${states(UNSETTLED_STATES)} RETURNING r.id)
                SELECT (SELECT count(*) FROM txs)::int AS txs, (SELECT count(*) FROM req)::int AS requests,
                  (SELECT COALESCE(json_agg(DISTINCT relayer), '[]') FROM txs)::text AS relayers`,
-        values: [this.relayer],
+        values: [this.relayer, this.instance],
       },
     ]);
+    if ((renewed!.rows[0] as { alive: number }).alive === 0) return undefined;
     const scanner = (renewed!.rows[0] as { scanner: number }).scanner > 0;
     this.leases = { at: now, scanner };
     const { txs, requests, relayers } = handed!.rows[0] as { txs: number; requests: number; relayers: string };
@@ -952,7 +981,12 @@ export class PostgresStore implements BridgeStore {
   async close(): Promise<void> {
     // A clean stop gives the scanning lease up at once (a crash leaves it to expire).
     try {
-      if (this.leases?.scanner) await this.db.query("DELETE FROM leases WHERE name = 'scanner' AND owner = $1", [this.relayer]);
+      // The key's lease is given up to a successor with the same key; it still expires, after which
+      // the scanner hands this relayer's unfinished transactions to the fleet.
+      await this.db.batch([
+        { text: "DELETE FROM leases WHERE name = 'scanner' AND owner = $1", values: [this.instance] },
+        { text: "UPDATE leases SET owner = '' WHERE name = 'relayer:' || $1 AND owner = $2", values: [this.relayer, this.instance] },
+      ]);
     } catch {
       // closing anyway: the lease expires
     }
