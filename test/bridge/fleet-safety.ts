@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PRAGUE } from "../../bridge/src/chain/gas-schedule.js";
-import { RelayerInUseError, RpcError, SimulationError } from "../../bridge/src/errors.js";
+import { LeaseLostError, RelayerInUseError, RpcError, SimulationError } from "../../bridge/src/errors.js";
 import { Failover } from "../../bridge/src/failover.js";
 import { createLogger } from "../../bridge/src/logger.js";
 import { BridgeMetrics } from "../../bridge/src/metrics.js";
@@ -248,6 +248,30 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
     const at = performance.now();
     await next.renewLeases();
     expect(performance.now() - at).to.be.lessThan(leaseMs, "no wait after a clean stop");
+  });
+
+  it("R-4: a relayer that stalled past its lease finds its transaction handed back to the fleet: its fee bump (a new send) is refused (LeaseLostError), nothing stored", async function () {
+    this.timeout(30_000);
+    const url = await freshDatabase();
+    const leaseMs = 300;
+    const [a, b] = [await instance(url, RELAYER_A, leaseMs), await instance(url, RELAYER_B, leaseMs)];
+    await seeded(a);
+    await a.renewLeases();
+    await a.dueForWorker(worker, Date.now(), 1, new Set());
+    await a.saveAnswer(1n, { ...ANSWER, requestId: "1" });
+    expect((await a.readyToSubmit(1)).map((r) => r.id)).to.deep.equal([1n]);
+    const attempt = (byte: string) => ({ hash: `0x${byte.repeat(32)}` as Hex, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: Date.now() });
+    const txA = await a.createTx({ kind: "fulfill", nonce: 0, to: chain.router, data: "0x01", gasLimit: 1n, requestIds: [1n] }, attempt("a1"));
+    await a.addAttempt(txA, attempt("a2")); // a bump while A holds its lease
+    await sleep(leaseMs * 3); // A stalls
+    expect((await b.renewLeases()).handedOver?.txs).to.equal(1);
+    const refused = await a.addAttempt(txA, attempt("a3")).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).to.be.instanceOf(LeaseLostError);
+    const hashes = (await a.txsWithNonce(0)).flatMap((t) => t.attempts.map((x) => x.hash));
+    expect(hashes).to.have.members([attempt("a1").hash, attempt("a2").hash]);
   });
 
   it("R-5: a wall-clock step back on one host does not freeze its lease renewal (monotonic throttle): it keeps its relayer and scanning leases", async function () {

@@ -799,7 +799,18 @@ export class PostgresStore implements BridgeStore {
 
   async addAttempt(txId: number, attempt: NewAttempt): Promise<void> {
     this.txsChanged();
-    await this.insertAttempt(txId, attempt);
+    // Fencing for a replacement (fee bump), as createTx is for a first send: only while the
+    // transaction is still this relayer's and unfinished. A relayer that stalled past its lease
+    // finds it handed back to the fleet (abandoned) and must not send a new version of it.
+    const rows = await this.db.query(
+      `INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) SELECT $1::text, $2::bigint, $3::text, $4::text, 'in_progress', $5::bigint
+       WHERE EXISTS (SELECT 1 FROM transactions WHERE id = $2 AND relayer = $6 AND state IN ${literals(UNFINISHED_TX_STATES)} FOR SHARE) RETURNING hash`,
+      [attempt.hash, txId, attempt.maxFeePerGas.toString(), attempt.maxPriorityFeePerGas.toString(), attempt.createdAt, this.relayer],
+    );
+    if (rows.length === 0)
+      throw new LeaseLostError("the transaction is no longer this relayer's to replace", {
+        details: `transaction ${txId}: handed back to the fleet (this relayer's lease expired) or finished`,
+      });
   }
 
   async markBroadcast(hash: Hex, at: number): Promise<void> {
