@@ -154,6 +154,9 @@ export class Bridge {
       chain.automine?.() ?? false,
     ]);
     await store.bind(chainId, config.router);
+    // A fleet instance takes its relayer key's lease before any work: a second live process on the
+    // same key is refused here (RelayerInUseError), a dead one's lease is waited out.
+    await store.renewLeases();
     let directory = this.deps.directory;
     if (!directory) {
       const layered = new LayeredWorkerDirectory(new StaticWorkerDirectory(config.workers));

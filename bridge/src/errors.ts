@@ -40,6 +40,17 @@ export class LeaseLostError extends BridgeError {
 }
 
 /**
+ * Another live instance (a process renewing the lease) already runs with this relayer key: two
+ * processes on one key would claim the same work and race on its nonces. Refused at start, before
+ * this instance claims or sends anything; a dead instance's lease is waited out (at most leaseMs).
+ */
+export class RelayerInUseError extends BridgeError {
+  constructor(shortMessage: string, options?: BaseErrorOptions) {
+    super(shortMessage, "RELAYER_IN_USE", options);
+  }
+}
+
+/**
  * A worker endpoint failed to answer usefully (network error, timeout, refusal, bad body);
  * `disposition` says whether the request can still be answered (dispatch/worker-refusals.ts).
  */

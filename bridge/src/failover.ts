@@ -1,4 +1,4 @@
-import type { ChainClient } from "./chain/chain-client.js";
+import { stateBlock, type ChainClient } from "./chain/chain-client.js";
 import { SimulationError, errorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { BridgeMetrics } from "./metrics.js";
@@ -90,7 +90,13 @@ export class Failover {
    * schedules the others. `refused` collects the (version, rank) keys of requests the router refused.
    */
   private async handOver(ask: RequestRecord[], chainTime: bigint, schedule: { id: bigint; at: number }[], refused = new Set<string>()): Promise<number> {
-    const answers = await Promise.allSettled(ask.map((record) => this.chain.backupWorker(record.request, record.rank + 1)));
+    if (ask.length === 0) return 0;
+    // Read at a block at or after each request's own: a lagging node answers RequestNotPending for a
+    // request it has not seen yet, which would end the request's failover for good.
+    const head = await stateBlock(this.chain, []);
+    const answers = await Promise.allSettled(
+      ask.map((record) => this.chain.backupWorker(record.request, record.rank + 1, Math.max(head, record.block.number))),
+    );
     let handedOver = 0;
     for (const [i, answer] of answers.entries()) {
       const record = ask[i]!;

@@ -73,7 +73,7 @@ export class BridgeMetrics {
   });
   readonly reconciled = new Counter({
     name: "bridge_reconciled_total",
-    help: "Requests the store had missed and the reconciler recovered, by kind (unseen_request, missed_settlement)",
+    help: "Requests the store had missed and the reconciler recovered, by kind (unseen_request, missed_settlement, parked_answer)",
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });

@@ -1,4 +1,4 @@
-import type { ChainClient, RouterEvents } from "./chain/chain-client.js";
+import { stateBlock, type ChainClient, type RouterEvents } from "./chain/chain-client.js";
 import { errorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { BridgeMetrics } from "./metrics.js";
@@ -63,7 +63,8 @@ export class Reconciler {
       const known = await this.store.knownIds(ids);
       const unknown = ids.filter((id) => !known.has(id));
       if (unknown.length > 0) {
-        const pending = await this.chain.isPending(unknown);
+        // As of the cursor, where requestCount was read: a lagging node cannot skip requests it has not seen.
+        const pending = await this.chain.isPending(unknown, cursor.number);
         if (pending.some((p) => p instanceof Error)) return recovered; // next run
         const missing = unknown.filter((_, i) => pending[i] === true);
         if (missing.length > 0) {
@@ -102,7 +103,20 @@ export class Reconciler {
     const page = await this.store.unsettledPage(this.openCursor, PAGE);
     this.openCursor = page.length < PAGE ? "" : page.at(-1)!.id.toString();
     if (page.length === 0) return 0;
-    const pending = await this.chain.isPending(page.map((r) => r.id));
+    const pending = await this.chain.isPending(
+      page.map((r) => r.id),
+      await stateBlock(
+        this.chain,
+        page.map((r) => r.blockNumber),
+      ),
+    );
+    // Answers parked as "settled elsewhere" on a node's word while the router still holds their
+    // request go back to the submitter (it checks isPending again before sending).
+    const requeued = await this.store.requeueParked(page.filter((_, i) => pending[i] === true).map((r) => r.id));
+    if (requeued > 0) {
+      this.metrics.reconciled.inc({ kind: "parked_answer" }, requeued);
+      this.log.warn({ event: "parked_answers_requeued", requeued }, "answers parked as settled are still pending on-chain; queued again");
+    }
     const gone = page.filter((_, i) => pending[i] === false);
     if (gone.length === 0) return 0;
     const from = Math.min(...gone.map((r) => r.blockNumber));

@@ -1,6 +1,6 @@
 import { byteLength, toHex, type Hex } from "../../protocol/hex.js";
 import { AGENT_REQUEST_FIELDS } from "../../protocol/request.js";
-import type { ChainClient, Fulfillment } from "./chain/chain-client.js";
+import { stateBlock, type ChainClient, type Fulfillment } from "./chain/chain-client.js";
 import { gasLimitBound, gasLimitFor, type GasSchedule } from "./chain/gas-schedule.js";
 import { SimulationError, errorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -208,9 +208,18 @@ export class Submitter {
   /**
    * Drops answers that can no longer be used: request settled meanwhile, or deadline passed. An
    * entry whose isPending call failed waits for the next pass without holding back the others.
+   * "Not pending" is read at a block at or after every request's own block (a lagging node answers
+   * it for a request it has not seen yet): a node without that block fails the call instead.
    */
   private async filterSubmittable(records: RequestRecord[], chainTime: bigint): Promise<RequestRecord[]> {
-    const pending = await this.chain.isPending(records.map((r) => r.id));
+    const at = await stateBlock(
+      this.chain,
+      records.map((r) => r.block.number),
+    );
+    const pending = await this.chain.isPending(
+      records.map((r) => r.id),
+      at,
+    );
     const keep: RequestRecord[] = [];
     const settled: bigint[] = [];
     for (const [i, record] of records.entries()) {

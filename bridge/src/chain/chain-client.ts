@@ -73,16 +73,22 @@ export interface ChainClient {
   requestEvents(ids: bigint[], from: number, to: number): Promise<RouterEvents>;
   /** AgentRouter.requestCount() as of `block` (by hash, EIP-1898). */
   requestCount(block: { hash: string }): Promise<bigint>;
-  /** isPending for each id (one round trip); an entry is an Error when its call failed. */
-  isPending(requestIds: bigint[]): Promise<(boolean | Error)[]>;
+  /**
+   * isPending for each id (one round trip) as of block `atBlock` (default: the node's latest); an
+   * entry is an Error when its call failed, as it does on a node that does not have that block yet.
+   * A request opened after the block read is "not pending" there exactly like a settled one: callers
+   * read at a block at or after the request's (see `stateBlock`).
+   */
+  isPending(requestIds: bigint[], atBlock?: number): Promise<(boolean | Error)[]>;
   encodeFulfillBatch(fulfillments: Fulfillment[]): Hex;
   /** fulfillAsBackup(fulfillment, rank): a backup's answer, one per transaction. */
   encodeFulfillAsBackup(fulfillment: Fulfillment, rank: number): Hex;
   /**
-   * AgentRouter.backupWorker(request, rank) at the latest block: the backup of that rank and when its
-   * window opens. Throws SimulationError when it reverts (NoBackup, RequestNotPending, RequestMismatch).
+   * AgentRouter.backupWorker(request, rank) at block `atBlock` (default: latest): the backup of that
+   * rank and when its window opens. Throws SimulationError when it reverts (NoBackup,
+   * RequestNotPending, RequestMismatch); a node without that block fails with another error.
    */
-  backupWorker(request: AgentRequest, rank: number): Promise<{ worker: string; opensAt: bigint }>;
+  backupWorker(request: AgentRequest, rank: number, atBlock?: number): Promise<{ worker: string; opensAt: bigint }>;
   /** AgentRouter.MAX_BACKUPS(): backup ranks are 1 to this. */
   maxBackups(): Promise<number>;
   /** timeoutBatch(requests): the router skips (TimeoutSkipped) entries no longer pending. */
@@ -113,4 +119,15 @@ export interface ChainClient {
   workerEndpoints(): Promise<Map<string, string>>;
   /** WorkerRegistry.isActive, or undefined when no registry is configured. */
   isWorkerActive(worker: string): Promise<boolean | undefined>;
+}
+
+/**
+ * The block to read a request's on-chain state at: the node's head, or the request's own block if
+ * the node says it is behind it. Behind a load balancer or on a lagging node, "latest" may be older
+ * than the block the scanner saw the request in, where the router does not hold it yet and answers
+ * "not pending" as for a settled one; an explicit number at or after the request's block is either
+ * answered from that block on or refused by a node that does not have it (retried later).
+ */
+export async function stateBlock(chain: Pick<ChainClient, "blockNumber">, requestBlocks: number[]): Promise<number> {
+  return Math.max(await chain.blockNumber(), ...requestBlocks);
 }

@@ -198,10 +198,11 @@ export class JsonRpcChainClient implements ChainClient {
     return { requests, settlements };
   }
 
-  async isPending(requestIds: bigint[]): Promise<(boolean | Error)[]> {
+  async isPending(requestIds: bigint[], atBlock?: number): Promise<(boolean | Error)[]> {
+    const tag = blockTag(atBlock);
     const calls = requestIds.map((id) => ({
       method: "eth_call",
-      params: [{ to: this.router, data: routerInterface.encodeFunctionData("isPending", [id]) }, "latest"],
+      params: [{ to: this.router, data: routerInterface.encodeFunctionData("isPending", [id]) }, tag],
     }));
     const answers = await this.rpc.batch(calls);
     return answers.map((answer) => (answer instanceof RpcError ? answer : (routerInterface.decodeFunctionResult("isPending", answer as string)[0] as boolean)));
@@ -216,9 +217,9 @@ export class JsonRpcChainClient implements ChainClient {
     return routerInterface.encodeFunctionData("fulfillAsBackup", [fulfillment, rank]) as Hex;
   }
 
-  async backupWorker(request: AgentRequest, rank: number): Promise<{ worker: string; opensAt: bigint }> {
+  async backupWorker(request: AgentRequest, rank: number, atBlock?: number): Promise<{ worker: string; opensAt: bigint }> {
     const data = routerInterface.encodeFunctionData("backupWorker", [request, rank]);
-    const [worker, opensAt] = routerInterface.decodeFunctionResult("backupWorker", await this.call("eth_call", [{ to: this.router, data }, "latest"]));
+    const [worker, opensAt] = routerInterface.decodeFunctionResult("backupWorker", await this.call("eth_call", [{ to: this.router, data }, blockTag(atBlock)]));
     return { worker: (worker as string).toLowerCase(), opensAt: opensAt as bigint };
   }
 
@@ -342,4 +343,8 @@ export class JsonRpcChainClient implements ChainClient {
     const result = await this.rpc.call<string>("eth_call", [{ to: this.registry, data }, "latest"]);
     return workerRegistryInterface.decodeFunctionResult("isActive", toHex(result))[0] as boolean;
   }
+}
+
+function blockTag(block: number | undefined): string {
+  return block === undefined ? "latest" : `0x${block.toString(16)}`;
 }

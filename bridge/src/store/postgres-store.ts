@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Hex } from "../../../protocol/hex.js";
 import type { ExecuteResponse } from "../../../protocol/worker-api.js";
-import { LeaseLostError, StoreMismatchError } from "../errors.js";
+import { LeaseLostError, RelayerInUseError, StoreMismatchError } from "../errors.js";
 import { migratePg } from "./pg-migrations.js";
 import { PgPool, type Statement } from "./pg-pool.js";
 import { type AttemptRow, type RequestRow, type TxRow, serializeRequest, toAttempt, toRecord, toTx } from "./rows.js";
@@ -47,6 +49,11 @@ interface StoredIdentity {
 
 /** The database's clock in unix ms: every lease is set and compared on one clock, whatever the instances' clocks say. */
 const NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+/**
+ * A monotonic clock (ms) for this instance's own throttles and caches (lease renewal, idle polls):
+ * a wall-clock step back (NTP, VM resume) must not freeze them, nor a step forward expire them.
+ */
+const elapsedMs = (): number => performance.now();
 
 export interface PostgresStoreOptions {
   url: string;
@@ -61,6 +68,8 @@ export interface PostgresStoreOptions {
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
+/** A starting instance waits this long past a lease for its key's previous holder to let it lapse. */
+const LEASE_WAIT_MARGIN_MS = 100;
 
 /** States in which a request is some instance's work (leased to it): only the holder may put it in a transaction. */
 /** How long an empty dispatch queue is taken at its word (ms). */
@@ -94,11 +103,16 @@ export class PostgresStore implements BridgeStore {
   private readonly db: PgPool;
   readonly relayer: string;
   readonly leaseMs: number;
+  /**
+   * This process (random per start): it holds its relayer key's lease and the scanning lease, so a
+   * second live process given the same key is refused (RelayerInUseError) instead of sharing them.
+   */
+  readonly instance = randomUUID();
 
   /** The dispatcher's per-request writes, sent as three bulk statements ahead of the next call (PgPool.scheduleFlush). */
   private pending = {
-    dispatched: new Map<string, { attempts: number; nextAttemptAt: number }>(),
-    failures: new Map<string, { error: string; nextAttemptAt: number }>(),
+    dispatched: new Map<string, { attempts: number; delayMs: number }>(),
+    failures: new Map<string, { error: string; delayMs: number }>(),
     answers: new Map<string, { answer: string; rank: number }>(),
     broadcasts: new Map<string, number>(),
   };
@@ -168,22 +182,22 @@ export class PostgresStore implements BridgeStore {
     const statements: Statement[] = [];
     if (dispatched.size > 0)
       statements.push({
-        text: `UPDATE requests r SET state = ${state("dispatched")}, attempts = u.attempts, next_attempt_at = u.next_at, lease_until = GREATEST(r.lease_until, ${NOW} + $5)
-               FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, attempts, next_at)
+        text: `UPDATE requests r SET state = ${state("dispatched")}, attempts = u.attempts, next_attempt_at = ${NOW} + u.delay, lease_until = GREATEST(r.lease_until, ${NOW} + $5)
+               FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, attempts, delay)
                WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)} AND r.lease_owner = $4`,
         values: [
           [...dispatched.keys()],
           [...dispatched.values()].map((d) => d.attempts),
-          [...dispatched.values()].map((d) => d.nextAttemptAt),
+          [...dispatched.values()].map((d) => d.delayMs),
           this.relayer,
           this.leaseMs,
         ],
       });
     if (failures.size > 0)
       statements.push({
-        text: `UPDATE requests r SET last_error = u.error, next_attempt_at = u.next_at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, error, next_at)
+        text: `UPDATE requests r SET last_error = u.error, next_attempt_at = ${NOW} + u.delay FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, error, delay)
                WHERE r.id = u.id AND r.state = ${state("dispatched")} AND r.lease_owner = $4`,
-        values: [[...failures.keys()], [...failures.values()].map((f) => f.error), [...failures.values()].map((f) => f.nextAttemptAt), this.relayer],
+        values: [[...failures.keys()], [...failures.values()].map((f) => f.error), [...failures.values()].map((f) => f.delayMs), this.relayer],
       });
     if (answers.size > 0)
       statements.push({
@@ -224,13 +238,13 @@ export class PostgresStore implements BridgeStore {
   private cursorCache?: { at: number; cursor?: BlockRef; count?: { hash: string; count: bigint } };
 
   private async cursors(): Promise<{ cursor?: BlockRef; count?: { hash: string; count: bigint } }> {
-    if (this.leases?.scanner && this.cursorCache && Date.now() - this.cursorCache.at < TX_CACHE_MS) return this.cursorCache;
+    if (this.leases?.scanner && this.cursorCache && elapsedMs() - this.cursorCache.at < TX_CACHE_MS) return this.cursorCache;
     const rows = await this.db.query<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('cursor', 'cursor_request_count')");
     const cursor = rows.find((r) => r.key === "cursor")?.value;
     const count = rows.find((r) => r.key === "cursor_request_count")?.value;
     const parsed = count ? (JSON.parse(count) as { hash: string; count: string }) : undefined;
     this.cursorCache = {
-      at: Date.now(),
+      at: elapsedMs(),
       cursor: cursor ? (JSON.parse(cursor) as BlockRef) : undefined,
       count: parsed && { hash: parsed.hash, count: BigInt(parsed.count) },
     };
@@ -539,7 +553,7 @@ export class PostgresStore implements BridgeStore {
   }
 
   async dispatchWorkers(): Promise<string[]> {
-    const now = Date.now();
+    const now = elapsedMs();
     if (this.workersCache && now - this.workersCache.at < IDLE_POLL_MS) return this.workersCache.workers;
     this.workersCache = { at: now, workers: await this.queryDispatchWorkers() };
     return this.workersCache.workers;
@@ -575,27 +589,29 @@ export class PostgresStore implements BridgeStore {
     if (limit <= 0) return [];
     const key = worker.toLowerCase();
     const idleSince = this.idleWorkers.get(key);
-    if (idleSince !== undefined && Date.now() - idleSince < IDLE_POLL_MS) return [];
+    if (idleSince !== undefined && elapsedMs() - idleSince < IDLE_POLL_MS) return [];
     const rows = await this.claim(
-      `state IN ${states(DISPATCHABLE_STATES)} AND worker = $1 AND next_attempt_at <= $2 AND NOT (id = ANY($3))`,
+      `state IN ${states(DISPATCHABLE_STATES)} AND worker = $1 AND next_attempt_at <= ${NOW} + $2 AND NOT (id = ANY($3))`,
       "next_attempt_at, block_number, log_index",
-      [key, now, [...exclude]],
+      [key, Math.round(now - Date.now()), [...exclude]],
       limit,
     );
-    if (rows.length < limit) this.idleWorkers.set(key, Date.now());
+    if (rows.length < limit) this.idleWorkers.set(key, elapsedMs());
     else this.idleWorkers.delete(key);
     return rows.sort(byQueue).map(toRecord);
   }
 
   async markDispatched(id: bigint, attempts: number, nextAttemptAt: number): Promise<void> {
     // Only while the request is this instance's: a stale instance must not reset the new owner's backoff.
+    // Kept on the database's clock (as a delay from this instance's now): an instance whose clock runs
+    // ahead would otherwise hold the request for other instances until THEIR clocks reach its mark.
     // Deferred (sent with the next call): per-request progress that a crash may lose and the next claim redoes.
-    this.pending.dispatched.set(id.toString(), { attempts, nextAttemptAt });
+    this.pending.dispatched.set(id.toString(), { attempts, delayMs: Math.round(nextAttemptAt - Date.now()) });
     this.db.scheduleFlush();
   }
 
   async recordDispatchFailure(id: bigint, error: string, nextAttemptAt: number): Promise<void> {
-    this.pending.failures.set(id.toString(), { error, nextAttemptAt });
+    this.pending.failures.set(id.toString(), { error, delayMs: Math.round(nextAttemptAt - Date.now()) });
     this.db.scheduleFlush();
   }
 
@@ -608,9 +624,9 @@ export class PostgresStore implements BridgeStore {
   }
 
   async readyToSubmit(limit: number): Promise<RequestRecord[]> {
-    if (this.submitIdleSince !== undefined && Date.now() - this.submitIdleSince < IDLE_POLL_MS) return [];
+    if (this.submitIdleSince !== undefined && elapsedMs() - this.submitIdleSince < IDLE_POLL_MS) return [];
     const rows = await this.claim(`state = ${state("signed")}`, "block_number, log_index", [], limit);
-    this.submitIdleSince = rows.length === 0 ? Date.now() : undefined;
+    this.submitIdleSince = rows.length === 0 ? elapsedMs() : undefined;
     return rows.sort(byEvent).map(toRecord);
   }
 
@@ -619,6 +635,18 @@ export class PostgresStore implements BridgeStore {
     await this.db.query(`UPDATE requests SET state = ${state("submitted")}, fulfil_tx = NULL WHERE id = ANY($1) AND state = ${state("signed")}`, [
       ids.map(String),
     ]);
+  }
+
+  async requeueParked(ids: bigint[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    // Free for any instance's submitter to claim.
+    const rows = await this.db.query(
+      `UPDATE requests SET state = ${state("signed")}, lease_owner = NULL, lease_until = 0
+       WHERE id = ANY($1) AND state = ${state("submitted")} AND fulfil_tx IS NULL AND answer IS NOT NULL RETURNING id`,
+      [ids.map(String)],
+    );
+    if (rows.length > 0) this.submitIdleSince = undefined;
+    return rows.length;
   }
 
   async markFailed(id: bigint, reason: string, rank?: number): Promise<void> {
@@ -771,7 +799,18 @@ export class PostgresStore implements BridgeStore {
 
   async addAttempt(txId: number, attempt: NewAttempt): Promise<void> {
     this.txsChanged();
-    await this.insertAttempt(txId, attempt);
+    // Fencing for a replacement (fee bump), as createTx is for a first send: only while the
+    // transaction is still this relayer's and unfinished. A relayer that stalled past its lease
+    // finds it handed back to the fleet (abandoned) and must not send a new version of it.
+    const rows = await this.db.query(
+      `INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) SELECT $1::text, $2::bigint, $3::text, $4::text, 'in_progress', $5::bigint
+       WHERE EXISTS (SELECT 1 FROM transactions WHERE id = $2 AND relayer = $6 AND state IN ${literals(UNFINISHED_TX_STATES)} FOR SHARE) RETURNING hash`,
+      [attempt.hash, txId, attempt.maxFeePerGas.toString(), attempt.maxPriorityFeePerGas.toString(), attempt.createdAt, this.relayer],
+    );
+    if (rows.length === 0)
+      throw new LeaseLostError("the transaction is no longer this relayer's to replace", {
+        details: `transaction ${txId}: handed back to the fleet (this relayer's lease expired) or finished`,
+      });
   }
 
   async markBroadcast(hash: Hex, at: number): Promise<void> {
@@ -843,9 +882,9 @@ export class PostgresStore implements BridgeStore {
   }
 
   async unfinishedTxs(): Promise<TxRecord[]> {
-    if (this.txCache && Date.now() - this.txCache.at < TX_CACHE_MS) return this.txCache.txs;
+    if (this.txCache && elapsedMs() - this.txCache.at < TX_CACHE_MS) return this.txCache.txs;
     const txs = await this.txsWhere(`relayer = $1 AND state IN ${literals(UNFINISHED_TX_STATES)}`, [this.relayer]);
-    this.txCache = { at: Date.now(), txs };
+    this.txCache = { at: elapsedMs(), txs };
     return txs;
   }
 
@@ -854,11 +893,11 @@ export class PostgresStore implements BridgeStore {
   }
 
   async unresolvedNonces(below: number): Promise<number[]> {
-    if (!this.nonceCache || Date.now() - this.nonceCache.at >= TX_CACHE_MS) {
+    if (!this.nonceCache || elapsedMs() - this.nonceCache.at >= TX_CACHE_MS) {
       const nonces = (
         await this.db.query<{ nonce: number }>("SELECT DISTINCT nonce FROM transactions WHERE relayer = $1 AND resolved = 0 ORDER BY nonce", [this.relayer])
       ).map((r) => r.nonce);
-      this.nonceCache = { at: Date.now(), nonces };
+      this.nonceCache = { at: elapsedMs(), nonces };
     }
     return this.nonceCache.nonces.filter((nonce) => nonce < below);
   }
@@ -897,25 +936,44 @@ export class PostgresStore implements BridgeStore {
   }
 
   async renewLeases(): Promise<{ scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } }> {
-    const now = Date.now();
+    const now = elapsedMs();
     if (this.leases && now - this.leases.at < this.leaseMs / 3) return { scanner: this.leases.scanner };
+    // The first renewal (at start) waits out a dead predecessor's lease on this key, never a live one's.
+    const giveUpAt = this.leases ? now : now + this.leaseMs + LEASE_WAIT_MARGIN_MS;
+    for (;;) {
+      const renewed = await this.renewOnce();
+      if (renewed) return renewed;
+      if (this.leases) this.leases = { at: this.leases.at, scanner: false };
+      if (elapsedMs() >= giveUpAt)
+        throw new RelayerInUseError(`another live bridge instance holds relayer ${this.relayer}'s lease`, {
+          details: "each instance needs its own relayer key (its own nonces); this one claims and sends nothing",
+        });
+      await sleep(Math.max(10, Math.min(this.leaseMs / 3, giveUpAt - elapsedMs())));
+    }
+  }
+
+  private async renewOnce(): Promise<{ scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } } | undefined> {
+    const now = elapsedMs();
     const [renewed, handed] = await this.db.batch([
       {
-        text: `WITH me AS (INSERT INTO leases (name, owner, until) VALUES ('relayer:' || $1, $1, ${NOW} + $2)
-                 ON CONFLICT (name) DO UPDATE SET until = excluded.until RETURNING 1),
-               lead AS (INSERT INTO leases (name, owner, until) VALUES ('scanner', $1, ${NOW} + $2)
+        // The key's lease is this process's (or free: expired, or given up by a clean stop); the
+        // scanning lease is taken only with it.
+        text: `WITH me AS (INSERT INTO leases (name, owner, until) VALUES ('relayer:' || $1, $3, ${NOW} + $2)
+                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                 WHERE leases.owner = excluded.owner OR leases.owner = '' OR leases.until < ${NOW} RETURNING 1),
+               lead AS (INSERT INTO leases (name, owner, until) SELECT 'scanner', $3, ${NOW} + $2 WHERE EXISTS (SELECT 1 FROM me)
                  ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
                  WHERE leases.owner = excluded.owner OR leases.until < ${NOW} RETURNING 1)
                SELECT (SELECT count(*) FROM me)::int AS alive, (SELECT count(*) FROM lead)::int AS scanner`,
-        values: [this.relayer, this.leaseMs],
+        values: [this.relayer, this.leaseMs, this.instance],
       },
       // The scanner hands dead relayers' unfinished transactions to the fleet: abandoned (a
       // returning relayer still resolves its nonces: resolved stays 0), their unsettled requests
       // back to `signed` and free, or no longer held by a timeout transaction. The submitter that
       // claims them checks on-chain that they are pending before it sends anything.
       {
-        text: `WITH dead AS (SELECT owner AS relayer FROM leases WHERE name LIKE 'relayer:%' AND until < ${NOW} AND owner <> $1
-                   AND EXISTS (SELECT 1 FROM leases WHERE name = 'scanner' AND owner = $1)),
+        text: `WITH dead AS (SELECT substr(name, 9) AS relayer FROM leases WHERE name LIKE 'relayer:%' AND until < ${NOW} AND name <> 'relayer:' || $1
+                   AND EXISTS (SELECT 1 FROM leases WHERE name = 'scanner' AND owner = $2)),
                txs AS (UPDATE transactions t SET state = ${tx("abandoned")}, error = 'relayer ' || t.relayer || ' stopped renewing its lease; its requests were handed back to the fleet'
                  WHERE t.relayer IN (SELECT relayer FROM dead) AND t.state IN ${literals(UNFINISHED_TX_STATES)} RETURNING t.id, t.relayer),
                req AS (UPDATE requests r SET
@@ -927,9 +985,10 @@ export class PostgresStore implements BridgeStore {
                  WHERE (r.fulfil_tx IN (SELECT id FROM txs) OR r.timeout_tx IN (SELECT id FROM txs)) AND r.state IN ${states(UNSETTLED_STATES)} RETURNING r.id)
                SELECT (SELECT count(*) FROM txs)::int AS txs, (SELECT count(*) FROM req)::int AS requests,
                  (SELECT COALESCE(json_agg(DISTINCT relayer), '[]') FROM txs)::text AS relayers`,
-        values: [this.relayer],
+        values: [this.relayer, this.instance],
       },
     ]);
+    if ((renewed!.rows[0] as { alive: number }).alive === 0) return undefined;
     const scanner = (renewed!.rows[0] as { scanner: number }).scanner > 0;
     this.leases = { at: now, scanner };
     const { txs, requests, relayers } = handed!.rows[0] as { txs: number; requests: number; relayers: string };
@@ -941,7 +1000,12 @@ export class PostgresStore implements BridgeStore {
   async close(): Promise<void> {
     // A clean stop gives the scanning lease up at once (a crash leaves it to expire).
     try {
-      if (this.leases?.scanner) await this.db.query("DELETE FROM leases WHERE name = 'scanner' AND owner = $1", [this.relayer]);
+      // The key's lease is given up to a successor with the same key; it still expires, after which
+      // the scanner hands this relayer's unfinished transactions to the fleet.
+      await this.db.batch([
+        { text: "DELETE FROM leases WHERE name = 'scanner' AND owner = $1", values: [this.instance] },
+        { text: "UPDATE leases SET owner = '' WHERE name = 'relayer:' || $1 AND owner = $2", values: [this.relayer, this.instance] },
+      ]);
     } catch {
       // closing anyway: the lease expires
     }

@@ -381,6 +381,17 @@ export class SqliteStore implements BridgeStore {
     });
   }
 
+  async requeueParked(ids: bigint[]): Promise<number> {
+    return this.transaction(() => {
+      const update = this.sql(
+        `UPDATE requests SET state = ${state("signed")} WHERE id = ? AND state = ${state("submitted")} AND fulfil_tx IS NULL AND answer IS NOT NULL`,
+      );
+      let count = 0;
+      for (const id of ids) count += Number(update.run(id.toString()).changes);
+      return count;
+    });
+  }
+
   async markFailed(id: bigint, reason: string, rank?: number): Promise<void> {
     this.sql(
       `UPDATE requests SET state = ${state("failed")}, last_error = ? WHERE id = ? AND state IN ${states(UNSETTLED_STATES)} AND (? IS NULL OR worker_rank = ?)`,

@@ -263,6 +263,11 @@ export interface BridgeStore {
    */
   markSettledElsewhere(ids: bigint[]): Promise<void>;
   /**
+   * Of these requests (found pending on-chain), those waiting in `submitted` outside any
+   * transaction (markSettledElsewhere) with an answer go back to `signed`; returns how many.
+   */
+  requeueParked(ids: bigint[]): Promise<number>;
+  /**
    * Marks an unsettled request `failed`. With `rank`: only while it is still with the worker of
    * that rank, in the same statement, so a hand-over to a backup that lands while the caller awaits
    * (Failover.assignBackup) is never undone by the previous worker's refusal.
