@@ -83,7 +83,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
           adminToken,
           attestationValiditySeconds: 24 * 3600,
         }),
-        { provider: ethers.provider, logger, now: () => chainNow }
+        { provider: ethers.provider, logger, now: () => chainNow },
       );
     // Gatekeeper 0 coordinates rotations and asks the other two over HTTP (it signs itself in-process).
     const others = gatekeeperKeys.slice(1).map((key) => make(key, []));
@@ -142,7 +142,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
       attested.evidence,
       "http://worker",
       consent.deadline,
-      consent.signature
+      consent.signature,
     );
   }
 
@@ -184,7 +184,7 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     expect((await ask("0x")).status).to.equal(403);
     // Even holding a real quorum (here: the gatekeepers' keys), it may not submit the proposal.
     const sigs = await Promise.all(
-      gatekeeperKeys.slice(0, 2).map(async (k) => ({ signer: k.address, signature: await signKeyRotation(k, domain, { epoch, publicKey, deadline }) }))
+      gatekeeperKeys.slice(0, 2).map(async (k) => ({ signer: k.address, signature: await signKeyRotation(k, domain, { epoch, publicKey, deadline }) })),
     );
     await expect((keyRegistry.connect(outsider) as Contract).proposeRotation!(epoch, publicKey, deadline, sortBySigner(sigs)))
       .to.be.revertedWithCustomError(keyRegistry, "NotRotationProposer")
@@ -213,13 +213,13 @@ describe("gatekeeper: attest, provision and rotate end to end (loopback, chain 3
     expect(provisioned.measurement).to.equal(SIMULATED_MEASUREMENT);
     const [measurement, expiresAt] = (await verifier.verifyAttestation!(reportDataFor(worker.address, chainId, workerRegistry), provisioned.evidence)) as [
       string,
-      bigint
+      bigint,
     ];
     expect(measurement).to.equal(SIMULATED_MEASUREMENT);
     expect(expiresAt).to.equal(BigInt(chainNow + 3600));
     // Evidence for another worker key does not verify.
     await expect(
-      verifier.verifyAttestation!(reportDataFor(Wallet.createRandom().address, chainId, workerRegistry), provisioned.evidence)
+      verifier.verifyAttestation!(reportDataFor(Wallet.createRandom().address, chainId, workerRegistry), provisioned.evidence),
     ).to.be.revertedWithCustomError(verifier, "NotGatekeeper");
 
     const clusterPublicKey = hexlify(await keyRegistry.publicKeyOf!(1));
@@ -398,7 +398,7 @@ describe("gatekeeper: simulated evidence outside development chains", () => {
         logger: pino({ level: "info" }, logs),
         workers: new FakeWorkerRegistry().approve(SIMULATED_MEASUREMENT),
         epochs: { schedule: async () => ({ current: null, previous: null, pending: null, lastProposed: 0 }) },
-      }
+      },
     );
     const url = await gatekeeper.start();
     try {
