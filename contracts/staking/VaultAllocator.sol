@@ -485,9 +485,10 @@ contract VaultAllocator is IVaultAllocator, Ownable2Step {
     /// the smallest of maxPoolShareBps, maxPoolShareBps × score / reference score (a pool scoring a
     /// tenth of the reference takes at most a tenth of the cap) and its room: what the vault can hold
     /// there ({_rooms}). Water-filling: each round caps the pools over their cap and re-spreads the
-    /// rest over the others in proportion to their score; what no pool can take stays idle, rather
-    /// than go to weak pools because the strong ones are full. A pool's weight never exceeds what the
-    /// vault can put in it, so weight it cannot take goes to the others (review s26, V-1).
+    /// rest over the others in proportion to their score, up to their own caps, which a weak pool's
+    /// score keeps low; what no pool can take stays idle. A pool's weight never exceeds what the vault
+    /// can put in it, so weight a strong pool has no room for goes to the others within their caps
+    /// (review s26, V-1; review s27, V-4).
     function _weights(uint256[] memory pools, Params memory p, uint256[] memory current, uint256 total)
         private
         view
