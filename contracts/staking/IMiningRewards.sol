@@ -13,11 +13,13 @@ interface IMiningRewards is ICommonErrors {
     event Funded(address indexed from, uint256 amount);
     event MiningRewardPaid(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint256 reward);
     event MiningRewardWithheld(uint256 indexed poolId, uint256 indexed epoch, uint256 work, uint64 lastFaultAt);
+    event MigratedTo(address indexed successor, uint256 amount);
 
     error NotHub(address caller);
     error InvalidSchedule();
     error InvalidReserveShare(uint256 reserveShareBps);
     error ReserveCapExceeded(uint256 funded, uint256 cap);
+    error NotHubsReserve(address successor);
 
     /// @notice Records the work of `poolId` whose fees the hub just collected: `current` PHA of worker
     /// fees earned in the epoch now and `previous` in the epoch before (older fees earn nothing), its

@@ -9,10 +9,12 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IMiningRewards} from "./IMiningRewards.sol";
 import {WorkerFeeBook} from "../core/lib/WorkerFeeBook.sol";
 
-/// @notice The hub's router, as far as mining needs it.
+/// @notice The hub, as far as mining needs it.
 interface IStakingHubRouter {
     /// @return The router the hub collects fees from.
     function router() external view returns (address);
+    /// @return The mining reserve the hub reports work to now.
+    function miningRewards() external view returns (address);
 }
 
 /// @notice The router's fee terms, as far as mining needs them: the first three fields of its config.
@@ -63,7 +65,8 @@ interface IRouterFeeTerms {
 ///
 /// The reserve is never over-spent: an epoch pays at most its budget (shares rounded down) and never
 /// more than the reserve holds; `released` counts every PHA paid, so the balance is what was put in
-/// minus `released`. What an epoch does not pay (faults, too little work) stays in the reserve.
+/// minus `released` (and minus `migrated`, once moved to a successor reserve). What an epoch does not
+/// pay (faults, too little work) stays in the reserve.
 contract MiningRewards is IMiningRewards, Ownable2Step {
     using SafeERC20 for IERC20;
 
@@ -139,6 +142,8 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
     uint256 public funded;
     /// @notice PHA paid out so far.
     uint256 public released;
+    /// @notice PHA handed to a successor reserve ({migrateTo}).
+    uint256 public migrated;
 
     Schedule private _schedule;
     mapping(uint256 epoch => EpochTotals) private _epochs;
@@ -192,6 +197,22 @@ contract MiningRewards is IMiningRewards, Ownable2Step {
         funded = total;
         emit Funded(msg.sender, amount);
         pha.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Once governance has pointed the hub at a new reserve, moves all this one still holds
+    /// into it (through its {fund}, within its cap), so replacing the reserve strands nothing. Only to
+    /// the reserve the hub pays from now: never to an address the owner picks. Owner only.
+    /// @param successor The hub's current mining reserve.
+    function migrateTo(address successor) external onlyOwner {
+        if (successor == address(this) || IStakingHubRouter(hub).miningRewards() != successor) {
+            revert NotHubsReserve(successor);
+        }
+        uint256 amount = pha.balanceOf(address(this));
+        if (amount == 0) revert ZeroAmount();
+        migrated += amount;
+        emit MigratedTo(successor, amount);
+        pha.forceApprove(successor, amount);
+        MiningRewards(successor).fund(amount);
     }
 
     /// @inheritdoc IMiningRewards

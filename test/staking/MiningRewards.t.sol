@@ -7,6 +7,7 @@ import {IStakingHub} from "../../contracts/staking/IStakingHub.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IMiningRewards} from "../../contracts/staking/IMiningRewards.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
 
 /// @notice A mining reserve whose payment burns all the gas it is given.
 contract GasBurningMining {
@@ -214,6 +215,53 @@ contract MiningRewardsTest is MiningFixture {
         vm.prank(GOVERNANCE);
         vm.expectRevert(abi.encodeWithSelector(IMiningRewards.InvalidReserveShare.selector, 7_001));
         mining.setReserveShare(7_001);
+    }
+
+    function test_MigrateTo_MovesTheOldReserveIntoTheHubsNewOneOnly() public {
+        // Epoch 0's work is paid by the old reserve while the hub still reports to it.
+        creditFees(WORKER, 100 ether);
+        hub.harvestPool(poolA);
+        vm.warp(epochStart(2));
+        hub.harvestPool(poolA);
+        uint256 paid = mining.released();
+        assertTrue(paid > 0, "the old reserve paid");
+
+        MiningRewards successor = new MiningRewards(pha, address(hub), defaultSchedule(), RESERVE_SHARE_BPS, GOVERNANCE);
+        // Not before the hub pays from the successor, never to itself or an address of the owner's.
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(IMiningRewards.NotHubsReserve.selector, address(successor)));
+        mining.migrateTo(address(successor));
+        vm.prank(GOVERNANCE);
+        hub.setMiningRewards(address(successor));
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(IMiningRewards.NotHubsReserve.selector, address(mining)));
+        mining.migrateTo(address(mining));
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(IMiningRewards.NotHubsReserve.selector, GOVERNANCE));
+        mining.migrateTo(GOVERNANCE);
+        vm.prank(OPERATOR);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OPERATOR));
+        mining.migrateTo(address(successor));
+
+        vm.prank(GOVERNANCE);
+        vm.expectEmit(address(mining));
+        emit IMiningRewards.MigratedTo(address(successor), RESERVE - paid);
+        mining.migrateTo(address(successor));
+        assertEq(pha.balanceOf(address(mining)), 0, "nothing stranded");
+        assertEq(mining.funded(), mining.released() + mining.migrated(), "old reserve: put in = paid + moved");
+        assertEq(pha.balanceOf(address(successor)), RESERVE - paid, "all of it in the successor");
+        assertEq(successor.funded(), RESERVE - paid, "counted against the successor's cap");
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(ICommonErrors.ZeroAmount.selector);
+        mining.migrateTo(address(successor));
+
+        // The successor pays the work reported to it from then on.
+        vm.warp(epochStart(3));
+        creditFees(WORKER, 100 ether);
+        hub.harvestPool(poolA);
+        vm.warp(epochStart(5));
+        hub.harvestPool(poolA);
+        assertTrue(successor.released() > 0, "the successor pays");
     }
 
     function test_EmptyReserve_PaysWhatItHoldsAndNeverBlocksSettlement() public {
