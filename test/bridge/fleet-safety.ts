@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { Bridge } from "../../bridge/src/bridge.js";
 import { PRAGUE } from "../../bridge/src/chain/gas-schedule.js";
+import { parseConfig } from "../../bridge/src/config.js";
 import { LeaseLostError, RelayerInUseError, RpcError, SimulationError } from "../../bridge/src/errors.js";
 import { Failover } from "../../bridge/src/failover.js";
 import { createLogger } from "../../bridge/src/logger.js";
@@ -322,6 +325,46 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
     expect((await successor.unfinishedTxs()).map((t) => t.id)).to.deep.equal([txA]);
     expect((await successor.dueForWorker(worker, Date.now(), 6, new Set())).map((r) => r.id)).to.deep.equal([2n, 4n, 5n, 6n]);
     expect((await successor.readyToSubmit(6)).map((r) => r.id)).to.deep.equal([3n]);
+  });
+
+  it("R-3b: a running bridge that finds its key taken over stops itself (finished: RelayerInUseError); the holder carries its work", async function () {
+    this.timeout(30_000);
+    const url = await freshDatabase();
+    const leaseMs = 300;
+    const a = await instance(url, RELAYER_A, leaseMs);
+    await seeded(a);
+    const fake = new FakeTxChain({ requests: 6, perBlock: 6 });
+    const config = parseConfig({
+      rpcUrl: "http://127.0.0.1:1",
+      router: chain.router,
+      privateKey: `0x${"11".repeat(32)}`,
+      pollIntervalMs: 50,
+      http: { enabled: false },
+      logLevel: "silent",
+    });
+    const bridge = await Bridge.create(config, { chain: fake, store: a, logger: log });
+    await bridge.start();
+    // While A's process is paused a successor with the same key takes the lapsed lease (as in the test above).
+    const successor = await instance(url, RELAYER_A, leaseMs);
+    // First A's dispatcher claims and tries all six (no worker endpoint here: each backs off).
+    for (let i = 0; i < 100 && (await successor.counts()).dispatched < 6; i++) await sleep(50);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query("UPDATE leases SET owner = $1, until = (extract(epoch from clock_timestamp()) * 1000)::bigint + 60000 WHERE name = $2", [
+        successor.instance,
+        `relayer:${RELAYER_A.toLowerCase()}`,
+      ]);
+    } finally {
+      await client.end();
+    }
+    const halted = await Promise.race([bridge.finished, sleep(10_000).then(() => "still running")]);
+    expect(halted).to.be.instanceOf(RelayerInUseError);
+    expect(fake.offered).to.have.length(0, "nothing sent");
+    // Whatever A had claimed is the successor's at once (same key): all six requests.
+    // A's claims (all six, tried once: no worker endpoint here) are the successor's (same key) once their backoff passes: none waits out a lease.
+    expect((await successor.list()).map((r) => [r.state, r.attempts])).to.deep.equal(Array(6).fill(["dispatched", 1]));
+    expect((await successor.dueForWorker(worker, Date.now() + 600_000, 6, new Set())).map((r) => r.id)).to.have.members([1n, 2n, 3n, 4n, 5n, 6n]);
   });
 
   it("R-5: a wall-clock step back on one host does not freeze its lease renewal (monotonic throttle): it keeps its relayer and scanning leases", async function () {

@@ -99,7 +99,11 @@ const byEvent = (a: RequestRow, b: RequestRow) => a.block_number - b.block_numbe
  *   open request in it is still this instance's: an instance that stalled past its lease while
  *   another claimed the request gets LeaseLostError and sends nothing; a request already held by
  *   another timeout transaction is likewise refused, so expired requests are timed out once;
- * - transactions and their nonces are per relayer address (each instance has its own key);
+ * - transactions and their nonces are per relayer address (each instance has its own key); the
+ *   key's lease names the one process using it (its instance id): every claim, `createTx` and
+ *   `addAttempt` reads it under a lock in the same transaction, and a process that lost it to a
+ *   successor gets RelayerInUseError from then on (its claims, leased to the address, are the
+ *   successor's);
  * - log scans are idempotent, so every instance may scan: requests and settlements are inserted
  *   once, and the shared cursor only moves forward (or back through a reorg's `rewind`).
  */
