@@ -42,6 +42,12 @@ program
     process.once("SIGTERM", shutdown);
     // Serves /healthz at once, then keeps retrying the chain until it answers.
     await bridge.start();
+    // The bridge stops itself when another instance took its relayer key (RELAYER_IN_USE).
+    const halted = await bridge.finished;
+    if (halted) {
+      console.error(`bridge: ${halted.code}: ${halted.message}`);
+      process.exit(1);
+    }
   });
 
 program

@@ -5,7 +5,7 @@ import { JsonRpcChainClient } from "./chain/json-rpc-chain-client.js";
 import type { BridgeConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
 import { Failover } from "./failover.js";
-import { BridgeError, RpcError, SimulationError, errorMessage } from "./errors.js";
+import { BridgeError, RelayerInUseError, RpcError, SimulationError, errorMessage } from "./errors.js";
 import { HealthServer } from "./health-server.js";
 import { createLogger, type Logger } from "./logger.js";
 import { BridgeMetrics } from "./metrics.js";
@@ -79,6 +79,11 @@ export class Bridge {
   private connected?: Connected;
   private running = false;
   private readonly stopping = new AbortController();
+  /** Why the bridge stopped itself (its relayer key was taken over by another instance), if it did. */
+  private halted?: RelayerInUseError;
+  private resolveFinished!: (halted: RelayerInUseError | undefined) => void;
+  /** Settles once the bridge has stopped: with the error it stopped itself for (RelayerInUseError), else undefined. */
+  readonly finished = new Promise<RelayerInUseError | undefined>((resolve) => (this.resolveFinished = resolve));
   private loop?: Promise<void>;
   private lastHead?: BlockHeader;
   private inactiveWorkers: string[] = [];
@@ -247,9 +252,9 @@ export class Bridge {
     }
     if (!this.running) return;
     if (this.background) {
-      this.scheduler.add({ name: "sweep", expression: this.config.schedule.sweep, run: () => this.sweep() });
-      this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: () => this.txm.resendStuck() });
-      this.scheduler.add({ name: "reconcile", expression: this.config.schedule.reconcile, run: () => this.reconcile() });
+      this.scheduler.add({ name: "sweep", expression: this.config.schedule.sweep, run: this.haltOnKeyLoss(() => this.sweep()) });
+      this.scheduler.add({ name: "retry_stuck", expression: this.config.schedule.retryStuck, run: this.haltOnKeyLoss(() => this.txm.resendStuck()) });
+      this.scheduler.add({ name: "reconcile", expression: this.config.schedule.reconcile, run: this.haltOnKeyLoss(() => this.reconcile()) });
       this.scheduler.add({ name: "attestation", expression: this.config.schedule.attestation, run: () => this.checkAttestations() });
       this.scheduler.add({ name: "endpoints", expression: this.config.schedule.attestation, run: () => this.refreshEndpoints() });
       this.scheduler.add({ name: "gas_schedule", expression: this.config.schedule.attestation, run: () => this.refreshGasSchedule() });
@@ -352,8 +357,30 @@ export class Bridge {
 
   private stageFailed(stage: Stage, error: unknown): void {
     this.stages.failed(stage, errorMessage(error));
+    if (error instanceof RelayerInUseError) return this.halt(error);
     this.metrics.loopErrors.inc({ component: stage });
     this.log.warn({ event: "stage_failed", component: stage, err: errorMessage(error) }, `${stage} pass failed; retrying`);
+  }
+
+  /** A scheduled job that stops the bridge when it finds the relayer key taken over. */
+  private haltOnKeyLoss<T>(run: () => Promise<T>): () => Promise<T> {
+    return () =>
+      run().catch((error: unknown) => {
+        if (error instanceof RelayerInUseError) this.halt(error);
+        throw error;
+      });
+  }
+
+  /**
+   * Another instance took this process's relayer key (it stalled past the key's lease; the store
+   * refuses its claims and sends from then on): it stops its loops and jobs and closes, its claimed
+   * work being the key holder's. `finished` tells the CLI, which exits non-zero.
+   */
+  private halt(error: RelayerInUseError): void {
+    if (this.halted || !this.running) return;
+    this.halted = error;
+    this.log.error({ event: "relayer_key_lost", err: errorMessage(error) }, "another instance holds this relayer key: stopping (it carries this one's work)");
+    this.stop().catch((stopError: unknown) => this.log.error({ err: errorMessage(stopError) }, "unclean stop"));
   }
 
   /** Times out every expired, unsettled request the store knows (refund + slash on-chain); returns how many were sent. */
@@ -476,5 +503,6 @@ export class Bridge {
     await this.http.close();
     await this.store.close();
     this.log.info({ event: "stopped" }, "bridge stopped");
+    this.resolveFinished(this.halted);
   }
 }

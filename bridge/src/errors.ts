@@ -43,6 +43,8 @@ export class LeaseLostError extends BridgeError {
  * Another live instance (a process renewing the lease) already runs with this relayer key: two
  * processes on one key would claim the same work and race on its nonces. Refused at start, before
  * this instance claims or sends anything; a dead instance's lease is waited out (at most leaseMs).
+ * Also thrown, for good, to a process that stalled past its lease while a successor took the key:
+ * its claims, transactions and fee bumps are refused, and the bridge stops itself.
  */
 export class RelayerInUseError extends BridgeError {
   constructor(shortMessage: string, options?: BaseErrorOptions) {

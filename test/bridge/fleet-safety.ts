@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { Bridge } from "../../bridge/src/bridge.js";
 import { PRAGUE } from "../../bridge/src/chain/gas-schedule.js";
+import { parseConfig } from "../../bridge/src/config.js";
 import { LeaseLostError, RelayerInUseError, RpcError, SimulationError } from "../../bridge/src/errors.js";
 import { Failover } from "../../bridge/src/failover.js";
 import { createLogger } from "../../bridge/src/logger.js";
@@ -272,6 +275,96 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
     expect(refused).to.be.instanceOf(LeaseLostError);
     const hashes = (await a.txsWithNonce(0)).flatMap((t) => t.attempts.map((x) => x.hash));
     expect(hashes).to.have.members([attempt("a1").hash, attempt("a2").hash]);
+  });
+
+  it("R-3b: a process that stalled past its key's lease while a successor took the key claims and sends nothing more (RelayerInUseError, fenced by instance id); its work is the successor's", async function () {
+    this.timeout(30_000);
+    const url = await freshDatabase();
+    const leaseMs = 300;
+    const a = await instance(url, RELAYER_A, leaseMs);
+    await seeded(a);
+    await a.renewLeases();
+    // A holds work: two requests claimed by its dispatcher, one answered and in a transaction.
+    expect((await a.dueForWorker(worker, Date.now(), 2, new Set())).map((r) => r.id)).to.deep.equal([1n, 2n]);
+    await a.saveAnswer(1n, { ...ANSWER, requestId: "1" });
+    expect((await a.readyToSubmit(1)).map((r) => r.id)).to.deep.equal([1n]);
+    const attempt = (byte: string) => ({ hash: `0x${byte.repeat(32)}` as Hex, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, createdAt: Date.now() });
+    const txA = await a.createTx({ kind: "fulfill", nonce: 0, to: chain.router, data: "0x01", gasLimit: 1n, requestIds: [1n] }, attempt("a1"));
+    // A stalls (GC, VM pause): its orchestrator starts a replacement with the same key, which takes it once A's lease lapsed.
+    await sleep(leaseMs + 200);
+    const successor = await instance(url, RELAYER_A, leaseMs);
+    await successor.renewLeases();
+    // A resumes: every stage that claims or sends is refused, in the statement that would claim or send.
+    await successor.saveAnswer(3n, { ...ANSWER, requestId: "3" });
+    await sleep(150); // A's idle-queue caches
+    const refusals = await Promise.all(
+      [
+        a.dueForWorker(worker, Date.now(), 6, new Set()),
+        a.readyToSubmit(6),
+        a.createTx({ kind: "fulfill", nonce: 1, to: chain.router, data: "0x01", gasLimit: 1n, requestIds: [3n] }, attempt("a2")),
+        a.createTx({ kind: "purge", nonce: 1, to: RELAYER_A, data: "0x", gasLimit: 21_000n, requestIds: [] }, attempt("a3")),
+        a.addAttempt(txA, attempt("a4")),
+      ].map((p) =>
+        (p as Promise<unknown>).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    for (const refused of refusals) expect(refused).to.be.instanceOf(RelayerInUseError);
+    // Found out once, it stays out: its lease renewal is refused too.
+    expect(
+      await a.renewLeases().then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    ).to.be.instanceOf(RelayerInUseError);
+    // Nothing A did after the take-over is stored; its work is the successor's (same key): claims, answers, transaction.
+    expect((await successor.txsWithNonce(1)).length).to.equal(0);
+    expect((await successor.txsWithNonce(0)).flatMap((t) => t.attempts.map((x) => x.hash))).to.deep.equal([attempt("a1").hash]);
+    expect((await successor.unfinishedTxs()).map((t) => t.id)).to.deep.equal([txA]);
+    expect((await successor.dueForWorker(worker, Date.now(), 6, new Set())).map((r) => r.id)).to.deep.equal([2n, 4n, 5n, 6n]);
+    expect((await successor.readyToSubmit(6)).map((r) => r.id)).to.deep.equal([3n]);
+  });
+
+  it("R-3b: a running bridge that finds its key taken over stops itself (finished: RelayerInUseError); the holder carries its work", async function () {
+    this.timeout(30_000);
+    const url = await freshDatabase();
+    const leaseMs = 300;
+    const a = await instance(url, RELAYER_A, leaseMs);
+    await seeded(a);
+    const fake = new FakeTxChain({ requests: 6, perBlock: 6 });
+    const config = parseConfig({
+      rpcUrl: "http://127.0.0.1:1",
+      router: chain.router,
+      privateKey: `0x${"11".repeat(32)}`,
+      pollIntervalMs: 50,
+      http: { enabled: false },
+      logLevel: "silent",
+    });
+    const bridge = await Bridge.create(config, { chain: fake, store: a, logger: log });
+    await bridge.start();
+    // While A's process is paused a successor with the same key takes the lapsed lease (as in the test above).
+    const successor = await instance(url, RELAYER_A, leaseMs);
+    // First A's dispatcher claims and tries all six (no worker endpoint here: each backs off).
+    for (let i = 0; i < 100 && (await successor.counts()).dispatched < 6; i++) await sleep(50);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query("UPDATE leases SET owner = $1, until = (extract(epoch from clock_timestamp()) * 1000)::bigint + 60000 WHERE name = $2", [
+        successor.instance,
+        `relayer:${RELAYER_A.toLowerCase()}`,
+      ]);
+    } finally {
+      await client.end();
+    }
+    const halted = await Promise.race([bridge.finished, sleep(10_000).then(() => "still running")]);
+    expect(halted).to.be.instanceOf(RelayerInUseError);
+    expect(fake.offered).to.have.length(0, "nothing sent");
+    // Whatever A had claimed is the successor's at once (same key): all six requests.
+    // A's claims (all six, tried once: no worker endpoint here) are the successor's (same key) once their backoff passes: none waits out a lease.
+    expect((await successor.list()).map((r) => [r.state, r.attempts])).to.deep.equal(Array(6).fill(["dispatched", 1]));
+    expect((await successor.dueForWorker(worker, Date.now() + 600_000, 6, new Set())).map((r) => r.id)).to.have.members([1n, 2n, 3n, 4n, 5n, 6n]);
   });
 
   it("R-5: a wall-clock step back on one host does not freeze its lease renewal (monotonic throttle): it keeps its relayer and scanning leases", async function () {

@@ -78,6 +78,10 @@ const IDLE_POLL_MS = 100;
 /** How long this relayer's unfinished transactions are taken as read (ms); every own write clears them. */
 const TX_CACHE_MS = 1_000;
 
+/** SQL: relayer `$relayer`'s key lease is not another instance's (it is `$instance`'s, given up, or not taken yet). */
+const KEY_HELD = (relayer: string, instance: string) =>
+  `NOT EXISTS (SELECT 1 FROM leases WHERE name = 'relayer:' || ${relayer} AND owner NOT IN (${instance}, ''))`;
+
 const WORKED_STATES: ReadonlySet<string> = new Set<RequestState>([...DISPATCHABLE_STATES, "signed"]);
 
 const byQueue = (a: RequestRow, b: RequestRow) => a.next_attempt_at - b.next_attempt_at || a.block_number - b.block_number || a.log_index - b.log_index;
@@ -95,7 +99,11 @@ const byEvent = (a: RequestRow, b: RequestRow) => a.block_number - b.block_numbe
  *   open request in it is still this instance's: an instance that stalled past its lease while
  *   another claimed the request gets LeaseLostError and sends nothing; a request already held by
  *   another timeout transaction is likewise refused, so expired requests are timed out once;
- * - transactions and their nonces are per relayer address (each instance has its own key);
+ * - transactions and their nonces are per relayer address (each instance has its own key); the
+ *   key's lease names the one process using it (its instance id): every claim, `createTx` and
+ *   `addAttempt` reads it under a lock in the same transaction, and a process that lost it to a
+ *   successor gets RelayerInUseError from then on (its claims, leased to the address, are the
+ *   successor's);
  * - log scans are idempotent, so every instance may scan: requests and settlements are inserted
  *   once, and the shared cursor only moves forward (or back through a reorg's `rewind`).
  */
@@ -136,7 +144,30 @@ export class PostgresStore implements BridgeStore {
   private txCache?: { at: number; txs: TxRecord[] };
   /** When the leases were last renewed, and whether this instance held the scanning lease then. */
   private leases?: { at: number; scanner: boolean };
+  /**
+   * Set once this process finds its key's lease held by another instance (it stalled past the
+   * lease and a successor with the same key took it): from then on it claims and sends nothing.
+   */
+  private lost?: RelayerInUseError;
   private nonceCache?: { at: number; nonces: number[] };
+
+  /** The key's lease row, locked until the transaction ends: a successor cannot take the key meanwhile. */
+  private keyStatement(): Statement {
+    return { text: "SELECT owner FROM leases WHERE name = 'relayer:' || $1 FOR SHARE", values: [this.relayer] };
+  }
+
+  /** Throws (and stays out) when the key's lease is another instance's; free or unheld is this process's to use. */
+  private checkKey(owners: { owner: string | null }[] = []): void {
+    const other = owners.find((r) => r.owner !== null && r.owner !== "" && r.owner !== this.instance)?.owner;
+    if (other) this.lost ??= PostgresStore.keyLost(this.relayer, `held by instance ${other}`);
+    if (this.lost) throw this.lost;
+  }
+
+  private static keyLost(relayer: string, details: string): RelayerInUseError {
+    return new RelayerInUseError(`another bridge instance took relayer ${relayer}'s key: this one stalled past its lease`, {
+      details: `${details}; this instance claims and sends nothing more (its work is the holder's)`,
+    });
+  }
 
   private wake(): void {
     this.idleWorkers.clear();
@@ -184,20 +215,21 @@ export class PostgresStore implements BridgeStore {
       statements.push({
         text: `UPDATE requests r SET state = ${state("dispatched")}, attempts = u.attempts, next_attempt_at = ${NOW} + u.delay, lease_until = GREATEST(r.lease_until, ${NOW} + $5)
                FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, attempts, delay)
-               WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)} AND r.lease_owner = $4`,
+               WHERE r.id = u.id AND r.state IN ${states(DISPATCHABLE_STATES)} AND r.lease_owner = $4 AND ${KEY_HELD("$4", "$6")}`,
         values: [
           [...dispatched.keys()],
           [...dispatched.values()].map((d) => d.attempts),
           [...dispatched.values()].map((d) => d.delayMs),
           this.relayer,
           this.leaseMs,
+          this.instance,
         ],
       });
     if (failures.size > 0)
       statements.push({
         text: `UPDATE requests r SET last_error = u.error, next_attempt_at = ${NOW} + u.delay FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, error, delay)
-               WHERE r.id = u.id AND r.state = ${state("dispatched")} AND r.lease_owner = $4`,
-        values: [[...failures.keys()], [...failures.values()].map((f) => f.error), [...failures.values()].map((f) => f.delayMs), this.relayer],
+               WHERE r.id = u.id AND r.state = ${state("dispatched")} AND r.lease_owner = $4 AND ${KEY_HELD("$4", "$5")}`,
+        values: [[...failures.keys()], [...failures.values()].map((f) => f.error), [...failures.values()].map((f) => f.delayMs), this.relayer, this.instance],
       });
     if (answers.size > 0)
       statements.push({
@@ -573,16 +605,30 @@ export class PostgresStore implements BridgeStore {
     ).map((r) => r.worker);
   }
 
-  /** Claims (leases to this instance) up to `limit` rows the subquery selects among free, expired or own leases. */
+  /**
+   * Claims (leases to this instance) up to `limit` rows the subquery selects among free, expired or
+   * own leases, only while this process holds its key's lease (read under a lock in the same
+   * statement: requests are leased to the relayer address, which a successor on the same key
+   * shares, so the process is fenced by its instance id). A process that lost the key gets
+   * RelayerInUseError and claims nothing.
+   */
   private async claim(where: string, order: string, values: unknown[], limit: number): Promise<RequestRow[]> {
+    this.checkKey();
     const n = values.length;
-    return await this.db.query<RequestRow>(
-      `UPDATE requests r SET lease_owner = $${n + 1}, lease_until = ${NOW} + $${n + 2}
-       FROM (SELECT id FROM requests WHERE ${where} AND (lease_owner = $${n + 1} OR lease_until < ${NOW} OR lease_owner IS NULL)
-             ORDER BY ${order} LIMIT $${n + 3} FOR UPDATE SKIP LOCKED) c
-       WHERE r.id = c.id RETURNING r.*`,
-      [...values, this.relayer, this.leaseMs, limit],
+    const [r, lease, max, me] = [n + 1, n + 2, n + 3, n + 4].map((i) => `$${i}`);
+    const rows = await this.db.query<RequestRow & { key_holder: string | null }>(
+      `WITH k AS (SELECT owner FROM leases WHERE name = 'relayer:' || ${r} FOR SHARE),
+            other AS (SELECT (SELECT owner FROM k WHERE owner NOT IN (${me}, '') LIMIT 1) AS owner),
+            c AS (UPDATE requests r SET lease_owner = ${r}, lease_until = ${NOW} + ${lease}
+                  FROM (SELECT id FROM requests WHERE ${where} AND (lease_owner = ${r} OR lease_until < ${NOW} OR lease_owner IS NULL)
+                          AND (SELECT owner FROM other) IS NULL
+                        ORDER BY ${order} LIMIT ${max} FOR UPDATE SKIP LOCKED) c
+                  WHERE r.id = c.id RETURNING r.*)
+       SELECT c.*, other.owner AS key_holder FROM other LEFT JOIN c ON true`,
+      [...values, this.relayer, this.leaseMs, limit, this.instance],
     );
+    this.checkKey(rows.slice(0, 1).map((row) => ({ owner: row.key_holder })));
+    return rows.filter((row) => row.id !== null);
   }
 
   async dueForWorker(worker: string, now: number, limit: number, exclude: ReadonlySet<string>): Promise<RequestRecord[]> {
@@ -710,9 +756,12 @@ export class PostgresStore implements BridgeStore {
     this.txsChanged();
     const ids = newTx.requestIds.map(String);
     const fenced = newTx.kind !== "purge" && ids.length > 0;
-    // Two round trips: the requests locked and read with BEGIN (fencing), the rest with COMMIT.
-    return await this.db.split(fenced ? [this.fenceStatement(ids)] : [], (opened) => {
-      if (fenced) this.fence(newTx.kind as "fulfill" | "timeout", opened[0]!.rows as unknown as FenceRow[]);
+    this.checkKey();
+    // Two round trips: the key's lease and the requests locked and read with BEGIN (fencing: by
+    // this process's instance id, then by request), the rest with COMMIT.
+    return await this.db.split([this.keyStatement(), ...(fenced ? [this.fenceStatement(ids)] : [])], (opened) => {
+      this.checkKey(opened[0]!.rows as { owner: string }[]);
+      if (fenced) this.fence(newTx.kind as "fulfill" | "timeout", opened[1]!.rows as unknown as FenceRow[]);
       return { commit: [this.insertTxStatement(newTx, ids, attempt)], result: (done) => Number((done[0]!.rows[0] as { id: number }).id) };
     });
   }
@@ -802,11 +851,21 @@ export class PostgresStore implements BridgeStore {
     // Fencing for a replacement (fee bump), as createTx is for a first send: only while the
     // transaction is still this relayer's and unfinished. A relayer that stalled past its lease
     // finds it handed back to the fleet (abandoned) and must not send a new version of it.
-    const rows = await this.db.query(
-      `INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) SELECT $1::text, $2::bigint, $3::text, $4::text, 'in_progress', $5::bigint
-       WHERE EXISTS (SELECT 1 FROM transactions WHERE id = $2 AND relayer = $6 AND state IN ${literals(UNFINISHED_TX_STATES)} FOR SHARE) RETURNING hash`,
-      [attempt.hash, txId, attempt.maxFeePerGas.toString(), attempt.maxPriorityFeePerGas.toString(), attempt.createdAt, this.relayer],
-    );
+    // And only while this process holds the key's lease (a successor on the same key owns its transactions).
+    this.checkKey();
+    const rows = await this.db.split([this.keyStatement()], (opened) => {
+      this.checkKey(opened[0]!.rows as { owner: string }[]);
+      return {
+        commit: [
+          {
+            text: `INSERT INTO tx_attempts (hash, tx_id, max_fee, priority_fee, state, created_at) SELECT $1::text, $2::bigint, $3::text, $4::text, 'in_progress', $5::bigint
+                   WHERE EXISTS (SELECT 1 FROM transactions WHERE id = $2 AND relayer = $6 AND state IN ${literals(UNFINISHED_TX_STATES)} FOR SHARE) RETURNING hash`,
+            values: [attempt.hash, txId, attempt.maxFeePerGas.toString(), attempt.maxPriorityFeePerGas.toString(), attempt.createdAt, this.relayer],
+          },
+        ],
+        result: (done) => done[0]!.rows,
+      };
+    });
     if (rows.length === 0)
       throw new LeaseLostError("the transaction is no longer this relayer's to replace", {
         details: `transaction ${txId}: handed back to the fleet (this relayer's lease expired) or finished`,
@@ -936,6 +995,7 @@ export class PostgresStore implements BridgeStore {
   }
 
   async renewLeases(): Promise<{ scanner: boolean; handedOver?: { relayers: string[]; txs: number; requests: number } }> {
+    if (this.lost) throw this.lost;
     const now = elapsedMs();
     if (this.leases && now - this.leases.at < this.leaseMs / 3) return { scanner: this.leases.scanner };
     // The first renewal (at start) waits out a dead predecessor's lease on this key, never a live one's.
@@ -943,7 +1003,12 @@ export class PostgresStore implements BridgeStore {
     for (;;) {
       const renewed = await this.renewOnce();
       if (renewed) return renewed;
-      if (this.leases) this.leases = { at: this.leases.at, scanner: false };
+      if (this.leases) {
+        // Held before: a successor took the key while this process stalled. It stays out.
+        this.leases = { at: this.leases.at, scanner: false };
+        this.lost = PostgresStore.keyLost(this.relayer, "its lease was renewed by another instance");
+        throw this.lost;
+      }
       if (elapsedMs() >= giveUpAt)
         throw new RelayerInUseError(`another live bridge instance holds relayer ${this.relayer}'s lease`, {
           details: "each instance needs its own relayer key (its own nonces); this one claims and sends nothing",
