@@ -185,6 +185,14 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
     await store.confirmBlock(block, Date.now());
   }
 
+  /** A fresh database with instance A (relayer A) on it, the chain's requests scanned in. */
+  async function seededInstance(leaseMs: number): Promise<{ url: string; a: PostgresStore }> {
+    const url = await freshDatabase();
+    const a = await instance(url, RELAYER_A, leaseMs);
+    await seeded(a);
+    return { url, a };
+  }
+
   /** Runs `fn` with this process's wall clock moved by `skewMs` (another host's clock). */
   async function skewed<T>(skewMs: number, fn: () => Promise<T>): Promise<T> {
     const realNow = Date.now;
@@ -217,10 +225,8 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
 
   it("R-3: a second live instance given the same relayer key is refused at start (RelayerInUseError) and takes nothing; a dead one's successor takes the key once its lease lapsed", async function () {
     this.timeout(30_000);
-    const url = await freshDatabase();
     const leaseMs = 300;
-    const a = await instance(url, RELAYER_A, leaseMs);
-    await seeded(a);
+    const { url, a } = await seededInstance(leaseMs);
     expect((await a.renewLeases()).scanner).to.equal(true);
     const twin = await instance(url, RELAYER_A, leaseMs);
     // A stays alive (renews as its dispatch loop does) while the twin starts.
@@ -279,10 +285,8 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
 
   it("R-3b: a process that stalled past its key's lease while a successor took the key claims and sends nothing more (RelayerInUseError, fenced by instance id); its work is the successor's", async function () {
     this.timeout(30_000);
-    const url = await freshDatabase();
     const leaseMs = 300;
-    const a = await instance(url, RELAYER_A, leaseMs);
-    await seeded(a);
+    const { url, a } = await seededInstance(leaseMs);
     await a.renewLeases();
     // A holds work: two requests claimed by its dispatcher, one answered and in a transaction.
     expect((await a.dueForWorker(worker, Date.now(), 2, new Set())).map((r) => r.id)).to.deep.equal([1n, 2n]);
@@ -329,10 +333,8 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
 
   it("R-3b: a running bridge that finds its key taken over stops itself (finished: RelayerInUseError); the holder carries its work", async function () {
     this.timeout(30_000);
-    const url = await freshDatabase();
     const leaseMs = 300;
-    const a = await instance(url, RELAYER_A, leaseMs);
-    await seeded(a);
+    const { url, a } = await seededInstance(leaseMs);
     const fake = new FakeTxChain({ requests: 6, perBlock: 6 });
     const config = parseConfig({
       rpcUrl: "http://127.0.0.1:1",
@@ -369,10 +371,8 @@ describe("bridge fleet safety on PostgresStore: clocks and leases", () => {
 
   it("R-5: a wall-clock step back on one host does not freeze its lease renewal (monotonic throttle): it keeps its relayer and scanning leases", async function () {
     this.timeout(30_000);
-    const url = await freshDatabase();
     const leaseMs = 300;
-    const a = await instance(url, RELAYER_A, leaseMs);
-    await seeded(a);
+    const { url, a } = await seededInstance(leaseMs);
     expect((await a.renewLeases()).scanner).to.equal(true);
     await a.dueForWorker(worker, Date.now(), 1, new Set());
     await a.saveAnswer(1n, { ...ANSWER, requestId: "1" });
